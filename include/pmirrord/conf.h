@@ -1,0 +1,83 @@
+/*
+ * conf.h - pmirrord's configuration file.
+ *
+ * A line-oriented format: one directive per line, words separated by blanks,
+ * '#' starts a comment, double quotes group a word.  Every error is reported
+ * as "FILE:LINE: message" and nothing of a file with an error is applied
+ * (conf_load() fills a fresh struct; the caller swaps it in only on success).
+ * The directives are documented in README.md ("Configuration reference").
+ */
+#ifndef PMIRRORD_CONF_H
+#define PMIRRORD_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PM_CONF_DEFAULT_PATH "/etc/pmirrord/pmirrord.conf"
+#define PM_PATH_MAX          256
+
+enum th_auth { TH_AUTH_SHA1 = 1, TH_AUTH_SHA224, TH_AUTH_SHA256, TH_AUTH_SHA384, TH_AUTH_SHA512 };
+enum th_priv { TH_PRIV_AES128 = 1, TH_PRIV_AES192, TH_PRIV_AES256 };
+enum th_full { TH_DROP_LAST_IN = 0, TH_DROP_FIRST_IN = 1 };
+
+/* One secure trap host (trapHost directive or `pmirrorctl trap-host add`). */
+struct pm_traphost_conf {
+    char address[128];   /* as written: 198.18.0.1:162 or [2001:db8::1]:162 */
+    char transport[160]; /* Net-SNMP peername: udp:198.18.0.1:162 / udp6:[..]:162 */
+    char user[64];
+    enum th_auth auth;
+    char auth_pass[128];
+    enum th_priv priv;
+    char priv_pass[128];
+    int inform;
+    uint8_t engine_id[32]; /* receiver engineID for informs (0 length: discover) */
+    size_t engine_id_len;
+    int severity; /* host filter: minimum severity 0-7 passes if <= */
+    unsigned queue_size;
+    unsigned drain_rate; /* notifications per second, 0 = unlimited */
+    enum th_full queue_full;
+    unsigned timeout_s;
+    unsigned retries;
+    char where[PM_PATH_MAX + 16]; /* "file:line" of the definition */
+};
+
+struct pm_conf {
+    char path[PM_PATH_MAX];
+    /* agent (issue 2) */
+    char agentx_socket[PM_PATH_MAX];
+    unsigned agentx_ping_interval;
+    char persistent_dir[PM_PATH_MAX];
+    int trap_enable;       /* 1 true, 0 false: used when nothing is persisted */
+    uint8_t engine_id[32]; /* our SNMP engineID; 0 length: generated and persisted */
+    size_t engine_id_len;
+    /* notifications (issue 3) */
+    struct pm_traphost_conf *hosts;
+    size_t nhosts;
+    int global_severity;   /* globalTrapSeverity, 0-7 */
+    int trap_severity[11]; /* per trap, index 1..10 */
+    unsigned event_queue_size;
+    /* secure logs and control (issue 4) */
+    unsigned secure_log_size;
+    unsigned mirror_log_size;
+    int secure_log; /* snmp secure-log on/off */
+    char control_socket[108];
+    char control_group[64];
+    char mirror_secret[256]; /* salted hash, never the secret */
+};
+
+void conf_defaults(struct pm_conf *c);
+/* Load a file into *c (defaults first).  Returns 0, or -1 with
+ * "FILE:LINE: message" in err; *c is then freed and must not be used. */
+int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* Parse one trapHost directive's words (argv[0] = "trapHost"); where = "file:line". */
+int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const char *where,
+                        char *err, size_t errlen) __attribute__((warn_unused_result));
+void conf_free(struct pm_conf *c);
+
+/* Default severities per trap (README "Notification severities"). */
+int conf_default_trap_severity(int trap);
+/* Parse 0x... into bytes. Returns length or -1. */
+int conf_parse_hex(const char *s, uint8_t *out, size_t outlen);
+
+#endif

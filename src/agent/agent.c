@@ -1,0 +1,205 @@
+/*
+ * agent.c - Net-SNMP 5.9.3 as an AgentX subagent on the agent thread.
+ *
+ * The call order matters (shared/reference/netsnmp.md §0, §3):
+ *   role + socket -> init_agent() -> ping interval (init_agent resets it) ->
+ *   handlers, persistent tokens, sysORTable -> init_snmp() -> snmp_store() -> loop.
+ *
+ * Platform notes, all measured on Debian 12's 5.9.3:
+ *  - A hung (SIGSTOPped) master freezes the subagent for ~18 s with the
+ *    library's default timeout/retries (1 s x (5+1)) because ping, open and
+ *    register are synchronous; "[snmp] timeout 1" and "[snmp] retries 1"
+ *    bound each call to 2 s (netsnmp.md §8).  agentxTimeout/agentxRetries do
+ *    not help on the subagent side.
+ *  - snmp_store() right after init_snmp() persists the engineID and
+ *    engineBoots before anything can crash (netsnmp.md §3).
+ *  - No MIB files are read at run time: OIDs are registered numerically and
+ *    MIBS is emptied before init (Debian ships no IETF MIBs, netsnmp.md §0.10).
+ *  - We never read snmpd's or the user's snmp.conf: the configuration
+ *    directory is a private one under persistentDir, and SNMPCONFPATH is
+ *    ignored.
+ */
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+#include <net-snmp/agent/agent_callbacks.h>
+#include <net-snmp/agent/agent_sysORTable.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agent.h"
+#include "agent_priv.h"
+#include "pmirrord/log.h"
+
+static oid pm_mib_oid[] = {1, 3, 6, 1, 4, 1, 4874, 2, 2, 77};
+
+static struct {
+    int initialised;
+    int connected;
+    int ever_connected;
+    char socket[PM_PATH_MAX];
+} ag;
+
+int agent_connected(void)
+{
+    return ag.connected;
+}
+
+static int on_index_start(int major, int minor, void *serverarg, void *clientarg)
+{
+    ag.connected = 1;
+    log_info("agentx", "registered with the AgentX master at %s", ag.socket);
+    ag.ever_connected = 1;
+    return 0;
+}
+
+static int on_index_stop(int major, int minor, void *serverarg, void *clientarg)
+{
+    if (ag.connected)
+        log_warnx("agentx", "AgentX master went away; registering again when it is back");
+    ag.connected = 0;
+    return 0;
+}
+
+static int make_dir(const char *path, mode_t mode, char *err, size_t errlen)
+{
+    struct stat st;
+    if (mkdir(path, mode) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
+int agent_init(const struct pm_conf *c, char *err, size_t errlen)
+{
+    char confdir[PM_PATH_MAX + 16], line[128];
+
+    if (make_dir(c->persistent_dir, 0700, err, errlen) < 0)
+        return -1;
+    snprintf(confdir, sizeof(confdir), "%s/snmp", c->persistent_dir);
+    snprintf(ag.socket, sizeof(ag.socket), "%s", c->agentx_socket);
+
+    unsetenv("SNMPCONFPATH");
+    unsetenv("SNMP_PERSISTENT_DIR");
+    unsetenv("SNMP_PERSISTENT_FILE");
+    setenv("MIBS", "", 1);
+
+    agent_log_init();
+
+    netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
+    netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET, c->agentx_socket);
+    /* We say once ourselves that the master is absent (below), not at every retry. */
+    netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_NO_CONNECTION_WARNINGS, 1);
+    netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_CONFIGURATION_DIR, confdir);
+    netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, c->persistent_dir);
+
+    /* Lines "remembered" are applied while init_snmp() reads its configuration. */
+    netsnmp_config_remember("[snmp] timeout 1");
+    netsnmp_config_remember("[snmp] retries 1");
+    if (c->engine_id_len > 0) {
+        int n = snprintf(line, sizeof(line), "exactEngineID 0x");
+        for (size_t i = 0; i < c->engine_id_len; i++)
+            n += snprintf(line + n, sizeof(line) - (size_t)n, "%02x", c->engine_id[i]);
+        netsnmp_config_remember(line);
+    }
+
+    if (init_agent(AGENT_APPTYPE) != 0) {
+        snprintf(err, errlen, "init_agent failed");
+        return -1;
+    }
+    /* After init_agent(), which resets it to 15 s (netsnmp.md §0.1). */
+    netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
+                       (int)c->agentx_ping_interval);
+
+    snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START, on_index_start,
+                           NULL);
+    snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP, on_index_stop,
+                           NULL);
+
+    if (mib_trapenable_register(c->trap_enable) < 0) {
+        snprintf(err, errlen, "cannot register juniPacketMirrorTrapEnable");
+        return -1;
+    }
+    register_sysORTable(pm_mib_oid, OID_LENGTH(pm_mib_oid),
+                        "Juniper-PACKET-MIRROR-MIB: secure packet mirroring traps (pmirrord)");
+
+    init_snmp(AGENT_APPTYPE);
+    snmp_store(AGENT_APPTYPE);
+    ag.initialised = 1;
+
+    log_info("agentx", "juniPacketMirrorTrapEnable is %s (%s)",
+             mib_trapenable_value() ? "true" : "false",
+             mib_trapenable_persisted() ? "persisted" : "configured default");
+    if (!ag.connected)
+        log_warnx("agentx",
+                  "AgentX master at %s is absent; pmirrord will register when it appears "
+                  "(checked every %u s)",
+                  c->agentx_socket, c->agentx_ping_interval);
+    return 0;
+}
+
+struct watch {
+    void (*cb)(int, void *);
+    void *arg;
+};
+
+static void watch_dispatch(int fd, void *data)
+{
+    struct watch *w = data;
+    w->cb(fd, w->arg);
+}
+
+#define MAX_WATCH 8
+static struct {
+    int fd;
+    struct watch w;
+} watches[MAX_WATCH];
+static int nwatches;
+
+int agent_watch_fd(int fd, void (*cb)(int fd, void *arg), void *arg)
+{
+    if (nwatches == MAX_WATCH)
+        return -1;
+    watches[nwatches].fd = fd;
+    watches[nwatches].w.cb = cb;
+    watches[nwatches].w.arg = arg;
+    if (register_readfd(fd, watch_dispatch, &watches[nwatches].w) != FD_REGISTERED_OK)
+        return -1;
+    nwatches++;
+    return 0;
+}
+
+void agent_unwatch_fd(int fd)
+{
+    unregister_readfd(fd);
+}
+
+void agent_run(volatile sig_atomic_t *stop)
+{
+    while (!*stop) {
+        /* One call does external fds, snmp_read/timeout, snmp_store_if_needed(),
+         * alarms and outstanding requests (snmp_agent.c:770-858, 5.9.3). */
+        if (agent_check_and_process(1) < 0 && errno != EINTR)
+            log_warn("agentx", "agent_check_and_process");
+    }
+}
+
+void agent_shutdown(void)
+{
+    if (!ag.initialised)
+        return;
+    for (int i = 0; i < nwatches; i++)
+        unregister_readfd(watches[i].fd);
+    nwatches = 0;
+    snmp_shutdown(AGENT_APPTYPE);
+    ag.initialised = 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * agent.h - the agent thread: Net-SNMP as an AgentX subagent.
+ *
+ * Every function here runs on the agent thread (the thread that called
+ * agent_init()); Net-SNMP 5.9.3 is not thread-safe (netsnmp.md §6).  Other
+ * threads reach it only through file descriptors registered with
+ * agent_watch_fd() (the event queue's eventfd, the signal pipe).
+ */
+#ifndef PMIRRORD_AGENT_H
+#define PMIRRORD_AGENT_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "pmirrord/conf.h"
+
+/* The Net-SNMP application type: names the persistent file
+ * <persistentDir>/pmirrord-agent.conf (engineID, engineBoots, trap enable). */
+#define AGENT_APPTYPE "pmirrord-agent"
+
+int agent_init(const struct pm_conf *c, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* Watch fd for reading on the agent loop; cb runs on the agent thread. */
+int agent_watch_fd(int fd, void (*cb)(int fd, void *arg), void *arg)
+    __attribute__((warn_unused_result));
+void agent_unwatch_fd(int fd);
+/* Run until *stop becomes non-zero (write to a watched fd to wake the loop). */
+void agent_run(volatile sig_atomic_t *stop);
+void agent_shutdown(void);
+/* 1 while an AgentX session to the master is open. */
+int agent_connected(void);
+
+#endif

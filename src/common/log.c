@@ -1,0 +1,205 @@
+/*
+ * log.c - subsystem-token logging to stderr or syslog (see log.h).
+ */
+#include "pmirrord/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+/* Tokens a user may name with -D; keep in step with the callers. */
+static const char *const known_tokens[] = {
+    "main", "conf", "agentx", "snmp", "mib", "notify", "traphost", "slog", "ctl", "event", NULL,
+};
+
+#define MAX_DEBUG_TOKENS 16
+
+static struct {
+    const char *progname;
+    enum log_target target;
+    int debug_all;
+    char debug[MAX_DEBUG_TOKENS][16];
+    int ndebug;
+    log_sink_fn sink;
+    void *sink_arg;
+} lg = {"pmirrord", LOG_TARGET_STDERR, 0, {{0}}, 0, NULL, NULL};
+
+static pthread_mutex_t lg_mtx = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *prio_name(int prio)
+{
+    switch (prio) {
+    case LOG_EMERG:
+    case LOG_ALERT:
+    case LOG_CRIT:
+        return "fatal";
+    case LOG_ERR:
+        return "error";
+    case LOG_WARNING:
+        return "warning";
+    case LOG_NOTICE:
+    case LOG_INFO:
+        return "info";
+    default:
+        return "debug";
+    }
+}
+
+static void default_sink(int prio, const char *token, const char *msg, void *arg)
+{
+    (void)arg;
+    if (lg.target == LOG_TARGET_SYSLOG) {
+        syslog(prio, "[%s] %s", token, msg);
+        return;
+    }
+    struct timespec ts;
+    struct tm tm;
+    char tbuf[32];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+    pthread_mutex_lock(&lg_mtx);
+    fprintf(stderr, "%s.%03ld %s[%s] %s: %s\n", tbuf, ts.tv_nsec / 1000000, lg.progname, token,
+            prio_name(prio), msg);
+    fflush(stderr);
+    pthread_mutex_unlock(&lg_mtx);
+}
+
+void log_init(const char *progname, enum log_target target)
+{
+    lg.progname = progname;
+    lg.target = target;
+    if (target == LOG_TARGET_SYSLOG)
+        openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_close(void)
+{
+    if (lg.target == LOG_TARGET_SYSLOG)
+        closelog();
+}
+
+void log_set_sink(log_sink_fn fn, void *arg)
+{
+    lg.sink = fn;
+    lg.sink_arg = arg;
+}
+
+int log_set_debug(const char *csv, char *err, size_t errlen)
+{
+    char buf[256];
+    char *save = NULL;
+    snprintf(buf, sizeof(buf), "%s", csv);
+    for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+        if (strcmp(t, "all") == 0) {
+            lg.debug_all = 1;
+            continue;
+        }
+        int known = 0;
+        for (int i = 0; known_tokens[i] != NULL; i++)
+            if (strcmp(known_tokens[i], t) == 0)
+                known = 1;
+        if (!known) {
+            snprintf(err, errlen, "unknown debug token \"%s\"", t);
+            return -1;
+        }
+        if (lg.ndebug < MAX_DEBUG_TOKENS)
+            snprintf(lg.debug[lg.ndebug++], sizeof(lg.debug[0]), "%s", t);
+    }
+    return 0;
+}
+
+int log_debug_enabled(const char *token)
+{
+    if (lg.debug_all)
+        return 1;
+    for (int i = 0; i < lg.ndebug; i++)
+        if (strcmp(lg.debug[i], token) == 0)
+            return 1;
+    return 0;
+}
+
+void log_vmsg(int prio, const char *token, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    if (prio == LOG_DEBUG && !log_debug_enabled(token))
+        return;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (lg.sink != NULL)
+        lg.sink(prio, token, msg, lg.sink_arg);
+    else
+        default_sink(prio, token, msg, NULL);
+}
+
+void log_msg(int prio, const char *token, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(prio, token, fmt, ap);
+    va_end(ap);
+}
+
+static void log_errno(int prio, const char *token, int saved, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_msg(prio, token, "%s: %s", msg, strerror(saved));
+}
+
+void log_warn(const char *token, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    log_errno(LOG_WARNING, token, saved, fmt, ap);
+    va_end(ap);
+}
+
+void log_warnx(const char *token, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(LOG_WARNING, token, fmt, ap);
+    va_end(ap);
+}
+
+void log_info(const char *token, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(LOG_INFO, token, fmt, ap);
+    va_end(ap);
+}
+
+void log_debug(const char *token, const char *fmt, ...)
+{
+    va_list ap;
+    if (!log_debug_enabled(token))
+        return;
+    va_start(ap, fmt);
+    log_vmsg(LOG_DEBUG, token, fmt, ap);
+    va_end(ap);
+}
+
+void fatal(const char *token, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    log_errno(LOG_CRIT, token, saved, fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+void fatalx(const char *token, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(LOG_CRIT, token, fmt, ap);
+    va_end(ap);
+    exit(1);
+}

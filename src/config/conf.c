@@ -1,0 +1,366 @@
+/*
+ * conf.c - load pmirrord.conf (see conf.h and README "Configuration reference").
+ */
+#include "pmirrord/conf.h"
+#include "conf_lex.h"
+#include "pmirrord/log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+/* JuniTrapSeverity: emergency(0) .. debug(7).  JUNOSe's own default table is
+ * not published (domain.md §2.4); these are ours, documented in the README. */
+static const int default_trap_severity[11] = {
+    [1] = 3,  /* RadiusBasedMirroringFailure: error */
+    [2] = 3,  /* CliTriggerBasedMirroringFailure: error */
+    [3] = 4,  /* InterfaceDeleted: warning */
+    [4] = 2,  /* AnalyzerUnreachable: critical */
+    [5] = 6,  /* SessionStart: informational */
+    [6] = 6,  /* SessionEnd: informational */
+    [7] = 6,  /* InterfaceSessionActivated: informational */
+    [8] = 6,  /* InterfaceSessionDeactivated: informational */
+    [9] = 5,  /* SessionReject: notice */
+    [10] = 4, /* SessionFailed: warning */
+};
+
+static const char *const trap_names[11] = {
+    NULL,
+    "RadiusBasedMirroringFailure",
+    "CliTriggerBasedMirroringFailure",
+    "InterfaceDeleted",
+    "AnalyzerUnreachable",
+    "SessionStart",
+    "SessionEnd",
+    "InterfaceSessionActivated",
+    "InterfaceSessionDeactivated",
+    "SessionReject",
+    "SessionFailed",
+};
+
+int conf_default_trap_severity(int trap)
+{
+    if (trap < 1 || trap > 10)
+        return -1;
+    return default_trap_severity[trap];
+}
+
+void conf_defaults(struct pm_conf *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->agentx_socket, sizeof(c->agentx_socket), "/var/agentx/master");
+    c->agentx_ping_interval = 5;
+    snprintf(c->persistent_dir, sizeof(c->persistent_dir), "/var/lib/pmirrord");
+    c->trap_enable = 0; /* DEFVAL { false } */
+    c->global_severity = 7;
+    for (int i = 1; i <= 10; i++)
+        c->trap_severity[i] = default_trap_severity[i];
+    c->event_queue_size = 4096;
+    c->secure_log_size = 100;
+    c->mirror_log_size = 100;
+    c->secure_log = 0; /* off by default, as `snmp secure-log` in JUNOSe */
+    snprintf(c->control_socket, sizeof(c->control_socket), "/run/pmirrord/pmirrord.sock");
+}
+
+void conf_free(struct pm_conf *c)
+{
+    if (c->hosts != NULL) {
+        OPENSSL_cleanse(c->hosts, c->nhosts * sizeof(*c->hosts));
+        free(c->hosts);
+    }
+    c->hosts = NULL;
+    c->nhosts = 0;
+}
+
+int conf_parse_hex(const char *s, uint8_t *out, size_t outlen)
+{
+    if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+        return -1;
+    s += 2;
+    size_t n = strlen(s);
+    if (n == 0 || n % 2 != 0 || n / 2 > outlen)
+        return -1;
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+            sscanf(s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    return (int)(n / 2);
+}
+
+struct conf_ctx {
+    struct pm_conf *c;
+    const char *file;
+    int line;
+    char *err;
+    size_t errlen;
+};
+
+#define CONF_FAIL(x, ...)                                                                          \
+    do {                                                                                           \
+        char msg_[512];                                                                            \
+        snprintf(msg_, sizeof(msg_), __VA_ARGS__);                                                 \
+        snprintf((x)->err, (x)->errlen, "%s:%d: %s", (x)->file, (x)->line, msg_);                  \
+        return -1;                                                                                 \
+    } while (0)
+
+typedef int (*directive_fn)(struct conf_ctx *x, int argc, char **argv);
+
+static int want_args(struct conf_ctx *x, int argc, char **argv, int n)
+{
+    if (argc != n + 1)
+        CONF_FAIL(x, "%s takes %d argument%s, %d given", argv[0], n, n == 1 ? "" : "s", argc - 1);
+    return 0;
+}
+
+static int set_string(struct conf_ctx *x, int argc, char **argv, char *dst, size_t dstlen)
+{
+    if (want_args(x, argc, argv, 1) < 0)
+        return -1;
+    if (argv[1][0] == '\0')
+        CONF_FAIL(x, "%s: empty value", argv[0]);
+    if (strlen(argv[1]) >= dstlen)
+        CONF_FAIL(x, "%s: value longer than %zu characters", argv[0], dstlen - 1);
+    snprintf(dst, dstlen, "%s", argv[1]);
+    return 0;
+}
+
+static int set_uint(struct conf_ctx *x, int argc, char **argv, unsigned long min, unsigned long max,
+                    unsigned *dst)
+{
+    unsigned long v;
+    if (want_args(x, argc, argv, 1) < 0)
+        return -1;
+    if (conf_uint(argv[1], min, max, &v) < 0)
+        CONF_FAIL(x, "%s: \"%s\" is not a number from %lu to %lu", argv[0], argv[1], min, max);
+    *dst = (unsigned)v;
+    return 0;
+}
+
+static int parse_bool(struct conf_ctx *x, int argc, char **argv, int *dst)
+{
+    if (want_args(x, argc, argv, 1) < 0)
+        return -1;
+    const char *v = argv[1];
+    if (!strcasecmp(v, "true") || !strcasecmp(v, "on") || !strcasecmp(v, "yes") || !strcmp(v, "1"))
+        *dst = 1;
+    else if (!strcasecmp(v, "false") || !strcasecmp(v, "off") || !strcasecmp(v, "no") ||
+             !strcmp(v, "2") || !strcmp(v, "0"))
+        *dst = 0;
+    else
+        CONF_FAIL(x, "%s: \"%s\" is not true or false", argv[0], v);
+    return 0;
+}
+
+static int d_agentx_socket(struct conf_ctx *x, int argc, char **argv)
+{
+    if (set_string(x, argc, argv, x->c->agentx_socket, sizeof(x->c->agentx_socket)) < 0)
+        return -1;
+    const char *s = x->c->agentx_socket;
+    if (s[0] != '/' && strncmp(s, "unix:", 5) != 0 && strncmp(s, "tcp:", 4) != 0)
+        CONF_FAIL(x, "agentXSocket: \"%s\" is neither a unix path nor tcp:HOST:PORT", s);
+    return 0;
+}
+
+static int d_ping(struct conf_ctx *x, int argc, char **argv)
+{
+    return set_uint(x, argc, argv, 1, 3600, &x->c->agentx_ping_interval);
+}
+
+static int d_persistent_dir(struct conf_ctx *x, int argc, char **argv)
+{
+    if (set_string(x, argc, argv, x->c->persistent_dir, sizeof(x->c->persistent_dir)) < 0)
+        return -1;
+    if (x->c->persistent_dir[0] != '/')
+        CONF_FAIL(x, "persistentDir must be an absolute path");
+    return 0;
+}
+
+static int d_trap_enable(struct conf_ctx *x, int argc, char **argv)
+{
+    return parse_bool(x, argc, argv, &x->c->trap_enable);
+}
+
+static int d_engine_id(struct conf_ctx *x, int argc, char **argv)
+{
+    if (want_args(x, argc, argv, 1) < 0)
+        return -1;
+    int n = conf_parse_hex(argv[1], x->c->engine_id, sizeof(x->c->engine_id));
+    if (n < 5)
+        CONF_FAIL(x, "engineId: \"%s\" is not 0x followed by 5 to 32 octets in hex", argv[1]);
+    x->c->engine_id_len = (size_t)n;
+    return 0;
+}
+
+static int d_traphost(struct conf_ctx *x, int argc, char **argv)
+{
+    char where[PM_PATH_MAX + 16];
+    snprintf(where, sizeof(where), "%s:%d", x->file, x->line);
+    struct pm_traphost_conf h;
+    if (conf_parse_traphost(&h, argc, argv, where, x->err, x->errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < x->c->nhosts; i++)
+        if (strcmp(x->c->hosts[i].transport, h.transport) == 0) {
+            OPENSSL_cleanse(&h, sizeof(h));
+            CONF_FAIL(x, "trapHost %s is already defined at %s", h.address, x->c->hosts[i].where);
+        }
+    struct pm_traphost_conf *nh = realloc(x->c->hosts, (x->c->nhosts + 1) * sizeof(*nh));
+    if (nh == NULL) {
+        OPENSSL_cleanse(&h, sizeof(h));
+        CONF_FAIL(x, "out of memory");
+    }
+    x->c->hosts = nh;
+    x->c->hosts[x->c->nhosts++] = h;
+    OPENSSL_cleanse(&h, sizeof(h));
+    return 0;
+}
+
+static int d_global_severity(struct conf_ctx *x, int argc, char **argv)
+{
+    unsigned v;
+    if (set_uint(x, argc, argv, 0, 7, &v) < 0)
+        return -1;
+    x->c->global_severity = (int)v;
+    return 0;
+}
+
+static int d_trap_severity(struct conf_ctx *x, int argc, char **argv)
+{
+    unsigned long v;
+    if (want_args(x, argc, argv, 2) < 0)
+        return -1;
+    int trap = 0;
+    for (int i = 1; i <= 10; i++)
+        if (strcasecmp(argv[1], trap_names[i]) == 0)
+            trap = i;
+    if (trap == 0)
+        CONF_FAIL(x, "trapSeverity: unknown notification \"%s\" (use e.g. SessionStart)", argv[1]);
+    if (conf_uint(argv[2], 0, 7, &v) < 0)
+        CONF_FAIL(x, "trapSeverity: \"%s\" is not a severity from 0 to 7", argv[2]);
+    x->c->trap_severity[trap] = (int)v;
+    return 0;
+}
+
+static int d_event_queue(struct conf_ctx *x, int argc, char **argv)
+{
+    return set_uint(x, argc, argv, 16, 1u << 20, &x->c->event_queue_size);
+}
+
+static int d_secure_log_size(struct conf_ctx *x, int argc, char **argv)
+{
+    return set_uint(x, argc, argv, 1, 100000, &x->c->secure_log_size);
+}
+
+static int d_mirror_log_size(struct conf_ctx *x, int argc, char **argv)
+{
+    return set_uint(x, argc, argv, 1, 100000, &x->c->mirror_log_size);
+}
+
+static int d_secure_log(struct conf_ctx *x, int argc, char **argv)
+{
+    return parse_bool(x, argc, argv, &x->c->secure_log);
+}
+
+static int d_control_socket(struct conf_ctx *x, int argc, char **argv)
+{
+    if (set_string(x, argc, argv, x->c->control_socket, sizeof(x->c->control_socket)) < 0)
+        return -1;
+    if (x->c->control_socket[0] != '/')
+        CONF_FAIL(x, "controlSocket must be an absolute path");
+    return 0;
+}
+
+static int d_control_group(struct conf_ctx *x, int argc, char **argv)
+{
+    return set_string(x, argc, argv, x->c->control_group, sizeof(x->c->control_group));
+}
+
+static int d_mirror_secret(struct conf_ctx *x, int argc, char **argv)
+{
+    if (set_string(x, argc, argv, x->c->mirror_secret, sizeof(x->c->mirror_secret)) < 0)
+        return -1;
+    if (x->c->mirror_secret[0] != '$')
+        CONF_FAIL(x, "mirrorSecret must be a hash made by `pmirrorctl hash-secret`, "
+                     "never the secret itself");
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    directive_fn fn;
+} directives[] = {
+    {"agentXSocket", d_agentx_socket},
+    {"agentXPingInterval", d_ping},
+    {"persistentDir", d_persistent_dir},
+    {"trapEnable", d_trap_enable},
+    {"engineId", d_engine_id},
+    {"trapHost", d_traphost},
+    {"globalTrapSeverity", d_global_severity},
+    {"trapSeverity", d_trap_severity},
+    {"eventQueueSize", d_event_queue},
+    {"secureLogSize", d_secure_log_size},
+    {"mirrorLogSize", d_mirror_log_size},
+    {"secureLog", d_secure_log},
+    {"controlSocket", d_control_socket},
+    {"controlGroup", d_control_group},
+    {"mirrorSecret", d_mirror_secret},
+};
+
+static int conf_line(struct conf_ctx *x, char *line)
+{
+    char *argv[CONF_MAX_WORDS];
+    char lexerr[128];
+    int argc = conf_split(line, argv, CONF_MAX_WORDS, lexerr, sizeof(lexerr));
+    if (argc < 0)
+        CONF_FAIL(x, "%s", lexerr);
+    if (argc == 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
+        if (strcasecmp(argv[0], directives[i].name) == 0)
+            return directives[i].fn(x, argc, argv);
+    CONF_FAIL(x, "unknown directive \"%s\"", argv[0]);
+}
+
+int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
+{
+    conf_defaults(c);
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct conf_ctx x = {c, path, 0, err, errlen};
+    char buf[4096];
+    int rc = 0;
+    while (fgets(buf, sizeof(buf), f) != NULL) {
+        x.line++;
+        size_t n = strlen(buf);
+        if (n == sizeof(buf) - 1 && buf[n - 1] != '\n') {
+            snprintf(err, errlen, "%s:%d: line longer than %zu characters", path, x.line,
+                     sizeof(buf) - 2);
+            rc = -1;
+            break;
+        }
+        if (conf_line(&x, buf) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, errlen, "%s:%d: read error: %s", path, x.line, strerror(errno));
+        rc = -1;
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    fclose(f);
+    if (rc < 0)
+        conf_free(c);
+    return rc;
+}

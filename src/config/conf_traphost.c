@@ -1,0 +1,223 @@
+/*
+ * conf_traphost.c - parse one secure trap host definition:
+ *
+ *   trapHost ADDRESS[:PORT] user NAME auth PROTO PASS priv PROTO PASS [inform]
+ *            [engineId 0xHEX] [severity 0-7] [queueSize N] [drainRate N]
+ *            [queueFull dropLastIn|dropFirstIn] [timeout S] [retries N]
+ *
+ * The security level is always authPriv (JUNOSe: secure traps only go to
+ * SNMPv3 users authorised for packet mirroring).  USM passphrases must be at
+ * least 8 characters (RFC 3414 §11.2).
+ */
+#include "conf_lex.h"
+#include "pmirrord/conf.h"
+#include "pmirrord/log.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+#define TH_FAIL(...)                                                                               \
+    do {                                                                                           \
+        char msg_[400];                                                                            \
+        snprintf(msg_, sizeof(msg_), __VA_ARGS__);                                                 \
+        snprintf(err, errlen, "%s: trapHost: %s", where, msg_);                                    \
+        OPENSSL_cleanse(h, sizeof(*h));                                                            \
+        return -1;                                                                                 \
+    } while (0)
+
+/* ADDRESS[:PORT]: 198.18.0.1, 198.18.0.1:1162, [2001:db8::1]:162, 2001:db8::1 */
+static int parse_address(const char *s, char *transport, size_t tlen, char *msg, size_t mlen)
+{
+    char host[64];
+    unsigned long port = 162;
+    const char *pstr = NULL;
+    struct in6_addr a6;
+    struct in_addr a4;
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || (size_t)(close - s - 1) >= sizeof(host)) {
+            snprintf(msg, mlen, "bad address \"%s\"", s);
+            return -1;
+        }
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        if (close[1] == ':')
+            pstr = close + 2;
+        else if (close[1] != '\0') {
+            snprintf(msg, mlen, "bad address \"%s\"", s);
+            return -1;
+        }
+    } else if (strchr(s, ':') != NULL && strchr(s, ':') != strrchr(s, ':')) {
+        snprintf(host, sizeof(host), "%s", s); /* bare IPv6, no port */
+    } else {
+        const char *colon = strchr(s, ':');
+        size_t n = colon ? (size_t)(colon - s) : strlen(s);
+        if (n >= sizeof(host)) {
+            snprintf(msg, mlen, "bad address \"%s\"", s);
+            return -1;
+        }
+        memcpy(host, s, n);
+        host[n] = '\0';
+        if (colon)
+            pstr = colon + 1;
+    }
+    if (pstr != NULL && conf_uint(pstr, 1, 65535, &port) < 0) {
+        snprintf(msg, mlen, "bad port in \"%s\"", s);
+        return -1;
+    }
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        snprintf(transport, tlen, "udp:%s:%lu", host, port);
+    else if (inet_pton(AF_INET6, host, &a6) == 1)
+        snprintf(transport, tlen, "udp6:[%s]:%lu", host, port);
+    else {
+        snprintf(msg, mlen, "\"%s\" is not an IPv4 or IPv6 address", host);
+        return -1;
+    }
+    return 0;
+}
+
+int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const char *where,
+                        char *err, size_t errlen)
+{
+    char msg[200];
+    unsigned long v;
+    int have_user = 0, have_auth = 0, have_priv = 0;
+
+    memset(h, 0, sizeof(*h));
+    h->severity = 7;
+    h->queue_size = 32;
+    h->drain_rate = 0;
+    h->queue_full = TH_DROP_LAST_IN;
+    h->timeout_s = 1;
+    h->retries = 5;
+    snprintf(h->where, sizeof(h->where), "%s", where);
+
+    if (argc < 2)
+        TH_FAIL("missing address");
+    if (strlen(argv[1]) >= sizeof(h->address))
+        TH_FAIL("address too long");
+    snprintf(h->address, sizeof(h->address), "%s", argv[1]);
+    if (parse_address(argv[1], h->transport, sizeof(h->transport), msg, sizeof(msg)) < 0)
+        TH_FAIL("%s", msg);
+
+    for (int i = 2; i < argc; i++) {
+        const char *k = argv[i];
+        int left = argc - i - 1;
+#define NEED(n)                                                                                    \
+    do {                                                                                           \
+        if (left < (n))                                                                            \
+            TH_FAIL("\"%s\" needs %d value%s", k, (n), (n) == 1 ? "" : "s");                       \
+    } while (0)
+        if (!strcasecmp(k, "user")) {
+            NEED(1);
+            if (strlen(argv[i + 1]) >= sizeof(h->user) || argv[i + 1][0] == '\0')
+                TH_FAIL("bad user name");
+            snprintf(h->user, sizeof(h->user), "%s", argv[++i]);
+            have_user = 1;
+        } else if (!strcasecmp(k, "auth")) {
+            NEED(2);
+            const char *p = argv[i + 1];
+            if (!strcasecmp(p, "MD5"))
+                TH_FAIL("auth MD5 is refused; use SHA-256 (or SHA-224/384/512)");
+            else if (!strcasecmp(p, "SHA") || !strcasecmp(p, "SHA-1") || !strcasecmp(p, "SHA1")) {
+                h->auth = TH_AUTH_SHA1;
+                log_warnx("conf", "%s: trapHost uses SHA-1 authentication; prefer SHA-256", where);
+            } else if (!strcasecmp(p, "SHA-224"))
+                h->auth = TH_AUTH_SHA224;
+            else if (!strcasecmp(p, "SHA-256"))
+                h->auth = TH_AUTH_SHA256;
+            else if (!strcasecmp(p, "SHA-384"))
+                h->auth = TH_AUTH_SHA384;
+            else if (!strcasecmp(p, "SHA-512"))
+                h->auth = TH_AUTH_SHA512;
+            else
+                TH_FAIL("unknown auth protocol \"%s\" (SHA-224, SHA-256, SHA-384, SHA-512)", p);
+            if (strlen(argv[i + 2]) < 8 || strlen(argv[i + 2]) >= sizeof(h->auth_pass))
+                TH_FAIL("auth passphrase must be 8 to %zu characters", sizeof(h->auth_pass) - 1);
+            snprintf(h->auth_pass, sizeof(h->auth_pass), "%s", argv[i + 2]);
+            i += 2;
+            have_auth = 1;
+        } else if (!strcasecmp(k, "priv")) {
+            NEED(1);
+            const char *p = argv[i + 1];
+            if (!strcasecmp(p, "DES") || !strcasecmp(p, "3DES"))
+                TH_FAIL("priv %s is refused; use AES-128, AES-192 or AES-256", p);
+            else if (!strcasecmp(p, "AES") || !strcasecmp(p, "AES-128") || !strcasecmp(p, "AES128"))
+                h->priv = TH_PRIV_AES128;
+            else if (!strcasecmp(p, "AES-192") || !strcasecmp(p, "AES192"))
+                h->priv = TH_PRIV_AES192;
+            else if (!strcasecmp(p, "AES-256") || !strcasecmp(p, "AES256"))
+                h->priv = TH_PRIV_AES256;
+            else
+                TH_FAIL("unknown priv protocol \"%s\" (AES-128, AES-192, AES-256)", p);
+            if (left < 2)
+                TH_FAIL("priv %s has no passphrase: the security level is always authPriv", p);
+            if (strlen(argv[i + 2]) < 8 || strlen(argv[i + 2]) >= sizeof(h->priv_pass))
+                TH_FAIL("priv passphrase must be 8 to %zu characters", sizeof(h->priv_pass) - 1);
+            snprintf(h->priv_pass, sizeof(h->priv_pass), "%s", argv[i + 2]);
+            i += 2;
+            have_priv = 1;
+        } else if (!strcasecmp(k, "inform")) {
+            h->inform = 1;
+        } else if (!strcasecmp(k, "engineId")) {
+            NEED(1);
+            int n = conf_parse_hex(argv[++i], h->engine_id, sizeof(h->engine_id));
+            if (n < 5)
+                TH_FAIL("engineId \"%s\" is not 0x followed by 5 to 32 octets", argv[i]);
+            h->engine_id_len = (size_t)n;
+        } else if (!strcasecmp(k, "severity")) {
+            NEED(1);
+            if (conf_uint(argv[++i], 0, 7, &v) < 0)
+                TH_FAIL("severity \"%s\" is not 0 to 7", argv[i]);
+            h->severity = (int)v;
+        } else if (!strcasecmp(k, "queueSize")) {
+            NEED(1);
+            if (conf_uint(argv[++i], 32, 1u << 20, &v) < 0)
+                TH_FAIL("queueSize \"%s\" is not 32 to %u", argv[i], 1u << 20);
+            h->queue_size = (unsigned)v;
+        } else if (!strcasecmp(k, "drainRate")) {
+            NEED(1);
+            if (conf_uint(argv[++i], 0, 1000000, &v) < 0)
+                TH_FAIL("drainRate \"%s\" is not 0 to 1000000 per second", argv[i]);
+            h->drain_rate = (unsigned)v;
+        } else if (!strcasecmp(k, "queueFull")) {
+            NEED(1);
+            i++;
+            if (!strcasecmp(argv[i], "dropLastIn"))
+                h->queue_full = TH_DROP_LAST_IN;
+            else if (!strcasecmp(argv[i], "dropFirstIn"))
+                h->queue_full = TH_DROP_FIRST_IN;
+            else
+                TH_FAIL("queueFull \"%s\" is not dropLastIn or dropFirstIn", argv[i]);
+        } else if (!strcasecmp(k, "timeout")) {
+            NEED(1);
+            if (conf_uint(argv[++i], 1, 300, &v) < 0)
+                TH_FAIL("timeout \"%s\" is not 1 to 300 seconds", argv[i]);
+            h->timeout_s = (unsigned)v;
+        } else if (!strcasecmp(k, "retries")) {
+            NEED(1);
+            if (conf_uint(argv[++i], 0, 100, &v) < 0)
+                TH_FAIL("retries \"%s\" is not 0 to 100", argv[i]);
+            h->retries = (unsigned)v;
+        } else if (!strcasecmp(k, "version") || !strcasecmp(k, "community") ||
+                   !strcasecmp(k, "v1") || !strcasecmp(k, "v2c")) {
+            TH_FAIL("secure trap hosts are SNMPv3 authPriv only (\"%s\" is not accepted)", k);
+        } else {
+            TH_FAIL("unknown keyword \"%s\"", k);
+        }
+#undef NEED
+    }
+    if (!have_user)
+        TH_FAIL("missing \"user NAME\"");
+    if (!have_auth)
+        TH_FAIL("missing \"auth PROTO PASSPHRASE\": the security level is always authPriv");
+    if (!have_priv)
+        TH_FAIL("missing \"priv PROTO PASSPHRASE\": the security level is always authPriv");
+    return 0;
+}

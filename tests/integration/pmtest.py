@@ -1,0 +1,261 @@
+"""pmtest - harness for pmirrord integration tests.
+
+Every test gets a private directory with its own snmpd (AgentX master on a
+unix socket in that directory, 127.0.0.1 on an unprivileged port, fixed
+engineID, private persistent directory), its own snmptrapd when needed, and
+its own pmirrord.  Daemons are stopped by the PID in their pidfile; nothing
+else is ever signalled.  Waiting is done with poll loops, never fixed sleeps.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+SRC = os.environ.get("PM_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "../..")))
+BUILD = os.environ.get("PM_BUILD_DIR", os.path.join(SRC, "build"))
+PMIRRORD = os.path.join(BUILD, "pmirrord")
+PMIRRORCTL = os.path.join(BUILD, "pmirrorctl")
+
+OID_TRAPENABLE = "1.3.6.1.4.1.4874.2.2.77.2.1.0"
+OID_MIRROR_MIB = "1.3.6.1.4.1.4874.2.2.77"
+OID_SYSUPTIME = "1.3.6.1.2.1.1.3.0"
+OID_SYSOR_ID = "1.3.6.1.2.1.1.9.1.2"
+
+MASTER_ENGINE = "0x80001f8804706d2d6d6173746572"   # "pm-master"
+AGENT_ENGINE = "0x80001f8804706d2d6167656e74"      # "pm-agent"
+TRAPD_ENGINE = "0x80001f8804706d2d7472617064"      # "pm-trapd"
+
+ADMIN = ("mirrorAdmin", "SHA-256", "admin-auth-pass", "AES", "admin-priv-pass")
+OPS = ("opsUser", "SHA-256", "ops-auth-pass")
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout, interval=0.05, what="condition"):
+    """Poll pred() until it returns a true value or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie child still "exists"; reap it if it is ours
+    try:
+        wpid, _ = os.waitpid(pid, os.WNOHANG)
+        if wpid == pid:
+            return False
+    except ChildProcessError:
+        pass
+    return True
+
+
+class Daemon:
+    def __init__(self, name, argv, env, pidfile, log, proc):
+        self.name, self.argv, self.env, self.pidfile, self.log, self.proc = name, argv, env, pidfile, log, proc
+
+    def pid(self):
+        try:
+            with open(self.pidfile) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        pid = self.pid() or self.proc.pid
+        if self.proc.poll() is None:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(pid, signal.SIGKILL)
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+class Env:
+    """A private world: directory, snmpd, snmptrapd, pmirrord."""
+
+    def __init__(self, testcase):
+        self.tc = testcase
+        self.dir = tempfile.mkdtemp(prefix="pmtest.")
+        os.chmod(self.dir, 0o755)
+        self.daemons = {}
+        self.agentx = os.path.join(self.dir, "agentx.sock")
+        self.snmp_port = free_udp_port()
+        self.trap_port = free_udp_port()
+        self.ietf = os.environ.get("PM_IETF_MIBDIR", os.path.join(SRC, ".deps/node_modules/net-snmp/lib/mibs"))
+        for d in ("master/etc", "master/persist", "agent/persist", "trapd/etc", "trapd/persist", "run", "logs"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        self.tool_env = dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=os.path.join(self.dir, "tools"),
+                             SNMPCONFPATH=os.path.join(self.dir, "tools"), HOME=self.dir)
+
+    def path(self, *p):
+        return os.path.join(self.dir, *p)
+
+    def cleanup(self):
+        for name in list(self.daemons):
+            self.stop(name)
+        if os.environ.get("PM_KEEP_TMP"):
+            print("kept", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- processes ---------------------------------------------------------
+    def _spawn(self, name, argv, env=None, stdout_log=True):
+        log = self.path("logs", name + ".out")
+        out = open(log, "ab")
+        proc = subprocess.Popen(argv, env=env or os.environ.copy(), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        out.close()
+        pidfile = self.path("run", name + ".pid")
+        d = Daemon(name, argv, env, pidfile, log, proc)
+        self.daemons[name] = d
+        return d
+
+    def stop(self, name, sig=signal.SIGTERM):
+        d = self.daemons.pop(name, None)
+        if d is None:
+            return None
+        return d.stop(sig)
+
+    def read_log(self, name):
+        with open(self.path("logs", name + ".out"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    # -- snmpd --------------------------------------------------------------
+    def write_snmpd_conf(self, extra=""):
+        vacm = os.path.join(SRC, "examples", "snmpd-pmirrord.conf")
+        conf = f"""agentAddress udp:127.0.0.1:{self.snmp_port}
+master agentx
+agentXSocket {self.agentx}
+agentXPerms 0660 0755
+agentXTimeout 1
+agentXRetries 1
+exactEngineID {MASTER_ENGINE}
+createUser {ADMIN[0]} {ADMIN[1]} "{ADMIN[2]}" {ADMIN[3]} "{ADMIN[4]}"
+createUser {OPS[0]} {OPS[1]} "{OPS[2]}"
+sysLocation pmtest
+includeFile {vacm}
+{extra}
+"""
+        with open(self.path("master/etc/snmpd.conf"), "w") as f:
+            f.write(conf)
+
+    def start_snmpd(self, extra="", wait=True):
+        if not os.path.exists(self.path("master/etc/snmpd.conf")):
+            self.write_snmpd_conf(extra)
+        env = dict(os.environ, MIBS="", SNMPCONFPATH=self.path("master/etc") + ":" + self.path("master/persist"),
+                   SNMP_PERSISTENT_DIR=self.path("master/persist"))
+        d = self._spawn("snmpd", ["/usr/sbin/snmpd", "-f", "-A", "-Lf", self.path("logs", "snmpd.log"),
+                                  "-p", self.path("run", "snmpd.pid")], env)
+        if wait:
+            wait_for(lambda: self.snmpget_v3(OID_SYSUPTIME, timeout=0.3).returncode == 0, 20,
+                     what="snmpd to answer")
+        return d
+
+    # -- pmirrord ------------------------------------------------------------
+    def pmirrord_conf(self, extra="", ping=2):
+        return f"""# pmtest configuration
+agentXSocket {self.agentx}
+agentXPingInterval {ping}
+persistentDir {self.path('agent/persist')}
+engineId {AGENT_ENGINE}
+controlSocket {self.path('run', 'ctl.sock')}
+{extra}
+"""
+
+    def start_pmirrord(self, extra="", ping=2, conf_text=None, args=()):
+        path = self.path("pmirrord.conf")
+        with open(path, "w") as f:
+            f.write(conf_text if conf_text is not None else self.pmirrord_conf(extra, ping))
+        os.chmod(path, 0o600)
+        return self._spawn("pmirrord", [PMIRRORD, "-f", "-c", path, "-p", self.path("run", "pmirrord.pid"),
+                                        *args])
+
+    def wait_registered(self, timeout=15):
+        wait_for(lambda: "INTEGER" in self.snmpget_v3(OID_TRAPENABLE, timeout=0.3).stdout, timeout,
+                 what="pmirrord to register with snmpd")
+
+    # -- Net-SNMP command line tools ------------------------------------------
+    def _tool(self, argv, timeout=1.0, retries=0):
+        full = [argv[0], "-t", str(timeout), "-r", str(retries), "-On", *argv[1:]]
+        return subprocess.run(full, env=self.tool_env, capture_output=True, text=True, timeout=60)
+
+    def v3_admin_args(self, level="authPriv"):
+        a = ["-v3", "-l", level, "-u", ADMIN[0], "-a", ADMIN[1], "-A", ADMIN[2]]
+        if level == "authPriv":
+            a += ["-x", ADMIN[3], "-X", ADMIN[4]]
+        return a
+
+    def target(self):
+        return "udp:127.0.0.1:%d" % self.snmp_port
+
+    def snmpget_v3(self, oid, timeout=1.0, level="authPriv"):
+        return self._tool(["snmpget", *self.v3_admin_args(level), self.target(), oid], timeout)
+
+    def snmpset_v3(self, oid, typ, value, timeout=1.0):
+        return self._tool(["snmpset", *self.v3_admin_args(), self.target(), oid, typ, value], timeout)
+
+    def snmpget_ops(self, oid):
+        return self._tool(["snmpget", "-v3", "-l", "authNoPriv", "-u", OPS[0], "-a", OPS[1], "-A", OPS[2],
+                           self.target(), oid])
+
+    def snmpset_ops(self, oid, typ, value):
+        return self._tool(["snmpset", "-v3", "-l", "authNoPriv", "-u", OPS[0], "-a", OPS[1], "-A", OPS[2],
+                           self.target(), oid, typ, value])
+
+    def snmpget_v2c(self, oid):
+        return self._tool(["snmpget", "-v2c", "-c", "public", self.target(), oid])
+
+    def snmpset_v2c(self, oid, typ, value):
+        return self._tool(["snmpset", "-v2c", "-c", "public", self.target(), oid, typ, value])
+
+    def snmpwalk_v3(self, oid):
+        return self._tool(["snmpwalk", *self.v3_admin_args(), self.target(), oid], 1.0)
+
+
+class PmTestCase(unittest.TestCase):
+    """Base class: self.env is a fresh Env, torn down after each test."""
+
+    def setUp(self):
+        for exe in (PMIRRORD, "/usr/sbin/snmpd", "/usr/bin/snmpget"):
+            if not os.access(exe, os.X_OK):
+                self.fail("missing %s (CI must not skip: install it)" % exe)
+        self.env = Env(self)
+        self.addCleanup(self.env.cleanup)
+
+    def assertAlive(self, name="pmirrord"):
+        d = self.env.daemons.get(name)
+        self.assertIsNotNone(d, name + " was not started")
+        self.assertTrue(d.alive(), "%s exited (rc %s); log:\n%s" % (name, d.proc.returncode,
+                                                                    self.env.read_log(name)[-3000:]))
+
+
+def read_text(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()

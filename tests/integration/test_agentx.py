@@ -1,0 +1,200 @@
+"""pmirrord as an AgentX subagent of a real snmpd (issue 2)."""
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+import pmtest
+
+from pmtest import (OID_MIRROR_MIB, OID_SYSOR_ID, OID_SYSUPTIME, OID_TRAPENABLE, PMIRRORD, PmTestCase,
+                    wait_for)
+
+
+class TestAgentX(PmTestCase):
+    def start_all(self, extra=""):
+        self.env.start_snmpd()
+        self.env.start_pmirrord(extra)
+        self.env.wait_registered()
+
+    def test_v3_authpriv_get_set(self):
+        self.start_all()
+        r = self.env.snmpget_v3(OID_TRAPENABLE)
+        self.assertIn("= INTEGER: 2", r.stdout, r.stderr)          # DEFVAL false
+        r = self.env.snmpset_v3(OID_TRAPENABLE, "i", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("= INTEGER: 1", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+        r = self.env.snmpset_v3(OID_TRAPENABLE, "i", "3")
+        self.assertIn("wrongValue", r.stderr)
+        r = self.env.snmpset_v3(OID_TRAPENABLE, "s", "true")
+        self.assertIn("wrongType", r.stderr)
+        # a failed SET changes nothing
+        self.assertIn("= INTEGER: 1", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+        r = self.env.snmpset_v3(OID_TRAPENABLE, "i", "2")
+        self.assertIn("= INTEGER: 2", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+        self.assertAlive()
+
+    def test_sysortable_entry(self):
+        self.start_all()
+        r = self.env.snmpwalk_v3(OID_SYSOR_ID)
+        self.assertIn("OID: ." + OID_MIRROR_MIB + "\n", r.stdout + "\n", r.stdout)
+
+    def test_getnext_walk_of_subtree(self):
+        self.start_all()
+        r = self.env.snmpwalk_v3(OID_MIRROR_MIB)
+        self.assertIn("." + OID_TRAPENABLE + " = INTEGER: 2", r.stdout)
+
+    def test_vacm_hides_mirror_mib_from_v2c_and_authnopriv(self):
+        self.start_all()
+        # v2c community: the Mirror MIB does not exist for it ...
+        r = self.env.snmpget_v2c(OID_TRAPENABLE)
+        self.assertIn("No Such Object", r.stdout, r.stdout + r.stderr)
+        r = self.env.snmpset_v2c(OID_TRAPENABLE, "i", "1")
+        self.assertRegex(r.stderr, "noAccess|authorizationError|notWritable")
+        # ... while the rest of snmpd's tree stays readable
+        self.assertIn("Timeticks", self.env.snmpget_v2c(OID_SYSUPTIME).stdout)
+        # SNMPv3 authNoPriv user: the same
+        r = self.env.snmpget_ops(OID_TRAPENABLE)
+        self.assertIn("No Such Object", r.stdout, r.stdout + r.stderr)
+        r = self.env.snmpset_ops(OID_TRAPENABLE, "i", "1")
+        self.assertRegex(r.stderr, "noAccess|authorizationError")
+        self.assertIn("Timeticks", self.env.snmpget_ops(OID_SYSUPTIME).stdout)
+        # the mirror administrator below authPriv gets nothing either
+        r = self.env.snmpget_v3(OID_TRAPENABLE, level="authNoPriv")
+        self.assertNotIn("INTEGER", r.stdout)
+        # and none of the denied SETs changed the value
+        self.assertIn("= INTEGER: 2", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+
+    def test_value_survives_restart(self):
+        self.start_all()
+        self.assertEqual(self.env.snmpset_v3(OID_TRAPENABLE, "i", "1").returncode, 0)
+        self.env.stop("pmirrord")
+        self.env.start_pmirrord()
+        self.env.wait_registered()
+        self.assertIn("= INTEGER: 1", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+
+    def test_value_survives_sigkill(self):
+        self.start_all()
+        self.assertEqual(self.env.snmpset_v3(OID_TRAPENABLE, "i", "1").returncode, 0)
+        state = self.env.path("agent/persist/pmirrord-agent.conf")
+        wait_for(lambda: os.path.exists(state) and "pmTrapEnable 1" in pmtest.read_text(state), 5,
+                 what="the persistent file to hold the new value")
+        self.env.stop("pmirrord", signal.SIGKILL)
+        self.env.start_pmirrord()
+        self.env.wait_registered()
+        self.assertIn("= INTEGER: 1", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+
+    def test_config_default_used_only_when_nothing_persisted(self):
+        self.start_all("trapEnable true")
+        self.assertIn("= INTEGER: 1", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+        self.assertEqual(self.env.snmpset_v3(OID_TRAPENABLE, "i", "2").returncode, 0)
+        self.env.stop("pmirrord")
+        self.env.start_pmirrord("trapEnable true")
+        self.env.wait_registered()
+        self.assertIn("= INTEGER: 2", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+
+    def test_engine_boots_persist(self):
+        self.start_all()
+        state = self.env.path("agent/persist/pmirrord-agent.conf")
+
+        def boots():
+            for line in pmtest.read_text(state).splitlines():
+                if line.startswith("engineBoots"):
+                    return int(line.split()[1])
+            return None
+        b1 = boots()
+        self.assertIsNotNone(b1)
+        self.env.stop("pmirrord")
+        self.env.start_pmirrord()
+        self.env.wait_registered()
+        self.assertEqual(boots(), b1 + 1)
+        self.assertIn("oldEngineID 0x80001f8804706d2d6167656e74", pmtest.read_text(state))
+
+    def _master_restart(self, sig):
+        ping = 2
+        self.env.start_snmpd()
+        self.env.start_pmirrord(ping=ping)
+        self.env.wait_registered()
+        self.env.stop("snmpd", sig)
+        self.env.start_snmpd(wait=False)
+        wait_for(lambda: "Timeticks" in self.env.snmpget_v3(OID_SYSUPTIME, timeout=0.2).stdout, 20,
+                 what="snmpd back")
+        t0 = time.monotonic()
+        self.env.wait_registered(timeout=ping + 10)
+        took = time.monotonic() - t0
+        self.assertLessEqual(took, ping + 1.0, "re-registration took %.2fs" % took)
+        self.assertAlive()
+
+    def test_master_restart_term(self):
+        self._master_restart(signal.SIGTERM)
+
+    def test_master_restart_kill(self):
+        self._master_restart(signal.SIGKILL)
+
+    def test_started_before_master(self):
+        self.env.start_pmirrord(ping=1)
+        log = lambda: self.env.read_log("pmirrord")
+        wait_for(lambda: "absent" in log(), 10, what="the absent-master message")
+        # several reconnect attempts later, it has still said so only once
+        wait_for(lambda: False, 0) if False else None
+        self.env.start_snmpd()
+        self.env.wait_registered()
+        self.assertEqual(log().count("absent"), 1, log())
+        self.assertNotIn("Failed to connect", log())
+        self.assertAlive()
+
+    def test_hung_master_does_not_freeze(self):
+        """SIGSTOP the master: pmirrord keeps running and registers again after SIGCONT."""
+        self.env.start_snmpd()
+        self.env.start_pmirrord(ping=1)
+        self.env.wait_registered()
+        snmpd = self.env.daemons["snmpd"]
+        os.kill(snmpd.pid(), signal.SIGSTOP)
+        try:
+            log = lambda: self.env.read_log("pmirrord")
+            wait_for(lambda: "failed to respond to ping" in log() or "went away" in log(), 30,
+                     what="pmirrord to notice the hung master")
+        finally:
+            os.kill(snmpd.pid(), signal.SIGCONT)
+        self.env.wait_registered(timeout=30)
+        self.assertAlive()
+
+
+class TestConfigErrors(PmTestCase):
+    def run_daemon(self, text, *args):
+        path = self.env.path("bad.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        return path, subprocess.run([PMIRRORD, "-f", "-c", path, *args], capture_output=True, text=True,
+                                    timeout=30)
+
+    def test_bad_line_names_file_and_line(self):
+        path, r = self.run_daemon("# comment\nagentXPingInterval 5\nagentXPingInterval five\n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(path + ":3:", r.stderr)
+        self.assertNotIn("started", r.stderr)
+
+    def test_unknown_directive(self):
+        path, r = self.run_daemon("persistentDir /tmp\nfrobnicate yes\n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(path + ":2: unknown directive \"frobnicate\"", r.stderr)
+
+    def test_check_only(self):
+        path, r = self.run_daemon(self.env.pmirrord_conf(), "-n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        path, r = self.run_daemon("trapEnable maybe\n", "-n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(path + ":1:", r.stderr)
+
+    def test_bad_config_changes_nothing(self):
+        """A daemon refused for a bad config leaves the persistent state alone."""
+        persist = self.env.path("agent/persist")
+        text = self.env.pmirrord_conf() + "trapHost 198.18.0.1 user u auth MD5 abcdefgh priv AES abcdefgh\n"
+        path, r = self.run_daemon(text)
+        self.assertEqual(r.returncode, 2)
+        self.assertRegex(r.stderr, path + r":\d+: trapHost: auth MD5 is refused")
+        self.assertEqual(os.listdir(persist), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
