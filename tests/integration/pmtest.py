@@ -259,3 +259,83 @@ class PmTestCase(unittest.TestCase):
 def read_text(path):
     with open(path, encoding="utf-8", errors="replace") as f:
         return f.read()
+
+
+# -- notifications (issue 3) ----------------------------------------------------
+TRAP_USER = ("trapUser", "SHA-256", "trap-auth-pass", "AES", "trap-priv-pass")
+PM_EVTESTD = os.path.join(BUILD, "pm_evtestd")
+MIB_PREFIX = "1.3.6.1.4.1.4874.2.2.77"
+
+
+def trapd_conf(port, engine=TRAPD_ENGINE, users=(TRAP_USER,), sender_engine=AGENT_ENGINE, extra=""):
+    lines = [f"snmpTrapdAddr udp:127.0.0.1:{port}", f"exactEngineID {engine}"]
+    for u in users:
+        name, a, ap, p, pp = u
+        lines.append(f'createUser -e {sender_engine} {name} {a} "{ap}" {p} "{pp}"')   # TRAPs from pmirrord
+        lines.append(f'createUser {name} {a} "{ap}" {p} "{pp}"')                       # INFORMs
+        lines.append(f"authUser log {name} priv")
+    # one line per notification: security model, then every varbind as OID|type|value
+    lines.append("format2 RX %P|%V|%v\\n")
+    lines.append("outputOption nQ" if False else "")
+    return "\n".join(lines) + "\n" + extra
+
+
+def _env_trapd(self, name="snmptrapd", port=None, conf=None):
+    port = port or self.trap_port
+    etc = self.path(name, "etc")
+    persist = self.path(name, "persist")
+    os.makedirs(etc, exist_ok=True)
+    os.makedirs(persist, exist_ok=True)
+    with open(os.path.join(etc, "snmptrapd.conf"), "w") as f:
+        f.write(conf if conf is not None else trapd_conf(port))
+    env = dict(os.environ, MIBS="", SNMPCONFPATH=etc + ":" + persist, SNMP_PERSISTENT_DIR=persist)
+    log = self.path("logs", name + ".log")
+    d = self._spawn(name, ["/usr/sbin/snmptrapd", "-f", "-X", "-A", "-On", "-Lf", log,
+                           "-p", self.path("run", name + ".pid")], env)
+    wait_for(lambda: os.path.exists(log) and "NET-SNMP version" in read_text(log), 20,
+             what=name + " to start")
+    return d
+
+
+def _env_trap_lines(self, name="snmptrapd"):
+    log = self.path("logs", name + ".log")
+    if not os.path.exists(log):
+        return []
+    return [l for l in read_text(log).splitlines() if l.startswith("RX ")]
+
+
+def _env_start_evtestd(self, extra="", ping=2):
+    fifo = self.path("run", "events.fifo")
+    if not os.path.exists(fifo):
+        os.mkfifo(fifo)
+    path = self.path("pmirrord.conf")
+    with open(path, "w") as f:
+        f.write(self.pmirrord_conf(extra, ping))
+    env = dict(os.environ, PM_EVTEST_FIFO=fifo)
+    d = self._spawn("pmirrord", [PM_EVTESTD, "-f", "-c", path, "-p", self.path("run", "pmirrord.pid")], env)
+    wait_for(lambda: "evtest: reading events" in self.read_log("pmirrord") or not d.alive(), 30,
+             what="pm_evtestd to start")
+    return d
+
+
+def _env_raise(self, line):
+    """Write event lines to the FIFO (the daemon's reader keeps it open between writes)."""
+    fifo = self.path("run", "events.fifo")
+    fd = os.open(fifo, os.O_WRONLY)
+    try:
+        os.write(fd, (line.rstrip("\n") + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def _env_trap_host(self, port=None, user=TRAP_USER, extra=""):
+    port = port or self.trap_port
+    name, a, ap, p, pp = user
+    return f"trapHost 127.0.0.1:{port} user {name} auth {a} {ap} priv {p} {pp} {extra}"
+
+
+Env.start_snmptrapd = _env_trapd
+Env.trap_lines = _env_trap_lines
+Env.start_evtestd = _env_start_evtestd
+Env.raise_event = _env_raise
+Env.trap_host = _env_trap_host

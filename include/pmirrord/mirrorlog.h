@@ -1,0 +1,22 @@
+/*
+ * mirrorlog.h - the secure mirror log (JUNOSe `show mirror log`), always on.
+ *
+ * One entry per mirroring activation, deactivation and failure (from the
+ * events of pm_event.h), and per refused control-socket peer or failed
+ * mirror-enable.  Entries hold intercept data: they live only in the locked
+ * ring given to pm_mirrorlog_init().  Callable from any thread.
+ */
+#ifndef PMIRRORD_MIRRORLOG_H
+#define PMIRRORD_MIRRORLOG_H
+
+#include <sys/types.h>
+
+#include "pmirrord/pm_event.h"
+
+struct slog_ring;
+
+void pm_mirrorlog_init(struct slog_ring *ring);
+void pm_mirrorlog_event(const struct pm_event *ev);
+void pm_mirrorlog_refusal(uid_t uid, gid_t gid, pid_t pid, const char *why);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * notify.c - event dispatch, the severity gates and the drain timer (see notify.h).
+ */
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "agent.h"
+#include "agent_priv.h"
+#include "notify.h"
+#include "notify_pdu.h"
+#include "pmirrord/audit.h"
+#include "pmirrord/log.h"
+#include "pmirrord/pm_codec.h"
+#include "pmirrord/trapstats.h"
+#include "traphost.h"
+
+#define NOTIFY_BATCH 64
+
+static struct {
+    int active;
+    struct pm_evq *q;
+    struct th_host **hosts;
+    size_t nhosts;
+    int global_severity;
+    int trap_severity[11];
+    unsigned int alarm; /* drain timer, 0 when none */
+    int64_t alarm_due;
+    unsigned int stats_alarm;
+    struct pm_trapstats st; /* global counters; hosts filled at publish */
+} nt;
+
+static void audit_event(const char *what, const char *host, const struct pm_event *ev)
+{
+    char summary[768];
+    if (!pm_audit_enabled())
+        return;
+    pm_notify_summary(ev, summary, sizeof(summary));
+    pm_audit_notify(what, host, summary);
+}
+
+static void publish(void)
+{
+    nt.st.trap_enable = mib_trapenable_value();
+    nt.st.global_severity = nt.global_severity;
+    memcpy(nt.st.trap_severity, nt.trap_severity, sizeof(nt.trap_severity));
+    nt.st.event_queue_drops = nt.q != NULL ? pm_evq_dropped(nt.q) : 0;
+    nt.st.nhosts = 0;
+    for (size_t i = 0; i < nt.nhosts && i < PM_TRAPSTATS_MAX_HOSTS; i++) {
+        const struct pm_traphost_conf *hc = th_host_conf(nt.hosts[i]);
+        struct pm_trapstats_host *o = &nt.st.hosts[nt.st.nhosts++];
+        struct th_counters c;
+        th_host_counters(nt.hosts[i], &c);
+        snprintf(o->address, sizeof(o->address), "%s", hc->address);
+        snprintf(o->user, sizeof(o->user), "%s", hc->user);
+        o->inform = hc->inform;
+        o->severity = hc->severity;
+        o->queue_size = hc->queue_size;
+        o->drain_rate = hc->drain_rate;
+        o->queue_full = hc->queue_full;
+        o->timeout_s = hc->timeout_s;
+        o->retries = hc->retries;
+        o->sent = c.sent;
+        o->filtered = c.filtered;
+        o->queue_full_discards = c.queue_full_discards;
+        o->no_response_discards = c.no_response_discards;
+        o->bad_encoding_discards = c.bad_encoding_discards;
+        o->queued = c.queued;
+        o->inflight = c.inflight;
+    }
+    pm_trapstats_publish(&nt.st);
+}
+
+static void drain_alarm(unsigned int reg, void *arg);
+
+/* Drain every host, then arm the timer for the earliest host still waiting. */
+static void drain_all(void)
+{
+    int64_t now = th_now_ns(), due = -1;
+    for (size_t i = 0; i < nt.nhosts; i++)
+        th_host_drain(nt.hosts[i], now);
+    for (size_t i = 0; i < nt.nhosts; i++) {
+        int64_t d = th_host_next_due(nt.hosts[i], now);
+        if (d >= 0 && (due < 0 || d < due))
+            due = d;
+    }
+    if (due >= 0 && (nt.alarm == 0 || due < nt.alarm_due)) {
+        if (nt.alarm != 0)
+            snmp_alarm_unregister(nt.alarm);
+        int64_t wait = due > now ? due - now : 0;
+        struct timeval tv = {(time_t)(wait / 1000000000), (suseconds_t)(wait % 1000000000 / 1000)};
+        nt.alarm = snmp_alarm_register_hr(tv, 0, drain_alarm, NULL);
+        nt.alarm_due = due;
+    }
+    publish();
+}
+
+static void drain_alarm(unsigned int reg, void *arg)
+{
+    if (reg == nt.alarm)
+        nt.alarm = 0;
+    drain_all();
+}
+
+void notify_kick(void)
+{
+    if (!nt.active)
+        return;
+    /* Never re-enter the library from its own callback: drain from an alarm. */
+    if (nt.alarm != 0 && nt.alarm_due <= th_now_ns())
+        return;
+    if (nt.alarm != 0)
+        snmp_alarm_unregister(nt.alarm);
+    struct timeval tv = {0, 0};
+    nt.alarm = snmp_alarm_register_hr(tv, 0, drain_alarm, NULL);
+    nt.alarm_due = th_now_ns();
+}
+
+static void handle_event(const struct pm_event *ev)
+{
+    char err[160];
+    nt.st.events++;
+    if (pm_event_check(ev, err, sizeof(err)) < 0) {
+        nt.st.invalid++;
+        log_warnx("notify", "malformed event dropped: %s", err);
+        return;
+    }
+    if (!mib_trapenable_value()) {
+        nt.st.disabled_drops++;
+        audit_event("not-sent-trap-enable-false", "-", ev);
+        return;
+    }
+    int sev = nt.trap_severity[ev->trap];
+    if (sev > nt.global_severity) {
+        nt.st.global_filtered++;
+        audit_event("filtered-global-severity", "-", ev);
+        return;
+    }
+    struct th_ev *e = th_ev_new(ev);
+    if (e == NULL) {
+        log_warnx("notify", "out of memory: notification dropped");
+        return;
+    }
+    for (size_t i = 0; i < nt.nhosts; i++) {
+        if (th_host_accepts(nt.hosts[i], sev))
+            th_host_enqueue(nt.hosts[i], e);
+        else
+            audit_event("filtered-host-severity", th_host_conf(nt.hosts[i])->address, ev);
+    }
+    th_ev_unref(e);
+}
+
+static void on_events(int fd, void *arg)
+{
+    struct pm_event batch[NOTIFY_BATCH];
+    size_t n;
+    /* Bounded work per wake-up keeps AgentX requests answered during a burst. */
+    for (int rounds = 0; rounds < 16; rounds++) {
+        n = pm_evq_pop(nt.q, batch, NOTIFY_BATCH);
+        for (size_t i = 0; i < n; i++)
+            handle_event(&batch[i]);
+        if (n < NOTIFY_BATCH)
+            break;
+    }
+    OPENSSL_cleanse(batch, sizeof(batch));
+    drain_all();
+}
+
+static void stats_alarm(unsigned int reg, void *arg)
+{
+    publish();
+}
+
+int notify_init(const struct pm_conf *c, struct pm_evq *q, char *err, size_t errlen)
+{
+    memset(&nt, 0, sizeof(nt));
+    nt.q = q;
+    nt.global_severity = c->global_severity;
+    memcpy(nt.trap_severity, c->trap_severity, sizeof(nt.trap_severity));
+    if (c->nhosts > PM_TRAPSTATS_MAX_HOSTS) {
+        snprintf(err, errlen, "%s: at most %d trap hosts", c->hosts[PM_TRAPSTATS_MAX_HOSTS].where,
+                 PM_TRAPSTATS_MAX_HOSTS);
+        return -1;
+    }
+    nt.hosts = calloc(c->nhosts ? c->nhosts : 1, sizeof(*nt.hosts));
+    if (nt.hosts == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < c->nhosts; i++) {
+        nt.hosts[i] = th_host_new(&c->hosts[i], err, errlen);
+        if (nt.hosts[i] == NULL) {
+            notify_shutdown();
+            return -1;
+        }
+        nt.nhosts++;
+    }
+    if (agent_watch_fd(pm_evq_fd(q), on_events, NULL) < 0) {
+        snprintf(err, errlen, "cannot watch the event queue");
+        notify_shutdown();
+        return -1;
+    }
+    nt.active = 1;
+    nt.stats_alarm = snmp_alarm_register(1, SA_REPEAT, stats_alarm, NULL);
+    publish();
+    log_info("notify", "%zu secure trap host%s configured", nt.nhosts, nt.nhosts == 1 ? "" : "s");
+    return 0;
+}
+
+void notify_shutdown(void)
+{
+    nt.active = 0;
+    if (nt.alarm != 0)
+        snmp_alarm_unregister(nt.alarm);
+    if (nt.stats_alarm != 0)
+        snmp_alarm_unregister(nt.stats_alarm);
+    if (nt.q != NULL)
+        agent_unwatch_fd(pm_evq_fd(nt.q));
+    for (size_t i = 0; i < nt.nhosts; i++)
+        th_host_free(nt.hosts[i]);
+    free(nt.hosts);
+    memset(&nt, 0, sizeof(nt));
+}

@@ -1,0 +1,22 @@
+/*
+ * notify.h - from events to notifications (agent thread only).
+ *
+ * Takes events from the queue (pm_event.h), applies JUNOSe's gates in order
+ * -- juniPacketMirrorTrapEnable, the global minimum severity
+ * (globalTrapSeverity), then each host's filter -- and queues the event on
+ * every host that accepts it (traphost.h).  A one-shot alarm drains the
+ * queues at their drain rates.  Nothing goes through snmpd's trap sinks.
+ */
+#ifndef PMIRRORD_AGENT_NOTIFY_H
+#define PMIRRORD_AGENT_NOTIFY_H
+
+#include <stddef.h>
+
+#include "pmirrord/conf.h"
+#include "pmirrord/pm_event.h"
+
+int notify_init(const struct pm_conf *c, struct pm_evq *q, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+void notify_shutdown(void);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * traphost.c - one secure trap host: its SNMPv3 session, its JUNOSe queue and
+ * its counters (see traphost.h).  Agent thread only.
+ *
+ * Net-SNMP 5.9.3 notes (shared/reference/netsnmp.md §0, §5):
+ *  - We never use send_v2trap(): in a subagent it also forwards every
+ *    notification to the AgentX master, whose sinks may be v1/v2c.  Each host
+ *    has its own session and we snmp_send()/snmp_async_send() to it.
+ *  - The session is opened with SNMP_FLAGS_DONT_PROBE: the library's engineID
+ *    probe is synchronous (6 s per notification with the receiver down).
+ *    TRAPs are sent with our own engineID as the authoritative one; the USM
+ *    user is created from the session (usm_create_user_from_session(), run
+ *    by the post-probe hook even when probing is off) with keys localised to
+ *    that engineID, so no createUser line is needed.
+ *  - INFORMs need the receiver's engineID: configured (`engineId`), or
+ *    discovered here asynchronously with the RFC 3414 §4 probe (a noAuth GET
+ *    that draws a Report carrying the engineID).  The library copies the
+ *    engineID into the session only after our callback has run
+ *    (_sess_process_packet_handle_pdu), so the callback copies it itself.
+ */
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "notify_pdu.h"
+#include "pmirrord/audit.h"
+#include "pmirrord/log.h"
+#include "pmirrord/th_queue.h"
+#include "traphost.h"
+
+/* Informs outstanding at once per host; the rest wait in the queue. */
+#define TH_INFORM_WINDOW 64
+
+struct th_host {
+    struct pm_traphost_conf conf;
+    netsnmp_session *ss; /* from snmp_open(): in the library's session list */
+    struct thq *q;
+    struct th_counters c;
+    int discovering;
+    int64_t next_discovery_ns;
+    char name[160]; /* for logs: host address (not secret) */
+};
+
+int64_t th_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct th_ev *th_ev_new(const struct pm_event *ev)
+{
+    struct th_ev *e = malloc(sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    e->refs = 1;
+    e->ev = *ev;
+    return e;
+}
+
+void th_ev_unref(struct th_ev *e)
+{
+    if (e != NULL && --e->refs == 0) {
+        OPENSSL_cleanse(&e->ev, sizeof(e->ev)); /* subscriber data */
+        free(e);
+    }
+}
+
+static void release_ev(void *item, void *arg)
+{
+    th_ev_unref(item);
+}
+
+static int set_auth(netsnmp_session *s, enum th_auth a)
+{
+    switch (a) {
+    case TH_AUTH_SHA1:
+        s->securityAuthProto = usmHMACSHA1AuthProtocol;
+        break;
+    case TH_AUTH_SHA224:
+        s->securityAuthProto = usmHMAC128SHA224AuthProtocol;
+        break;
+    case TH_AUTH_SHA256:
+        s->securityAuthProto = usmHMAC192SHA256AuthProtocol;
+        break;
+    case TH_AUTH_SHA384:
+        s->securityAuthProto = usmHMAC256SHA384AuthProtocol;
+        break;
+    case TH_AUTH_SHA512:
+        s->securityAuthProto = usmHMAC384SHA512AuthProtocol;
+        break;
+    default:
+        return -1;
+    }
+    s->securityAuthProtoLen = USM_AUTH_PROTO_SHA_LEN;
+    return 0;
+}
+
+static int set_priv(netsnmp_session *s, enum th_priv p)
+{
+    switch (p) {
+    case TH_PRIV_AES128:
+        s->securityPrivProto = usmAESPrivProtocol;
+        s->securityPrivProtoLen = OID_LENGTH(usmAESPrivProtocol);
+        break;
+#ifdef NETSNMP_DRAFT_BLUMENTHAL_AES_04
+    case TH_PRIV_AES192:
+        s->securityPrivProto = usmAES192PrivProtocol;
+        s->securityPrivProtoLen = OID_LENGTH(usmAES192PrivProtocol);
+        break;
+    case TH_PRIV_AES256:
+        s->securityPrivProto = usmAES256PrivProtocol;
+        s->securityPrivProtoLen = OID_LENGTH(usmAES256PrivProtocol);
+        break;
+#endif
+    default:
+        return -1;
+    }
+    return 0;
+}
+
+struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t errlen)
+{
+    netsnmp_session s;
+    u_char eid[64];
+    struct th_host *h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        snprintf(err, errlen, "%s: out of memory", hc->where);
+        return NULL;
+    }
+    h->conf = *hc;
+    snprintf(h->name, sizeof(h->name), "%s", hc->address);
+    h->q = thq_new(release_ev, NULL);
+    if (h->q == NULL || thq_set_capacity(h->q, hc->queue_size, err, errlen) < 0 ||
+        thq_set_full_method(
+            h->q, hc->queue_full == TH_DROP_FIRST_IN ? THQ_DROP_FIRST_IN : THQ_DROP_LAST_IN, err,
+            errlen) < 0 ||
+        thq_set_drain_rate(h->q, hc->drain_rate, 1, err, errlen) < 0) {
+        if (h->q == NULL)
+            snprintf(err, errlen, "%s: out of memory", hc->where);
+        th_host_free(h);
+        return NULL;
+    }
+
+    snmp_sess_init(&s);
+    s.version = SNMP_VERSION_3;
+    s.peername = h->conf.transport;
+    s.securityModel = SNMP_SEC_MODEL_USM;
+    s.securityLevel = SNMP_SEC_LEVEL_AUTHPRIV;
+    s.securityName = h->conf.user;
+    s.securityNameLen = strlen(h->conf.user);
+    s.timeout = (long)hc->timeout_s * 1000000L;
+    s.retries = (int)hc->retries;
+    s.flags |= SNMP_FLAGS_DONT_PROBE;
+    if (set_auth(&s, hc->auth) < 0 || set_priv(&s, hc->priv) < 0) {
+        snprintf(err, errlen, "%s: trapHost: protocol not supported by this Net-SNMP", hc->where);
+        th_host_free(h);
+        return NULL;
+    }
+    /* Ku from the passphrases (1 MiB of hashing each: once per host, at start). */
+    s.securityAuthKeyLen = USM_AUTH_KU_LEN;
+    s.securityPrivKeyLen = USM_PRIV_KU_LEN;
+    if (generate_Ku(s.securityAuthProto, (u_int)s.securityAuthProtoLen, (u_char *)h->conf.auth_pass,
+                    strlen(h->conf.auth_pass), s.securityAuthKey,
+                    &s.securityAuthKeyLen) != SNMPERR_SUCCESS ||
+        generate_Ku(s.securityAuthProto, (u_int)s.securityAuthProtoLen, (u_char *)h->conf.priv_pass,
+                    strlen(h->conf.priv_pass), s.securityPrivKey,
+                    &s.securityPrivKeyLen) != SNMPERR_SUCCESS) {
+        snprintf(err, errlen, "%s: trapHost: cannot derive USM keys", hc->where);
+        th_host_free(h);
+        return NULL;
+    }
+    if (!hc->inform) {
+        /* TRAP: we are the authoritative engine (RFC 3412 §6.4 / RFC 3414 §3.1.1). */
+        size_t n = snmpv3_get_engineID(eid, sizeof(eid));
+        s.securityEngineID = eid;
+        s.securityEngineIDLen = n;
+    } else if (hc->engine_id_len > 0) {
+        memcpy(eid, hc->engine_id, hc->engine_id_len);
+        s.securityEngineID = eid;
+        s.securityEngineIDLen = hc->engine_id_len;
+    }
+    h->ss = snmp_open(&s);
+    OPENSSL_cleanse(s.securityAuthKey, sizeof(s.securityAuthKey));
+    OPENSSL_cleanse(s.securityPrivKey, sizeof(s.securityPrivKey));
+    if (h->ss == NULL) {
+        snprintf(err, errlen, "%s: trapHost %s: cannot open session: %s", hc->where, hc->address,
+                 snmp_api_errstring(snmp_errno));
+        th_host_free(h);
+        return NULL;
+    }
+    /* The passphrases are no longer needed; only the localised keys remain (in USM). */
+    OPENSSL_cleanse(h->conf.auth_pass, sizeof(h->conf.auth_pass));
+    OPENSSL_cleanse(h->conf.priv_pass, sizeof(h->conf.priv_pass));
+    return h;
+}
+
+void th_host_free(struct th_host *h)
+{
+    if (h == NULL)
+        return;
+    if (h->ss != NULL)
+        snmp_close(h->ss); /* outstanding inform callbacks get OP_DISCONNECT */
+    thq_free(h->q);
+    OPENSSL_cleanse(h, sizeof(*h));
+    free(h);
+}
+
+const struct pm_traphost_conf *th_host_conf(const struct th_host *h)
+{
+    return &h->conf;
+}
+
+void th_host_counters(const struct th_host *h, struct th_counters *out)
+{
+    *out = h->c;
+    out->queued = thq_count(h->q);
+    struct thq_stats st;
+    thq_get_stats(h->q, &st);
+    out->queue_full_discards = st.queue_full_discards + st.nomem_discards;
+}
+
+int th_host_accepts(struct th_host *h, int severity)
+{
+    if (severity <= h->conf.severity)
+        return 1;
+    h->c.filtered++;
+    return 0;
+}
+
+void th_host_enqueue(struct th_host *h, struct th_ev *e)
+{
+    char summary[768];
+    e->refs++;
+    int r = thq_push(h->q, e);
+    if (r != THQ_QUEUED && pm_audit_enabled()) {
+        pm_notify_summary(&e->ev, summary, sizeof(summary));
+        pm_audit_notify(r == THQ_DISCARDED_OLD ? "queue-full-dropped-oldest" : "queue-full-dropped",
+                        h->name, summary);
+    }
+}
+
+/* -- informs ------------------------------------------------------------ */
+
+struct inform_ctx {
+    struct th_host *h;
+    struct th_ev *e;
+};
+
+static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu, void *magic)
+{
+    struct inform_ctx *ctx = magic;
+    struct th_host *h = ctx->h;
+    char summary[768];
+    const char *what;
+
+    if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu != NULL &&
+        pdu->command == SNMP_MSG_REPORT)
+        return 1; /* notInTimeWindow etc.: the library resends, or calls SEC_ERROR */
+    if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE) {
+        h->c.sent++;
+        what = "acknowledged";
+    } else if (op == NETSNMP_CALLBACK_OP_TIMED_OUT || op == NETSNMP_CALLBACK_OP_SEC_ERROR) {
+        h->c.no_response_discards++;
+        what = "no-response";
+    } else {
+        /* OP_DISCONNECT: the session is being closed at shutdown. */
+        h->c.no_response_discards++;
+        what = "discarded-at-shutdown";
+    }
+    if (pm_audit_enabled()) {
+        pm_notify_summary(&ctx->e->ev, summary, sizeof(summary));
+        pm_audit_notify(what, h->name, summary);
+    }
+    h->c.inflight--;
+    th_ev_unref(ctx->e);
+    free(ctx);
+    notify_kick();
+    return 1;
+}
+
+static int discovery_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu, void *magic)
+{
+    struct th_host *h = magic;
+    if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu != NULL && pdu->securityEngineIDLen > 0 &&
+        sess->securityEngineIDLen == 0) {
+        sess->securityEngineID = netsnmp_memdup(pdu->securityEngineID, pdu->securityEngineIDLen);
+        if (sess->securityEngineID != NULL) {
+            sess->securityEngineIDLen = pdu->securityEngineIDLen;
+            if (usm_create_user_from_session(sess) != SNMPERR_SUCCESS)
+                log_warnx("traphost", "trap host %s: cannot create the USM user", h->name);
+            h->c.engine_discoveries++;
+            log_info("traphost", "trap host %s: engineID discovered", h->name);
+        }
+    }
+    if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || h->ss->securityEngineIDLen > 0) {
+        h->discovering = 0;
+        if (h->ss->securityEngineIDLen == 0)
+            h->next_discovery_ns = th_now_ns() + (int64_t)h->conf.timeout_s * 1000000000;
+        notify_kick();
+    }
+    return 1;
+}
+
+/* RFC 3414 §4: a noAuthNoPriv request with an empty engineID draws a Report. */
+static void start_discovery(struct th_host *h)
+{
+    netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_GET);
+    if (pdu == NULL)
+        return;
+    pdu->version = SNMP_VERSION_3;
+    pdu->securityModel = SNMP_SEC_MODEL_USM;
+    pdu->securityLevel = SNMP_SEC_LEVEL_NOAUTH;
+    pdu->securityName = strdup("");
+    pdu->securityNameLen = 0;
+    if (snmp_async_send(h->ss, pdu, discovery_cb, h) == 0) {
+        snmp_free_pdu(pdu);
+        h->next_discovery_ns = th_now_ns() + (int64_t)h->conf.timeout_s * 1000000000;
+        return;
+    }
+    h->discovering = 1;
+}
+
+static int engine_ready(struct th_host *h, int64_t now)
+{
+    if (!h->conf.inform || h->ss->securityEngineIDLen > 0)
+        return 1;
+    if (!h->discovering && now >= h->next_discovery_ns)
+        start_discovery(h);
+    return 0;
+}
+
+static void send_one(struct th_host *h, struct th_ev *e)
+{
+    char summary[768];
+    netsnmp_pdu *pdu = snmp_pdu_create(h->conf.inform ? SNMP_MSG_INFORM : SNMP_MSG_TRAP2);
+    netsnmp_variable_list *vb = pm_notify_varbinds(&e->ev);
+    int ok = 0;
+
+    if (pdu != NULL && vb != NULL) {
+        pdu->variables = vb;
+        vb = NULL;
+        if (h->conf.inform) {
+            struct inform_ctx *ctx = malloc(sizeof(*ctx));
+            if (ctx != NULL) {
+                ctx->h = h;
+                ctx->e = e;
+                if (snmp_async_send(h->ss, pdu, inform_cb, ctx) != 0) {
+                    h->c.inflight++;
+                    return; /* e's reference now belongs to ctx */
+                }
+                free(ctx);
+            }
+        } else if (snmp_send(h->ss, pdu) != 0) {
+            pdu = NULL; /* freed by the library */
+            ok = 1;
+            h->c.sent++;
+        }
+    }
+    if (!ok) {
+        h->c.bad_encoding_discards++;
+        log_warnx("traphost", "trap host %s: notification not sent: %s", h->name,
+                  snmp_api_errstring(snmp_errno));
+    }
+    if (pdu != NULL)
+        snmp_free_pdu(pdu);
+    if (vb != NULL)
+        snmp_free_varbind(vb);
+    if (pm_audit_enabled()) {
+        pm_notify_summary(&e->ev, summary, sizeof(summary));
+        pm_audit_notify(ok ? "sent" : "bad-encoding", h->name, summary);
+    }
+    th_ev_unref(e);
+}
+
+void th_host_drain(struct th_host *h, int64_t now_ns)
+{
+    if (thq_count(h->q) == 0 || !engine_ready(h, now_ns))
+        return;
+    size_t n = thq_ready(h->q, now_ns);
+    while (n-- > 0) {
+        if (h->conf.inform && h->c.inflight >= TH_INFORM_WINDOW)
+            break;
+        struct th_ev *e = thq_pop(h->q);
+        if (e == NULL)
+            break;
+        send_one(h, e);
+    }
+}
+
+int64_t th_host_next_due(struct th_host *h, int64_t now_ns)
+{
+    if (thq_count(h->q) == 0)
+        return -1;
+    if (h->conf.inform && h->ss->securityEngineIDLen == 0)
+        return h->discovering ? -1
+                              : (h->next_discovery_ns > now_ns ? h->next_discovery_ns : now_ns);
+    if (h->conf.inform && h->c.inflight >= TH_INFORM_WINDOW)
+        return -1; /* an acknowledgement kicks us */
+    return thq_next_due_ns(h->q, now_ns);
+}

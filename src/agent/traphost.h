@@ -1,0 +1,62 @@
+/*
+ * traphost.h - secure trap hosts: one SNMPv3 authPriv session and one JUNOSe
+ * queue (th_queue.h) per host (agent thread only).
+ *
+ * Legend: TH = trap host, EV = a reference-counted pm_event shared by the
+ * queues of several hosts, INFORM window = informs sent and not yet
+ * acknowledged or timed out.
+ */
+#ifndef PMIRRORD_AGENT_TRAPHOST_H
+#define PMIRRORD_AGENT_TRAPHOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pmirrord/conf.h"
+#include "pmirrord/pm_event.h"
+
+/* An event shared by several queues; freed when the last queue lets go. */
+struct th_ev {
+    int refs;
+    struct pm_event ev;
+};
+
+struct th_ev *th_ev_new(const struct pm_event *ev);
+void th_ev_unref(struct th_ev *e);
+
+/* Counters of JUNOSe's trap host table, plus what we know besides. */
+struct th_counters {
+    uint64_t sent;     /* traps sent / informs acknowledged */
+    uint64_t filtered; /* below the host's severity filter */
+    uint64_t queue_full_discards;
+    uint64_t no_response_discards; /* informs never acknowledged */
+    uint64_t bad_encoding_discards;
+    uint64_t queued;   /* now waiting */
+    uint64_t inflight; /* informs awaiting acknowledgement */
+    uint64_t engine_discoveries;
+};
+
+struct th_host;
+
+/* Opens the host's session (no engineID probe: never blocks). */
+struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t errlen);
+void th_host_free(struct th_host *h);
+const struct pm_traphost_conf *th_host_conf(const struct th_host *h);
+void th_host_counters(const struct th_host *h, struct th_counters *out);
+
+/* Severity filter passed?  Counts a filtered notification if not. */
+int th_host_accepts(struct th_host *h, int severity);
+/* Queue e (takes a reference); counts a queue-full discard if the method drops one. */
+void th_host_enqueue(struct th_host *h, struct th_ev *e);
+/* Send what the drain rate and the inform window allow now. */
+void th_host_drain(struct th_host *h, int64_t now_ns);
+/* CLOCK_MONOTONIC ns when th_host_drain() may send again; -1 if nothing waits. */
+int64_t th_host_next_due(struct th_host *h, int64_t now_ns);
+
+/* Called by the traphost code when a drain may have become possible
+ * (an inform acknowledged); notify.c re-arms its drain timer. */
+void notify_kick(void);
+
+int64_t th_now_ns(void);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * mirrorlog.c - entries of the secure mirror log (see mirrorlog.h).
+ */
+#include "pmirrord/mirrorlog.h"
+#include "pmirrord/slog_ring.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+
+static struct slog_ring *ml_ring;
+
+static const char *const trigger_types[] = {
+    "interfaceString", "ipAddress",    "nasPortId",      "username",      "callingStationId",
+    "acctSessionId",   "dhcpOption82", "agentCircuitId", "agentRemoteId",
+};
+static const char *const config_sources[] = {"radiusLogin", "radiusCoa", "cliTrigger", "cliStatic"};
+
+void pm_mirrorlog_init(struct slog_ring *ring)
+{
+    ml_ring = ring;
+}
+
+static const char *kind(enum pm_trap t)
+{
+    switch (t) {
+    case PM_TRAP_SESSION_START:
+    case PM_TRAP_IFSESS_ACTIVATED:
+        return "activation";
+    case PM_TRAP_SESSION_END:
+    case PM_TRAP_IFSESS_DEACTIVATED:
+    case PM_TRAP_INTERFACE_DELETED:
+        return "deactivation";
+    default:
+        return "failure";
+    }
+}
+
+void pm_mirrorlog_event(const struct pm_event *ev)
+{
+    char analyzer[INET_ADDRSTRLEN] = "-";
+    if (ml_ring == NULL)
+        return;
+    if (ev->analyzer_ip != 0)
+        inet_ntop(AF_INET, &ev->analyzer_ip, analyzer, sizeof(analyzer));
+    const char *tt = ev->trigger_type >= 0 && ev->trigger_type <= 8
+                         ? trigger_types[ev->trigger_type]
+                         : "unknown";
+    const char *cs = ev->config_source >= 0 && ev->config_source <= 3
+                         ? config_sources[ev->config_source]
+                         : "unknown";
+    const char *name = pm_trap_name(ev->trap);
+    slog_ring_appendf(ml_ring,
+                      "%s %s mirror-id=%u session-id=%u trigger-type=%s trigger=\"%s\" "
+                      "source=%s analyzer=%s%s%s",
+                      kind(ev->trap), name ? name : "?", ev->mirror_id, ev->session_id, tt,
+                      ev->trigger, cs, analyzer, ev->error_string[0] ? " error=" : "",
+                      ev->error_string);
+}
+
+void pm_mirrorlog_refusal(uid_t uid, gid_t gid, pid_t pid, const char *why)
+{
+    if (ml_ring == NULL)
+        return;
+    slog_ring_appendf(ml_ring, "control-refused uid=%ld gid=%ld pid=%ld: %s", (long)uid, (long)gid,
+                      (long)pid, why);
+}

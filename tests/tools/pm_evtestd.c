@@ -1,0 +1,191 @@
+/*
+ * pm_evtestd.c - pmirrord's own core plus one test hook: events read from a
+ * FIFO are raised through pm_event_raise(), exactly as the capture side will
+ * raise them.  Used by the integration tests and benchmarks; not installed.
+ *
+ *   PM_EVTEST_FIFO=/path/fifo pm_evtestd -f -c pmirrord.conf ...
+ *
+ * One event per line, key=value words (values percent-decoded; "*N:c" means
+ * N times the character c):
+ *   trap=5 mid=1 sid=2 trigger=alice tt=3 cs=0 rid=1 user=alice ec=0 app=0
+ *   err=text policy=spl_1 pid=7 dir=0 tip=198.18.0.5 aa=198.18.0.9 trm=1
+ *   count=N   raise N copies, mid incremented each time
+ *   rate=R    at R per second (default: as fast as possible)
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pmirrord/daemon.h"
+#include "pmirrord/log.h"
+#include "pmirrord/pm_event.h"
+
+static void decode(const char *in, char *out, size_t outlen)
+{
+    size_t o = 0;
+    if (in[0] == '*') {
+        unsigned long n = strtoul(in + 1, NULL, 10);
+        const char *c = strchr(in, ':');
+        char ch = c != NULL && c[1] ? c[1] : 'x';
+        for (unsigned long i = 0; i < n && o + 1 < outlen; i++)
+            out[o++] = ch;
+        out[o] = '\0';
+        return;
+    }
+    for (size_t i = 0; in[i] && o + 1 < outlen; i++) {
+        if (in[i] == '%' && isxdigit((unsigned char)in[i + 1]) &&
+            isxdigit((unsigned char)in[i + 2])) {
+            char hex[3] = {in[i + 1], in[i + 2], 0};
+            out[o++] = (char)strtoul(hex, NULL, 16);
+            i += 2;
+        } else {
+            out[o++] = in[i];
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Cut to the event's field size: the fields are bounded by the MIB's limits + 1. */
+static void copy(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= dstlen)
+        n = dstlen - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static int parse_line(char *line, struct pm_event *ev, unsigned long *count, double *rate)
+{
+    char val[1024];
+    memset(ev, 0, sizeof(*ev));
+    *count = 1;
+    *rate = 0;
+    for (char *save = NULL, *w = strtok_r(line, " \t\r\n", &save); w != NULL;
+         w = strtok_r(NULL, " \t\r\n", &save)) {
+        char *eq = strchr(w, '=');
+        if (eq == NULL)
+            return -1;
+        *eq = '\0';
+        decode(eq + 1, val, sizeof(val));
+        unsigned long u = strtoul(val, NULL, 10);
+        long l = strtol(val, NULL, 10);
+        if (!strcmp(w, "trap"))
+            ev->trap = (enum pm_trap)l;
+        else if (!strcmp(w, "mid"))
+            ev->mirror_id = (uint32_t)u;
+        else if (!strcmp(w, "sid"))
+            ev->session_id = (uint32_t)u;
+        else if (!strcmp(w, "trigger"))
+            copy(ev->trigger, sizeof(ev->trigger), val);
+        else if (!strcmp(w, "tt"))
+            ev->trigger_type = (int)l;
+        else if (!strcmp(w, "cs"))
+            ev->config_source = (int)l;
+        else if (!strcmp(w, "rid"))
+            ev->router_id = (uint32_t)u;
+        else if (!strcmp(w, "user"))
+            copy(ev->user_name, sizeof(ev->user_name), val);
+        else if (!strcmp(w, "ec"))
+            ev->error_cause = (int)l;
+        else if (!strcmp(w, "app"))
+            ev->application = (int)l;
+        else if (!strcmp(w, "err"))
+            copy(ev->error_string, sizeof(ev->error_string), val);
+        else if (!strcmp(w, "policy"))
+            copy(ev->policy_name, sizeof(ev->policy_name), val);
+        else if (!strcmp(w, "pid"))
+            ev->policy_id = (uint32_t)u;
+        else if (!strcmp(w, "dir"))
+            ev->direction = (int)l;
+        else if (!strcmp(w, "tip"))
+            inet_pton(AF_INET, val, &ev->target_ip);
+        else if (!strcmp(w, "aa"))
+            inet_pton(AF_INET, val, &ev->analyzer_ip);
+        else if (!strcmp(w, "trm"))
+            ev->termination_reason = (int)l;
+        else if (!strcmp(w, "count"))
+            *count = u;
+        else if (!strcmp(w, "rate"))
+            *rate = strtod(val, NULL);
+        else
+            return -1;
+    }
+    return 0;
+}
+
+static void *reader(void *arg)
+{
+    const char *path = arg;
+    char line[4096];
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            log_warn("main", "evtest: %s", path);
+            return NULL;
+        }
+        while (fgets(line, sizeof(line), f) != NULL) {
+            struct pm_event ev;
+            unsigned long count, dropped = 0;
+            double rate;
+            if (parse_line(line, &ev, &count, &rate) < 0) {
+                log_warnx("main", "evtest: bad line");
+                continue;
+            }
+            struct timespec start;
+            clock_gettime(CLOCK_MONOTONIC, &start);
+            for (unsigned long i = 0; i < count; i++) {
+                if (rate > 0) {
+                    double due = (double)i / rate;
+                    struct timespec now;
+                    clock_gettime(CLOCK_MONOTONIC, &now);
+                    double el = (double)(now.tv_sec - start.tv_sec) +
+                                (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+                    if (due > el) {
+                        double d = due - el;
+                        struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+                        nanosleep(&ts, NULL);
+                    }
+                }
+                clock_gettime(CLOCK_REALTIME, &ev.when);
+                if (pm_event_raise(&ev) < 0)
+                    dropped++;
+                ev.mirror_id++;
+            }
+            log_info("main", "evtest: raised %lu event(s), %lu dropped by the queue",
+                     count - dropped, dropped);
+        }
+        fclose(f);
+    }
+    return NULL;
+}
+
+static int started(const struct pm_conf *c, void *arg)
+{
+    const char *path = getenv("PM_EVTEST_FIFO");
+    pthread_t t;
+    if (path == NULL) {
+        log_warnx("main", "evtest: PM_EVTEST_FIFO is not set");
+        return -1;
+    }
+    if (pthread_create(&t, NULL, reader, (void *)path) != 0) {
+        log_warnx("main", "evtest: pthread_create failed");
+        return -1;
+    }
+    pthread_detach(t);
+    log_info("main", "evtest: reading events from the FIFO");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct pm_daemon_hooks hooks = {started, NULL, NULL};
+    return pm_daemon_main(argc, argv, &hooks);
+}
