@@ -1,0 +1,182 @@
+/*
+ * notify_pdu.c - builds the varbinds of the ten Juniper-PACKET-MIRROR-MIB
+ * notifications, and their one-line secure-log summary.  The order and the
+ * types come from pm_codec.c's tables; decisions are in notify_pdu.h.
+ */
+#include "notify_pdu.h"
+
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pmirrord/pm_codec.h"
+
+/* SNMPv2-MIB (RFC 3418): sysUpTime.0 and snmpTrapOID.0. */
+static const oid sysuptime_oid[] = {1, 3, 6, 1, 2, 1, 1, 3, 0};
+static const oid snmptrapoid_oid[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
+
+/* Appends one object instance (…77.3.1.<obj>.0) with its value. */
+static int add_object(netsnmp_variable_list **vl, const struct pm_event *ev, enum pm_obj o)
+{
+    oid name[] = {PM_MIB_ARCS, PM_MIB_TRAPS_ARC, PM_MIB_OBJECTS_ARC, (oid)o, 0};
+    struct pm_value v;
+    u_char type;
+    const void *val;
+    size_t vlen;
+
+    if (pm_event_value(ev, o, &v) < 0)
+        return -1;
+    switch (v.type) {
+    case PM_TYPE_UNSIGNED32:
+        type = ASN_UNSIGNED; /* Unsigned32 and Gauge32 share tag 0x42 (RFC 2578 §7.1.11) */
+        val = &v.u;
+        vlen = sizeof(v.u);
+        break;
+    case PM_TYPE_ENUM:
+        type = ASN_INTEGER;
+        val = &v.i;
+        vlen = sizeof(v.i);
+        break;
+    case PM_TYPE_DISPLAY_STRING:
+        type = ASN_OCTET_STR;
+        val = v.s;
+        vlen = v.len;
+        break;
+    case PM_TYPE_IPADDRESS:
+        type = ASN_IPADDRESS;
+        val = v.oct;
+        vlen = v.len;
+        break;
+    case PM_TYPE_DATE_AND_TIME:
+        type = ASN_OCTET_STR;
+        val = v.oct;
+        vlen = v.len;
+        break;
+    default:
+        return -1;
+    }
+    /* A zero-length value makes a zero-length OCTET STRING (snmp_set_var_value). */
+    if (snmp_varlist_add_variable(vl, name, OID_LENGTH(name), type, val, vlen) == NULL)
+        return -1;
+    return 0;
+}
+
+netsnmp_variable_list *pm_notify_varbinds(const struct pm_event *ev)
+{
+    const struct pm_trap_def *td = pm_trap_def(ev->trap);
+    netsnmp_variable_list *vl = NULL;
+    oid trap_oid[] = {PM_MIB_ARCS, PM_MIB_TRAPS_ARC, PM_MIB_TRAPPFX_ARC, 0};
+    /* TimeTicks counts modulo 2^32 (RFC 2578 §7.1.8); u_long is 64-bit here. */
+    u_long uptime = netsnmp_get_agent_uptime() & 0xffffffffUL;
+
+    if (td == NULL)
+        return NULL;
+    trap_oid[OID_LENGTH(trap_oid) - 1] = (oid)td->trap;
+    if (snmp_varlist_add_variable(&vl, sysuptime_oid, OID_LENGTH(sysuptime_oid), ASN_TIMETICKS,
+                                  &uptime, sizeof(uptime)) == NULL)
+        goto fail;
+    if (snmp_varlist_add_variable(&vl, snmptrapoid_oid, OID_LENGTH(snmptrapoid_oid), ASN_OBJECT_ID,
+                                  trap_oid, sizeof(trap_oid)) == NULL)
+        goto fail;
+    for (size_t i = 0; i < td->nobjs; i++) {
+        if (add_object(&vl, ev, td->objs[i]) < 0)
+            goto fail;
+    }
+    return vl;
+fail:
+    snmp_free_varbind(vl);
+    return NULL;
+}
+
+/* A writer that counts what it could not store, like snprintf. */
+struct sbuf {
+    char *buf;
+    size_t len;
+    size_t used; /* would-be length */
+};
+
+static void sb_putc(struct sbuf *b, char c)
+{
+    if (b->used + 1 < b->len)
+        b->buf[b->used] = c;
+    b->used++;
+}
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    char tmp[64];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    for (int i = 0; i < n && i < (int)sizeof(tmp) - 1; i++)
+        sb_putc(b, tmp[i]);
+}
+
+static void sb_quoted(struct sbuf *b, const char *s, size_t n)
+{
+    sb_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"' || c == '\\') {
+            sb_putc(b, '\\');
+            sb_putc(b, (char)c);
+        } else if (c < 0x20 || c == 0x7f) {
+            sb_printf(b, "\\x%02x", c);
+        } else {
+            sb_putc(b, (char)c); /* printable ASCII, or part of a UTF-8 sequence */
+        }
+    }
+    sb_putc(b, '"');
+}
+
+size_t pm_notify_summary(const struct pm_event *ev, char *buf, size_t len)
+{
+    const struct pm_trap_def *td = pm_trap_def(ev->trap);
+    struct sbuf b = {buf, len, 0};
+
+    if (td == NULL) {
+        sb_printf(&b, "unknown-notification-%d", (int)ev->trap);
+    } else {
+        sb_printf(&b, "%s", pm_trap_name(td->trap));
+        for (size_t i = 0; i < td->nobjs; i++) {
+            const struct pm_obj_def *d = pm_obj_def(td->objs[i]);
+            struct pm_value v;
+
+            sb_printf(&b, " %s=", d->name);
+            if (pm_event_value(ev, d->obj, &v) < 0) {
+                sb_printf(&b, "?");
+                continue;
+            }
+            switch (v.type) {
+            case PM_TYPE_UNSIGNED32:
+                sb_printf(&b, "%u", v.u);
+                break;
+            case PM_TYPE_ENUM:
+                sb_printf(&b, "%d", v.i);
+                break;
+            case PM_TYPE_DISPLAY_STRING:
+                sb_quoted(&b, v.s, v.len);
+                break;
+            case PM_TYPE_IPADDRESS:
+                sb_printf(&b, "%u.%u.%u.%u", v.oct[0], v.oct[1], v.oct[2], v.oct[3]);
+                break;
+            case PM_TYPE_DATE_AND_TIME:
+                /* RFC 2579 DISPLAY-HINT "2d-1d-1d,1d:1d:1d.1d,1a1d:1d" */
+                sb_printf(&b, "%u-%u-%u,%u:%u:%u.%u,%c%u:%u", (v.oct[0] << 8) | v.oct[1], v.oct[2],
+                          v.oct[3], v.oct[4], v.oct[5], v.oct[6], v.oct[7], v.oct[8], v.oct[9],
+                          v.oct[10]);
+                break;
+            }
+        }
+    }
+    if (len > 0)
+        buf[b.used < len ? b.used : len - 1] = '\0';
+    return b.used;
+}
