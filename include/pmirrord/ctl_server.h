@@ -1,0 +1,119 @@
+/*
+ * ctl_server.h - the control socket: a local request/response server for pmirrorctl.
+ *
+ * The server owns one thread that polls the listening AF_UNIX socket, its
+ * clients and a stop pipe.  Every peer is checked with SO_PEERCRED when it
+ * connects: root, or a process whose effective or supplementary groups
+ * (SO_PEERGROUPS) include the control group, is admitted; anyone else gets a
+ * REFUSED frame, the connection is closed and the refusal callback runs.
+ *
+ * Commands are registered before ctl_server_start() and run on the server
+ * thread: a handler must lock whatever it shares with other threads and must
+ * not block for long (every client waits for it).
+ *
+ * Mirror commands (CTL_F_MIRROR) are invisible until the session has run
+ * `mirror-enable <secret>`: they are missing from help and completion and
+ * are answered byte for byte like an unknown command.  The secret is checked
+ * against a PBKDF2 hash string (secret.h); after each failure the server
+ * holds mirror-enable requests of all clients for 1 s, 2 s, 4 s ... up to 30 s
+ * (per server, reset by a success) without blocking other requests.
+ *
+ * Wire protocol: docs/control-protocol.md.
+ *
+ * Lifecycle: ctl_server_new(), ctl_server_set_*(), ctl_server_add_command()...,
+ * ctl_server_start(), ... ctl_server_free() (stops the thread, unlinks the socket).
+ */
+#ifndef PMIRRORD_CTL_SERVER_H
+#define PMIRRORD_CTL_SERVER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "pmirrord/log.h"
+
+#define CTL_DEFAULT_SOCKET  "/run/pmirrord/pmirrord.sock"
+#define CTL_MAX_CLIENTS     16
+#define CTL_F_MIRROR        0x1u /* visible and callable only after mirror-enable */
+#define CTL_BACKOFF_BASE_MS 1000u
+#define CTL_BACKOFF_CAP_MS  30000u
+
+struct ctl_server;
+struct ctl_reply;
+
+/*
+ * A command handler.  argv holds the words that follow the command's own
+ * words (argv[argc] == NULL); they may be modified.  Return 0 for success,
+ * -1 for failure (set a message with ctl_reply_error(), or a generic one is
+ * sent).
+ */
+typedef int (*ctl_cmd_fn)(struct ctl_reply *r, int argc, char **argv, void *arg);
+
+/* Refused peer: credentials from SO_PEERCRED and a human reason. */
+typedef void (*ctl_refusal_fn)(uid_t uid, gid_t gid, pid_t pid, const char *why, void *arg);
+
+/*
+ * path: socket path (NULL: CTL_DEFAULT_SOCKET); group: control group name
+ * (NULL: root only); secret_hash: mirror secret hash string (NULL: mirror-enable
+ * always fails).  Checks the arguments (group exists, hash well formed) but
+ * touches no file.  Returns NULL with err filled.
+ */
+struct ctl_server *ctl_server_new(const char *path, const char *group, const char *secret_hash,
+                                  char *err, size_t errlen);
+
+/*
+ * Called for every refused connection and every failed mirror-enable (why
+ * then starts with "mirror-enable").  Runs on the server thread.  The daemon
+ * writes these to the secure mirror log.
+ */
+void ctl_server_set_refusal_cb(struct ctl_server *s, ctl_refusal_fn cb, void *arg);
+
+/* Backoff after failed mirror-enable (tests shorten it).  0 = defaults. */
+void ctl_server_set_backoff(struct ctl_server *s, unsigned base_ms, unsigned cap_ms);
+
+/*
+ * Register a command.  words: literal words, whitespace-separated, optionally
+ * followed by argument placeholders starting with '<' or '[' that only
+ * appear in help ("trap-host add <address> [port]").  The request matches the
+ * command with the longest run of literal words equal to its first words.
+ * Returns 0, or -1 with err filled (duplicate, built-in name, too many words,
+ * after start).
+ */
+int ctl_server_add_command(struct ctl_server *s, const char *words, unsigned flags,
+                           const char *help, ctl_cmd_fn fn, void *arg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * Create the socket directory if missing (0750, group = control group),
+ * remove a stale socket (one nobody answers on), bind, listen, chmod 0660,
+ * chown to the control group, start the thread.  Returns 0, or -1 with err
+ * filled.
+ */
+int ctl_server_start(struct ctl_server *s, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Stops the thread, closes every client, unlinks the socket, frees.  NULL is fine. */
+void ctl_server_free(struct ctl_server *s);
+
+/*
+ * Reply helpers for handlers.  Each call adds one item; the server renders
+ * the items in order as text, or as one JSON object for "@json" requests:
+ *
+ *   ctl_reply_printf   free text          text: as is       JSON: "text": "<all text>"
+ *   ctl_reply_kv       key: value         text: aligned     JSON: "key": "value"
+ *   ctl_reply_kv_int   key: number        text: aligned     JSON: "key": 42
+ *   ctl_reply_table +  a named table      text: columns     JSON: "name": [{"col": "v",...},...]
+ *   ctl_reply_row      (strings, NULL-terminated)
+ *   ctl_reply_error    failure message    text: "% msg\n"   JSON: {"status":"error","error":"msg"}
+ *
+ * A JSON success body is {"status":"ok", <kv and tables in order>, "text": ...}.
+ * Out-of-memory is remembered and turns the reply into an error.
+ */
+int ctl_reply_is_json(const struct ctl_reply *r);
+void ctl_reply_printf(struct ctl_reply *r, const char *fmt, ...) PM_PRINTF(2, 3);
+void ctl_reply_kv(struct ctl_reply *r, const char *key, const char *fmt, ...) PM_PRINTF(3, 4);
+void ctl_reply_kv_int(struct ctl_reply *r, const char *key, long long v);
+void ctl_reply_table(struct ctl_reply *r, const char *name, ...) __attribute__((sentinel));
+void ctl_reply_row(struct ctl_reply *r, ...) __attribute__((sentinel));
+void ctl_reply_error(struct ctl_reply *r, const char *fmt, ...) PM_PRINTF(2, 3);
+
+#endif

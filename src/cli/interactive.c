@@ -1,0 +1,174 @@
+/*
+ * interactive.c - pmirrorctl's interactive session: libedit line editing,
+ * history, TAB completion of the commands the server shows this session
+ * (fetched with "@commands", again after mirror-enable/-disable).
+ *
+ * libedit's readline emulation (<editline/readline.h>) is enough here; lines
+ * that carry a secret never enter the history.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+#include <openssl/crypto.h>
+
+#include "cli.h"
+#include "pmirrord/secret.h"
+
+#define MAX_CMDS 256
+
+/* The visible commands, as literal word lists. */
+static struct {
+    char *words[MAX_CMDS][CTL_MAX_WORDS];
+    int nwords[MAX_CMDS];
+    char *store;
+    int n;
+} vis;
+
+/* Completion candidates for the word being completed. */
+static char *cand[MAX_CMDS];
+static int ncand;
+
+static void refresh_commands(struct cc *c)
+{
+    enum ctl_status st;
+    char *body, err[256];
+    size_t len;
+    free(vis.store);
+    memset(&vis, 0, sizeof vis);
+    if (cc_request(c, CTL_META_COMMANDS, &st, &body, &len, err, sizeof err) < 0 || st != CTL_ST_OK)
+        return;
+    vis.store = body;
+    for (char *line = strtok(body, "\n"); line && vis.n < MAX_CMDS; line = strtok(NULL, "\n")) {
+        int k = ctl_split_words(line, vis.words[vis.n], CTL_MAX_WORDS);
+        if (k > 0)
+            vis.nwords[vis.n++] = k;
+    }
+}
+
+static char *generator(const char *text, int state)
+{
+    static int i;
+    if (state == 0)
+        i = 0;
+    return i < ncand ? strdup(cand[i++]) : NULL;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+    char buf[CTL_MAX_REQUEST], *typed[CTL_MAX_WORDS];
+    int n = start < (int)sizeof buf ? start : (int)sizeof buf - 1;
+    memcpy(buf, rl_line_buffer, (size_t)n);
+    buf[n] = '\0';
+    int ntyped = ctl_split_words(buf, typed, CTL_MAX_WORDS);
+    int off = ntyped > 0 && strcmp(typed[0], "help") == 0; /* "help <command>" */
+    rl_attempted_completion_over = 1;                      /* never fall back to file names */
+    ncand = 0;
+    if (ntyped < 0)
+        return NULL;
+    for (int i = 0; i < vis.n; i++) {
+        int k = ntyped - off;
+        if (vis.nwords[i] <= k)
+            continue;
+        int same = 1;
+        for (int j = 0; same && j < k; j++)
+            same = strcmp(vis.words[i][j], typed[off + j]) == 0;
+        const char *w = vis.words[i][k];
+        if (!same || strncmp(w, text, strlen(text)) != 0)
+            continue;
+        int dup = 0;
+        for (int j = 0; j < ncand && !dup; j++)
+            dup = strcmp(cand[j], w) == 0;
+        if (!dup)
+            cand[ncand++] = vis.words[i][k];
+    }
+    (void)end;
+    return ncand ? rl_completion_matches(text, generator) : NULL;
+}
+
+/* "mirror-enable" typed alone: ask for the secret without echo. */
+static int send_enable(struct cc *c, int json, const char *inline_secret, enum ctl_status *st,
+                       char **body, size_t *len, char *err, size_t errlen)
+{
+    char secret[SECRET_MAX_LEN + 2], line[CTL_MAX_REQUEST];
+    if (inline_secret != NULL) {
+        snprintf(secret, sizeof secret, "%s", inline_secret);
+    } else if (cli_read_secret("Mirror secret: ", secret, sizeof secret) < 0) {
+        snprintf(err, errlen, "no secret read");
+        return 1;
+    }
+    snprintf(line, sizeof line, "%smirror-enable %s", json ? CTL_JSON_PREFIX " " : "", secret);
+    OPENSSL_cleanse(secret, sizeof secret);
+    int rc = cc_request(c, line, st, body, len, err, errlen);
+    OPENSSL_cleanse(line, sizeof line);
+    return rc;
+}
+
+int cli_interactive(struct cc *c, const char *path, int json)
+{
+    int tty = isatty(STDIN_FILENO);
+    rl_readline_name = "pmirrorctl";
+    rl_attempted_completion_function = complete;
+    refresh_commands(c);
+    if (tty)
+        printf("Connected to %s. Type 'help' for the commands, TAB to complete.\n", path);
+
+    int rc = EX_CTL_OK, mirror = 0;
+    for (;;) {
+        char *in = readline(!tty ? "" : mirror ? "pmirrorctl(mirror)# " : "pmirrorctl> ");
+        if (in == NULL)
+            break;
+        char *line = in + strspn(in, " \t");
+        size_t l = strlen(line);
+        while (l > 0 && (line[l - 1] == ' ' || line[l - 1] == '\t' || line[l - 1] == '\r'))
+            line[--l] = '\0';
+        if (l == 0) {
+            free(in);
+            continue;
+        }
+        int is_enable = strncmp(line, "mirror-enable", 13) == 0 &&
+                        (line[13] == '\0' || line[13] == ' ' || line[13] == '\t');
+        if (!is_enable && tty)
+            add_history(line);
+        const char *cmd = strcmp(line, "?") == 0 ? "help" : line;
+
+        enum ctl_status st;
+        char *body = NULL, err[256], req[CTL_MAX_REQUEST];
+        size_t len = 0;
+        int r;
+        if (is_enable) {
+            const char *sec = line[13] ? line + 14 + strspn(line + 14, " \t") : NULL;
+            r = send_enable(c, json, sec, &st, &body, &len, err, sizeof err);
+        } else {
+            snprintf(req, sizeof req, "%s%s", json ? CTL_JSON_PREFIX " " : "", cmd);
+            r = cc_request(c, req, &st, &body, &len, err, sizeof err);
+        }
+        int disable =
+            !is_enable && (strcmp(line, "disable") == 0 || strcmp(line, "mirror-disable") == 0);
+        OPENSSL_cleanse(in, strlen(in));
+        free(in);
+        if (r == 1) {
+            fprintf(stderr, "%% %s\n", err);
+            continue;
+        }
+        if (r < 0) {
+            fprintf(stderr, "pmirrorctl: %s\n", err);
+            rc = EX_CTL_CONNECT;
+            break;
+        }
+        cli_print(json, st, body, len);
+        OPENSSL_cleanse(body, len);
+        free(body);
+        if (st == CTL_ST_BYE)
+            break;
+        if ((is_enable || disable) && st == CTL_ST_OK) {
+            mirror = is_enable;
+            refresh_commands(c);
+        }
+    }
+    free(vis.store);
+    memset(&vis, 0, sizeof vis);
+    return rc;
+}

@@ -1,0 +1,263 @@
+/*
+ * pmirrorctl.c - command-line client of pmirrord's control socket.
+ *
+ *   pmirrorctl [-s SOCKET] [--json] [-e] COMMAND...   one command, then exit
+ *   pmirrorctl [-s SOCKET] [--json]                   interactive (libedit)
+ *   pmirrorctl hash-secret [ITERATIONS]               print a mirrorSecret hash
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+#include "pmirrord/ctl_server.h"
+#include "pmirrord/secret.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pmirrorctl [-s SOCKET] [-j|--json] [-e] [COMMAND...]\n"
+               "       pmirrorctl hash-secret [ITERATIONS]\n"
+               "\n"
+               "  -s, --socket PATH  control socket (default " CTL_DEFAULT_SOCKET ")\n"
+               "  -j, --json         ask for JSON answers\n"
+               "  -e, --enable       read the mirror secret from stdin (one line) and\n"
+               "                     send mirror-enable before COMMAND\n"
+               "  -h, --help         this text;  -V, --version\n"
+               "\n"
+               "Without COMMAND: an interactive session (help, TAB completion).\n"
+               "hash-secret reads a secret (no echo on a terminal) and prints the\n"
+               "mirrorSecret string for the configuration.\n"
+               "\n"
+               "Exit status: 0 ok, 1 command error or unknown command, 2 usage,\n"
+               "3 cannot connect or refused, 4 wrong mirror secret.\n");
+}
+
+long cli_read_secret(const char *prompt, char *buf, size_t cap)
+{
+    struct termios old, noecho;
+    int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        noecho = old;
+        noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+        noecho.c_lflag |= ICANON;
+        fprintf(stderr, "%s", prompt);
+        fflush(stderr);
+        if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho) < 0)
+            return -1;
+    }
+    /* read(2) byte by byte: no stdio buffer keeps a copy of the secret */
+    size_t n = 0;
+    int ok = 0;
+    for (;;) {
+        char ch;
+        ssize_t r = read(STDIN_FILENO, &ch, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            ok = n > 0; /* last line without LF */
+            break;
+        }
+        if (ch == '\n') {
+            ok = 1;
+            break;
+        }
+        if (n + 1 >= cap) {
+            ok = 0;
+            break;
+        }
+        buf[n++] = ch;
+    }
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fprintf(stderr, "\n");
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    if (!ok) {
+        OPENSSL_cleanse(buf, cap);
+        return -1;
+    }
+    return (long)n;
+}
+
+void cli_print(int json, int st, const char *body, size_t len)
+{
+    FILE *f = !json && st != CTL_ST_OK && st != CTL_ST_BYE ? stderr : stdout;
+    fwrite(body, 1, len, f);
+    fflush(f);
+}
+
+int cli_exit_status(int st)
+{
+    switch (st) {
+    case CTL_ST_OK:
+    case CTL_ST_BYE:
+    case CTL_ST_HELLO:
+        return EX_CTL_OK;
+    case CTL_ST_DENIED:
+        return EX_CTL_SECRET;
+    case CTL_ST_REFUSED:
+        return EX_CTL_CONNECT;
+    default:
+        return EX_CTL_CMD;
+    }
+}
+
+static int hash_secret(int argc, char **argv)
+{
+    unsigned long iter = 0;
+    if (argc > 2) {
+        usage(stderr);
+        return EX_CTL_USAGE;
+    }
+    if (argc == 2) {
+        char *end;
+        iter = strtoul(argv[1], &end, 10);
+        if (*end || iter < SECRET_MIN_ITER || iter > SECRET_MAX_ITER) {
+            fprintf(stderr, "pmirrorctl: ITERATIONS must be %u..%u\n", SECRET_MIN_ITER,
+                    SECRET_MAX_ITER);
+            return EX_CTL_USAGE;
+        }
+    }
+    char s1[SECRET_MAX_LEN + 2], s2[SECRET_MAX_LEN + 2], out[SECRET_HASH_MAX], err[200];
+    int rc = EX_CTL_CMD;
+    long n = cli_read_secret("Mirror secret: ", s1, sizeof s1);
+    if (n <= 0) {
+        fprintf(stderr, "pmirrorctl: no secret read (empty, too long or end of input)\n");
+        goto out;
+    }
+    if (isatty(STDIN_FILENO)) {
+        long m = cli_read_secret("Again: ", s2, sizeof s2);
+        if (m != n || CRYPTO_memcmp(s1, s2, (size_t)n) != 0) {
+            fprintf(stderr, "pmirrorctl: the secrets differ\n");
+            goto out;
+        }
+    }
+    if (secret_make(s1, (size_t)n, (unsigned)iter, out, sizeof out, err, sizeof err) < 0) {
+        fprintf(stderr, "pmirrorctl: %s\n", err);
+        goto out;
+    }
+    printf("%s\n", out);
+    rc = EX_CTL_OK;
+out:
+    OPENSSL_cleanse(s1, sizeof s1);
+    OPENSSL_cleanse(s2, sizeof s2);
+    return rc;
+}
+
+/* Sends mirror-enable with a secret read from stdin; returns an exit status. */
+static int enable(struct cc *c, int json)
+{
+    char line[CTL_MAX_REQUEST], secret[SECRET_MAX_LEN + 2], err[256];
+    long n = cli_read_secret("Mirror secret: ", secret, sizeof secret);
+    if (n < 0) {
+        fprintf(stderr, "pmirrorctl: -e: no secret on stdin\n");
+        return EX_CTL_USAGE;
+    }
+    snprintf(line, sizeof line, "%smirror-enable %s", json ? CTL_JSON_PREFIX " " : "", secret);
+    OPENSSL_cleanse(secret, sizeof secret);
+    enum ctl_status st;
+    char *body;
+    size_t len;
+    int rc = cc_request(c, line, &st, &body, &len, err, sizeof err);
+    OPENSSL_cleanse(line, sizeof line);
+    if (rc < 0) {
+        fprintf(stderr, "pmirrorctl: %s\n", err);
+        return EX_CTL_CONNECT;
+    }
+    if (st != CTL_ST_OK)
+        cli_print(json, st, body, len);
+    free(body);
+    return cli_exit_status(st);
+}
+
+static int one_shot(struct cc *c, int json, int argc, char **argv)
+{
+    char line[CTL_MAX_REQUEST] = "", err[256];
+    if (json)
+        snprintf(line, sizeof line, "%s", CTL_JSON_PREFIX);
+    for (int i = 0; i < argc; i++) {
+        if (ctl_quote_word(line, sizeof line, argv[i]) < 0) {
+            fprintf(stderr, "pmirrorctl: command too long\n");
+            return EX_CTL_USAGE;
+        }
+    }
+    enum ctl_status st;
+    char *body;
+    size_t len;
+    if (cc_request(c, line, &st, &body, &len, err, sizeof err) < 0) {
+        fprintf(stderr, "pmirrorctl: %s\n", err);
+        return EX_CTL_CONNECT;
+    }
+    cli_print(json, st, body, len);
+    OPENSSL_cleanse(body, len);
+    free(body);
+    return cli_exit_status(st);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+        {"enable", no_argument, NULL, 'e'},       {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+    };
+    const char *path = CTL_DEFAULT_SOCKET;
+    int json = 0, en = 0, ch;
+
+    while ((ch = getopt_long(argc, argv, "+s:jehV", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            path = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'e':
+            en = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return EX_CTL_OK;
+        case 'V':
+            printf("pmirrorctl %s\n", PM_VERSION);
+            return EX_CTL_OK;
+        default:
+            usage(stderr);
+            return EX_CTL_USAGE;
+        }
+    }
+    argc -= optind;
+    argv += optind;
+    if (argc > 0 && strcmp(argv[0], "hash-secret") == 0)
+        return hash_secret(argc, argv);
+    if (en && argc == 0) {
+        fprintf(stderr,
+                "pmirrorctl: -e needs a COMMAND (interactive sessions use mirror-enable)\n");
+        return EX_CTL_USAGE;
+    }
+
+    struct cc c;
+    char err[512];
+    if (cc_connect(&c, path, err, sizeof err) < 0) {
+        fprintf(stderr, "pmirrorctl: %s\n", err);
+        return EX_CTL_CONNECT;
+    }
+    int rc;
+    if (argc == 0) {
+        rc = cli_interactive(&c, path, json);
+    } else {
+        rc = en ? enable(&c, json) : EX_CTL_OK;
+        if (rc == EX_CTL_OK)
+            rc = one_shot(&c, json, argc, argv);
+    }
+    cc_close(&c);
+    return rc;
+}

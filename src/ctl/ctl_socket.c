@@ -1,0 +1,156 @@
+/*
+ * ctl_socket.c - the control socket's node in the file system, and the
+ * group check of its peers (see ctl_socket.h).
+ */
+#include "ctl_socket.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "pmirrord/log.h"
+
+#define LISTEN_BACKLOG 16
+
+static int seterr(char *err, size_t errlen, const char *fmt, ...) PM_PRINTF(3, 4);
+static int seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static int gid_in(gid_t g, const gid_t *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == g)
+            return 1;
+    return 0;
+}
+
+/*
+ * Is the peer a member of the control group?  SO_PEERGROUPS (Linux 4.13) gives
+ * the supplementary groups the peer had at connect(), like SO_PEERCRED does for
+ * uid/gid: no race with the peer exiting.  Older kernels: the user database.
+ */
+int ctl_peer_in_group(int fd, const struct ucred *uc, gid_t gid)
+{
+    if (uc->gid == gid)
+        return 1;
+    gid_t stackbuf[64];
+    socklen_t len = sizeof stackbuf;
+    int in = 0;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, stackbuf, &len) == 0)
+        return gid_in(gid, stackbuf, len / sizeof(gid_t));
+    if (errno == ERANGE) {
+        gid_t *groups = malloc(len);
+        if (groups != NULL && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+            in = gid_in(gid, groups, len / sizeof(gid_t));
+        free(groups);
+        return in;
+    }
+    if (errno != ENOPROTOOPT)
+        return 0;
+    /* no SO_PEERGROUPS: primary + supplementary groups from the user database */
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    if (getpwuid_r(uc->uid, &pw, buf, sizeof buf, &res) != 0 || res == NULL)
+        return 0;
+    int n = 64;
+    gid_t *gl = malloc((size_t)n * sizeof *gl);
+    if (gl && getgrouplist(pw.pw_name, pw.pw_gid, gl, &n) < 0) {
+        gid_t *g2 = realloc(gl, (size_t)n * sizeof *gl);
+        if (g2 == NULL || getgrouplist(pw.pw_name, pw.pw_gid, g2, &n) < 0)
+            n = 0;
+        gl = g2 ? g2 : gl;
+    }
+    in = gl && gid_in(gid, gl, (size_t)n);
+    free(gl);
+    return in;
+}
+
+/* Removes `path` if it is a socket nobody listens on. */
+static int clear_stale(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : seterr(err, errlen, "%s: %s", path, strerror(errno));
+    if (!S_ISSOCK(st.st_mode))
+        return seterr(err, errlen, "%s exists and is not a socket", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return seterr(err, errlen, "socket: %s", strerror(errno));
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    int e = errno;
+    close(fd);
+    if (rc == 0)
+        return seterr(err, errlen, "%s: another server is listening on it", path);
+    if (e != ECONNREFUSED && e != ENOENT)
+        return seterr(err, errlen, "%s: %s", path, strerror(e));
+    if (unlink(path) < 0 && errno != ENOENT)
+        return seterr(err, errlen, "cannot remove stale %s: %s", path, strerror(errno));
+    return 0;
+}
+
+static int make_dir(const char *path, int has_group, gid_t gid, char *err, size_t errlen)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        return 0; /* socket in / */
+    *slash = '\0';
+    if (mkdir(dir, 0750) < 0) {
+        if (errno == EEXIST)
+            return 0; /* the administrator's directory: left as it is */
+        return seterr(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+    }
+    if (chmod(dir, 0750) < 0 || (has_group && chown(dir, (uid_t)-1, gid) < 0))
+        return seterr(err, errlen, "%s: %s", dir, strerror(errno));
+    return 0;
+}
+
+int ctl_sock_listen(const char *path, int has_group, gid_t gid, dev_t *dev, ino_t *ino, char *err,
+                    size_t errlen)
+{
+    if (make_dir(path, has_group, gid, err, errlen) < 0 || clear_stale(path, err, errlen) < 0)
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return seterr(err, errlen, "socket: %s", strerror(errno));
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    /*
+     * Between bind() and chmod() the node has the umask's mode; the 0750
+     * directory and the SO_PEERCRED check cover that window.
+     */
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        seterr(err, errlen, "bind %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    struct stat st;
+    if (lstat(path, &st) < 0 || chmod(path, has_group ? 0660 : 0600) < 0 ||
+        (has_group && chown(path, (uid_t)-1, gid) < 0) || listen(fd, LISTEN_BACKLOG) < 0) {
+        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        unlink(path);
+        close(fd);
+        return -1;
+    }
+    *dev = st.st_dev;
+    *ino = st.st_ino;
+    return fd;
+}

@@ -1,0 +1,562 @@
+/*
+ * test_ctl_server.c - exercises src/ctl/ctl_server.c (with ctl_proto.c and
+ * ctl_reply.c) through a raw AF_UNIX client: the bytes on the wire are
+ * checked against hand-written expectations, not against our own encoder.
+ */
+#include "pmirrord/ctl_server.h"
+#include "pmirrord/secret.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+#define SECRET "open sesame"
+/* "open sesame", salt "ctl-test-salt-16", 1000 iterations (Python hashlib) */
+static const char hash[] =
+    "$pbkdf2-sha256$1000$Y3RsLXRlc3Qtc2FsdC0xNg==$qTU7ieWEaKVxuaRBoA08lnjommS3ZHIt0GbFcoS0j8g=";
+
+static char dir[48], sockpath[96];
+
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* ---- raw client ---- */
+
+static int cl_connect(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* Reads one whole frame (header + body) into buf; returns its length or -1. */
+static long cl_frame(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    char *nl = NULL;
+    while (nl == NULL) {
+        if (n + 1 >= cap)
+            return -1;
+        ssize_t r = recv(fd, buf + n, 1, 0); /* byte by byte: never past the frame */
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+        if (buf[n - 1] == '\n')
+            nl = buf + n - 1;
+    }
+    char *sp = memchr(buf, ' ', n);
+    if (sp == NULL)
+        return -1;
+    size_t body = strtoul(sp + 1, NULL, 10), want = n + body;
+    if (want + 1 > cap)
+        return -1;
+    while (n < want) {
+        ssize_t r = recv(fd, buf + n, want - n, 0);
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    return (long)n;
+}
+
+static int cl_send(int fd, const char *line)
+{
+    size_t l = strlen(line);
+    return send(fd, line, l, MSG_NOSIGNAL) == (ssize_t)l ? 0 : -1;
+}
+
+/* Sends line + LF, reads the answer frame into buf (static). */
+static const char *req(int fd, const char *line)
+{
+    static char buf[65536];
+    char tmp[8192];
+    snprintf(tmp, sizeof tmp, "%s\n", line);
+    if (cl_send(fd, tmp) < 0 || cl_frame(fd, buf, sizeof buf) < 0)
+        return "<no answer>";
+    if (getenv("CTL_TEST_VERBOSE"))
+        fprintf(stderr, ">>> %.60s\n%s", line, buf);
+    return buf;
+}
+
+static int open_session(void)
+{
+    char buf[256];
+    int fd = cl_connect(sockpath);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return -1;
+    CHECK(cl_frame(fd, buf, sizeof buf) > 0);
+    CHECK(strcmp(buf, "HELLO 28\npmirrord control protocol 1\n") == 0);
+    return fd;
+}
+
+/* ---- handlers ---- */
+
+static int h_things(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    ctl_reply_kv(r, "Enabled Categories", "CliSecurity, Sonet");
+    ctl_reply_kv_int(r, "Hosts", 2);
+    ctl_reply_table(r, "hosts", "Address", "Port", (char *)NULL);
+    ctl_reply_row(r, "10.16.2.12", "162", (char *)NULL);
+    ctl_reply_row(r, "10.0.0.1", "1162", (char *)NULL);
+    ctl_reply_printf(r, "say \"hi\"\tok\n");
+    return 0;
+}
+
+static int mirror_runs;
+
+static int h_mirror_log(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    mirror_runs++;
+    ctl_reply_printf(r, "mirror log: %d entries\n", 0);
+    return 0;
+}
+
+static int h_trap_add(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    if (argc < 1) {
+        ctl_reply_error(r, "trap-host add: address missing");
+        return -1;
+    }
+    ctl_reply_printf(r, "argc=%d", argc);
+    for (int i = 0; i < argc; i++)
+        ctl_reply_printf(r, " [%s]", argv[i]);
+    ctl_reply_printf(r, "%s\n", argv[argc] == NULL ? "" : " (argv not NULL-terminated)");
+    return 0;
+}
+
+static int h_bad_utf8(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    ctl_reply_kv(r, "v",
+                 "a\xff"
+                 "b\xc3\xa9"
+                 "\x01");
+    return 0;
+}
+
+static int h_fail(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    return -1;
+}
+
+/* ---- refusal callback ---- */
+
+static pthread_mutex_t cb_mtx = PTHREAD_MUTEX_INITIALIZER;
+static int cb_count;
+static uid_t cb_uid;
+static char cb_why[200];
+
+static void on_refusal(uid_t uid, gid_t gid, pid_t pid, const char *why, void *arg)
+{
+    pthread_mutex_lock(&cb_mtx);
+    cb_count++;
+    cb_uid = uid;
+    snprintf(cb_why, sizeof cb_why, "%s", why);
+    pthread_mutex_unlock(&cb_mtx);
+}
+
+static int cb_snapshot(char *why, size_t len, uid_t *uid)
+{
+    pthread_mutex_lock(&cb_mtx);
+    int n = cb_count;
+    if (why)
+        snprintf(why, len, "%s", cb_why);
+    if (uid)
+        *uid = cb_uid;
+    pthread_mutex_unlock(&cb_mtx);
+    return n;
+}
+
+static struct ctl_server *make_server(const char *group)
+{
+    char err[256] = "";
+    struct ctl_server *s = ctl_server_new(sockpath, group, hash, err, sizeof err);
+    CHECK(s != NULL);
+    if (s == NULL) {
+        fprintf(stderr, "ctl_server_new: %s\n", err);
+        exit(1);
+    }
+    ctl_server_set_refusal_cb(s, on_refusal, NULL);
+    ctl_server_set_backoff(s, 300, 600);
+    CHECK(ctl_server_add_command(s, "show things", 0, "Show some things", h_things, NULL, err,
+                                 sizeof err) == 0);
+    CHECK(ctl_server_add_command(s, "show mirror log", CTL_F_MIRROR, "Show the secure mirror log",
+                                 h_mirror_log, NULL, err, sizeof err) == 0);
+    CHECK(ctl_server_add_command(s, "trap-host add <address> [port]", 0, "Add a trap host",
+                                 h_trap_add, NULL, err, sizeof err) == 0);
+    CHECK(ctl_server_add_command(s, "show utf8", 0, "x", h_bad_utf8, NULL, err, sizeof err) == 0);
+    CHECK(ctl_server_add_command(s, "fail", 0, "x", h_fail, NULL, err, sizeof err) == 0);
+    /* duplicates and built-in names are refused */
+    CHECK(ctl_server_add_command(s, "show  things <x>", 0, "dup", h_things, NULL, err,
+                                 sizeof err) == -1);
+    CHECK(strstr(err, "already exists") != NULL);
+    CHECK(ctl_server_add_command(s, "help", 0, "dup", h_things, NULL, err, sizeof err) == -1);
+    if (ctl_server_start(s, err, sizeof err) < 0) {
+        fprintf(stderr, "ctl_server_start: %s\n", err);
+        exit(1);
+    }
+    CHECK(ctl_server_add_command(s, "late", 0, "x", h_fail, NULL, err, sizeof err) == -1);
+    return s;
+}
+
+static void test_new_errors(void)
+{
+    char err[256];
+    CHECK(ctl_server_new("/tmp/x.sock", NULL, "$pbkdf2-sha256$10$AAAA$BBBB", err, sizeof err) ==
+          NULL);
+    CHECK(strstr(err, "mirrorSecret") != NULL);
+    CHECK(ctl_server_new("/tmp/x.sock", "no-such-group-pm", NULL, err, sizeof err) == NULL);
+    CHECK(strstr(err, "controlGroup") != NULL);
+    CHECK(ctl_server_new("relative.sock", NULL, NULL, err, sizeof err) == NULL);
+}
+
+static void test_visibility_and_secret(void)
+{
+    int fd = open_session();
+    const char *a;
+    char unknown[512], unknown_json[512];
+
+    a = req(fd, "help");
+    CHECK(strncmp(a, "OK ", 3) == 0);
+    CHECK(strstr(a, "show things") != NULL);
+    CHECK(strstr(a, "trap-host add <address> [port]") != NULL);
+    CHECK(strstr(a, "mirror-enable") != NULL);
+    CHECK(strstr(a, "mirror log") == NULL);
+    CHECK(strstr(a, "mirror-disable") == NULL);
+
+    snprintf(unknown, sizeof unknown, "%s", req(fd, "show nothing-like-this"));
+    CHECK(strcmp(unknown, "ERR 55\n% Unknown command. Type 'help' for a list of commands.\n") == 0);
+    snprintf(unknown_json, sizeof unknown_json, "%s", req(fd, "@json show nothing-like-this"));
+    CHECK(strcmp(unknown_json, "ERR 82\n{\"status\":\"error\",\"error\":\"Unknown command. Type "
+                               "'help' for a list of commands.\"}\n") == 0);
+    /* hidden commands, hidden built-ins, their help: the same bytes */
+    CHECK(strcmp(req(fd, "show mirror log"), unknown) == 0);
+    CHECK(strcmp(req(fd, "show mirror log extra args"), unknown) == 0);
+    CHECK(strcmp(req(fd, "@json show mirror log"), unknown_json) == 0);
+    CHECK(strcmp(req(fd, "mirror-disable"), unknown) == 0);
+    CHECK(strcmp(req(fd, "help show mirror"), unknown) == 0);
+    CHECK(strcmp(req(fd, "help show nothing"), unknown) == 0);
+    CHECK(strncmp(req(fd, "@commands"), "OK ", 3) == 0);
+    a = req(fd, "@commands");
+    CHECK(strstr(a, "\nshow things\n") != NULL && strstr(a, "mirror log") == NULL);
+    CHECK(mirror_runs == 0);
+
+    /* wrong secret: denied after the backoff, still hidden, reported */
+    int before = cb_snapshot(NULL, 0, NULL);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    a = req(fd, "mirror-enable not the secret");
+    CHECK(strcmp(a, "DENIED 17\n% Access denied.\n") == 0);
+    CHECK(ms_since(&t0) >= 290);
+    char why[200];
+    CHECK(cb_snapshot(why, sizeof why, NULL) == before + 1);
+    CHECK(strstr(why, "mirror-enable") != NULL);
+    CHECK(strcmp(req(fd, "show mirror log"), unknown) == 0);
+    a = req(fd, "help");
+    CHECK(strstr(a, "mirror log") == NULL);
+
+    /* right secret (also held until the backoff has passed) */
+    a = req(fd, "mirror-enable " SECRET);
+    CHECK(strcmp(a, "OK 21\nMirror mode enabled.\n") == 0);
+    a = req(fd, "help");
+    CHECK(strstr(a, "show mirror log") != NULL && strstr(a, "mirror-disable") != NULL);
+    a = req(fd, "show mirror log");
+    CHECK(strcmp(a, "OK 22\nmirror log: 0 entries\n") == 0);
+    CHECK(mirror_runs == 1);
+    a = req(fd, "@commands");
+    CHECK(strstr(a, "\nshow mirror log\n") != NULL);
+
+    /* another session is not unlocked by this one */
+    int fd2 = open_session();
+    CHECK(strcmp(req(fd2, "show mirror log"), unknown) == 0);
+    close(fd2);
+
+    a = req(fd, "mirror-disable");
+    CHECK(strcmp(a, "OK 22\nMirror mode disabled.\n") == 0);
+    CHECK(strcmp(req(fd, "show mirror log"), unknown) == 0);
+    /* quoted form of mirror-enable works too */
+    a = req(fd, "@json \"mirror-enable\" \"" SECRET "\"");
+    CHECK(strcmp(a, "OK 35\n{\"status\":\"ok\",\"mirror\":\"enabled\"}\n") == 0);
+    CHECK(strcmp(req(fd, "disable"), "OK 22\nMirror mode disabled.\n") == 0);
+
+    a = req(fd, "exit");
+    CHECK(strcmp(a, "BYE 0\n") == 0);
+    char c;
+    CHECK(recv(fd, &c, 1, 0) == 0);
+    close(fd);
+}
+
+static void test_backoff_does_not_freeze(void)
+{
+    int a = open_session(), b = open_session();
+    struct timespec t0;
+    char buf[512];
+
+    /* failure 1 (300 ms) */
+    CHECK(strncmp(req(a, "mirror-enable wrong"), "DENIED", 6) == 0);
+    /* failure 2: held 300 ms, then answered 600 ms later; b is served meanwhile */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(cl_send(a, "mirror-enable wrong again\n") == 0);
+    const char *r = req(b, "show things");
+    CHECK(strncmp(r, "OK ", 3) == 0);
+    CHECK(ms_since(&t0) < 250);
+    /* b's attempt waits behind a's backoff (per server, not per client) */
+    CHECK(cl_send(b, "mirror-enable " SECRET "\n") == 0);
+    CHECK(cl_frame(a, buf, sizeof buf) > 0 && strncmp(buf, "DENIED", 6) == 0);
+    long ta = ms_since(&t0);
+    CHECK(ta >= 500);
+    CHECK(cl_frame(b, buf, sizeof buf) > 0 && strncmp(buf, "OK ", 3) == 0);
+    CHECK(ms_since(&t0) >= ta);
+    /* b's success reset the counter: a's next failure costs the base again */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(strncmp(req(a, "mirror-enable nope"), "DENIED", 6) == 0);
+    long t = ms_since(&t0);
+    CHECK(t >= 290 && t < 550);
+    close(a);
+    close(b);
+}
+
+static void test_replies(void)
+{
+    int fd = open_session();
+    const char *a;
+    a = req(fd, "show things");
+    CHECK(strcmp(a, "OK 140\n"
+                    "Enabled Categories: CliSecurity, Sonet\n"
+                    "Hosts:              2\n"
+                    "Address     Port\n"
+                    "----------  ----\n"
+                    "10.16.2.12  162\n"
+                    "10.0.0.1    1162\n"
+                    "say \"hi\"\tok\n") == 0);
+    a = req(fd, "@json show things");
+    CHECK(strcmp(a, "OK 179\n{\"status\":\"ok\",\"Enabled Categories\":\"CliSecurity, Sonet\","
+                    "\"Hosts\":2,\"hosts\":[{\"Address\":\"10.16.2.12\",\"Port\":\"162\"},"
+                    "{\"Address\":\"10.0.0.1\",\"Port\":\"1162\"}],"
+                    "\"text\":\"say \\\"hi\\\"\\tok\\n\"}\n") == 0);
+    a = req(fd, "@json show utf8");
+    CHECK(strcmp(a, "OK 39\n{\"status\":\"ok\",\"v\":\"a\\ufffdb\xc3\xa9\\u0001\"}\n") == 0);
+    a = req(fd, "trap-host add 10.0.0.1 \"sec name\" 162");
+    CHECK(strcmp(a, "OK 35\nargc=3 [10.0.0.1] [sec name] [162]\n") == 0);
+    a = req(fd, "trap-host  add\t10.0.0.1\r");
+    CHECK(strcmp(a, "OK 18\nargc=1 [10.0.0.1]\n") == 0);
+    a = req(fd, "trap-host add");
+    CHECK(strcmp(a, "ERR 33\n% trap-host add: address missing\n") == 0);
+    a = req(fd, "@json trap-host add");
+    CHECK(strcmp(a,
+                 "ERR 60\n{\"status\":\"error\",\"error\":\"trap-host add: address missing\"}\n") ==
+          0);
+    CHECK(strcmp(req(fd, "fail"), "ERR 18\n% Command failed.\n") == 0);
+    /* whole words only */
+    CHECK(strncmp(req(fd, "show thing"), "ERR 55\n% Unknown", 16) == 0);
+    CHECK(strncmp(req(fd, "trap-hostadd 1"), "ERR 55\n% Unknown", 16) == 0);
+    CHECK(strncmp(req(fd, "trap-host \"add"), "ERR ", 4) == 0);
+    CHECK(strcmp(req(fd, ""), "OK 0\n") == 0);
+    a = req(fd, "@json help");
+    CHECK(strstr(a, "{\"status\":\"ok\",\"commands\":[{\"command\":\"exit\",") != NULL);
+    /* pipelined requests are answered in order */
+    char buf[512];
+    CHECK(cl_send(fd, "show nothing\nhelp exit\n") == 0);
+    CHECK(cl_frame(fd, buf, sizeof buf) > 0 && strncmp(buf, "ERR ", 4) == 0);
+    CHECK(cl_frame(fd, buf, sizeof buf) > 0 && strstr(buf, "Close this control") != NULL);
+
+    /* oversized request: an error, then the server hangs up */
+    char *big = malloc(10000);
+    memset(big, 'a', 9999);
+    big[9999] = '\0';
+    a = req(fd, big);
+    CHECK(strcmp(a, "ERR 20\n% Request too long.\n") == 0);
+    char c;
+    CHECK(recv(fd, &c, 1, 0) <= 0);
+    free(big);
+    close(fd);
+}
+
+static void test_client_limit(void)
+{
+    int fds[CTL_MAX_CLIENTS];
+    char buf[256];
+    for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+        fds[i] = open_session();
+    int extra = cl_connect(sockpath);
+    CHECK(extra >= 0);
+    CHECK(cl_frame(extra, buf, sizeof buf) > 0);
+    CHECK(strcmp(buf, "REFUSED 32\n% Too many control connections.\n") == 0);
+    close(extra);
+    for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+        close(fds[i]);
+    usleep(100 * 1000);
+    int again = open_session();
+    close(again);
+}
+
+/*
+ * Connects as uid 65534 with the given gid and supplementary groups; returns
+ * 0 if admitted (HELLO), 1 if refused (REFUSED), 2 otherwise.
+ */
+static int connect_as(gid_t gid, int ngroups, const gid_t *groups)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char buf[256];
+        if (setgroups((size_t)ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
+            setresuid(65534, 65534, 65534) < 0)
+            _exit(3);
+        int fd = cl_connect(sockpath);
+        if (fd < 0 || cl_frame(fd, buf, sizeof buf) < 0)
+            _exit(4);
+        _exit(strncmp(buf, "HELLO ", 6) == 0                           ? 0
+              : strcmp(buf, "REFUSED 21\n% Permission denied.\n") == 0 ? 1
+                                                                       : 2);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 9;
+}
+
+static void test_peer_check(struct ctl_server **sp)
+{
+    /* let everybody reach the socket so that only the server's check decides */
+    CHECK(chmod(dir, 0755) == 0);
+    char sub[160];
+    snprintf(sub, sizeof sub, "%s/run", dir);
+    CHECK(chmod(sub, 0755) == 0);
+    CHECK(chmod(sockpath, 0666) == 0);
+
+    uid_t uid;
+    char why[200];
+    int n0 = cb_snapshot(NULL, 0, NULL);
+    gid_t none[1] = {0};
+    CHECK(connect_as(65534, 0, none) == 1); /* root-only server */
+    usleep(50 * 1000);
+    CHECK(cb_snapshot(why, sizeof why, &uid) == n0 + 1);
+    CHECK(uid == 65534);
+    CHECK(strstr(why, "no control group") != NULL);
+
+    /* a server with control group "nogroup" (gid 65534) */
+    ctl_server_free(*sp);
+    *sp = make_server("nogroup");
+    CHECK(chmod(sockpath, 0666) == 0);
+    gid_t g = 65534, other = 4242;
+    CHECK(connect_as(65534, 0, none) == 0); /* primary group */
+    CHECK(connect_as(other, 1, &g) == 0);   /* supplementary group */
+    CHECK(connect_as(other, 0, none) == 1); /* neither */
+    usleep(50 * 1000);
+    CHECK(cb_snapshot(why, sizeof why, &uid) == n0 + 2);
+    CHECK(strstr(why, "\"nogroup\"") != NULL);
+    /* the socket carries the group and mode 0660 when made */
+    ctl_server_free(*sp);
+    *sp = make_server("nogroup");
+    struct stat st;
+    CHECK(stat(sockpath, &st) == 0 && (st.st_mode & 0777) == 0660 && st.st_gid == 65534);
+}
+
+static void test_lifecycle(struct ctl_server **sp)
+{
+    char err[256];
+    /* a second server on a live socket must not steal it */
+    struct ctl_server *s2 = ctl_server_new(sockpath, NULL, NULL, err, sizeof err);
+    CHECK(s2 != NULL);
+    CHECK(ctl_server_start(s2, err, sizeof err) == -1);
+    CHECK(strstr(err, "listening") != NULL);
+    ctl_server_free(s2);
+    CHECK(access(sockpath, F_OK) == 0);
+
+    /* stop unlinks the socket */
+    ctl_server_free(*sp);
+    *sp = NULL;
+    CHECK(access(sockpath, F_OK) == -1 && errno == ENOENT);
+    CHECK(cl_connect(sockpath) == -1);
+
+    /* a stale socket (nobody listening) is replaced */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sockpath);
+    CHECK(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    close(fd);
+    *sp = make_server(NULL);
+    fd = open_session();
+    close(fd);
+
+    /* a regular file in the way is not removed */
+    ctl_server_free(*sp);
+    *sp = NULL;
+    FILE *f = fopen(sockpath, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    s2 = ctl_server_new(sockpath, NULL, NULL, err, sizeof err);
+    CHECK(ctl_server_start(s2, err, sizeof err) == -1 && strstr(err, "not a socket") != NULL);
+    ctl_server_free(s2);
+    CHECK(access(sockpath, F_OK) == 0);
+    unlink(sockpath);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/test_ctl_server.XXXXXX");
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(sockpath, sizeof sockpath, "%s/run/ctl.sock", dir);
+
+    test_new_errors();
+    struct ctl_server *s = make_server(NULL);
+    char sub[160];
+    struct stat st;
+    snprintf(sub, sizeof sub, "%s/run", dir);
+    CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0750); /* created by the server */
+    CHECK(stat(sockpath, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0600);
+
+    test_visibility_and_secret();
+    test_backoff_does_not_freeze();
+    test_replies();
+    test_client_limit();
+    if (geteuid() == 0)
+        test_peer_check(&s);
+    else
+        printf("test_ctl_server: not root, peer checks skipped\n");
+    test_lifecycle(&s);
+    ctl_server_free(s);
+    rmdir(sub);
+    rmdir(dir);
+    if (failures) {
+        fprintf(stderr, "test_ctl_server: %d failure(s)\n", failures);
+        return 1;
+    }
+    printf("test_ctl_server: ok\n");
+    return 0;
+}
