@@ -42,6 +42,7 @@ struct th_host {
     struct thq *q;
     struct th_counters c;
     int discovering;
+    int user_created; /* USM user for a discovered engineID exists */
     int64_t next_discovery_ns;
     char name[160]; /* for logs: host address (not secret) */
 };
@@ -194,6 +195,9 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
         th_host_free(h);
         return NULL;
     }
+    /* snmp_sess_add_ex() clears SNMP_FLAGS_DONT_PROBE once the session is open
+     * (snmp_api.c, 5.9.3); set it again so no send ever runs the synchronous probe. */
+    h->ss->flags |= SNMP_FLAGS_DONT_PROBE;
     /* The passphrases are no longer needed; only the localised keys remain (in USM). */
     OPENSSL_cleanse(h->conf.auth_pass, sizeof(h->conf.auth_pass));
     OPENSSL_cleanse(h->conf.priv_pass, sizeof(h->conf.priv_pass));
@@ -250,6 +254,8 @@ void th_host_enqueue(struct th_host *h, struct th_ev *e)
 struct inform_ctx {
     struct th_host *h;
     struct th_ev *e;
+    int in_send; /* inside snmp_async_send(): a failure callback only records */
+    int failed;
 };
 
 static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu, void *magic)
@@ -259,9 +265,20 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
     char summary[768];
     const char *what;
 
+    /* snmp_async_send() calls us with SEC_ERROR/SEND_FAILED/TIMED_OUT and
+     * then returns 0 when the PDU cannot be built or sent (snmp_api.c
+     * _sess_async_send, 5.9.3): the sender handles that case. */
+    if (ctx->in_send) {
+        ctx->failed = 1;
+        return 1;
+    }
+    /* OP_RESEND only tells of a retransmission; a Report (notInTimeWindow
+     * after the receiver restarted) is followed by a resend or by OP_SEC_ERROR. */
+    if (op == NETSNMP_CALLBACK_OP_RESEND)
+        return 1;
     if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu != NULL &&
         pdu->command == SNMP_MSG_REPORT)
-        return 1; /* notInTimeWindow etc.: the library resends, or calls SEC_ERROR */
+        return 1;
     if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE) {
         h->c.sent++;
         what = "acknowledged";
@@ -269,9 +286,9 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
         h->c.no_response_discards++;
         what = "no-response";
     } else {
-        /* OP_DISCONNECT: the session is being closed at shutdown. */
+        /* OP_SEND_FAILED, OP_DISCONNECT */
         h->c.no_response_discards++;
-        what = "discarded-at-shutdown";
+        what = "not-delivered";
     }
     if (pm_audit_enabled()) {
         pm_notify_summary(&ctx->e->ev, summary, sizeof(summary));
@@ -287,20 +304,28 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 static int discovery_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu, void *magic)
 {
     struct th_host *h = magic;
-    if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu != NULL && pdu->securityEngineIDLen > 0 &&
-        sess->securityEngineIDLen == 0) {
+    if (op == NETSNMP_CALLBACK_OP_RESEND)
+        return 1;
+    /* The Report may come as OP_SEC_ERROR (usmStatsUnknownEngineIDs) before
+     * OP_RECEIVED_MESSAGE, and the library copies its engineID into the
+     * session only after the callbacks: take it from whichever comes first. */
+    if (pdu != NULL && pdu->securityEngineIDLen > 0 && sess->securityEngineIDLen == 0) {
         sess->securityEngineID = netsnmp_memdup(pdu->securityEngineID, pdu->securityEngineIDLen);
-        if (sess->securityEngineID != NULL) {
+        if (sess->securityEngineID != NULL)
             sess->securityEngineIDLen = pdu->securityEngineIDLen;
-            if (usm_create_user_from_session(sess) != SNMPERR_SUCCESS)
-                log_warnx("traphost", "trap host %s: cannot create the USM user", h->name);
+    }
+    if (sess->securityEngineIDLen > 0 && !h->user_created) {
+        if (usm_create_user_from_session(sess) != SNMPERR_SUCCESS) {
+            log_warnx("traphost", "trap host %s: cannot create the USM user", h->name);
+        } else {
+            h->user_created = 1;
             h->c.engine_discoveries++;
             log_info("traphost", "trap host %s: engineID discovered", h->name);
         }
     }
-    if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || h->ss->securityEngineIDLen > 0) {
+    if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || h->user_created) {
         h->discovering = 0;
-        if (h->ss->securityEngineIDLen == 0)
+        if (!h->user_created)
             h->next_discovery_ns = th_now_ns() + (int64_t)h->conf.timeout_s * 1000000000;
         notify_kick();
     }
@@ -328,7 +353,7 @@ static void start_discovery(struct th_host *h)
 
 static int engine_ready(struct th_host *h, int64_t now)
 {
-    if (!h->conf.inform || h->ss->securityEngineIDLen > 0)
+    if (!h->conf.inform || h->conf.engine_id_len > 0 || h->user_created)
         return 1;
     if (!h->discovering && now >= h->next_discovery_ns)
         start_discovery(h);
@@ -350,7 +375,11 @@ static void send_one(struct th_host *h, struct th_ev *e)
             if (ctx != NULL) {
                 ctx->h = h;
                 ctx->e = e;
-                if (snmp_async_send(h->ss, pdu, inform_cb, ctx) != 0) {
+                ctx->in_send = 1;
+                ctx->failed = 0;
+                int reqid = snmp_async_send(h->ss, pdu, inform_cb, ctx);
+                ctx->in_send = 0;
+                if (reqid != 0) {
                     h->c.inflight++;
                     return; /* e's reference now belongs to ctx */
                 }
@@ -397,7 +426,7 @@ int64_t th_host_next_due(struct th_host *h, int64_t now_ns)
 {
     if (thq_count(h->q) == 0)
         return -1;
-    if (h->conf.inform && h->ss->securityEngineIDLen == 0)
+    if (h->conf.inform && h->conf.engine_id_len == 0 && !h->user_created)
         return h->discovering ? -1
                               : (h->next_discovery_ns > now_ns ? h->next_discovery_ns : now_ns);
     if (h->conf.inform && h->c.inflight >= TH_INFORM_WINDOW)

@@ -170,25 +170,25 @@ size_t pm_display_cut(const char *s, size_t max)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t len = strnlen(s, max + 1);
+    size_t end = len <= max ? len : max;
 
-    if (len <= max)
-        return len;
     /*
-     * u[max] is the first octet that does not fit.  If it continues a
-     * sequence (10xxxxxx), walk back (at most 3 octets, the longest UTF-8
-     * tail) to the lead byte and cut before it when its sequence reaches past
-     * max.  Stray continuation octets are invalid anyway: cut at max.
+     * Walk back from end over continuation octets (10xxxxxx, at most 3: the
+     * longest UTF-8 tail) to the lead byte, and cut before it when its
+     * sequence reaches past end: either past the SIZE limit, or past the end
+     * of a string a producer already cut in the middle of a character.
+     * Stray continuation octets are invalid anyway: they are kept.
      */
-    for (size_t k = 0; k < 4 && k <= max; k++) {
-        size_t p = max - k;
+    for (size_t k = 1; k <= 4 && k <= end; k++) {
+        size_t p = end - k;
 
         if ((u[p] & 0xc0) == 0x80)
             continue;
-        if (p < max && p + utf8_seqlen(u[p]) > max)
+        if (p + utf8_seqlen(u[p]) > end)
             return p;
         break;
     }
-    return max;
+    return end;
 }
 
 /* The string field that object o is taken from, and its buffer size. */

@@ -7,6 +7,7 @@ its own pmirrord.  Daemons are stopped by the PID in their pidfile; nothing
 else is ever signalled.  Waiting is done with poll loops, never fixed sleeps.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -105,6 +106,9 @@ class Env:
         self.dir = tempfile.mkdtemp(prefix="pmtest.")
         os.chmod(self.dir, 0o755)
         self.daemons = {}
+        # Strings that identify subscribers, triggers, analyzers or mirror IDs in
+        # this test: they must never reach pmirrord's ordinary log or snmpd's log.
+        self.secrets = set()
         self.agentx = os.path.join(self.dir, "agentx.sock")
         self.snmp_port = free_udp_port()
         self.trap_port = free_udp_port()
@@ -120,6 +124,15 @@ class Env:
     def cleanup(self):
         for name in list(self.daemons):
             self.stop(name)
+        leaks = []
+        for log in ("pmirrord.out", "snmpd.log", "snmpd.out"):
+            p = self.path("logs", log)
+            if os.path.exists(p):
+                text = read_text(p)
+                leaks += ["%s in %s" % (s, log) for s in self.secrets if s in text]
+        if leaks:
+            keep = self.dir
+            raise AssertionError("intercept data reached an ordinary log: %s (kept %s)" % (leaks, keep))
         if os.environ.get("PM_KEEP_TMP"):
             print("kept", self.dir)
         else:
@@ -186,6 +199,7 @@ agentXPingInterval {ping}
 persistentDir {self.path('agent/persist')}
 engineId {AGENT_ENGINE}
 controlSocket {self.path('run', 'ctl.sock')}
+mirrorSecret {secret_hash()}
 {extra}
 """
 
@@ -297,11 +311,21 @@ def _env_trapd(self, name="snmptrapd", port=None, conf=None):
     return d
 
 
+HEX_CONTINUATION = re.compile(r"^([0-9A-F]{2} )+")
+
+
 def _env_trap_lines(self, name="snmptrapd"):
+    """One string per received notification (Net-SNMP breaks long Hex-STRINGs over lines)."""
     log = self.path("logs", name + ".log")
     if not os.path.exists(log):
         return []
-    return [l for l in read_text(log).splitlines() if l.startswith("RX ")]
+    out = []
+    for l in read_text(log).splitlines():
+        if l.startswith("RX "):
+            out.append(l)
+        elif out and HEX_CONTINUATION.match(l):
+            out[-1] += " " + l
+    return out
 
 
 def _env_start_evtestd(self, extra="", ping=2):
@@ -312,7 +336,8 @@ def _env_start_evtestd(self, extra="", ping=2):
     with open(path, "w") as f:
         f.write(self.pmirrord_conf(extra, ping))
     env = dict(os.environ, PM_EVTEST_FIFO=fifo)
-    d = self._spawn("pmirrord", [PM_EVTESTD, "-f", "-c", path, "-p", self.path("run", "pmirrord.pid")], env)
+    argv_extra = ["-D", os.environ["PM_DEBUG"]] if os.environ.get("PM_DEBUG") else []
+    d = self._spawn("pmirrord", [PM_EVTESTD, "-f", "-c", path, "-p", self.path("run", "pmirrord.pid"), *argv_extra], env)
     wait_for(lambda: "evtest: reading events" in self.read_log("pmirrord") or not d.alive(), 30,
              what="pm_evtestd to start")
     return d
@@ -339,3 +364,46 @@ Env.trap_lines = _env_trap_lines
 Env.start_evtestd = _env_start_evtestd
 Env.raise_event = _env_raise
 Env.trap_host = _env_trap_host
+
+
+# -- control socket (issue 4) -----------------------------------------------------
+MIRROR_SECRET = "mirror-secret-for-tests"
+_hash_cache = {}
+
+
+def secret_hash(secret=MIRROR_SECRET):
+    """A mirrorSecret line value, made by pmirrorctl itself (few iterations: tests only)."""
+    if secret not in _hash_cache:
+        r = subprocess.run([PMIRRORCTL, "hash-secret", "1000"], input=secret + "\n", capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError("hash-secret failed: " + r.stderr)
+        _hash_cache[secret] = r.stdout.strip()
+    return _hash_cache[secret]
+
+
+def _env_ctl(self, *words, secret=None, json_out=False, user=None, sock=None):
+    argv = [PMIRRORCTL, "-s", sock or self.path("run", "ctl.sock")]
+    if json_out:
+        argv.append("--json")
+    if secret is not None:
+        argv.append("-e")
+    argv += list(words)
+    if user is not None:
+        argv = ["setpriv", *user, "--", *argv]
+    r = subprocess.run(argv, input=(secret + "\n") if secret is not None else None, capture_output=True,
+                       text=True, timeout=60)
+    return r
+
+
+def _env_ctl_json(self, *words, secret=MIRROR_SECRET):
+    import json
+    r = self.ctl(*words, secret=secret, json_out=True)
+    if r.returncode != 0:
+        raise AssertionError("pmirrorctl %s failed (%d): %s %s" % (" ".join(words), r.returncode, r.stdout,
+                                                                    r.stderr))
+    return json.loads(r.stdout)
+
+
+Env.ctl = _env_ctl
+Env.ctl_json = _env_ctl_json

@@ -118,6 +118,19 @@ static void test_display_cut(void)
         big[max + 1] = 'a';
         CHECK(pm_display_cut(big, max) == max);
 
+        /* A producer already cut the string inside a character: the
+         * incomplete tail is dropped, never sent as half a character. */
+        for (size_t s = 0; s < 3; s++) {
+            char tmp[16];
+            size_t sl = strlen(seqs[s]);
+            for (size_t part = 1; part < sl; part++) {
+                snprintf(tmp, sizeof(tmp), "ab%.*s", (int)part, seqs[s]);
+                CHECK(pm_display_cut(tmp, max) == 2);
+            }
+            snprintf(tmp, sizeof(tmp), "ab%s", seqs[s]);
+            CHECK(pm_display_cut(tmp, max) == 2 + sl);
+        }
+
         /* Never reads past max + 1 octets, even without a NUL. */
         char *p = exact(big, max + 1);
         CHECK(pm_display_cut(p, max) == max);
