@@ -17,6 +17,7 @@
 #include "notify_pdu.h"
 #include "pmirrord/audit.h"
 #include "pmirrord/log.h"
+#include "pmirrord/mirrorlog.h"
 #include "pmirrord/pm_codec.h"
 #include "pmirrord/trapstats.h"
 #include "traphost.h"
@@ -131,6 +132,8 @@ static void handle_event(const struct pm_event *ev)
         log_warnx("notify", "malformed event dropped: %s", err);
         return;
     }
+    /* The mirror log records every mirroring event, whatever the SNMP gates say. */
+    pm_mirrorlog_event(ev);
     if (!mib_trapenable_value()) {
         nt.st.disabled_drops++;
         audit_event("not-sent-trap-enable-false", "-", ev);
