@@ -336,9 +336,11 @@ def _env_start_evtestd(self, extra="", ping=2):
     with open(path, "w") as f:
         f.write(self.pmirrord_conf(extra, ping))
     env = dict(os.environ, PM_EVTEST_FIFO=fifo)
+    logp = self.path("logs", "pmirrord.out")
+    offset = os.path.getsize(logp) if os.path.exists(logp) else 0
     argv_extra = ["-D", os.environ["PM_DEBUG"]] if os.environ.get("PM_DEBUG") else []
     d = self._spawn("pmirrord", [PM_EVTESTD, "-f", "-c", path, "-p", self.path("run", "pmirrord.pid"), *argv_extra], env)
-    wait_for(lambda: "evtest: reading events" in self.read_log("pmirrord") or not d.alive(), 30,
+    wait_for(lambda: "evtest: reading events" in self.read_log("pmirrord")[offset:] or not d.alive(), 30,
              what="pm_evtestd to start")
     return d
 
