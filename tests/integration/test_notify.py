@@ -258,6 +258,31 @@ class TestNotifications(NotifyCase):
         self.assertIn(".1.3.6.1.4.1.4874.2.2.77.3.0.4", line)
 
 
+class TestNothingThroughMaster(NotifyCase):
+    def test_snmpd_sinks_get_nothing(self):
+        """A v2c trap2sink in snmpd never sees a mirror notification: pmirrord sends no
+        AgentX Notify-PDU, so snmpd's snmpOutTraps does not move."""
+        p_v2c = free_udp_port()
+        OUT_TRAPS = "1.3.6.1.2.1.11.29.0"
+        self.trapd(name="rx-v2c", port=p_v2c, extra="authCommunity log public\n")
+        self.env.write_snmpd_conf("trap2sink 127.0.0.1:%d public\n" % p_v2c)
+        self.env.start_snmpd()
+        self.trapd()
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host())
+        self.env.wait_registered()
+        # snmpd's own coldStart reaches its sink: the sink works
+        wait_for(lambda: self.env.trap_lines("rx-v2c"), 10, what="snmpd's coldStart at the v2c sink")
+        before = self.env.snmpget_v3(OUT_TRAPS).stdout
+        self.env.raise_event("trap=5 mid=1 count=10")
+        wait_for(lambda: len(mids(self.env.trap_lines())) == 10, 10, what="ten notifications at the v3 host")
+        # An AgentX Get on the same session is answered only after anything pmirrord
+        # sent before it on that stream (a Notify would be) has been processed.
+        self.assertIn("INTEGER", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+        self.assertEqual(self.env.snmpget_v3(OUT_TRAPS).stdout, before)
+        self.assertNotIn("4874", "\n".join(self.env.trap_lines("rx-v2c")))
+        self.assertNotIn("4874.2.2.77.3", read_text(self.env.path("logs", "snmpd.log")))
+
+
 class TestQueues(NotifyCase):
     def burst(self, method, extra=""):
         self.trapd()
