@@ -166,8 +166,15 @@ static void on_events(int fd, void *arg)
     /* Bounded work per wake-up keeps AgentX requests answered during a burst. */
     for (int rounds = 0; rounds < 16; rounds++) {
         n = pm_evq_pop(nt.q, batch, NOTIFY_BATCH);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             handle_event(&batch[i]);
+            /* Send what may go now before queueing the next one: a queue holds
+             * only what the drain rate or the inform window holds back, so a
+             * burst is not discarded merely for arriving in one wake-up. */
+            int64_t now = th_now_ns();
+            for (size_t h = 0; h < nt.nhosts; h++)
+                th_host_drain(nt.hosts[h], now);
+        }
         if (n < NOTIFY_BATCH)
             break;
     }

@@ -208,8 +208,11 @@ static int d_traphost(struct conf_ctx *x, int argc, char **argv)
         return -1;
     for (size_t i = 0; i < x->c->nhosts; i++)
         if (strcmp(x->c->hosts[i].transport, h.transport) == 0) {
+            /* Name the address before the passphrases are wiped with the rest of h. */
+            char addr[sizeof(h.address)];
+            snprintf(addr, sizeof(addr), "%s", h.address);
             OPENSSL_cleanse(&h, sizeof(h));
-            CONF_FAIL(x, "trapHost %s is already defined at %s", h.address, x->c->hosts[i].where);
+            CONF_FAIL(x, "trapHost %s is already defined at %s", addr, x->c->hosts[i].where);
         }
     struct pm_traphost_conf *nh = realloc(x->c->hosts, (x->c->nhosts + 1) * sizeof(*nh));
     if (nh == NULL) {
@@ -328,6 +331,57 @@ static int conf_line(struct conf_ctx *x, char *line)
     CONF_FAIL(x, "unknown directive \"%s\"", argv[0]);
 }
 
+/*
+ * Where the lines come from: a FILE (conf_load) or a buffer (conf_load_buffer).
+ * src_gets() behaves like fgets() for both, so both read the same lines.
+ */
+struct line_src {
+    FILE *f;
+    const char *p;
+    size_t left;
+};
+
+static char *src_gets(struct line_src *s, char *buf, size_t cap)
+{
+    if (s->f != NULL)
+        return fgets(buf, (int)cap, s->f);
+    if (s->left == 0)
+        return NULL;
+    size_t n = 0;
+    while (n + 1 < cap && s->left > 0) {
+        char ch = *s->p++;
+        s->left--;
+        buf[n++] = ch;
+        if (ch == '\n')
+            break;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The line loop shared by conf_load() and conf_load_buffer(). */
+static int conf_lines(struct conf_ctx *x, struct line_src *src)
+{
+    char buf[4096];
+    int rc = 0;
+    while (src_gets(src, buf, sizeof(buf)) != NULL) {
+        x->line++;
+        size_t n = strlen(buf);
+        if (n == sizeof(buf) - 1 && buf[n - 1] != '\n') {
+            snprintf(x->err, x->errlen, "%s:%d: line longer than %zu characters", x->file, x->line,
+                     sizeof(buf) - 2);
+            rc = -1;
+            break;
+        }
+        if (conf_line(x, buf) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return rc;
+}
+
 int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
 {
     conf_defaults(c);
@@ -338,28 +392,26 @@ int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
         return -1;
     }
     struct conf_ctx x = {c, path, 0, err, errlen};
-    char buf[4096];
-    int rc = 0;
-    while (fgets(buf, sizeof(buf), f) != NULL) {
-        x.line++;
-        size_t n = strlen(buf);
-        if (n == sizeof(buf) - 1 && buf[n - 1] != '\n') {
-            snprintf(err, errlen, "%s:%d: line longer than %zu characters", path, x.line,
-                     sizeof(buf) - 2);
-            rc = -1;
-            break;
-        }
-        if (conf_line(&x, buf) < 0) {
-            rc = -1;
-            break;
-        }
-    }
+    struct line_src src = {f, NULL, 0};
+    int rc = conf_lines(&x, &src);
     if (rc == 0 && ferror(f)) {
         snprintf(err, errlen, "%s:%d: read error: %s", path, x.line, strerror(errno));
         rc = -1;
     }
-    OPENSSL_cleanse(buf, sizeof(buf));
     fclose(f);
+    if (rc < 0)
+        conf_free(c);
+    return rc;
+}
+
+int conf_load_buffer(const char *name, const char *buf, size_t len, struct pm_conf *c, char *err,
+                     size_t errlen)
+{
+    conf_defaults(c);
+    snprintf(c->path, sizeof(c->path), "%s", name);
+    struct conf_ctx x = {c, name, 0, err, errlen};
+    struct line_src src = {NULL, buf, len};
+    int rc = conf_lines(&x, &src);
     if (rc < 0)
         conf_free(c);
     return rc;

@@ -319,6 +319,35 @@ class TestQueues(NotifyCase):
         self.assertEqual(got, sorted(got))
 
 
+class TestReceiverDown(NotifyCase):
+    """Informs to a receiver that is down: 64 wait unacknowledged, queueSize more are
+    queued, the rest are discarded by the queue-full method; all kept ones arrive."""
+
+    def run_down(self, method):
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(
+            extra="inform engineId %s timeout 1 retries 12 queueSize 32 queueFull %s" % (TRAPD_ENGINE, method)))
+        self.env.raise_event("trap=5 mid=1 count=200")
+
+        def held():
+            row = self.env.ctl_json("show", "snmp", "trap")["counters"][0]
+            return row if int(row["QueueFullDiscards"]) == 104 else None
+        row = wait_for(held, 10, interval=0.1, what="the queue to fill")
+        self.assertEqual((row["InFlight"], row["Queued"], row["Sent"]), ("64", "32", "0"))
+        self.trapd()
+        wait_for(lambda: len(set(mids(self.env.trap_lines()))) == 96, 30, what="96 informs")
+        wait_for(lambda: self.env.ctl_json("show", "snmp", "trap")["counters"][0]["Sent"] == "96", 10,
+                 what="96 acknowledgements")
+        row = self.env.ctl_json("show", "snmp", "trap")["counters"][0]
+        self.assertEqual((row["QueueFullDiscards"], row["NoResponseDiscards"]), ("104", "0"))
+        return sorted(set(mids(self.env.trap_lines())))
+
+    def test_drop_last_in(self):
+        self.assertEqual(self.run_down("dropLastIn"), list(range(1, 97)))
+
+    def test_drop_first_in(self):
+        self.assertEqual(self.run_down("dropFirstIn"), list(range(1, 65)) + list(range(169, 201)))
+
+
 class TestInforms(NotifyCase):
     def test_informs_sent_while_receiver_down_arrive_when_back(self):
         self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(
