@@ -8,9 +8,12 @@
  * Platform notes, all measured on Debian 12's 5.9.3:
  *  - A hung (SIGSTOPped) master freezes the subagent for ~18 s with the
  *    library's default timeout/retries (1 s x (5+1)) because ping, open and
- *    register are synchronous; "[snmp] timeout 1" and "[snmp] retries 1"
- *    bound each call to 2 s (netsnmp.md §8).  agentxTimeout/agentxRetries do
- *    not help on the subagent side.
+ *    register are synchronous; "[snmp] timeout 1" and "[snmp] retries 0"
+ *    bound each call to 1 s (netsnmp.md §8; measured here: notifications
+ *    kept flowing with gaps of at most ~3 s while the master was stopped,
+ *    agentXPingInterval 5).  agentxTimeout/agentxRetries do not help on the
+ *    subagent side.  A unix-socket master does not lose requests, so no
+ *    retry is needed; trap host sessions set their own timeout and retries.
  *  - snmp_store() right after init_snmp() persists the engineID and
  *    engineBoots before anything can crash (netsnmp.md §3).
  *  - No MIB files are read at run time: OIDs are registered numerically and
@@ -104,7 +107,7 @@ int agent_init(const struct pm_conf *c, char *err, size_t errlen)
 
     /* Lines "remembered" are applied while init_snmp() reads its configuration. */
     netsnmp_config_remember("[snmp] timeout 1");
-    netsnmp_config_remember("[snmp] retries 1");
+    netsnmp_config_remember("[snmp] retries 0");
     if (c->engine_id_len > 0) {
         int n = snprintf(line, sizeof(line), "exactEngineID 0x");
         for (size_t i = 0; i < c->engine_id_len; i++)
