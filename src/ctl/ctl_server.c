@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 
 #include "ctl_proto.h"
+#include "pmirrord/errbuf.h"
 #include "ctl_reply.h"
 #include "ctl_socket.h"
 #include "pmirrord/secret.h"
@@ -99,27 +100,15 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int seterr(char *err, size_t errlen, const char *fmt, ...) PM_PRINTF(3, 4);
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* ---- configuration ---- */
 
 static int add_cmd(struct ctl_server *s, const char *spec, unsigned flags, const char *help,
                    ctl_cmd_fn fn, void *arg, enum builtin b, char *err, size_t errlen)
 {
     if (s->started)
-        return seterr(err, errlen, "control commands must be added before the server starts");
+        return pm_err(err, errlen, "control commands must be added before the server starts");
     if (s->ncmds == MAX_COMMANDS)
-        return seterr(err, errlen, "too many control commands");
+        return pm_err(err, errlen, "too many control commands");
     struct cmd c = {0};
     c.spec = strdup(spec);
     c.wbuf = strdup(spec);
@@ -129,13 +118,13 @@ static int add_cmd(struct ctl_server *s, const char *spec, unsigned flags, const
     char *argv[CTL_MAX_WORDS];
     int n = ctl_split_words(c.wbuf, argv, CTL_MAX_WORDS);
     if (n <= 0) {
-        seterr(err, errlen, "control command \"%s\": no words or too many", spec);
+        pm_err(err, errlen, "control command \"%s\": no words or too many", spec);
         goto fail;
     }
     for (int i = 0; i < n && argv[i][0] != '<' && argv[i][0] != '['; i++)
         c.words[c.nwords++] = argv[i];
     if (c.nwords == 0 || (b == B_NONE && fn == NULL)) {
-        seterr(err, errlen, "control command \"%s\": no literal word or no handler", spec);
+        pm_err(err, errlen, "control command \"%s\": no literal word or no handler", spec);
         goto fail;
     }
     for (size_t i = 0; i < s->ncmds; i++) {
@@ -144,7 +133,7 @@ static int add_cmd(struct ctl_server *s, const char *spec, unsigned flags, const
         for (int k = 0; same && k < c.nwords; k++)
             same = strcmp(o->words[k], c.words[k]) == 0;
         if (same) {
-            seterr(err, errlen, "control command \"%s\" already exists", spec);
+            pm_err(err, errlen, "control command \"%s\" already exists", spec);
             goto fail;
         }
     }
@@ -159,7 +148,7 @@ static int add_cmd(struct ctl_server *s, const char *spec, unsigned flags, const
     s->cmds[s->ncmds++] = c;
     return 0;
 oom:
-    seterr(err, errlen, "out of memory");
+    pm_err(err, errlen, "out of memory");
 fail:
     free(c.spec);
     free(c.wbuf);
@@ -172,7 +161,7 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
 {
     struct ctl_server *s = calloc(1, sizeof *s);
     if (s == NULL) {
-        seterr(err, errlen, "out of memory");
+        pm_err(err, errlen, "out of memory");
         return NULL;
     }
     s->lfd = s->wake[0] = s->wake[1] = -1;
@@ -181,7 +170,7 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
     if (path == NULL)
         path = CTL_DEFAULT_SOCKET;
     if (path[0] != '/' || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        seterr(err, errlen, "controlSocket \"%s\": must be an absolute path under %zu bytes", path,
+        pm_err(err, errlen, "controlSocket \"%s\": must be an absolute path under %zu bytes", path,
                sizeof(((struct sockaddr_un *)0)->sun_path));
         goto fail;
     }
@@ -192,7 +181,7 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
         char buf[4096];
         int rc = getgrnam_r(group, &gr, buf, sizeof buf, &res);
         if (res == NULL) {
-            seterr(err, errlen, "controlGroup \"%s\": %s", group,
+            pm_err(err, errlen, "controlGroup \"%s\": %s", group,
                    rc ? strerror(rc) : "no such group");
             goto fail;
         }
@@ -204,7 +193,7 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
     if (secret_hash != NULL) {
         char e[200];
         if (secret_check(secret_hash, e, sizeof e) < 0) {
-            seterr(err, errlen, "mirrorSecret: %s", e);
+            pm_err(err, errlen, "mirrorSecret: %s", e);
             goto fail;
         }
         if ((s->hash = strdup(secret_hash)) == NULL)
@@ -229,7 +218,7 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
     }
     return s;
 oom:
-    seterr(err, errlen, "out of memory");
+    pm_err(err, errlen, "out of memory");
 fail:
     ctl_server_free(s);
     return NULL;
@@ -726,14 +715,14 @@ static void *server_main(void *arg)
 int ctl_server_start(struct ctl_server *s, char *err, size_t errlen)
 {
     if (s->started)
-        return seterr(err, errlen, "control server already started");
+        return pm_err(err, errlen, "control server already started");
     s->lfd =
         ctl_sock_listen(s->path, s->has_group, s->gid, &s->sock_dev, &s->sock_ino, err, errlen);
     if (s->lfd < 0)
         return -1;
     s->bound = 1;
     if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0)
-        return seterr(err, errlen, "pipe: %s", strerror(errno));
+        return pm_err(err, errlen, "pipe: %s", strerror(errno));
     /* the thread takes no signals: the daemon's main thread handles them */
     sigset_t all, old;
     sigfillset(&all);
@@ -741,7 +730,7 @@ int ctl_server_start(struct ctl_server *s, char *err, size_t errlen)
     int rc = pthread_create(&s->thr, NULL, server_main, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
-        return seterr(err, errlen, "pthread_create: %s", strerror(rc));
+        return pm_err(err, errlen, "pthread_create: %s", strerror(rc));
     s->started = 1;
     log_info("ctl", "control socket %s ready", s->path);
     return 0;

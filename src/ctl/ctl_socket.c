@@ -15,21 +15,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "pmirrord/errbuf.h"
 #include "pmirrord/log.h"
 
 #define LISTEN_BACKLOG 16
-
-static int seterr(char *err, size_t errlen, const char *fmt, ...) PM_PRINTF(3, 4);
-static int seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int gid_in(gid_t g, const gid_t *list, size_t n)
 {
@@ -85,23 +74,23 @@ static int clear_stale(const char *path, char *err, size_t errlen)
 {
     struct stat st;
     if (lstat(path, &st) < 0)
-        return errno == ENOENT ? 0 : seterr(err, errlen, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? 0 : pm_err(err, errlen, "%s: %s", path, strerror(errno));
     if (!S_ISSOCK(st.st_mode))
-        return seterr(err, errlen, "%s exists and is not a socket", path);
+        return pm_err(err, errlen, "%s exists and is not a socket", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return seterr(err, errlen, "socket: %s", strerror(errno));
+        return pm_err(err, errlen, "socket: %s", strerror(errno));
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
     int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
     int e = errno;
     close(fd);
     if (rc == 0)
-        return seterr(err, errlen, "%s: another server is listening on it", path);
+        return pm_err(err, errlen, "%s: another server is listening on it", path);
     if (e != ECONNREFUSED && e != ENOENT)
-        return seterr(err, errlen, "%s: %s", path, strerror(e));
+        return pm_err(err, errlen, "%s: %s", path, strerror(e));
     if (unlink(path) < 0 && errno != ENOENT)
-        return seterr(err, errlen, "cannot remove stale %s: %s", path, strerror(errno));
+        return pm_err(err, errlen, "cannot remove stale %s: %s", path, strerror(errno));
     return 0;
 }
 
@@ -116,10 +105,10 @@ static int make_dir(const char *path, int has_group, gid_t gid, char *err, size_
     if (mkdir(dir, 0750) < 0) {
         if (errno == EEXIST)
             return 0; /* the administrator's directory: left as it is */
-        return seterr(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        return pm_err(err, errlen, "cannot create %s: %s", dir, strerror(errno));
     }
     if (chmod(dir, 0750) < 0 || (has_group && chown(dir, (uid_t)-1, gid) < 0))
-        return seterr(err, errlen, "%s: %s", dir, strerror(errno));
+        return pm_err(err, errlen, "%s: %s", dir, strerror(errno));
     return 0;
 }
 
@@ -130,7 +119,7 @@ int ctl_sock_listen(const char *path, int has_group, gid_t gid, dev_t *dev, ino_
         return -1;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return seterr(err, errlen, "socket: %s", strerror(errno));
+        return pm_err(err, errlen, "socket: %s", strerror(errno));
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
     /*
@@ -138,14 +127,14 @@ int ctl_sock_listen(const char *path, int has_group, gid_t gid, dev_t *dev, ino_
      * directory and the SO_PEERCRED check cover that window.
      */
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        seterr(err, errlen, "bind %s: %s", path, strerror(errno));
+        pm_err(err, errlen, "bind %s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
     struct stat st;
     if (lstat(path, &st) < 0 || chmod(path, has_group ? 0660 : 0600) < 0 ||
         (has_group && chown(path, (uid_t)-1, gid) < 0) || listen(fd, LISTEN_BACKLOG) < 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        pm_err(err, errlen, "%s: %s", path, strerror(errno));
         unlink(path);
         close(fd);
         return -1;

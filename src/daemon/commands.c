@@ -16,6 +16,7 @@
 #include "pmirrord/audit.h"
 #include "pmirrord/ctl_server.h"
 #include "pmirrord/log.h"
+#include "pmirrord/pm_event.h"
 #include "pmirrord/slog_ring.h"
 #include "pmirrord/trapstats.h"
 
@@ -23,20 +24,6 @@ static struct pm_commands_ctx cmd;
 
 static const char *const severity_names[8] = {"emergency", "alert",  "critical",      "error",
                                               "warning",   "notice", "informational", "debug"};
-
-static const char *const trap_names[11] = {
-    NULL,
-    "RadiusBasedMirroringFailure",
-    "CliTriggerBasedMirroringFailure",
-    "InterfaceDeleted",
-    "AnalyzerUnreachable",
-    "SessionStart",
-    "SessionEnd",
-    "InterfaceSessionActivated",
-    "InterfaceSessionDeactivated",
-    "SessionReject",
-    "SessionFailed",
-};
 
 static void fmt_time(const struct timespec *ts, char *buf, size_t len)
 {
@@ -132,7 +119,7 @@ static int c_show_snmp_trap(struct ctl_reply *r, int argc, char **argv, void *ar
     for (int i = 1; i <= 10; i++) {
         snprintf(num[0], sizeof(num[0]), "%d - %s", st.trap_severity[i],
                  severity_names[st.trap_severity[i] & 7]);
-        ctl_reply_row(r, trap_names[i], num[0], (char *)NULL);
+        ctl_reply_row(r, pm_trap_name((enum pm_trap)i), num[0], (char *)NULL);
     }
 
     ctl_reply_table(r, "hosts", "Address", "Security String", "Ver", "Type", "Trap Categories",
