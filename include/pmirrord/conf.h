@@ -70,6 +70,10 @@ void conf_defaults(struct pm_conf *c);
  * "FILE:LINE: message" in err; *c is then freed and must not be used. */
 int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+/* The same for text already in memory: name stands for the file in messages
+ * ("NAME:LINE: message") and in c->path.  buf need not be NUL-terminated. */
+int conf_load_buffer(const char *name, const char *buf, size_t len, struct pm_conf *c, char *err,
+                     size_t errlen) __attribute__((warn_unused_result));
 /* Parse one trapHost directive's words (argv[0] = "trapHost"); where = "file:line". */
 int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const char *where,
                         char *err, size_t errlen) __attribute__((warn_unused_result));
