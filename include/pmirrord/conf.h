@@ -15,6 +15,7 @@
 
 #define PM_CONF_DEFAULT_PATH "/etc/pmirrord/pmirrord.conf"
 #define PM_PATH_MAX          256
+#define PM_MAX_TRAPHOSTS     64
 
 enum th_auth { TH_AUTH_SHA1 = 1, TH_AUTH_SHA224, TH_AUTH_SHA256, TH_AUTH_SHA384, TH_AUTH_SHA512 };
 enum th_priv { TH_PRIV_AES128 = 1, TH_PRIV_AES192, TH_PRIV_AES256 };

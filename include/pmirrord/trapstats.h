@@ -12,6 +12,8 @@
 
 #include "pmirrord/conf.h"
 
+#define PM_TRAPSTATS_MAX_HOSTS PM_MAX_TRAPHOSTS
+
 struct pm_trapstats_host {
     char address[128];
     char user[64];
@@ -35,10 +37,8 @@ struct pm_trapstats {
     uint64_t invalid;         /* events that failed pm_event_check() */
     uint64_t event_queue_drops;
     size_t nhosts;
-    struct pm_trapstats_host hosts[64];
+    struct pm_trapstats_host hosts[PM_TRAPSTATS_MAX_HOSTS];
 };
-
-#define PM_TRAPSTATS_MAX_HOSTS 64
 
 void pm_trapstats_publish(const struct pm_trapstats *s);
 /* Copies the latest snapshot; returns 0, or -1 if none was published yet. */

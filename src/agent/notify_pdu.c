@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pmirrord/escape.h"
 #include "pmirrord/pm_codec.h"
 
 /* SNMPv2-MIB (RFC 3418): sysUpTime.0 and snmpTrapOID.0. */
@@ -120,20 +121,9 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 
 static void sb_quoted(struct sbuf *b, const char *s, size_t n)
 {
-    sb_putc(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '"' || c == '\\') {
-            sb_putc(b, '\\');
-            sb_putc(b, (char)c);
-        } else if (c < 0x20 || c == 0x7f) {
-            sb_printf(b, "\\x%02x", c);
-        } else {
-            sb_putc(b, (char)c); /* printable ASCII, or part of a UTF-8 sequence */
-        }
-    }
-    sb_putc(b, '"');
+    char tmp[8 * PM_EV_TRIGGER_MAX + 1];
+    pm_escape(tmp, sizeof(tmp), s, n);
+    sb_printf(b, "\"%s\"", tmp);
 }
 
 size_t pm_notify_summary(const struct pm_event *ev, char *buf, size_t len)

@@ -126,6 +126,20 @@ static int set_priv(netsnmp_session *s, enum th_priv p)
 }
 
 /*
+ * Ku (the passphrase-derived key) is not bound to an engine: it is
+ * password-equivalent.  Net-SNMP reads the session's copy only when it opens
+ * the session and when it creates the USM user from it (snmpusm.c, 5.9.3);
+ * once the localised keys exist, wipe it.
+ */
+static void forget_ku(netsnmp_session *ss)
+{
+    OPENSSL_cleanse(ss->securityAuthKey, sizeof(ss->securityAuthKey));
+    ss->securityAuthKeyLen = 0;
+    OPENSSL_cleanse(ss->securityPrivKey, sizeof(ss->securityPrivKey));
+    ss->securityPrivKeyLen = 0;
+}
+
+/*
  * Token-bucket depth for a drain rate.  Strict pacing (1) below 1000/s; above
  * it, the drain timer wakes ~0.1 ms late on a loaded host, and with a depth of
  * 1 the credit earned meanwhile is lost (bench/notify measured 5.7k/s
@@ -210,6 +224,8 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
     /* snmp_sess_add_ex() clears SNMP_FLAGS_DONT_PROBE once the session is open
      * (snmp_api.c, 5.9.3); set it again so no send ever runs the synchronous probe. */
     h->ss->flags |= SNMP_FLAGS_DONT_PROBE;
+    if (!hc->inform || hc->engine_id_len > 0)
+        forget_ku(h->ss); /* the USM user exists now (post-probe hook) */
     /* The passphrases are no longer needed; only the localised keys remain (in USM). */
     OPENSSL_cleanse(h->conf.auth_pass, sizeof(h->conf.auth_pass));
     OPENSSL_cleanse(h->conf.priv_pass, sizeof(h->conf.priv_pass));
@@ -221,7 +237,7 @@ void th_host_free(struct th_host *h)
     if (h == NULL)
         return;
     if (h->ss != NULL)
-        snmp_close(h->ss); /* outstanding inform callbacks get OP_DISCONNECT */
+        snmp_close(h->ss); /* outstanding informs get OP_TIMED_OUT (snmp_sess_close) */
     thq_free(h->q);
     OPENSSL_cleanse(h, sizeof(*h));
     free(h);
@@ -266,8 +282,7 @@ void th_host_enqueue(struct th_host *h, struct th_ev *e)
 struct inform_ctx {
     struct th_host *h;
     struct th_ev *e;
-    int in_send; /* inside snmp_async_send(): a failure callback only records */
-    int failed;
+    int in_send; /* inside snmp_async_send(): a failure callback must not free */
 };
 
 static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu, void *magic)
@@ -280,10 +295,8 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
     /* snmp_async_send() calls us with SEC_ERROR/SEND_FAILED/TIMED_OUT and
      * then returns 0 when the PDU cannot be built or sent (snmp_api.c
      * _sess_async_send, 5.9.3): the sender handles that case. */
-    if (ctx->in_send) {
-        ctx->failed = 1;
+    if (ctx->in_send)
         return 1;
-    }
     /* OP_RESEND only tells of a retransmission; a Report (notInTimeWindow
      * after the receiver restarted) is followed by a resend or by OP_SEC_ERROR. */
     if (op == NETSNMP_CALLBACK_OP_RESEND)
@@ -335,12 +348,17 @@ static int discovery_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *p
             log_info("traphost", "trap host %s: engineID discovered", h->name);
         }
     }
-    if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || h->user_created) {
-        h->discovering = 0;
-        if (!h->user_created)
-            h->next_discovery_ns = th_now_ns() + (int64_t)h->conf.timeout_s * 1000000000;
-        notify_kick();
-    }
+    /* A Report arrives first as OP_RECEIVED_MESSAGE and is followed by
+     * OP_SEC_ERROR; anything else is the last callback for this probe. */
+    if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && !h->user_created && pdu != NULL &&
+        pdu->command == SNMP_MSG_REPORT)
+        return 1;
+    h->discovering = 0;
+    if (h->user_created)
+        forget_ku(sess);
+    else
+        h->next_discovery_ns = th_now_ns() + (int64_t)h->conf.timeout_s * 1000000000;
+    notify_kick();
     return 1;
 }
 
@@ -353,7 +371,13 @@ static void start_discovery(struct th_host *h)
     pdu->version = SNMP_VERSION_3;
     pdu->securityModel = SNMP_SEC_MODEL_USM;
     pdu->securityLevel = SNMP_SEC_LEVEL_NOAUTH;
+    /* With no securityName the library would copy the session's (the real
+     * user name) into this unauthenticated probe. */
     pdu->securityName = strdup("");
+    if (pdu->securityName == NULL) {
+        snmp_free_pdu(pdu);
+        return;
+    }
     pdu->securityNameLen = 0;
     if (snmp_async_send(h->ss, pdu, discovery_cb, h) == 0) {
         snmp_free_pdu(pdu);
@@ -388,7 +412,6 @@ static void send_one(struct th_host *h, struct th_ev *e)
                 ctx->h = h;
                 ctx->e = e;
                 ctx->in_send = 1;
-                ctx->failed = 0;
                 int reqid = snmp_async_send(h->ss, pdu, inform_cb, ctx);
                 ctx->in_send = 0;
                 if (reqid != 0) {

@@ -157,7 +157,8 @@ static int enable(struct cc *c, int json)
 {
     char line[CTL_MAX_REQUEST], secret[SECRET_MAX_LEN + 2], err[256];
     long n = cli_read_secret("Mirror secret: ", secret, sizeof secret);
-    if (n < 0) {
+    if (n <= 0) {
+        /* An empty secret would only count as a failure and delay everyone. */
         fprintf(stderr, "pmirrorctl: -e: no secret on stdin\n");
         return EX_CTL_USAGE;
     }

@@ -4,6 +4,8 @@
 #include "pmirrord/conf.h"
 #include "conf_lex.h"
 #include "pmirrord/log.h"
+#include "pmirrord/secret.h"
+#include "pmirrord/slog_ring.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -214,6 +216,32 @@ static int d_traphost(struct conf_ctx *x, int argc, char **argv)
             OPENSSL_cleanse(&h, sizeof(h));
             CONF_FAIL(x, "trapHost %s is already defined at %s", addr, x->c->hosts[i].where);
         }
+    /* USM keeps one user per (engineID, name): TRAP hosts all use our engineID,
+     * INFORM hosts with one configured engineId share it.  A second definition
+     * of the user with other credentials would silently get the first one's
+     * keys (usm_create_user_from_session() fills only what is unset). */
+    for (size_t i = 0; i < x->c->nhosts; i++) {
+        const struct pm_traphost_conf *o = &x->c->hosts[i];
+        int same_engine =
+            (!o->inform && !h.inform) ||
+            (o->inform && h.inform && o->engine_id_len > 0 && o->engine_id_len == h.engine_id_len &&
+             memcmp(o->engine_id, h.engine_id, h.engine_id_len) == 0);
+        if (same_engine && strcmp(o->user, h.user) == 0 &&
+            (o->auth != h.auth || o->priv != h.priv || strcmp(o->auth_pass, h.auth_pass) != 0 ||
+             strcmp(o->priv_pass, h.priv_pass) != 0)) {
+            char user[sizeof(h.user)];
+            snprintf(user, sizeof(user), "%s", h.user);
+            OPENSSL_cleanse(&h, sizeof(h));
+            CONF_FAIL(x,
+                      "trapHost: user %s is defined at %s with other credentials for the same "
+                      "engineID; use another user name",
+                      user, o->where);
+        }
+    }
+    if (x->c->nhosts == PM_MAX_TRAPHOSTS) {
+        OPENSSL_cleanse(&h, sizeof(h));
+        CONF_FAIL(x, "trapHost: at most %d trap hosts", PM_MAX_TRAPHOSTS);
+    }
     struct pm_traphost_conf *nh = realloc(x->c->hosts, (x->c->nhosts + 1) * sizeof(*nh));
     if (nh == NULL) {
         OPENSSL_cleanse(&h, sizeof(h));
@@ -258,12 +286,12 @@ static int d_event_queue(struct conf_ctx *x, int argc, char **argv)
 
 static int d_secure_log_size(struct conf_ctx *x, int argc, char **argv)
 {
-    return set_uint(x, argc, argv, 1, 100000, &x->c->secure_log_size);
+    return set_uint(x, argc, argv, 1, SLOG_RING_MAX_CAPACITY, &x->c->secure_log_size);
 }
 
 static int d_mirror_log_size(struct conf_ctx *x, int argc, char **argv)
 {
-    return set_uint(x, argc, argv, 1, 100000, &x->c->mirror_log_size);
+    return set_uint(x, argc, argv, 1, SLOG_RING_MAX_CAPACITY, &x->c->mirror_log_size);
 }
 
 static int d_secure_log(struct conf_ctx *x, int argc, char **argv)
@@ -289,7 +317,8 @@ static int d_mirror_secret(struct conf_ctx *x, int argc, char **argv)
 {
     if (set_string(x, argc, argv, x->c->mirror_secret, sizeof(x->c->mirror_secret)) < 0)
         return -1;
-    if (x->c->mirror_secret[0] != '$')
+    char why[160];
+    if (x->c->mirror_secret[0] != '$' || secret_check(x->c->mirror_secret, why, sizeof(why)) < 0)
         CONF_FAIL(x, "mirrorSecret must be a hash made by `pmirrorctl hash-secret`, "
                      "never the secret itself");
     return 0;
@@ -391,6 +420,9 @@ int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
+    /* Our own stdio buffer, so the file's passphrases can be wiped after. */
+    static char iobuf[8192];
+    setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
     struct conf_ctx x = {c, path, 0, err, errlen};
     struct line_src src = {f, NULL, 0};
     int rc = conf_lines(&x, &src);
@@ -399,6 +431,7 @@ int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
         rc = -1;
     }
     fclose(f);
+    OPENSSL_cleanse(iobuf, sizeof(iobuf));
     if (rc < 0)
         conf_free(c);
     return rc;

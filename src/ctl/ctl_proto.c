@@ -97,7 +97,8 @@ int ctl_quote_word(char *buf, size_t cap, const char *word)
 {
     size_t n = strlen(buf);
     int quote = *word == '\0' || strpbrk(word, " \t\r\n\"\\") != NULL;
-    if (n + 1 >= cap)
+    /* worst case before the loop: separator + opening quote */
+    if (n + 3 >= cap)
         return -1;
     if (n > 0)
         buf[n++] = ' ';
@@ -110,10 +111,11 @@ int ctl_quote_word(char *buf, size_t cap, const char *word)
             buf[n++] = '\\';
         buf[n++] = *p;
     }
+    /* room for the closing quote and the NUL */
+    if (n + (quote ? 2 : 1) > cap)
+        return -1;
     if (quote)
         buf[n++] = '"';
-    if (n >= cap)
-        return -1;
     buf[n] = '\0';
     return 0;
 }

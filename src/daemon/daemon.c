@@ -85,8 +85,12 @@ static int setup_signals(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal; /* no SA_RESTART: select() returns EINTR */
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+        sigaction(SIGQUIT, &sa, NULL) < 0)
         return -1;
+    /* No reload: a restart applies a new configuration.  SIGHUP must not end
+     * the daemon without zeroising the rings. */
+    signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
     return 0;
 }

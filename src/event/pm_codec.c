@@ -11,6 +11,7 @@
 #include "pmirrord/pm_codec.h"
 
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #define U32(o, n, a)                                                                               \
@@ -290,6 +291,23 @@ int pm_event_check(const struct pm_event *ev, char *err, size_t errlen)
         snprintf(err, errlen, "notification number %d is not one of 1..10", (int)ev->trap);
         return -1;
     }
+    /* Every string, carried by this trap or not: the mirror log and the audit
+     * summary print them all. */
+    static const struct {
+        size_t off, size;
+        const char *name;
+    } strs[] = {
+        {offsetof(struct pm_event, trigger), PM_EV_TRIGGER_MAX, "Trigger"},
+        {offsetof(struct pm_event, user_name), PM_EV_USER_MAX, "UserName"},
+        {offsetof(struct pm_event, error_string), PM_EV_ERRSTR_MAX, "ErrorString"},
+        {offsetof(struct pm_event, policy_name), PM_EV_POLICY_MAX, "PolicyName"},
+    };
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        if (memchr((const char *)ev + strs[i].off, '\0', strs[i].size) == NULL) {
+            snprintf(err, errlen, "%s: %s is not NUL-terminated", pm_trap_name(ev->trap),
+                     strs[i].name);
+            return -1;
+        }
     for (size_t i = 0; i < td->nobjs; i++) {
         const struct pm_obj_def *d = pm_obj_def(td->objs[i]);
         const char *s;

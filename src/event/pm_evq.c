@@ -37,6 +37,13 @@ struct pm_evq {
 };
 
 static _Atomic(struct pm_evq *) pm_event_queue;
+/*
+ * The pointer alone is not enough: a producer that loaded it could still be
+ * inside pm_evq_push() when the daemon frees the queue.  Producers hold the
+ * read lock for one push (which never blocks); teardown takes the write lock,
+ * so after pm_event_set_queue(NULL) returns no producer touches the queue.
+ */
+static pthread_rwlock_t pm_event_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 struct pm_evq *pm_evq_new(size_t capacity, char *err, size_t errlen)
 {
@@ -85,7 +92,9 @@ void pm_evq_free(struct pm_evq *q)
         return;
     /* Do not leave the global pointing at freed memory. */
     struct pm_evq *expected = q;
+    pthread_rwlock_wrlock(&pm_event_lock);
     atomic_compare_exchange_strong(&pm_event_queue, &expected, NULL);
+    pthread_rwlock_unlock(&pm_event_lock);
     pthread_mutex_destroy(&q->mu);
     close(q->efd);
     /* Events may hold subscriber data: do not leave it in freed heap. */
@@ -156,16 +165,21 @@ uint64_t pm_evq_dropped(const struct pm_evq *q)
 
 void pm_event_set_queue(struct pm_evq *q)
 {
+    pthread_rwlock_wrlock(&pm_event_lock);
     atomic_store(&pm_event_queue, q);
+    pthread_rwlock_unlock(&pm_event_lock);
 }
 
 int pm_event_raise(const struct pm_event *ev)
 {
-    struct pm_evq *q = atomic_load(&pm_event_queue);
+    int rc = -1;
 
-    if (q == NULL)
-        return -1;
-    return pm_evq_push(q, ev);
+    pthread_rwlock_rdlock(&pm_event_lock);
+    struct pm_evq *q = atomic_load(&pm_event_queue);
+    if (q != NULL)
+        rc = pm_evq_push(q, ev);
+    pthread_rwlock_unlock(&pm_event_lock);
+    return rc;
 }
 
 /* Indexed by enum pm_trap: the MIB names without "juniPacketMirror". */

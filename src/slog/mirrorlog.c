@@ -6,6 +6,11 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "pmirrord/escape.h"
 
 static struct slog_ring *ml_ring;
 
@@ -49,12 +54,17 @@ void pm_mirrorlog_event(const struct pm_event *ev)
                          ? config_sources[ev->config_source]
                          : "unknown";
     const char *name = pm_trap_name(ev->trap);
+    char trigger[8 * PM_EV_TRIGGER_MAX + 1], error[8 * PM_EV_ERRSTR_MAX + 1];
+    pm_escape(trigger, sizeof(trigger), ev->trigger, strnlen(ev->trigger, sizeof(ev->trigger)));
+    pm_escape(error, sizeof(error), ev->error_string,
+              strnlen(ev->error_string, sizeof(ev->error_string)));
     slog_ring_appendf(ml_ring,
                       "%s %s mirror-id=%u session-id=%u trigger-type=%s trigger=\"%s\" "
                       "source=%s analyzer=%s%s%s",
-                      kind(ev->trap), name ? name : "?", ev->mirror_id, ev->session_id, tt,
-                      ev->trigger, cs, analyzer, ev->error_string[0] ? " error=" : "",
-                      ev->error_string);
+                      kind(ev->trap), name ? name : "?", ev->mirror_id, ev->session_id, tt, trigger,
+                      cs, analyzer, error[0] ? " error=" : "", error);
+    OPENSSL_cleanse(trigger, sizeof(trigger));
+    OPENSSL_cleanse(error, sizeof(error));
 }
 
 void pm_mirrorlog_refusal(uid_t uid, gid_t gid, pid_t pid, const char *why)

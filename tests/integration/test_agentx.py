@@ -195,6 +195,13 @@ class TestConfigErrors(PmTestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn(path + ":2: unknown directive \"frobnicate\"", r.stderr)
 
+    def test_limits_checked_by_the_parser(self):
+        for text, msg in (("secureLogSize 70000\n", ":1: secureLogSize"),
+                          ("mirrorSecret $pbkdf2-sha256$x$y$z\n", ":1: mirrorSecret must be a hash")):
+            path, r = self.run_daemon(text, "-n")
+            self.assertEqual(r.returncode, 2, text)
+            self.assertIn(path + msg, r.stderr)
+
     def test_check_only(self):
         path, r = self.run_daemon(self.env.pmirrord_conf(), "-n")
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -241,6 +241,13 @@ class TestNotifications(NotifyCase):
             ("trapHost 198.18.0.1 user u auth SHA-256 authpass1 priv DES privpass1\n", "DES is refused"),
             ("trapHost 198.18.0.1 user u auth SHA-256 authpass1 priv AES privpass1 queueSize 16\n", "queueSize"),
         ]
+        # one USM user per (engineID, name): the second host would silently get the first's keys
+        with open(conf, "w") as f:
+            f.write("trapHost 198.18.0.1 user u auth SHA-256 authpass1 priv AES privpass1\n"
+                    "trapHost 198.18.0.2 user u auth SHA-256 authpass2 priv AES privpass1\n")
+        r = subprocess.run([pmtest.PMIRRORD, "-n", "-c", conf], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(conf + ":2: trapHost: user u is defined at " + conf + ":1 with other credentials", r.stderr)
         for text, msg in cases:
             with open(conf, "w") as f:
                 f.write("# line 1\n" + text)

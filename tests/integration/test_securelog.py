@@ -93,6 +93,15 @@ class TestAuditLog(SecureLogCase):
         self.assertRegex(ml[0], r"^activation SessionStart mirror-id=4242 session-id=17 trigger-type=username "
                                 r"trigger=\"carol-sub\" source=radiusLogin analyzer=198\.18\.0\.77")
 
+    def test_subscriber_strings_cannot_drive_the_terminal(self):
+        self.start(snmpd=False)
+        self.env.raise_event("trap=5 mid=5 trigger=evil%1B%5B2J%0Aforged%22row")
+        ml = wait_for(lambda: self.entries("mirror"), 5, what="an entry")
+        self.assertIn('trigger="evil\\x1b[2J\\x0aforged\\"row"', ml[0])
+        text = self.env.ctl("show", "mirror", "log", secret=MIRROR_SECRET).stdout
+        self.assertNotIn("\x1b", text)
+        self.assertEqual(sum(1 for l in text.splitlines() if "forged" in l), 1)
+
     def test_filtered_and_disabled_are_audited(self):
         self.start("secureLog on\n" + self.env.trap_host(), snmpd=False)   # trapEnable false
         self.env.raise_event("trap=5 mid=1")

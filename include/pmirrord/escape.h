@@ -1,0 +1,16 @@
+/*
+ * escape.h - render untrusted octets (a subscriber's User-Name, a trigger) as
+ * one printable line: '"' and '\' are backslash-escaped, C0 controls, DEL and
+ * UTF-8-encoded C1 controls (U+0080..U+009F) become \xNN, other UTF-8 is kept.
+ * What an operator's terminal shows can then never be driven by a subscriber.
+ */
+#ifndef PMIRRORD_ESCAPE_H
+#define PMIRRORD_ESCAPE_H
+
+#include <stddef.h>
+
+/* Escapes in[0..inlen) into out (always NUL-terminated when outlen > 0);
+ * returns the length the whole result needs, like snprintf(). */
+size_t pm_escape(char *out, size_t outlen, const char *in, size_t inlen);
+
+#endif
