@@ -98,6 +98,9 @@ static void drain_all(void)
         struct timeval tv = {(time_t)(wait / 1000000000), (suseconds_t)(wait % 1000000000 / 1000)};
         nt.alarm = snmp_alarm_register_hr(tv, 0, drain_alarm, NULL);
         nt.alarm_due = due;
+        /* On failure the 1 s statistics alarm drains instead (stats_alarm). */
+        if (nt.alarm == 0)
+            log_warnx("notify", "cannot register the drain timer");
     }
     publish();
 }
@@ -184,7 +187,10 @@ static void on_events(int fd, void *arg)
 
 static void stats_alarm(unsigned int reg, void *arg)
 {
-    publish();
+    if (nt.alarm == 0)
+        drain_all(); /* a lost drain timer must not stall the queues */
+    else
+        publish();
 }
 
 int notify_init(const struct pm_conf *c, struct pm_evq *q, char *err, size_t errlen)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -103,9 +104,20 @@ static int make_dir(const char *path, int has_group, gid_t gid, char *err, size_
         return 0; /* socket in / */
     *slash = '\0';
     if (mkdir(dir, 0750) < 0) {
-        if (errno == EEXIST)
-            return 0; /* the administrator's directory: left as it is */
-        return pm_err(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        if (errno != EEXIST)
+            return pm_err(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+        /* The administrator's directory is left as it is, but only if nobody
+         * else could swap the socket node in it for something else. */
+        struct stat st;
+        if (stat(dir, &st) < 0)
+            return pm_err(err, errlen, "%s: %s", dir, strerror(errno));
+        if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+            (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+            return pm_err(err, errlen,
+                          "%s: the control socket's directory must be owned by root and "
+                          "writable by nobody else",
+                          dir);
+        return 0;
     }
     if (chmod(dir, 0750) < 0 || (has_group && chown(dir, (uid_t)-1, gid) < 0))
         return pm_err(err, errlen, "%s: %s", dir, strerror(errno));
@@ -122,18 +134,22 @@ int ctl_sock_listen(const char *path, int has_group, gid_t gid, dev_t *dev, ino_
         return pm_err(err, errlen, "socket: %s", strerror(errno));
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    /*
-     * Between bind() and chmod() the node has the umask's mode; the 0750
-     * directory and the SO_PEERCRED check cover that window.
-     */
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        pm_err(err, errlen, "bind %s: %s", path, strerror(errno));
+    /* bind() creates the node with 0777 & ~umask: set the final mode there,
+     * so there is no window with a wider one.  The server thread does not
+     * exist yet, so changing the process umask is safe here. */
+    mode_t old = umask(has_group ? 0117 : 0177);
+    int brc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    int berr = errno;
+    umask(old);
+    if (brc < 0) {
+        pm_err(err, errlen, "bind %s: %s", path, strerror(berr));
         close(fd);
         return -1;
     }
     struct stat st;
-    if (lstat(path, &st) < 0 || chmod(path, has_group ? 0660 : 0600) < 0 ||
-        (has_group && chown(path, (uid_t)-1, gid) < 0) || listen(fd, LISTEN_BACKLOG) < 0) {
+    if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+        (has_group && fchownat(AT_FDCWD, path, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0) ||
+        listen(fd, LISTEN_BACKLOG) < 0) {
         pm_err(err, errlen, "%s: %s", path, strerror(errno));
         unlink(path);
         close(fd);
