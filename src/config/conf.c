@@ -4,6 +4,7 @@
 #include "pmirrord/conf.h"
 #include "conf_lex.h"
 #include "pmirrord/log.h"
+#include "pmirrord/pm_event.h"
 #include "pmirrord/secret.h"
 #include "pmirrord/slog_ring.h"
 
@@ -29,20 +30,6 @@ static const int default_trap_severity[11] = {
     [8] = 6,  /* InterfaceSessionDeactivated: informational */
     [9] = 5,  /* SessionReject: notice */
     [10] = 4, /* SessionFailed: warning */
-};
-
-static const char *const trap_names[11] = {
-    NULL,
-    "RadiusBasedMirroringFailure",
-    "CliTriggerBasedMirroringFailure",
-    "InterfaceDeleted",
-    "AnalyzerUnreachable",
-    "SessionStart",
-    "SessionEnd",
-    "InterfaceSessionActivated",
-    "InterfaceSessionDeactivated",
-    "SessionReject",
-    "SessionFailed",
 };
 
 int conf_default_trap_severity(int trap)
@@ -269,7 +256,7 @@ static int d_trap_severity(struct conf_ctx *x, int argc, char **argv)
         return -1;
     int trap = 0;
     for (int i = 1; i <= 10; i++)
-        if (strcasecmp(argv[1], trap_names[i]) == 0)
+        if (strcasecmp(argv[1], pm_trap_name((enum pm_trap)i)) == 0)
             trap = i;
     if (trap == 0)
         CONF_FAIL(x, "trapSeverity: unknown notification \"%s\" (use e.g. SessionStart)", argv[1]);
