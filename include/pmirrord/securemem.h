@@ -21,4 +21,15 @@
  */
 int pm_harden_process(char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/*
+ * Memory for intercept data (the secure rings, the event queue): len bytes,
+ * a multiple of the page size, zero-filled, locked in RAM (mlock, raising the
+ * soft RLIMIT_MEMLOCK if it must), excluded from core dumps (MADV_DONTDUMP)
+ * and zero in a forked child (MADV_WIPEONFORK).  NULL with err filled
+ * ("<what>: ...") on failure.
+ */
+void *pm_secure_alloc(size_t len, const char *what, char *err, size_t errlen);
+/* Zeroises, unlocks and unmaps what pm_secure_alloc() returned; NULL is fine. */
+void pm_secure_free(void *p, size_t len);
+
 #endif

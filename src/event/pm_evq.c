@@ -12,6 +12,7 @@
  * per-host queue applies the configured JUNOSe discard policy).
  */
 #include "pmirrord/pm_event.h"
+#include "pmirrord/securemem.h"
 #include "pmirrord/log.h"
 
 #include <errno.h>
@@ -28,7 +29,8 @@
 
 struct pm_evq {
     pthread_mutex_t mu;
-    struct pm_event *ring;
+    struct pm_event *ring; /* pm_secure_alloc(): locked, not in core dumps */
+    size_t ring_len;
     size_t cap;
     size_t head;  /* index of the oldest event */
     size_t count; /* events queued */
@@ -60,9 +62,12 @@ struct pm_evq *pm_evq_new(size_t capacity, char *err, size_t errlen)
         snprintf(err, errlen, "event queue: out of memory");
         return NULL;
     }
-    q->ring = calloc(capacity, sizeof(*q->ring));
+    /* Queued events carry subscriber identities: locked, undumpable pages. */
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t page = pg > 0 ? (size_t)pg : 4096;
+    q->ring_len = (capacity * sizeof(*q->ring) + page - 1) / page * page;
+    q->ring = pm_secure_alloc(q->ring_len, "event queue", err, errlen);
     if (q->ring == NULL) {
-        snprintf(err, errlen, "event queue: cannot allocate %zu events", capacity);
         free(q);
         return NULL;
     }
@@ -71,7 +76,7 @@ struct pm_evq *pm_evq_new(size_t capacity, char *err, size_t errlen)
     q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (q->efd < 0) {
         snprintf(err, errlen, "event queue: eventfd: %s", strerror(errno));
-        free(q->ring);
+        pm_secure_free(q->ring, q->ring_len);
         free(q);
         return NULL;
     }
@@ -79,7 +84,7 @@ struct pm_evq *pm_evq_new(size_t capacity, char *err, size_t errlen)
     if (rc != 0) {
         snprintf(err, errlen, "event queue: pthread_mutex_init: %s", strerror(rc));
         close(q->efd);
-        free(q->ring);
+        pm_secure_free(q->ring, q->ring_len);
         free(q);
         return NULL;
     }
@@ -98,8 +103,7 @@ void pm_evq_free(struct pm_evq *q)
     pthread_mutex_destroy(&q->mu);
     close(q->efd);
     /* Events may hold subscriber data: do not leave it in freed heap. */
-    explicit_bzero(q->ring, q->cap * sizeof(*q->ring));
-    free(q->ring);
+    pm_secure_free(q->ring, q->ring_len); /* zeroised first */
     free(q);
 }
 

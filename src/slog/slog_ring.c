@@ -12,6 +12,7 @@
  * truncation zeroes what vsnprintf() wrote past the UTF-8 boundary.
  */
 #include "pmirrord/slog_ring.h"
+#include "pmirrord/securemem.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -20,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -83,43 +82,6 @@ static size_t utf8_trim(const unsigned char *s, size_t len)
     return cont + 1 < need ? i - 1 : len;
 }
 
-/*
- * Without CAP_IPC_LOCK, mlock() fails with ENOMEM once the process's locked
- * pages would exceed the soft RLIMIT_MEMLOCK (mm/mlock.c); with it there is
- * no limit.  An unprivileged process may raise its soft limit up to the hard
- * one, so do that, by just what this mapping needs.
- */
-/*
- * mlock()/munlock() through syscall(): the ASan, TSan and MSan runtimes
- * intercept the libc wrappers and make them no-ops that return 0
- * (compiler-rt asan_interceptors.cpp, MlockIsUnsupported(): the worry there
- * is mlockall() over the 16 TiB shadow), so the PM_SANITIZE build would keep
- * the entries swappable without a word.  Locking our own few pages is safe.
- */
-static int lock_pages(void *p, size_t len)
-{
-    return (int)syscall(SYS_mlock, p, len);
-}
-
-static void unlock_pages(void *p, size_t len)
-{
-    (void)syscall(SYS_munlock, p, len);
-}
-
-static int raise_memlock(size_t len)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_MEMLOCK, &rl) == -1)
-        return -1;
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= rl.rlim_max)
-        return -1;
-    rlim_t want = rl.rlim_cur + (rlim_t)len;
-    if (want < rl.rlim_cur || want > rl.rlim_max)
-        want = rl.rlim_max;
-    rl.rlim_cur = want;
-    return setrlimit(RLIMIT_MEMLOCK, &rl);
-}
-
 struct slog_ring *slog_ring_new(size_t capacity, size_t entry_max, char *err, size_t errlen)
 {
     if (capacity < 1 || capacity > SLOG_RING_MAX_CAPACITY) {
@@ -142,38 +104,17 @@ struct slog_ring *slog_ring_new(size_t capacity, size_t entry_max, char *err, si
         snprintf(err, errlen, "secure log: out of memory");
         return NULL;
     }
-    void *mem = mmap(NULL, memlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) {
-        snprintf(err, errlen, "secure log: mmap(%zu bytes): %s", memlen, strerror(errno));
+    void *mem = pm_secure_alloc(memlen, "secure log", err, errlen);
+    if (mem == NULL) {
         free(r);
         return NULL;
-    }
-    /* Exclude from core dumps before anything is written (Linux >= 3.4). */
-    if (madvise(mem, memlen, MADV_DONTDUMP) == -1) {
-        snprintf(err, errlen, "secure log: madvise(MADV_DONTDUMP): %s", strerror(errno));
-        goto fail;
-    }
-#ifdef MADV_WIPEONFORK
-    /* Linux >= 4.14: a child of fork() gets zero pages here, not a copy of
-     * the entries.  Best effort: older kernels answer EINVAL. */
-    (void)madvise(mem, memlen, MADV_WIPEONFORK);
-#endif
-    if (lock_pages(mem, memlen) == -1) {
-        int e = errno;
-        if (!(e == ENOMEM && raise_memlock(memlen) == 0 && lock_pages(mem, memlen) == 0)) {
-            snprintf(err, errlen,
-                     "secure log: cannot lock %zu bytes in memory (mlock: %s); raise "
-                     "RLIMIT_MEMLOCK (ulimit -l, LimitMEMLOCK= in the systemd unit) or grant "
-                     "CAP_IPC_LOCK",
-                     memlen, strerror(e));
-            goto fail;
-        }
     }
     int rc = pthread_mutex_init(&r->mtx, NULL);
     if (rc != 0) {
         snprintf(err, errlen, "secure log: pthread_mutex_init: %s", strerror(rc));
-        unlock_pages(mem, memlen);
-        goto fail;
+        pm_secure_free(mem, memlen);
+        free(r);
+        return NULL;
     }
     r->mem = mem;
     r->memlen = memlen;
@@ -182,20 +123,13 @@ struct slog_ring *slog_ring_new(size_t capacity, size_t entry_max, char *err, si
     r->entry_max = entry_max;
     r->next_seq = 1;
     return r;
-
-fail:
-    munmap(mem, memlen);
-    free(r);
-    return NULL;
 }
 
 void slog_ring_free(struct slog_ring *r)
 {
     if (r == NULL)
         return;
-    OPENSSL_cleanse(r->mem, r->memlen);
-    unlock_pages(r->mem, r->memlen);
-    munmap(r->mem, r->memlen);
+    pm_secure_free(r->mem, r->memlen); /* zeroised, unlocked, unmapped */
     pthread_mutex_destroy(&r->mtx);
     free(r);
 }
