@@ -36,6 +36,7 @@
 #define CTL_F_MIRROR        0x1u /* visible and callable only after mirror-enable */
 #define CTL_BACKOFF_BASE_MS 1000u
 #define CTL_BACKOFF_CAP_MS  30000u
+#define CTL_IDLE_TIMEOUT_MS 900000u /* 15 min without a request closes a session */
 
 struct ctl_server;
 struct ctl_reply;
@@ -66,6 +67,9 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
  * writes these to the secure mirror log.
  */
 void ctl_server_set_refusal_cb(struct ctl_server *s, ctl_refusal_fn cb, void *arg);
+
+/* Close sessions idle this long (0 = CTL_IDLE_TIMEOUT_MS; tests shorten it). */
+void ctl_server_set_idle_timeout(struct ctl_server *s, unsigned ms);
 
 /* Backoff after failed mirror-enable (tests shorten it).  0 = defaults. */
 void ctl_server_set_backoff(struct ctl_server *s, unsigned base_ms, unsigned cap_ms);

@@ -65,6 +65,7 @@ struct conn {
     int mirror;  /* session has passed mirror-enable */
     int closing; /* close once out is flushed */
     int64_t nb;
+    int64_t last; /* last byte in or out: idle sessions are closed */
     size_t inlen;
     char in[CTL_MAX_REQUEST];
     struct sbuf out;
@@ -82,6 +83,7 @@ struct ctl_server {
     ctl_refusal_fn refusal_cb;
     void *refusal_arg;
     unsigned base_ms, cap_ms;
+    unsigned idle_ms;  /* close a session idle this long (exec-timeout) */
     unsigned fails;    /* consecutive failed mirror-enable, all clients */
     int64_t enable_nb; /* no mirror-enable is evaluated before this */
     int lfd;
@@ -166,6 +168,7 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
     }
     s->lfd = s->wake[0] = s->wake[1] = -1;
     s->base_ms = CTL_BACKOFF_BASE_MS;
+    s->idle_ms = CTL_IDLE_TIMEOUT_MS;
     s->cap_ms = CTL_BACKOFF_CAP_MS;
     if (path == NULL)
         path = CTL_DEFAULT_SOCKET;
@@ -228,6 +231,11 @@ void ctl_server_set_refusal_cb(struct ctl_server *s, ctl_refusal_fn cb, void *ar
 {
     s->refusal_cb = cb;
     s->refusal_arg = arg;
+}
+
+void ctl_server_set_idle_timeout(struct ctl_server *s, unsigned ms)
+{
+    s->idle_ms = ms ? ms : CTL_IDLE_TIMEOUT_MS;
 }
 
 void ctl_server_set_backoff(struct ctl_server *s, unsigned base_ms, unsigned cap_ms)
@@ -300,6 +308,7 @@ static void accept_one(struct ctl_server *s)
         return;
     }
     c->fd = fd;
+    c->last = now_ms();
     c->uid = uc.uid;
     c->gid = uc.gid;
     c->pid = uc.pid;
@@ -667,6 +676,10 @@ static void *server_main(void *arg)
             struct conn *c = s->conns[i];
             if (c == NULL)
                 continue;
+            /* A session that sends nothing holds a slot of CTL_MAX_CLIENTS:
+             * close it after idle_ms, like a router's exec-timeout. */
+            int64_t idle_at = c->last + s->idle_ms;
+            next = next < 0 || idle_at < next ? idle_at : next;
             if (c->nb > now) {
                 next = next < 0 || c->nb < next ? c->nb : next;
                 pfd[n].events = 0; /* still told about POLLHUP */
@@ -702,6 +715,10 @@ static void *server_main(void *arg)
                 dead = 1;
             if (!dead && (re || (c->nb && c->nb <= now)))
                 dead = service(s, c) < 0;
+            if (re)
+                c->last = now;
+            else if (!dead && c->nb <= now && c->out.len == 0 && now - c->last >= s->idle_ms)
+                dead = 1;
             if (dead)
                 conn_close(s, i);
         }
