@@ -84,6 +84,7 @@ struct ctl_server {
     void *refusal_arg;
     unsigned base_ms, cap_ms;
     unsigned idle_ms;  /* close a session idle this long (exec-timeout) */
+    int64_t accept_nb; /* out of fds: do not poll the listener before this */
     unsigned fails;    /* consecutive failed mirror-enable, all clients */
     int64_t enable_nb; /* no mirror-enable is evaluated before this */
     int lfd;
@@ -272,8 +273,15 @@ static void accept_one(struct ctl_server *s)
 {
     int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            /* The connection stays pending and the listener readable: back
+             * off instead of spinning on poll() and flooding the log. */
+            log_warn("ctl", "accept (pausing 100 ms)");
+            s->accept_nb = now_ms() + 100;
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                   errno != ECONNABORTED) {
             log_warn("ctl", "accept");
+        }
         return;
     }
     struct ucred uc;
@@ -671,7 +679,9 @@ static void *server_main(void *arg)
         pfd[n].fd = s->wake[0];
         pfd[n++].events = POLLIN;
         pfd[n].fd = s->lfd;
-        pfd[n++].events = POLLIN;
+        pfd[n++].events = s->accept_nb > now ? 0 : POLLIN;
+        if (s->accept_nb > now)
+            next = s->accept_nb;
         for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
             struct conn *c = s->conns[i];
             if (c == NULL)
