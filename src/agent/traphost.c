@@ -402,8 +402,10 @@ static void send_one(struct th_host *h, struct th_ev *e)
     netsnmp_pdu *pdu = snmp_pdu_create(h->conf.inform ? SNMP_MSG_INFORM : SNMP_MSG_TRAP2);
     netsnmp_variable_list *vb = pm_notify_varbinds(&e->ev);
     int ok = 0;
+    const char *why = "cannot build the PDU (out of memory)";
 
     if (pdu != NULL && vb != NULL) {
+        why = NULL; /* the library's error from here on */
         pdu->variables = vb;
         vb = NULL;
         if (h->conf.inform) {
@@ -427,9 +429,15 @@ static void send_one(struct th_host *h, struct th_ev *e)
         }
     }
     if (!ok) {
-        h->c.bad_encoding_discards++;
-        log_warnx("traphost", "trap host %s: notification not sent: %s", h->name,
-                  snmp_api_errstring(snmp_errno));
+        /* Logged at the 1st, 10th, 100th ... failure: a host that keeps
+         * failing must not flood the log. */
+        uint64_t n = ++h->c.bad_encoding_discards;
+        while (n % 10 == 0)
+            n /= 10;
+        if (n == 1)
+            log_warnx("traphost", "trap host %s: notification not sent (%llu so far): %s", h->name,
+                      (unsigned long long)h->c.bad_encoding_discards,
+                      why != NULL ? why : snmp_api_errstring(snmp_errno));
     }
     if (pdu != NULL)
         snmp_free_pdu(pdu);
