@@ -39,6 +39,9 @@ struct pm_traphost_conf {
     enum th_full queue_full;
     unsigned timeout_s;
     unsigned retries;
+    uint8_t cred_digest[32];      /* SHA-256 of protocols and passphrases: lets two
+                                   * definitions be compared after the passphrases
+                                   * are wiped */
     char where[PM_PATH_MAX + 16]; /* "file:line" of the definition */
 };
 
@@ -78,6 +81,11 @@ int conf_load_buffer(const char *name, const char *buf, size_t len, struct pm_co
 /* Parse one trapHost directive's words (argv[0] = "trapHost"); where = "file:line". */
 int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const char *where,
                         char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Would h clash with the already defined host o?  The same transport, or the
+ * same USM user name for the same engineID with other credentials (USM keeps
+ * one user per engineID and name).  Returns 1 with a sentence in msg, else 0. */
+int conf_traphost_conflict(const struct pm_traphost_conf *o, const struct pm_traphost_conf *h,
+                           char *msg, size_t msglen);
 void conf_free(struct pm_conf *c);
 
 /* Default severities per trap (README "Notification severities"). */

@@ -16,6 +16,7 @@
 #include "notify.h"
 #include "notify_pdu.h"
 #include "pmirrord/audit.h"
+#include "pmirrord/errbuf.h"
 #include "pmirrord/log.h"
 #include "pmirrord/mirrorlog.h"
 #include "pmirrord/pm_codec.h"
@@ -191,6 +192,46 @@ static void stats_alarm(unsigned int reg, void *arg)
         drain_all(); /* a lost drain timer must not stall the queues */
     else
         publish();
+}
+
+int notify_add_host(void *arg, char *err, size_t errlen)
+{
+    const struct pm_traphost_conf *hc = arg;
+    char msg[400];
+    for (size_t i = 0; i < nt.nhosts; i++)
+        if (conf_traphost_conflict(th_host_conf(nt.hosts[i]), hc, msg, sizeof(msg)))
+            return pm_err(err, errlen, "%s", msg);
+    if (nt.nhosts == PM_MAX_TRAPHOSTS)
+        return pm_err(err, errlen, "at most %d trap hosts", PM_MAX_TRAPHOSTS);
+    struct th_host **nh = realloc(nt.hosts, (nt.nhosts + 1) * sizeof(*nh));
+    if (nh == NULL)
+        return pm_err(err, errlen, "out of memory");
+    nt.hosts = nh;
+    struct th_host *h = th_host_new(hc, err, errlen);
+    if (h == NULL)
+        return -1;
+    nt.hosts[nt.nhosts++] = h;
+    log_info("notify", "a secure trap host was added from the control socket (%zu now)", nt.nhosts);
+    publish();
+    return 0;
+}
+
+int notify_remove_host(void *arg, char *err, size_t errlen)
+{
+    const char *address = arg;
+    for (size_t i = 0; i < nt.nhosts; i++) {
+        if (strcmp(th_host_conf(nt.hosts[i])->address, address) != 0)
+            continue;
+        struct th_host *h = nt.hosts[i];
+        memmove(&nt.hosts[i], &nt.hosts[i + 1], (nt.nhosts - i - 1) * sizeof(nt.hosts[0]));
+        nt.nhosts--;
+        th_host_free(h); /* queued notifications are dropped with it */
+        log_info("notify", "a secure trap host was removed from the control socket (%zu left)",
+                 nt.nhosts);
+        publish();
+        return 0;
+    }
+    return pm_err(err, errlen, "no trap host %s", address);
 }
 
 int notify_init(const struct pm_conf *c, struct pm_evq *q, char *err, size_t errlen)

@@ -19,4 +19,10 @@ int notify_init(const struct pm_conf *c, struct pm_evq *q, char *err, size_t err
     __attribute__((warn_unused_result));
 void notify_shutdown(void);
 
+/* Trap hosts added and removed at run time (pmirrorctl trap-host, after
+ * mirror-enable); agent thread only: call through pm_agent_call().
+ * arg is a struct pm_traphost_conf * for add, the address string for remove. */
+int notify_add_host(void *arg, char *err, size_t errlen);
+int notify_remove_host(void *arg, char *err, size_t errlen);
+
 #endif

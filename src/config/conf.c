@@ -188,6 +188,32 @@ static int d_engine_id(struct conf_ctx *x, int argc, char **argv)
     return 0;
 }
 
+int conf_traphost_conflict(const struct pm_traphost_conf *o, const struct pm_traphost_conf *h,
+                           char *msg, size_t msglen)
+{
+    if (strcmp(o->transport, h->transport) == 0) {
+        snprintf(msg, msglen, "trapHost %s is already defined at %s", h->address, o->where);
+        return 1;
+    }
+    /* USM keeps one user per (engineID, name): TRAP hosts all use our engineID,
+     * INFORM hosts with one configured engineId share it.  A second definition
+     * of the user with other credentials would silently get the first one's
+     * keys (usm_create_user_from_session() fills only what is unset). */
+    int same_engine =
+        (!o->inform && !h->inform) ||
+        (o->inform && h->inform && o->engine_id_len > 0 && o->engine_id_len == h->engine_id_len &&
+         memcmp(o->engine_id, h->engine_id, h->engine_id_len) == 0);
+    if (same_engine && strcmp(o->user, h->user) == 0 &&
+        CRYPTO_memcmp(o->cred_digest, h->cred_digest, sizeof(h->cred_digest)) != 0) {
+        snprintf(msg, msglen,
+                 "trapHost: user %s is defined at %s with other credentials for the same "
+                 "engineID; use another user name",
+                 h->user, o->where);
+        return 1;
+    }
+    return 0;
+}
+
 static int d_traphost(struct conf_ctx *x, int argc, char **argv)
 {
     char where[PM_PATH_MAX + 16];
@@ -195,34 +221,11 @@ static int d_traphost(struct conf_ctx *x, int argc, char **argv)
     struct pm_traphost_conf h;
     if (conf_parse_traphost(&h, argc, argv, where, x->err, x->errlen) < 0)
         return -1;
-    for (size_t i = 0; i < x->c->nhosts; i++)
-        if (strcmp(x->c->hosts[i].transport, h.transport) == 0) {
-            /* Name the address before the passphrases are wiped with the rest of h. */
-            char addr[sizeof(h.address)];
-            snprintf(addr, sizeof(addr), "%s", h.address);
-            OPENSSL_cleanse(&h, sizeof(h));
-            CONF_FAIL(x, "trapHost %s is already defined at %s", addr, x->c->hosts[i].where);
-        }
-    /* USM keeps one user per (engineID, name): TRAP hosts all use our engineID,
-     * INFORM hosts with one configured engineId share it.  A second definition
-     * of the user with other credentials would silently get the first one's
-     * keys (usm_create_user_from_session() fills only what is unset). */
     for (size_t i = 0; i < x->c->nhosts; i++) {
-        const struct pm_traphost_conf *o = &x->c->hosts[i];
-        int same_engine =
-            (!o->inform && !h.inform) ||
-            (o->inform && h.inform && o->engine_id_len > 0 && o->engine_id_len == h.engine_id_len &&
-             memcmp(o->engine_id, h.engine_id, h.engine_id_len) == 0);
-        if (same_engine && strcmp(o->user, h.user) == 0 &&
-            (o->auth != h.auth || o->priv != h.priv || strcmp(o->auth_pass, h.auth_pass) != 0 ||
-             strcmp(o->priv_pass, h.priv_pass) != 0)) {
-            char user[sizeof(h.user)];
-            snprintf(user, sizeof(user), "%s", h.user);
+        char msg[400];
+        if (conf_traphost_conflict(&x->c->hosts[i], &h, msg, sizeof(msg))) {
             OPENSSL_cleanse(&h, sizeof(h));
-            CONF_FAIL(x,
-                      "trapHost: user %s is defined at %s with other credentials for the same "
-                      "engineID; use another user name",
-                      user, o->where);
+            CONF_FAIL(x, "%s", msg);
         }
     }
     if (x->c->nhosts == PM_MAX_TRAPHOSTS) {

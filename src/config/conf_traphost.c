@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #define TH_FAIL(...)                                                                               \
     do {                                                                                           \
@@ -219,5 +220,19 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
         TH_FAIL("missing \"auth PROTO PASSPHRASE\": the security level is always authPriv");
     if (!have_priv)
         TH_FAIL("missing \"priv PROTO PASSPHRASE\": the security level is always authPriv");
+    /* A digest of what makes the USM user, so definitions stay comparable
+     * once the passphrases are wiped (conf_traphost_conflict()). */
+    uint8_t proto[2] = {(uint8_t)h->auth, (uint8_t)h->priv};
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned dlen = 0;
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(md, proto, sizeof(proto)) != 1 ||
+        EVP_DigestUpdate(md, h->auth_pass, strlen(h->auth_pass) + 1) != 1 ||
+        EVP_DigestUpdate(md, h->priv_pass, strlen(h->priv_pass) + 1) != 1 ||
+        EVP_DigestFinal_ex(md, h->cred_digest, &dlen) != 1 || dlen != sizeof(h->cred_digest)) {
+        EVP_MD_CTX_free(md);
+        TH_FAIL("cannot compute a digest of the credentials");
+    }
+    EVP_MD_CTX_free(md);
     return 0;
 }

@@ -13,7 +13,14 @@
 #include <string.h>
 #include <time.h>
 
+#define CONF_TH_MAX_WORDS 48
+
+#include <openssl/crypto.h>
+
+#include "agent/notify.h"
+#include "pmirrord/agent_call.h"
 #include "pmirrord/audit.h"
+#include "pmirrord/conf.h"
 #include "pmirrord/ctl_server.h"
 #include "pmirrord/log.h"
 #include "pmirrord/pm_event.h"
@@ -163,6 +170,54 @@ static int c_show_snmp_trap(struct ctl_reply *r, int argc, char **argv, void *ar
     return 0;
 }
 
+/* trap-host add ADDRESS[:PORT] user NAME auth PROTO PASS priv PROTO PASS [options]:
+ * the trapHost grammar of the configuration file; applied on the agent thread. */
+static int c_trap_host_add(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    char *words[CONF_TH_MAX_WORDS + 1], err[400];
+    struct pm_traphost_conf hc;
+    int rc = -1;
+
+    if (argc < 1 || argc >= CONF_TH_MAX_WORDS) {
+        ctl_reply_error(r, "usage: trap-host add ADDRESS[:PORT] user NAME auth PROTO PASSPHRASE "
+                           "priv PROTO PASSPHRASE [inform] [options]");
+        goto out;
+    }
+    words[0] = (char *)"trapHost";
+    for (int i = 0; i < argc; i++)
+        words[i + 1] = argv[i];
+    if (conf_parse_traphost(&hc, argc + 1, words, "pmirrorctl", err, sizeof(err)) < 0) {
+        ctl_reply_error(r, "%s", err);
+        goto out;
+    }
+    rc = pm_agent_call(notify_add_host, &hc, 5000, err, sizeof(err));
+    if (rc < 0)
+        ctl_reply_error(r, "%s", err);
+    else
+        ctl_reply_printf(r, "trap host %s added\n", hc.address);
+    OPENSSL_cleanse(&hc, sizeof(hc));
+out:
+    /* The request's words hold the passphrases. */
+    for (int i = 0; i < argc; i++)
+        OPENSSL_cleanse(argv[i], strlen(argv[i]));
+    return rc;
+}
+
+static int c_trap_host_remove(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    char err[400];
+    if (argc != 1) {
+        ctl_reply_error(r, "usage: trap-host remove ADDRESS[:PORT] (as shown by show snmp trap)");
+        return -1;
+    }
+    if (pm_agent_call(notify_remove_host, argv[0], 5000, err, sizeof(err)) < 0) {
+        ctl_reply_error(r, "%s", err);
+        return -1;
+    }
+    ctl_reply_printf(r, "trap host %s removed\n", argv[0]);
+    return 0;
+}
+
 static int c_show_version(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
     ctl_reply_kv(r, "version", "pmirrord %s", PM_VERSION);
@@ -178,20 +233,24 @@ int pm_commands_register(struct ctl_server *s, const struct pm_commands_ctx *ctx
         const char *help;
         ctl_cmd_fn fn;
     } table[] = {
-        {"show version", 0, "show the daemon's version", c_show_version},
-        {"show mirror log", CTL_F_MIRROR, "show the secure mirror log", c_show_mirror_log},
-        {"clear mirror log", CTL_F_MIRROR, "clear the secure mirror log", c_clear_mirror_log},
-        {"show snmp secure-log", CTL_F_MIRROR, "show the SNMP secure audit log", c_show_secure_log},
-        {"clear snmp secure-log", CTL_F_MIRROR, "clear the SNMP secure audit log",
+        {"show version", 0, "Show the daemon's version", c_show_version},
+        {"show mirror log", CTL_F_MIRROR, "Show the secure mirror log", c_show_mirror_log},
+        {"clear mirror log", CTL_F_MIRROR, "Clear the secure mirror log", c_clear_mirror_log},
+        {"show snmp secure-log", CTL_F_MIRROR, "Show the SNMP secure audit log", c_show_secure_log},
+        {"clear snmp secure-log", CTL_F_MIRROR, "Clear the SNMP secure audit log",
          c_clear_secure_log},
-        {"snmp-server clear secure-log", CTL_F_MIRROR, "clear the SNMP secure audit log",
+        {"snmp-server clear secure-log", CTL_F_MIRROR, "Clear the SNMP secure audit log",
          c_clear_secure_log},
-        {"snmp secure-log", CTL_F_MIRROR, "start capturing the SNMP secure audit log",
+        {"snmp secure-log", CTL_F_MIRROR, "Start capturing the SNMP secure audit log",
          c_secure_log_on},
-        {"no snmp secure-log", CTL_F_MIRROR, "stop capturing the SNMP secure audit log",
+        {"no snmp secure-log", CTL_F_MIRROR, "Stop capturing the SNMP secure audit log",
          c_secure_log_off},
-        {"show snmp trap", CTL_F_MIRROR, "show secure trap hosts, queues and counters",
+        {"show snmp trap", CTL_F_MIRROR, "Show secure trap hosts, queues and counters",
          c_show_snmp_trap},
+        {"trap-host add <address> <user-auth-priv...> [options...]", CTL_F_MIRROR,
+         "Add a secure trap host (trapHost syntax)", c_trap_host_add},
+        {"trap-host remove <address>", CTL_F_MIRROR, "Remove a secure trap host",
+         c_trap_host_remove},
     };
     cmd = *ctx;
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)

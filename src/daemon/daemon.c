@@ -24,6 +24,7 @@
 #include "agent/agent.h"
 #include "agent/notify.h"
 #include "commands.h"
+#include "pmirrord/agent_call.h"
 #include "pmirrord/audit.h"
 #include "pmirrord/conf.h"
 #include "pmirrord/ctl_server.h"
@@ -106,11 +107,22 @@ struct daemon_state {
     struct slog_ring *audit_ring, *mirror_ring;
     struct pm_evq *evq;
     struct ctl_server *ctl;
-    int agent_up, notify_up;
+    int agent_up, notify_up, calls_up;
 };
+
+static void on_agent_call(int fd, void *arg)
+{
+    pm_agent_call_service();
+}
 
 static void teardown(struct daemon_state *d)
 {
+    /* A control command may be waiting for the agent thread (this one):
+     * fail it first, or joining the control thread would never return. */
+    if (d->calls_up) {
+        agent_unwatch_fd(pm_agent_call_fd());
+        pm_agent_call_shutdown();
+    }
     ctl_server_free(d->ctl);
     if (d->notify_up)
         notify_shutdown();
@@ -239,6 +251,14 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
     if (notify_init(&conf, d.evq, err, sizeof(err)) < 0)
         goto fail;
     d.notify_up = 1;
+    if (pm_agent_call_init(err, sizeof(err)) < 0)
+        goto fail;
+    if (agent_watch_fd(pm_agent_call_fd(), on_agent_call, NULL) < 0) {
+        pm_agent_call_shutdown();
+        snprintf(err, sizeof(err), "cannot watch the agent call fd");
+        goto fail;
+    }
+    d.calls_up = 1;
     if (start_ctl(&d, &conf, err, sizeof(err)) < 0)
         goto fail;
     if (hooks != NULL && hooks->started != NULL && hooks->started(&conf, hooks->arg) != 0) {

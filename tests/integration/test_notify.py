@@ -265,6 +265,53 @@ class TestNotifications(NotifyCase):
         self.assertIn(".1.3.6.1.4.1.4874.2.2.77.3.0.4", line)
 
 
+class TestRuntimeTrapHosts(NotifyCase):
+    """trap-host add/remove from pmirrorctl after mirror-enable, never over SNMP."""
+
+    def add_args(self, port, user=TRAP_USER, extra=()):
+        name, a, ap, p, pp = user
+        return ["trap-host", "add", "127.0.0.1:%d" % port, "user", name, "auth", a, ap, "priv", p, pp,
+                *extra]
+
+    def test_add_send_remove(self):
+        self.env.secrets.update({TRAP_USER[2], TRAP_USER[4]})
+        self.trapd()
+        self.env.start_evtestd("trapEnable true\n")
+        r = self.env.ctl(*self.add_args(self.env.trap_port), secret=pmtest.MIRROR_SECRET)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.env.raise_event("trap=5 mid=1")
+        wait_for(lambda: mids(self.env.trap_lines()) == [1], 10, what="the trap to the added host")
+        hosts = self.env.ctl_json("show", "snmp", "trap")["hosts"]
+        self.assertEqual([h["Address"] for h in hosts], ["127.0.0.1:%d" % self.env.trap_port])
+        r = self.env.ctl("trap-host", "remove", "127.0.0.1:%d" % self.env.trap_port,
+                         secret=pmtest.MIRROR_SECRET)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.env.raise_event("trap=5 mid=2")
+        wait_for(lambda: self.env.ctl_json("show", "snmp", "trap")["events"] == 2, 10,
+                 what="the second event handled")
+        self.assertEqual(self.env.ctl_json("show", "snmp", "trap").get("hosts", []), [])
+        self.assertEqual(mids(self.env.trap_lines()), [1])
+
+    def test_hidden_before_mirror_enable_and_refusals(self):
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host())
+        hidden = self.env.ctl(*self.add_args(free_udp_port()))
+        unknown = self.env.ctl("trap-host", "frobnicate")
+        self.assertEqual((hidden.returncode, hidden.stdout), (unknown.returncode, unknown.stdout))
+        # the trapHost rules hold here too
+        md5 = self.add_args(free_udp_port(), user=("u2", "MD5", "authpass1", "AES", "privpass1"))
+        r = self.env.ctl(*md5, secret=pmtest.MIRROR_SECRET)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("auth MD5 is refused", r.stdout + r.stderr)
+        # the configured host's user with other keys would share its USM entry
+        other = (TRAP_USER[0], TRAP_USER[1], "different-auth", TRAP_USER[3], TRAP_USER[4])
+        r = self.env.ctl(*self.add_args(free_udp_port(), user=other), secret=pmtest.MIRROR_SECRET)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("with other credentials for the same engineID", r.stdout + r.stderr)
+        r = self.env.ctl(*self.add_args(self.env.trap_port), secret=pmtest.MIRROR_SECRET)
+        self.assertIn("is already defined at", r.stdout + r.stderr)
+        self.assertEqual(len(self.env.ctl_json("show", "snmp", "trap")["hosts"]), 1)
+
+
 class TestNothingThroughMaster(NotifyCase):
     def test_snmpd_sinks_get_nothing(self):
         """A v2c trap2sink in snmpd never sees a mirror notification: pmirrord sends no
