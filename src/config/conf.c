@@ -360,22 +360,30 @@ struct line_src {
     size_t left;
 };
 
-static char *src_gets(struct line_src *s, char *buf, size_t cap)
+/* Reads one line (with its LF) into buf, at most cap - 1 octets, and
+ * NUL-terminates it; returns how many octets were read, 0 at the end.  The
+ * count, not strlen(), tells whether the line held a NUL byte. */
+static size_t src_gets(struct line_src *s, char *buf, size_t cap)
 {
-    if (s->f != NULL)
-        return fgets(buf, (int)cap, s->f);
-    if (s->left == 0)
-        return NULL;
     size_t n = 0;
-    while (n + 1 < cap && s->left > 0) {
-        char ch = *s->p++;
-        s->left--;
-        buf[n++] = ch;
+    while (n + 1 < cap) {
+        int ch;
+        if (s->f != NULL) {
+            ch = getc(s->f);
+            if (ch == EOF)
+                break;
+        } else {
+            if (s->left == 0)
+                break;
+            ch = (unsigned char)*s->p++;
+            s->left--;
+        }
+        buf[n++] = (char)ch;
         if (ch == '\n')
             break;
     }
     buf[n] = '\0';
-    return buf;
+    return n;
 }
 
 /* The line loop shared by conf_load() and conf_load_buffer(). */
@@ -383,12 +391,17 @@ static int conf_lines(struct conf_ctx *x, struct line_src *src)
 {
     char buf[4096];
     int rc = 0;
-    while (src_gets(src, buf, sizeof(buf)) != NULL) {
+    size_t n;
+    while ((n = src_gets(src, buf, sizeof(buf))) > 0) {
         x->line++;
-        size_t n = strlen(buf);
         if (n == sizeof(buf) - 1 && buf[n - 1] != '\n') {
             snprintf(x->err, x->errlen, "%s:%d: line longer than %zu characters", x->file, x->line,
                      sizeof(buf) - 2);
+            rc = -1;
+            break;
+        }
+        if (memchr(buf, '\0', n) != NULL) {
+            snprintf(x->err, x->errlen, "%s:%d: NUL byte in the line", x->file, x->line);
             rc = -1;
             break;
         }

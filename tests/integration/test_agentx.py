@@ -202,6 +202,11 @@ class TestConfigErrors(PmTestCase):
             self.assertEqual(r.returncode, 2, text)
             self.assertIn(path + msg, r.stderr)
 
+    def test_nul_byte_is_an_error(self):
+        path, r = self.run_daemon("persistentDir /tmp\ncontrolGroup ab\0cd\n", "-n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(path + ":2: NUL byte in the line", r.stderr)
+
     def test_check_only(self):
         path, r = self.run_daemon(self.env.pmirrord_conf(), "-n")
         self.assertEqual(r.returncode, 0, r.stderr)
