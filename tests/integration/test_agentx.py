@@ -18,6 +18,13 @@ class TestAgentX(PmTestCase):
         self.env.start_pmirrord(extra)
         self.env.wait_registered()
 
+    def test_agentx_over_tcp(self):
+        port = pmtest.free_udp_port()   # a free number; TCP on loopback
+        self.env.agentx = "tcp:127.0.0.1:%d" % port
+        self.start_all()
+        self.assertIn("= INTEGER: 2", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+        self.assertEqual(self.env.snmpset_v3(OID_TRAPENABLE, "i", "1").returncode, 0)
+
     def test_v3_authpriv_get_set(self):
         self.start_all()
         r = self.env.snmpget_v3(OID_TRAPENABLE)
