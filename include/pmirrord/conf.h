@@ -88,8 +88,6 @@ int conf_traphost_conflict(const struct pm_traphost_conf *o, const struct pm_tra
                            char *msg, size_t msglen);
 void conf_free(struct pm_conf *c);
 
-/* Default severities per trap (README "Notification severities"). */
-int conf_default_trap_severity(int trap);
 /* Parse 0x... into bytes. Returns length or -1. */
 int conf_parse_hex(const char *s, uint8_t *out, size_t outlen);
 

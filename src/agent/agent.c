@@ -43,20 +43,13 @@ static oid pm_mib_oid[] = {1, 3, 6, 1, 4, 1, 4874, 2, 2, 77};
 static struct {
     int initialised;
     int connected;
-    int ever_connected;
     char socket[PM_PATH_MAX];
 } ag;
-
-int agent_connected(void)
-{
-    return ag.connected;
-}
 
 static int on_index_start(int major, int minor, void *serverarg, void *clientarg)
 {
     ag.connected = 1;
     log_info("agentx", "registered with the AgentX master at %s", ag.socket);
-    ag.ever_connected = 1;
     return 0;
 }
 

@@ -27,7 +27,5 @@ void agent_unwatch_fd(int fd);
 /* Run until *stop becomes non-zero (write to a watched fd to wake the loop). */
 void agent_run(volatile sig_atomic_t *stop);
 void agent_shutdown(void);
-/* 1 while an AgentX session to the master is open. */
-int agent_connected(void);
 
 #endif

@@ -344,7 +344,6 @@ static int discovery_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *p
             log_warnx("traphost", "trap host %s: cannot create the USM user", h->name);
         } else {
             h->user_created = 1;
-            h->c.engine_discoveries++;
             log_info("traphost", "trap host %s: engineID discovered", h->name);
         }
     }

@@ -33,7 +33,6 @@ struct th_counters {
     uint64_t bad_encoding_discards;
     uint64_t queued;   /* now waiting */
     uint64_t inflight; /* informs awaiting acknowledgement */
-    uint64_t engine_discoveries;
 };
 
 struct th_host;

@@ -32,13 +32,6 @@ static const int default_trap_severity[11] = {
     [10] = 4, /* SessionFailed: warning */
 };
 
-int conf_default_trap_severity(int trap)
-{
-    if (trap < 1 || trap > 10)
-        return -1;
-    return default_trap_severity[trap];
-}
-
 void conf_defaults(struct pm_conf *c)
 {
     memset(c, 0, sizeof(*c));

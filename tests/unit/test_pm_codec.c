@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "trap_lists.h"
 
 static void set_tz(const char *tz)
 {
@@ -162,22 +163,6 @@ static void test_display_cut(void)
     CHECK(pm_display_cut("\xc3\xa9", 1) == 0);
     CHECK(pm_display_cut("\xc3\xa9", 0) == 0);
 }
-
-/* Hand-written from domain.md §1.3, with the MIB's sub-identifiers:
- * MID=1 SID=2 TR=3 TT=4 CS=5 EC=6 ES=7 AN=8 AA=9 UN=10 PN=11 PID=12 DT=13
- * RID=14 DIR=15 TIP=16 TRM=17. */
-static const int want_lists[11][14] = {
-    [1] = {11, 13, 5, 4, 3, 14, 10, 1, 2, 6, 8, 7},
-    [2] = {10, 13, 5, 4, 3, 14, 11, 12, 6, 8, 7},
-    [3] = {10, 13, 5, 4, 3, 14, 1, 2, 11, 12, 15},
-    [4] = {3, 13, 9, 14},
-    [5] = {12, 13, 5, 4, 3, 14, 1, 2, 11, 12, 15, 16, 9},
-    [6] = {13, 13, 5, 4, 3, 14, 1, 2, 11, 12, 15, 16, 9, 17},
-    [7] = {12, 13, 5, 4, 3, 14, 1, 2, 11, 12, 15, 16, 9},
-    [8] = {12, 13, 5, 4, 3, 14, 1, 2, 11, 12, 15, 16, 9},
-    [9] = {10, 13, 5, 4, 3, 14, 1, 2, 11, 12, 15},
-    [10] = {13, 13, 5, 4, 3, 14, 1, 2, 11, 12, 15, 16, 9, 17},
-};
 
 static void test_tables(void)
 {
