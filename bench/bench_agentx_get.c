@@ -1,5 +1,5 @@
 /*
- * bench_agentx_get.c - latency of SNMPv3 authPriv GETs through snmpd (issue 2).
+ * bench_agentx_get.c - latency of SNMPv3 authPriv GETs through snmpd.
  *
  * One SNMPv3 authPriv session (SHA-256 / AES-128) is opened once, then N
  * synchronous GETs (snmp_synch_response) are sent, alternating between

@@ -1,7 +1,7 @@
 /*
  * bench_securelog.c - cost of one secure log append (src/slog/slog_ring.c).
  *
- * Goal (issue 4): median and p99 per append <= 1 us, with a full ring so
+ * Goal: median and p99 per append <= 1 us, with a full ring so
  * every append evicts and zeroises the oldest entry.
  *
  * Each case runs N appends of ~200-byte entries into a full 100-entry ring,

@@ -47,20 +47,20 @@ struct pm_traphost_conf {
 
 struct pm_conf {
     char path[PM_PATH_MAX];
-    /* agent (issue 2) */
+    /* agent */
     char agentx_socket[PM_PATH_MAX];
     unsigned agentx_ping_interval;
     char persistent_dir[PM_PATH_MAX];
     int trap_enable;       /* 1 true, 0 false: used when nothing is persisted */
     uint8_t engine_id[32]; /* our SNMP engineID; 0 length: generated and persisted */
     size_t engine_id_len;
-    /* notifications (issue 3) */
+    /* notifications */
     struct pm_traphost_conf *hosts;
     size_t nhosts;
     int global_severity;   /* globalTrapSeverity, 0-7 */
     int trap_severity[11]; /* per trap, index 1..10 */
     unsigned event_queue_size;
-    /* secure logs and control (issue 4) */
+    /* secure logs and control */
     unsigned secure_log_size;
     unsigned mirror_log_size;
     int secure_log; /* snmp secure-log on/off */

@@ -41,6 +41,13 @@
 struct ctl_server;
 struct ctl_reply;
 
+/* Who sent a request: SO_PEERCRED of the connection. */
+struct ctl_peer {
+    uid_t uid;
+    gid_t gid;
+    pid_t pid;
+};
+
 /*
  * A command handler.  argv holds the words that follow the command's own
  * words (argv[argc] == NULL); they may be modified.  Return 0 for success,
@@ -113,6 +120,8 @@ void ctl_server_free(struct ctl_server *s);
  * Out-of-memory is remembered and turns the reply into an error.
  */
 int ctl_reply_is_json(const struct ctl_reply *r);
+/* The credentials of the client whose request this reply answers. */
+const struct ctl_peer *ctl_reply_peer(const struct ctl_reply *r);
 void ctl_reply_printf(struct ctl_reply *r, const char *fmt, ...) PM_PRINTF(2, 3);
 void ctl_reply_kv(struct ctl_reply *r, const char *key, const char *fmt, ...) PM_PRINTF(3, 4);
 void ctl_reply_kv_int(struct ctl_reply *r, const char *key, long long v);

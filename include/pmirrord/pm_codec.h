@@ -1,11 +1,11 @@
 /*
  * pm_codec.h - Juniper-PACKET-MIRROR-MIB as data, and the value encodings
- * its notification objects need (shared/reference/domain.md §1.2, §1.3).
+ * its notification objects need (docs/mirror-mib.md).
  *
  * Pure C, no Net-SNMP: the agent side (src/agent/notify_pdu.c) turns these
  * tables into varbinds; tests and the secure log use them directly.
  *
- * Abbreviations (domain.md §1.3): DT=DateAndTime, CS=ConfigurationSource,
+ * Abbreviations (docs/mirror-mib.md): DT=DateAndTime, CS=ConfigurationSource,
  * TT=TriggerType, TR=Trigger, RID=RouterId, UN=UserName, MID=Identifier,
  * SID=SessionIdentifier, EC=ErrorCause, AN=ApplicationName, ES=ErrorString,
  * PN=PolicyName, PID=PolicyId, DIR=Direction, TIP=TargetIpAddress,
@@ -63,7 +63,7 @@ enum pm_type {
 struct pm_obj_def {
     enum pm_obj obj;
     const char *name; /* without the juniPacketMirror prefix: "UserName" */
-    const char *abbr; /* domain.md §1.3 abbreviation: "UN" */
+    const char *abbr; /* docs/mirror-mib.md abbreviation: "UN" */
     enum pm_type type;
     uint32_t lo, hi; /* enum range, or DisplayString SIZE; 0,0 otherwise */
 };

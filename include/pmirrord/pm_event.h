@@ -8,10 +8,9 @@
  * blocks and never calls Net-SNMP.  When the queue is full the event is
  * dropped and counted.
  *
- * Field values follow Juniper-PACKET-MIRROR-MIB (shared/reference/domain.md
- * §1.2): enumerations are the MIB's numbers, addresses are IPv4 in network
- * byte order, strings are NUL-terminated and cut to the MIB's SIZE when the
- * varbinds are built.
+ * Field values follow Juniper-PACKET-MIRROR-MIB (docs/mirror-mib.md): enumerations are the MIB's
+ * numbers, addresses are IPv4 in network byte order, strings are NUL-terminated and cut to the
+ * MIB's SIZE when the varbinds are built.
  */
 #ifndef PMIRRORD_PM_EVENT_H
 #define PMIRRORD_PM_EVENT_H

@@ -2,7 +2,7 @@
  * th_queue.h - the JUNOSe per-trap-host notification queue, as a data
  * structure that knows nothing about SNMP.
  *
- * Semantics from Juniper-SNMP-MIB juniSnmpTrapHostTable (domain.md §1.7):
+ * Semantics from Juniper-SNMP-MIB juniSnmpTrapHostTable (docs/mirror-mib.md):
  *   QueueSize       32..2147483647, default 32
  *   QueueFull       dropLastIn(0): a full queue discards the new item and
  *                   keeps the oldest (default); dropFirstIn(1): it discards

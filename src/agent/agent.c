@@ -1,7 +1,7 @@
 /*
  * agent.c - Net-SNMP 5.9.3 as an AgentX subagent on the agent thread.
  *
- * The call order matters (shared/reference/netsnmp.md §0, §3):
+ * The call order matters (docs/netsnmp-notes.md):
  *   role + socket -> init_agent() -> ping interval (init_agent resets it) ->
  *   handlers, persistent tokens, sysORTable -> init_snmp() -> snmp_store() -> loop.
  *
@@ -9,15 +9,15 @@
  *  - A hung (SIGSTOPped) master freezes the subagent for ~18 s with the
  *    library's default timeout/retries (1 s x (5+1)) because ping, open and
  *    register are synchronous; "[snmp] timeout 1" and "[snmp] retries 0"
- *    bound each call to 1 s (netsnmp.md §8; measured here: notifications
+ *    bound each call to 1 s (docs/netsnmp-notes.md; measured here: notifications
  *    kept flowing with gaps of at most ~3 s while the master was stopped,
  *    agentXPingInterval 5).  agentxTimeout/agentxRetries do not help on the
  *    subagent side.  A unix-socket master does not lose requests, so no
  *    retry is needed; trap host sessions set their own timeout and retries.
  *  - snmp_store() right after init_snmp() persists the engineID and
- *    engineBoots before anything can crash (netsnmp.md §3).
+ *    engineBoots before anything can crash (docs/netsnmp-notes.md).
  *  - No MIB files are read at run time: OIDs are registered numerically and
- *    MIBS is emptied before init (Debian ships no IETF MIBs, netsnmp.md §0.10).
+ *    MIBS is emptied before init (Debian ships no IETF MIBs, docs/netsnmp-notes.md).
  *  - We never read snmpd's or the user's snmp.conf: the configuration
  *    directory is a private one under persistentDir, and SNMPCONFPATH is
  *    ignored.
@@ -112,7 +112,7 @@ int agent_init(const struct pm_conf *c, char *err, size_t errlen)
         snprintf(err, errlen, "init_agent failed");
         return -1;
     }
-    /* After init_agent(), which resets it to 15 s (netsnmp.md §0.1). */
+    /* After init_agent(), which resets it to 15 s (docs/netsnmp-notes.md). */
     netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
                        (int)c->agentx_ping_interval);
 

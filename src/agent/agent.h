@@ -2,7 +2,7 @@
  * agent.h - the agent thread: Net-SNMP as an AgentX subagent.
  *
  * Every function here runs on the agent thread (the thread that called
- * agent_init()); Net-SNMP 5.9.3 is not thread-safe (netsnmp.md §6).  Other
+ * agent_init()); Net-SNMP 5.9.3 is not thread-safe (docs/netsnmp-notes.md).  Other
  * threads reach it only through file descriptors registered with
  * agent_watch_fd() (the event queue's eventfd, the signal pipe).
  */

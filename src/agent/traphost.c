@@ -2,7 +2,7 @@
  * traphost.c - one secure trap host: its SNMPv3 session, its JUNOSe queue and
  * its counters (see traphost.h).  Agent thread only.
  *
- * Net-SNMP 5.9.3 notes (shared/reference/netsnmp.md §0, §5):
+ * Net-SNMP 5.9.3 notes (docs/netsnmp-notes.md):
  *  - We never use send_v2trap(): in a subagent it also forwards every
  *    notification to the AgentX master, whose sinks may be v1/v2c.  Each host
  *    has its own session and we snmp_send()/snmp_async_send() to it.

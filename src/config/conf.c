@@ -18,7 +18,7 @@
 #include <openssl/crypto.h>
 
 /* JuniTrapSeverity: emergency(0) .. debug(7).  JUNOSe's own default table is
- * not published (domain.md §2.4); these are ours, documented in the README. */
+ * not published (docs/mirror-mib.md); these are ours, documented in the README. */
 static const int default_trap_severity[11] = {
     [1] = 3,  /* RadiusBasedMirroringFailure: error */
     [2] = 3,  /* CliTriggerBasedMirroringFailure: error */

@@ -204,6 +204,11 @@ int ctl_reply_is_json(const struct ctl_reply *r)
     return r->json;
 }
 
+const struct ctl_peer *ctl_reply_peer(const struct ctl_reply *r)
+{
+    return &r->peer;
+}
+
 static struct reply_item *new_item(struct ctl_reply *r, enum item_kind kind)
 {
     if (r->oom)

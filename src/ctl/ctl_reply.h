@@ -28,6 +28,7 @@ struct reply_item;
 
 struct ctl_reply {
     int json;
+    struct ctl_peer peer;
     int failed;
     int oom;
     char *error;

@@ -4,8 +4,8 @@
  *
  * Sources: the MIB text (repo DotZero24/pysnmp-mibs,
  * mibs/junose/Juniper-PACKET-MIRROR-MIB, LAST-UPDATED 200910280940Z) as
- * summarised in shared/reference/domain.md §1.2 (objects) and §1.3 (the
- * OBJECTS clause of each notification, in order).  Abbreviations as in
+ * summarised in docs/mirror-mib.md (objects, and the OBJECTS clause of
+ * each notification, in order).  Abbreviations as in
  * pm_codec.h.
  */
 #include "pmirrord/pm_codec.h"
@@ -31,7 +31,7 @@
         o, n, a, PM_TYPE_IPADDRESS, 4, 4                                                           \
     }
 
-/* Indexed by enum pm_obj; SIZE and enum ranges from domain.md §1.2. */
+/* Indexed by enum pm_obj; SIZE and enum ranges from docs/mirror-mib.md */
 static const struct pm_obj_def obj_defs[PM_OBJ_MAX + 1] = {
     [PM_OBJ_IDENTIFIER] = U32(PM_OBJ_IDENTIFIER, "Identifier", "MID"),
     [PM_OBJ_SESSION_ID] = U32(PM_OBJ_SESSION_ID, "SessionIdentifier", "SID"),
@@ -51,7 +51,7 @@ static const struct pm_obj_def obj_defs[PM_OBJ_MAX + 1] = {
     [PM_OBJ_ROUTER_ID] = U32(PM_OBJ_ROUTER_ID, "RouterId", "RID"),
     [PM_OBJ_DIRECTION] = ENUM(PM_OBJ_DIRECTION, "Direction", "DIR", 0, 1),
     [PM_OBJ_TARGET_IP] = IPA(PM_OBJ_TARGET_IP, "TargetIpAddress", "TIP"),
-    /* 0..22: 1..22 are RADIUS Acct-Terminate-Cause (domain.md §6). */
+    /* 0..22: 1..22 are RADIUS Acct-Terminate-Cause (docs/mirror-mib.md). */
     [PM_OBJ_TERMINATION_REASON] =
         ENUM(PM_OBJ_TERMINATION_REASON, "TerminationReason", "TRM", 0, 22),
 };
@@ -75,12 +75,12 @@ static const struct pm_obj_def obj_defs[PM_OBJ_MAX + 1] = {
 #define AA  PM_OBJ_ANALYZER_ADDRESS
 #define TRM PM_OBJ_TERMINATION_REASON
 
-/* The session traps share their first twelve objects (domain.md §1.3, #5). */
+/* The session traps share their first twelve objects (docs/mirror-mib.md, notification 5). */
 #define SESSION12 DT, CS, TT, TR, RID, MID, SID, PN, PID, DIR, TIP, AA
 
 /*
- * Note the ordering quirk of the MIB: in #1 UN comes before MID/SID, in
- * #3..#10 MID/SID come right after RID.
+ * Note the ordering quirk of the MIB: in notification 1 UN comes before
+ * MID/SID, in notifications 3..10 MID/SID come right after RID.
  */
 static const struct pm_trap_def trap_defs[PM_TRAP_MAX + 1] = {
     [PM_TRAP_RADIUS_FAILURE] = {PM_TRAP_RADIUS_FAILURE,

@@ -1,7 +1,7 @@
 /*
  * th_queue.c - JUNOSe per-trap-host queue: bounded FIFO of opaque items,
  * the two queue-full methods, and a token-bucket drain-rate limiter
- * (semantics in th_queue.h; the MIB facts in domain.md §1.7).
+ * (semantics in th_queue.h; the MIB facts in docs/mirror-mib.md).
  *
  * The ring of pointers grows on demand (doubling, up to the capacity), since
  * the MIB allows a capacity of 2^31 - 1 that nobody wants allocated upfront.

@@ -275,7 +275,7 @@ def read_text(path):
         return f.read()
 
 
-# -- notifications (issue 3) ----------------------------------------------------
+# -- notifications --------------------------------------------------------------
 TRAP_USER = ("trapUser", "SHA-256", "trap-auth-pass", "AES", "trap-priv-pass")
 PM_EVTESTD = os.path.join(BUILD, "pm_evtestd")
 MIB_PREFIX = "1.3.6.1.4.1.4874.2.2.77"
@@ -368,7 +368,7 @@ Env.raise_event = _env_raise
 Env.trap_host = _env_trap_host
 
 
-# -- control socket (issue 4) -----------------------------------------------------
+# -- control socket ---------------------------------------------------------------
 MIRROR_SECRET = "mirror-secret-for-tests"
 _hash_cache = {}
 

@@ -1,4 +1,4 @@
-"""pmirrord as an AgentX subagent of a real snmpd (issue 2)."""
+"""pmirrord as an AgentX subagent of a real snmpd."""
 import os
 import re
 import signal

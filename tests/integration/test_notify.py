@@ -1,4 +1,4 @@
-"""Secure SNMPv3 notifications to authorised trap hosts (issue 3).
+"""Secure SNMPv3 notifications to authorised trap hosts.
 
 Events are raised through pm_evtestd (pmirrord's core plus a FIFO reader);
 snmptrapd is the receiver, with a fixed engineID and matching USM users.
@@ -15,7 +15,7 @@ from pmtest import (MIB_PREFIX, OID_TRAPENABLE, SRC, TRAP_USER, TRAPD_ENGINE, Pm
                     read_text, trapd_conf, wait_for)
 
 M = "Juniper-PACKET-MIRROR-MIB::juniPacketMirror"
-# domain.md §1.3, written out here independently of the C tables.
+# docs/mirror-mib.md, written out here independently of the C tables.
 ABBR = {"DT": "DateAndTime", "CS": "ConfigurationSource", "TT": "TriggerType", "TR": "Trigger",
         "RID": "RouterId", "UN": "UserName", "MID": "Identifier", "SID": "SessionIdentifier",
         "EC": "ErrorCause", "AN": "ApplicationName", "ES": "ErrorString", "PN": "PolicyName",

@@ -1,4 +1,4 @@
-"""Volatile secure logs and pmirrorctl against the real daemon (issue 4)."""
+"""Volatile secure logs and pmirrorctl against the real daemon."""
 import grp
 import json
 import os

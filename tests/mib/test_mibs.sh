@@ -2,7 +2,7 @@
 # tests/mib/test_mibs.sh - checks mibs/Juniper-*.txt with two independent
 # parsers: Net-SNMP's (snmptranslate) and libsmi's (smilint, smidump,
 # smiquery).  Expected values are those of the JUNOSe module; see
-# /work/shared/reference/domain.md sections 1.2-1.4 and 6.
+# docs/mirror-mib.md.
 #
 # Environment (set by ctest, see tests/CMakeLists.txt):
 #   PM_SOURCE_DIR   source tree; the modules are read from $PM_SOURCE_DIR/mibs
@@ -149,7 +149,7 @@ $PM ${P}NotificationGroup2 $J.4.2.3
 $PM ${P}NotificationObjectsGroup2 $J.4.2.4
 $PM ${P}TrapEnableGroup $J.4.2.5"
 
-# Notification varbinds (after sysUpTime.0, snmpTrapOID.0), domain.md 1.3.
+# Notification varbinds (after sysUpTime.0, snmpTrapOID.0), docs/mirror-mib.md.
 # DT CS TT TR RID UN MID SID EC AN ES PN PID DIR TIP AA TRM
 declare -A AB=(
   [DT]=DateAndTime [CS]=ConfigurationSource [TT]=TriggerType [TR]=Trigger

@@ -3,7 +3,7 @@
  * and the secure-log summary line.
  *
  * Expected OIDs, ASN.1 types and object order are written out by hand from
- * domain.md §1.2/§1.3 with numeric sub-identifiers; two varbinds are also
+ * docs/mirror-mib.md/§1.3 with numeric sub-identifiers; two varbinds are also
  * checked as BER bytes written by hand (X.690), encoded by Net-SNMP's
  * snmp_build_var_op().
  */
@@ -19,7 +19,7 @@
 #include "check.h"
 #include "trap_lists.h"
 
-/* ASN.1 type of each column (domain.md §1.2 syntax). */
+/* ASN.1 type of each column (docs/mirror-mib.md syntax). */
 static u_char want_type(int col)
 {
     switch (col) {

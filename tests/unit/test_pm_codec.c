@@ -4,7 +4,7 @@
  *
  * Expected DateAndTime bytes are written by hand from `date -d @1700000000`
  * (2023-11-14 22:13:20 UTC); expected varbind lists are written with the
- * MIB's numeric sub-identifiers (domain.md §1.2, §1.3), not with pm_codec.h's
+ * MIB's numeric sub-identifiers (docs/mirror-mib.md, §1.3), not with pm_codec.h's
  * enum, so a wrong enum value is caught too.
  */
 #include "pmirrord/pm_codec.h"
@@ -184,7 +184,7 @@ static void test_tables(void)
         }
     }
 
-    /* Types and ranges (domain.md §1.2). */
+    /* Types and ranges (docs/mirror-mib.md). */
     static const struct {
         int obj;
         enum pm_type type;

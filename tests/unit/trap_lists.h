@@ -1,6 +1,6 @@
 /*
  * trap_lists.h - expected OBJECTS of the ten notifications, written out by
- * hand from shared/reference/domain.md §1.3 (never from the code's own
+ * hand from the MIB text (docs/mirror-mib.md) (never from the code's own
  * tables): count, then the sub-ids under .77.3.1, in order.
  * MID=1 SID=2 TR=3 TT=4 CS=5 EC=6 ES=7 AN=8 AA=9 UN=10 PN=11 PID=12 DT=13
  * RID=14 DIR=15 TIP=16 TRM=17.
