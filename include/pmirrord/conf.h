@@ -24,7 +24,7 @@ enum th_full { TH_DROP_LAST_IN = 0, TH_DROP_FIRST_IN = 1 };
 /* One secure trap host (trapHost directive or `pmirrorctl trap-host add`). */
 struct pm_traphost_conf {
     char address[128];   /* as written: 198.18.0.1:162 or [2001:db8::1]:162 */
-    char transport[160]; /* Net-SNMP peername: udp:198.18.0.1:162 / udp6:[..]:162 */
+    char transport[160]; /* normalised Net-SNMP peername: udp:198.18.0.1:162 / udp6:[..]:162 */
     char user[64];
     enum th_auth auth;
     char auth_pass[128];
@@ -39,9 +39,9 @@ struct pm_traphost_conf {
     enum th_full queue_full;
     unsigned timeout_s;
     unsigned retries;
-    uint8_t cred_digest[32];      /* SHA-256 of protocols and passphrases: lets two
-                                   * definitions be compared after the passphrases
-                                   * are wiped */
+    uint8_t cred_digest[32];      /* HMAC-SHA256 of protocols and passphrases under a
+                                   * per-process random key: lets two definitions be
+                                   * compared after the passphrases are wiped */
     char where[PM_PATH_MAX + 16]; /* "file:line" of the definition */
 };
 
@@ -86,6 +86,12 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
  * one user per engineID and name).  Returns 1 with a sentence in msg, else 0. */
 int conf_traphost_conflict(const struct pm_traphost_conf *o, const struct pm_traphost_conf *h,
                            char *msg, size_t msglen);
+/* ADDRESS[:PORT] as trapHost takes it -> the normalised Net-SNMP peername
+ * ("udp:198.18.0.1:162", "udp6:[2001:db8::1]:162"; port 162 by default,
+ * IPv6 in inet_ntop() form), so one host has one spelling.  0, or -1 with a
+ * sentence in err. */
+int conf_traphost_transport(const char *address, char *transport, size_t tlen, char *err,
+                            size_t errlen) __attribute__((warn_unused_result));
 void conf_free(struct pm_conf *c);
 
 /* Parse 0x... into bytes. Returns length or -1. */

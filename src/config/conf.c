@@ -225,11 +225,17 @@ static int d_traphost(struct conf_ctx *x, int argc, char **argv)
         OPENSSL_cleanse(&h, sizeof(h));
         CONF_FAIL(x, "trapHost: at most %d trap hosts", PM_MAX_TRAPHOSTS);
     }
-    struct pm_traphost_conf *nh = realloc(x->c->hosts, (x->c->nhosts + 1) * sizeof(*nh));
+    /* Not realloc(): the old array holds passphrases and would be freed unwiped. */
+    struct pm_traphost_conf *nh = calloc(x->c->nhosts + 1, sizeof(*nh));
     if (nh == NULL) {
         OPENSSL_cleanse(&h, sizeof(h));
         CONF_FAIL(x, "out of memory");
     }
+    if (x->c->nhosts > 0) {
+        memcpy(nh, x->c->hosts, x->c->nhosts * sizeof(*nh));
+        OPENSSL_cleanse(x->c->hosts, x->c->nhosts * sizeof(*nh));
+    }
+    free(x->c->hosts);
     x->c->hosts = nh;
     x->c->hosts[x->c->nhosts++] = h;
     OPENSSL_cleanse(&h, sizeof(h));

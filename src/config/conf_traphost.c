@@ -5,6 +5,10 @@
  *            [engineId 0xHEX] [severity 0-7] [queueSize N] [drainRate N]
  *            [queueFull dropLastIn|dropFirstIn] [timeout S] [retries N]
  *
+ * engineId, timeout and retries are refused without inform.  Error messages
+ * never quote a word that may be a passphrase (a protocol left out, an
+ * unquoted passphrase with a blank): they give its position instead.
+ *
  * The security level is always authPriv (JUNOSe: secure traps only go to
  * SNMPv3 users authorised for packet mirroring).  USM passphrases must be at
  * least 8 characters (RFC 3414 §11.2).
@@ -19,8 +23,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <pthread.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #define TH_FAIL(...)                                                                               \
     do {                                                                                           \
@@ -31,7 +38,8 @@
         return -1;                                                                                 \
     } while (0)
 
-/* ADDRESS[:PORT]: 198.18.0.1, 198.18.0.1:1162, [2001:db8::1]:162, 2001:db8::1 */
+/* ADDRESS[:PORT]: 198.18.0.1, 198.18.0.1:1162, [2001:db8::1]:162, 2001:db8::1;
+ * the port defaults to 162 (RFC 3417 §3). */
 static int parse_address(const char *s, char *transport, size_t tlen, char *msg, size_t mlen)
 {
     char host[64];
@@ -72,15 +80,61 @@ static int parse_address(const char *s, char *transport, size_t tlen, char *msg,
         snprintf(msg, mlen, "bad port in \"%s\"", s);
         return -1;
     }
-    if (inet_pton(AF_INET, host, &a4) == 1)
-        snprintf(transport, tlen, "udp:%s:%lu", host, port);
-    else if (inet_pton(AF_INET6, host, &a6) == 1)
-        snprintf(transport, tlen, "udp6:[%s]:%lu", host, port);
+    /* The transport is written from the parsed address (inet_ntop), so one
+     * host has one spelling: 2001:DB8:0::1 and [2001:db8::1]:162 are the same. */
+    char canon[INET6_ADDRSTRLEN];
+    if (inet_pton(AF_INET, host, &a4) == 1 && inet_ntop(AF_INET, &a4, canon, sizeof(canon)))
+        snprintf(transport, tlen, "udp:%s:%lu", canon, port);
+    else if (inet_pton(AF_INET6, host, &a6) == 1 && inet_ntop(AF_INET6, &a6, canon, sizeof(canon)))
+        snprintf(transport, tlen, "udp6:[%s]:%lu", canon, port);
     else {
         snprintf(msg, mlen, "\"%s\" is not an IPv4 or IPv6 address", host);
         return -1;
     }
     return 0;
+}
+
+/*
+ * The credential digest is an HMAC-SHA256 (RFC 2104) under a key drawn once
+ * per process: two definitions made in this process compare equal when their
+ * protocols and passphrases are equal, and the digest is worth nothing for
+ * guessing passphrases anywhere else (a bare SHA-256 of a passphrase can be
+ * attacked offline).  The key is ordinary memory, not pm_secure_alloc(): that
+ * memory is zeroed in a forked child (MADV_WIPEONFORK), and a daemon that
+ * parses its file before it forks must still compare digests after.
+ */
+static uint8_t digest_key[32];
+static int digest_key_ok;
+static pthread_once_t digest_once = PTHREAD_ONCE_INIT;
+
+static void digest_key_init(void)
+{
+    digest_key_ok = RAND_bytes(digest_key, sizeof(digest_key)) == 1;
+}
+
+static int cred_digest(struct pm_traphost_conf *h)
+{
+    size_t la = strlen(h->auth_pass) + 1, lp = strlen(h->priv_pass) + 1, outlen = 0;
+    uint8_t in[2 + sizeof(h->auth_pass) + sizeof(h->priv_pass)];
+    int ok;
+
+    if (pthread_once(&digest_once, digest_key_init) != 0 || !digest_key_ok)
+        return -1;
+    in[0] = (uint8_t)h->auth;
+    in[1] = (uint8_t)h->priv;
+    memcpy(in + 2, h->auth_pass, la);
+    memcpy(in + 2 + la, h->priv_pass, lp);
+    ok = EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, digest_key, sizeof(digest_key), in,
+                   2 + la + lp, h->cred_digest, sizeof(h->cred_digest), &outlen) != NULL &&
+         outlen == sizeof(h->cred_digest);
+    OPENSSL_cleanse(in, sizeof(in));
+    return ok ? 0 : -1;
+}
+
+int conf_traphost_transport(const char *address, char *transport, size_t tlen, char *err,
+                            size_t errlen)
+{
+    return parse_address(address, transport, tlen, err, errlen);
 }
 
 int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const char *where,
@@ -89,6 +143,8 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
     char msg[200];
     unsigned long v;
     int have_user = 0, have_auth = 0, have_priv = 0;
+    int have_engine = 0, have_timeout = 0, have_retries = 0;
+    int after_pass = 0; /* the previous word was a passphrase */
 
     memset(h, 0, sizeof(*h));
     h->severity = 7;
@@ -137,13 +193,17 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
                 h->auth = TH_AUTH_SHA384;
             else if (!strcasecmp(p, "SHA-512"))
                 h->auth = TH_AUTH_SHA512;
-            else
-                TH_FAIL("unknown auth protocol \"%s\" (SHA-224, SHA-256, SHA-384, SHA-512)", p);
+            else /* perhaps the passphrase, with the protocol left out: not shown */
+                TH_FAIL("auth: word %d (the address is word 1) is not an auth protocol (SHA-224, "
+                        "SHA-256, SHA-384, SHA-512); not shown, as it may be a passphrase",
+                        i + 1);
             if (strlen(argv[i + 2]) < 8 || strlen(argv[i + 2]) >= sizeof(h->auth_pass))
                 TH_FAIL("auth passphrase must be 8 to %zu characters", sizeof(h->auth_pass) - 1);
             snprintf(h->auth_pass, sizeof(h->auth_pass), "%s", argv[i + 2]);
             i += 2;
             have_auth = 1;
+            after_pass = 1;
+            continue;
         } else if (!strcasecmp(k, "priv")) {
             NEED(1);
             const char *p = argv[i + 1];
@@ -155,8 +215,10 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
                 h->priv = TH_PRIV_AES192;
             else if (!strcasecmp(p, "AES-256") || !strcasecmp(p, "AES256"))
                 h->priv = TH_PRIV_AES256;
-            else
-                TH_FAIL("unknown priv protocol \"%s\" (AES-128, AES-192, AES-256)", p);
+            else /* perhaps the passphrase, with the protocol left out: not shown */
+                TH_FAIL("priv: word %d (the address is word 1) is not a priv protocol (AES-128, "
+                        "AES-192, AES-256); not shown, as it may be a passphrase",
+                        i + 1);
             if (left < 2)
                 TH_FAIL("priv %s has no passphrase: the security level is always authPriv", p);
             if (strlen(argv[i + 2]) < 8 || strlen(argv[i + 2]) >= sizeof(h->priv_pass))
@@ -164,6 +226,8 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
             snprintf(h->priv_pass, sizeof(h->priv_pass), "%s", argv[i + 2]);
             i += 2;
             have_priv = 1;
+            after_pass = 1;
+            continue;
         } else if (!strcasecmp(k, "inform")) {
             h->inform = 1;
         } else if (!strcasecmp(k, "engineId")) {
@@ -172,6 +236,7 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
             if (n < 5)
                 TH_FAIL("engineId \"%s\" is not 0x followed by 5 to 32 octets", argv[i]);
             h->engine_id_len = (size_t)n;
+            have_engine = 1;
         } else if (!strcasecmp(k, "severity")) {
             NEED(1);
             if (conf_uint(argv[++i], 0, 7, &v) < 0)
@@ -201,18 +266,26 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
             if (conf_uint(argv[++i], 1, 300, &v) < 0)
                 TH_FAIL("timeout \"%s\" is not 1 to 300 seconds", argv[i]);
             h->timeout_s = (unsigned)v;
+            have_timeout = 1;
         } else if (!strcasecmp(k, "retries")) {
             NEED(1);
             if (conf_uint(argv[++i], 0, 100, &v) < 0)
                 TH_FAIL("retries \"%s\" is not 0 to 100", argv[i]);
             h->retries = (unsigned)v;
+            have_retries = 1;
         } else if (!strcasecmp(k, "version") || !strcasecmp(k, "community") ||
                    !strcasecmp(k, "v1") || !strcasecmp(k, "v2c")) {
             TH_FAIL("secure trap hosts are SNMPv3 authPriv only (\"%s\" is not accepted)", k);
+        } else if (after_pass) {
+            /* An unquoted passphrase with a blank in it: this is its next part. */
+            TH_FAIL("unknown keyword at word %d (the address is word 1), not shown as it may be "
+                    "part of the passphrase before it: quote a passphrase that has blanks",
+                    i);
         } else {
             TH_FAIL("unknown keyword \"%s\"", k);
         }
 #undef NEED
+        after_pass = 0;
     }
     if (!have_user)
         TH_FAIL("missing \"user NAME\"");
@@ -220,19 +293,17 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
         TH_FAIL("missing \"auth PROTO PASSPHRASE\": the security level is always authPriv");
     if (!have_priv)
         TH_FAIL("missing \"priv PROTO PASSPHRASE\": the security level is always authPriv");
+    /* engineId, timeout and retries describe an inform exchange: a TRAP is
+     * sent with our own engineID and never answered (RFC 3416 §4.2.6). */
+    if (!h->inform && have_engine)
+        TH_FAIL("engineId applies only to inform hosts (add \"inform\" or remove it)");
+    if (!h->inform && have_timeout)
+        TH_FAIL("timeout applies only to inform hosts (add \"inform\" or remove it)");
+    if (!h->inform && have_retries)
+        TH_FAIL("retries applies only to inform hosts (add \"inform\" or remove it)");
     /* A digest of what makes the USM user, so definitions stay comparable
      * once the passphrases are wiped (conf_traphost_conflict()). */
-    uint8_t proto[2] = {(uint8_t)h->auth, (uint8_t)h->priv};
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned dlen = 0;
-    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestUpdate(md, proto, sizeof(proto)) != 1 ||
-        EVP_DigestUpdate(md, h->auth_pass, strlen(h->auth_pass) + 1) != 1 ||
-        EVP_DigestUpdate(md, h->priv_pass, strlen(h->priv_pass) + 1) != 1 ||
-        EVP_DigestFinal_ex(md, h->cred_digest, &dlen) != 1 || dlen != sizeof(h->cred_digest)) {
-        EVP_MD_CTX_free(md);
+    if (cred_digest(h) < 0)
         TH_FAIL("cannot compute a digest of the credentials");
-    }
-    EVP_MD_CTX_free(md);
     return 0;
 }
