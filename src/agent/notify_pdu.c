@@ -91,75 +91,83 @@ fail:
     return NULL;
 }
 
-/* A writer that counts what it could not store, like snprintf. */
-struct sbuf {
+/*
+ * The summary is written straight into the caller's fixed buffer: nothing
+ * passes through a smaller intermediate one, and what does not fit is only
+ * counted (like snprintf), so the caller can tell a cut line.
+ */
+struct line_out {
     char *buf;
     size_t len;
     size_t used; /* would-be length */
 };
 
-static void sb_putc(struct sbuf *b, char c)
+static char *lo_room(struct line_out *b, size_t *room)
 {
-    if (b->used + 1 < b->len)
-        b->buf[b->used] = c;
-    b->used++;
+    *room = b->used < b->len ? b->len - b->used : 0;
+    return *room > 0 ? b->buf + b->used : NULL;
 }
 
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
+static void lo_printf(struct line_out *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void lo_printf(struct line_out *b, const char *fmt, ...)
 {
-    char tmp[64];
+    size_t room;
+    char *at = lo_room(b, &room);
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    int n = vsnprintf(at, room, fmt, ap);
     va_end(ap);
-    for (int i = 0; i < n && i < (int)sizeof(tmp) - 1; i++)
-        sb_putc(b, tmp[i]);
+    if (n > 0)
+        b->used += (size_t)n;
 }
 
-static void sb_quoted(struct sbuf *b, const char *s, size_t n)
+static void lo_quoted(struct line_out *b, const char *s, size_t n)
 {
-    char tmp[8 * PM_EV_TRIGGER_MAX + 1];
-    pm_escape(tmp, sizeof(tmp), s, n);
-    sb_printf(b, "\"%s\"", tmp);
+    size_t room;
+    char *at;
+
+    lo_printf(b, "\"");
+    at = lo_room(b, &room);
+    b->used += pm_escape(at != NULL ? at : b->buf, room, s, n);
+    lo_printf(b, "\"");
 }
 
 size_t pm_notify_summary(const struct pm_event *ev, char *buf, size_t len)
 {
     const struct pm_trap_def *td = pm_trap_def(ev->trap);
-    struct sbuf b = {buf, len, 0};
+    struct line_out b = {buf, len, 0};
 
     if (td == NULL) {
-        sb_printf(&b, "unknown-notification-%d", (int)ev->trap);
+        lo_printf(&b, "unknown-notification-%d", (int)ev->trap);
     } else {
-        sb_printf(&b, "%s", pm_trap_name(td->trap));
+        lo_printf(&b, "%s", pm_trap_name(td->trap));
         for (size_t i = 0; i < td->nobjs; i++) {
             const struct pm_obj_def *d = pm_obj_def(td->objs[i]);
             struct pm_value v;
 
-            sb_printf(&b, " %s=", d->name);
+            lo_printf(&b, " %s=", d->name);
             if (pm_event_value(ev, d->obj, &v) < 0) {
-                sb_printf(&b, "?");
+                lo_printf(&b, "?");
                 continue;
             }
             switch (v.type) {
             case PM_TYPE_UNSIGNED32:
-                sb_printf(&b, "%u", v.u);
+                lo_printf(&b, "%u", v.u);
                 break;
             case PM_TYPE_ENUM:
-                sb_printf(&b, "%d", v.i);
+                lo_printf(&b, "%d", v.i);
                 break;
             case PM_TYPE_DISPLAY_STRING:
-                sb_quoted(&b, v.s, v.len);
+                lo_quoted(&b, v.s, v.len);
                 break;
             case PM_TYPE_IPADDRESS:
-                sb_printf(&b, "%u.%u.%u.%u", v.oct[0], v.oct[1], v.oct[2], v.oct[3]);
+                lo_printf(&b, "%u.%u.%u.%u", v.oct[0], v.oct[1], v.oct[2], v.oct[3]);
                 break;
             case PM_TYPE_DATE_AND_TIME:
                 /* RFC 2579 DISPLAY-HINT "2d-1d-1d,1d:1d:1d.1d,1a1d:1d" */
-                sb_printf(&b, "%u-%u-%u,%u:%u:%u.%u,%c%u:%u", (v.oct[0] << 8) | v.oct[1], v.oct[2],
+                lo_printf(&b, "%u-%u-%u,%u:%u:%u.%u,%c%u:%u", (v.oct[0] << 8) | v.oct[1], v.oct[2],
                           v.oct[3], v.oct[4], v.oct[5], v.oct[6], v.oct[7], v.oct[8], v.oct[9],
                           v.oct[10]);
                 break;

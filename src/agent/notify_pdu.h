@@ -41,6 +41,13 @@
 netsnmp_variable_list *pm_notify_varbinds(const struct pm_event *ev);
 
 /*
+ * A buffer this size holds any summary whole: the longest notification
+ * carries 574 string octets (Trigger 255, UserName 64, ErrorString 255), and
+ * escaping writes at most 4 characters per octet (\xNN).
+ */
+#define PM_NOTIFY_SUMMARY_MAX 4096
+
+/*
  * One line for the secure audit log:
  *   SessionStart DateAndTime=2024-1-2,3:4:5.6,+5:30 ConfigurationSource=0 ...
  * Object names without the juniPacketMirror prefix, in varbind order;

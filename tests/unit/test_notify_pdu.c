@@ -338,6 +338,37 @@ static void test_summary(void)
     CHECK(strstr(buf, " Identifier=4000000001 ") != NULL);
     CHECK(strstr(buf, " ErrorString=\"\"") != NULL);
     CHECK(strstr(buf, "PolicyName") == NULL); /* not in trap 1 */
+
+    /* Strings at the MIB maxima come out whole: 255-octet Trigger and
+     * ErrorString, 64-octet UserName, each ending in a marker. */
+    full_event(&ev, PM_TRAP_RADIUS_FAILURE);
+    ev.trigger[254] = 'Z';
+    ev.user_name[63] = 'Y';
+    ev.error_string[254] = 'X';
+    char big[PM_NOTIFY_SUMMARY_MAX], want[300];
+    n = pm_notify_summary(&ev, big, sizeof(big));
+    CHECK(n == strlen(big));
+    snprintf(want, sizeof(want), " Trigger=\"%.254sZ\" ", ev.trigger);
+    CHECK(strstr(big, want) != NULL);
+    snprintf(want, sizeof(want), " UserName=\"%.63sY\" ", ev.user_name);
+    CHECK(strstr(big, want) != NULL);
+    snprintf(want, sizeof(want), " ErrorString=\"%.254sX\"", ev.error_string);
+    CHECK(strstr(big, want) != NULL);
+
+    /* PM_NOTIFY_SUMMARY_MAX holds the longest line: every string octet escaped. */
+    full_event(&ev, PM_TRAP_SESSION_END);
+    memset(ev.trigger, 0x01, 255);
+    memset(ev.policy_name, 0x01, 40);
+    n = pm_notify_summary(&ev, big, sizeof(big));
+    CHECK(n < sizeof(big));
+    full_event(&ev, PM_TRAP_RADIUS_FAILURE);
+    memset(ev.trigger, 0x01, 255);
+    memset(ev.user_name, 0x01, 64);
+    memset(ev.error_string, 0x01, 255);
+    n = pm_notify_summary(&ev, big, sizeof(big));
+    CHECK(n < sizeof(big));
+    CHECK(n == strlen(big));
+    CHECK(strstr(big, " UserName=\"\\x01") != NULL);
 }
 
 int main(void)
