@@ -13,55 +13,8 @@
 #include <openssl/evp.h>
 
 #include "check.h"
+#include "free_watch.h"
 #include "pmirrord/conf.h"
-
-/* -- watching free(): a freed block must hold no passphrase ------------------
- * With AddressSanitizer the allocator calls our hook just before it frees a
- * block; without it, free() itself is interposed and hands the block on to
- * glibc.  Either way the hook sees the bytes as they are when freed. */
-static const char *watch_secret;
-static int secret_freed;
-
-static void check_block(const void *p, size_t n)
-{
-    if (watch_secret == NULL || p == NULL)
-        return;
-    size_t sl = strlen(watch_secret);
-    const char *b = p;
-    for (size_t i = 0; i + sl <= n; i++)
-        if (memcmp(b + i, watch_secret, sl) == 0)
-            secret_freed = 1;
-}
-
-#if defined(__SANITIZE_ADDRESS__)
-/* sanitizer/allocator_interface.h (not shipped with Debian's gcc 12) */
-int __sanitizer_install_malloc_and_free_hooks(void (*m)(const volatile void *, size_t),
-                                              void (*f)(const volatile void *));
-size_t __sanitizer_get_allocated_size(const volatile void *p);
-static void on_free(const volatile void *p)
-{
-    check_block((const void *)p, __sanitizer_get_allocated_size((const void *)p));
-}
-static void on_malloc(const volatile void *p, size_t n)
-{
-}
-static void install_free_watch(void)
-{
-    __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
-}
-#else
-#include <malloc.h>
-extern void __libc_free(void *p);
-void free(void *p)
-{
-    if (p != NULL)
-        check_block(p, malloc_usable_size(p));
-    __libc_free(p);
-}
-static void install_free_watch(void)
-{
-}
-#endif
 
 static int parse(struct pm_traphost_conf *h, const char *line, char *err, size_t errlen)
 {
@@ -217,13 +170,12 @@ static void test_growing_host_array_is_wiped(void)
                                 "Gr0wSecretPriv\n",
                                 i);
     struct pm_conf c;
-    install_free_watch();
-    watch_secret = "Gr0wSecret";
+    free_watch_start("Gr0wSecret");
     CHECK(conf_load_buffer("grow.conf", text, off, &c, err, sizeof(err)) == 0);
     CHECK(c.nhosts == 20);
     conf_free(&c);
-    watch_secret = NULL;
-    CHECK(!secret_freed);
+    free_watch_stop();
+    CHECK(!free_watch_seen());
 }
 
 int main(int argc, char **argv)
