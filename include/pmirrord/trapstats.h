@@ -24,11 +24,14 @@ struct pm_trapstats_host {
     enum th_full queue_full;
     unsigned timeout_s, retries;
     uint64_t sent, filtered, queue_full_discards, no_response_discards, bad_encoding_discards;
+    uint64_t send_failed_discards; /* the socket refused the message (sendto) */
+    uint64_t no_memory_discards;   /* dropped for want of memory */
     uint64_t queued, inflight;
 };
 
 struct pm_trapstats {
-    int trap_enable; /* juniPacketMirrorTrapEnable */
+    char engine_id[2 * 32 + 3]; /* our snmpEngineID as 0x<hex>: receivers' createUser -e */
+    int trap_enable;            /* juniPacketMirrorTrapEnable */
     int global_severity;
     int trap_severity[11];
     uint64_t events;          /* events taken from the queue */
@@ -36,6 +39,7 @@ struct pm_trapstats {
     uint64_t global_filtered; /* below globalTrapSeverity */
     uint64_t invalid;         /* events that failed pm_event_check() */
     uint64_t event_queue_drops;
+    uint64_t no_memory_drops; /* events dropped for want of memory before any host */
     size_t nhosts;
     struct pm_trapstats_host hosts[PM_TRAPSTATS_MAX_HOSTS];
 };

@@ -38,15 +38,6 @@ static struct {
     struct pm_trapstats st; /* global counters; hosts filled at publish */
 } nt;
 
-static void audit_event(const char *what, const char *host, const struct pm_event *ev)
-{
-    char summary[768];
-    if (!pm_audit_enabled())
-        return;
-    pm_notify_summary(ev, summary, sizeof(summary));
-    pm_audit_notify(what, host, summary);
-}
-
 static void publish(void)
 {
     nt.st.trap_enable = mib_trapenable_value();
@@ -73,6 +64,8 @@ static void publish(void)
         o->queue_full_discards = c.queue_full_discards;
         o->no_response_discards = c.no_response_discards;
         o->bad_encoding_discards = c.bad_encoding_discards;
+        o->send_failed_discards = c.send_failed_discards;
+        o->no_memory_discards = c.no_memory_discards;
         o->queued = c.queued;
         o->inflight = c.inflight;
     }
@@ -80,6 +73,16 @@ static void publish(void)
 }
 
 static void drain_alarm(unsigned int reg, void *arg);
+
+/* Frees h, which is no longer in nt.hosts, with its USM user unless a host
+ * still there uses the same one (traphost.h). */
+static void drop_host(struct th_host *h)
+{
+    int shared = 0;
+    for (size_t i = 0; i < nt.nhosts && !shared; i++)
+        shared = nt.hosts[i] != h && th_host_same_user(nt.hosts[i], h);
+    th_host_free(h, !shared);
+}
 
 /* Drain every host, then arm the timer for the earliest host still waiting. */
 static void drain_all(void)
@@ -140,17 +143,18 @@ static void handle_event(const struct pm_event *ev)
     pm_mirrorlog_event(ev);
     if (!mib_trapenable_value()) {
         nt.st.disabled_drops++;
-        audit_event("not-sent-trap-enable-false", "-", ev);
+        th_audit("not-sent-trap-enable-false", "-", ev);
         return;
     }
     int sev = nt.trap_severity[ev->trap];
     if (sev > nt.global_severity) {
         nt.st.global_filtered++;
-        audit_event("filtered-global-severity", "-", ev);
+        th_audit("filtered-global-severity", "-", ev);
         return;
     }
     struct th_ev *e = th_ev_new(ev);
     if (e == NULL) {
+        nt.st.no_memory_drops++;
         log_warnx("notify", "out of memory: notification dropped");
         return;
     }
@@ -158,7 +162,7 @@ static void handle_event(const struct pm_event *ev)
         if (th_host_accepts(nt.hosts[i], sev))
             th_host_enqueue(nt.hosts[i], e);
         else
-            audit_event("filtered-host-severity", th_host_conf(nt.hosts[i])->address, ev);
+            th_audit("filtered-host-severity", th_host_conf(nt.hosts[i])->address, ev);
     }
     th_ev_unref(e);
 }
@@ -203,13 +207,20 @@ int notify_add_host(void *arg, char *err, size_t errlen)
             return pm_err(err, errlen, "%s", msg);
     if (nt.nhosts == PM_MAX_TRAPHOSTS)
         return pm_err(err, errlen, "at most %d trap hosts", PM_MAX_TRAPHOSTS);
-    struct th_host **nh = realloc(nt.hosts, (nt.nhosts + 1) * sizeof(*nh));
-    if (nh == NULL)
-        return pm_err(err, errlen, "out of memory");
-    nt.hosts = nh;
     struct th_host *h = th_host_new(hc, err, errlen);
     if (h == NULL)
         return -1;
+    /* Not realloc(): it would free the old array without wiping it. */
+    struct th_host **nh = calloc(nt.nhosts + 1, sizeof(*nh));
+    if (nh == NULL) {
+        drop_host(h);
+        return pm_err(err, errlen, "out of memory");
+    }
+    if (nt.nhosts > 0)
+        memcpy(nh, nt.hosts, nt.nhosts * sizeof(*nh));
+    OPENSSL_cleanse(nt.hosts, nt.nhosts * sizeof(*nt.hosts));
+    free(nt.hosts);
+    nt.hosts = nh;
     nt.hosts[nt.nhosts++] = h;
     log_info("notify", "a secure trap host was added from the control socket (%zu now)", nt.nhosts);
     publish();
@@ -219,13 +230,18 @@ int notify_add_host(void *arg, char *err, size_t errlen)
 int notify_remove_host(void *arg, char *err, size_t errlen)
 {
     const char *address = arg;
+    char transport[sizeof(((struct pm_traphost_conf *)0)->transport)], msg[200];
+    /* Compare what the address means, not how it is written: 127.0.0.1 is
+     * 127.0.0.1:162, [::1] is [0:0::1]:162 (conf_traphost_transport()). */
+    if (conf_traphost_transport(address, transport, sizeof(transport), msg, sizeof(msg)) < 0)
+        return pm_err(err, errlen, "no trap host %s: %s", address, msg);
     for (size_t i = 0; i < nt.nhosts; i++) {
-        if (strcmp(th_host_conf(nt.hosts[i])->address, address) != 0)
+        if (strcmp(th_host_conf(nt.hosts[i])->transport, transport) != 0)
             continue;
         struct th_host *h = nt.hosts[i];
         memmove(&nt.hosts[i], &nt.hosts[i + 1], (nt.nhosts - i - 1) * sizeof(nt.hosts[0]));
-        nt.nhosts--;
-        th_host_free(h); /* queued notifications are dropped with it */
+        nt.hosts[--nt.nhosts] = NULL;
+        drop_host(h); /* queued notifications are dropped with it */
         log_info("notify", "a secure trap host was removed from the control socket (%zu left)",
                  nt.nhosts);
         publish();
@@ -263,6 +279,13 @@ int notify_init(const struct pm_conf *c, struct pm_evq *q, char *err, size_t err
         notify_shutdown();
         return -1;
     }
+    u_char eid[32];
+    size_t n = snmpv3_get_engineID(eid, sizeof(eid));
+    if (n > 0) {
+        strcpy(nt.st.engine_id, "0x");
+        for (size_t i = 0; i < n; i++)
+            snprintf(nt.st.engine_id + 2 + 2 * i, 3, "%02x", eid[i]);
+    }
     nt.active = 1;
     nt.stats_alarm = snmp_alarm_register(1, SA_REPEAT, stats_alarm, NULL);
     publish();
@@ -279,8 +302,11 @@ void notify_shutdown(void)
         snmp_alarm_unregister(nt.stats_alarm);
     if (nt.q != NULL)
         agent_unwatch_fd(pm_evq_fd(nt.q));
-    for (size_t i = 0; i < nt.nhosts; i++)
-        th_host_free(nt.hosts[i]);
+    while (nt.nhosts > 0) {
+        struct th_host *h = nt.hosts[--nt.nhosts];
+        nt.hosts[nt.nhosts] = NULL;
+        drop_host(h);
+    }
     free(nt.hosts);
     memset(&nt, 0, sizeof(nt));
 }

@@ -72,6 +72,16 @@ void th_ev_unref(struct th_ev *e)
     }
 }
 
+void th_audit(const char *what, const char *host, const struct pm_event *ev)
+{
+    char summary[PM_NOTIFY_SUMMARY_MAX];
+    if (!pm_audit_enabled())
+        return;
+    pm_notify_summary(ev, summary, sizeof(summary));
+    pm_audit_notify(what, host, summary);
+    OPENSSL_cleanse(summary, sizeof(summary)); /* subscriber data on the stack */
+}
+
 static void release_ev(void *item, void *arg)
 {
     th_ev_unref(item);
@@ -170,7 +180,7 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
         thq_set_drain_rate(h->q, hc->drain_rate, drain_burst(hc->drain_rate), err, errlen) < 0) {
         if (h->q == NULL)
             snprintf(err, errlen, "%s: out of memory", hc->where);
-        th_host_free(h);
+        th_host_free(h, 0);
         return NULL;
     }
 
@@ -186,7 +196,7 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
     s.flags |= SNMP_FLAGS_DONT_PROBE;
     if (set_auth(&s, hc->auth) < 0 || set_priv(&s, hc->priv) < 0) {
         snprintf(err, errlen, "%s: trapHost: protocol not supported by this Net-SNMP", hc->where);
-        th_host_free(h);
+        th_host_free(h, 0);
         return NULL;
     }
     /* Ku from the passphrases (1 MiB of hashing each: once per host, at start). */
@@ -199,7 +209,7 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
                     strlen(h->conf.priv_pass), s.securityPrivKey,
                     &s.securityPrivKeyLen) != SNMPERR_SUCCESS) {
         snprintf(err, errlen, "%s: trapHost: cannot derive USM keys", hc->where);
-        th_host_free(h);
+        th_host_free(h, 0);
         return NULL;
     }
     if (!hc->inform) {
@@ -218,7 +228,7 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
     if (h->ss == NULL) {
         snprintf(err, errlen, "%s: trapHost %s: cannot open session: %s", hc->where, hc->address,
                  snmp_api_errstring(snmp_errno));
-        th_host_free(h);
+        th_host_free(h, 0);
         return NULL;
     }
     /* snmp_sess_add_ex() clears SNMP_FLAGS_DONT_PROBE once the session is open
@@ -232,12 +242,48 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
     return h;
 }
 
-void th_host_free(struct th_host *h)
+/*
+ * USM keeps one user per (engineID, name), and snmp_open() /
+ * usm_create_user_from_session() reuse an existing entry as it is, filling
+ * only what is unset (snmpusm.c, 5.9.3).  A host defined again with new
+ * passphrases would therefore keep sending with the old keys unless the old
+ * entry goes when its last host goes.
+ */
+int th_host_same_user(const struct th_host *a, const struct th_host *b)
+{
+    const netsnmp_session *x = a->ss, *y = b->ss;
+    return x != NULL && y != NULL && x->securityEngineIDLen > 0 &&
+           x->securityEngineIDLen == y->securityEngineIDLen &&
+           memcmp(x->securityEngineID, y->securityEngineID, x->securityEngineIDLen) == 0 &&
+           strcmp(a->conf.user, b->conf.user) == 0;
+}
+
+static void drop_usm_user(struct th_host *h)
+{
+    netsnmp_session *ss = h->ss;
+    if (ss == NULL || ss->securityEngineIDLen == 0)
+        return; /* an inform host whose engineID was never discovered made no user */
+    struct usmUser *u = usm_get_user(ss->securityEngineID, ss->securityEngineIDLen, h->conf.user);
+    if (u == NULL)
+        return;
+    usm_remove_user(u);
+    u->next = u->prev = NULL; /* usm_free_user() would relink its neighbours */
+    if (u->authKey != NULL)
+        OPENSSL_cleanse(u->authKey, u->authKeyLen);
+    if (u->privKey != NULL)
+        OPENSSL_cleanse(u->privKey, u->privKeyLen);
+    usm_free_user(u);
+}
+
+void th_host_free(struct th_host *h, int drop_user)
 {
     if (h == NULL)
         return;
-    if (h->ss != NULL)
+    if (h->ss != NULL) {
+        if (drop_user)
+            drop_usm_user(h);
         snmp_close(h->ss); /* outstanding informs get OP_TIMED_OUT (snmp_sess_close) */
+    }
     thq_free(h->q);
     OPENSSL_cleanse(h, sizeof(*h));
     free(h);
@@ -254,7 +300,8 @@ void th_host_counters(const struct th_host *h, struct th_counters *out)
     out->queued = thq_count(h->q);
     struct thq_stats st;
     thq_get_stats(h->q, &st);
-    out->queue_full_discards = st.queue_full_discards + st.nomem_discards;
+    out->queue_full_discards = st.queue_full_discards;
+    out->no_memory_discards += st.nomem_discards; /* the queue's ring could not grow */
 }
 
 int th_host_accepts(struct th_host *h, int severity)
@@ -267,14 +314,17 @@ int th_host_accepts(struct th_host *h, int severity)
 
 void th_host_enqueue(struct th_host *h, struct th_ev *e)
 {
-    char summary[768];
+    /* The audit entry is written before the push: a dropped item may be the
+     * last reference to e. */
+    int full = thq_count(h->q) >= thq_capacity(h->q);
+    if (full && thq_full_method(h->q) == THQ_DROP_FIRST_IN) {
+        struct th_ev *oldest = thq_peek(h->q);
+        th_audit("queue-full-dropped-oldest", h->name, &oldest->ev);
+    }
     e->refs++;
     int r = thq_push(h->q, e);
-    if (r != THQ_QUEUED && pm_audit_enabled()) {
-        pm_notify_summary(&e->ev, summary, sizeof(summary));
-        pm_audit_notify(r == THQ_DISCARDED_OLD ? "queue-full-dropped-oldest" : "queue-full-dropped",
-                        h->name, summary);
-    }
+    if (r == THQ_DISCARDED_NEW || r == THQ_NOMEM)
+        th_audit(r == THQ_NOMEM ? "no-memory-dropped" : "queue-full-dropped", h->name, &e->ev);
 }
 
 /* -- informs ------------------------------------------------------------ */
@@ -289,7 +339,6 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 {
     struct inform_ctx *ctx = magic;
     struct th_host *h = ctx->h;
-    char summary[768];
     const char *what;
 
     /* snmp_async_send() calls us with SEC_ERROR/SEND_FAILED/TIMED_OUT and
@@ -311,14 +360,11 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
         h->c.no_response_discards++;
         what = "no-response";
     } else {
-        /* OP_SEND_FAILED, OP_DISCONNECT */
-        h->c.no_response_discards++;
-        what = "not-delivered";
+        /* OP_SEND_FAILED (a retransmission could not be sent), OP_DISCONNECT */
+        h->c.send_failed_discards++;
+        what = "send-failed";
     }
-    if (pm_audit_enabled()) {
-        pm_notify_summary(&ctx->e->ev, summary, sizeof(summary));
-        pm_audit_notify(what, h->name, summary);
-    }
+    th_audit(what, h->name, &ctx->e->ev);
     h->c.inflight--;
     th_ev_unref(ctx->e);
     free(ctx);
@@ -395,18 +441,61 @@ static int engine_ready(struct th_host *h, int64_t now)
     return 0;
 }
 
+enum th_failure th_send_failure(int snmp_err)
+{
+    switch (snmp_err) {
+    case SNMPERR_MALLOC:
+        return TH_FAIL_NO_MEMORY;
+    case SNMPERR_BAD_SENDTO:  /* sendto() refused: no route, EACCES, ENOBUFS ... */
+    case SNMPERR_NO_SOCKET:   /* the transport is gone */
+    case SNMPERR_BAD_SESSION: /* the session is gone */
+    case SNMPERR_ABORT:       /* the session is being closed */
+        return TH_FAIL_SEND;
+    default:
+        return TH_FAIL_ENCODING; /* the library could not build or secure the message */
+    }
+}
+
+/* Counts one notification that did not leave; logged at the 1st, 10th,
+ * 100th ... failure of the host, so a host that keeps failing does not flood
+ * the log. */
+static void count_failure(struct th_host *h, enum th_failure f, const char *why)
+{
+    uint64_t *ctr = f == TH_FAIL_NO_MEMORY ? &h->c.no_memory_discards
+                    : f == TH_FAIL_SEND    ? &h->c.send_failed_discards
+                                           : &h->c.bad_encoding_discards;
+    uint64_t n = ++*ctr;
+    while (n % 10 == 0)
+        n /= 10;
+    if (n == 1)
+        log_warnx("traphost", "trap host %s: notification not sent (%s, %llu so far): %s", h->name,
+                  th_failure_name(f), (unsigned long long)*ctr, why);
+}
+
+const char *th_failure_name(enum th_failure f)
+{
+    switch (f) {
+    case TH_FAIL_NO_MEMORY:
+        return "no-memory";
+    case TH_FAIL_SEND:
+        return "send-failed";
+    default:
+        return "bad-encoding";
+    }
+}
+
 static void send_one(struct th_host *h, struct th_ev *e)
 {
-    char summary[768];
     netsnmp_pdu *pdu = snmp_pdu_create(h->conf.inform ? SNMP_MSG_INFORM : SNMP_MSG_TRAP2);
     netsnmp_variable_list *vb = pm_notify_varbinds(&e->ev);
-    int ok = 0;
+    enum th_failure f = TH_FAIL_NO_MEMORY;
     const char *why = "cannot build the PDU (out of memory)";
 
+    /* pm_notify_varbinds() fails only for want of memory on a checked event. */
     if (pdu != NULL && vb != NULL) {
-        why = NULL; /* the library's error from here on */
         pdu->variables = vb;
         vb = NULL;
+        h->ss->s_snmp_errno = SNMPERR_SUCCESS;
         if (h->conf.inform) {
             struct inform_ctx *ctx = malloc(sizeof(*ctx));
             if (ctx != NULL) {
@@ -420,32 +509,28 @@ static void send_one(struct th_host *h, struct th_ev *e)
                     return; /* e's reference now belongs to ctx */
                 }
                 free(ctx);
+                why = NULL;
             }
         } else if (snmp_send(h->ss, pdu) != 0) {
-            pdu = NULL; /* freed by the library */
-            ok = 1;
             h->c.sent++;
+            th_audit("sent", h->name, &e->ev);
+            th_ev_unref(e);
+            return; /* the library freed the PDU */
+        } else {
+            why = NULL;
+        }
+        if (why == NULL) {
+            int err = h->ss->s_snmp_errno != SNMPERR_SUCCESS ? h->ss->s_snmp_errno : snmp_errno;
+            f = th_send_failure(err);
+            why = snmp_api_errstring(err);
         }
     }
-    if (!ok) {
-        /* Logged at the 1st, 10th, 100th ... failure: a host that keeps
-         * failing must not flood the log. */
-        uint64_t n = ++h->c.bad_encoding_discards;
-        while (n % 10 == 0)
-            n /= 10;
-        if (n == 1)
-            log_warnx("traphost", "trap host %s: notification not sent (%llu so far): %s", h->name,
-                      (unsigned long long)h->c.bad_encoding_discards,
-                      why != NULL ? why : snmp_api_errstring(snmp_errno));
-    }
+    count_failure(h, f, why);
     if (pdu != NULL)
         snmp_free_pdu(pdu);
     if (vb != NULL)
         snmp_free_varbind(vb);
-    if (pm_audit_enabled()) {
-        pm_notify_summary(&e->ev, summary, sizeof(summary));
-        pm_audit_notify(ok ? "sent" : "bad-encoding", h->name, summary);
-    }
+    th_audit(th_failure_name(f), h->name, &e->ev);
     th_ev_unref(e);
 }
 

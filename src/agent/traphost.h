@@ -29,17 +29,25 @@ struct th_counters {
     uint64_t sent;     /* traps sent / informs acknowledged */
     uint64_t filtered; /* below the host's severity filter */
     uint64_t queue_full_discards;
-    uint64_t no_response_discards; /* informs never acknowledged */
-    uint64_t bad_encoding_discards;
-    uint64_t queued;   /* now waiting */
-    uint64_t inflight; /* informs awaiting acknowledgement */
+    uint64_t no_response_discards;  /* informs never acknowledged */
+    uint64_t bad_encoding_discards; /* the library could not build or secure the message */
+    uint64_t send_failed_discards;  /* built, but the socket refused it (sendto) */
+    uint64_t no_memory_discards;    /* out of memory: PDU, queue slot or inform state */
+    uint64_t queued;                /* now waiting */
+    uint64_t inflight;              /* informs awaiting acknowledgement */
 };
 
 struct th_host;
 
 /* Opens the host's session (no engineID probe: never blocks). */
 struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t errlen);
-void th_host_free(struct th_host *h);
+/* Closes the session.  With drop_user, also removes the host's USM user
+ * (its localised keys): do so when no other host shares it
+ * (th_host_same_user()), or a host added again under the same name with new
+ * passphrases would be sent the old keys. */
+void th_host_free(struct th_host *h, int drop_user);
+/* Do a and b use the same USM user (the same engineID and user name)? */
+int th_host_same_user(const struct th_host *a, const struct th_host *b);
 const struct pm_traphost_conf *th_host_conf(const struct th_host *h);
 void th_host_counters(const struct th_host *h, struct th_counters *out);
 
@@ -57,5 +65,15 @@ int64_t th_host_next_due(struct th_host *h, int64_t now_ns);
 void notify_kick(void);
 
 int64_t th_now_ns(void);
+
+/* Where a notification that did not leave is counted. */
+enum th_failure { TH_FAIL_ENCODING, TH_FAIL_SEND, TH_FAIL_NO_MEMORY };
+/* The class of a snmp_send()/snmp_async_send() failure, from its SNMPERR_ code. */
+enum th_failure th_send_failure(int snmp_err);
+/* "bad-encoding", "send-failed", "no-memory" (audit log words). */
+const char *th_failure_name(enum th_failure f);
+
+/* One secure-log (audit) entry about ev; the summary is wiped from the stack. */
+void th_audit(const char *what, const char *host, const struct pm_event *ev);
 
 #endif

@@ -112,6 +112,8 @@ static int c_show_snmp_trap(struct ctl_reply *r, int argc, char **argv, void *ar
         ctl_reply_error(r, "no trap statistics yet");
         return -1;
     }
+    /* what every receiver's `createUser -e` needs */
+    ctl_reply_kv(r, ctl_reply_is_json(r) ? "engine_id" : "engineID", "%s", st.engine_id);
     ctl_reply_kv(r, "Enabled Categories", "PacketMirror");
     ctl_reply_kv(r, "juniPacketMirrorTrapEnable", "%s", st.trap_enable ? "true" : "false");
     ctl_reply_kv(r, "Global Trap Severity Level", "%d - %s", st.global_severity,
@@ -121,6 +123,7 @@ static int c_show_snmp_trap(struct ctl_reply *r, int argc, char **argv, void *ar
     ctl_reply_kv_int(r, "filtered (global severity)", (long long)st.global_filtered);
     ctl_reply_kv_int(r, "malformed events", (long long)st.invalid);
     ctl_reply_kv_int(r, "event queue drops", (long long)st.event_queue_drops);
+    ctl_reply_kv_int(r, "dropped (out of memory)", (long long)st.no_memory_drops);
 
     ctl_reply_table(r, "severities", "Trap", "Severity", (char *)NULL);
     for (int i = 1; i <= 10; i++) {
@@ -151,21 +154,23 @@ static int c_show_snmp_trap(struct ctl_reply *r, int argc, char **argv, void *ar
     }
 
     ctl_reply_table(r, "counters", "Address", "Sent", "Filtered", "QueueFullDiscards",
-                    "NoResponseDiscards", "BadEncodingDiscards", "Queued", "InFlight",
-                    (char *)NULL);
+                    "NoResponseDiscards", "BadEncodingDiscards", "SendFailed", "NoMemory", "Queued",
+                    "InFlight", (char *)NULL);
     for (size_t i = 0; i < st.nhosts; i++) {
         const struct pm_trapstats_host *h = &st.hosts[i];
-        const uint64_t v[7] = {h->sent,
+        const uint64_t v[9] = {h->sent,
                                h->filtered,
                                h->queue_full_discards,
                                h->no_response_discards,
                                h->bad_encoding_discards,
+                               h->send_failed_discards,
+                               h->no_memory_discards,
                                h->queued,
                                h->inflight};
-        for (int k = 0; k < 7; k++)
+        for (int k = 0; k < 9; k++)
             snprintf(num[k], sizeof(num[k]), "%llu", (unsigned long long)v[k]);
-        ctl_reply_row(r, h->address, num[0], num[1], num[2], num[3], num[4], num[5], num[6],
-                      (char *)NULL);
+        ctl_reply_row(r, h->address, num[0], num[1], num[2], num[3], num[4], num[5], num[6], num[7],
+                      num[8], (char *)NULL);
     }
     return 0;
 }

@@ -1,0 +1,194 @@
+"""Secure trap hosts managed at run time and at start-up: key rotation, address
+forms, send-failure counters, the engineID operators need, complete audit
+evidence and configuration errors that keep secrets to themselves.
+
+Receivers are real snmptrapd instances; hosts are added and removed with
+pmirrorctl after mirror-enable.
+"""
+import subprocess
+
+import pmtest
+from pmtest import AGENT_ENGINE, MIRROR_SECRET, TRAP_USER, PmTestCase, free_udp_port, read_text, trapd_conf, \
+    wait_for
+
+OLD = ("rotUser", "SHA-256", "old-auth-passphrase", "AES", "old-priv-passphrase")
+NEW = ("rotUser", "SHA-256", "new-auth-passphrase", "AES", "new-priv-passphrase")
+MARK = ("markUser", "SHA-256", "mark-auth-passphrase", "AES", "mark-priv-passphrase")
+
+
+def field(d, *names):
+    """The first of names present in d (display headings and snake_case keys)."""
+    for n in names:
+        if n in d:
+            return d[n]
+    raise KeyError("none of %s in %s" % (names, sorted(d)))
+
+
+class TrapHostCase(PmTestCase):
+    def setUp(self):
+        super().setUp()
+        self.env.secrets.update({"T0tttt", "u0uuuu"})
+
+    def add(self, address, user, extra=()):
+        name, a, ap, p, pp = user
+        self.env.secrets.update({ap, pp})
+        r = self.env.ctl("trap-host", "add", address, "user", name, "auth", a, ap, "priv", p, pp, *extra,
+                         secret=MIRROR_SECRET)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r
+
+    def remove(self, address):
+        return self.env.ctl("trap-host", "remove", address, secret=MIRROR_SECRET)
+
+    def hosts(self):
+        return self.env.ctl_json("show", "snmp", "trap").get("hosts", [])
+
+    def counters(self):
+        st = self.env.ctl_json("show", "snmp", "trap")
+        return {field(r, "Address", "address"): r for r in st.get("counters", [])}
+
+    def receiver(self, name, ports, users):
+        """snmptrapd on one or more 127.0.0.1 ports that knows only users."""
+        conf = trapd_conf(ports[0], users=users)
+        conf = conf.replace("snmpTrapdAddr udp:127.0.0.1:%d" % ports[0],
+                            "snmpTrapdAddr " + ",".join("udp:127.0.0.1:%d" % p for p in ports))
+        return self.env.start_snmptrapd(name=name, port=ports[0], conf=conf)
+
+
+class TestKeyRotation(TrapHostCase):
+    def test_remove_then_add_with_new_keys_uses_the_new_keys(self):
+        p_new, p_old, p_mark = free_udp_port(), free_udp_port(), free_udp_port()
+        self.receiver("rx-new", [p_new], (NEW,))
+        self.receiver("rx-old", [p_old, p_mark], (OLD, MARK))
+        self.env.start_evtestd("trapEnable true\n")
+        a_new, a_old = "127.0.0.1:%d" % p_new, "127.0.0.1:%d" % p_old
+        self.add(a_new, OLD)
+        self.assertEqual(self.remove(a_new).returncode, 0)
+        self.add(a_new, NEW)
+        self.add(a_old, NEW)
+        self.add("127.0.0.1:%d" % p_mark, MARK)   # sent after the two above
+        self.env.raise_event("trap=5 mid=1")
+        wait_for(lambda: self.env.trap_lines("rx-old"), 10, what="the marker at the OLD-only receiver")
+        wait_for(lambda: self.env.trap_lines("rx-new"), 10, what="the notification decoded with the NEW keys")
+        self.assertIn("user rotUser", self.env.trap_lines("rx-new")[0])
+        old_lines = self.env.trap_lines("rx-old")
+        self.assertEqual(len(old_lines), 1, old_lines)
+        self.assertIn("user markUser", old_lines[0])
+        self.assertEqual(field(self.counters()[a_old], "Sent", "sent"), "1")
+        self.assertAlive()
+
+
+class TestAddressForms(TrapHostCase):
+    def test_remove_finds_the_host_whatever_the_spelling(self):
+        self.env.start_evtestd("trapEnable true\n")
+        self.add("127.0.0.1:162", TRAP_USER)
+        r = self.remove("127.0.0.1")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.hosts(), [])
+        self.add("127.0.0.1", TRAP_USER)
+        r = self.remove("127.0.0.1:162")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.hosts(), [])
+        self.add("[::1]", TRAP_USER)
+        r = self.remove("[0:0::1]:162")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.hosts(), [])
+        # another port is another host; and the duplicate check sees through the spelling
+        self.add("127.0.0.1", TRAP_USER)
+        r = self.remove("127.0.0.1:1162")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no trap host 127.0.0.1:1162", r.stdout + r.stderr)
+        name, a, ap, p, pp = TRAP_USER
+        r = self.env.ctl("trap-host", "add", "127.0.0.1:162", "user", name, "auth", a, ap, "priv", p, pp,
+                         secret=MIRROR_SECRET)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is already defined", r.stdout + r.stderr)
+        self.assertEqual(len(self.hosts()), 1)
+
+
+class TestCounters(TrapHostCase):
+    def test_failed_send_is_not_bad_encoding(self):
+        # sendto() to the limited broadcast address without SO_BROADCAST fails
+        # with EACCES (ip(7)), every time and on any host.
+        self.trapd_port = free_udp_port()
+        self.env.start_snmptrapd(port=self.trapd_port, conf=trapd_conf(self.trapd_port))
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(port=self.trapd_port) + "\n" +
+                               "trapHost 255.255.255.255:%d user trapUser auth SHA-256 trap-auth-pass priv AES "
+                               "trap-priv-pass\n" % self.trapd_port)
+        self.env.raise_event("trap=5 mid=1 count=3")
+        wait_for(lambda: len(self.env.trap_lines()) == 3, 10, what="three traps at the good host")
+        bad = "255.255.255.255:%d" % self.trapd_port
+        row = wait_for(lambda: field(self.counters()[bad], "SendFailed", "send_failed") == "3" and
+                       self.counters()[bad], 10, what="three failed sends")
+        self.assertEqual(field(row, "BadEncodingDiscards", "bad_encoding_discards"), "0")
+        self.assertEqual(field(row, "NoMemory", "no_memory"), "0")
+        self.assertEqual(field(row, "Sent", "sent"), "0")
+        good = self.counters()["127.0.0.1:%d" % self.trapd_port]
+        self.assertEqual((field(good, "Sent", "sent"), field(good, "SendFailed", "send_failed")), ("3", "0"))
+        text = self.env.ctl("show", "snmp", "trap", secret=MIRROR_SECRET).stdout
+        self.assertIn("SendFailed", text)
+        self.assertIn("NoMemory", text)
+
+
+class TestEngineId(TrapHostCase):
+    def test_show_snmp_trap_shows_our_engine_id(self):
+        self.env.start_evtestd("trapEnable true\n")
+        st = self.env.ctl_json("show", "snmp", "trap")
+        self.assertEqual(st["engine_id"], AGENT_ENGINE)
+        text = self.env.ctl("show", "snmp", "trap", secret=MIRROR_SECRET).stdout
+        self.assertRegex(text, r"(?m)^engineID: +%s$" % AGENT_ENGINE)
+
+
+class TestAuditEvidence(TrapHostCase):
+    def test_long_trigger_and_user_name_are_audited_whole(self):
+        trigger = "T0" + "t" * 252 + "Z"     # 255 octets, the MIB maximum
+        user = "u0" + "u" * 61 + "Z"         # 64 octets
+        self.assertEqual((len(trigger), len(user)), (255, 64))
+        self.env.start_snmptrapd()
+        self.env.start_evtestd("secureLog on\ntrapEnable true\n" + self.env.trap_host())
+        self.env.raise_event("trap=1 mid=9 trigger=%s user=%s" % (trigger, user))
+        wait_for(lambda: self.env.trap_lines(), 10, what="the trap")
+
+        def audit():
+            st = self.env.ctl_json("show", "snmp", "secure-log")
+            return [field(e, "Entry", "entry") for e in field(st, "log-entries", "entries")
+                    if "snmpTrap sent" in field(e, "Entry", "entry")]
+        log = wait_for(audit, 5, what="the audit entry")
+        self.assertIn('Trigger="%s"' % trigger, log[0])
+        self.assertIn('UserName="%s"' % user, log[0])
+
+
+class TestConfigErrors(TrapHostCase):
+    def run_n(self, text):
+        conf = self.env.path("check.conf")
+        with open(conf, "w") as f:
+            f.write("# line 1\n" + text)
+        r = subprocess.run([pmtest.PMIRRORD, "-n", "-c", conf], capture_output=True, text=True)
+        return conf, r
+
+    def test_errors_do_not_echo_passphrases(self):
+        for text, secret, where in (
+                ("trapHost 198.18.0.1 user u auth Secr3tPass priv AES privpass1\n", "Secr3tPass", "auth"),
+                ("trapHost 198.18.0.1 user u auth SHA-256 authpass1 priv Pr1vSecret9\n", "Pr1vSecret9", "priv"),
+                ("trapHost 198.18.0.1 user u auth SHA-256 Half1Secret Half2Secret priv AES privpass1\n",
+                 "Half2Secret", "word 7")):
+            conf, r = self.run_n(text)
+            self.assertEqual(r.returncode, 2, text)
+            self.assertIn(conf + ":2: trapHost: ", r.stderr)
+            self.assertIn(where, r.stderr)
+            self.assertNotIn(secret, r.stderr + r.stdout)
+
+    def test_inform_options_on_a_trap_host_are_refused(self):
+        for opt in ("engineId 0x80001f8804706d2d7472617064", "timeout 3", "retries 2"):
+            conf, r = self.run_n("trapHost 198.18.0.1 user u auth SHA-256 authpass1 priv AES privpass1 %s\n"
+                                 % opt)
+            self.assertEqual(r.returncode, 2, opt)
+            self.assertIn(conf + ":2: trapHost: %s applies only to inform hosts" % opt.split()[0], r.stderr)
+            conf, r = self.run_n("trapHost 198.18.0.1 user u auth SHA-256 authpass1 priv AES privpass1 inform "
+                                 "%s\n" % opt)
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
