@@ -2,7 +2,8 @@
  * free_watch.h - lets a unit test see a heap block as it is at the moment it
  * is freed, to check that secrets and subscriber data were wiped first.
  * Include it in one test program only: without AddressSanitizer it defines
- * free() itself (glibc's is reached as __libc_free).
+ * free() and realloc() itself (glibc's are reached as __libc_free and
+ * __libc_realloc).
  *
  *   free_watch_start("needle");  ...code under test...  free_watch_stop();
  *   CHECK(!free_watch_seen());   -- no freed block contained "needle"
@@ -48,12 +49,32 @@ static void fw_install(void)
 }
 #else
 #include <malloc.h>
+extern void *__libc_malloc(size_t n);
+extern void *__libc_realloc(void *p, size_t n);
 extern void __libc_free(void *p);
 void free(void *p)
 {
     if (p != NULL)
         fw_check(p, malloc_usable_size(p));
     __libc_free(p);
+}
+/* glibc's realloc() frees a moved block internally, not through free(). */
+void *realloc(void *p, size_t n)
+{
+    if (p == NULL || fw_needle == NULL)
+        return __libc_realloc(p, n);
+    size_t old = malloc_usable_size(p);
+    unsigned char *copy = __libc_malloc(old);
+    if (copy != NULL)
+        memcpy(copy, p, old);
+    void *q = __libc_realloc(p, n);
+    if (copy != NULL) {
+        if (q != NULL && q != p)
+            fw_check(copy, old);
+        memset(copy, 0, old);
+        __libc_free(copy);
+    }
+    return q;
 }
 static void fw_install(void)
 {
