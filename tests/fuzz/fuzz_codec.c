@@ -134,6 +134,7 @@ static void check_summary(const struct pm_event *ev, size_t small)
     static char big[16384];
     size_t n = pm_notify_summary(ev, big, sizeof(big));
     CHECK(n < sizeof(big) && strlen(big) == n, "summary length %zu", n);
+    CHECK(n < PM_NOTIFY_SUMMARY_MAX, "summary of %zu octets does not fit PM_NOTIFY_SUMMARY_MAX", n);
     for (size_t i = 0; i < n; i++)
         CHECK((unsigned char)big[i] >= 0x20 && big[i] != 0x7f, "octet 0x%02x at %zu",
               (unsigned char)big[i], i);
