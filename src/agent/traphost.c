@@ -67,7 +67,7 @@ struct th_ev *th_ev_new(const struct pm_event *ev)
 void th_ev_unref(struct th_ev *e)
 {
     if (e != NULL && --e->refs == 0) {
-        OPENSSL_cleanse(&e->ev, sizeof(e->ev)); /* subscriber data */
+        OPENSSL_cleanse(e, sizeof(*e)); /* subscriber data */
         free(e);
     }
 }
