@@ -15,7 +15,16 @@ struct slog_ring;
 void pm_audit_init(struct slog_ring *ring);
 void pm_audit_set_enabled(int on);
 int pm_audit_enabled(void);
-/* op = GET, GETNEXT, SET; oid and value as text; result = noError or the error name. */
+/*
+ * One request in plain words:
+ *   GET juniPacketMirrorTrapEnable.0 = true(1): ok
+ *   SET juniPacketMirrorTrapEnable.0 to 7: refused (wrongValue)
+ *   GET juniPacketMirrorTrapEnable.1: no such instance
+ * op = GET, GETNEXT, SET; oid by name; value as text, NULL when there is
+ * none to show; result = "ok", "refused (<error>)", "no such instance" ...
+ * AgentX does not pass the requesting SNMP user to a subagent (the PDUs of
+ * RFC 2741 carry a context, not a security name), so no entry can name it.
+ */
 void pm_audit_pdu(const char *op, const char *oid, const char *value, const char *result);
 /* A notification: what = sent/queued/filtered/dropped ...; host as configured. */
 void pm_audit_notify(const char *what, const char *host, const char *summary);

@@ -114,10 +114,18 @@ void ctl_server_free(struct ctl_server *s);
  *   ctl_reply_kv_int   key: number        text: aligned     JSON: "key": 42
  *   ctl_reply_table +  a named table      text: columns     JSON: "name": [{"col": "v",...},...]
  *   ctl_reply_row      (strings, NULL-terminated)
+ *   ctl_reply_kv_bool  key: word          text: the word    JSON: "key": true
  *   ctl_reply_error    failure message    text: "% msg\n"   JSON: {"status":"error","error":"msg"}
  *
  * A JSON success body is {"status":"ok", <kv and tables in order>, "text": ...}.
  * Out-of-memory is remembered and turns the reply into an error.
+ *
+ * Every key, table name and column is written "json_key|Text heading": text
+ * shows the heading, JSON the stable snake_case key ("queue_size|Maximum
+ * QueueSize"; without '|' the key is the heading).  A leading '#' makes the
+ * value a JSON number: the integer its text begins with ("#severity|Severity"
+ * with the text "3 - error" gives 3); a leading '?' a JSON boolean (text
+ * "true" or "false").  Text that does not fit becomes null.
  */
 int ctl_reply_is_json(const struct ctl_reply *r);
 /* The credentials of the client whose request this reply answers. */
@@ -125,6 +133,8 @@ const struct ctl_peer *ctl_reply_peer(const struct ctl_reply *r);
 void ctl_reply_printf(struct ctl_reply *r, const char *fmt, ...) PM_PRINTF(2, 3);
 void ctl_reply_kv(struct ctl_reply *r, const char *key, const char *fmt, ...) PM_PRINTF(3, 4);
 void ctl_reply_kv_int(struct ctl_reply *r, const char *key, long long v);
+void ctl_reply_kv_bool(struct ctl_reply *r, const char *key, int v, const char *text_true,
+                       const char *text_false);
 void ctl_reply_table(struct ctl_reply *r, const char *name, ...) __attribute__((sentinel));
 void ctl_reply_row(struct ctl_reply *r, ...) __attribute__((sentinel));
 void ctl_reply_error(struct ctl_reply *r, const char *fmt, ...) PM_PRINTF(2, 3);

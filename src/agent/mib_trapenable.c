@@ -114,11 +114,78 @@ static const char *mode_name(int mode)
     }
 }
 
-/* Audit: one entry per request as the manager sent it, with the result. */
+/* The OID by name: juniPacketMirrorTrapEnable.0 (numeric outside the scalar). */
+static void oid_text(char *buf, size_t len, const oid *name, size_t n)
+{
+    const size_t base = OID_LENGTH(trapenable_oid);
+    if (n < base || snmp_oid_compare(name, base, trapenable_oid, base) != 0) {
+        snprint_objid(buf, len, name, n);
+        return;
+    }
+    size_t o = (size_t)snprintf(buf, len, "juniPacketMirrorTrapEnable");
+    for (size_t i = base; i < n && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, ".%lu", (unsigned long)name[i]);
+}
+
+/* A TruthValue (SNMPv2-TC) as the MIB names it: true(1), false(2); else the number. */
+static void value_text(char *buf, size_t len, const netsnmp_variable_list *vb)
+{
+    if (vb->type == ASN_INTEGER && vb->val.integer != NULL) {
+        long v = *vb->val.integer;
+        if (v == TV_TRUE || v == TV_FALSE)
+            snprintf(buf, len, "%s(%ld)", v == TV_TRUE ? "true" : "false", v);
+        else
+            snprintf(buf, len, "%ld", v);
+    } else {
+        snprint_value(buf, len, vb->name, vb->name_length, vb);
+    }
+}
+
+/* The error-status names of RFC 3416 §3. */
+static const char *error_name(int status)
+{
+    static const char *const names[] = {"noError",
+                                        "tooBig",
+                                        "noSuchName",
+                                        "badValue",
+                                        "readOnly",
+                                        "genErr",
+                                        "noAccess",
+                                        "wrongType",
+                                        "wrongLength",
+                                        "wrongEncoding",
+                                        "wrongValue",
+                                        "noCreation",
+                                        "inconsistentValue",
+                                        "resourceUnavailable",
+                                        "commitFailed",
+                                        "undoFailed",
+                                        "authorizationError",
+                                        "notWritable",
+                                        "inconsistentName"};
+    return status >= 0 && status < (int)(sizeof(names) / sizeof(names[0])) ? names[status]
+                                                                           : "error";
+}
+
+#define AUDIT_KEEP_REQS 16 /* requests whose OID is kept as sent */
+#define AUDIT_KEEP_SUBS 32 /* sub-identifiers kept of each */
+
+/* Audit: one entry per request as the manager sent it, with the result in words. */
 static int handle_audit(netsnmp_mib_handler *handler, netsnmp_handler_registration *reg,
                         netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
 {
     int mode = reqinfo->mode;
+    /* A GET or SET names the OID asked for; the handlers below may shorten the
+     * varbind's name when they answer noSuchInstance. */
+    oid asked[AUDIT_KEEP_REQS][AUDIT_KEEP_SUBS];
+    size_t asked_len[AUDIT_KEEP_REQS] = {0};
+    size_t k = 0;
+    for (netsnmp_request_info *r = requests; r != NULL && k < AUDIT_KEEP_REQS; r = r->next, k++) {
+        if (r->requestvb->name_length <= AUDIT_KEEP_SUBS) {
+            asked_len[k] = r->requestvb->name_length;
+            memcpy(asked[k], r->requestvb->name, asked_len[k] * sizeof(oid));
+        }
+    }
     int ret = netsnmp_call_next_handler(handler, reg, reqinfo, requests);
     const char *op = mode_name(mode);
     /* A SET is audited once, at RESERVE1 when it fails, or at COMMIT. */
@@ -133,26 +200,39 @@ static int handle_audit(netsnmp_mib_handler *handler, netsnmp_handler_registrati
     }
     if (op == NULL || !pm_audit_enabled())
         return ret;
-    for (netsnmp_request_info *r = requests; r != NULL; r = r->next) {
-        char oidbuf[128], val[128];
-        const char *result;
+    k = 0;
+    for (netsnmp_request_info *r = requests; r != NULL; r = r->next, k++) {
+        char oidbuf[128], val[128], result[64];
+        const netsnmp_variable_list *vb = r->requestvb;
+        const char *value = val;
+        int set = op[0] == 'S';
         if (r->status != SNMP_ERR_NOERROR)
-            result = snmp_errstring(r->status);
-        else if (r->requestvb->type == SNMP_NOSUCHOBJECT ||
-                 r->requestvb->type == SNMP_NOSUCHINSTANCE ||
-                 r->requestvb->type == SNMP_ENDOFMIBVIEW)
-            result = "noSuch";
+            snprintf(result, sizeof(result), "%s (%s)", set ? "refused" : "failed",
+                     error_name(r->status));
         else
-            result = "noError";
-        snprint_objid(oidbuf, sizeof(oidbuf), r->requestvb->name, r->requestvb->name_length);
-        if (r->requestvb->type == ASN_INTEGER && r->requestvb->val.integer != NULL)
-            snprintf(val, sizeof(val), "INTEGER %ld", *r->requestvb->val.integer);
-        else if (r->requestvb->type == ASN_NULL)
-            snprintf(val, sizeof(val), "NULL");
+            snprintf(result, sizeof(result), "ok");
+        if (vb->type == SNMP_NOSUCHOBJECT || vb->type == SNMP_NOSUCHINSTANCE ||
+            vb->type == SNMP_ENDOFMIBVIEW) {
+            snprintf(result, sizeof(result), "%s",
+                     vb->type == SNMP_NOSUCHOBJECT     ? "no such object"
+                     : vb->type == SNMP_NOSUCHINSTANCE ? "no such instance"
+                                                       : "end of the MIB view");
+            value = NULL;
+        } else if (vb->type == ASN_NULL) {
+            /* No value filled in: a GETNEXT past the scalar (the master goes on to
+             * the next subtree) or a request that failed first. */
+            if (r->status == SNMP_ERR_NOERROR)
+                snprintf(result, sizeof(result), "%s",
+                         mode == MODE_GETNEXT ? "nothing follows" : "no value");
+            value = NULL;
+        } else {
+            value_text(val, sizeof(val), vb);
+        }
+        if (mode != MODE_GETNEXT && mode != MODE_GETBULK && k < AUDIT_KEEP_REQS && asked_len[k])
+            oid_text(oidbuf, sizeof(oidbuf), asked[k], asked_len[k]);
         else
-            snprint_value(val, sizeof(val), r->requestvb->name, r->requestvb->name_length,
-                          r->requestvb);
-        pm_audit_pdu(op, oidbuf, val, result);
+            oid_text(oidbuf, sizeof(oidbuf), vb->name, vb->name_length);
+        pm_audit_pdu(op, oidbuf, value, result);
     }
     return ret;
 }

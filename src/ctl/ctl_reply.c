@@ -1,6 +1,9 @@
 /*
  * ctl_reply.c - reply items of control commands, rendered as text or JSON
  * (RFC 8259).  kv = key/value pair.
+ *
+ * Names are written "[#?]json_key|Text heading" (see ctl_server.h): text shows
+ * the heading, JSON the key; '#' marks a number, '?' a boolean.
  */
 #include "ctl_reply.h"
 
@@ -14,14 +17,22 @@
 
 #define MAX_COLS 32 /* columns of one table */
 
-enum item_kind { IT_TEXT, IT_KV, IT_KVINT, IT_TABLE };
+enum item_kind { IT_TEXT, IT_KV, IT_KVINT, IT_KVBOOL, IT_TABLE };
+enum val_type { VT_STR, VT_NUM, VT_BOOL };
+
+/* A parsed name: JSON key, text heading (both point into one allocation). */
+struct name {
+    char *json;
+    const char *label;
+    enum val_type type;
+};
 
 struct reply_item {
     enum item_kind kind;
-    char *key; /* kv key, table name */
-    char *val; /* text, kv value */
+    struct name key; /* kv key, table name */
+    char *val;       /* text, kv value (text form) */
     long long num;
-    char **cols; /* table: ncols names */
+    struct name *cols; /* table: ncols names */
     size_t ncols;
     char **cells; /* table: nrows * ncols values */
     size_t nrows, rowcap;
@@ -184,10 +195,10 @@ void ctl_reply_clear(struct ctl_reply *r)
 {
     for (size_t i = 0; i < r->nitems; i++) {
         struct reply_item *it = &r->items[i];
-        wipe_free(it->key);
+        wipe_free(it->key.json);
         wipe_free(it->val);
         for (size_t c = 0; c < it->ncols; c++)
-            wipe_free(it->cols[c]);
+            wipe_free(it->cols[c].json);
         for (size_t c = 0; c < it->nrows * it->ncols; c++)
             wipe_free(it->cells[c]);
         free(it->cols);
@@ -248,6 +259,26 @@ static char *xdup(struct ctl_reply *r, const char *s)
     return d;
 }
 
+/* "[#?]json_key|Heading" or "[#?]key" (the key is the heading too). */
+static int parse_name(struct ctl_reply *r, const char *spec, struct name *n)
+{
+    n->type = VT_STR;
+    if (spec[0] == '#' || spec[0] == '?') {
+        n->type = spec[0] == '#' ? VT_NUM : VT_BOOL;
+        spec++;
+    }
+    n->json = xdup(r, spec);
+    if (n->json == NULL)
+        return -1;
+    char *bar = strchr(n->json, '|');
+    n->label = n->json;
+    if (bar != NULL) {
+        *bar = '\0';
+        n->label = bar + 1;
+    }
+    return 0;
+}
+
 void ctl_reply_printf(struct ctl_reply *r, const char *fmt, ...)
 {
     va_list ap;
@@ -265,14 +296,14 @@ void ctl_reply_printf(struct ctl_reply *r, const char *fmt, ...)
 void ctl_reply_kv(struct ctl_reply *r, const char *key, const char *fmt, ...)
 {
     va_list ap;
+    struct name k = {0};
     va_start(ap, fmt);
     char *s = vfmt(r, fmt, ap);
     va_end(ap);
-    char *k = s ? xdup(r, key) : NULL;
-    struct reply_item *it = k ? new_item(r, IT_KV) : NULL;
+    struct reply_item *it = s && parse_name(r, key, &k) == 0 ? new_item(r, IT_KV) : NULL;
     if (it == NULL) {
         wipe_free(s);
-        wipe_free(k);
+        wipe_free(k.json);
         return;
     }
     it->key = k;
@@ -281,14 +312,30 @@ void ctl_reply_kv(struct ctl_reply *r, const char *key, const char *fmt, ...)
 
 void ctl_reply_kv_int(struct ctl_reply *r, const char *key, long long v)
 {
-    char *k = xdup(r, key);
-    struct reply_item *it = k ? new_item(r, IT_KVINT) : NULL;
+    struct name k = {0};
+    struct reply_item *it = parse_name(r, key, &k) == 0 ? new_item(r, IT_KVINT) : NULL;
     if (it == NULL) {
-        wipe_free(k);
+        wipe_free(k.json);
         return;
     }
     it->key = k;
     it->num = v;
+}
+
+void ctl_reply_kv_bool(struct ctl_reply *r, const char *key, int v, const char *text_true,
+                       const char *text_false)
+{
+    struct name k = {0};
+    char *s = xdup(r, v ? text_true : text_false);
+    struct reply_item *it = s && parse_name(r, key, &k) == 0 ? new_item(r, IT_KVBOOL) : NULL;
+    if (it == NULL) {
+        wipe_free(s);
+        wipe_free(k.json);
+        return;
+    }
+    it->key = k;
+    it->val = s;
+    it->num = v != 0;
 }
 
 void ctl_reply_table(struct ctl_reply *r, const char *name, ...)
@@ -300,20 +347,21 @@ void ctl_reply_table(struct ctl_reply *r, const char *name, ...)
         n++;
     va_end(ap);
     n = n < MAX_COLS ? n : MAX_COLS;
-    char *k = xdup(r, name);
-    char **cols = k ? calloc(n ? n : 1, sizeof *cols) : NULL;
+    struct name k = {0};
+    struct name *cols = parse_name(r, name, &k) == 0 ? calloc(n ? n : 1, sizeof *cols) : NULL;
     struct reply_item *it = cols ? new_item(r, IT_TABLE) : NULL;
     if (it == NULL) {
         r->oom = 1;
         free(cols);
-        wipe_free(k);
+        wipe_free(k.json);
         return;
     }
     it->key = k;
     it->cols = cols;
     va_start(ap, name);
     for (size_t i = 0; i < n; i++) {
-        cols[i] = xdup(r, va_arg(ap, const char *));
+        if (parse_name(r, va_arg(ap, const char *), &cols[i]) < 0)
+            break;
         it->ncols++;
     }
     va_end(ap);
@@ -375,7 +423,7 @@ static void render_table_text(const struct reply_item *it, struct sbuf *out)
     size_t w[MAX_COLS];
     size_t nc = it->ncols;
     for (size_t c = 0; c < nc; c++) {
-        w[c] = strlen(it->cols[c]);
+        w[c] = strlen(it->cols[c].label);
         for (size_t row = 0; row < it->nrows; row++) {
             size_t l = strlen(it->cells[row * it->ncols + c]);
             w[c] = l > w[c] ? l : w[c];
@@ -383,7 +431,7 @@ static void render_table_text(const struct reply_item *it, struct sbuf *out)
     }
     for (size_t row = 0; row < it->nrows + 2; row++) {
         for (size_t c = 0; c < nc; c++) {
-            const char *v = row == 0   ? it->cols[c]
+            const char *v = row == 0   ? it->cols[c].label
                             : row == 1 ? NULL
                                        : it->cells[(row - 2) * it->ncols + c];
             size_t l;
@@ -415,20 +463,43 @@ static void render_text(const struct ctl_reply *r, struct sbuf *out)
             for (j = i;
                  j < r->nitems && r->items[j].kind != IT_TEXT && r->items[j].kind != IT_TABLE;
                  j++) {
-                size_t l = strlen(r->items[j].key);
+                size_t l = strlen(r->items[j].key.label);
                 w = l > w ? l : w;
             }
             for (; i < j; i++) {
                 it = &r->items[i];
-                sbuf_printf(out, "%s:", it->key);
-                pad(out, w - strlen(it->key) + 1);
-                if (it->kind == IT_KV)
+                sbuf_printf(out, "%s:", it->key.label);
+                pad(out, w - strlen(it->key.label) + 1);
+                if (it->kind == IT_KV || it->kind == IT_KVBOOL)
                     sbuf_printf(out, "%s\n", it->val);
                 else
                     sbuf_printf(out, "%lld\n", it->num);
             }
             i--;
         }
+    }
+}
+
+/*
+ * A JSON value of the given type from a value's text: a number is the
+ * integer the text begins with ("3 - error" gives 3), a boolean is true for
+ * "true"; text that does not fit becomes null.
+ */
+static void json_value(struct sbuf *out, enum val_type t, const char *v)
+{
+    if (t == VT_STR) {
+        sbuf_json_str(out, v);
+    } else if (t == VT_BOOL) {
+        sbuf_addstr(out, strcmp(v, "true") == 0    ? "true"
+                         : strcmp(v, "false") == 0 ? "false"
+                                                   : "null");
+    } else {
+        size_t n = v[0] == '-' ? 1 : 0;
+        size_t d = strspn(v + n, "0123456789");
+        if (d == 0 || d > 20 || (v[n] == '0' && d > 1) || (v[n + d] != '\0' && v[n + d] != ' '))
+            sbuf_addstr(out, "null");
+        else
+            sbuf_add(out, v, n + d);
     }
 }
 
@@ -444,12 +515,14 @@ static void render_json(const struct ctl_reply *r, const char *status_word, stru
             continue;
         }
         sbuf_add(out, ",", 1);
-        sbuf_json_str(out, it->key);
+        sbuf_json_str(out, it->key.json);
         sbuf_add(out, ":", 1);
         if (it->kind == IT_KV) {
-            sbuf_json_str(out, it->val);
+            json_value(out, it->key.type, it->val);
         } else if (it->kind == IT_KVINT) {
             sbuf_printf(out, "%lld", it->num);
+        } else if (it->kind == IT_KVBOOL) {
+            sbuf_addstr(out, it->num ? "true" : "false");
         } else {
             sbuf_add(out, "[", 1);
             for (size_t row = 0; row < it->nrows; row++) {
@@ -457,9 +530,9 @@ static void render_json(const struct ctl_reply *r, const char *status_word, stru
                 for (size_t c = 0; c < it->ncols; c++) {
                     if (c)
                         sbuf_add(out, ",", 1);
-                    sbuf_json_str(out, it->cols[c]);
+                    sbuf_json_str(out, it->cols[c].json);
                     sbuf_add(out, ":", 1);
-                    sbuf_json_str(out, it->cells[row * it->ncols + c]);
+                    json_value(out, it->cols[c].type, it->cells[row * it->ncols + c]);
                 }
                 sbuf_add(out, "}", 1);
             }

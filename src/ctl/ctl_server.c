@@ -539,6 +539,7 @@ static void run_command(struct ctl_server *s, struct conn *c, int json, struct c
     struct ctl_reply r;
     struct sbuf b = {0};
     ctl_reply_init(&r, json);
+    r.peer = (struct ctl_peer){c->uid, c->gid, c->pid};
     char *saved = argv[argc];
     argv[argc] = NULL;
     int rc = cmd->fn(&r, argc, argv, cmd->arg);

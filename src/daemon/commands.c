@@ -9,7 +9,9 @@
  */
 #include "commands.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,7 +24,9 @@
 #include "pmirrord/audit.h"
 #include "pmirrord/conf.h"
 #include "pmirrord/ctl_server.h"
+#include "pmirrord/escape.h"
 #include "pmirrord/log.h"
+#include "pmirrord/mirrorlog.h"
 #include "pmirrord/pm_event.h"
 #include "pmirrord/slog_ring.h"
 #include "pmirrord/trapstats.h"
@@ -32,58 +36,207 @@ static struct pm_commands_ctx cmd;
 static const char *const severity_names[8] = {"emergency", "alert",  "critical",      "error",
                                               "warning",   "notice", "informational", "debug"};
 
+/* Local time with its UTC offset: 2026-11-27 08:33:12.123+00:00 (RFC 3339 §5.6). */
 static void fmt_time(const struct timespec *ts, char *buf, size_t len)
 {
     struct tm tm;
-    char base[32];
+    char base[32], off[8];
     localtime_r(&ts->tv_sec, &tm);
     strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
-    snprintf(buf, len, "%s.%03ld", base, ts->tv_nsec / 1000000);
+    strftime(off, sizeof(off), "%z", &tm); /* +hhmm */
+    snprintf(buf, len, "%s.%03ld%.3s:%.2s", base, ts->tv_nsec / 1000000, off, off + 3);
 }
+
+/* "uid=U gid=G pid=P" of the client whose request this is. */
+static void fmt_peer(const struct ctl_reply *r, char *buf, size_t len)
+{
+    const struct ctl_peer *p = ctl_reply_peer(r);
+    snprintf(buf, len, "uid=%ld gid=%ld pid=%ld", (long)p->uid, (long)p->gid, (long)p->pid);
+}
+
+/* An operator's change, into the mirror log. */
+static void trail(const struct ctl_reply *r, const char *action)
+{
+    const struct ctl_peer *p = ctl_reply_peer(r);
+    pm_mirrorlog_operator(p->uid, p->gid, p->pid, action);
+}
+
+/* Clears a ring; its first entry then says who cleared it. */
+static void clear_ring(const struct ctl_reply *r, struct slog_ring *ring)
+{
+    char who[80];
+    fmt_peer(r, who, sizeof(who));
+    slog_ring_clear(ring);
+    slog_ring_appendf(ring, "cleared by %s", who);
+}
+
+/*
+ * Paging: a reply holds at most LOG_PAGE entries and about LOG_PAGE_BYTES of
+ * entry text, so a full ring (SLOG_RING_MAX_CAPACITY entries of up to
+ * SLOG_RING_MAX_ENTRY bytes) never exceeds the protocol's 4 MiB reply limit
+ * even when JSON escaping multiplies the text by six.
+ */
+#define LOG_PAGE       1000
+#define LOG_PAGE_BYTES (512u * 1024u)
+
+struct page {
+    struct ctl_reply *r;
+    uint64_t from;   /* first seq wanted */
+    size_t max;      /* entries */
+    size_t shown;    /* entries added */
+    size_t bytes;    /* entry text added */
+    uint64_t oldest; /* first seq in the ring, 0 if empty */
+    uint64_t last;   /* last seq shown */
+    int more;        /* entries after the page exist */
+};
 
 static int visit_row(uint64_t seq, const struct timespec *ts, const char *text, void *arg)
 {
-    struct ctl_reply *r = arg;
+    struct page *pg = arg;
     char seqs[24], when[48];
+    size_t len = strlen(text);
+    if (pg->oldest == 0)
+        pg->oldest = seq;
+    if (seq < pg->from)
+        return 0;
+    if (pg->shown == pg->max || (pg->shown > 0 && pg->bytes + len > LOG_PAGE_BYTES)) {
+        pg->more = 1;
+        return 1;
+    }
     snprintf(seqs, sizeof(seqs), "%llu", (unsigned long long)seq);
     fmt_time(ts, when, sizeof(when));
-    ctl_reply_row(r, seqs, when, text, (char *)NULL);
+    ctl_reply_row(pg->r, seqs, when, text, (char *)NULL);
+    pg->shown++;
+    pg->bytes += len;
+    pg->last = seq;
     return 0;
 }
 
-static void show_ring(struct ctl_reply *r, struct slog_ring *ring, const char *title)
+/* For `last N`: the seq and size of the newest max entries. */
+struct tail {
+    uint64_t *seq;
+    size_t *len;
+    size_t max, n, head;
+};
+
+static int visit_tail(uint64_t seq, const struct timespec *ts, const char *text, void *arg)
 {
+    struct tail *t = arg;
+    t->seq[t->head] = seq;
+    t->len[t->head] = strlen(text);
+    t->head = (t->head + 1) % t->max;
+    t->n += t->n < t->max;
+    return 0;
+}
+
+/* The first seq of the newest max entries that fit in one page (0: none). */
+static uint64_t tail_start(struct slog_ring *ring, size_t max)
+{
+    struct tail t = {calloc(max, sizeof(uint64_t)), calloc(max, sizeof(size_t)), max, 0, 0};
+    uint64_t start = 0;
+    if (t.seq != NULL && t.len != NULL) {
+        slog_ring_foreach(ring, visit_tail, &t);
+        size_t bytes = 0;
+        for (size_t k = 0; k < t.n; k++) {
+            size_t i = (t.head + t.max - 1 - k) % t.max;
+            if (k > 0 && bytes + t.len[i] > LOG_PAGE_BYTES)
+                break;
+            bytes += t.len[i];
+            start = t.seq[i];
+        }
+    }
+    free(t.seq);
+    free(t.len);
+    return start;
+}
+
+/* [last N | from SEQ]: fills *from and *max, or replies with an error. */
+static int page_args(struct ctl_reply *r, int argc, char **argv, const char *cmdname,
+                     uint64_t *from, size_t *max, int *tail)
+{
+    char *end;
+    *from = 1;
+    *max = LOG_PAGE;
+    *tail = 1;
+    if (argc == 0)
+        return 0;
+    if (argc == 2 && strcmp(argv[0], "last") == 0) {
+        errno = 0;
+        unsigned long long n = strtoull(argv[1], &end, 10);
+        if (argv[1][0] != '-' && *end == '\0' && end != argv[1] && errno == 0 && n >= 1 &&
+            n <= LOG_PAGE) {
+            *max = (size_t)n;
+            return 0;
+        }
+    } else if (argc == 2 && strcmp(argv[0], "from") == 0) {
+        errno = 0;
+        unsigned long long n = strtoull(argv[1], &end, 10);
+        if (argv[1][0] != '-' && *end == '\0' && end != argv[1] && errno == 0) {
+            *from = n;
+            *tail = 0;
+            return 0;
+        }
+    }
+    ctl_reply_error(r, "usage: %s [last N | from SEQ] (N: 1-%d entries; SEQ: a sequence number)",
+                    cmdname, LOG_PAGE);
+    return -1;
+}
+
+static int show_ring(struct ctl_reply *r, struct slog_ring *ring, const char *title, int argc,
+                     char **argv)
+{
+    struct page pg = {.r = r};
+    int tail;
+    char cmdname[40];
+    snprintf(cmdname, sizeof(cmdname), "show %s", title);
+    if (page_args(r, argc, argv, cmdname, &pg.from, &pg.max, &tail) < 0)
+        return -1;
+    if (tail)
+        pg.from = tail_start(ring, pg.max);
     ctl_reply_kv(r, "log", "%s", title);
     ctl_reply_kv_int(r, "entries", (long long)slog_ring_count(ring));
     ctl_reply_kv_int(r, "capacity", (long long)slog_ring_capacity(ring));
     ctl_reply_kv_int(r, "overwritten", (long long)slog_ring_overflows(ring));
-    ctl_reply_table(r, "log-entries", "Seq", "Time", "Entry", (char *)NULL);
-    slog_ring_foreach(ring, visit_row, r);
+    ctl_reply_table(r, "log_entries", "#seq|Seq", "time|Time", "entry|Entry", (char *)NULL);
+    slog_ring_foreach(ring, visit_row, &pg);
+    uint64_t next = pg.shown ? pg.last + 1 : (pg.from > pg.oldest ? pg.from : pg.oldest);
+    if (ctl_reply_is_json(r)) {
+        ctl_reply_kv_int(r, "oldest_seq", (long long)pg.oldest);
+        ctl_reply_kv_int(r, "shown", (long long)pg.shown);
+        ctl_reply_kv_bool(r, "more", pg.more, "yes", "no");
+        ctl_reply_kv_int(r, "next_seq", (long long)next);
+        return 0;
+    }
+    if (pg.shown > 0 && pg.oldest < pg.last + 1 - pg.shown)
+        ctl_reply_printf(r, "Older entries: %s from %llu\n", cmdname,
+                         (unsigned long long)pg.oldest);
+    if (pg.more)
+        ctl_reply_printf(r, "More entries: %s from %llu\n", cmdname, (unsigned long long)next);
+    return 0;
 }
 
 static int c_show_mirror_log(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
-    show_ring(r, cmd.mirror_ring, "mirror log");
-    return 0;
+    return show_ring(r, cmd.mirror_ring, "mirror log", argc, argv);
 }
 
 static int c_clear_mirror_log(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
-    slog_ring_clear(cmd.mirror_ring);
+    clear_ring(r, cmd.mirror_ring); /* the "cleared by" entry is the trail */
     ctl_reply_printf(r, "mirror log cleared\n");
     return 0;
 }
 
 static int c_show_secure_log(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
-    ctl_reply_kv(r, "secure-log", "%s", pm_audit_enabled() ? "enabled" : "disabled");
-    show_ring(r, cmd.audit_ring, "snmp secure-log");
-    return 0;
+    ctl_reply_kv_bool(r, "secure_log|secure-log", pm_audit_enabled(), "enabled", "disabled");
+    return show_ring(r, cmd.audit_ring, "snmp secure-log", argc, argv);
 }
 
 static int c_clear_secure_log(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
-    slog_ring_clear(cmd.audit_ring);
+    clear_ring(r, cmd.audit_ring);
+    trail(r, "clear snmp secure-log");
     ctl_reply_printf(r, "snmp secure-log cleared\n");
     return 0;
 }
@@ -91,6 +244,7 @@ static int c_clear_secure_log(struct ctl_reply *r, int argc, char **argv, void *
 static int c_secure_log_on(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
     pm_audit_set_enabled(1);
+    trail(r, "snmp secure-log");
     log_info("ctl", "snmp secure-log enabled from the control socket");
     ctl_reply_printf(r, "snmp secure-log enabled\n");
     return 0;
@@ -99,6 +253,7 @@ static int c_secure_log_on(struct ctl_reply *r, int argc, char **argv, void *arg
 static int c_secure_log_off(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
     pm_audit_set_enabled(0);
+    trail(r, "no snmp secure-log");
     log_info("ctl", "snmp secure-log disabled from the control socket");
     ctl_reply_printf(r, "snmp secure-log disabled\n");
     return 0;
@@ -113,33 +268,36 @@ static int c_show_snmp_trap(struct ctl_reply *r, int argc, char **argv, void *ar
         return -1;
     }
     /* what every receiver's `createUser -e` needs */
-    ctl_reply_kv(r, ctl_reply_is_json(r) ? "engine_id" : "engineID", "%s", st.engine_id);
-    ctl_reply_kv(r, "Enabled Categories", "PacketMirror");
-    ctl_reply_kv(r, "juniPacketMirrorTrapEnable", "%s", st.trap_enable ? "true" : "false");
-    ctl_reply_kv(r, "Global Trap Severity Level", "%d - %s", st.global_severity,
+    ctl_reply_kv(r, "engine_id|engineID", "%s", st.engine_id);
+    ctl_reply_kv(r, "enabled_categories|Enabled Categories", "PacketMirror");
+    ctl_reply_kv_bool(r, "trap_enable|juniPacketMirrorTrapEnable", st.trap_enable, "true", "false");
+    ctl_reply_kv(r, "#global_severity|Global Trap Severity Level", "%d - %s", st.global_severity,
                  severity_names[st.global_severity & 7]);
     ctl_reply_kv_int(r, "events", (long long)st.events);
-    ctl_reply_kv_int(r, "not sent (trap enable false)", (long long)st.disabled_drops);
-    ctl_reply_kv_int(r, "filtered (global severity)", (long long)st.global_filtered);
-    ctl_reply_kv_int(r, "malformed events", (long long)st.invalid);
-    ctl_reply_kv_int(r, "event queue drops", (long long)st.event_queue_drops);
-    ctl_reply_kv_int(r, "dropped (out of memory)", (long long)st.no_memory_drops);
+    ctl_reply_kv_int(r, "not_sent_trap_disabled|not sent (trap enable false)",
+                     (long long)st.disabled_drops);
+    ctl_reply_kv_int(r, "filtered_global_severity|filtered (global severity)",
+                     (long long)st.global_filtered);
+    ctl_reply_kv_int(r, "malformed_events|malformed events", (long long)st.invalid);
+    ctl_reply_kv_int(r, "event_queue_drops|event queue drops", (long long)st.event_queue_drops);
+    ctl_reply_kv_int(r, "no_memory_drops|dropped (out of memory)", (long long)st.no_memory_drops);
 
-    ctl_reply_table(r, "severities", "Trap", "Severity", (char *)NULL);
+    ctl_reply_table(r, "severities", "trap|Trap", "#severity|Severity", (char *)NULL);
     for (int i = 1; i <= 10; i++) {
         snprintf(num[0], sizeof(num[0]), "%d - %s", st.trap_severity[i],
                  severity_names[st.trap_severity[i] & 7]);
         ctl_reply_row(r, pm_trap_name((enum pm_trap)i), num[0], (char *)NULL);
     }
 
-    ctl_reply_table(r, "hosts", "Address", "Security String", "Ver", "Type", "Trap Categories",
-                    (char *)NULL);
+    ctl_reply_table(r, "hosts", "address|Address", "user|Security String", "version|Ver",
+                    "type|Type", "categories|Trap Categories", (char *)NULL);
     for (size_t i = 0; i < st.nhosts; i++)
         ctl_reply_row(r, st.hosts[i].address, st.hosts[i].user, "v3",
                       st.hosts[i].inform ? "inform" : "trap", "PacketMirror", (char *)NULL);
 
-    ctl_reply_table(r, "queues", "Address", "TrapSeverityFilter", "Maximum QueueSize",
-                    "Queue DrainRate", "Queue Full discrd methd", "Timeout", "Retries",
+    ctl_reply_table(r, "queues", "address|Address", "#severity_filter|TrapSeverityFilter",
+                    "#queue_size|Maximum QueueSize", "#drain_rate|Queue DrainRate",
+                    "queue_full|Queue Full discrd methd", "#timeout_s|Timeout", "#retries|Retries",
                     (char *)NULL);
     for (size_t i = 0; i < st.nhosts; i++) {
         const struct pm_trapstats_host *h = &st.hosts[i];
@@ -153,9 +311,11 @@ static int c_show_snmp_trap(struct ctl_reply *r, int argc, char **argv, void *ar
                       num[4], (char *)NULL);
     }
 
-    ctl_reply_table(r, "counters", "Address", "Sent", "Filtered", "QueueFullDiscards",
-                    "NoResponseDiscards", "BadEncodingDiscards", "SendFailed", "NoMemory", "Queued",
-                    "InFlight", (char *)NULL);
+    ctl_reply_table(r, "counters", "address|Address", "#sent|Sent", "#filtered|Filtered",
+                    "#queue_full_discards|QueueFullDiscards",
+                    "#no_response_discards|NoResponseDiscards",
+                    "#bad_encoding_discards|BadEncodingDiscards", "#send_failed|SendFailed",
+                    "#no_memory|NoMemory", "#queued|Queued", "#in_flight|InFlight", (char *)NULL);
     for (size_t i = 0; i < st.nhosts; i++) {
         const struct pm_trapstats_host *h = &st.hosts[i];
         const uint64_t v[9] = {h->sent,
@@ -177,11 +337,41 @@ static int c_show_snmp_trap(struct ctl_reply *r, int argc, char **argv, void *ar
 
 /* trap-host add ADDRESS[:PORT] user NAME auth PROTO PASS priv PROTO PASS [options]:
  * the trapHost grammar of the configuration file; applied on the agent thread. */
+static const char *const auth_names[] = {"?", "SHA-1", "SHA-224", "SHA-256", "SHA-384", "SHA-512"};
+static const char *const priv_names[] = {"?", "AES-128", "AES-192", "AES-256"};
+
+/* The trail of an added host: what was configured, never the passphrases. */
+static void trail_add(const struct ctl_reply *r, const struct pm_traphost_conf *hc)
+{
+    char addr[4 * sizeof(hc->address)], user[4 * sizeof(hc->user)], what[800];
+    pm_escape(addr, sizeof(addr), hc->address, strnlen(hc->address, sizeof(hc->address)));
+    pm_escape(user, sizeof(user), hc->user, strnlen(hc->user, sizeof(hc->user)));
+    int n = snprintf(
+        what, sizeof(what), "trap-host add %s user %s auth %s priv %s%s", addr, user,
+        auth_names[hc->auth >= TH_AUTH_SHA1 && hc->auth <= TH_AUTH_SHA512 ? hc->auth : 0],
+        priv_names[hc->priv >= TH_PRIV_AES128 && hc->priv <= TH_PRIV_AES256 ? hc->priv : 0],
+        hc->inform ? " inform" : "");
+    for (size_t i = 0; i < hc->engine_id_len && n > 0 && (size_t)n + 8 < sizeof(what); i++)
+        n += snprintf(what + n, sizeof(what) - (size_t)n, "%s%02x", i ? "" : " engineId 0x",
+                      hc->engine_id[i]);
+    trail(r, what);
+}
+
+/* Messages of the trapHost parser start with where: cut it, the operator knows. */
+static const char *without_where(const char *msg, const char *where)
+{
+    size_t n = strlen(where);
+    return strncmp(msg, where, n) == 0 && strncmp(msg + n, ": ", 2) == 0 ? msg + n + 2 : msg;
+}
+
 static int c_trap_host_add(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
-    char *words[CONF_TH_MAX_WORDS + 1], err[400];
+    char *words[CONF_TH_MAX_WORDS + 1], err[400], where[64];
     struct pm_traphost_conf hc;
     int rc = -1;
+
+    /* A later clash with this host names it: "... is already defined at run time by uid N". */
+    snprintf(where, sizeof(where), "run time by uid %ld", (long)ctl_reply_peer(r)->uid);
 
     if (argc < 1 || argc >= CONF_TH_MAX_WORDS) {
         ctl_reply_error(r, "usage: trap-host add ADDRESS[:PORT] user NAME auth PROTO PASSPHRASE "
@@ -191,15 +381,17 @@ static int c_trap_host_add(struct ctl_reply *r, int argc, char **argv, void *arg
     words[0] = (char *)"trapHost";
     for (int i = 0; i < argc; i++)
         words[i + 1] = argv[i];
-    if (conf_parse_traphost(&hc, argc + 1, words, "pmirrorctl", err, sizeof(err)) < 0) {
-        ctl_reply_error(r, "%s", err);
+    if (conf_parse_traphost(&hc, argc + 1, words, where, err, sizeof(err)) < 0) {
+        ctl_reply_error(r, "%s", without_where(err, where));
         goto out;
     }
     rc = pm_agent_call(notify_add_host, &hc, 5000, err, sizeof(err));
-    if (rc < 0)
-        ctl_reply_error(r, "%s", err);
-    else
+    if (rc < 0) {
+        ctl_reply_error(r, "%s", without_where(err, where));
+    } else {
+        trail_add(r, &hc);
         ctl_reply_printf(r, "trap host %s added\n", hc.address);
+    }
     OPENSSL_cleanse(&hc, sizeof(hc));
 out:
     /* The request's words hold the passphrases. */
@@ -219,6 +411,10 @@ static int c_trap_host_remove(struct ctl_reply *r, int argc, char **argv, void *
         ctl_reply_error(r, "%s", err);
         return -1;
     }
+    char addr[4 * 128], what[600];
+    pm_escape(addr, sizeof(addr), argv[0], strnlen(argv[0], 128));
+    snprintf(what, sizeof(what), "trap-host remove %s", addr);
+    trail(r, what);
     ctl_reply_printf(r, "trap host %s removed\n", argv[0]);
     return 0;
 }
@@ -239,9 +435,14 @@ int pm_commands_register(struct ctl_server *s, const struct pm_commands_ctx *ctx
         ctl_cmd_fn fn;
     } table[] = {
         {"show version", 0, "Show the daemon's version", c_show_version},
-        {"show mirror log", CTL_F_MIRROR, "Show the secure mirror log", c_show_mirror_log},
+        {"show mirror log [last <n> | from <seq>]", CTL_F_MIRROR,
+         "Show the secure mirror log: the newest 1000 entries, the newest N, or 1000 from SEQ on",
+         c_show_mirror_log},
         {"clear mirror log", CTL_F_MIRROR, "Clear the secure mirror log", c_clear_mirror_log},
-        {"show snmp secure-log", CTL_F_MIRROR, "Show the SNMP secure audit log", c_show_secure_log},
+        {"show snmp secure-log [last <n> | from <seq>]", CTL_F_MIRROR,
+         "Show the SNMP secure audit log: the newest 1000 entries, the newest N, or 1000 from SEQ "
+         "on",
+         c_show_secure_log},
         {"clear snmp secure-log", CTL_F_MIRROR, "Clear the SNMP secure audit log",
          c_clear_secure_log},
         {"snmp-server clear secure-log", CTL_F_MIRROR, "Clear the SNMP secure audit log",

@@ -31,7 +31,12 @@ void pm_audit_pdu(const char *op, const char *oid, const char *value, const char
 {
     if (!pm_audit_enabled())
         return;
-    slog_ring_appendf(audit_ring, "snmpPduAudit %s %s = %s -> %s", op, oid, value, result);
+    if (value == NULL)
+        slog_ring_appendf(audit_ring, "%s %s: %s", op, oid, result);
+    else if (op[0] == 'S') /* SET: the value asked for */
+        slog_ring_appendf(audit_ring, "%s %s to %s: %s", op, oid, value, result);
+    else
+        slog_ring_appendf(audit_ring, "%s %s = %s: %s", op, oid, value, result);
 }
 
 void pm_audit_notify(const char *what, const char *host, const char *summary)

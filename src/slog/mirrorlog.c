@@ -74,3 +74,11 @@ void pm_mirrorlog_refusal(uid_t uid, gid_t gid, pid_t pid, const char *why)
     slog_ring_appendf(ml_ring, "control-refused uid=%ld gid=%ld pid=%ld: %s", (long)uid, (long)gid,
                       (long)pid, why);
 }
+
+void pm_mirrorlog_operator(uid_t uid, gid_t gid, pid_t pid, const char *action)
+{
+    if (ml_ring == NULL)
+        return;
+    slog_ring_appendf(ml_ring, "operator uid=%ld gid=%ld pid=%ld: %s", (long)uid, (long)gid,
+                      (long)pid, action);
+}

@@ -409,3 +409,41 @@ def _env_ctl_json(self, *words, secret=MIRROR_SECRET):
 
 Env.ctl = _env_ctl
 Env.ctl_json = _env_ctl_json
+
+
+class CtlConn:
+    """The control protocol spoken directly (docs/control-protocol.md, Framing):
+    no pmirrorctl in between, so the peer is this process."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(60)
+        self.s.connect(path)
+        self.buf = b""
+        st, _ = self.frame()
+        if st != "HELLO":
+            raise AssertionError("no greeting: " + st)
+
+    def frame(self):
+        """(status, body) of the next response."""
+        while b"\n" not in self.buf:
+            self._more()
+        hdr, self.buf = self.buf.split(b"\n", 1)
+        status, n = hdr.decode().split(" ")
+        while len(self.buf) < int(n):
+            self._more()
+        body, self.buf = self.buf[:int(n)], self.buf[int(n):]
+        return status, body.decode()
+
+    def _more(self):
+        d = self.s.recv(1 << 16)
+        if not d:
+            raise AssertionError("control connection closed")
+        self.buf += d
+
+    def request(self, line):
+        self.s.sendall(line.encode() + b"\n")
+        return self.frame()
+
+    def close(self):
+        self.s.close()

@@ -174,7 +174,7 @@ class TestNotifications(NotifyCase):
         wait_for(lambda: 4 in mids(self.env.trap_lines()), 10, what="the fourth notification")
         self.assertEqual(mids(self.env.trap_lines()), [2, 4])
         st = self.env.ctl_json("show", "snmp", "trap")
-        self.assertEqual(st["not sent (trap enable false)"], 2)
+        self.assertEqual(st["not_sent_trap_disabled"], 2)
 
     def test_severity_filters_global_and_host(self):
         p2 = free_udp_port()
@@ -192,11 +192,11 @@ class TestNotifications(NotifyCase):
         self.assertEqual(mids(self.env.trap_lines()), [2, 3, 4])
         self.assertEqual(mids(self.env.trap_lines("rx2")), [3, 4])
         st = self.env.ctl_json("show", "snmp", "trap")
-        self.assertEqual(st["filtered (global severity)"], 1)
-        rows = {r["Address"]: r for r in st["counters"]}
-        self.assertEqual(rows["127.0.0.1:%d" % p2]["Filtered"], "1")
-        self.assertEqual(rows["127.0.0.1:%d" % self.env.trap_port]["Filtered"], "0")
-        self.assertEqual(rows["127.0.0.1:%d" % p2]["Sent"], "2")
+        self.assertEqual(st["filtered_global_severity"], 1)
+        rows = {r["address"]: r for r in st["counters"]}
+        self.assertEqual(rows["127.0.0.1:%d" % p2]["filtered"], 1)
+        self.assertEqual(rows["127.0.0.1:%d" % self.env.trap_port]["filtered"], 0)
+        self.assertEqual(rows["127.0.0.1:%d" % p2]["sent"], 2)
 
     def test_other_keys_read_nothing_and_wire_is_encrypted(self):
         p_bad = free_udp_port()
@@ -282,7 +282,7 @@ class TestRuntimeTrapHosts(NotifyCase):
         self.env.raise_event("trap=5 mid=1")
         wait_for(lambda: mids(self.env.trap_lines()) == [1], 10, what="the trap to the added host")
         hosts = self.env.ctl_json("show", "snmp", "trap")["hosts"]
-        self.assertEqual([h["Address"] for h in hosts], ["127.0.0.1:%d" % self.env.trap_port])
+        self.assertEqual([h["address"] for h in hosts], ["127.0.0.1:%d" % self.env.trap_port])
         r = self.env.ctl("trap-host", "remove", "127.0.0.1:%d" % self.env.trap_port,
                          secret=pmtest.MIRROR_SECRET)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -348,8 +348,8 @@ class TestQueues(NotifyCase):
         def settled():
             st = self.env.ctl_json("show", "snmp", "trap")
             row = st["counters"][0]
-            sent, drops = int(row["Sent"]), int(row["QueueFullDiscards"])
-            return (sent + drops == 100 and row["Queued"] == "0") and (sent, drops)
+            sent, drops = row["sent"], row["queue_full_discards"]
+            return (sent + drops == 100 and row["queued"] == 0) and (sent, drops)
         sent, drops = wait_for(settled, 30, interval=0.2, what="the queue to drain")
         got = wait_for(lambda: len(mids(self.env.trap_lines())) >= sent and mids(self.env.trap_lines()), 10,
                        what="every sent trap")
@@ -384,15 +384,15 @@ class TestReceiverDown(NotifyCase):
 
         def held():
             row = self.env.ctl_json("show", "snmp", "trap")["counters"][0]
-            return row if int(row["QueueFullDiscards"]) == 104 else None
+            return row if row["queue_full_discards"] == 104 else None
         row = wait_for(held, 10, interval=0.1, what="the queue to fill")
-        self.assertEqual((row["InFlight"], row["Queued"], row["Sent"]), ("64", "32", "0"))
+        self.assertEqual((row["in_flight"], row["queued"], row["sent"]), (64, 32, 0))
         self.trapd()
         wait_for(lambda: len(set(mids(self.env.trap_lines()))) == 96, 30, what="96 informs")
-        wait_for(lambda: self.env.ctl_json("show", "snmp", "trap")["counters"][0]["Sent"] == "96", 10,
+        wait_for(lambda: self.env.ctl_json("show", "snmp", "trap")["counters"][0]["sent"] == 96, 10,
                  what="96 acknowledgements")
         row = self.env.ctl_json("show", "snmp", "trap")["counters"][0]
-        self.assertEqual((row["QueueFullDiscards"], row["NoResponseDiscards"]), ("104", "0"))
+        self.assertEqual((row["queue_full_discards"], row["no_response_discards"]), (104, 0))
         return sorted(set(mids(self.env.trap_lines())))
 
     def test_drop_last_in(self):
@@ -407,21 +407,21 @@ class TestInforms(NotifyCase):
         self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(
             extra="inform engineId %s timeout 1 retries 8" % TRAPD_ENGINE))
         self.env.raise_event("trap=5 mid=1 count=5")
-        wait_for(lambda: self.env.ctl_json("show", "snmp", "trap")["counters"][0]["InFlight"] == "5", 10,
+        wait_for(lambda: self.env.ctl_json("show", "snmp", "trap")["counters"][0]["in_flight"] == 5, 10,
                  what="five informs in flight")
         self.trapd()  # the receiver comes up within the retry budget (9 s)
         wait_for(lambda: sorted(set(mids(self.env.trap_lines()))) == [1, 2, 3, 4, 5], 15,
                  what="all five informs")
-        wait_for(lambda: self.env.ctl_json("show", "snmp", "trap")["counters"][0]["Sent"] == "5", 10,
+        wait_for(lambda: self.env.ctl_json("show", "snmp", "trap")["counters"][0]["sent"] == 5, 10,
                  what="five acknowledgements")
         row = self.env.ctl_json("show", "snmp", "trap")["counters"][0]
-        self.assertEqual(row["NoResponseDiscards"], "0")
+        self.assertEqual(row["no_response_discards"], 0)
 
     def test_inform_no_response_counted(self):
         self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(
             extra="inform engineId %s timeout 1 retries 0" % TRAPD_ENGINE))
         self.env.raise_event("trap=5 mid=1 count=3")
-        wait_for(lambda: self.env.ctl_json("show", "snmp", "trap")["counters"][0]["NoResponseDiscards"] == "3",
+        wait_for(lambda: self.env.ctl_json("show", "snmp", "trap")["counters"][0]["no_response_discards"] == 3,
                  15, what="three no-response discards")
 
     def test_engine_id_discovered_without_blocking(self):

@@ -7,10 +7,12 @@ import subprocess
 import unittest
 
 import pmtest
-from pmtest import MIRROR_SECRET, OID_MIRROR_MIB, OID_TRAPENABLE, PmTestCase, wait_for
+from pmtest import MIRROR_SECRET, OID_MIRROR_MIB, OID_TRAPENABLE, PmTestCase, free_udp_port, wait_for
 
 GROUP = "pmirrord-test"
 NOBODY = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+# every timestamp shown carries its UTC offset
+TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"
 
 
 def ensure_group():
@@ -38,7 +40,33 @@ class SecureLogCase(PmTestCase):
 
     def entries(self, log):
         words = ["show", "mirror", "log"] if log == "mirror" else ["show", "snmp", "secure-log"]
-        return [r["Entry"] for r in self.env.ctl_json(*words).get("log-entries", [])]
+        return [r["entry"] for r in self.env.ctl_json(*words).get("log_entries", [])]
+
+    def as_member(self, requests):
+        """Send requests on one connection from a child process that runs as nobody
+        with the control group; returns (its pid, [(status, body)...])."""
+        rfd, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(rfd)
+                os.setgroups([self.gid])
+                os.setgid(65534)
+                os.setuid(65534)
+                c = pmtest.CtlConn(self.env.path("run", "ctl.sock"))
+                out = json.dumps([c.request(line) for line in requests]).encode()
+                while out:
+                    out = out[os.write(wfd, out):]
+            finally:
+                os._exit(0)
+        os.close(wfd)
+        data = b""
+        with os.fdopen(rfd, "rb") as f:
+            data = f.read()
+        os.waitpid(pid, 0)
+        if not data:
+            raise AssertionError("the member's requests failed")
+        return pid, [tuple(x) for x in json.loads(data)]
 
     def start(self, extra="", snmpd=True):
         if snmpd:
@@ -56,25 +84,39 @@ class TestAuditLog(SecureLogCase):
         self.env.snmpget_v3(OID_TRAPENABLE)
         self.assertEqual(self.entries("audit"), [])
         st = self.env.ctl_json("show", "snmp", "secure-log")
-        self.assertEqual(st["secure-log"], "disabled")
+        self.assertIs(st["secure_log"], False)
         self.assertEqual(self.env.ctl("snmp", "secure-log", secret=MIRROR_SECRET).returncode, 0)
         self.env.snmpget_v3(OID_TRAPENABLE)
         wait_for(lambda: any("GET" in e for e in self.entries("audit")), 5, what="the audited GET")
 
     def test_get_getnext_set_are_audited_with_oid_and_value(self):
+        """Each request in plain words: what was asked, the value, and the result."""
         self.start("secureLog on\n")
         self.assertIn("INTEGER: 2", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
         self.assertEqual(self.env.snmpset_v3(OID_TRAPENABLE, "i", "1").returncode, 0)
         self.assertIn("wrongValue", self.env.snmpset_v3(OID_TRAPENABLE, "i", "7").stderr)
         self.env.snmpwalk_v3(OID_MIRROR_MIB)
-        log = wait_for(lambda: len(self.entries("audit")) >= 4 and self.entries("audit"), 5,
-                       what="four audit entries")
-        text = "\n".join(log)
-        oid = r"(iso|\.?1)\.3\.6\.1\.4\.1\.4874\.2\.2\.77\.2\.1\.0"
-        self.assertRegex(text, r"snmpPduAudit GET " + oid + r" = INTEGER 2 -> noError")
-        self.assertRegex(text, r"snmpPduAudit SET " + oid + r" = INTEGER 1 -> noError")
-        self.assertRegex(text, r"snmpPduAudit SET " + oid + r" = INTEGER 7 -> wrongValue")
-        self.assertRegex(text, r"snmpPduAudit GETNEXT " + oid + r" = INTEGER 1 -> noError")
+        self.env.snmpget_v3(OID_TRAPENABLE[:-1] + "1")
+        self.maxDiff = None
+        log = wait_for(lambda: any("no such" in e for e in self.entries("audit")) and self.entries("audit"),
+                       5, what="the last audit entry")
+        want = ["GET juniPacketMirrorTrapEnable.0 = false(2): ok",
+                "SET juniPacketMirrorTrapEnable.0 to true(1): ok",
+                "SET juniPacketMirrorTrapEnable.0 to 7: refused (wrongValue)",
+                "GETNEXT juniPacketMirrorTrapEnable.0 = true(1): ok",
+                "GET juniPacketMirrorTrapEnable.1: no such instance"]
+        # in this order; snmpwalk and snmpd add requests of their own in between
+        rest = iter(log)
+        self.assertTrue(all(w in rest for w in want), log)
+        self.assertIn("GETNEXT juniPacketMirrorTrapEnable.0: nothing follows", log)
+        for e in log:
+            self.assertNotRegex(e, r"->|= NULL|noSuch")
+        # timestamps with their UTC offset, in JSON and in text
+        rows = self.env.ctl_json("show", "snmp", "secure-log")["log_entries"]
+        for row in rows:
+            self.assertRegex(row["time"], "^" + TIME + "$")
+        text = self.env.ctl("show", "snmp", "secure-log", secret=MIRROR_SECRET).stdout
+        self.assertRegex(text, r"(?m)^1 +" + TIME + r" +GET juniPacketMirrorTrapEnable\.0 = false\(2\): ok$")
 
     def test_notification_audited_with_varbinds(self):
         self.env.secrets.update({"carol-sub", "198.18.0.77"})
@@ -113,11 +155,13 @@ class TestAuditLog(SecureLogCase):
         self.env.snmpget_v3(OID_TRAPENABLE)
         wait_for(lambda: self.entries("audit"), 5, what="an entry")
         self.assertEqual(self.env.ctl("clear", "snmp", "secure-log", secret=MIRROR_SECRET).returncode, 0)
-        self.assertEqual(self.entries("audit"), [])
+        self.assertEqual(len(self.entries("audit")), 1)
+        self.assertRegex(self.entries("audit")[0], r"^cleared by uid=0 gid=0 pid=\d+$")
         self.env.snmpget_v3(OID_TRAPENABLE)
-        wait_for(lambda: self.entries("audit"), 5, what="an entry")
+        wait_for(lambda: len(self.entries("audit")) == 2, 5, what="an entry")
         self.assertEqual(self.env.ctl("snmp-server", "clear", "secure-log", secret=MIRROR_SECRET).returncode, 0)
-        self.assertEqual(self.entries("audit"), [])
+        self.assertEqual(len(self.entries("audit")), 1)
+        self.assertRegex(self.entries("audit")[0], r"^cleared by uid=0 gid=0 pid=\d+$")
 
     def test_ring_capacity_from_config(self):
         self.start("secureLog on\nsecureLogSize 5\nmirrorLogSize 3\n", snmpd=False)
@@ -130,6 +174,106 @@ class TestAuditLog(SecureLogCase):
                          ["8", "9", "10"])
         wait_for(lambda: len(self.entries("audit")) == 5, 5, what="a full audit log")
         self.assertEqual(self.env.ctl_json("show", "snmp", "secure-log")["capacity"], 5)
+
+
+class TestOperatorTrail(SecureLogCase):
+    def test_actions_recorded_with_the_peer(self):
+        """Changes made on the control socket are written to the mirror log with the
+        caller's uid, gid and pid; a cleared ring starts with who cleared it."""
+        self.start("secureLog on\n", snmpd=False)
+        port = free_udp_port()
+        self.env.secrets.update({"op-auth-passphrase", "op-priv-passphrase"})
+        pid, out = self.as_member([
+            "mirror-enable " + MIRROR_SECRET,
+            "clear mirror log",
+            "trap-host add 127.0.0.1:%d user opUser auth SHA-256 op-auth-passphrase priv AES "
+            "op-priv-passphrase inform" % port,
+            "trap-host remove 127.0.0.1:%d" % port,
+            "no snmp secure-log",
+            "snmp secure-log",
+            "clear snmp secure-log",
+        ])
+        self.assertEqual([st for st, _ in out], ["OK"] * 7, out)
+        who = "uid=65534 gid=65534 pid=%d" % pid
+        ml = self.entries("mirror")
+        self.assertEqual(ml[0], "cleared by " + who)
+        mine = [e for e in ml if who in e]
+        self.assertEqual(mine, [
+            "cleared by " + who,
+            "operator %s: trap-host add 127.0.0.1:%d user opUser auth SHA-256 priv AES-128 inform" % (who, port),
+            "operator %s: trap-host remove 127.0.0.1:%d" % (who, port),
+            "operator %s: no snmp secure-log" % who,
+            "operator %s: snmp secure-log" % who,
+            "operator %s: clear snmp secure-log" % who,
+        ])
+        # the cleared audit ring starts with who cleared it
+        self.assertEqual(self.entries("audit")[0], "cleared by " + who)
+        for e in ml + self.entries("audit"):
+            self.assertNotIn("passphrase", e)
+
+    def test_trap_host_errors_name_their_source(self):
+        self.start(snmpd=False)
+        port = free_udp_port()
+        _, out = self.as_member([
+            "mirror-enable " + MIRROR_SECRET,
+            "trap-host add 127.0.0.1:%d user u2 auth MD5 authpass1 priv AES privpass1" % port,
+            "trap-host add 127.0.0.1:%d user u3 auth SHA-256 authpass1 priv AES privpass1" % port,
+            "trap-host add 127.0.0.1:%d user u4 auth SHA-256 authpass1 priv AES privpass1" % port,
+        ])
+        self.assertEqual(out[1][0], "ERR")
+        self.assertTrue(out[1][1].startswith("% trapHost: auth MD5 is refused"), out[1])
+        self.assertEqual(out[2][0], "OK")
+        self.assertEqual(out[3], ("ERR", "%% trapHost 127.0.0.1:%d is already defined at run time by "
+                                         "uid 65534\n" % port))
+
+
+class TestPaging(SecureLogCase):
+    def test_full_rings_are_shown_page_by_page(self):
+        """65,536 entries: the default shows the newest 1000 and says how to get more;
+        `from SEQ` pages continue exactly; `last N` shows the newest N."""
+        cap = 65536
+        self.start("secureLog on\nsecureLogSize %d\nmirrorLogSize %d\neventQueueSize 1048576\n"
+                   % (cap, cap), snmpd=False)
+        self.env.raise_event("trap=7 mid=1 trigger=%s count=%d" % ("t" * 40, cap + 100))
+        wait_for(lambda: self.env.ctl_json("show", "mirror", "log")["overwritten"] >= 100, 120,
+                 what="a full mirror log")
+        wait_for(lambda: self.env.ctl_json("show", "snmp", "secure-log")["overwritten"] >= 100, 60,
+                 what="a full audit log")
+        for words in (["show", "mirror", "log"], ["show", "snmp", "secure-log"]):
+            first = self.env.ctl_json(*words)
+            self.assertEqual(first["entries"], cap)
+            rows = first["log_entries"]
+            self.assertEqual(len(rows), 1000)
+            self.assertEqual(first["shown"], 1000)
+            self.assertIs(first["more"], False)
+            oldest, newest = first["oldest_seq"], rows[-1]["seq"]
+            self.assertEqual(newest - oldest + 1, cap)
+            self.assertEqual([r["seq"] for r in rows], list(range(newest - 999, newest + 1)))
+            self.assertEqual(first["next_seq"], newest + 1)
+            text = self.env.ctl(*words, secret=MIRROR_SECRET).stdout
+            self.assertIn("from %d" % oldest, text)   # says how to see the older ones
+            # every page, from the oldest on, continues exactly where the last one ended
+            seqs, nxt, pages = [], oldest, 0
+            while True:
+                page = self.env.ctl_json(*words, "from", str(nxt))
+                got = [r["seq"] for r in page["log_entries"]]
+                self.assertEqual(got, list(range(nxt, nxt + len(got))))
+                self.assertGreater(len(got), 0)
+                seqs += got
+                pages += 1
+                self.assertEqual(page["next_seq"], got[-1] + 1)
+                if not page["more"]:
+                    break
+                nxt = page["next_seq"]
+            self.assertEqual(seqs, list(range(oldest, newest + 1)))
+            self.assertEqual(pages, (cap + 999) // 1000)
+            last = self.env.ctl_json(*words, "last", "5")
+            self.assertEqual([r["seq"] for r in last["log_entries"]], list(range(newest - 4, newest + 1)))
+            # a page from before the oldest entry starts at the oldest
+            self.assertEqual(self.env.ctl_json(*words, "from", "1")["log_entries"][0]["seq"], oldest)
+            bad = self.env.ctl(*words, "last", "0", secret=MIRROR_SECRET)
+            self.assertEqual(bad.returncode, 1)
+            self.assertIn("last N", bad.stdout + bad.stderr)
 
 
 class TestAccess(SecureLogCase):

@@ -20,7 +20,7 @@ def field(d, *names):
     """The first of names present in d (display headings and snake_case keys)."""
     for n in names:
         if n in d:
-            return d[n]
+            return str(d[n])  # JSON numbers and the old string form compare alike
     raise KeyError("none of %s in %s" % (names, sorted(d)))
 
 
