@@ -20,7 +20,7 @@ def field(d, *names):
     """The first of names present in d (display headings and snake_case keys)."""
     for n in names:
         if n in d:
-            return str(d[n])  # JSON numbers and the old string form compare alike
+            return str(d[n]) if isinstance(d[n], int) else d[n]
     raise KeyError("none of %s in %s" % (names, sorted(d)))
 
 
@@ -151,7 +151,7 @@ class TestAuditEvidence(TrapHostCase):
 
         def audit():
             st = self.env.ctl_json("show", "snmp", "secure-log")
-            return [field(e, "Entry", "entry") for e in field(st, "log-entries", "entries")
+            return [field(e, "Entry", "entry") for e in field(st, "log_entries")
                     if "snmpTrap sent" in field(e, "Entry", "entry")]
         log = wait_for(audit, 5, what="the audit entry")
         self.assertIn('Trigger="%s"' % trigger, log[0])
