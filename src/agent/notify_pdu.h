@@ -11,8 +11,7 @@
  * Decisions:
  * - The objects are accessible-for-notify scalars; RFC 2578 §8.1 requires an
  *   object *instance* per OBJECTS entry, and a scalar's only instance is .0
- *   (the same form Net-SNMP's own notifications and our prototype used,
- *   docs/netsnmp-notes.md).
+ *   (the form Net-SNMP's own notifications use, docs/netsnmp-notes.md).
  * - Unsigned32 -> ASN_UNSIGNED (Gauge32, 0x42); enumerations -> ASN_INTEGER;
  *   DisplayString -> ASN_OCTET_STR cut to the SIZE maximum (255/64/40) with
  *   pm_display_cut(); IpAddress -> ASN_IPADDRESS (4 octets, network order);

@@ -213,7 +213,7 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
         return NULL;
     }
     if (!hc->inform) {
-        /* TRAP: we are the authoritative engine (RFC 3412 §6.4 / RFC 3414 §3.1.1). */
+        /* TRAP: we are the authoritative engine (RFC 3414 §1.5.1). */
         size_t n = snmpv3_get_engineID(eid, sizeof(eid));
         s.securityEngineID = eid;
         s.securityEngineIDLen = n;
