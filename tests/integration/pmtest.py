@@ -106,6 +106,9 @@ class Env:
         self.dir = tempfile.mkdtemp(prefix="pmtest.")
         os.chmod(self.dir, 0o755)
         self.daemons = {}
+        # A network namespace the test created: daemons started from now on run in it
+        # ("ip netns exec" execs the daemon, so pidfile and Popen PIDs stay the daemon's).
+        self.netns = None
         # Strings that identify subscribers, triggers, analyzers or mirror IDs in
         # this test: they must never reach pmirrord's ordinary log or snmpd's log.
         self.secrets = set()
@@ -142,6 +145,8 @@ class Env:
     def _spawn(self, name, argv, env=None, stdout_log=True):
         log = self.path("logs", name + ".out")
         out = open(log, "ab")
+        if self.netns:
+            argv = ["ip", "netns", "exec", self.netns, *argv]
         proc = subprocess.Popen(argv, env=env or os.environ.copy(), stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
         out.close()

@@ -5,6 +5,8 @@ evidence and configuration errors that keep secrets to themselves.
 Receivers are real snmptrapd instances; hosts are added and removed with
 pmirrorctl after mirror-enable.
 """
+import os
+import secrets
 import subprocess
 
 import pmtest
@@ -107,17 +109,49 @@ class TestAddressForms(TrapHostCase):
 
 
 class TestCounters(TrapHostCase):
+    """The daemon and its receiver run in a network namespace of their own that has
+    only lo: the failing host's address (198.18.0.0/15, RFC 2544 benchmarking) has
+    no route there, so sendto() fails with ENETUNREACH and nothing is transmitted.
+    pmirrorctl still reaches the daemon: the control socket is a filesystem path."""
+    FAILING = "198.18.0.1"
+
+    def setUp(self):
+        ns = "pmtest-" + secrets.token_hex(4)
+        r = subprocess.run(["ip", "netns", "add", ns], capture_output=True, text=True)
+        if r.returncode != 0:
+            self.fail("cannot create network namespace %s (CI must not skip): %s" % (ns, r.stderr))
+        # registered before the Env's cleanup, so it runs after the daemons are stopped
+        self.addCleanup(self.delete_netns, ns)
+        r = subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = subprocess.run(["ip", "-n", ns, "route", "get", self.FAILING], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0, "namespace %s routes %s: %s" % (ns, self.FAILING, r.stdout))
+        super().setUp()
+        self.env.netns = ns
+
+    def delete_netns(self, ns):
+        r = subprocess.run(["ip", "netns", "delete", ns], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise AssertionError("cannot delete network namespace %s: %s" % (ns, r.stderr))
+
+    def assertInNetns(self, name):
+        """The daemon's network namespace is the test's (no event is raised before this)."""
+        pid = self.env.daemons[name].pid()
+        self.assertEqual(pid, self.env.daemons[name].proc.pid, "ip netns exec did not exec " + name)
+        self.assertEqual(os.stat("/proc/%d/ns/net" % pid).st_ino,
+                         os.stat("/run/netns/" + self.env.netns).st_ino, name + " is not in the namespace")
+
     def test_failed_send_is_not_bad_encoding(self):
-        # sendto() to the limited broadcast address without SO_BROADCAST fails
-        # with EACCES (ip(7)), every time and on any host.
         self.trapd_port = free_udp_port()
         self.env.start_snmptrapd(port=self.trapd_port, conf=trapd_conf(self.trapd_port))
         self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(port=self.trapd_port) + "\n" +
-                               "trapHost 255.255.255.255:%d user trapUser auth SHA-256 trap-auth-pass priv AES "
-                               "trap-priv-pass\n" % self.trapd_port)
+                               "trapHost %s:%d user trapUser auth SHA-256 trap-auth-pass priv AES "
+                               "trap-priv-pass\n" % (self.FAILING, self.trapd_port))
+        self.assertInNetns("snmptrapd")
+        self.assertInNetns("pmirrord")
         self.env.raise_event("trap=5 mid=1 count=3")
         wait_for(lambda: len(self.env.trap_lines()) == 3, 10, what="three traps at the good host")
-        bad = "255.255.255.255:%d" % self.trapd_port
+        bad = "%s:%d" % (self.FAILING, self.trapd_port)
         row = wait_for(lambda: field(self.counters()[bad], "SendFailed", "send_failed") == "3" and
                        self.counters()[bad], 10, what="three failed sends")
         self.assertEqual(field(row, "BadEncodingDiscards", "bad_encoding_discards"), "0")
