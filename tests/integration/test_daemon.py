@@ -193,6 +193,10 @@ class TestDaemonMode(DaemonCase):
         self.assertIn("not-a-dir", r.stderr)
         self.assertIn("pmirrord: ", r.stderr)
         self.assertFalse(os.path.exists(pidfile))
+        # in the foreground the same failure is logged at error level
+        r = run([PMIRRORD, "-f", "-c", self.env.path("pmirrord.conf")])
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"pmirrord\[main\] error: cannot start: .*not-a-dir")
 
     def test_success_only_once_ready(self):
         self.env.start_snmpd()
