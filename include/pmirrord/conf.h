@@ -48,7 +48,7 @@ struct pm_traphost_conf {
 struct pm_conf {
     char path[PM_PATH_MAX];
     /* agent */
-    char agentx_socket[PM_PATH_MAX];
+    char agentx_socket[PM_PATH_MAX]; /* path, unix:PATH or tcp:A.B.C.D:PORT (port always set) */
     unsigned agentx_ping_interval;
     char persistent_dir[PM_PATH_MAX];
     int trap_enable;       /* 1 true, 0 false: used when nothing is persisted */
@@ -65,13 +65,15 @@ struct pm_conf {
     unsigned mirror_log_size;
     int secure_log; /* snmp secure-log on/off */
     char control_socket[108];
-    char control_group[64];
+    char control_group[64];  /* a group that existed when the file was read */
     char mirror_secret[256]; /* salted hash, never the secret */
 };
 
 void conf_defaults(struct pm_conf *c);
 /* Load a file into *c (defaults first).  Returns 0, or -1 with
- * "FILE:LINE: message" in err; *c is then freed and must not be used. */
+ * "FILE:LINE: message" in err; *c is then freed and must not be used.  A file
+ * that group or others may read or write is refused ("FILE: mode 0644 ...").
+ * Warnings (weak mirrorSecret, SHA-1) go to the log as "FILE:LINE: ...". */
 int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 /* The same for text already in memory: name stands for the file in messages

@@ -17,7 +17,10 @@ struct pm_daemon_hooks {
 };
 
 /* pmirrord's main(): parses argv, runs until SIGTERM/SIGINT.  Exit status:
- * 0 stopped cleanly, 1 runtime failure, 2 usage or configuration error. */
+ * 0 stopped cleanly (or -h, -V, -n with a good configuration), 1 start-up or
+ * runtime failure, 2 usage or configuration error.  Without -f it forks and
+ * the calling process returns only once the daemon is ready (status 0) or has
+ * failed to start (status 1, the reason on stderr); see src/daemon/ready.h. */
 int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks);
 
 #endif

@@ -29,7 +29,8 @@ enum log_target {
 typedef void (*log_sink_fn)(int prio, const char *token, const char *msg, void *arg);
 
 void log_init(const char *progname, enum log_target target);
-/* csv of tokens, or "all"; returns -1 and fills err on an unknown token. */
+/* csv of tokens, or "all"; returns -1 and fills err (naming the valid
+ * tokens) on an unknown one. */
 int log_set_debug(const char *csv, char *err, size_t errlen);
 int log_debug_enabled(const char *token);
 /* Replace the sink (NULL restores the default stderr/syslog sink). */
@@ -38,6 +39,8 @@ void log_close(void);
 
 void log_warn(const char *token, const char *fmt, ...) PM_PRINTF(2, 3); /* appends strerror */
 void log_warnx(const char *token, const char *fmt, ...) PM_PRINTF(2, 3);
+/* Something failed that stops the daemon (a start-up step): error level. */
+void log_error(const char *token, const char *fmt, ...) PM_PRINTF(2, 3);
 void log_info(const char *token, const char *fmt, ...) PM_PRINTF(2, 3);
 void log_debug(const char *token, const char *fmt, ...) PM_PRINTF(2, 3);
 void log_msg(int prio, const char *token, const char *fmt, ...) PM_PRINTF(3, 4);

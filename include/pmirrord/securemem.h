@@ -3,7 +3,8 @@
  *
  * The secure log rings (slog_ring.h) protect their own pages (mlock,
  * MADV_DONTDUMP); this keeps the rest of the process from leaking them:
- * stack copies, stdio buffers, a foreach callback's locals.
+ * stack copies, stdio buffers, a foreach callback's locals, queued
+ * notifications.  The daemon fails to start when any step fails.
  */
 #ifndef PMIRRORD_SECUREMEM_H
 #define PMIRRORD_SECUREMEM_H
@@ -22,10 +23,30 @@
 int pm_harden_process(char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
+ * RLIMIT_MEMLOCK for a process that locks `need` bytes (docs/memory-locking.md).
+ * As root: sets soft and hard limit to need, for the unprivileged process the
+ * daemon becomes (root itself, with CAP_IPC_LOCK, is not held to it).  Not
+ * root: raises the soft limit to need if the hard one allows, else fails with
+ * both figures and the remedy in err.  Returns 0, or -1 on failure, or 1 with
+ * a warning in err when root may not raise the hard limit (no
+ * CAP_SYS_RESOURCE) and so relies on CAP_IPC_LOCK.
+ */
+int pm_memlock_limit(size_t need, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): nothing of the process
+ * (heap, stacks, Net-SNMP's PDUs and buffers) is ever swapped.  Every later
+ * mapping is charged in full against RLIMIT_MEMLOCK.  Returns 0, or -1 with
+ * err filled.
+ */
+int pm_lock_all(char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
  * Memory for intercept data (the secure rings, the event queue): len bytes,
  * a multiple of the page size, zero-filled, locked in RAM (mlock, raising the
  * soft RLIMIT_MEMLOCK if it must), excluded from core dumps (MADV_DONTDUMP)
- * and zero in a forked child (MADV_WIPEONFORK).  NULL with err filled
+ * and zero in a forked child (MADV_WIPEONFORK; failure of either advice is an
+ * error).  NULL with err filled
  * ("<what>: ...") on failure.
  */
 void *pm_secure_alloc(size_t len, const char *what, char *err, size_t errlen);

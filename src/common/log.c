@@ -104,7 +104,11 @@ int log_set_debug(const char *csv, char *err, size_t errlen)
             if (strcmp(known_tokens[i], t) == 0)
                 known = 1;
         if (!known) {
-            snprintf(err, errlen, "unknown debug token \"%s\"", t);
+            size_t n = (size_t)snprintf(err, errlen, "unknown debug token \"%s\" (valid: all", t);
+            for (int i = 0; known_tokens[i] != NULL && n < errlen; i++)
+                n += (size_t)snprintf(err + n, errlen - n, ", %s", known_tokens[i]);
+            if (n < errlen)
+                snprintf(err + n, errlen - n, ")");
             return -1;
         }
         if (lg.ndebug < MAX_DEBUG_TOKENS)
@@ -164,6 +168,14 @@ void log_warnx(const char *token, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     log_vmsg(LOG_WARNING, token, fmt, ap);
+    va_end(ap);
+}
+
+void log_error(const char *token, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(LOG_ERR, token, fmt, ap);
     va_end(ap);
 }
 

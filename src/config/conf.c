@@ -8,12 +8,15 @@
 #include "pmirrord/secret.h"
 #include "pmirrord/slog_ring.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -126,18 +129,54 @@ static int set_uint(struct conf_ctx *x, int argc, char **argv, unsigned long min
     return 0;
 }
 
+/* README "Configuration reference": the same words for every on/off directive.
+ * Numbers are refused: TruthValue's false(2) would read as "on" to anyone. */
 static int parse_bool(struct conf_ctx *x, int argc, char **argv, int *dst)
 {
+    static const char *const on[] = {"yes", "on", "true", "enable"};
+    static const char *const off[] = {"no", "off", "false", "disable"};
     if (want_args(x, argc, argv, 1) < 0)
         return -1;
-    const char *v = argv[1];
-    if (!strcasecmp(v, "true") || !strcasecmp(v, "on") || !strcasecmp(v, "yes") || !strcmp(v, "1"))
-        *dst = 1;
-    else if (!strcasecmp(v, "false") || !strcasecmp(v, "off") || !strcasecmp(v, "no") ||
-             !strcmp(v, "2") || !strcmp(v, "0"))
-        *dst = 0;
-    else
-        CONF_FAIL(x, "%s: \"%s\" is not true or false", argv[0], v);
+    for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+        if (strcasecmp(argv[1], on[i]) == 0) {
+            *dst = 1;
+            return 0;
+        }
+        if (strcasecmp(argv[1], off[i]) == 0) {
+            *dst = 0;
+            return 0;
+        }
+    }
+    CONF_FAIL(x, "%s: \"%s\" is not yes/no, on/off, true/false or enable/disable", argv[0],
+              argv[1]);
+}
+
+/*
+ * tcp:ADDRESS[:PORT]: a numeric IPv4 address (the agent connects without
+ * blocking and never resolves names), the AgentX port 705 (RFC 2741 §8.1)
+ * when none is given.  Stored with the port, so the agent sees one form.
+ */
+static int agentx_tcp(struct conf_ctx *x, const char *spec)
+{
+    char host[64];
+    const char *colon = strchr(spec, ':');
+    size_t hl = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+    unsigned long port = 705;
+    struct in_addr a;
+    if (hl == 0)
+        CONF_FAIL(x, "agentXSocket: tcp: needs an address (tcp:127.0.0.1:705)");
+    if (hl >= sizeof(host))
+        CONF_FAIL(x, "agentXSocket: tcp: address too long; use a numeric address");
+    memcpy(host, spec, hl);
+    host[hl] = '\0';
+    if (inet_pton(AF_INET, host, &a) != 1)
+        CONF_FAIL(x,
+                  "agentXSocket: \"%s\" is not an IPv4 address; use a numeric address "
+                  "(tcp:127.0.0.1:705), host names are not resolved",
+                  host);
+    if (colon != NULL && conf_uint(colon + 1, 1, 65535, &port) < 0)
+        CONF_FAIL(x, "agentXSocket: \"%s\" is not a port from 1 to 65535", colon + 1);
+    snprintf(x->c->agentx_socket, sizeof(x->c->agentx_socket), "tcp:%s:%lu", host, port);
     return 0;
 }
 
@@ -145,9 +184,14 @@ static int d_agentx_socket(struct conf_ctx *x, int argc, char **argv)
 {
     if (set_string(x, argc, argv, x->c->agentx_socket, sizeof(x->c->agentx_socket)) < 0)
         return -1;
-    const char *s = x->c->agentx_socket;
-    if (s[0] != '/' && strncmp(s, "unix:", 5) != 0 && strncmp(s, "tcp:", 4) != 0)
-        CONF_FAIL(x, "agentXSocket: \"%s\" is neither a unix path nor tcp:HOST:PORT", s);
+    const char *s = argv[1];
+    if (strncmp(s, "tcp:", 4) == 0)
+        return agentx_tcp(x, s + 4);
+    if (s[0] != '/' && (strncmp(s, "unix:", 5) != 0 || s[5] != '/'))
+        CONF_FAIL(x,
+                  "agentXSocket: \"%s\" is neither an absolute unix socket path nor "
+                  "tcp:ADDRESS[:PORT]",
+                  s);
     return 0;
 }
 
@@ -299,8 +343,17 @@ static int d_control_socket(struct conf_ctx *x, int argc, char **argv)
 
 static int d_control_group(struct conf_ctx *x, int argc, char **argv)
 {
-    return set_string(x, argc, argv, x->c->control_group, sizeof(x->c->control_group));
+    if (set_string(x, argc, argv, x->c->control_group, sizeof(x->c->control_group)) < 0)
+        return -1;
+    errno = 0;
+    if (getgrnam(x->c->control_group) == NULL)
+        CONF_FAIL(x, "controlGroup: group \"%s\" does not exist%s%s", x->c->control_group,
+                  errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
+    return 0;
 }
+
+/* Fewer rounds than this make a stolen configuration cheap to brute-force. */
+#define MIRROR_SECRET_WARN_ITER 100000ul
 
 static int d_mirror_secret(struct conf_ctx *x, int argc, char **argv)
 {
@@ -310,6 +363,13 @@ static int d_mirror_secret(struct conf_ctx *x, int argc, char **argv)
     if (x->c->mirror_secret[0] != '$' || secret_check(x->c->mirror_secret, why, sizeof(why)) < 0)
         CONF_FAIL(x, "mirrorSecret must be a hash made by `pmirrorctl hash-secret`, "
                      "never the secret itself");
+    /* $pbkdf2-sha256$<iterations>$... (secret.h), well-formed by now */
+    unsigned long iter = strtoul(x->c->mirror_secret + strlen(SECRET_SCHEME), NULL, 10);
+    if (iter < MIRROR_SECRET_WARN_ITER)
+        log_warnx("conf",
+                  "%s:%d: mirrorSecret has only %lu PBKDF2 iterations; make one with at least "
+                  "%lu (pmirrorctl hash-secret uses %u)",
+                  x->file, x->line, iter, MIRROR_SECRET_WARN_ITER, SECRET_DEFAULT_ITER);
     return 0;
 }
 
@@ -430,6 +490,17 @@ int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
     int rc = conf_lines(&x, &src);
     if (rc == 0 && ferror(f)) {
         snprintf(err, errlen, "%s:%d: read error: %s", path, x.line, strerror(errno));
+        rc = -1;
+    }
+    /* The file holds USM passphrases and the mirror secret's hash: only its
+     * owner may read or change it.  Checked on the open file, after the
+     * parse, so a syntax error is still reported with its line. */
+    struct stat st;
+    if (rc == 0 && fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
+        snprintf(err, errlen,
+                 "%s: mode %04o lets group or others read or change it, and it holds "
+                 "passphrases; run: chmod 600 %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
         rc = -1;
     }
     fclose(f);

@@ -32,6 +32,7 @@
 #include "ctl_reply.h"
 #include "ctl_socket.h"
 #include "pmirrord/secret.h"
+#include "pmirrord/thread.h"
 
 #define MAX_COMMANDS 256
 
@@ -755,7 +756,7 @@ int ctl_server_start(struct ctl_server *s, char *err, size_t errlen)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&s->thr, NULL, server_main, s);
+    int rc = pm_thread_create(&s->thr, server_main, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
         return pm_err(err, errlen, "pthread_create: %s", strerror(rc));

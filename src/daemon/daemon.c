@@ -1,29 +1,37 @@
 /*
  * daemon.c - pmirrord: command line, configuration, start-up and shutdown.
  *
- *   pmirrord [-f] [-n] [-c FILE] [-D token,...] [-p PIDFILE]
+ *   pmirrord [-f] [-n] [-c FILE] [-D token,...] [-p PIDFILE] | -h | -V
  *
  * Threads: the calling thread becomes the agent thread (the only one that
  * calls Net-SNMP); the control socket has its own thread (ctl_server.h);
  * producers of events (capture threads, test hooks) push into the event
- * queue, whose eventfd the agent loop watches.
+ * queue, whose eventfd the agent loop watches.  Every thread is made with
+ * pm_thread_create() (thread.h).
  *
- * Start-up order: config -> harden -> secure rings -> event queue -> agent
- * (Net-SNMP) -> notifications -> control socket.  Shutdown is the reverse,
- * and zeroises the rings.
+ * Start-up order: config -> fork (without -f; ready.h) -> memory limit,
+ * harden, lock everything -> pidfile -> secure rings -> event queue -> agent
+ * (Net-SNMP) -> notifications -> control socket -> ready.  Shutdown is the
+ * reverse, and zeroises the rings.  Any failure before "ready" stops the
+ * daemon with status 1 and its reason on stderr (docs/memory-locking.md for
+ * the locked-memory budget).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
+#include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/notify.h"
 #include "commands.h"
+#include "memlock.h"
 #include "pmirrord/agent_call.h"
 #include "pmirrord/audit.h"
 #include "pmirrord/conf.h"
@@ -34,6 +42,13 @@
 #include "pmirrord/pm_event.h"
 #include "pmirrord/securemem.h"
 #include "pmirrord/slog_ring.h"
+#include "ready.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PM_SANITIZED 1 /* the sanitizer's allocator replaces glibc's malloc */
+#else
+#define PM_SANITIZED 0
+#endif
 
 static volatile sig_atomic_t stop_requested;
 static int sig_pipe[2] = {-1, -1};
@@ -54,27 +69,49 @@ static void on_sig_pipe(int fd, void *arg)
         ;
 }
 
-static int usage(void)
+static void usage(FILE *out)
 {
-    fprintf(stderr, "usage: pmirrord [-f] [-n] [-c FILE] [-D token,...] [-p PIDFILE]\n"
-                    "  -c FILE   configuration file (default " PM_CONF_DEFAULT_PATH ")\n"
-                    "  -f        stay in the foreground and log to stderr\n"
-                    "  -n        check the configuration and exit\n"
-                    "  -D LIST   debug output for these subsystems (or \"all\")\n"
-                    "  -p FILE   write the process ID to FILE\n");
-    return 2;
+    fprintf(out, "usage: pmirrord [-f] [-n] [-c FILE] [-D TOKEN,...] [-p PIDFILE]\n"
+                 "       pmirrord -h | --help | -V\n"
+                 "  -c FILE     configuration file (default " PM_CONF_DEFAULT_PATH ")\n"
+                 "  -f          stay in the foreground and log to stderr\n"
+                 "  -n          check the configuration, print the locked memory it needs, exit\n"
+                 "  -D TOKENS   debug output for these subsystems, comma-separated, or \"all\"\n"
+                 "  -p PIDFILE  write the process ID to PIDFILE\n"
+                 "  -h, --help  print this help and exit\n"
+                 "  -V          print the version and exit\n"
+                 "Without -f pmirrord runs in the background once it has started, and exits\n"
+                 "non-zero with the reason if it cannot start.\n");
 }
 
-static int write_pidfile(const char *path)
+/*
+ * The pidfile is written by root into a directory others may control (e.g. a
+ * group-writable /run/pmirrord): never follow a symbolic link, never write
+ * into anything but a regular file (O_NONBLOCK: a FIFO must not hang us).
+ */
+static int write_pidfile(const char *path, char *err, size_t errlen)
 {
-    char tmp[PM_PATH_MAX + 8];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            snprintf(err, errlen, "pidfile %.512s is a symbolic link; refusing to write through it",
+                     path);
+        else
+            snprintf(err, errlen, "cannot write pidfile %.512s: %s", path, strerror(errno));
         return -1;
-    fprintf(f, "%ld\n", (long)getpid());
-    if (fclose(f) != 0 || rename(tmp, path) < 0)
+    }
+    struct stat st;
+    char line[32];
+    int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "pidfile %.512s is not a regular file", path);
+        close(fd);
         return -1;
+    }
+    if (ftruncate(fd, 0) < 0 || write(fd, line, (size_t)n) != n || close(fd) < 0) {
+        snprintf(err, errlen, "cannot write pidfile %.512s: %s", path, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
@@ -150,17 +187,136 @@ static int start_ctl(struct daemon_state *d, const struct pm_conf *c, char *err,
     return ctl_server_start(d->ctl, err, errlen);
 }
 
-int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
+static void release_conf(void *arg)
 {
-    const char *conf_path = PM_CONF_DEFAULT_PATH, *debug = NULL, *pidfile = NULL;
-    int foreground = 0, check_only = 0, ch, rc = 0;
+    conf_free(arg);
+}
+
+/* A pidfile given relative to the start directory still names the same file
+ * after the daemon moved to "/". */
+static int absolute_path(const char *in, char *out, size_t outlen)
+{
+    char cwd[PATH_MAX];
+    if (in[0] == '/')
+        return snprintf(out, outlen, "%s", in) < (int)outlen ? 0 : -1;
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return -1;
+    return snprintf(out, outlen, "%s/%s", cwd, in) < (int)outlen ? 0 : -1;
+}
+
+/* Everything after the configuration, in the process that will run. */
+static int run(struct pm_conf *conf, size_t memlock, const char *pidfile,
+               const struct pm_daemon_hooks *hooks)
+{
     char err[1024];
-    struct pm_conf conf;
+    int pidfile_written = 0, rc = 0;
     struct daemon_state d;
 
     memset(&d, 0, sizeof(d));
+    /* The limit first, while still root; then nothing can be dumped or traced,
+     * and nothing of the process, now or later, can be swapped. */
+    int lim = pm_memlock_limit(memlock, err, sizeof(err));
+    if (lim < 0)
+        goto fail;
+    if (lim > 0)
+        log_warnx("main", "%s", err);
+    if (pm_harden_process(err, sizeof(err)) < 0 || pm_lock_all(err, sizeof(err)) < 0)
+        goto fail;
+    if (setup_signals() < 0) {
+        snprintf(err, sizeof(err), "signals: %s", strerror(errno));
+        goto fail;
+    }
+    if (pidfile != NULL) {
+        if (write_pidfile(pidfile, err, sizeof(err)) < 0)
+            goto fail;
+        pidfile_written = 1;
+    }
+
+    d.audit_ring = slog_ring_new(conf->secure_log_size, PM_AUDIT_ENTRY_MAX, err, sizeof(err));
+    if (d.audit_ring == NULL)
+        goto fail;
+    d.mirror_ring = slog_ring_new(conf->mirror_log_size, PM_MIRROR_ENTRY_MAX, err, sizeof(err));
+    if (d.mirror_ring == NULL)
+        goto fail;
+    pm_audit_init(d.audit_ring);
+    pm_audit_set_enabled(conf->secure_log);
+    pm_mirrorlog_init(d.mirror_ring);
+
+    d.evq = pm_evq_new(conf->event_queue_size, err, sizeof(err));
+    if (d.evq == NULL)
+        goto fail;
+    pm_event_set_queue(d.evq);
+
+    if (agent_init(conf, err, sizeof(err)) < 0)
+        goto fail;
+    d.agent_up = 1;
+    if (agent_watch_fd(sig_pipe[0], on_sig_pipe, NULL) < 0) {
+        snprintf(err, sizeof(err), "cannot watch the signal pipe");
+        goto fail;
+    }
+    if (notify_init(conf, d.evq, err, sizeof(err)) < 0)
+        goto fail;
+    d.notify_up = 1;
+    if (pm_agent_call_init(err, sizeof(err)) < 0)
+        goto fail;
+    if (agent_watch_fd(pm_agent_call_fd(), on_agent_call, NULL) < 0) {
+        pm_agent_call_shutdown();
+        snprintf(err, sizeof(err), "cannot watch the agent call fd");
+        goto fail;
+    }
+    d.calls_up = 1;
+    if (start_ctl(&d, conf, err, sizeof(err)) < 0)
+        goto fail;
+    if (hooks != NULL && hooks->started != NULL && hooks->started(conf, hooks->arg) != 0) {
+        snprintf(err, sizeof(err), "start-up hook failed");
+        goto fail;
+    }
+    /* The configuration holds passphrases: keep it no longer than needed. */
+    conf_free(conf);
+
+    log_info("main", "pmirrord %s started", PM_VERSION);
+    daemon_ready();
+    agent_run(&stop_requested);
+    log_info("main", "stopping");
+    if (hooks != NULL && hooks->stopping != NULL)
+        hooks->stopping(hooks->arg);
+    goto out;
+
+fail:
+    log_error("main", "cannot start: %s", err);
+    daemon_failed(err);
+    conf_free(conf);
+    rc = 1;
+out:
+    teardown(&d);
+    if (pidfile_written)
+        unlink(pidfile);
+    return rc;
+}
+
+int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *conf_path = PM_CONF_DEFAULT_PATH, *debug = NULL, *pidfile = NULL;
+    char pidpath[PATH_MAX];
+    int foreground = 0, check_only = 0, ch, rc;
+    char err[1024];
+    struct pm_conf conf;
+
+    /* Before any thread: one malloc arena for every thread.  Each further
+     * glibc arena reserves a 64 MiB region (HEAP_MAX_SIZE, 128 MiB while it is
+     * being aligned), all of it charged to RLIMIT_MEMLOCK under mlockall()
+     * (docs/memory-locking.md). */
+    if (mallopt(M_ARENA_MAX, 1) != 1 && !PM_SANITIZED) {
+        fprintf(stderr, "pmirrord: mallopt(M_ARENA_MAX, 1) failed\n");
+        return 1;
+    }
     optind = 1;
-    while ((ch = getopt(argc, argv, "c:fnD:p:hV")) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:fnD:p:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             conf_path = optarg;
@@ -177,15 +333,29 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
         case 'p':
             pidfile = optarg;
             break;
+        case 'h':
+            usage(stdout);
+            return 0;
         case 'V':
             printf("pmirrord %s\n", PM_VERSION);
             return 0;
         default:
-            return usage();
+            usage(stderr);
+            return 2;
         }
     }
-    if (optind != argc)
-        return usage();
+    if (optind != argc) {
+        fprintf(stderr, "pmirrord: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (pidfile != NULL) {
+        if (absolute_path(pidfile, pidpath, sizeof(pidpath)) < 0) {
+            fprintf(stderr, "pmirrord: -p %s: path too long\n", pidfile);
+            return 2;
+        }
+        pidfile = pidpath;
+    }
 
     log_init("pmirrord", LOG_TARGET_STDERR);
     if (debug != NULL && log_set_debug(debug, err, sizeof(err)) < 0) {
@@ -196,93 +366,24 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
         fprintf(stderr, "pmirrord: %s\n", err);
         return 2;
     }
-    if (conf.control_group[0] != '\0' && getgrnam(conf.control_group) == NULL) {
-        fprintf(stderr, "pmirrord: %s: controlGroup \"%s\" does not exist\n", conf_path,
-                conf.control_group);
-        conf_free(&conf);
-        return 2;
-    }
+    size_t memlock = pm_memlock_needed(&conf);
     if (check_only) {
-        printf("%s: configuration OK\n", conf_path);
+        printf("%s: configuration OK\nmemlock: %zu bytes needed\n", conf_path, memlock);
         conf_free(&conf);
         return 0;
     }
 
     if (!foreground) {
-        if (daemon(0, 0) < 0) {
-            fprintf(stderr, "pmirrord: daemon: %s\n", strerror(errno));
+        if (daemon_detach(release_conf, &conf, err, sizeof(err)) < 0) {
+            /* In the child if fork() succeeded: the parent hears it. */
+            fprintf(stderr, "pmirrord: %s\n", err);
+            daemon_failed(err);
             conf_free(&conf);
             return 1;
         }
         log_init("pmirrord", LOG_TARGET_SYSLOG);
     }
-    /* No core dumps, no ptrace by others: the secure logs are in this process. */
-    if (pm_harden_process(err, sizeof(err)) < 0)
-        log_warnx("main", "%s", err);
-    if (setup_signals() < 0)
-        fatal("main", "signals");
-    if (pidfile != NULL && write_pidfile(pidfile) < 0)
-        fatal("main", "cannot write pidfile %s", pidfile);
-
-    d.audit_ring =
-        slog_ring_new(conf.secure_log_size, SLOG_RING_DEFAULT_ENTRY_MAX * 4, err, sizeof(err));
-    if (d.audit_ring == NULL)
-        goto fail;
-    d.mirror_ring =
-        slog_ring_new(conf.mirror_log_size, SLOG_RING_DEFAULT_ENTRY_MAX * 2, err, sizeof(err));
-    if (d.mirror_ring == NULL)
-        goto fail;
-    pm_audit_init(d.audit_ring);
-    pm_audit_set_enabled(conf.secure_log);
-    pm_mirrorlog_init(d.mirror_ring);
-
-    d.evq = pm_evq_new(conf.event_queue_size, err, sizeof(err));
-    if (d.evq == NULL)
-        goto fail;
-    pm_event_set_queue(d.evq);
-
-    if (agent_init(&conf, err, sizeof(err)) < 0)
-        goto fail;
-    d.agent_up = 1;
-    if (agent_watch_fd(sig_pipe[0], on_sig_pipe, NULL) < 0) {
-        snprintf(err, sizeof(err), "cannot watch the signal pipe");
-        goto fail;
-    }
-    if (notify_init(&conf, d.evq, err, sizeof(err)) < 0)
-        goto fail;
-    d.notify_up = 1;
-    if (pm_agent_call_init(err, sizeof(err)) < 0)
-        goto fail;
-    if (agent_watch_fd(pm_agent_call_fd(), on_agent_call, NULL) < 0) {
-        pm_agent_call_shutdown();
-        snprintf(err, sizeof(err), "cannot watch the agent call fd");
-        goto fail;
-    }
-    d.calls_up = 1;
-    if (start_ctl(&d, &conf, err, sizeof(err)) < 0)
-        goto fail;
-    if (hooks != NULL && hooks->started != NULL && hooks->started(&conf, hooks->arg) != 0) {
-        snprintf(err, sizeof(err), "start-up hook failed");
-        goto fail;
-    }
-    /* The configuration holds passphrases: keep it no longer than needed. */
-    conf_free(&conf);
-
-    log_info("main", "pmirrord %s started", PM_VERSION);
-    agent_run(&stop_requested);
-    log_info("main", "stopping");
-    if (hooks != NULL && hooks->stopping != NULL)
-        hooks->stopping(hooks->arg);
-    goto out;
-
-fail:
-    log_warnx("main", "%s", err);
-    conf_free(&conf);
-    rc = 1;
-out:
-    teardown(&d);
-    if (pidfile != NULL)
-        unlink(pidfile);
+    rc = run(&conf, memlock, pidfile, hooks);
     log_close();
     return rc;
 }

@@ -31,6 +31,66 @@ int pm_harden_process(char *err, size_t errlen)
     return 0;
 }
 
+int pm_memlock_limit(size_t need, char *err, size_t errlen)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) == -1) {
+        snprintf(err, errlen, "getrlimit(RLIMIT_MEMLOCK): %s", strerror(errno));
+        return -1;
+    }
+    if (geteuid() == 0) {
+        /* Root (CAP_IPC_LOCK) is not held to the limit; the unprivileged
+         * process it becomes will be, and cannot raise it itself. */
+        rl.rlim_cur = rl.rlim_max = (rlim_t)need;
+    } else if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)need) {
+        return 0;
+    } else if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= (rlim_t)need) {
+        rl.rlim_cur = (rlim_t)need; /* an unprivileged process may raise its soft limit */
+    } else {
+        snprintf(err, errlen,
+                 "RLIMIT_MEMLOCK is %llu bytes, this configuration needs %zu bytes of locked "
+                 "memory (pmirrord -n shows the figure); raise LimitMEMLOCK= in the systemd unit "
+                 "(or ulimit -l, in KiB)",
+                 (unsigned long long)rl.rlim_max, need);
+        return -1;
+    }
+    if (setrlimit(RLIMIT_MEMLOCK, &rl) == -1) {
+        if (errno == EPERM && geteuid() == 0) {
+            /* Raising the hard limit needs CAP_SYS_RESOURCE, which a container
+             * may withhold; root locks with CAP_IPC_LOCK regardless. */
+            snprintf(err, errlen,
+                     "cannot raise RLIMIT_MEMLOCK to %zu bytes (no CAP_SYS_RESOURCE); harmless "
+                     "while pmirrord runs as root, an unprivileged pmirrord needs it "
+                     "(LimitMEMLOCK=%zu)",
+                     need, need);
+            return 1;
+        }
+        snprintf(err, errlen, "setrlimit(RLIMIT_MEMLOCK, %zu): %s", need, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * mlockall() through syscall() for the reason given at lock_pages() below.
+ * MCL_ONFAULT: pages are locked as they are first touched, not all faulted
+ * in now (Linux >= 4.4); the limit is charged with the whole mapping anyway.
+ */
+int pm_lock_all(char *err, size_t errlen)
+{
+    if (syscall(SYS_mlockall, MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == -1) {
+        int e = errno;
+        struct rlimit rl = {0, 0};
+        (void)getrlimit(RLIMIT_MEMLOCK, &rl);
+        snprintf(err, errlen,
+                 "cannot lock the process in memory (mlockall: %s; RLIMIT_MEMLOCK is %llu "
+                 "bytes): raise LimitMEMLOCK= in the systemd unit or grant CAP_IPC_LOCK",
+                 strerror(e), (unsigned long long)rl.rlim_cur);
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * Without CAP_IPC_LOCK, mlock() fails with ENOMEM once the process's locked
  * pages would exceed the soft RLIMIT_MEMLOCK (mm/mlock.c); with it there is
@@ -81,11 +141,12 @@ void *pm_secure_alloc(size_t len, const char *what, char *err, size_t errlen)
         munmap(mem, len);
         return NULL;
     }
-#ifdef MADV_WIPEONFORK
-    /* Linux >= 4.14: a child of fork() gets zero pages here, not a copy.
-     * Best effort: older kernels answer EINVAL. */
-    (void)madvise(mem, len, MADV_WIPEONFORK);
-#endif
+    /* Linux >= 4.14: a child of fork() gets zero pages here, not a copy. */
+    if (madvise(mem, len, MADV_WIPEONFORK) == -1) {
+        snprintf(err, errlen, "%s: madvise(MADV_WIPEONFORK): %s", what, strerror(errno));
+        munmap(mem, len);
+        return NULL;
+    }
     if (lock_pages(mem, len) == -1) {
         int e = errno;
         if (!(e == ENOMEM && raise_memlock(len) == 0 && lock_pages(mem, len) == 0)) {

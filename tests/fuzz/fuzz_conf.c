@@ -10,11 +10,14 @@
  *   with conf_parse_traphost() behind argv[0] = "trapHost".
  * Properties: an error names "NAME:LINE:" with a plausible line; a success
  * leaves only values the directives accept (every host has a user, auth and
- * priv, queue_size >= 32, ...); a refused trapHost leaves no passphrase in h.
+ * priv, queue_size >= 32, an AgentX TCP address is numeric with its port, a
+ * controlGroup exists, ...); a refused trapHost leaves no passphrase in h.
  */
 #include "pmirrord/conf.h"
 #include "pmirrord/log.h"
 
+#include <arpa/inet.h>
+#include <grp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +73,18 @@ static void check_host(const struct pm_traphost_conf *h, const char *where_prefi
     CHECK(strncmp(h->where, where_prefix, strlen(where_prefix)) == 0, "where \"%s\"", h->where);
 }
 
+/* tcp:A.B.C.D:PORT, the one form the parser stores (a numeric address, the port always set). */
+static int numeric_tcp(const char *s)
+{
+    char host[64];
+    unsigned port;
+    int end = 0;
+    struct in_addr a;
+    if (sscanf(s, "tcp:%63[0-9.]:%5u%n", host, &port, &end) != 2 || s[end] != '\0')
+        return 0;
+    return inet_pton(AF_INET, host, &a) == 1 && port >= 1 && port <= 65535;
+}
+
 /* "NAME:LINE: " with 1 <= LINE <= maxline. */
 static void check_error(const char *err, long maxline)
 {
@@ -99,8 +114,8 @@ static void fuzz_file(const uint8_t *data, size_t size)
     }
     CHECK(strcmp(c.path, NAME) == 0, "path");
     CHECK(terminated(c.agentx_socket, sizeof(c.agentx_socket)), "agentx_socket");
-    CHECK(c.agentx_socket[0] == '/' || strncmp(c.agentx_socket, "unix:", 5) == 0 ||
-              strncmp(c.agentx_socket, "tcp:", 4) == 0,
+    CHECK(c.agentx_socket[0] == '/' || strncmp(c.agentx_socket, "unix:/", 6) == 0 ||
+              numeric_tcp(c.agentx_socket),
           "agentx_socket \"%s\"", c.agentx_socket);
     CHECK(c.agentx_ping_interval >= 1 && c.agentx_ping_interval <= 3600, "ping");
     CHECK(terminated(c.persistent_dir, sizeof(c.persistent_dir)) && c.persistent_dir[0] == '/',
@@ -117,6 +132,8 @@ static void fuzz_file(const uint8_t *data, size_t size)
     CHECK(terminated(c.control_socket, sizeof(c.control_socket)) && c.control_socket[0] == '/',
           "control_socket");
     CHECK(terminated(c.control_group, sizeof(c.control_group)), "control_group");
+    CHECK(c.control_group[0] == '\0' || getgrnam(c.control_group) != NULL, "control_group \"%s\"",
+          c.control_group);
     CHECK(terminated(c.mirror_secret, sizeof(c.mirror_secret)) &&
               (c.mirror_secret[0] == '\0' || c.mirror_secret[0] == '$'),
           "mirror_secret");

@@ -340,6 +340,7 @@ def _env_start_evtestd(self, extra="", ping=2):
     path = self.path("pmirrord.conf")
     with open(path, "w") as f:
         f.write(self.pmirrord_conf(extra, ping))
+    os.chmod(path, 0o600)   # pmirrord refuses a configuration others can read
     env = dict(os.environ, PM_EVTEST_FIFO=fifo)
     logp = self.path("logs", "pmirrord.out")
     offset = os.path.getsize(logp) if os.path.exists(logp) else 0

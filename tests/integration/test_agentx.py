@@ -188,6 +188,7 @@ class TestConfigErrors(PmTestCase):
         path = self.env.path("bad.conf")
         with open(path, "w") as f:
             f.write(text)
+        os.chmod(path, 0o600)
         return path, subprocess.run([PMIRRORD, "-f", "-c", path, *args], capture_output=True, text=True,
                                     timeout=30)
 

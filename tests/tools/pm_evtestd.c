@@ -26,6 +26,7 @@
 #include "pmirrord/daemon.h"
 #include "pmirrord/log.h"
 #include "pmirrord/pm_event.h"
+#include "pmirrord/thread.h"
 
 static void decode(const char *in, char *out, size_t outlen)
 {
@@ -175,7 +176,7 @@ static int started(const struct pm_conf *c, void *arg)
         log_warnx("main", "evtest: PM_EVTEST_FIFO is not set");
         return -1;
     }
-    if (pthread_create(&t, NULL, reader, (void *)path) != 0) {
+    if (pm_thread_create(&t, reader, (void *)path) != 0) {
         log_warnx("main", "evtest: pthread_create failed");
         return -1;
     }

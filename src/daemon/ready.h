@@ -1,0 +1,25 @@
+/*
+ * ready.h - telling whoever waits for pmirrord's start-up how it ended.
+ *
+ * Without -f the daemon forks; the parent waits on a pipe until the child is
+ * ready (pidfile written, control socket answering) or has failed, then
+ * exits 0, or prints the child's reason on stderr and exits 1.  The same two
+ * calls are where a service manager would be told (systemd: sd_notify
+ * "READY=1" / "STATUS=..." with "ERRNO=").  Daemon-private.
+ */
+#ifndef PMIRRORD_DAEMON_READY_H
+#define PMIRRORD_DAEMON_READY_H
+
+#include <stddef.h>
+
+/* fork(): returns 0 in the child (a new session, stdio on /dev/null, in /),
+ * and never in the parent, which exits 0 once the child said ready, else 1.
+ * -1 with err filled if fork() or pipe() failed.  `release` is called in the
+ * parent before it exits (to free what the caller holds). */
+int daemon_detach(void (*release)(void *), void *arg, char *err, size_t errlen);
+/* Start-up is complete. */
+void daemon_ready(void);
+/* Start-up failed with this reason (one line, no secrets). */
+void daemon_failed(const char *why);
+
+#endif

@@ -1,0 +1,341 @@
+"""pmirrord's start-up: command line, configuration checks, daemon mode, pidfile,
+process hardening and the locked-memory budget (README "Running pmirrord").
+
+Runs pmirrord, pmirrorctl, snmpd and snmptrapd for real; the memory-locking test
+runs the daemon as nobody (setpriv) under a prlimit memlock limit.  Needs root.
+"""
+import os
+import re
+import signal
+import stat
+import subprocess
+import unittest
+
+import pmtest
+from pmtest import MIRROR_SECRET, PMIRRORCTL, PMIRRORD, PmTestCase, wait_for
+
+# Builds without sanitizers, for what must be measured as shipped: an ASan
+# process reserves terabytes of shadow memory, which mlockall() would count.
+PLAIN = os.environ.get("PM_PLAIN_BUILD_DIR", pmtest.BUILD)
+OPTIONS = ("-c", "-f", "-n", "-D", "-p", "-h", "--help", "-V")
+
+
+def run(argv, **kw):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, **kw)
+
+
+class DaemonCase(PmTestCase):
+    def conf(self, text, mode=0o600, name="pmirrord.conf"):
+        path = self.env.path(name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def check(self, text, mode=0o600):
+        path = self.conf(text, mode)
+        return path, run([PMIRRORD, "-n", "-c", path])
+
+
+class TestCommandLine(DaemonCase):
+    def test_help_lists_every_option(self):
+        for flag in ("-h", "--help"):
+            r = run([PMIRRORD, flag])
+            self.assertEqual(r.returncode, 0, flag + ": " + r.stderr)
+            self.assertIn("usage: pmirrord", r.stdout)
+            for opt in OPTIONS:
+                self.assertRegex(r.stdout, r"(^|[\s\[|,])" + re.escape(opt) + r"\b", opt)
+            self.assertEqual(r.stderr, "")
+
+    def test_version(self):
+        r = run([PMIRRORD, "-V"])
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^pmirrord \d+\.\d+\.\d+\n$")
+
+    def test_bad_option_prints_usage_and_fails(self):
+        r = run([PMIRRORD, "-x"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("usage: pmirrord", r.stderr)
+        self.assertEqual(r.stdout, "")
+
+    def test_bad_debug_token_lists_the_valid_ones(self):
+        path = self.conf(self.env.pmirrord_conf())
+        r = run([PMIRRORD, "-n", "-D", "conf,nope", "-c", path])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('unknown debug token "nope"', r.stderr)
+        for tok in ("all", "main", "conf", "agentx", "notify", "ctl"):
+            self.assertIn(tok, r.stderr.split("nope", 1)[1])
+
+
+class TestConfigFile(DaemonCase):
+    def test_config_readable_by_others_is_refused(self):
+        text = self.env.pmirrord_conf()
+        for mode in (0o644, 0o640, 0o604, 0o620, 0o602):
+            path, r = self.check(text, mode)
+            self.assertEqual(r.returncode, 2, oct(mode))
+            self.assertIn(path, r.stderr)
+            self.assertIn("%04o" % mode, r.stderr)
+            self.assertIn("chmod 600 " + path, r.stderr)
+            # and the daemon itself does not start
+            r = run([PMIRRORD, "-f", "-c", path])
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("chmod 600", r.stderr)
+        for mode in (0o600, 0o400):
+            path, r = self.check(text, mode)
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_boolean_words(self):
+        base = self.env.pmirrord_conf()
+        for word, val in (("yes", 1), ("no", 0), ("on", 1), ("off", 0), ("true", 1), ("false", 0),
+                          ("enable", 1), ("disable", 0), ("Yes", 1), ("TRUE", 1)):
+            for directive in ("trapEnable", "secureLog"):
+                path, r = self.check(base + "%s %s\n" % (directive, word))
+                self.assertEqual(r.returncode, 0, "%s %s: %s" % (directive, word, r.stderr))
+        for word in ("maybe", "1", "2", "0"):
+            path, r = self.check("# 1\ntrapEnable %s\n" % word)
+            self.assertEqual(r.returncode, 2, word)
+            self.assertIn(path + ":2: trapEnable:", r.stderr)
+            self.assertIn("yes", r.stderr)
+
+    def test_agentx_tcp_address(self):
+        base = self.env.pmirrord_conf().replace("agentXSocket", "# agentXSocket")
+        for ok in ("tcp:127.0.0.1", "tcp:127.0.0.1:705", "tcp:10.1.2.3:7050", "/var/agentx/master",
+                   "unix:/run/agentx"):
+            path, r = self.check(base + "agentXSocket %s\n" % ok)
+            self.assertEqual(r.returncode, 0, ok + ": " + r.stderr)
+        n = base.count("\n") + 1
+        for bad, msg in (("tcp:localhost", "use a numeric address"),
+                         ("tcp:localhost:705", "use a numeric address"),
+                         ("tcp:agentx.example.net:705", "use a numeric address"),
+                         ("tcp:127.0.0.1:0", "port"), ("tcp:127.0.0.1:70000", "port"),
+                         ("tcp:127.0.0.1:", "port"), ("tcp:", "address")):
+            path, r = self.check(base + "agentXSocket %s\n" % bad)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("%s:%d: agentXSocket" % (path, n), r.stderr)
+            self.assertIn(msg, r.stderr, bad)
+
+    def test_missing_control_group_names_file_and_line(self):
+        path, r = self.check("# one\n# two\ncontrolGroup pm-no-such-group\n")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(path + ':3: controlGroup: group "pm-no-such-group" does not exist', r.stderr)
+
+    def test_weak_mirror_secret_is_warned_about(self):
+        base = self.env.pmirrord_conf().replace("mirrorSecret", "# mirrorSecret")
+        n = base.count("\n") + 1
+        for iters, warned in ((1000, True), (99999, True), (100000, False)):
+            h = run([PMIRRORCTL, "hash-secret", str(iters)], input="s3cret-for-test\n").stdout.strip()
+            path, r = self.check(base + "mirrorSecret %s\n" % h)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            if warned:
+                self.assertIn("%s:%d: " % (path, n), r.stderr)
+                self.assertIn("%d PBKDF2 iterations" % iters, r.stderr)
+                self.assertIn("100000", r.stderr)
+            else:
+                self.assertNotIn("iterations", r.stderr)
+            self.assertNotIn(h.split("$")[3], r.stderr)   # never the salt or hash
+
+    def test_check_prints_the_memlock_figure(self):
+        def figure(extra):
+            path, r = self.check(self.env.pmirrord_conf() + extra)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            m = re.search(r"memlock: (\d+) bytes needed", r.stdout)
+            self.assertIsNotNone(m, r.stdout)
+            return int(m.group(1))
+        base = figure("")
+        self.assertGreater(base, 8 << 20)
+        self.assertGreater(figure("mirrorLogSize 10000\n"), base + 10000 * 512)
+        self.assertGreater(figure("eventQueueSize 100000\n"), base + 96000 * 600)
+        host = self.env.trap_host(extra="queueSize 50000")
+        self.assertGreater(figure(host + "\n"), base + 50000 * 600)
+
+
+class TestPidfile(DaemonCase):
+    def test_symlinked_pidfile_is_refused(self):
+        target = self.env.path("victim")
+        with open(target, "w") as f:
+            f.write("precious\n")
+        link = self.env.path("run", "pmirrord.pid")
+        os.symlink(target, link)
+        path = self.conf(self.env.pmirrord_conf())
+        r = run([PMIRRORD, "-f", "-c", path, "-p", link])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(link, r.stderr)
+        self.assertIn("symbolic link", r.stderr)
+        with open(target) as f:
+            self.assertEqual(f.read(), "precious\n")
+        self.assertTrue(os.path.islink(link))
+
+    def test_pidfile_is_written_and_removed(self):
+        self.env.start_snmpd()
+        d = self.env.start_pmirrord()
+        wait_for(lambda: d.pid() == d.proc.pid, 20, what="the pidfile")
+        st = os.stat(d.pidfile)
+        self.assertEqual(stat.S_IMODE(st.st_mode) & 0o022, 0)
+        self.assertEqual(self.env.stop("pmirrord"), 0)
+        self.assertFalse(os.path.exists(d.pidfile))
+
+
+class TestDaemonMode(DaemonCase):
+    def daemonize(self, conf_text):
+        path = self.conf(conf_text)
+        pidfile = self.env.path("run", "pmirrord.pid")
+        r = run([PMIRRORD, "-c", path, "-p", pidfile], stdin=subprocess.DEVNULL)
+        return pidfile, r
+
+    def test_start_failure_is_reported_by_the_parent(self):
+        blocker = self.env.path("not-a-dir")
+        with open(blocker, "w") as f:
+            f.write("")
+        text = self.env.pmirrord_conf().replace(self.env.path("run", "ctl.sock"),
+                                                 os.path.join(blocker, "ctl.sock"))
+        pidfile, r = self.daemonize(text)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("not-a-dir", r.stderr)
+        self.assertIn("pmirrord: ", r.stderr)
+        self.assertFalse(os.path.exists(pidfile))
+        # in the foreground the same failure is logged at error level
+        r = run([PMIRRORD, "-f", "-c", self.env.path("pmirrord.conf")])
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"pmirrord\[main\] error: cannot start: .*not-a-dir")
+
+    def test_success_only_once_ready(self):
+        self.env.start_snmpd()
+        pidfile, r = self.daemonize(self.env.pmirrord_conf())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # no waiting: the parent returned only after the child was ready
+        with open(pidfile) as f:
+            pid = int(f.read())
+        try:
+            c = self.env.ctl("show", "version")
+            self.assertEqual(c.returncode, 0, c.stderr)
+            self.assertIn("pmirrord", c.stdout)
+        finally:
+            os.kill(pid, signal.SIGTERM)
+            wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20, what="pmirrord to stop")
+        self.assertFalse(os.path.exists(pidfile))
+
+
+def status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(l.split(":", 1) for l in f.read().splitlines())
+
+
+def kib(pid, key):
+    return int(status(pid)[key].split()[0]) * 1024
+
+
+class TestLockedMemory(DaemonCase):
+    """mlockall() and a RLIMIT_MEMLOCK computed from the configuration, as nobody."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.fail("needs root (setpriv, prlimit): run the suite as root")
+        self.evtestd = os.path.join(PLAIN, "pm_evtestd")
+        self.nobody = int(run(["id", "-u", "nobody"]).stdout)
+
+    def figure(self, path, exe=os.path.join(PLAIN, "pmirrord")):
+        r = run([exe, "-n", "-c", path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return int(re.search(r"memlock: (\d+) bytes needed", r.stdout).group(1))
+
+    def start_as_nobody(self, limit, text, nobody=True):
+        e = self.env
+        path = self.conf(text)
+        fifo = e.path("run", "events.fifo")
+        if not os.path.exists(fifo):
+            os.mkfifo(fifo)
+        if nobody:
+            for p in (path, e.path("agent/persist"), e.path("run"), fifo):
+                os.chown(p, self.nobody, -1)
+        argv = [self.evtestd, "-f", "-c", path, "-p", e.path("run", "pmirrord.pid")]
+        if nobody:
+            argv = ["prlimit", "--memlock=%d:%d" % (limit, limit), "--", "setpriv", "--reuid=nobody",
+                    "--regid=nogroup", "--clear-groups", "--"] + argv
+        return e._spawn("pmirrord", argv, dict(os.environ, PM_EVTEST_FIFO=fifo))
+
+    def workload(self, nobody):
+        """Start with the computed limit, raise events, read them back; return (pid, limit)."""
+        e = self.env
+        e.write_snmpd_conf("agentXPerms 0666 0755\n")
+        e.start_snmpd()
+        e.start_snmptrapd()
+        text = e.pmirrord_conf("trapEnable true\nsecureLog on\n" + e.trap_host(extra="queueSize 64"))
+        limit = self.figure(self.conf(text))
+        if nobody and not self.can_raise(limit):
+            self.fail("cannot raise RLIMIT_MEMLOCK to the %d bytes pmirrord needs: root lacks "
+                      "CAP_SYS_RESOURCE and the hard limit is lower (a container's --ulimit memlock); "
+                      "run the suite where root may raise it (docker run --ulimit memlock=-1)" % limit)
+        d = self.start_as_nobody(limit, text, nobody)
+        wait_for(lambda: "evtest: reading events" in e.read_log("pmirrord") or not d.alive(), 30,
+                 what="pm_evtestd to start")
+        self.assertAlive()
+        pid = d.proc.pid
+        if nobody:   # setpriv and prlimit exec: the PID is the daemon's
+            wait_for(lambda: status(pid)["Uid"].split()[1] == str(self.nobody), 5, what="uid nobody")
+        e.wait_registered()
+        e.raise_event("trap=5 mid=7 sid=9 user=alice tt=3 trigger=alice count=40")
+        e.secrets.add("alice")
+        wait_for(lambda: len(e.trap_lines()) >= 40, 30, what="40 notifications")
+        r = e.ctl("show", "snmp", "trap", secret=MIRROR_SECRET)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"events:\s+40")
+        for what in (("show", "mirror", "log"), ("show", "snmp", "secure-log")):
+            r = e.ctl(*what, secret=MIRROR_SECRET)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("alice", r.stdout)
+        self.assertAlive()
+        locked, size = kib(pid, "VmLck"), kib(pid, "VmSize")
+        self.assertGreater(locked, 0, "mlockall() was not applied")
+        self.assertGreaterEqual(locked, size - (1 << 20), "not everything is locked")
+        self.assertLessEqual(locked, limit, "more locked than the computed figure")
+        return pid, limit
+
+    def test_locked_memory_stays_within_the_figure(self):
+        """As root (not held to the limit, but charged the same way): VmLck <= the figure."""
+        self.workload(nobody=False)
+
+    def test_runs_as_nobody_within_the_computed_limit(self):
+        self.workload(nobody=True)
+
+    def test_too_small_a_limit_is_refused_clearly(self):
+        text = self.env.pmirrord_conf()
+        limit = self.figure(self.conf(text))
+        with open("/proc/self/limits") as f:
+            hard = [l for l in f if l.startswith("Max locked memory")][0].split()[4]
+        half = limit // 2 if hard == "unlimited" else min(limit // 2, int(hard))
+        for small in (half, 1 << 20):
+            d = self.start_as_nobody(small, text)
+            rc = d.proc.wait(30)
+            log = self.env.read_log("pmirrord")
+            self.env.daemons.pop("pmirrord")
+            self.assertEqual(rc, 1, log)
+            self.assertIn("RLIMIT_MEMLOCK", log)
+            self.assertIn("%d bytes" % limit, log)
+            self.assertIn("LimitMEMLOCK", log)
+
+    def can_raise(self, limit):
+        """Raising the hard limit needs CAP_SYS_RESOURCE (containers often withhold it)."""
+        return run(["prlimit", "--memlock=%d:%d" % (limit, limit), "true"]).returncode == 0
+
+    def test_root_sets_the_limit_and_locks_everything(self):
+        self.env.start_snmpd()
+        d = self.env.start_pmirrord()
+        self.env.wait_registered()
+        pid = d.proc.pid
+        with open("/proc/%d/limits" % pid) as f:
+            line = [l for l in f if l.startswith("Max locked memory")][0].split()
+        want = self.figure(self.env.path("pmirrord.conf"), PMIRRORD)
+        if self.can_raise(want):
+            self.assertEqual(line[3:5], [str(want), str(want)])
+        else:
+            # root without CAP_SYS_RESOURCE: says so, and relies on CAP_IPC_LOCK
+            self.assertIn("cannot raise RLIMIT_MEMLOCK to %d bytes" % want, self.env.read_log("pmirrord"))
+        self.assertGreater(kib(pid, "VmLck"), 0)
+        with open("/proc/%d/limits" % pid) as f:
+            core = [l for l in f if l.startswith("Max core file size")][0].split()
+        self.assertEqual(core[4:6], ["0", "0"])
+
+
+if __name__ == "__main__":
+    unittest.main()
