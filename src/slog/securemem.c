@@ -5,6 +5,7 @@
 #include "pmirrord/securemem.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,6 +32,17 @@ int pm_harden_process(char *err, size_t errlen)
     return 0;
 }
 
+/* Whether CAP_IPC_LOCK is in the effective set (capget(2), version 3). */
+static int has_ipc_lock(void)
+{
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+    memset(d, 0, sizeof(d));
+    if (syscall(SYS_capget, &h, d) == -1)
+        return 0;
+    return (d[CAP_IPC_LOCK / 32].effective & (1u << (CAP_IPC_LOCK % 32))) != 0;
+}
+
 int pm_memlock_limit(size_t need, char *err, size_t errlen)
 {
     struct rlimit rl;
@@ -42,6 +54,8 @@ int pm_memlock_limit(size_t need, char *err, size_t errlen)
         /* Root (CAP_IPC_LOCK) is not held to the limit; the unprivileged
          * process it becomes will be, and cannot raise it itself. */
         rl.rlim_cur = rl.rlim_max = (rlim_t)need;
+    } else if (has_ipc_lock()) {
+        return 0; /* mm/mlock.c: CAP_IPC_LOCK is not held to RLIMIT_MEMLOCK */
     } else if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)need) {
         return 0;
     } else if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= (rlim_t)need) {
