@@ -9,9 +9,14 @@
 
 struct pm_conf;
 
-/* Bytes per secure log entry, including the NUL. */
-#define PM_AUDIT_ENTRY_MAX  1024u
-#define PM_MIRROR_ENTRY_MAX 512u
+/*
+ * Bytes per secure log entry, including the NUL.  An audit entry holds a whole
+ * notification summary (PM_NOTIFY_SUMMARY_MAX, every string escaped) behind its
+ * prefix; a mirror-log entry holds an event with a 255-octet trigger and error
+ * string, escaped.  Slots are fixed-size: the figure grows with the ring sizes.
+ */
+#define PM_AUDIT_ENTRY_MAX  4352u
+#define PM_MIRROR_ENTRY_MAX 2048u
 
 /* Libraries (Net-SNMP, OpenSSL, Perl, Kerberos, libc: all their mappings are
  * charged), their heap, the main thread's stack and run-time trap hosts.
