@@ -23,7 +23,7 @@
 #include "pmirrord/conf.h"
 #include "pmirrord/ctl_server.h"
 #include "pmirrord/log.h"
-#include "pmirrord/pm_event.h"
+#include "pmirrord/pm_codec.h"
 #include "pmirrord/slog_ring.h"
 #include "pmirrord/trapstats.h"
 
