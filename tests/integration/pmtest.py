@@ -418,16 +418,30 @@ def secret_hash(secret=MIRROR_SECRET):
     return _hash_cache[secret]
 
 
+def passphrases_to_stdin(words):
+    """pmirrorctl takes no passphrase from argv: trap-host add's "auth PROTO PASS" and
+    "priv PROTO PASS" become "... PROTO -", and the passphrases go to stdin, in order."""
+    words, passes = list(words), []
+    if words[:2] == ["trap-host", "add"]:
+        for i in range(3, len(words) - 2):
+            if words[i].lower() in ("auth", "priv") and words[i + 2] != "-":
+                passes.append(words[i + 2])
+                words[i + 2] = "-"
+    return words, passes
+
+
 def _env_ctl(self, *words, secret=None, json_out=False, user=None, sock=None):
     argv = [PMIRRORCTL, "-s", sock or self.path("run", "ctl.sock")]
     if json_out:
         argv.append("--json")
     if secret is not None:
         argv.append("-e")
-    argv += list(words)
+    words, passes = passphrases_to_stdin(words)
+    argv += words
     if user is not None:
         argv = ["setpriv", *user, "--", *argv]
-    r = subprocess.run(argv, input=(secret + "\n") if secret is not None else None, capture_output=True,
+    lines = ([secret] if secret is not None else []) + passes
+    r = subprocess.run(argv, input="".join(l + "\n" for l in lines) if lines else None, capture_output=True,
                        text=True, timeout=60)
     return r
 
