@@ -99,9 +99,9 @@ class Daemon:
 
 
 # An ID as a log would show it: "mid=7", "mirror 7", "mirror ID 7", "session-id: 7",
-# "SessionIdentifier 7" (not any bare number: counts, ports and pids are numbers too).
+# "SessionIdentifier 7", "...MirrorIdentifier.0 = Gauge32: 7" (not any bare number: counts, ports and pids are numbers too).
 LABELED_ID = re.compile(r"(?i)(?:\b(?:[ms]id|id|mirror|session)|identifier)(?:[ _-]?id(?:entifier)?)?"
-                        r"\s*[=:#]?\s*(\d+)\b")
+                        r"(?:\.0\s*=\s*(?:Gauge32|Unsigned32):)?\s*[=:#]?\s*(\d+)\b")
 
 
 class Env:

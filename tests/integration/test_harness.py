@@ -38,7 +38,8 @@ class TestLeakCheck(unittest.TestCase):
     def test_mirror_id_in_log_fails(self):
         self.env.note_event("trap=5 mid=4242 sid=17 count=3")
         for line in ("notify: event mid=4244 sent", "sent mirror 4243 to 127.0.0.1",
-                     "notify: mirror ID 4242 queued", "mirror_id=4242"):
+                     "notify: mirror ID 4242 queued", "mirror_id=4242",
+                     "juniPacketMirrorIdentifier.0 = Gauge32: 4243"):
             with self.subTest(line=line):
                 self.write_log("pmirrord[1]: " + line + "\n")
                 self.assertIn("intercept data reached an ordinary log", self.leak_message())
