@@ -63,10 +63,12 @@ long cli_read_secret(const char *prompt, char *buf, size_t cap)
         noecho = old;
         noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
         noecho.c_lflag |= ICANON;
-        fprintf(stderr, "%s", prompt);
-        fflush(stderr);
+        /* Echo off before the prompt: what is typed once it shows is never echoed.
+         * TCSAFLUSH drops only what was typed before the prompt (getpass(3) does too). */
         if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho) < 0)
             return -1;
+        fprintf(stderr, "%s", prompt);
+        fflush(stderr);
     }
     /* read(2) byte by byte: no stdio buffer keeps a copy of the secret */
     size_t n = 0;
@@ -91,7 +93,7 @@ long cli_read_secret(const char *prompt, char *buf, size_t cap)
         buf[n++] = ch;
     }
     if (tty) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        tcsetattr(STDIN_FILENO, TCSADRAIN, &old); /* keeps what is typed after the secret */
         fprintf(stderr, "\n");
     }
     if (n > 0 && buf[n - 1] == '\r')

@@ -24,8 +24,13 @@ ARGV_AUTH, ARGV_PRIV = "Argv-auth-pass-9", "Argv-priv-pass-9"    # refused on th
 VERSION = re.compile(r"pmirrord \d+\.\d+")
 
 
+PROMPT = r"pmirrorctl(\(mirror\))?[>#] "
+
+
 class Pty:
-    """pmirrorctl on a pseudo-terminal: what a person at a terminal would see and type."""
+    """pmirrorctl on a pseudo-terminal: what a person at a terminal would see and type.
+    Like a person, the test types only once the prompt it answers is on the screen
+    (the terminal drops what is typed while pmirrorctl switches modes)."""
 
     def __init__(self, argv, env):
         self.master, slave = os.openpty()
@@ -33,6 +38,7 @@ class Pty:
                                      start_new_session=True)
         os.close(slave)
         self.out = b""
+        self.pos = 0   # expect() looks only at what came after its last match
 
     def _pump(self, timeout):
         r, _, _ = select.select([self.master], [], [], timeout)
@@ -48,18 +54,26 @@ class Pty:
     def text(self):
         return self.out.decode("utf-8", "replace")
 
-    def expect(self, pattern, timeout=20, since=0):
+    def expect(self, pattern, timeout=20):
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
-        while not rx.search(self.text()[since:]):
+        while True:
+            m = rx.search(self.text(), self.pos)
+            if m:
+                self.pos = m.end()
+                return m.start()
             if time.monotonic() > deadline:
                 raise AssertionError("timed out waiting for %r; the terminal showed:\n%s"
-                                     % (pattern, self.text()[since:]))
+                                     % (pattern, self.text()[self.pos:]))
             self._pump(0.1)
-        return len(self.text())
 
     def send(self, s):
         os.write(self.master, s.encode())
+
+    def answer(self, prompt, s):
+        """Waits for the prompt, then types s and Enter."""
+        self.expect(prompt)
+        self.send(s + "\r")
 
     def close(self, timeout=20):
         try:
@@ -112,35 +126,34 @@ class TestInteractive(SecretsCase):
         self.start_daemon()
         t = Pty([PMIRRORCTL, "-s", self.sock()], self.cli_env())
         try:
-            t.expect(r"pmirrorctl> ")
-            t.send("show version\r")
+            t.answer(PROMPT, "show version")
             t.expect(VERSION.pattern)
-            t.send("mirror-enable\r")
-            t.expect(r"Mirror secret: ")
-            t.send(MIRROR_SECRET + "\r")
+            t.answer(PROMPT, "mirror-enable")
+            t.answer(r"Mirror secret: ", MIRROR_SECRET)
             t.expect(r"Mirror mode enabled")
-            t.send(" ".join(add_words(free_udp_port(), "histUser", AUTH, PRIV)) + "\r")
-            mark = t.expect(r"trap host \S+ added")
+            t.answer(PROMPT, " ".join(add_words(free_udp_port(), "histUser", AUTH, PRIV)))
+            t.expect(r"trap host \S+ added")
             # passphrases as "-": asked for without echo
-            t.send(" ".join(add_words(free_udp_port(), "dashUser", "-", "-")) + "\r")
-            t.expect(r"[Aa]uth passphrase[^:\n]*: ", since=mark)
-            t.send(DASH_AUTH + "\r")
-            t.expect(r"[Pp]riv passphrase[^:\n]*: ", since=mark)
-            t.send(DASH_PRIV + "\r")
-            mark = t.expect(r"trap host \S+ added", since=mark)
+            t.answer(PROMPT, " ".join(add_words(free_udp_port(), "dashUser", "-", "-")))
+            t.answer(r"Auth passphrase: ", DASH_AUTH)
+            t.answer(r"Priv passphrase: ", DASH_PRIV)
+            t.expect(r"trap host \S+ added")
             # Up-arrow and Enter run the newest line in the history: that must be
             # "show version", never a line with a secret.
+            t.expect(PROMPT)
+            mark = t.pos
             t.send("\x1b[A")
             time.sleep(0.2)   # let the editor redraw (not a correctness wait: the assertion is below)
             t.send("\r")
-            t.expect(VERSION.pattern, since=mark)
+            t.expect(VERSION.pattern)
             after = t.text()[mark:]
             for s in (AUTH, PRIV, MIRROR_SECRET, "trap-host add"):
                 self.assertNotIn(s, after, "history recalled a line with a secret")
-            # two more steps back end at the oldest entry: still no secret
+            # more steps back end at the oldest entry: still no secret
+            t.expect(PROMPT)
             t.send("\x1b[A\x1b[A\x1b[A\r")
-            t.expect(r"pmirrorctl\(mirror\)# ", since=len(t.text()))
-            t.send("exit\r")
+            t.expect(VERSION.pattern)
+            t.answer(PROMPT, "exit")
             self.assertEqual(t.close(), 0, t.text())
         except BaseException:
             if t.proc.poll() is None:
@@ -285,13 +298,13 @@ class TestImpostorServer(SecretsCase):
         # interactive: mirror-enable typed alone or with the secret is not sent
         t = Pty([PMIRRORCTL, "-s", self.fake], self.cli_env())
         try:
-            t.expect(r"pmirrorctl> ")
-            t.send("mirror-enable\r")
-            mark = t.expect(r"uid %d" % self.uid)
-            t.send("mirror-enable " + MIRROR_SECRET + "\r")
-            t.expect(r"uid %d" % self.uid, since=mark)
+            t.answer(PROMPT, "mirror-enable")
+            t.expect(r"uid %d" % self.uid)
+            t.answer(PROMPT, "mirror-enable " + MIRROR_SECRET)
+            t.expect(r"uid %d" % self.uid)
+            t.expect(PROMPT)
             t.send("\x04")   # end of input (the impostor does not know "exit")
-            t.close()
+            self.assertEqual(t.close(), 0, t.text())
         except BaseException:
             if t.proc.poll() is None:
                 t.proc.kill()
