@@ -170,11 +170,19 @@ int cc_check_server(const struct cc *c, const struct cc_trust *t, const char *pa
     for (size_t i = 0; i < t->n; i++)
         if (t->uid[i] == c->peer_uid)
             return 0;
-    const struct passwd *pw = getpwuid(c->peer_uid);
+    const struct passwd *pw = t->n == 0 && t->fallback != NULL ? getpwnam(t->fallback) : NULL;
+    if (pw != NULL && pw->pw_uid == c->peer_uid)
+        return 0;
+    char trusted[300];
+    snprintf(trusted, sizeof trusted, "root%s%s", t->n > 0 || pw != NULL ? " or " : "",
+             t->n > 0     ? t->names
+             : pw != NULL ? t->fallback
+                          : "");
+    pw = getpwuid(c->peer_uid);
     snprintf(err, errlen,
              "%s is served by uid %u (%s), not by %s: not sending the secret. If pmirrord runs "
              "as that user, say so with --server-user USER",
-             path, (unsigned)c->peer_uid, pw != NULL ? pw->pw_name : "no such user", t->names);
+             path, (unsigned)c->peer_uid, pw != NULL ? pw->pw_name : "no such user", trusted);
     return -1;
 }
 

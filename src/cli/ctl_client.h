@@ -10,12 +10,17 @@
 
 #include "../ctl/ctl_proto.h"
 
-/* Who may serve the socket pmirrorctl hands a secret to: uid 0 and these. */
+/*
+ * Who may serve the socket pmirrorctl hands a secret to: uid 0 and the users
+ * in uid[]; with none there, the account `fallback` if the system has one
+ * (looked up only when the server is not root: NSS costs a process start).
+ */
 #define CC_MAX_SERVER_UIDS 8
 struct cc_trust {
     uid_t uid[CC_MAX_SERVER_UIDS];
     size_t n;
-    char names[256]; /* "root or pmirrord", for messages */
+    const char *fallback;
+    char names[256]; /* "pmirrord or 999", for messages */
 };
 
 struct cc {

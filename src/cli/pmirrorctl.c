@@ -274,7 +274,7 @@ static int add_server_user(struct cc_trust *t, const char *user)
     }
     t->uid[t->n++] = pw != NULL ? pw->pw_uid : (uid_t)uid;
     size_t l = strlen(t->names);
-    snprintf(t->names + l, sizeof t->names - l, "%s%s", l > 0 ? " or " : "root or ", user);
+    snprintf(t->names + l, sizeof t->names - l, "%s%s", l > 0 ? " or " : "", user);
     return 0;
 }
 
@@ -328,12 +328,8 @@ int main(int argc, char **argv)
         return EX_CTL_USAGE;
     }
 
-    /* The daemon's own account, when the system has one (the daemon's user). */
-    if (ses.trust.n == 0 && getpwnam(CLI_DAEMON_USER) != NULL &&
-        add_server_user(&ses.trust, CLI_DAEMON_USER) < 0)
-        return EX_CTL_USAGE;
-    if (ses.trust.n == 0)
-        snprintf(ses.trust.names, sizeof ses.trust.names, "root");
+    /* Without -U: the daemon's own account, when the system has one. */
+    ses.trust.fallback = CLI_DAEMON_USER;
     struct cli_th th = {0};
     int rc = refuse_argv_secrets(argc, argv, &th);
     if (rc >= 0)
