@@ -144,6 +144,8 @@ class TestInteractive(SecretsCase):
             mark = t.pos
             t.send("\x1b[A")
             time.sleep(0.2)   # let the editor redraw (not a correctness wait: the assertion is below)
+            t._pump(0.2)
+            self.assertNotIn("trap-host", t.text()[mark:], "history recalled a trap-host add line")
             t.send("\r")
             t.expect(VERSION.pattern)
             after = t.text()[mark:]
