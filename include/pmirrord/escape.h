@@ -1,8 +1,11 @@
 /*
  * escape.h - render untrusted octets (a subscriber's User-Name, a trigger) as
  * one printable line: '"' and '\' are backslash-escaped, C0 controls, DEL and
- * UTF-8-encoded C1 controls (U+0080..U+009F) become \xNN, other UTF-8 is kept.
- * What an operator's terminal shows can then never be driven by a subscriber.
+ * UTF-8-encoded C1 controls (U+0080..U+009F) become \xNN, and so do the octets
+ * of bidi controls and invisible characters (U+061C, U+200B..U+200F,
+ * U+2028..U+202E, U+2060..U+2064, U+2066..U+2069, U+FEFF); other UTF-8 is kept.
+ * What an operator's terminal shows can then never be driven or reordered by a
+ * subscriber.
  */
 #ifndef PMIRRORD_ESCAPE_H
 #define PMIRRORD_ESCAPE_H

@@ -79,6 +79,9 @@ struct pm_trap_def {
 
 /* NULL when out of range. */
 const struct pm_obj_def *pm_obj_def(enum pm_obj o);
+/* The notification's MIB name without "juniPacketMirror", for logs, the
+ * configuration and the CLI: "SessionStart" etc.; NULL when out of range. */
+const char *pm_trap_name(enum pm_trap t);
 const struct pm_trap_def *pm_trap_def(enum pm_trap t);
 
 /*

@@ -79,7 +79,4 @@ uint64_t pm_evq_dropped(const struct pm_evq *q);
 void pm_event_set_queue(struct pm_evq *q);
 int pm_event_raise(const struct pm_event *ev) __attribute__((warn_unused_result));
 
-/* Names, for logs and the CLI: "SessionStart" etc.; NULL when out of range. */
-const char *pm_trap_name(enum pm_trap t);
-
 #endif

@@ -74,7 +74,4 @@ void slog_ring_clear(struct slog_ring *r);
 typedef int (*slog_visit_fn)(uint64_t seq, const struct timespec *ts, const char *text, void *arg);
 void slog_ring_foreach(struct slog_ring *r, slog_visit_fn fn, void *arg);
 
-/* Unit tests only: the whole slot region (page-rounded), for scanning. */
-const void *slog_ring_mem(const struct slog_ring *r, size_t *len);
-
 #endif

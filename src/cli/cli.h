@@ -8,6 +8,9 @@
 
 #include "ctl_client.h"
 
+/* The account pmirrord runs as when the system has one (trusted by default). */
+#define CLI_DAEMON_USER "pmirrord"
+
 /* Exit statuses (documented in pmirrorctl --help and docs/control-protocol.md). */
 enum {
     EX_CTL_OK = 0,
@@ -30,7 +33,54 @@ void cli_print(int json, int st, const char *body, size_t len);
 /* Maps an answer status to an exit status. */
 int cli_exit_status(int st);
 
+/* What pmirrorctl knows about the session: the socket and who may serve it. */
+struct cli_session {
+    const char *path;
+    int json;
+    struct cc_trust trust;
+};
+
 /* The interactive loop; returns the exit status. */
-int cli_interactive(struct cc *c, const char *path, int json);
+int cli_interactive(struct cc *c, const struct cli_session *s);
+
+/* Requests that carry a secret (passphrase.c); an "@json" first word is skipped. */
+enum cli_secret_kind {
+    CLI_SECRET_NONE,
+    CLI_SECRET_ENABLE,   /* mirror-enable [secret] */
+    CLI_SECRET_TRAPHOST, /* trap-host add ... auth PROTO PASS priv PROTO PASS */
+};
+enum cli_secret_kind cli_secret_kind(int argc, char **argv);
+
+/* Where the passphrases of a trap-host add request are. */
+#define CLI_TH_MAX_PASS 2
+#define CLI_PASS_MAX    130 /* USM passphrases are 8..127 characters; room to see "too long" */
+enum cli_pass_how {
+    CLI_PASS_OMITTED, /* "auth SHA-256" then a keyword or the end: read it */
+    CLI_PASS_DASH,    /* "auth SHA-256 -": read it */
+    CLI_PASS_GIVEN,   /* the passphrase itself is among the words */
+};
+struct cli_th {
+    int n;
+    struct cli_th_slot {
+        const char *what; /* "auth" or "priv" */
+        int proto;        /* index of the PROTO word the passphrase follows */
+        enum cli_pass_how how;
+    } slot[CLI_TH_MAX_PASS];
+};
+
+/* 1 and th filled if the words are a trap-host add request, else 0. */
+int cli_th_scan(int argc, char **argv, struct cli_th *th);
+/* Does the request hold a passphrase itself?  How many are to be read? */
+int cli_th_given(const struct cli_th *th);
+int cli_th_to_read(const struct cli_th *th);
+/*
+ * Builds the request line from the words (prefix, e.g. "@json", first if not
+ * NULL), with every passphrase that is "-" or omitted read by
+ * cli_read_secret() in the order of the words.  0, or -1 with err filled (no
+ * passphrase read, too long); line is wiped on error and the caller wipes it
+ * after use.
+ */
+int cli_th_line(int argc, char **argv, const struct cli_th *th, const char *prefix, char *line,
+                size_t cap, char *err, size_t errlen);
 
 #endif

@@ -4,6 +4,7 @@
 #include "ctl_client.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,13 @@ int cc_connect(struct cc *c, const char *path, char *err, size_t errlen)
         cc_close(c);
         return -1;
     }
+    /* The credentials the server had at listen() (socket(7), SO_PEERCRED). */
+    struct ucred uc;
+    socklen_t ulen = sizeof uc;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &uc, &ulen) == 0 && ulen == sizeof uc) {
+        c->peer_known = 1;
+        c->peer_uid = uc.uid;
+    }
     struct timeval tv = {REPLY_TIMEOUT_S, 0};
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     enum ctl_status st;
@@ -146,6 +154,36 @@ int cc_request(struct cc *c, const char *line, enum ctl_status *st, char **body,
     }
     OPENSSL_cleanse(buf, sizeof buf); /* may hold a secret */
     return read_frame(c, st, body, len, err, errlen);
+}
+
+int cc_check_server(const struct cc *c, const struct cc_trust *t, const char *path, char *err,
+                    size_t errlen)
+{
+    if (!c->peer_known) {
+        snprintf(err, errlen,
+                 "%s: cannot tell who serves this socket (SO_PEERCRED): not sending the secret",
+                 path);
+        return -1;
+    }
+    if (c->peer_uid == 0)
+        return 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->uid[i] == c->peer_uid)
+            return 0;
+    const struct passwd *pw = t->n == 0 && t->fallback != NULL ? getpwnam(t->fallback) : NULL;
+    if (pw != NULL && pw->pw_uid == c->peer_uid)
+        return 0;
+    char trusted[300];
+    snprintf(trusted, sizeof trusted, "root%s%s", t->n > 0 || pw != NULL ? " or " : "",
+             t->n > 0     ? t->names
+             : pw != NULL ? t->fallback
+                          : "");
+    pw = getpwuid(c->peer_uid);
+    snprintf(err, errlen,
+             "%s is served by uid %u (%s), not by %s: not sending the secret. If pmirrord runs "
+             "as that user, say so with --server-user USER",
+             path, (unsigned)c->peer_uid, pw != NULL ? pw->pw_name : "no such user", trusted);
+    return -1;
 }
 
 void cc_close(struct cc *c)

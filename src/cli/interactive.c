@@ -3,8 +3,10 @@
  * history, TAB completion of the commands the server shows this session
  * (fetched with "@commands", again after mirror-enable/-disable).
  *
- * libedit's readline emulation (<editline/readline.h>) is enough here; lines
- * that carry a secret never enter the history.
+ * libedit's readline emulation (<editline/readline.h>) is enough here.  The
+ * history lives in memory only, and a line enters it only when it starts with
+ * a command this session can see and carries no secret (mirror-enable,
+ * trap-host add): a mistyped "mirror-enabel SECRET" is kept out too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +90,22 @@ static char **complete(const char *text, int start, int end)
     return ncand ? rl_completion_matches(text, generator) : NULL;
 }
 
+/* May this line enter the history?  words: the line split by ctl_split_words(). */
+static int history_ok(int n, char **w)
+{
+    if (n <= 0 || cli_secret_kind(n, w) != CLI_SECRET_NONE || strcmp(w[0], CTL_JSON_PREFIX) == 0)
+        return 0;
+    /* any trap-host line but "remove": a mistyped "add" still has passphrases */
+    if (strcmp(w[0], "trap-host") == 0 && (n < 2 || strcmp(w[1], "remove") != 0))
+        return 0;
+    if (strcmp(w[0], "?") == 0 || strcmp(w[0], "help") == 0)
+        return 1;
+    for (int i = 0; i < vis.n; i++)
+        if (strcmp(vis.words[i][0], w[0]) == 0)
+            return 1;
+    return 0;
+}
+
 /* "mirror-enable" typed alone: ask for the secret without echo. */
 static int send_enable(struct cc *c, int json, const char *inline_secret, enum ctl_status *st,
                        char **body, size_t *len, char *err, size_t errlen)
@@ -106,8 +124,10 @@ static int send_enable(struct cc *c, int json, const char *inline_secret, enum c
     return rc;
 }
 
-int cli_interactive(struct cc *c, const char *path, int json)
+int cli_interactive(struct cc *c, const struct cli_session *s)
 {
+    const char *path = s->path;
+    int json = s->json;
     int tty = isatty(STDIN_FILENO);
     rl_readline_name = "pmirrorctl";
     rl_attempted_completion_function = complete;
@@ -128,23 +148,40 @@ int cli_interactive(struct cc *c, const char *path, int json)
             free(in);
             continue;
         }
+        char copy[CTL_MAX_REQUEST], *w[CTL_MAX_WORDS];
+        snprintf(copy, sizeof copy, "%s", line);
+        int nw = ctl_split_words(copy, w, CTL_MAX_WORDS);
+        enum cli_secret_kind kind = nw > 0 ? cli_secret_kind(nw, w) : CLI_SECRET_NONE;
+        struct cli_th th = {0};
+        if (kind == CLI_SECRET_TRAPHOST)
+            cli_th_scan(nw, w, &th);
         int is_enable = strncmp(line, "mirror-enable", 13) == 0 &&
                         (line[13] == '\0' || line[13] == ' ' || line[13] == '\t');
-        if (!is_enable && tty)
+        if (tty && history_ok(nw, w))
             add_history(line);
         const char *cmd = strcmp(line, "?") == 0 ? "help" : line;
 
         enum ctl_status st;
-        char *body = NULL, err[256], req[CTL_MAX_REQUEST];
+        char *body = NULL, err[512], req[CTL_MAX_REQUEST];
         size_t len = 0;
         int r;
-        if (is_enable) {
+        if ((kind == CLI_SECRET_ENABLE || th.n > 0) &&
+            cc_check_server(c, &s->trust, s->path, err, sizeof err) < 0) {
+            r = 1; /* nothing is sent */
+        } else if (is_enable) {
             const char *sec = line[13] ? line + 14 + strspn(line + 14, " \t") : NULL;
             r = send_enable(c, json, sec, &st, &body, &len, err, sizeof err);
+        } else if (cli_th_to_read(&th) > 0) {
+            r = cli_th_line(nw, w, &th, json ? CTL_JSON_PREFIX : NULL, req, sizeof req, err,
+                            sizeof err) < 0
+                    ? 1
+                    : cc_request(c, req, &st, &body, &len, err, sizeof err);
         } else {
             snprintf(req, sizeof req, "%s%s", json ? CTL_JSON_PREFIX " " : "", cmd);
             r = cc_request(c, req, &st, &body, &len, err, sizeof err);
         }
+        OPENSSL_cleanse(copy, sizeof copy);
+        OPENSSL_cleanse(req, sizeof req);
         int disable =
             !is_enable && (strcmp(line, "disable") == 0 || strcmp(line, "mirror-disable") == 0);
         OPENSSL_cleanse(in, strlen(in));

@@ -4,9 +4,14 @@
  *   pmirrorctl [-s SOCKET] [--json] [-e] COMMAND...   one command, then exit
  *   pmirrorctl [-s SOCKET] [--json]                   interactive (libedit)
  *   pmirrorctl hash-secret [ITERATIONS]               print a mirrorSecret hash
+ *
+ * Secrets never come from argv (other local users read it in /proc): the mirror
+ * secret and trap-host passphrases are read from the terminal without echo or
+ * from stdin, and go out only to a server run by root or the daemon's user.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,21 +26,33 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: pmirrorctl [-s SOCKET] [-j|--json] [-e] [COMMAND...]\n"
-               "       pmirrorctl hash-secret [ITERATIONS]\n"
-               "\n"
-               "  -s, --socket PATH  control socket (default " CTL_DEFAULT_SOCKET ")\n"
-               "  -j, --json         ask for JSON answers\n"
-               "  -e, --enable       read the mirror secret from stdin (one line) and\n"
-               "                     send mirror-enable before COMMAND\n"
-               "  -h, --help         this text;  -V, --version\n"
-               "\n"
-               "Without COMMAND: an interactive session (help, TAB completion).\n"
-               "hash-secret reads a secret (no echo on a terminal) and prints the\n"
-               "mirrorSecret string for the configuration.\n"
-               "\n"
-               "Exit status: 0 ok, 1 command error or unknown command, 2 usage,\n"
-               "3 cannot connect or refused, 4 wrong mirror secret.\n");
+    fprintf(f,
+            "usage: pmirrorctl [-s SOCKET] [-j|--json] [-e] [-U USER] [COMMAND...]\n"
+            "       pmirrorctl hash-secret [ITERATIONS]\n"
+            "\n"
+            "  -s, --socket PATH  control socket (default " CTL_DEFAULT_SOCKET ")\n"
+            "  -j, --json         ask for JSON answers\n"
+            "  -e, --enable       read the mirror secret (without echo on a terminal, else\n"
+            "                     one line of stdin) and send mirror-enable before COMMAND\n"
+            "  -U, --server-user USER\n"
+            "                     the user pmirrord runs as (repeatable; default " CLI_DAEMON_USER
+            "\n"
+            "                     if that account exists): secrets go only to a socket\n"
+            "                     served by root or USER\n"
+            "  -h, --help         this text;  -V, --version\n"
+            "\n"
+            "trap-host add takes its passphrases as \"-\" or leaves them out, e.g.\n"
+            "  pmirrorctl -e trap-host add 192.0.2.1 user U auth SHA-256 - priv AES -\n"
+            "and reads them (after the mirror secret) without echo from the terminal,\n"
+            "else one per line from stdin.\n"
+            "\n"
+            "Without COMMAND: an interactive session (help, TAB completion).\n"
+            "hash-secret reads a secret (no echo on a terminal) and prints the\n"
+            "mirrorSecret string for the configuration.\n"
+            "\n"
+            "Exit status: 0 ok, 1 command error or unknown command, 2 usage (a secret\n"
+            "on the command line, none read), 3 cannot connect, refused, or the socket\n"
+            "is not served by root or the daemon's user, 4 wrong mirror secret.\n");
 }
 
 long cli_read_secret(const char *prompt, char *buf, size_t cap)
@@ -46,10 +63,12 @@ long cli_read_secret(const char *prompt, char *buf, size_t cap)
         noecho = old;
         noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
         noecho.c_lflag |= ICANON;
-        fprintf(stderr, "%s", prompt);
-        fflush(stderr);
+        /* Echo off before the prompt: what is typed once it shows is never echoed.
+         * TCSAFLUSH drops only what was typed before the prompt (getpass(3) does too). */
         if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho) < 0)
             return -1;
+        fprintf(stderr, "%s", prompt);
+        fflush(stderr);
     }
     /* read(2) byte by byte: no stdio buffer keeps a copy of the secret */
     size_t n = 0;
@@ -74,7 +93,7 @@ long cli_read_secret(const char *prompt, char *buf, size_t cap)
         buf[n++] = ch;
     }
     if (tty) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        tcsetattr(STDIN_FILENO, TCSADRAIN, &old); /* keeps what is typed after the secret */
         fprintf(stderr, "\n");
     }
     if (n > 0 && buf[n - 1] == '\r')
@@ -179,21 +198,57 @@ static int enable(struct cc *c, int json)
     return cli_exit_status(st);
 }
 
-static int one_shot(struct cc *c, int json, int argc, char **argv)
+/* Refuses secrets on argv before anything is sent; returns an exit status or -1. */
+static int refuse_argv_secrets(int argc, char **argv, struct cli_th *th)
+{
+    switch (cli_secret_kind(argc, argv)) {
+    case CLI_SECRET_ENABLE:
+        fprintf(stderr,
+                "pmirrorctl: mirror-enable: the secret is never taken from the command line, "
+                "and mirror mode ends with this connection: use -e COMMAND (the secret is "
+                "read without echo from the terminal, or from stdin), or an interactive "
+                "session\n");
+        return EX_CTL_USAGE;
+    case CLI_SECRET_TRAPHOST:
+        cli_th_scan(argc, argv, th);
+        if (cli_th_given(th)) {
+            fprintf(stderr, "pmirrorctl: trap-host add: passphrases are not taken from the command "
+                            "line (other users can read it): write - in their place, or leave them "
+                            "out, and give them without echo at the prompt, or on stdin one per "
+                            "line (after the mirror secret with -e)\n");
+            return EX_CTL_USAGE;
+        }
+        return -1;
+    default:
+        return -1;
+    }
+}
+
+static int one_shot(struct cc *c, int json, int argc, char **argv, const struct cli_th *th)
 {
     char line[CTL_MAX_REQUEST] = "", err[256];
-    if (json)
-        snprintf(line, sizeof line, "%s", CTL_JSON_PREFIX);
-    for (int i = 0; i < argc; i++) {
-        if (ctl_quote_word(line, sizeof line, argv[i]) < 0) {
-            fprintf(stderr, "pmirrorctl: command too long\n");
+    if (th->n > 0) {
+        if (cli_th_line(argc, argv, th, json ? CTL_JSON_PREFIX : NULL, line, sizeof line, err,
+                        sizeof err) < 0) {
+            fprintf(stderr, "pmirrorctl: %s\n", err);
             return EX_CTL_USAGE;
+        }
+    } else {
+        if (json)
+            snprintf(line, sizeof line, "%s", CTL_JSON_PREFIX);
+        for (int i = 0; i < argc; i++) {
+            if (ctl_quote_word(line, sizeof line, argv[i]) < 0) {
+                fprintf(stderr, "pmirrorctl: command too long\n");
+                return EX_CTL_USAGE;
+            }
         }
     }
     enum ctl_status st;
     char *body;
     size_t len;
-    if (cc_request(c, line, &st, &body, &len, err, sizeof err) < 0) {
+    int rc = cc_request(c, line, &st, &body, &len, err, sizeof err);
+    OPENSSL_cleanse(line, sizeof line); /* may hold passphrases */
+    if (rc < 0) {
         fprintf(stderr, "pmirrorctl: %s\n", err);
         return EX_CTL_CONNECT;
     }
@@ -203,23 +258,51 @@ static int one_shot(struct cc *c, int json, int argc, char **argv)
     return cli_exit_status(st);
 }
 
+/* -U USER: a name or a numeric uid. */
+static int add_server_user(struct cc_trust *t, const char *user)
+{
+    const struct passwd *pw = getpwnam(user);
+    char *end;
+    unsigned long uid = strtoul(user, &end, 10);
+    if (pw == NULL && (*user == '\0' || *end != '\0')) {
+        fprintf(stderr, "pmirrorctl: --server-user: there is no user \"%s\"\n", user);
+        return -1;
+    }
+    if (t->n == CC_MAX_SERVER_UIDS) {
+        fprintf(stderr, "pmirrorctl: --server-user: at most %d users\n", CC_MAX_SERVER_UIDS);
+        return -1;
+    }
+    t->uid[t->n++] = pw != NULL ? pw->pw_uid : (uid_t)uid;
+    size_t l = strlen(t->names);
+    snprintf(t->names + l, sizeof t->names - l, "%s%s", l > 0 ? " or " : "", user);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-        {"enable", no_argument, NULL, 'e'},       {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"socket", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},
+        {"enable", no_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"server-user", required_argument, NULL, 'U'},
+        {NULL, 0, NULL, 0},
     };
-    const char *path = CTL_DEFAULT_SOCKET;
-    int json = 0, en = 0, ch;
+    struct cli_session ses = {.path = CTL_DEFAULT_SOCKET};
+    int en = 0, ch;
 
-    while ((ch = getopt_long(argc, argv, "+s:jehV", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+s:jehVU:", opts, NULL)) != -1) {
         switch (ch) {
         case 's':
-            path = optarg;
+            ses.path = optarg;
             break;
         case 'j':
-            json = 1;
+            ses.json = 1;
+            break;
+        case 'U':
+            if (add_server_user(&ses.trust, optarg) < 0)
+                return EX_CTL_USAGE;
             break;
         case 'e':
             en = 1;
@@ -245,19 +328,28 @@ int main(int argc, char **argv)
         return EX_CTL_USAGE;
     }
 
+    /* Without -U: the daemon's own account, when the system has one. */
+    ses.trust.fallback = CLI_DAEMON_USER;
+    struct cli_th th = {0};
+    int rc = refuse_argv_secrets(argc, argv, &th);
+    if (rc >= 0)
+        return rc;
+
     struct cc c;
     char err[512];
-    if (cc_connect(&c, path, err, sizeof err) < 0) {
+    if (cc_connect(&c, ses.path, err, sizeof err) < 0) {
         fprintf(stderr, "pmirrorctl: %s\n", err);
         return EX_CTL_CONNECT;
     }
-    int rc;
     if (argc == 0) {
-        rc = cli_interactive(&c, path, json);
+        rc = cli_interactive(&c, &ses);
+    } else if ((en || th.n > 0) && cc_check_server(&c, &ses.trust, ses.path, err, sizeof err) < 0) {
+        fprintf(stderr, "pmirrorctl: %s\n", err);
+        rc = EX_CTL_CONNECT;
     } else {
-        rc = en ? enable(&c, json) : EX_CTL_OK;
+        rc = en ? enable(&c, ses.json) : EX_CTL_OK;
         if (rc == EX_CTL_OK)
-            rc = one_shot(&c, json, argc, argv);
+            rc = one_shot(&c, ses.json, argc, argv, &th);
     }
     cc_close(&c);
     return rc;

@@ -4,7 +4,7 @@
 #include "pmirrord/conf.h"
 #include "conf_lex.h"
 #include "pmirrord/log.h"
-#include "pmirrord/pm_event.h"
+#include "pmirrord/pm_codec.h"
 #include "pmirrord/secret.h"
 #include "pmirrord/slog_ring.h"
 

@@ -27,6 +27,7 @@
 #include "pmirrord/escape.h"
 #include "pmirrord/log.h"
 #include "pmirrord/mirrorlog.h"
+#include "pmirrord/pm_codec.h"
 #include "pmirrord/pm_event.h"
 #include "pmirrord/slog_ring.h"
 #include "pmirrord/trapstats.h"

@@ -101,6 +101,27 @@ static const struct pm_trap_def trap_defs[PM_TRAP_MAX + 1] = {
     [PM_TRAP_SESSION_FAILED] = {PM_TRAP_SESSION_FAILED, 13, {SESSION12, TRM}},
 };
 
+/* Indexed by enum pm_trap: the MIB names without "juniPacketMirror". */
+static const char *const trap_names[PM_TRAP_MAX + 1] = {
+    [PM_TRAP_RADIUS_FAILURE] = "RadiusBasedMirroringFailure",
+    [PM_TRAP_CLI_FAILURE] = "CliTriggerBasedMirroringFailure",
+    [PM_TRAP_INTERFACE_DELETED] = "InterfaceDeleted",
+    [PM_TRAP_ANALYZER_UNREACHABLE] = "AnalyzerUnreachable",
+    [PM_TRAP_SESSION_START] = "SessionStart",
+    [PM_TRAP_SESSION_END] = "SessionEnd",
+    [PM_TRAP_IFSESS_ACTIVATED] = "InterfaceSessionActivated",
+    [PM_TRAP_IFSESS_DEACTIVATED] = "InterfaceSessionDeactivated",
+    [PM_TRAP_SESSION_REJECT] = "SessionReject",
+    [PM_TRAP_SESSION_FAILED] = "SessionFailed",
+};
+
+const char *pm_trap_name(enum pm_trap t)
+{
+    if ((int)t < PM_TRAP_MIN || (int)t > PM_TRAP_MAX)
+        return NULL;
+    return trap_names[t];
+}
+
 const struct pm_obj_def *pm_obj_def(enum pm_obj o)
 {
     if ((int)o < PM_OBJ_MIN || (int)o > PM_OBJ_MAX)

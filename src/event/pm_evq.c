@@ -14,6 +14,7 @@
 #include "pmirrord/pm_event.h"
 #include "pmirrord/securemem.h"
 #include "pmirrord/log.h"
+#include "pm_evq_priv.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -186,23 +187,8 @@ int pm_event_raise(const struct pm_event *ev)
     return rc;
 }
 
-/* Indexed by enum pm_trap: the MIB names without "juniPacketMirror". */
-static const char *const trap_names[PM_TRAP_MAX + 1] = {
-    [PM_TRAP_RADIUS_FAILURE] = "RadiusBasedMirroringFailure",
-    [PM_TRAP_CLI_FAILURE] = "CliTriggerBasedMirroringFailure",
-    [PM_TRAP_INTERFACE_DELETED] = "InterfaceDeleted",
-    [PM_TRAP_ANALYZER_UNREACHABLE] = "AnalyzerUnreachable",
-    [PM_TRAP_SESSION_START] = "SessionStart",
-    [PM_TRAP_SESSION_END] = "SessionEnd",
-    [PM_TRAP_IFSESS_ACTIVATED] = "InterfaceSessionActivated",
-    [PM_TRAP_IFSESS_DEACTIVATED] = "InterfaceSessionDeactivated",
-    [PM_TRAP_SESSION_REJECT] = "SessionReject",
-    [PM_TRAP_SESSION_FAILED] = "SessionFailed",
-};
-
-const char *pm_trap_name(enum pm_trap t)
+const void *pm_evq_mem(const struct pm_evq *q, size_t *len)
 {
-    if ((int)t < PM_TRAP_MIN || (int)t > PM_TRAP_MAX)
-        return NULL;
-    return trap_names[t];
+    *len = q->ring_len;
+    return q->ring;
 }

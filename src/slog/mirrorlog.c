@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "pmirrord/escape.h"
+#include "pmirrord/pm_codec.h"
 
 static struct slog_ring *ml_ring;
 

@@ -13,6 +13,7 @@
  */
 #include "pmirrord/slog_ring.h"
 #include "pmirrord/securemem.h"
+#include "slog_ring_priv.h"
 
 #include <errno.h>
 #include <pthread.h>

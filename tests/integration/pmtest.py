@@ -98,6 +98,12 @@ class Daemon:
         return self.proc.returncode
 
 
+# An ID as a log would show it: "mid=7", "mirror 7", "mirror ID 7", "session-id: 7",
+# "SessionIdentifier 7", "...MirrorIdentifier.0 = Gauge32: 7" (not any bare number: counts, ports and pids are numbers too).
+LABELED_ID = re.compile(r"(?i)(?:\b(?:[ms]id|id|mirror|session)|identifier)(?:[ _-]?id(?:entifier)?)?"
+                        r"(?:\.0\s*=\s*(?:Gauge32|Unsigned32):)?\s*[=:#]?\s*(\d+)\b")
+
+
 class Env:
     """A private world: directory, snmpd, snmptrapd, pmirrord."""
 
@@ -112,10 +118,13 @@ class Env:
         # Strings that identify subscribers, triggers, analyzers or mirror IDs in
         # this test: they must never reach pmirrord's ordinary log or snmpd's log.
         self.secrets = set()
+        # Mirror and session IDs of the events this test raised (note_event()):
+        # numbers, so they count as leaked where a log names them as IDs.
+        self.secret_ids = set()
         self.agentx = os.path.join(self.dir, "agentx.sock")
         self.snmp_port = free_udp_port()
         self.trap_port = free_udp_port()
-        self.ietf = os.environ.get("PM_IETF_MIBDIR", os.path.join(SRC, ".deps/node_modules/net-snmp/lib/mibs"))
+        self._ietf = os.environ.get("PM_IETF_MIBDIR") or os.path.join(SRC, ".deps/node_modules/net-snmp/lib/mibs")
         for d in ("master/etc", "master/persist", "agent/persist", "trapd/etc", "trapd/persist", "run", "logs"):
             os.makedirs(os.path.join(self.dir, d), exist_ok=True)
         self.tool_env = dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=os.path.join(self.dir, "tools"),
@@ -123,6 +132,28 @@ class Env:
 
     def path(self, *p):
         return os.path.join(self.dir, *p)
+
+    @property
+    def ietf(self):
+        """The IETF base MIB text (SNMPv2-SMI...) for tests that load MIB modules."""
+        d = self._ietf
+        if not any(os.path.isfile(os.path.join(d, "SNMPv2-SMI" + ext)) for ext in ("", ".txt", ".mib")):
+            raise AssertionError("IETF MIB text missing at %s: run scripts/deps" % d)
+        return d
+
+    def note_event(self, line):
+        """Records the mirror and session IDs of an event line (pm_evtestd syntax)."""
+        kv = dict(w.split("=", 1) for w in line.split() if "=" in w)
+        if "mid" in kv:
+            mid, count = int(kv["mid"]), int(kv.get("count", "1"))
+            self.secret_ids.update(range(mid, mid + count))   # pm_evtestd: mid + 1 per copy
+        if "sid" in kv:
+            self.secret_ids.add(int(kv["sid"]))
+
+    def leaked_ids(self, text):
+        """Recorded IDs that the text shows as an ID: after mid/sid/id, mirror,
+        session or identifier, with or without "=", ":" or "#"."""
+        return sorted({int(m.group(1)) for m in LABELED_ID.finditer(text)} & self.secret_ids)
 
     def cleanup(self):
         for name in list(self.daemons):
@@ -133,6 +164,7 @@ class Env:
             if os.path.exists(p):
                 text = read_text(p)
                 leaks += ["%s in %s" % (s, log) for s in self.secrets if s in text]
+                leaks += ["ID %d in %s" % (i, log) for i in self.leaked_ids(text)]
         if leaks:
             keep = self.dir
             raise AssertionError("intercept data reached an ordinary log: %s (kept %s)" % (leaks, keep))
@@ -353,6 +385,8 @@ def _env_start_evtestd(self, extra="", ping=2):
 
 def _env_raise(self, line):
     """Write event lines to the FIFO (the daemon's reader keeps it open between writes)."""
+    for l in line.splitlines():
+        self.note_event(l)
     fifo = self.path("run", "events.fifo")
     fd = os.open(fifo, os.O_WRONLY)
     try:
@@ -390,16 +424,30 @@ def secret_hash(secret=MIRROR_SECRET):
     return _hash_cache[secret]
 
 
+def passphrases_to_stdin(words):
+    """pmirrorctl takes no passphrase from argv: trap-host add's "auth PROTO PASS" and
+    "priv PROTO PASS" become "... PROTO -", and the passphrases go to stdin, in order."""
+    words, passes = list(words), []
+    if words[:2] == ["trap-host", "add"]:
+        for i in range(3, len(words) - 2):
+            if words[i].lower() in ("auth", "priv") and words[i + 2] != "-":
+                passes.append(words[i + 2])
+                words[i + 2] = "-"
+    return words, passes
+
+
 def _env_ctl(self, *words, secret=None, json_out=False, user=None, sock=None):
     argv = [PMIRRORCTL, "-s", sock or self.path("run", "ctl.sock")]
     if json_out:
         argv.append("--json")
     if secret is not None:
         argv.append("-e")
-    argv += list(words)
+    words, passes = passphrases_to_stdin(words)
+    argv += words
     if user is not None:
         argv = ["setpriv", *user, "--", *argv]
-    r = subprocess.run(argv, input=(secret + "\n") if secret is not None else None, capture_output=True,
+    lines = ([secret] if secret is not None else []) + passes
+    r = subprocess.run(argv, input="".join(l + "\n" for l in lines) if lines else None, capture_output=True,
                        text=True, timeout=60)
     return r
 

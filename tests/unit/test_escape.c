@@ -1,6 +1,7 @@
 /*
  * test_escape.c - pm_escape(): what a subscriber controls cannot drive a terminal.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -26,6 +27,54 @@ int main(void)
                  "\\xc2\\x9b1m") == 0);                       /* UTF-8 C1 CSI */
     CHECK(strcmp(esc("caf\xc3\xa9", 5), "caf\xc3\xa9") == 0); /* UTF-8 kept */
     CHECK(strcmp(esc("a\0b", 3), "a\\x00b") == 0);
+    /* Bidi controls and invisible characters (UTF-8 of U+200B..U+200F, U+202A..U+202E,
+     * U+2066..U+2069, and U+061C, U+2028/U+2029, U+2060..U+2064, U+FEFF): they reorder
+     * or hide what the terminal shows ("Trojan Source", CVE-2021-42574). */
+    static const struct {
+        const char *in, *out;
+    } inv[] = {
+        {"\xe2\x80\x8b", "\\xe2\\x80\\x8b"}, /* U+200B zero width space */
+        {"\xe2\x80\x8c", "\\xe2\\x80\\x8c"}, /* U+200C ZWNJ */
+        {"\xe2\x80\x8d", "\\xe2\\x80\\x8d"}, /* U+200D ZWJ */
+        {"\xe2\x80\x8e", "\\xe2\\x80\\x8e"}, /* U+200E LRM */
+        {"\xe2\x80\x8f", "\\xe2\\x80\\x8f"}, /* U+200F RLM */
+        {"\xe2\x80\xaa", "\\xe2\\x80\\xaa"}, /* U+202A LRE */
+        {"\xe2\x80\xab", "\\xe2\\x80\\xab"}, /* U+202B RLE */
+        {"\xe2\x80\xac", "\\xe2\\x80\\xac"}, /* U+202C PDF */
+        {"\xe2\x80\xad", "\\xe2\\x80\\xad"}, /* U+202D LRO */
+        {"\xe2\x80\xae", "\\xe2\\x80\\xae"}, /* U+202E RLO */
+        {"\xe2\x81\xa6", "\\xe2\\x81\\xa6"}, /* U+2066 LRI */
+        {"\xe2\x81\xa7", "\\xe2\\x81\\xa7"}, /* U+2067 RLI */
+        {"\xe2\x81\xa8", "\\xe2\\x81\\xa8"}, /* U+2068 FSI */
+        {"\xe2\x81\xa9", "\\xe2\\x81\\xa9"}, /* U+2069 PDI */
+        {"\xd8\x9c", "\\xd8\\x9c"},          /* U+061C ALM */
+        {"\xe2\x80\xa8", "\\xe2\\x80\\xa8"}, /* U+2028 line separator */
+        {"\xe2\x80\xa9", "\\xe2\\x80\\xa9"}, /* U+2029 paragraph separator */
+        {"\xe2\x81\xa0", "\\xe2\\x81\\xa0"}, /* U+2060 word joiner */
+        {"\xe2\x81\xa4", "\\xe2\\x81\\xa4"}, /* U+2064 invisible plus */
+        {"\xef\xbb\xbf", "\\xef\\xbb\\xbf"}, /* U+FEFF zero width no-break space */
+        /* neighbours stay as they are */
+        {"\xe2\x80\x8a", "\xe2\x80\x8a"}, /* U+200A hair space */
+        {"\xe2\x80\x90", "\xe2\x80\x90"}, /* U+2010 hyphen */
+        {"\xe2\x80\xa7", "\xe2\x80\xa7"}, /* U+2027 hyphenation point */
+        {"\xe2\x80\xaf", "\xe2\x80\xaf"}, /* U+202F narrow no-break space */
+        {"\xe2\x81\x9f", "\xe2\x81\x9f"}, /* U+205F medium mathematical space */
+        {"\xe2\x81\xaa", "\xe2\x81\xaa"}, /* U+206A (deprecated format char, kept) */
+        {"\xd8\x9b", "\xd8\x9b"},         /* U+061B Arabic semicolon */
+        {"\xef\xbb\xbe", "\xef\xbb\xbe"}, /* U+FEFE */
+        /* an incomplete sequence is copied as it is */
+        {"\xe2\x80", "\xe2\x80"},
+    };
+    for (size_t i = 0; i < sizeof(inv) / sizeof(inv[0]); i++) {
+        char in[16], want[64];
+        snprintf(in, sizeof(in), "a%sb", inv[i].in);
+        snprintf(want, sizeof(want), "a%sb", inv[i].out);
+        if (strcmp(esc(in, strlen(in)), want) != 0)
+            fprintf(stderr, "#%zu: got \"%s\" want \"%s\"\n", i, esc(in, strlen(in)), want);
+        CHECK(strcmp(esc(in, strlen(in)), want) == 0);
+    }
+    /* RLO inside a name: shown escaped, never reversed */
+    CHECK(strcmp(esc("x\xe2\x80\xaetxt.exe", 11), "x\\xe2\\x80\\xaetxt.exe") == 0);
     /* truncation: NUL-terminated, returns the full length */
     char small[4];
     CHECK(pm_escape(small, sizeof(small), "\x1b\x1b", 2) == 8);

@@ -1,6 +1,7 @@
 /*
  * test_pm_codec.c - src/event/pm_codec.c: RFC 2579 DateAndTime octets,
- * DisplayString cutting at UTF-8 boundaries, the MIB tables, pm_event_check.
+ * DisplayString cutting at UTF-8 boundaries, the MIB tables and trap names,
+ * pm_event_check.
  *
  * Expected DateAndTime bytes are written by hand from `date -d @1700000000`
  * (2023-11-14 22:13:20 UTC); expected varbind lists are written with the
@@ -166,6 +167,27 @@ static void test_display_cut(void)
 
 static void test_tables(void)
 {
+    static const char *const names[] = {
+        NULL,
+        "RadiusBasedMirroringFailure",
+        "CliTriggerBasedMirroringFailure",
+        "InterfaceDeleted",
+        "AnalyzerUnreachable",
+        "SessionStart",
+        "SessionEnd",
+        "InterfaceSessionActivated",
+        "InterfaceSessionDeactivated",
+        "SessionReject",
+        "SessionFailed",
+    };
+    CHECK(pm_trap_name(0) == NULL);
+    CHECK(pm_trap_name(11) == NULL);
+    CHECK(pm_trap_name((enum pm_trap) - 1) == NULL);
+    for (int t = 1; t <= 10; t++) {
+        CHECK(pm_trap_name((enum pm_trap)t) != NULL);
+        CHECK(strcmp(pm_trap_name((enum pm_trap)t), names[t]) == 0);
+    }
+
     CHECK(pm_trap_def(0) == NULL);
     CHECK(pm_trap_def(11) == NULL);
     CHECK(pm_obj_def(0) == NULL);

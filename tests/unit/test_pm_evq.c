@@ -1,7 +1,7 @@
 /*
  * test_pm_evq.c - the producer/agent event queue (src/event/pm_evq.c):
  * capacity, drop counting, eventfd readability, FIFO order, many producers,
- * pm_event_raise() and pm_trap_name().
+ * pm_event_raise(), and that a popped slot keeps nothing of its event.
  */
 #include "pmirrord/pm_event.h"
 
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "event/pm_evq_priv.h"
 
 static int readable(int fd, int timeout_ms)
 {
@@ -98,7 +99,7 @@ static void test_capacity_and_fd(void)
     pm_evq_free(q);
 }
 
-static void test_raise_and_names(void)
+static void test_raise(void)
 {
     struct pm_evq *q = new_q(2);
     struct pm_event ev = ev_n(7), out[2];
@@ -113,27 +114,49 @@ static void test_raise_and_names(void)
     CHECK(pm_evq_pop(q, out, 2) == 2 && out[1].mirror_id == 7);
     pm_evq_free(q); /* also unsets the global queue */
     CHECK(pm_event_raise(&ev) == -1);
+}
 
-    static const char *const names[] = {
-        NULL,
-        "RadiusBasedMirroringFailure",
-        "CliTriggerBasedMirroringFailure",
-        "InterfaceDeleted",
-        "AnalyzerUnreachable",
-        "SessionStart",
-        "SessionEnd",
-        "InterfaceSessionActivated",
-        "InterfaceSessionDeactivated",
-        "SessionReject",
-        "SessionFailed",
-    };
-    CHECK(pm_trap_name(0) == NULL);
-    CHECK(pm_trap_name(11) == NULL);
-    CHECK(pm_trap_name((enum pm_trap) - 1) == NULL);
-    for (int t = 1; t <= 10; t++) {
-        CHECK(pm_trap_name((enum pm_trap)t) != NULL);
-        CHECK(strcmp(pm_trap_name((enum pm_trap)t), names[t]) == 0);
+static int q_contains(const struct pm_evq *q, const char *s)
+{
+    size_t len;
+    const void *m = pm_evq_mem(q, &len);
+    return memmem(m, len, s, strlen(s)) != NULL;
+}
+
+static size_t q_nonzero(const struct pm_evq *q)
+{
+    size_t len, n = 0;
+    const unsigned char *m = pm_evq_mem(q, &len);
+    for (size_t i = 0; i < len; i++)
+        n += m[i] != 0;
+    return n;
+}
+
+/* Queued events carry subscriber identities: pop must leave nothing of them in the ring. */
+static void test_pop_wipes(void)
+{
+    struct pm_evq *q = new_q(4);
+    struct pm_event a = ev_n(0x5a5a5a5a), b = ev_n(0x6b6b6b6b), out[2];
+
+    snprintf(a.trigger, sizeof(a.trigger), "trigger-of-subscriber-A");
+    snprintf(a.user_name, sizeof(a.user_name), "user-A@isp.example");
+    snprintf(b.trigger, sizeof(b.trigger), "trigger-of-subscriber-B");
+    snprintf(b.user_name, sizeof(b.user_name), "user-B@isp.example");
+    CHECK(q_nonzero(q) == 0);
+    for (int round = 0; round < 3; round++) { /* 3 x 2 events: the ring wraps */
+        CHECK(pm_evq_push(q, &a) == 0);
+        CHECK(pm_evq_push(q, &b) == 0);
+        /* the scan sees queued events */
+        CHECK(q_contains(q, "trigger-of-subscriber-A") && q_contains(q, "user-B@isp.example"));
+        CHECK(pm_evq_pop(q, out, 1) == 1 && out[0].mirror_id == a.mirror_id);
+        CHECK(!q_contains(q, "trigger-of-subscriber-A"));
+        CHECK(!q_contains(q, "user-A@isp.example"));
+        CHECK(q_contains(q, "trigger-of-subscriber-B"));
+        CHECK(pm_evq_pop(q, out, 2) == 1 && out[0].mirror_id == b.mirror_id);
+        CHECK(!q_contains(q, "user-B@isp.example"));
+        CHECK(q_nonzero(q) == 0); /* IDs, addresses and times too */
     }
+    pm_evq_free(q);
 }
 
 #define PRODUCERS    4
@@ -232,7 +255,8 @@ static void test_many_producers(void)
 int main(void)
 {
     test_capacity_and_fd();
-    test_raise_and_names();
+    test_raise();
+    test_pop_wipes();
     test_many_producers();
     printf("test_pm_evq: ok\n");
     return 0;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "slog/slog_ring_priv.h"
 
 static size_t opt_capacity = SLOG_RING_DEFAULT_CAPACITY;
 

@@ -1,0 +1,334 @@
+"""test_pmirrorctl_secrets - pmirrorctl keeps the mirror secret and USM passphrases
+out of its history, out of argv, and away from a control socket that is not
+served by root or the daemon's user.
+
+The daemon is the real one (pm_evtestd); interactive sessions run on a pty;
+the impostor server is a Python child that drops to nobody before it listens,
+so SO_PEERCRED reports nobody.
+"""
+import os
+import pwd
+import re
+import select
+import signal
+import socket
+import subprocess
+import time
+
+import pmtest
+from pmtest import PMIRRORCTL, MIRROR_SECRET, TRAP_USER, PmTestCase, free_udp_port, wait_for
+
+AUTH, PRIV = "Hist0ry-auth-pass", "Hist0ry-priv-pass"          # typed in the interactive session
+DASH_AUTH, DASH_PRIV = "Dash-auth-pass-7", "Dash-priv-pass-7"    # given at the no-echo prompts
+ARGV_AUTH, ARGV_PRIV = "Argv-auth-pass-9", "Argv-priv-pass-9"    # refused on the command line
+VERSION = re.compile(r"pmirrord \d+\.\d+")
+
+
+PROMPT = r"pmirrorctl(\(mirror\))?[>#] "
+
+
+class Pty:
+    """pmirrorctl on a pseudo-terminal: what a person at a terminal would see and type.
+    Like a person, the test types only once the prompt it answers is on the screen
+    (the terminal drops what is typed while pmirrorctl switches modes)."""
+
+    def __init__(self, argv, env):
+        self.master, slave = os.openpty()
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     start_new_session=True)
+        os.close(slave)
+        self.out = b""
+        self.pos = 0   # expect() looks only at what came after its last match
+
+    def _pump(self, timeout):
+        r, _, _ = select.select([self.master], [], [], timeout)
+        if r:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:   # EIO: the child closed the terminal
+                data = b""
+            self.out += data
+            return bool(data)
+        return False
+
+    def text(self):
+        return self.out.decode("utf-8", "replace")
+
+    def expect(self, pattern, timeout=20):
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.text(), self.pos)
+            if m:
+                self.pos = m.end()
+                return m.start()
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting for %r; the terminal showed:\n%s"
+                                     % (pattern, self.text()[self.pos:]))
+            self._pump(0.1)
+
+    def send(self, s):
+        os.write(self.master, s.encode())
+
+    def answer(self, prompt, s):
+        """Waits for the prompt, then types s and Enter."""
+        self.expect(prompt)
+        self.send(s + "\r")
+
+    def close(self, timeout=20):
+        try:
+            self.proc.wait(timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(5)
+            os.close(self.master)
+        return self.proc.returncode
+
+
+class SecretsCase(PmTestCase):
+    def setUp(self):
+        super().setUp()
+        self.env.secrets.update({MIRROR_SECRET, AUTH, PRIV, DASH_AUTH, DASH_PRIV, ARGV_AUTH, ARGV_PRIV})
+        self.home = self.env.path("home")
+        os.makedirs(self.home)
+
+    def sock(self):
+        return self.env.path("run", "ctl.sock")
+
+    def cli_env(self):
+        return dict(os.environ, HOME=self.home, TERM="vt100", LC_ALL="C.UTF-8")
+
+    def run_ctl(self, *args, stdin="", sock=None):
+        return subprocess.run([PMIRRORCTL, "-s", sock or self.sock(), *args], input=stdin,
+                              capture_output=True, text=True, timeout=60, env=self.cli_env())
+
+    def start_daemon(self):
+        self.env.start_evtestd("trapEnable true\n")
+        wait_for(lambda: os.path.exists(self.sock()), 10, what="the control socket")
+
+    def assert_no_secret_in_home(self):
+        for root, _, files in os.walk(self.home):
+            for f in files:
+                with open(os.path.join(root, f), "rb") as fh:
+                    data = fh.read().decode("utf-8", "replace")
+                for s in (MIRROR_SECRET, AUTH, PRIV, DASH_AUTH, DASH_PRIV):
+                    self.assertNotIn(s, data, "%s in %s" % (s, os.path.join(root, f)))
+
+
+def add_words(port, user, auth, priv):
+    return ["trap-host", "add", "127.0.0.1:%d" % port, "user", user, "auth", "SHA-256", auth,
+            "priv", "AES", priv]
+
+
+class TestInteractive(SecretsCase):
+    def test_history_keeps_no_secret_and_prompts_hide_passphrases(self):
+        self.start_daemon()
+        t = Pty([PMIRRORCTL, "-s", self.sock()], self.cli_env())
+        try:
+            t.answer(PROMPT, "show version")
+            t.expect(VERSION.pattern)
+            t.answer(PROMPT, "mirror-enable")
+            t.answer(r"Mirror secret: ", MIRROR_SECRET)
+            t.expect(r"Mirror mode enabled")
+            t.answer(PROMPT, " ".join(add_words(free_udp_port(), "histUser", AUTH, PRIV)))
+            t.expect(r"trap host \S+ added")
+            # passphrases as "-": asked for without echo
+            t.answer(PROMPT, " ".join(add_words(free_udp_port(), "dashUser", "-", "-")))
+            t.answer(r"Auth passphrase: ", DASH_AUTH)
+            t.answer(r"Priv passphrase: ", DASH_PRIV)
+            t.expect(r"trap host \S+ added")
+            # Up-arrow and Enter run the newest line in the history: that must be
+            # "show version", never a line with a secret.
+            t.expect(PROMPT)
+            mark = t.pos
+            t.send("\x1b[A")
+            time.sleep(0.2)   # let the editor redraw (not a correctness wait: the assertion is below)
+            t._pump(0.2)
+            self.assertNotIn("trap-host", t.text()[mark:], "history recalled a trap-host add line")
+            t.send("\r")
+            t.expect(VERSION.pattern)
+            after = t.text()[mark:]
+            for s in (AUTH, PRIV, MIRROR_SECRET, "trap-host add"):
+                self.assertNotIn(s, after, "history recalled a line with a secret")
+            # more steps back end at the oldest entry: still no secret
+            t.expect(PROMPT)
+            t.send("\x1b[A\x1b[A\x1b[A\r")
+            t.expect(VERSION.pattern)
+            t.answer(PROMPT, "exit")
+            self.assertEqual(t.close(), 0, t.text())
+        except BaseException:
+            if t.proc.poll() is None:
+                t.proc.kill()
+            raise
+        text = t.text()
+        for s in (DASH_AUTH, DASH_PRIV, MIRROR_SECRET):
+            self.assertNotIn(s, text, "a prompted secret was echoed")
+        hosts = self.env.ctl_json("show", "snmp", "trap")["hosts"]
+        self.assertEqual(len(hosts), 2, hosts)
+        self.assert_no_secret_in_home()
+
+
+class TestOneShot(SecretsCase):
+    def test_passphrases_from_stdin(self):
+        self.env.start_snmptrapd()
+        self.start_daemon()
+        name, _, ap, _, pp = TRAP_USER
+        self.env.secrets.update({ap, pp})
+        words = add_words(self.env.trap_port, name, "-", "-")
+        r = self.run_ctl("-e", *words, stdin="%s\n%s\n%s\n" % (MIRROR_SECRET, ap, pp))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("added", r.stdout)
+        # the receiver decodes it: the passphrases that arrived are the right ones
+        self.env.raise_event("trap=5 mid=4711")
+        wait_for(lambda: "77.3.1.1.0 = Gauge32: 4711" in "\n".join(self.env.trap_lines()), 10,
+                 what="the notification with keys from stdin")
+        # passphrase words left out altogether: read from stdin too
+        words = ["trap-host", "add", "127.0.0.1:%d" % free_udp_port(), "user", name, "auth", "SHA-256",
+                 "priv", "AES", "inform"]
+        r = self.run_ctl("-e", *words, stdin="%s\n%s\n%s\n" % (MIRROR_SECRET, ap, pp))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        hosts = self.env.ctl_json("show", "snmp", "trap")["hosts"]
+        self.assertEqual(len(hosts), 2, hosts)
+        # end of input before the second passphrase: nothing is added
+        words = add_words(free_udp_port(), name, "-", "-")
+        r = self.run_ctl("-e", *words, stdin="%s\n%s\n" % (MIRROR_SECRET, ap))
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("priv passphrase", r.stderr)
+        self.assertEqual(len(self.env.ctl_json("show", "snmp", "trap")["hosts"]), 2)
+
+    def test_passphrases_on_argv_are_refused(self):
+        self.start_daemon()
+        for words in (add_words(free_udp_port(), "argvUser", ARGV_AUTH, ARGV_PRIV),
+                      add_words(free_udp_port(), "argvUser", "-", ARGV_PRIV),
+                      add_words(free_udp_port(), "argvUser", ARGV_AUTH, "-")):
+            with self.subTest(words=words):
+                r = self.run_ctl("-e", *words, stdin=MIRROR_SECRET + "\n" + "x" * 12 + "\n")
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertRegex(r.stderr, r"passphrase.*command line")
+                self.assertIn("-", r.stderr)
+                self.assertIn("stdin", r.stderr)
+                for s in (ARGV_AUTH, ARGV_PRIV):
+                    self.assertNotIn(s, r.stdout + r.stderr)
+        # refused before connecting: the same with a socket that does not exist
+        r = self.run_ctl("-e", *add_words(1162, "argvUser", ARGV_AUTH, ARGV_PRIV),
+                         stdin=MIRROR_SECRET + "\n", sock=self.env.path("run", "none.sock"))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(self.env.ctl_json("show", "snmp", "trap").get("hosts", []), [])
+
+    def test_mirror_enable_secret_not_on_argv(self):
+        self.start_daemon()
+        r = self.run_ctl("mirror-enable", MIRROR_SECRET)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("-e", r.stderr)
+        self.assertNotIn(MIRROR_SECRET, r.stdout + r.stderr)
+        # refused before connecting: the same with a socket that does not exist
+        r = self.run_ctl("mirror-enable", MIRROR_SECRET, sock=self.env.path("run", "none.sock"))
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+
+
+IMPOSTOR = r"""
+import os, socket, sys
+uid = int(sys.argv[3])
+if os.geteuid() == 0:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(8)
+os.chmod(sys.argv[1], 0o777)
+rec = open(sys.argv[2], "ab", buffering=0)
+rec.write(b"listening\n")
+while True:
+    c, _ = s.accept()
+    c.sendall(b"HELLO 28\npmirrord control protocol 1\n")
+    buf = b""
+    while True:
+        d = c.recv(4096)
+        if not d:
+            break
+        rec.write(d)
+        buf += d
+        while b"\n" in buf:
+            _, buf = buf.split(b"\n", 1)
+            c.sendall(b"OK 3\nok\n")
+    c.close()
+"""
+
+
+class TestImpostorServer(SecretsCase):
+    """A socket served by someone other than root or the daemon's user gets no secret."""
+
+    def setUp(self):
+        super().setUp()
+        self.fake_dir = self.env.path("fake")
+        os.makedirs(self.fake_dir)
+        self.uid = 65534 if os.geteuid() == 0 else os.geteuid()
+        os.chown(self.fake_dir, self.uid, -1)
+        self.fake = os.path.join(self.fake_dir, "ctl.sock")
+        self.record = os.path.join(self.fake_dir, "received")
+        self.proc = subprocess.Popen(["/usr/bin/python3", "-c", IMPOSTOR, self.fake, self.record, str(self.uid)],
+                                     cwd=self.fake_dir, stdin=subprocess.DEVNULL)
+        self.addCleanup(self.stop_impostor)
+        wait_for(lambda: os.path.exists(self.record) and b"listening" in self.received(), 10,
+                 what="the impostor server")
+
+    def stop_impostor(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+
+    def received(self):
+        with open(self.record, "rb") as f:
+            return f.read()
+
+    def assert_nothing_secret_received(self):
+        got = self.received().decode("utf-8", "replace")
+        for s in (MIRROR_SECRET, AUTH, PRIV, DASH_AUTH, DASH_PRIV):
+            self.assertNotIn(s, got, "the impostor received a secret")
+
+    def test_secret_and_passphrases_withheld(self):
+        uname = pwd.getpwuid(self.uid).pw_name
+        r = self.run_ctl("-e", "show", "mirror", "log", stdin=MIRROR_SECRET + "\n", sock=self.fake)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("uid %d" % self.uid, r.stderr)
+        self.assertIn("--server-user", r.stderr)
+        r = self.run_ctl("-e", *add_words(1162, "u1", "-", "-"),
+                         stdin="%s\n%s\n%s\n" % (MIRROR_SECRET, DASH_AUTH, DASH_PRIV), sock=self.fake)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        # interactive: mirror-enable typed alone or with the secret is not sent
+        t = Pty([PMIRRORCTL, "-s", self.fake], self.cli_env())
+        try:
+            t.answer(PROMPT, "mirror-enable")
+            t.expect(r"uid %d" % self.uid)
+            t.answer(PROMPT, "mirror-enable " + MIRROR_SECRET)
+            t.expect(r"uid %d" % self.uid)
+            t.expect(PROMPT)
+            t.send("\x04")   # end of input (the impostor does not know "exit")
+            self.assertEqual(t.close(), 0, t.text())
+        except BaseException:
+            if t.proc.poll() is None:
+                t.proc.kill()
+            raise
+        self.assertNotIn("Mirror secret:", t.text())
+        self.assert_no_secret_in_home()
+        self.assert_nothing_secret_received()
+        # Control: naming the impostor's user as the daemon's lets the secret through,
+        # so the check above is what kept it back.
+        r = self.run_ctl("--server-user", uname, "-e", "show", "mirror", "log",
+                         stdin=MIRROR_SECRET + "\n", sock=self.fake)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        wait_for(lambda: MIRROR_SECRET.encode() in self.received(), 5, what="the secret at the impostor")
+
+    def test_server_user_option(self):
+        r = self.run_ctl("--server-user", "no-such-user-here", "-e", "show", "version",
+                         stdin=MIRROR_SECRET + "\n", sock=self.fake)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("no-such-user-here", r.stderr)
+        self.assert_nothing_secret_received()
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
