@@ -440,6 +440,8 @@ def _env_ctl(self, *words, secret=None, json_out=False, user=None, sock=None):
     argv = [PMIRRORCTL, "-s", sock or self.path("run", "ctl.sock")]
     if json_out:
         argv.append("--json")
+    if getattr(self, "server_user", None):   # a daemon that runs as that user, not root
+        argv += ["--server-user", self.server_user]
     if secret is not None:
         argv.append("-e")
     words, passes = passphrases_to_stdin(words)

@@ -271,6 +271,8 @@ class TestLockedMemory(DaemonCase):
             sys.stderr.write("note: root cannot raise RLIMIT_MEMLOCK to %d bytes here (no "
                              "CAP_SYS_RESOURCE); running as nobody with CAP_IPC_LOCK instead\n" % limit)
         d = self.start_as_nobody(limit, text, nobody, caplock)
+        if nobody:
+            e.server_user = "nobody"   # pmirrorctl sends the secret only to root or this user
         wait_for(lambda: "evtest: reading events" in e.read_log("pmirrord") or not d.alive(), 30,
                  what="pm_evtestd to start")
         self.assertAlive()

@@ -195,7 +195,7 @@ class TestAuditEvidence(TrapHostCase):
 class TestConfigErrors(TrapHostCase):
     def run_n(self, text):
         conf = self.env.path("check.conf")
-        with open(conf, "w") as f:
+        with open(os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write("# line 1\n" + text)
         r = subprocess.run([pmtest.PMIRRORD, "-n", "-c", conf], capture_output=True, text=True)
         return conf, r
