@@ -106,6 +106,11 @@ static void retry_register(unsigned int reg, void *arg)
         return; /* the next connection registers everything again */
     ag.reg_error = 0;
     ag.checked = 0;
+    /* The library marks a subtree attached even when the master refused it;
+     * mark them all detached so that reattach sends them again.  pmirrord
+     * registers one subtree (juniPacketMirrorTrapEnable): nothing that was
+     * accepted is sent twice. */
+    register_mib_detach();
     register_mib_reattach();
     check_registration();
 }

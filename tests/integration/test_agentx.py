@@ -265,6 +265,37 @@ class TestAgentXConnection(PmTestCase):
         self.assertEqual(self.env.snmpset_v3(OID_TRAPENABLE, "i", "1").returncode, 0)
         self.assertIn("= INTEGER: 1", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
 
+    def test_mib_taken_after_a_reconnect_is_retried(self):
+        """Two instances reconnect after a master restart: the one refused keeps trying
+        and serves the MIB once the other is gone."""
+        self.env.start_snmpd()
+        self.env.start_pmirrord(ping=1)
+        self.env.wait_registered()
+        self.env.stop("snmpd")
+        conf = self.env.pmirrord_conf(ping=1).replace(self.env.path("agent/persist"), self.env.path("agent2"))
+        conf = conf.replace(self.env.path("run", "ctl.sock"), self.env.path("run", "ctl2.sock"))
+        path = self.env.path("pmirrord2.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        os.chmod(path, 0o600)
+        self.env._spawn("pmirrord2", [PMIRRORD, "-f", "-c", path, "-p", self.env.path("run", "pmirrord2.pid")])
+        wait_for(lambda: "absent" in self.env.read_log("pmirrord2"), 10, what="the second instance to start")
+        self.env.start_snmpd()
+        taken = "already registered by another subagent"
+        loser = wait_for(lambda: next((n for n in ("pmirrord", "pmirrord2") if taken in self.env.read_log(n)), None),
+                         20, what="one instance to be refused")
+        winner = "pmirrord2" if loser == "pmirrord" else "pmirrord"
+        self.assertTrue(self.env.daemons[loser].alive(), "refused after a reconnect: keeps running")
+        self.assertNotIn(taken, self.env.read_log(winner))
+        self.env.wait_registered()
+        offset = len(self.env.read_log(loser))
+        self.env.stop(winner)
+        wait_for(lambda: "registered with the AgentX master" in self.env.read_log(loser)[offset:], 15,
+                 what="the refused instance to register once the MIB is free")
+        self.env.wait_registered()
+        self.assertEqual(self.env.read_log(loser).count(taken), 1, "said once, not at every retry")
+        self.assertNotIn("registering pdu failed", self.env.read_log(loser))
+
 
 class TestConfigErrors(PmTestCase):
     def run_daemon(self, text, *args):
