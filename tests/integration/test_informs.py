@@ -1,8 +1,11 @@
 """Informs that recover: bounded engineID discovery, rediscovery after the receiver's
 engineID changed, one log line per outage (real snmptrapd as the receiver)."""
+import select
+import socket
+import threading
 import unittest
 
-from pmtest import free_udp_port, trapd_conf, wait_for
+from pmtest import TRAPD_ENGINE, free_udp_port, trapd_conf, wait_for
 from test_notify import NotifyCase, mids
 
 NEW_ENGINE = "0x80001f8804706d2d6e6577"   # "pm-new": the restarted receiver
@@ -14,6 +17,45 @@ def counter(row, *names):
         if n in row:
             return int(row[n])
     raise KeyError(names)
+
+
+class ForgingProxy:
+    """UDP relay between pmirrord and snmptrapd that rewrites the engineID in the first
+    answer it relays (the Report to the discovery probe, which is unauthenticated):
+    what an attacker on the path can do."""
+
+    def __init__(self, target_port, real, forged):
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind(("127.0.0.1", 0))
+        self.port = self.front.getsockname()[1]
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.bind(("127.0.0.1", 0))
+        self.target = ("127.0.0.1", target_port)
+        self.real, self.forged, self.forgeries = real, forged, 0
+        self.client = None
+        self.stopping = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping:
+            r, _, _ = select.select([self.front, self.back], [], [], 0.1)
+            if self.front in r:
+                data, self.client = self.front.recvfrom(65535)
+                self.back.sendto(data, self.target)
+            if self.back in r:
+                data, _ = self.back.recvfrom(65535)
+                if self.forgeries == 0 and self.real in data:
+                    data = data.replace(self.real, self.forged)
+                    self.forgeries += 1
+                if self.client is not None:
+                    self.front.sendto(data, self.client)
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(5)
+        self.front.close()
+        self.back.close()
 
 
 class TestInformRecovery(NotifyCase):
@@ -74,6 +116,33 @@ class TestInformRecovery(NotifyCase):
         wait_for(lambda: self.sent() == before + 5, 15, interval=0.2, what="five more acknowledgements")
         self.assertAlive()
         # a clean stop: the old and the new USM user, the keys kept for rediscovery
+        self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
+
+    def test_forged_discovery_answer_is_provisional(self):
+        """The probe's Report is unauthenticated: a forged engineID is used only until an
+        inform to it fails, then discovery runs again and finds the real one."""
+        self.trapd()
+        real = bytes.fromhex(TRAPD_ENGINE[2:])
+        forged = real[:-8] + b"pm-evil!"
+        proxy = ForgingProxy(self.env.trap_port, real, forged)
+        self.addCleanup(proxy.close)
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(
+            port=proxy.port, extra="inform timeout 1 retries 1"))
+        state = {"mid": 1}
+
+        def acknowledged():
+            if self.sent() >= 1:
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(acknowledged, 40, interval=0.5, what="an inform acknowledged despite the forged engineID")
+        self.assertEqual(proxy.forgeries, 1)
+        log = self.env.read_log("pmirrord")
+        self.assertIn("engineID discovered: 0x" + forged.hex(), log)
+        self.assertIn("engineID discovered: 0x%s (was 0x%s" % (real.hex(), forged.hex()), log)
+        self.assertIn("confirmed", log)
+        self.assertGreaterEqual(self.no_response(), 1)   # the inform sent to the forged engineID
         self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
 
 
