@@ -179,17 +179,13 @@ int agent_init(const struct pm_conf *c, char *err, size_t errlen)
     snprintf(confdir, sizeof(confdir), "%s/snmp", c->persistent_dir);
     snprintf(ag.socket, sizeof(ag.socket), "%s", c->agentx_socket);
     ag.ping = c->agentx_ping_interval;
-    /* A TCP master goes through our own transport (agent_tcp.c): numeric
-     * address, connect bounded by AGENT_TIMEOUT_S. */
-    if (strncmp(c->agentx_socket, "tcp:", 4) == 0) {
-        if (agent_tcp_register() < 0) {
-            snprintf(err, errlen, "cannot register the AgentX TCP transport");
-            return -1;
-        }
-        snprintf(sock, sizeof(sock), "%s:%s", AGENT_TCP_PREFIX, c->agentx_socket + 4);
-    } else {
-        snprintf(sock, sizeof(sock), "%s", c->agentx_socket);
+    /* The master is reached through our own transports (agent_transport.c):
+     * numeric TCP address, connect bounded by AGENT_TIMEOUT_S. */
+    if (agent_transport_register() < 0) {
+        snprintf(err, errlen, "cannot register the AgentX transports");
+        return -1;
     }
+    agent_transport_spec(c->agentx_socket, sock, sizeof(sock));
 
     unsetenv("SNMPCONFPATH");
     unsetenv("SNMP_PERSISTENT_DIR");
@@ -254,7 +250,7 @@ int agent_init(const struct pm_conf *c, char *err, size_t errlen)
              mib_trapenable_value() ? "true" : "false",
              mib_trapenable_persisted() ? "persisted" : "configured default");
     if (!ag.connected) {
-        const char *why = strncmp(c->agentx_socket, "tcp:", 4) == 0 ? agent_tcp_last_error() : "";
+        const char *why = agent_transport_last_error();
         if (why[0] != '\0')
             log_warnx("agentx",
                       "AgentX master at %s is unreachable (%s); pmirrord will register when it "
@@ -325,6 +321,6 @@ void agent_shutdown(void)
     if (ag.retry != 0)
         snmp_alarm_unregister(ag.retry);
     snmp_shutdown(AGENT_APPTYPE);
-    agent_tcp_unregistered();
+    agent_transport_unregistered();
     memset(&ag, 0, sizeof(ag));
 }

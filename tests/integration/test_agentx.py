@@ -235,6 +235,34 @@ class TestAgentXConnection(PmTestCase):
         self.assertRegex(log, r"AgentX master at tcp:127\.0\.0\.1:%d is unreachable" % port)
         self.assertAlive()
 
+    def test_unix_master_that_never_accepts_does_not_stall_start_up(self):
+        """The same on a unix socket: a full backlog blocks connect() until the master
+        accepts (a hung master collects one queued connection per reconnect attempt)."""
+        path = self.env.path("stuck.sock")
+        lsn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(lsn.close)
+        lsn.bind(path)
+        lsn.listen(0)
+        fillers = []
+        self.addCleanup(lambda: [f.close() for f in fillers])
+        while True:
+            f = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            f.setblocking(False)
+            fillers.append(f)
+            try:
+                f.connect(path)
+            except BlockingIOError:
+                break
+            self.assertLess(len(fillers), 20, "the backlog never filled")
+        self.env.agentx = path
+        t0 = time.monotonic()
+        self.env.start_pmirrord()
+        wait_for(lambda: self.env.ctl("show", "version").returncode == 0, 10, interval=0.1,
+                 what="the control socket")
+        self.assertLess(time.monotonic() - t0, 4.0, self.env.read_log("pmirrord"))
+        self.assertIn("AgentX master at %s is unreachable" % path, self.env.read_log("pmirrord"))
+        self.assertAlive()
+
     def test_tcp_master_by_name_refused(self):
         self.env.agentx = "tcp:localhost:705"
         self.env.start_pmirrord()

@@ -1,26 +1,32 @@
 /*
- * agent_tcp.c - the AgentX connection to a TCP master, opened without blocking.
+ * agent_transport.c - the AgentX connection to the master, opened without blocking.
  *
  * Net-SNMP 5.9.3's own "tcp" transport resolves the host name and calls a
  * blocking connect() (snmpTCPDomain.c: "So this can block").  A master whose
  * accept queue is full drops our SYN, on loopback too, and connect() then
  * waits for the kernel's SYN retransmissions: the agent thread, and with it
- * start-up and every AgentX request, stood still for 25 s.
+ * start-up and every AgentX request, stood still for 25 s.  Its "unix"
+ * transport blocks too: connect() on a unix stream socket whose backlog is
+ * full waits until the master accepts, and a hung master collects one queued
+ * connection per reconnect attempt until it is full.
  *
- * So pmirrord registers a transport domain of its own under a private prefix
- * and points the subagent at it: the address must be numeric (nothing is
+ * So pmirrord registers transport domains of its own under private prefixes
+ * and points the subagent at them: a TCP address must be numeric (nothing is
  * resolved), the socket is non-blocking while it connects, and poll() bounds
  * the connect by the same timeout as every other AgentX call (agent.c sets
- * "[snmp] timeout").  Once connected the socket is blocking again and is
- * handled by the library's TCP send/receive functions, exactly like its own
- * "tcp" transport.  A master that does not answer in time counts as absent:
- * the library tries again at the next agentXPingInterval tick.
+ * "[snmp] timeout"); a unix socket with a full backlog fails at once (EAGAIN,
+ * see connect(2)).  Once connected the socket is blocking again and is
+ * handled by the library's stream send/receive functions.  A master that
+ * does not accept counts as absent: the library tries again at the next
+ * agentXPingInterval tick.
  */
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/library/snmpSocketBaseDomain.h>
 #include <net-snmp/library/snmpTCPBaseDomain.h>
 #include <net-snmp/library/snmpTCPDomain.h>
+#include <net-snmp/library/snmpTCPIPv6Domain.h>
+#include <net-snmp/library/snmpUnixDomain.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -38,15 +45,28 @@
 
 #define AGENTX_TCP_PORT 705 /* RFC 2741 §8.1 */
 
-/* Only a key in the library's list of domains; never sent anywhere. */
+/* Only keys in the library's list of domains; never sent anywhere. */
 static const oid pm_tcp_domain_oid[] = {0, 0, 4874, 77, 1};
-static netsnmp_tdomain pm_tcp_domain;
+static const oid pm_unix_domain_oid[] = {0, 0, 4874, 77, 2};
+/* The transports' own domains (RFC 3419 transportDomain...). */
+static const oid tcp4_domain[] = {TRANSPORT_DOMAIN_TCP_IP};
+static const oid tcp6_domain[] = {TRANSPORT_DOMAIN_TCP_IPV6};
+static const oid local_domain[] = {TRANSPORT_DOMAIN_LOCAL};
+static netsnmp_tdomain pm_tcp_domain, pm_unix_domain;
 static char last_error[160];
 
 struct tcp_addr {
     struct sockaddr_storage ss;
     socklen_t len;
 };
+
+/* "unix:/path" or "/path" -> the path, or NULL. */
+static const char *unix_path(const char *spec)
+{
+    if (strncmp(spec, "unix:", 5) == 0)
+        spec += 5;
+    return spec[0] == '/' ? spec : NULL;
+}
 
 /* "A.B.C.D[:PORT]" or "[IPv6][:PORT]", numeric only. */
 static int parse_addr(const char *s, struct tcp_addr *a)
@@ -102,8 +122,18 @@ static int parse_addr(const char *s, struct tcp_addr *a)
 int agent_socket_check(const char *spec, char *err, size_t errlen)
 {
     struct tcp_addr a;
-    if (strncmp(spec, "tcp:", 4) != 0)
+    struct sockaddr_un un;
+    if (strncmp(spec, "tcp:", 4) != 0) {
+        const char *path = unix_path(spec);
+        if (path == NULL || strlen(path) >= sizeof(un.sun_path)) {
+            snprintf(err, errlen,
+                     "agentXSocket \"%s\": neither a unix socket path (at most %zu bytes) nor "
+                     "tcp:ADDRESS[:PORT]",
+                     spec, sizeof(un.sun_path) - 1);
+            return -1;
+        }
         return 0;
+    }
     if (parse_addr(spec + 4, &a) < 0) {
         snprintf(err, errlen,
                  "agentXSocket \"%s\": a TCP master must be a numeric address, "
@@ -114,13 +144,15 @@ int agent_socket_check(const char *spec, char *err, size_t errlen)
     return 0;
 }
 
-static char *tcp_fmtaddr(netsnmp_transport *t, const void *data, int len)
+static char *stream_fmtaddr(netsnmp_transport *t, const void *data, int len)
 {
     char host[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 16];
     const struct sockaddr_storage *ss = t != NULL ? t->remote : NULL;
     if (ss == NULL)
-        return strdup("tcp:?");
-    if (ss->ss_family == AF_INET) {
+        return strdup("?");
+    if (ss->ss_family == AF_UNIX) {
+        return strdup(((const struct sockaddr_un *)ss)->sun_path);
+    } else if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
         inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
         snprintf(buf, sizeof(buf), "tcp:%s:%u", host, ntohs(in4->sin_port));
@@ -141,6 +173,18 @@ static int connect_bounded(const struct tcp_addr *a, int timeout_ms)
         return -1;
     }
     if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
+        if (errno == EAGAIN) {
+            /* Unix socket, backlog full (connect(2)): the master is there but stuck. */
+            snprintf(last_error, sizeof(last_error),
+                     "its backlog is full: the master does not accept connections");
+            close(fd);
+            return -1;
+        }
+        if (errno == ENOENT || errno == ECONNREFUSED) {
+            last_error[0] = '\0'; /* simply absent */
+            close(fd);
+            return -1;
+        }
         if (errno != EINPROGRESS) {
             snprintf(last_error, sizeof(last_error), "%s", strerror(errno));
             close(fd);
@@ -162,7 +206,10 @@ static int connect_bounded(const struct tcp_addr *a, int timeout_ms)
         int soerr = 0;
         socklen_t sl = sizeof(soerr);
         if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
-            snprintf(last_error, sizeof(last_error), "%s", strerror(r < 0 ? errno : soerr));
+            if (soerr == ECONNREFUSED)
+                last_error[0] = '\0'; /* simply absent */
+            else
+                snprintf(last_error, sizeof(last_error), "%s", strerror(r < 0 ? errno : soerr));
             close(fd);
             return -1;
         }
@@ -178,6 +225,33 @@ static int connect_bounded(const struct tcp_addr *a, int timeout_ms)
     return fd;
 }
 
+static netsnmp_transport *stream_create(const struct tcp_addr *a, const oid *domain, int domain_len)
+{
+    netsnmp_transport *t = SNMP_MALLOC_TYPEDEF(netsnmp_transport);
+    if (t == NULL)
+        return NULL;
+    t->remote = netsnmp_memdup(&a->ss, sizeof(a->ss));
+    if (t->remote == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->remote_length = (int)a->len;
+    t->sock = connect_bounded(a, AGENT_TIMEOUT_S * 1000);
+    if (t->sock < 0) {
+        netsnmp_transport_free(t);
+        return NULL;
+    }
+    t->domain = domain;
+    t->domain_length = domain_len;
+    t->flags = NETSNMP_TRANSPORT_FLAG_STREAM;
+    t->msgMaxSize = SNMP_MAX_PACKET_LEN;
+    t->f_recv = netsnmp_tcpbase_recv;
+    t->f_send = netsnmp_tcpbase_send;
+    t->f_close = netsnmp_socketbase_close;
+    t->f_fmtaddr = stream_fmtaddr;
+    return t;
+}
+
 static netsnmp_transport *tcp_create(const char *str, int local, const char *default_target)
 {
     struct tcp_addr a;
@@ -185,58 +259,72 @@ static netsnmp_transport *tcp_create(const char *str, int local, const char *def
         snprintf(last_error, sizeof(last_error), "not a numeric TCP address");
         return NULL;
     }
-    netsnmp_transport *t = SNMP_MALLOC_TYPEDEF(netsnmp_transport);
-    if (t == NULL)
-        return NULL;
-    t->remote = netsnmp_memdup(&a.ss, sizeof(a.ss));
-    if (t->remote == NULL) {
-        free(t);
-        return NULL;
-    }
-    t->remote_length = (int)a.len;
-    t->sock = connect_bounded(&a, AGENT_TIMEOUT_S * 1000);
-    if (t->sock < 0) {
-        netsnmp_transport_free(t);
-        return NULL;
-    }
-    t->domain = netsnmp_snmpTCPDomain;
-    t->domain_length = 8; /* OID_LENGTH of snmpTCPDomain, RFC 3430 */
-    t->flags = NETSNMP_TRANSPORT_FLAG_STREAM;
-    t->msgMaxSize = SNMP_MAX_PACKET_LEN;
-    t->f_recv = netsnmp_tcpbase_recv;
-    t->f_send = netsnmp_tcpbase_send;
-    t->f_close = netsnmp_socketbase_close;
-    t->f_fmtaddr = tcp_fmtaddr;
-    return t;
+    if (a.ss.ss_family == AF_INET6)
+        return stream_create(&a, tcp6_domain, OID_LENGTH(tcp6_domain));
+    return stream_create(&a, tcp4_domain, OID_LENGTH(tcp4_domain));
 }
 
-int agent_tcp_register(void)
+static netsnmp_transport *unix_create(const char *str, int local, const char *default_target)
+{
+    struct tcp_addr a;
+    struct sockaddr_un *un = (struct sockaddr_un *)&a.ss;
+    memset(&a, 0, sizeof(a));
+    if (local || str == NULL || str[0] != '/' || strlen(str) >= sizeof(un->sun_path)) {
+        snprintf(last_error, sizeof(last_error), "not a unix socket path");
+        return NULL;
+    }
+    un->sun_family = AF_UNIX;
+    memcpy(un->sun_path, str, strlen(str) + 1);
+    a.len = sizeof(*un);
+    return stream_create(&a, local_domain, OID_LENGTH(local_domain));
+}
+
+static int register_domain(netsnmp_tdomain *d, const oid *name, size_t len, const char *prefix,
+                           netsnmp_transport *(*create)(const char *, int, const char *))
+{
+    if (d->prefix != NULL)
+        return 0;
+    d->name = name;
+    d->name_length = len;
+    /* Freed by the library (netsnmp_clear_tdomain_list) at snmp_shutdown(). */
+    d->prefix = calloc(2, sizeof(char *));
+    if (d->prefix == NULL)
+        return -1;
+    d->prefix[0] = prefix;
+    d->f_create_from_tstring_new = create;
+    return netsnmp_tdomain_register(d) ? 0 : -1;
+}
+
+int agent_transport_register(void)
 {
     netsnmp_session dummy;
     /* The library builds its list of domains once, on its first use: let it
-     * do so now, or it would be built after ours is in it. */
+     * do so now, or it would be built after ours are in it. */
     snmp_sess_init(&dummy);
-    if (pm_tcp_domain.prefix != NULL)
-        return 0;
-    pm_tcp_domain.name = pm_tcp_domain_oid;
-    pm_tcp_domain.name_length = OID_LENGTH(pm_tcp_domain_oid);
-    /* Freed by the library (netsnmp_clear_tdomain_list) at snmp_shutdown(). */
-    pm_tcp_domain.prefix = calloc(2, sizeof(char *));
-    if (pm_tcp_domain.prefix == NULL)
-        return -1;
-    pm_tcp_domain.prefix[0] = AGENT_TCP_PREFIX;
-    pm_tcp_domain.f_create_from_tstring_new = tcp_create;
-    if (!netsnmp_tdomain_register(&pm_tcp_domain))
+    if (register_domain(&pm_tcp_domain, pm_tcp_domain_oid, OID_LENGTH(pm_tcp_domain_oid),
+                        AGENT_TCP_PREFIX, tcp_create) < 0 ||
+        register_domain(&pm_unix_domain, pm_unix_domain_oid, OID_LENGTH(pm_unix_domain_oid),
+                        AGENT_UNIX_PREFIX, unix_create) < 0)
         return -1;
     return 0;
 }
 
-void agent_tcp_unregistered(void)
+void agent_transport_unregistered(void)
 {
     pm_tcp_domain.prefix = NULL; /* freed by snmp_shutdown() */
+    pm_unix_domain.prefix = NULL;
 }
 
-const char *agent_tcp_last_error(void)
+const char *agent_transport_last_error(void)
 {
     return last_error;
+}
+
+/* The AgentX socket string for the library: through our transports. */
+void agent_transport_spec(const char *conf_socket, char *buf, size_t len)
+{
+    if (strncmp(conf_socket, "tcp:", 4) == 0)
+        snprintf(buf, len, "%s:%s", AGENT_TCP_PREFIX, conf_socket + 4);
+    else
+        snprintf(buf, len, "%s:%s", AGENT_UNIX_PREFIX, unix_path(conf_socket));
 }

@@ -1,5 +1,5 @@
 /*
- * test_agent_tcp.c - agentXSocket checks (src/agent/agent_tcp.c): unix paths
+ * test_agent_transport.c - agentXSocket checks (src/agent/agent_transport.c): unix paths
  * pass, a TCP master must be a numeric address (names would be resolved on
  * the agent thread, blocking it).
  */
@@ -40,5 +40,13 @@ int main(void)
     CHECK(!ok("tcp:[::1]x"));
     CHECK(!ok("tcp:::1:705")); /* IPv6 needs brackets */
     CHECK(!ok("tcp:127.0.0.1:-1"));
+    CHECK(!ok("relative/agentx.sock"));
+    CHECK(!ok("unix:relative"));
+    CHECK(!ok("udp:127.0.0.1:705"));
+    char longpath[200];
+    memset(longpath, 'a', sizeof(longpath) - 1);
+    longpath[0] = '/';
+    longpath[sizeof(longpath) - 1] = '\0';
+    CHECK(!ok(longpath));
     return 0;
 }
