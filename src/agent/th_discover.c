@@ -351,10 +351,21 @@ void th_disc_inform_done(struct th_disc *d, int op, const netsnmp_pdu *pdu)
     }
     if (op != NETSNMP_CALLBACK_OP_TIMED_OUT && op != NETSNMP_CALLBACK_OP_SEC_ERROR)
         return; /* a local failure says nothing about the receiver */
-    if (d->state != D_READY)
+    if (d->state != D_READY || pdu == NULL)
         return; /* already discovering */
     /* A timeout, or a Report (usmStatsUnknownEngineIDs from a receiver that
-     * restarted with another engineID, unknownUserNames, wrongDigests ...). */
+     * restarted with another engineID, unknownUserNames, wrongDigests ...).
+     * An inform sent to an engineID no longer in use tells nothing about the
+     * current one: on a timeout the PDU is ours and carries the engineID it
+     * was sent with; an unknownEngineID Report from the engine in use answers
+     * such an older inform. */
+    int same = pdu->securityEngineIDLen == d->eid_len &&
+               memcmp(pdu->securityEngineID, d->eid, d->eid_len) == 0;
+    if (op == NETSNMP_CALLBACK_OP_TIMED_OUT && !same)
+        return;
+    if (op == NETSNMP_CALLBACK_OP_SEC_ERROR && same &&
+        snmpv3_get_report_type((netsnmp_pdu *)pdu) == SNMPERR_UNKNOWN_ENG_ID)
+        return;
     d->fails++;
     if (d->fails >= (d->confirmed ? TH_DISC_FAILS_CONFIRMED : TH_DISC_FAILS_PROVISIONAL))
         d->state = D_AGAIN;

@@ -118,6 +118,41 @@ class TestInformRecovery(NotifyCase):
         # a clean stop: the old and the new USM user, the keys kept for rediscovery
         self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
 
+    def test_receiver_down_then_back_one_outage(self):
+        """A confirmed engineID whose receiver stops: informs time out, discovery runs
+        again and goes unanswered, what waits is discarded; one warning for the whole
+        outage, and informs flow again when the receiver is back."""
+        self.trapd()
+        address = "127.0.0.1:%d" % self.env.trap_port
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(extra="inform timeout 1 retries 0"))
+        self.env.raise_event("trap=5 mid=1")
+        wait_for(lambda: self.sent() == 1, 15, interval=0.2, what="the first acknowledgement")
+        self.env.stop("snmptrapd")
+        state = {"mid": 2}
+
+        def some_discarded():
+            if self.no_response() >= 5 and counter(self.host_row(), "Queued", "queued") == 0:
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(some_discarded, 40, interval=0.5, what="informs discarded while the receiver is down")
+        self.trapd()
+        before = self.sent()
+
+        def acknowledged_again():
+            if self.sent() > before:
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(acknowledged_again, 90, interval=1.0, what="informs acknowledged after the outage")
+        log = self.env.read_log("pmirrord")
+        warnings = [l for l in log.splitlines() if address in l and "warning" in l]
+        self.assertEqual(len(warnings), 1, log)
+        self.assertIn("informs are acknowledged again", log)
+        self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
+
     def test_forged_discovery_answer_is_provisional(self):
         """The probe's Report is unauthenticated: a forged engineID is used only until an
         inform to it fails, then discovery runs again and finds the real one."""
