@@ -40,16 +40,97 @@
 
 static oid pm_mib_oid[] = {1, 3, 6, 1, 4, 1, 4874, 2, 2, 77};
 
+/* RFC 2741 §6.2.16: res.error duplicateRegistration. */
+#define AGENTX_DUPLICATE_REGISTRATION 263
+
 static struct {
     int initialised;
     int connected;
+    int running;        /* agent_init() is done: a refused registration is retried */
+    int checked;        /* the outcome of this connection's registration was handled */
+    long reg_error;     /* AgentX error of a refused registration, 0 if none */
+    int reg_warned;     /* said once that the MIB is taken, until registered again */
+    unsigned int retry; /* alarm registering again, 0 when none */
+    unsigned ping;
     char socket[PM_PATH_MAX];
 } ag;
 
+void agent_note_register_error(long agentx_error)
+{
+    ag.reg_error = agentx_error;
+}
+
+static void registration_refused(char *msg, size_t len)
+{
+    if (ag.reg_error == AGENTX_DUPLICATE_REGISTRATION)
+        snprintf(msg, len,
+                 "the Mirror MIB (1.3.6.1.4.1.4874.2.2.77) is already registered by another "
+                 "subagent with the AgentX master at %s: is another pmirrord running?",
+                 ag.socket);
+    else
+        snprintf(msg, len, "the AgentX master at %s refused to register the Mirror MIB (error %ld)",
+                 ag.socket, ag.reg_error);
+}
+
+static void retry_register(unsigned int reg, void *arg);
+
+/* After each (re)connection, once the library has sent the registrations. */
+static void check_registration(void)
+{
+    char msg[400];
+    if (!ag.connected || ag.checked)
+        return;
+    ag.checked = 1;
+    if (ag.reg_error == 0) {
+        ag.reg_warned = 0;
+        log_info("agentx", "registered with the AgentX master at %s", ag.socket);
+        return;
+    }
+    if (!ag.running)
+        return; /* agent_init() refuses to start */
+    /* Later, keep trying: the other subagent may go away (the library does
+     * not register again by itself while the session stays open). */
+    if (!ag.reg_warned) {
+        registration_refused(msg, sizeof(msg));
+        log_warnx("agentx", "%s; trying again every %u s", msg, ag.ping);
+        ag.reg_warned = 1;
+    }
+    if (ag.retry == 0)
+        ag.retry = snmp_alarm_register(ag.ping, 0, retry_register, NULL);
+}
+
+static void retry_register(unsigned int reg, void *arg)
+{
+    ag.retry = 0;
+    if (!ag.connected)
+        return; /* the next connection registers everything again */
+    ag.reg_error = 0;
+    ag.checked = 0;
+    /* The library marks a subtree attached even when the master refused it;
+     * mark them all detached so that reattach sends them again.  pmirrord
+     * registers one subtree (juniPacketMirrorTrapEnable): nothing that was
+     * accepted is sent twice. */
+    register_mib_detach();
+    register_mib_reattach();
+    check_registration();
+}
+
+static void after_open(unsigned int reg, void *arg)
+{
+    check_registration();
+}
+
 static int on_index_start(int major, int minor, void *serverarg, void *clientarg)
 {
+    /* Called when the session is open, before the registrations are sent
+     * (subagent.c agentx_reopen_session, 5.9.3): judge them afterwards. */
     ag.connected = 1;
-    log_info("agentx", "registered with the AgentX master at %s", ag.socket);
+    ag.checked = 0;
+    ag.reg_error = 0;
+    if (ag.running) {
+        struct timeval now = {0, 0};
+        snmp_alarm_register_hr(now, 0, after_open, NULL);
+    }
     return 0;
 }
 
@@ -75,14 +156,36 @@ static int make_dir(const char *path, mode_t mode, char *err, size_t errlen)
     return 0;
 }
 
+/* Trap receivers need it for `createUser -e` (RFC 3414 §2.6: keys are localised to it). */
+static void log_engine_id(void)
+{
+    u_char eid[SNMP_MAXBUF_SMALL];
+    char hex[2 * sizeof(eid) + 1];
+    size_t n = snmpv3_get_engineID(eid, sizeof(eid));
+    for (size_t i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", eid[i]);
+    hex[2 * n] = '\0';
+    log_info("agent", "SNMP engineID 0x%s (trap receivers: createUser -e 0x%s ...)", hex, hex);
+}
+
 int agent_init(const struct pm_conf *c, char *err, size_t errlen)
 {
-    char confdir[PM_PATH_MAX + 16], line[128];
+    char confdir[PM_PATH_MAX + 16], line[128], sock[PM_PATH_MAX + 32];
 
+    if (agent_socket_check(c->agentx_socket, err, errlen) < 0)
+        return -1;
     if (make_dir(c->persistent_dir, 0700, err, errlen) < 0)
         return -1;
     snprintf(confdir, sizeof(confdir), "%s/snmp", c->persistent_dir);
     snprintf(ag.socket, sizeof(ag.socket), "%s", c->agentx_socket);
+    ag.ping = c->agentx_ping_interval;
+    /* The master is reached through our own transports (agent_transport.c):
+     * numeric TCP address, connect bounded by AGENT_TIMEOUT_S. */
+    if (agent_transport_register() < 0) {
+        snprintf(err, errlen, "cannot register the AgentX transports");
+        return -1;
+    }
+    agent_transport_spec(c->agentx_socket, sock, sizeof(sock));
 
     unsetenv("SNMPCONFPATH");
     unsetenv("SNMP_PERSISTENT_DIR");
@@ -92,14 +195,15 @@ int agent_init(const struct pm_conf *c, char *err, size_t errlen)
     agent_log_init();
 
     netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
-    netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET, c->agentx_socket);
+    netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET, sock);
     /* We say once ourselves that the master is absent (below), not at every retry. */
     netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_NO_CONNECTION_WARNINGS, 1);
     netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_CONFIGURATION_DIR, confdir);
     netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, c->persistent_dir);
 
     /* Lines "remembered" are applied while init_snmp() reads its configuration. */
-    netsnmp_config_remember("[snmp] timeout 1");
+    snprintf(line, sizeof(line), "[snmp] timeout %d", AGENT_TIMEOUT_S);
+    netsnmp_config_remember(line);
     netsnmp_config_remember("[snmp] retries 0");
     if (c->engine_id_len > 0) {
         int n = snprintf(line, sizeof(line), "exactEngineID 0x");
@@ -132,14 +236,32 @@ int agent_init(const struct pm_conf *c, char *err, size_t errlen)
     snmp_store(AGENT_APPTYPE);
     ag.initialised = 1;
 
+    if (ag.connected && ag.reg_error != 0) {
+        /* At start-up a refused registration is fatal: a second instance
+         * would otherwise stay up serving nothing. */
+        registration_refused(err, errlen);
+        agent_shutdown();
+        return -1;
+    }
+    check_registration();
+    ag.running = 1;
+    log_engine_id();
     log_info("agentx", "juniPacketMirrorTrapEnable is %s (%s)",
              mib_trapenable_value() ? "true" : "false",
              mib_trapenable_persisted() ? "persisted" : "configured default");
-    if (!ag.connected)
-        log_warnx("agentx",
-                  "AgentX master at %s is absent; pmirrord will register when it appears "
-                  "(checked every %u s)",
-                  c->agentx_socket, c->agentx_ping_interval);
+    if (!ag.connected) {
+        const char *why = agent_transport_last_error();
+        if (why[0] != '\0')
+            log_warnx("agentx",
+                      "AgentX master at %s is unreachable (%s); pmirrord will register when it "
+                      "answers (tried every %u s)",
+                      c->agentx_socket, why, c->agentx_ping_interval);
+        else
+            log_warnx("agentx",
+                      "AgentX master at %s is absent; pmirrord will register when it appears "
+                      "(checked every %u s)",
+                      c->agentx_socket, c->agentx_ping_interval);
+    }
     return 0;
 }
 
@@ -196,6 +318,9 @@ void agent_shutdown(void)
     for (int i = 0; i < nwatches; i++)
         unregister_readfd(watches[i].fd);
     nwatches = 0;
+    if (ag.retry != 0)
+        snmp_alarm_unregister(ag.retry);
     snmp_shutdown(AGENT_APPTYPE);
-    ag.initialised = 0;
+    agent_transport_unregistered();
+    memset(&ag, 0, sizeof(ag));
 }

@@ -18,6 +18,14 @@
  * <persistentDir>/pmirrord-agent.conf (engineID, engineBoots, trap enable). */
 #define AGENT_APPTYPE "pmirrord-agent"
 
+/*
+ * agentXSocket: a unix path is taken as it is; a TCP master must be numeric
+ * (tcp:A.B.C.D[:PORT], tcp:[IPv6][:PORT], port 705 by default) because
+ * pmirrord never resolves names on the agent thread.  -1 with err filled
+ * otherwise.  Needs no Net-SNMP state: the configuration parser may call it.
+ */
+int agent_socket_check(const char *spec, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 int agent_init(const struct pm_conf *c, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 /* Watch fd for reading on the agent loop; cb runs on the agent thread. */

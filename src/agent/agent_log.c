@@ -8,6 +8,7 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -26,6 +27,13 @@ static int agent_log_cb(int major, int minor, void *serverarg, void *clientarg)
         buf[--n] = '\0';
     if (n == 0)
         return 0;
+    /* client.c agentx_register() (5.9.3) reports a refused registration only
+     * as this message; agent.c says what it means in plain words. */
+    long agentx_error;
+    if (sscanf(buf, "registering pdu failed: %ld", &agentx_error) == 1) {
+        agent_note_register_error(agentx_error);
+        return 0;
+    }
     int prio = m->priority;
     /* Net-SNMP says LOG_INFO for AgentX state changes; keep them visible. */
     if (prio > LOG_INFO && !log_debug_enabled("snmp"))

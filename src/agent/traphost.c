@@ -13,10 +13,7 @@
  *    by the post-probe hook even when probing is off) with keys localised to
  *    that engineID, so no createUser line is needed.
  *  - INFORMs need the receiver's engineID: configured (`engineId`), or
- *    discovered here asynchronously with the RFC 3414 §4 probe (a noAuth GET
- *    that draws a Report carrying the engineID).  The library copies the
- *    engineID into the session only after our callback has run
- *    (_sess_process_packet_handle_pdu), so the callback copies it itself.
+ *    discovered, confirmed and rediscovered by th_discover.c.
  */
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
@@ -31,6 +28,7 @@
 #include "pmirrord/audit.h"
 #include "pmirrord/log.h"
 #include "pmirrord/th_queue.h"
+#include "th_discover.h"
 #include "traphost.h"
 
 /* Informs outstanding at once per host; the rest wait in the queue. */
@@ -41,10 +39,8 @@ struct th_host {
     netsnmp_session *ss; /* from snmp_open(): in the library's session list */
     struct thq *q;
     struct th_counters c;
-    int discovering;
-    int user_created; /* USM user for a discovered engineID exists */
-    int64_t next_discovery_ns;
-    char name[160]; /* for logs: host address (not secret) */
+    struct th_disc *disc; /* inform host without a configured engineId */
+    char name[160];       /* for logs: host address (not secret) */
 };
 
 int64_t th_now_ns(void)
@@ -234,8 +230,14 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
     /* snmp_sess_add_ex() clears SNMP_FLAGS_DONT_PROBE once the session is open
      * (snmp_api.c, 5.9.3); set it again so no send ever runs the synchronous probe. */
     h->ss->flags |= SNMP_FLAGS_DONT_PROBE;
-    if (!hc->inform || hc->engine_id_len > 0)
-        forget_ku(h->ss); /* the USM user exists now (post-probe hook) */
+    if (hc->inform && hc->engine_id_len == 0) {
+        h->disc = th_disc_new(h->ss, h->name, err, errlen); /* keeps Ku in locked memory */
+        if (h->disc == NULL) {
+            th_host_free(h);
+            return NULL;
+        }
+    }
+    forget_ku(h->ss); /* the USM user exists now (post-probe hook), or th_disc has Ku */
     /* The passphrases are no longer needed; only the localised keys remain (in USM). */
     OPENSSL_cleanse(h->conf.auth_pass, sizeof(h->conf.auth_pass));
     OPENSSL_cleanse(h->conf.priv_pass, sizeof(h->conf.priv_pass));
@@ -284,6 +286,8 @@ void th_host_free(struct th_host *h, int drop_user)
             drop_usm_user(h);
         snmp_close(h->ss); /* outstanding informs get OP_TIMED_OUT (snmp_sess_close) */
     }
+    /* after snmp_close(); removes the user it localised unless another host shares it */
+    th_disc_free(h->disc, drop_user);
     thq_free(h->q);
     OPENSSL_cleanse(h, sizeof(*h));
     free(h);
@@ -353,6 +357,8 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
     if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu != NULL &&
         pdu->command == SNMP_MSG_REPORT)
         return 1;
+    if (h->disc != NULL)
+        th_disc_inform_done(h->disc, op, pdu);
     if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE) {
         h->c.sent++;
         what = "acknowledged";
@@ -372,73 +378,35 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
     return 1;
 }
 
-static int discovery_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu, void *magic)
+/* Informs still waiting when discovery went unanswered: no-response discards. */
+static void discard_waiting(struct th_host *h)
 {
-    struct th_host *h = magic;
-    if (op == NETSNMP_CALLBACK_OP_RESEND)
-        return 1;
-    /* The Report may come as OP_SEC_ERROR (usmStatsUnknownEngineIDs) before
-     * OP_RECEIVED_MESSAGE, and the library copies its engineID into the
-     * session only after the callbacks: take it from whichever comes first. */
-    if (pdu != NULL && pdu->securityEngineIDLen > 0 && sess->securityEngineIDLen == 0) {
-        sess->securityEngineID = netsnmp_memdup(pdu->securityEngineID, pdu->securityEngineIDLen);
-        if (sess->securityEngineID != NULL)
-            sess->securityEngineIDLen = pdu->securityEngineIDLen;
-    }
-    if (sess->securityEngineIDLen > 0 && !h->user_created) {
-        if (usm_create_user_from_session(sess) != SNMPERR_SUCCESS) {
-            log_warnx("traphost", "trap host %s: cannot create the USM user", h->name);
-        } else {
-            h->user_created = 1;
-            log_info("traphost", "trap host %s: engineID discovered", h->name);
+    char summary[768];
+    struct th_ev *e;
+    while ((e = thq_pop(h->q)) != NULL) {
+        h->c.no_response_discards++;
+        if (pm_audit_enabled()) {
+            pm_notify_summary(&e->ev, summary, sizeof(summary));
+            pm_audit_notify("no-response", h->name, summary);
+            OPENSSL_cleanse(summary, sizeof(summary));
         }
+        th_ev_unref(e);
     }
-    /* A Report arrives first as OP_RECEIVED_MESSAGE and is followed by
-     * OP_SEC_ERROR; anything else is the last callback for this probe. */
-    if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && !h->user_created && pdu != NULL &&
-        pdu->command == SNMP_MSG_REPORT)
-        return 1;
-    h->discovering = 0;
-    if (h->user_created)
-        forget_ku(sess);
-    else
-        h->next_discovery_ns = th_now_ns() + (int64_t)h->conf.timeout_s * 1000000000;
-    notify_kick();
-    return 1;
-}
-
-/* RFC 3414 §4: a noAuthNoPriv request with an empty engineID draws a Report. */
-static void start_discovery(struct th_host *h)
-{
-    netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_GET);
-    if (pdu == NULL)
-        return;
-    pdu->version = SNMP_VERSION_3;
-    pdu->securityModel = SNMP_SEC_MODEL_USM;
-    pdu->securityLevel = SNMP_SEC_LEVEL_NOAUTH;
-    /* With no securityName the library would copy the session's (the real
-     * user name) into this unauthenticated probe. */
-    pdu->securityName = strdup("");
-    if (pdu->securityName == NULL) {
-        snmp_free_pdu(pdu);
-        return;
-    }
-    pdu->securityNameLen = 0;
-    if (snmp_async_send(h->ss, pdu, discovery_cb, h) == 0) {
-        snmp_free_pdu(pdu);
-        h->next_discovery_ns = th_now_ns() + (int64_t)h->conf.timeout_s * 1000000000;
-        return;
-    }
-    h->discovering = 1;
 }
 
 static int engine_ready(struct th_host *h, int64_t now)
 {
-    if (!h->conf.inform || h->conf.engine_id_len > 0 || h->user_created)
+    if (h->disc == NULL)
         return 1;
-    if (!h->discovering && now >= h->next_discovery_ns)
-        start_discovery(h);
-    return 0;
+    switch (th_disc_poll(h->disc, now)) {
+    case TH_DISC_READY:
+        return 1;
+    case TH_DISC_GAVE_UP:
+        discard_waiting(h);
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 enum th_failure th_send_failure(int snmp_err)
@@ -553,9 +521,8 @@ int64_t th_host_next_due(struct th_host *h, int64_t now_ns)
 {
     if (thq_count(h->q) == 0)
         return -1;
-    if (h->conf.inform && h->conf.engine_id_len == 0 && !h->user_created)
-        return h->discovering ? -1
-                              : (h->next_discovery_ns > now_ns ? h->next_discovery_ns : now_ns);
+    if (h->disc != NULL && !th_disc_ready(h->disc))
+        return th_disc_next_due(h->disc, now_ns);
     if (h->conf.inform && h->c.inflight >= TH_INFORM_WINDOW)
         return -1; /* an acknowledgement kicks us */
     return thq_next_due_ns(h->q, now_ns);

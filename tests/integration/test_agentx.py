@@ -1,7 +1,9 @@
 """pmirrord as an AgentX subagent of a real snmpd."""
 import os
 import re
+import select
 import signal
+import socket
 import subprocess
 import time
 import unittest
@@ -181,6 +183,146 @@ class TestAgentX(PmTestCase):
         self.assertLess(worst, 5.0, "the agent thread froze for %.1f s" % worst)
         self.env.wait_registered(timeout=30)
         self.assertAlive()
+
+
+class TestAgentXConnection(PmTestCase):
+    """How pmirrord meets its AgentX master: its engineID, a master that never accepts,
+    names instead of addresses, and a second instance that finds the MIB taken."""
+
+    def test_engine_id_logged_at_start(self):
+        self.env.start_snmpd()
+        self.env.start_pmirrord()
+        self.env.wait_registered()
+        log = self.env.read_log("pmirrord")
+        lines = [l for l in log.splitlines() if "engineID" in l and "[agent]" in l]
+        self.assertEqual(len(lines), 1, log)
+        self.assertIn("info", lines[0])
+        self.assertIn(pmtest.AGENT_ENGINE.lower(), lines[0].lower())
+
+    def test_tcp_master_that_never_accepts_does_not_stall_start_up(self):
+        """A listener with a full accept queue drops SYNs (on loopback too): a blocking
+        connect() would stall the agent thread, and with it start-up and the control socket."""
+        lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(lsn.close)
+        lsn.bind(("127.0.0.1", 0))
+        lsn.listen(0)
+        port = lsn.getsockname()[1]
+        fillers = []
+        self.addCleanup(lambda: [f.close() for f in fillers])
+        # fill the accept queue: connects that complete are queued; once it is full
+        # a non-blocking connect stays in progress (the SYN is dropped)
+        while True:
+            f = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            f.setblocking(False)
+            fillers.append(f)
+            if f.connect_ex(("127.0.0.1", port)) != 0:
+                _, w, _ = select.select([], [f], [], 0.5)
+                if not w:
+                    break
+            self.assertLess(len(fillers), 20, "the accept queue never filled")
+        self.env.agentx = "tcp:127.0.0.1:%d" % port
+        t0 = time.monotonic()
+        self.env.start_pmirrord()
+        wait_for(lambda: self.env.ctl("show", "version").returncode == 0, 10, interval=0.1,
+                 what="the control socket")
+        self.assertLess(time.monotonic() - t0, 4.0, self.env.read_log("pmirrord"))
+        for _ in range(3):
+            t = time.monotonic()
+            r = self.env.ctl("show", "version")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertLess(time.monotonic() - t, 2.0)
+        log = self.env.read_log("pmirrord")
+        self.assertRegex(log, r"AgentX master at tcp:127\.0\.0\.1:%d is unreachable" % port)
+        self.assertAlive()
+
+    def test_unix_master_that_never_accepts_does_not_stall_start_up(self):
+        """The same on a unix socket: a full backlog blocks connect() until the master
+        accepts (a hung master collects one queued connection per reconnect attempt)."""
+        path = self.env.path("stuck.sock")
+        lsn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(lsn.close)
+        lsn.bind(path)
+        lsn.listen(0)
+        fillers = []
+        self.addCleanup(lambda: [f.close() for f in fillers])
+        while True:
+            f = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            f.setblocking(False)
+            fillers.append(f)
+            try:
+                f.connect(path)
+            except BlockingIOError:
+                break
+            self.assertLess(len(fillers), 20, "the backlog never filled")
+        self.env.agentx = path
+        t0 = time.monotonic()
+        self.env.start_pmirrord()
+        wait_for(lambda: self.env.ctl("show", "version").returncode == 0, 10, interval=0.1,
+                 what="the control socket")
+        self.assertLess(time.monotonic() - t0, 4.0, self.env.read_log("pmirrord"))
+        self.assertIn("AgentX master at %s is unreachable" % path, self.env.read_log("pmirrord"))
+        self.assertAlive()
+
+    def test_tcp_master_by_name_refused(self):
+        self.env.agentx = "tcp:localhost:705"
+        self.env.start_pmirrord()
+        d = self.env.daemons["pmirrord"]
+        rc = d.proc.wait(20)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("numeric", self.env.read_log("pmirrord"))
+
+    def test_second_instance_exits_with_plain_words(self):
+        self.env.start_snmpd()
+        self.env.start_pmirrord()
+        self.env.wait_registered()
+        first = self.env.daemons["pmirrord"]
+        # a second instance: its own control socket, pidfile and persistent directory
+        conf = self.env.pmirrord_conf().replace(self.env.path("agent/persist"), self.env.path("agent2"))
+        conf = conf.replace(self.env.path("run", "ctl.sock"), self.env.path("run", "ctl2.sock"))
+        path = self.env.path("pmirrord2.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        os.chmod(path, 0o600)
+        r = subprocess.run([PMIRRORD, "-f", "-c", path, "-p", self.env.path("run", "pmirrord2.pid")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        self.assertIn("already registered by another subagent", r.stderr)
+        self.assertNotIn("registering pdu failed", r.stderr)
+        self.assertTrue(first.alive())
+        self.assertIn("= INTEGER: 2", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+        self.assertEqual(self.env.snmpset_v3(OID_TRAPENABLE, "i", "1").returncode, 0)
+        self.assertIn("= INTEGER: 1", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
+
+    def test_mib_taken_after_a_reconnect_is_retried(self):
+        """Two instances reconnect after a master restart: the one refused keeps trying
+        and serves the MIB once the other is gone."""
+        self.env.start_snmpd()
+        self.env.start_pmirrord(ping=1)
+        self.env.wait_registered()
+        self.env.stop("snmpd")
+        conf = self.env.pmirrord_conf(ping=1).replace(self.env.path("agent/persist"), self.env.path("agent2"))
+        conf = conf.replace(self.env.path("run", "ctl.sock"), self.env.path("run", "ctl2.sock"))
+        path = self.env.path("pmirrord2.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        os.chmod(path, 0o600)
+        self.env._spawn("pmirrord2", [PMIRRORD, "-f", "-c", path, "-p", self.env.path("run", "pmirrord2.pid")])
+        wait_for(lambda: "absent" in self.env.read_log("pmirrord2"), 10, what="the second instance to start")
+        self.env.start_snmpd()
+        taken = "already registered by another subagent"
+        loser = wait_for(lambda: next((n for n in ("pmirrord", "pmirrord2") if taken in self.env.read_log(n)), None),
+                         20, what="one instance to be refused")
+        winner = "pmirrord2" if loser == "pmirrord" else "pmirrord"
+        self.assertTrue(self.env.daemons[loser].alive(), "refused after a reconnect: keeps running")
+        self.assertNotIn(taken, self.env.read_log(winner))
+        self.env.wait_registered()
+        offset = len(self.env.read_log(loser))
+        self.env.stop(winner)
+        wait_for(lambda: "registered with the AgentX master" in self.env.read_log(loser)[offset:], 15,
+                 what="the refused instance to register once the MIB is free")
+        self.env.wait_registered()
+        self.assertEqual(self.env.read_log(loser).count(taken), 1, "said once, not at every retry")
+        self.assertNotIn("registering pdu failed", self.env.read_log(loser))
 
 
 class TestConfigErrors(PmTestCase):

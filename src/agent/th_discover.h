@@ -1,0 +1,65 @@
+/*
+ * th_discover.h - the receiver's engineID for an inform host without a
+ * configured `engineId`: discovered, confirmed, rediscovered (agent thread only).
+ *
+ * A trap host (traphost.c) owns one th_disc per such host and asks it, before
+ * each drain, whether informs may be sent.  Lifecycle of the engineID:
+ *
+ *   none --probe answered--> provisional --inform acknowledged--> confirmed
+ *     ^                          |                                   |
+ *     +------ probe unanswered   +-- 1 inform failed --+   3 in a row failed
+ *             (backoff, the      |                      \         |
+ *             waiting informs    +----------------------- rediscover (probe again)
+ *             are discarded)
+ *
+ * The probe (RFC 3414 §4) is unauthenticated: anyone on the path can answer
+ * it with a forged engineID.  The engineID stays provisional until the
+ * receiver acknowledges an inform: that Response is authenticated with keys
+ * localised to the engineID (RFC 3414 §2.6), which only a receiver knowing
+ * the passphrases can produce.  Informs to a forged or stale engineID time
+ * out or draw Reports, and the host discovers again; see README.md for what
+ * this does not protect against.
+ */
+#ifndef PMIRRORD_AGENT_TH_DISCOVER_H
+#define PMIRRORD_AGENT_TH_DISCOVER_H
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct th_disc;
+
+enum th_disc_status {
+    TH_DISC_READY,   /* informs may be sent: the session has an engineID and its USM user */
+    TH_DISC_WAIT,    /* a probe is outstanding, or the next one is not due yet */
+    TH_DISC_GAVE_UP, /* a probe went unanswered: discard what waits, as no-response
+                        (reported once per unanswered probe) */
+};
+
+/*
+ * For ss, an open SNMPv3 session (SNMP_FLAGS_DONT_PROBE, no engineID) that
+ * still holds Ku, the passphrase-derived keys: they are copied into locked
+ * memory (pm_secure_alloc) so that keys can be localised again to a new
+ * engineID; the caller wipes the session's copy.  name is the host's address,
+ * for the log.  NULL with err filled on failure.
+ */
+struct th_disc *th_disc_new(netsnmp_session *ss, const char *name, char *err, size_t errlen);
+/* After snmp_close(ss) (closing calls back the outstanding probe); NULL is fine.
+ * Removes the USM user it created when drop_user (no other host shares it);
+ * wipes the keys. */
+void th_disc_free(struct th_disc *d, int drop_user);
+
+/* Before sending: starts a probe when one is due.  Calls the library. */
+enum th_disc_status th_disc_poll(struct th_disc *d, int64_t now_ns);
+int th_disc_ready(const struct th_disc *d);
+/* When th_disc_poll() has something to do (CLOCK_MONOTONIC ns); -1 while a
+ * probe is outstanding (its answer calls notify_kick()). */
+int64_t th_disc_next_due(const struct th_disc *d, int64_t now_ns);
+/* The end of one inform: op and pdu as the library passed them to the inform's
+ * callback (an acknowledgement confirms the engineID; timeouts and Reports
+ * count towards rediscovery).  Does not call the library. */
+void th_disc_inform_done(struct th_disc *d, int op, const netsnmp_pdu *pdu);
+
+#endif

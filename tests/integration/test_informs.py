@@ -1,0 +1,185 @@
+"""Informs that recover: bounded engineID discovery, rediscovery after the receiver's
+engineID changed, one log line per outage (real snmptrapd as the receiver)."""
+import select
+import socket
+import threading
+import unittest
+
+from pmtest import TRAPD_ENGINE, free_udp_port, trapd_conf, wait_for
+from test_notify import NotifyCase, mids
+
+NEW_ENGINE = "0x80001f8804706d2d6e6577"   # "pm-new": the restarted receiver
+
+
+def counter(row, *names):
+    """A counter of `show snmp trap` by any of its names, as a number."""
+    for n in names:
+        if n in row:
+            return int(row[n])
+    raise KeyError(names)
+
+
+class ForgingProxy:
+    """UDP relay between pmirrord and snmptrapd that rewrites the engineID in the first
+    answer it relays (the Report to the discovery probe, which is unauthenticated):
+    what an attacker on the path can do."""
+
+    def __init__(self, target_port, real, forged):
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind(("127.0.0.1", 0))
+        self.port = self.front.getsockname()[1]
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.bind(("127.0.0.1", 0))
+        self.target = ("127.0.0.1", target_port)
+        self.real, self.forged, self.forgeries = real, forged, 0
+        self.client = None
+        self.stopping = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping:
+            r, _, _ = select.select([self.front, self.back], [], [], 0.1)
+            if self.front in r:
+                data, self.client = self.front.recvfrom(65535)
+                self.back.sendto(data, self.target)
+            if self.back in r:
+                data, _ = self.back.recvfrom(65535)
+                if self.forgeries == 0 and self.real in data:
+                    data = data.replace(self.real, self.forged)
+                    self.forgeries += 1
+                if self.client is not None:
+                    self.front.sendto(data, self.client)
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(5)
+        self.front.close()
+        self.back.close()
+
+
+class TestInformRecovery(NotifyCase):
+    def host_row(self):
+        return self.env.ctl_json("show", "snmp", "trap")["counters"][0]
+
+    def no_response(self):
+        return counter(self.host_row(), "NoResponseDiscards", "no_response_discards")
+
+    def sent(self):
+        return counter(self.host_row(), "Sent", "sent")
+
+    def test_unanswered_discovery_discards_counts_and_logs_once(self):
+        port = free_udp_port()   # nothing listens there
+        address = "127.0.0.1:%d" % port
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(
+            port=port, extra="inform timeout 1 retries 1"))
+        self.env.raise_event("trap=5 mid=1")
+        wait_for(lambda: self.no_response() == 1, 15, interval=0.2,
+                 what="the waiting inform to be discarded as no-response")
+        self.assertEqual(counter(self.host_row(), "Queued", "queued"), 0)
+        # discovery is tried again (after a backoff) for what comes next
+        self.env.raise_event("trap=5 mid=2")
+        wait_for(lambda: self.no_response() == 2, 30, interval=0.2, what="the second discard")
+        self.env.raise_event("trap=5 mid=3")
+        wait_for(lambda: self.no_response() == 3, 30, interval=0.2, what="the third discard")
+        log = self.env.read_log("pmirrord")
+        lines = [l for l in log.splitlines() if address in l]
+        self.assertEqual(len(lines), 1, log)
+        self.assertIn("warning", lines[0])
+        self.assertNotIn("trapUser", log)
+        self.assertAlive()
+        self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
+
+    def test_receiver_with_a_new_engine_id_is_rediscovered(self):
+        self.trapd()
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(extra="inform timeout 1 retries 1"))
+        self.env.raise_event("trap=5 mid=1")
+        wait_for(lambda: self.sent() == 1, 15, interval=0.2, what="the first acknowledgement")
+        # the receiver restarts with another engineID (its users localised to it)
+        self.env.stop("snmptrapd")
+        port = self.env.trap_port
+        self.env.start_snmptrapd(name="trapd-new", port=port, conf=trapd_conf(port, engine=NEW_ENGINE))
+        state = {"mid": 2}
+
+        def acknowledged_again():
+            if mids(self.env.trap_lines("trapd-new")) and self.sent() >= 2:
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(acknowledged_again, 40, interval=0.5, what="informs acknowledged by the new receiver")
+        log = self.env.read_log("pmirrord")
+        self.assertIn("engineID discovered: " + NEW_ENGINE, log)
+        # and they keep flowing, in order of arrival, without a restart of pmirrord
+        before = self.sent()
+        self.env.raise_event("trap=5 mid=1000 count=5")
+        wait_for(lambda: self.sent() == before + 5, 15, interval=0.2, what="five more acknowledgements")
+        self.assertAlive()
+        # a clean stop: the old and the new USM user, the keys kept for rediscovery
+        self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
+
+    def test_receiver_down_then_back_one_outage(self):
+        """A confirmed engineID whose receiver stops: informs time out, discovery runs
+        again and goes unanswered, what waits is discarded; one warning for the whole
+        outage, and informs flow again when the receiver is back."""
+        self.trapd()
+        address = "127.0.0.1:%d" % self.env.trap_port
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(extra="inform timeout 1 retries 0"))
+        self.env.raise_event("trap=5 mid=1")
+        wait_for(lambda: self.sent() == 1, 15, interval=0.2, what="the first acknowledgement")
+        self.env.stop("snmptrapd")
+        state = {"mid": 2}
+
+        def some_discarded():
+            if self.no_response() >= 5 and counter(self.host_row(), "Queued", "queued") == 0:
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(some_discarded, 40, interval=0.5, what="informs discarded while the receiver is down")
+        self.trapd()
+        before = self.sent()
+
+        def acknowledged_again():
+            if self.sent() > before:
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(acknowledged_again, 90, interval=1.0, what="informs acknowledged after the outage")
+        log = self.env.read_log("pmirrord")
+        warnings = [l for l in log.splitlines() if address in l and "warning" in l]
+        self.assertEqual(len(warnings), 1, log)
+        self.assertIn("informs are acknowledged again", log)
+        self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
+
+    def test_forged_discovery_answer_is_provisional(self):
+        """The probe's Report is unauthenticated: a forged engineID is used only until an
+        inform to it fails, then discovery runs again and finds the real one."""
+        self.trapd()
+        real = bytes.fromhex(TRAPD_ENGINE[2:])
+        forged = real[:-8] + b"pm-evil!"
+        proxy = ForgingProxy(self.env.trap_port, real, forged)
+        self.addCleanup(proxy.close)
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(
+            port=proxy.port, extra="inform timeout 1 retries 1"))
+        state = {"mid": 1}
+
+        def acknowledged():
+            if self.sent() >= 1:
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(acknowledged, 40, interval=0.5, what="an inform acknowledged despite the forged engineID")
+        self.assertEqual(proxy.forgeries, 1)
+        log = self.env.read_log("pmirrord")
+        self.assertIn("engineID discovered: 0x" + forged.hex(), log)
+        self.assertIn("engineID discovered: 0x%s (was 0x%s" % (real.hex(), forged.hex()), log)
+        self.assertIn("confirmed", log)
+        self.assertGreaterEqual(self.no_response(), 1)   # the inform sent to the forged engineID
+        self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
+
+
+if __name__ == "__main__":
+    unittest.main()
