@@ -233,7 +233,7 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
     if (hc->inform && hc->engine_id_len == 0) {
         h->disc = th_disc_new(h->ss, h->name, err, errlen); /* keeps Ku in locked memory */
         if (h->disc == NULL) {
-            th_host_free(h);
+            th_host_free(h, 0); /* no user yet: the engineID is still unknown */
             return NULL;
         }
     }
