@@ -100,33 +100,10 @@ static const uint8_t ip6_hbh_frag[] = {
 static const uint8_t ip6_frag2[] = {
     IP6_HDR(16, 44), 17, 0, 0x00, 0x18, 0, 0, 0xab, 0xcd, 'z', 'z', 'z', 'z', 'z', 'z', 'z', 'z'};
 /* IPv4 TCP 192.0.2.1:1024 -> 198.51.100.2:1812, SYN|ACK, data offset 6 (4 option bytes). */
-static const uint8_t raw4_tcp[] = {IP4_HDR(46, 0x4000, 6),
-                                   0x04,
-                                   0x00,
-                                   0x07,
-                                   0x14,
-                                   0,
-                                   0,
-                                   0,
-                                   1,
-                                   0,
-                                   0,
-                                   0,
-                                   0,
-                                   0x60,
-                                   0x12,
-                                   0xff,
-                                   0xff,
-                                   0,
-                                   0,
-                                   0,
-                                   0,
-                                   0x02,
-                                   0x04,
-                                   0x05,
-                                   0xb4,
-                                   'h',
-                                   'i'};
+#define TCP_SYNACK                                                                                 \
+    0x04, 0x00, 0x07, 0x14, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x12, 0xff, 0xff, 0, 0, 0, 0, 0x02,      \
+        0x04, 0x05, 0xb4
+static const uint8_t raw4_tcp[] = {IP4_HDR(46, 0x4000, 6), TCP_SYNACK, 'h', 'i'};
 /* Second IPv4 fragment (offset 8 * 8 = 64, MF clear): 12 data bytes. */
 static const uint8_t raw4_frag2[] = {
     IP4_HDR(32, 0x0008, 17), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
