@@ -23,7 +23,7 @@ enum pkt_reason {
     PKT_E_ARG = -1,         /* NULL pointers, caplen > wirelen */
     PKT_E_TRUNCATED = -2,   /* a header ends past the captured bytes */
     PKT_E_LINKTYPE = -3,    /* a DLT this decoder does not know */
-    PKT_E_L2 = -4,          /* bad link-layer header (SLL address length, PPPoE ver/type, ...) */
+    PKT_E_L2 = -4,          /* bad link-layer header (PPPoE version/type or code) */
     PKT_E_VLAN_DEPTH = -5,  /* more than PKT_MAX_VLAN VLAN tags */
     PKT_E_IP_VERSION = -6,  /* IP version does not match the link layer's protocol */
     PKT_E_IP_HDRLEN = -7,   /* IPv4 IHL < 5 */
