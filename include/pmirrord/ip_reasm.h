@@ -67,7 +67,7 @@ struct reasm_stats {
 
 struct reasm;
 
-/* NULL on a bad argument (max_datagrams 0 or above 65536) or out of memory. */
+/* NULL on a bad argument (max_datagrams 0 or above 65536, timeout_ms 0) or out of memory. */
 struct reasm *reasm_new(size_t max_datagrams, size_t max_bytes, unsigned timeout_ms);
 
 /*
@@ -78,7 +78,8 @@ struct reasm *reasm_new(size_t max_datagrams, size_t max_bytes, unsigned timeout
 int reasm_add(struct reasm *r, const struct pkt_view *v, uint64_t now_ms, uint8_t *out,
               size_t outlen, size_t *outn);
 
-/* Drops (and counts) the datagrams older than the timeout; reasm_add() does it too. */
+/* Drops (and counts) the datagrams older than the timeout; reasm_add() of a fragment does it too.
+ */
 void reasm_expire(struct reasm *r, uint64_t now_ms);
 
 void reasm_stats(const struct reasm *r, struct reasm_stats *out);

@@ -45,6 +45,7 @@ struct reasm {
     size_t ndg;
     size_t max_bytes;
     unsigned timeout_ms;
+    uint64_t next_due; /* no datagram expires before this time */
     struct reasm_stats st;
 };
 
@@ -70,7 +71,7 @@ const char *reasm_result_name(int rc)
 
 struct reasm *reasm_new(size_t max_datagrams, size_t max_bytes, unsigned timeout_ms)
 {
-    if (max_datagrams == 0 || max_datagrams > 65536)
+    if (max_datagrams == 0 || max_datagrams > 65536 || timeout_ms == 0)
         return NULL;
     struct reasm *r = calloc(1, sizeof(*r));
     if (r == NULL)
@@ -119,16 +120,22 @@ static uint64_t age(uint64_t now, uint64_t then)
 
 void reasm_expire(struct reasm *r, uint64_t now_ms)
 {
-    if (r == NULL)
+    if (r == NULL || r->st.in_progress == 0 || now_ms < r->next_due)
         return;
+    uint64_t due = UINT64_MAX;
     for (size_t i = 0; i < r->ndg; i++) {
         struct dg *d = &r->dgs[i];
-        if (d->used && age(now_ms, d->first_ms) >= r->timeout_ms) {
+        if (!d->used)
+            continue;
+        if (age(now_ms, d->first_ms) >= r->timeout_ms) {
             if (!d->dead)
                 r->st.timeouts++;
             dg_clear(r, d);
+        } else if (d->first_ms + r->timeout_ms < due) {
+            due = d->first_ms + r->timeout_ms;
         }
     }
+    r->next_due = due;
 }
 
 /* The oldest datagram other than keep, or NULL. */
@@ -185,6 +192,8 @@ static struct dg *lookup(struct reasm *r, const struct key *k, uint64_t now)
     d->proto = k->proto;
     d->id = k->id;
     d->first_ms = now;
+    if (now + r->timeout_ms < r->next_due || r->st.in_progress == 0)
+        r->next_due = now + r->timeout_ms;
     r->st.in_progress++;
     return d;
 }
@@ -294,32 +303,36 @@ int reasm_add(struct reasm *r, const struct pkt_view *v, uint64_t now_ms, uint8_
     *outn = 0;
     if (r == NULL || v == NULL || (out == NULL && outlen > 0))
         return REASM_E_ARG;
-    reasm_expire(r, now_ms);
     if (v->family == PKT_FAM_NONE || !(v->flags & PKT_F_FRAG))
         return REASM_NOT_FRAGMENT;
+    reasm_expire(r, now_ms);
     r->st.fragments++;
 
+    /* The fragment's extent; the checks also refuse a view pkt_decode() did not accept. */
+    size_t unfrag = v->family == PKT_FAM_IPV4 ? v->l3_hdrlen : v->frag_hdr_off - v->l3_off;
+    size_t dstart = v->l3_off + (v->family == PKT_FAM_IPV4 ? unfrag : unfrag + 8);
+    if ((v->flags & PKT_F_SNAPPED) || v->l3_caplen != v->ip_len || v->l3_off > v->caplen ||
+        v->ip_len > v->caplen - v->l3_off ||
+        (v->family != PKT_FAM_IPV4 && v->frag_hdr_off < v->l3_off + 40) ||
+        unfrag > REASM_MAX_UNFRAG || unfrag < 20 || dstart > v->l3_off + v->ip_len) {
+        r->st.bad++;
+        return REASM_E_BAD;
+    }
     const uint8_t *ip = v->frame + v->l3_off;
     struct key k = {.family = v->family, .id = v->frag_id};
-    size_t dstart, unfrag;
     if (v->family == PKT_FAM_IPV4) {
         k.proto = v->proto;
         memcpy(k.src, v->src, 4);
         memcpy(k.dst, v->dst, 4);
-        dstart = v->l3_off + v->l3_hdrlen;
-        unfrag = v->l3_hdrlen;
     } else {
         k.proto = v->frame[v->frag_hdr_off];
         memcpy(k.src, v->src, 16);
         memcpy(k.dst, v->dst, 16);
-        dstart = v->frag_hdr_off + 8;
-        unfrag = v->frag_hdr_off - v->l3_off;
     }
+    /* Whole fragments only; all but the last carry a multiple of 8 bytes. */
     size_t fo = v->frag_off, dlen = v->l3_off + v->ip_len - dstart;
     int mf = (v->flags & PKT_F_MF) != 0;
-    /* Whole fragments only; all but the last carry a multiple of 8 bytes. */
-    if ((v->flags & PKT_F_SNAPPED) || dlen == 0 || (mf && dlen % 8 != 0) ||
-        unfrag > REASM_MAX_UNFRAG) {
+    if (dlen == 0 || (mf && dlen % 8 != 0)) {
         r->st.bad++;
         return REASM_E_BAD;
     }

@@ -327,7 +327,25 @@ static void test_limits(void)
     CHECK(st.bad == 2);
     reasm_free(r); /* with datagrams still held: nothing leaks (ASan) */
 
+    /* A view pkt_decode() did not accept is refused, not trusted. */
+    r = reasm_new(8, 1 << 20, 5000);
+    memset(&v, 0xff, sizeof(v));
+    v.family = PKT_FAM_IPV6;
+    v.flags = PKT_F_FRAG | PKT_F_MF;
+    v.frame = pkt;
+    v.caplen = 60;
+    CHECK(reasm_add(r, &v, now, out, sizeof(out), &outn) == REASM_E_BAD);
+    v.l3_off = 0;
+    v.ip_len = v.l3_caplen = 60;
+    v.frag_hdr_off = 16;
+    CHECK(reasm_add(r, &v, now, out, sizeof(out), &outn) == REASM_E_BAD);
+    v.family = PKT_FAM_IPV4;
+    v.l3_hdrlen = 64;
+    CHECK(reasm_add(r, &v, now, out, sizeof(out), &outn) == REASM_E_BAD);
+    reasm_free(r);
+
     CHECK(reasm_new(0, 1, 1) == NULL);
+    CHECK(reasm_new(1, 1, 0) == NULL);
     reasm_free(NULL);
     CHECK(strcmp(reasm_result_name(REASM_E_OVERLAP), "overlap") == 0);
     CHECK(strcmp(reasm_result_name(REASM_COMPLETE), "complete") == 0);
