@@ -83,8 +83,10 @@ static int l4(struct pkt_view *v, int first, size_t off, size_t iend, size_t wie
         if (iend - off < 20)
             return PKT_E_TRUNCATED;
         size_t doff = (size_t)(p[off + 12] >> 4) * 4;
-        if (doff < 20 || doff > wiend - off)
+        if (doff < 20 || (!frag && doff > wiend - off))
             return PKT_E_TCP_HDRLEN;
+        if (doff > wiend - off) /* options continue in the next fragment: ports later */
+            return PKT_OK;
         if (doff > iend - off)
             return PKT_E_TRUNCATED;
         v->sport = pkt_rd16(p + off);

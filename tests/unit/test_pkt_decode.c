@@ -410,6 +410,13 @@ static void test_malformed(void)
     /* TCP data offset 4, or past the packet. */
     CHECK(patched(DLT_RAW, raw4_tcp, sizeof(raw4_tcp), 32, 0x40) == PKT_E_TCP_HDRLEN);
     CHECK(patched(DLT_RAW, raw4_tcp, sizeof(raw4_tcp), 32, 0xf0) == PKT_E_TCP_HDRLEN);
+    /* ... unless it is a first fragment whose options continue in the next one. */
+    uint8_t tf[sizeof(raw4_tcp)];
+    memcpy(tf, raw4_tcp, sizeof(tf));
+    tf[6] = 0x20; /* MF */
+    tf[32] = 0xf0;
+    CHECK(dec(DLT_RAW, tf, sizeof(tf), &v) == 0 && (v.flags & PKT_F_FRAG));
+    CHECK(!(v.flags & PKT_F_PORTS) && v.payload == tf + 20 && v.payload_len == 26);
 
     /* PPPoE: version/type, code, length. */
     CHECK(patched(DLT_EN10MB, pppoe4, sizeof(pppoe4), 14, 0x21) == PKT_E_L2);
