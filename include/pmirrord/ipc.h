@@ -39,6 +39,7 @@
 #define IPC_REC_MAX     32768u /* a record's body */
 #define IPC_BATCH_RECS  1024u  /* records in one batch */
 #define IPC_FDS_MAX     8u     /* descriptors in one message */
+#define IPC_SOCKBUF_MIN 131072 /* least socket buffer ipc_socketpair() sets */
 #define IPC_TAGS_MAX    64u    /* schema tags are 1..63 */
 #define IPC_NAME_MAX    63u    /* STATS source and counter names, LIST names, CONFIG keys */
 #define IPC_MLOG_MAX    4095u
@@ -279,6 +280,8 @@ struct ipc_chan_stats {
  * A channel over fd (one end of ipc_socketpair(); the channel owns it and
  * closes it in ipc_chan_free()).  backlog: bytes that may wait while the
  * socket is full (at least IPC_MSG_MAX is used).  full_fn may be NULL.
+ * Batches are kept below the socket's SO_SNDBUF as read here (the kernel
+ * refuses a SEQPACKET message longer than the send buffer with EMSGSIZE).
  */
 struct ipc_chan *ipc_chan_new(int fd, size_t backlog, ipc_full_fn full_fn, void *full_arg,
                               char *err, size_t errlen);
@@ -320,7 +323,8 @@ void ipc_chan_get_stats(const struct ipc_chan *ch, struct ipc_chan_stats *out);
 
 /*
  * A SOCK_SEQPACKET | SOCK_CLOEXEC socketpair.  With bufsize > 0 both ends'
- * SO_SNDBUF and SO_RCVBUF are set to it, with the *FORCE variants when
+ * SO_SNDBUF and SO_RCVBUF are set to it (at least IPC_SOCKBUF_MIN, so that
+ * a batch of IPC_MSG_MAX fits), with the *FORCE variants when
  * privileged (CAP_NET_ADMIN, i.e. root) so net.core.wmem_max does not cap
  * it, and the plain options otherwise.  0, or -1 with err filled.
  */
