@@ -101,10 +101,10 @@ enum ipc_reject {
     IPC_REJ_WIDTH,      /* integer or address field of the wrong length */
     IPC_REJ_RANGE,      /* integer or enumeration outside its range */
     IPC_REJ_TEXT,       /* text not UTF-8 or with a control character */
-    IPC_REJ_SIZE,       /* string or bytes too long or too short */
+    IPC_REJ_SIZE,       /* text (or a counter name) too long or too short */
     IPC_REJ_SEMANTIC,   /* a rule across fields (docs: per type) */
     IPC_REJ_FD_MISSING, /* an FD record without its descriptor */
-    IPC_REJ_COUNT_,     /* number of reasons, not a reason */
+    IPC_REJ_NREASONS,   /* number of reasons, not a reason */
 };
 
 /* A string slice into a message (valid during the callback only). */
@@ -216,7 +216,7 @@ struct ipc_rec {
 struct ipc_rx_counts {
     uint64_t batches; /* messages whose framing was valid */
     uint64_t records; /* records handed to the callback */
-    uint64_t rejects[IPC_REJ_COUNT_];
+    uint64_t rejects[IPC_REJ_NREASONS];
     uint64_t fds_closed; /* descriptors not announced, or of a refused record */
 };
 

@@ -169,7 +169,7 @@ static const struct type_def type_defs[IPC_TYPE_MAX + 1] = {
     [IPC_FD] = T("FD", fd_defs, 0, fd),
 };
 
-static const char *const reject_names[IPC_REJ_COUNT_] = {
+static const char *const reject_names[IPC_REJ_NREASONS] = {
     [IPC_REJ_SHORT] = "SHORT",
     [IPC_REJ_MAGIC] = "MAGIC",
     [IPC_REJ_VERSION] = "VERSION",
@@ -193,7 +193,7 @@ static const char *const reject_names[IPC_REJ_COUNT_] = {
 
 const char *ipc_reject_name(enum ipc_reject r)
 {
-    return (unsigned)r < IPC_REJ_COUNT_ ? reject_names[r] : NULL;
+    return (unsigned)r < IPC_REJ_NREASONS ? reject_names[r] : NULL;
 }
 
 static const struct type_def *type_def(unsigned type)

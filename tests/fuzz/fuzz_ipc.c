@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int r = ipc_batch_parse(data + 1, size - 1, fds, nfds, first, &taken, &c);
 
     uint64_t rejects = 0;
-    for (size_t i = 0; i < IPC_REJ_COUNT_; i++)
+    for (size_t i = 0; i < IPC_REJ_NREASONS; i++)
         rejects += c.rejects[i];
     if (r < 0) {
         CHECK(rejects == 1 && c.records == 0 && c.batches == 0, "refused batch: %llu reasons",

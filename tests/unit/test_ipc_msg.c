@@ -50,7 +50,7 @@ static int parse(const uint8_t *msg, size_t len)
 static int only_reason(void)
 {
     int which = -1;
-    for (int i = 0; i < IPC_REJ_COUNT_; i++)
+    for (int i = 0; i < IPC_REJ_NREASONS; i++)
         if (cnt.rejects[i] != 0) {
             CHECK(which < 0 && cnt.rejects[i] == 1);
             which = i;
@@ -743,9 +743,9 @@ static void test_names(void)
     CHECK(strcmp(ipc_type_name(IPC_HELLO), "HELLO") == 0);
     CHECK(strcmp(ipc_type_name(IPC_FD), "FD") == 0);
     CHECK(ipc_type_name(0) == NULL && ipc_type_name(IPC_TYPE_MAX + 1) == NULL);
-    for (int i = 0; i < IPC_REJ_COUNT_; i++)
+    for (int i = 0; i < IPC_REJ_NREASONS; i++)
         CHECK(ipc_reject_name((enum ipc_reject)i) != NULL);
-    CHECK(ipc_reject_name(IPC_REJ_COUNT_) == NULL);
+    CHECK(ipc_reject_name(IPC_REJ_NREASONS) == NULL);
 }
 
 int main(void)
