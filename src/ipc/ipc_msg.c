@@ -913,7 +913,7 @@ int ipc_batch_parse(const uint8_t *msg, size_t len, const int *fds, size_t nfds,
         rec.type = (uint16_t)type;
         rec.flags = flags;
         fill(&rec, &vw);
-        if (type == IPC_FD) {
+        if (type == IPC_FD && fdi >= 0) { /* always: FD_MISSING above otherwise */
             rec.u.fd.fd = fds[fdi];
             used[fdi] = 1;
         }
