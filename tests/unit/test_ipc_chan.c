@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "free_watch.h"
 
 #define MAXGOT 20000
 static struct ipc_rec *got; /* MAXGOT records, heap */
@@ -496,6 +497,42 @@ static void test_socketpair(void)
         fallback_child(want);
 }
 
+static int secret_seen;
+
+static void check_secret(struct ipc_rec *rec, void *arg)
+{
+    if (rec->type == IPC_CONFIG && strcmp(rec->u.config.value, arg) == 0)
+        secret_seen++;
+}
+
+/* A CONFIG value (a RADIUS secret, later) is in no heap block when it is freed:
+ * batches are wiped once sent and when freed unsent, the channel when freed. */
+static void test_secrets_wiped(void)
+{
+    static const char secret[] = "Rad1usSecretNeedle";
+    int sv[2];
+    struct ipc_rec r;
+    char err[256];
+
+    memset(&r, 0, sizeof(r));
+    r.type = IPC_CONFIG;
+    strcpy(r.u.config.key, "secret");
+    strcpy(r.u.config.value, secret);
+
+    pair(sv, 0);
+    free_watch_start(secret);
+    struct ipc_chan *a = chan(sv[0], 0, NULL, NULL), *b = chan(sv[1], 0, NULL, NULL);
+    CHECK(ipc_chan_put(a, &r, err, sizeof(err)) == 0);
+    CHECK(ipc_chan_put(a, &r, err, sizeof(err)) == 0);
+    CHECK(ipc_chan_flush(a) == 0); /* sent: the batch is kept as the spare */
+    CHECK(ipc_chan_recv(b, check_secret, (void *)secret) == 1 && secret_seen == 2);
+    CHECK(ipc_chan_put(a, &r, err, sizeof(err)) == 0); /* left unsent */
+    ipc_chan_free(a);
+    ipc_chan_free(b);
+    free_watch_stop();
+    CHECK(!free_watch_seen());
+}
+
 /* Descriptors open in this process (a leak check around the tests). */
 static int open_fds(void)
 {
@@ -520,6 +557,7 @@ int main(void)
     test_unannounced_fds();
     test_peer_gone();
     test_socketpair();
+    test_secrets_wiped();
     free(got);
     CHECK(open_fds() == fds_before);
     printf("test_ipc_chan: ok\n");
