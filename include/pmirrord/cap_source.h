@@ -45,7 +45,8 @@
 #define CAP_SNAPLEN_MAX           262144u
 #define CAP_LATENCY_MS_DEFAULT    10u /* signallingLatency */
 #define CAP_DATA_TIMEOUT_MS       50u /* TPACKET_V3 block timeout of role data */
-#define CAP_BATCH_DEFAULT         64  /* packets per cap_source_dispatch() */
+/* signalling and both: the block timeout is half the latency (at least 1 ms) */
+#define CAP_BATCH_DEFAULT 64 /* packets per cap_source_dispatch() */
 
 enum cap_role {
     CAP_ROLE_BOTH = 0,
@@ -60,9 +61,9 @@ enum cap_pace {
 
 /* How a live source is read (cap_source_set_ring; AUTO follows the role). */
 enum cap_ring {
-    CAP_RING_AUTO = 0,
+    CAP_RING_AUTO = 0,      /* signalling: IMMEDIATE; both and data: BLOCK */
     CAP_RING_IMMEDIATE = 1, /* pcap immediate mode: TPACKET_V2, a wake-up per packet */
-    CAP_RING_BLOCK = 2,     /* TPACKET_V3, blocks retired after the latency/timeout */
+    CAP_RING_BLOCK = 2,     /* TPACKET_V3: latency/2 block timeout (data: 50 ms) */
 };
 
 struct cap_spec {

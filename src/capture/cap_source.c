@@ -6,12 +6,14 @@
  * unless immediate mode is set, which forces TPACKET_V2.  V3 fills blocks and
  * hands a block over when it is full or when its retire timer (the pcap
  * timeout, in ms) fires, so a lone RADIUS packet waits up to that timeout; V2
- * immediate mode wakes the reader for every frame.  Signalling and both
- * sources must deliver within signallingLatency: they use immediate mode (the
- * measured choice, docs/capture-sources.md "Latency"), or V3 with the latency
- * as block timeout when asked (CAP_RING_BLOCK), and then the poll timeout is
- * the latency too, so a block the kernel retired is read in time.  Data
- * sources use V3 with a CAP_DATA_TIMEOUT_MS block timeout.
+ * immediate mode wakes the reader for every frame, but its ring has fixed
+ * slots of snaplen (or MTU + 18 with offloads off) bytes and overflows under a
+ * flood.  Sources that carry signalling must deliver within signallingLatency.
+ * Measured (docs/capture-sources.md "Latency"): role signalling, BPF-filtered,
+ * uses immediate mode; role both uses V3 with a block timeout of half the
+ * latency, since V2 dropped signalling frames at full data rate; role data
+ * uses V3 with a CAP_DATA_TIMEOUT_MS timeout.  A V3 source's poll timeout is
+ * its block timeout, so a block the kernel retired is read in time.
  *
  * The handle is non-blocking; the caller polls pcap_get_selectable_fd() and
  * calls cap_source_dispatch(), which reads at most one batch.  A capture
@@ -107,16 +109,24 @@ struct cap_source *cap_source_new(const struct cap_spec *spec, cap_packet_fn on_
     return src;
 }
 
+/* The handle's drop counters since it was opened (libpcap sums the kernel's
+ * PACKET_STATISTICS, which reset at every read). */
+static void handle_drops(pcap_t *p, uint64_t *kdrops, uint64_t *ifdrops)
+{
+    struct pcap_stat ps;
+    memset(&ps, 0, sizeof(ps));
+    if (pcap_stats(p, &ps) == 0) {
+        *kdrops += ps.ps_drop;
+        *ifdrops += ps.ps_ifdrop;
+    }
+}
+
 /* Adds the handle's drop counters to the totals and closes it. */
 static void close_live(struct cap_source *src)
 {
-    struct pcap_stat ps;
     if (src->p == NULL)
         return;
-    if (pcap_stats(src->p, &ps) == 0) {
-        src->kdrops_base += ps.ps_drop;
-        src->ifdrops_base += ps.ps_ifdrop;
-    }
+    handle_drops(src->p, &src->kdrops_base, &src->ifdrops_base);
     pcap_close(src->p);
     src->p = NULL;
     src->pollfd = -1;
@@ -192,11 +202,24 @@ static uint32_t link_header(int dlt)
     }
 }
 
+/* AUTO: signalling sources (BPF-filtered, low rate) in immediate mode; data
+ * and both in TPACKET_V3, which keeps up with a full data rate where V2 drops
+ * (docs/capture-sources.md "Latency"). */
 static int want_immediate(const struct cap_source *src)
 {
     if (src->ring != CAP_RING_AUTO)
         return src->ring == CAP_RING_IMMEDIATE;
-    return src->spec.role != CAP_ROLE_DATA;
+    return src->spec.role == CAP_ROLE_SIGNALLING;
+}
+
+/* TPACKET_V3 block timeout in ms: half of signallingLatency for sources that
+ * carry signalling, so that the reader's wake-up and a busy CPU still fit in
+ * the latency (a lone packet waits up to one timeout); 50 ms for data. */
+static int block_timeout(const struct cap_source *src)
+{
+    if (src->spec.role == CAP_ROLE_DATA)
+        return (int)CAP_DATA_TIMEOUT_MS;
+    return src->latency_ms >= 2 ? (int)src->latency_ms / 2 : 1;
 }
 
 /* Opens the live handle.  Returns 0 when up, 1 when the interface does not
@@ -206,8 +229,7 @@ static int open_live(struct cap_source *src, char *err, size_t errlen)
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     const char *name = src->spec.src;
     int immediate = want_immediate(src);
-    int timeout = immediate || src->spec.role != CAP_ROLE_DATA ? (int)src->latency_ms
-                                                               : (int)CAP_DATA_TIMEOUT_MS;
+    int timeout = block_timeout(src);
 
     src->p = pcap_create(name, ebuf);
     if (src->p == NULL)
@@ -275,9 +297,17 @@ static int try_open(struct cap_source *src, int first, char *err, size_t errlen)
         return 0;
     }
     src->activations++;
-    cap_set_state(src, CAP_STATE_UP, "capture %s: up, ifindex %u, mtu %d, %s, %s", src->spec.src,
-                  src->ifindex, src->mtu, pcap_datalink_val_to_name(src->dlt),
-                  src->immediate ? "immediate mode (TPACKET_V2)" : "TPACKET_V3 blocks");
+    if (src->immediate)
+        cap_set_state(src, CAP_STATE_UP,
+                      "capture %s: up, ifindex %u, mtu %d, %s, immediate mode "
+                      "(TPACKET_V2)",
+                      src->spec.src, src->ifindex, src->mtu, pcap_datalink_val_to_name(src->dlt));
+    else
+        cap_set_state(src, CAP_STATE_UP,
+                      "capture %s: up, ifindex %u, mtu %d, %s, TPACKET_V3 "
+                      "blocks, timeout %d ms",
+                      src->spec.src, src->ifindex, src->mtu, pcap_datalink_val_to_name(src->dlt),
+                      block_timeout(src));
     return 0;
 }
 
@@ -292,8 +322,8 @@ int cap_source_activate(struct cap_source *src, char *err, size_t errlen)
 
 static void go_down(struct cap_source *src, const char *why)
 {
-    char reason[CAP_REASON_MAX];
-    snprintf(reason, sizeof(reason), "%s", why);
+    char reason[160];
+    snprintf(reason, sizeof(reason), "%.150s", why);
     src->lost_ifindex = src->ifindex;
     close_live(src);
     cap_set_state(src, CAP_STATE_DOWN,
@@ -313,7 +343,7 @@ int cap_source_poll_timeout(const struct cap_source *src)
     if (src->spec.offline)
         return cap_offline_timeout(src);
     if (!src->immediate)
-        return src->spec.role == CAP_ROLE_DATA ? (int)CAP_DATA_TIMEOUT_MS : (int)src->latency_ms;
+        return block_timeout(src);
     return -1;
 }
 
@@ -446,11 +476,6 @@ void cap_source_stats(struct cap_source *src, struct cap_stats *st)
     st->immediate = src->immediate;
     st->offset = src->offset;
     st->size = src->size;
-    if (!src->spec.offline && src->p != NULL) {
-        struct pcap_stat ps;
-        if (pcap_stats(src->p, &ps) == 0) {
-            st->kernel_drops += ps.ps_drop;
-            st->if_drops += ps.ps_ifdrop;
-        }
-    }
+    if (!src->spec.offline && src->p != NULL)
+        handle_drops(src->p, &st->kernel_drops, &st->if_drops);
 }

@@ -170,7 +170,8 @@ class CaptureSources(unittest.TestCase):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.procs.append(dumpcap)
         cd = Capdump(self, self.nsa, a0)
-        cd.wait_line(r"^state a0 up .*immediate mode")
+        # role both (the default): TPACKET_V3 blocks, half of signallingLatency
+        cd.wait_line(r"^state a0 up .*TPACKET_V3 blocks, timeout 5 ms")
         cd.wait_line(r"^ready$")
         # dumpcap says "Capturing on 'a0'" once its filter is in place
         line = b""
@@ -208,6 +209,7 @@ class CaptureSources(unittest.TestCase):
     def test_filter_passes_only_its_packets(self):
         a0 = self.veth(0)
         cd = Capdump(self, self.nsa, 'a0 filter "udp port 1812" role signalling')
+        cd.wait_line(r"^state a0 up .*immediate mode \(TPACKET_V2\)")
         cd.wait_line(r"^ready$")
         self.send(0, (1813, 10), (1812, 11), (67, 12), (1812, 13), (5000, 14), (1812, 15))
         got = cd.wait_udp(3)
