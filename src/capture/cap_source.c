@@ -223,7 +223,8 @@ static int block_timeout(const struct cap_source *src)
 }
 
 /* Opens the live handle.  Returns 0 when up, 1 when the interface does not
- * exist (nothing opened), -1 with err on any other failure. */
+ * exist, 2 when it is not up (nothing opened), -1 with err on any other
+ * failure. */
 static int open_live(struct cap_source *src, char *err, size_t errlen)
 {
     char ebuf[PCAP_ERRBUF_SIZE] = "";
@@ -242,18 +243,21 @@ static int open_live(struct cap_source *src, char *err, size_t errlen)
         goto fail;
     }
     int rc = pcap_activate(src->p);
-    if (rc == PCAP_ERROR_NO_SUCH_DEVICE) {
+    /* libpcap 1.10 refuses an interface that is not up (ENETDOWN at bind):
+     * like an absent one, it is waited for; its NEWLINK with IFF_UP comes. */
+    if (rc == PCAP_ERROR_NO_SUCH_DEVICE || rc == PCAP_ERROR_IFACE_NOT_UP) {
         pcap_close(src->p);
         src->p = NULL;
-        return 1;
+        return rc == PCAP_ERROR_NO_SUCH_DEVICE ? 1 : 2;
     }
-    if (rc < 0) {
-        pm_err(err, errlen, "capture %s: %s%s%s", name, pcap_statustostr(rc),
-               pcap_geterr(src->p)[0] ? ": " : "", pcap_geterr(src->p));
-        goto fail;
+    if (rc != 0) {
+        const char *why = pcap_geterr(src->p)[0] ? pcap_geterr(src->p) : pcap_statustostr(rc);
+        if (rc < 0) {
+            pm_err(err, errlen, "capture %s: %s", name, why);
+            goto fail;
+        }
+        cap_warn(src, "capture %s: %s", name, why);
     }
-    if (rc > 0)
-        cap_warn(src, "capture %s: %s: %s", name, pcap_statustostr(rc), pcap_geterr(src->p));
     if (cap_filter(src, err, errlen) < 0)
         goto fail;
     if (pcap_setnonblock(src->p, 1, ebuf) < 0) {
@@ -289,13 +293,16 @@ static int try_open(struct cap_source *src, int first, char *err, size_t errlen)
     int rc = open_live(src, err, errlen);
     if (rc < 0)
         return -1;
-    if (rc == 1) {
-        if (first)
-            cap_set_state(src, CAP_STATE_MISSING,
-                          "capture %s: no such interface; capture begins when it appears",
-                          src->spec.src);
+    if (rc == 1 && first)
+        cap_set_state(src, CAP_STATE_MISSING,
+                      "capture %s: no such interface; capture begins when it appears",
+                      src->spec.src);
+    if (rc == 2 && first)
+        cap_set_state(src, CAP_STATE_DOWN,
+                      "capture %s: down: the interface is not up; capture begins when it is",
+                      src->spec.src);
+    if (rc > 0)
         return 0;
-    }
     src->activations++;
     if (src->immediate)
         cap_set_state(src, CAP_STATE_UP,
