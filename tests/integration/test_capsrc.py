@@ -141,7 +141,7 @@ class CaptureSources(unittest.TestCase):
         else:
             subprocess.run(["rm", "-rf", self.dir])
 
-    def veth(self, i):
+    def veth(self, i, up=True):
         """veth a<i> in A (198.18.<i>.1) <-> b<i> in B (198.18.<i>.2), up, static ARP."""
         a, b = "a%d" % i, "b%d" % i
         run("ip", "link", "add", a, "netns", self.nsa, "type", "veth", "peer", "name", b,
@@ -151,9 +151,13 @@ class CaptureSources(unittest.TestCase):
         mac = run("ip", "-n", self.nsa, "-o", "link", "show", a).split("link/ether ")[1].split()[0]
         run("ip", "-n", self.nsb, "neigh", "replace", "198.18.%d.1" % i, "lladdr", mac, "dev", b,
             "nud", "permanent")
-        run("ip", "-n", self.nsa, "link", "set", a, "up")
-        run("ip", "-n", self.nsb, "link", "set", b, "up")
+        if up:
+            self.link_up(i)
         return a
+
+    def link_up(self, i):
+        run("ip", "-n", self.nsa, "link", "set", "a%d" % i, "up")
+        run("ip", "-n", self.nsb, "link", "set", "b%d" % i, "up")
 
     def send(self, i, *port_sizes):
         """UDP datagrams from B to 198.18.<i>.1, in order: (port, payload size)..."""
@@ -261,6 +265,19 @@ class CaptureSources(unittest.TestCase):
         self.send(2, (67, 30))
         self.assertEqual([(d, cl) for cl, _, d, _ in cd.wait_udp(1, "a2")], [(67, 72)])
         self.assertEqual(cd.stats("a2")["reopens"], "0")
+
+    def test_interface_not_up_at_start_is_waited_for(self):
+        # libpcap refuses an interface that is down; the source waits for IFF_UP
+        self.veth(3, up=False)
+        cd = Capdump(self, self.nsa, "a3")
+        down = cd.wait_line(r"^state a3 down ")[0]
+        self.assertIn("not up", down)
+        cd.wait_line(r"^ready$")
+        self.link_up(3)
+        cd.wait_line(r"^state a3 up ")
+        self.send(3, (1812, 40))
+        self.assertEqual([(d, cl) for cl, _, d, _ in cd.wait_udp(1, "a3")], [(1812, 82)])
+        self.assertFalse([ln for ln in cd.lines() if ln.startswith("warn ")])
 
     def test_super_packets_are_flagged_and_warned_once(self):
         # veth passes TCP segmentation-offload packets whole: AF_PACKET sees
