@@ -171,7 +171,9 @@ int cap_source_activate(struct cap_source *src, char *err, size_t errlen);
 int cap_source_pollfd(const struct cap_source *src);
 /* The longest the caller may wait before the next cap_source_dispatch(), in ms
  * from now: -1 = no limit, 0 = now (a pcap file with packets left).  A
- * TPACKET_V3 source returns its latency; a paced file the next packet's due time. */
+ * TPACKET_V3 source returns its block timeout; a paced file the next packet's
+ * due time.  After a CAP_PKT_FULL answer the caller itself decides when it has
+ * room again: a pcap file still says 0. */
 int cap_source_poll_timeout(const struct cap_source *src);
 /* Reads at most one batch.  Returns the number of frames taken (>= 0).  A
  * capture error puts the source DOWN (event), returns 0: it is not the

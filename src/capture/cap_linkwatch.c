@@ -24,6 +24,11 @@
 
 struct cap_linkwatch {
     int fd;
+    /* 8 KiB is NLMSG_GOODSIZE on 4 KiB pages; aligned for nlmsghdr. */
+    union {
+        struct nlmsghdr nh;
+        char buf[8192];
+    } u;
 };
 
 struct cap_linkwatch *cap_linkwatch_open(char *err, size_t errlen)
@@ -90,16 +95,11 @@ static int one_link(struct nlmsghdr *nh, cap_link_fn fn, void *arg)
 int cap_linkwatch_read(struct cap_linkwatch *lw, cap_link_fn fn, void *arg, char *err,
                        size_t errlen)
 {
-    /* 8 KiB is NLMSG_GOODSIZE on 4 KiB pages; aligned for nlmsghdr. */
-    static __thread union {
-        struct nlmsghdr nh;
-        char buf[8192];
-    } u;
     int count = 0;
 
     for (;;) {
         struct sockaddr_nl from;
-        struct iovec iov = {u.buf, sizeof(u.buf)};
+        struct iovec iov = {lw->u.buf, sizeof(lw->u.buf)};
         struct msghdr msg = {
             .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1};
         ssize_t n = recvmsg(lw->fd, &msg, 0);
@@ -118,7 +118,7 @@ int cap_linkwatch_read(struct cap_linkwatch *lw, cap_link_fn fn, void *arg, char
         if (from.nl_pid != 0 || (msg.msg_flags & MSG_TRUNC))
             continue;
         int left = (int)n;
-        for (struct nlmsghdr *nh = &u.nh; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+        for (struct nlmsghdr *nh = &lw->u.nh; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
             if (nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK)
                 count += one_link(nh, fn, arg);
         }
