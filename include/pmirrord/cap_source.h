@@ -84,6 +84,20 @@ enum cap_state {
     CAP_STATE_EOF,      /* pcap file read to the end */
 };
 
+/* Why the state last changed, for consumers that must not parse the reason:
+ * the InterfaceDeleted notification is due on DELETED, ERROR, REPLACED and GONE. */
+enum cap_cause {
+    CAP_CAUSE_NONE = 0,
+    CAP_CAUSE_OPENED,   /* -> up */
+    CAP_CAUSE_ABSENT,   /* -> missing: no such interface at activation */
+    CAP_CAUSE_NOT_UP,   /* -> down: the interface exists but is not up at activation */
+    CAP_CAUSE_DELETED,  /* -> down: RTM_DELLINK */
+    CAP_CAUSE_ERROR,    /* -> down: libpcap read error (ENETDOWN, ENODEV...) */
+    CAP_CAUSE_REPLACED, /* -> down, then up: same name, new ifindex, DELLINK missed */
+    CAP_CAUSE_GONE,     /* -> down: found absent after lost link notifications */
+    CAP_CAUSE_END,      /* -> eof: end of the pcap file or a read error in it */
+};
+
 enum cap_event {
     CAP_EV_STATE = 1, /* the state changed: cap_source_state(); reason says why */
     CAP_EV_WARN = 2,  /* a warning about the source (super-packets, libpcap warnings) */
@@ -116,6 +130,7 @@ typedef void (*cap_event_fn)(void *arg, struct cap_source *src, enum cap_event e
 
 struct cap_stats {
     enum cap_state state;
+    enum cap_cause cause;        /* of the last state change */
     char reason[CAP_REASON_MAX]; /* of the last state change or warning */
     uint64_t packets;            /* frames handed to the callback and taken */
     uint64_t bytes;              /* their captured bytes */
@@ -191,6 +206,8 @@ void cap_source_link(struct cap_source *src, enum cap_link what, unsigned ifinde
                      const char *ifname, unsigned ifflags);
 
 enum cap_state cap_source_state(const struct cap_source *src);
+enum cap_cause cap_source_cause(const struct cap_source *src);
+const char *cap_cause_name(enum cap_cause cause);
 const struct cap_spec *cap_source_spec(const struct cap_source *src);
 /* Fills st; for an UP live source it asks libpcap for fresh drop counters. */
 void cap_source_stats(struct cap_source *src, struct cap_stats *st);

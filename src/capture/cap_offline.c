@@ -57,7 +57,8 @@ int cap_offline_open(struct cap_source *src, char *err, size_t errlen)
     }
     src->dlt = pcap_datalink(src->p);
     src->activations++;
-    cap_set_state(src, CAP_STATE_UP, "capture pcap:%s: reading, %s, %llu bytes, pace %s", name,
+    cap_set_state(src, CAP_STATE_UP, CAP_CAUSE_OPENED,
+                  "capture pcap:%s: reading, %s, %llu bytes, pace %s", name,
                   pcap_datalink_val_to_name(src->dlt), (unsigned long long)src->size,
                   src->spec.pace == CAP_PACE_RECORDED ? "recorded" : "fast");
     return 0;
@@ -93,8 +94,8 @@ static void end_of_file(struct cap_source *src, const char *why)
     if (off >= 0)
         src->offset = (uint64_t)off;
     cap_offline_close(src);
-    cap_set_state(src, CAP_STATE_EOF, "capture pcap:%s: %s after %llu packets", src->spec.src, why,
-                  (unsigned long long)src->packets);
+    cap_set_state(src, CAP_STATE_EOF, CAP_CAUSE_END, "capture pcap:%s: %s after %llu packets",
+                  src->spec.src, why, (unsigned long long)src->packets);
 }
 
 int cap_offline_dispatch(struct cap_source *src)

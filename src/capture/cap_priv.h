@@ -24,6 +24,7 @@ struct cap_source {
     int dlt;
     int activations; /* successful opens */
     enum cap_state state;
+    enum cap_cause cause;
     char reason[CAP_REASON_MAX];
 
     /* live */
@@ -50,8 +51,8 @@ struct cap_source {
 };
 
 /* cap_source.c */
-void cap_set_state(struct cap_source *src, enum cap_state st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void cap_set_state(struct cap_source *src, enum cap_state st, enum cap_cause cause, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
 void cap_warn(struct cap_source *src, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cap_filter(struct cap_source *src, char *err, size_t errlen);
 int64_t cap_mono_us(void);

@@ -51,13 +51,15 @@ static void event(struct cap_source *src, enum cap_event ev)
         src->on_event(src->arg, src, ev, src->reason);
 }
 
-void cap_set_state(struct cap_source *src, enum cap_state st, const char *fmt, ...)
+void cap_set_state(struct cap_source *src, enum cap_state st, enum cap_cause cause, const char *fmt,
+                   ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(src->reason, sizeof(src->reason), fmt, ap);
     va_end(ap);
     src->state = st;
+    src->cause = cause;
     event(src, CAP_EV_STATE);
 }
 
@@ -294,23 +296,23 @@ static int try_open(struct cap_source *src, int first, char *err, size_t errlen)
     if (rc < 0)
         return -1;
     if (rc == 1 && first)
-        cap_set_state(src, CAP_STATE_MISSING,
+        cap_set_state(src, CAP_STATE_MISSING, CAP_CAUSE_ABSENT,
                       "capture %s: no such interface; capture begins when it appears",
                       src->spec.src);
     if (rc == 2 && first)
-        cap_set_state(src, CAP_STATE_DOWN,
+        cap_set_state(src, CAP_STATE_DOWN, CAP_CAUSE_NOT_UP,
                       "capture %s: down: the interface is not up; capture begins when it is",
                       src->spec.src);
     if (rc > 0)
         return 0;
     src->activations++;
     if (src->immediate)
-        cap_set_state(src, CAP_STATE_UP,
+        cap_set_state(src, CAP_STATE_UP, CAP_CAUSE_OPENED,
                       "capture %s: up, ifindex %u, mtu %d, %s, immediate mode "
                       "(TPACKET_V2)",
                       src->spec.src, src->ifindex, src->mtu, pcap_datalink_val_to_name(src->dlt));
     else
-        cap_set_state(src, CAP_STATE_UP,
+        cap_set_state(src, CAP_STATE_UP, CAP_CAUSE_OPENED,
                       "capture %s: up, ifindex %u, mtu %d, %s, TPACKET_V3 "
                       "blocks, timeout %d ms",
                       src->spec.src, src->ifindex, src->mtu, pcap_datalink_val_to_name(src->dlt),
@@ -327,13 +329,13 @@ int cap_source_activate(struct cap_source *src, char *err, size_t errlen)
     return try_open(src, 1, err, errlen);
 }
 
-static void go_down(struct cap_source *src, const char *why)
+static void go_down(struct cap_source *src, enum cap_cause cause, const char *why)
 {
     char reason[160];
     snprintf(reason, sizeof(reason), "%.150s", why);
     src->lost_ifindex = src->ifindex;
     close_live(src);
-    cap_set_state(src, CAP_STATE_DOWN,
+    cap_set_state(src, CAP_STATE_DOWN, cause,
                   "capture %s: down: %s; it reopens when the interface returns", src->spec.src,
                   reason);
 }
@@ -408,7 +410,7 @@ int cap_source_dispatch(struct cap_source *src, char *err, size_t errlen)
     if (rc < 0 && rc != PCAP_ERROR_BREAK) {
         char why[PCAP_ERRBUF_SIZE + 32];
         snprintf(why, sizeof(why), "capture error: %s", pcap_geterr(src->p));
-        go_down(src, why);
+        go_down(src, CAP_CAUSE_ERROR, why);
     }
     return b.taken;
 }
@@ -424,7 +426,7 @@ void cap_source_link(struct cap_source *src, enum cap_link what, unsigned ifinde
     switch (what) {
     case CAP_LINK_DEL:
         if (src->state == CAP_STATE_UP && (ifindex == src->ifindex || ours))
-            go_down(src, "interface deleted");
+            go_down(src, CAP_CAUSE_DELETED, "interface deleted");
         return;
     case CAP_LINK_NEW:
         if (!ours)
@@ -432,7 +434,7 @@ void cap_source_link(struct cap_source *src, enum cap_link what, unsigned ifinde
         if (src->state == CAP_STATE_UP) {
             if (ifindex == src->ifindex)
                 return;
-            go_down(src, "interface replaced");
+            go_down(src, CAP_CAUSE_REPLACED, "interface replaced");
         }
         /* The interface we lost, still being torn down: wait for it to be
          * up again or for a new one. */
@@ -447,7 +449,7 @@ void cap_source_link(struct cap_source *src, enum cap_link what, unsigned ifinde
             if (ioctl(src->pollfd, SIOCGIFINDEX, &ifr) == 0 &&
                 (unsigned)ifr.ifr_ifindex == src->ifindex)
                 return;
-            go_down(src, "interface gone (found after lost link notifications)");
+            go_down(src, CAP_CAUSE_GONE, "interface gone (found after lost link notifications)");
         }
         break;
     }
@@ -460,6 +462,11 @@ enum cap_state cap_source_state(const struct cap_source *src)
     return src->state;
 }
 
+enum cap_cause cap_source_cause(const struct cap_source *src)
+{
+    return src->cause;
+}
+
 const struct cap_spec *cap_source_spec(const struct cap_source *src)
 {
     return &src->spec;
@@ -469,6 +476,7 @@ void cap_source_stats(struct cap_source *src, struct cap_stats *st)
 {
     memset(st, 0, sizeof(*st));
     st->state = src->state;
+    st->cause = src->cause;
     snprintf(st->reason, sizeof(st->reason), "%s", src->reason);
     st->packets = src->packets;
     st->bytes = src->bytes;

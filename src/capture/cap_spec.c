@@ -173,6 +173,20 @@ const char *cap_state_name(enum cap_state state)
     return "?";
 }
 
+const char *cap_cause_name(enum cap_cause cause)
+{
+    static const char *const names[] = {
+        [CAP_CAUSE_NONE] = "none",         [CAP_CAUSE_OPENED] = "opened",
+        [CAP_CAUSE_ABSENT] = "absent",     [CAP_CAUSE_NOT_UP] = "not-up",
+        [CAP_CAUSE_DELETED] = "deleted",   [CAP_CAUSE_ERROR] = "error",
+        [CAP_CAUSE_REPLACED] = "replaced", [CAP_CAUSE_GONE] = "gone",
+        [CAP_CAUSE_END] = "end",
+    };
+    if ((unsigned)cause < sizeof(names) / sizeof(names[0]) && names[cause] != NULL)
+        return names[cause];
+    return "?";
+}
+
 void cap_spec_format(const struct cap_spec *spec, char *buf, size_t buflen)
 {
     int n;

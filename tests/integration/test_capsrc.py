@@ -203,7 +203,8 @@ class CaptureSources(unittest.TestCase):
             self.assertEqual(rp.proc.wait(20), 0)
             lines = rp.lines()
             self.assertEqual(udp_frames(lines), live, "\n".join(lines))
-            self.assertTrue(any(re.match(r"^state pcap:\S+ eof ", ln) for ln in lines), lines)
+            self.assertTrue(any(re.match(r"^state pcap:\S+ eof cause=end ", ln) for ln in lines),
+                            lines)
             st = [ln for ln in lines if ln.startswith("stats ")][-1]
             size = os.path.getsize(pcap)
             self.assertIn("packets=%d " % len(traffic), st)
@@ -236,7 +237,7 @@ class CaptureSources(unittest.TestCase):
 
         t0 = time.monotonic()
         run("ip", "-n", self.nsa, "link", "del", "a0")
-        down = cd.wait_line(r"^state a0 down ", timeout=5)[0]
+        down = cd.wait_line(r"^state a0 down cause=(deleted|error) ", timeout=5)[0]
         self.assertLess(time.monotonic() - t0, 2.0, "down noticed late")
         self.assertIn("reopens when the interface returns", down)
         # the other source keeps printing
@@ -256,12 +257,12 @@ class CaptureSources(unittest.TestCase):
     def test_missing_interface_at_start_comes_up_when_created(self):
         self.veth(0)
         cd = Capdump(self, self.nsa, "a2 role signalling", "a0")
-        missing = cd.wait_line(r"^state a2 missing ")[0]
+        missing = cd.wait_line(r"^state a2 missing cause=absent ")[0]
         self.assertIn("capture begins when it appears", missing)
         cd.wait_line(r"^ready$")
         self.assertEqual(cd.stats("a2")["state"], "missing")
         self.veth(2)
-        cd.wait_line(r"^state a2 up ")
+        cd.wait_line(r"^state a2 up cause=opened ")
         self.send(2, (67, 30))
         self.assertEqual([(d, cl) for cl, _, d, _ in cd.wait_udp(1, "a2")], [(67, 72)])
         self.assertEqual(cd.stats("a2")["reopens"], "0")
@@ -270,7 +271,7 @@ class CaptureSources(unittest.TestCase):
         # libpcap refuses an interface that is down; the source waits for IFF_UP
         self.veth(3, up=False)
         cd = Capdump(self, self.nsa, "a3")
-        down = cd.wait_line(r"^state a3 down ")[0]
+        down = cd.wait_line(r"^state a3 down cause=not-up ")[0]
         self.assertIn("not up", down)
         cd.wait_line(r"^ready$")
         self.link_up(3)

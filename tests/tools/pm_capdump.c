@@ -14,9 +14,9 @@
  * Output, one line each, flushed:
  *   ready
  *   pkt SRC DLT CAPLEN WIRELEN TS_SEC.TS_USEC HEXPREFIX [super]
- *   state SRC up|down|missing|eof REASON
+ *   state SRC up|down|missing|eof cause=CAUSE REASON
  *   warn SRC REASON
- *   stats SRC state=S packets=N bytes=N kernel_drops=N if_drops=N backlog_drops=N
+ *   stats SRC state=S cause=C packets=N bytes=N kernel_drops=N if_drops=N backlog_drops=N
  *         super=N reopens=N last=SEC.USEC offset=N size=N
  * SRC is the first word of its SPEC.  Stats are printed on SIGUSR1 and at exit
  * (SIGTERM, SIGINT, or with -e when every source has reached eof).
@@ -85,7 +85,8 @@ static void on_event(void *arg, struct cap_source *src, enum cap_event ev, const
 {
     struct dump *d = arg;
     if (ev == CAP_EV_STATE)
-        printf("state %s %s %s\n", name_of(d, src), cap_state_name(cap_source_state(src)), reason);
+        printf("state %s %s cause=%s %s\n", name_of(d, src), cap_state_name(cap_source_state(src)),
+               cap_cause_name(cap_source_cause(src)), reason);
     else
         printf("warn %s %s\n", name_of(d, src), reason);
     fflush(stdout);
@@ -104,14 +105,14 @@ static void print_stats(struct dump *d)
     for (int i = 0; i < d->n; i++) {
         struct cap_stats st;
         cap_source_stats(d->src[i], &st);
-        printf("stats %s state=%s packets=%llu bytes=%llu kernel_drops=%llu if_drops=%llu "
+        printf("stats %s state=%s cause=%s packets=%llu bytes=%llu kernel_drops=%llu if_drops=%llu "
                "backlog_drops=%llu super=%llu reopens=%llu last=%lld.%06u offset=%llu size=%llu\n",
-               d->name[i], cap_state_name(st.state), (unsigned long long)st.packets,
-               (unsigned long long)st.bytes, (unsigned long long)st.kernel_drops,
-               (unsigned long long)st.if_drops, (unsigned long long)st.backlog_drops,
-               (unsigned long long)st.super_packets, (unsigned long long)st.reopens,
-               (long long)st.last_ts_sec, st.last_ts_usec, (unsigned long long)st.offset,
-               (unsigned long long)st.size);
+               d->name[i], cap_state_name(st.state), cap_cause_name(st.cause),
+               (unsigned long long)st.packets, (unsigned long long)st.bytes,
+               (unsigned long long)st.kernel_drops, (unsigned long long)st.if_drops,
+               (unsigned long long)st.backlog_drops, (unsigned long long)st.super_packets,
+               (unsigned long long)st.reopens, (long long)st.last_ts_sec, st.last_ts_usec,
+               (unsigned long long)st.offset, (unsigned long long)st.size);
     }
     fflush(stdout);
 }

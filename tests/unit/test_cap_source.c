@@ -111,6 +111,9 @@ static void test_parse(void)
                        "signalling"));
     CHECK(!strcmp(cap_state_name(CAP_STATE_MISSING), "missing"));
     CHECK(!strcmp(cap_role_name(CAP_ROLE_DATA), "data"));
+    CHECK(!strcmp(cap_cause_name(CAP_CAUSE_DELETED), "deleted"));
+    CHECK(!strcmp(cap_cause_name(CAP_CAUSE_NOT_UP), "not-up"));
+    CHECK(!strcmp(cap_cause_name((enum cap_cause)99), "?"));
 }
 
 /* A classic pcap file (microseconds, Ethernet) of n frames of len bytes,
@@ -189,6 +192,7 @@ static void test_offline(const char *path, int full_every)
     while (cap_source_state(src) == CAP_STATE_UP && loops++ < 100)
         CHECK(cap_source_dispatch(src, err, sizeof(err)) <= 4);
     CHECK(s.last_state == CAP_STATE_EOF && cap_source_poll_timeout(src) == -1);
+    CHECK(cap_source_cause(src) == CAP_CAUSE_END);
     CHECK(s.taken == 25); /* every packet once, in order, even with "full" answers */
     for (int i = 0; i < 25; i++)
         CHECK(s.first[i] == i);
