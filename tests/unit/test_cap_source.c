@@ -205,6 +205,44 @@ static void test_offline(const char *path, int full_every)
     cap_source_free(src);
 }
 
+/* A filter that does not compile fails activation, naming the source. */
+static void test_bad_filter(const char *path)
+{
+    struct sink s = {0};
+    CHECK(parse("pcap:/dev/null|filter|udp port ((") == 0);
+    snprintf(spec.src, sizeof(spec.src), "%s", path);
+    struct cap_source *src = cap_source_new(&spec, on_packet, on_event, &s, err, sizeof(err));
+    CHECK(cap_source_set_fd(src, open(path, O_RDONLY), err, sizeof(err)) == 0);
+    CHECK(cap_source_activate(src, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "filter") != NULL && strstr(err, path) != NULL);
+    CHECK(cap_source_state(src) == CAP_STATE_INIT && s.taken == 0);
+    cap_source_free(src);
+}
+
+/* An interface that does not exist is a state, not an error (as root; the
+ * test suite runs as root). */
+static void test_missing(void)
+{
+    struct sink s = {0};
+    CHECK(parse("pmnoexist0|role|signalling") == 0);
+    struct cap_source *src = cap_source_new(&spec, on_packet, on_event, &s, err, sizeof(err));
+    CHECK(cap_source_activate(src, err, sizeof(err)) == 0);
+    CHECK(cap_source_state(src) == CAP_STATE_MISSING && s.last_state == CAP_STATE_MISSING);
+    CHECK(cap_source_cause(src) == CAP_CAUSE_ABSENT && s.events == 1);
+    CHECK(cap_source_pollfd(src) == -1 && cap_source_poll_timeout(src) == -1);
+    CHECK(cap_source_dispatch(src, err, sizeof(err)) == 0);
+    CHECK(cap_source_activate(src, err, sizeof(err)) == -1); /* twice */
+    /* a DELLINK or another name changes nothing; its own name is tried again */
+    cap_source_link(src, CAP_LINK_DEL, 7, "pmnoexist0", 0);
+    cap_source_link(src, CAP_LINK_NEW, 7, "other0", 0);
+    cap_source_link(src, CAP_LINK_NEW, 7, "pmnoexist0", 0);
+    CHECK(cap_source_state(src) == CAP_STATE_MISSING && s.events == 1);
+    struct cap_stats st;
+    cap_source_stats(src, &st);
+    CHECK(st.state == CAP_STATE_MISSING && st.reopens == 0 && strstr(st.reason, "pmnoexist0"));
+    cap_source_free(src);
+}
+
 static void test_live_misuse(void)
 {
     struct sink s = {0};
@@ -229,6 +267,8 @@ int main(void)
     CHECK(write_pcap(path, 25, 100) == 0);
     test_offline(path, 0);
     test_offline(path, 3);
+    test_bad_filter(path);
+    test_missing();
     test_live_misuse();
     unlink(path);
     return 0;
