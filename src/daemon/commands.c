@@ -45,7 +45,10 @@ static void fmt_time(const struct timespec *ts, char *buf, size_t len)
     localtime_r(&ts->tv_sec, &tm);
     strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
     strftime(off, sizeof(off), "%z", &tm); /* +hhmm */
-    snprintf(buf, len, "%s.%03ld%.3s:%.2s", base, ts->tv_nsec / 1000000, off, off + 3);
+    int ms = (int)(ts->tv_nsec / 1000000) % 1000;
+    if (strlen(off) != 5)
+        snprintf(off, sizeof(off), "+0000");
+    snprintf(buf, len, "%.20s.%03d%c%c%c:%c%c", base, ms, off[0], off[1], off[2], off[3], off[4]);
 }
 
 /* "uid=U gid=G pid=P" of the client whose request this is. */
