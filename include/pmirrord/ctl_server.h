@@ -37,6 +37,10 @@
 #define CTL_BACKOFF_BASE_MS 1000u
 #define CTL_BACKOFF_CAP_MS  30000u
 #define CTL_IDLE_TIMEOUT_MS 900000u /* 15 min without a request closes a session */
+#define CTL_SEND_TIMEOUT_MS 10000u  /* output pending without progress this long closes */
+#define CTL_MAX_PER_UID     4u      /* connections of one uid other than 0 */
+#define CTL_ENABLE_COALESCE 16u     /* failed mirror-enable of a uid summarised in one event */
+#define CTL_ENABLE_MAX_UIDS 64u     /* uids whose failures are tracked one by one */
 
 struct ctl_server;
 struct ctl_reply;
@@ -56,8 +60,22 @@ struct ctl_peer {
  */
 typedef int (*ctl_cmd_fn)(struct ctl_reply *r, int argc, char **argv, void *arg);
 
-/* Refused peer: credentials from SO_PEERCRED and a human reason. */
-typedef void (*ctl_refusal_fn)(uid_t uid, gid_t gid, pid_t pid, const char *why, void *arg);
+/* What the event callback is told (ctl_server_set_event_cb()). */
+enum ctl_event_kind {
+    CTL_EV_REFUSED,         /* a peer was not admitted */
+    CTL_EV_ENABLE_FAILED,   /* mirror-enable with a wrong secret: the first of a run */
+    CTL_EV_ENABLE_REPEATED, /* `count` further failures of peer.uid since the last report */
+    CTL_EV_ENABLE_OK,       /* mirror-enable succeeded */
+};
+
+struct ctl_event {
+    enum ctl_event_kind kind;
+    struct ctl_peer peer; /* REPEATED: the uid, and gid/pid of its last attempt */
+    unsigned count;       /* REPEATED: failures summarised; otherwise 1 */
+    const char *why;      /* in plain words, for the log */
+};
+
+typedef void (*ctl_event_fn)(const struct ctl_event *ev, void *arg);
 
 /*
  * path: socket path (NULL: CTL_DEFAULT_SOCKET); group: control group name
@@ -69,11 +87,19 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
                                   char *err, size_t errlen);
 
 /*
- * Called for every refused connection and every failed mirror-enable (why
- * then starts with "mirror-enable").  Runs on the server thread.  The daemon
- * writes these to the secure mirror log.
+ * Called for every refused peer, the first failed mirror-enable of a uid, a
+ * summary of its further failures (every CTL_ENABLE_COALESCE of them, and when
+ * it succeeds or its backoff expires) and every successful mirror-enable.
+ * Runs on the server thread.  The daemon writes these to the secure mirror log.
  */
-void ctl_server_set_refusal_cb(struct ctl_server *s, ctl_refusal_fn cb, void *arg);
+void ctl_server_set_event_cb(struct ctl_server *s, ctl_event_fn cb, void *arg);
+
+/* Close a connection whose queued output makes no progress this long
+ * (0 = CTL_SEND_TIMEOUT_MS; tests shorten it). */
+void ctl_server_set_send_timeout(struct ctl_server *s, unsigned ms);
+
+/* Connections one uid other than 0 may hold (0 = CTL_MAX_PER_UID). */
+void ctl_server_set_uid_limit(struct ctl_server *s, unsigned n);
 
 /* Close sessions idle this long (0 = CTL_IDLE_TIMEOUT_MS; tests shorten it). */
 void ctl_server_set_idle_timeout(struct ctl_server *s, unsigned ms);

@@ -1,13 +1,13 @@
 /*
- * ctl_proto.h - control-socket framing, shared by the server (ctl_server.c)
- * and the client (pmirrorctl).  docs/control-protocol.md is the reference.
+ * ctl_wire.h - control-socket framing, shared by the server (src/ctl/) and
+ * the client (pmirrorctl).  docs/control-protocol.md is the reference.
  *
  * Request:  one line of text, at most CTL_MAX_REQUEST bytes including the LF.
  *           An optional first word "@json" asks for a JSON body.
  * Response: "<STATUS> <length>\n" followed by exactly <length> bytes of body.
  */
-#ifndef PMIRRORD_CTL_PROTO_H
-#define PMIRRORD_CTL_PROTO_H
+#ifndef PMIRRORD_CTL_WIRE_H
+#define PMIRRORD_CTL_WIRE_H
 
 #include <stddef.h>
 

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "../ctl/ctl_proto.h"
+#include "pmirrord/ctl_wire.h"
 
 struct cc {
     int fd;

@@ -1,7 +1,8 @@
 /*
- * ctl_proto.c - control-socket framing and request word splitting (see ctl_proto.h).
+ * ctl_wire.c - control-socket framing and request word splitting (see
+ * pmirrord/ctl_wire.h).
  */
-#include "ctl_proto.h"
+#include "pmirrord/ctl_wire.h"
 
 #include <errno.h>
 #include <stdio.h>
