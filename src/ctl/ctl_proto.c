@@ -82,7 +82,9 @@ void ctl_parse_request(const struct ctl_registry *reg, int mirror, char *line,
     rq->argv = av + cmd->nwords;
     if (cmd->builtin == CTL_B_ENABLE) {
         rq->kind = CTL_REQ_ENABLE;
-        rq->secret = rq->argc == 1 ? rq->argv[0] : "";
+        /* not one argument: an empty secret (the NUL after the keyword), which fails */
+        rq->secret =
+            rq->argc == 1 ? rq->argv[0] : av[cmd->nwords - 1] + strlen(av[cmd->nwords - 1]);
         rq->secret_len = strlen(rq->secret);
         return;
     }
