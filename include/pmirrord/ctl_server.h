@@ -5,7 +5,10 @@
  * clients and a stop pipe.  Every peer is checked with SO_PEERCRED when it
  * connects: root, or a process whose effective or supplementary groups
  * (SO_PEERGROUPS) include the control group, is admitted; anyone else gets a
- * REFUSED frame, the connection is closed and the refusal callback runs.
+ * REFUSED frame, the connection is closed and the event callback runs.  Of
+ * CTL_MAX_CLIENTS connections one is kept for root, and a uid other than 0
+ * holds at most CTL_MAX_PER_UID; a client whose replies wait unread for
+ * CTL_SEND_TIMEOUT_MS is closed (requests are not read while a reply waits).
  *
  * Commands are registered before ctl_server_start() and run on the server
  * thread: a handler must lock whatever it shares with other threads and must
@@ -14,11 +17,13 @@
  * Mirror commands (CTL_F_MIRROR) are invisible until the session has run
  * `mirror-enable <secret>`: they are missing from help and completion and
  * are answered byte for byte like an unknown command.  The secret is checked
- * against a PBKDF2 hash string (secret.h); after each failure the server
- * holds mirror-enable requests of all clients for 1 s, 2 s, 4 s ... up to 30 s
- * (per server, reset by a success) without blocking other requests.
+ * against a PBKDF2 hash string (secret.h) on a worker thread, one at a time,
+ * while other clients are served.  After each failure the uid's answer and
+ * its next mirror-enable are held for 1 s, 2 s, 4 s ... up to 30 s (per uid,
+ * reset by its success; CTL_ENABLE_MAX_UIDS uids are tracked one by one, the
+ * others share one hold).
  *
- * Wire protocol: docs/control-protocol.md.
+ * Wire protocol: docs/control-protocol.md; framing: pmirrord/ctl_wire.h.
  *
  * Lifecycle: ctl_server_new(), ctl_server_set_*(), ctl_server_add_command()...,
  * ctl_server_start(), ... ctl_server_free() (stops the thread, unlinks the socket).
@@ -120,10 +125,11 @@ int ctl_server_add_command(struct ctl_server *s, const char *words, unsigned fla
     __attribute__((warn_unused_result));
 
 /*
- * Create the socket directory if missing (0750, group = control group),
- * remove a stale socket (one nobody answers on), bind, listen, chmod 0660,
- * chown to the control group, start the thread.  Returns 0, or -1 with err
- * filled.
+ * Check the socket's ancestor directories (pm_check_ancestors(): no symbolic
+ * link, nobody but root or us can write, sticky allowed), create the socket
+ * directory if missing (0750, group = control group), remove a stale socket (one nobody answers
+ * on), bind, listen, chmod 0660, chown to the control group, start the thread.  Returns 0, or -1
+ * with err filled.
  */
 int ctl_server_start(struct ctl_server *s, char *err, size_t errlen)
     __attribute__((warn_unused_result));

@@ -183,6 +183,13 @@ static int h_huge(struct ctl_reply *r, int argc, char **argv, void *arg)
     return 0;
 }
 
+static int h_peer(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    const struct ctl_peer *p = ctl_reply_peer(r);
+    ctl_reply_printf(r, "uid=%u gid=%u pid=%d\n", (unsigned)p->uid, (unsigned)p->gid, (int)p->pid);
+    return 0;
+}
+
 static int h_version(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
     ctl_reply_printf(r, "test 1\n");
@@ -272,6 +279,7 @@ static struct ctl_server *make_server_with(const char *group, const char *secret
     CHECK(ctl_server_add_command(s, "show utf8", 0, "x", h_bad_utf8, NULL, err, sizeof err) == 0);
     CHECK(ctl_server_add_command(s, "fail", 0, "x", h_fail, NULL, err, sizeof err) == 0);
     CHECK(ctl_server_add_command(s, "show huge", 0, "x", h_huge, NULL, err, sizeof err) == 0);
+    CHECK(ctl_server_add_command(s, "show peer", 0, "x", h_peer, NULL, err, sizeof err) == 0);
     CHECK(ctl_server_add_command(s, "show version", 0, "x", h_version, NULL, err, sizeof err) == 0);
     /* duplicates and built-in names are refused */
     CHECK(ctl_server_add_command(s, "show  things <x>", 0, "dup", h_things, NULL, err,
@@ -342,10 +350,10 @@ static void test_visibility_and_secret(void)
     CHECK(strcmp(req(fd, "help show nothing"), unknown) == 0);
     CHECK(strncmp(req(fd, "@commands"), "OK ", 3) == 0);
     /* an incomplete command says which words may follow, hidden ones left out */
-    CHECK(is_err(req(fd, "show"), "% show: one of: huge, things, utf8, version\n"));
-    CHECK(
-        is_err(req(fd, "@json show"),
-               "{\"status\":\"error\",\"error\":\"show: one of: huge, things, utf8, version\"}\n"));
+    CHECK(is_err(req(fd, "show"), "% show: one of: huge, peer, things, utf8, version\n"));
+    CHECK(is_err(
+        req(fd, "@json show"),
+        "{\"status\":\"error\",\"error\":\"show: one of: huge, peer, things, utf8, version\"}\n"));
     CHECK(is_err(req(fd, "trap-host"), "% trap-host: one of: add\n"));
     CHECK(strcmp(req(fd, "show mirror"), unknown) == 0);
     a = req(fd, "@commands");
@@ -376,7 +384,7 @@ static void test_visibility_and_secret(void)
     CHECK(mirror_runs == 1);
     a = req(fd, "@commands");
     CHECK(strstr(a, "\nshow mirror log\n") != NULL);
-    CHECK(is_err(req(fd, "show"), "% show: one of: huge, mirror, things, utf8, version\n"));
+    CHECK(is_err(req(fd, "show"), "% show: one of: huge, mirror, peer, things, utf8, version\n"));
     CHECK(is_err(req(fd, "show mirror"), "% show mirror: one of: log\n"));
 
     /* another session is not unlocked by this one */
@@ -508,6 +516,12 @@ static void test_replies(void)
                  "ERR 60\n{\"status\":\"error\",\"error\":\"trap-host add: address missing\"}\n") ==
           0);
     CHECK(strcmp(req(fd, "fail"), "ERR 18\n% Command failed.\n") == 0);
+    /* handlers see who asked (SO_PEERCRED) */
+    char peer[128], want[160];
+    snprintf(peer, sizeof peer, "uid=%u gid=%u pid=%d\n", (unsigned)geteuid(), (unsigned)getegid(),
+             (int)getpid());
+    snprintf(want, sizeof want, "OK %zu\n%s", strlen(peer), peer);
+    CHECK(strcmp(req(fd, "show peer"), want) == 0);
     /* a reply over 4 MiB is an error, in JSON for a JSON request */
     CHECK(is_err(req(fd, "show huge"), "% Reply too large.\n"));
     CHECK(is_err(req(fd, "@json show huge"),
