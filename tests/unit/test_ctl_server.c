@@ -463,6 +463,20 @@ static void test_coalesce(void)
         CHECK(events[n0 + 3].kind == CTL_EV_ENABLE_OK && events[n0 + 3].uid == getuid());
     }
     pthread_mutex_unlock(&cb_mtx);
+    /* failures then silence: the summary comes when the uid is forgotten
+     * (2 * cap + 1 s after its hold ended) */
+    n0 = events_seen();
+    for (int i = 0; i < 3; i++)
+        CHECK(strncmp(req(fd, "mirror-enable wrong"), "DENIED", 6) == 0);
+    CHECK(events_seen() == n0 + 1);
+    CHECK(wait_events(n0 + 1) == n0 + 2);
+    pthread_mutex_lock(&cb_mtx);
+    CHECK(events[n0].kind == CTL_EV_ENABLE_FAILED);
+    CHECK(events[n0 + 1].kind == CTL_EV_ENABLE_REPEATED && events[n0 + 1].count == 2);
+    pthread_mutex_unlock(&cb_mtx);
+    /* forgotten: the next failure is reported again and costs the base */
+    CHECK(strncmp(req(fd, "mirror-enable wrong"), "DENIED", 6) == 0);
+    CHECK(events_seen() == n0 + 3);
     close(fd);
 }
 
@@ -680,6 +694,10 @@ static pid_t flood_as(uid_t uid, int wfd)
 static void test_slots(void)
 {
     CHECK(connect_n_as(65534, 5, 4) == 0); /* the 5th of one uid is refused */
+    /* a round trip: the server has seen that child's connections close */
+    int rt = open_session();
+    CHECK(strcmp(req(rt, "show version"), "OK 7\ntest 1\n") == 0);
+    close(rt);
     int pfd[2];
     CHECK(pipe(pfd) == 0);
     pid_t kids[4];
