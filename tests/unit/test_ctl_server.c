@@ -930,6 +930,9 @@ int main(void)
         s = make_server_with("nogroup", hash, 1000, 2000);
         CHECK(chmod(sockpath, 0666) == 0);
         test_slots();
+        ctl_server_set_uid_limit(s, 2);
+        CHECK(connect_n_as(65534, 3, 2) == 0);
+        ctl_server_set_uid_limit(s, 0);
         test_backoff_other_uid();
     } else if (getenv("CI") != NULL) {
         CHECK(!"the peer checks need root, and CI must not skip them");
