@@ -17,6 +17,15 @@ long ctl_find_request(const char *buf, size_t len, size_t cap, size_t *used)
     return (long)n;
 }
 
+int ctl_request_wants_json(const char *buf, size_t len)
+{
+    size_t i = 0, jl = strlen(CTL_JSON_PREFIX);
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+        i++;
+    return len - i > jl && memcmp(buf + i, CTL_JSON_PREFIX, jl) == 0 &&
+           (buf[i + jl] == ' ' || buf[i + jl] == '\t');
+}
+
 /* Skips "@json" (sets *json) and returns what follows "mirror-enable", or NULL. */
 static const char *enable_request(const char *line, int *json)
 {

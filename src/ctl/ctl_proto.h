@@ -22,6 +22,10 @@
  */
 long ctl_find_request(const char *buf, size_t len, size_t cap, size_t *used);
 
+/* Do the first len bytes of buf start with the word "@json"?  (For the answer
+ * to a request too long to parse.) */
+int ctl_request_wants_json(const char *buf, size_t len);
+
 enum ctl_req_kind {
     CTL_REQ_EMPTY,     /* no words */
     CTL_REQ_MALFORMED, /* unbalanced quotes, too many words */

@@ -485,7 +485,7 @@ static int service(struct ctl_server *s, struct conn *c)
         if (n == CTL_LINE_MORE)
             return 0;
         if (n == CTL_LINE_TOO_LONG) {
-            queue_error(c, 0, CTL_ST_ERR, MSG_TOO_LONG);
+            queue_error(c, ctl_request_wants_json(c->in, c->inlen), CTL_ST_ERR, MSG_TOO_LONG);
             OPENSSL_cleanse(c->in, sizeof c->in);
             c->inlen = 0;
             c->closing = 1;

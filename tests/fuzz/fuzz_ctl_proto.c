@@ -14,7 +14,8 @@
  * - before mirror-enable, a request that names a hidden command is answered
  *   exactly like an unknown one (CTL_REQ_UNKNOWN), and an incomplete one lists
  *   no hidden word;
- * - mirror-enable's secret lies inside the line;
+ * - mirror-enable's secret lies inside the line; a request that
+ *   ctl_request_wants_json() (used for "request too long") is parsed as JSON;
  * - ctl_split_words(): words lie inside the line, in order, without overlap,
  *   an unquoted word holds no blank; ctl_quote_word() of the words, split
  *   again, gives the same words;
@@ -130,7 +131,7 @@ static void check_words(const char *orig, size_t n)
 }
 
 /* Parses a copy of orig (n bytes + NUL) for a session; returns the request kind. */
-static enum ctl_req_kind parse(const char *orig, size_t n, int mirror, int *hidden_cmd)
+static enum ctl_req_kind parse(const char *orig, size_t n, int mirror, int *hidden_cmd, int *json)
 {
     const struct ctl_registry *reg = registry();
     char *line = malloc(n + 1);
@@ -174,6 +175,7 @@ static enum ctl_req_kind parse(const char *orig, size_t n, int mirror, int *hidd
         break;
     }
     enum ctl_req_kind k = rq.kind;
+    *json = rq.json;
     free(line);
     return k;
 }
@@ -190,9 +192,12 @@ static void one_request(const uint8_t *p, size_t n)
     CHECK(n == 0 || orig[n - 1] != '\r', "CR left before the LF");
     check_header(orig);
     check_words(orig, n);
-    int hidden0, hidden1;
-    enum ctl_req_kind k0 = parse(orig, n, 0, &hidden0);
-    enum ctl_req_kind k1 = parse(orig, n, 1, &hidden1);
+    int hidden0, hidden1, json0, json1;
+    enum ctl_req_kind k0 = parse(orig, n, 0, &hidden0, &json0);
+    enum ctl_req_kind k1 = parse(orig, n, 1, &hidden1, &json1);
+    CHECK(json0 == json1, "JSON depends on the session");
+    if (ctl_request_wants_json(orig, n))
+        CHECK(json0, "an @json request not parsed as JSON");
     CHECK(!hidden0, "hidden command matched before mirror-enable");
     if (hidden1)
         CHECK(k0 == CTL_REQ_UNKNOWN, "hidden command not answered like an unknown one (%d)",

@@ -561,6 +561,12 @@ static void test_replies(void)
     CHECK(strcmp(a, "ERR 20\n% Request too long.\n") == 0);
     char c;
     CHECK(recv(fd, &c, 1, 0) <= 0);
+    close(fd);
+    /* ... in JSON if the request starts with @json */
+    fd = open_session();
+    memcpy(big, "@json ", 6);
+    CHECK(is_err(req(fd, big), "{\"status\":\"error\",\"error\":\"Request too long.\"}\n"));
+    CHECK(recv(fd, &c, 1, 0) <= 0);
     free(big);
     close(fd);
 }
