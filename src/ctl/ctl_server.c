@@ -576,11 +576,13 @@ static void *server_main(void *arg)
             /* A session that sends nothing holds a slot of CTL_MAX_CLIENTS:
              * close it after idle_ms, like a router's exec-timeout; one whose
              * replies are not read, after send_ms without progress. */
-            next = earliest(next, c->last + s->idle_ms);
-            if (c->out.len > 0)
-                next = earliest(next, c->progress + s->send_ms);
-            if (c->nb > now) {
+            if (c->nb > now)
                 next = earliest(next, c->nb);
+            else if (c->out.len > 0)
+                next = earliest(next, c->progress + s->send_ms);
+            else if (!c->enabling && !c->wait_auth)
+                next = earliest(next, c->last + s->idle_ms);
+            if (c->nb > now) {
                 pfd[n].events = 0; /* still told about POLLHUP */
             } else if (c->out.len > 0) {
                 pfd[n].events = POLLOUT;
