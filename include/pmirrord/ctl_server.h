@@ -5,7 +5,10 @@
  * clients and a stop pipe.  Every peer is checked with SO_PEERCRED when it
  * connects: root, or a process whose effective or supplementary groups
  * (SO_PEERGROUPS) include the control group, is admitted; anyone else gets a
- * REFUSED frame, the connection is closed and the refusal callback runs.
+ * REFUSED frame, the connection is closed and the event callback runs.  Of
+ * CTL_MAX_CLIENTS connections one is kept for root, and a uid other than 0
+ * holds at most CTL_MAX_PER_UID; a client whose replies wait unread for
+ * CTL_SEND_TIMEOUT_MS is closed (requests are not read while a reply waits).
  *
  * Commands are registered before ctl_server_start() and run on the server
  * thread: a handler must lock whatever it shares with other threads and must
@@ -14,11 +17,13 @@
  * Mirror commands (CTL_F_MIRROR) are invisible until the session has run
  * `mirror-enable <secret>`: they are missing from help and completion and
  * are answered byte for byte like an unknown command.  The secret is checked
- * against a PBKDF2 hash string (secret.h); after each failure the server
- * holds mirror-enable requests of all clients for 1 s, 2 s, 4 s ... up to 30 s
- * (per server, reset by a success) without blocking other requests.
+ * against a PBKDF2 hash string (secret.h) on a worker thread, one at a time,
+ * while other clients are served.  After each failure the uid's answer and
+ * its next mirror-enable are held for 1 s, 2 s, 4 s ... up to 30 s (per uid,
+ * reset by its success; CTL_ENABLE_MAX_UIDS uids are tracked one by one, the
+ * others share one hold).
  *
- * Wire protocol: docs/control-protocol.md.
+ * Wire protocol: docs/control-protocol.md; framing: pmirrord/ctl_wire.h.
  *
  * Lifecycle: ctl_server_new(), ctl_server_set_*(), ctl_server_add_command()...,
  * ctl_server_start(), ... ctl_server_free() (stops the thread, unlinks the socket).
@@ -37,6 +42,10 @@
 #define CTL_BACKOFF_BASE_MS 1000u
 #define CTL_BACKOFF_CAP_MS  30000u
 #define CTL_IDLE_TIMEOUT_MS 900000u /* 15 min without a request closes a session */
+#define CTL_SEND_TIMEOUT_MS 10000u  /* output pending without progress this long closes */
+#define CTL_MAX_PER_UID     4u      /* connections of one uid other than 0 */
+#define CTL_ENABLE_COALESCE 16u     /* failed mirror-enable of a uid summarised in one event */
+#define CTL_ENABLE_MAX_UIDS 64u     /* uids whose failures are tracked one by one */
 
 struct ctl_server;
 struct ctl_reply;
@@ -56,8 +65,22 @@ struct ctl_peer {
  */
 typedef int (*ctl_cmd_fn)(struct ctl_reply *r, int argc, char **argv, void *arg);
 
-/* Refused peer: credentials from SO_PEERCRED and a human reason. */
-typedef void (*ctl_refusal_fn)(uid_t uid, gid_t gid, pid_t pid, const char *why, void *arg);
+/* What the event callback is told (ctl_server_set_event_cb()). */
+enum ctl_event_kind {
+    CTL_EV_REFUSED,         /* a peer was not admitted */
+    CTL_EV_ENABLE_FAILED,   /* mirror-enable with a wrong secret: the first of a run */
+    CTL_EV_ENABLE_REPEATED, /* `count` further failures of peer.uid since the last report */
+    CTL_EV_ENABLE_OK,       /* mirror-enable succeeded */
+};
+
+struct ctl_event {
+    enum ctl_event_kind kind;
+    struct ctl_peer peer; /* REPEATED: the uid, and gid/pid of its last attempt */
+    unsigned count;       /* REPEATED: failures summarised; otherwise 1 */
+    const char *why;      /* in plain words, for the log */
+};
+
+typedef void (*ctl_event_fn)(const struct ctl_event *ev, void *arg);
 
 /*
  * path: socket path (NULL: CTL_DEFAULT_SOCKET); group: control group name
@@ -69,11 +92,19 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
                                   char *err, size_t errlen);
 
 /*
- * Called for every refused connection and every failed mirror-enable (why
- * then starts with "mirror-enable").  Runs on the server thread.  The daemon
- * writes these to the secure mirror log.
+ * Called for every refused peer, the first failed mirror-enable of a uid, a
+ * summary of its further failures (every CTL_ENABLE_COALESCE of them, and when
+ * it succeeds or its backoff expires) and every successful mirror-enable.
+ * Runs on the server thread.  The daemon writes these to the secure mirror log.
  */
-void ctl_server_set_refusal_cb(struct ctl_server *s, ctl_refusal_fn cb, void *arg);
+void ctl_server_set_event_cb(struct ctl_server *s, ctl_event_fn cb, void *arg);
+
+/* Close a connection whose queued output makes no progress this long
+ * (0 = CTL_SEND_TIMEOUT_MS; tests shorten it). */
+void ctl_server_set_send_timeout(struct ctl_server *s, unsigned ms);
+
+/* Connections one uid other than 0 may hold (0 = CTL_MAX_PER_UID). */
+void ctl_server_set_uid_limit(struct ctl_server *s, unsigned n);
 
 /* Close sessions idle this long (0 = CTL_IDLE_TIMEOUT_MS; tests shorten it). */
 void ctl_server_set_idle_timeout(struct ctl_server *s, unsigned ms);
@@ -94,10 +125,11 @@ int ctl_server_add_command(struct ctl_server *s, const char *words, unsigned fla
     __attribute__((warn_unused_result));
 
 /*
- * Create the socket directory if missing (0750, group = control group),
- * remove a stale socket (one nobody answers on), bind, listen, chmod 0660,
- * chown to the control group, start the thread.  Returns 0, or -1 with err
- * filled.
+ * Check the socket's ancestor directories (pm_check_ancestors(): no symbolic
+ * link, nobody but root or us can write, sticky allowed), create the socket
+ * directory if missing (0750, group = control group), remove a stale socket (one nobody answers
+ * on), bind, listen, chmod 0660, chown to the control group, start the thread.  Returns 0, or -1
+ * with err filled.
  */
 int ctl_server_start(struct ctl_server *s, char *err, size_t errlen)
     __attribute__((warn_unused_result));

@@ -36,6 +36,7 @@
 
 #include "agent.h"
 #include "agent_priv.h"
+#include "pmirrord/fsutil.h"
 #include "pmirrord/log.h"
 
 static oid pm_mib_oid[] = {1, 3, 6, 1, 4, 1, 4874, 2, 2, 77};
@@ -142,20 +143,6 @@ static int on_index_stop(int major, int minor, void *serverarg, void *clientarg)
     return 0;
 }
 
-static int make_dir(const char *path, mode_t mode, char *err, size_t errlen)
-{
-    struct stat st;
-    if (mkdir(path, mode) < 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s is not a directory", path);
-        return -1;
-    }
-    return 0;
-}
-
 /* Trap receivers need it for `createUser -e` (RFC 3414 §2.6: keys are localised to it). */
 static void log_engine_id(void)
 {
@@ -174,7 +161,7 @@ int agent_init(const struct pm_conf *c, char *err, size_t errlen)
 
     if (agent_socket_check(c->agentx_socket, err, errlen) < 0)
         return -1;
-    if (make_dir(c->persistent_dir, 0700, err, errlen) < 0)
+    if (pm_make_dir(c->persistent_dir, 0700, err, errlen) < 0)
         return -1;
     snprintf(confdir, sizeof(confdir), "%s/snmp", c->persistent_dir);
     snprintf(ag.socket, sizeof(ag.socket), "%s", c->agentx_socket);

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "../ctl/ctl_proto.h"
+#include "pmirrord/ctl_wire.h"
 
 /*
  * Who may serve the socket pmirrorctl hands a secret to: uid 0 and the users

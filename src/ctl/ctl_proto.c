@@ -1,121 +1,101 @@
 /*
- * ctl_proto.c - control-socket framing and request word splitting (see ctl_proto.h).
+ * ctl_proto.c - the control server's request parser (see ctl_proto.h).
  */
 #include "ctl_proto.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-static const char *const status_names[] = {
-    [CTL_ST_HELLO] = "HELLO",   [CTL_ST_OK] = "OK",           [CTL_ST_ERR] = "ERR",
-    [CTL_ST_DENIED] = "DENIED", [CTL_ST_REFUSED] = "REFUSED", [CTL_ST_BYE] = "BYE",
-};
-
-const char *ctl_status_name(enum ctl_status st)
+long ctl_find_request(const char *buf, size_t len, size_t cap, size_t *used)
 {
-    if ((unsigned)st >= sizeof status_names / sizeof status_names[0])
-        return "ERR";
-    return status_names[st];
+    const char *nl = memchr(buf, '\n', len);
+    if (nl == NULL)
+        return len < cap ? CTL_LINE_MORE : CTL_LINE_TOO_LONG;
+    size_t n = (size_t)(nl - buf);
+    *used = n + 1;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    return (long)n;
 }
 
-size_t ctl_frame_header(char *buf, enum ctl_status st, size_t len)
+int ctl_request_wants_json(const char *buf, size_t len)
 {
-    int n = snprintf(buf, CTL_MAX_HEADER, "%s %zu\n", ctl_status_name(st), len);
-    return n < 0 ? 0 : (size_t)n;
+    size_t i = 0, jl = strlen(CTL_JSON_PREFIX);
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+        i++;
+    return len - i > jl && memcmp(buf + i, CTL_JSON_PREFIX, jl) == 0 &&
+           (buf[i + jl] == ' ' || buf[i + jl] == '\t');
 }
 
-int ctl_frame_parse_header(const char *line, enum ctl_status *st, size_t *len)
+/* Skips "@json" (sets *json) and returns what follows "mirror-enable", or NULL. */
+static const char *enable_request(const char *line, int *json)
 {
-    const char *sp = strchr(line, ' ');
-    if (sp == NULL)
-        return -1;
-    size_t wl = (size_t)(sp - line);
-    int found = -1;
-    for (size_t i = 0; i < sizeof status_names / sizeof status_names[0]; i++) {
-        if (strlen(status_names[i]) == wl && memcmp(status_names[i], line, wl) == 0)
-            found = (int)i;
+    static const char kw[] = "mirror-enable";
+    size_t jl = strlen(CTL_JSON_PREFIX);
+    const char *p = line + strspn(line, " \t");
+    *json = 0;
+    if (strncmp(p, CTL_JSON_PREFIX, jl) == 0 && (p[jl] == ' ' || p[jl] == '\t')) {
+        *json = 1;
+        p += jl;
+        p += strspn(p, " \t");
     }
-    if (found < 0 || sp[1] < '0' || sp[1] > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(sp + 1, &end, 10);
-    if (errno || (*end != '\0' && strcmp(end, "\n") != 0) || v > CTL_MAX_RESPONSE)
-        return -1;
-    *st = (enum ctl_status)found;
-    *len = (size_t)v;
-    return 0;
+    if (strncmp(p, kw, sizeof kw - 1) == 0 &&
+        (p[sizeof kw - 1] == '\0' || p[sizeof kw - 1] == ' ' || p[sizeof kw - 1] == '\t'))
+        return p + sizeof kw - 1;
+    return NULL;
 }
 
-static int is_blank(char c)
+void ctl_parse_request(const struct ctl_registry *reg, int mirror, char *line,
+                       struct ctl_request *rq)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-int ctl_split_words(char *line, char **argv, int max)
-{
-    int n = 0;
-    char *r = line, *w = line;
-
-    for (;;) {
-        while (is_blank(*r))
-            r++;
-        if (*r == '\0')
-            break;
-        if (n == max)
-            return -1;
-        argv[n++] = w;
-        if (*r == '"') {
-            r++;
-            for (;;) {
-                if (*r == '\0')
-                    return -1;
-                if (*r == '"') {
-                    r++;
-                    break;
-                }
-                if (*r == '\\' && (r[1] == '"' || r[1] == '\\'))
-                    r++;
-                *w++ = *r++;
-            }
-            if (*r != '\0' && !is_blank(*r))
-                return -1; /* "ab"cd */
-        } else {
-            while (*r != '\0' && !is_blank(*r))
-                *w++ = *r++;
-        }
-        if (*r != '\0')
-            r++;
-        *w++ = '\0';
+    memset(rq, 0, sizeof *rq);
+    rq->argv = rq->words;
+    const char *rest = enable_request(line, &rq->json);
+    if (rest != NULL) {
+        rest += strspn(rest, " \t");
+        rq->kind = CTL_REQ_ENABLE;
+        rq->secret = rest;
+        rq->secret_len = strlen(rest);
+        return;
     }
-    return n;
-}
-
-int ctl_quote_word(char *buf, size_t cap, const char *word)
-{
-    size_t n = strlen(buf);
-    int quote = *word == '\0' || strpbrk(word, " \t\r\n\"\\") != NULL;
-    /* worst case before the loop: separator + opening quote */
-    if (n + 3 >= cap)
-        return -1;
-    if (n > 0)
-        buf[n++] = ' ';
-    if (quote)
-        buf[n++] = '"';
-    for (const char *p = word; *p; p++) {
-        if (n + 3 >= cap)
-            return -1;
-        if (quote && (*p == '"' || *p == '\\'))
-            buf[n++] = '\\';
-        buf[n++] = *p;
+    int argc = ctl_split_words(line, rq->words, CTL_MAX_WORDS);
+    if (argc < 0) {
+        rq->kind = CTL_REQ_MALFORMED;
+        return;
     }
-    /* room for the closing quote and the NUL */
-    if (n + (quote ? 2 : 1) > cap)
-        return -1;
-    if (quote)
-        buf[n++] = '"';
-    buf[n] = '\0';
-    return 0;
+    int skip = argc > 0 && strcmp(rq->words[0], CTL_JSON_PREFIX) == 0;
+    if (skip)
+        rq->json = 1;
+    argc -= skip;
+    char **av = rq->words + skip;
+    av[argc] = NULL;
+    rq->argv = av;
+    rq->argc = argc;
+    if (argc == 0) {
+        rq->kind = CTL_REQ_EMPTY;
+        return;
+    }
+    if (strcmp(av[0], CTL_META_COMMANDS) == 0) {
+        rq->kind = CTL_REQ_META;
+        return;
+    }
+    const struct ctl_cmd *cmd = ctl_registry_match(reg, mirror, argc, av);
+    if (cmd == NULL) {
+        struct sbuf probe = {0};
+        int prefix = ctl_registry_next_words(reg, mirror, argc, av, &probe) > 0;
+        sbuf_free(&probe);
+        rq->kind = prefix ? CTL_REQ_PREFIX : CTL_REQ_UNKNOWN;
+        return;
+    }
+    rq->cmd = cmd;
+    rq->argc = argc - cmd->nwords;
+    rq->argv = av + cmd->nwords;
+    if (cmd->builtin == CTL_B_ENABLE) {
+        rq->kind = CTL_REQ_ENABLE;
+        /* not one argument: an empty secret (the NUL after the keyword), which fails */
+        rq->secret =
+            rq->argc == 1 ? rq->argv[0] : av[cmd->nwords - 1] + strlen(av[cmd->nwords - 1]);
+        rq->secret_len = strlen(rq->secret);
+        return;
+    }
+    rq->kind = CTL_REQ_COMMAND;
 }

@@ -1,55 +1,58 @@
 /*
- * ctl_proto.h - control-socket framing, shared by the server (ctl_server.c)
- * and the client (pmirrorctl).  docs/control-protocol.md is the reference.
- *
- * Request:  one line of text, at most CTL_MAX_REQUEST bytes including the LF.
- *           An optional first word "@json" asks for a JSON body.
- * Response: "<STATUS> <length>\n" followed by exactly <length> bytes of body.
+ * ctl_proto.h - internal: the control server's request parser, without
+ * sockets: where a request ends in the bytes a client sent, and what it asks
+ * for (docs/control-protocol.md).  The server and tests/fuzz/fuzz_ctl_proto.c
+ * both drive it.
  */
 #ifndef PMIRRORD_CTL_PROTO_H
 #define PMIRRORD_CTL_PROTO_H
 
 #include <stddef.h>
 
-#define CTL_PROTO_VERSION 1
-#define CTL_MAX_REQUEST   4096u              /* bytes, including the LF */
-#define CTL_MAX_RESPONSE  (4u * 1024 * 1024) /* body bytes */
-#define CTL_MAX_HEADER    32u                /* "REFUSED 4194304\n" and room */
-#define CTL_MAX_WORDS     32                 /* words in one request */
-#define CTL_JSON_PREFIX   "@json"
-#define CTL_META_COMMANDS "@commands"
+#include "ctl_registry.h"
+#include "pmirrord/ctl_wire.h"
 
-enum ctl_status {
-    CTL_ST_HELLO = 0, /* greeting after an admitted connect */
-    CTL_ST_OK,        /* command succeeded */
-    CTL_ST_ERR,       /* command failed, unknown command, malformed request */
-    CTL_ST_DENIED,    /* mirror-enable: wrong secret */
-    CTL_ST_REFUSED,   /* peer not admitted (or server full); the server closes */
-    CTL_ST_BYE,       /* answer to exit; the server closes */
+#define CTL_LINE_MORE     (-1L) /* no LF yet: wait for more bytes */
+#define CTL_LINE_TOO_LONG (-2L) /* the buffer is full and holds no LF */
+
+/*
+ * The first request in buf (len bytes received into a buffer of cap bytes):
+ * returns its length without the LF and without a CR before the LF, and sets
+ * *used to the bytes it takes, LF included.  buf is not modified.
+ */
+long ctl_find_request(const char *buf, size_t len, size_t cap, size_t *used);
+
+/* Do the first len bytes of buf start with the word "@json"?  (For the answer
+ * to a request too long to parse.) */
+int ctl_request_wants_json(const char *buf, size_t len);
+
+enum ctl_req_kind {
+    CTL_REQ_EMPTY,     /* no words */
+    CTL_REQ_MALFORMED, /* unbalanced quotes, too many words */
+    CTL_REQ_UNKNOWN,   /* names no visible command */
+    CTL_REQ_PREFIX,    /* whole words that start visible commands but name none */
+    CTL_REQ_META,      /* @commands */
+    CTL_REQ_ENABLE,    /* mirror-enable, in any spelling */
+    CTL_REQ_COMMAND,   /* a visible command (built-in or registered) */
 };
 
-const char *ctl_status_name(enum ctl_status st);
-
-/* Writes "<STATUS> <len>\n" into buf (CTL_MAX_HEADER bytes); returns its length. */
-size_t ctl_frame_header(char *buf, enum ctl_status st, size_t len);
-
-/*
- * Parses a header line (without or with the LF).  Returns 0 and fills st/len,
- * or -1 if the line is not a valid header or len > CTL_MAX_RESPONSE.
- */
-int ctl_frame_parse_header(const char *line, enum ctl_status *st, size_t *len);
-
-/*
- * Splits a request line in place into words: blanks separate words; a word
- * may be double-quoted, with \" and \\ escapes inside the quotes.  Returns the
- * number of words, or -1 (unterminated quote, more than max words).
- */
-int ctl_split_words(char *line, char **argv, int max);
+struct ctl_request {
+    enum ctl_req_kind kind;
+    int json;                  /* "@json" came first */
+    const struct ctl_cmd *cmd; /* COMMAND */
+    int argc;                  /* COMMAND: its arguments; PREFIX: the words */
+    char **argv;               /* argv[argc] == NULL */
+    const char *secret;        /* ENABLE: the secret, possibly empty */
+    size_t secret_len;
+    char *words[CTL_MAX_WORDS + 1];
+};
 
 /*
- * Appends `word` to buf (size cap, NUL-terminated), quoting it if it holds a
- * blank, a quote, a backslash or is empty.  Returns 0, or -1 if it does not fit.
+ * Parses one request (a C string, without LF; split in place) for a session
+ * (mirror: it has passed mirror-enable).  mirror-enable's secret is the rest
+ * of the line after the keyword and its blanks, or its one quoted argument.
  */
-int ctl_quote_word(char *buf, size_t cap, const char *word);
+void ctl_parse_request(const struct ctl_registry *reg, int mirror, char *line,
+                       struct ctl_request *rq);
 
 #endif

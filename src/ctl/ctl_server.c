@@ -1,7 +1,8 @@
 /*
- * ctl_server.c - the control socket's thread: accept, peer check, framing,
- * command dispatch, mirror-enable with backoff (see ctl_server.h and
- * docs/control-protocol.md).
+ * ctl_server.c - the control socket's thread: accept, peer check, connection
+ * limits, buffers and the poll loop (see ctl_server.h and
+ * docs/control-protocol.md).  Requests are parsed by ctl_proto.c against the
+ * commands of ctl_registry.c; mirror-enable is ctl_auth.c's.
  *
  * conn = one accepted client; nb = "not before", a CLOCK_MONOTONIC time in ms
  * before which the poll loop neither reads from nor writes to a client.
@@ -11,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,46 +27,38 @@
 
 #include <openssl/crypto.h>
 
+#include "ctl_auth.h"
 #include "ctl_proto.h"
-#include "pmirrord/errbuf.h"
+#include "ctl_registry.h"
 #include "ctl_reply.h"
 #include "ctl_socket.h"
+#include "pmirrord/ctl_wire.h"
+#include "pmirrord/errbuf.h"
 #include "pmirrord/secret.h"
 #include "pmirrord/thread.h"
-
-#define MAX_COMMANDS 256
 
 /* The reply to anything that does not name a visible command: constant bytes. */
 #define MSG_UNKNOWN  "Unknown command. Type 'help' for a list of commands."
 #define MSG_DENIED   "Access denied."
 #define MSG_REFUSED  "Permission denied."
 #define MSG_BUSY     "Too many control connections."
+#define MSG_BUSY_UID "Too many control connections from this user."
 #define MSG_TOO_LONG "Request too long."
 #define GREETING     "pmirrord control protocol 1\n"
 
-enum builtin { B_NONE, B_HELP, B_EXIT, B_QUIT, B_DISABLE, B_MDISABLE, B_ENABLE };
-
-struct cmd {
-    char *spec; /* as registered, for help */
-    char *wbuf; /* storage of words[] */
-    char *words[CTL_MAX_WORDS];
-    int nwords;
-    unsigned flags;
-    char *help;
-    ctl_cmd_fn fn;
-    void *arg;
-    enum builtin builtin;
-};
-
 struct conn {
     int fd;
-    uid_t uid;
-    gid_t gid;
-    pid_t pid;
-    int mirror;  /* session has passed mirror-enable */
-    int closing; /* close once out is flushed */
+    struct ctl_peer peer;
+    int mirror;      /* session has passed mirror-enable */
+    int closing;     /* close once out is flushed */
+    int enabling;    /* a mirror-enable is being checked: nothing else until its answer */
+    int enable_json; /* ... and was asked for in JSON */
+    uint64_t ticket; /* ... under this ticket */
+    int wait_auth;   /* a mirror-enable waits for the worker or the uid's other attempt */
+    int kick;        /* service this connection in the current round */
     int64_t nb;
-    int64_t last; /* last byte in or out: idle sessions are closed */
+    int64_t last;     /* last byte in or out: idle sessions are closed */
+    int64_t progress; /* last send progress, or when output became pending */
     size_t inlen;
     char in[CTL_MAX_REQUEST];
     struct sbuf out;
@@ -78,16 +70,15 @@ struct ctl_server {
     char *group;
     gid_t gid;
     int has_group;
-    char *hash;
-    struct cmd *cmds;
-    size_t ncmds;
-    ctl_refusal_fn refusal_cb;
-    void *refusal_arg;
-    unsigned base_ms, cap_ms;
-    unsigned idle_ms;  /* close a session idle this long (exec-timeout) */
+    struct ctl_registry reg;
+    struct ctl_auth *auth;
+    ctl_event_fn event_cb;
+    void *event_arg;
+    unsigned idle_ms; /* close a session idle this long (exec-timeout) */
+    unsigned send_ms; /* close a session whose output does not drain for this long */
+    unsigned uid_limit;
     int64_t accept_nb; /* out of fds: do not poll the listener before this */
-    unsigned fails;    /* consecutive failed mirror-enable, all clients */
-    int64_t enable_nb; /* no mirror-enable is evaluated before this */
+    uint64_t tickets;
     int lfd;
     int wake[2];
     dev_t sock_dev;
@@ -106,60 +97,6 @@ static int64_t now_ms(void)
 
 /* ---- configuration ---- */
 
-static int add_cmd(struct ctl_server *s, const char *spec, unsigned flags, const char *help,
-                   ctl_cmd_fn fn, void *arg, enum builtin b, char *err, size_t errlen)
-{
-    if (s->started)
-        return pm_err(err, errlen, "control commands must be added before the server starts");
-    if (s->ncmds == MAX_COMMANDS)
-        return pm_err(err, errlen, "too many control commands");
-    struct cmd c = {0};
-    c.spec = strdup(spec);
-    c.wbuf = strdup(spec);
-    c.help = strdup(help ? help : "");
-    if (!c.spec || !c.wbuf || !c.help)
-        goto oom;
-    char *argv[CTL_MAX_WORDS];
-    int n = ctl_split_words(c.wbuf, argv, CTL_MAX_WORDS);
-    if (n <= 0) {
-        pm_err(err, errlen, "control command \"%s\": no words or too many", spec);
-        goto fail;
-    }
-    for (int i = 0; i < n && argv[i][0] != '<' && argv[i][0] != '['; i++)
-        c.words[c.nwords++] = argv[i];
-    if (c.nwords == 0 || (b == B_NONE && fn == NULL)) {
-        pm_err(err, errlen, "control command \"%s\": no literal word or no handler", spec);
-        goto fail;
-    }
-    for (size_t i = 0; i < s->ncmds; i++) {
-        struct cmd *o = &s->cmds[i];
-        int same = o->nwords == c.nwords;
-        for (int k = 0; same && k < c.nwords; k++)
-            same = strcmp(o->words[k], c.words[k]) == 0;
-        if (same) {
-            pm_err(err, errlen, "control command \"%s\" already exists", spec);
-            goto fail;
-        }
-    }
-    struct cmd *nc = realloc(s->cmds, (s->ncmds + 1) * sizeof *nc);
-    if (nc == NULL)
-        goto oom;
-    s->cmds = nc;
-    c.flags = flags;
-    c.fn = fn;
-    c.arg = arg;
-    c.builtin = b;
-    s->cmds[s->ncmds++] = c;
-    return 0;
-oom:
-    pm_err(err, errlen, "out of memory");
-fail:
-    free(c.spec);
-    free(c.wbuf);
-    free(c.help);
-    return -1;
-}
-
 struct ctl_server *ctl_server_new(const char *path, const char *group, const char *secret_hash,
                                   char *err, size_t errlen)
 {
@@ -169,9 +106,9 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
         return NULL;
     }
     s->lfd = s->wake[0] = s->wake[1] = -1;
-    s->base_ms = CTL_BACKOFF_BASE_MS;
     s->idle_ms = CTL_IDLE_TIMEOUT_MS;
-    s->cap_ms = CTL_BACKOFF_CAP_MS;
+    s->send_ms = CTL_SEND_TIMEOUT_MS;
+    s->uid_limit = CTL_MAX_PER_UID;
     if (path == NULL)
         path = CTL_DEFAULT_SOCKET;
     if (path[0] != '/' || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
@@ -201,26 +138,10 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
             pm_err(err, errlen, "mirrorSecret: %s", e);
             goto fail;
         }
-        if ((s->hash = strdup(secret_hash)) == NULL)
-            goto oom;
     }
-    static const struct {
-        const char *spec, *help;
-        unsigned flags;
-        enum builtin b;
-    } builtins[] = {
-        {"help [command]", "List the commands available now", 0, B_HELP},
-        {"exit", "Close this control session", 0, B_EXIT},
-        {"quit", "Close this control session", 0, B_QUIT},
-        {"mirror-enable <secret>", "Unlock the mirror commands for this session", 0, B_ENABLE},
-        {"mirror-disable", "Lock the mirror commands again", CTL_F_MIRROR, B_MDISABLE},
-        {"disable", "Lock the mirror commands again", CTL_F_MIRROR, B_DISABLE},
-    };
-    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
-        if (add_cmd(s, builtins[i].spec, builtins[i].flags, builtins[i].help, NULL, NULL,
-                    builtins[i].b, err, errlen) < 0)
-            goto fail;
-    }
+    if ((s->auth = ctl_auth_new(secret_hash, err, errlen)) == NULL ||
+        ctl_registry_init(&s->reg, err, errlen) < 0)
+        goto fail;
     return s;
 oom:
     pm_err(err, errlen, "out of memory");
@@ -229,10 +150,11 @@ fail:
     return NULL;
 }
 
-void ctl_server_set_refusal_cb(struct ctl_server *s, ctl_refusal_fn cb, void *arg)
+void ctl_server_set_event_cb(struct ctl_server *s, ctl_event_fn cb, void *arg)
 {
-    s->refusal_cb = cb;
-    s->refusal_arg = arg;
+    s->event_cb = cb;
+    s->event_arg = arg;
+    ctl_auth_set_events(s->auth, cb, arg);
 }
 
 void ctl_server_set_idle_timeout(struct ctl_server *s, unsigned ms)
@@ -240,23 +162,30 @@ void ctl_server_set_idle_timeout(struct ctl_server *s, unsigned ms)
     s->idle_ms = ms ? ms : CTL_IDLE_TIMEOUT_MS;
 }
 
+void ctl_server_set_send_timeout(struct ctl_server *s, unsigned ms)
+{
+    s->send_ms = ms ? ms : CTL_SEND_TIMEOUT_MS;
+}
+
+void ctl_server_set_uid_limit(struct ctl_server *s, unsigned n)
+{
+    s->uid_limit = n ? n : CTL_MAX_PER_UID;
+}
+
 void ctl_server_set_backoff(struct ctl_server *s, unsigned base_ms, unsigned cap_ms)
 {
-    s->base_ms = base_ms ? base_ms : CTL_BACKOFF_BASE_MS;
-    s->cap_ms = cap_ms ? cap_ms : CTL_BACKOFF_CAP_MS;
+    ctl_auth_set_backoff(s->auth, base_ms, cap_ms);
 }
 
 int ctl_server_add_command(struct ctl_server *s, const char *words, unsigned flags,
                            const char *help, ctl_cmd_fn fn, void *arg, char *err, size_t errlen)
 {
-    return add_cmd(s, words, flags, help, fn, arg, B_NONE, err, errlen);
+    if (s->started)
+        return pm_err(err, errlen, "control commands must be added before the server starts");
+    return ctl_registry_add(&s->reg, words, flags, help, fn, arg, CTL_B_NONE, err, errlen);
 }
 
-static void report(struct ctl_server *s, uid_t uid, gid_t gid, pid_t pid, const char *why)
-{
-    if (s->refusal_cb)
-        s->refusal_cb(uid, gid, pid, why, s->refusal_arg);
-}
+/* ---- connections ---- */
 
 static void send_frame_now(int fd, enum ctl_status st, const char *body)
 {
@@ -268,6 +197,32 @@ static void send_frame_now(int fd, enum ctl_status st, const char *body)
         /* a fresh socket's send buffer is empty: this does not block or split */
         (void)!send(fd, buf, n + b, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
+}
+
+/*
+ * Is there room for one more connection of uid?  One slot of CTL_MAX_CLIENTS
+ * is kept for root, and every other uid holds at most uid_limit: a group
+ * member who fills its share cannot lock out root or the other members.
+ */
+static const char *no_room(const struct ctl_server *s, uid_t uid, int *slot)
+{
+    unsigned others = 0, mine = 0;
+    *slot = -1;
+    for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+        const struct conn *c = s->conns[i];
+        if (c == NULL) {
+            if (*slot < 0)
+                *slot = i;
+            continue;
+        }
+        others += c->peer.uid != 0;
+        mine += c->peer.uid == uid;
+    }
+    if (*slot < 0 || (uid != 0 && others >= CTL_MAX_CLIENTS - 1))
+        return MSG_BUSY;
+    if (uid != 0 && mine >= s->uid_limit)
+        return MSG_BUSY_UID;
+    return NULL;
 }
 
 static void accept_one(struct ctl_server *s)
@@ -301,26 +256,29 @@ static void accept_one(struct ctl_server *s)
     if (!ok) {
         send_frame_now(fd, CTL_ST_REFUSED, "% " MSG_REFUSED "\n");
         close(fd);
-        report(s, uc.uid, uc.gid, uc.pid, why);
+        if (s->event_cb) {
+            struct ctl_event ev = {CTL_EV_REFUSED, {uc.uid, uc.gid, uc.pid}, 1, why};
+            s->event_cb(&ev, s->event_arg);
+        }
         return;
     }
-    int slot = -1;
-    for (int i = 0; i < CTL_MAX_CLIENTS && slot < 0; i++)
-        if (s->conns[i] == NULL)
-            slot = i;
-    struct conn *c = slot >= 0 ? calloc(1, sizeof *c) : NULL;
+    int slot;
+    const char *busy = no_room(s, uc.uid, &slot);
+    struct conn *c = busy == NULL ? calloc(1, sizeof *c) : NULL;
     if (c == NULL) {
-        log_warnx("ctl", "refusing a control connection: %s",
-                  slot < 0 ? "too many clients" : "out of memory");
-        send_frame_now(fd, CTL_ST_REFUSED, "% " MSG_BUSY "\n");
+        log_warnx("ctl", "refusing a control connection of uid %u: %s", (unsigned)uc.uid,
+                  busy ? busy : "out of memory");
+        char body[96];
+        snprintf(body, sizeof body, "%% %s\n", busy ? busy : MSG_BUSY);
+        send_frame_now(fd, CTL_ST_REFUSED, body);
         close(fd);
         return;
     }
     c->fd = fd;
-    c->last = now_ms();
-    c->uid = uc.uid;
-    c->gid = uc.gid;
-    c->pid = uc.pid;
+    c->last = c->progress = now_ms();
+    c->peer.uid = uc.uid;
+    c->peer.gid = uc.gid;
+    c->peer.pid = uc.pid;
     s->conns[slot] = c;
     char hdr[CTL_MAX_HEADER];
     sbuf_add(&c->out, hdr, ctl_frame_header(hdr, CTL_ST_HELLO, strlen(GREETING)));
@@ -338,17 +296,22 @@ static void conn_close(struct ctl_server *s, int i)
     s->conns[i] = NULL;
 }
 
-/* ---- requests ---- */
+/* ---- replies ---- */
 
-static void queue(struct conn *c, enum ctl_status st, struct sbuf *body)
+static void queue(struct conn *c, int json, enum ctl_status st, struct sbuf *body)
 {
     char hdr[CTL_MAX_HEADER];
     if (body->oom || body->len > CTL_MAX_RESPONSE) {
         struct sbuf e = {0};
-        ctl_reply_render_error(0, "error", body->oom ? "Out of memory." : "Reply too large.", &e);
+        ctl_reply_render_error(json, "error", body->oom ? "Out of memory." : "Reply too large.",
+                               &e);
         sbuf_free(body);
         *body = e;
         st = CTL_ST_ERR;
+    }
+    if (c->out.len == 0) {
+        int64_t now = now_ms();
+        c->progress = c->nb > now ? c->nb : now; /* a held answer is not a stalled one */
     }
     sbuf_add(&c->out, hdr, ctl_frame_header(hdr, st, body->len));
     sbuf_add(&c->out, body->p ? body->p : "", body->len);
@@ -361,236 +324,123 @@ static void queue_error(struct conn *c, int json, enum ctl_status st, const char
 {
     struct sbuf b = {0};
     ctl_reply_render_error(json, st == CTL_ST_DENIED ? "denied" : "error", msg, &b);
-    queue(c, st, &b);
+    queue(c, json, st, &b);
 }
 
-static int visible(const struct conn *c, const struct cmd *cmd)
+static void queue_simple(struct conn *c, int json, enum ctl_status st, const char *json_body,
+                         const char *text_body)
 {
-    return !(cmd->flags & CTL_F_MIRROR) || c->mirror;
-}
-
-/* The visible command with the longest run of literal words matching argv. */
-static struct cmd *match(struct ctl_server *s, const struct conn *c, int argc, char **argv)
-{
-    struct cmd *best = NULL;
-    for (size_t i = 0; i < s->ncmds; i++) {
-        struct cmd *cmd = &s->cmds[i];
-        if (cmd->nwords > argc || !visible(c, cmd) || (best && best->nwords >= cmd->nwords))
-            continue;
-        int k = 0;
-        while (k < cmd->nwords && strcmp(cmd->words[k], argv[k]) == 0)
-            k++;
-        if (k == cmd->nwords)
-            best = cmd;
-    }
-    return best;
-}
-
-static int by_spec(const void *a, const void *b)
-{
-    return strcmp((*(struct cmd *const *)a)->spec, (*(struct cmd *const *)b)->spec);
-}
-
-/* help [words...]: visible commands whose words start with the given ones. */
-static void do_help(struct ctl_server *s, struct conn *c, int json, int argc, char **argv, int meta)
-{
-    struct cmd *list[MAX_COMMANDS];
-    size_t n = 0;
-    for (size_t i = 0; i < s->ncmds; i++) {
-        struct cmd *cmd = &s->cmds[i];
-        int ok = visible(c, cmd) && argc <= cmd->nwords;
-        for (int k = 0; ok && k < argc; k++)
-            ok = k + 1 < argc ? strcmp(cmd->words[k], argv[k]) == 0
-                              : strncmp(cmd->words[k], argv[k], strlen(argv[k])) == 0;
-        if (ok)
-            list[n++] = cmd;
-    }
-    if (n == 0) {
-        queue_error(c, json, CTL_ST_ERR, MSG_UNKNOWN);
-        return;
-    }
-    qsort(list, n, sizeof list[0], by_spec);
-    struct ctl_reply r;
     struct sbuf b = {0};
-    ctl_reply_init(&r, json);
-    if (meta) {
-        /* @commands: literal words only, one command a line, for completion */
-        for (size_t i = 0; i < n; i++) {
-            for (int k = 0; k < list[i]->nwords; k++)
-                sbuf_printf(&b, "%s%s", k ? " " : "", list[i]->words[k]);
-            sbuf_add(&b, "\n", 1);
-        }
-        queue(c, CTL_ST_OK, &b);
-        return;
-    }
-    if (json) {
-        ctl_reply_table(&r, "commands", "command", "help", (char *)NULL);
-        for (size_t i = 0; i < n; i++)
-            ctl_reply_row(&r, list[i]->spec, list[i]->help, (char *)NULL);
-    } else {
-        size_t w = 0;
-        for (size_t i = 0; i < n; i++)
-            w = strlen(list[i]->spec) > w ? strlen(list[i]->spec) : w;
-        for (size_t i = 0; i < n; i++)
-            ctl_reply_printf(&r, "  %-*s  %s\n", (int)w, list[i]->spec, list[i]->help);
-    }
-    ctl_reply_render(&r, "ok", &b);
-    ctl_reply_clear(&r);
-    queue(c, CTL_ST_OK, &b);
+    sbuf_addstr(&b, json ? json_body : text_body);
+    queue(c, json, st, &b);
 }
 
-/* Skips "@json" and returns the start of "mirror-enable ...", or NULL. */
-static const char *enable_request(const char *line, int *json)
-{
-    const char *p = line + strspn(line, " \t");
-    *json = 0;
-    if (strncmp(p, CTL_JSON_PREFIX, strlen(CTL_JSON_PREFIX)) == 0 &&
-        strchr(" \t", p[strlen(CTL_JSON_PREFIX)]) != NULL && p[strlen(CTL_JSON_PREFIX)]) {
-        *json = 1;
-        p += strlen(CTL_JSON_PREFIX);
-        p += strspn(p, " \t");
-    }
-    static const char kw[] = "mirror-enable";
-    if (strncmp(p, kw, sizeof kw - 1) == 0 &&
-        (p[sizeof kw - 1] == '\0' || p[sizeof kw - 1] == ' ' || p[sizeof kw - 1] == '\t'))
-        return p + sizeof kw - 1;
-    return NULL;
-}
+/* ---- requests ---- */
 
-/* Does this request ask for mirror-enable, in any spelling (quoted words too)? */
-static int wants_enable(const char *line)
+static void run_command(struct ctl_server *s, struct conn *c, const struct ctl_request *rq)
 {
-    int json;
-    if (enable_request(line, &json) != NULL)
-        return 1;
-    char copy[CTL_MAX_REQUEST], *argv[CTL_MAX_WORDS];
-    snprintf(copy, sizeof copy, "%s", line);
-    int argc = ctl_split_words(copy, argv, CTL_MAX_WORDS);
-    int skip = argc > 0 && strcmp(argv[0], CTL_JSON_PREFIX) == 0;
-    int yes = argc > skip && strcmp(argv[skip], "mirror-enable") == 0;
-    OPENSSL_cleanse(copy, sizeof copy);
-    return yes;
-}
-
-static void do_enable(struct ctl_server *s, struct conn *c, int json, const char *rest)
-{
-    rest += strspn(rest, " \t");
-    size_t len = strlen(rest);
-    int ok = s->hash != NULL && len > 0 && secret_verify(s->hash, rest, len) == 1;
-    if (ok) {
-        s->fails = 0;
-        c->mirror = 1;
-        struct ctl_reply r;
-        struct sbuf b = {0};
-        ctl_reply_init(&r, json);
-        if (json)
-            ctl_reply_kv(&r, "mirror", "enabled");
-        else
-            ctl_reply_printf(&r, "Mirror mode enabled.\n");
-        ctl_reply_render(&r, "ok", &b);
-        ctl_reply_clear(&r);
-        queue(c, CTL_ST_OK, &b);
-        return;
-    }
-    if (s->fails < 31)
-        s->fails++;
-    uint64_t d = (uint64_t)s->base_ms << (s->fails - 1 < 20 ? s->fails - 1 : 20);
-    if (d > s->cap_ms)
-        d = s->cap_ms;
-    s->enable_nb = now_ms() + (int64_t)d;
-    c->mirror = 0;
-    c->nb = s->enable_nb; /* the answer waits too */
-    char why[96];
-    snprintf(why, sizeof why, "mirror-enable: wrong secret (%u consecutive failures)", s->fails);
-    report(s, c->uid, c->gid, c->pid, why);
-    queue_error(c, json, CTL_ST_DENIED, MSG_DENIED);
-}
-
-static void run_command(struct ctl_server *s, struct conn *c, int json, struct cmd *cmd, int argc,
-                        char **argv)
-{
+    const struct ctl_cmd *cmd = rq->cmd;
+    int json = rq->json;
+    struct sbuf b = {0};
     switch (cmd->builtin) {
-    case B_HELP:
-        do_help(s, c, json, argc, argv, 0);
+    case CTL_B_HELP:
+        if (ctl_registry_help(&s->reg, c->mirror, json, rq->argc, rq->argv, 0, &b) < 0)
+            queue_error(c, json, CTL_ST_ERR, MSG_UNKNOWN);
+        else
+            queue(c, json, CTL_ST_OK, &b);
         return;
-    case B_EXIT:
-    case B_QUIT: {
-        struct sbuf b = {0};
-        if (json)
-            sbuf_addstr(&b, "{\"status\":\"bye\"}\n");
-        queue(c, CTL_ST_BYE, &b);
+    case CTL_B_EXIT:
+    case CTL_B_QUIT:
+        queue_simple(c, json, CTL_ST_BYE, "{\"status\":\"bye\"}\n", "");
         c->closing = 1;
         return;
-    }
-    case B_DISABLE:
-    case B_MDISABLE: {
-        struct sbuf b = {0};
+    case CTL_B_DISABLE:
+    case CTL_B_MDISABLE:
         c->mirror = 0;
-        sbuf_addstr(&b, json ? "{\"status\":\"ok\",\"mirror\":\"disabled\"}\n"
-                             : "Mirror mode disabled.\n");
-        queue(c, CTL_ST_OK, &b);
+        queue_simple(c, json, CTL_ST_OK, "{\"status\":\"ok\",\"mirror\":\"disabled\"}\n",
+                     "Mirror mode disabled.\n");
         return;
-    }
-    case B_ENABLE: /* usually handled before tokenising; here if quoted */
-        do_enable(s, c, json, argc == 1 ? argv[0] : "");
-        return;
-    case B_NONE:
+    case CTL_B_ENABLE: /* the parser turns it into CTL_REQ_ENABLE */
+    case CTL_B_NONE:
         break;
     }
     struct ctl_reply r;
-    struct sbuf b = {0};
     ctl_reply_init(&r, json);
-    r.peer = (struct ctl_peer){c->uid, c->gid, c->pid};
-    char *saved = argv[argc];
-    argv[argc] = NULL;
-    int rc = cmd->fn(&r, argc, argv, cmd->arg);
-    argv[argc] = saved;
+    r.peer = c->peer;
+    int rc = cmd->fn(&r, rq->argc, rq->argv, cmd->arg);
     if (rc < 0 && !r.failed)
         ctl_reply_error(&r, "Command failed.");
     ctl_reply_render(&r, "ok", &b);
     enum ctl_status st = r.failed || r.oom ? CTL_ST_ERR : CTL_ST_OK;
     ctl_reply_clear(&r);
-    queue(c, st, &b);
+    queue(c, json, st, &b);
 }
 
-static void handle_line(struct ctl_server *s, struct conn *c, char *line)
+/* mirror-enable: hands the secret to the worker; 0 if it must stay buffered for now. */
+static int start_enable(struct ctl_server *s, struct conn *c, const struct ctl_request *rq)
 {
-    int json;
-    const char *rest = enable_request(line, &json);
-    if (rest != NULL) {
-        do_enable(s, c, json, rest);
-        return;
+    int64_t until;
+    uint64_t ticket = s->tickets + 1;
+    if (!ctl_auth_may_try(s->auth, c->peer.uid, now_ms(), &until) ||
+        ctl_auth_submit(s->auth, ticket, &c->peer, rq->secret, rq->secret_len) < 0) {
+        if (until)
+            c->nb = until; /* this uid is held */
+        else
+            c->wait_auth = 1; /* kicked when an attempt finishes */
+        return 0;
     }
-    char *argv[CTL_MAX_WORDS + 1];
-    int argc = ctl_split_words(line, argv, CTL_MAX_WORDS);
-    int skip = 0;
-    if (argc > 0 && strcmp(argv[0], CTL_JSON_PREFIX) == 0)
-        json = skip = 1;
-    if (argc < 0) {
+    s->tickets = ticket;
+    c->enabling = 1;
+    c->ticket = ticket;
+    c->enable_json = rq->json;
+    return 1;
+}
+
+/* One request (n bytes at raw); returns 0 if it must stay buffered. */
+static int handle_request(struct ctl_server *s, struct conn *c, const char *raw, size_t n)
+{
+    char line[CTL_MAX_REQUEST];
+    struct ctl_request rq;
+    memcpy(line, raw, n);
+    line[n] = '\0';
+    ctl_parse_request(&s->reg, c->mirror, line, &rq);
+    int consumed = 1, json = rq.json;
+    struct sbuf b = {0};
+    switch (rq.kind) {
+    case CTL_REQ_EMPTY:
+        queue_simple(c, json, CTL_ST_OK, "{\"status\":\"ok\"}\n", "");
+        break;
+    case CTL_REQ_MALFORMED:
         queue_error(c, json, CTL_ST_ERR,
                     "Malformed request (unbalanced quotes or too many words).");
-        return;
-    }
-    argc -= skip;
-    char **av = argv + skip;
-    av[argc] = NULL;
-    if (argc == 0) {
-        struct sbuf b = {0};
-        if (json)
-            sbuf_addstr(&b, "{\"status\":\"ok\"}\n");
-        queue(c, CTL_ST_OK, &b);
-        return;
-    }
-    if (strcmp(av[0], CTL_META_COMMANDS) == 0) {
-        do_help(s, c, json, 0, av, 1);
-        return;
-    }
-    struct cmd *cmd = match(s, c, argc, av);
-    if (cmd == NULL) {
+        break;
+    case CTL_REQ_UNKNOWN:
         queue_error(c, json, CTL_ST_ERR, MSG_UNKNOWN);
-        return;
+        break;
+    case CTL_REQ_PREFIX: {
+        struct sbuf msg = {0};
+        ctl_registry_next_words(&s->reg, c->mirror, rq.argc, rq.argv, &msg);
+        sbuf_add(&msg, "", 1);
+        queue_error(c, json, CTL_ST_ERR, msg.oom ? "Out of memory." : msg.p);
+        sbuf_free(&msg);
+        break;
     }
-    run_command(s, c, json, cmd, argc - cmd->nwords, av + cmd->nwords);
+    case CTL_REQ_META:
+        if (ctl_registry_help(&s->reg, c->mirror, json, 0, rq.argv, 1, &b) < 0)
+            queue_error(c, json, CTL_ST_ERR, MSG_UNKNOWN);
+        else
+            queue(c, json, CTL_ST_OK, &b);
+        break;
+    case CTL_REQ_ENABLE:
+        consumed = start_enable(s, c, &rq);
+        break;
+    case CTL_REQ_COMMAND:
+        run_command(s, c, &rq);
+        break;
+    }
+    OPENSSL_cleanse(line, sizeof line);
+    OPENSSL_cleanse(&rq, sizeof rq);
+    return consumed;
 }
 
 /* Sends what is queued; returns -1 if the connection is dead. */
@@ -605,6 +455,7 @@ static int flush(struct conn *c)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         }
         c->outoff += (size_t)n;
+        c->progress = now_ms();
     }
     OPENSSL_cleanse(c->out.p, c->out.len);
     c->out.len = c->outoff = 0;
@@ -613,7 +464,8 @@ static int flush(struct conn *c)
 
 /*
  * Sends queued output, then answers buffered requests one at a time while
- * nothing is queued.  Returns -1 if the connection must be closed now.
+ * nothing is queued: a client that does not read its replies is not read
+ * from either.  Returns -1 if the connection must be closed now.
  */
 static int service(struct ctl_server *s, struct conn *c)
 {
@@ -627,26 +479,22 @@ static int service(struct ctl_server *s, struct conn *c)
             return 0; /* wait for POLLOUT */
         if (c->closing)
             return -1;
-        char *nl = memchr(c->in, '\n', c->inlen);
-        if (nl == NULL) {
-            if (c->inlen < sizeof c->in)
-                return 0;
-            queue_error(c, 0, CTL_ST_ERR, MSG_TOO_LONG);
+        if (c->enabling)
+            return 0; /* answered when the worker is done */
+        size_t used = 0;
+        long n = ctl_find_request(c->in, c->inlen, sizeof c->in, &used);
+        if (n == CTL_LINE_MORE)
+            return 0;
+        if (n == CTL_LINE_TOO_LONG) {
+            queue_error(c, ctl_request_wants_json(c->in, c->inlen), CTL_ST_ERR, MSG_TOO_LONG);
             OPENSSL_cleanse(c->in, sizeof c->in);
             c->inlen = 0;
             c->closing = 1;
             continue;
         }
-        *nl = '\0';
-        if (nl > c->in && nl[-1] == '\r')
-            nl[-1] = '\0';
-        if (s->enable_nb > now_ms() && wants_enable(c->in)) {
-            *nl = '\n'; /* keep it buffered until the backoff has passed */
-            c->nb = s->enable_nb;
-            return 0;
-        }
-        size_t used = (size_t)(nl - c->in) + 1;
-        handle_line(s, c, c->in);
+        c->wait_auth = 0;
+        if (!handle_request(s, c, c->in, (size_t)n))
+            return 0; /* held: stays buffered */
         memmove(c->in, c->in + used, c->inlen - used);
         c->inlen -= used;
         OPENSSL_cleanse(c->in + c->inlen, sizeof c->in - c->inlen);
@@ -667,41 +515,85 @@ static int readable(struct conn *c)
     return 0;
 }
 
+/* Finished mirror-enable attempts: answer their clients, wake the waiting ones. */
+static void collect_auth(struct ctl_server *s)
+{
+    uint64_t ticket;
+    int ok;
+    int64_t hold;
+    while (ctl_auth_collect(s->auth, now_ms(), &ticket, &ok, &hold) == 1) {
+        for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+            struct conn *c = s->conns[i];
+            if (c == NULL)
+                continue;
+            if (c->wait_auth)
+                c->kick = 1;
+            if (!c->enabling || c->ticket != ticket)
+                continue;
+            c->enabling = 0;
+            c->kick = 1;
+            c->mirror = ok;
+            if (ok) {
+                queue_simple(c, c->enable_json, CTL_ST_OK,
+                             "{\"status\":\"ok\",\"mirror\":\"enabled\"}\n",
+                             "Mirror mode enabled.\n");
+            } else {
+                c->nb = hold; /* the answer waits too */
+                queue_error(c, c->enable_json, CTL_ST_DENIED, MSG_DENIED);
+            }
+        }
+    }
+}
+
 /* ---- thread ---- */
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+    return a < 0 || (b >= 0 && b < a) ? b : a;
+}
 
 static void *server_main(void *arg)
 {
     struct ctl_server *s = arg;
-    struct pollfd pfd[2 + CTL_MAX_CLIENTS];
-    int idx[2 + CTL_MAX_CLIENTS];
+    struct pollfd pfd[3 + CTL_MAX_CLIENTS];
+    int idx[3 + CTL_MAX_CLIENTS];
 
     for (;;) {
-        int64_t now = now_ms(), next = -1;
+        int64_t now = now_ms();
+        int64_t next = ctl_auth_tick(s->auth, now);
         nfds_t n = 0;
         pfd[n].fd = s->wake[0];
         pfd[n++].events = POLLIN;
         pfd[n].fd = s->lfd;
         pfd[n++].events = s->accept_nb > now ? 0 : POLLIN;
         if (s->accept_nb > now)
-            next = s->accept_nb;
+            next = earliest(next, s->accept_nb);
+        pfd[n].fd = ctl_auth_fd(s->auth);
+        pfd[n++].events = POLLIN;
         for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
             struct conn *c = s->conns[i];
             if (c == NULL)
                 continue;
             /* A session that sends nothing holds a slot of CTL_MAX_CLIENTS:
-             * close it after idle_ms, like a router's exec-timeout. */
-            int64_t idle_at = c->last + s->idle_ms;
-            next = next < 0 || idle_at < next ? idle_at : next;
+             * close it after idle_ms, like a router's exec-timeout; one whose
+             * replies are not read, after send_ms without progress. */
+            if (c->nb > now)
+                next = earliest(next, c->nb);
+            else if (c->out.len > 0)
+                next = earliest(next, c->progress + s->send_ms);
+            else if (!c->enabling && !c->wait_auth)
+                next = earliest(next, c->last + s->idle_ms);
             if (c->nb > now) {
-                next = next < 0 || c->nb < next ? c->nb : next;
                 pfd[n].events = 0; /* still told about POLLHUP */
+            } else if (c->out.len > 0) {
+                pfd[n].events = POLLOUT;
             } else {
-                pfd[n].events = c->out.len > 0 ? POLLOUT : POLLIN;
+                pfd[n].events = c->enabling || c->wait_auth ? 0 : POLLIN;
             }
             pfd[n].fd = c->fd;
             idx[n++] = i;
         }
-        int timeout = next < 0 ? -1 : (int)(next - now);
+        int timeout = next < 0 ? -1 : next > now ? (int)(next - now) : 0;
         int rc = poll(pfd, n, timeout);
         if (rc < 0) {
             if (errno == EINTR)
@@ -715,8 +607,10 @@ static void *server_main(void *arg)
             break;
         if (pfd[1].revents & POLLIN)
             accept_one(s);
+        if (pfd[2].revents & POLLIN)
+            collect_auth(s);
         now = now_ms();
-        for (nfds_t k = 2; k < n; k++) {
+        for (nfds_t k = 3; k < n; k++) {
             int i = idx[k];
             struct conn *c = s->conns[i];
             short re = pfd[k].revents;
@@ -725,12 +619,20 @@ static void *server_main(void *arg)
                 dead = readable(c) < 0;
             else if (re & (POLLERR | POLLHUP | POLLNVAL))
                 dead = 1;
-            if (!dead && (re || (c->nb && c->nb <= now)))
+            if (!dead && (re || c->kick || (c->nb && c->nb <= now))) {
+                c->kick = 0;
                 dead = service(s, c) < 0;
+            }
             if (re)
                 c->last = now;
-            else if (!dead && c->nb <= now && c->out.len == 0 && now - c->last >= s->idle_ms)
+            else if (!dead && c->nb <= now && c->out.len == 0 && !c->enabling && !c->wait_auth &&
+                     now - c->last >= s->idle_ms)
                 dead = 1;
+            if (!dead && c->out.len > 0 && c->nb <= now && now - c->progress >= s->send_ms) {
+                log_warnx("ctl", "closing the control connection of uid %u: replies not read",
+                          (unsigned)c->peer.uid);
+                dead = 1;
+            }
             if (dead)
                 conn_close(s, i);
         }
@@ -752,6 +654,8 @@ int ctl_server_start(struct ctl_server *s, char *err, size_t errlen)
     s->bound = 1;
     if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0)
         return pm_err(err, errlen, "pipe: %s", strerror(errno));
+    if (ctl_auth_start(s->auth, err, errlen) < 0)
+        return -1;
     /* the thread takes no signals: the daemon's main thread handles them */
     sigset_t all, old;
     sigfillset(&all);
@@ -773,6 +677,7 @@ void ctl_server_free(struct ctl_server *s)
         (void)!write(s->wake[1], "x", 1);
         pthread_join(s->thr, NULL);
     }
+    ctl_auth_free(s->auth);
     if (s->lfd >= 0)
         close(s->lfd);
     for (int i = 0; i < 2; i++)
@@ -783,17 +688,8 @@ void ctl_server_free(struct ctl_server *s)
     if (s->bound && lstat(s->path, &st) == 0 && st.st_dev == s->sock_dev &&
         st.st_ino == s->sock_ino)
         unlink(s->path);
-    for (size_t i = 0; i < s->ncmds; i++) {
-        free(s->cmds[i].spec);
-        free(s->cmds[i].wbuf);
-        free(s->cmds[i].help);
-    }
-    free(s->cmds);
+    ctl_registry_free(&s->reg);
     free(s->path);
     free(s->group);
-    if (s->hash) {
-        OPENSSL_cleanse(s->hash, strlen(s->hash));
-        free(s->hash);
-    }
     free(s);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "pmirrord/errbuf.h"
+#include "pmirrord/fsutil.h"
 #include "pmirrord/log.h"
 
 #define LISTEN_BACKLOG 16
@@ -95,6 +96,12 @@ static int clear_stale(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * The socket's directory: created 0750 (group gid) if missing; an existing
+ * one is left as it is, but only if nobody else could swap the socket node
+ * in it for something else.  Its ancestors are checked the same way, sticky
+ * directories like /tmp allowed (pmirrord/fsutil.h).
+ */
 static int make_dir(const char *path, int has_group, gid_t gid, char *err, size_t errlen)
 {
     char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -103,24 +110,25 @@ static int make_dir(const char *path, int has_group, gid_t gid, char *err, size_
     if (slash == dir)
         return 0; /* socket in / */
     *slash = '\0';
-    if (mkdir(dir, 0750) < 0) {
-        if (errno != EEXIST)
-            return pm_err(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-        /* The administrator's directory is left as it is, but only if nobody
-         * else could swap the socket node in it for something else. */
-        struct stat st;
-        if (stat(dir, &st) < 0)
+    if (pm_check_ancestors(dir, err, errlen) < 0)
+        return -1;
+    int made = pm_make_dir(dir, 0750, err, errlen);
+    if (made < 0)
+        return -1;
+    if (made) {
+        if (has_group && chown(dir, (uid_t)-1, gid) < 0)
             return pm_err(err, errlen, "%s: %s", dir, strerror(errno));
-        if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
-            (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-            return pm_err(err, errlen,
-                          "%s: the control socket's directory must be owned by root and "
-                          "writable by nobody else",
-                          dir);
         return 0;
     }
-    if (chmod(dir, 0750) < 0 || (has_group && chown(dir, (uid_t)-1, gid) < 0))
+    struct stat st;
+    if (lstat(dir, &st) < 0)
         return pm_err(err, errlen, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return pm_err(err, errlen,
+                      "%s: the control socket's directory must be a real directory owned by "
+                      "root and writable by nobody else",
+                      dir);
     return 0;
 }
 

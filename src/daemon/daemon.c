@@ -133,9 +133,14 @@ static int setup_signals(void)
     return 0;
 }
 
-static void on_refusal(uid_t uid, gid_t gid, pid_t pid, const char *why, void *arg)
+/* Control-socket events go to the secure mirror log (arg: its ring). */
+static void on_ctl_event(const struct ctl_event *ev, void *arg)
 {
-    pm_mirrorlog_refusal(uid, gid, pid, why);
+    if (ev->kind == CTL_EV_ENABLE_OK) {
+        pm_mirrorlog_operator(ev->peer.uid, ev->peer.gid, ev->peer.pid, "mirror-enable");
+        return;
+    }
+    pm_mirrorlog_refusal(ev->peer.uid, ev->peer.gid, ev->peer.pid, ev->why);
     /* The ordinary log may say that something was refused, not who tried what. */
     log_warnx("ctl", "control socket: a request was refused (see the mirror log)");
 }
@@ -180,7 +185,7 @@ static int start_ctl(struct daemon_state *d, const struct pm_conf *c, char *err,
                             c->mirror_secret[0] ? c->mirror_secret : NULL, err, errlen);
     if (d->ctl == NULL)
         return -1;
-    ctl_server_set_refusal_cb(d->ctl, on_refusal, NULL);
+    ctl_server_set_event_cb(d->ctl, on_ctl_event, d->mirror_ring);
     struct pm_commands_ctx cc = {d->audit_ring, d->mirror_ring};
     if (pm_commands_register(d->ctl, &cc, err, errlen) < 0)
         return -1;

@@ -4,8 +4,9 @@
  *
  *   ctl_testd -s SOCKET [-g GROUP] [-H SECRET_HASH] [-b BACKOFF_MS] [-o]
  *
- * Prints "ready" once the socket listens and one "refused uid=.. gid=.. why=.."
- * line per refusal; stops on SIGTERM/SIGINT.  -o opens the socket (0666) and
+ * Prints "ready" once the socket listens, one "refused uid=.. gid=.. why=.."
+ * line per refusal or failed mirror-enable report and one "enabled uid=.."
+ * line per successful mirror-enable; stops on SIGTERM/SIGINT.  -o opens the socket (0666) and
  * its directory (0755) to everybody, so that only the server's peer check
  * stands between an unprivileged client and the commands.
  */
@@ -48,9 +49,10 @@ static int h_echo(struct ctl_reply *r, int argc, char **argv, void *arg)
     return 0;
 }
 
-static void on_refusal(uid_t uid, gid_t gid, pid_t pid, const char *why, void *arg)
+static void on_event(const struct ctl_event *ev, void *arg)
 {
-    printf("refused uid=%u gid=%u why=%s\n", (unsigned)uid, (unsigned)gid, why);
+    printf("%s uid=%u gid=%u why=%s\n", ev->kind == CTL_EV_ENABLE_OK ? "enabled" : "refused",
+           (unsigned)ev->peer.uid, (unsigned)ev->peer.gid, ev->why);
     fflush(stdout);
 }
 
@@ -98,7 +100,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ctl_testd: %s\n", err);
         return 1;
     }
-    ctl_server_set_refusal_cb(s, on_refusal, NULL);
+    ctl_server_set_event_cb(s, on_event, NULL);
     if (backoff)
         ctl_server_set_backoff(s, backoff, backoff * 4);
     if (ctl_server_add_command(s, "show things", 0, "Show some things", h_things, NULL, err,

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,19 +164,59 @@ static int h_fail(struct ctl_reply *r, int argc, char **argv, void *arg)
     return -1;
 }
 
-/* ---- refusal callback ---- */
+/* More than the 4 MiB a reply may hold. */
+static int h_huge(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    static char line[1025];
+    memset(line, 'x', 1023);
+    line[1023] = '\n';
+    for (int i = 0; i < 4200; i++)
+        ctl_reply_printf(r, "%s", line);
+    return 0;
+}
 
+static int h_peer(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    const struct ctl_peer *p = ctl_reply_peer(r);
+    ctl_reply_printf(r, "uid=%u gid=%u pid=%d\n", (unsigned)p->uid, (unsigned)p->gid, (int)p->pid);
+    return 0;
+}
+
+static int h_version(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    ctl_reply_printf(r, "test 1\n");
+    return 0;
+}
+
+/* ---- event callback ---- */
+
+#define MAX_EVENTS 256
 static pthread_mutex_t cb_mtx = PTHREAD_MUTEX_INITIALIZER;
-static int cb_count;
+static int cb_count; /* refusals and failed mirror-enable reports */
 static uid_t cb_uid;
 static char cb_why[200];
+static struct {
+    enum ctl_event_kind kind;
+    uid_t uid;
+    unsigned count;
+} events[MAX_EVENTS];
+static int nevents;
 
-static void on_refusal(uid_t uid, gid_t gid, pid_t pid, const char *why, void *arg)
+static void on_event(const struct ctl_event *ev, void *arg)
 {
     pthread_mutex_lock(&cb_mtx);
-    cb_count++;
-    cb_uid = uid;
-    snprintf(cb_why, sizeof cb_why, "%s", why);
+    if (ev->kind == CTL_EV_REFUSED || ev->kind == CTL_EV_ENABLE_FAILED ||
+        ev->kind == CTL_EV_ENABLE_REPEATED) {
+        cb_count++;
+        cb_uid = ev->peer.uid;
+        snprintf(cb_why, sizeof cb_why, "%s", ev->why);
+    }
+    if (nevents < MAX_EVENTS) {
+        events[nevents].kind = ev->kind;
+        events[nevents].uid = ev->peer.uid;
+        events[nevents].count = ev->count;
+        nevents++;
+    }
     pthread_mutex_unlock(&cb_mtx);
 }
 
@@ -191,18 +232,36 @@ static int cb_snapshot(char *why, size_t len, uid_t *uid)
     return n;
 }
 
-static struct ctl_server *make_server(const char *group)
+static int events_seen(void)
+{
+    pthread_mutex_lock(&cb_mtx);
+    int n = nevents;
+    pthread_mutex_unlock(&cb_mtx);
+    return n;
+}
+
+/* Polls (10 ms steps, at most 5 s) until the callback has run more than n times. */
+static int wait_events(int n)
+{
+    for (int i = 0; i < 500 && events_seen() <= n; i++)
+        usleep(10 * 1000);
+    return events_seen();
+}
+
+static struct ctl_server *make_server_with(const char *group, const char *secret_hash,
+                                           unsigned base_ms, unsigned cap_ms)
 {
     char err[256] = "";
-    struct ctl_server *s = ctl_server_new(sockpath, group, hash, err, sizeof err);
+    struct ctl_server *s = ctl_server_new(sockpath, group, secret_hash, err, sizeof err);
     CHECK(s != NULL);
     if (s == NULL) {
         fprintf(stderr, "ctl_server_new: %s\n", err);
         exit(1);
     }
-    ctl_server_set_refusal_cb(s, on_refusal, NULL);
-    ctl_server_set_backoff(s, 300, 600);
+    ctl_server_set_event_cb(s, on_event, NULL);
+    ctl_server_set_backoff(s, base_ms, cap_ms);
     ctl_server_set_idle_timeout(s, 1500);
+    ctl_server_set_send_timeout(s, 600);
     CHECK(ctl_server_add_command(s, "show things", 0, "Show some things", h_things, NULL, err,
                                  sizeof err) == 0);
     CHECK(ctl_server_add_command(s, "show mirror log", CTL_F_MIRROR, "Show the secure mirror log",
@@ -211,6 +270,9 @@ static struct ctl_server *make_server(const char *group)
                                  h_trap_add, NULL, err, sizeof err) == 0);
     CHECK(ctl_server_add_command(s, "show utf8", 0, "x", h_bad_utf8, NULL, err, sizeof err) == 0);
     CHECK(ctl_server_add_command(s, "fail", 0, "x", h_fail, NULL, err, sizeof err) == 0);
+    CHECK(ctl_server_add_command(s, "show huge", 0, "x", h_huge, NULL, err, sizeof err) == 0);
+    CHECK(ctl_server_add_command(s, "show peer", 0, "x", h_peer, NULL, err, sizeof err) == 0);
+    CHECK(ctl_server_add_command(s, "show version", 0, "x", h_version, NULL, err, sizeof err) == 0);
     /* duplicates and built-in names are refused */
     CHECK(ctl_server_add_command(s, "show  things <x>", 0, "dup", h_things, NULL, err,
                                  sizeof err) == -1);
@@ -222,6 +284,23 @@ static struct ctl_server *make_server(const char *group)
     }
     CHECK(ctl_server_add_command(s, "late", 0, "x", h_fail, NULL, err, sizeof err) == -1);
     return s;
+}
+
+static struct ctl_server *make_server(const char *group)
+{
+    return make_server_with(group, hash, 300, 600);
+}
+
+/* Is `got` exactly an ERR frame with this body? */
+static int is_err(const char *got, const char *body)
+{
+    char want[1024];
+    snprintf(want, sizeof want, "ERR %zu\n%s", strlen(body), body);
+    if (strcmp(got, want) != 0) {
+        fprintf(stderr, "got:  %.200s\nwant: %s", got, want);
+        return 0;
+    }
+    return 1;
 }
 
 static void test_new_errors(void)
@@ -262,6 +341,13 @@ static void test_visibility_and_secret(void)
     CHECK(strcmp(req(fd, "help show mirror"), unknown) == 0);
     CHECK(strcmp(req(fd, "help show nothing"), unknown) == 0);
     CHECK(strncmp(req(fd, "@commands"), "OK ", 3) == 0);
+    /* an incomplete command says which words may follow, hidden ones left out */
+    CHECK(is_err(req(fd, "show"), "% show: one of: huge, peer, things, utf8, version\n"));
+    CHECK(is_err(
+        req(fd, "@json show"),
+        "{\"status\":\"error\",\"error\":\"show: one of: huge, peer, things, utf8, version\"}\n"));
+    CHECK(is_err(req(fd, "trap-host"), "% trap-host: one of: add\n"));
+    CHECK(strcmp(req(fd, "show mirror"), unknown) == 0);
     a = req(fd, "@commands");
     CHECK(strstr(a, "\nshow things\n") != NULL && strstr(a, "mirror log") == NULL);
     CHECK(mirror_runs == 0);
@@ -290,6 +376,8 @@ static void test_visibility_and_secret(void)
     CHECK(mirror_runs == 1);
     a = req(fd, "@commands");
     CHECK(strstr(a, "\nshow mirror log\n") != NULL);
+    CHECK(is_err(req(fd, "show"), "% show: one of: huge, mirror, peer, things, utf8, version\n"));
+    CHECK(is_err(req(fd, "show mirror"), "% show mirror: one of: log\n"));
 
     /* another session is not unlocked by this one */
     int fd2 = open_session();
@@ -311,32 +399,94 @@ static void test_visibility_and_secret(void)
     close(fd);
 }
 
-static void test_backoff_does_not_freeze(void)
+/*
+ * The mirror-enable hold is per uid: a second attempt by the same uid during
+ * the hold waits for its end, even from another connection.
+ */
+static void test_backoff_same_uid(void)
 {
     int a = open_session(), b = open_session();
     struct timespec t0;
     char buf[512];
 
-    /* failure 1 (300 ms) */
-    CHECK(strncmp(req(a, "mirror-enable wrong"), "DENIED", 6) == 0);
-    /* failure 2: held 300 ms, then answered 600 ms later; b is served meanwhile */
+    int n0 = events_seen();
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    CHECK(cl_send(a, "mirror-enable wrong again\n") == 0);
-    const char *r = req(b, "show things");
-    CHECK(strncmp(r, "OK ", 3) == 0);
+    /* failure 1: its answer waits 300 ms; b is served meanwhile */
+    CHECK(cl_send(a, "mirror-enable wrong\n") == 0);
+    CHECK(strncmp(req(b, "show things"), "OK ", 3) == 0);
+    CHECK(wait_events(n0) > n0); /* the failure is recorded */
     CHECK(ms_since(&t0) < 250);
-    /* b's attempt waits behind a's backoff (per server, not per client) */
+    /* b (same uid) during the hold: evaluated only when it has passed */
     CHECK(cl_send(b, "mirror-enable " SECRET "\n") == 0);
-    CHECK(cl_frame(a, buf, sizeof buf) > 0 && strncmp(buf, "DENIED", 6) == 0);
-    long ta = ms_since(&t0);
-    CHECK(ta >= 500);
     CHECK(cl_frame(b, buf, sizeof buf) > 0 && strncmp(buf, "OK ", 3) == 0);
-    CHECK(ms_since(&t0) >= ta);
-    /* b's success reset the counter: a's next failure costs the base again */
+    CHECK(ms_since(&t0) >= 290); /* b was held */
+    CHECK(cl_frame(a, buf, sizeof buf) > 0 && strncmp(buf, "DENIED", 6) == 0);
+    CHECK(ms_since(&t0) >= 290);
+    /* b's success reset the uid's count: a's next failure costs the base again */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK(strncmp(req(a, "mirror-enable nope"), "DENIED", 6) == 0);
     long t = ms_since(&t0);
     CHECK(t >= 290 && t < 550);
+    /* and a second failure in a row doubles it */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(strncmp(req(a, "mirror-enable nope"), "DENIED", 6) == 0);
+    t = ms_since(&t0);
+    CHECK(t >= 590);
+    close(a);
+    close(b);
+}
+
+/* Repeated failures of one uid make one entry, then a summary with a count. */
+static void test_coalesce(void)
+{
+    int fd = open_session();
+    int n0 = events_seen();
+    for (int i = 0; i < 18; i++)
+        CHECK(strncmp(req(fd, "mirror-enable wrong"), "DENIED", 6) == 0);
+    CHECK(strncmp(req(fd, "mirror-enable " SECRET), "OK ", 3) == 0);
+    pthread_mutex_lock(&cb_mtx);
+    int n = nevents - n0;
+    CHECK(n == 4);
+    if (n == 4) {
+        CHECK(events[n0].kind == CTL_EV_ENABLE_FAILED && events[n0].uid == getuid());
+        CHECK(events[n0 + 1].kind == CTL_EV_ENABLE_REPEATED &&
+              events[n0 + 1].count == CTL_ENABLE_COALESCE);
+        CHECK(events[n0 + 2].kind == CTL_EV_ENABLE_REPEATED && events[n0 + 2].count == 1);
+        CHECK(events[n0 + 3].kind == CTL_EV_ENABLE_OK && events[n0 + 3].uid == getuid());
+    }
+    pthread_mutex_unlock(&cb_mtx);
+    /* failures then silence: the summary comes when the uid is forgotten
+     * (2 * cap + 1 s after its hold ended) */
+    n0 = events_seen();
+    for (int i = 0; i < 3; i++)
+        CHECK(strncmp(req(fd, "mirror-enable wrong"), "DENIED", 6) == 0);
+    CHECK(events_seen() == n0 + 1);
+    CHECK(wait_events(n0 + 1) == n0 + 2);
+    pthread_mutex_lock(&cb_mtx);
+    CHECK(events[n0].kind == CTL_EV_ENABLE_FAILED);
+    CHECK(events[n0 + 1].kind == CTL_EV_ENABLE_REPEATED && events[n0 + 1].count == 2);
+    pthread_mutex_unlock(&cb_mtx);
+    /* forgotten: the next failure is reported again and costs the base */
+    CHECK(strncmp(req(fd, "mirror-enable wrong"), "DENIED", 6) == 0);
+    CHECK(events_seen() == n0 + 3);
+    close(fd);
+}
+
+/*
+ * PBKDF2 runs off the control thread: while one client's mirror-enable is
+ * being checked (a million iterations), another client is answered first.
+ */
+static void test_enable_off_thread(void)
+{
+    int a = open_session(), b = open_session();
+    char buf[512];
+    struct pollfd p = {.fd = a, .events = POLLIN};
+    CHECK(cl_send(a, "mirror-enable " SECRET "\n") == 0);
+    CHECK(strcmp(req(b, "show version"), "OK 7\ntest 1\n") == 0);
+    CHECK(poll(&p, 1, 0) == 0); /* a's answer is not there yet */
+    CHECK(strncmp(req(b, "help"), "OK ", 3) == 0);
+    CHECK(poll(&p, 1, 0) == 0);
+    CHECK(cl_frame(a, buf, sizeof buf) > 0 && strcmp(buf, "OK 21\nMirror mode enabled.\n") == 0);
     close(a);
     close(b);
 }
@@ -372,6 +522,16 @@ static void test_replies(void)
                  "ERR 60\n{\"status\":\"error\",\"error\":\"trap-host add: address missing\"}\n") ==
           0);
     CHECK(strcmp(req(fd, "fail"), "ERR 18\n% Command failed.\n") == 0);
+    /* handlers see who asked (SO_PEERCRED) */
+    char peer[128], want[160];
+    snprintf(peer, sizeof peer, "uid=%u gid=%u pid=%d\n", (unsigned)geteuid(), (unsigned)getegid(),
+             (int)getpid());
+    snprintf(want, sizeof want, "OK %zu\n%s", strlen(peer), peer);
+    CHECK(strcmp(req(fd, "show peer"), want) == 0);
+    /* a reply over 4 MiB is an error, in JSON for a JSON request */
+    CHECK(is_err(req(fd, "show huge"), "% Reply too large.\n"));
+    CHECK(is_err(req(fd, "@json show huge"),
+                 "{\"status\":\"error\",\"error\":\"Reply too large.\"}\n"));
     /* whole words only */
     CHECK(strncmp(req(fd, "show thing"), "ERR 55\n% Unknown", 16) == 0);
     CHECK(strncmp(req(fd, "trap-hostadd 1"), "ERR 55\n% Unknown", 16) == 0);
@@ -392,6 +552,12 @@ static void test_replies(void)
     a = req(fd, big);
     CHECK(strcmp(a, "ERR 20\n% Request too long.\n") == 0);
     char c;
+    CHECK(recv(fd, &c, 1, 0) <= 0);
+    close(fd);
+    /* ... in JSON if the request starts with @json */
+    fd = open_session();
+    memcpy(big, "@json ", 6);
+    CHECK(is_err(req(fd, big), "{\"status\":\"error\",\"error\":\"Request too long.\"}\n"));
     CHECK(recv(fd, &c, 1, 0) <= 0);
     free(big);
     close(fd);
@@ -437,6 +603,195 @@ static int connect_as(gid_t gid, int ngroups, const gid_t *groups)
     int st;
     waitpid(pid, &st, 0);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 9;
+}
+
+/* In a child: drop to uid (gid 65534, the control group of the servers below). */
+static int become(uid_t uid)
+{
+    gid_t g = 65534;
+    return setgroups(1, &g) < 0 || setresgid(g, g, g) < 0 || setresuid(uid, uid, uid) < 0 ? -1 : 0;
+}
+
+/*
+ * As uid: open n connections; 0 if the first `limit` are admitted and the
+ * others get the per-user refusal, else 1 (2: setup failed).
+ */
+static int connect_n_as(uid_t uid, int n, int limit)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char buf[256];
+        int fds[16], bad = 0;
+        if (become(uid) < 0)
+            _exit(2);
+        for (int i = 0; i < n; i++) {
+            fds[i] = cl_connect(sockpath);
+            if (fds[i] < 0 || cl_frame(fds[i], buf, sizeof buf) < 0)
+                _exit(2);
+            if (i < limit)
+                bad |= strncmp(buf, "HELLO ", 6) != 0;
+            else
+                bad |= strcmp(buf, "REFUSED 47\n% Too many control connections from this user.\n");
+        }
+        _exit(bad ? 1 : 0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 9;
+}
+
+/*
+ * A child as uid: opens 4 connections, pipelines requests on the admitted ones
+ * and never reads a reply.  Writes the number admitted to wfd, then waits (at
+ * most 10 s) for the server to hang up; exits with the number still open.
+ */
+static pid_t flood_as(uid_t uid, int wfd)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    char buf[256], reqs[8192];
+    struct pollfd p[4];
+    int n = 0;
+    if (become(uid) < 0)
+        _exit(99);
+    for (size_t i = 0; i + 5 <= sizeof reqs; i += 5)
+        memcpy(reqs + i, "help\n", 5);
+    for (int i = 0; i < 4; i++) {
+        int fd = cl_connect(sockpath);
+        if (fd < 0 || cl_frame(fd, buf, sizeof buf) < 0 || strncmp(buf, "HELLO ", 6) != 0) {
+            if (fd >= 0)
+                close(fd);
+            continue;
+        }
+        for (int k = 0; k < 16; k++) /* up to 128 KiB of requests, as many as fit */
+            if (send(fd, reqs, sizeof reqs - sizeof reqs % 5, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                break;
+        p[n].fd = fd;
+        p[n++].events = 0; /* POLLHUP is always reported */
+    }
+    unsigned char cnt = (unsigned char)n;
+    (void)!write(wfd, &cnt, 1);
+    int open_fds = n;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (open_fds > 0 && ms_since(&t0) < 10000) {
+        poll(p, (nfds_t)n, 100);
+        open_fds = 0;
+        for (int i = 0; i < n; i++)
+            open_fds += !(p[i].revents & POLLHUP);
+    }
+    _exit(open_fds);
+}
+
+/*
+ * Clients that pipeline requests and never read the replies cannot lock
+ * root out: one slot is kept for uid 0, each uid has at most 4, and a
+ * connection whose output does not drain is closed.
+ */
+static void test_slots(void)
+{
+    CHECK(connect_n_as(65534, 5, 4) == 0); /* the 5th of one uid is refused */
+    /* a round trip: the server has seen that child's connections close */
+    int rt = open_session();
+    CHECK(strcmp(req(rt, "show version"), "OK 7\ntest 1\n") == 0);
+    close(rt);
+    int pfd[2];
+    CHECK(pipe(pfd) == 0);
+    pid_t kids[4];
+    int admitted = 0;
+    for (int i = 0; i < 4; i++)
+        kids[i] = flood_as((uid_t)(65534 - i), pfd[1]);
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = 0;
+        CHECK(read(pfd[0], &c, 1) == 1);
+        CHECK(c <= 4);
+        admitted += c;
+    }
+    CHECK(admitted == CTL_MAX_CLIENTS - 1);
+    /* every slot but root's is taken by a client that does not read */
+    int fd = open_session();
+    CHECK(strcmp(req(fd, "show version"), "OK 7\ntest 1\n") == 0);
+    close(fd);
+    for (int i = 0; i < 4; i++) {
+        int st;
+        waitpid(kids[i], &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0); /* all hung up on */
+    }
+    close(pfd[0]);
+    close(pfd[1]);
+}
+
+/* A failure of root holds root, not uid 65534. */
+static void test_backoff_other_uid(void)
+{
+    int a = open_session();
+    struct timespec t0;
+    char buf[256];
+    int n0 = events_seen();
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(cl_send(a, "mirror-enable wrong\n") == 0);
+    CHECK(wait_events(n0) > n0); /* root's failure is recorded: root is held 1 s */
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec t1;
+        if (become(65534) < 0)
+            _exit(2);
+        int fd = cl_connect(sockpath);
+        if (fd < 0 || cl_frame(fd, buf, sizeof buf) < 0)
+            _exit(2);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (cl_send(fd, "mirror-enable " SECRET "\n") < 0 || cl_frame(fd, buf, sizeof buf) < 0 ||
+            strncmp(buf, "OK ", 3) != 0)
+            _exit(3);
+        _exit(ms_since(&t1) < 500 ? 0 : 1); /* not held by root's failure */
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(ms_since(&t0) < 900); /* the child ran inside root's hold */
+    CHECK(cl_frame(a, buf, sizeof buf) > 0 && strncmp(buf, "DENIED", 6) == 0);
+    CHECK(ms_since(&t0) >= 990);
+    close(a);
+}
+
+/*
+ * Every ancestor of the socket's directory must be a real directory (no
+ * symbolic link) writable by nobody but root or us (sticky like /tmp is fine).
+ */
+static void test_ancestors(void)
+{
+    char ww[160], real[160], ln[160], path[200], sub[220], err[256];
+    snprintf(ww, sizeof ww, "%s/ww", dir);
+    snprintf(real, sizeof real, "%s/real", dir);
+    snprintf(ln, sizeof ln, "%s/ln", dir);
+    CHECK(mkdir(ww, 0777) == 0 && chmod(ww, 0777) == 0);
+    CHECK(mkdir(real, 0755) == 0 && symlink(real, ln) == 0);
+
+    snprintf(path, sizeof path, "%s/run/ctl.sock", ww);
+    struct ctl_server *s2 = ctl_server_new(path, NULL, NULL, err, sizeof err);
+    CHECK(s2 != NULL && ctl_server_start(s2, err, sizeof err) == -1);
+    CHECK(strstr(err, ww) != NULL && strstr(err, "writable") != NULL);
+    ctl_server_free(s2);
+    /* sticky, like /tmp: nobody can swap what we put there */
+    CHECK(chmod(ww, 01777) == 0);
+    s2 = ctl_server_new(path, NULL, NULL, err, sizeof err);
+    CHECK(s2 != NULL && ctl_server_start(s2, err, sizeof err) == 0);
+    ctl_server_free(s2);
+
+    snprintf(path, sizeof path, "%s/run/ctl.sock", ln);
+    s2 = ctl_server_new(path, NULL, NULL, err, sizeof err);
+    CHECK(s2 != NULL && ctl_server_start(s2, err, sizeof err) == -1);
+    CHECK(strstr(err, ln) != NULL && strstr(err, "symbolic link") != NULL);
+    ctl_server_free(s2);
+
+    snprintf(sub, sizeof sub, "%s/run", ww);
+    rmdir(sub);
+    snprintf(sub, sizeof sub, "%s/run", real);
+    rmdir(sub);
+    rmdir(ww);
+    unlink(ln);
+    rmdir(real);
 }
 
 static void test_peer_check(struct ctl_server **sp)
@@ -559,16 +914,37 @@ int main(void)
     CHECK(stat(sockpath, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0600);
 
     test_visibility_and_secret();
-    test_backoff_does_not_freeze();
+    test_backoff_same_uid();
     test_replies();
     test_client_limit();
     test_idle_timeout();
-    if (geteuid() == 0)
+    test_ancestors();
+    ctl_server_free(s);
+    s = make_server_with(NULL, hash, 10, 20);
+    test_coalesce();
+    if (geteuid() == 0) {
         test_peer_check(&s);
-    else if (getenv("CI") != NULL)
+        ctl_server_free(s);
+        s = make_server_with("nogroup", hash, 1000, 2000);
+        CHECK(chmod(sockpath, 0666) == 0);
+        test_slots();
+        ctl_server_set_uid_limit(s, 2);
+        CHECK(connect_n_as(65534, 3, 2) == 0);
+        ctl_server_set_uid_limit(s, 0);
+        test_backoff_other_uid();
+    } else if (getenv("CI") != NULL) {
         CHECK(!"the peer checks need root, and CI must not skip them");
-    else
+    } else {
         printf("test_ctl_server: not root, peer checks skipped\n");
+    }
+    {
+        char slow[SECRET_HASH_MAX], err[256];
+        CHECK(secret_make(SECRET, strlen(SECRET), 1000000, slow, sizeof slow, err, sizeof err) ==
+              0);
+        ctl_server_free(s);
+        s = make_server_with(NULL, slow, 300, 600);
+        test_enable_off_thread();
+    }
     test_lifecycle(&s);
     ctl_server_free(s);
     rmdir(sub);

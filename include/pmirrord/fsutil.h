@@ -1,0 +1,29 @@
+/*
+ * fsutil.h - directories the daemon creates or trusts.
+ */
+#ifndef PMIRRORD_FSUTIL_H
+#define PMIRRORD_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Creates the directory `path` with exactly `mode` if it is missing.  Returns
+ * 1 if it was created, 0 if a directory (or a symbolic link to one) was there
+ * already, -1 with err filled otherwise.
+ */
+int pm_make_dir(const char *path, mode_t mode, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * Checks every ancestor of the absolute `path` ("/", "/a", ... its parent,
+ * not path itself) with lstat(): each must be a directory, not a symbolic
+ * link, owned by root or by our effective uid, and writable by nobody else
+ * unless it is sticky (like /tmp: nobody can rename what another user put
+ * there).  Then nobody but root and us can replace a node below path.
+ * Returns 0, or -1 with err naming the first offending directory.
+ */
+int pm_check_ancestors(const char *path, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * fsutil.c - directories the daemon creates or trusts (see pmirrord/fsutil.h).
+ */
+#include "pmirrord/fsutil.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pmirrord/errbuf.h"
+
+int pm_make_dir(const char *path, mode_t mode, char *err, size_t errlen)
+{
+    struct stat st;
+    if (mkdir(path, mode) == 0) {
+        /* mkdir() applies the umask: set the mode asked for */
+        if (chmod(path, mode) < 0)
+            return pm_err(err, errlen, "%s: %s", path, strerror(errno));
+        return 1;
+    }
+    if (errno != EEXIST)
+        return pm_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return pm_err(err, errlen, "%s is not a directory", path);
+    return 0;
+}
+
+static int check_one(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(dir, &st) < 0)
+        return errno == ENOENT ? 0 : pm_err(err, errlen, "%s: %s", dir, strerror(errno));
+    if (S_ISLNK(st.st_mode))
+        return pm_err(err, errlen, "%s is a symbolic link: give the real path", dir);
+    if (!S_ISDIR(st.st_mode))
+        return pm_err(err, errlen, "%s is not a directory", dir);
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return pm_err(err, errlen, "%s is owned by uid %u, not by root or uid %u", dir,
+                      (unsigned)st.st_uid, (unsigned)geteuid());
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0)
+        return pm_err(err, errlen, "%s is writable by group or others (and not sticky)", dir);
+    return 0;
+}
+
+int pm_check_ancestors(const char *path, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    if (path[0] != '/' || strlen(path) >= sizeof dir)
+        return pm_err(err, errlen, "%s: not an absolute path", path);
+    if (check_one("/", err, errlen) < 0)
+        return -1;
+    snprintf(dir, sizeof dir, "%s", path);
+    /* each prefix that ends before a '/' (other than the leading one) */
+    for (char *p = dir + 1; (p = strchr(p, '/')) != NULL; p++) {
+        if (p[-1] == '/')
+            continue; /* "//" */
+        *p = '\0';
+        const char *last = strrchr(dir, '/') + 1;
+        int rc = strcmp(last, "..") == 0
+                     ? pm_err(err, errlen, "%s: \"..\" is not allowed in this path", path)
+                     : check_one(dir, err, errlen);
+        *p = '/';
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
