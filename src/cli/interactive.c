@@ -106,6 +106,21 @@ static int history_ok(int n, char **w)
     return 0;
 }
 
+/*
+ * libedit's readline() prints the prompt in the terminal's canonical mode and
+ * only then, when it reads the first key, switches to its own mode.  A key typed
+ * as soon as the prompt shows would meet the kernel's line discipline instead:
+ * Ctrl-D there becomes a NUL byte that the editor later reads as an ordinary key
+ * (termios(3), VEOF), so end of input is lost and pmirrorctl waits forever.
+ * Setting the editor's mode before the prompt (libedit keeps it until the line
+ * is read, then restores the terminal) closes that window.
+ */
+static int prep_terminal(void)
+{
+    rl_prep_terminal(1);
+    return 0;
+}
+
 /* "mirror-enable" typed alone: ask for the secret without echo. */
 static int send_enable(struct cc *c, int json, const char *inline_secret, enum ctl_status *st,
                        char **body, size_t *len, char *err, size_t errlen)
@@ -131,6 +146,8 @@ int cli_interactive(struct cc *c, const struct cli_session *s)
     int tty = isatty(STDIN_FILENO);
     rl_readline_name = "pmirrorctl";
     rl_attempted_completion_function = complete;
+    if (tty)
+        rl_pre_input_hook = prep_terminal;
     refresh_commands(c);
     if (tty)
         printf("Connected to %s. Type 'help' for the commands, TAB to complete.\n", path);

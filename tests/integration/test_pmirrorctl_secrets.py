@@ -13,6 +13,8 @@ import select
 import signal
 import socket
 import subprocess
+import termios
+import threading
 import time
 
 import pmtest
@@ -25,15 +27,22 @@ VERSION = re.compile(r"pmirrord \d+\.\d+")
 
 
 PROMPT = r"pmirrorctl(\(mirror\))?[>#] "
+# write(2)'s number in /proc/PID/syscall (asm/unistd.h)
+WRITE_NR = {"x86_64": 1, "aarch64": 64, "i686": 4, "armv7l": 4}[os.uname().machine]
 
 
 class Pty:
     """pmirrorctl on a pseudo-terminal: what a person at a terminal would see and type.
-    Like a person, the test types only once the prompt it answers is on the screen
-    (the terminal drops what is typed while pmirrorctl switches modes)."""
+    Like a person, the test types only once the prompt it answers is on the screen:
+    pmirrorctl sets the terminal mode a prompt reads in before it prints the prompt
+    (the line editor's raw mode, or no echo for a secret), so what is typed after the
+    prompt shows is read in that mode.  Typed earlier, it is not: the no-echo prompt
+    drops it (TCSAFLUSH), and in the kernel's canonical mode Ctrl-D becomes a NUL byte
+    that the editor then reads as an ordinary key instead of the end of input."""
 
     def __init__(self, argv, env):
         self.master, slave = os.openpty()
+        self.slave_path = os.ttyname(slave)
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
                                      start_new_session=True)
         os.close(slave)
@@ -74,6 +83,19 @@ class Pty:
         """Waits for the prompt, then types s and Enter."""
         self.expect(prompt)
         self.send(s + "\r")
+
+    def slave(self):
+        """A descriptor of pmirrorctl's terminal (the caller closes it)."""
+        return os.open(self.slave_path, os.O_RDWR | os.O_NOCTTY)
+
+    def blocked_writing(self, fd):
+        """Is pmirrorctl blocked in write(2) on fd?  (proc(5), /proc/PID/syscall)"""
+        try:
+            with open("/proc/%d/syscall" % self.proc.pid) as f:
+                w = f.read().split()
+        except OSError:
+            return False
+        return len(w) > 1 and w[0] == str(WRITE_NR) and int(w[1], 16) == fd
 
     def close(self, timeout=20):
         try:
@@ -143,8 +165,7 @@ class TestInteractive(SecretsCase):
             t.expect(PROMPT)
             mark = t.pos
             t.send("\x1b[A")
-            time.sleep(0.2)   # let the editor redraw (not a correctness wait: the assertion is below)
-            t._pump(0.2)
+            t.expect(r"show version|trap-host|mirror-enable")   # the editor redraws the line
             self.assertNotIn("trap-host", t.text()[mark:], "history recalled a trap-host add line")
             t.send("\r")
             t.expect(VERSION.pattern)
@@ -167,6 +188,69 @@ class TestInteractive(SecretsCase):
         hosts = self.env.ctl_json("show", "snmp", "trap")["hosts"]
         self.assertEqual(len(hosts), 2, hosts)
         self.assert_no_secret_in_home()
+
+
+class TestTerminalModes(SecretsCase):
+    """What is typed as soon as a prompt shows is read the way that prompt reads."""
+
+    def fake_server(self, path):
+        """A control socket on a thread: "@commands" gets an empty list at once; each
+        other request is put on self.requests and answered "OK" with an empty body
+        (nothing printed before the next prompt) only once self.release is set."""
+        self.requests, self.release = [], threading.Event()
+        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ls.bind(path)
+        ls.listen(1)
+        self.addCleanup(ls.close)
+
+        def serve():
+            c, _ = ls.accept()
+            with c:
+                c.sendall(b"HELLO 28\npmirrord control protocol 1\n")
+                buf = b""
+                while True:
+                    d = c.recv(4096)
+                    if not d:
+                        return
+                    buf += d
+                    while b"\n" in buf:
+                        line, buf = buf.split(b"\n", 1)
+                        if line != b"@commands":
+                            self.requests.append(line.decode())
+                            self.release.wait(60)
+                            self.release.clear()
+                        c.sendall(b"OK 0\n")
+
+        threading.Thread(target=serve, daemon=True).start()
+
+    def test_editor_mode_is_set_before_the_prompt(self):
+        sock = self.env.path("fake.sock")
+        self.fake_server(sock)
+        t = Pty([PMIRRORCTL, "-s", sock], self.cli_env())
+        tty = t.slave()
+        try:
+            t.answer(PROMPT, "show version")
+            wait_for(lambda: self.requests == ["show version"], 20, what="the request at the server")
+            # pmirrorctl now waits for the answer; the next thing it prints is the prompt.
+            # Stop the terminal's output (as Ctrl-S would) so that pmirrorctl blocks in
+            # write(2) on the prompt, exactly when the prompt reaches the screen.
+            termios.tcflow(tty, termios.TCOOFF)
+            self.release.set()
+            wait_for(lambda: t.blocked_writing(1), 20, what="pmirrorctl writing the prompt")
+            lflag = termios.tcgetattr(tty)[3]
+            # The person types Ctrl-D (end of input) as the prompt appears.
+            t.send("\x04")
+            termios.tcflow(tty, termios.TCOON)
+            t.expect(PROMPT)
+            self.assertFalse(lflag & (termios.ICANON | termios.ECHO),
+                             "the prompt was printed before the terminal was in the editor's mode")
+            self.assertEqual(t.close(10), 0, t.text())
+        except BaseException:
+            if t.proc.poll() is None:
+                t.proc.kill()
+            raise
+        finally:
+            os.close(tty)
 
 
 class TestOneShot(SecretsCase):
