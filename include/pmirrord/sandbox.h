@@ -12,9 +12,11 @@
  *      reading it all back.  libpcap handles can be activated afterwards
  *      (CAP_NET_RAW is what AF_PACKET needs).
  *   2. sbx_apply_seccomp() after OpenSSL and libpcap are initialised and the
- *      sources activated: from then on, every system call outside the
- *      allowlist kills the whole process with SIGSYS.  Sources may still
- *      reopen (socket AF_PACKET/AF_NETLINK, bind, setsockopt, mmap, ioctl).
+ *      sources activated: Landlock first (files can only be read, and only
+ *      below /sys/class/net and /sys/devices), then the seccomp filter: from
+ *      then on, every system call outside the allowlist kills the whole
+ *      process with SIGSYS.  Sources may still reopen (socket
+ *      AF_PACKET/AF_NETLINK, bind, setsockopt, mmap, ioctl).
  *
  * Errors: -1 and one sentence in err.  Nothing here logs.
  */
@@ -42,8 +44,9 @@ int sbx_resolve_user(const char *user, uid_t *uid, gid_t *gid, char *err, size_t
 int sbx_drop_privileges(const char *user, char *err, size_t errlen);
 
 /* Phase 2.  Sets no_new_privs itself (needed to load a filter without
- * CAP_SYS_ADMIN), so it works unprivileged too (the unit test).  Returns 0 or
- * -1 with err. */
+ * CAP_SYS_ADMIN), so it works unprivileged too (the unit test).  Returns 0,
+ * 1 with a warning in err when the kernel has no Landlock (the filter is in
+ * place; files are then limited by their permissions only), or -1 with err. */
 int sbx_apply_seccomp(unsigned flags, char *err, size_t errlen);
 
 /* What the process holds now, read with system calls the allowlist keeps
@@ -58,7 +61,8 @@ struct sbx_status {
     uint64_t cap_amb; /* ambient set */
     int no_new_privs;
     int dumpable;
-    int seccomp; /* 0 none, 1 strict, 2 filter */
+    int seccomp;  /* 0 none, 1 strict, 2 filter */
+    int landlock; /* Landlock ABI version sbx_apply_seccomp() put in force, 0 none */
 };
 
 int sbx_status(struct sbx_status *st, char *err, size_t errlen);

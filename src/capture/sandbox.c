@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/landlock.h>
 #include <linux/netlink.h>
 #include <linux/sockios.h>
 #include <pwd.h>
@@ -40,8 +41,23 @@
 #define SOL_NETLINK 270
 #endif
 
+/* Landlock rights newer than the 6.1 uapi headers (ABI 3 and 5). */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+
 #define SBX_KEEP_CAP  CAP_NET_RAW
 #define SBX_KEEP_MASK (UINT64_C(1) << SBX_KEEP_CAP)
+
+/* Directories the capture process may read below, once sandboxed: libpcap
+ * looks at /sys/class/net/IF/ at activation, and those entries are symbolic
+ * links into /sys/devices/ (docs/sandbox.md). */
+static const char *const sbx_read_dirs[] = {"/sys/class/net", "/sys/devices"};
+
+static int sbx_landlock_abi; /* in force in this process; 0 none */
 
 int sbx_resolve_user(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen)
 {
@@ -114,6 +130,7 @@ int sbx_status(struct sbx_status *st, char *err, size_t errlen)
     st->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
     st->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
     st->seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
+    st->landlock = sbx_landlock_abi;
     if (st->no_new_privs < 0 || st->dumpable < 0 || st->seccomp < 0)
         return pm_err(err, errlen, "sandbox: prctl: %s", strerror(errno));
     return 0;
@@ -193,6 +210,64 @@ int sbx_drop_privileges(const char *user, char *err, size_t errlen)
     if (fell)
         pm_err(err, errlen, "%s", warn);
     return fell;
+}
+
+/* ---- Landlock ----------------------------------------------------------------------------- */
+
+/* Confines every later open to reading below sbx_read_dirs (Landlock,
+ * landlock(7)): what seccomp cannot do, since a path is a pointer it cannot
+ * follow.  Descriptors open before (pcap files, sockets, stdout) keep working.
+ * Returns the ABI version in force, 0 when the kernel has no Landlock (err
+ * holds a warning), or -1. */
+static int apply_landlock(char *err, size_t errlen)
+{
+    int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    if (abi < 0) {
+        if (errno == ENOSYS || errno == EOPNOTSUPP) {
+            pm_err(err, errlen,
+                   "sandbox: the kernel has no Landlock (%s); files are limited by "
+                   "their permissions only",
+                   strerror(errno));
+            return 0;
+        }
+        return pm_err(err, errlen, "sandbox: Landlock version: %s", strerror(errno));
+    }
+    /* Every right this kernel knows is handled, i.e. denied unless a rule grants it. */
+    uint64_t handled = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1 */
+    if (abi >= 2)
+        handled |= LANDLOCK_ACCESS_FS_REFER;
+    if (abi >= 3)
+        handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
+    if (abi >= 5)
+        handled |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+    struct landlock_ruleset_attr attr = {.handled_access_fs = handled};
+    int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+    if (rs < 0)
+        return pm_err(err, errlen, "sandbox: Landlock ruleset: %s", strerror(errno));
+    for (size_t i = 0; i < sizeof(sbx_read_dirs) / sizeof(sbx_read_dirs[0]); i++) {
+        int dfd = open(sbx_read_dirs[i], O_PATH | O_CLOEXEC | O_DIRECTORY);
+        if (dfd < 0)
+            continue; /* no sysfs here: nothing to grant */
+        struct landlock_path_beneath_attr pb = {
+            .allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR,
+            .parent_fd = dfd,
+        };
+        long rc = syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+        int e = errno;
+        close(dfd);
+        if (rc < 0) {
+            close(rs);
+            return pm_err(err, errlen, "sandbox: Landlock rule for %s: %s", sbx_read_dirs[i],
+                          strerror(e));
+        }
+    }
+    long rc = syscall(SYS_landlock_restrict_self, rs, 0);
+    int e = errno;
+    close(rs);
+    if (rc < 0)
+        return pm_err(err, errlen, "sandbox: Landlock restrict_self: %s", strerror(e));
+    sbx_landlock_abi = abi;
+    return abi;
 }
 
 /* ---- seccomp ------------------------------------------------------------------------------- */
@@ -351,6 +426,14 @@ static int add_rules(scmp_filter_ctx ctx, const char **what)
 int sbx_apply_seccomp(unsigned flags, char *err, size_t errlen)
 {
     const char *what = "init";
+    char warn[256] = "";
+    /* Landlock needs no_new_privs (or CAP_SYS_ADMIN), and its own system
+     * calls, which the filter below does not allow: first. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return pm_err(err, errlen, "sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+    int ll = apply_landlock(warn, sizeof(warn));
+    if (ll < 0)
+        return pm_err(err, errlen, "%s", warn);
     uint32_t deny = (flags & SBX_SECCOMP_LOG) ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
 
     scmp_filter_ctx ctx = seccomp_init(deny);
@@ -370,5 +453,9 @@ int sbx_apply_seccomp(unsigned flags, char *err, size_t errlen)
         return pm_err(err, errlen, "sandbox: seccomp %s: %s", what, strerror(-rc));
     if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
         return pm_err(err, errlen, "sandbox: seccomp filter not in place after loading");
+    if (ll == 0) {
+        pm_err(err, errlen, "%s", warn);
+        return 1;
+    }
     return 0;
 }

@@ -15,7 +15,6 @@ for the sandboxed runs.
 import os
 import re
 import signal
-import tempfile
 import unittest
 
 import test_capsrc as capsrc
@@ -74,8 +73,10 @@ class Sandbox(unittest.TestCase):
         self.veth(2)
         # a1: TPACKET_V3 without a filter; a2: immediate mode (V2) with a BPF filter
         cd = self.capdump("a1", 'a2 role signalling filter "udp port 1812"')
+        # Landlock: any ABI version (1 on Debian 12's 6.1, 2 from 6.2...); none is a failure
         self.assertTrue(any(re.match(r"^sandbox user=65534 gid=65534 eff=2000 bnd=2000 nnp=1 "
-                                     r"seccomp=2$", ln) for ln in cd.lines()), cd.lines())
+                                     r"seccomp=2 landlock=[1-9]\d*$", ln) for ln in cd.lines()),
+                        cd.lines())
         self.assert_sandboxed(cd.proc.pid)
         self.send(1, (1812, 10))
         self.send(2, (1813, 5), (1812, 11))
@@ -109,26 +110,30 @@ class Sandbox(unittest.TestCase):
             self.assertFalse([ln for ln in cd.lines() if ln.startswith("trigger ")], trigger)
         self.assertFalse(os.path.exists(target))
 
-    def test_root_only_file_is_unreadable(self):
+    def test_files_root_only_or_outside_sys_are_unreadable(self):
         self.veth(1)
-        d = tempfile.mkdtemp(dir=self.dir)
+        # a root-only file where Landlock lets the process read (sysfs of the
+        # test's namespace): only the file mode stops it
+        root_only = "/sys/class/net/a1/ifalias"
+        capsrc.run("ip", "netns", "exec", self.nsa, "chmod", "0600", root_only)
+        # a world-readable file outside /sys: only Landlock stops it
         os.chmod(self.dir, 0o755)
-        os.chmod(d, 0o755)
-        secret, public = os.path.join(d, "secret"), os.path.join(d, "public")
-        for path, mode in ((secret, 0o600), (public, 0o644)):
-            with open(path, "w") as f:
-                f.write("x\n")
-            os.chmod(path, mode)
-        cd = self.capdump("a1", triggers=("read:" + secret, "read:" + public))
+        public = os.path.join(self.dir, "public")
+        with open(public, "w") as f:
+            f.write("x\n")
+        os.chmod(public, 0o644)
+        allowed = "/sys/class/net/a1/mtu"
+        paths = (root_only, public, allowed)
+        cd = self.capdump("a1", triggers=["read:" + p for p in paths])
         self.assert_sandboxed(cd.proc.pid)
-        cd.proc.send_signal(signal.SIGUSR2)
-        cd.wait_line(r"^trigger read %s " % re.escape(secret))
-        cd.proc.send_signal(signal.SIGUSR2)
-        cd.wait_line(r"^trigger read %s " % re.escape(public))
+        for p in paths:
+            cd.proc.send_signal(signal.SIGUSR2)
+            cd.wait_line(r"^trigger read %s " % re.escape(p))
         got = {ln.split()[2]: " ".join(ln.split()[3:]) for ln in cd.lines()
                if ln.startswith("trigger read ")}
-        # read-only opens pass the filter; the file mode decides
-        self.assertEqual(got, {secret: "Permission denied", public: "ok"})
+        # read-only opens pass the seccomp filter: the file mode and Landlock decide
+        self.assertEqual(got, {root_only: "Permission denied", public: "Permission denied",
+                               allowed: "ok"})
         self.assertIsNone(cd.proc.poll())
 
     def test_missing_user_falls_back_to_nobody(self):

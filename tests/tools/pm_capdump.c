@@ -26,8 +26,9 @@
  * docs/sandbox.md) in its order: pcap files opened, privileges dropped to
  * USER (nobody with a warning if it does not exist), link watcher and
  * sources opened, then the seccomp filter.  Prints
- *   sandbox user=UID gid=GID eff=HEX bnd=HEX nnp=N seccomp=N
- * (and `warn sandbox REASON` for the fallback) before `ready`.
+ *   sandbox user=UID gid=GID eff=HEX bnd=HEX nnp=N seccomp=N landlock=ABI
+ * (and `warn sandbox REASON` for the fallback user or a kernel without
+ * Landlock) before `ready`.
  * Test only: --trigger ACTION (repeatable; the Nth SIGUSR2 runs the Nth action):
  *   read:FILE   open FILE read-only and read it; prints `trigger read FILE ok|ERROR`
  *   write:FILE  open FILE for writing (seccomp: SIGSYS)
@@ -182,13 +183,16 @@ static int enter_sandbox_late(void)
 {
     char err[512];
     struct sbx_status st;
-    if (sbx_apply_seccomp(0, err, sizeof(err)) < 0 || sbx_status(&st, err, sizeof(err)) < 0) {
+    int rc = sbx_apply_seccomp(0, err, sizeof(err));
+    if (rc > 0)
+        printf("warn sandbox %s\n", err);
+    if (rc < 0 || sbx_status(&st, err, sizeof(err)) < 0) {
         fprintf(stderr, "pm_capdump: %s\n", err);
         return -1;
     }
-    printf("sandbox user=%u gid=%u eff=%llx bnd=%llx nnp=%d seccomp=%d\n", (unsigned)st.euid,
-           (unsigned)st.egid, (unsigned long long)st.cap_eff, (unsigned long long)st.cap_bnd,
-           st.no_new_privs, st.seccomp);
+    printf("sandbox user=%u gid=%u eff=%llx bnd=%llx nnp=%d seccomp=%d landlock=%d\n",
+           (unsigned)st.euid, (unsigned)st.egid, (unsigned long long)st.cap_eff,
+           (unsigned long long)st.cap_bnd, st.no_new_privs, st.seccomp, st.landlock);
     return 0;
 }
 
