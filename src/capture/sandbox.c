@@ -37,9 +37,6 @@
 #ifndef SOL_PACKET
 #define SOL_PACKET 263
 #endif
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
 
 /* Landlock rights newer than the 6.1 uapi headers (ABI 3 and 5). */
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
@@ -278,10 +275,8 @@ static int apply_landlock(char *err, size_t errlen)
 
 /* System calls allowed with any arguments (docs/sandbox.md says why each). */
 static const int sbx_plain[] = {
-    /* descriptors the process holds */
+    /* descriptors the process holds: sockets, pcap files, stdio */
     SCMP_SYS(read),
-    SCMP_SYS(readv),
-    SCMP_SYS(pread64),
     SCMP_SYS(write),
     SCMP_SYS(writev),
     SCMP_SYS(close),
@@ -292,31 +287,23 @@ static const int sbx_plain[] = {
     SCMP_SYS(ppoll),
     SCMP_SYS(recvfrom),
     SCMP_SYS(recvmsg),
-    SCMP_SYS(sendto),
     SCMP_SYS(sendmsg),
     SCMP_SYS(bind),
     SCMP_SYS(getsockname),
     SCMP_SYS(eventfd2),
-    /* memory */
+    /* memory (no PROT_EXEC: mmap and mprotect are filtered below) */
     SCMP_SYS(brk),
     SCMP_SYS(munmap),
     SCMP_SYS(mremap),
     SCMP_SYS(madvise),
-    /* time, scheduling, identity */
+    /* time, locks, randomness, kernel version */
     SCMP_SYS(clock_gettime),
-    SCMP_SYS(gettimeofday),
-    SCMP_SYS(clock_nanosleep),
-    SCMP_SYS(nanosleep),
     SCMP_SYS(futex),
     SCMP_SYS(sched_yield),
-    SCMP_SYS(getpid),
-    SCMP_SYS(gettid),
     SCMP_SYS(getrandom),
     SCMP_SYS(uname),
-    SCMP_SYS(getuid),
-    SCMP_SYS(geteuid),
-    SCMP_SYS(getgid),
-    SCMP_SYS(getegid),
+    /* identity, read back by sbx_status() */
+    SCMP_SYS(getpid),
     SCMP_SYS(getresuid),
     SCMP_SYS(getresgid),
     SCMP_SYS(getgroups),
@@ -332,13 +319,12 @@ static const int sbx_plain[] = {
 };
 
 static const unsigned long sbx_ioctls[] = {
-    SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFMTU, SIOCGIFHWADDR,
-    SIOCGIFFLAGS, SIOCETHTOOL, FIONREAD,   TCGETS,
+    SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFFLAGS, SIOCETHTOOL, TCGETS,
 };
 
-static const int sbx_sockopt_levels[] = {SOL_SOCKET, SOL_PACKET, SOL_NETLINK};
+static const int sbx_sockopt_levels[] = {SOL_SOCKET, SOL_PACKET};
 
-static const int sbx_fcntls[] = {F_GETFL, F_SETFL, F_GETFD, F_SETFD};
+static const int sbx_fcntls[] = {F_GETFL, F_SETFL};
 
 static const int sbx_prctls[] = {PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_GET_DUMPABLE,
                                  PR_CAPBSET_READ};
@@ -356,8 +342,9 @@ static int add_rules(scmp_filter_ctx ctx, const char **what)
 
     /* socket(): AF_PACKET (libpcap's capture socket, any type/protocol),
      * AF_NETLINK with NETLINK_ROUTE (link watcher) or NETLINK_GENERIC
-     * (libpcap's ioctl socket), AF_UNIX (the socketpairs to the other
-     * processes are inherited; a local socket for syslog). */
+     * (libpcap's ioctl socket), AF_UNIX (glibc's if_nametoindex() and
+     * friends open one for their ioctls; without connect() it reaches no
+     * other process). */
     *what = "socket";
     if (rc == 0)
         rc = seccomp_rule_add(ctx, allow, SCMP_SYS(socket), 1, A32(0, AF_PACKET));
