@@ -429,6 +429,8 @@ int sbx_apply_seccomp(unsigned flags, char *err, size_t errlen)
     /* libseccomp sets no_new_privs before loading (SCMP_FLTATR_CTL_NNP, on by
      * default); the filter applies to every thread (TSYNC), though there is one. */
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    if (rc == 0) /* i386 or x32 calls on x86-64: the process too, not the thread */
+        rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
     if (rc == 0)
         rc = add_rules(ctx, &what);
     if (rc == 0) {

@@ -240,6 +240,16 @@ static int connect_unix(void)
     return 2;
 }
 
+#if defined(__x86_64__)
+/* getpid through the i386 ABI (int 0x80, call 20): another architecture for the filter */
+static int i386_abi(void)
+{
+    long ret = 20;
+    __asm__ volatile("int $0x80" : "+a"(ret) : : "memory");
+    return 2;
+}
+#endif
+
 static void test_resolve_user(void)
 {
     char err[256];
@@ -325,6 +335,9 @@ int main(void)
         {"ioctl TIOCSTI", ioctl_other, KILLED},
         {"setsockopt SOL_IP", sockopt_ip, KILLED},
         {"connect", connect_unix, KILLED},
+#if defined(__x86_64__)
+        {"i386 system call", i386_abi, KILLED},
+#endif
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
