@@ -67,6 +67,9 @@ class Sandbox(unittest.TestCase):
             self.assertEqual(int(st[cap][0], 16), 0, cap)
         self.assertEqual(st["NoNewPrivs"], ["1"])
         self.assertEqual(st["Seccomp"], ["2"])
+        # not dumpable: the kernel gives /proc/PID/mem (not the directory) to root, not the user
+        self.assertEqual(os.stat("/proc/%d/mem" % pid).st_uid, 0,
+                         "/proc/PID/mem not root's: dumpable")
 
     def test_sandboxed_capture_survives_interface_recreation(self):
         self.veth(1)
