@@ -384,8 +384,8 @@ static int add_rules(scmp_filter_ctx ctx, const char **what)
 
     /* openat() read-only only: no write access, no creation, no truncation,
      * no O_TMPFILE (020000000 is its own bit; O_TMPFILE adds O_DIRECTORY).
-     * The path is a pointer seccomp cannot read: which files can be read is
-     * left to the user's file permissions (docs/sandbox.md). */
+     * The path is a pointer seccomp cannot read: where is Landlock's
+     * concern (apply_landlock), and the file modes'. */
     *what = "openat";
     if (rc == 0)
         rc = seccomp_rule_add(ctx, allow, SCMP_SYS(openat), 1,
