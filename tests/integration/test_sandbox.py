@@ -17,6 +17,7 @@ import re
 import signal
 import unittest
 
+import pmtest
 import test_capsrc as capsrc
 
 NOBODY = 65534
@@ -47,6 +48,10 @@ class Sandbox(unittest.TestCase):
                                             env or "") + ":detect_leaks=0"
         self.addCleanup(lambda: os.environ.__setitem__("ASAN_OPTIONS", env)
                         if env is not None else os.environ.pop("ASAN_OPTIONS", None))
+        # pm_capdump starts with a supplementary group (adm), which the sandbox must shed
+        groups = os.getgroups()
+        os.setgroups([4])
+        self.addCleanup(os.setgroups, groups)
 
     def capdump(self, *specs, user="nobody", triggers=()):
         args = ["--sandbox", user]
@@ -108,7 +113,11 @@ class Sandbox(unittest.TestCase):
             cd = self.capdump("a1", triggers=(trigger,))
             self.assert_sandboxed(cd.proc.pid)
             cd.proc.send_signal(signal.SIGUSR2)
-            rc = cd.proc.wait(10)
+            # dead, or alive and saying what the call returned
+            pmtest.wait_for(lambda: cd.proc.poll() is not None or
+                            any(ln.startswith("trigger ") for ln in cd.lines()), 10,
+                            what="pm_capdump's end after %s" % trigger)
+            rc = cd.proc.poll()
             self.assertEqual(rc, -SIGSYS, "%s: exit %s\n%s" % (trigger, rc, "\n".join(cd.lines())))
             self.assertFalse([ln for ln in cd.lines() if ln.startswith("trigger ")], trigger)
         self.assertFalse(os.path.exists(target))
