@@ -4,7 +4,7 @@
  * and by hand; not installed.
  *
  *   pm_capdump [-l LATENCY_MS] [-r auto|immediate|block] [-b BATCH] [-x HEXBYTES]
- *              [-F N] [-e] SPEC...
+ *              [-F N] [-e] [--sandbox USER] SPEC...
  *
  * Each SPEC is one argument holding the words after `capture`, split as the
  * configuration file splits them ("..." groups a word):
@@ -21,8 +21,21 @@
  * SRC is the first word of its SPEC.  Stats are printed on SIGUSR1 and at exit
  * (SIGTERM, SIGINT, or with -e when every source has reached eof).
  * -F N: the callback answers "full" to every Nth packet (backpressure test).
+ *
+ * --sandbox USER: the capture process's sandbox (src/capture/sandbox.c,
+ * docs/sandbox.md) in its order: pcap files opened, privileges dropped to
+ * USER (nobody with a warning if it does not exist), link watcher and
+ * sources opened, then the seccomp filter.  Prints
+ *   sandbox user=UID gid=GID eff=HEX bnd=HEX nnp=N seccomp=N landlock=ABI
+ * (and `warn sandbox REASON` for the fallback user or a kernel without
+ * Landlock) before `ready`.
+ * Test only: --trigger ACTION (repeatable; the Nth SIGUSR2 runs the Nth action):
+ *   read:FILE   open FILE read-only and read it; prints `trigger read FILE ok|ERROR`
+ *   write:FILE  open FILE for writing (seccomp: SIGSYS)
+ *   exec:PROG   execve PROG (seccomp: SIGSYS)
  */
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -35,8 +48,10 @@
 #include "config/conf_lex.h"
 #include "pmirrord/cap_linkwatch.h"
 #include "pmirrord/cap_source.h"
+#include "pmirrord/sandbox.h"
 
-#define MAX_SOURCES 16
+#define MAX_SOURCES  16
+#define MAX_TRIGGERS 8
 
 struct dump {
     struct cap_source *src[MAX_SOURCES];
@@ -46,12 +61,14 @@ struct dump {
     unsigned long full_every, calls;
 };
 
-static volatile sig_atomic_t got_usr1, got_term;
+static volatile sig_atomic_t got_usr1, got_usr2, got_term;
 
 static void on_signal(int sig)
 {
     if (sig == SIGUSR1)
         got_usr1 = 1;
+    else if (sig == SIGUSR2)
+        got_usr2++;
     else
         got_term = 1;
 }
@@ -120,8 +137,63 @@ static void print_stats(struct dump *d)
 static int usage(void)
 {
     fprintf(stderr, "usage: pm_capdump [-l LATENCY_MS] [-r auto|immediate|block] [-b BATCH] "
-                    "[-x HEXBYTES] [-F N] [-e] SPEC...\n");
+                    "[-x HEXBYTES] [-F N] [-e] [--sandbox USER] SPEC...\n");
     return 2;
+}
+
+/* Test only: something the sandbox forbids or the user may not do. */
+static void run_trigger(const char *action)
+{
+    if (!strncmp(action, "read:", 5)) {
+        char buf[64];
+        int fd = open(action + 5, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+        printf("trigger read %s %s\n", action + 5, n >= 0 ? "ok" : strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    } else if (!strncmp(action, "write:", 6)) {
+        int fd = open(action + 6, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        printf("trigger write %s %s\n", action + 6, fd >= 0 ? "ok" : strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    } else if (!strncmp(action, "exec:", 5)) {
+        char *const argv[] = {(char *)(action + 5), NULL};
+        execve(action + 5, argv, argv + 1);
+        printf("trigger exec %s %s\n", action + 5, strerror(errno));
+    } else {
+        printf("trigger %s unknown\n", action);
+    }
+    fflush(stdout);
+}
+
+static int enter_sandbox_early(const char *user)
+{
+    char err[512];
+    int rc = sbx_drop_privileges(user, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "pm_capdump: %s\n", err);
+        return -1;
+    }
+    if (rc > 0)
+        printf("warn sandbox %s\n", err);
+    return 0;
+}
+
+static int enter_sandbox_late(void)
+{
+    char err[512];
+    struct sbx_status st;
+    int rc = sbx_apply_seccomp(0, err, sizeof(err));
+    if (rc > 0)
+        printf("warn sandbox %s\n", err);
+    if (rc < 0 || sbx_status(&st, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pm_capdump: %s\n", err);
+        return -1;
+    }
+    printf("sandbox user=%u gid=%u eff=%llx bnd=%llx nnp=%d seccomp=%d landlock=%d\n",
+           (unsigned)st.euid, (unsigned)st.egid, (unsigned long long)st.cap_eff,
+           (unsigned long long)st.cap_bnd, st.no_new_privs, st.seccomp, st.landlock);
+    return 0;
 }
 
 static int add_source(struct dump *d, const char *arg, unsigned latency, enum cap_ring ring,
@@ -167,11 +239,25 @@ int main(int argc, char **argv)
     static struct dump d = {.hexbytes = 64};
     unsigned latency = CAP_LATENCY_MS_DEFAULT;
     enum cap_ring ring = CAP_RING_AUTO;
-    int batch = CAP_BATCH_DEFAULT, exit_on_eof = 0, opt;
+    int batch = CAP_BATCH_DEFAULT, exit_on_eof = 0, opt, ntriggers = 0;
+    const char *sandbox_user = NULL, *triggers[MAX_TRIGGERS];
     char err[512];
+    static const struct option longopts[] = {
+        {"sandbox", required_argument, NULL, 'S'},
+        {"trigger", required_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0},
+    };
 
-    while ((opt = getopt(argc, argv, "l:r:b:x:F:e")) != -1) {
+    while ((opt = getopt_long(argc, argv, "l:r:b:x:F:e", longopts, NULL)) != -1) {
         switch (opt) {
+        case 'S':
+            sandbox_user = optarg;
+            break;
+        case 'T':
+            if (ntriggers == MAX_TRIGGERS)
+                return usage();
+            triggers[ntriggers++] = optarg;
+            break;
         case 'l':
             latency = (unsigned)strtoul(optarg, NULL, 10);
             break;
@@ -211,13 +297,20 @@ int main(int argc, char **argv)
     sigemptyset(&block);
     sigemptyset(&empty);
     sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGUSR2);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigprocmask(SIG_BLOCK, &block, NULL);
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+
+    /* pcap files are open (as the monitor will pass them); drop to the user
+     * before opening anything else, so CAP_NET_RAW alone must suffice. */
+    if (sandbox_user != NULL && enter_sandbox_early(sandbox_user) < 0)
+        return 1;
 
     /* Link watcher first, so an interface created while the sources open
      * is not missed. */
@@ -232,10 +325,12 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (sandbox_user != NULL && enter_sandbox_late() < 0)
+        return 1;
     printf("ready\n");
     fflush(stdout);
 
-    int rc = 0;
+    int rc = 0, triggered = 0;
     while (!got_term) {
         struct pollfd fds[MAX_SOURCES + 1];
         int nfds = 0, timeout = -1, eofs = 0;
@@ -262,6 +357,8 @@ int main(int argc, char **argv)
             got_usr1 = 0;
             print_stats(&d);
         }
+        while (triggered < got_usr2 && triggered < ntriggers)
+            run_trigger(triggers[triggered++]);
         if (n > 0 && fds[0].revents) {
             if (cap_linkwatch_read(lw, on_link, &d, err, sizeof(err)) < 0)
                 fprintf(stderr, "pm_capdump: %s\n", err);
