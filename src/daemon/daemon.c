@@ -9,9 +9,10 @@
  * queue, whose eventfd the agent loop watches.  Every thread is made with
  * pm_thread_create() (thread.h).
  *
- * Start-up order: config -> fork (without -f; ready.h) -> memory limit,
- * harden, lock everything -> pidfile -> secure rings -> event queue -> agent
- * (Net-SNMP) -> notifications -> control socket -> ready.  Shutdown is the
+ * Start-up order: config -> fork (without -f; ready.h) -> pidfile (locked:
+ * the instance lock) -> memory limit, harden, lock everything -> secure
+ * rings -> event queue -> agent (Net-SNMP) -> notifications -> control
+ * socket -> ready.  Shutdown is the
  * reverse, and zeroises the rings.  Any failure before "ready" stops the
  * daemon with status 1 and its reason on stderr (docs/memory-locking.md for
  * the locked-memory budget).
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,10 +90,34 @@ static void usage(FILE *out)
  * The pidfile is written by root into a directory others may control (e.g. a
  * group-writable /run/pmirrord): never follow a symbolic link, never write
  * into anything but a regular file (O_NONBLOCK: a FIFO must not hang us).
+ *
+ * It is also the instance lock: flock(2) on it is held for the daemon's
+ * lifetime (the descriptor stays open), so a second pmirrord with the same
+ * pidfile refuses to start before it touches anything, and a stale file left
+ * by a killed daemon is simply taken over.  At exit it is removed only if the
+ * path still names our file and the file still holds our PID.
  */
+static struct {
+    int fd;
+    char path[PATH_MAX];
+} pidf = {-1, ""};
+
+/* The PID written in the file open on fd, or 0. */
+static long pidfile_pid(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    return end != buf && (*end == '\n' || *end == '\0') && pid > 0 ? pid : 0;
+}
+
 static int write_pidfile(const char *path, char *err, size_t errlen)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
     if (fd < 0) {
         if (errno == ELOOP)
             snprintf(err, errlen, "pidfile %.512s is a symbolic link; refusing to write through it",
@@ -108,11 +134,47 @@ static int write_pidfile(const char *path, char *err, size_t errlen)
         close(fd);
         return -1;
     }
-    if (ftruncate(fd, 0) < 0 || write(fd, line, (size_t)n) != n || close(fd) < 0) {
-        snprintf(err, errlen, "cannot write pidfile %.512s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        long other = pidfile_pid(fd);
+        close(fd);
+        if (e != EWOULDBLOCK) {
+            snprintf(err, errlen, "cannot lock pidfile %.512s: %s", path, strerror(e));
+            return -1;
+        }
+        if (other > 0)
+            snprintf(err, errlen,
+                     "pidfile %.512s is locked by a running pmirrord, PID %ld; stop it first "
+                     "(kill %ld) or give this one another -p PIDFILE",
+                     path, other, other);
+        else
+            snprintf(err, errlen,
+                     "pidfile %.512s is locked by another running pmirrord; stop it first or "
+                     "give this one another -p PIDFILE",
+                     path);
         return -1;
     }
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n) {
+        snprintf(err, errlen, "cannot write pidfile %.512s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    pidf.fd = fd;
+    snprintf(pidf.path, sizeof(pidf.path), "%s", path);
     return 0;
+}
+
+/* Remove the pidfile if it is still ours, then drop the lock. */
+static void remove_pidfile(void)
+{
+    struct stat ours, now;
+    if (pidf.fd < 0)
+        return;
+    if (fstat(pidf.fd, &ours) == 0 && lstat(pidf.path, &now) == 0 && ours.st_dev == now.st_dev &&
+        ours.st_ino == now.st_ino && pidfile_pid(pidf.fd) == (long)getpid())
+        unlink(pidf.path);
+    close(pidf.fd);
+    pidf.fd = -1;
 }
 
 static int setup_signals(void)
@@ -214,10 +276,14 @@ static int run(struct pm_conf *conf, size_t memlock, const char *pidfile,
                const struct pm_daemon_hooks *hooks)
 {
     char err[1024];
-    int pidfile_written = 0, rc = 0;
+    int rc = 0;
     struct daemon_state d;
 
     memset(&d, 0, sizeof(d));
+    /* The instance lock before anything else that can fail: a second
+     * pmirrord must stop here, with the first one's pidfile untouched. */
+    if (pidfile != NULL && write_pidfile(pidfile, err, sizeof(err)) < 0)
+        goto fail;
     /* The limit first, while still root; then nothing can be dumped or traced,
      * and nothing of the process, now or later, can be swapped. */
     int lim = pm_memlock_limit(memlock, err, sizeof(err));
@@ -230,11 +296,6 @@ static int run(struct pm_conf *conf, size_t memlock, const char *pidfile,
     if (setup_signals() < 0) {
         snprintf(err, sizeof(err), "signals: %s", strerror(errno));
         goto fail;
-    }
-    if (pidfile != NULL) {
-        if (write_pidfile(pidfile, err, sizeof(err)) < 0)
-            goto fail;
-        pidfile_written = 1;
     }
 
     d.audit_ring = slog_ring_new(conf->secure_log_size, PM_AUDIT_ENTRY_MAX, err, sizeof(err));
@@ -294,8 +355,7 @@ fail:
     rc = 1;
 out:
     teardown(&d);
-    if (pidfile_written)
-        unlink(pidfile);
+    remove_pidfile();
     return rc;
 }
 

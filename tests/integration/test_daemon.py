@@ -176,6 +176,42 @@ class TestPidfile(DaemonCase):
         self.assertFalse(os.path.exists(d.pidfile))
 
 
+    def test_second_instance_leaves_the_first_ones_pidfile(self):
+        """The pidfile is the instance lock: a second pmirrord with the same -p fails
+        naming the running one's PID, whatever its control socket, and the first one
+        keeps its pidfile and stops by it."""
+        self.env.start_snmpd()
+        d = self.env.start_pmirrord()
+        wait_for(lambda: d.pid() == d.proc.pid, 20, what="the pidfile")
+        first = d.proc.pid
+        same = self.env.path("pmirrord.conf")
+        other = self.conf(self.env.pmirrord_conf().replace(
+            self.env.path("run", "ctl.sock"), self.env.path("run", "ctl2.sock")), name="p2.conf")
+        for path in (same, other):
+            for mode in ((), ("-f",)):
+                r = run([PMIRRORD, *mode, "-c", path, "-p", d.pidfile], stdin=subprocess.DEVNULL)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn("pidfile %s is locked by a running pmirrord, PID %d" % (d.pidfile, first),
+                              r.stderr)
+                self.assertEqual(d.pid(), first, "the first daemon's pidfile was changed")
+                self.assertTrue(d.alive())
+        self.assertFalse(os.path.exists(self.env.path("run", "ctl2.sock")))
+        with open(d.pidfile) as f:
+            os.kill(int(f.read()), signal.SIGTERM)
+        self.assertEqual(d.proc.wait(20), 0)
+        self.assertFalse(os.path.exists(d.pidfile))
+
+    def test_stale_pidfile_is_taken_over_and_removed(self):
+        pidfile = self.env.path("run", "pmirrord.pid")
+        with open(pidfile, "w") as f:
+            f.write("999999\n")
+        self.env.start_snmpd()
+        d = self.env.start_pmirrord()
+        wait_for(lambda: d.pid() == d.proc.pid, 20, what="the pidfile")
+        self.assertEqual(self.env.stop("pmirrord"), 0)
+        self.assertFalse(os.path.exists(pidfile))
+
+
 class TestDaemonMode(DaemonCase):
     def daemonize(self, conf_text):
         path = self.conf(conf_text)
