@@ -12,10 +12,9 @@
  * Start-up order: config -> fork (without -f; ready.h) -> pidfile (locked:
  * the instance lock) -> memory limit, harden, lock everything -> secure
  * rings -> event queue -> agent (Net-SNMP) -> notifications -> control
- * socket -> ready.  Shutdown is the
- * reverse, and zeroises the rings.  Any failure before "ready" stops the
- * daemon with status 1 and its reason on stderr (docs/memory-locking.md for
- * the locked-memory budget).
+ * socket -> ready.  Shutdown is the reverse, and zeroises the rings.  Any
+ * failure before "ready" stops the daemon with status 1 and its reason on
+ * stderr (docs/memory-locking.md for the locked-memory budget).
  */
 #include <errno.h>
 #include <fcntl.h>
