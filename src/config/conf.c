@@ -211,7 +211,11 @@ static int d_persistent_dir(struct conf_ctx *x, int argc, char **argv)
 
 static int d_trap_enable(struct conf_ctx *x, int argc, char **argv)
 {
-    return parse_bool(x, argc, argv, &x->c->trap_enable);
+    if (parse_bool(x, argc, argv, &x->c->trap_enable) < 0)
+        return -1;
+    /* For the warning when a value set by SNMP and persisted overrides it. */
+    snprintf(x->c->trap_enable_where, sizeof(x->c->trap_enable_where), "%s:%d", x->file, x->line);
+    return 0;
 }
 
 static int d_engine_id(struct conf_ctx *x, int argc, char **argv)

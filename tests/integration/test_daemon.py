@@ -150,6 +150,35 @@ class TestConfigFile(DaemonCase):
         self.assertGreater(figure(host + "\n"), base + 50000 * 600)
 
 
+class TestTrapEnable(DaemonCase):
+    def test_persisted_value_overriding_the_config_is_warned_about(self):
+        e = self.env
+        e.start_snmpd()
+        e.start_pmirrord("trapEnable yes")
+        e.wait_registered()
+        self.assertNotIn("overridden", e.read_log("pmirrord"))
+        self.assertEqual(e.snmpset_v3(pmtest.OID_TRAPENABLE, "i", "2").returncode, 0)
+        self.assertEqual(e.stop("pmirrord"), 0)
+        offset = len(e.read_log("pmirrord"))
+        path = e.path("pmirrord.conf")
+        n = e.pmirrord_conf("trapEnable yes").split("\n").index("trapEnable yes") + 1
+        d = e.start_pmirrord("trapEnable yes")
+        e.wait_registered()
+        want = ("trapEnable yes (%s:%d) is overridden by the persisted value false (set by SNMP); "
+                "change it with snmpset" % (path, n))
+        wait_for(lambda: want in e.read_log("pmirrord")[offset:], 10, what="the warning")
+        self.assertRegex(e.read_log("pmirrord")[offset:], r"\[agentx\] warning: trapEnable yes")
+        # the same value as persisted, or no trapEnable line: nothing to say
+        for extra in ("trapEnable no", ""):
+            e.stop("pmirrord")
+            offset = len(e.read_log("pmirrord"))
+            e.start_pmirrord(extra)
+            e.wait_registered()
+            wait_for(lambda: "juniPacketMirrorTrapEnable is false" in e.read_log("pmirrord")[offset:],
+                     10, what="the start-up line")
+            self.assertNotIn("overridden", e.read_log("pmirrord")[offset:])
+
+
 class TestPidfile(DaemonCase):
     def test_symlinked_pidfile_is_refused(self):
         target = self.env.path("victim")
