@@ -348,8 +348,9 @@ static int run(struct pm_conf *conf, size_t memlock, const char *pidfile,
     goto out;
 
 fail:
-    log_error("main", "cannot start: %s", err);
+    /* The parent prints the reason once, from daemon_failed(). */
     daemon_failed(err);
+    log_error("main", "cannot start: %s", err);
     conf_free(conf);
     rc = 1;
 out:
@@ -446,6 +447,9 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
             return 1;
         }
         log_init("pmirrord", LOG_TARGET_SYSLOG);
+        /* Start-up messages also reach the terminal that ran pmirrord: a
+         * host without syslog would lose them (README "Running pmirrord"). */
+        log_set_echo(daemon_forward_log, NULL);
     }
     rc = run(&conf, memlock, pidfile, hooks);
     log_close();

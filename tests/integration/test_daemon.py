@@ -264,6 +264,30 @@ class TestDaemonMode(DaemonCase):
         self.assertEqual(r.returncode, 1)
         self.assertRegex(r.stderr, r"pmirrord\[main\] error: cannot start: .*not-a-dir")
 
+    def test_start_up_messages_reach_the_terminal(self):
+        """Daemon mode logs to syslog, which a host may lack: what is logged until the
+        daemon is ready is printed on the starting terminal too (no snmpd here: the
+        absent master is a start-up warning)."""
+        pidfile, r = self.daemonize(self.env.pmirrord_conf())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(pidfile) as f:
+            pid = int(f.read())
+        try:
+            self.assertRegex(r.stderr, r"(?m)^pmirrord\[agent\] info: SNMP engineID 0x[0-9a-f]+ ")
+            self.assertRegex(r.stderr, r"(?m)^pmirrord\[agentx\] warning: AgentX master at .* is absent")
+            self.assertRegex(r.stderr, r"(?m)^pmirrord\[main\] info: pmirrord [0-9.]+ started$")
+            self.assertEqual(r.stdout, "")
+        finally:
+            os.kill(pid, signal.SIGTERM)
+            wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20, what="pmirrord to stop")
+        # a failure is said once, by the parent
+        other = self.conf(self.env.pmirrord_conf(), name="p2.conf")
+        d = self.env.start_pmirrord()
+        wait_for(lambda: d.pid() == d.proc.pid, 20, what="the first pmirrord")
+        r = run([PMIRRORD, "-c", other, "-p", self.env.path("run", "p2.pid")], stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.count("another server is listening"), 1, r.stderr)
+
     def test_success_only_once_ready(self):
         self.env.start_snmpd()
         pidfile, r = self.daemonize(self.env.pmirrord_conf())
