@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -288,8 +289,12 @@ static int run(struct pm_conf *conf, size_t memlock, const char *pidfile,
     int lim = pm_memlock_limit(memlock, err, sizeof(err));
     if (lim < 0)
         goto fail;
+    /* Root that may not raise the hard limit (a container without
+     * CAP_SYS_RESOURCE) but holds CAP_IPC_LOCK is not held to it: worth
+     * knowing, not a warning (docs/memory-locking.md). */
     if (lim > 0)
-        log_warnx("main", "%s", err);
+        log_msg(geteuid() == 0 && pm_memlock_cap_ipc_lock() ? LOG_INFO : LOG_WARNING, "main", "%s",
+                err);
     if (pm_harden_process(err, sizeof(err)) < 0 || pm_lock_all(err, sizeof(err)) < 0)
         goto fail;
     if (setup_signals() < 0) {
