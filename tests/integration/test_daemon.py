@@ -149,8 +149,8 @@ class TestConfigFile(DaemonCase):
         self.assertLess(base, 64 << 20)
         # a page holds 512 KiB of entry text whatever the ring's size: a larger
         # audit log adds its slots and at most the largest reply buffer per session
-        big = figure("secureLogSize 100000\n")
-        self.assertLess(big - base, (100000 - 100) * (4352 + 48) + 19 * (4 << 20))
+        big = figure("secureLogSize 65536\n")
+        self.assertLess(big - base, (65536 - 100) * (4352 + 48) + 19 * (4 << 20) + 4096)
         self.assertGreater(figure("mirrorLogSize 10000\n"), base + 10000 * 512)
         self.assertGreater(figure("eventQueueSize 100000\n"), base + 96000 * 600)
         host = self.env.trap_host(extra="queueSize 50000")
