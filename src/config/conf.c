@@ -206,6 +206,8 @@ static int d_persistent_dir(struct conf_ctx *x, int argc, char **argv)
         return -1;
     if (x->c->persistent_dir[0] != '/')
         CONF_FAIL(x, "persistentDir must be an absolute path");
+    snprintf(x->c->persistent_dir_where, sizeof(x->c->persistent_dir_where), "%s:%d", x->file,
+             x->line);
     return 0;
 }
 

@@ -73,17 +73,82 @@ static void on_sig_pipe(int fd, void *arg)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: pmirrord [-f] [-n] [-c FILE] [-D TOKEN,...] [-p PIDFILE]\n"
-                 "       pmirrord -h | --help | -V\n"
-                 "  -c FILE     configuration file (default " PM_CONF_DEFAULT_PATH ")\n"
-                 "  -f          stay in the foreground and log to stderr\n"
-                 "  -n          check the configuration, print the locked memory it needs, exit\n"
-                 "  -D TOKENS   debug output for these subsystems, comma-separated, or \"all\"\n"
-                 "  -p PIDFILE  write the process ID to PIDFILE\n"
-                 "  -h, --help  print this help and exit\n"
-                 "  -V          print the version and exit\n"
-                 "Without -f pmirrord runs in the background once it has started, and exits\n"
-                 "non-zero with the reason if it cannot start.\n");
+    char tokens[256];
+    log_tokens(tokens, sizeof(tokens));
+    fprintf(out,
+            "usage: pmirrord [-f] [-n] [-c FILE] [-D TOKEN,...] [-p PIDFILE]\n"
+            "       pmirrord -h | --help | -V\n"
+            "  -c FILE     configuration file (default " PM_CONF_DEFAULT_PATH ")\n"
+            "  -f          stay in the foreground and log to stderr\n"
+            "  -n          check the configuration, print the locked memory it needs, exit\n"
+            "  -D TOKENS   debug output for these subsystems, comma-separated, or \"all\":\n"
+            "              %s\n"
+            "  -p PIDFILE  write the process ID to PIDFILE (and hold a lock on it)\n"
+            "  -h, --help  print this help and exit\n"
+            "  -V          print the version and exit\n"
+            "Without -f pmirrord runs in the background once it has started (logging to\n"
+            "syslog, facility daemon; start-up messages also here), and exits non-zero\n"
+            "with the reason if it cannot start.\n",
+            tokens);
+}
+
+/* -n: warnings as plainly as errors ("pmirrord: warning: FILE:LINE: ..."). */
+static void plain_sink(int prio, const char *token, const char *msg, void *arg)
+{
+    (void)token;
+    (void)arg;
+    if (prio == LOG_DEBUG)
+        fprintf(stderr, "pmirrord: debug: %s\n", msg);
+    else if (prio == LOG_INFO || prio == LOG_NOTICE)
+        fprintf(stderr, "pmirrord: %s\n", msg);
+    else
+        fprintf(stderr, "pmirrord: %s: %s\n", log_prio_name(prio), msg);
+}
+
+/*
+ * persistentDir is created at start-up (mode 0700), but not its parents: a
+ * missing parent is a configuration error, named before anything starts.
+ */
+static int check_persistent_dir(const struct pm_conf *c, char *err, size_t errlen)
+{
+    char where[PM_PATH_MAX + 32], parent[PM_PATH_MAX];
+    struct stat st;
+    if (c->persistent_dir_where[0] != '\0')
+        snprintf(where, sizeof(where), "%s: persistentDir", c->persistent_dir_where);
+    else
+        snprintf(where, sizeof(where), "persistentDir (default)");
+    if (stat(c->persistent_dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return 0;
+        snprintf(err, errlen, "%s: %s is not a directory", where, c->persistent_dir);
+        return -1;
+    }
+    if (errno != ENOENT && errno != ENOTDIR) {
+        snprintf(err, errlen, "%s: %s: %s", where, c->persistent_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(parent, sizeof(parent), "%s", c->persistent_dir);
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/') /* "/var/lib/pmirrord/" */
+        parent[--n] = '\0';
+    char *slash = strrchr(parent, '/');
+    if (slash == parent)
+        slash[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    if (stat(parent, &st) < 0) {
+        snprintf(err, errlen,
+                 "%s: the parent directory %s of %s does not exist (%s); create it first: "
+                 "pmirrord creates only %s itself",
+                 where, parent, c->persistent_dir, strerror(errno), c->persistent_dir);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: the parent %s of %s is not a directory", where, parent,
+                 c->persistent_dir);
+        return -1;
+    }
+    return 0;
 }
 
 /*
@@ -428,12 +493,19 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
     }
 
     log_init("pmirrord", LOG_TARGET_STDERR);
+    if (check_only)
+        log_set_sink(plain_sink, NULL);
     if (debug != NULL && log_set_debug(debug, err, sizeof(err)) < 0) {
         fprintf(stderr, "pmirrord: -D: %s\n", err);
         return 2;
     }
     if (conf_load(conf_path, &conf, err, sizeof(err)) < 0) {
         fprintf(stderr, "pmirrord: %s\n", err);
+        return 2;
+    }
+    if (check_persistent_dir(&conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pmirrord: %s\n", err);
+        conf_free(&conf);
         return 2;
     }
     size_t memlock = pm_memlock_needed(&conf);

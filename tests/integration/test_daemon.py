@@ -48,6 +48,14 @@ class TestCommandLine(DaemonCase):
                 self.assertRegex(r.stdout, r"(^|[\s\[|,])" + re.escape(opt) + r"\b", opt)
             self.assertEqual(r.stderr, "")
 
+    def test_help_lists_the_debug_tokens(self):
+        r = run([PMIRRORD, "-h"])
+        self.assertEqual(r.returncode, 0)
+        tokens = r.stdout.split("-D TOKENS", 1)[1].split("-p PIDFILE", 1)[0]
+        for tok in ("all", "main", "conf", "agentx", "snmp", "mib", "notify", "traphost", "slog",
+                    "ctl", "event"):
+            self.assertRegex(tokens, r"\b%s\b" % tok)
+
     def test_version(self):
         r = run([PMIRRORD, "-V"])
         self.assertEqual(r.returncode, 0)
@@ -134,6 +142,44 @@ class TestConfigFile(DaemonCase):
             else:
                 self.assertNotIn("iterations", r.stderr)
             self.assertNotIn(h.split("$")[3], r.stderr)   # never the salt or hash
+
+    def test_check_prints_warnings_as_plainly_as_errors(self):
+        base = self.env.pmirrord_conf().replace("mirrorSecret", "# mirrorSecret")
+        n = base.count("\n") + 1
+        h = run([PMIRRORCTL, "hash-secret", "1000"], input="s3cret-for-test\n").stdout.strip()
+        path, r = self.check(base + "mirrorSecret %s\n" % h)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^pmirrord: warning: %s:%d: mirrorSecret has only 1000 "
+                         % (re.escape(path), n))
+        self.assertNotRegex(r.stderr, r"\d\d:\d\d:\d\d|\[conf\]")
+        path, r = self.check(base + "trapEnable maybe\n")
+        self.assertEqual(r.returncode, 2)
+        self.assertRegex(r.stderr, r"(?m)^pmirrord: %s:%d: trapEnable" % (re.escape(path), n))
+
+    def test_check_names_a_missing_parent_of_persistent_dir(self):
+        base = self.env.pmirrord_conf().replace("persistentDir", "# persistentDir")
+        n = base.count("\n") + 1
+        missing = self.env.path("no-such-dir")
+        path, r = self.check(base + "persistentDir %s/state\n" % missing)
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn("%s:%d: persistentDir: the parent directory %s of %s/state does not exist"
+                      % (path, n, missing, missing), r.stderr)
+        self.assertEqual(r.stdout, "")
+        # the daemon does not start either
+        r = run([PMIRRORD, "-f", "-c", path])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("parent directory %s " % missing, r.stderr)
+        blocker = self.env.path("a-file")
+        open(blocker, "w").close()
+        for bad, msg in ((blocker, "is not a directory"), (blocker + "/state", "is not a directory")):
+            path, r = self.check(base + "persistentDir %s\n" % bad)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("%s:%d: persistentDir" % (path, n), r.stderr)
+            self.assertIn(msg, r.stderr)
+        # a directory pmirrord will create itself, under one that exists: fine
+        path, r = self.check(base + "persistentDir %s\n" % self.env.path("new-state"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.exists(self.env.path("new-state")), "-n only checks")
 
     def test_check_prints_the_memlock_figure(self):
         def figure(extra):
