@@ -48,7 +48,8 @@ struct pm_traphost_conf {
 struct pm_conf {
     char path[PM_PATH_MAX];
     /* agent */
-    char agentx_socket[PM_PATH_MAX]; /* path, unix:PATH or tcp:A.B.C.D:PORT (port always set) */
+    char agentx_socket[PM_PATH_MAX]; /* path, unix:PATH, tcp:A.B.C.D:PORT or tcp:[IPv6]:PORT (port
+                                        always set) */
     unsigned agentx_ping_interval;
     char persistent_dir[PM_PATH_MAX];
     char persistent_dir_where[PM_PATH_MAX + 16]; /* "file:line", "" for the default */

@@ -109,7 +109,8 @@ class TestConfigFile(DaemonCase):
     def test_agentx_tcp_address(self):
         base = self.env.pmirrord_conf().replace("agentXSocket", "# agentXSocket")
         for ok in ("tcp:127.0.0.1", "tcp:127.0.0.1:705", "tcp:10.1.2.3:7050", "/var/agentx/master",
-                   "unix:/run/agentx"):
+                   "unix:/run/agentx", "tcp:[::1]", "tcp:[::1]:705", "tcp:[2001:db8::7]:7050",
+                   "tcp:[::ffff:127.0.0.1]:705"):
             path, r = self.check(base + "agentXSocket %s\n" % ok)
             self.assertEqual(r.returncode, 0, ok + ": " + r.stderr)
         n = base.count("\n") + 1
@@ -117,11 +118,40 @@ class TestConfigFile(DaemonCase):
                          ("tcp:localhost:705", "use a numeric address"),
                          ("tcp:agentx.example.net:705", "use a numeric address"),
                          ("tcp:127.0.0.1:0", "port"), ("tcp:127.0.0.1:70000", "port"),
-                         ("tcp:127.0.0.1:", "port"), ("tcp:", "address")):
+                         ("tcp:127.0.0.1:", "port"), ("tcp:", "address"),
+                         ("tcp:localhost", "is not a numeric IPv4 address"),
+                         ("tcp:::1", "must be in brackets"), ("tcp:::1:705", "must be in brackets"),
+                         ("tcp:[::1", "in brackets"), ("tcp:[::1]705", "in brackets"),
+                         ("tcp:[localhost]:705", '"localhost" is not a numeric IPv6 address'),
+                         ("tcp:[127.0.0.1]", "is not a numeric IPv6 address"),
+                         ("tcp:[fe80::1%lo]", "is not a numeric IPv6 address"),
+                         ("tcp:[::1]:0", "port"), ("tcp:[::1]:70000", "port"),
+                         ("tcp:[::1]:", "port"), ("tcp:[]:705", "address")):
             path, r = self.check(base + "agentXSocket %s\n" % bad)
             self.assertEqual(r.returncode, 2, bad)
             self.assertIn("%s:%d: agentXSocket" % (path, n), r.stderr)
             self.assertIn(msg, r.stderr, bad)
+
+    def test_agentx_over_tcp_ipv6(self):
+        """agentXSocket tcp:[::1]:PORT reaches an snmpd listening on tcp6:[::1]:PORT."""
+        lo = run(["ip", "-6", "addr", "show", "lo"]).stdout
+        if "::1/128" not in lo:
+            self.fail("needs IPv6 on the loopback (::1 on lo): `ip -6 addr show lo` shows none")
+        import socket
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sk:
+            sk.bind(("::1", 0))
+            port = sk.getsockname()[1]
+        e = self.env
+        e.agentx = "tcp6:[::1]:%d" % port
+        e.write_snmpd_conf()
+        e.start_snmpd()
+        text = e.pmirrord_conf().replace("agentXSocket " + e.agentx,
+                                         "agentXSocket tcp:[0:0::1]:%d" % port)
+        self.assertIn("tcp:[0:0::1]", text)
+        e.start_pmirrord(conf_text=text)
+        e.wait_registered()
+        self.assertIn("registered with the AgentX master at tcp:[::1]:%d" % port,
+                      e.read_log("pmirrord"))
 
     def test_missing_control_group_names_file_and_line(self):
         path, r = self.check("# one\n# two\ncontrolGroup pm-no-such-group\n")
