@@ -71,7 +71,7 @@ static void on_sig_pipe(int fd, void *arg)
         ;
 }
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct pm_daemon_hooks *hooks)
 {
     char tokens[256];
     log_tokens(tokens, sizeof(tokens));
@@ -90,6 +90,8 @@ static void usage(FILE *out)
             "syslog, facility daemon; start-up messages also here), and exits non-zero\n"
             "with the reason if it cannot start.\n",
             tokens);
+    if (hooks != NULL && hooks->usage != NULL)
+        fputs(hooks->usage, out);
 }
 
 /* -n: warnings as plainly as errors ("pmirrord: warning: FILE:LINE: ..."). */
@@ -469,19 +471,19 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
             pidfile = optarg;
             break;
         case 'h':
-            usage(stdout);
+            usage(stdout, hooks);
             return 0;
         case 'V':
             printf("pmirrord %s\n", PM_VERSION);
             return 0;
         default:
-            usage(stderr);
+            usage(stderr, hooks);
             return 2;
         }
     }
     if (optind != argc) {
         fprintf(stderr, "pmirrord: unexpected argument \"%s\"\n", argv[optind]);
-        usage(stderr);
+        usage(stderr, hooks);
         return 2;
     }
     if (pidfile != NULL) {

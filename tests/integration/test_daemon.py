@@ -56,6 +56,17 @@ class TestCommandLine(DaemonCase):
                     "ctl", "event"):
             self.assertRegex(tokens, r"\b%s\b" % tok)
 
+    def test_evtestd_help_describes_its_fifo_and_event_lines(self):
+        r = run([pmtest.PM_EVTESTD, "-h"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("usage: pmirrord", r.stdout)   # pmirrord's options first
+        extra = r.stdout.split("PM_EVTEST_FIFO", 1)
+        self.assertEqual(len(extra), 2, r.stdout)
+        for word in ("trap=", "mid=", "sid=", "trigger=", "user=", "tip=", "aa=", "count=N",
+                     "rate=R", "%20", "*N:c"):
+            self.assertIn(word, extra[1], word)
+        self.assertEqual(r.stderr, "")
+
     def test_version(self):
         r = run([PMIRRORD, "-V"])
         self.assertEqual(r.returncode, 0)
