@@ -48,10 +48,13 @@ struct pm_traphost_conf {
 struct pm_conf {
     char path[PM_PATH_MAX];
     /* agent */
-    char agentx_socket[PM_PATH_MAX]; /* path, unix:PATH or tcp:A.B.C.D:PORT (port always set) */
+    char agentx_socket[PM_PATH_MAX]; /* path, unix:PATH, tcp:A.B.C.D:PORT or tcp:[IPv6]:PORT (port
+                                        always set) */
     unsigned agentx_ping_interval;
     char persistent_dir[PM_PATH_MAX];
-    int trap_enable;       /* 1 true, 0 false: used when nothing is persisted */
+    char persistent_dir_where[PM_PATH_MAX + 16]; /* "file:line", "" for the default */
+    int trap_enable;                          /* 1 true, 0 false: used when nothing is persisted */
+    char trap_enable_where[PM_PATH_MAX + 16]; /* "file:line" of trapEnable, "" if absent */
     uint8_t engine_id[32]; /* our SNMP engineID; 0 length: generated and persisted */
     size_t engine_id_len;
     /* notifications */

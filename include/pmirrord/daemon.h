@@ -14,6 +14,8 @@ struct pm_daemon_hooks {
     /* Before shutdown, on the agent thread. */
     void (*stopping)(void *arg);
     void *arg;
+    /* Printed after pmirrord's own usage by -h (what the hooks add), or NULL. */
+    const char *usage;
 };
 
 /* pmirrord's main(): parses argv, runs until SIGTERM/SIGINT.  Exit status:

@@ -35,6 +35,15 @@ int log_set_debug(const char *csv, char *err, size_t errlen);
 int log_debug_enabled(const char *token);
 /* Replace the sink (NULL restores the default stderr/syslog sink). */
 void log_set_sink(log_sink_fn fn, void *arg);
+/* A second receiver of every message but debug ones, after the sink (NULL:
+ * none).  Set it before any thread is started; fn must be thread-safe.  The
+ * daemon uses it to show its start-up messages on the terminal that started
+ * it (src/daemon/ready.h). */
+void log_set_echo(log_sink_fn fn, void *arg);
+/* "error", "warning", "info", "debug" ("fatal" above error) for a syslog priority. */
+const char *log_prio_name(int prio);
+/* The tokens -D accepts, ", "-separated, into buf; returns the length wanted. */
+size_t log_tokens(char *buf, size_t len);
 void log_close(void);
 
 void log_warn(const char *token, const char *fmt, ...) PM_PRINTF(2, 3); /* appends strerror */

@@ -236,6 +236,15 @@ int agent_init(const struct pm_conf *c, char *err, size_t errlen)
     log_info("agentx", "juniPacketMirrorTrapEnable is %s (%s)",
              mib_trapenable_value() ? "true" : "false",
              mib_trapenable_persisted() ? "persisted" : "configured default");
+    /* The persisted value (an SNMP SET) wins over the configuration's default;
+     * an operator who wrote trapEnable must hear that it is not in effect. */
+    if (mib_trapenable_persisted() && c->trap_enable_where[0] != '\0' &&
+        mib_trapenable_value() != (c->trap_enable != 0))
+        log_warnx("agentx",
+                  "trapEnable %s (%s) is overridden by the persisted value %s (set by SNMP); "
+                  "change it with snmpset (juniPacketMirrorTrapEnable.0)",
+                  c->trap_enable ? "yes" : "no", c->trap_enable_where,
+                  mib_trapenable_value() ? "true" : "false");
     if (!ag.connected) {
         const char *why = agent_transport_last_error();
         if (why[0] != '\0')

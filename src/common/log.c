@@ -26,11 +26,13 @@ static struct {
     int ndebug;
     log_sink_fn sink;
     void *sink_arg;
-} lg = {"pmirrord", LOG_TARGET_STDERR, 0, {{0}}, 0, NULL, NULL};
+    log_sink_fn echo;
+    void *echo_arg;
+} lg = {"pmirrord", LOG_TARGET_STDERR, 0, {{0}}, 0, NULL, NULL, NULL, NULL};
 
 static pthread_mutex_t lg_mtx = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *prio_name(int prio)
+const char *log_prio_name(int prio)
 {
     switch (prio) {
     case LOG_EMERG:
@@ -64,7 +66,7 @@ static void default_sink(int prio, const char *token, const char *msg, void *arg
     strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
     pthread_mutex_lock(&lg_mtx);
     fprintf(stderr, "%s.%03ld %s[%s] %s: %s\n", tbuf, ts.tv_nsec / 1000000, lg.progname, token,
-            prio_name(prio), msg);
+            log_prio_name(prio), msg);
     fflush(stderr);
     pthread_mutex_unlock(&lg_mtx);
 }
@@ -87,6 +89,22 @@ void log_set_sink(log_sink_fn fn, void *arg)
 {
     lg.sink = fn;
     lg.sink_arg = arg;
+}
+
+void log_set_echo(log_sink_fn fn, void *arg)
+{
+    lg.echo = fn;
+    lg.echo_arg = arg;
+}
+
+size_t log_tokens(char *buf, size_t len)
+{
+    size_t n = 0;
+    if (len > 0)
+        buf[0] = '\0';
+    for (int i = 0; known_tokens[i] != NULL && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", i > 0 ? ", " : "", known_tokens[i]);
+    return n;
 }
 
 int log_set_debug(const char *csv, char *err, size_t errlen)
@@ -137,6 +155,8 @@ void log_vmsg(int prio, const char *token, const char *fmt, va_list ap)
         lg.sink(prio, token, msg, lg.sink_arg);
     else
         default_sink(prio, token, msg, NULL);
+    if (lg.echo != NULL && prio != LOG_DEBUG)
+        lg.echo(prio, token, msg, lg.echo_arg);
 }
 
 void log_msg(int prio, const char *token, const char *fmt, ...)

@@ -152,31 +152,60 @@ static int parse_bool(struct conf_ctx *x, int argc, char **argv, int *dst)
 }
 
 /*
- * tcp:ADDRESS[:PORT]: a numeric IPv4 address (the agent connects without
- * blocking and never resolves names), the AgentX port 705 (RFC 2741 §8.1)
- * when none is given.  Stored with the port, so the agent sees one form.
+ * tcp:ADDRESS[:PORT]: a numeric IPv4 address, or a numeric IPv6 address in
+ * brackets (RFC 3986 §3.2.2: tcp:[::1]:705), the agent connects without
+ * blocking and never resolves names (agent_transport.c); the AgentX port 705
+ * (RFC 2741 §8.1) when none is given.  Stored with the port and the address
+ * in inet_ntop() form, so the agent sees one form.
  */
 static int agentx_tcp(struct conf_ctx *x, const char *spec)
 {
-    char host[64];
-    const char *colon = strchr(spec, ':');
-    size_t hl = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
-    unsigned long port = 705;
-    struct in_addr a;
+    char host[INET6_ADDRSTRLEN + 1], norm[INET6_ADDRSTRLEN];
+    const char *port = NULL;
+    size_t hl;
+    unsigned long portnum = 705;
+    int v6 = spec[0] == '[';
+    if (v6) {
+        const char *close = strchr(spec, ']');
+        if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+            CONF_FAIL(x,
+                      "agentXSocket: \"tcp:%s\": an IPv6 address is written in brackets, "
+                      "optionally followed by :PORT (tcp:[::1]:705)",
+                      spec);
+        hl = (size_t)(close - spec - 1);
+        spec++;
+        port = close[1] == ':' ? close + 2 : NULL;
+    } else {
+        const char *colon = strchr(spec, ':');
+        if (colon != NULL && strchr(colon + 1, ':') != NULL)
+            CONF_FAIL(x,
+                      "agentXSocket: \"tcp:%s\": an IPv6 address must be in brackets "
+                      "(tcp:[::1]:705)",
+                      spec);
+        hl = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+        port = colon != NULL ? colon + 1 : NULL;
+    }
     if (hl == 0)
-        CONF_FAIL(x, "agentXSocket: tcp: needs an address (tcp:127.0.0.1:705)");
+        CONF_FAIL(x, "agentXSocket: tcp: needs an address (tcp:127.0.0.1:705 or tcp:[::1]:705)");
     if (hl >= sizeof(host))
         CONF_FAIL(x, "agentXSocket: tcp: address too long; use a numeric address");
     memcpy(host, spec, hl);
     host[hl] = '\0';
-    if (inet_pton(AF_INET, host, &a) != 1)
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (v6 ? inet_pton(AF_INET6, host, &a6) != 1 : inet_pton(AF_INET, host, &a4) != 1)
         CONF_FAIL(x,
-                  "agentXSocket: \"%s\" is not an IPv4 address; use a numeric address "
-                  "(tcp:127.0.0.1:705), host names are not resolved",
-                  host);
-    if (colon != NULL && conf_uint(colon + 1, 1, 65535, &port) < 0)
-        CONF_FAIL(x, "agentXSocket: \"%s\" is not a port from 1 to 65535", colon + 1);
-    snprintf(x->c->agentx_socket, sizeof(x->c->agentx_socket), "tcp:%s:%lu", host, port);
+                  "agentXSocket: \"%s\" is not a numeric %s address; use a numeric address "
+                  "(tcp:127.0.0.1:705 or tcp:[::1]:705), host names are not resolved",
+                  host, v6 ? "IPv6" : "IPv4");
+    if (port != NULL && conf_uint(port, 1, 65535, &portnum) < 0)
+        CONF_FAIL(x, "agentXSocket: \"%s\" is not a port from 1 to 65535", port);
+    if (v6) {
+        inet_ntop(AF_INET6, &a6, norm, sizeof(norm));
+        snprintf(x->c->agentx_socket, sizeof(x->c->agentx_socket), "tcp:[%s]:%lu", norm, portnum);
+    } else {
+        snprintf(x->c->agentx_socket, sizeof(x->c->agentx_socket), "tcp:%s:%lu", host, portnum);
+    }
     return 0;
 }
 
@@ -206,12 +235,18 @@ static int d_persistent_dir(struct conf_ctx *x, int argc, char **argv)
         return -1;
     if (x->c->persistent_dir[0] != '/')
         CONF_FAIL(x, "persistentDir must be an absolute path");
+    snprintf(x->c->persistent_dir_where, sizeof(x->c->persistent_dir_where), "%s:%d", x->file,
+             x->line);
     return 0;
 }
 
 static int d_trap_enable(struct conf_ctx *x, int argc, char **argv)
 {
-    return parse_bool(x, argc, argv, &x->c->trap_enable);
+    if (parse_bool(x, argc, argv, &x->c->trap_enable) < 0)
+        return -1;
+    /* For the warning when a value set by SNMP and persisted overrides it. */
+    snprintf(x->c->trap_enable_where, sizeof(x->c->trap_enable_where), "%s:%d", x->file, x->line);
+    return 0;
 }
 
 static int d_engine_id(struct conf_ctx *x, int argc, char **argv)

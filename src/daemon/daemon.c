@@ -9,12 +9,12 @@
  * queue, whose eventfd the agent loop watches.  Every thread is made with
  * pm_thread_create() (thread.h).
  *
- * Start-up order: config -> fork (without -f; ready.h) -> memory limit,
- * harden, lock everything -> pidfile -> secure rings -> event queue -> agent
- * (Net-SNMP) -> notifications -> control socket -> ready.  Shutdown is the
- * reverse, and zeroises the rings.  Any failure before "ready" stops the
- * daemon with status 1 and its reason on stderr (docs/memory-locking.md for
- * the locked-memory budget).
+ * Start-up order: config -> fork (without -f; ready.h) -> pidfile (locked:
+ * the instance lock) -> memory limit, harden, lock everything -> secure
+ * rings -> event queue -> agent (Net-SNMP) -> notifications -> control
+ * socket -> ready.  Shutdown is the reverse, and zeroises the rings.  Any
+ * failure before "ready" stops the daemon with status 1 and its reason on
+ * stderr (docs/memory-locking.md for the locked-memory budget).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -69,29 +71,120 @@ static void on_sig_pipe(int fd, void *arg)
         ;
 }
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct pm_daemon_hooks *hooks)
 {
-    fprintf(out, "usage: pmirrord [-f] [-n] [-c FILE] [-D TOKEN,...] [-p PIDFILE]\n"
-                 "       pmirrord -h | --help | -V\n"
-                 "  -c FILE     configuration file (default " PM_CONF_DEFAULT_PATH ")\n"
-                 "  -f          stay in the foreground and log to stderr\n"
-                 "  -n          check the configuration, print the locked memory it needs, exit\n"
-                 "  -D TOKENS   debug output for these subsystems, comma-separated, or \"all\"\n"
-                 "  -p PIDFILE  write the process ID to PIDFILE\n"
-                 "  -h, --help  print this help and exit\n"
-                 "  -V          print the version and exit\n"
-                 "Without -f pmirrord runs in the background once it has started, and exits\n"
-                 "non-zero with the reason if it cannot start.\n");
+    char tokens[256];
+    log_tokens(tokens, sizeof(tokens));
+    fprintf(out,
+            "usage: pmirrord [-f] [-n] [-c FILE] [-D TOKEN,...] [-p PIDFILE]\n"
+            "       pmirrord -h | --help | -V\n"
+            "  -c FILE     configuration file (default " PM_CONF_DEFAULT_PATH ")\n"
+            "  -f          stay in the foreground and log to stderr\n"
+            "  -n          check the configuration, print the locked memory it needs, exit\n"
+            "  -D TOKENS   debug output for these subsystems, comma-separated, or \"all\":\n"
+            "              %s\n"
+            "  -p PIDFILE  write the process ID to PIDFILE (and hold a lock on it)\n"
+            "  -h, --help  print this help and exit\n"
+            "  -V          print the version and exit\n"
+            "Without -f pmirrord runs in the background once it has started (logging to\n"
+            "syslog, facility daemon; start-up messages also here), and exits non-zero\n"
+            "with the reason if it cannot start.\n",
+            tokens);
+    if (hooks != NULL && hooks->usage != NULL)
+        fputs(hooks->usage, out);
+}
+
+/* -n: warnings as plainly as errors ("pmirrord: warning: FILE:LINE: ..."). */
+static void plain_sink(int prio, const char *token, const char *msg, void *arg)
+{
+    (void)token;
+    (void)arg;
+    if (prio == LOG_DEBUG)
+        fprintf(stderr, "pmirrord: debug: %s\n", msg);
+    else if (prio == LOG_INFO || prio == LOG_NOTICE)
+        fprintf(stderr, "pmirrord: %s\n", msg);
+    else
+        fprintf(stderr, "pmirrord: %s: %s\n", log_prio_name(prio), msg);
+}
+
+/*
+ * persistentDir is created at start-up (mode 0700), but not its parents: a
+ * missing parent is a configuration error, named before anything starts.
+ */
+static int check_persistent_dir(const struct pm_conf *c, char *err, size_t errlen)
+{
+    char where[PM_PATH_MAX + 32], parent[PM_PATH_MAX];
+    struct stat st;
+    if (c->persistent_dir_where[0] != '\0')
+        snprintf(where, sizeof(where), "%s: persistentDir", c->persistent_dir_where);
+    else
+        snprintf(where, sizeof(where), "persistentDir (default)");
+    if (stat(c->persistent_dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return 0;
+        snprintf(err, errlen, "%s: %s is not a directory", where, c->persistent_dir);
+        return -1;
+    }
+    if (errno != ENOENT && errno != ENOTDIR) {
+        snprintf(err, errlen, "%s: %s: %s", where, c->persistent_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(parent, sizeof(parent), "%s", c->persistent_dir);
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/') /* "/var/lib/pmirrord/" */
+        parent[--n] = '\0';
+    char *slash = strrchr(parent, '/');
+    if (slash == parent)
+        slash[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    if (stat(parent, &st) < 0) {
+        snprintf(err, errlen,
+                 "%s: the parent directory %s of %s does not exist (%s); create it first: "
+                 "pmirrord creates only %s itself",
+                 where, parent, c->persistent_dir, strerror(errno), c->persistent_dir);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: the parent %s of %s is not a directory", where, parent,
+                 c->persistent_dir);
+        return -1;
+    }
+    return 0;
 }
 
 /*
  * The pidfile is written by root into a directory others may control (e.g. a
  * group-writable /run/pmirrord): never follow a symbolic link, never write
  * into anything but a regular file (O_NONBLOCK: a FIFO must not hang us).
+ *
+ * It is also the instance lock: flock(2) on it is held for the daemon's
+ * lifetime (the descriptor stays open), so a second pmirrord with the same
+ * pidfile refuses to start before it touches anything, and a stale file left
+ * by a killed daemon is simply taken over.  At exit it is removed only if the
+ * path still names our file and the file still holds our PID.
  */
+static struct {
+    int fd;
+    char path[PATH_MAX];
+} pidf = {-1, ""};
+
+/* The PID written in the file open on fd, or 0. */
+static long pidfile_pid(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    return end != buf && (*end == '\n' || *end == '\0') && pid > 0 ? pid : 0;
+}
+
 static int write_pidfile(const char *path, char *err, size_t errlen)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
     if (fd < 0) {
         if (errno == ELOOP)
             snprintf(err, errlen, "pidfile %.512s is a symbolic link; refusing to write through it",
@@ -108,11 +201,47 @@ static int write_pidfile(const char *path, char *err, size_t errlen)
         close(fd);
         return -1;
     }
-    if (ftruncate(fd, 0) < 0 || write(fd, line, (size_t)n) != n || close(fd) < 0) {
-        snprintf(err, errlen, "cannot write pidfile %.512s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        long other = pidfile_pid(fd);
+        close(fd);
+        if (e != EWOULDBLOCK) {
+            snprintf(err, errlen, "cannot lock pidfile %.512s: %s", path, strerror(e));
+            return -1;
+        }
+        if (other > 0)
+            snprintf(err, errlen,
+                     "pidfile %.512s is locked by a running pmirrord, PID %ld; stop it first "
+                     "(kill %ld) or give this one another -p PIDFILE",
+                     path, other, other);
+        else
+            snprintf(err, errlen,
+                     "pidfile %.512s is locked by another running pmirrord; stop it first or "
+                     "give this one another -p PIDFILE",
+                     path);
         return -1;
     }
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n) {
+        snprintf(err, errlen, "cannot write pidfile %.512s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    pidf.fd = fd;
+    snprintf(pidf.path, sizeof(pidf.path), "%s", path);
     return 0;
+}
+
+/* Remove the pidfile if it is still ours, then drop the lock. */
+static void remove_pidfile(void)
+{
+    struct stat ours, now;
+    if (pidf.fd < 0)
+        return;
+    if (fstat(pidf.fd, &ours) == 0 && lstat(pidf.path, &now) == 0 && ours.st_dev == now.st_dev &&
+        ours.st_ino == now.st_ino && pidfile_pid(pidf.fd) == (long)getpid())
+        unlink(pidf.path);
+    close(pidf.fd);
+    pidf.fd = -1;
 }
 
 static int setup_signals(void)
@@ -214,27 +343,30 @@ static int run(struct pm_conf *conf, size_t memlock, const char *pidfile,
                const struct pm_daemon_hooks *hooks)
 {
     char err[1024];
-    int pidfile_written = 0, rc = 0;
+    int rc = 0;
     struct daemon_state d;
 
     memset(&d, 0, sizeof(d));
+    /* The instance lock before anything else that can fail: a second
+     * pmirrord must stop here, with the first one's pidfile untouched. */
+    if (pidfile != NULL && write_pidfile(pidfile, err, sizeof(err)) < 0)
+        goto fail;
     /* The limit first, while still root; then nothing can be dumped or traced,
      * and nothing of the process, now or later, can be swapped. */
     int lim = pm_memlock_limit(memlock, err, sizeof(err));
     if (lim < 0)
         goto fail;
+    /* Root that may not raise the hard limit (a container without
+     * CAP_SYS_RESOURCE) but holds CAP_IPC_LOCK is not held to it: worth
+     * knowing, not a warning (docs/memory-locking.md). */
     if (lim > 0)
-        log_warnx("main", "%s", err);
+        log_msg(geteuid() == 0 && pm_memlock_cap_ipc_lock() ? LOG_INFO : LOG_WARNING, "main", "%s",
+                err);
     if (pm_harden_process(err, sizeof(err)) < 0 || pm_lock_all(err, sizeof(err)) < 0)
         goto fail;
     if (setup_signals() < 0) {
         snprintf(err, sizeof(err), "signals: %s", strerror(errno));
         goto fail;
-    }
-    if (pidfile != NULL) {
-        if (write_pidfile(pidfile, err, sizeof(err)) < 0)
-            goto fail;
-        pidfile_written = 1;
     }
 
     d.audit_ring = slog_ring_new(conf->secure_log_size, PM_AUDIT_ENTRY_MAX, err, sizeof(err));
@@ -288,14 +420,14 @@ static int run(struct pm_conf *conf, size_t memlock, const char *pidfile,
     goto out;
 
 fail:
-    log_error("main", "cannot start: %s", err);
+    /* The parent prints the reason once, from daemon_failed(). */
     daemon_failed(err);
+    log_error("main", "cannot start: %s", err);
     conf_free(conf);
     rc = 1;
 out:
     teardown(&d);
-    if (pidfile_written)
-        unlink(pidfile);
+    remove_pidfile();
     return rc;
 }
 
@@ -339,19 +471,19 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
             pidfile = optarg;
             break;
         case 'h':
-            usage(stdout);
+            usage(stdout, hooks);
             return 0;
         case 'V':
             printf("pmirrord %s\n", PM_VERSION);
             return 0;
         default:
-            usage(stderr);
+            usage(stderr, hooks);
             return 2;
         }
     }
     if (optind != argc) {
         fprintf(stderr, "pmirrord: unexpected argument \"%s\"\n", argv[optind]);
-        usage(stderr);
+        usage(stderr, hooks);
         return 2;
     }
     if (pidfile != NULL) {
@@ -363,12 +495,19 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
     }
 
     log_init("pmirrord", LOG_TARGET_STDERR);
+    if (check_only)
+        log_set_sink(plain_sink, NULL);
     if (debug != NULL && log_set_debug(debug, err, sizeof(err)) < 0) {
         fprintf(stderr, "pmirrord: -D: %s\n", err);
         return 2;
     }
     if (conf_load(conf_path, &conf, err, sizeof(err)) < 0) {
         fprintf(stderr, "pmirrord: %s\n", err);
+        return 2;
+    }
+    if (check_persistent_dir(&conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pmirrord: %s\n", err);
+        conf_free(&conf);
         return 2;
     }
     size_t memlock = pm_memlock_needed(&conf);
@@ -387,6 +526,9 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
             return 1;
         }
         log_init("pmirrord", LOG_TARGET_SYSLOG);
+        /* Start-up messages also reach the terminal that ran pmirrord: a
+         * host without syslog would lose them (README "Running pmirrord"). */
+        log_set_echo(daemon_forward_log, NULL);
     }
     rc = run(&conf, memlock, pidfile, hooks);
     log_close();

@@ -8,10 +8,14 @@
  */
 #include "memlock.h"
 
+#include <linux/capability.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pmirrord/conf.h"
 #include "pmirrord/ctl_server.h"
+#include "pmirrord/ctl_wire.h"
 #include "pmirrord/pm_event.h"
 #include "pmirrord/thread.h"
 
@@ -24,12 +28,45 @@
 /* A trap host: its Net-SNMP session and transport, and up to 64 informs in
  * flight, each a PDU with its encoded packet (traphost.c). */
 #define HOST_OVERHEAD (512u * 1024)
-/* A control reply holds at most a copy of a ring, escaped (JSON: "\u00XX"
- * for one byte) and framed: 8 bytes per ring byte bound it. */
-#define REPLY_EXPANSION 8u
-#define REPLY_MAX       (4u * 1024 * 1024)
+/*
+ * Control replies.  The big ones are the secure logs' pages (src/daemon/
+ * commands.c, LOG_PAGE and LOG_PAGE_BYTES: keep these in step): at most 1000
+ * entries, and no more entry text than 512 KiB plus the one entry that crosses
+ * that line.  Entry text is one printable line (escape.h): JSON doubles at
+ * most its '"' and '\' (RFC 8259 §7); a row adds its sequence number, time
+ * and JSON keys, and an audited SNMP value may hold a few white-space
+ * controls that JSON spells \u000d, six octets for one: ROW_OVERHEAD bounds
+ * both.  Other replies and the text form are smaller.
+ */
+#define PAGE_ENTRIES   1000u
+#define PAGE_TEXT      (512u * 1024)
+#define JSON_EXPANSION 2u
+#define ROW_OVERHEAD   640u
+#define REPLY_OTHER    (64u * 1024)
+/* The largest reply the protocol sends, framed. */
+#define REPLY_MAX (CTL_MAX_RESPONSE + CTL_MAX_HEADER)
 /* glibc puts the guard page and the thread's TLS in the stack mapping. */
 #define STACK_OVERHEAD (16u * 1024)
+
+/* An sbuf (ctl_reply.c) grows from 256 bytes by doubling: its allocation. */
+static size_t sbuf_cap(size_t n)
+{
+    size_t cap = 256;
+    while (cap < n + 1)
+        cap *= 2;
+    return cap;
+}
+
+/* The largest control reply for a ring of `entries` slots of `entry_max` bytes. */
+static size_t reply_bound(unsigned entries, size_t entry_max)
+{
+    size_t text = (size_t)entries * (entry_max - 1);
+    if (text > PAGE_TEXT + entry_max)
+        text = PAGE_TEXT + entry_max;
+    size_t rows = entries < PAGE_ENTRIES ? entries : PAGE_ENTRIES;
+    size_t n = JSON_EXPANSION * text + rows * ROW_OVERHEAD + REPLY_OTHER;
+    return n < REPLY_MAX ? n : REPLY_MAX;
+}
 
 static size_t page_round(size_t n)
 {
@@ -48,9 +85,23 @@ size_t pm_memlock_needed(const struct pm_conf *c)
         hosts += (size_t)c->hosts[i].queue_size * (sizeof(struct pm_event) + QUEUE_ITEM_OVERHEAD) +
                  HOST_OVERHEAD;
     size_t stacks = PM_THREADS_MAX * ((size_t)PM_THREAD_STACK + STACK_OVERHEAD);
-    size_t reply = REPLY_EXPANSION * (audit > mirror ? audit : mirror) + 64u * 1024;
-    if (reply > REPLY_MAX)
-        reply = REPLY_MAX;
-    size_t replies = CTL_MAX_CLIENTS * reply;
+    size_t ra = reply_bound(c->secure_log_size, PM_AUDIT_ENTRY_MAX);
+    size_t rm = reply_bound(c->mirror_log_size, PM_MIRROR_ENTRY_MAX);
+    size_t reply = sbuf_cap(ra > rm ? ra : rm);
+    /* Each client holds at most one reply until it has read it (ctl_server.c
+     * reads no request while output is pending).  Commands run one at a time
+     * on the control thread; while one is rendered, its items, the text
+     * rendering and the growing buffer (old and new copy) exist as well. */
+    size_t replies = CTL_MAX_CLIENTS * reply + 3 * reply;
     return page_round(PM_MEMLOCK_MARGIN + audit + mirror + evq + hosts + stacks + replies);
+}
+
+int pm_memlock_cap_ipc_lock(void)
+{
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+    memset(d, 0, sizeof(d));
+    if (syscall(SYS_capget, &h, d) == -1)
+        return 0;
+    return (d[CAP_IPC_LOCK / 32].effective & (1u << (CAP_IPC_LOCK % 32))) != 0;
 }

@@ -26,5 +26,8 @@ struct pm_conf;
 
 /* RLIMIT_MEMLOCK, in bytes, that the configuration c needs. */
 size_t pm_memlock_needed(const struct pm_conf *c);
+/* Whether CAP_IPC_LOCK is in the effective set (capget(2)): locking is then
+ * not held to RLIMIT_MEMLOCK (mm/mlock.c). */
+int pm_memlock_cap_ipc_lock(void);
 
 #endif

@@ -1,25 +1,33 @@
 /*
  * ready.c - the start-up result for a waiting parent (see ready.h).
  *
- * Protocol on the pipe, child to parent: "READY\n", or "FAILED <reason>\n";
- * end of file without either means the child died (the parent reports how).
+ * Protocol on the pipe, child to parent: any number of "LOG <level> <token>
+ * <message>\n" (start-up messages, which the parent prints on its stderr as
+ * -f would), then "READY\n", or "FAILED <reason>\n"; end of file without
+ * either means the child died (the parent reports how).
  */
 #include "ready.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pmirrord/log.h"
+
+/* Start-up messages are logged from the agent thread and from threads that
+ * hooks start before readiness: one writer at a time. */
+static pthread_mutex_t ready_mtx = PTHREAD_MUTEX_INITIALIZER;
 static int ready_fd = -1;
 
-static void send_line(const char *s)
+#define LINE_MAX_LEN 1400 /* a log message (1024) and its prefix */
+
+static void write_all(const char *s)
 {
-    if (ready_fd < 0)
-        return;
     size_t n = strlen(s);
     while (n > 0) {
         ssize_t w = write(ready_fd, s, n);
@@ -30,26 +38,78 @@ static void send_line(const char *s)
         s += w;
         n -= (size_t)w;
     }
-    close(ready_fd);
-    ready_fd = -1;
+}
+
+static void send_last(const char *s)
+{
+    pthread_mutex_lock(&ready_mtx);
+    if (ready_fd >= 0) {
+        write_all(s);
+        close(ready_fd);
+        ready_fd = -1;
+    }
+    pthread_mutex_unlock(&ready_mtx);
+}
+
+void daemon_forward_log(int prio, const char *token, const char *msg, void *arg)
+{
+    char line[LINE_MAX_LEN];
+    (void)arg;
+    int n = snprintf(line, sizeof(line), "LOG %s %s %s", log_prio_name(prio), token, msg);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(line) - 1)
+        n = (int)sizeof(line) - 2;
+    for (int i = 0; i < n; i++)
+        if (line[i] == '\n')
+            line[i] = ' '; /* one line per message */
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    pthread_mutex_lock(&ready_mtx);
+    if (ready_fd >= 0)
+        write_all(line);
+    pthread_mutex_unlock(&ready_mtx);
 }
 
 void daemon_ready(void)
 {
-    send_line("READY\n");
+    send_last("READY\n");
 }
 
 void daemon_failed(const char *why)
 {
-    char line[1200];
+    char line[LINE_MAX_LEN];
     snprintf(line, sizeof(line), "FAILED %s\n", why);
-    send_line(line);
+    send_last(line);
+}
+
+/* One line from the child; returns 0 ready, 1 failed, -1 go on. */
+static int parent_line(char *line)
+{
+    if (strcmp(line, "READY") == 0)
+        return 0;
+    if (strncmp(line, "FAILED ", 7) == 0) {
+        fprintf(stderr, "pmirrord: %s\n", line + 7);
+        return 1;
+    }
+    if (strncmp(line, "LOG ", 4) == 0) {
+        /* "LOG level token message" -> "pmirrord[token] level: message" */
+        char *level = line + 4, *token = strchr(level, ' ');
+        char *msg = token != NULL ? strchr(token + 1, ' ') : NULL;
+        if (msg != NULL) {
+            *token++ = '\0';
+            *msg++ = '\0';
+            fprintf(stderr, "pmirrord[%s] %s: %s\n", token, level, msg);
+        }
+    }
+    return -1;
 }
 
 static int parent_wait(int fd, pid_t child)
 {
-    char buf[1200];
+    char buf[2 * LINE_MAX_LEN];
     size_t n = 0;
+    int result = -1;
     for (;;) {
         ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
         if (r < 0 && errno == EINTR)
@@ -57,22 +117,29 @@ static int parent_wait(int fd, pid_t child)
         if (r <= 0)
             break;
         n += (size_t)r;
+        buf[n] = '\0';
+        char *p = buf, *nl;
+        while ((nl = strchr(p, '\n')) != NULL) {
+            *nl = '\0';
+            int lr = parent_line(p);
+            if (lr >= 0)
+                result = lr;
+            p = nl + 1;
+        }
+        n = (size_t)(buf + n - p);
+        memmove(buf, p, n);
         if (n == sizeof(buf) - 1)
-            break;
+            n = 0; /* no line is this long: drop it */
     }
     close(fd);
-    buf[n] = '\0';
-    if (strcmp(buf, "READY\n") == 0)
+    fflush(stderr);
+    if (result == 0)
         return 0;
-    if (strncmp(buf, "FAILED ", 7) == 0) {
-        buf[strcspn(buf, "\n")] = '\0';
-        fprintf(stderr, "pmirrord: %s\n", buf + 7);
-        (void)waitpid(child, NULL, 0);
-        return 1;
-    }
     int st = 0;
     while (waitpid(child, &st, 0) < 0 && errno == EINTR)
         ;
+    if (result == 1)
+        return 1;
     if (WIFSIGNALED(st))
         fprintf(stderr, "pmirrord: start-up failed: killed by signal %d\n", WTERMSIG(st));
     else

@@ -21,5 +21,9 @@ int daemon_detach(void (*release)(void *), void *arg, char *err, size_t errlen);
 void daemon_ready(void);
 /* Start-up failed with this reason (one line, no secrets). */
 void daemon_failed(const char *why);
+/* A log_sink_fn for log_set_echo(): until daemon_ready() or daemon_failed(),
+ * sends each message to the waiting parent, which prints it on its stderr;
+ * afterwards (and in the foreground) does nothing.  Thread-safe. */
+void daemon_forward_log(int prio, const char *token, const char *msg, void *arg);
 
 #endif

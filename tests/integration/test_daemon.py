@@ -48,6 +48,25 @@ class TestCommandLine(DaemonCase):
                 self.assertRegex(r.stdout, r"(^|[\s\[|,])" + re.escape(opt) + r"\b", opt)
             self.assertEqual(r.stderr, "")
 
+    def test_help_lists_the_debug_tokens(self):
+        r = run([PMIRRORD, "-h"])
+        self.assertEqual(r.returncode, 0)
+        tokens = r.stdout.split("-D TOKENS", 1)[1].split("-p PIDFILE", 1)[0]
+        for tok in ("all", "main", "conf", "agentx", "snmp", "mib", "notify", "traphost", "slog",
+                    "ctl", "event"):
+            self.assertRegex(tokens, r"\b%s\b" % tok)
+
+    def test_evtestd_help_describes_its_fifo_and_event_lines(self):
+        r = run([pmtest.PM_EVTESTD, "-h"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("usage: pmirrord", r.stdout)   # pmirrord's options first
+        extra = r.stdout.split("PM_EVTEST_FIFO", 1)
+        self.assertEqual(len(extra), 2, r.stdout)
+        for word in ("trap=", "mid=", "sid=", "trigger=", "user=", "tip=", "aa=", "count=N",
+                     "rate=R", "%20", "*N:c"):
+            self.assertIn(word, extra[1], word)
+        self.assertEqual(r.stderr, "")
+
     def test_version(self):
         r = run([PMIRRORD, "-V"])
         self.assertEqual(r.returncode, 0)
@@ -101,7 +120,8 @@ class TestConfigFile(DaemonCase):
     def test_agentx_tcp_address(self):
         base = self.env.pmirrord_conf().replace("agentXSocket", "# agentXSocket")
         for ok in ("tcp:127.0.0.1", "tcp:127.0.0.1:705", "tcp:10.1.2.3:7050", "/var/agentx/master",
-                   "unix:/run/agentx"):
+                   "unix:/run/agentx", "tcp:[::1]", "tcp:[::1]:705", "tcp:[2001:db8::7]:7050",
+                   "tcp:[::ffff:127.0.0.1]:705"):
             path, r = self.check(base + "agentXSocket %s\n" % ok)
             self.assertEqual(r.returncode, 0, ok + ": " + r.stderr)
         n = base.count("\n") + 1
@@ -109,11 +129,40 @@ class TestConfigFile(DaemonCase):
                          ("tcp:localhost:705", "use a numeric address"),
                          ("tcp:agentx.example.net:705", "use a numeric address"),
                          ("tcp:127.0.0.1:0", "port"), ("tcp:127.0.0.1:70000", "port"),
-                         ("tcp:127.0.0.1:", "port"), ("tcp:", "address")):
+                         ("tcp:127.0.0.1:", "port"), ("tcp:", "address"),
+                         ("tcp:localhost", "is not a numeric IPv4 address"),
+                         ("tcp:::1", "must be in brackets"), ("tcp:::1:705", "must be in brackets"),
+                         ("tcp:[::1", "in brackets"), ("tcp:[::1]705", "in brackets"),
+                         ("tcp:[localhost]:705", '"localhost" is not a numeric IPv6 address'),
+                         ("tcp:[127.0.0.1]", "is not a numeric IPv6 address"),
+                         ("tcp:[fe80::1%lo]", "is not a numeric IPv6 address"),
+                         ("tcp:[::1]:0", "port"), ("tcp:[::1]:70000", "port"),
+                         ("tcp:[::1]:", "port"), ("tcp:[]:705", "address")):
             path, r = self.check(base + "agentXSocket %s\n" % bad)
             self.assertEqual(r.returncode, 2, bad)
             self.assertIn("%s:%d: agentXSocket" % (path, n), r.stderr)
             self.assertIn(msg, r.stderr, bad)
+
+    def test_agentx_over_tcp_ipv6(self):
+        """agentXSocket tcp:[::1]:PORT reaches an snmpd listening on tcp6:[::1]:PORT."""
+        lo = run(["ip", "-6", "addr", "show", "lo"]).stdout
+        if "::1/128" not in lo:
+            self.fail("needs IPv6 on the loopback (::1 on lo): `ip -6 addr show lo` shows none")
+        import socket
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sk:
+            sk.bind(("::1", 0))
+            port = sk.getsockname()[1]
+        e = self.env
+        e.agentx = "tcp6:[::1]:%d" % port
+        e.write_snmpd_conf()
+        e.start_snmpd()
+        text = e.pmirrord_conf().replace("agentXSocket " + e.agentx,
+                                         "agentXSocket tcp:[0:0::1]:%d" % port)
+        self.assertIn("tcp:[0:0::1]", text)
+        e.start_pmirrord(conf_text=text)
+        e.wait_registered()
+        self.assertIn("registered with the AgentX master at tcp:[::1]:%d" % port,
+                      e.read_log("pmirrord"))
 
     def test_missing_control_group_names_file_and_line(self):
         path, r = self.check("# one\n# two\ncontrolGroup pm-no-such-group\n")
@@ -135,6 +184,44 @@ class TestConfigFile(DaemonCase):
                 self.assertNotIn("iterations", r.stderr)
             self.assertNotIn(h.split("$")[3], r.stderr)   # never the salt or hash
 
+    def test_check_prints_warnings_as_plainly_as_errors(self):
+        base = self.env.pmirrord_conf().replace("mirrorSecret", "# mirrorSecret")
+        n = base.count("\n") + 1
+        h = run([PMIRRORCTL, "hash-secret", "1000"], input="s3cret-for-test\n").stdout.strip()
+        path, r = self.check(base + "mirrorSecret %s\n" % h)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^pmirrord: warning: %s:%d: mirrorSecret has only 1000 "
+                         % (re.escape(path), n))
+        self.assertNotRegex(r.stderr, r"\d\d:\d\d:\d\d|\[conf\]")
+        path, r = self.check(base + "trapEnable maybe\n")
+        self.assertEqual(r.returncode, 2)
+        self.assertRegex(r.stderr, r"(?m)^pmirrord: %s:%d: trapEnable" % (re.escape(path), n))
+
+    def test_check_names_a_missing_parent_of_persistent_dir(self):
+        base = self.env.pmirrord_conf().replace("persistentDir", "# persistentDir")
+        n = base.count("\n") + 1
+        missing = self.env.path("no-such-dir")
+        path, r = self.check(base + "persistentDir %s/state\n" % missing)
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn("%s:%d: persistentDir: the parent directory %s of %s/state does not exist"
+                      % (path, n, missing, missing), r.stderr)
+        self.assertEqual(r.stdout, "")
+        # the daemon does not start either
+        r = run([PMIRRORD, "-f", "-c", path])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("parent directory %s " % missing, r.stderr)
+        blocker = self.env.path("a-file")
+        open(blocker, "w").close()
+        for bad, msg in ((blocker, "is not a directory"), (blocker + "/state", "is not a directory")):
+            path, r = self.check(base + "persistentDir %s\n" % bad)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("%s:%d: persistentDir" % (path, n), r.stderr)
+            self.assertIn(msg, r.stderr)
+        # a directory pmirrord will create itself, under one that exists: fine
+        path, r = self.check(base + "persistentDir %s\n" % self.env.path("new-state"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.exists(self.env.path("new-state")), "-n only checks")
+
     def test_check_prints_the_memlock_figure(self):
         def figure(extra):
             path, r = self.check(self.env.pmirrord_conf() + extra)
@@ -144,10 +231,46 @@ class TestConfigFile(DaemonCase):
             return int(m.group(1))
         base = figure("")
         self.assertGreater(base, 8 << 20)
+        # 16 control sessions' replies are bounded by what one log page can hold
+        # (docs/memory-locking.md), not by 8 x the ring: the default needs < 64 MiB
+        self.assertLess(base, 64 << 20)
+        # a page holds 512 KiB of entry text whatever the ring's size: a larger
+        # audit log adds its slots and at most the largest reply buffer per session
+        big = figure("secureLogSize 65536\n")
+        self.assertLess(big - base, (65536 - 100) * (4352 + 48) + 19 * (4 << 20) + 4096)
         self.assertGreater(figure("mirrorLogSize 10000\n"), base + 10000 * 512)
         self.assertGreater(figure("eventQueueSize 100000\n"), base + 96000 * 600)
         host = self.env.trap_host(extra="queueSize 50000")
         self.assertGreater(figure(host + "\n"), base + 50000 * 600)
+
+
+class TestTrapEnable(DaemonCase):
+    def test_persisted_value_overriding_the_config_is_warned_about(self):
+        e = self.env
+        e.start_snmpd()
+        e.start_pmirrord("trapEnable yes")
+        e.wait_registered()
+        self.assertNotIn("overridden", e.read_log("pmirrord"))
+        self.assertEqual(e.snmpset_v3(pmtest.OID_TRAPENABLE, "i", "2").returncode, 0)
+        self.assertEqual(e.stop("pmirrord"), 0)
+        offset = len(e.read_log("pmirrord"))
+        path = e.path("pmirrord.conf")
+        n = e.pmirrord_conf("trapEnable yes").split("\n").index("trapEnable yes") + 1
+        d = e.start_pmirrord("trapEnable yes")
+        e.wait_registered()
+        want = ("trapEnable yes (%s:%d) is overridden by the persisted value false (set by SNMP); "
+                "change it with snmpset" % (path, n))
+        wait_for(lambda: want in e.read_log("pmirrord")[offset:], 10, what="the warning")
+        self.assertRegex(e.read_log("pmirrord")[offset:], r"\[agentx\] warning: trapEnable yes")
+        # the same value as persisted, or no trapEnable line: nothing to say
+        for extra in ("trapEnable no", ""):
+            e.stop("pmirrord")
+            offset = len(e.read_log("pmirrord"))
+            e.start_pmirrord(extra)
+            e.wait_registered()
+            wait_for(lambda: "juniPacketMirrorTrapEnable is false" in e.read_log("pmirrord")[offset:],
+                     10, what="the start-up line")
+            self.assertNotIn("overridden", e.read_log("pmirrord")[offset:])
 
 
 class TestPidfile(DaemonCase):
@@ -176,6 +299,42 @@ class TestPidfile(DaemonCase):
         self.assertFalse(os.path.exists(d.pidfile))
 
 
+    def test_second_instance_leaves_the_first_ones_pidfile(self):
+        """The pidfile is the instance lock: a second pmirrord with the same -p fails
+        naming the running one's PID, whatever its control socket, and the first one
+        keeps its pidfile and stops by it."""
+        self.env.start_snmpd()
+        d = self.env.start_pmirrord()
+        wait_for(lambda: d.pid() == d.proc.pid, 20, what="the pidfile")
+        first = d.proc.pid
+        same = self.env.path("pmirrord.conf")
+        other = self.conf(self.env.pmirrord_conf().replace(
+            self.env.path("run", "ctl.sock"), self.env.path("run", "ctl2.sock")), name="p2.conf")
+        for path in (same, other):
+            for mode in ((), ("-f",)):
+                r = run([PMIRRORD, *mode, "-c", path, "-p", d.pidfile], stdin=subprocess.DEVNULL)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn("pidfile %s is locked by a running pmirrord, PID %d" % (d.pidfile, first),
+                              r.stderr)
+                self.assertEqual(d.pid(), first, "the first daemon's pidfile was changed")
+                self.assertTrue(d.alive())
+        self.assertFalse(os.path.exists(self.env.path("run", "ctl2.sock")))
+        with open(d.pidfile) as f:
+            os.kill(int(f.read()), signal.SIGTERM)
+        self.assertEqual(d.proc.wait(20), 0)
+        self.assertFalse(os.path.exists(d.pidfile))
+
+    def test_stale_pidfile_is_taken_over_and_removed(self):
+        pidfile = self.env.path("run", "pmirrord.pid")
+        with open(pidfile, "w") as f:
+            f.write("999999\n")
+        self.env.start_snmpd()
+        d = self.env.start_pmirrord()
+        wait_for(lambda: d.pid() == d.proc.pid, 20, what="the pidfile")
+        self.assertEqual(self.env.stop("pmirrord"), 0)
+        self.assertFalse(os.path.exists(pidfile))
+
+
 class TestDaemonMode(DaemonCase):
     def daemonize(self, conf_text):
         path = self.conf(conf_text)
@@ -198,6 +357,30 @@ class TestDaemonMode(DaemonCase):
         r = run([PMIRRORD, "-f", "-c", self.env.path("pmirrord.conf")])
         self.assertEqual(r.returncode, 1)
         self.assertRegex(r.stderr, r"pmirrord\[main\] error: cannot start: .*not-a-dir")
+
+    def test_start_up_messages_reach_the_terminal(self):
+        """Daemon mode logs to syslog, which a host may lack: what is logged until the
+        daemon is ready is printed on the starting terminal too (no snmpd here: the
+        absent master is a start-up warning)."""
+        pidfile, r = self.daemonize(self.env.pmirrord_conf())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(pidfile) as f:
+            pid = int(f.read())
+        try:
+            self.assertRegex(r.stderr, r"(?m)^pmirrord\[agent\] info: SNMP engineID 0x[0-9a-f]+ ")
+            self.assertRegex(r.stderr, r"(?m)^pmirrord\[agentx\] warning: AgentX master at .* is absent")
+            self.assertRegex(r.stderr, r"(?m)^pmirrord\[main\] info: pmirrord [0-9.]+ started$")
+            self.assertEqual(r.stdout, "")
+        finally:
+            os.kill(pid, signal.SIGTERM)
+            wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20, what="pmirrord to stop")
+        # a failure is said once, by the parent
+        other = self.conf(self.env.pmirrord_conf(), name="p2.conf")
+        d = self.env.start_pmirrord()
+        wait_for(lambda: d.pid() == d.proc.pid, 20, what="the first pmirrord")
+        r = run([PMIRRORD, "-c", other, "-p", self.env.path("run", "p2.pid")], stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.count("another server is listening"), 1, r.stderr)
 
     def test_success_only_once_ready(self):
         self.env.start_snmpd()
@@ -339,8 +522,12 @@ class TestLockedMemory(DaemonCase):
         if self.can_raise(want):
             self.assertEqual(line[3:5], [str(want), str(want)])
         else:
-            # root without CAP_SYS_RESOURCE: says so, and relies on CAP_IPC_LOCK
-            self.assertIn("cannot raise RLIMIT_MEMLOCK to %d bytes" % want, self.env.read_log("pmirrord"))
+            # root without CAP_SYS_RESOURCE: says so, and relies on CAP_IPC_LOCK; with
+            # CAP_IPC_LOCK that is harmless, so info, not a warning on every start
+            log = self.env.read_log("pmirrord")
+            self.assertIn("cannot raise RLIMIT_MEMLOCK to %d bytes" % want, log)
+            self.assertIn("[main] info: cannot raise RLIMIT_MEMLOCK", log)
+            self.assertNotIn("warning: cannot raise RLIMIT_MEMLOCK", log)
         self.assertGreater(kib(pid, "VmLck"), 0)
         with open("/proc/%d/limits" % pid) as f:
             core = [l for l in f if l.startswith("Max core file size")][0].split()

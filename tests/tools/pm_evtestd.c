@@ -185,8 +185,26 @@ static int started(const struct pm_conf *c, void *arg)
     return 0;
 }
 
+/* -h: what pm_evtestd adds to pmirrord (the words parse_line() takes). */
+static const char evtest_usage[] =
+    "\n"
+    "pm_evtestd is pmirrord plus a test hook (tests and benchmarks only; not installed):\n"
+    "  PM_EVTEST_FIFO=PATH  required: a FIFO (mkfifo) read once pmirrord has started;\n"
+    "                       each line written to it raises events through pm_event_raise()\n"
+    "Event line: key=value words separated by blanks; a value is percent-decoded (%20),\n"
+    "or *N:c for N times the character c; numbers are decimal, unknown keys refuse the line:\n"
+    "  trap=1-10     notification (5 SessionStart, ... as in the MIB)\n"
+    "  mid=N sid=N   mirror and session identifiers      rid=N  router ID\n"
+    "  trigger=S tt=N cs=N   trigger, trigger type, configuration source\n"
+    "  user=S ec=N app=N err=S   user name, error cause, application, error string\n"
+    "  policy=S pid=N dir=N  policy name, policy ID, direction\n"
+    "  tip=A.B.C.D aa=A.B.C.D  target and analyzer IPv4 addresses    trm=N  termination\n"
+    "  count=N       raise N copies, mid incremented each time (default 1)\n"
+    "  rate=R        at R per second (default: as fast as possible)\n"
+    "e.g.  echo 'trap=5 mid=7 sid=9 user=alice tt=3 trigger=alice' > \"$PM_EVTEST_FIFO\"\n";
+
 int main(int argc, char **argv)
 {
-    struct pm_daemon_hooks hooks = {started, NULL, NULL};
+    struct pm_daemon_hooks hooks = {started, NULL, NULL, evtest_usage};
     return pm_daemon_main(argc, argv, &hooks);
 }
