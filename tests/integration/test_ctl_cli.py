@@ -209,6 +209,12 @@ class CtlCliTest(unittest.TestCase):
         self.assertIn("% mirror-enable: not sent: the secret was typed on the line", r.stderr)
         self.assertNotIn("Mirror mode enabled", r.stdout)
         self.assertTrue(r.stderr.endswith(UNKNOWN), r.stderr)   # still not in mirror mode
+        # with the @json prefix too; and "@json mirror-enable" alone prompts
+        r = self.run_ctl(stdin="@json mirror-enable " + SECRET + "\n@json mirror-enable\n" + SECRET
+                         + "\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("% mirror-enable: not sent", r.stderr)
+        self.assertEqual([json.loads(l)["status"] for l in r.stdout.splitlines()], ["ok"], r.stdout)
 
     def test_extra_words_refused_by_builtins(self):
         """exit, quit, disable and mirror-disable take no word: one more is refused and
