@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "ctl_client.h"
+#include "pmirrord/conf.h"
 
 /* The account pmirrord runs as when the system has one (trusted by default). */
 #define CLI_DAEMON_USER "pmirrord"
@@ -53,7 +54,13 @@ enum cli_secret_kind cli_secret_kind(int argc, char **argv);
 
 /* Where the passphrases of a trap-host add request are. */
 #define CLI_TH_MAX_PASS 2
-#define CLI_PASS_MAX    130 /* USM passphrases are 8..127 characters; room to see "too long" */
+/* USM passphrases: at least 8 characters (RFC 3414 §11.2), at most what the daemon's
+ * trapHost parser keeps (struct pm_traphost_conf, pmirrord/conf.h) */
+#define CLI_PASS_MIN       8
+#define CLI_PASS_MAX_CHARS (sizeof(((struct pm_traphost_conf *)0)->auth_pass) - 1)
+#define CLI_PASS_MAX       (CLI_PASS_MAX_CHARS + 3) /* buffer: room to see "too long" */
+/* mirror secrets hash-secret accepts: at least this many characters */
+#define CLI_SECRET_MIN 8
 enum cli_pass_how {
     CLI_PASS_OMITTED, /* "auth SHA-256" then a keyword or the end: read it */
     CLI_PASS_DASH,    /* "auth SHA-256 -": read it */

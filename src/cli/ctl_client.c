@@ -95,7 +95,12 @@ int cc_connect(struct cc *c, const char *path, char *err, size_t errlen)
         return -1;
     }
     if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(errno));
+        /* The socket is 0660 root:controlGroup in a 0750 directory (README). */
+        int e = errno;
+        snprintf(err, errlen, "cannot connect to %s: %s%s", path, strerror(e),
+                 e == EACCES ? ": are you root or a member of the control group (controlGroup "
+                               "in pmirrord.conf)?"
+                             : "");
         cc_close(c);
         return -1;
     }

@@ -128,7 +128,7 @@ static int send_enable(struct cc *c, int json, const char *inline_secret, enum c
     char secret[SECRET_MAX_LEN + 2], line[CTL_MAX_REQUEST];
     if (inline_secret != NULL) {
         snprintf(secret, sizeof secret, "%s", inline_secret);
-    } else if (cli_read_secret("Mirror secret: ", secret, sizeof secret) < 0) {
+    } else if (cli_read_secret("Mirror secret: ", secret, sizeof secret) <= 0) {
         snprintf(err, errlen, "no secret read");
         return 1;
     }
@@ -172,8 +172,17 @@ int cli_interactive(struct cc *c, const struct cli_session *s)
         struct cli_th th = {0};
         if (kind == CLI_SECRET_TRAPHOST)
             cli_th_scan(nw, w, &th);
-        int is_enable = strncmp(line, "mirror-enable", 13) == 0 &&
-                        (line[13] == '\0' || line[13] == ' ' || line[13] == '\t');
+        /* "[@json] mirror-enable ...", read from the text: the words may not split */
+        const char *en = line;
+        int en_json = json;
+        if (strncmp(en, CTL_JSON_PREFIX, strlen(CTL_JSON_PREFIX)) == 0 &&
+            (en[strlen(CTL_JSON_PREFIX)] == ' ' || en[strlen(CTL_JSON_PREFIX)] == '\t')) {
+            en += strlen(CTL_JSON_PREFIX);
+            en += strspn(en, " \t");
+            en_json = 1;
+        }
+        int is_enable = strncmp(en, "mirror-enable", 13) == 0 &&
+                        (en[13] == '\0' || en[13] == ' ' || en[13] == '\t');
         if (tty && history_ok(nw, w))
             add_history(line);
         const char *cmd = strcmp(line, "?") == 0 ? "help" : line;
@@ -185,9 +194,28 @@ int cli_interactive(struct cc *c, const struct cli_session *s)
         if ((kind == CLI_SECRET_ENABLE || th.n > 0) &&
             cc_check_server(c, &s->trust, s->path, err, sizeof err) < 0) {
             r = 1; /* nothing is sent */
+        } else if (is_enable && en[13] != '\0') {
+            /* A secret typed on the line was echoed: it is not sent (one-shot mode never
+             * takes it from argv either). */
+            snprintf(err, sizeof err,
+                     "mirror-enable: not sent: the secret was typed on the line, so it %s; type "
+                     "mirror-enable alone and give the secret at its prompt, which does not echo "
+                     "(and change the secret if others may have seen it)",
+                     tty ? "is already on the screen" : "may be in a script or on a screen");
+            r = 1;
+        } else if (cli_th_given(&th)) {
+            snprintf(err, sizeof err,
+                     "trap-host add: not sent: a passphrase was typed on the line, so it %s; "
+                     "write - in its place, or leave it out, and give it at the prompt, which "
+                     "does not echo",
+                     tty ? "is already on the screen" : "may be in a script or on a screen");
+            r = 1;
+        } else if (nw < 0) {
+            /* unbalanced quotes: nothing tells whether a secret is in it; not sent */
+            snprintf(err, sizeof err, "Malformed request (unbalanced quotes or too many words).");
+            r = 1;
         } else if (is_enable) {
-            const char *sec = line[13] ? line + 14 + strspn(line + 14, " \t") : NULL;
-            r = send_enable(c, json, sec, &st, &body, &len, err, sizeof err);
+            r = send_enable(c, en_json, NULL, &st, &body, &len, err, sizeof err);
         } else if (cli_th_to_read(&th) > 0) {
             r = cli_th_line(nw, w, &th, json ? CTL_JSON_PREFIX : NULL, req, sizeof req, err,
                             sizeof err) < 0

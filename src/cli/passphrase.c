@@ -110,11 +110,18 @@ int cli_th_line(int argc, char **argv, const struct cli_th *th, const char *pref
         char prompt[64];
         snprintf(prompt, sizeof prompt, "%c%s passphrase: ", s->what[0] == 'a' ? 'A' : 'P',
                  s->what + 1);
-        if (cli_read_secret(prompt, pass[i], sizeof pass[i]) <= 0) {
+        long n = cli_read_secret(prompt, pass[i], sizeof pass[i]);
+        if (n < 0) {
             snprintf(err, errlen,
-                     "trap-host add: no %s passphrase read (empty, longer than %d characters, or "
-                     "end of input)",
-                     s->what, CLI_PASS_MAX - 2);
+                     "trap-host add: no %s passphrase read (end of input, or more than %zu "
+                     "characters)",
+                     s->what, CLI_PASS_MAX_CHARS);
+            goto out;
+        }
+        /* the daemon's limits, checked before anything is sent */
+        if (n < CLI_PASS_MIN || (size_t)n > CLI_PASS_MAX_CHARS) {
+            snprintf(err, errlen, "trap-host add: %s passphrase must be %d to %zu characters",
+                     s->what, CLI_PASS_MIN, CLI_PASS_MAX_CHARS);
             goto out;
         }
     }

@@ -48,11 +48,16 @@ static void usage(FILE *f)
             "\n"
             "Without COMMAND: an interactive session (help, TAB completion).\n"
             "hash-secret reads a secret (no echo on a terminal) and prints the\n"
-            "mirrorSecret string for the configuration.\n"
+            "mirrorSecret string for the configuration; it refuses secrets shorter\n"
+            "than %d characters.\n"
+            "\n"
+            "USM passphrases (trap-host add) are %d to %zu characters.\n"
             "\n"
             "Exit status: 0 ok, 1 command error or unknown command, 2 usage (a secret\n"
-            "on the command line, none read), 3 cannot connect, refused, or the socket\n"
-            "is not served by root or the daemon's user, 4 wrong mirror secret.\n");
+            "on the command line, none read, too short or too long), 3 cannot connect,\n"
+            "refused, or the socket is not served by root or the daemon's user,\n"
+            "4 wrong mirror secret.\n",
+            CLI_SECRET_MIN, CLI_PASS_MIN, CLI_PASS_MAX_CHARS);
 }
 
 long cli_read_secret(const char *prompt, char *buf, size_t cap)
@@ -146,12 +151,20 @@ static int hash_secret(int argc, char **argv)
         }
     }
     char s1[SECRET_MAX_LEN + 2], s2[SECRET_MAX_LEN + 2], out[SECRET_HASH_MAX], err[200];
-    int rc = EX_CTL_CMD;
+    int rc = EX_CTL_USAGE; /* no secret, or not one to use */
     long n = cli_read_secret("Mirror secret: ", s1, sizeof s1);
     if (n <= 0) {
-        fprintf(stderr, "pmirrorctl: no secret read (empty, too long or end of input)\n");
+        fprintf(stderr,
+                "pmirrorctl: no secret read (empty, more than %u characters or end of "
+                "input)\n",
+                SECRET_MAX_LEN);
         goto out;
     }
+    if (n < CLI_SECRET_MIN) {
+        fprintf(stderr, "pmirrorctl: the secret must be at least %d characters\n", CLI_SECRET_MIN);
+        goto out;
+    }
+    rc = EX_CTL_CMD;
     if (isatty(STDIN_FILENO)) {
         long m = cli_read_secret("Again: ", s2, sizeof s2);
         if (m != n || CRYPTO_memcmp(s1, s2, (size_t)n) != 0) {

@@ -98,4 +98,10 @@ void ctl_parse_request(const struct ctl_registry *reg, int mirror, char *line,
         return;
     }
     rq->kind = CTL_REQ_COMMAND;
+    /* help takes any command's words; every other command refuses what it does not take */
+    if (cmd->builtin != CTL_B_HELP && cmd->max_args >= 0 && rq->argc > cmd->max_args) {
+        rq->kind = CTL_REQ_EXTRA;
+        rq->argv += cmd->max_args;
+        rq->argc -= cmd->max_args;
+    }
 }

@@ -34,6 +34,8 @@ enum ctl_req_kind {
     CTL_REQ_META,      /* @commands */
     CTL_REQ_ENABLE,    /* mirror-enable, in any spelling */
     CTL_REQ_COMMAND,   /* a visible command (built-in or registered) */
+    CTL_REQ_EXTRA,     /* a visible command with more words than it takes: argv[0] is the
+                        * first one too many */
 };
 
 struct ctl_request {

@@ -28,6 +28,20 @@ int ctl_registry_add(struct ctl_registry *reg, const char *spec, unsigned flags,
     }
     for (int i = 0; i < n && argv[i][0] != '<' && argv[i][0] != '['; i++)
         c.words[c.nwords++] = argv[i];
+    /* "[last <n> | from <seq>]" allows 2 words, "<address>" 1, "[options...]" any number */
+    int alt = 0;
+    for (int i = c.nwords; i < n && c.max_args >= 0; i++) {
+        if (strstr(argv[i], "...") != NULL) {
+            c.max_args = -1;
+        } else if (strcmp(argv[i], "|") == 0) {
+            c.max_args = alt > c.max_args ? alt : c.max_args;
+            alt = 0;
+        } else {
+            alt++;
+        }
+    }
+    if (c.max_args >= 0 && alt > c.max_args)
+        c.max_args = alt;
     if (c.nwords == 0 || (b == CTL_B_NONE && fn == NULL)) {
         pm_err(err, errlen, "control command \"%s\": no literal word or no handler", spec);
         goto fail;
@@ -71,7 +85,8 @@ int ctl_registry_init(struct ctl_registry *reg, char *err, size_t errlen)
         {"help [command]", "List the commands available now", 0, CTL_B_HELP},
         {"exit", "Close this control session", 0, CTL_B_EXIT},
         {"quit", "Close this control session", 0, CTL_B_QUIT},
-        {"mirror-enable <secret>", "Unlock the mirror commands for this session", 0, CTL_B_ENABLE},
+        {"mirror-enable", "Unlock the mirror commands for this session (prompts for the secret)", 0,
+         CTL_B_ENABLE},
         {"mirror-disable", "Lock the mirror commands again", CTL_F_MIRROR, CTL_B_MDISABLE},
         {"disable", "Lock the mirror commands again", CTL_F_MIRROR, CTL_B_DISABLE},
     };

@@ -28,7 +28,8 @@ struct ctl_cmd {
     char *spec; /* as registered, for help */
     char *wbuf; /* storage of words[] */
     char *words[CTL_MAX_WORDS];
-    int nwords; /* literal words */
+    int nwords;   /* literal words */
+    int max_args; /* words the spec allows after the literal ones; -1: any number ("...") */
     unsigned flags;
     char *help;
     ctl_cmd_fn fn;

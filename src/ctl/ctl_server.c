@@ -34,6 +34,7 @@
 #include "ctl_socket.h"
 #include "pmirrord/ctl_wire.h"
 #include "pmirrord/errbuf.h"
+#include "pmirrord/escape.h"
 #include "pmirrord/secret.h"
 #include "pmirrord/thread.h"
 
@@ -437,6 +438,19 @@ static int handle_request(struct ctl_server *s, struct conn *c, const char *raw,
     case CTL_REQ_COMMAND:
         run_command(s, c, &rq);
         break;
+    case CTL_REQ_EXTRA: {
+        /* "show snmp trap: unexpected word "extra"", the word made terminal-safe and cut */
+        char word[4 * 64 + 1];
+        pm_escape(word, sizeof word, rq.argv[0], strnlen(rq.argv[0], 64));
+        struct sbuf msg = {0};
+        for (int k = 0; k < rq.cmd->nwords; k++)
+            sbuf_printf(&msg, "%s%s", k ? " " : "", rq.cmd->words[k]);
+        sbuf_printf(&msg, ": unexpected word \"%s%s\"", word, strlen(rq.argv[0]) > 64 ? "..." : "");
+        sbuf_add(&msg, "", 1);
+        queue_error(c, json, CTL_ST_ERR, msg.oom ? "Out of memory." : msg.p);
+        sbuf_free(&msg);
+        break;
+    }
     }
     OPENSSL_cleanse(line, sizeof line);
     OPENSSL_cleanse(&rq, sizeof rq);

@@ -90,6 +90,7 @@ struct page {
     size_t shown;    /* entries added */
     size_t bytes;    /* entry text added */
     uint64_t oldest; /* first seq in the ring, 0 if empty */
+    uint64_t newest; /* last seq in the ring, 0 if empty */
     uint64_t last;   /* last seq shown */
     int more;        /* entries after the page exist */
 };
@@ -101,11 +102,12 @@ static int visit_row(uint64_t seq, const struct timespec *ts, const char *text, 
     size_t len = strlen(text);
     if (pg->oldest == 0)
         pg->oldest = seq;
-    if (seq < pg->from)
+    pg->newest = seq; /* every entry is visited: the newest is known even past the page */
+    if (seq < pg->from || pg->more)
         return 0;
     if (pg->shown == pg->max || (pg->shown > 0 && pg->bytes + len > LOG_PAGE_BYTES)) {
         pg->more = 1;
-        return 1;
+        return 0;
     }
     snprintf(seqs, sizeof(seqs), "%llu", (unsigned long long)seq);
     fmt_time(ts, when, sizeof(when));
@@ -204,13 +206,27 @@ static int show_ring(struct ctl_reply *r, struct slog_ring *ring, const char *ti
     ctl_reply_table(r, "log_entries", "#seq|Seq", "time|Time", "entry|Entry", (char *)NULL);
     slog_ring_foreach(ring, visit_row, &pg);
     uint64_t next = pg.shown ? pg.last + 1 : (pg.from > pg.oldest ? pg.from : pg.oldest);
+    uint64_t overwritten = slog_ring_overflows(ring);
     if (ctl_reply_is_json(r)) {
         ctl_reply_kv_int(r, "oldest_seq", (long long)pg.oldest);
+        ctl_reply_kv_int(r, "newest_seq", (long long)pg.newest);
         ctl_reply_kv_int(r, "shown", (long long)pg.shown);
         ctl_reply_kv_bool(r, "more", pg.more, "yes", "no");
         ctl_reply_kv_int(r, "next_seq", (long long)next);
         return 0;
     }
+    /* "from SEQ" past the newest entry, or before the oldest one still kept: say so
+     * rather than show an empty or shifted table */
+    if (!tail && pg.shown == 0 && pg.newest > 0 && pg.from > pg.newest)
+        ctl_reply_printf(r, "no entries from %llu: the newest is %llu\n",
+                         (unsigned long long)pg.from, (unsigned long long)pg.newest);
+    uint64_t lo = pg.from > 0 ? pg.from : 1; /* sequence numbers start at 1 */
+    if (!tail && pg.shown > 0 && lo < pg.oldest)
+        /* a clear resets the overwrite count but not the sequence numbers */
+        ctl_reply_printf(r, "entries %llu-%llu were %s; showing from %llu\n",
+                         (unsigned long long)lo, (unsigned long long)pg.oldest - 1,
+                         overwritten >= pg.oldest - lo ? "overwritten" : "cleared or overwritten",
+                         (unsigned long long)pg.oldest);
     if (pg.shown > 0 && pg.oldest < pg.last + 1 - pg.shown)
         ctl_reply_printf(r, "Older entries: %s from %llu\n", cmdname,
                          (unsigned long long)pg.oldest);
@@ -308,8 +324,10 @@ static int c_show_snmp_trap(struct ctl_reply *r, int argc, char **argv, void *ar
         snprintf(num[0], sizeof(num[0]), "%d - %s", h->severity, severity_names[h->severity & 7]);
         snprintf(num[1], sizeof(num[1]), "%u", h->queue_size);
         snprintf(num[2], sizeof(num[2]), "%u", h->drain_rate);
-        snprintf(num[3], sizeof(num[3]), "%u", h->timeout_s);
-        snprintf(num[4], sizeof(num[4]), "%u", h->retries);
+        /* timeout and retries apply to informs only (a trap is never answered nor
+         * resent): "-" in text, null in JSON */
+        snprintf(num[3], sizeof(num[3]), h->inform ? "%u" : "-", h->timeout_s);
+        snprintf(num[4], sizeof(num[4]), h->inform ? "%u" : "-", h->retries);
         ctl_reply_row(r, h->address, num[0], num[1], num[2],
                       h->queue_full == TH_DROP_FIRST_IN ? "dropFirstIn" : "dropLastIn", num[3],
                       num[4], (char *)NULL);
@@ -368,6 +386,22 @@ static const char *without_where(const char *msg, const char *where)
     return strncmp(msg, where, n) == 0 && strncmp(msg + n, ": ", 2) == 0 ? msg + n + 2 : msg;
 }
 
+/*
+ * The trail of a refused trap-host request: the address as given and the
+ * reason (the trapHost parser never quotes a word that may be a passphrase),
+ * both made terminal-safe.
+ */
+static void trail_refused(const struct ctl_reply *r, const char *verb, const char *address,
+                          const char *reason)
+{
+    char addr[4 * 128], why[4 * 400], what[2400];
+    pm_escape(addr, sizeof(addr), address, strnlen(address, 128));
+    pm_escape(why, sizeof(why), reason, strnlen(reason, 400));
+    snprintf(what, sizeof(what), "trap-host %s%s%s refused: %s", verb, addr[0] ? " " : "", addr,
+             why);
+    trail(r, what);
+}
+
 static int c_trap_host_add(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
     char *words[CONF_TH_MAX_WORDS + 1], err[400], where[64];
@@ -378,6 +412,8 @@ static int c_trap_host_add(struct ctl_reply *r, int argc, char **argv, void *arg
     snprintf(where, sizeof(where), "run time by uid %ld", (long)ctl_reply_peer(r)->uid);
 
     if (argc < 1 || argc >= CONF_TH_MAX_WORDS) {
+        trail_refused(r, "add", argc >= 1 ? argv[0] : "",
+                      argc < 1 ? "no address" : "too many words");
         ctl_reply_error(r, "usage: trap-host add ADDRESS[:PORT] user NAME auth PROTO PASSPHRASE "
                            "priv PROTO PASSPHRASE [inform] [options]");
         goto out;
@@ -386,11 +422,13 @@ static int c_trap_host_add(struct ctl_reply *r, int argc, char **argv, void *arg
     for (int i = 0; i < argc; i++)
         words[i + 1] = argv[i];
     if (conf_parse_traphost(&hc, argc + 1, words, where, err, sizeof(err)) < 0) {
+        trail_refused(r, "add", argv[0], without_where(err, where));
         ctl_reply_error(r, "%s", without_where(err, where));
         goto out;
     }
     rc = pm_agent_call(notify_add_host, &hc, 5000, err, sizeof(err));
     if (rc < 0) {
+        trail_refused(r, "add", hc.address, without_where(err, where));
         ctl_reply_error(r, "%s", without_where(err, where));
     } else {
         trail_add(r, &hc);
@@ -406,20 +444,34 @@ out:
 
 static int c_trap_host_remove(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
-    char err[400];
+    char err[400], transport[160], shown[160];
     if (argc != 1) {
+        trail_refused(r, "remove", "", "no address");
         ctl_reply_error(r, "usage: trap-host remove ADDRESS[:PORT] (as shown by show snmp trap)");
         return -1;
     }
-    if (pm_agent_call(notify_remove_host, argv[0], 5000, err, sizeof(err)) < 0) {
+    /* The normalised form names the host in answers and the trail (127.0.0.1 is
+     * 127.0.0.1:162): the transport without its "udp:"/"udp6:" domain. */
+    const char *addr = argv[0];
+    if (conf_traphost_transport(argv[0], transport, sizeof(transport), err, sizeof(err)) == 0) {
+        const char *t = transport;
+        if (strncmp(t, "udp:", 4) == 0)
+            t += 4;
+        else if (strncmp(t, "udp6:", 5) == 0)
+            t += 5;
+        snprintf(shown, sizeof(shown), "%s", t);
+        addr = shown;
+    }
+    if (pm_agent_call(notify_remove_host, (void *)addr, 5000, err, sizeof(err)) < 0) {
+        trail_refused(r, "remove", addr, err);
         ctl_reply_error(r, "%s", err);
         return -1;
     }
-    char addr[4 * 128], what[600];
-    pm_escape(addr, sizeof(addr), argv[0], strnlen(argv[0], 128));
-    snprintf(what, sizeof(what), "trap-host remove %s", addr);
+    char esc[4 * 160], what[700];
+    pm_escape(esc, sizeof(esc), addr, strnlen(addr, 160));
+    snprintf(what, sizeof(what), "trap-host remove %s", esc);
     trail(r, what);
-    ctl_reply_printf(r, "trap host %s removed\n", argv[0]);
+    ctl_reply_printf(r, "trap host %s removed\n", addr);
     return 0;
 }
 

@@ -100,10 +100,25 @@ class CtlCliTest(unittest.TestCase):
         salt, dk = base64.b64decode(salt, validate=True), base64.b64decode(dk, validate=True)
         self.assertEqual(len(salt), 16)
         self.assertEqual(hashlib.pbkdf2_hmac("sha256", SECRET.encode(), salt, 1000, len(dk)), dk)
-        r = self.run_ctl("hash-secret", stdin="")
-        self.assertEqual(r.returncode, 1)
         r = self.run_ctl("hash-secret", "12")
         self.assertEqual(r.returncode, 2)
+
+    def test_hash_secret_exit_status_as_documented(self):
+        """-h says 2 is "none read"; a secret under 8 characters is refused, and -h says so."""
+        usage = self.run_ctl("-h").stdout
+        self.assertIn("none read", usage)
+        self.assertIn("shorter\nthan 8 characters", usage)
+        r = self.run_ctl("hash-secret", stdin="")
+        self.assertEqual((r.returncode, r.stdout), (2, ""), r.stderr)
+        self.assertIn("no secret read", r.stderr)
+        r = self.run_ctl("hash-secret", "1000", stdin="short\n")
+        self.assertEqual((r.returncode, r.stdout), (2, ""), r.stderr)
+        self.assertIn("at least 8 characters", r.stderr)
+        r = self.run_ctl("hash-secret", "1000", stdin="1234567\n")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        r = self.run_ctl("hash-secret", "1000", stdin="12345678\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("$pbkdf2-sha256$1000$"), r.stdout)
 
     def test_help_hides_mirror_commands(self):
         r = self.run_ctl("help")
@@ -135,7 +150,7 @@ class CtlCliTest(unittest.TestCase):
         self.assertEqual(doc["hosts"][0], {"Address": "10.16.2.12", "Port": "162"})
         r = self.run_ctl("-j", "help")
         cmds = [c["command"] for c in json.loads(r.stdout)["commands"]]
-        self.assertIn("trap-host add <address> [port]", cmds)
+        self.assertIn("trap-host add <address> [port] [words...]", cmds)
         self.assertNotIn("show mirror log", cmds)
 
     def test_arguments(self):
@@ -174,7 +189,7 @@ class CtlCliTest(unittest.TestCase):
         self.assertIn("cannot connect", r.stderr)
 
     def test_interactive_from_pipe(self):
-        script = "help\nshow mirror log\nmirror-enable " + SECRET + "\nshow mirror log\n" \
+        script = "help\nshow mirror log\nmirror-enable\n" + SECRET + "\nshow mirror log\n" \
                  "disable\nshow mirror log\nexit\nhelp\n"
         r = self.run_ctl(stdin=script)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -184,9 +199,44 @@ class CtlCliTest(unittest.TestCase):
         self.assertEqual(r.stderr, UNKNOWN * 2)
         self.assertEqual(r.stdout.count("show things"), 1)  # nothing after exit
 
+    def test_interactive_inline_secret_refused(self):
+        """Interactively a secret typed on the line is not sent; help shows mirror-enable
+        without a secret (it prompts)."""
+        r = self.run_ctl(stdin="help\nmirror-enable " + SECRET + "\nshow mirror log\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"\n  mirror-enable +Unlock the mirror commands .*prompts")
+        self.assertNotIn("<secret>", r.stdout)
+        self.assertIn("% mirror-enable: not sent: the secret was typed on the line", r.stderr)
+        self.assertNotIn("Mirror mode enabled", r.stdout)
+        self.assertTrue(r.stderr.endswith(UNKNOWN), r.stderr)   # still not in mirror mode
+        # with the @json prefix too; and "@json mirror-enable" alone prompts
+        r = self.run_ctl(stdin="@json mirror-enable " + SECRET + "\n@json mirror-enable\n" + SECRET
+                         + "\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("% mirror-enable: not sent", r.stderr)
+        self.assertEqual([json.loads(l)["status"] for l in r.stdout.splitlines()], ["ok"], r.stdout)
+
+    def test_extra_words_refused_by_builtins(self):
+        """exit, quit, disable and mirror-disable take no word: one more is refused and
+        nothing is done (the session stays open, mirror mode stays on)."""
+        r = self.run_ctl(stdin="mirror-enable\n" + SECRET + "\nexit now\nquit now\n"
+                         "disable now\nmirror-disable now\nshow things extra\nshow mirror log\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for w in ("exit", "quit", "disable", "mirror-disable"):
+            self.assertIn('%% %s: unexpected word "now"\n' % w, r.stderr)
+        self.assertIn('% show things: unexpected word "extra"\n', r.stderr)
+        self.assertNotIn("Mirror mode disabled", r.stdout)
+        self.assertIn("Mirror-ID", r.stdout)   # the last command ran: still open, still enabled
+        j = self.run_ctl("--json", "show", "things", "extra")
+        self.assertEqual(j.returncode, 1)
+        self.assertEqual(json.loads(j.stdout),
+                         {"status": "error", "error": 'show things: unexpected word "extra"'})
+
     def test_unprivileged_user_cannot_connect(self):
         r = self.run_ctl("help", prefix=NOBODY + ["--clear-groups"])
         self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("cannot connect to %s: Permission denied: are you root or a member of "
+                      "the control group (controlGroup in pmirrord.conf)?" % self.sock, r.stderr)
 
     def test_control_group_member_admitted(self):
         r = self.run_ctl("help", prefix=NOBODY + ["--groups=%d" % self.gid])

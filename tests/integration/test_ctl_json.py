@@ -101,6 +101,10 @@ class TestJsonMatchesDoc(PmTestCase):
         self.assertEqual(row["address"], "127.0.0.1:%d" % self.env.trap_port)
         self.assertIsInstance(row["sent"], int)
         self.assertIsInstance(st["queues"][0]["queue_size"], int)
+        # timeout and retries apply to informs only: null for a trap host
+        self.assertEqual(st["hosts"][0]["type"], "trap")
+        self.assertIsNone(st["queues"][0]["timeout_s"])
+        self.assertIsNone(st["queues"][0]["retries"])
         self.assertIs(self.env.ctl_json("show", "snmp", "secure-log")["secure_log"], False)
 
         def keys(v):
@@ -116,6 +120,65 @@ class TestJsonMatchesDoc(PmTestCase):
         for heading in (r"Enabled Categories: +PacketMirror", r"juniPacketMirrorTrapEnable: +true",
                         r"Global Trap Severity Level: +\d - \w+", "Maximum QueueSize", "QueueFullDiscards"):
             self.assertRegex(text, heading)
+        # Timeout and Retries are "-" for the trap host (the last two columns)
+        row = [l for l in text.split("Queue Full discrd methd", 1)[1].splitlines()
+               if l.startswith("127.0.0.1:")][0]
+        self.assertEqual(row.split()[-2:], ["-", "-"], row)
+
+    def test_inform_host_keeps_timeout_and_retries(self):
+        port = pmtest.free_udp_port()
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(port=port, extra="inform timeout 3 retries 2"))
+        q = self.env.ctl_json("show", "snmp", "trap")["queues"][0]
+        self.assertEqual((q["timeout_s"], q["retries"]), (3, 2), q)
+
+
+# Arguments a command needs before a word too many ("extra") can follow.
+NEEDS = {
+    "show mirror log": ["last", "2"],
+    "show snmp secure-log": ["from", "1"],
+    "trap-host remove": ["127.0.0.1:9"],
+}
+
+
+class TestExtraWords(PmTestCase):
+    def test_every_command_refuses_an_extra_word(self):
+        """Every command in the registry, given one word more than it takes, is refused
+        with its name and the word, in text and in JSON, and does nothing."""
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host())
+        c = pmtest.CtlConn(self.env.path("run", "ctl.sock"))
+        self.addCleanup(c.close)
+        self.assertEqual(c.request("mirror-enable " + MIRROR_SECRET)[0], "OK")
+        listed = c.request("@commands")[1].splitlines()
+        self.assertIn("show snmp trap", listed)
+        before = json.loads(c.request("@json show mirror log")[1])["newest_seq"]
+        tried = 0
+        for cmd in listed:
+            if cmd == "mirror-enable":   # its secret is the rest of the line
+                continue
+            if cmd == "trap-host add":   # options are the trapHost parser's, which names the word
+                st, body = c.request("trap-host add 127.0.0.1:9 user u auth SHA-256 aaaaaaaa1 "
+                                     "priv AES bbbbbbbb1 extra")
+                self.assertEqual(st, "ERR", body)
+                self.assertIn("unknown keyword at word 10", body)
+                continue
+            if cmd == "help":            # help takes any command's words: none names one
+                st, body = c.request("help show snmp trap extra")
+                self.assertEqual(st, "ERR", body)
+                continue
+            req = " ".join([cmd] + NEEDS.get(cmd, []) + ["extra"])
+            st, body = c.request(req)
+            self.assertEqual((st, body), ("ERR", '%% %s: unexpected word "extra"\n' % cmd), req)
+            st, body = c.request("@json " + req)
+            self.assertEqual(st, "ERR", req)
+            self.assertEqual(json.loads(body),
+                             {"status": "error", "error": '%s: unexpected word "extra"' % cmd}, req)
+            tried += 1
+        self.assertGreaterEqual(tried, 10, listed)
+        # nothing was done: still open, still in mirror mode, no host removed, log not cleared
+        after = json.loads(c.request("@json show mirror log")[1])
+        self.assertEqual(after["oldest_seq"], 1)
+        self.assertGreaterEqual(after["newest_seq"], before)
+        self.assertEqual(len(json.loads(c.request("@json show snmp trap")[1])["hosts"]), 1)
 
 
 if __name__ == "__main__":

@@ -413,6 +413,79 @@ class TestImpostorServer(SecretsCase):
         self.assert_nothing_secret_received()
 
 
+INLINE_SECRET = "my-mirror-secret-1"          # typed on an interactive line: never sent
+INLINE_AUTH, INLINE_PRIV = "aaaaaaaa1", "bbbbbbbb1"
+LONG_AUTH, LONG_PRIV = "A" * 126 + "1", "P" * 126 + "2"   # 127 characters: the longest USM passphrase
+
+
+class TestInlineSecretsRefused(SecretsCase):
+    def test_interactive_inline_secrets_refused_and_prompts_used(self):
+        """At a terminal, a secret or passphrase typed on the line is refused (it is on the
+        screen already) and nothing is sent; help shows mirror-enable without a secret; the
+        prompts take them without echo, 8 to 127 characters, checked before sending."""
+        self.env.start_snmptrapd(conf=pmtest.trapd_conf(
+            self.env.trap_port, users=(("longUser", "SHA-256", LONG_AUTH, "AES", LONG_PRIV),)))
+        self.start_daemon()
+        self.env.secrets.update({INLINE_AUTH, INLINE_PRIV, LONG_AUTH, LONG_PRIV})
+        t = Pty([PMIRRORCTL, "-s", self.sock()], self.cli_env())
+        try:
+            t.answer(PROMPT, "help")
+            t.expect(r"mirror-enable +Unlock the mirror commands for this session \(prompts")
+            self.assertNotIn("<secret>", t.text())
+            t.answer(PROMPT, "mirror-enable " + INLINE_SECRET)
+            t.expect(r"% mirror-enable: not sent: the secret was typed on the line, so it is "
+                     r"already on the screen")
+            t.expect(r"pmirrorctl> ")   # not in mirror mode
+            t.send("mirror-enable\r")
+            t.answer(r"Mirror secret: ", MIRROR_SECRET)
+            t.expect(r"Mirror mode enabled")
+            t.answer(PROMPT, "trap-host add 127.0.0.1:31170 user u5 auth SHA-256 %s priv AES %s"
+                     % (INLINE_AUTH, INLINE_PRIV))
+            t.expect(r"% trap-host add: not sent: a passphrase was typed on the line, so it is "
+                     r"already on the screen")
+            # 128 characters: refused by pmirrorctl before anything is sent
+            t.answer(PROMPT, " ".join(add_words(self.env.trap_port, "longUser", "-", "-")))
+            t.answer(r"Auth passphrase: ", LONG_AUTH + "x")
+            t.expect(r"% trap-host add: auth passphrase must be 8 to 127 characters")
+            # 127 characters: accepted end to end (the receiver below decodes with them)
+            t.answer(PROMPT, " ".join(add_words(self.env.trap_port, "longUser", "-", "-")))
+            t.answer(r"Auth passphrase: ", LONG_AUTH)
+            t.answer(r"Priv passphrase: ", LONG_PRIV)
+            t.expect(r"trap host \S+ added")
+            t.answer(PROMPT, "exit")
+            self.assertEqual(t.close(), 0, t.text())
+        except BaseException:
+            if t.proc.poll() is None:
+                t.proc.kill()
+            raise
+        for s in (MIRROR_SECRET, LONG_AUTH, LONG_PRIV):
+            self.assertNotIn(s, t.text(), "a prompted secret was echoed")
+        hosts = self.env.ctl_json("show", "snmp", "trap")["hosts"]
+        self.assertEqual([h["address"] for h in hosts], ["127.0.0.1:%d" % self.env.trap_port])
+        self.env.raise_event("trap=5 mid=4712")
+        wait_for(lambda: "77.3.1.1.0 = Gauge32: 4712" in "\n".join(self.env.trap_lines()), 10,
+                 what="the notification sent with 127-character passphrases")
+        # nothing of the refused requests reached the daemon: no refusal in the mirror log
+        log = "\n".join(e["entry"] for e in self.env.ctl_json("show", "mirror", "log")["log_entries"])
+        self.assertNotIn("refused", log)
+        self.assertNotIn("31170", log)
+        self.assertNotIn("wrong secret", log)   # the inline secret was never tried
+
+    def test_one_shot_passphrase_length_checked_before_sending(self):
+        self.start_daemon()
+        self.env.secrets.update({LONG_AUTH, LONG_PRIV})
+        words = add_words(free_udp_port(), "longUser", "-", "-")
+        r = self.run_ctl("-e", *words, stdin="%s\n%s\n%s\n" % (MIRROR_SECRET, LONG_AUTH + "x", LONG_PRIV))
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("pmirrorctl: trap-host add: auth passphrase must be 8 to 127 characters", r.stderr)
+        r = self.run_ctl("-e", *words, stdin="%s\n%s\n%s\n" % (MIRROR_SECRET, "short", LONG_PRIV))
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("auth passphrase must be 8 to 127 characters", r.stderr)
+        r = self.run_ctl("-e", *words, stdin="%s\n%s\n%s\n" % (MIRROR_SECRET, LONG_AUTH, LONG_PRIV))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(len(self.env.ctl_json("show", "snmp", "trap")["hosts"]), 1)
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()

@@ -234,7 +234,76 @@ class TestOperatorTrail(SecureLogCase):
                                          "uid 65534\n" % port))
 
 
+    def test_refused_trap_host_requests_recorded(self):
+        """A refused trap-host add or remove (grammar, duplicate, no such host) is written
+        to the mirror log with the peer and the reason, never the passphrases; a host is
+        named in its normalised form."""
+        self.start(snmpd=False)
+        port = free_udp_port()
+        passes = ["refused-auth-1", "refused-priv-1", "dup-auth-pass-2", "dup-priv-pass-2"]
+        self.env.secrets.update(passes)
+        pid, out = self.as_member([
+            "mirror-enable " + MIRROR_SECRET,
+            "trap-host add 127.0.0.1:%d user r1 auth MD5 refused-auth-1 priv AES refused-priv-1" % port,
+            "trap-host add 127.0.0.1:%d user r2 auth SHA-256 dup-auth-pass-2 priv AES dup-priv-pass-2" % port,
+            "trap-host add 127.0.0.1:%d user r2 auth SHA-256 dup-auth-pass-2 priv AES dup-priv-pass-2" % port,
+            "trap-host remove 127.0.0.1",
+            "trap-host remove",
+        ])
+        self.assertEqual([st for st, _ in out], ["OK", "ERR", "OK", "ERR", "ERR", "ERR"], out)
+        self.assertEqual(out[4][1], "% no trap host 127.0.0.1:162\n")
+        who = "operator uid=65534 gid=65534 pid=%d: " % pid
+        mine = [e[len(who):] for e in self.entries("mirror")
+                if e.startswith(who) and e != who + "mirror-enable"]
+        self.assertEqual(len(mine), 5, mine)
+        self.assertEqual(mine[1:], [
+            "trap-host add 127.0.0.1:%d user r2 auth SHA-256 priv AES-128" % port,
+            "trap-host add 127.0.0.1:%d refused: trapHost 127.0.0.1:%d is already defined at run "
+            "time by uid 65534" % (port, port),
+            "trap-host remove 127.0.0.1:162 refused: no trap host 127.0.0.1:162",
+            "trap-host remove refused: no address",
+        ])
+        self.assertRegex(mine[0], r"^trap-host add 127\.0\.0\.1:%d refused: (trapHost: )?auth MD5 "
+                                  r"is refused" % port)
+        for e in self.entries("mirror"):
+            for p in passes:
+                self.assertNotIn(p, e)
+
+
 class TestPaging(SecureLogCase):
+    def test_from_past_the_newest_or_before_the_oldest_says_so(self):
+        """from SEQ past the newest entry, or before the oldest kept one: the text says
+        which; JSON has newest_seq and oldest_seq to tell."""
+        self.start("mirrorLogSize 10\n", snmpd=False)
+        self.env.raise_event("trap=5 mid=1 count=30")
+        wait_for(lambda: any("mirror-id=30 " in e for e in self.entries("mirror")), 10,
+                 what="the last event")
+        conn = pmtest.CtlConn(self.env.path("run", "ctl.sock"))
+        self.addCleanup(conn.close)
+        self.assertEqual(conn.request("mirror-enable " + MIRROR_SECRET)[0], "OK")
+        j = json.loads(conn.request("@json show mirror log")[1])
+        oldest, newest = j["oldest_seq"], j["newest_seq"]
+        self.assertEqual(newest - oldest + 1, 10, j)
+        self.assertEqual(j["log_entries"][-1]["seq"], newest)
+        st, text = conn.request("show mirror log from 1000")
+        self.assertEqual(st, "OK", text)
+        self.assertIn("no entries from 1000: the newest is %d\n" % newest, text)
+        j = json.loads(conn.request("@json show mirror log from 1000")[1])
+        self.assertEqual((j["shown"], j["newest_seq"]), (0, newest), j)
+        st, text = conn.request("show mirror log from 1")
+        self.assertIn("entries 1-%d were overwritten; showing from %d\n" % (oldest - 1, oldest), text)
+        j = json.loads(conn.request("@json show mirror log from 1")[1])
+        self.assertEqual((j["oldest_seq"], j["log_entries"][0]["seq"]), (oldest, oldest), j)
+        # within the ring: no such sentence
+        st, text = conn.request("show mirror log from %d" % oldest)
+        self.assertNotIn("overwritten;", text)
+        self.assertNotIn("no entries", text)
+        # after a clear the numbers go on: those before are "cleared or overwritten"
+        self.assertEqual(conn.request("clear mirror log")[0], "OK")
+        st, text = conn.request("show mirror log from 1")
+        self.assertIn("entries 1-%d were cleared or overwritten; showing from %d\n"
+                      % (newest, newest + 1), text)
+
     def test_full_rings_are_shown_page_by_page(self):
         """65,536 entries: the default shows the newest 1000 and says how to get more;
         `from SEQ` pages continue exactly; `last N` shows the newest N."""

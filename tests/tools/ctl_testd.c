@@ -107,10 +107,11 @@ int main(int argc, char **argv)
                                sizeof err) < 0 ||
         ctl_server_add_command(s, "show mirror log", CTL_F_MIRROR, "Show the secure mirror log",
                                h_mirror_log, NULL, err, sizeof err) < 0 ||
-        ctl_server_add_command(s, "trap-host add <address> [port]", 0, "Add a trap host", h_echo,
-                               "trap-host add", err, sizeof err) < 0 ||
-        ctl_server_add_command(s, "no snmp secure-log", CTL_F_MIRROR, "Stop the secure log", h_echo,
-                               "no snmp secure-log", err, sizeof err) < 0 ||
+        ctl_server_add_command(s, "trap-host add <address> [port] [words...]", 0, "Add a trap host",
+                               h_echo, "trap-host add", err, sizeof err) < 0 ||
+        ctl_server_add_command(s, "no snmp secure-log [words...]", CTL_F_MIRROR,
+                               "Stop the secure log", h_echo, "no snmp secure-log", err,
+                               sizeof err) < 0 ||
         ctl_server_start(s, err, sizeof err) < 0) {
         fprintf(stderr, "ctl_testd: %s\n", err);
         ctl_server_free(s);

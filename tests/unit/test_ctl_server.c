@@ -511,8 +511,20 @@ static void test_replies(void)
                     "\"text\":\"say \\\"hi\\\"\\tok\\n\"}\n") == 0);
     a = req(fd, "@json show utf8");
     CHECK(strcmp(a, "OK 39\n{\"status\":\"ok\",\"v\":\"a\\ufffdb\xc3\xa9\\u0001\"}\n") == 0);
+    a = req(fd, "trap-host add 10.0.0.1 \"sec name\"");
+    CHECK(strcmp(a, "OK 29\nargc=2 [10.0.0.1] [sec name]\n") == 0);
+    /* a word more than the spec allows is refused, named (escaped) with its command */
     a = req(fd, "trap-host add 10.0.0.1 \"sec name\" 162");
-    CHECK(strcmp(a, "OK 35\nargc=3 [10.0.0.1] [sec name] [162]\n") == 0);
+    CHECK(strcmp(a, "ERR 39\n% trap-host add: unexpected word \"162\"\n") == 0);
+    a = req(fd, "show things extra");
+    CHECK(strcmp(a, "ERR 39\n% show things: unexpected word \"extra\"\n") == 0);
+    a = req(fd, "@json show things extra");
+    CHECK(strcmp(a, "ERR 68\n{\"status\":\"error\",\"error\":\"show things: unexpected word "
+                    "\\\"extra\\\"\"}\n") == 0);
+    a = req(fd, "exit \"\x1b[2J\"");
+    CHECK(strcmp(a, "ERR 34\n% exit: unexpected word \"\\x1b[2J\"\n") == 0);
+    a = req(fd, "help show things extra"); /* help takes words: none names a command */
+    CHECK(strncmp(a, "ERR ", 4) == 0);
     a = req(fd, "trap-host  add\t10.0.0.1\r");
     CHECK(strcmp(a, "OK 18\nargc=1 [10.0.0.1]\n") == 0);
     a = req(fd, "trap-host add");
