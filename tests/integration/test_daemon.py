@@ -289,6 +289,72 @@ class TestPidfile(DaemonCase):
             self.assertEqual(f.read(), "precious\n")
         self.assertTrue(os.path.islink(link))
 
+    def refused_pidfile(self, pidfile):
+        """pmirrord -f with -p pidfile must stop before it writes anything there."""
+        path = self.conf(self.env.pmirrord_conf())
+        r = run([PMIRRORD, "-f", "-c", path, "-p", pidfile])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertFalse(os.path.exists(self.env.path("run", "ctl.sock")), "it went on")
+        return r.stderr
+
+    def plant(self, path, uid, text="1\n"):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chown(path, uid, -1)
+
+    def test_pidfile_owned_by_another_user_is_refused(self):
+        """Its owner could write any PID into it, for root's stop scripts to signal:
+        even where the directory is safe (sticky, like /tmp), it is refused."""
+        nobody = int(run(["id", "-u", "nobody"]).stdout)
+        shared = self.env.path("shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o1777)
+        pidfile = os.path.join(shared, "pmirrord.pid")
+        self.plant(pidfile, nobody)
+        err = self.refused_pidfile(pidfile)
+        self.assertIn("pidfile %s is owned by uid %d, not by uid 0" % (pidfile, nobody), err)
+        with open(pidfile) as f:
+            self.assertEqual(f.read(), "1\n")
+
+    def test_pidfile_in_a_group_writable_directory_is_refused(self):
+        """A member of the group could replace the file between two starts."""
+        nogroup = int(run(["id", "-g", "nobody"]).stdout)
+        nobody = int(run(["id", "-u", "nobody"]).stdout)
+        group = self.env.path("group")
+        os.mkdir(group)
+        os.chown(group, 0, nogroup)
+        os.chmod(group, 0o775)
+        pidfile = os.path.join(group, "pmirrord.pid")
+        for planted in (True, False):
+            if planted:
+                self.plant(pidfile, nobody)
+            elif os.path.exists(pidfile):
+                os.unlink(pidfile)
+            err = self.refused_pidfile(pidfile)
+            self.assertIn("pidfile %s: %s is writable by group or others" % (pidfile, group), err)
+            self.assertEqual(os.path.exists(pidfile), planted)
+
+    def test_pidfile_with_another_link_is_refused(self):
+        """A second name for the file (a hard link) would keep what we write."""
+        other = self.env.path("other")
+        self.plant(other, 0)
+        pidfile = self.env.path("run", "pmirrord.pid")
+        os.link(other, pidfile)
+        err = self.refused_pidfile(pidfile)
+        self.assertIn("pidfile %s has 2 links" % pidfile, err)
+        with open(other) as f:
+            self.assertEqual(f.read(), "1\n")
+
+    def test_pidfile_below_a_symlinked_directory_is_refused(self):
+        real = self.env.path("realrun")
+        os.mkdir(real, 0o755)
+        link = self.env.path("linkrun")
+        os.symlink(real, link)
+        pidfile = os.path.join(link, "pmirrord.pid")
+        err = self.refused_pidfile(pidfile)
+        self.assertIn("pidfile %s: %s is a symbolic link" % (pidfile, link), err)
+        self.assertEqual(os.listdir(real), [])
+
     def test_pidfile_is_written_and_removed(self):
         self.env.start_snmpd()
         d = self.env.start_pmirrord()
