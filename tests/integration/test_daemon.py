@@ -104,6 +104,50 @@ class TestConfigFile(DaemonCase):
             path, r = self.check(text, mode)
             self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_config_owned_by_another_user_is_refused(self):
+        """Its owner could rewrite mirrorSecret and the trap hosts, mode 0600 or not."""
+        nobody = int(run(["id", "-u", "nobody"]).stdout)
+        path = self.conf(self.env.pmirrord_conf())
+        os.chown(path, nobody, -1)
+        for argv in ([PMIRRORD, "-n", "-c", path], [PMIRRORD, "-f", "-c", path]):
+            r = run(argv)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("%s: owned by uid %d, not by root" % (path, nobody), r.stderr)
+            self.assertIn("chown root " + path, r.stderr)
+        os.chown(path, 0, -1)
+        self.assertEqual(run([PMIRRORD, "-n", "-c", path]).returncode, 0)
+
+    def test_config_in_a_writable_directory_is_refused(self):
+        """Whoever may write a directory above the file can replace it."""
+        nobody = int(run(["id", "-u", "nobody"]).stdout)
+        confdir = self.env.path("etc")
+        os.mkdir(confdir)
+        os.chmod(confdir, 0o777)
+        path = os.path.join(confdir, "pmirrord.conf")
+        with open(path, "w") as f:
+            f.write(self.env.pmirrord_conf())
+        os.chmod(path, 0o600)
+        r = run([PMIRRORD, "-n", "-c", path])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("%s: %s is writable by group or others" % (path, confdir), r.stderr)
+        # -n names every problem at once: the owner and the directory
+        os.chown(path, nobody, -1)
+        r = run([PMIRRORD, "-n", "-c", path])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("owned by uid %d" % nobody, r.stderr)
+        self.assertIn("%s is writable by group or others" % confdir, r.stderr)
+        os.chown(path, 0, -1)
+        # sticky, like /tmp: nobody else can rename or remove the file
+        os.chmod(confdir, 0o1777)
+        r = run([PMIRRORD, "-n", "-c", path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # a symbolic link on the way is refused too: check the real path
+        os.chmod(confdir, 0o755)
+        os.symlink(confdir, self.env.path("etclink"))
+        r = run([PMIRRORD, "-n", "-c", self.env.path("etclink", "pmirrord.conf")])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("%s is a symbolic link" % self.env.path("etclink"), r.stderr)
+
     def test_boolean_words(self):
         base = self.env.pmirrord_conf()
         for word, val in (("yes", 1), ("no", 0), ("on", 1), ("off", 0), ("true", 1), ("false", 0),
