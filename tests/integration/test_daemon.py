@@ -277,7 +277,11 @@ class TestConfigFile(DaemonCase):
         self.assertGreater(base, 8 << 20)
         # 16 control sessions' replies are bounded by what one log page can hold
         # (docs/memory-locking.md), not by 8 x the ring: the default needs < 64 MiB
-        self.assertLess(base, 64 << 20)
+        # besides the 64 trap hosts (queueSize 32, events of 696 bytes) that
+        # "trap-host add" may add at run time
+        runtime_hosts = 64 * (32 * (696 + 64) + (512 << 10))
+        self.assertGreater(base, runtime_hosts)
+        self.assertLess(base - runtime_hosts, 64 << 20)
         # a page holds 512 KiB of entry text whatever the ring's size: a larger
         # audit log adds its slots and at most the largest reply buffer per session
         big = figure("secureLogSize 65536\n")
@@ -286,6 +290,10 @@ class TestConfigFile(DaemonCase):
         self.assertGreater(figure("eventQueueSize 100000\n"), base + 96000 * 600)
         host = self.env.trap_host(extra="queueSize 50000")
         self.assertGreater(figure(host + "\n"), base + 50000 * 600)
+        # room for every trap host "trap-host add" may add at run time is in the
+        # figure already: configuring hosts of the default queue size adds nothing
+        hosts = "".join(self.env.trap_host(port=20000 + i) + "\n" for i in range(3))
+        self.assertEqual(figure(hosts), base)
 
 
 class TestTrapEnable(DaemonCase):
@@ -593,6 +601,36 @@ class TestLockedMemory(DaemonCase):
     def test_locked_memory_stays_within_the_figure(self):
         """As root (not held to the limit, but charged the same way): VmLck <= the figure."""
         self.workload(nobody=False)
+
+    def test_trap_hosts_added_at_run_time_stay_within_the_figure(self):
+        """The figure of a configuration without trap hosts covers those that
+        "pmirrorctl trap-host add" adds later (docs/memory-locking.md)."""
+        e = self.env
+        e.start_snmpd()
+        e.start_snmptrapd()
+        text = e.pmirrord_conf("trapEnable true\nsecureLog on\n")
+        limit = self.figure(self.conf(text))
+        d = self.start_as_nobody(limit, text, nobody=False)
+        wait_for(lambda: "evtest: reading events" in e.read_log("pmirrord") or not d.alive(), 30,
+                 what="pm_evtestd to start")
+        self.assertAlive()
+        e.wait_registered()
+        name, a, ap, p, pp = pmtest.TRAP_USER
+        e.secrets.update({ap, pp})
+        ports = [e.trap_port] + [pmtest.free_udp_port() for _ in range(3)]
+        for port in ports:   # only the first one listens: the others' queues fill up
+            r = e.ctl("trap-host", "add", "127.0.0.1:%d" % port, "user", name, "auth", a, ap,
+                      "priv", p, pp, secret=MIRROR_SECRET)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(len(e.ctl_json("show", "snmp", "trap")["hosts"]), len(ports))
+        e.raise_event("trap=5 mid=7 sid=9 user=alice tt=3 trigger=alice count=80")
+        e.secrets.add("alice")
+        wait_for(lambda: len(e.trap_lines()) >= 80, 30, what="80 notifications")
+        self.assertAlive()
+        pid = d.proc.pid
+        locked, size = kib(pid, "VmLck"), kib(pid, "VmSize")
+        self.assertGreaterEqual(locked, size - (1 << 20), "not everything is locked")
+        self.assertLessEqual(locked, limit, "more locked than the computed figure")
 
     def test_runs_as_nobody_within_the_computed_limit(self):
         """As nobody: with RLIMIT_MEMLOCK = the figure where root may raise it; where it
