@@ -156,9 +156,9 @@ static int check_persistent_dir(const struct pm_conf *c, char *err, size_t errle
 }
 
 /*
- * The pidfile is written by root into a directory others may control (e.g. a
- * group-writable /run/pmirrord): never follow a symbolic link, never write
- * into anything but a regular file (O_NONBLOCK: a FIFO must not hang us).
+ * The pidfile is written by root, at a path the operator chose: never follow
+ * a symbolic link, never write into anything but a regular file (O_NONBLOCK:
+ * a FIFO must not hang us).
  * Scripts stop the daemon by signalling the PID in it, as root: whoever can
  * change that file can have any process signalled.  So
  *  - its directories must pass pm_check_ancestors() (fsutil.h), as the
