@@ -3,6 +3,8 @@
  */
 #include "pmirrord/conf.h"
 #include "conf_lex.h"
+#include "pmirrord/errbuf.h"
+#include "pmirrord/fsutil.h"
 #include "pmirrord/log.h"
 #include "pmirrord/pm_codec.h"
 #include "pmirrord/secret.h"
@@ -12,11 +14,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -508,6 +513,70 @@ static int conf_lines(struct conf_ctx *x, struct line_src *src)
     return rc;
 }
 
+/* Appends "; and " and the formatted text to err (which holds len bytes). */
+static void conf_more(char *err, size_t errlen, const char *fmt, ...) PM_PRINTF(3, 4);
+static void conf_more(char *err, size_t errlen, const char *fmt, ...)
+{
+    size_t len = strlen(err);
+    if (len > 0 && len + 6 < errlen) {
+        memcpy(err + len, "; and ", 7);
+        len += 6;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    if (len < errlen)
+        vsnprintf(err + len, errlen - len, fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * The file holds USM passphrases and the mirror secret's hash: only root and
+ * the user pmirrord runs as may own it, nobody else may read or change it,
+ * and nobody else may replace it, so every directory above it passes
+ * pm_check_ancestors() (fsutil.h), as the control socket's do; if the path is
+ * a symbolic link, the directories above its target as well.  Checked on the
+ * open file, after the parse, so a syntax error is still reported with its
+ * line; every problem found is reported at once (pmirrord -n).
+ */
+static int conf_check_file(const char *path, int fd, char *err, size_t errlen)
+{
+    char abs[PATH_MAX], real[PATH_MAX], why[600], cwd[PATH_MAX];
+    struct stat st;
+    err[0] = '\0';
+    if (fstat(fd, &st) < 0)
+        return pm_err(err, errlen, "%s: %s", path, strerror(errno));
+    if ((st.st_mode & 077) != 0)
+        conf_more(err, errlen,
+                  "%s: mode %04o lets group or others read or change it, and it holds "
+                  "passphrases; run: chmod 600 %s",
+                  path, (unsigned)(st.st_mode & 07777), path);
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        char who[64] = "root";
+        if (geteuid() != 0)
+            snprintf(who, sizeof(who), "root or uid %u (pmirrord's)", (unsigned)geteuid());
+        conf_more(err, errlen,
+                  "%s: owned by uid %u, not by %s: its owner could change mirrorSecret and the "
+                  "trap hosts; run: chown root %s",
+                  path, (unsigned)st.st_uid, who, path);
+    }
+    if (path[0] == '/')
+        snprintf(abs, sizeof(abs), "%s", path);
+    else if (getcwd(cwd, sizeof(cwd)) == NULL ||
+             snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= (int)sizeof(abs))
+        abs[0] = '\0';
+    if (abs[0] == '\0')
+        conf_more(err, errlen, "%s: cannot tell its directories", path);
+    else if (pm_check_ancestors(abs, why, sizeof(why)) < 0)
+        conf_more(err, errlen, "%s: %s", path, why);
+    else if (lstat(abs, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (realpath(abs, real) == NULL)
+            conf_more(err, errlen, "%s: %s", path, strerror(errno));
+        else if (pm_check_ancestors(real, why, sizeof(why)) < 0)
+            conf_more(err, errlen, "%s (a symbolic link to %s): %s", path, real, why);
+    }
+    return err[0] != '\0' ? -1 : 0;
+}
+
 int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
 {
     conf_defaults(c);
@@ -527,17 +596,8 @@ int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s:%d: read error: %s", path, x.line, strerror(errno));
         rc = -1;
     }
-    /* The file holds USM passphrases and the mirror secret's hash: only its
-     * owner may read or change it.  Checked on the open file, after the
-     * parse, so a syntax error is still reported with its line. */
-    struct stat st;
-    if (rc == 0 && fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
-        snprintf(err, errlen,
-                 "%s: mode %04o lets group or others read or change it, and it holds "
-                 "passphrases; run: chmod 600 %s",
-                 path, (unsigned)(st.st_mode & 07777), path);
-        rc = -1;
-    }
+    if (rc == 0)
+        rc = conf_check_file(path, fileno(f), err, errlen);
     fclose(f);
     OPENSSL_cleanse(iobuf, sizeof(iobuf));
     if (rc < 0)

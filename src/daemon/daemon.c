@@ -39,6 +39,8 @@
 #include "pmirrord/conf.h"
 #include "pmirrord/ctl_server.h"
 #include "pmirrord/daemon.h"
+#include "pmirrord/errbuf.h"
+#include "pmirrord/fsutil.h"
 #include "pmirrord/log.h"
 #include "pmirrord/mirrorlog.h"
 #include "pmirrord/pm_event.h"
@@ -154,9 +156,22 @@ static int check_persistent_dir(const struct pm_conf *c, char *err, size_t errle
 }
 
 /*
- * The pidfile is written by root into a directory others may control (e.g. a
- * group-writable /run/pmirrord): never follow a symbolic link, never write
- * into anything but a regular file (O_NONBLOCK: a FIFO must not hang us).
+ * The pidfile is written by root, at a path the operator chose: never follow
+ * a symbolic link, never write into anything but a regular file (O_NONBLOCK:
+ * a FIFO must not hang us).
+ * Scripts stop the daemon by signalling the PID in it, as root: whoever can
+ * change that file can have any process signalled.  So
+ *  - its directories must pass pm_check_ancestors() (fsutil.h), as the
+ *    control socket's do: no symbolic link, each owned by root or us, and
+ *    writable by nobody else unless sticky;
+ *  - the file must be ours (st_uid == geteuid()), not group- or
+ *    other-writable, and have no other name (st_nlink == 1): a file someone
+ *    else created, or a hard link to one, is refused rather than reused.
+ * Not create-under-a-temporary-name-and-rename(): the lock below must be on
+ * the inode the path names.  A second daemon that renamed its own file over
+ * the path would lock a fresh inode and never see the first one's lock, so
+ * two instances could run.  The file is reused in place instead, and these
+ * checks make sure that nobody else can write it.
  *
  * It is also the instance lock: flock(2) on it is held for the daemon's
  * lifetime (the descriptor stays open), so a second pmirrord with the same
@@ -182,8 +197,40 @@ static long pidfile_pid(int fd)
     return end != buf && (*end == '\n' || *end == '\0') && pid > 0 ? pid : 0;
 }
 
+/* Whether st, the pidfile at path, is one that only we can write. */
+static int pidfile_trusted(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+    if (!S_ISREG(st->st_mode))
+        return pm_err(err, errlen, "pidfile %.512s is not a regular file", path);
+    if (st->st_uid != geteuid())
+        return pm_err(err, errlen,
+                      "pidfile %.512s is owned by uid %u, not by uid %u (pmirrord's): its "
+                      "owner could write any PID into it; remove it, or give -p a path in "
+                      "a directory only root or uid %u can write",
+                      path, (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)geteuid());
+    if (st->st_nlink != 1)
+        return pm_err(err, errlen,
+                      "pidfile %.512s has %lu links: another name for the file would keep the "
+                      "PID written; remove it",
+                      path, (unsigned long)st->st_nlink);
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return pm_err(err, errlen,
+                      "pidfile %.512s is writable by group or others (mode %04o); remove it", path,
+                      (unsigned)(st->st_mode & 07777));
+    return 0;
+}
+
 static int write_pidfile(const char *path, char *err, size_t errlen)
 {
+    char why[600];
+    struct stat st;
+    if (pm_check_ancestors(path, why, sizeof(why)) < 0)
+        return pm_err(err, errlen, "pidfile %.512s: %s", path, why);
+    /* Refused before open(): O_CREAT on another user's file in a sticky
+     * directory may fail with a bare EACCES (fs.protected_regular). */
+    if (lstat(path, &st) == 0 && !S_ISLNK(st.st_mode) &&
+        pidfile_trusted(path, &st, err, errlen) < 0)
+        return -1;
     int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
     if (fd < 0) {
         if (errno == ELOOP)
@@ -193,11 +240,15 @@ static int write_pidfile(const char *path, char *err, size_t errlen)
             snprintf(err, errlen, "cannot write pidfile %.512s: %s", path, strerror(errno));
         return -1;
     }
-    struct stat st;
     char line[32];
     int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "pidfile %.512s is not a regular file", path);
+    /* Again on what was opened: the path may have changed since lstat(). */
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "pidfile %.512s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (pidfile_trusted(path, &st, err, errlen) < 0) {
         close(fd);
         return -1;
     }

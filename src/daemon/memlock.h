@@ -19,7 +19,7 @@ struct pm_conf;
 #define PM_MIRROR_ENTRY_MAX 2048u
 
 /* Libraries (Net-SNMP, OpenSSL, Perl, Kerberos, libc: all their mappings are
- * charged), their heap, the main thread's stack and run-time trap hosts.
+ * charged), their heap and the main thread's stack.
  * Measured VmLck of a running daemon with the default configuration, less
  * the parts below: about 17 MiB on Debian 12 (docs/memory-locking.md). */
 #define PM_MEMLOCK_MARGIN (32u << 20)

@@ -104,6 +104,50 @@ class TestConfigFile(DaemonCase):
             path, r = self.check(text, mode)
             self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_config_owned_by_another_user_is_refused(self):
+        """Its owner could rewrite mirrorSecret and the trap hosts, mode 0600 or not."""
+        nobody = int(run(["id", "-u", "nobody"]).stdout)
+        path = self.conf(self.env.pmirrord_conf())
+        os.chown(path, nobody, -1)
+        for argv in ([PMIRRORD, "-n", "-c", path], [PMIRRORD, "-f", "-c", path]):
+            r = run(argv)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("%s: owned by uid %d, not by root" % (path, nobody), r.stderr)
+            self.assertIn("chown root " + path, r.stderr)
+        os.chown(path, 0, -1)
+        self.assertEqual(run([PMIRRORD, "-n", "-c", path]).returncode, 0)
+
+    def test_config_in_a_writable_directory_is_refused(self):
+        """Whoever may write a directory above the file can replace it."""
+        nobody = int(run(["id", "-u", "nobody"]).stdout)
+        confdir = self.env.path("etc")
+        os.mkdir(confdir)
+        os.chmod(confdir, 0o777)
+        path = os.path.join(confdir, "pmirrord.conf")
+        with open(path, "w") as f:
+            f.write(self.env.pmirrord_conf())
+        os.chmod(path, 0o600)
+        r = run([PMIRRORD, "-n", "-c", path])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("%s: %s is writable by group or others" % (path, confdir), r.stderr)
+        # -n names every problem at once: the owner and the directory
+        os.chown(path, nobody, -1)
+        r = run([PMIRRORD, "-n", "-c", path])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("owned by uid %d" % nobody, r.stderr)
+        self.assertIn("%s is writable by group or others" % confdir, r.stderr)
+        os.chown(path, 0, -1)
+        # sticky, like /tmp: nobody else can rename or remove the file
+        os.chmod(confdir, 0o1777)
+        r = run([PMIRRORD, "-n", "-c", path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # a symbolic link on the way is refused too: check the real path
+        os.chmod(confdir, 0o755)
+        os.symlink(confdir, self.env.path("etclink"))
+        r = run([PMIRRORD, "-n", "-c", self.env.path("etclink", "pmirrord.conf")])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("%s is a symbolic link" % self.env.path("etclink"), r.stderr)
+
     def test_boolean_words(self):
         base = self.env.pmirrord_conf()
         for word, val in (("yes", 1), ("no", 0), ("on", 1), ("off", 0), ("true", 1), ("false", 0),
@@ -233,7 +277,11 @@ class TestConfigFile(DaemonCase):
         self.assertGreater(base, 8 << 20)
         # 16 control sessions' replies are bounded by what one log page can hold
         # (docs/memory-locking.md), not by 8 x the ring: the default needs < 64 MiB
-        self.assertLess(base, 64 << 20)
+        # besides the 64 trap hosts (queueSize 32, events of 696 bytes) that
+        # "trap-host add" may add at run time
+        runtime_hosts = 64 * (32 * (696 + 64) + (512 << 10))
+        self.assertGreater(base, runtime_hosts)
+        self.assertLess(base - runtime_hosts, 64 << 20)
         # a page holds 512 KiB of entry text whatever the ring's size: a larger
         # audit log adds its slots and at most the largest reply buffer per session
         big = figure("secureLogSize 65536\n")
@@ -242,6 +290,10 @@ class TestConfigFile(DaemonCase):
         self.assertGreater(figure("eventQueueSize 100000\n"), base + 96000 * 600)
         host = self.env.trap_host(extra="queueSize 50000")
         self.assertGreater(figure(host + "\n"), base + 50000 * 600)
+        # room for every trap host "trap-host add" may add at run time is in the
+        # figure already: configuring hosts of the default queue size adds nothing
+        hosts = "".join(self.env.trap_host(port=20000 + i) + "\n" for i in range(3))
+        self.assertEqual(figure(hosts), base)
 
 
 class TestTrapEnable(DaemonCase):
@@ -288,6 +340,72 @@ class TestPidfile(DaemonCase):
         with open(target) as f:
             self.assertEqual(f.read(), "precious\n")
         self.assertTrue(os.path.islink(link))
+
+    def refused_pidfile(self, pidfile):
+        """pmirrord -f with -p pidfile must stop before it writes anything there."""
+        path = self.conf(self.env.pmirrord_conf())
+        r = run([PMIRRORD, "-f", "-c", path, "-p", pidfile])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertFalse(os.path.exists(self.env.path("run", "ctl.sock")), "it went on")
+        return r.stderr
+
+    def plant(self, path, uid, text="1\n"):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chown(path, uid, -1)
+
+    def test_pidfile_owned_by_another_user_is_refused(self):
+        """Its owner could write any PID into it, for root's stop scripts to signal:
+        even where the directory is safe (sticky, like /tmp), it is refused."""
+        nobody = int(run(["id", "-u", "nobody"]).stdout)
+        shared = self.env.path("shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o1777)
+        pidfile = os.path.join(shared, "pmirrord.pid")
+        self.plant(pidfile, nobody)
+        err = self.refused_pidfile(pidfile)
+        self.assertIn("pidfile %s is owned by uid %d, not by uid 0" % (pidfile, nobody), err)
+        with open(pidfile) as f:
+            self.assertEqual(f.read(), "1\n")
+
+    def test_pidfile_in_a_group_writable_directory_is_refused(self):
+        """A member of the group could replace the file between two starts."""
+        nogroup = int(run(["id", "-g", "nobody"]).stdout)
+        nobody = int(run(["id", "-u", "nobody"]).stdout)
+        group = self.env.path("group")
+        os.mkdir(group)
+        os.chown(group, 0, nogroup)
+        os.chmod(group, 0o775)
+        pidfile = os.path.join(group, "pmirrord.pid")
+        for planted in (True, False):
+            if planted:
+                self.plant(pidfile, nobody)
+            elif os.path.exists(pidfile):
+                os.unlink(pidfile)
+            err = self.refused_pidfile(pidfile)
+            self.assertIn("pidfile %s: %s is writable by group or others" % (pidfile, group), err)
+            self.assertEqual(os.path.exists(pidfile), planted)
+
+    def test_pidfile_with_another_link_is_refused(self):
+        """A second name for the file (a hard link) would keep what we write."""
+        other = self.env.path("other")
+        self.plant(other, 0)
+        pidfile = self.env.path("run", "pmirrord.pid")
+        os.link(other, pidfile)
+        err = self.refused_pidfile(pidfile)
+        self.assertIn("pidfile %s has 2 links" % pidfile, err)
+        with open(other) as f:
+            self.assertEqual(f.read(), "1\n")
+
+    def test_pidfile_below_a_symlinked_directory_is_refused(self):
+        real = self.env.path("realrun")
+        os.mkdir(real, 0o755)
+        link = self.env.path("linkrun")
+        os.symlink(real, link)
+        pidfile = os.path.join(link, "pmirrord.pid")
+        err = self.refused_pidfile(pidfile)
+        self.assertIn("pidfile %s: %s is a symbolic link" % (pidfile, link), err)
+        self.assertEqual(os.listdir(real), [])
 
     def test_pidfile_is_written_and_removed(self):
         self.env.start_snmpd()
@@ -483,6 +601,36 @@ class TestLockedMemory(DaemonCase):
     def test_locked_memory_stays_within_the_figure(self):
         """As root (not held to the limit, but charged the same way): VmLck <= the figure."""
         self.workload(nobody=False)
+
+    def test_trap_hosts_added_at_run_time_stay_within_the_figure(self):
+        """The figure of a configuration without trap hosts covers those that
+        "pmirrorctl trap-host add" adds later (docs/memory-locking.md)."""
+        e = self.env
+        e.start_snmpd()
+        e.start_snmptrapd()
+        text = e.pmirrord_conf("trapEnable true\nsecureLog on\n")
+        limit = self.figure(self.conf(text))
+        d = self.start_as_nobody(limit, text, nobody=False)
+        wait_for(lambda: "evtest: reading events" in e.read_log("pmirrord") or not d.alive(), 30,
+                 what="pm_evtestd to start")
+        self.assertAlive()
+        e.wait_registered()
+        name, a, ap, p, pp = pmtest.TRAP_USER
+        e.secrets.update({ap, pp})
+        ports = [e.trap_port] + [pmtest.free_udp_port() for _ in range(3)]
+        for port in ports:   # only the first one listens: the others' queues fill up
+            r = e.ctl("trap-host", "add", "127.0.0.1:%d" % port, "user", name, "auth", a, ap,
+                      "priv", p, pp, secret=MIRROR_SECRET)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(len(e.ctl_json("show", "snmp", "trap")["hosts"]), len(ports))
+        e.raise_event("trap=5 mid=7 sid=9 user=alice tt=3 trigger=alice count=80")
+        e.secrets.add("alice")
+        wait_for(lambda: len(e.trap_lines()) >= 80, 30, what="80 notifications")
+        self.assertAlive()
+        pid = d.proc.pid
+        locked, size = kib(pid, "VmLck"), kib(pid, "VmSize")
+        self.assertGreaterEqual(locked, size - (1 << 20), "not everything is locked")
+        self.assertLessEqual(locked, limit, "more locked than the computed figure")
 
     def test_runs_as_nobody_within_the_computed_limit(self):
         """As nobody: with RLIMIT_MEMLOCK = the figure where root may raise it; where it
