@@ -34,14 +34,19 @@
 /* Informs outstanding at once per host; the rest wait in the queue. */
 #define TH_INFORM_WINDOW 64
 
+struct inform_ctx;
+
 struct th_host {
     struct pm_traphost_conf conf;
-    netsnmp_session *ss; /* from snmp_open(): in the library's session list */
+    struct inform_ctx *done; /* finished informs, freed at the next drain (inform_cb) */
+    netsnmp_session *ss;     /* from snmp_open(): in the library's session list */
     struct thq *q;
     struct th_counters c;
     struct th_disc *disc; /* inform host without a configured engineId */
     char name[160];       /* for logs: host address (not secret) */
 };
+
+static void free_done(struct th_host *h);
 
 int64_t th_now_ns(void)
 {
@@ -286,6 +291,7 @@ void th_host_free(struct th_host *h, int drop_user)
             drop_usm_user(h);
         snmp_close(h->ss); /* outstanding informs get OP_TIMED_OUT (snmp_sess_close) */
     }
+    free_done(h); /* snmp_close() has dropped every request */
     /* after snmp_close(); removes the user it localised unless another host shares it */
     th_disc_free(h->disc, drop_user);
     thq_free(h->q);
@@ -336,15 +342,41 @@ void th_host_enqueue(struct th_host *h, struct th_ev *e)
 struct inform_ctx {
     struct th_host *h;
     struct th_ev *e;
-    int in_send; /* inside snmp_async_send(): a failure callback must not free */
+    int in_send;             /* inside snmp_async_send(): a failure callback must not free */
+    int done;                /* counted and audited: later callbacks change nothing */
+    struct inform_ctx *next; /* on h->done */
 };
 
+/* Frees the contexts of finished informs.  Only outside the library's
+ * callbacks (th_host_drain(), th_host_free() after snmp_close()). */
+static void free_done(struct th_host *h)
+{
+    while (h->done != NULL) {
+        struct inform_ctx *ctx = h->done;
+        h->done = ctx->next;
+        free(ctx);
+    }
+}
+
+/*
+ * Called for each inform until the library drops the request.  One inform
+ * may draw several callbacks with the same magic: for a Report, 5.9.3
+ * (_sess_process_packet_handle_pdu) calls OP_RECEIVED_MESSAGE and then
+ * OP_SEC_ERROR, and the order has been seen reversed, so neither callback may
+ * assume it is the last one.  The request is unlinked (and the library stops
+ * using magic) only after the last callback returns, within the same library
+ * call: the context is therefore never freed here, but queued on h->done and
+ * freed at the next th_host_drain(), which never runs inside a callback
+ * (notify_kick() defers to an alarm).
+ */
 static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu, void *magic)
 {
     struct inform_ctx *ctx = magic;
     struct th_host *h = ctx->h;
     const char *what;
 
+    if (ctx->done)
+        return 1;
     /* snmp_async_send() calls us with SEC_ERROR/SEND_FAILED/TIMED_OUT and
      * then returns 0 when the PDU cannot be built or sent (snmp_api.c
      * _sess_async_send, 5.9.3): the sender handles that case. */
@@ -373,7 +405,10 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
     th_audit(what, h->name, &ctx->e->ev);
     h->c.inflight--;
     th_ev_unref(ctx->e);
-    free(ctx);
+    ctx->e = NULL;
+    ctx->done = 1;
+    ctx->next = h->done;
+    h->done = ctx;
     notify_kick();
     return 1;
 }
@@ -381,15 +416,10 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 /* Informs still waiting when discovery went unanswered: no-response discards. */
 static void discard_waiting(struct th_host *h)
 {
-    char summary[768];
     struct th_ev *e;
     while ((e = thq_pop(h->q)) != NULL) {
         h->c.no_response_discards++;
-        if (pm_audit_enabled()) {
-            pm_notify_summary(&e->ev, summary, sizeof(summary));
-            pm_audit_notify("no-response", h->name, summary);
-            OPENSSL_cleanse(summary, sizeof(summary));
-        }
+        th_audit("no-response", h->name, &e->ev);
         th_ev_unref(e);
     }
 }
@@ -470,6 +500,8 @@ static void send_one(struct th_host *h, struct th_ev *e)
                 ctx->h = h;
                 ctx->e = e;
                 ctx->in_send = 1;
+                ctx->done = 0;
+                ctx->next = NULL;
                 int reqid = snmp_async_send(h->ss, pdu, inform_cb, ctx);
                 ctx->in_send = 0;
                 if (reqid != 0) {
@@ -504,6 +536,7 @@ static void send_one(struct th_host *h, struct th_ev *e)
 
 void th_host_drain(struct th_host *h, int64_t now_ns)
 {
+    free_done(h);
     if (thq_count(h->q) == 0 || !engine_ready(h, now_ns))
         return;
     size_t n = thq_ready(h->q, now_ns);

@@ -5,10 +5,12 @@ import socket
 import threading
 import unittest
 
-from pmtest import TRAPD_ENGINE, free_udp_port, trapd_conf, wait_for
+from pmtest import TRAP_USER, TRAPD_ENGINE, free_udp_port, trapd_conf, wait_for
 from test_notify import NotifyCase, mids
 
 NEW_ENGINE = "0x80001f8804706d2d6e6577"   # "pm-new": the restarted receiver
+# the same user name as TRAP_USER with other passphrases (a key rotation)
+NEW_USER = ("trapUser", "SHA-256", "rotated-auth-pass", "AES", "rotated-priv-pass")
 
 
 def counter(row, *names):
@@ -71,11 +73,18 @@ class TestInformRecovery(NotifyCase):
     def test_unanswered_discovery_discards_counts_and_logs_once(self):
         port = free_udp_port()   # nothing listens there
         address = "127.0.0.1:%d" % port
-        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(
+        # the longest trigger, every byte escaped (\x1b): its audit entry must be whole
+        trigger = "\x1b" * 254 + "Z"
+        self.env.secrets.add(trigger)
+        self.env.start_evtestd("trapEnable true\nsecureLog on\n" + self.env.trap_host(
             port=port, extra="inform timeout 1 retries 1"))
-        self.env.raise_event("trap=5 mid=1")
+        self.env.raise_event("trap=5 mid=1 trigger=" + "%1B" * 254 + "Z")
         wait_for(lambda: self.no_response() == 1, 15, interval=0.2,
                  what="the waiting inform to be discarded as no-response")
+        rows = [r["entry"] for r in self.env.ctl_json("show", "snmp", "secure-log")["log_entries"]]
+        rows = [e for e in rows if "no-response" in e]
+        self.assertEqual(len(rows), 1, rows)
+        self.assertIn('Trigger="%sZ"' % ("\\x1b" * 254), rows[0])
         self.assertEqual(counter(self.host_row(), "Queued", "queued"), 0)
         # discovery is tried again (after a backoff) for what comes next
         self.env.raise_event("trap=5 mid=2")
@@ -87,6 +96,40 @@ class TestInformRecovery(NotifyCase):
         self.assertEqual(len(lines), 1, log)
         self.assertIn("warning", lines[0])
         self.assertNotIn("trapUser", log)
+        self.assertAlive()
+        self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
+
+    def test_receiver_with_other_passphrases(self):
+        """Every inform draws an unauthenticated Report (wrongDigests): the library calls
+        the inform's callback twice for it; each inform counts once, as no-response, and
+        the daemon (ASan build) carries on."""
+        self.env.secrets.update(NEW_USER[2::2])
+        self.trapd(users=(NEW_USER,))
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(extra="inform timeout 1 retries 1"))
+        for mid in range(1, 4):
+            self.env.raise_event("trap=5 mid=%d" % mid)
+            wait_for(lambda: self.no_response() == mid, 20, interval=0.2,
+                     what="inform %d counted as no-response" % mid)
+        row = self.host_row()
+        self.assertEqual(counter(row, "Sent", "sent"), 0)
+        self.assertEqual(counter(row, "InFlight", "in_flight"), 0)
+        self.assertEqual(counter(row, "Queued", "queued"), 0)
+        self.assertEqual(self.env.trap_lines(), [])
+        self.assertAlive()
+        # later events still work: a receiver with the right passphrases takes them
+        # (another persistent directory: snmptrapd keeps the users it was given)
+        self.env.stop("snmptrapd")
+        port = self.env.trap_port
+        self.env.start_snmptrapd(name="trapd-right", port=port, conf=trapd_conf(port))
+        state = {"mid": 10}
+
+        def acknowledged():
+            if self.sent() >= 1:
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(acknowledged, 60, interval=0.5, what="an inform acknowledged by the right receiver")
         self.assertAlive()
         self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
 
