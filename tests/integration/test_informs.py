@@ -133,6 +133,41 @@ class TestInformRecovery(NotifyCase):
         self.assertAlive()
         self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
 
+    def test_same_user_other_passphrases_same_engine_id(self):
+        """Two receivers with one engineID (cloned, or a key rotation made before the
+        old receiver goes): host 1 uses the user name with the old passphrases, host 2
+        with new ones.  USM has one user per (engineID, name): host 2 must never be
+        sent with host 1's keys; its engineID is refused, clearly."""
+        self.env.secrets.update(NEW_USER[2::2])
+        port_old, port_new = self.env.trap_port, free_udp_port()
+        self.trapd(name="trapd-old", port=port_old)
+        self.env.start_snmptrapd(name="trapd-new", port=port_new,
+                                 conf=trapd_conf(port_new, users=(NEW_USER,)))
+        self.env.start_evtestd("trapEnable true\n" +
+                               self.env.trap_host(port=port_old, extra="inform timeout 1 retries 0") + "\n" +
+                               self.env.trap_host(port=port_new, user=NEW_USER,
+                                                  extra="inform timeout 1 retries 0"))
+        state = {"mid": 1}
+
+        def settled():
+            rows = self.env.ctl_json("show", "snmp", "trap")["counters"]
+            log = self.env.read_log("pmirrord")
+            if "refused" in log and any(int(r["sent"]) >= 1 for r in rows):
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(settled, 40, interval=0.5, what="one host acknowledged, the other refused")
+        log = self.env.read_log("pmirrord")
+        refused = [l for l in log.splitlines() if "refused" in l]
+        self.assertIn("in use by another trap host with other credentials", refused[0])
+        for name in ("trapd-old", "trapd-new"):
+            with open(self.env.path("logs", name + ".log")) as f:
+                self.assertNotIn("Authentication failed", f.read(), name + " was sent foreign keys")
+        self.assertNotIn(NEW_USER[2], log)
+        self.assertAlive()
+        self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
+
     def test_receiver_with_a_new_engine_id_is_rediscovered(self):
         self.trapd()
         self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(extra="inform timeout 1 retries 1"))
