@@ -322,6 +322,17 @@ static void test_confirmed_engine_kept(void)
         timed_out(a, E1, EL(E1));
     CHECK(sends_to(a, E1, EL(E1)));
 
+    /* a receiver that rejects every inform (wrongDigests): a rediscovery that
+     * found the engineID in use is not repeated at the next failure */
+    struct th_host *w = ihost("127.0.0.3:9", "again", "old-auth-pass", "old-priv-pass");
+    th_disc_found(th_host_disc(w), E1, EL(E1));
+    timed_out(w, E1, EL(E1));
+    CHECK(th_disc_poll(th_host_disc(w), th_now_ns()) == TH_DISC_WAIT);
+    th_disc_found(th_host_disc(w), E1, EL(E1));
+    timed_out(w, E1, EL(E1));
+    CHECK(sends_to(w, E1, EL(E1)));
+    th_host_free(w);
+
     /* a real change: confirmed by an acknowledgement, the old user goes */
     struct th_host *b = ihost("127.0.0.2:9", "kept", "old-auth-pass", "old-priv-pass");
     th_disc_found(th_host_disc(b), E1, EL(E1));
