@@ -12,6 +12,15 @@
  *             waiting informs    +----------------------- rediscover (probe again)
  *             are discarded)
  *
+ * A confirmed engineID (and its USM user) is kept while a rediscovered one is
+ * provisional: one failed inform to the new one goes back to it, without a
+ * probe.  A rediscovery that finds the engineID in use delays the next one
+ * (1 s, doubled, at most 60 s): Reports are unauthenticated, and a receiver
+ * that rejects every inform would otherwise draw a probe each time.  The USM
+ * user of the engineID in use is held (th_user_hold(), traphost.h) whatever
+ * the probe state; an engineID whose user another host holds with other
+ * credentials is refused like an unanswered probe.
+ *
  * The probe (RFC 3414 §4) is unauthenticated: anyone on the path can answer
  * it with a forged engineID.  The engineID stays provisional until the
  * receiver acknowledges an inform: that Response is authenticated with keys
