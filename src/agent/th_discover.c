@@ -265,7 +265,14 @@ void th_disc_found(struct th_disc *d, const u_char *eid, size_t len)
                       "by another trap host with other credentials; give one of them another "
                       "user name",
                       d->name, now, d->refused);
-        probe_unanswered(d);
+        d->outage = 1; /* said: not also "no answer to engineID discovery" */
+        if (d->keep_len > 0) {
+            d->state = D_REVERT; /* back to the confirmed engineID */
+        } else if (d->eid_len > 0 && d->confirmed && use_engine(d) == 0) {
+            rediscovery_backoff(d); /* keep the confirmed one a while */
+        } else {
+            probe_unanswered(d);
+        }
         return;
     default:
         log_warnx("traphost", "trap host %s: out of memory", d->name);

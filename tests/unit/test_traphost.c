@@ -245,6 +245,21 @@ static void test_foreign_keys_refused(void)
     /* waiting informs are discarded (no-response), discovery backs off */
     CHECK(th_disc_poll(th_host_disc(b), th_now_ns()) == TH_DISC_GAVE_UP);
     CHECK(th_disc_next_due(th_host_disc(b), th_now_ns()) > th_now_ns());
+    /* a confirmed host whose rediscovery is answered with such an engineID keeps
+     * its confirmed one */
+    struct th_host *d = ihost("127.0.0.5:9", "rot2", "new-auth-pass", "new-priv-pass");
+    th_disc_found(th_host_disc(d), E2, EL(E2));
+    acknowledged(d, E2, EL(E2));
+    for (int i = 0; i < 3; i++)
+        timed_out(d, E2, EL(E2));
+    CHECK(th_disc_poll(th_host_disc(d), th_now_ns()) == TH_DISC_WAIT);
+    th_disc_found(th_host_disc(d), E1, EL(E1));
+    CHECK(th_disc_refused(th_host_disc(d)) == 1);
+    CHECK(sends_to(d, E2, EL(E2)));
+    CHECK(th_user_refs(E1, EL(E1), "rot2") == 1);
+    th_host_free(d);
+    CHECK(!has_user(E2, EL(E2), "rot2"));
+
     /* once a is gone, b may use that engineID with its own keys */
     th_host_free(a);
     CHECK(!has_user(E1, EL(E1), "rot2"));
