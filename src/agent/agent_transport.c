@@ -19,6 +19,15 @@
  * handled by the library's stream send/receive functions.  A master that
  * does not accept counts as absent: the library tries again at the next
  * agentXPingInterval tick.
+ *
+ * A blocking socket lets a master that stops reading (while it still sends
+ * requests) stop the agent thread in send() once the socket buffer is full.
+ * Sends and receives are therefore bounded by SO_SNDTIMEO/SO_RCVTIMEO
+ * (socket(7)) to the AgentX timeout, and a send that times out or goes out
+ * only in part ends the connection: the AgentX stream (RFC 2741 §6.1) is
+ * lost once a PDU is cut, and the library closes the session at the EOF
+ * that shutdown() gives the next read, then reconnects as after a master
+ * restart.
  */
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
@@ -42,6 +51,7 @@
 
 #include "agent.h"
 #include "agent_priv.h"
+#include "pmirrord/log.h"
 
 #define AGENTX_TCP_PORT 705 /* RFC 2741 §8.1 */
 
@@ -214,15 +224,35 @@ static int connect_bounded(const struct tcp_addr *a, int timeout_ms)
             return -1;
         }
     }
-    /* The library's stream code expects a blocking socket once it is connected. */
+    /* The library's stream code expects a blocking socket once it is connected;
+     * bounded, so that a master that stops reading cannot hold the agent thread. */
+    struct timeval tv = {AGENT_TIMEOUT_S, 0};
     int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-        snprintf(last_error, sizeof(last_error), "fcntl: %s", strerror(errno));
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+        snprintf(last_error, sizeof(last_error), "socket options: %s", strerror(errno));
         close(fd);
         return -1;
     }
     last_error[0] = '\0';
     return fd;
+}
+
+/* netsnmp_tcpbase_send(), but a send cut short by SO_SNDTIMEO ends the connection. */
+static int stream_send(netsnmp_transport *t, const void *buf, int size, void **opaque, int *olength)
+{
+    int rc = netsnmp_tcpbase_send(t, buf, size, opaque, olength);
+    if (rc != size && t->sock >= 0) {
+        int e = errno;
+        if (rc >= 0 || e == EAGAIN || e == EWOULDBLOCK) {
+            log_warnx("agentx", "the AgentX master has not read for %d s; dropping the connection",
+                      AGENT_TIMEOUT_S);
+            shutdown(t->sock, SHUT_RDWR);
+        }
+        errno = e;
+    }
+    return rc;
 }
 
 static netsnmp_transport *stream_create(const struct tcp_addr *a, const oid *domain, int domain_len)
@@ -246,7 +276,7 @@ static netsnmp_transport *stream_create(const struct tcp_addr *a, const oid *dom
     t->flags = NETSNMP_TRANSPORT_FLAG_STREAM;
     t->msgMaxSize = SNMP_MAX_PACKET_LEN;
     t->f_recv = netsnmp_tcpbase_recv;
-    t->f_send = netsnmp_tcpbase_send;
+    t->f_send = stream_send;
     t->f_close = netsnmp_socketbase_close;
     t->f_fmtaddr = stream_fmtaddr;
     return t;

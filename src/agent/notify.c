@@ -74,14 +74,97 @@ static void publish(void)
 
 static void drain_alarm(unsigned int reg, void *arg);
 
-/* Frees h, which is no longer in nt.hosts, with its USM user unless a host
- * still there uses the same one (traphost.h). */
+/* Frees h, which is no longer in nt.hosts; its USM user goes with its last
+ * holder (th_user_release()). */
 static void drop_host(struct th_host *h)
 {
-    int shared = 0;
-    for (size_t i = 0; i < nt.nhosts && !shared; i++)
-        shared = nt.hosts[i] != h && th_host_same_user(nt.hosts[i], h);
-    th_host_free(h, !shared);
+    th_host_free(h);
+}
+
+/* -- USM users in use (traphost.h) ------------------------------------------ */
+
+/* SnmpEngineID is OCTET STRING (SIZE(5..32)) (RFC 3411 §5). */
+#define NT_EID_MAX 32
+
+struct nt_user {
+    struct nt_user *next;
+    u_char eid[NT_EID_MAX];
+    size_t eid_len;
+    char name[64];
+    uint8_t digest[32];
+    int refs;
+};
+
+/* Not in nt: it outlives notify_shutdown() for hosts freed late, and tests use it alone. */
+static struct nt_user *nt_users;
+
+static struct nt_user **user_find(const uint8_t *eid, size_t len, const char *name)
+{
+    struct nt_user **p;
+    for (p = &nt_users; *p != NULL; p = &(*p)->next)
+        if ((*p)->eid_len == len && memcmp((*p)->eid, eid, len) == 0 &&
+            strcmp((*p)->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+/* Removes the USM user (eid, name) from USM, its localised keys wiped. */
+static void usm_user_remove(const uint8_t *eid, size_t len, const char *name)
+{
+    struct usmUser *u = usm_get_user((u_char *)eid, len, (char *)name);
+    if (u == NULL)
+        return;
+    usm_remove_user(u);
+    u->next = u->prev = NULL; /* usm_free_user() would relink its neighbours */
+    if (u->authKey != NULL)
+        OPENSSL_cleanse(u->authKey, u->authKeyLen);
+    if (u->privKey != NULL)
+        OPENSSL_cleanse(u->privKey, u->privKeyLen);
+    usm_free_user(u);
+}
+
+enum th_user_hold th_user_hold(const uint8_t *eid, size_t len, const char *name,
+                               const uint8_t digest[32])
+{
+    struct nt_user **p = user_find(eid, len, name);
+    if (p != NULL) {
+        if (CRYPTO_memcmp((*p)->digest, digest, sizeof((*p)->digest)) != 0)
+            return TH_USER_FOREIGN;
+        (*p)->refs++;
+        return TH_USER_HELD;
+    }
+    if (len == 0 || len > NT_EID_MAX || strlen(name) >= sizeof((*p)->name))
+        return TH_USER_FOREIGN; /* not a user we can account for */
+    struct nt_user *u = calloc(1, sizeof(*u));
+    if (u == NULL)
+        return TH_USER_NOMEM;
+    memcpy(u->eid, eid, len);
+    u->eid_len = len;
+    snprintf(u->name, sizeof(u->name), "%s", name);
+    memcpy(u->digest, digest, sizeof(u->digest));
+    u->refs = 1;
+    u->next = nt_users;
+    nt_users = u;
+    usm_user_remove(eid, len, name); /* held by no one: keys of unknown origin */
+    return TH_USER_HELD;
+}
+
+void th_user_release(const uint8_t *eid, size_t len, const char *name)
+{
+    struct nt_user **p = user_find(eid, len, name);
+    if (p == NULL || --(*p)->refs > 0)
+        return;
+    struct nt_user *u = *p;
+    *p = u->next;
+    usm_user_remove(eid, len, name);
+    OPENSSL_cleanse(u, sizeof(*u));
+    free(u);
+}
+
+int th_user_refs(const uint8_t *eid, size_t len, const char *name)
+{
+    struct nt_user **p = user_find(eid, len, name);
+    return p != NULL ? (*p)->refs : 0;
 }
 
 /* Drain every host, then arm the timer for the earliest host still waiting. */

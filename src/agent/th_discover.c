@@ -9,14 +9,19 @@
  *    session's timeout and retries: that bounds it.
  *  - A PDU takes the session's engineID when it is built, so the session's
  *    engineID is cleared before a probe (informs already sent keep theirs).
- *  - The Report to the probe comes as OP_RECEIVED_MESSAGE, then OP_SEC_ERROR;
- *    the library copies its engineID into the session only after our
- *    callback has run (_sess_process_packet_handle_pdu), and only if the
- *    session has none: we take it from whichever callback comes first.
+ *  - A Report draws two callbacks with the same magic: OP_RECEIVED_MESSAGE
+ *    and OP_SEC_ERROR (in this order in _sess_process_packet_handle_pdu; the
+ *    reverse order has been observed with informs, so neither is taken to be
+ *    the last).  The library copies the Report's engineID into the session
+ *    only after the callbacks, and only if the session has none: we take it
+ *    from whichever callback comes first and ignore the later one.
  *  - usm_create_user_from_session() does nothing once the session carries
  *    SNMP_FLAGS_USER_CREATED, and nothing if a user of that name exists for
  *    that engineID; it localises the session's Ku to the session's engineID.
  *    Ku is copied into the session only for that call and wiped right after.
+ *    An existing user may therefore hold another host's keys: every user is
+ *    held through th_user_hold() with our credentials' digest, and an
+ *    engineID whose user is held with other credentials is refused.
  */
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
@@ -35,17 +40,19 @@
 /* Consecutive failed informs (timeouts, Reports) before discovering again. */
 #define TH_DISC_FAILS_PROVISIONAL 1
 #define TH_DISC_FAILS_CONFIRMED   3
-/* Backoff after an unanswered probe: 1 s, doubled each time, at most this. */
+/* Backoff after an unanswered probe, and between rediscoveries that found the
+ * engineID already in use: 1 s, doubled each time, at most this. */
 #define TH_DISC_BACKOFF_MAX_S 60
 /* SnmpEngineID is OCTET STRING (SIZE(5..32)) (RFC 3411 §5). */
 #define TH_ENGINE_ID_MIN 5
 #define TH_ENGINE_ID_MAX 32
 
 enum disc_state {
-    D_IDLE,    /* no engineID: probe when due (next_ns) */
+    D_IDLE,    /* no usable engineID: probe when due (next_ns) */
     D_PROBING, /* probe outstanding */
     D_READY,   /* engineID and USM user in place */
     D_AGAIN,   /* informs failed: probe again now */
+    D_REVERT,  /* the provisional engineID failed: back to the confirmed one (keep) */
 };
 
 /* In locked, non-dumpable memory: it holds Ku. */
@@ -53,22 +60,32 @@ struct th_disc {
     size_t alloc_len;
     netsnmp_session *ss;
     char name[160];
-    char user[64]; /* USM user name (the session is closed before th_disc_free()) */
+    char user[64];      /* USM user name (the session is closed before th_disc_free()) */
+    uint8_t digest[32]; /* of our credentials (pm_traphost_conf.cred_digest) */
     u_char auth_ku[USM_AUTH_KU_LEN];
     size_t auth_ku_len;
     u_char priv_ku[USM_PRIV_KU_LEN];
     size_t priv_ku_len;
-    u_char eid[TH_ENGINE_ID_MAX]; /* engineID of the USM user in use; eid_len 0: none */
+    /* engineID in use; its USM user is held (th_user_hold()) whatever the probe
+     * state, until another engineID replaces it or d is freed; eid_len 0: none */
+    u_char eid[TH_ENGINE_ID_MAX];
     size_t eid_len;
-    int owns_user; /* that USM user was created by us */
+    /* a confirmed engineID kept (and its user held) while a rediscovered one is
+     * still provisional: an unauthenticated answer cannot take it away */
+    u_char keep[TH_ENGINE_ID_MAX];
+    size_t keep_len;
     enum disc_state state;
-    int confirmed;       /* an authenticated Response came with keys for eid */
-    int gave_up;         /* a probe went unanswered; not yet reported by th_disc_poll() */
-    int outage;          /* said so in the log; until an inform is acknowledged */
-    unsigned fails;      /* informs failed in a row */
-    unsigned unanswered; /* probes unanswered in a row (backoff exponent) */
-    int reqid;           /* of the outstanding probe */
-    int64_t next_ns;     /* D_IDLE: next probe */
+    int confirmed;         /* an authenticated Response came with keys for eid */
+    int gave_up;           /* a probe went unanswered; not yet reported by th_disc_poll() */
+    int outage;            /* said so in the log; until an inform is acknowledged */
+    int rediscovering;     /* the outstanding probe replaces an engineID in use */
+    unsigned fails;        /* informs failed in a row */
+    unsigned unanswered;   /* probes unanswered in a row (backoff exponent) */
+    unsigned again;        /* rediscoveries in a row that changed nothing (backoff exponent) */
+    unsigned long refused; /* engineIDs refused: user held with other credentials */
+    int reqid;             /* of the outstanding probe */
+    int64_t next_ns;       /* D_IDLE: next probe */
+    int64_t again_ns;      /* no rediscovery before this */
 };
 
 static void hex(const u_char *b, size_t n, char *out, size_t outlen)
@@ -79,7 +96,15 @@ static void hex(const u_char *b, size_t n, char *out, size_t outlen)
     out[2 * i] = '\0';
 }
 
-struct th_disc *th_disc_new(netsnmp_session *ss, const char *name, char *err, size_t errlen)
+static int64_t backoff_ns(unsigned n)
+{
+    unsigned shift = n < 6 ? n : 6;
+    int64_t s = (int64_t)1 << shift;
+    return (s > TH_DISC_BACKOFF_MAX_S ? TH_DISC_BACKOFF_MAX_S : s) * 1000000000;
+}
+
+struct th_disc *th_disc_new(netsnmp_session *ss, const char *name, const uint8_t digest[32],
+                            char *err, size_t errlen)
 {
     long page = sysconf(_SC_PAGESIZE);
     size_t len = sizeof(struct th_disc);
@@ -92,6 +117,7 @@ struct th_disc *th_disc_new(netsnmp_session *ss, const char *name, char *err, si
     d->ss = ss;
     snprintf(d->name, sizeof(d->name), "%s", name);
     snprintf(d->user, sizeof(d->user), "%s", ss->securityName != NULL ? ss->securityName : "");
+    memcpy(d->digest, digest, sizeof(d->digest));
     if (ss->securityAuthKeyLen > sizeof(d->auth_ku) ||
         ss->securityPrivKeyLen > sizeof(d->priv_ku)) {
         snprintf(err, errlen, "trap host %s: unexpected key length", name);
@@ -106,26 +132,26 @@ struct th_disc *th_disc_new(netsnmp_session *ss, const char *name, char *err, si
     return d;
 }
 
-static void remove_owned_user(struct th_disc *d)
-{
-    if (!d->owns_user || d->eid_len == 0)
-        return;
-    struct usmUser *u = usm_get_user(d->eid, d->eid_len, d->user);
-    if (u != NULL) {
-        usm_remove_user(u);
-        u->next = u->prev = NULL;
-        usm_free_user(u); /* zeroises the localised keys */
-    }
-    d->owns_user = 0;
-}
-
-void th_disc_free(struct th_disc *d, int drop_user)
+void th_disc_free(struct th_disc *d)
 {
     if (d == NULL)
         return;
-    if (drop_user)
-        remove_owned_user(d);
+    if (d->eid_len > 0)
+        th_user_release(d->eid, d->eid_len, d->user);
+    if (d->keep_len > 0)
+        th_user_release(d->keep, d->keep_len, d->user);
     pm_secure_free(d, d->alloc_len);
+}
+
+size_t th_disc_engine(const struct th_disc *d, const u_char **eid)
+{
+    *eid = d->eid;
+    return d->eid_len;
+}
+
+unsigned long th_disc_refused(const struct th_disc *d)
+{
+    return d->refused;
 }
 
 static void set_session_engine(netsnmp_session *ss, const u_char *eid, size_t len)
@@ -160,23 +186,51 @@ static int create_user(struct th_disc *d)
 
 static void probe_unanswered(struct th_disc *d)
 {
-    unsigned shift = d->unanswered < 6 ? d->unanswered : 6;
-    int64_t backoff = (int64_t)1 << shift;
-    if (backoff > TH_DISC_BACKOFF_MAX_S)
-        backoff = TH_DISC_BACKOFF_MAX_S;
-    d->unanswered++;
     d->state = D_IDLE;
     d->gave_up = 1;
-    d->next_ns = th_now_ns() + backoff * 1000000000;
+    d->next_ns = th_now_ns() + backoff_ns(d->unanswered);
+    d->unanswered++;
 }
 
-/* The probe drew an engineID (unauthenticated: provisional, th_discover.h). */
-static void engine_found(struct th_disc *d, const u_char *eid, size_t len)
+/* The engineID in use is usable (again): send to it. */
+static int use_engine(struct th_disc *d)
+{
+    set_session_engine(d->ss, d->eid, d->eid_len);
+    if (d->ss->securityEngineIDLen == 0)
+        return -1;
+    if (usm_get_user(d->eid, d->eid_len, d->user) == NULL && create_user(d) < 0) {
+        log_warnx("traphost", "trap host %s: cannot create the USM user", d->name);
+        return -1;
+    }
+    d->state = D_READY;
+    d->fails = 0;
+    d->unanswered = 0;
+    return 0;
+}
+
+/* A rediscovery changed nothing: the next one waits, longer each time. */
+static void rediscovery_backoff(struct th_disc *d)
+{
+    d->again_ns = th_now_ns() + backoff_ns(d->again);
+    d->again++;
+}
+
+/* Logged at the 1st, 10th, 100th ... time. */
+static int decade(unsigned long n)
+{
+    while (n % 10 == 0)
+        n /= 10;
+    return n == 1;
+}
+
+void th_disc_found(struct th_disc *d, const u_char *eid, size_t len)
 {
     char was[2 * TH_ENGINE_ID_MAX + 1], now[2 * TH_ENGINE_ID_MAX + 1];
     u_char own[TH_ENGINE_ID_MAX + 8];
     size_t ownlen = snmpv3_get_engineID(own, sizeof(own));
+    int rediscovering = d->rediscovering;
 
+    d->rediscovering = 0;
     if (len < TH_ENGINE_ID_MIN || len > TH_ENGINE_ID_MAX ||
         (len == ownlen && memcmp(eid, own, len) == 0)) {
         /* Not a receiver's engineID (ours would select the TRAP users). */
@@ -185,42 +239,76 @@ static void engine_found(struct th_disc *d, const u_char *eid, size_t len)
         probe_unanswered(d);
         return;
     }
-    int same = d->eid_len == len && memcmp(d->eid, eid, len) == 0;
-    if (!same)
-        remove_owned_user(d); /* its keys are localised to the old engineID */
-    set_session_engine(d->ss, eid, len);
-    if (d->ss->securityEngineIDLen == 0) {
-        probe_unanswered(d);
-        return;
-    }
-    if (usm_get_user(eid, len, d->user) == NULL) {
-        if (create_user(d) < 0) {
-            log_warnx("traphost", "trap host %s: cannot create the USM user", d->name);
+    if (d->eid_len == len && memcmp(d->eid, eid, len) == 0) {
+        if (use_engine(d) < 0) {
             probe_unanswered(d);
             return;
         }
-        d->owns_user = 1;
-    } else if (!same) {
-        d->owns_user = 0; /* another host's user for the same receiver */
+        if (rediscovering)
+            rediscovery_backoff(d);
+        return;
+    }
+    if (d->keep_len == len && memcmp(d->keep, eid, len) == 0) {
+        d->state = D_REVERT; /* the confirmed engineID answered again */
+        return;
     }
     hex(eid, len, now, sizeof(now));
-    if (!same) {
-        if (d->eid_len > 0) {
-            hex(d->eid, d->eid_len, was, sizeof(was));
-            log_info("traphost",
-                     "trap host %s: engineID discovered: 0x%s (was 0x%s; provisional until an "
-                     "inform is acknowledged)",
-                     d->name, now, was);
+    switch (th_user_hold(eid, len, d->user, d->digest)) {
+    case TH_USER_HELD:
+        break;
+    case TH_USER_FOREIGN:
+        /* Its keys were localised from other passphrases: sending with them
+         * would hand this receiver another host's credentials. */
+        if (decade(++d->refused))
+            log_warnx("traphost",
+                      "trap host %s: engineID 0x%s refused (%lu so far): its USM user is in use "
+                      "by another trap host with other credentials; give one of them another "
+                      "user name",
+                      d->name, now, d->refused);
+        d->outage = 1; /* said: not also "no answer to engineID discovery" */
+        if (d->keep_len > 0) {
+            d->state = D_REVERT; /* back to the confirmed engineID */
+        } else if (d->eid_len > 0 && d->confirmed && use_engine(d) == 0) {
+            rediscovery_backoff(d); /* keep the confirmed one a while */
         } else {
-            log_info("traphost",
-                     "trap host %s: engineID discovered: 0x%s (provisional until an inform is "
-                     "acknowledged)",
-                     d->name, now);
+            probe_unanswered(d);
         }
-        memcpy(d->eid, eid, len);
-        d->eid_len = len;
-        d->confirmed = 0;
+        return;
+    default:
+        log_warnx("traphost", "trap host %s: out of memory", d->name);
+        probe_unanswered(d);
+        return;
     }
+    set_session_engine(d->ss, eid, len);
+    if (d->ss->securityEngineIDLen == 0 ||
+        (usm_get_user((u_char *)eid, len, d->user) == NULL && create_user(d) < 0)) {
+        log_warnx("traphost", "trap host %s: cannot create the USM user", d->name);
+        th_user_release(eid, len, d->user);
+        set_session_engine(d->ss, NULL, 0);
+        probe_unanswered(d);
+        return;
+    }
+    if (d->eid_len > 0) {
+        hex(d->eid, d->eid_len, was, sizeof(was));
+        log_info("traphost",
+                 "trap host %s: engineID discovered: 0x%s (was 0x%s; provisional until an "
+                 "inform is acknowledged)",
+                 d->name, now, was);
+        if (d->confirmed && d->keep_len == 0) {
+            memcpy(d->keep, d->eid, d->eid_len); /* its reference moves with it */
+            d->keep_len = d->eid_len;
+        } else {
+            th_user_release(d->eid, d->eid_len, d->user);
+        }
+    } else {
+        log_info("traphost",
+                 "trap host %s: engineID discovered: 0x%s (provisional until an inform is "
+                 "acknowledged)",
+                 d->name, now);
+    }
+    memcpy(d->eid, eid, len);
+    d->eid_len = len;
+    d->confirmed = 0;
     d->state = D_READY;
     d->fails = 0;
     d->unanswered = 0;
@@ -231,17 +319,18 @@ static int probe_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu, 
     struct th_disc *d = magic;
     if (op == NETSNMP_CALLBACK_OP_RESEND)
         return 1;
-    /* Late callbacks for a probe already judged (OP_SEC_ERROR after the
+    /* Late callbacks for a probe already judged (the second callback of a
      * Report, OP_TIMED_OUT when the session closes) change nothing. */
     if (d->state != D_PROBING || reqid != d->reqid)
         return 1;
     if (pdu != NULL && pdu->securityEngineIDLen > 0 &&
         (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || op == NETSNMP_CALLBACK_OP_SEC_ERROR)) {
-        engine_found(d, pdu->securityEngineID, pdu->securityEngineIDLen);
+        th_disc_found(d, pdu->securityEngineID, pdu->securityEngineIDLen);
     } else if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu != NULL &&
                pdu->command == SNMP_MSG_REPORT) {
         return 1; /* OP_SEC_ERROR follows */
     } else {
+        d->rediscovering = 0;
         probe_unanswered(d); /* timed out (after the retries), or could not be sent */
     }
     notify_kick();
@@ -267,13 +356,36 @@ static void start_probe(struct th_disc *d)
         return;
     }
     pdu->securityNameLen = 0;
-    set_session_engine(d->ss, NULL, 0); /* else the PDU would carry it */
+    /* Else the PDU would carry it.  The user of d->eid stays held. */
+    set_session_engine(d->ss, NULL, 0);
     d->state = D_PROBING;
+    d->rediscovering = d->eid_len > 0;
     d->reqid = snmp_async_send(d->ss, pdu, probe_cb, d);
     if (d->reqid == 0) {
         snmp_free_pdu(pdu);
+        d->rediscovering = 0;
         probe_unanswered(d);
     }
+}
+
+/* Back to the confirmed engineID kept while a rediscovered one was provisional. */
+static void revert(struct th_disc *d)
+{
+    char was[2 * TH_ENGINE_ID_MAX + 1], now[2 * TH_ENGINE_ID_MAX + 1];
+    hex(d->eid, d->eid_len, was, sizeof(was));
+    hex(d->keep, d->keep_len, now, sizeof(now));
+    log_info("traphost",
+             "trap host %s: informs to the provisional engineID 0x%s failed; back to the "
+             "confirmed engineID 0x%s",
+             d->name, was, now);
+    th_user_release(d->eid, d->eid_len, d->user);
+    memcpy(d->eid, d->keep, d->keep_len); /* its reference moves with it */
+    d->eid_len = d->keep_len;
+    d->keep_len = 0;
+    d->confirmed = 1;
+    rediscovery_backoff(d);
+    if (use_engine(d) < 0)
+        probe_unanswered(d);
 }
 
 enum th_disc_status th_disc_poll(struct th_disc *d, int64_t now_ns)
@@ -283,6 +395,9 @@ enum th_disc_status th_disc_poll(struct th_disc *d, int64_t now_ns)
         return TH_DISC_READY;
     case D_PROBING:
         return TH_DISC_WAIT;
+    case D_REVERT:
+        revert(d);
+        return d->state == D_READY ? TH_DISC_READY : TH_DISC_WAIT;
     case D_AGAIN:
         if (!d->outage) {
             log_warnx("traphost",
@@ -327,6 +442,12 @@ int64_t th_disc_next_due(const struct th_disc *d, int64_t now_ns)
     return d->next_ns;
 }
 
+void th_disc_user_lost(struct th_disc *d)
+{
+    if (d->state == D_READY)
+        d->state = D_AGAIN; /* use_engine() creates it again if the engineID holds */
+}
+
 void th_disc_inform_done(struct th_disc *d, int op, const netsnmp_pdu *pdu)
 {
     char eid[2 * TH_ENGINE_ID_MAX + 1];
@@ -334,15 +455,20 @@ void th_disc_inform_done(struct th_disc *d, int op, const netsnmp_pdu *pdu)
         pdu->command != SNMP_MSG_REPORT) {
         /* A Response to an authPriv inform passed USM's digest check with keys
          * localised to the engineID it carries (RFC 3414 §3.2 step 6). */
-        if (d->state != D_READY || pdu->securityEngineIDLen != d->eid_len ||
+        if (d->eid_len == 0 || pdu->securityEngineIDLen != d->eid_len ||
             memcmp(pdu->securityEngineID, d->eid, d->eid_len) != 0)
             return; /* for an engineID no longer in use */
         d->fails = 0;
+        d->again = 0;
         if (!d->confirmed) {
             d->confirmed = 1;
             hex(d->eid, d->eid_len, eid, sizeof(eid));
             log_info("traphost", "trap host %s: engineID 0x%s confirmed by an acknowledged inform",
                      d->name, eid);
+        }
+        if (d->keep_len > 0) {
+            th_user_release(d->keep, d->keep_len, d->user); /* replaced for good */
+            d->keep_len = 0;
         }
         if (d->outage) {
             d->outage = 0;
@@ -368,6 +494,15 @@ void th_disc_inform_done(struct th_disc *d, int op, const netsnmp_pdu *pdu)
         snmpv3_get_report_type((netsnmp_pdu *)pdu) == SNMPERR_UNKNOWN_ENG_ID)
         return;
     d->fails++;
-    if (d->fails >= (d->confirmed ? TH_DISC_FAILS_CONFIRMED : TH_DISC_FAILS_PROVISIONAL))
+    if (d->fails < (d->confirmed ? TH_DISC_FAILS_CONFIRMED : TH_DISC_FAILS_PROVISIONAL))
+        return;
+    /* Reports are unauthenticated (RFC 3414 §3.2): they may be forged, and
+     * a receiver that rejects every inform would draw a probe each time.
+     * The state changes here, the library is called from th_disc_poll(). */
+    if (d->keep_len > 0)
+        d->state = D_REVERT; /* the provisional engineID failed */
+    else if (th_now_ns() >= d->again_ns)
         d->state = D_AGAIN;
+    else
+        d->fails = 0; /* a rediscovery just found this engineID: keep it a while */
 }

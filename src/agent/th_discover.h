@@ -12,6 +12,15 @@
  *             waiting informs    +----------------------- rediscover (probe again)
  *             are discarded)
  *
+ * A confirmed engineID (and its USM user) is kept while a rediscovered one is
+ * provisional: one failed inform to the new one goes back to it, without a
+ * probe.  A rediscovery that finds the engineID in use delays the next one
+ * (1 s, doubled, at most 60 s): Reports are unauthenticated, and a receiver
+ * that rejects every inform would otherwise draw a probe each time.  The USM
+ * user of the engineID in use is held (th_user_hold(), traphost.h) whatever
+ * the probe state; an engineID whose user another host holds with other
+ * credentials is refused like an unanswered probe.
+ *
  * The probe (RFC 3414 §4) is unauthenticated: anyone on the path can answer
  * it with a forged engineID.  The engineID stays provisional until the
  * receiver acknowledges an inform: that Response is authenticated with keys
@@ -45,11 +54,23 @@ enum th_disc_status {
  * engineID; the caller wipes the session's copy.  name is the host's address,
  * for the log.  NULL with err filled on failure.
  */
-struct th_disc *th_disc_new(netsnmp_session *ss, const char *name, char *err, size_t errlen);
+struct th_disc *th_disc_new(netsnmp_session *ss, const char *name, const uint8_t digest[32],
+                            char *err, size_t errlen);
 /* After snmp_close(ss) (closing calls back the outstanding probe); NULL is fine.
- * Removes the USM user it created when drop_user (no other host shares it);
- * wipes the keys. */
-void th_disc_free(struct th_disc *d, int drop_user);
+ * Lets go of the USM user(s) it holds (th_user_release()); wipes the keys. */
+void th_disc_free(struct th_disc *d);
+
+/* The engineID whose USM user d holds now, whatever its probe state (the
+ * session's is cleared while it probes); 0 if none. */
+size_t th_disc_engine(const struct th_disc *d, const u_char **eid);
+/* An engineID answered the probe (unauthenticated: provisional).  Called by
+ * the probe's callback; tests call it directly. */
+void th_disc_found(struct th_disc *d, const u_char *eid, size_t len);
+/* A send failed for want of the USM user: discover again. */
+void th_disc_user_lost(struct th_disc *d);
+/* engineIDs refused because another host uses the user with other
+ * credentials for them (th_user_hold()). */
+unsigned long th_disc_refused(const struct th_disc *d);
 
 /* Before sending: starts a probe when one is due.  Calls the library. */
 enum th_disc_status th_disc_poll(struct th_disc *d, int64_t now_ns);

@@ -34,14 +34,21 @@
 /* Informs outstanding at once per host; the rest wait in the queue. */
 #define TH_INFORM_WINDOW 64
 
+struct inform_ctx;
+
 struct th_host {
     struct pm_traphost_conf conf;
-    netsnmp_session *ss; /* from snmp_open(): in the library's session list */
+    struct inform_ctx *done; /* finished informs, freed at the next drain (inform_cb) */
+    netsnmp_session *ss;     /* from snmp_open(): in the library's session list */
     struct thq *q;
     struct th_counters c;
     struct th_disc *disc; /* inform host without a configured engineId */
     char name[160];       /* for logs: host address (not secret) */
+    u_char eid[32];       /* TRAP host or configured engineId: the engineID of the USM */
+    size_t eid_len;       /* user held (th_user_hold()); 0 if none */
 };
+
+static void free_done(struct th_host *h);
 
 int64_t th_now_ns(void)
 {
@@ -176,7 +183,7 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
         thq_set_drain_rate(h->q, hc->drain_rate, drain_burst(hc->drain_rate), err, errlen) < 0) {
         if (h->q == NULL)
             snprintf(err, errlen, "%s: out of memory", hc->where);
-        th_host_free(h, 0);
+        th_host_free(h);
         return NULL;
     }
 
@@ -192,7 +199,7 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
     s.flags |= SNMP_FLAGS_DONT_PROBE;
     if (set_auth(&s, hc->auth) < 0 || set_priv(&s, hc->priv) < 0) {
         snprintf(err, errlen, "%s: trapHost: protocol not supported by this Net-SNMP", hc->where);
-        th_host_free(h, 0);
+        th_host_free(h);
         return NULL;
     }
     /* Ku from the passphrases (1 MiB of hashing each: once per host, at start). */
@@ -205,7 +212,7 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
                     strlen(h->conf.priv_pass), s.securityPrivKey,
                     &s.securityPrivKeyLen) != SNMPERR_SUCCESS) {
         snprintf(err, errlen, "%s: trapHost: cannot derive USM keys", hc->where);
-        th_host_free(h, 0);
+        th_host_free(h);
         return NULL;
     }
     if (!hc->inform) {
@@ -218,22 +225,45 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
         s.securityEngineID = eid;
         s.securityEngineIDLen = hc->engine_id_len;
     }
+    if (s.securityEngineIDLen > 0) {
+        /* Before snmp_open(): it would reuse another host's user as it is. */
+        enum th_user_hold r =
+            s.securityEngineIDLen <= sizeof(h->eid)
+                ? th_user_hold(eid, s.securityEngineIDLen, h->conf.user, h->conf.cred_digest)
+                : TH_USER_FOREIGN;
+        if (r != TH_USER_HELD) {
+            if (r == TH_USER_NOMEM)
+                snprintf(err, errlen, "%s: out of memory", hc->where);
+            else
+                snprintf(err, errlen,
+                         "%s: trapHost %s: user %s is in use by another trap host with other "
+                         "credentials for the same engineID; use another user name",
+                         hc->where, hc->address, hc->user);
+            OPENSSL_cleanse(s.securityAuthKey, sizeof(s.securityAuthKey));
+            OPENSSL_cleanse(s.securityPrivKey, sizeof(s.securityPrivKey));
+            th_host_free(h);
+            return NULL;
+        }
+        memcpy(h->eid, eid, s.securityEngineIDLen);
+        h->eid_len = s.securityEngineIDLen;
+    }
     h->ss = snmp_open(&s);
     OPENSSL_cleanse(s.securityAuthKey, sizeof(s.securityAuthKey));
     OPENSSL_cleanse(s.securityPrivKey, sizeof(s.securityPrivKey));
     if (h->ss == NULL) {
         snprintf(err, errlen, "%s: trapHost %s: cannot open session: %s", hc->where, hc->address,
                  snmp_api_errstring(snmp_errno));
-        th_host_free(h, 0);
+        th_host_free(h);
         return NULL;
     }
     /* snmp_sess_add_ex() clears SNMP_FLAGS_DONT_PROBE once the session is open
      * (snmp_api.c, 5.9.3); set it again so no send ever runs the synchronous probe. */
     h->ss->flags |= SNMP_FLAGS_DONT_PROBE;
     if (hc->inform && hc->engine_id_len == 0) {
-        h->disc = th_disc_new(h->ss, h->name, err, errlen); /* keeps Ku in locked memory */
+        /* keeps Ku in locked memory */
+        h->disc = th_disc_new(h->ss, h->name, h->conf.cred_digest, err, errlen);
         if (h->disc == NULL) {
-            th_host_free(h, 0); /* no user yet: the engineID is still unknown */
+            th_host_free(h); /* no user yet: the engineID is still unknown */
             return NULL;
         }
     }
@@ -244,50 +274,38 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
     return h;
 }
 
-/*
- * USM keeps one user per (engineID, name), and snmp_open() /
- * usm_create_user_from_session() reuse an existing entry as it is, filling
- * only what is unset (snmpusm.c, 5.9.3).  A host defined again with new
- * passphrases would therefore keep sending with the old keys unless the old
- * entry goes when its last host goes.
- */
+/* The engineID of the USM user h holds (th_user_hold()); 0 if none yet. */
+static size_t held_engine(const struct th_host *h, const u_char **eid)
+{
+    if (h->disc != NULL)
+        return th_disc_engine(h->disc, eid);
+    *eid = h->eid;
+    return h->eid_len;
+}
+
 int th_host_same_user(const struct th_host *a, const struct th_host *b)
 {
-    const netsnmp_session *x = a->ss, *y = b->ss;
-    return x != NULL && y != NULL && x->securityEngineIDLen > 0 &&
-           x->securityEngineIDLen == y->securityEngineIDLen &&
-           memcmp(x->securityEngineID, y->securityEngineID, x->securityEngineIDLen) == 0 &&
-           strcmp(a->conf.user, b->conf.user) == 0;
+    const u_char *x, *y;
+    size_t nx = held_engine(a, &x), ny = held_engine(b, &y);
+    return nx > 0 && nx == ny && memcmp(x, y, nx) == 0 && strcmp(a->conf.user, b->conf.user) == 0;
 }
 
-static void drop_usm_user(struct th_host *h)
+struct th_disc *th_host_disc(struct th_host *h)
 {
-    netsnmp_session *ss = h->ss;
-    if (ss == NULL || ss->securityEngineIDLen == 0)
-        return; /* an inform host whose engineID was never discovered made no user */
-    struct usmUser *u = usm_get_user(ss->securityEngineID, ss->securityEngineIDLen, h->conf.user);
-    if (u == NULL)
-        return;
-    usm_remove_user(u);
-    u->next = u->prev = NULL; /* usm_free_user() would relink its neighbours */
-    if (u->authKey != NULL)
-        OPENSSL_cleanse(u->authKey, u->authKeyLen);
-    if (u->privKey != NULL)
-        OPENSSL_cleanse(u->privKey, u->privKeyLen);
-    usm_free_user(u);
+    return h->disc;
 }
 
-void th_host_free(struct th_host *h, int drop_user)
+void th_host_free(struct th_host *h)
 {
     if (h == NULL)
         return;
-    if (h->ss != NULL) {
-        if (drop_user)
-            drop_usm_user(h);
+    if (h->ss != NULL)
         snmp_close(h->ss); /* outstanding informs get OP_TIMED_OUT (snmp_sess_close) */
-    }
-    /* after snmp_close(); removes the user it localised unless another host shares it */
-    th_disc_free(h->disc, drop_user);
+    free_done(h);          /* snmp_close() has dropped every request */
+    /* after snmp_close(): lets go of the user(s) it holds, wipes Ku */
+    th_disc_free(h->disc);
+    if (h->eid_len > 0)
+        th_user_release(h->eid, h->eid_len, h->conf.user);
     thq_free(h->q);
     OPENSSL_cleanse(h, sizeof(*h));
     free(h);
@@ -336,15 +354,41 @@ void th_host_enqueue(struct th_host *h, struct th_ev *e)
 struct inform_ctx {
     struct th_host *h;
     struct th_ev *e;
-    int in_send; /* inside snmp_async_send(): a failure callback must not free */
+    int in_send;             /* inside snmp_async_send(): a failure callback must not free */
+    int done;                /* counted and audited: later callbacks change nothing */
+    struct inform_ctx *next; /* on h->done */
 };
 
+/* Frees the contexts of finished informs.  Only outside the library's
+ * callbacks (th_host_drain(), th_host_free() after snmp_close()). */
+static void free_done(struct th_host *h)
+{
+    while (h->done != NULL) {
+        struct inform_ctx *ctx = h->done;
+        h->done = ctx->next;
+        free(ctx);
+    }
+}
+
+/*
+ * Called for each inform until the library drops the request.  One inform
+ * may draw several callbacks with the same magic: for a Report, 5.9.3
+ * (_sess_process_packet_handle_pdu) calls OP_RECEIVED_MESSAGE and then
+ * OP_SEC_ERROR, and the order has been seen reversed, so neither callback may
+ * assume it is the last one.  The request is unlinked (and the library stops
+ * using magic) only after the last callback returns, within the same library
+ * call: the context is therefore never freed here, but queued on h->done and
+ * freed at the next th_host_drain(), which never runs inside a callback
+ * (notify_kick() defers to an alarm).
+ */
 static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu, void *magic)
 {
     struct inform_ctx *ctx = magic;
     struct th_host *h = ctx->h;
     const char *what;
 
+    if (ctx->done)
+        return 1;
     /* snmp_async_send() calls us with SEC_ERROR/SEND_FAILED/TIMED_OUT and
      * then returns 0 when the PDU cannot be built or sent (snmp_api.c
      * _sess_async_send, 5.9.3): the sender handles that case. */
@@ -373,7 +417,10 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
     th_audit(what, h->name, &ctx->e->ev);
     h->c.inflight--;
     th_ev_unref(ctx->e);
-    free(ctx);
+    ctx->e = NULL;
+    ctx->done = 1;
+    ctx->next = h->done;
+    h->done = ctx;
     notify_kick();
     return 1;
 }
@@ -381,15 +428,10 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 /* Informs still waiting when discovery went unanswered: no-response discards. */
 static void discard_waiting(struct th_host *h)
 {
-    char summary[768];
     struct th_ev *e;
     while ((e = thq_pop(h->q)) != NULL) {
         h->c.no_response_discards++;
-        if (pm_audit_enabled()) {
-            pm_notify_summary(&e->ev, summary, sizeof(summary));
-            pm_audit_notify("no-response", h->name, summary);
-            OPENSSL_cleanse(summary, sizeof(summary));
-        }
+        th_audit("no-response", h->name, &e->ev);
         th_ev_unref(e);
     }
 }
@@ -470,6 +512,8 @@ static void send_one(struct th_host *h, struct th_ev *e)
                 ctx->h = h;
                 ctx->e = e;
                 ctx->in_send = 1;
+                ctx->done = 0;
+                ctx->next = NULL;
                 int reqid = snmp_async_send(h->ss, pdu, inform_cb, ctx);
                 ctx->in_send = 0;
                 if (reqid != 0) {
@@ -491,6 +535,12 @@ static void send_one(struct th_host *h, struct th_ev *e)
             int err = h->ss->s_snmp_errno != SNMPERR_SUCCESS ? h->ss->s_snmp_errno : snmp_errno;
             f = th_send_failure(err);
             why = snmp_api_errstring(err);
+            /* No USM user for the engineID in use (removed under us): such a
+             * send fails in snmp_async_send() with no callback, so nothing
+             * else would ever discover again. */
+            if (h->disc != NULL &&
+                (err == SNMPERR_UNKNOWN_USER_NAME || err == SNMPERR_USM_UNKNOWNSECURITYNAME))
+                th_disc_user_lost(h->disc);
         }
     }
     count_failure(h, f, why);
@@ -504,6 +554,7 @@ static void send_one(struct th_host *h, struct th_ev *e)
 
 void th_host_drain(struct th_host *h, int64_t now_ns)
 {
+    free_done(h);
     if (thq_count(h->q) == 0 || !engine_ready(h, now_ns))
         return;
     size_t n = thq_ready(h->q, now_ns);

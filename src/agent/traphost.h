@@ -39,15 +39,40 @@ struct th_counters {
 
 struct th_host;
 
-/* Opens the host's session (no engineID probe: never blocks). */
+/* Opens the host's session (no engineID probe: never blocks).  Fails if the
+ * host's USM user is in use by another host with other credentials. */
 struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t errlen);
-/* Closes the session.  With drop_user, also removes the host's USM user
- * (its localised keys): do so when no other host shares it
- * (th_host_same_user()), or a host added again under the same name with new
- * passphrases would be sent the old keys. */
-void th_host_free(struct th_host *h, int drop_user);
-/* Do a and b use the same USM user (the same engineID and user name)? */
+/* Closes the session and lets go of the host's USM user(s) (th_user_release()). */
+void th_host_free(struct th_host *h);
+/* Do a and b use the same USM user (the same engineID and user name)?  For an
+ * inform host that discovers its engineID: the one it holds now, even while
+ * it probes. */
 int th_host_same_user(const struct th_host *a, const struct th_host *b);
+/* The host's discovery state (NULL: TRAP host or configured engineId); for tests. */
+struct th_disc *th_host_disc(struct th_host *h);
+
+/*
+ * USM users in use (notify.c).  USM keeps one user per (engineID, name), and
+ * snmp_open() / usm_create_user_from_session() reuse an existing entry as it
+ * is, filling only what is unset (snmpusm.c, 5.9.3): whoever creates a user
+ * first decides its keys.  Every host that uses a user holds a reference on
+ * it, with the digest of its credentials (pm_traphost_conf.cred_digest); the
+ * user and its localised keys go when the last reference goes, so a host
+ * defined again with new passphrases never inherits the old keys.
+ */
+enum th_user_hold {
+    TH_USER_HELD,    /* a reference is taken */
+    TH_USER_FOREIGN, /* in use with other credentials: the keys are not ours */
+    TH_USER_NOMEM,
+};
+/* A USM user found in USM but not held by anyone (left behind) is removed
+ * when the first reference is taken, so that the caller creates it anew. */
+enum th_user_hold th_user_hold(const uint8_t *eid, size_t len, const char *name,
+                               const uint8_t digest[32]);
+/* Removes the USM user, its keys wiped, when its last reference goes. */
+void th_user_release(const uint8_t *eid, size_t len, const char *name);
+/* References held on (eid, name); 0 if none (tests). */
+int th_user_refs(const uint8_t *eid, size_t len, const char *name);
 const struct pm_traphost_conf *th_host_conf(const struct th_host *h);
 void th_host_counters(const struct th_host *h, struct th_counters *out);
 

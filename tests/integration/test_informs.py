@@ -5,10 +5,12 @@ import socket
 import threading
 import unittest
 
-from pmtest import TRAPD_ENGINE, free_udp_port, trapd_conf, wait_for
+from pmtest import TRAP_USER, TRAPD_ENGINE, free_udp_port, trapd_conf, wait_for
 from test_notify import NotifyCase, mids
 
 NEW_ENGINE = "0x80001f8804706d2d6e6577"   # "pm-new": the restarted receiver
+# the same user name as TRAP_USER with other passphrases (a key rotation)
+NEW_USER = ("trapUser", "SHA-256", "rotated-auth-pass", "AES", "rotated-priv-pass")
 
 
 def counter(row, *names):
@@ -71,11 +73,18 @@ class TestInformRecovery(NotifyCase):
     def test_unanswered_discovery_discards_counts_and_logs_once(self):
         port = free_udp_port()   # nothing listens there
         address = "127.0.0.1:%d" % port
-        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(
+        # the longest trigger, every byte escaped (\x1b): its audit entry must be whole
+        trigger = "\x1b" * 254 + "Z"
+        self.env.secrets.add(trigger)
+        self.env.start_evtestd("trapEnable true\nsecureLog on\n" + self.env.trap_host(
             port=port, extra="inform timeout 1 retries 1"))
-        self.env.raise_event("trap=5 mid=1")
+        self.env.raise_event("trap=5 mid=1 trigger=" + "%1B" * 254 + "Z")
         wait_for(lambda: self.no_response() == 1, 15, interval=0.2,
                  what="the waiting inform to be discarded as no-response")
+        rows = [r["entry"] for r in self.env.ctl_json("show", "snmp", "secure-log")["log_entries"]]
+        rows = [e for e in rows if "no-response" in e]
+        self.assertEqual(len(rows), 1, rows)
+        self.assertIn('Trigger="%sZ"' % ("\\x1b" * 254), rows[0])
         self.assertEqual(counter(self.host_row(), "Queued", "queued"), 0)
         # discovery is tried again (after a backoff) for what comes next
         self.env.raise_event("trap=5 mid=2")
@@ -87,6 +96,75 @@ class TestInformRecovery(NotifyCase):
         self.assertEqual(len(lines), 1, log)
         self.assertIn("warning", lines[0])
         self.assertNotIn("trapUser", log)
+        self.assertAlive()
+        self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
+
+    def test_receiver_with_other_passphrases(self):
+        """Every inform draws an unauthenticated Report (wrongDigests): the library calls
+        the inform's callback twice for it; each inform counts once, as no-response, and
+        the daemon (ASan build) carries on."""
+        self.env.secrets.update(NEW_USER[2::2])
+        self.trapd(users=(NEW_USER,))
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(extra="inform timeout 1 retries 1"))
+        for mid in range(1, 4):
+            self.env.raise_event("trap=5 mid=%d" % mid)
+            wait_for(lambda: self.no_response() == mid, 20, interval=0.2,
+                     what="inform %d counted as no-response" % mid)
+        row = self.host_row()
+        self.assertEqual(counter(row, "Sent", "sent"), 0)
+        self.assertEqual(counter(row, "InFlight", "in_flight"), 0)
+        self.assertEqual(counter(row, "Queued", "queued"), 0)
+        self.assertEqual(self.env.trap_lines(), [])
+        self.assertAlive()
+        # later events still work: a receiver with the right passphrases takes them
+        # (another persistent directory: snmptrapd keeps the users it was given)
+        self.env.stop("snmptrapd")
+        port = self.env.trap_port
+        self.env.start_snmptrapd(name="trapd-right", port=port, conf=trapd_conf(port))
+        state = {"mid": 10}
+
+        def acknowledged():
+            if self.sent() >= 1:
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(acknowledged, 60, interval=0.5, what="an inform acknowledged by the right receiver")
+        self.assertAlive()
+        self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
+
+    def test_same_user_other_passphrases_same_engine_id(self):
+        """Two receivers with one engineID (cloned, or a key rotation made before the
+        old receiver goes): host 1 uses the user name with the old passphrases, host 2
+        with new ones.  USM has one user per (engineID, name): host 2 must never be
+        sent with host 1's keys; its engineID is refused, clearly."""
+        self.env.secrets.update(NEW_USER[2::2])
+        port_old, port_new = self.env.trap_port, free_udp_port()
+        self.trapd(name="trapd-old", port=port_old)
+        self.env.start_snmptrapd(name="trapd-new", port=port_new,
+                                 conf=trapd_conf(port_new, users=(NEW_USER,)))
+        self.env.start_evtestd("trapEnable true\n" +
+                               self.env.trap_host(port=port_old, extra="inform timeout 1 retries 0") + "\n" +
+                               self.env.trap_host(port=port_new, user=NEW_USER,
+                                                  extra="inform timeout 1 retries 0"))
+        state = {"mid": 1}
+
+        def settled():
+            rows = self.env.ctl_json("show", "snmp", "trap")["counters"]
+            log = self.env.read_log("pmirrord")
+            if "refused" in log and any(int(r["sent"]) >= 1 for r in rows):
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(settled, 40, interval=0.5, what="one host acknowledged, the other refused")
+        log = self.env.read_log("pmirrord")
+        refused = [l for l in log.splitlines() if "refused" in l]
+        self.assertIn("in use by another trap host with other credentials", refused[0])
+        for name in ("trapd-old", "trapd-new"):
+            with open(self.env.path("logs", name + ".log")) as f:
+                self.assertNotIn("Authentication failed", f.read(), name + " was sent foreign keys")
+        self.assertNotIn(NEW_USER[2], log)
         self.assertAlive()
         self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
 

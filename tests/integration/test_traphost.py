@@ -7,7 +7,12 @@ pmirrorctl after mirror-enable.
 """
 import os
 import secrets
+import select
+import socket
+import struct
 import subprocess
+import threading
+import time
 
 import pmtest
 from pmtest import AGENT_ENGINE, MIRROR_SECRET, TRAP_USER, PmTestCase, free_udp_port, read_text, trapd_conf, \
@@ -190,6 +195,112 @@ class TestAuditEvidence(TrapHostCase):
         log = wait_for(audit, 5, what="the audit entry")
         self.assertIn('Trigger="%s"' % trigger, log[0])
         self.assertIn('UserName="%s"' % user, log[0])
+
+
+class StalledMaster:
+    """An AgentX master (RFC 2741) on a unix socket that answers Open, Register and
+    whatever else the subagent sends with a plain Response, then floods the first
+    connection with Get requests and never reads from it again: the subagent's answers
+    fill the socket buffer.  Later connections are answered normally."""
+    GET, RESPONSE = 5, 18
+    TRAPENABLE = [1, 3, 6, 1, 4, 1, 4874, 2, 2, 77, 2, 1, 0]
+
+    def __init__(self, path, flood_after=1.0, flood_for=3.0):
+        self.lsn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.lsn.bind(path)
+        self.lsn.listen(8)
+        self.flood_after, self.flood_for = flood_after, flood_for
+        self.stopping, self.connections, self.flooded, self.flood_done = False, 0, 0, False
+        self.threads = [threading.Thread(target=self.accept_loop, daemon=True)]
+        self.threads[0].start()
+
+    @staticmethod
+    def pdu(typ, sid, tid, pid, payload=b""):
+        return struct.pack(">BBBBIIII", 1, typ, 0x10, 0, sid, tid, pid, len(payload)) + payload
+
+    def get(self, sid, pid):
+        oid = struct.pack(">BBBB", len(self.TRAPENABLE), 0, 0, 0) + b"".join(
+            struct.pack(">I", x) for x in self.TRAPENABLE)
+        return self.pdu(self.GET, sid, pid, pid, oid + struct.pack(">BBBB", 0, 0, 0, 0))
+
+    def accept_loop(self):
+        while not self.stopping:
+            r, _, _ = select.select([self.lsn], [], [], 0.1)
+            if r:
+                c, _ = self.lsn.accept()
+                self.connections += 1
+                t = threading.Thread(target=self.serve, args=(c, self.connections == 1), daemon=True)
+                self.threads.append(t)
+                t.start()
+
+    def serve(self, c, stall):
+        buf, sid, start = b"", self.connections, time.monotonic()
+        c.setblocking(False)
+        while not self.stopping and not (stall and time.monotonic() - start > self.flood_after):
+            r, _, _ = select.select([c], [], [], 0.05)
+            if not r:
+                continue
+            data = c.recv(65536)
+            if not data:
+                return
+            buf += data
+            while len(buf) >= 20:
+                _, typ, flags, _, _, tid, pid, n = struct.unpack(">BBBBIIII" if flags_be(buf) else "<BBBBIIII",
+                                                                 buf[:20])
+                if len(buf) < 20 + n:
+                    break
+                buf = buf[20 + n:]
+                if typ != self.RESPONSE:
+                    c.sendall(self.pdu(self.RESPONSE, sid, tid, pid, struct.pack(">IHH", 0, 0, 0)))
+        if not stall:
+            return
+        # flood, never read again; keep the connection open until the test ends
+        pid, end = 1000, time.monotonic() + self.flood_for
+        while not self.stopping and time.monotonic() < end:
+            _, w, _ = select.select([], [c], [], 0.05)
+            if w:
+                try:
+                    c.send(self.get(sid, pid))   # one PDU per send: each one is answered
+                    pid += 1
+                    self.flooded += 1
+                except BlockingIOError:
+                    pass
+                except OSError:   # the subagent dropped the connection
+                    break
+        self.flood_done = True
+        while not self.stopping:
+            time.sleep(0.1)
+        c.close()
+
+    def close(self):
+        self.stopping = True
+        for t in self.threads:
+            t.join(5)
+        self.lsn.close()
+
+
+def flags_be(header):
+    return header[2] & 0x10
+
+
+class TestStalledMaster(TrapHostCase):
+    def test_master_that_stops_reading_does_not_hold_the_agent(self):
+        """A master that keeps sending requests but reads no answer: once the socket
+        buffer is full, a blocking send() would hold the agent thread for ever and no
+        notification would leave.  The send is bounded, the connection dropped."""
+        master = StalledMaster(self.env.agentx)
+        self.addCleanup(master.close)
+        self.env.start_snmptrapd()
+        self.env.start_evtestd("trapEnable true\n" + self.env.trap_host())
+        wait_for(lambda: master.flood_done, 20, what="the master to flood the subagent")
+        self.assertGreater(master.flooded, 0)
+        # the control socket's commands that run on the agent thread answer (in 5 s)
+        self.add("127.0.0.1:%d" % free_udp_port(), TRAP_USER)
+        self.env.raise_event("trap=5 mid=1 count=5")
+        wait_for(lambda: len(self.env.trap_lines()) >= 5, 8, interval=0.2,
+                 what="notifications while the master does not read")
+        self.assertIn("has not read", self.env.read_log("pmirrord"))
+        self.assertAlive()
 
 
 class TestConfigErrors(TrapHostCase):

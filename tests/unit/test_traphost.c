@@ -1,10 +1,15 @@
 /*
- * test_traphost.c - src/agent/traphost.c: a host's USM user goes with its
- * last host (so new passphrases for the same name take effect), how a send
- * that failed is counted, and events wiped before they are freed.
+ * test_traphost.c - src/agent/traphost.c, th_discover.c and the table of USM
+ * users in use (notify.c): a USM user goes with its last holder (so new
+ * passphrases for the same name take effect), whatever the discovery state of
+ * the hosts that share it; a user held with other credentials is never
+ * adopted; a confirmed engineID is kept until another one is confirmed; how a
+ * send that failed is counted, and events wiped before they are freed.
  *
  * Net-SNMP runs in this process with a private, empty configuration and
- * persistent directory; the sessions are opened but nothing is sent.
+ * persistent directory; the sessions are opened, and only discovery probes
+ * and informs to 127.0.0.x:9 (discard) are sent.  Discovery answers are
+ * handed to th_disc_found() with made-up engineIDs.
  */
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
@@ -14,18 +19,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/th_discover.h"
 #include "agent/traphost.h"
 #include "check.h"
 #include "free_watch.h"
 #include "pmirrord/conf.h"
 
-static struct th_host *host(const char *addr, const char *user, const char *auth, const char *priv)
+static struct th_host *host_ex(const char *addr, const char *user, const char *auth,
+                               const char *priv, const char *extra)
 {
     char line[512], err[400], *argv[16];
     int argc = 0;
     struct pm_traphost_conf hc;
-    snprintf(line, sizeof(line), "trapHost %s user %s auth SHA-256 %s priv AES %s", addr, user,
-             auth, priv);
+    snprintf(line, sizeof(line), "trapHost %s user %s auth SHA-256 %s priv AES %s %s", addr, user,
+             auth, priv, extra);
     for (char *t = strtok(line, " "); t != NULL; t = strtok(NULL, " "))
         argv[argc++] = t;
     CHECK(conf_parse_traphost(&hc, argc, argv, "t.conf:1", err, sizeof(err)) == 0);
@@ -34,6 +41,71 @@ static struct th_host *host(const char *addr, const char *user, const char *auth
         fprintf(stderr, "%s\n", err);
     CHECK(h != NULL);
     return h;
+}
+
+static struct th_host *host(const char *addr, const char *user, const char *auth, const char *priv)
+{
+    return host_ex(addr, user, auth, priv, "");
+}
+
+/* An inform host that discovers its receiver's engineID. */
+static struct th_host *ihost(const char *addr, const char *user, const char *auth, const char *priv)
+{
+    struct th_host *h = host_ex(addr, user, auth, priv, "inform timeout 1 retries 0");
+    CHECK(th_host_disc(h) != NULL);
+    return h;
+}
+
+/* Made-up receiver engineIDs (RFC 3411 format 4: text). */
+static const u_char E1[] = "\x80\x00\x1f\x88\x04rcv-one";
+static const u_char E2[] = "\x80\x00\x1f\x88\x04rcv-two";
+static const u_char E3[] = "\x80\x00\x1f\x88\x04rcv-forged";
+#define EL(e) (sizeof(e) - 1)
+
+/* The localised auth key USM holds for (eid, name); -1: no such user. */
+static int eid_key(const u_char *eid, size_t n, const char *name, u_char *key, size_t *len)
+{
+    struct usmUser *u = usm_get_user((u_char *)eid, n, (char *)name);
+    if (u == NULL)
+        return -1;
+    CHECK(u->authKeyLen <= *len);
+    memcpy(key, u->authKey, u->authKeyLen);
+    *len = u->authKeyLen;
+    return 0;
+}
+
+static int has_user(const u_char *eid, size_t n, const char *name)
+{
+    return usm_get_user((u_char *)eid, n, (char *)name) != NULL;
+}
+
+/* The end of one inform, as the library reports it to the inform's callback. */
+static void inform_end(struct th_host *h, int op, int command, const u_char *eid, size_t n)
+{
+    netsnmp_pdu *pdu = snmp_pdu_create(command);
+    CHECK(pdu != NULL);
+    pdu->securityEngineID = netsnmp_memdup(eid, n);
+    pdu->securityEngineIDLen = n;
+    th_disc_inform_done(th_host_disc(h), op, pdu);
+    snmp_free_pdu(pdu);
+}
+
+static void timed_out(struct th_host *h, const u_char *eid, size_t n)
+{
+    inform_end(h, NETSNMP_CALLBACK_OP_TIMED_OUT, SNMP_MSG_INFORM, eid, n);
+}
+
+static void acknowledged(struct th_host *h, const u_char *eid, size_t n)
+{
+    inform_end(h, NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE, SNMP_MSG_RESPONSE, eid, n);
+}
+
+/* The session's engineID: where the next inform goes. */
+static int sends_to(struct th_host *h, const u_char *eid, size_t n)
+{
+    const u_char *held;
+    return th_disc_poll(th_host_disc(h), th_now_ns()) == TH_DISC_READY &&
+           th_disc_engine(th_host_disc(h), &held) == n && memcmp(held, eid, n) == 0;
 }
 
 /* The localised auth key USM holds for name under our engineID (NULL: no user). */
@@ -63,13 +135,13 @@ static void test_usm_user_goes_with_its_last_host(void)
     CHECK(user_key("rot", k_old, &l_old) == 0);
 
     /* b still uses the user: freeing a without dropping it keeps the keys */
-    th_host_free(a, 0);
+    th_host_free(a);
     CHECK(user_key("rot", k, &l) == 0);
     CHECK(l == l_old && memcmp(k, k_old, l) == 0);
 
     /* the last host drops it, wiped */
     free_watch_bytes(k_old, l_old);
-    th_host_free(b, 1);
+    th_host_free(b);
     free_watch_stop();
     CHECK(!free_watch_seen());
     CHECK(user_key("rot", k, &l) < 0);
@@ -79,9 +151,216 @@ static void test_usm_user_goes_with_its_last_host(void)
     a = host("127.0.0.1:9", "rot", "new-auth-pass", "new-priv-pass");
     CHECK(user_key("rot", k_new, &l_new) == 0);
     CHECK(l_new == l_old && memcmp(k_new, k_old, l_old) != 0);
-    th_host_free(a, 1);
-    th_host_free(c, 1);
+    th_host_free(a);
+    th_host_free(c);
     CHECK(user_key("other", k, &l) < 0);
+}
+
+/* A host that probes again still holds the user of the engineID it used: the
+ * user is shared, and goes (wiped) only with its last holder; a host defined
+ * again under that name with new passphrases gets its own keys. */
+static void test_user_held_while_probing(void)
+{
+    u_char k_old[64], k_new[64], k[64];
+    size_t l_old = sizeof(k_old), l_new = sizeof(k_new), l = sizeof(k);
+    struct th_host *a = ihost("127.0.0.1:9", "disc", "old-auth-pass", "old-priv-pass");
+    struct th_host *b = ihost("127.0.0.2:9", "disc", "old-auth-pass", "old-priv-pass");
+
+    CHECK(!has_user(E1, EL(E1), "disc"));
+    th_disc_found(th_host_disc(a), E1, EL(E1));
+    th_disc_found(th_host_disc(b), E1, EL(E1));
+    CHECK(eid_key(E1, EL(E1), "disc", k_old, &l_old) == 0);
+    CHECK(th_user_refs(E1, EL(E1), "disc") == 2);
+    CHECK(th_host_same_user(a, b));
+
+    /* a's inform times out: a probes again (the session's engineID is cleared) */
+    timed_out(a, E1, EL(E1));
+    CHECK(th_disc_poll(th_host_disc(a), th_now_ns()) == TH_DISC_WAIT);
+    CHECK(!th_disc_ready(th_host_disc(a)));
+    CHECK(th_host_same_user(a, b));
+
+    /* b goes: a still holds the user */
+    th_host_free(b);
+    CHECK(eid_key(E1, EL(E1), "disc", k, &l) == 0);
+    CHECK(l == l_old && memcmp(k, k_old, l) == 0);
+    CHECK(th_user_refs(E1, EL(E1), "disc") == 1);
+
+    /* a goes while probing: the user goes, wiped */
+    free_watch_bytes(k_old, l_old);
+    th_host_free(a);
+    free_watch_stop();
+    CHECK(!free_watch_seen());
+    CHECK(!has_user(E1, EL(E1), "disc"));
+    CHECK(th_user_refs(E1, EL(E1), "disc") == 0);
+
+    /* defined again with new passphrases: new keys, not the old ones */
+    struct th_host *c = ihost("127.0.0.3:9", "disc", "new-auth-pass", "new-priv-pass");
+    th_disc_found(th_host_disc(c), E1, EL(E1));
+    CHECK(eid_key(E1, EL(E1), "disc", k_new, &l_new) == 0);
+    CHECK(memcmp(k_new, k_old, l_old) != 0);
+    th_host_free(c);
+    CHECK(!has_user(E1, EL(E1), "disc"));
+}
+
+/* A host that finds another engineID lets go of the old user only for
+ * itself: another host still sending with it keeps it. */
+static void test_rediscovery_keeps_a_shared_user(void)
+{
+    struct th_host *a = ihost("127.0.0.1:9", "moved", "old-auth-pass", "old-priv-pass");
+    struct th_host *b = ihost("127.0.0.2:9", "moved", "old-auth-pass", "old-priv-pass");
+    th_disc_found(th_host_disc(a), E1, EL(E1));
+    th_disc_found(th_host_disc(b), E1, EL(E1));
+    timed_out(a, E1, EL(E1));
+    CHECK(th_disc_poll(th_host_disc(a), th_now_ns()) == TH_DISC_WAIT);
+    th_disc_found(th_host_disc(a), E2, EL(E2));
+    CHECK(has_user(E1, EL(E1), "moved")); /* b sends with it */
+    CHECK(has_user(E2, EL(E2), "moved"));
+    CHECK(!th_host_same_user(a, b));
+    CHECK(sends_to(b, E1, EL(E1)));
+    CHECK(sends_to(a, E2, EL(E2)));
+    th_host_free(b);
+    CHECK(!has_user(E1, EL(E1), "moved"));
+    CHECK(has_user(E2, EL(E2), "moved"));
+    th_host_free(a);
+    CHECK(!has_user(E2, EL(E2), "moved"));
+}
+
+/* The same user name with other passphrases for an engineID whose user is
+ * held (key rotation, cloned receivers, or a forged discovery answer): the
+ * engineID is refused, the first host's keys are never used for the second. */
+static void test_foreign_keys_refused(void)
+{
+    u_char k1[64], k[64];
+    size_t l1 = sizeof(k1), l = sizeof(k);
+    struct th_host *a = ihost("127.0.0.1:9", "rot2", "old-auth-pass", "old-priv-pass");
+    struct th_host *b = ihost("127.0.0.2:9", "rot2", "new-auth-pass", "new-priv-pass");
+    th_disc_found(th_host_disc(a), E1, EL(E1));
+    CHECK(eid_key(E1, EL(E1), "rot2", k1, &l1) == 0);
+    th_disc_found(th_host_disc(b), E1, EL(E1));
+    CHECK(!th_disc_ready(th_host_disc(b)));
+    CHECK(th_disc_refused(th_host_disc(b)) == 1);
+    CHECK(!th_host_same_user(a, b));
+    CHECK(th_user_refs(E1, EL(E1), "rot2") == 1);
+    CHECK(eid_key(E1, EL(E1), "rot2", k, &l) == 0 && memcmp(k, k1, l1) == 0);
+    /* waiting informs are discarded (no-response), discovery backs off */
+    CHECK(th_disc_poll(th_host_disc(b), th_now_ns()) == TH_DISC_GAVE_UP);
+    CHECK(th_disc_next_due(th_host_disc(b), th_now_ns()) > th_now_ns());
+    /* a confirmed host whose rediscovery is answered with such an engineID keeps
+     * its confirmed one */
+    struct th_host *d = ihost("127.0.0.5:9", "rot2", "new-auth-pass", "new-priv-pass");
+    th_disc_found(th_host_disc(d), E2, EL(E2));
+    acknowledged(d, E2, EL(E2));
+    for (int i = 0; i < 3; i++)
+        timed_out(d, E2, EL(E2));
+    CHECK(th_disc_poll(th_host_disc(d), th_now_ns()) == TH_DISC_WAIT);
+    th_disc_found(th_host_disc(d), E1, EL(E1));
+    CHECK(th_disc_refused(th_host_disc(d)) == 1);
+    CHECK(sends_to(d, E2, EL(E2)));
+    CHECK(th_user_refs(E1, EL(E1), "rot2") == 1);
+    th_host_free(d);
+    CHECK(!has_user(E2, EL(E2), "rot2"));
+
+    /* once a is gone, b may use that engineID with its own keys */
+    th_host_free(a);
+    CHECK(!has_user(E1, EL(E1), "rot2"));
+    th_disc_found(th_host_disc(b), E1, EL(E1));
+    CHECK(sends_to(b, E1, EL(E1)));
+    CHECK(eid_key(E1, EL(E1), "rot2", k, &l) == 0 && memcmp(k, k1, l1) != 0);
+    /* and a TRAP or configured-engineId host can be refused the same way */
+    char eid_hex[2 * sizeof(E1) + 8] = "0x";
+    for (size_t i = 0; i < EL(E1); i++)
+        snprintf(eid_hex + 2 + 2 * i, 3, "%02x", E1[i]);
+    char extra[128], line[512], err[400], *argv[20];
+    int argc = 0;
+    struct pm_traphost_conf hc;
+    snprintf(extra, sizeof(extra), "inform engineId %s", eid_hex);
+    snprintf(line, sizeof(line),
+             "trapHost 127.0.0.4:9 user rot2 auth SHA-256 old-auth-pass priv AES old-priv-pass %s",
+             extra);
+    for (char *t = strtok(line, " "); t != NULL; t = strtok(NULL, " "))
+        argv[argc++] = t;
+    CHECK(conf_parse_traphost(&hc, argc, argv, "t.conf:1", err, sizeof(err)) == 0);
+    CHECK(th_host_new(&hc, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "other credentials") != NULL);
+    th_host_free(b);
+    CHECK(!has_user(E1, EL(E1), "rot2"));
+}
+
+/* A USM user removed under a READY host: the failed send discovers again. */
+static void test_lost_user_rediscovers(void)
+{
+    struct pm_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.trap = PM_TRAP_SESSION_START;
+    struct th_host *a = ihost("127.0.0.1:9", "lost", "old-auth-pass", "old-priv-pass");
+    th_disc_found(th_host_disc(a), E1, EL(E1));
+    CHECK(sends_to(a, E1, EL(E1)));
+    struct usmUser *u = usm_get_user((u_char *)E1, EL(E1), "lost");
+    CHECK(u != NULL);
+    usm_remove_user(u);
+    u->next = u->prev = NULL;
+    usm_free_user(u);
+    struct th_ev *e = th_ev_new(&ev);
+    th_host_enqueue(a, e);
+    th_ev_unref(e);
+    th_host_drain(a, th_now_ns());
+    struct th_counters c;
+    th_host_counters(a, &c);
+    CHECK(c.bad_encoding_discards == 1);
+    CHECK(th_disc_poll(th_host_disc(a), th_now_ns()) == TH_DISC_WAIT); /* probing */
+    th_disc_found(th_host_disc(a), E1, EL(E1));
+    CHECK(has_user(E1, EL(E1), "lost"));
+    CHECK(sends_to(a, E1, EL(E1)));
+    th_host_free(a);
+    CHECK(!has_user(E1, EL(E1), "lost"));
+}
+
+/* Unauthenticated Reports can make a host probe again, and anyone can answer
+ * the probe: a confirmed engineID stays (and its user) until another one is
+ * confirmed; a rediscovery that finds the same engineID backs off. */
+static void test_confirmed_engine_kept(void)
+{
+    struct th_host *a = ihost("127.0.0.1:9", "kept", "old-auth-pass", "old-priv-pass");
+    th_disc_found(th_host_disc(a), E1, EL(E1));
+    acknowledged(a, E1, EL(E1)); /* confirmed */
+    for (int i = 0; i < 3; i++)
+        timed_out(a, E1, EL(E1));
+    CHECK(th_disc_poll(th_host_disc(a), th_now_ns()) == TH_DISC_WAIT);
+    th_disc_found(th_host_disc(a), E3, EL(E3)); /* a forged answer */
+    CHECK(has_user(E1, EL(E1), "kept"));
+    CHECK(sends_to(a, E3, EL(E3))); /* provisional */
+    timed_out(a, E3, EL(E3));
+    CHECK(sends_to(a, E1, EL(E1))); /* back, without a probe */
+    CHECK(!has_user(E3, EL(E3), "kept"));
+    /* informs to it fail again at once: no probe until the backoff ends */
+    for (int i = 0; i < 3; i++)
+        timed_out(a, E1, EL(E1));
+    CHECK(sends_to(a, E1, EL(E1)));
+
+    /* a receiver that rejects every inform (wrongDigests): a rediscovery that
+     * found the engineID in use is not repeated at the next failure */
+    struct th_host *w = ihost("127.0.0.3:9", "again", "old-auth-pass", "old-priv-pass");
+    th_disc_found(th_host_disc(w), E1, EL(E1));
+    timed_out(w, E1, EL(E1));
+    CHECK(th_disc_poll(th_host_disc(w), th_now_ns()) == TH_DISC_WAIT);
+    th_disc_found(th_host_disc(w), E1, EL(E1));
+    timed_out(w, E1, EL(E1));
+    CHECK(sends_to(w, E1, EL(E1)));
+    th_host_free(w);
+
+    /* a real change: confirmed by an acknowledgement, the old user goes */
+    struct th_host *b = ihost("127.0.0.2:9", "kept", "old-auth-pass", "old-priv-pass");
+    th_disc_found(th_host_disc(b), E1, EL(E1));
+    acknowledged(b, E1, EL(E1));
+    th_disc_found(th_host_disc(b), E2, EL(E2));
+    CHECK(th_user_refs(E1, EL(E1), "kept") == 2); /* a, and b's kept one */
+    acknowledged(b, E2, EL(E2));
+    CHECK(th_user_refs(E1, EL(E1), "kept") == 1);
+    CHECK(sends_to(b, E2, EL(E2)));
+    th_host_free(a);
+    th_host_free(b);
+    CHECK(!has_user(E1, EL(E1), "kept"));
+    CHECK(!has_user(E2, EL(E2), "kept"));
 }
 
 /* A sendto() failure is a failed send, not a bad encoding. */
@@ -129,6 +408,11 @@ int main(void)
     test_failure_classes();
     test_event_wiped_when_freed();
     test_usm_user_goes_with_its_last_host();
+    test_user_held_while_probing();
+    test_rediscovery_keeps_a_shared_user();
+    test_foreign_keys_refused();
+    test_lost_user_rediscovers();
+    test_confirmed_engine_kept();
 
     snmp_shutdown("test_traphost");
     char cmd[64];
