@@ -4,6 +4,7 @@
  * checked against hand-written expectations, not against our own encoder.
  */
 #include "pmirrord/ctl_server.h"
+#include "pmirrord/log.h"
 #include "pmirrord/secret.h"
 
 #include <errno.h>
@@ -575,17 +576,39 @@ static void test_replies(void)
     close(fd);
 }
 
+/* Ordinary-log lines about refused control connections (the server thread writes). */
+static _Atomic int refusal_lines;
+
+static void count_refusals(int prio, const char *token, const char *msg, void *arg)
+{
+    (void)prio;
+    (void)arg;
+    if (strcmp(token, "ctl") == 0 && strstr(msg, "refus") != NULL)
+        refusal_lines++;
+}
+
 static void test_client_limit(void)
 {
     int fds[CTL_MAX_CLIENTS];
     char buf[256];
     for (int i = 0; i < CTL_MAX_CLIENTS; i++)
         fds[i] = open_session();
+    log_set_sink(count_refusals, NULL);
     int extra = cl_connect(sockpath);
     CHECK(extra >= 0);
     CHECK(cl_frame(extra, buf, sizeof buf) > 0);
     CHECK(strcmp(buf, "REFUSED 32\n% Too many control connections.\n") == 0);
     close(extra);
+    CHECK(refusal_lines == 1); /* the first refusal is logged */
+    /* a client looping connect(): 1000 more refusals, at most a count more in the log */
+    for (int i = 0; i < 1000; i++) {
+        extra = cl_connect(sockpath);
+        CHECK(extra >= 0 && cl_frame(extra, buf, sizeof buf) > 0);
+        CHECK(strncmp(buf, "REFUSED ", 8) == 0);
+        close(extra);
+    }
+    CHECK(refusal_lines <= 2);
+    log_set_sink(NULL, NULL);
     for (int i = 0; i < CTL_MAX_CLIENTS; i++)
         close(fds[i]);
     usleep(100 * 1000);
