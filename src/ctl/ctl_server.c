@@ -394,6 +394,11 @@ static void conn_close(struct ctl_server *s, int i)
 
 /* ---- replies ---- */
 
+/* Replies this long take over the output buffer when nothing else is queued. */
+#define QUEUE_SWAP_MIN 4096
+/* An output buffer grown over this is freed (wiped) once sent. */
+#define OUT_KEEP_MAX (64 * 1024)
+
 static void queue(struct conn *c, int json, enum ctl_status st, struct sbuf *body)
 {
     char hdr[CTL_MAX_HEADER];
@@ -405,11 +410,29 @@ static void queue(struct conn *c, int json, enum ctl_status st, struct sbuf *bod
         *body = e;
         st = CTL_ST_ERR;
     }
+    size_t hl = ctl_frame_header(hdr, st, body->len);
     if (c->out.len == 0) {
         int64_t now = now_ms();
         c->progress = c->nb > now ? c->nb : now; /* a held answer is not a stalled one */
     }
-    sbuf_add(&c->out, hdr, ctl_frame_header(hdr, st, body->len));
+    if (c->out.len == 0 && body->len >= QUEUE_SWAP_MIN) {
+        /* Nothing else queued: the body's buffer becomes the output, the header moved
+         * in front of it, instead of a second copy of up to CTL_MAX_RESPONSE bytes. */
+        size_t len = body->len;
+        sbuf_add(body, hdr, hl); /* room for the header (the buffer grows if it must) */
+        if (!body->oom) {
+            memmove(body->p + hl, body->p, len);
+            memcpy(body->p, hdr, hl);
+            sbuf_free(&c->out); /* wiped */
+            c->out = *body;
+            c->outoff = 0;
+            memset(body, 0, sizeof *body);
+            return;
+        }
+        body->oom = 0; /* fall back to copying; it fails the same way if memory is short */
+        body->len = len;
+    }
+    sbuf_add(&c->out, hdr, hl);
     sbuf_add(&c->out, body->p ? body->p : "", body->len);
     sbuf_free(body);
     if (c->out.oom)
@@ -566,8 +589,13 @@ static int flush(struct conn *c)
         c->outoff += (size_t)n;
         c->progress = now_ms();
     }
-    OPENSSL_cleanse(c->out.p, c->out.len);
-    c->out.len = c->outoff = 0;
+    if (c->out.cap > OUT_KEEP_MAX) {
+        sbuf_free(&c->out); /* a large reply's buffer is not kept for the session */
+    } else {
+        OPENSSL_cleanse(c->out.p, c->out.len);
+        c->out.len = 0;
+    }
+    c->outoff = 0;
     return 0;
 }
 
