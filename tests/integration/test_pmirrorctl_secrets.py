@@ -541,6 +541,50 @@ class TestSecretBlanks(SecretsCase):
         self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
 
 
+class TestSecretPrompt(SecretsCase):
+    def test_overlong_secret_is_drained_not_run(self):
+        """A secret longer than the prompt takes is refused whole: what is left of it is not
+        read by the line editor as the next command (it would be echoed and sent)."""
+        self.start_daemon()
+        tail = "TailOfAnOverlongSecret"
+        self.env.secrets.add(tail)
+        t = Pty([PMIRRORCTL, "-s", self.sock()], self.cli_env())
+        try:
+            t.answer(PROMPT, "mirror-enable")
+            t.answer(r"Mirror secret: ", "A" * 1100 + tail)   # more than 1024 characters
+            t.expect(r"% no secret read")
+            t.answer(r"pmirrorctl> ", "show version")    # the next command is the one typed next
+            t.expect(VERSION.pattern)
+            t.answer(PROMPT, "exit")
+            self.assertEqual(t.close(), 0, t.text())
+        except BaseException:
+            if t.proc.poll() is None:
+                t.proc.kill()
+            raise
+        self.assertNotIn(tail, t.text())
+        self.assertNotIn("Unknown command", t.text())
+
+    def test_echo_restored_when_interrupted_at_the_prompt(self):
+        """SIGINT at a no-echo prompt ends pmirrorctl as before, with the terminal's echo on."""
+        self.start_daemon()
+        t = Pty([PMIRRORCTL, "-s", self.sock(), "-e", "show", "version"], self.cli_env())
+        tty = t.slave()
+        try:
+            t.expect(r"Mirror secret: ")
+            self.assertFalse(termios.tcgetattr(tty)[3] & termios.ECHO)   # the prompt's mode
+            t.proc.send_signal(signal.SIGINT)
+            self.assertEqual(t.proc.wait(20), -signal.SIGINT, t.text())
+            echo = termios.tcgetattr(tty)[3] & termios.ECHO   # before the pty closes
+            t.close()
+            self.assertTrue(echo, "echo left off")
+        except BaseException:
+            if t.proc.poll() is None:
+                t.proc.kill()
+            raise
+        finally:
+            os.close(tty)
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
