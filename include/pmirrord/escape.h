@@ -3,7 +3,10 @@
  * one printable line: '"' and '\' are backslash-escaped, C0 controls, DEL and
  * UTF-8-encoded C1 controls (U+0080..U+009F) become \xNN, and so do the octets
  * of bidi controls and invisible characters (U+061C, U+200B..U+200F,
- * U+2028..U+202E, U+2060..U+2064, U+2066..U+2069, U+FEFF); other UTF-8 is kept.
+ * U+2028..U+202E, U+2060..U+2064, U+2066..U+2069, U+FEFF); so does every octet
+ * that is not part of well-formed UTF-8 (RFC 3629: overlong forms, surrogates,
+ * code points above U+10FFFF, stray or truncated sequences, a raw 0x9b CSI); other
+ * UTF-8 is kept.
  * What an operator's terminal shows can then never be driven or reordered by a
  * subscriber.
  */

@@ -24,7 +24,9 @@ enum {
 /*
  * Reads a secret: with no echo from the terminal if stdin is one (prompting
  * on stderr), else one line from stdin.  Strips the line end.  Returns its
- * length, or -1 (EOF, too long, terminal error).  The caller wipes buf.
+ * length, or -1 (EOF, too long, terminal error); a line too long for buf is
+ * read to its end first.  A signal that ends the process during the no-echo
+ * prompt restores the terminal first.  The caller wipes buf.
  */
 long cli_read_secret(const char *prompt, char *buf, size_t cap);
 

@@ -121,6 +121,42 @@ static int prep_terminal(void)
     return 0;
 }
 
+/*
+ * Copies the raw word at *p (up to a blank, quote characters and backslashes
+ * dropped) to w and moves *p past it and the blanks after it.
+ */
+static void raw_word(const char **p, char *w, size_t cap)
+{
+    size_t n = 0;
+    for (; **p != '\0' && **p != ' ' && **p != '\t'; (*p)++)
+        if (**p != '"' && **p != '\\' && n + 1 < cap)
+            w[n++] = **p;
+    w[n] = '\0';
+    *p += strspn(*p, " \t");
+}
+
+/*
+ * Does the line carry a secret?  Read from the raw text, not from the split
+ * words: a line that does not split (an unbalanced quote, too many words) may
+ * still hold a secret, and must then go nowhere but to a trusted server.
+ */
+static enum cli_secret_kind raw_secret_kind(const char *line)
+{
+    char w[32];
+    const char *p = line + strspn(line, " \t");
+    raw_word(&p, w, sizeof w);
+    if (strcmp(w, CTL_JSON_PREFIX) == 0)
+        raw_word(&p, w, sizeof w);
+    if (strcmp(w, "mirror-enable") == 0)
+        return CLI_SECRET_ENABLE;
+    if (strcmp(w, "trap-host") == 0) {
+        raw_word(&p, w, sizeof w);
+        if (strcmp(w, "add") == 0)
+            return CLI_SECRET_TRAPHOST;
+    }
+    return CLI_SECRET_NONE;
+}
+
 /* "mirror-enable" typed alone: ask for the secret without echo. */
 static int send_enable(struct cc *c, int json, const char *inline_secret, enum ctl_status *st,
                        char **body, size_t *len, char *err, size_t errlen)
@@ -191,7 +227,7 @@ int cli_interactive(struct cc *c, const struct cli_session *s)
         char *body = NULL, err[512], req[CTL_MAX_REQUEST];
         size_t len = 0;
         int r;
-        if ((kind == CLI_SECRET_ENABLE || th.n > 0) &&
+        if ((kind == CLI_SECRET_ENABLE || th.n > 0 || raw_secret_kind(line) != CLI_SECRET_NONE) &&
             cc_check_server(c, &s->trust, s->path, err, sizeof err) < 0) {
             r = 1; /* nothing is sent */
         } else if (is_enable && en[13] != '\0') {

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,45 +61,77 @@ static void usage(FILE *f)
             CLI_SECRET_MIN, CLI_PASS_MIN, CLI_PASS_MAX_CHARS);
 }
 
+/* The terminal's mode before a no-echo prompt, for the signal handler below. */
+static struct termios prompt_saved;
+static const int prompt_signals[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP};
+
+/*
+ * A signal that ends pmirrorctl during a no-echo prompt: the terminal's echo
+ * comes back first (tcsetattr(3) is async-signal-safe), then the signal does
+ * what it would have done, as readpassphrase(3) does.
+ */
+static void prompt_signal(int sig)
+{
+    int saved = errno;
+    tcsetattr(STDIN_FILENO, TCSANOW, &prompt_saved);
+    (void)!write(STDERR_FILENO, "\n", 1);
+    signal(sig, SIG_DFL);
+    raise(sig);
+    errno = saved;
+}
+
 long cli_read_secret(const char *prompt, char *buf, size_t cap)
 {
     struct termios old, noecho;
+    struct sigaction sa = {.sa_handler = prompt_signal}, prev[4];
     int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
     if (tty) {
         noecho = old;
         noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
         noecho.c_lflag |= ICANON;
+        prompt_saved = old;
+        sigemptyset(&sa.sa_mask);
+        for (int i = 0; i < 4; i++)
+            sigaction(prompt_signals[i], &sa, &prev[i]);
         /* Echo off before the prompt: what is typed once it shows is never echoed.
          * TCSAFLUSH drops only what was typed before the prompt (getpass(3) does too). */
-        if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho) < 0)
+        if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho) < 0) {
+            for (int i = 0; i < 4; i++)
+                sigaction(prompt_signals[i], &prev[i], NULL);
             return -1;
+        }
         fprintf(stderr, "%s", prompt);
         fflush(stderr);
     }
-    /* read(2) byte by byte: no stdio buffer keeps a copy of the secret */
+    /* read(2) byte by byte: no stdio buffer keeps a copy of the secret.  A line
+     * longer than buf is read to its end and refused: what is left of a secret
+     * must not be read later as a command or as the next secret. */
     size_t n = 0;
-    int ok = 0;
+    int ok = 0, over = 0;
     for (;;) {
         char ch;
         ssize_t r = read(STDIN_FILENO, &ch, 1);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            ok = n > 0; /* last line without LF */
+            ok = n > 0 && !over; /* last line without LF */
             break;
         }
         if (ch == '\n') {
-            ok = 1;
+            ok = !over;
             break;
         }
         if (n + 1 >= cap) {
-            ok = 0;
-            break;
+            over = 1;
+            OPENSSL_cleanse(&ch, sizeof ch);
+            continue;
         }
         buf[n++] = ch;
     }
     if (tty) {
         tcsetattr(STDIN_FILENO, TCSADRAIN, &old); /* keeps what is typed after the secret */
+        for (int i = 0; i < 4; i++)
+            sigaction(prompt_signals[i], &prev[i], NULL);
         fprintf(stderr, "\n");
     }
     if (n > 0 && buf[n - 1] == '\r')

@@ -41,33 +41,75 @@ static void put(char *out, size_t outlen, size_t *n, const char *s, size_t len)
             out[*n] = s[i];
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at in[0..len) (RFC 3629 §4, Unicode
+ * Table 3-7: no overlong forms, no surrogates U+D800..U+DFFF, nothing above
+ * U+10FFFF), its code point in *cp; 0 if in[0] does not start one.
+ */
+static size_t utf8_len(const unsigned char *in, size_t len, unsigned *cp)
+{
+    unsigned c = in[0], lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        *cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        *cp = c & 0x0f;
+        lo = c == 0xe0 ? 0xa0 : 0x80; /* overlong */
+        hi = c == 0xed ? 0x9f : 0xbf; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        *cp = c & 0x07;
+        lo = c == 0xf0 ? 0x90 : 0x80; /* overlong */
+        hi = c == 0xf4 ? 0x8f : 0xbf; /* above U+10FFFF */
+    } else {
+        return 0; /* a continuation byte, 0xc0/0xc1 (overlong), 0xf5..0xff */
+    }
+    if (len < n)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        unsigned b = in[k];
+        if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf))
+            return 0;
+        *cp = *cp << 6 | (b & 0x3f);
+    }
+    return n;
+}
+
+static void put_hex(char *out, size_t outlen, size_t *n, const unsigned char *in, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t k = 0; k < len; k++) {
+        char hex[4] = {'\\', 'x', digits[in[k] >> 4], digits[in[k] & 0xf]};
+        put(out, outlen, n, hex, 4);
+    }
+}
+
 size_t pm_escape(char *out, size_t outlen, const char *in, size_t inlen)
 {
+    const unsigned char *u = (const unsigned char *)in;
     size_t n = 0;
-    char hex[16];
-    for (size_t i = 0; i < inlen; i++) {
-        unsigned char c = (unsigned char)in[i];
-        size_t inv = c >= 0xd8 ? invisible_len((const unsigned char *)in + i, inlen - i) : 0;
-        if (inv > 0) {
-            for (size_t k = 0; k < inv; k++) {
-                snprintf(hex, sizeof(hex), "\\x%02x", (unsigned char)in[i + k]);
-                put(out, outlen, &n, hex, 4);
-            }
-            i += inv - 1;
-        } else if (c == '"' || c == '\\') {
-            hex[0] = '\\';
-            hex[1] = (char)c;
-            put(out, outlen, &n, hex, 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            snprintf(hex, sizeof(hex), "\\x%02x", c);
-            put(out, outlen, &n, hex, 4);
-        } else if (c == 0xc2 && i + 1 < inlen && (unsigned char)in[i + 1] >= 0x80 &&
-                   (unsigned char)in[i + 1] <= 0x9f) {
-            snprintf(hex, sizeof(hex), "\\xc2\\x%02x", (unsigned char)in[i + 1]);
-            put(out, outlen, &n, hex, 8);
+    for (size_t i = 0; i < inlen;) {
+        unsigned cp;
+        size_t l = utf8_len(u + i, inlen - i, &cp);
+        if (l == 0) {
+            put_hex(out, outlen, &n, u + i, 1); /* not UTF-8: a raw 0x9b is an 8-bit CSI */
             i++;
+        } else if (cp == '"' || cp == '\\') {
+            char e[2] = {'\\', (char)cp};
+            put(out, outlen, &n, e, 2);
+            i++;
+        } else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || invisible_len(u + i, l) == l) {
+            put_hex(out, outlen, &n, u + i, l); /* C0, DEL, C1, bidi and invisible */
+            i += l;
         } else {
-            put(out, outlen, &n, (const char *)&in[i], 1);
+            put(out, outlen, &n, in + i, l);
+            i += l;
         }
     }
     if (outlen > 0)

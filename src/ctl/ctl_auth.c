@@ -6,7 +6,8 @@
  * every uid that finds it full: that entry's backoff is the ceiling for all
  * untracked uids together, and with one attempt under way per entry at most
  * CTL_ENABLE_MAX_UIDS + 1 uids can guess in parallel, each as slowly as its
- * backoff allows.
+ * backoff allows.  uid 0 has an entry of its own besides: however many uids
+ * fail, root is never held by another uid's failures.
  */
 #include "ctl_auth.h"
 
@@ -26,8 +27,9 @@
 #include "pmirrord/secret.h"
 #include "pmirrord/thread.h"
 
-#define NTRACK   ((int)CTL_ENABLE_MAX_UIDS + 1)
+#define NTRACK   ((int)CTL_ENABLE_MAX_UIDS + 2)
 #define OVERFLOW ((int)CTL_ENABLE_MAX_UIDS)
+#define ROOT     ((int)CTL_ENABLE_MAX_UIDS + 1) /* uid 0's own, never shared */
 
 enum job_state { J_FREE, J_QUEUED, J_RUNNING, J_DONE };
 
@@ -175,6 +177,12 @@ int ctl_auth_fd(const struct ctl_auth *a)
 static int find(struct ctl_auth *a, uid_t uid, int make)
 {
     int free_slot = -1;
+    if (uid == 0) {
+        if (!a->t[ROOT].used && !make)
+            return -1;
+        a->t[ROOT].used = 1; /* uid 0: memset by calloc and on reset */
+        return ROOT;
+    }
     for (int i = 0; i < OVERFLOW; i++) {
         if (a->t[i].used && a->t[i].uid == uid)
             return i;

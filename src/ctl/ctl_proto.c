@@ -51,7 +51,11 @@ void ctl_parse_request(const struct ctl_registry *reg, int mirror, char *line,
     rq->argv = rq->words;
     const char *rest = enable_request(line, &rq->json);
     if (rest != NULL) {
-        rest += strspn(rest, " \t");
+        /* The secret is every byte after the one blank that separates it from the
+         * keyword, blanks included, as pmirrorctl hash-secret and its prompts keep
+         * them (docs/control-protocol.md, "Mirror mode"). */
+        if (*rest != '\0')
+            rest++;
         rq->kind = CTL_REQ_ENABLE;
         rq->secret = rest;
         rq->secret_len = strlen(rest);

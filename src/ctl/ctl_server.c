@@ -66,6 +66,22 @@ struct conn {
     size_t outoff;
 };
 
+/*
+ * Refusals for want of room (busy, per-uid limit) reach the ordinary log once
+ * per uid, then as one count per REFUSE_LOG_MS: a client looping connect()
+ * cannot flood syslog.  REFUSE_UIDS uids are counted one by one, the others
+ * together in one more entry.
+ */
+#define REFUSE_LOG_MS 60000
+#define REFUSE_UIDS   16
+struct refusals {
+    int used;
+    uid_t uid;       /* the last one, for the shared entry */
+    int64_t since;   /* start of the current interval */
+    unsigned count;  /* refusals in it not logged yet */
+    const char *why; /* the last reason */
+};
+
 struct ctl_server {
     char *path;
     char *group;
@@ -87,6 +103,7 @@ struct ctl_server {
     int bound, started;
     pthread_t thr;
     struct conn *conns[CTL_MAX_CLIENTS];
+    struct refusals refused[REFUSE_UIDS + 1]; /* the last: every other uid */
 };
 
 static int64_t now_ms(void)
@@ -226,6 +243,85 @@ static const char *no_room(const struct ctl_server *s, uid_t uid, int *slot)
     return NULL;
 }
 
+static void refused_flush(struct ctl_server *s, struct refusals *r, int64_t now)
+{
+    if (r->count == 0)
+        return;
+    long long secs = (now - r->since + 999) / 1000;
+    if (r == &s->refused[REFUSE_UIDS])
+        log_warnx("ctl",
+                  "refused %u further control connections of other uids in %lld s (the last "
+                  "of uid %u: %s)",
+                  r->count, secs, (unsigned)r->uid, r->why);
+    else
+        log_warnx("ctl", "refused %u further control connections of uid %u in %lld s: %s", r->count,
+                  (unsigned)r->uid, secs, r->why);
+    r->count = 0;
+    r->since = now;
+}
+
+/* Logs a refusal for want of room, or counts it (see struct refusals). */
+static void log_refusal(struct ctl_server *s, uid_t uid, const char *why)
+{
+    int64_t now = now_ms();
+    struct refusals *r = NULL, *fr = NULL;
+    for (int i = 0; i < REFUSE_UIDS; i++) {
+        struct refusals *e = &s->refused[i];
+        if (e->used && now - e->since >= REFUSE_LOG_MS) {
+            refused_flush(s, e, now);
+            e->used = 0; /* quiet for an interval: forgotten */
+        }
+        if (e->used && e->uid == uid)
+            r = e;
+        else if (!e->used && fr == NULL)
+            fr = e;
+    }
+    if (r == NULL && fr != NULL) {
+        *fr = (struct refusals){1, uid, now, 0, why};
+        log_warnx("ctl",
+                  "refusing a control connection of uid %u: %s (further refusals of this uid "
+                  "are counted and logged every %d s)",
+                  (unsigned)uid, why, REFUSE_LOG_MS / 1000);
+        return;
+    }
+    if (r == NULL) {
+        r = &s->refused[REFUSE_UIDS];
+        if (!r->used) {
+            *r = (struct refusals){1, uid, now, 0, why};
+            log_warnx("ctl",
+                      "refusing a control connection of uid %u: %s (further refusals of uids "
+                      "not counted one by one are counted together, logged every %d s)",
+                      (unsigned)uid, why, REFUSE_LOG_MS / 1000);
+            return;
+        }
+    }
+    r->uid = uid;
+    r->why = why;
+    r->count++;
+    if (now - r->since >= REFUSE_LOG_MS)
+        refused_flush(s, r, now);
+}
+
+/* Logs the counts whose interval is over; returns when the next one is due, or -1. */
+static int64_t refused_tick(struct ctl_server *s, int64_t now, int final)
+{
+    int64_t next = -1;
+    for (int i = 0; i <= REFUSE_UIDS; i++) {
+        struct refusals *e = &s->refused[i];
+        if (!e->used)
+            continue;
+        if (final || now - e->since >= REFUSE_LOG_MS) {
+            int quiet = e->count == 0;
+            refused_flush(s, e, now);
+            if (quiet || final)
+                e->used = 0;
+        }
+        if (e->used && e->count > 0)
+            next = next < 0 || e->since + REFUSE_LOG_MS < next ? e->since + REFUSE_LOG_MS : next;
+    }
+    return next;
+}
+
 static void accept_one(struct ctl_server *s)
 {
     int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -267,8 +363,7 @@ static void accept_one(struct ctl_server *s)
     const char *busy = no_room(s, uc.uid, &slot);
     struct conn *c = busy == NULL ? calloc(1, sizeof *c) : NULL;
     if (c == NULL) {
-        log_warnx("ctl", "refusing a control connection of uid %u: %s", (unsigned)uc.uid,
-                  busy ? busy : "out of memory");
+        log_refusal(s, uc.uid, busy ? busy : "out of memory");
         char body[96];
         snprintf(body, sizeof body, "%% %s\n", busy ? busy : MSG_BUSY);
         send_frame_now(fd, CTL_ST_REFUSED, body);
@@ -299,6 +394,11 @@ static void conn_close(struct ctl_server *s, int i)
 
 /* ---- replies ---- */
 
+/* Replies this long take over the output buffer when nothing else is queued. */
+#define QUEUE_SWAP_MIN 4096
+/* An output buffer grown over this is freed (wiped) once sent. */
+#define OUT_KEEP_MAX (64 * 1024)
+
 static void queue(struct conn *c, int json, enum ctl_status st, struct sbuf *body)
 {
     char hdr[CTL_MAX_HEADER];
@@ -310,11 +410,29 @@ static void queue(struct conn *c, int json, enum ctl_status st, struct sbuf *bod
         *body = e;
         st = CTL_ST_ERR;
     }
+    size_t hl = ctl_frame_header(hdr, st, body->len);
     if (c->out.len == 0) {
         int64_t now = now_ms();
         c->progress = c->nb > now ? c->nb : now; /* a held answer is not a stalled one */
     }
-    sbuf_add(&c->out, hdr, ctl_frame_header(hdr, st, body->len));
+    if (c->out.len == 0 && body->len >= QUEUE_SWAP_MIN) {
+        /* Nothing else queued: the body's buffer becomes the output, the header moved
+         * in front of it, instead of a second copy of up to CTL_MAX_RESPONSE bytes. */
+        size_t len = body->len;
+        sbuf_add(body, hdr, hl); /* room for the header (the buffer grows if it must) */
+        if (!body->oom) {
+            memmove(body->p + hl, body->p, len);
+            memcpy(body->p, hdr, hl);
+            sbuf_free(&c->out); /* wiped */
+            c->out = *body;
+            c->outoff = 0;
+            memset(body, 0, sizeof *body);
+            return;
+        }
+        body->oom = 0; /* fall back to copying; it fails the same way if memory is short */
+        body->len = len;
+    }
+    sbuf_add(&c->out, hdr, hl);
     sbuf_add(&c->out, body->p ? body->p : "", body->len);
     sbuf_free(body);
     if (c->out.oom)
@@ -471,8 +589,13 @@ static int flush(struct conn *c)
         c->outoff += (size_t)n;
         c->progress = now_ms();
     }
-    OPENSSL_cleanse(c->out.p, c->out.len);
-    c->out.len = c->outoff = 0;
+    if (c->out.cap > OUT_KEEP_MAX) {
+        sbuf_free(&c->out); /* a large reply's buffer is not kept for the session */
+    } else {
+        OPENSSL_cleanse(c->out.p, c->out.len);
+        c->out.len = 0;
+    }
+    c->outoff = 0;
     return 0;
 }
 
@@ -574,7 +697,7 @@ static void *server_main(void *arg)
 
     for (;;) {
         int64_t now = now_ms();
-        int64_t next = ctl_auth_tick(s->auth, now);
+        int64_t next = earliest(ctl_auth_tick(s->auth, now), refused_tick(s, now, 0));
         nfds_t n = 0;
         pfd[n].fd = s->wake[0];
         pfd[n++].events = POLLIN;
@@ -651,6 +774,7 @@ static void *server_main(void *arg)
                 conn_close(s, i);
         }
     }
+    refused_tick(s, now_ms(), 1);
     for (int i = 0; i < CTL_MAX_CLIENTS; i++)
         if (s->conns[i])
             conn_close(s, i);

@@ -37,18 +37,78 @@ static struct pm_commands_ctx cmd;
 static const char *const severity_names[8] = {"emergency", "alert",  "critical",      "error",
                                               "warning",   "notice", "informational", "debug"};
 
-/* Local time with its UTC offset: 2026-11-27 08:33:12.123+00:00 (RFC 3339 §5.6). */
-static void fmt_time(const struct timespec *ts, char *buf, size_t len)
+/*
+ * Local time with its UTC offset: 2026-11-27 08:33:12.123+00:00 (RFC 3339 §5.6).
+ * A table of log entries formats many times, mostly of the same few seconds:
+ * struct when_cache keeps the last second's "date time" and "+hh:mm", so that
+ * localtime_r(3) runs once per distinct second, and the digits are written
+ * directly instead of through strftime(3) and snprintf(3).
+ */
+struct when_cache {
+    int valid;
+    time_t sec;
+    char base[32]; /* "YYYY-MM-DD HH:MM:SS" */
+    char off[7];   /* "+hh:mm" */
+};
+
+static void put_digits(char *p, long v, int n)
 {
-    struct tm tm;
-    char base[32], off[8];
-    localtime_r(&ts->tv_sec, &tm);
-    strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
-    strftime(off, sizeof(off), "%z", &tm); /* +hhmm */
+    while (n-- > 0) {
+        p[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+static void fmt_time(struct when_cache *wc, const struct timespec *ts, char *buf, size_t len)
+{
+    if (!wc->valid || wc->sec != ts->tv_sec) {
+        struct tm tm;
+        char off[8];
+        localtime_r(&ts->tv_sec, &tm);
+        long year = (long)tm.tm_year + 1900, gm = tm.tm_gmtoff / 60, am = gm < 0 ? -gm : gm;
+        if (year >= 0 && year <= 9999) {
+            char *b = wc->base;
+            put_digits(b, year, 4);
+            b[4] = '-';
+            put_digits(b + 5, tm.tm_mon + 1, 2);
+            b[7] = '-';
+            put_digits(b + 8, tm.tm_mday, 2);
+            b[10] = ' ';
+            put_digits(b + 11, tm.tm_hour, 2);
+            b[13] = ':';
+            put_digits(b + 14, tm.tm_min, 2);
+            b[16] = ':';
+            put_digits(b + 17, tm.tm_sec, 2);
+            b[19] = '\0';
+        } else {
+            strftime(wc->base, sizeof(wc->base), "%Y-%m-%d %H:%M:%S", &tm);
+        }
+        /* strftime's %z: +hhmm of tm_gmtoff in whole minutes; anything else as +0000 */
+        if (am / 60 <= 99)
+            snprintf(off, sizeof(off), "%c%02ld%02ld", tm.tm_gmtoff < 0 ? '-' : '+', am / 60,
+                     am % 60);
+        else
+            snprintf(off, sizeof(off), "+0000");
+        wc->off[0] = off[0];
+        wc->off[1] = off[1];
+        wc->off[2] = off[2];
+        wc->off[3] = ':';
+        wc->off[4] = off[3];
+        wc->off[5] = off[4];
+        wc->off[6] = '\0';
+        wc->sec = ts->tv_sec;
+        wc->valid = 1;
+    }
     int ms = (int)(ts->tv_nsec / 1000000) % 1000;
-    if (strlen(off) != 5)
-        snprintf(off, sizeof(off), "+0000");
-    snprintf(buf, len, "%.20s.%03d%c%c%c:%c%c", base, ms, off[0], off[1], off[2], off[3], off[4]);
+    size_t bl = strnlen(wc->base, 20);
+    if (len < bl + 1 + 3 + 6 + 1) {
+        snprintf(buf, len, "%.20s.%03d%s", wc->base, ms, wc->off);
+        return;
+    }
+    memcpy(buf, wc->base, bl);
+    buf[bl] = '.';
+    put_digits(buf + bl + 1, ms, 3);
+    memcpy(buf + bl + 4, wc->off, 7);
 }
 
 /* "uid=U gid=G pid=P" of the client whose request this is. */
@@ -93,6 +153,7 @@ struct page {
     uint64_t newest; /* last seq in the ring, 0 if empty */
     uint64_t last;   /* last seq shown */
     int more;        /* entries after the page exist */
+    struct when_cache when;
 };
 
 static int visit_row(uint64_t seq, const struct timespec *ts, const char *text, void *arg)
@@ -110,7 +171,7 @@ static int visit_row(uint64_t seq, const struct timespec *ts, const char *text, 
         return 0;
     }
     snprintf(seqs, sizeof(seqs), "%llu", (unsigned long long)seq);
-    fmt_time(ts, when, sizeof(when));
+    fmt_time(&pg->when, ts, when, sizeof(when));
     ctl_reply_row(pg->r, seqs, when, text, (char *)NULL);
     pg->shown++;
     pg->bytes += len;

@@ -341,8 +341,8 @@ while True:
 """
 
 
-class TestImpostorServer(SecretsCase):
-    """A socket served by someone other than root or the daemon's user gets no secret."""
+class ImpostorCase(SecretsCase):
+    """A socket served by someone other than root or the daemon's user."""
 
     def setUp(self):
         super().setUp()
@@ -371,6 +371,10 @@ class TestImpostorServer(SecretsCase):
         got = self.received().decode("utf-8", "replace")
         for s in (MIRROR_SECRET, AUTH, PRIV, DASH_AUTH, DASH_PRIV):
             self.assertNotIn(s, got, "the impostor received a secret")
+
+
+class TestImpostorServer(ImpostorCase):
+    """A socket served by someone other than root or the daemon's user gets no secret."""
 
     def test_secret_and_passphrases_withheld(self):
         uname = pwd.getpwuid(self.uid).pw_name
@@ -484,6 +488,101 @@ class TestInlineSecretsRefused(SecretsCase):
         r = self.run_ctl("-e", *words, stdin="%s\n%s\n%s\n" % (MIRROR_SECRET, LONG_AUTH, LONG_PRIV))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(len(self.env.ctl_json("show", "snmp", "trap")["hosts"]), 1)
+
+
+class TestMalformedSecretLines(ImpostorCase):
+    """Interactive lines that do not split into words (an unbalanced quote, more than 32
+    words) but start with mirror-enable or trap-host add may hold a secret: the server's
+    uid is checked first, and nothing of them reaches an impostor."""
+
+    def test_unsplittable_secret_lines_withheld(self):
+        filler = " ".join("w%d" % i for i in range(40))   # more than CTL_MAX_WORDS words
+        lines = [
+            'mirror-enable "abc def',
+            '@json mirror-enable "abc def',
+            'trap-host add 127.0.0.1 user u1 auth SHA-256 "%s priv AES %s' % (AUTH, PRIV),
+            'trap-host add 127.0.0.1 user u1 auth SHA-256 %s priv AES %s %s' % (AUTH, PRIV, filler),
+            '"trap-host" add 127.0.0.1 user u1 auth SHA-256 "%s' % AUTH,
+        ]
+        t = Pty([PMIRRORCTL, "-s", self.fake], self.cli_env())
+        try:
+            for line in lines:
+                t.answer(PROMPT, line)
+                t.expect(r"uid %d" % self.uid)   # the server check came first
+            t.expect(PROMPT)
+            t.send("\x04")
+            self.assertEqual(t.close(), 0, t.text())
+        except BaseException:
+            if t.proc.poll() is None:
+                t.proc.kill()
+            raise
+        self.assert_nothing_secret_received()
+        got = self.received().decode("utf-8", "replace").splitlines()
+        self.assertEqual([l for l in got if l not in ("listening", "@commands")], [],
+                         "the impostor received a line")
+
+
+BLANK_SECRET = "  blank-bordered secret \t "   # blanks at both ends belong to the secret
+
+
+class TestSecretBlanks(SecretsCase):
+    def test_hash_secret_and_server_keep_the_same_bytes(self):
+        """hash-secret and the server's mirror-enable take the same bytes: a secret with
+        leading and trailing blanks, hashed by hash-secret, unlocks mirror mode; the
+        same secret without its blanks does not."""
+        self.env.secrets.add(BLANK_SECRET.strip())
+        conf = self.env.pmirrord_conf
+        self.env.pmirrord_conf = lambda extra="", ping=2: conf(extra, ping).replace(
+            pmtest.secret_hash(), pmtest.secret_hash(BLANK_SECRET))
+        self.start_daemon()
+        r = self.run_ctl("-e", "show", "version", stdin=BLANK_SECRET + "\n")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.run_ctl("-e", "show", "version", stdin=BLANK_SECRET.strip() + "\n")
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+
+
+class TestSecretPrompt(SecretsCase):
+    def test_overlong_secret_is_drained_not_run(self):
+        """A secret longer than the prompt takes is refused whole: what is left of it is not
+        read by the line editor as the next command (it would be echoed and sent)."""
+        self.start_daemon()
+        tail = "TailOfAnOverlongSecret"
+        self.env.secrets.add(tail)
+        t = Pty([PMIRRORCTL, "-s", self.sock()], self.cli_env())
+        try:
+            t.answer(PROMPT, "mirror-enable")
+            t.answer(r"Mirror secret: ", "A" * 1100 + tail)   # more than 1024 characters
+            t.expect(r"% no secret read")
+            t.answer(r"pmirrorctl> ", "show version")    # the next command is the one typed next
+            t.expect(VERSION.pattern)
+            t.answer(PROMPT, "exit")
+            self.assertEqual(t.close(), 0, t.text())
+        except BaseException:
+            if t.proc.poll() is None:
+                t.proc.kill()
+            raise
+        self.assertNotIn(tail, t.text())
+        self.assertNotIn("Unknown command", t.text())
+
+    def test_echo_restored_when_interrupted_at_the_prompt(self):
+        """SIGINT at a no-echo prompt ends pmirrorctl as before, with the terminal's echo on."""
+        self.start_daemon()
+        t = Pty([PMIRRORCTL, "-s", self.sock(), "-e", "show", "version"], self.cli_env())
+        tty = t.slave()
+        try:
+            t.expect(r"Mirror secret: ")
+            self.assertFalse(termios.tcgetattr(tty)[3] & termios.ECHO)   # the prompt's mode
+            t.proc.send_signal(signal.SIGINT)
+            self.assertEqual(t.proc.wait(20), -signal.SIGINT, t.text())
+            echo = termios.tcgetattr(tty)[3] & termios.ECHO   # before the pty closes
+            t.close()
+            self.assertTrue(echo, "echo left off")
+        except BaseException:
+            if t.proc.poll() is None:
+                t.proc.kill()
+            raise
+        finally:
+            os.close(tty)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 /*
  * test_ctl_auth.c - exercises src/ctl/ctl_auth.c without sockets: the worker's
  * bounded queue, one attempt per uid at a time, the per-uid holds, and the
- * shared hold of the uids that find the tracked table full.
+ * shared hold of the uids that find the tracked table full, root's own entry.
  */
 #include "ctl/ctl_auth.h"
 
@@ -96,6 +96,11 @@ int main(void)
     /* ...whose hold then covers every untracked uid: a global ceiling */
     CHECK(ctl_auth_may_try(a, 5001, now_ms(), &until) == 0 && until > now_ms());
     CHECK(ctl_auth_may_try(a, 5000, now_ms(), &until) == 0 && until > now_ms());
+    /* root has an entry of its own: never held by the shared entry */
+    CHECK(ctl_auth_may_try(a, 0, now_ms(), &until) == 1 && until == 0);
+    attempt(a, 0, "wrong", 0);
+    CHECK(ctl_auth_may_try(a, 0, now_ms(), &until) == 0 && until > now_ms()); /* its own hold */
+    CHECK(nfailed == (int)CTL_ENABLE_MAX_UIDS + 2); /* reported as a first failure */
 
     /* forgotten after their hold (tick far in the future): no summary without repeats */
     CHECK(ctl_auth_tick(a, now_ms()) > now_ms());

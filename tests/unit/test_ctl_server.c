@@ -4,6 +4,7 @@
  * checked against hand-written expectations, not against our own encoder.
  */
 #include "pmirrord/ctl_server.h"
+#include "pmirrord/log.h"
 #include "pmirrord/secret.h"
 
 #include <errno.h>
@@ -175,6 +176,18 @@ static int h_huge(struct ctl_reply *r, int argc, char **argv, void *arg)
     return 0;
 }
 
+/* "show big": 3 MiB of text, under CTL_MAX_RESPONSE */
+#define BIG_LINES 3072
+static int h_big(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    static char line[1025];
+    memset(line, 'y', 1023);
+    line[1023] = '\n';
+    for (int i = 0; i < BIG_LINES; i++)
+        ctl_reply_printf(r, "%s", line);
+    return 0;
+}
+
 static int h_peer(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
     const struct ctl_peer *p = ctl_reply_peer(r);
@@ -271,6 +284,7 @@ static struct ctl_server *make_server_with(const char *group, const char *secret
     CHECK(ctl_server_add_command(s, "show utf8", 0, "x", h_bad_utf8, NULL, err, sizeof err) == 0);
     CHECK(ctl_server_add_command(s, "fail", 0, "x", h_fail, NULL, err, sizeof err) == 0);
     CHECK(ctl_server_add_command(s, "show huge", 0, "x", h_huge, NULL, err, sizeof err) == 0);
+    CHECK(ctl_server_add_command(s, "show big", 0, "x", h_big, NULL, err, sizeof err) == 0);
     CHECK(ctl_server_add_command(s, "show peer", 0, "x", h_peer, NULL, err, sizeof err) == 0);
     CHECK(ctl_server_add_command(s, "show version", 0, "x", h_version, NULL, err, sizeof err) == 0);
     /* duplicates and built-in names are refused */
@@ -342,10 +356,9 @@ static void test_visibility_and_secret(void)
     CHECK(strcmp(req(fd, "help show nothing"), unknown) == 0);
     CHECK(strncmp(req(fd, "@commands"), "OK ", 3) == 0);
     /* an incomplete command says which words may follow, hidden ones left out */
-    CHECK(is_err(req(fd, "show"), "% show: one of: huge, peer, things, utf8, version\n"));
-    CHECK(is_err(
-        req(fd, "@json show"),
-        "{\"status\":\"error\",\"error\":\"show: one of: huge, peer, things, utf8, version\"}\n"));
+    CHECK(is_err(req(fd, "show"), "% show: one of: big, huge, peer, things, utf8, version\n"));
+    CHECK(is_err(req(fd, "@json show"), "{\"status\":\"error\",\"error\":\"show: one of: big, "
+                                        "huge, peer, things, utf8, version\"}\n"));
     CHECK(is_err(req(fd, "trap-host"), "% trap-host: one of: add\n"));
     CHECK(strcmp(req(fd, "show mirror"), unknown) == 0);
     a = req(fd, "@commands");
@@ -376,7 +389,8 @@ static void test_visibility_and_secret(void)
     CHECK(mirror_runs == 1);
     a = req(fd, "@commands");
     CHECK(strstr(a, "\nshow mirror log\n") != NULL);
-    CHECK(is_err(req(fd, "show"), "% show: one of: huge, mirror, peer, things, utf8, version\n"));
+    CHECK(is_err(req(fd, "show"),
+                 "% show: one of: big, huge, mirror, peer, things, utf8, version\n"));
     CHECK(is_err(req(fd, "show mirror"), "% show mirror: one of: log\n"));
 
     /* another session is not unlocked by this one */
@@ -575,17 +589,103 @@ static void test_replies(void)
     close(fd);
 }
 
+/*
+ * Heap blocks of at least big_min bytes allocated while big_min is set (any
+ * thread): with AddressSanitizer through its allocation hook, else through a
+ * malloc() of this program's own (glibc's is reached as __libc_malloc).
+ */
+static _Atomic size_t big_min;
+static _Atomic int big_allocs;
+
+static void count_big(size_t n)
+{
+    size_t m = big_min;
+    if (m != 0 && n >= m)
+        big_allocs++;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+int __sanitizer_install_malloc_and_free_hooks(void (*m)(const volatile void *, size_t),
+                                              void (*f)(const volatile void *));
+static void big_on_malloc(const volatile void *p, size_t n)
+{
+    (void)p;
+    count_big(n);
+}
+static void big_on_free(const volatile void *p)
+{
+    (void)p;
+}
+static void big_install(void)
+{
+    __sanitizer_install_malloc_and_free_hooks(big_on_malloc, big_on_free);
+}
+#else
+extern void *__libc_malloc(size_t n);
+void *malloc(size_t n)
+{
+    count_big(n);
+    return __libc_malloc(n);
+}
+static void big_install(void)
+{
+}
+#endif
+
+/* A large reply is queued without a second copy of it (the body becomes the output). */
+static void test_large_reply(void)
+{
+    size_t cap = BIG_LINES * 1024 + 64;
+    char *buf = malloc(cap);
+    int fd = open_session();
+    big_install();
+    big_allocs = 0;
+    big_min = BIG_LINES * 1024; /* a block that can hold the whole body */
+    CHECK(cl_send(fd, "show big\n") == 0);
+    long n = cl_frame(fd, buf, cap);
+    big_min = 0;
+    CHECK(n == (long)(BIG_LINES * 1024 + strlen("OK 3145728\n")));
+    CHECK(strncmp(buf, "OK 3145728\nyyy", 14) == 0);
+    CHECK(big_allocs == 1); /* the rendered body only, not a copy in the output buffer */
+    /* the session goes on: a small reply after the large one */
+    CHECK(strcmp(req(fd, "show version"), "OK 7\ntest 1\n") == 0);
+    close(fd);
+    free(buf);
+}
+
+/* Ordinary-log lines about refused control connections (the server thread writes). */
+static _Atomic int refusal_lines;
+
+static void count_refusals(int prio, const char *token, const char *msg, void *arg)
+{
+    (void)prio;
+    (void)arg;
+    if (strcmp(token, "ctl") == 0 && strstr(msg, "refus") != NULL)
+        refusal_lines++;
+}
+
 static void test_client_limit(void)
 {
     int fds[CTL_MAX_CLIENTS];
     char buf[256];
     for (int i = 0; i < CTL_MAX_CLIENTS; i++)
         fds[i] = open_session();
+    log_set_sink(count_refusals, NULL);
     int extra = cl_connect(sockpath);
     CHECK(extra >= 0);
     CHECK(cl_frame(extra, buf, sizeof buf) > 0);
     CHECK(strcmp(buf, "REFUSED 32\n% Too many control connections.\n") == 0);
     close(extra);
+    CHECK(refusal_lines == 1); /* the first refusal is logged */
+    /* a client looping connect(): 1000 more refusals, at most a count more in the log */
+    for (int i = 0; i < 1000; i++) {
+        extra = cl_connect(sockpath);
+        CHECK(extra >= 0 && cl_frame(extra, buf, sizeof buf) > 0);
+        CHECK(strncmp(buf, "REFUSED ", 8) == 0);
+        close(extra);
+    }
+    CHECK(refusal_lines <= 2);
+    log_set_sink(NULL, NULL);
     for (int i = 0; i < CTL_MAX_CLIENTS; i++)
         close(fds[i]);
     usleep(100 * 1000);
@@ -929,6 +1029,7 @@ int main(void)
     test_backoff_same_uid();
     test_replies();
     test_client_limit();
+    test_large_reply();
     test_idle_timeout();
     test_ancestors();
     ctl_server_free(s);

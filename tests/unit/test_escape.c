@@ -62,8 +62,8 @@ int main(void)
         {"\xe2\x81\xaa", "\xe2\x81\xaa"}, /* U+206A (deprecated format char, kept) */
         {"\xd8\x9b", "\xd8\x9b"},         /* U+061B Arabic semicolon */
         {"\xef\xbb\xbe", "\xef\xbb\xbe"}, /* U+FEFE */
-        /* an incomplete sequence is copied as it is */
-        {"\xe2\x80", "\xe2\x80"},
+        /* an incomplete sequence is not UTF-8: escaped byte by byte */
+        {"\xe2\x80", "\\xe2\\x80"},
     };
     for (size_t i = 0; i < sizeof(inv) / sizeof(inv[0]); i++) {
         char in[16], want[64];
@@ -71,6 +71,56 @@ int main(void)
         snprintf(want, sizeof(want), "a%sb", inv[i].out);
         if (strcmp(esc(in, strlen(in)), want) != 0)
             fprintf(stderr, "#%zu: got \"%s\" want \"%s\"\n", i, esc(in, strlen(in)), want);
+        CHECK(strcmp(esc(in, strlen(in)), want) == 0);
+    }
+    /* Bytes that are not part of well-formed UTF-8 (RFC 3629): each one escaped */
+    static const struct {
+        const char *in, *out;
+    } bad[] = {
+        {"\x9b", "\\x9b"}, /* raw 8-bit CSI */
+        {"\x9b"
+         "31m",
+         "\\x9b"
+         "31m"},                                      /* ... with its parameters */
+        {"\x85", "\\x85"},                            /* raw NEL */
+        {"\xc0\xaf", "\\xc0\\xaf"},                   /* overlong '/' */
+        {"\xc1\x9b", "\\xc1\\x9b"},                   /* overlong ESC-like */
+        {"\xe0\x80\x9b", "\\xe0\\x80\\x9b"},          /* overlong 3-byte */
+        {"\xf0\x80\x80\x9b", "\\xf0\\x80\\x80\\x9b"}, /* overlong 4-byte */
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},          /* U+D800 surrogate */
+        {"\xed\xbf\xbf", "\\xed\\xbf\\xbf"},          /* U+DFFF surrogate */
+        {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* U+110000 */
+        {"\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80"}, /* lead byte 0xf5 */
+        {"\xff", "\\xff"},
+        {"\xc3", "\\xc3"}, /* truncated at the end */
+        {"\xc3"
+         "A",
+         "\\xc3"
+         "A"}, /* lead without continuation */
+        {"\xe2\x80"
+         "A",
+         "\\xe2\\x80"
+         "A"},
+        {"\xa9", "\\xa9"}, /* lone continuation */
+        /* C1 controls U+0080..U+009F in UTF-8, all of them */
+        {"\xc2\x80", "\\xc2\\x80"},
+        {"\xc2\x85", "\\xc2\\x85"},
+        {"\xc2\x9f", "\\xc2\\x9f"},
+        /* well-formed neighbours are kept */
+        {"\xc2\xa0", "\xc2\xa0"},                 /* U+00A0 */
+        {"\xed\x9f\xbf", "\xed\x9f\xbf"},         /* U+D7FF */
+        {"\xee\x80\x80", "\xee\x80\x80"},         /* U+E000 */
+        {"\xe0\xa0\x80", "\xe0\xa0\x80"},         /* U+0800 */
+        {"\xf0\x90\x80\x80", "\xf0\x90\x80\x80"}, /* U+10000 */
+        {"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"}, /* U+10FFFF */
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"}, /* U+1F600 */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char in[16], want[64];
+        snprintf(in, sizeof(in), "a%sb", bad[i].in);
+        snprintf(want, sizeof(want), "a%sb", bad[i].out);
+        if (strcmp(esc(in, strlen(in)), want) != 0)
+            fprintf(stderr, "bad #%zu: got \"%s\" want \"%s\"\n", i, esc(in, strlen(in)), want);
         CHECK(strcmp(esc(in, strlen(in)), want) == 0);
     }
     /* RLO inside a name: shown escaped, never reversed */
