@@ -8,6 +8,7 @@
  * published by the agent thread (trapstats.h).
  */
 #include "commands.h"
+#include "memlock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -485,6 +486,17 @@ static int c_trap_host_add(struct ctl_reply *r, int argc, char **argv, void *arg
     if (conf_parse_traphost(&hc, argc + 1, words, where, err, sizeof(err)) < 0) {
         trail_refused(r, "add", argv[0], without_where(err, where));
         ctl_reply_error(r, "%s", without_where(err, where));
+        goto out;
+    }
+    if (hc.queue_size > PM_RUNTIME_QUEUE_MAX) {
+        /* Locked memory is budgeted at start for run-time hosts of this size. */
+        snprintf(err, sizeof(err),
+                 "trapHost: queueSize %u is more than a host added at run time may have (%u); "
+                 "put this host in the configuration file",
+                 hc.queue_size, PM_RUNTIME_QUEUE_MAX);
+        trail_refused(r, "add", hc.address, err);
+        ctl_reply_error(r, "%s", err);
+        OPENSSL_cleanse(&hc, sizeof(hc));
         goto out;
     }
     rc = pm_agent_call(notify_add_host, &hc, 5000, err, sizeof(err));

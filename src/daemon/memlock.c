@@ -28,11 +28,6 @@
 /* A trap host: its Net-SNMP session and transport, and up to 64 informs in
  * flight, each a PDU with its encoded packet (traphost.c). */
 #define HOST_OVERHEAD (512u * 1024)
-/* "pmirrorctl trap-host add" may add hosts at run time, up to PM_MAX_TRAPHOSTS
- * in all: each free slot is budgeted as a host with the default queueSize
- * (conf_traphost.c: keep in step).  A larger queue added at run time is not
- * covered: it belongs in the configuration file (docs/memory-locking.md). */
-#define RUNTIME_QUEUE_SIZE 32u
 /*
  * Control replies.  The big ones are the secure logs' pages (src/daemon/
  * commands.c, LOG_PAGE and LOG_PAGE_BYTES: keep these in step): at most 1000
@@ -89,7 +84,7 @@ size_t pm_memlock_needed(const struct pm_conf *c)
     for (size_t i = 0; i < c->nhosts; i++)
         hosts += (size_t)c->hosts[i].queue_size * item + HOST_OVERHEAD;
     if (c->nhosts < PM_MAX_TRAPHOSTS)
-        hosts += (PM_MAX_TRAPHOSTS - c->nhosts) * (RUNTIME_QUEUE_SIZE * item + HOST_OVERHEAD);
+        hosts += (PM_MAX_TRAPHOSTS - c->nhosts) * (PM_RUNTIME_QUEUE_MAX * item + HOST_OVERHEAD);
     size_t stacks = PM_THREADS_MAX * ((size_t)PM_THREAD_STACK + STACK_OVERHEAD);
     size_t ra = reply_bound(c->secure_log_size, PM_AUDIT_ENTRY_MAX);
     size_t rm = reply_bound(c->mirror_log_size, PM_MIRROR_ENTRY_MAX);

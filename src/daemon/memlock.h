@@ -18,6 +18,13 @@ struct pm_conf;
 #define PM_AUDIT_ENTRY_MAX  4352u
 #define PM_MIRROR_ENTRY_MAX 2048u
 
+/* "pmirrorctl trap-host add" may add hosts at run time, up to PM_MAX_TRAPHOSTS
+ * in all: each free slot is budgeted as a host with this queueSize (the
+ * default, conf_traphost.c: keep in step), and a larger one is refused at run
+ * time (commands.c): it belongs in the configuration file, whose hosts are
+ * counted as configured (docs/memory-locking.md). */
+#define PM_RUNTIME_QUEUE_MAX 32u
+
 /* Libraries (Net-SNMP, OpenSSL, Perl, Kerberos, libc: all their mappings are
  * charged), their heap and the main thread's stack.
  * Measured VmLck of a running daemon with the default configuration, less

@@ -85,6 +85,22 @@ class TestKeyRotation(TrapHostCase):
         self.assertAlive()
 
 
+class TestRunTimeQueue(TrapHostCase):
+    def test_run_time_queue_larger_than_budgeted_is_refused(self):
+        """Locked memory is budgeted at start for run-time hosts with the default queue
+        (docs/memory-locking.md): a larger queue belongs in the configuration file."""
+        self.env.start_evtestd("trapEnable true\n")
+        name, a, ap, p, pp = TRAP_USER
+        self.env.secrets.update({ap, pp})
+        r = self.env.ctl("trap-host", "add", "127.0.0.1:1162", "user", name, "auth", a, ap, "priv", p, pp,
+                         "queueSize", "33", secret=MIRROR_SECRET)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("queueSize 33 is more than a host added at run time may have (32)", r.stdout + r.stderr)
+        self.assertEqual(self.hosts(), [])
+        self.add("127.0.0.1:1162", TRAP_USER, extra=("queueSize", "32"))
+        self.assertEqual(len(self.hosts()), 1)
+
+
 class TestAddressForms(TrapHostCase):
     def test_remove_finds_the_host_whatever_the_spelling(self):
         self.env.start_evtestd("trapEnable true\n")
