@@ -372,6 +372,14 @@ static void start_probe(struct th_disc *d)
 static void revert(struct th_disc *d)
 {
     char was[2 * TH_ENGINE_ID_MAX + 1], now[2 * TH_ENGINE_ID_MAX + 1];
+    if (d->keep_len == 0) {
+        /* An acknowledgement confirmed the provisional engineID after the
+         * failure that decided this: it stays (the session's engineID may
+         * have been cleared by a probe since; use_engine() sets it again). */
+        if (use_engine(d) < 0)
+            probe_unanswered(d);
+        return;
+    }
     hex(d->eid, d->eid_len, was, sizeof(was));
     hex(d->keep, d->keep_len, now, sizeof(now));
     log_info("traphost",
@@ -470,6 +478,12 @@ void th_disc_inform_done(struct th_disc *d, int op, const netsnmp_pdu *pdu)
             th_user_release(d->keep, d->keep_len, d->user); /* replaced for good */
             d->keep_len = 0;
         }
+        /* The receiver answered: a rediscovery decided on earlier failures and
+         * not yet started is void (the session still has eid, D_AGAIN is only
+         * entered from D_READY).  A pending D_REVERT has no engineID to go
+         * back to any more: revert() keeps eid. */
+        if (d->state == D_AGAIN)
+            d->state = D_READY;
         if (d->outage) {
             d->outage = 0;
             log_info("traphost", "trap host %s: informs are acknowledged again", d->name);

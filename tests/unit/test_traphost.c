@@ -393,6 +393,38 @@ static void test_event_wiped_when_freed(void)
     CHECK(!free_watch_seen());
 }
 
+/* An acknowledgement overtakes a decision taken on an earlier failure (the
+ * drain that would act on it found the queue empty): the engineID it confirms
+ * stays, with its user, and no probe follows. */
+static void test_stale_revert(void)
+{
+    struct th_host *a = ihost("127.0.0.5:9", "stale", "old-auth-pass", "old-priv-pass");
+    th_disc_found(th_host_disc(a), E1, EL(E1));
+    acknowledged(a, E1, EL(E1));
+    for (int i = 0; i < 3; i++)
+        timed_out(a, E1, EL(E1));
+    CHECK(th_disc_poll(th_host_disc(a), th_now_ns()) == TH_DISC_WAIT); /* probing */
+    th_disc_found(th_host_disc(a), E2, EL(E2)); /* a real new engineID, provisional */
+    timed_out(a, E2, EL(E2));                   /* one inform lost: back to E1 decided */
+    acknowledged(a, E2, EL(E2));                /* another one acknowledged: E2 confirmed */
+    CHECK(th_user_refs(E1, EL(E1), "stale") == 0);
+    CHECK(sends_to(a, E2, EL(E2)));
+    CHECK(has_user(E2, EL(E2), "stale"));
+    CHECK(th_user_refs(E2, EL(E2), "stale") == 1);
+    th_host_free(a);
+    CHECK(!has_user(E2, EL(E2), "stale"));
+
+    /* a rediscovery decided (3 failures) and overtaken by an acknowledgement */
+    struct th_host *g = ihost("127.0.0.6:9", "stale2", "old-auth-pass", "old-priv-pass");
+    th_disc_found(th_host_disc(g), E1, EL(E1));
+    acknowledged(g, E1, EL(E1));
+    for (int i = 0; i < 3; i++)
+        timed_out(g, E1, EL(E1));
+    acknowledged(g, E1, EL(E1));
+    CHECK(sends_to(g, E1, EL(E1))); /* no probe: the receiver just answered */
+    th_host_free(g);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/test_traphost.XXXXXX";
@@ -413,6 +445,7 @@ int main(void)
     test_foreign_keys_refused();
     test_lost_user_rediscovers();
     test_confirmed_engine_kept();
+    test_stale_revert();
 
     snmp_shutdown("test_traphost");
     char cmd[64];
