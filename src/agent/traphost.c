@@ -351,13 +351,46 @@ void th_host_enqueue(struct th_host *h, struct th_ev *e)
 
 /* -- informs ------------------------------------------------------------ */
 
+/*
+ * snmp_resend_request() looks the USM user up again for each retransmission
+ * (snmp_api.c, 5.9.3): an inform holds the user of the engineID it was sent
+ * with (th_user_hold()) until it ends, so that the user is neither removed
+ * nor taken over by another host with other passphrases (whose keys the
+ * retransmission would then use) while it is in flight.
+ */
 struct inform_ctx {
     struct th_host *h;
     struct th_ev *e;
     int in_send;             /* inside snmp_async_send(): a failure callback must not free */
     int done;                /* counted and audited: later callbacks change nothing */
     struct inform_ctx *next; /* on h->done */
+    u_char eid[32];          /* the engineID whose user is held; eid_len 0: none */
+    size_t eid_len;
 };
+
+/* Takes a reference on the user of the session's engineID for ctx. */
+static int inform_hold(struct th_host *h, struct inform_ctx *ctx)
+{
+    size_t n = h->ss->securityEngineIDLen;
+    ctx->eid_len = 0;
+    /* The host holds the user of its session's engineID; with no holder a
+     * new reference would remove the user as left behind (th_user_hold()). */
+    if (n == 0 || n > sizeof(ctx->eid) ||
+        th_user_refs(h->ss->securityEngineID, n, h->conf.user) == 0)
+        return 0; /* nothing to hold: the send fails for want of the user */
+    if (th_user_hold(h->ss->securityEngineID, n, h->conf.user, h->conf.cred_digest) != TH_USER_HELD)
+        return -1;
+    memcpy(ctx->eid, h->ss->securityEngineID, n);
+    ctx->eid_len = n;
+    return 0;
+}
+
+static void inform_release(struct th_host *h, struct inform_ctx *ctx)
+{
+    if (ctx->eid_len > 0)
+        th_user_release(ctx->eid, ctx->eid_len, h->conf.user);
+    ctx->eid_len = 0;
+}
 
 /* Frees the contexts of finished informs.  Only outside the library's
  * callbacks (th_host_drain(), th_host_free() after snmp_close()). */
@@ -418,6 +451,7 @@ static int inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
     h->c.inflight--;
     th_ev_unref(ctx->e);
     ctx->e = NULL;
+    inform_release(h, ctx); /* no retransmission any more */
     ctx->done = 1;
     ctx->next = h->done;
     h->done = ctx;
@@ -508,6 +542,10 @@ static void send_one(struct th_host *h, struct th_ev *e)
         h->ss->s_snmp_errno = SNMPERR_SUCCESS;
         if (h->conf.inform) {
             struct inform_ctx *ctx = malloc(sizeof(*ctx));
+            if (ctx != NULL && inform_hold(h, ctx) < 0) {
+                free(ctx); /* out of memory (the host itself holds the user) */
+                ctx = NULL;
+            }
             if (ctx != NULL) {
                 ctx->h = h;
                 ctx->e = e;
@@ -520,6 +558,7 @@ static void send_one(struct th_host *h, struct th_ev *e)
                     h->c.inflight++;
                     return; /* e's reference now belongs to ctx */
                 }
+                inform_release(h, ctx);
                 free(ctx);
                 why = NULL;
             }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/th_discover.h"
@@ -425,6 +426,63 @@ static void test_stale_revert(void)
     th_host_free(g);
 }
 
+/* An inform in flight holds the USM user it was sent with: a retransmission
+ * looks the user up again, so it must neither vanish nor be taken over by
+ * another host with other passphrases until the inform ends. */
+static void test_release_with_inform_in_flight(void)
+{
+    struct pm_event ev;
+    struct th_counters c;
+    memset(&ev, 0, sizeof(ev));
+    ev.trap = PM_TRAP_SESSION_START;
+    struct th_host *a = ihost("127.0.0.7:9", "shared", "old-auth-pass", "old-priv-pass");
+    th_disc_found(th_host_disc(a), E1, EL(E1));
+    acknowledged(a, E1, EL(E1));
+    for (int i = 0; i < 3; i++)
+        timed_out(a, E1, EL(E1));
+    CHECK(th_disc_poll(th_host_disc(a), th_now_ns()) == TH_DISC_WAIT);
+    th_disc_found(th_host_disc(a), E2, EL(E2));
+    struct th_ev *e = th_ev_new(&ev);
+    th_host_enqueue(a, e);
+    th_ev_unref(e);
+    th_host_drain(a, th_now_ns());
+    th_host_counters(a, &c);
+    CHECK(c.inflight == 1);   /* to E2 (discard port: never acknowledged) */
+    timed_out(a, E2, EL(E2)); /* another inform's failure: back to E1 */
+    CHECK(sends_to(a, E1, EL(E1)));
+    CHECK(th_user_refs(E2, EL(E2), "shared") > 0);
+    CHECK(has_user(E2, EL(E2), "shared"));
+    struct th_host *b = ihost("127.0.0.8:9", "shared", "new-auth-pass", "new-priv-pass");
+    th_disc_found(th_host_disc(b), E2, EL(E2));
+    CHECK(th_disc_refused(th_host_disc(b)) == 1); /* foreign while a's inform is out */
+    /* the inform times out (timeout 1 s, no retries) */
+    int64_t until = th_now_ns() + 5000000000LL;
+    do {
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+        snmp_timeout();
+        th_host_counters(a, &c);
+    } while (c.inflight > 0 && th_now_ns() < until);
+    CHECK(c.inflight == 0);
+    CHECK(th_user_refs(E2, EL(E2), "shared") == 0);
+    CHECK(!has_user(E2, EL(E2), "shared"));
+    CHECK(th_disc_poll(th_host_disc(b), th_now_ns()) == TH_DISC_GAVE_UP);
+    th_disc_found(th_host_disc(b), E2, EL(E2));
+    CHECK(sends_to(b, E2, EL(E2))); /* b's own keys now */
+    th_host_free(b);
+    /* an inform in flight when the host goes: closing the session ends it */
+    e = th_ev_new(&ev);
+    th_host_enqueue(a, e);
+    th_ev_unref(e);
+    th_host_drain(a, th_now_ns());
+    th_host_counters(a, &c);
+    CHECK(c.inflight == 1);
+    CHECK(th_user_refs(E1, EL(E1), "shared") == 2);
+    th_host_free(a);
+    CHECK(!has_user(E1, EL(E1), "shared"));
+    CHECK(!has_user(E2, EL(E2), "shared"));
+}
+
 int main(void)
 {
     char dir[] = "/tmp/test_traphost.XXXXXX";
@@ -446,6 +504,7 @@ int main(void)
     test_lost_user_rediscovers();
     test_confirmed_engine_kept();
     test_stale_revert();
+    test_release_with_inform_in_flight();
 
     snmp_shutdown("test_traphost");
     char cmd[64];
