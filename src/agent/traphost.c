@@ -50,6 +50,8 @@ struct th_host {
 
 static void free_done(struct th_host *h);
 
+int th_test_fail_disc_new;
+
 int64_t th_now_ns(void)
 {
     struct timespec ts;
@@ -212,6 +214,8 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
                     strlen(h->conf.priv_pass), s.securityPrivKey,
                     &s.securityPrivKeyLen) != SNMPERR_SUCCESS) {
         snprintf(err, errlen, "%s: trapHost: cannot derive USM keys", hc->where);
+        OPENSSL_cleanse(s.securityAuthKey, sizeof(s.securityAuthKey)); /* the first one */
+        OPENSSL_cleanse(s.securityPrivKey, sizeof(s.securityPrivKey));
         th_host_free(h);
         return NULL;
     }
@@ -261,7 +265,10 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
     h->ss->flags |= SNMP_FLAGS_DONT_PROBE;
     if (hc->inform && hc->engine_id_len == 0) {
         /* keeps Ku in locked memory */
-        h->disc = th_disc_new(h->ss, h->name, h->conf.cred_digest, err, errlen);
+        if (th_test_fail_disc_new)
+            snprintf(err, errlen, "%s: th_disc_new() failed (test)", hc->where);
+        else
+            h->disc = th_disc_new(h->ss, h->name, h->conf.cred_digest, err, errlen);
         if (h->disc == NULL) {
             th_host_free(h); /* no user yet: the engineID is still unknown */
             return NULL;
@@ -299,9 +306,11 @@ void th_host_free(struct th_host *h)
 {
     if (h == NULL)
         return;
-    if (h->ss != NULL)
+    if (h->ss != NULL) {
+        forget_ku(h->ss);  /* still there if th_host_new() failed after snmp_open() */
         snmp_close(h->ss); /* outstanding informs get OP_TIMED_OUT (snmp_sess_close) */
-    free_done(h);          /* snmp_close() has dropped every request */
+    }
+    free_done(h); /* snmp_close() has dropped every request */
     /* after snmp_close(): lets go of the user(s) it holds, wipes Ku */
     th_disc_free(h->disc);
     if (h->eid_len > 0)

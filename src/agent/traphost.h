@@ -50,6 +50,8 @@ void th_host_free(struct th_host *h);
 int th_host_same_user(const struct th_host *a, const struct th_host *b);
 /* The host's discovery state (NULL: TRAP host or configured engineId); for tests. */
 struct th_disc *th_host_disc(struct th_host *h);
+/* Tests: th_host_new() of an inform host fails as if th_disc_new() had. */
+extern int th_test_fail_disc_new;
 
 /*
  * USM users in use (notify.c).  USM keeps one user per (engineID, name), and

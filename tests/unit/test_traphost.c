@@ -483,6 +483,31 @@ static void test_release_with_inform_in_flight(void)
     CHECK(!has_user(E2, EL(E2), "shared"));
 }
 
+/* Ku is password-equivalent: a host that fails after its session is open
+ * (here: no locked memory for discovery) frees the session with Ku wiped. */
+static void test_ku_wiped_on_failure(void)
+{
+    char line[512], err[400], *argv[16];
+    int argc = 0;
+    struct pm_traphost_conf hc;
+    u_char ku[USM_AUTH_KU_LEN];
+    size_t kul = sizeof(ku);
+    const char *pass = "ku-auth-pass";
+    CHECK(generate_Ku(usmHMAC192SHA256AuthProtocol, USM_AUTH_PROTO_SHA_LEN, (u_char *)pass,
+                      strlen(pass), ku, &kul) == SNMPERR_SUCCESS);
+    snprintf(line, sizeof(line),
+             "trapHost 127.0.0.9:9 user ku auth SHA-256 %s priv AES ku-priv-pass inform", pass);
+    for (char *t = strtok(line, " "); t != NULL; t = strtok(NULL, " "))
+        argv[argc++] = t;
+    CHECK(conf_parse_traphost(&hc, argc, argv, "t.conf:1", err, sizeof(err)) == 0);
+    th_test_fail_disc_new = 1;
+    free_watch_bytes(ku, kul);
+    CHECK(th_host_new(&hc, err, sizeof(err)) == NULL);
+    free_watch_stop();
+    th_test_fail_disc_new = 0;
+    CHECK(!free_watch_seen());
+}
+
 int main(void)
 {
     char dir[] = "/tmp/test_traphost.XXXXXX";
@@ -505,6 +530,7 @@ int main(void)
     test_confirmed_engine_kept();
     test_stale_revert();
     test_release_with_inform_in_flight();
+    test_ku_wiped_on_failure();
 
     snmp_shutdown("test_traphost");
     char cmd[64];
