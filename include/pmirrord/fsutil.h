@@ -26,4 +26,16 @@ int pm_make_dir(const char *path, mode_t mode, char *err, size_t errlen)
 int pm_check_ancestors(const char *path, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/*
+ * The strict form, for a file about to be opened: walks the directories of
+ * the absolute `path` down from "/" with openat(O_PATH | O_DIRECTORY |
+ * O_NOFOLLOW), each checked as above on what was opened, and a missing one is
+ * an error ("... does not exist"): nobody can create it or swap it in between
+ * the check and the use.  Returns a descriptor of path's parent (O_PATH, for
+ * openat() and fstatat() of *base, the last component of path), or -1 with err
+ * filled.
+ */
+int pm_open_parent(const char *path, const char **base, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 #endif

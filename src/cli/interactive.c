@@ -217,8 +217,16 @@ int cli_interactive(struct cc *c, const struct cli_session *s)
             en += strspn(en, " \t");
             en_json = 1;
         }
-        int is_enable = strncmp(en, "mirror-enable", 13) == 0 &&
-                        (en[13] == '\0' || en[13] == ' ' || en[13] == '\t');
+        /* From the split words (a quoted "mirror-enable" is the same command to the
+         * server: ctl_proto.c), and from the raw text for a line that does not split. */
+        int enable_words = nw > 0 && strcmp(w[0], CTL_JSON_PREFIX) == 0 ? 2 : 1;
+        int is_enable =
+            kind == CLI_SECRET_ENABLE || (strncmp(en, "mirror-enable", 13) == 0 &&
+                                          (en[13] == '\0' || en[13] == ' ' || en[13] == '\t'));
+        int enable_inline =
+            is_enable && (kind == CLI_SECRET_ENABLE ? nw > enable_words : en[13] != '\0');
+        if (kind == CLI_SECRET_ENABLE && enable_words == 2)
+            en_json = 1;
         if (tty && history_ok(nw, w))
             add_history(line);
         const char *cmd = strcmp(line, "?") == 0 ? "help" : line;
@@ -230,7 +238,7 @@ int cli_interactive(struct cc *c, const struct cli_session *s)
         if ((kind == CLI_SECRET_ENABLE || th.n > 0 || raw_secret_kind(line) != CLI_SECRET_NONE) &&
             cc_check_server(c, &s->trust, s->path, err, sizeof err) < 0) {
             r = 1; /* nothing is sent */
-        } else if (is_enable && en[13] != '\0') {
+        } else if (enable_inline) {
             /* A secret typed on the line was echoed: it is not sent (one-shot mode never
              * takes it from argv either). */
             snprintf(err, sizeof err,

@@ -4,6 +4,7 @@
 #include "pmirrord/fsutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,21 +29,27 @@ int pm_make_dir(const char *path, mode_t mode, char *err, size_t errlen)
     return 0;
 }
 
+/* Whether st, the directory dir, is one only root or we can change. */
+static int check_stat(const char *dir, const struct stat *st, char *err, size_t errlen)
+{
+    if (S_ISLNK(st->st_mode))
+        return pm_err(err, errlen, "%s is a symbolic link: give the real path", dir);
+    if (!S_ISDIR(st->st_mode))
+        return pm_err(err, errlen, "%s is not a directory", dir);
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return pm_err(err, errlen, "%s is owned by uid %u, not by root or uid %u", dir,
+                      (unsigned)st->st_uid, (unsigned)geteuid());
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st->st_mode & S_ISVTX) == 0)
+        return pm_err(err, errlen, "%s is writable by group or others (and not sticky)", dir);
+    return 0;
+}
+
 static int check_one(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
     if (lstat(dir, &st) < 0)
         return errno == ENOENT ? 0 : pm_err(err, errlen, "%s: %s", dir, strerror(errno));
-    if (S_ISLNK(st.st_mode))
-        return pm_err(err, errlen, "%s is a symbolic link: give the real path", dir);
-    if (!S_ISDIR(st.st_mode))
-        return pm_err(err, errlen, "%s is not a directory", dir);
-    if (st.st_uid != 0 && st.st_uid != geteuid())
-        return pm_err(err, errlen, "%s is owned by uid %u, not by root or uid %u", dir,
-                      (unsigned)st.st_uid, (unsigned)geteuid());
-    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0)
-        return pm_err(err, errlen, "%s is writable by group or others (and not sticky)", dir);
-    return 0;
+    return check_stat(dir, &st, err, errlen);
 }
 
 int pm_check_ancestors(const char *path, char *err, size_t errlen)
@@ -67,4 +74,58 @@ int pm_check_ancestors(const char *path, char *err, size_t errlen)
             return -1;
     }
     return 0;
+}
+
+int pm_open_parent(const char *path, const char **base, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    struct stat st;
+    if (path[0] != '/' || strlen(path) >= sizeof dir)
+        return pm_err(err, errlen, "%s: not an absolute path", path);
+    const char *last = strrchr(path, '/') + 1;
+    if (*last == '\0' || strcmp(last, ".") == 0 || strcmp(last, "..") == 0)
+        return pm_err(err, errlen, "%s: does not name a file", path);
+    int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return pm_err(err, errlen, "/: %s", strerror(errno));
+    if (fstat(fd, &st) < 0 ? pm_err(err, errlen, "/: %s", strerror(errno))
+                           : check_stat("/", &st, err, errlen) < 0) {
+        close(fd);
+        return -1;
+    }
+    /* Down from "/", one component at a time, each opened relative to the one
+     * checked before it and checked on what was opened: nothing can be swapped
+     * in between the check and the use. */
+    snprintf(dir, sizeof dir, "%s", path);
+    char *name = dir + 1;
+    for (char *p; (p = strchr(name, '/')) != NULL; name = p + 1) {
+        if (p == name)
+            continue; /* "//" */
+        *p = '\0';
+        int rc = 0, next = -1;
+        if (strcmp(name, "..") == 0)
+            rc = pm_err(err, errlen, "%s: \"..\" is not allowed in this path", path);
+        else if ((next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+            int e = errno;
+            if (e == ENOENT)
+                rc = pm_err(err, errlen, "%s does not exist", dir);
+            else if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                rc = check_stat(dir, &st, err, errlen); /* a link, not a directory */
+            if (rc == 0)
+                rc = pm_err(err, errlen, "%s: %s", dir, strerror(e));
+        } else if (fstat(next, &st) < 0)
+            rc = pm_err(err, errlen, "%s: %s", dir, strerror(errno));
+        else
+            rc = check_stat(dir, &st, err, errlen);
+        *p = '/';
+        close(fd);
+        fd = next;
+        if (rc < 0) {
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+    }
+    *base = last;
+    return fd;
 }

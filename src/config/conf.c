@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -446,7 +447,12 @@ static int conf_line(struct conf_ctx *x, char *line)
     for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
         if (strcasecmp(argv[0], directives[i].name) == 0)
             return directives[i].fn(x, argc, argv);
-    CONF_FAIL(x, "unknown directive \"%s\"", argv[0]);
+    /* Quoted only if it looks like a directive name: the first word of a line
+     * may be a passphrase (a trapHost line broken in two). */
+    size_t alpha = strspn(argv[0], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    if (argv[0][alpha] == '\0' && alpha <= 32)
+        CONF_FAIL(x, "unknown directive \"%s\"", argv[0]);
+    CONF_FAIL(x, "unknown directive (word 1 is not a directive name)");
 }
 
 /*
@@ -533,11 +539,38 @@ static void conf_more(char *err, size_t errlen, const char *fmt, ...)
  * The file holds USM passphrases and the mirror secret's hash: only root and
  * the user pmirrord runs as may own it, nobody else may read or change it,
  * and nobody else may replace it, so every directory above it passes
- * pm_check_ancestors() (fsutil.h), as the control socket's do; if the path is
- * a symbolic link, the directories above its target as well.  Checked on the
+ * pm_open_parent() (fsutil.h): each one there, owned by root or us, writable by
+ * nobody else unless sticky; if the path is a symbolic link, the directories
+ * above its target as well.  Checked on the
  * open file, after the parse, so a syntax error is still reported with its
  * line; every problem found is reported at once (pmirrord -n).
  */
+/*
+ * Is the file read (fst) the one at the absolute path, in directories that
+ * pm_open_parent() (fsutil.h) finds only root or us can change, all of them
+ * there?  0 yes, 1 path is a symbolic link (its target is checked then), -1
+ * no, with why filled.  Checked with the directory open, not by path again.
+ */
+static int conf_same_file(const char *path, const struct stat *fst, char *why, size_t whylen)
+{
+    const char *base;
+    struct stat st;
+    why[0] = '\0';
+    int dfd = pm_open_parent(path, &base, why, whylen);
+    if (dfd < 0)
+        return -1;
+    int rc = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW);
+    int e = errno;
+    close(dfd);
+    if (rc < 0)
+        return pm_err(why, whylen, "%s", strerror(e));
+    if (S_ISLNK(st.st_mode))
+        return 1;
+    if (st.st_dev != fst->st_dev || st.st_ino != fst->st_ino)
+        return pm_err(why, whylen, "%s is no longer the file that was read", path);
+    return 0;
+}
+
 static int conf_check_file(const char *path, int fd, char *err, size_t errlen)
 {
     char abs[PATH_MAX], real[PATH_MAX], why[600], cwd[PATH_MAX];
@@ -564,15 +597,17 @@ static int conf_check_file(const char *path, int fd, char *err, size_t errlen)
     else if (getcwd(cwd, sizeof(cwd)) == NULL ||
              snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= (int)sizeof(abs))
         abs[0] = '\0';
+    int r;
     if (abs[0] == '\0')
         conf_more(err, errlen, "%s: cannot tell its directories", path);
-    else if (pm_check_ancestors(abs, why, sizeof(why)) < 0)
+    else if ((r = conf_same_file(abs, &st, why, sizeof(why))) < 0)
         conf_more(err, errlen, "%s: %s", path, why);
-    else if (lstat(abs, &st) == 0 && S_ISLNK(st.st_mode)) {
+    else if (r == 1) {
         if (realpath(abs, real) == NULL)
             conf_more(err, errlen, "%s: %s", path, strerror(errno));
-        else if (pm_check_ancestors(real, why, sizeof(why)) < 0)
-            conf_more(err, errlen, "%s (a symbolic link to %s): %s", path, real, why);
+        else if (conf_same_file(real, &st, why, sizeof(why)) != 0)
+            conf_more(err, errlen, "%s (a symbolic link to %s): %s", path, real,
+                      why[0] != '\0' ? why : "changed while it was read");
     }
     return err[0] != '\0' ? -1 : 0;
 }

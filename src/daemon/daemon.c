@@ -161,9 +161,9 @@ static int check_persistent_dir(const struct pm_conf *c, char *err, size_t errle
  * a FIFO must not hang us).
  * Scripts stop the daemon by signalling the PID in it, as root: whoever can
  * change that file can have any process signalled.  So
- *  - its directories must pass pm_check_ancestors() (fsutil.h), as the
- *    control socket's do: no symbolic link, each owned by root or us, and
- *    writable by nobody else unless sticky;
+ *  - its directories must pass pm_open_parent() (fsutil.h): each exists, is
+ *    no symbolic link, is owned by root or us, and is writable by nobody else
+ *    unless sticky; the file is opened in the directory so checked (openat);
  *  - the file must be ours (st_uid == geteuid()), not group- or
  *    other-writable, and have no other name (st_nlink == 1): a file someone
  *    else created, or a hard link to one, is refused rather than reused.
@@ -224,14 +224,23 @@ static int write_pidfile(const char *path, char *err, size_t errlen)
 {
     char why[600];
     struct stat st;
-    if (pm_check_ancestors(path, why, sizeof(why)) < 0)
+    const char *base;
+    int dirfd = pm_open_parent(path, &base, why, sizeof(why));
+    if (dirfd < 0)
         return pm_err(err, errlen, "pidfile %.512s: %s", path, why);
     /* Refused before open(): O_CREAT on another user's file in a sticky
      * directory may fail with a bare EACCES (fs.protected_regular). */
-    if (lstat(path, &st) == 0 && !S_ISLNK(st.st_mode) &&
-        pidfile_trusted(path, &st, err, errlen) < 0)
+    if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode) &&
+        pidfile_trusted(path, &st, err, errlen) < 0) {
+        close(dirfd);
         return -1;
-    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+    }
+    /* In the directory checked, not at the path again: it cannot have been
+     * created or swapped in since. */
+    int fd = openat(dirfd, base, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+    int open_errno = errno;
+    close(dirfd);
+    errno = open_errno;
     if (fd < 0) {
         if (errno == ELOOP)
             snprintf(err, errlen, "pidfile %.512s is a symbolic link; refusing to write through it",

@@ -11,12 +11,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pmirrord/escape.h"
 #include "pmirrord/log.h"
 
 /* Start-up messages are logged from the agent thread and from threads that
@@ -34,7 +36,7 @@ static void write_all(const char *s)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            break;
+            break; /* EPIPE: the parent is gone; start-up goes on without it */
         s += w;
         n -= (size_t)w;
     }
@@ -83,13 +85,22 @@ void daemon_failed(const char *why)
     send_last(line);
 }
 
+/* Printed escaped (escape.h): a start-up message may quote what a file or a
+ * peer wrote, and must not drive the terminal. */
+static void print_escaped(const char *prefix, const char *msg)
+{
+    char esc[4 * LINE_MAX_LEN + 1];
+    pm_escape(esc, sizeof(esc), msg, strlen(msg));
+    fprintf(stderr, "%s%s\n", prefix, esc);
+}
+
 /* One line from the child; returns 0 ready, 1 failed, -1 go on. */
 static int parent_line(char *line)
 {
     if (strcmp(line, "READY") == 0)
         return 0;
     if (strncmp(line, "FAILED ", 7) == 0) {
-        fprintf(stderr, "pmirrord: %s\n", line + 7);
+        print_escaped("pmirrord: ", line + 7);
         return 1;
     }
     if (strncmp(line, "LOG ", 4) == 0) {
@@ -99,7 +110,11 @@ static int parent_line(char *line)
         if (msg != NULL) {
             *token++ = '\0';
             *msg++ = '\0';
-            fprintf(stderr, "pmirrord[%s] %s: %s\n", token, level, msg);
+            char prefix[128], t[64], l[32];
+            pm_escape(t, sizeof(t), token, strlen(token));
+            pm_escape(l, sizeof(l), level, strlen(level));
+            snprintf(prefix, sizeof(prefix), "pmirrord[%s] %s: ", t, l);
+            print_escaped(prefix, msg);
         }
     }
     return -1;
@@ -171,6 +186,10 @@ int daemon_detach(void (*release)(void *), void *arg, char *err, size_t errlen)
         exit(rc);
     }
     close(p[0]);
+    /* Before anything is written to the pipe: a parent that is gone (killed,
+     * its terminal closed) must not take the starting daemon with it.  The
+     * daemon ignores SIGPIPE for good later on (daemon.c). */
+    signal(SIGPIPE, SIG_IGN);
     ready_fd = p[1];
     if (setsid() < 0 || chdir("/") < 0) {
         snprintf(err, errlen, "setsid/chdir: %s", strerror(errno));

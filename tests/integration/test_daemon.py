@@ -4,6 +4,7 @@ process hardening and the locked-memory budget (README "Running pmirrord").
 Runs pmirrord, pmirrorctl, snmpd and snmptrapd for real; the memory-locking test
 runs the daemon as nobody (setpriv) under a prlimit memlock limit.  Needs root.
 """
+import ctypes
 import os
 import re
 import signal
@@ -23,6 +24,43 @@ OPTIONS = ("-c", "-f", "-n", "-D", "-p", "-h", "--help", "-V")
 
 def run(argv, **kw):
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, **kw)
+
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.ptrace.restype = ctypes.c_long
+LIBC.ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
+PTRACE_CONT, PTRACE_DETACH, PTRACE_GETEVENTMSG, PTRACE_SEIZE = 7, 17, 0x4201, 0x4206
+PTRACE_O_TRACEFORK, PTRACE_EVENT_FORK, WALL = 0x2, 1, 0x40000000
+
+
+def ptrace(req, pid, addr=None, data=None):
+    if LIBC.ptrace(req, pid, addr, data) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "ptrace(%#x, %d): %s" % (req, pid, os.strerror(e)))
+
+
+def hold_fork(parent):
+    """Kills parent (a Popen) as soon as it has forked, the child stopped from the
+    fork on (ptrace(2), PTRACE_O_TRACEFORK), then lets the child go on alone; returns
+    its PID."""
+    ptrace(PTRACE_SEIZE, parent.pid, None, PTRACE_O_TRACEFORK)
+    child = None
+    while child is None:
+        _, st = os.waitpid(parent.pid, WALL)
+        if not os.WIFSTOPPED(st):
+            raise AssertionError("pmirrord ended before it forked (status %#x)" % st)
+        sig = os.WSTOPSIG(st)
+        if sig == signal.SIGTRAP and st >> 16 == PTRACE_EVENT_FORK:
+            msg = ctypes.c_ulong()
+            ptrace(PTRACE_GETEVENTMSG, parent.pid, None, ctypes.addressof(msg))
+            child = msg.value
+        else:   # a signal for pmirrord itself: delivered
+            ptrace(PTRACE_CONT, parent.pid, None, sig if sig != signal.SIGTRAP else 0)
+    os.waitpid(child, WALL)   # its first stop, before it runs
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(20)
+    ptrace(PTRACE_DETACH, child, None, 0)
+    return child
 
 
 class DaemonCase(PmTestCase):
@@ -147,6 +185,18 @@ class TestConfigFile(DaemonCase):
         r = run([PMIRRORD, "-n", "-c", self.env.path("etclink", "pmirrord.conf")])
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("%s is a symbolic link" % self.env.path("etclink"), r.stderr)
+
+    def test_unknown_first_word_that_is_no_directive_name_is_not_echoed(self):
+        """A trapHost line broken in two starts the next line with a passphrase: an unknown
+        first word is quoted only if it looks like a directive name."""
+        secret = "Brok3n-priv-pass"
+        self.env.secrets.add(secret)
+        _, r = self.check(self.env.pmirrord_conf() + "%s more\n" % secret)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("unknown directive (word 1 is not a directive name)", r.stderr)
+        self.assertNotIn(secret, r.stderr + r.stdout)
+        _, r = self.check(self.env.pmirrord_conf() + "trapHots x\n")
+        self.assertIn('unknown directive "trapHots"', r.stderr)
 
     def test_boolean_words(self):
         base = self.env.pmirrord_conf()
@@ -407,6 +457,27 @@ class TestPidfile(DaemonCase):
         self.assertIn("pidfile %s: %s is a symbolic link" % (pidfile, link), err)
         self.assertEqual(os.listdir(real), [])
 
+    def test_pidfile_in_a_missing_directory_is_refused(self):
+        """A directory that does not exist yet could be created by anybody before the
+        pidfile is: it is refused, and nothing is created."""
+        missing = self.env.path("missing")
+        pidfile = os.path.join(missing, "x.pid")
+        err = self.refused_pidfile(pidfile)
+        self.assertIn("pidfile %s: %s does not exist" % (pidfile, missing), err)
+        self.assertFalse(os.path.exists(missing))
+
+    def test_group_or_other_writable_pidfile_is_refused(self):
+        """Ours, in a safe directory, but writable by others: they could write a PID."""
+        pidfile = self.env.path("run", "pmirrord.pid")
+        for mode in (0o664, 0o646, 0o666):
+            self.plant(pidfile, 0)
+            os.chmod(pidfile, mode)
+            err = self.refused_pidfile(pidfile)
+            self.assertIn("pidfile %s is writable by group or others (mode %04o)" % (pidfile, mode),
+                          err)
+            with open(pidfile) as f:
+                self.assertEqual(f.read(), "1\n")
+
     def test_pidfile_is_written_and_removed(self):
         self.env.start_snmpd()
         d = self.env.start_pmirrord()
@@ -499,6 +570,57 @@ class TestDaemonMode(DaemonCase):
         r = run([PMIRRORD, "-c", other, "-p", self.env.path("run", "p2.pid")], stdin=subprocess.DEVNULL)
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertEqual(r.stderr.count("another server is listening"), 1, r.stderr)
+
+    def test_start_survives_the_parent_dying(self):
+        """The waiting parent killed while the child starts (its terminal closed): the
+        start-up messages hit a pipe nobody reads, which must not kill the daemon."""
+        self.env.start_snmpd()
+        path = self.conf(self.env.pmirrord_conf())
+        pidfile = self.env.path("run", "pmirrord.pid")
+        parent = subprocess.Popen([PMIRRORD, "-c", path, "-p", pidfile], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # the child is held from the fork on while its parent dies, so everything it
+        # writes to the pipe meets a reader that is gone
+        pid = hold_fork(parent)
+        try:
+            def holds_pid():
+                try:
+                    with open(pidfile) as f:
+                        return f.read() == "%d\n" % pid
+                except FileNotFoundError:
+                    return False
+            wait_for(lambda: holds_pid() or not os.path.exists("/proc/%d" % pid), 20,
+                     what="the pidfile")
+            self.assertTrue(os.path.exists("/proc/%d" % pid), "the daemon died")
+            # started: it serves its control socket (written after the pidfile)
+            wait_for(lambda: self.env.ctl("show", "version").returncode == 0
+                     or not os.path.exists("/proc/%d" % pid), 20, what="the control socket")
+            self.assertTrue(os.path.exists("/proc/%d" % pid), "the daemon died")
+            self.assertTrue(holds_pid())
+        finally:
+            if os.path.exists("/proc/%d" % pid):
+                os.kill(pid, signal.SIGTERM)
+                wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20, what="pmirrord to stop")
+
+    def test_failed_start_echo_holds_no_secret(self):
+        """What the parent prints of a failed start with a trap host configured holds
+        none of its passphrases."""
+        auth, priv = "Echo-auth-pass-3", "Echo-priv-pass-3"
+        self.env.secrets.update({auth, priv})
+        # named with a bidi override (U+202E): printed escaped, it cannot reorder the line
+        blocker = self.env.path("not-a-dir\u202e")
+        with open(blocker, "w") as f:
+            f.write("")
+        text = self.env.pmirrord_conf(
+            "trapHost 127.0.0.1:%d user echoUser auth SHA-256 %s priv AES %s\n"
+            % (pmtest.free_udp_port(), auth, priv)).replace(
+                self.env.path("run", "ctl.sock"), os.path.join(blocker, "ctl.sock"))
+        pidfile, r = self.daemonize(text)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("not-a-dir\\xe2\\x80\\xae", r.stderr)
+        self.assertNotIn("\u202e", r.stderr)
+        for s in self.env.secrets | {MIRROR_SECRET}:
+            self.assertNotIn(s, r.stderr + r.stdout)
 
     def test_success_only_once_ready(self):
         self.env.start_snmpd()

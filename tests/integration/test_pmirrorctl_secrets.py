@@ -585,6 +585,32 @@ class TestSecretPrompt(SecretsCase):
             os.close(tty)
 
 
+class TestQuotedEnableRefused(SecretsCase):
+    def test_quoted_mirror_enable_with_inline_secret_not_sent(self):
+        """A quoted keyword is the same command to the server ("mirror-enable" SECRET is
+        mirror-enable with a secret): the secret typed on the line is refused all the same."""
+        self.start_daemon()
+        t = Pty([PMIRRORCTL, "-s", self.sock()], self.cli_env())
+        try:
+            for line in ('"mirror-enable" ' + MIRROR_SECRET,
+                         '"mirror-enable"  ' + MIRROR_SECRET,
+                         '@json "mirror-enable" ' + MIRROR_SECRET,
+                         '"@json" mirror-enable ' + MIRROR_SECRET):
+                t.answer(r"pmirrorctl> ", line)
+                t.expect(r"% mirror-enable: not sent: the secret was typed on the line")
+            t.answer(r"pmirrorctl> ", "exit")   # still not in mirror mode
+            self.assertEqual(t.close(), 0, t.text())
+        except BaseException:
+            if t.proc.poll() is None:
+                t.proc.kill()
+            raise
+        log = "\n".join(e["entry"] for e in self.env.ctl_json("show", "mirror", "log")["log_entries"])
+        # one enable: the one show mirror log just made to read the log
+        self.assertEqual(log.count(": mirror-enable"), 1, log)
+        self.assertNotIn("refused", log)
+        self.assertNotIn("wrong secret", log)
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
