@@ -148,10 +148,10 @@ static int ipv4(struct pkt_view *v, size_t off, size_t end, size_t wend)
 
 /*
  * IPv6 and its extension headers (RFC 8200 section 4): hop-by-hop only
- * first, at most PKT_MAX_IP6_EXT headers, each inside the payload length.
- * A fragment header with a non-zero offset ends the walk: what follows is
- * fragment data.  An atomic fragment (offset 0, M clear; RFC 6946) is not
- * a fragment.  ESP, No Next Header and unknown headers end the walk too.
+ * first, at most one fragment header, at most PKT_MAX_IP6_EXT headers, each inside the payload
+ * length. A fragment header with a non-zero offset ends the walk: what follows is fragment data. An
+ * atomic fragment (offset 0, M clear; RFC 6946) is not a fragment.  ESP, No Next Header and unknown
+ * headers end the walk too.
  */
 static int ipv6(struct pkt_view *v, size_t off, size_t end, size_t wend)
 {
@@ -169,7 +169,7 @@ static int ipv6(struct pkt_view *v, size_t off, size_t end, size_t wend)
     size_t iend = off + v->l3_caplen, wiend = off + tot;
     size_t cur = off + 40, nh_off = off + 6;
     uint8_t nh = p[nh_off];
-    int first = 1;
+    int first = 1, frag_seen = 0;
     unsigned n = 0;
     for (;;) {
         v->proto = nh;
@@ -183,6 +183,10 @@ static int ipv6(struct pkt_view *v, size_t off, size_t end, size_t wend)
         if (wiend - cur < 8) /* every extension header is at least 8 bytes */
             return PKT_E_IP6_EXT;
         if (nh == IPPROTO_FRAGMENT_) {
+            /* RFC 8200 section 4.1: at most once; a second one would hide the
+             * first's offset and identification from reassembly. */
+            if (frag_seen++)
+                return PKT_E_IP6_EXT;
             if (iend - cur < 8)
                 return PKT_E_TRUNCATED;
             uint16_t fm = pkt_rd16(p + cur + 2);

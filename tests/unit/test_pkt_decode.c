@@ -460,6 +460,8 @@ static void test_malformed(void)
     CHECK(v.n_ext == 8 && v.proto == 17 && v.dport == 1812);
     /* An extension header longer than the payload. */
     CHECK(patched(DLT_RAW, ip6_hbh_frag, sizeof(ip6_hbh_frag), 41, 9) == PKT_E_IP6_EXT);
+    /* A second fragment header (the first's next header says 44 again). */
+    CHECK(patched(DLT_RAW, ip6_hbh_frag, sizeof(ip6_hbh_frag), 48, 44) == PKT_E_IP6_EXT);
     /* IPv6 fragment beyond 65535 bytes. */
     uint8_t f2[sizeof(ip6_frag2)];
     memcpy(f2, ip6_frag2, sizeof(f2));
