@@ -83,9 +83,10 @@ class ReadmeTest(PmTestCase):
         """The private snmpd block, its last command exec'd as a daemon of this test."""
         block = self.local(code_blocks(section("SNMPv3 users, and a private snmpd to try it"))[0])
         self.assertIn("createUser mirrorAdmin", block)
-        head, _, cmd = block.rpartition("\nEOF\n")
+        head, sep, cmd = block.rpartition("\nSNMPCONFPATH=")   # the set-up, then the daemon
+        cmd = sep.lstrip("\n") + cmd
         self.assertIn("snmpd -f", cmd)
-        r = self.sh(head + "\nEOF\n")
+        r = self.sh(head)
         self.assertEqual(r.returncode, 0, r.stderr)
         cmd = cmd.replace("\\\n", " ").replace("snmpd -f", "exec /usr/sbin/snmpd -f")
         self.env._spawn("snmpd", ["bash", "-c", cmd])
@@ -138,8 +139,9 @@ class ReadmeTest(PmTestCase):
         self.assertEqual(len(steps), 3, steps)
         _, mv = self.mib_lines()
         # 1. the receiver
-        head, _, cmd = self.local(steps[0]).rpartition("\nEOF\n")
-        r = self.sh(head + "\nEOF\n")
+        head, sep, cmd = self.local(steps[0]).rpartition("\nSNMPCONFPATH=")
+        cmd = sep.lstrip("\n") + cmd
+        r = self.sh(head)
         self.assertEqual(r.returncode, 0, r.stderr)
         cmd = cmd.replace("\\\n", " ").split("#")[0].replace("snmptrapd -f", "exec /usr/sbin/snmptrapd -f")
         e._spawn("snmptrapd", ["bash", "-c", mv + "\n" + cmd])
