@@ -1,0 +1,108 @@
+/*
+ * ipc_intake.h - the agent's intake of records from the capture process.
+ *
+ * One thread (pm_thread_create) polls the channel's socket and a stop
+ * eventfd, reads batches with ipc_chan_recv() (every record already
+ * validated against its schema, docs/ipc-protocol.md) and dispatches them:
+ *   EVENT     -> pm_evq_push(); a full queue drops the event (counted) and
+ *                each episode of drops leaves one mirror-log entry
+ *                "event path full: N dropped" when it ends (the next event
+ *                queued, or the intake stopping);
+ *   MLOG      -> the mirror ring, as "capture: " and the text escaped with
+ *                pm_escape() (the capture process is not trusted);
+ *   STATS     -> a bounded table of sources (intake_stats_snapshot());
+ *   HEARTBEAT -> last-seen time; HELLO -> the peer's pid and generation;
+ *   others    -> counted as unexpected per type (an FD record's descriptor
+ *                is closed by the channel).
+ * The thread never calls Net-SNMP and never waits for the agent thread: the
+ * queue and the ring never block.  End of file (the peer closed or died) or
+ * a socket error ends the thread; intake_state() tells which, and
+ * intake_done_fd() becomes readable so an owner can poll for it (and restart
+ * the capture process).
+ *
+ * Every accessor may be called from any thread (one mutex).
+ */
+#ifndef PMIRRORD_IPC_INTAKE_H
+#define PMIRRORD_IPC_INTAKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "pmirrord/ipc.h"
+#include "pmirrord/pm_event.h"
+#include "pmirrord/slog_ring.h"
+
+#define INTAKE_SOURCES_MAX  64u /* STATS sources kept; more are counted, not kept */
+#define INTAKE_COUNTERS_MAX 32u /* counters kept per source; more are counted, not kept */
+
+enum intake_state {
+    INTAKE_IDLE = 0,    /* not started */
+    INTAKE_RUNNING = 1, /* the thread reads the channel */
+    INTAKE_EOF = 2,     /* the peer closed its end: the thread has ended */
+    INTAKE_ERROR = 3,   /* a socket error (intake_counts.error_errno): ended */
+    INTAKE_STOPPED = 4, /* stopped by intake_free() */
+};
+
+struct intake_source {
+    char name[IPC_NAME_MAX + 1];
+    size_t ncounters;
+    struct ipc_counter counters[INTAKE_COUNTERS_MAX];
+    struct timespec updated; /* CLOCK_MONOTONIC of the last STATS record */
+    uint64_t updates;
+};
+
+struct intake_peer {
+    int hello_seen;
+    uint16_t version;
+    uint8_t role; /* enum ipc_role */
+    uint32_t pid;
+    uint64_t generation;
+    struct timespec hello_at; /* CLOCK_MONOTONIC */
+    int heartbeat_seen;
+    uint64_t heartbeat_seq;
+    uint64_t heartbeat_mono_ms;   /* the sender's clock */
+    struct timespec heartbeat_at; /* CLOCK_MONOTONIC, ours: the last-seen time */
+};
+
+struct intake_counts {
+    uint64_t events;             /* pushed into the event queue */
+    uint64_t event_drops;        /* the queue was full */
+    uint64_t full_episodes;      /* runs of consecutive drops */
+    uint64_t mlogs;              /* appended to the mirror ring */
+    uint64_t stats;              /* STATS records stored */
+    uint64_t stats_sources_full; /* STATS of a new source beyond INTAKE_SOURCES_MAX */
+    uint64_t stats_counters_cut; /* counters beyond INTAKE_COUNTERS_MAX */
+    uint64_t heartbeats;
+    uint64_t hellos;
+    uint64_t unexpected[IPC_TYPE_MAX + 1]; /* per record type */
+    uint64_t unexpected_total;
+    int error_errno;            /* INTAKE_ERROR: the errno of the failed read */
+    struct ipc_chan_stats chan; /* rx.rejects[]: refused batches/records by reason */
+};
+
+struct intake;
+
+/*
+ * A channel over fd (one end of ipc_socketpair()); on success the intake owns
+ * fd, on failure (NULL, err filled) the caller keeps it.  q and mirror_ring
+ * must outlive the intake.
+ */
+struct intake *intake_new(int fd, struct pm_evq *q, struct slog_ring *mirror_ring, char *err,
+                          size_t errlen);
+/* Starts the thread.  0, or -1 with err filled. */
+int intake_start(struct intake *in, char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Stops and joins the thread (promptly, whatever the peer does), writes a
+ * pending "path full" entry, closes the channel.  NULL is accepted. */
+void intake_free(struct intake *in);
+
+enum intake_state intake_state(const struct intake *in);
+/* An eventfd, readable once the thread has ended (EOF, error or stop). */
+int intake_done_fd(const struct intake *in);
+void intake_get_counts(const struct intake *in, struct intake_counts *out);
+void intake_peer(const struct intake *in, struct intake_peer *out);
+/* Copies up to max sources (in order of first appearance) into out; returns
+ * how many there are (which may exceed max). */
+size_t intake_stats_snapshot(const struct intake *in, struct intake_source *out, size_t max);
+
+#endif

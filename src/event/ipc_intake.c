@@ -1,0 +1,368 @@
+/*
+ * ipc_intake.c - the agent's intake thread for records from the capture
+ * process (ipc_intake.h; the records in docs/ipc-protocol.md).
+ *
+ * The thread owns the channel; everything it learns is kept under one mutex
+ * for the accessors.  The escape buffer lives in the (heap) intake, not on
+ * the thread's small stack, and is wiped after each use: MLOG text may name
+ * intercepted subscribers.
+ */
+#include "pmirrord/ipc_intake.h"
+#include "pmirrord/escape.h"
+#include "pmirrord/thread.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* Messages read per wake-up before the stop eventfd is looked at again. */
+#define INTAKE_BURST 64
+
+#define CAPTURE_PREFIX "capture: "
+
+struct intake {
+    struct ipc_chan *ch;
+    struct pm_evq *q;
+    struct slog_ring *ring;
+    int stop_fd, done_fd;
+    pthread_t thr;
+    int started;
+
+    /* the thread's own: a drop episode in progress */
+    int in_episode;
+    uint64_t episode_drops;
+
+    pthread_mutex_t mu; /* guards what follows */
+    enum intake_state state;
+    struct intake_counts counts;
+    struct intake_peer peer;
+    size_t nsources;
+    struct intake_source *sources[INTAKE_SOURCES_MAX]; /* allocated on first use */
+
+    /* "capture: " and the escaped text (at most 4 octets per input octet) */
+    char esc[sizeof(CAPTURE_PREFIX) + 4 * IPC_MLOG_MAX + 1];
+};
+
+static void lock(const struct intake *in)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&in->mu);
+}
+
+static void unlock(const struct intake *in)
+{
+    pthread_mutex_unlock((pthread_mutex_t *)&in->mu);
+}
+
+static void now(struct timespec *ts)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+/* An episode of drops ends: one mirror-log entry for all of it. */
+static void episode_end(struct intake *in)
+{
+    if (!in->in_episode)
+        return;
+    slog_ring_appendf(in->ring, "event path full: %llu dropped",
+                      (unsigned long long)in->episode_drops);
+    in->in_episode = 0;
+    in->episode_drops = 0;
+}
+
+static void on_event(struct intake *in, const struct pm_event *ev)
+{
+    if (pm_evq_push(in->q, ev) == 0) {
+        episode_end(in);
+        lock(in);
+        in->counts.events++;
+        unlock(in);
+        return;
+    }
+    lock(in);
+    in->counts.event_drops++;
+    if (!in->in_episode)
+        in->counts.full_episodes++;
+    unlock(in);
+    in->in_episode = 1;
+    in->episode_drops++;
+}
+
+static void on_mlog(struct intake *in, const struct ipc_mlog *m)
+{
+    size_t pre = strlen(CAPTURE_PREFIX);
+    memcpy(in->esc, CAPTURE_PREFIX, pre);
+    pm_escape(in->esc + pre, sizeof(in->esc) - pre, m->text, strnlen(m->text, sizeof(m->text)));
+    slog_ring_append(in->ring, in->esc);
+    OPENSSL_cleanse(in->esc, sizeof(in->esc));
+    lock(in);
+    in->counts.mlogs++;
+    unlock(in);
+}
+
+static struct intake_source *source_find(struct intake *in, const char *name)
+{
+    for (size_t i = 0; i < in->nsources; i++)
+        if (strcmp(in->sources[i]->name, name) == 0)
+            return in->sources[i];
+    if (in->nsources == INTAKE_SOURCES_MAX)
+        return NULL;
+    struct intake_source *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    in->sources[in->nsources++] = s;
+    return s;
+}
+
+/* A STATS record is the source's whole set of counters: it replaces the last. */
+static void on_stats(struct intake *in, const struct ipc_stats *st)
+{
+    lock(in);
+    struct intake_source *s = source_find(in, st->source);
+    if (s == NULL) {
+        in->counts.stats_sources_full++;
+        unlock(in);
+        return;
+    }
+    size_t n = st->ncounters < INTAKE_COUNTERS_MAX ? st->ncounters : INTAKE_COUNTERS_MAX;
+    memcpy(s->counters, st->counters, n * sizeof(s->counters[0]));
+    s->ncounters = n;
+    in->counts.stats_counters_cut += st->ncounters - n;
+    now(&s->updated);
+    s->updates++;
+    in->counts.stats++;
+    unlock(in);
+}
+
+static void dispatch(struct ipc_rec *rec, void *arg)
+{
+    struct intake *in = arg;
+
+    switch (rec->type) {
+    case IPC_EVENT:
+        on_event(in, &rec->u.event);
+        break;
+    case IPC_MLOG:
+        on_mlog(in, &rec->u.mlog);
+        break;
+    case IPC_STATS:
+        on_stats(in, &rec->u.stats);
+        break;
+    case IPC_HEARTBEAT:
+        lock(in);
+        in->peer.heartbeat_seen = 1;
+        in->peer.heartbeat_seq = rec->u.heartbeat.seq;
+        in->peer.heartbeat_mono_ms = rec->u.heartbeat.mono_ms;
+        now(&in->peer.heartbeat_at);
+        in->counts.heartbeats++;
+        unlock(in);
+        break;
+    case IPC_HELLO:
+        lock(in);
+        in->peer.hello_seen = 1;
+        in->peer.version = rec->u.hello.version;
+        in->peer.role = rec->u.hello.role;
+        in->peer.pid = rec->u.hello.pid;
+        in->peer.generation = rec->u.hello.generation;
+        now(&in->peer.hello_at);
+        in->counts.hellos++;
+        unlock(in);
+        break;
+    default:
+        lock(in);
+        if (rec->type <= IPC_TYPE_MAX)
+            in->counts.unexpected[rec->type]++;
+        in->counts.unexpected_total++;
+        unlock(in);
+        break;
+    }
+}
+
+static void chan_stats(struct intake *in)
+{
+    struct ipc_chan_stats st;
+    ipc_chan_get_stats(in->ch, &st);
+    lock(in);
+    in->counts.chan = st;
+    unlock(in);
+}
+
+static void finish(struct intake *in, enum intake_state st, int e)
+{
+    uint64_t one = 1;
+    episode_end(in);
+    chan_stats(in);
+    lock(in);
+    in->state = st;
+    in->counts.error_errno = e;
+    unlock(in);
+    if (write(in->done_fd, &one, sizeof(one)) < 0) {
+        /* an eventfd write fails only on counter overflow: cannot happen once */
+    }
+}
+
+static void *intake_main(void *arg)
+{
+    struct intake *in = arg;
+    struct pollfd pfd[2] = {
+        {.fd = ipc_chan_fd(in->ch), .events = POLLIN},
+        {.fd = in->stop_fd, .events = POLLIN},
+    };
+
+    for (;;) {
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            finish(in, INTAKE_ERROR, errno);
+            return NULL;
+        }
+        if (pfd[1].revents != 0) {
+            finish(in, INTAKE_STOPPED, 0);
+            return NULL;
+        }
+        if (pfd[0].revents == 0)
+            continue;
+        for (int i = 0; i < INTAKE_BURST; i++) {
+            int r = ipc_chan_recv(in->ch, dispatch, in);
+            if (r == 1)
+                continue;
+            if (r == 0) {
+                finish(in, INTAKE_EOF, 0);
+                return NULL;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                break;
+            finish(in, INTAKE_ERROR, errno);
+            return NULL;
+        }
+        chan_stats(in);
+    }
+}
+
+struct intake *intake_new(int fd, struct pm_evq *q, struct slog_ring *mirror_ring, char *err,
+                          size_t errlen)
+{
+    if (q == NULL || mirror_ring == NULL) {
+        snprintf(err, errlen, "intake: no event queue or mirror ring");
+        return NULL;
+    }
+    struct intake *in = calloc(1, sizeof(*in));
+    if (in == NULL) {
+        snprintf(err, errlen, "intake: out of memory");
+        return NULL;
+    }
+    in->q = q;
+    in->ring = mirror_ring;
+    in->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    in->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (in->stop_fd < 0 || in->done_fd < 0) {
+        snprintf(err, errlen, "intake: eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    if (pthread_mutex_init(&in->mu, NULL) != 0) {
+        snprintf(err, errlen, "intake: mutex");
+        goto fail;
+    }
+    in->ch = ipc_chan_new(fd, 0, NULL, NULL, err, errlen);
+    if (in->ch == NULL) {
+        pthread_mutex_destroy(&in->mu);
+        goto fail;
+    }
+    in->state = INTAKE_IDLE;
+    return in;
+fail:
+    if (in->stop_fd >= 0)
+        close(in->stop_fd);
+    if (in->done_fd >= 0)
+        close(in->done_fd);
+    free(in);
+    return NULL;
+}
+
+int intake_start(struct intake *in, char *err, size_t errlen)
+{
+    if (in->started) {
+        snprintf(err, errlen, "intake: already started");
+        return -1;
+    }
+    lock(in);
+    in->state = INTAKE_RUNNING;
+    unlock(in);
+    int rc = pm_thread_create(&in->thr, intake_main, in);
+    if (rc != 0) {
+        lock(in);
+        in->state = INTAKE_IDLE;
+        unlock(in);
+        snprintf(err, errlen, "intake: pthread_create: %s", strerror(rc));
+        return -1;
+    }
+    in->started = 1;
+    return 0;
+}
+
+void intake_free(struct intake *in)
+{
+    uint64_t one = 1;
+
+    if (in == NULL)
+        return;
+    if (in->started) {
+        if (write(in->stop_fd, &one, sizeof(one)) < 0) {
+            /* cannot fail: the counter is written once */
+        }
+        pthread_join(in->thr, NULL);
+    }
+    ipc_chan_free(in->ch);
+    close(in->stop_fd);
+    close(in->done_fd);
+    for (size_t i = 0; i < in->nsources; i++) {
+        OPENSSL_cleanse(in->sources[i], sizeof(*in->sources[i]));
+        free(in->sources[i]);
+    }
+    pthread_mutex_destroy(&in->mu);
+    OPENSSL_cleanse(in, sizeof(*in));
+    free(in);
+}
+
+enum intake_state intake_state(const struct intake *in)
+{
+    lock(in);
+    enum intake_state st = in->state;
+    unlock(in);
+    return st;
+}
+
+int intake_done_fd(const struct intake *in)
+{
+    return in->done_fd;
+}
+
+void intake_get_counts(const struct intake *in, struct intake_counts *out)
+{
+    lock(in);
+    *out = in->counts;
+    unlock(in);
+}
+
+void intake_peer(const struct intake *in, struct intake_peer *out)
+{
+    lock(in);
+    *out = in->peer;
+    unlock(in);
+}
+
+size_t intake_stats_snapshot(const struct intake *in, struct intake_source *out, size_t max)
+{
+    lock(in);
+    size_t n = in->nsources;
+    for (size_t i = 0; i < n && i < max; i++)
+        out[i] = *in->sources[i];
+    unlock(in);
+    return n;
+}

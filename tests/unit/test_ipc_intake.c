@@ -1,0 +1,413 @@
+/*
+ * test_ipc_intake.c - the agent's intake thread (src/event/ipc_intake.c) on a
+ * real ipc_socketpair(): a producer built with ipc_chan sends HELLO, EVENT,
+ * MLOG, STATS, HEARTBEAT, a type the agent does not expect and junk; the
+ * events come out of the pm_evq field by field, the MLOG text sits escaped in
+ * the mirror ring, statistics and peer data are readable, a full queue gives
+ * counted drops and one "path full" ring entry per episode, end of file is
+ * reported, and intake_free() returns promptly while the thread waits.
+ */
+#include "pmirrord/ipc_intake.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void pause_ms(void)
+{
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls the intake's counters until cond holds (5 s at most). */
+#define WAIT_FOR(in, c, cond)                                                                      \
+    do {                                                                                           \
+        double until_ = mono() + 5.0;                                                              \
+        for (;;) {                                                                                 \
+            intake_get_counts((in), &(c));                                                         \
+            if (cond)                                                                              \
+                break;                                                                             \
+            CHECK(mono() < until_);                                                                \
+            pause_ms();                                                                            \
+        }                                                                                          \
+    } while (0)
+
+struct fixture {
+    struct pm_evq *q;
+    struct slog_ring *ring;
+    struct ipc_chan *prod;
+    struct intake *in;
+};
+
+static void setup(struct fixture *f, size_t qcap)
+{
+    char err[256] = "";
+    int sv[2];
+    CHECK(ipc_socketpair(sv, 0, err, sizeof(err)) == 0);
+    f->q = pm_evq_new(qcap, err, sizeof(err));
+    CHECK(f->q != NULL);
+    f->ring = slog_ring_new(100, 2048, err, sizeof(err));
+    if (f->ring == NULL)
+        fprintf(stderr, "slog_ring_new: %s\n", err);
+    CHECK(f->ring != NULL);
+    f->prod = ipc_chan_new(sv[0], 0, NULL, NULL, err, sizeof(err));
+    CHECK(f->prod != NULL);
+    f->in = intake_new(sv[1], f->q, f->ring, err, sizeof(err));
+    CHECK(f->in != NULL);
+    CHECK(intake_state(f->in) == INTAKE_IDLE);
+    CHECK(intake_start(f->in, err, sizeof(err)) == 0);
+    CHECK(intake_state(f->in) == INTAKE_RUNNING);
+}
+
+static void teardown(struct fixture *f)
+{
+    intake_free(f->in);
+    if (f->prod != NULL)
+        ipc_chan_free(f->prod);
+    slog_ring_free(f->ring);
+    pm_evq_free(f->q);
+}
+
+static void put(struct fixture *f, const struct ipc_rec *r)
+{
+    char err[256] = "";
+    int rc = ipc_chan_put(f->prod, r, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "ipc_chan_put: %s\n", err);
+    CHECK(rc == 0);
+}
+
+static void flush(struct fixture *f)
+{
+    while (ipc_chan_flush(f->prod) == 1)
+        pause_ms();
+    CHECK(!ipc_chan_pending(f->prod));
+}
+
+static void event_rec(struct ipc_rec *r, uint32_t n)
+{
+    memset(r, 0, sizeof(*r));
+    r->type = IPC_EVENT;
+    struct pm_event *e = &r->u.event;
+    e->trap = PM_TRAP_SESSION_FAILED;
+    e->when.tv_sec = 1700000000 + n;
+    e->when.tv_nsec = 123456789;
+    e->config_source = 2;
+    e->trigger_type = 7;
+    snprintf(e->trigger, sizeof(e->trigger), "trigger-%u", n);
+    e->router_id = 0x01020304;
+    snprintf(e->user_name, sizeof(e->user_name), "user%u@isp", n);
+    e->mirror_id = n;
+    e->session_id = 0x7fff0000u + n;
+    e->error_cause = 9;
+    e->application = 0;
+    snprintf(e->error_string, sizeof(e->error_string), "error %u", n);
+    snprintf(e->policy_name, sizeof(e->policy_name), "pol-%u", n);
+    e->policy_id = 4000000000u;
+    e->direction = 1;
+    e->target_ip = 0x0a000001;
+    e->analyzer_ip = 0xc0000202;
+    e->termination_reason = 22;
+}
+
+static void same_event(const struct pm_event *a, const struct pm_event *b)
+{
+    CHECK(a->trap == b->trap);
+    CHECK(a->when.tv_sec == b->when.tv_sec && a->when.tv_nsec == b->when.tv_nsec);
+    CHECK(a->config_source == b->config_source);
+    CHECK(a->trigger_type == b->trigger_type);
+    CHECK(strcmp(a->trigger, b->trigger) == 0);
+    CHECK(a->router_id == b->router_id);
+    CHECK(strcmp(a->user_name, b->user_name) == 0);
+    CHECK(a->mirror_id == b->mirror_id);
+    CHECK(a->session_id == b->session_id);
+    CHECK(a->error_cause == b->error_cause);
+    CHECK(a->application == b->application);
+    CHECK(strcmp(a->error_string, b->error_string) == 0);
+    CHECK(strcmp(a->policy_name, b->policy_name) == 0);
+    CHECK(a->policy_id == b->policy_id);
+    CHECK(a->direction == b->direction);
+    CHECK(a->target_ip == b->target_ip);
+    CHECK(a->analyzer_ip == b->analyzer_ip);
+    CHECK(a->termination_reason == b->termination_reason);
+}
+
+#define MAXENT 16
+struct ring_copy {
+    size_t n;
+    char text[MAXENT][2048];
+};
+
+static int copy_entry(uint64_t seq, const struct timespec *ts, const char *text, void *arg)
+{
+    struct ring_copy *c = arg;
+    (void)seq;
+    (void)ts;
+    CHECK(c->n < MAXENT);
+    snprintf(c->text[c->n++], sizeof(c->text[0]), "%s", text);
+    return 0;
+}
+
+static void ring_read(struct fixture *f, struct ring_copy *c)
+{
+    c->n = 0;
+    slog_ring_foreach(f->ring, copy_entry, c);
+}
+
+/* A message the producer's encoder would refuse: an MLOG whose text holds ESC. */
+static void send_esc_mlog(struct fixture *f)
+{
+    uint8_t msg[IPC_BATCH_HDR + IPC_REC_HDR + 256];
+    struct ipc_rec r;
+    char err[256];
+    memset(&r, 0, sizeof(r));
+    r.type = IPC_MLOG;
+    snprintf(r.u.mlog.text, sizeof(r.u.mlog.text), "ESC?[31m");
+    ssize_t n =
+        ipc_rec_encode(&r, msg + IPC_BATCH_HDR, sizeof(msg) - IPC_BATCH_HDR, err, sizeof(err));
+    CHECK(n > 0);
+    uint8_t *q = memmem(msg + IPC_BATCH_HDR, (size_t)n, "ESC?", 4);
+    CHECK(q != NULL);
+    q[3] = 0x1b;
+    ipc_batch_header(msg, 1, (uint32_t)(IPC_BATCH_HDR + (size_t)n));
+    CHECK(send(ipc_chan_fd(f->prod), msg, IPC_BATCH_HDR + (size_t)n, 0) ==
+          (ssize_t)(IPC_BATCH_HDR + (size_t)n));
+}
+
+static void test_dispatch(void)
+{
+    struct fixture f;
+    struct ipc_rec r;
+    struct intake_counts c;
+    struct intake_peer p;
+
+    setup(&f, 64);
+
+    memset(&r, 0, sizeof(r));
+    r.type = IPC_HELLO;
+    r.u.hello.version = IPC_VERSION;
+    r.u.hello.role = IPC_ROLE_CAPTURE;
+    r.u.hello.pid = 4242;
+    r.u.hello.generation = 7;
+    put(&f, &r);
+    struct ipc_rec sent[3];
+    for (uint32_t i = 0; i < 3; i++) {
+        event_rec(&sent[i], 100 + i);
+        put(&f, &sent[i]);
+    }
+    /* U+202E RIGHT-TO-LEFT OVERRIDE, a quote and a backslash */
+    memset(&r, 0, sizeof(r));
+    r.type = IPC_MLOG;
+    r.u.mlog.sec = 1700000000;
+    snprintf(r.u.mlog.text, sizeof(r.u.mlog.text),
+             "sub \xe2\x80\xae"
+             "evil \"q\" a\\b");
+    put(&f, &r);
+    memset(&r, 0, sizeof(r));
+    r.type = IPC_STATS;
+    snprintf(r.u.stats.source, sizeof(r.u.stats.source), "eth0");
+    r.u.stats.ncounters = 2;
+    snprintf(r.u.stats.counters[0].name, sizeof(r.u.stats.counters[0].name), "packets");
+    r.u.stats.counters[0].value = 123456789012ull;
+    snprintf(r.u.stats.counters[1].name, sizeof(r.u.stats.counters[1].name), "kernel_drops");
+    r.u.stats.counters[1].value = 5;
+    put(&f, &r);
+    CHECK(ipc_chan_heartbeat(f.prod, 99) == 0);
+    /* valid, but not for the agent's intake */
+    memset(&r, 0, sizeof(r));
+    r.type = IPC_TRIGGER_ACK;
+    r.u.trigger_ack.generation = 3;
+    put(&f, &r);
+    flush(&f);
+    /* junk: not a batch at all, and a record with ESC in its text */
+    CHECK(send(ipc_chan_fd(f.prod), "garbage, not PMIP", 17, 0) == 17);
+    send_esc_mlog(&f);
+
+    WAIT_FOR(f.in, c, c.chan.rx.rejects[IPC_REJ_TEXT] == 1);
+    CHECK(c.events == 3 && c.event_drops == 0 && c.full_episodes == 0);
+    CHECK(c.mlogs == 1 && c.stats == 1 && c.heartbeats == 1 && c.hellos == 1);
+    CHECK(c.unexpected[IPC_TRIGGER_ACK] == 1 && c.unexpected_total == 1);
+    CHECK(c.chan.rx.rejects[IPC_REJ_MAGIC] == 1 || c.chan.rx.rejects[IPC_REJ_SHORT] == 1);
+    CHECK(c.chan.rx.records == 8);
+
+    struct pm_event out[8];
+    CHECK(pm_evq_pop(f.q, out, 8) == 3);
+    for (int i = 0; i < 3; i++)
+        same_event(&out[i], &sent[i].u.event);
+
+    struct ring_copy *rc = calloc(1, sizeof(*rc));
+    CHECK(rc != NULL);
+    ring_read(&f, rc);
+    CHECK(rc->n == 1);
+    CHECK(strcmp(rc->text[0], "capture: sub \\xe2\\x80\\xaeevil \\\"q\\\" a\\\\b") == 0);
+    free(rc);
+
+    struct intake_source src[2];
+    CHECK(intake_stats_snapshot(f.in, src, 2) == 1);
+    CHECK(strcmp(src[0].name, "eth0") == 0 && src[0].ncounters == 2 && src[0].updates == 1);
+    CHECK(strcmp(src[0].counters[0].name, "packets") == 0);
+    CHECK(src[0].counters[0].value == 123456789012ull);
+    CHECK(strcmp(src[0].counters[1].name, "kernel_drops") == 0 && src[0].counters[1].value == 5);
+    CHECK(src[0].updated.tv_sec != 0 || src[0].updated.tv_nsec != 0);
+
+    intake_peer(f.in, &p);
+    CHECK(p.hello_seen && p.pid == 4242 && p.generation == 7 && p.role == IPC_ROLE_CAPTURE);
+    CHECK(p.version == IPC_VERSION);
+    CHECK(p.heartbeat_seen && p.heartbeat_seq == 99 && p.heartbeat_mono_ms > 0);
+    CHECK(p.heartbeat_at.tv_sec != 0 || p.heartbeat_at.tv_nsec != 0);
+    CHECK(intake_state(f.in) == INTAKE_RUNNING);
+    teardown(&f);
+}
+
+static void stats_rec(struct ipc_rec *r, const char *source, size_t ncounters, uint64_t base)
+{
+    memset(r, 0, sizeof(*r));
+    r->type = IPC_STATS;
+    snprintf(r->u.stats.source, sizeof(r->u.stats.source), "%s", source);
+    r->u.stats.ncounters = ncounters;
+    for (size_t i = 0; i < ncounters; i++) {
+        snprintf(r->u.stats.counters[i].name, sizeof(r->u.stats.counters[i].name), "c%zu", i);
+        r->u.stats.counters[i].value = base + i;
+    }
+}
+
+/* The table of sources is bounded; a STATS record replaces its source's counters. */
+static void test_stats_bounds(void)
+{
+    struct fixture f;
+    struct ipc_rec r;
+    struct intake_counts c;
+    char name[32];
+
+    setup(&f, 8);
+    for (unsigned i = 0; i < INTAKE_SOURCES_MAX + 1; i++) {
+        snprintf(name, sizeof(name), "src%u", i);
+        stats_rec(&r, name, 1, i);
+        put(&f, &r);
+    }
+    stats_rec(&r, "src0", INTAKE_COUNTERS_MAX + 8, 1000); /* more counters than kept */
+    put(&f, &r);
+    flush(&f);
+    WAIT_FOR(f.in, c, c.stats + c.stats_sources_full == INTAKE_SOURCES_MAX + 2);
+    CHECK(c.stats == INTAKE_SOURCES_MAX + 1 && c.stats_sources_full == 1);
+    CHECK(c.stats_counters_cut == 8);
+    struct intake_source *src = calloc(INTAKE_SOURCES_MAX + 1, sizeof(*src));
+    CHECK(src != NULL);
+    CHECK(intake_stats_snapshot(f.in, src, INTAKE_SOURCES_MAX + 1) == INTAKE_SOURCES_MAX);
+    CHECK(strcmp(src[0].name, "src0") == 0 && src[0].updates == 2);
+    CHECK(src[0].ncounters == INTAKE_COUNTERS_MAX);
+    CHECK(src[0].counters[0].value == 1000);
+    CHECK(src[0].counters[INTAKE_COUNTERS_MAX - 1].value == 1000 + INTAKE_COUNTERS_MAX - 1);
+    CHECK(strcmp(src[63].name, "src63") == 0 && src[63].counters[0].value == 63);
+    free(src);
+    teardown(&f);
+}
+
+/* A full event queue: drops counted, one ring entry per episode, when it ends. */
+static void test_path_full(void)
+{
+    struct fixture f;
+    struct ipc_rec r;
+    struct intake_counts c;
+    struct pm_event out[16];
+    struct ring_copy *rc = calloc(1, sizeof(*rc));
+    CHECK(rc != NULL);
+
+    setup(&f, 4);
+    for (uint32_t i = 0; i < 10; i++) {
+        event_rec(&r, i);
+        put(&f, &r);
+    }
+    flush(&f);
+    WAIT_FOR(f.in, c, c.events + c.event_drops == 10);
+    CHECK(c.events == 4 && c.event_drops == 6 && c.full_episodes == 1);
+    CHECK(pm_evq_dropped(f.q) == 6);
+    ring_read(&f, rc);
+    CHECK(rc->n == 0); /* the episode goes on */
+    CHECK(pm_evq_pop(f.q, out, 16) == 4);
+    CHECK(out[0].mirror_id == 0 && out[3].mirror_id == 3); /* the oldest are kept */
+
+    event_rec(&r, 10); /* room again: the episode ends */
+    put(&f, &r);
+    flush(&f);
+    WAIT_FOR(f.in, c, c.events == 5);
+    ring_read(&f, rc);
+    CHECK(rc->n == 1 && strcmp(rc->text[0], "event path full: 6 dropped") == 0);
+
+    for (uint32_t i = 11; i < 20; i++) { /* 3 fit, 6 dropped: a second episode */
+        event_rec(&r, i);
+        put(&f, &r);
+    }
+    flush(&f);
+    WAIT_FOR(f.in, c, c.events + c.event_drops == 20);
+    CHECK(c.events == 8 && c.event_drops == 12 && c.full_episodes == 2);
+    ring_read(&f, rc);
+    CHECK(rc->n == 1);
+    intake_free(f.in); /* stopping ends the episode */
+    f.in = NULL;
+    ring_read(&f, rc);
+    CHECK(rc->n == 2 && strcmp(rc->text[1], "event path full: 6 dropped") == 0);
+    free(rc);
+    teardown(&f);
+}
+
+/* The peer closes its end: the thread ends with INTAKE_EOF and says so. */
+static void test_eof(void)
+{
+    struct fixture f;
+    struct ipc_rec r;
+    struct intake_counts c;
+
+    setup(&f, 8);
+    event_rec(&r, 1);
+    put(&f, &r);
+    flush(&f);
+    ipc_chan_free(f.prod);
+    f.prod = NULL;
+    struct pollfd pfd = {.fd = intake_done_fd(f.in), .events = POLLIN};
+    CHECK(poll(&pfd, 1, 5000) == 1);
+    CHECK(intake_state(f.in) == INTAKE_EOF);
+    intake_get_counts(f.in, &c);
+    CHECK(c.events == 1 && c.error_errno == 0);
+    teardown(&f);
+}
+
+/* Nothing arrives: intake_free() still stops the thread at once. */
+static void test_free_blocked(void)
+{
+    struct fixture f;
+
+    setup(&f, 8);
+    struct pollfd pfd = {.fd = intake_done_fd(f.in), .events = POLLIN};
+    CHECK(poll(&pfd, 1, 50) == 0); /* the thread waits */
+    double t0 = mono();
+    intake_free(f.in);
+    f.in = NULL;
+    CHECK(mono() - t0 < 1.0);
+    teardown(&f);
+}
+
+int main(void)
+{
+    test_dispatch();
+    test_stats_bounds();
+    test_path_full();
+    test_eof();
+    test_free_blocked();
+    printf("ok\n");
+    return 0;
+}
