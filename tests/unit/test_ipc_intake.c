@@ -403,6 +403,7 @@ static void test_free_blocked(void)
 
 int main(void)
 {
+    alarm(30); /* a thread that ignores its stop would hang the test: fail it instead */
     test_dispatch();
     test_stats_bounds();
     test_path_full();
