@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -337,6 +338,7 @@ static pid_t foreign(int code)
         sigprocmask(SIG_SETMASK, &none, NULL);
         if (code >= 0)
             _exit(code);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan when a check fails */
         for (;;)
             pause();
     }
