@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/close_range.h>
+
 #include "pmirrord/errbuf.h"
 
 #define SV_MAX_FDS 64u
@@ -107,6 +109,17 @@ static char **strv_dup(char *const v[])
 
 struct sv_set *sv_set_new(char *err, size_t errlen)
 {
+    /* SIGCHLD set to SIG_IGN (or SA_NOCLDWAIT) by whoever started us survives
+     * execve(2), and then the kernel reaps our children itself: waitpid() says
+     * ECHILD and a dead child's PID could be reused by a stranger. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    if (sigaction(SIGCHLD, &dfl, NULL) != 0) {
+        pm_err(err, errlen, "cannot reset SIGCHLD: %s", strerror(errno));
+        return NULL;
+    }
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
@@ -231,12 +244,12 @@ struct linux_dirent64 {
 /* Closes every descriptor >= lo except keep, by /proc/self/fd (no malloc:
  * getdents64 into a stack buffer; restarts after each batch since closing
  * changes the directory). */
-static void close_from_walk(int lo, int keep)
+static int close_from_walk(int lo, int keep)
 {
     for (;;) {
         int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
-            return;
+            return -1;
         char buf[4096];
         int closed = 0;
         long n;
@@ -258,17 +271,19 @@ static void close_from_walk(int lo, int keep)
         }
         close(dfd);
         if (!closed)
-            return;
+            return 0;
     }
 }
 
-static void close_from(int lo, int keep)
+/* Every descriptor >= lo is closed, at the latest by execve(): close_range(2)
+ * with CLOSE_RANGE_CLOEXEC (Linux 5.11) marks them all, keep (the status pipe,
+ * close-on-exec already) included; else the /proc walk closes them.  -1 when
+ * neither works: the caller must not exec with descriptors open. */
+static int close_from(int lo, int keep)
 {
-    /* keep >= lo (it was moved above the targets) */
-    if (syscall(SYS_close_range, (unsigned)lo, (unsigned)keep - 1u, 0u) == 0 &&
-        syscall(SYS_close_range, (unsigned)keep + 1u, ~0u, 0u) == 0)
-        return;
-    close_from_walk(lo, keep);
+    if (syscall(SYS_close_range, (unsigned)lo, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+        return 0;
+    return close_from_walk(lo, keep);
 }
 
 static void child_fail(int statfd, int e)
@@ -297,7 +312,8 @@ static void child_exec(const struct sv_child *c, int statfd, pid_t parent)
     for (int i = 0; i < n; i++) /* dup2 leaves the new descriptor without O_CLOEXEC */
         if (dup2(moved[i], 3 + i) < 0)
             child_fail(statfd, errno);
-    close_from(top, statfd);
+    if (close_from(top, statfd) < 0)
+        child_fail(statfd, errno ? errno : EBADF);
 
     sigset_t none;
     sigemptyset(&none);
@@ -399,6 +415,17 @@ static void died(struct sv_child *c, int status)
     emit(c, SV_EV_DIED, c->cause);
 }
 
+/* A child someone else reaped (it can only happen if SIGCHLD was ignored
+ * after sv_set_new()): its status is unknown, it is restarted like a dead one. */
+static void lost(struct sv_child *c)
+{
+    uint64_t now = now_ms(c->set);
+    snprintf(c->cause, sizeof(c->cause), "lost: reaped by someone else");
+    c->pid = 0;
+    schedule(c, now);
+    emit(c, SV_EV_DIED, c->cause);
+}
+
 static void drain_sigfd(int fd)
 {
     struct signalfd_siginfo si[8];
@@ -420,6 +447,9 @@ int sv_reap(struct sv_set *set)
         while (r < 0 && errno == EINTR);
         if (r == c->pid) {
             died(c, status);
+            n++;
+        } else if (r < 0 && errno == ECHILD) {
+            lost(c); /* no longer our child: never signal that PID again */
             n++;
         }
     }
@@ -473,6 +503,7 @@ static int running(const struct sv_set *set)
 int sv_stop_all(struct sv_set *set, int timeout_ms)
 {
     set->stopping = true;
+    sv_reap(set); /* whoever is gone or lost is not signalled */
     for (struct sv_child *c = set->children; c; c = c->next) {
         if (c->state == SV_RUNNING)
             kill(c->pid, SIGTERM); /* not yet reaped: still our child */

@@ -421,6 +421,26 @@ static void test_child_mode(void)
     CHECK(sv_child_mode(2, c) == NULL);
 }
 
+/* ---- SIGCHLD ignored by whoever started us: the set resets it, children are still reaped -----
+ */
+
+static void test_sigchld_ignored(void)
+{
+    char err[256];
+    CHECK(signal(SIGCHLD, SIG_IGN) != SIG_ERR); /* inherited across execve(2) in real life */
+    struct sv_set *set = sv_set_new(err, sizeof(err));
+    CHECK(set);
+    char *argv[] = {"true", NULL};
+    struct sv_child *c = sv_child_new(set, "t", "/bin/true", argv, err, sizeof(err));
+    CHECK(c);
+    CHECK(sv_child_start(c, err, sizeof(err)) == 0);
+    reap(set, 1);
+    CHECK(strcmp(sv_child_last_cause(c), "exited with status 0") == 0);
+    CHECK(sv_child_pid(c) == 0);
+    CHECK(sv_stop_all(set, 100) == 0); /* nothing left to signal */
+    sv_set_free(set);
+}
+
 int main(void)
 {
     char self[PATH_MAX];
@@ -435,5 +455,6 @@ int main(void)
     test_exec_failure();
     test_child_and_restarts();
     test_stop_all();
+    test_sigchld_ignored();
     return 0;
 }
