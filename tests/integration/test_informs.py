@@ -70,6 +70,20 @@ class TestInformRecovery(NotifyCase):
     def sent(self):
         return counter(self.host_row(), "Sent", "sent")
 
+    def raise_until(self, done, mid, timeout, interval, what):
+        """Until done(): one SessionStart per poll, mirror IDs counting up from mid.
+        Returns the next mirror ID not used."""
+        state = {"mid": mid}
+
+        def step():
+            if done():
+                return True
+            self.env.raise_event("trap=5 mid=%d" % state["mid"])
+            state["mid"] += 1
+            return False
+        wait_for(step, timeout, interval=interval, what=what)
+        return state["mid"]
+
     def test_unanswered_discovery_discards_counts_and_logs_once(self):
         port = free_udp_port()   # nothing listens there
         address = "127.0.0.1:%d" % port
@@ -121,15 +135,7 @@ class TestInformRecovery(NotifyCase):
         self.env.stop("snmptrapd")
         port = self.env.trap_port
         self.env.start_snmptrapd(name="trapd-right", port=port, conf=trapd_conf(port))
-        state = {"mid": 10}
-
-        def acknowledged():
-            if self.sent() >= 1:
-                return True
-            self.env.raise_event("trap=5 mid=%d" % state["mid"])
-            state["mid"] += 1
-            return False
-        wait_for(acknowledged, 60, interval=0.5, what="an inform acknowledged by the right receiver")
+        self.raise_until(lambda: self.sent() >= 1, 10, 60, 0.5, "an inform acknowledged by the right receiver")
         self.assertAlive()
         self.assertEqual(self.env.stop("pmirrord"), 0, self.env.read_log("pmirrord")[-3000:])
 
@@ -147,17 +153,10 @@ class TestInformRecovery(NotifyCase):
                                self.env.trap_host(port=port_old, extra="inform timeout 1 retries 0") + "\n" +
                                self.env.trap_host(port=port_new, user=NEW_USER,
                                                   extra="inform timeout 1 retries 0"))
-        state = {"mid": 1}
-
         def settled():
             rows = self.env.ctl_json("show", "snmp", "trap")["counters"]
-            log = self.env.read_log("pmirrord")
-            if "refused" in log and any(int(r["sent"]) >= 1 for r in rows):
-                return True
-            self.env.raise_event("trap=5 mid=%d" % state["mid"])
-            state["mid"] += 1
-            return False
-        wait_for(settled, 40, interval=0.5, what="one host acknowledged, the other refused")
+            return "refused" in self.env.read_log("pmirrord") and any(int(r["sent"]) >= 1 for r in rows)
+        self.raise_until(settled, 1, 40, 0.5, "one host acknowledged, the other refused")
         log = self.env.read_log("pmirrord")
         refused = [l for l in log.splitlines() if "refused" in l]
         self.assertIn("in use by another trap host with other credentials", refused[0])
@@ -177,15 +176,8 @@ class TestInformRecovery(NotifyCase):
         self.env.stop("snmptrapd")
         port = self.env.trap_port
         self.env.start_snmptrapd(name="trapd-new", port=port, conf=trapd_conf(port, engine=NEW_ENGINE))
-        state = {"mid": 2}
-
-        def acknowledged_again():
-            if mids(self.env.trap_lines("trapd-new")) and self.sent() >= 2:
-                return True
-            self.env.raise_event("trap=5 mid=%d" % state["mid"])
-            state["mid"] += 1
-            return False
-        wait_for(acknowledged_again, 40, interval=0.5, what="informs acknowledged by the new receiver")
+        self.raise_until(lambda: mids(self.env.trap_lines("trapd-new")) and self.sent() >= 2, 2, 40, 0.5,
+                         "informs acknowledged by the new receiver")
         log = self.env.read_log("pmirrord")
         self.assertIn("engineID discovered: " + NEW_ENGINE, log)
         # and they keep flowing, in order of arrival, without a restart of pmirrord
@@ -206,25 +198,11 @@ class TestInformRecovery(NotifyCase):
         self.env.raise_event("trap=5 mid=1")
         wait_for(lambda: self.sent() == 1, 15, interval=0.2, what="the first acknowledgement")
         self.env.stop("snmptrapd")
-        state = {"mid": 2}
-
-        def some_discarded():
-            if self.no_response() >= 5 and counter(self.host_row(), "Queued", "queued") == 0:
-                return True
-            self.env.raise_event("trap=5 mid=%d" % state["mid"])
-            state["mid"] += 1
-            return False
-        wait_for(some_discarded, 40, interval=0.5, what="informs discarded while the receiver is down")
+        mid = self.raise_until(lambda: self.no_response() >= 5 and counter(self.host_row(), "Queued", "queued") == 0,
+                               2, 40, 0.5, "informs discarded while the receiver is down")
         self.trapd()
         before = self.sent()
-
-        def acknowledged_again():
-            if self.sent() > before:
-                return True
-            self.env.raise_event("trap=5 mid=%d" % state["mid"])
-            state["mid"] += 1
-            return False
-        wait_for(acknowledged_again, 90, interval=1.0, what="informs acknowledged after the outage")
+        self.raise_until(lambda: self.sent() > before, mid, 90, 1.0, "informs acknowledged after the outage")
         log = self.env.read_log("pmirrord")
         warnings = [l for l in log.splitlines() if address in l and "warning" in l]
         self.assertEqual(len(warnings), 1, log)
@@ -241,15 +219,8 @@ class TestInformRecovery(NotifyCase):
         self.addCleanup(proxy.close)
         self.env.start_evtestd("trapEnable true\n" + self.env.trap_host(
             port=proxy.port, extra="inform timeout 1 retries 1"))
-        state = {"mid": 1}
-
-        def acknowledged():
-            if self.sent() >= 1:
-                return True
-            self.env.raise_event("trap=5 mid=%d" % state["mid"])
-            state["mid"] += 1
-            return False
-        wait_for(acknowledged, 40, interval=0.5, what="an inform acknowledged despite the forged engineID")
+        self.raise_until(lambda: self.sent() >= 1, 1, 40, 0.5,
+                         "an inform acknowledged despite the forged engineID")
         self.assertEqual(proxy.forgeries, 1)
         log = self.env.read_log("pmirrord")
         self.assertIn("engineID discovered: 0x" + forged.hex(), log)
