@@ -63,9 +63,12 @@ enum ipc_type {
     IPC_LIST_PAGE = 9,
     IPC_CONFIG = 10,
     IPC_FD = 11,
+    IPC_STATUS = 12,    /* child -> monitor: ready, or failed to start (and why) */
+    IPC_PRIV_REQ = 13,  /* agent -> monitor: open something only root can (AgentX socket) */
+    IPC_PRIV_FAIL = 14, /* monitor -> agent: that request failed (errno and a sentence) */
 };
 #define IPC_TYPE_MIN 1
-#define IPC_TYPE_MAX 11
+#define IPC_TYPE_MAX 14
 
 /* Record flags (the record header's flags field); other bits must be 0. */
 #define IPC_F_BEGIN 0x0001 /* TRIGGER_SET, CONFIG: first record of a table/slice */
@@ -78,8 +81,16 @@ enum ipc_fd_purpose {
     IPC_FD_CONTROL_LISTEN = 1, /* the bound, listening control socket */
     IPC_FD_AGENTX = 2,         /* a connected AgentX master socket */
     IPC_FD_PCAP_FILE = 3,      /* an offline capture file opened for reading */
+    IPC_FD_PEER_CHAN = 4,      /* one end of a socketpair to the other child (agent <-> capture) */
+    IPC_FD_TEST_FIFO = 5,      /* test builds only: the pm_evtestd FIFO, opened read-write */
 };
-#define IPC_FD_PURPOSE_MAX 3
+#define IPC_FD_PURPOSE_MAX 5
+
+/* STATUS states */
+enum ipc_status_state { IPC_STATUS_READY = 1, IPC_STATUS_FAILED = 2 };
+/* PRIV_REQ: what the agent asks the monitor to open */
+enum ipc_priv_what { IPC_PRIV_AGENTX = 1 };
+#define IPC_PRIV_WHAT_MAX 1
 
 /* Why a batch or a record was refused; docs/ipc-protocol.md, "Validation". */
 enum ipc_reject {
@@ -194,6 +205,19 @@ struct ipc_fd {
     int fd; /* receive side: the descriptor (see ipc_rec_fn) */
 };
 
+struct ipc_status {
+    uint8_t state;               /* enum ipc_status_state */
+    char text[IPC_MLOG_MAX + 1]; /* FAILED: why ("" if nothing to say) */
+};
+struct ipc_priv_req {
+    uint32_t request_id;
+    uint16_t what; /* enum ipc_priv_what */
+};
+struct ipc_priv_fail {
+    uint32_t request_id;
+    uint32_t err_no; /* errno of the failed open, 0 if none */
+    char text[IPC_MLOG_MAX + 1];
+};
 struct ipc_rec {
     uint16_t type; /* enum ipc_type */
     uint16_t flags;
@@ -209,6 +233,9 @@ struct ipc_rec {
         struct ipc_list_page list_page;
         struct ipc_config config;
         struct ipc_fd fd;
+        struct ipc_status status;
+        struct ipc_priv_req priv_req;
+        struct ipc_priv_fail priv_fail;
     } u;
 };
 

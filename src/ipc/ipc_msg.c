@@ -78,7 +78,7 @@ void ipc_batch_header(uint8_t out[IPC_BATCH_HDR], uint16_t count, uint32_t len)
  * U+10FFFF, and no control character (C0, DEL, C1).  NUL is a C0 control,
  * so text never holds one.
  */
-static int text_ok(const uint8_t *s, size_t len)
+static int text_ok(const uint8_t *s, size_t len, int tab_ok)
 {
     size_t i = 0;
     while (i < len) {
@@ -86,7 +86,7 @@ static int text_ok(const uint8_t *s, size_t len)
         uint32_t cp;
         size_t n;
         if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
+            if ((c < 0x20 && !(c == '\t' && tab_ok)) || c == 0x7f)
                 return 0;
             i++;
             continue;
@@ -156,13 +156,14 @@ static int value_check(const struct field_def *d, const uint8_t *v, size_t len)
     case FT_IP6:
         return len != width[d->ft] ? IPC_REJ_WIDTH : -1;
     case FT_TEXT:
+    case FT_LINE:
         if (len < lo || len > hi)
             return IPC_REJ_SIZE;
-        return text_ok(v, len) ? -1 : IPC_REJ_TEXT;
+        return text_ok(v, len, d->ft == FT_LINE) ? -1 : IPC_REJ_TEXT;
     case FT_NAMED_U64:
         if (len < 8 + lo || len > 8 + hi)
             return len < 8 ? IPC_REJ_WIDTH : IPC_REJ_SIZE;
-        return text_ok(v + 8, len - 8) ? -1 : IPC_REJ_TEXT;
+        return text_ok(v + 8, len - 8, 0) ? -1 : IPC_REJ_TEXT;
     }
     return IPC_REJ_WIDTH; /* not reached: every schema type is above */
 }
@@ -408,6 +409,19 @@ static void fill(struct ipc_rec *r, const struct view *vw)
         g_text(vw, 3, r->u.fd.name);
         r->u.fd.fd = -1;
         break;
+    case IPC_STATUS:
+        r->u.status.state = (uint8_t)g_uint(vw, 1);
+        g_text(vw, 2, r->u.status.text);
+        break;
+    case IPC_PRIV_REQ:
+        r->u.priv_req.request_id = (uint32_t)g_uint(vw, 1);
+        r->u.priv_req.what = (uint16_t)g_uint(vw, 2);
+        break;
+    case IPC_PRIV_FAIL:
+        r->u.priv_fail.request_id = (uint32_t)g_uint(vw, 1);
+        r->u.priv_fail.err_no = (uint32_t)g_uint(vw, 2);
+        g_text(vw, 3, r->u.priv_fail.text);
+        break;
     }
 }
 
@@ -600,6 +614,21 @@ static void encode_body(const struct ipc_rec *r, struct wbuf *w)
             put_u32(w, 2, r->u.fd.id, "id");
         if (r->u.fd.name[0] != '\0')
             put_str(w, 3, r->u.fd.name, sizeof(r->u.fd.name), "name");
+        break;
+    case IPC_STATUS:
+        put_u8(w, 1, r->u.status.state, "state");
+        if (r->u.status.text[0] != '\0')
+            put_str(w, 2, r->u.status.text, sizeof(r->u.status.text), "text");
+        break;
+    case IPC_PRIV_REQ:
+        put_u32(w, 1, r->u.priv_req.request_id, "request_id");
+        put_u16(w, 2, r->u.priv_req.what, "what");
+        break;
+    case IPC_PRIV_FAIL:
+        put_u32(w, 1, r->u.priv_fail.request_id, "request_id");
+        put_u32(w, 2, r->u.priv_fail.err_no, "errno");
+        if (r->u.priv_fail.text[0] != '\0')
+            put_str(w, 3, r->u.priv_fail.text, sizeof(r->u.priv_fail.text), "text");
         break;
     }
 }

@@ -99,7 +99,7 @@ static const struct field_def list_page_defs[] = {
 
 static const struct field_def config_defs[] = {
     F(1, FT_TEXT, 1, 1, IPC_NAME_MAX, "key"),
-    F(2, FT_TEXT, 1, 0, IPC_CONFIG_MAX, "value"),
+    F(2, FT_LINE, 1, 0, IPC_CONFIG_MAX, "value"),
     F(3, FT_U32, 0, 0, 0xffffffff, "line"),
 };
 
@@ -107,6 +107,22 @@ static const struct field_def fd_defs[] = {
     F(1, FT_U16, 1, 1, IPC_FD_PURPOSE_MAX, "purpose"),
     F(2, FT_U32, 0, 0, 0xffffffff, "id"),
     F(3, FT_TEXT, 0, 0, IPC_FDNAME_MAX, "name"),
+};
+
+static const struct field_def status_defs[] = {
+    F(1, FT_U8, 1, IPC_STATUS_READY, IPC_STATUS_FAILED, "state"),
+    F(2, FT_TEXT, 0, 0, IPC_MLOG_MAX, "text"),
+};
+
+static const struct field_def priv_req_defs[] = {
+    F(1, FT_U32, 1, 0, 0xffffffff, "request_id"),
+    F(2, FT_U16, 1, 1, IPC_PRIV_WHAT_MAX, "what"),
+};
+
+static const struct field_def priv_fail_defs[] = {
+    F(1, FT_U32, 1, 0, 0xffffffff, "request_id"),
+    F(2, FT_U32, 1, 0, 4095, "errno"),
+    F(3, FT_TEXT, 0, 0, IPC_MLOG_MAX, "text"),
 };
 
 #define T(n, d, fl, m)                                                                             \
@@ -127,6 +143,9 @@ static const struct type_def type_defs[IPC_TYPE_MAX + 1] = {
     [IPC_LIST_PAGE] = T("LIST_PAGE", list_page_defs, 0, list_page),
     [IPC_CONFIG] = T("CONFIG", config_defs, IPC_F_BEGIN | IPC_F_END, config),
     [IPC_FD] = T("FD", fd_defs, 0, fd),
+    [IPC_STATUS] = T("STATUS", status_defs, 0, status),
+    [IPC_PRIV_REQ] = T("PRIV_REQ", priv_req_defs, 0, priv_req),
+    [IPC_PRIV_FAIL] = T("PRIV_FAIL", priv_fail_defs, 0, priv_fail),
 };
 
 static const char *const reject_names[IPC_REJ_NREASONS] = {

@@ -13,7 +13,18 @@
 #include "pmirrord/pm_codec.h"
 
 /* Field types (FT). */
-enum ft { FT_U8 = 1, FT_U16, FT_U32, FT_U64, FT_I64, FT_IP4, FT_IP6, FT_TEXT, FT_NAMED_U64 };
+enum ft {
+    FT_U8 = 1,
+    FT_U16,
+    FT_U32,
+    FT_U64,
+    FT_I64,
+    FT_IP4,
+    FT_IP6,
+    FT_TEXT,
+    FT_NAMED_U64,
+    FT_LINE, /* text as FT_TEXT, where a horizontal tab is also allowed (a config line) */
+};
 
 /* One tag of a record type's schema. */
 struct field_def {

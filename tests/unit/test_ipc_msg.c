@@ -334,6 +334,35 @@ static void test_round_trips(void)
     b = round_trip(&r);
     CHECK(strcmp(b->u.config.key, "radiusSecret") == 0 && b->u.config.line == 12);
     CHECK(strcmp(b->u.config.value, "s3cr3t with spaces") == 0);
+    /* a config line may hold a tab (FT_LINE); other text fields may not */
+    strcpy(r.u.config.value, "trapHost\t127.0.0.1");
+    b = round_trip(&r);
+    CHECK(strcmp(b->u.config.value, "trapHost\t127.0.0.1") == 0);
+
+    new_rec(&r, IPC_STATUS);
+    r.u.status.state = IPC_STATUS_FAILED;
+    strcpy(r.u.status.text, "agentXSocket: refused");
+    b = round_trip(&r);
+    CHECK(b->u.status.state == IPC_STATUS_FAILED &&
+          strcmp(b->u.status.text, "agentXSocket: refused") == 0);
+    r.u.status.state = 3;
+    CHECK(encode_fails(&r));
+
+    new_rec(&r, IPC_PRIV_REQ);
+    r.u.priv_req.request_id = 7;
+    r.u.priv_req.what = IPC_PRIV_AGENTX;
+    b = round_trip(&r);
+    CHECK(b->u.priv_req.request_id == 7 && b->u.priv_req.what == IPC_PRIV_AGENTX);
+    r.u.priv_req.what = IPC_PRIV_WHAT_MAX + 1;
+    CHECK(encode_fails(&r));
+
+    new_rec(&r, IPC_PRIV_FAIL);
+    r.u.priv_fail.request_id = 7;
+    r.u.priv_fail.err_no = 111;
+    strcpy(r.u.priv_fail.text, "connect: Connection refused");
+    b = round_trip(&r);
+    CHECK(b->u.priv_fail.err_no == 111 &&
+          strcmp(b->u.priv_fail.text, "connect: Connection refused") == 0);
 }
 
 /* ---- validation --------------------------------------------------------------- */
@@ -416,7 +445,7 @@ static void test_record_rules(void)
 
     /* unknown type; undefined flag; body over IPC_REC_MAX */
     blen = hello_body(body);
-    len = mkbatch(msg, 12, 0, body, blen);
+    len = mkbatch(msg, IPC_TYPE_MAX + 1, 0, body, blen);
     expect_record_refused(len, IPC_REJ_TYPE);
     len = mkbatch(msg, IPC_HELLO, IPC_F_BEGIN, body, blen);
     expect_record_refused(len, IPC_REJ_FLAGS);
