@@ -205,6 +205,7 @@ static const char evtest_usage[] =
 
 int main(int argc, char **argv)
 {
-    struct pm_daemon_hooks hooks = {started, NULL, NULL, evtest_usage};
+    struct pm_daemon_hooks hooks = {.usage = evtest_usage};
+    (void)started; /* moves into the capture process (docs/process-model.md) */
     return pm_daemon_main(argc, argv, &hooks);
 }
