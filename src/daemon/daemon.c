@@ -464,10 +464,6 @@ static int run(struct pm_conf *conf, size_t memlock, const char *pidfile,
     d.calls_up = 1;
     if (start_ctl(&d, conf, err, sizeof(err)) < 0)
         goto fail;
-    if (hooks != NULL && hooks->started != NULL && hooks->started(conf, hooks->arg) != 0) {
-        snprintf(err, sizeof(err), "start-up hook failed");
-        goto fail;
-    }
     /* The configuration holds passphrases: keep it no longer than needed. */
     conf_free(conf);
 
@@ -475,8 +471,6 @@ static int run(struct pm_conf *conf, size_t memlock, const char *pidfile,
     daemon_ready();
     agent_run(&stop_requested);
     log_info("main", "stopping");
-    if (hooks != NULL && hooks->stopping != NULL)
-        hooks->stopping(hooks->arg);
     goto out;
 
 fail:
