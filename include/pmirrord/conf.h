@@ -18,6 +18,7 @@
 #define PM_CONF_DEFAULT_PATH "/etc/pmirrord/pmirrord.conf"
 #define PM_PATH_MAX          256
 #define PM_MAX_TRAPHOSTS     64
+#define PM_MAX_CAPTURES      64
 
 enum th_auth { TH_AUTH_SHA1 = 1, TH_AUTH_SHA224, TH_AUTH_SHA256, TH_AUTH_SHA384, TH_AUTH_SHA512 };
 enum th_priv { TH_PRIV_AES128 = 1, TH_PRIV_AES192, TH_PRIV_AES256 };
@@ -91,9 +92,9 @@ enum conf_dest { CONF_DEST_AGENT = 1, CONF_DEST_CAPTURE = 2 };
 /* Called for every directive line: dest (enum conf_dest bits), its number,
  * the directive's name as the table spells it, and the line as written
  * without its line end (CR LF or LF).  text is wiped after the call: the
- * callee wipes whatever it copies.  Non-zero stops the load (conf_load_lines
- * fails with "FILE:LINE: " and what the callee left in err, or a generic
- * sentence). */
+ * callee wipes whatever it copies.  Non-zero stops the load: conf_load_lines()
+ * fails with "FILE:LINE: DIRECTIVE: the line cannot be passed on to its
+ * process". */
 typedef int (*conf_line_fn)(void *arg, unsigned dest, int line, const char *directive,
                             const char *text);
 /* The destination mask of a directive name (any case), 0 if unknown. */

@@ -35,9 +35,10 @@ struct ipc_chan;
 struct ipc_rec;
 struct pm_conf;
 
-#define CONF_SLICE_LINES_MAX 100000u /* highest line number accepted */
-#define CONF_SLICE_KEY_FILE  "file"  /* BEGIN record's key */
-#define CONF_SLICE_KEY_END   "end"   /* END record's key */
+#define CONF_SLICE_LINES_MAX 100000u    /* highest line number accepted */
+#define CONF_SLICE_BYTES_MAX (1u << 20) /* text of all lines */
+#define CONF_SLICE_KEY_FILE  "file"     /* BEGIN record's key */
+#define CONF_SLICE_KEY_END   "end"      /* END record's key */
 
 struct conf_slice *conf_slice_new(void);
 /* Wipes every line and frees. NULL is allowed. */
