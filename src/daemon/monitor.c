@@ -77,7 +77,9 @@ struct mon_proc {
     int ready;           /* STATUS READY of this start */
     int eof;             /* its channel reached the end */
     uint64_t deaths;
-    uint64_t unexpected; /* records a monitor does not take from it */
+    uint64_t unexpected;     /* records a monitor does not take from it */
+    uint64_t priv_window_ms; /* PRIV_REQ rate: the current one-second window */
+    unsigned priv_in_window;
 };
 
 struct pcap_fd {
@@ -378,6 +380,18 @@ static void on_rec(struct ipc_rec *rec, void *arg)
         if (p != &m->agent || rec->u.priv_req.what != IPC_PRIV_AGENTX) {
             p->unexpected++;
             mon_priv_fail(p->ch, rec->u.priv_req.request_id, EPERM, "request refused");
+            return;
+        }
+        /* Each connect may wait MON_AGENTX_MS: an agent asking in a loop
+         * must not hold the monitor (signals, restarts) for long. */
+        uint64_t now = mono_ms();
+        if (now - p->priv_window_ms >= 1000) {
+            p->priv_window_ms = now;
+            p->priv_in_window = 0;
+        }
+        if (++p->priv_in_window > MON_PRIV_PER_S) {
+            mon_priv_fail(p->ch, rec->u.priv_req.request_id, EAGAIN,
+                          "too many requests: at most " PM_STR(MON_PRIV_PER_S) " a second");
             return;
         }
         mon_priv_agentx(p->ch, rec->u.priv_req.request_id, m->agentx);

@@ -21,6 +21,9 @@ struct ipc_chan;
 #define MON_START_MS     60000         /* longest wait for both children's STATUS at start-up */
 #define MON_AGENTX_MS    1000          /* connect to the AgentX master for PRIV_REQ */
 #define MON_CHAN_BACKLOG (1024 * 1024) /* bytes a monitor channel may hold unsent */
+#define MON_PRIV_PER_S   4             /* PRIV_REQ answered per second; more get EAGAIN */
+#define PM_STR_(x)       #x
+#define PM_STR(x)        PM_STR_(x)
 
 struct mon_options {
     const char *conf_path;

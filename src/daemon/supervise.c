@@ -507,8 +507,8 @@ int sv_restart_due(struct sv_set *set)
         if (sv_child_start(c, err, sizeof(err)) == 0) {
             n++;
         } else {
+            schedule(c, now); /* first: the event can tell the next wait */
             emit(c, SV_EV_START_FAILED, err);
-            schedule(c, now);
         }
     }
     return n;

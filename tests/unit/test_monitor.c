@@ -124,7 +124,8 @@ static void mon_rec(struct ipc_rec *rec, void *arg)
     }
     if (rec->type == IPC_PRIV_FAIL) {
         f->agentx_answer = -(int)rec->u.priv_fail.err_no - 1;
-        say("%s agentx-fail %u %s", f->mode, rec->u.priv_fail.err_no, rec->u.priv_fail.text);
+        say("%s agentx-fail id=%u errno=%u %s", f->mode, rec->u.priv_fail.request_id,
+            rec->u.priv_fail.err_no, rec->u.priv_fail.text);
         return;
     }
     if (rec->type != IPC_FD)
@@ -250,6 +251,17 @@ static int fake_child(const char *mode)
         pump(&f, agentx_done, WAIT_MS);
         if (f.agentx_fd >= 0 && write(f.agentx_fd, "agentx", 6) != 6)
             say("agent agentx-write-failed");
+    }
+    /* more requests than the monitor answers in a second (agent); a request
+     * the capture process may not make */
+    for (uint32_t id = 100; id < (is_agent ? 105u : 101u); id++) {
+        struct ipc_rec r;
+        memset(&r, 0, sizeof(r));
+        r.type = IPC_PRIV_REQ;
+        r.u.priv_req.request_id = id;
+        r.u.priv_req.what = IPC_PRIV_AGENTX;
+        if (ipc_chan_put(f.mon, &r, err, sizeof(err)) < 0 || ipc_chan_flush(f.mon) < 0)
+            return 7;
     }
     peer_hello(&f);
     put_status(&f, IPC_STATUS_READY, "");
@@ -397,6 +409,11 @@ static void test_run_restart_stop(void)
     CHECK(strstr(out, "lines=2 hosts=0 captures=1 latency=20 listen=0 pcaps=1 head=\xd4\xc3\xb2\xa1"
                       " fifo=0"));
     CHECK(strstr(out, "agent agentx-fd id=7") != NULL);
+    /* 7, 100, 101, 102 answered; 103 and 104 over the rate; capture refused */
+    wait_for(0, "agent agentx-fd id=102");
+    wait_for(0, "agent agentx-fail id=103 errno=11 too many requests");
+    wait_for(0, "agent agentx-fail id=104 errno=11");
+    wait_for(0, "capture agentx-fail id=100 errno=1 request refused");
     int ax = accept(master, NULL, NULL);
     CHECK(ax >= 0);
     char buf[8];
