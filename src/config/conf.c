@@ -430,7 +430,7 @@ static int d_capture(struct conf_ctx *x, int argc, char **argv)
         CONF_FAIL(x, "capture: needs a source (an interface name or pcap:FILE)");
     memset(&cc, 0, sizeof(cc));
     if (cap_spec_parse((const char *const *)argv + 1, argc - 1, &cc.spec, why, sizeof(why)) < 0)
-        CONF_FAIL(x, "capture: %s", why);
+        CONF_FAIL(x, "%s", why);
     for (size_t i = 0; i < x->c->ncaptures; i++)
         if (x->c->captures[i].spec.offline == cc.spec.offline &&
             strcmp(x->c->captures[i].spec.src, cc.spec.src) == 0)

@@ -263,12 +263,51 @@ static void test_directive_dest(void)
     CHECK(conf_directive_dest("bogus") == 0);
 }
 
+/* The two capture-process directives: values, defaults, FILE:LINE errors. */
+static void test_capture_directives(void)
+{
+    struct pm_conf c;
+    char err[512];
+    static const struct {
+        const char *text, *error;
+    } bad[] = {
+        {"signallingLatency 0\n",
+         "f.conf:1: signallingLatency: \"0\" is not a number from 1 to 1000"},
+        {"signallingLatency 1001\n", "f.conf:1: signallingLatency"},
+        {"signallingLatency\n", "f.conf:1: signallingLatency takes 1 argument"},
+        {"\ncapture\n", "f.conf:2: capture: needs a source"},
+        {"capture eth0 bogus\n", "f.conf:1: capture eth0: unknown option"},
+        {"capture pcap:/a\n# x\ncapture pcap:/a role data\n",
+         "f.conf:3: capture: pcap:/a is already captured at f.conf:1"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        CHECK(conf_load_buffer("f.conf", bad[i].text, strlen(bad[i].text), &c, err, sizeof(err)) ==
+              -1);
+        if (strncmp(err, bad[i].error, strlen(bad[i].error)) != 0)
+            fprintf(stderr, "got \"%s\", want \"%s\"\n", err, bad[i].error);
+        CHECK(strncmp(err, bad[i].error, strlen(bad[i].error)) == 0);
+    }
+    const char *good = "capture eth0\ncapture pcap:/a pace fast\ncapture eth1 role data\n"
+                       "signallingLatency 1000\n";
+    CHECK(conf_load_buffer("f.conf", good, strlen(good), &c, err, sizeof(err)) == 0);
+    CHECK(c.ncaptures == 3 && c.signalling_latency == 1000);
+    CHECK(strcmp(c.captures[0].spec.src, "eth0") == 0 && !c.captures[0].spec.offline);
+    CHECK(c.captures[1].spec.offline && strcmp(c.captures[1].where, "f.conf:2") == 0);
+    conf_free(&c);
+    CHECK(c.captures == NULL && c.ncaptures == 0);
+    CHECK(conf_load_buffer("f.conf", "", 0, &c, err, sizeof(err)) == 0);
+    CHECK(c.ncaptures == 0 && c.signalling_latency == CAP_LATENCY_MS_DEFAULT);
+    conf_free(&c);
+}
+
 int main(void)
 {
     CHECK(mkdtemp(dir) != NULL);
     CHECK(chmod(dir, 0700) == 0);
     snprintf(path, sizeof(path), "%s/pmirrord.conf", dir);
     test_directive_dest();
+    test_capture_directives();
     test_agent_and_capture_slices();
     test_child_error_line();
     test_bad_file_sends_nothing();
