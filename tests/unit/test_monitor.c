@@ -287,7 +287,21 @@ static void write_file(const char *path, const char *text, mode_t mode)
     close(fd);
 }
 
-static pid_t start_monitor(void)
+/* The test producer's descriptor (pm_daemon_hooks.monitor_test_fd). */
+static int test_fifo_fd(char *err, size_t errlen)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    close(p[1]);
+    return p[0];
+}
+
+static const struct pm_daemon_hooks hooks = {.monitor_test_fd = test_fifo_fd};
+
+static pid_t start_monitor(int foreground, const struct pm_daemon_hooks *h)
 {
     int p[2];
     CHECK(pipe2(p, O_CLOEXEC) == 0);
@@ -298,8 +312,9 @@ static pid_t start_monitor(void)
     if (pid == 0) {
         dup2(p[1], 1);
         dup2(p[1], 2);
-        char *argv[] = {"test_monitor", "-f", "-c", conf_path, "-p", pid_path, NULL};
-        _exit(pm_daemon_main(6, argv, NULL));
+        char *fg[] = {"test_monitor", "-f", "-c", conf_path, "-p", pid_path, NULL};
+        char *bg[] = {"test_monitor", "-c", conf_path, "-p", pid_path, NULL};
+        _exit(foreground ? pm_daemon_main(6, fg, h) : pm_daemon_main(5, bg, h));
     }
     close(p[1]);
     out_fd = p[0];
@@ -399,7 +414,7 @@ static void test_run_restart_stop(void)
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", master_path);
     CHECK(bind(master, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(master, 8) == 0);
 
-    pid_t mon = start_monitor();
+    pid_t mon = start_monitor(1, &hooks);
     size_t at = wait_for(0, "started (agent pid");
     wait_for(0, "agent ready pid=");
     wait_for(0, "capture ready pid=");
@@ -407,7 +422,7 @@ static void test_run_restart_stop(void)
     /* the agent's slice: its four lines, the trap host, no capture source */
     CHECK(strstr(out, "lines=4 hosts=1 captures=0 latency=10 listen=1 pcaps=0 head=- fifo=0"));
     CHECK(strstr(out, "lines=2 hosts=0 captures=1 latency=20 listen=0 pcaps=1 head=\xd4\xc3\xb2\xa1"
-                      " fifo=0"));
+                      " fifo=1"));
     CHECK(strstr(out, "agent agentx-fd id=7") != NULL);
     /* 7, 100, 101, 102 answered; 103 and 104 over the rate; capture refused */
     wait_for(0, "agent agentx-fd id=102");
@@ -442,7 +457,7 @@ static void test_run_restart_stop(void)
     wait_for(at, "capture ready pid=");
     long cap2 = pid_after("capture ready pid=");
     CHECK(cap2 != cap1);
-    CHECK(strstr(out + at, "captures=1 latency=20 listen=0 pcaps=0 head=- fifo=0") != NULL);
+    CHECK(strstr(out + at, "captures=1 latency=20 listen=0 pcaps=0 head=- fifo=1") != NULL);
     wait_for(at, "agent peer-chan");
     snprintf(want, sizeof(want), "agent peer-heartbeat %ld", cap2);
     wait_for(at, want);
@@ -487,13 +502,48 @@ static void test_child_failed(void)
              "capture failme\n",
              master_path, dir, sock_path);
     write_file(conf_path, conf, 0600);
-    pid_t mon = start_monitor();
+    pid_t mon = start_monitor(1, NULL);
+    wait_for(0, "pmirrord: capture process: failme: no such interface");
+    CHECK(wait_exit(mon) == 1);
+    close(out_fd);
+    /* detached: the waiting parent prints the reason and exits 1 */
+    mon = start_monitor(0, NULL);
     wait_for(0, "pmirrord: capture process: failme: no such interface");
     CHECK(wait_exit(mon) == 1);
     close(out_fd);
     struct stat st;
     CHECK(lstat(sock_path, &st) == -1 && errno == ENOENT);
     CHECK(lstat(pid_path, &st) == -1 && errno == ENOENT);
+}
+
+/* Detached: the parent returns 0 once both children are ready; SIGTERM to
+ * the daemon (its PID from the pidfile) removes the socket and pidfile. */
+static void test_background(void)
+{
+    char conf[1024];
+    snprintf(conf, sizeof(conf),
+             "agentXSocket unix:%s\npersistentDir %s/persist\ncontrolSocket %s\n"
+             "capture eth0\n",
+             master_path, dir, sock_path);
+    write_file(conf_path, conf, 0600);
+    pid_t parent = start_monitor(0, NULL);
+    CHECK(wait_exit(parent) == 0);
+    struct stat st;
+    CHECK(lstat(sock_path, &st) == 0 && S_ISSOCK(st.st_mode));
+    char buf[32] = "";
+    int fd = open(pid_path, O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0);
+    close(fd);
+    pid_t daemon = (pid_t)strtol(buf, NULL, 10);
+    CHECK(daemon > 1 && kill(daemon, SIGTERM) == 0);
+    uint64_t end = mono_ms() + WAIT_MS;
+    while (lstat(pid_path, &st) == 0) { /* removed last, after the children stopped */
+        CHECK(mono_ms() < end);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* not our child: nothing to wait on */
+    }
+    CHECK(lstat(sock_path, &st) == -1 && errno == ENOENT);
+    close(out_fd);
 }
 
 int main(int argc, char **argv)
@@ -514,6 +564,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     test_run_restart_stop();
     test_child_failed();
+    test_background();
     printf("test_monitor: OK\n");
     return 0;
 }
