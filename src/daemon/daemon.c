@@ -163,6 +163,15 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
     char err[1024];
     struct pm_conf conf;
 
+    /* Before any thread: one malloc arena for every thread.  Each further
+     * glibc arena reserves a 64 MiB region (HEAP_MAX_SIZE, 128 MiB while it is
+     * being aligned), all of it charged to RLIMIT_MEMLOCK under mlockall()
+     * (docs/memory-locking.md). */
+    if (mallopt(M_ARENA_MAX, 1) != 1 && !PM_SANITIZED) {
+        fprintf(stderr, "pmirrord: mallopt(M_ARENA_MAX, 1) failed\n");
+        return 1;
+    }
+    /* A child of the monitor (after mallopt(): the agent locks its memory). */
     const char *mode = sv_child_mode(argc, argv);
     if (mode != NULL) {
         int (*child_main)(int, char **, const struct pm_daemon_hooks *) = NULL;
@@ -175,14 +184,6 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
             return 2;
         }
         return child_main(argc, argv, hooks);
-    }
-    /* Before any thread: one malloc arena for every thread.  Each further
-     * glibc arena reserves a 64 MiB region (HEAP_MAX_SIZE, 128 MiB while it is
-     * being aligned), all of it charged to RLIMIT_MEMLOCK under mlockall()
-     * (docs/memory-locking.md). */
-    if (mallopt(M_ARENA_MAX, 1) != 1 && !PM_SANITIZED) {
-        fprintf(stderr, "pmirrord: mallopt(M_ARENA_MAX, 1) failed\n");
-        return 1;
     }
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:fnD:p:hV", longopts, NULL)) != -1) {
