@@ -153,7 +153,7 @@ static int put_fd(struct ipc_chan *ch, uint16_t purpose, uint32_t id, const char
 
 static void flush(struct mon_proc *p)
 {
-    if (p->ch != NULL && ipc_chan_flush(p->ch) < 0 && errno != EPIPE)
+    if (p->ch != NULL && ipc_chan_flush(p->ch) < 0 && errno != EPIPE && errno != ECONNRESET)
         log_warn("mon", "%s channel", p->name);
 }
 
@@ -410,7 +410,7 @@ static void read_chan(struct mon_proc *p)
     int r;
     for (int i = 0; i < 64 && p->ch != NULL; i++) { /* bounded: the other one waits */
         r = ipc_chan_recv(p->ch, on_rec, p);
-        if (r == 0) {
+        if (r == 0 || (r < 0 && errno == ECONNRESET)) {
             p->eof = 1; /* its death follows (SIGCHLD) */
             return;
         }
