@@ -443,7 +443,7 @@ static void test_run_restart_stop(void)
     CHECK(stat(persist, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
     /* the two children hear each other over chan C */
     long agent1 = pid_after("agent ready pid="), cap1 = pid_after("capture ready pid=");
-    char want[128];
+    char want[256];
     snprintf(want, sizeof(want), "agent peer-heartbeat %ld", cap1);
     wait_for(0, want);
     snprintf(want, sizeof(want), "capture peer-heartbeat %ld", agent1);
@@ -477,6 +477,23 @@ static void test_run_restart_stop(void)
     wait_for(at, want);
     wait_for(at, "agent stats process:agent starts=2 restarts=1");
     wait_for(at, "agent stats process:capture starts=2 restarts=1");
+
+    /* a file that no longer validates delays the restart, with its FILE:LINE */
+    char bad[2200];
+    snprintf(bad, sizeof(bad), "%s", conf);
+    char *lat = strstr(bad, "signallingLatency 20");
+    CHECK(lat != NULL);
+    memcpy(lat, "signallingLatency 0 ", 20);
+    write_file(conf_path, bad, 0600);
+    at = out_len;
+    CHECK(kill((pid_t)cap2, SIGKILL) == 0);
+    snprintf(want, sizeof(want), "cannot start the capture process: %s:6: signallingLatency",
+             conf_path);
+    at = wait_for(at, want);
+    CHECK(strstr(out + at, "capture ready pid=") == NULL);
+    write_file(conf_path, conf, 0600);
+    wait_for(at, "capture ready pid=");
+    cap2 = pid_after("capture ready pid=");
 
     /* SIGTERM: children stopped, control socket and pidfile removed, status 0 */
     CHECK(kill(mon, SIGTERM) == 0);
