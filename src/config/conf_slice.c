@@ -206,8 +206,10 @@ int conf_slice_send(struct ipc_chan *ch, const char *path, unsigned dest, struct
         conf_slice_free(s);
         return -1;
     }
-    if (c == NULL)
+    if (c == NULL) {
         conf_free(&local);
+        OPENSSL_cleanse(&local, sizeof(local)); /* the mirror secret's hash */
+    }
     struct ipc_rec *r = malloc(sizeof(*r));
     char why[256];
     int rc = -1;

@@ -48,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "memlock.h"
 #include "pidfile.h"
 #include "pmirrord/conf.h"
@@ -254,6 +256,7 @@ static int prestart(void *arg, struct sv_child *c, char *err, size_t errlen)
     if (p == &m->agent)
         snprintf(m->agentx, sizeof(m->agentx), "%s", conf.agentx_socket);
     conf_free(&conf);
+    OPENSSL_cleanse(&conf, sizeof(conf)); /* the mirror secret's hash */
     if (put_slice_fds(m, p, err, errlen) < 0 || conf_slice_send_end(p->ch, err, errlen) < 0)
         goto fail;
 
@@ -732,6 +735,7 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
         goto fail;
     /* The passphrases are no longer needed here: every start reads the file again. */
     conf_free(conf);
+    OPENSSL_cleanse(conf, sizeof(*conf));
     if (hooks != NULL && hooks->monitor_test_fd != NULL &&
         (m->test_fd = hooks->monitor_test_fd(err, sizeof(err))) < 0)
         goto fail;
@@ -764,6 +768,7 @@ fail:
     else
         log_error("mon", "cannot start: %s", err);
     conf_free(conf);
+    OPENSSL_cleanse(conf, sizeof(*conf));
     rc = 1;
 out:
     m->stopping = 1;
