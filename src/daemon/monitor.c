@@ -306,6 +306,8 @@ static void started(struct monitor *m, struct mon_proc *p)
     flush(&m->agent);
 }
 
+static void on_rec(struct ipc_rec *rec, void *arg);
+
 static struct mon_proc *proc_of(struct monitor *m, const struct sv_child *c)
 {
     return c == m->agent.sv ? &m->agent : &m->capture;
@@ -325,6 +327,9 @@ static void on_sv_event(void *arg, const struct sv_child *c, enum sv_event ev, c
                   sv_child_last_backoff_ms(p->sv));
         break;
     case SV_EV_DIED:
+        /* What it said before it died first: a FAILED status and its reason. */
+        for (int i = 0; i < 256 && p->ch != NULL && ipc_chan_recv(p->ch, on_rec, p) == 1; i++)
+            ;
         ipc_chan_free(p->ch);
         p->ch = NULL;
         p->deaths++;
