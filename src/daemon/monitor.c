@@ -471,13 +471,27 @@ static int persistent_dir(const char *dir, uid_t uid, gid_t gid, char *err, size
     if (fd < 0)
         return pm_err(err, errlen, "persistentDir %s: %s", dir, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) < 0 ||
-        (geteuid() == 0 && (st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0)) {
+    if (fstat(fd, &st) < 0) {
         pm_err(err, errlen, "persistentDir %s: %s", dir, strerror(errno));
         close(fd);
         return -1;
     }
-    if (geteuid() == 0) {
+    int give = geteuid() == 0 && (st.st_uid != uid || st.st_gid != gid);
+    /* Only a private directory, as pmirrord makes it: never a shared one
+     * that persistentDir happens to name (/var/lib). */
+    if (give && ((st.st_mode & 077) != 0 || (st.st_uid != 0 && st.st_uid != uid))) {
+        log_warnx("mon",
+                  "persistentDir %s (mode %04o, uid %u) is not pmirrord's private directory: "
+                  "not given to the agent's user (uid %u), which may not be able to write it",
+                  dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)uid);
+        give = 0;
+    }
+    if (give && fchown(fd, uid, gid) < 0) {
+        pm_err(err, errlen, "persistentDir %s: %s", dir, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (give) {
         /* Files a single-process pmirrord (root) left there. */
         int dfd = dup(fd);
         DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -414,6 +415,13 @@ static void test_run_restart_stop(void)
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", master_path);
     CHECK(bind(master, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(master, 8) == 0);
 
+    /* left by a single-process pmirrord (root): given to the agent's user */
+    char persist[160], left[200];
+    snprintf(persist, sizeof(persist), "%s/persist", dir);
+    snprintf(left, sizeof(left), "%s/pmirrord-agent.conf", persist);
+    CHECK(mkdir(persist, 0700) == 0);
+    write_file(left, "pmTrapEnable 1\n", 0600);
+
     pid_t mon = start_monitor(1, &hooks);
     size_t at = wait_for(0, "started (agent pid");
     wait_for(0, "agent ready pid=");
@@ -438,9 +446,13 @@ static void test_run_restart_stop(void)
     CHECK(lstat(sock_path, &st) == 0 && S_ISSOCK(st.st_mode));
     CHECK(lstat(pid_path, &st) == 0);
     snprintf(buf, sizeof(buf), "%s", "x");
-    char persist[160];
-    snprintf(persist, sizeof(persist), "%s/persist", dir);
+    struct passwd *pw = getpwnam("pmirrord");
+    if (pw == NULL)
+        pw = getpwnam("nobody");
+    CHECK(pw != NULL);
     CHECK(stat(persist, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+    CHECK(st.st_uid == pw->pw_uid);
+    CHECK(stat(left, &st) == 0 && st.st_uid == pw->pw_uid);
     /* the two children hear each other over chan C */
     long agent1 = pid_after("agent ready pid="), cap1 = pid_after("capture ready pid=");
     char want[256];
