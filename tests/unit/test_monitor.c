@@ -315,7 +315,7 @@ static pid_t start_monitor(int foreground, const struct pm_daemon_hooks *h)
         dup2(p[1], 2);
         char *fg[] = {"test_monitor", "-f", "-c", conf_path, "-p", pid_path, NULL};
         char *bg[] = {"test_monitor", "-c", conf_path, "-p", pid_path, NULL};
-        _exit(foreground ? pm_daemon_main(6, fg, h) : pm_daemon_main(5, bg, h));
+        exit(foreground ? pm_daemon_main(6, fg, h) : pm_daemon_main(5, bg, h));
     }
     close(p[1]);
     out_fd = p[0];
