@@ -522,6 +522,38 @@ static void test_run_restart_stop(void)
     unlink(master_path);
 }
 
+/* Both children die at once: whichever starts first keeps its new chan C end
+ * for the other, and the two new processes hear each other. */
+static void test_both_die(void)
+{
+    char conf[1024], want[128];
+    snprintf(conf, sizeof(conf),
+             "agentXSocket unix:%s\npersistentDir %s/persist\ncontrolSocket %s\n"
+             "capture eth0\n",
+             master_path, dir, sock_path);
+    write_file(conf_path, conf, 0600);
+    pid_t mon = start_monitor(1, NULL);
+    wait_for(0, "started (agent pid");
+    wait_for(0, "agent ready pid=");
+    wait_for(0, "capture ready pid=");
+    long agent1 = pid_after("agent ready pid="), cap1 = pid_after("capture ready pid=");
+    size_t at = out_len;
+    CHECK(kill((pid_t)agent1, SIGKILL) == 0 && kill((pid_t)cap1, SIGKILL) == 0);
+    wait_for(at, "agent process killed by SIGKILL");
+    wait_for(at, "capture process killed by SIGKILL");
+    wait_for(at, "agent ready pid=");
+    wait_for(at, "capture ready pid=");
+    long agent2 = pid_after("agent ready pid="), cap2 = pid_after("capture ready pid=");
+    CHECK(agent2 != agent1 && cap2 != cap1);
+    snprintf(want, sizeof(want), "agent peer-heartbeat %ld", cap2);
+    wait_for(at, want);
+    snprintf(want, sizeof(want), "capture peer-heartbeat %ld", agent2);
+    wait_for(at, want);
+    CHECK(kill(mon, SIGTERM) == 0);
+    CHECK(wait_exit(mon) == 0);
+    close(out_fd);
+}
+
 /* A child's FAILED fails the start-up: status 1, its reason on stderr. */
 static void test_child_failed(void)
 {
@@ -592,6 +624,7 @@ int main(int argc, char **argv)
     snprintf(pcap_path, sizeof(pcap_path), "%s/in.pcap", dir);
     signal(SIGPIPE, SIG_IGN);
     test_run_restart_stop();
+    test_both_die();
     test_child_failed();
     test_background();
     printf("test_monitor: OK\n");
