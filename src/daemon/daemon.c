@@ -32,6 +32,7 @@
 
 #include "agent/agent.h"
 #include "agent/notify.h"
+#include "agent_proc.h"
 #include "commands.h"
 #include "memlock.h"
 #include "pmirrord/agent_call.h"
@@ -46,6 +47,7 @@
 #include "pmirrord/pm_event.h"
 #include "pmirrord/securemem.h"
 #include "pmirrord/slog_ring.h"
+#include "pmirrord/supervise.h"
 #include "ready.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -375,7 +377,7 @@ static int start_ctl(struct daemon_state *d, const struct pm_conf *c, char *err,
     if (d->ctl == NULL)
         return -1;
     ctl_server_set_event_cb(d->ctl, on_ctl_event, d->mirror_ring);
-    struct pm_commands_ctx cc = {d->audit_ring, d->mirror_ring};
+    struct pm_commands_ctx cc = {d->audit_ring, d->mirror_ring, NULL, NULL};
     if (pm_commands_register(d->ctl, &cc, err, errlen) < 0)
         return -1;
     return ctl_server_start(d->ctl, err, errlen);
@@ -497,6 +499,11 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
     int foreground = 0, check_only = 0, ch, rc;
     char err[1024];
     struct pm_conf conf;
+
+    /* A child of the monitor (docs/process-model.md): PROG --child MODE ... */
+    const char *mode = sv_child_mode(argc, argv);
+    if (mode != NULL && strcmp(mode, "agent") == 0)
+        return pm_agent_proc_main(argc, argv, hooks);
 
     /* Before any thread: one malloc arena for every thread.  Each further
      * glibc arena reserves a 64 MiB region (HEAP_MAX_SIZE, 128 MiB while it is
