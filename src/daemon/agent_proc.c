@@ -98,7 +98,7 @@ static struct {
     int waiting, wait_done, wait_fd, wait_errno;
     uint32_t wait_id, next_id;
     char wait_text[256];
-    int agentx_failing; /* the last connect failed: said once per outage */
+    int agentx_failing; /* 0 connected, 1 failing, 2 failing and said (once per outage) */
     int running;
 
     struct slog_ring *audit_ring, *mirror_ring;
@@ -652,7 +652,7 @@ static int priv_connect(void *arg, char *err, size_t errlen)
         lock();
         ap.priv_fds++;
         unlock();
-        if (ap.agentx_failing)
+        if (ap.agentx_failing > 1)
             log_info("agentx", "the monitor connected to the AgentX master again");
         ap.agentx_failing = 0;
         return fd;
@@ -665,9 +665,13 @@ static int priv_connect(void *arg, char *err, size_t errlen)
         unlock();
     }
     /* Once per outage; a master simply absent is the transport's to say. */
-    if (ap.running && !ap.agentx_failing && result_errno != ENOENT && result_errno != ECONNREFUSED)
+    if (ap.running && ap.agentx_failing < 2 && result_errno != ENOENT &&
+        result_errno != ECONNREFUSED) {
         log_warnx("agentx", "no AgentX connection: %s", err);
-    ap.agentx_failing = 1;
+        ap.agentx_failing = 2; /* said */
+    } else if (ap.agentx_failing == 0) {
+        ap.agentx_failing = 1;
+    }
     errno = result_errno != 0 ? result_errno : EIO;
     return -1;
 }
