@@ -113,6 +113,11 @@ enum intake_state intake_state(const struct intake *in);
 int intake_done_fd(const struct intake *in);
 void intake_get_counts(const struct intake *in, struct intake_counts *out);
 void intake_peer(const struct intake *in, struct intake_peer *out);
+/* Queues HELLO (role agent, our pid, generation) on the channel, the first
+ * record of the agent's side; before intake_start() only (then the thread
+ * alone writes).  0, or -1 with err. */
+int intake_send_hello(struct intake *in, uint64_t generation, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /*
  * Hands the whole intercept table to the thread, which sends it on the
  * channel (it alone writes to it) as TRIGGER_SET records of generation: BEGIN

@@ -455,6 +455,10 @@ static int start_intake(int fd, char *err, size_t errlen)
         close(fd);
         return -1;
     }
+    if (intake_send_hello(in, 0, err, errlen) < 0) {
+        intake_free(in);
+        return -1;
+    }
     push_table(in);
     if (intake_start(in, err, errlen) < 0) {
         intake_free(in);

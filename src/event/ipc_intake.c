@@ -463,6 +463,28 @@ size_t intake_stats_snapshot(const struct intake *in, struct intake_source *out,
     return n;
 }
 
+int intake_send_hello(struct intake *in, uint64_t generation, char *err, size_t errlen)
+{
+    struct ipc_rec r;
+    if (in->started) {
+        snprintf(err, errlen, "intake: HELLO goes before the thread starts");
+        return -1;
+    }
+    memset(&r, 0, sizeof(r));
+    r.type = IPC_HELLO;
+    r.u.hello.version = IPC_VERSION;
+    r.u.hello.role = IPC_ROLE_AGENT;
+    r.u.hello.pid = (uint32_t)getpid();
+    r.u.hello.generation = generation;
+    if (ipc_chan_put(in->ch, &r, err, errlen) < 0)
+        return -1;
+    if (ipc_chan_flush(in->ch) < 0) {
+        snprintf(err, errlen, "intake: sending HELLO: %s", strerror(errno));
+        return -1;
+    }
+    return 0; /* a backlog is sent by the thread (POLLOUT) */
+}
+
 int intake_push_table(struct intake *in, uint64_t generation, const struct ipc_trigger *entries,
                       size_t n, char *err, size_t errlen)
 {

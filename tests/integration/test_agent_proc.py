@@ -271,6 +271,8 @@ class AgentProcTest(pmtest.PmTestCase):
         self.assertEqual(self.env.ctl("show", "version").returncode, 0)
 
         # chan C: the intercept table (empty) comes, is acknowledged
+        r = self.c.recv(10)
+        self.assertEqual((r[0], num(r[2][2][0]), num(r[2][3][0])), (HELLO, 2, self.proc.pid))
         r = self.c.expect(TRIGGER_SET)
         self.assertEqual(r[1], F_BEGIN | F_END | F_EMPTY)
         gen = num(r[2][1][0])
@@ -316,6 +318,7 @@ class AgentProcTest(pmtest.PmTestCase):
         self.assertEqual(self.c.recv(10), "EOF")   # the old channel is closed
         c2 = Chan(c2_cap)
         self.socks.append(c2_cap)
+        self.assertEqual(c2.recv(10)[0], HELLO)
         r = c2.expect(TRIGGER_SET)
         self.assertEqual(r[1], F_BEGIN | F_END | F_EMPTY)
         self.assertGreater(num(r[2][1][0]), gen)

@@ -410,12 +410,18 @@ struct table_rx {
     uint64_t gen[8];
     struct ipc_trigger entry[8];
     size_t other;
+    uint64_t hello_gen;
+    uint8_t hello_role;
 };
 
 static void on_table_rec(struct ipc_rec *r, void *arg)
 {
     struct table_rx *t = arg;
     if (r->type != IPC_TRIGGER_SET || t->n == 8) {
+        if (r->type == IPC_HELLO && t->other == 0 && t->n == 0) {
+            t->hello_gen = r->u.hello.generation;
+            t->hello_role = r->u.hello.role;
+        }
         t->other++;
         return;
     }
@@ -522,11 +528,14 @@ static void test_push_before_start(void)
     f.prod = ipc_chan_new(sv[0], 0, NULL, NULL, err, sizeof(err));
     f.in = intake_new(sv[1], f.q, f.ring, err, sizeof(err));
     CHECK(f.q != NULL && f.ring != NULL && f.prod != NULL && f.in != NULL);
+    CHECK(intake_send_hello(f.in, 5, err, sizeof(err)) == 0);
     CHECK(intake_push_table(f.in, 7, NULL, 0, err, sizeof(err)) == 0);
     CHECK(intake_push_table(f.in, 8, NULL, 0, err, sizeof(err)) == 0); /* replaces 7 */
     CHECK(intake_start(f.in, err, sizeof(err)) == 0);
-    table_read(&f, &t, 1);
+    table_read(&f, &t, 2);
+    CHECK(t.other == 1 && t.hello_gen == 5 && t.hello_role == IPC_ROLE_AGENT); /* HELLO first */
     CHECK(t.n == 1 && t.gen[0] == 8);
+    CHECK(intake_send_hello(f.in, 5, err, sizeof(err)) == -1); /* the thread writes now */
     struct intake_counts c;
     WAIT_FOR(f.in, c, c.tables_sent == 1);
     CHECK(c.tables_pushed == 2 && c.tables_replaced == 1);
