@@ -235,9 +235,20 @@ class AgentProcTest(pmtest.PmTestCase):
         self.priv_failed += 1
         return True
 
-    def ready(self):
+    def ready(self, before_answer=()):
+        """Answers PRIV_REQ until STATUS READY; before_answer: records sent first, while
+        the agent waits for the answer (it must keep them for its loop)."""
         self.priv_answered = self.priv_failed = 0
-        r = self.a.expect(STATUS, 20, handler=lambda r: r[0] == PRIV_REQ and self.answer_priv(r))
+        first = list(before_answer)
+
+        def on_priv(r):
+            if r[0] != PRIV_REQ:
+                return False
+            if first:
+                self.a.send(*first)
+                first.clear()
+            return self.answer_priv(r)
+        r = self.a.expect(STATUS, 20, handler=on_priv)
         self.assertEqual(status_of(r), (1, ""), self.env.read_log("agent"))
 
     def ctl_json(self, *words):
@@ -252,8 +263,10 @@ class AgentProcTest(pmtest.PmTestCase):
         self.start_agent()
         conf = self.env.pmirrord_conf()
         self.send_slice(conf)
-        self.ready()
+        self.ready(before_answer=[stats_rec("process:agent", [("starts", 7), ("restarts", 6)])])
         self.assertGreaterEqual(self.priv_answered, 1)
+        procs = {p["process"]: p for p in self.stats()["processes"]}
+        self.assertEqual((procs["agent"]["starts"], procs["agent"]["restarts"]), (7, 6))
 
         # unprivileged, with CAP_IPC_LOCK only where RLIMIT_MEMLOCK is short
         st = proc_status(self.proc.pid)
@@ -355,6 +368,22 @@ class AgentProcTest(pmtest.PmTestCase):
         after = os.stat(ctl)
         self.assertEqual((before.st_ino, before.st_mode, before.st_uid), (after.st_ino, after.st_mode,
                                                                            after.st_uid))
+
+    def test_monitor_silent(self):
+        """A monitor that never answers PRIV_REQ: each connect gives up after 2 s, the
+        agent starts all the same and says why the master is unreachable."""
+        self.bind_control()
+        self.start_agent()
+        self.send_slice(self.env.pmirrord_conf())
+        t0 = time.monotonic()
+        r = self.a.expect(STATUS, 20, handler=lambda r: r[0] == PRIV_REQ)
+        self.assertEqual(status_of(r), (1, ""))
+        self.assertLess(time.monotonic() - t0, 8)
+        self.assertIn("the monitor did not answer within 2000 ms", self.env.read_log("agent"))
+        s = self.stats()
+        self.assertGreaterEqual(s["agentx_refused"], 1)
+        self.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.proc.wait(15), 0)
 
     def test_monitor_gone(self):
         """End of file on chan A: the agent stops (status 0)."""
