@@ -398,11 +398,14 @@ class AgentProcTest(pmtest.PmTestCase):
         """A slice that does not parse: STATUS FAILED naming FILE:LINE, exit 1."""
         self.bind_control()
         self.start_agent()
-        self.send_slice(self.env.pmirrord_conf() + "noSuchDirective 1\n", path="/etc/pm.conf")
+        text = "\n\n# comments and blank lines are not sent\n" + self.env.pmirrord_conf() + \
+            "noSuchDirective 1\n"
+        line = text.split("\n").index("noSuchDirective 1") + 1
+        self.send_slice(text, path="/etc/pm.conf")
         r = self.a.expect(STATUS, 20)
-        state, text = status_of(r)
+        state, why = status_of(r)
         self.assertEqual(state, 2)
-        self.assertIn("/etc/pm.conf:", text)
+        self.assertIn("/etc/pm.conf:%d:" % line, why)   # the line where the file has it
         self.assertEqual(self.proc.wait(15), 1)
 
     def test_no_control_socket(self):
