@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "memlock.h"
+#include "agent_proc.h"
 #include "monitor.h"
 #include "pmirrord/conf.h"
 #include "pmirrord/daemon.h"
@@ -34,14 +35,7 @@
 #include "pmirrord/supervise.h"
 #include "ready.h"
 
-/*
- * The children's entries (docs/process-model.md): the agent process
- * (src/daemon/agent_proc.h) and the capture process
- * (include/pmirrord/cap_proc.h).  INTEGRATION: weak references until those
- * headers are merged; then include them and drop these two lines.
- */
-extern int pm_agent_proc_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
-    __attribute__((weak));
+/* INTEGRATION: until cap_proc.h is merged */
 extern int pm_capture_proc_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
     __attribute__((weak));
 

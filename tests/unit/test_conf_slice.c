@@ -85,7 +85,7 @@ static const char *conf_text =
     "\n"
     "capture\tpcap:/tmp/some.pcap\trole signalling   # a tab between the words\n"
     "trapHost 198.18.0.1 user u1 auth SHA-256 \"sekrit-passphrase-1\" priv AES-128 "
-    "\"sekrit-passphrase-2\"\n"
+    "\"sekrit-passphrase-2\xe9\"\n" /* Latin-1: a passphrase need not be UTF-8 */
     "signallingLatency 25\r\n"
     "eventQueueSize 64\n"
     "capture eth7 role data\n";
@@ -131,6 +131,7 @@ static void test_agent_and_capture_slices(void)
     CHECK(strcmp(c.path, path) == 0);
     CHECK(strcmp(c.agentx_socket, "/tmp/agentx-test") == 0);
     CHECK(c.nhosts == 1 && strcmp(c.hosts[0].auth_pass, "sekrit-passphrase-1") == 0);
+    CHECK(strcmp(c.hosts[0].priv_pass, "sekrit-passphrase-2\xe9") == 0);
     char where[300];
     snprintf(where, sizeof(where), "%s:5", path);
     CHECK(strcmp(c.hosts[0].where, where) == 0); /* the line number as in the file */

@@ -285,6 +285,29 @@ static void test_drop_needs_root(void)
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* As root: the agent's drop (docs/process-model.md) keeps nothing, or CAP_IPC_LOCK alone. */
+static void test_drop_to_user_keeps(uint64_t keep)
+{
+    if (geteuid() != 0)
+        return;
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        char err[256];
+        struct sbx_status st;
+        int rc = sbx_drop_to_user("nobody", keep, err, sizeof(err));
+        if (rc != 0 || sbx_status(&st, err, sizeof(err)) < 0)
+            _exit(1);
+        if (st.euid != 65534 || st.cap_eff != keep || st.cap_prm != keep || st.cap_bnd != keep ||
+            st.cap_inh != 0 || st.cap_amb != 0 || st.no_new_privs != 1 || st.dumpable != 0)
+            _exit(2);
+        _exit(setresuid(0, 0, 0) == 0 ? 3 : 0);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void test_status_unsandboxed(void)
 {
     struct sbx_status st;
@@ -304,6 +327,8 @@ int main(void)
 
     test_resolve_user();
     test_drop_needs_root();
+    test_drop_to_user_keeps(0);
+    test_drop_to_user_keeps(UINT64_C(1) << 14); /* CAP_IPC_LOCK */
     test_status_unsandboxed();
 
     static const struct {
