@@ -1,0 +1,219 @@
+/*
+ * cap_slice.c - the capture process's configuration slice and descriptors,
+ * read from the monitor's channel at start-up (docs/process-model.md,
+ * "Configuration slices"; docs/ipc-protocol.md, CONFIG and FD):
+ *
+ *   CONFIG BEGIN key "file" value PATH
+ *   CONFIG key DIRECTIVE value LINE-AS-WRITTEN line N      (capture, signallingLatency)
+ *   FD purpose pcap-file name SRC (as written in `pcap:SRC`) + the descriptor
+ *   FD purpose test-fifo (test builds only)               + the descriptor
+ *   CONFIG END key "end"
+ *
+ * Every record is untrusted: a slice out of order is refused as a whole.
+ * Values are wiped once parsed.
+ */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../config/conf_lex.h"
+#include "cap_proc_priv.h"
+#include "pmirrord/daemon.h"
+#include "pmirrord/errbuf.h"
+#include "pmirrord/log.h"
+
+struct slice_ctx {
+    struct cp_slice *sl;
+    const struct pm_daemon_hooks *hooks;
+};
+
+static void slice_bad(struct cp_slice *sl, const char *why)
+{
+    if (!sl->bad)
+        snprintf(sl->err, sizeof(sl->err), "configuration slice refused: %s", why);
+    sl->bad = 1;
+}
+
+static void on_config(struct cp_slice *sl, const struct ipc_config *c, unsigned flags)
+{
+    if (flags & IPC_F_BEGIN) {
+        if (sl->begun || strcmp(c->key, "file") != 0)
+            return slice_bad(sl, "a BEGIN record twice, or without key \"file\"");
+        sl->begun = 1;
+        size_t n = strnlen(c->value, sizeof(sl->file) - 1);
+        memcpy(sl->file, c->value, n);
+        sl->file[n] = '\0';
+    }
+    if (!sl->begun || sl->ended)
+        return slice_bad(sl, "a CONFIG record outside BEGIN..END");
+    if (flags & IPC_F_END) {
+        if (strcmp(c->key, "end") != 0 && !(flags & IPC_F_BEGIN))
+            return slice_bad(sl, "an END record without key \"end\"");
+        sl->ended = 1;
+        return;
+    }
+    if (flags & IPC_F_BEGIN)
+        return;
+    if (sl->nlines == CP_SLICE_LINES)
+        return slice_bad(sl, "too many lines");
+    char *v = strdup(c->value);
+    if (v == NULL)
+        return slice_bad(sl, "out of memory");
+    snprintf(sl->line[sl->nlines].key, sizeof(sl->line[0].key), "%s", c->key);
+    sl->line[sl->nlines].value = v;
+    sl->line[sl->nlines].line = c->line;
+    sl->nlines++;
+}
+
+static void on_fd(struct slice_ctx *x, struct ipc_fd *f)
+{
+    struct cp_slice *sl = x->sl;
+    switch (f->purpose) {
+    case IPC_FD_TEST_FIFO:
+        if (x->hooks == NULL || x->hooks->capture_test_start == NULL) {
+            log_warnx(CP_TOKEN, "a test-fifo descriptor refused: this is not a test build");
+            return; /* closed by the channel */
+        }
+        break;
+    case IPC_FD_PCAP_FILE:
+    case IPC_FD_PEER_CHAN:
+        break;
+    default:
+        log_warnx(CP_TOKEN, "a descriptor of purpose %u refused: not for the capture process",
+                  (unsigned)f->purpose);
+        return;
+    }
+    if (sl->nfds == sizeof(sl->fd) / sizeof(sl->fd[0])) {
+        log_warnx(CP_TOKEN, "too many descriptors with the slice; one closed");
+        return;
+    }
+    sl->fd[sl->nfds].purpose = f->purpose;
+    snprintf(sl->fd[sl->nfds].name, sizeof(sl->fd[0].name), "%s", f->name);
+    sl->fd[sl->nfds].fd = f->fd;
+    sl->nfds++;
+    f->fd = -1; /* taken */
+}
+
+static void on_rec(struct ipc_rec *rec, void *arg)
+{
+    struct slice_ctx *x = arg;
+    if (rec->type == IPC_CONFIG)
+        on_config(x->sl, &rec->u.config, rec->flags);
+    else if (rec->type == IPC_FD)
+        on_fd(x, &rec->u.fd);
+    else
+        log_debug(CP_TOKEN, "a %s record from the monitor before the slice ended: ignored",
+                  ipc_type_name(rec->type));
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cp_slice_read(struct ipc_chan *chan_b, int timeout_ms, const struct pm_daemon_hooks *hooks,
+                  struct cp_slice *sl, char *err, size_t errlen)
+{
+    struct slice_ctx x = {sl, hooks};
+    int64_t deadline = mono_ms() + timeout_ms;
+
+    while (!sl->ended && !sl->bad) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0)
+            return pm_err(err, errlen, "no configuration slice from the monitor within %d s",
+                          timeout_ms / 1000);
+        struct pollfd pfd = {.fd = ipc_chan_fd(chan_b), .events = POLLIN};
+        int n = poll(&pfd, 1, (int)left);
+        if (n < 0 && errno != EINTR)
+            return pm_err(err, errlen, "poll on the monitor channel: %s", strerror(errno));
+        if (n <= 0)
+            continue;
+        for (;;) {
+            int rc = ipc_chan_recv(chan_b, on_rec, &x);
+            if (rc == 0)
+                return pm_err(err, errlen, "the monitor closed its channel before the slice ended");
+            if (rc < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                    break;
+                return pm_err(err, errlen, "reading the monitor channel: %s", strerror(errno));
+            }
+            if (sl->ended || sl->bad)
+                break;
+        }
+    }
+    if (sl->bad)
+        return pm_err(err, errlen, "%s", sl->err);
+    return 0;
+}
+
+void cp_slice_clear(struct cp_slice *sl)
+{
+    for (size_t i = 0; i < sl->nlines; i++) {
+        OPENSSL_cleanse(sl->line[i].value, strlen(sl->line[i].value));
+        free(sl->line[i].value);
+    }
+    for (size_t i = 0; i < sl->nfds; i++)
+        if (sl->fd[i].fd >= 0)
+            close(sl->fd[i].fd);
+    OPENSSL_cleanse(sl, sizeof(*sl));
+}
+
+/*
+ * INTEGRATOR: glue until i8-mon's conf_slice lands.  Replace this function by
+ *   for each line: conf_slice_add(line, value);
+ *   conf_slice_load(file, &conf)  -> conf.capture[] (struct cap_spec, "file:line"),
+ *                                    conf.signalling_latency (ms)
+ * and copy those into struct cp_conf.  Until then the two directives of the
+ * capture process's slice are parsed here with conf_split() and
+ * cap_spec_parse(), and errors name FILE:LINE as conf_load_buffer() would.
+ */
+int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err, size_t errlen)
+{
+    char buf[IPC_CONFIG_MAX + 1], e[512];
+    char *words[CONF_MAX_WORDS];
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->latency_ms = CAP_LATENCY_MS_DEFAULT;
+    for (size_t i = 0; i < sl->nlines && rc == 0; i++) {
+        snprintf(buf, sizeof(buf), "%s", sl->line[i].value);
+        int nw = conf_split(buf, words, CONF_MAX_WORDS, e, sizeof(e));
+        unsigned long ms;
+        if (nw < 0) {
+            rc = pm_err(err, errlen, "%s:%u: %s", sl->file, sl->line[i].line, e);
+        } else if (nw < 1 || strcmp(words[0], sl->line[i].key) != 0) {
+            rc = pm_err(err, errlen, "%s:%u: the line does not start with its directive",
+                        sl->file, sl->line[i].line);
+        } else if (!strcmp(words[0], "capture")) {
+            if (out->nspec == CAP_PROC_SOURCES_MAX) {
+                rc = pm_err(err, errlen, "%s:%u: more than %d capture sources", sl->file,
+                            sl->line[i].line, CAP_PROC_SOURCES_MAX);
+            } else if (cap_spec_parse((const char *const *)words + 1, nw - 1,
+                                      &out->spec[out->nspec], e, sizeof(e)) < 0) {
+                rc = pm_err(err, errlen, "%s:%u: %s", sl->file, sl->line[i].line, e);
+            } else {
+                snprintf(out->where[out->nspec], sizeof(out->where[0]), "%s:%u", sl->file,
+                         sl->line[i].line);
+                out->nspec++;
+            }
+        } else if (!strcmp(words[0], "signallingLatency")) {
+            if (nw != 2 || conf_uint(words[1], 1, 1000, &ms) != 0)
+                rc = pm_err(err, errlen, "%s:%u: signallingLatency takes milliseconds, 1..1000",
+                            sl->file, sl->line[i].line);
+            else
+                out->latency_ms = (unsigned)ms;
+        } else {
+            log_warnx(CP_TOKEN, "%s:%u: directive %s is not for the capture process; ignored",
+                      sl->file, sl->line[i].line, sl->line[i].key);
+        }
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return rc;
+}
