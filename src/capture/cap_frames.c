@@ -149,7 +149,6 @@ int cp_on_packet(void *arg, struct cap_source *src, const struct cap_packet *pkt
 {
     struct cp_source *s = arg;
     (void)src;
-    cp_frame(s->proc, s, pkt->dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_sec,
-             pkt->ts_usec);
+    cp_frame(s->proc, s, pkt->dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_sec, pkt->ts_usec);
     return CAP_PKT_TAKEN;
 }

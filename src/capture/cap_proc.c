@@ -36,9 +36,9 @@
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sandbox.h"
 
-#define CP_FD_MONITOR 3
-#define CP_FD_AGENT   4
-#define CP_TICK_MS    1000
+#define CP_FD_MONITOR    3
+#define CP_FD_AGENT      4
+#define CP_TICK_MS       1000
 #define CP_EXIT_FLUSH_MS 1000
 
 static struct cap_proc cp; /* large (sources, specs): not on the stack */
@@ -79,12 +79,11 @@ static void on_source_event(void *arg, struct cap_source *src, enum cap_event ev
     if (ev == CAP_EV_STATE) {
         enum cap_state st = cap_source_state(src);
         enum cap_cause cause = cap_source_cause(src);
-        log_msg(st == CAP_STATE_UP || st == CAP_STATE_EOF ? LOG_INFO : LOG_WARNING, CP_TOKEN, "source %s: %s (%s)",
-                s->name + 4, cap_state_name(st), cap_cause_name(cause));
+        log_msg(st == CAP_STATE_UP || st == CAP_STATE_EOF ? LOG_INFO : LOG_WARNING, CP_TOKEN,
+                "source %s: %s (%s)", s->name + 4, cap_state_name(st), cap_cause_name(cause));
         cp_mlog(p, "source %s %s: %s", s->name + 4, cap_state_name(st), reason);
-        if (st == CAP_STATE_DOWN &&
-            (cause == CAP_CAUSE_DELETED || cause == CAP_CAUSE_ERROR ||
-             cause == CAP_CAUSE_REPLACED || cause == CAP_CAUSE_GONE))
+        if (st == CAP_STATE_DOWN && (cause == CAP_CAUSE_DELETED || cause == CAP_CAUSE_ERROR ||
+                                     cause == CAP_CAUSE_REPLACED || cause == CAP_CAUSE_GONE))
             cp_interface_deleted(p, s, cause);
     } else {
         log_warnx(CP_TOKEN, "source %s: %s", s->name + 4, reason);
@@ -134,8 +133,8 @@ static void source_name(struct cp_source *s)
     s->name[n] = '\0';
 }
 
-static int open_sources(struct cap_proc *p, const struct cp_conf *c, struct cp_slice *sl,
-                        char *err, size_t errlen)
+static int open_sources(struct cap_proc *p, const struct cp_conf *c, struct cp_slice *sl, char *err,
+                        size_t errlen)
 {
     char e[512];
     int live = 0;
@@ -182,14 +181,15 @@ static void drop_chan_c(struct cap_proc *p, const char *why)
 {
     if (p->chan_c == NULL)
         return;
-    log_warnx(CP_TOKEN, "the agent's channel %s: what would be sent to it is dropped and "
-                        "counted until a new one arrives",
+    log_warnx(CP_TOKEN,
+              "the agent's channel %s: what would be sent to it is dropped and "
+              "counted until a new one arrives",
               why);
     ipc_chan_free(p->chan_c);
     p->chan_c = NULL;
 }
 
-static void new_chan_c(struct cap_proc *p, int fd)
+static void new_chan_c(struct cap_proc *p, int fd, int replacing)
 {
     char err[256];
     struct ipc_chan *ch = ipc_chan_new(fd, CP_CHAN_BACKLOG, cp_chan_full, p, err, sizeof(err));
@@ -201,15 +201,17 @@ static void new_chan_c(struct cap_proc *p, int fd)
     if (p->chan_c != NULL)
         ipc_chan_free(p->chan_c);
     p->chan_c = ch;
-    p->chan_c_replaced++;
-    log_info(CP_TOKEN, "a new channel to the agent");
+    if (replacing) {
+        p->chan_c_replaced++;
+        log_info(CP_TOKEN, "a new channel to the agent");
+    }
 }
 
 static void on_chan_b(struct ipc_rec *rec, void *arg)
 {
     struct cap_proc *p = arg;
     if (rec->type == IPC_FD && rec->u.fd.purpose == IPC_FD_PEER_CHAN) {
-        new_chan_c(p, rec->u.fd.fd);
+        new_chan_c(p, rec->u.fd.fd, 1);
         rec->u.fd.fd = -1; /* taken (closed by new_chan_c on failure) */
         return;
     }
@@ -355,7 +357,8 @@ static int run_loop(struct cap_proc *p)
                 p->stop = 1;
             }
         }
-        if (rc > 0 && ic >= 0 && p->chan_c != NULL && fds[ic].revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (rc > 0 && ic >= 0 && p->chan_c != NULL &&
+            fds[ic].revents & (POLLIN | POLLHUP | POLLERR)) {
             struct ipc_chan *before = p->chan_c;
             if (!drain(before, cp_on_chan_c, p, &p->chan_c) && p->chan_c == before)
                 drop_chan_c(p, "is closed (the agent is gone)");
@@ -431,8 +434,8 @@ static void log_sandbox(void)
     log_info(CP_TOKEN,
              "sandbox: uid %u gid %u, capabilities %#llx, no_new_privs %d, seccomp %d, "
              "landlock %d",
-             (unsigned)st.euid, (unsigned)st.egid, (unsigned long long)st.cap_eff,
-             st.no_new_privs, st.seccomp, st.landlock);
+             (unsigned)st.euid, (unsigned)st.egid, (unsigned long long)st.cap_eff, st.no_new_privs,
+             st.seccomp, st.landlock);
 }
 
 static int start(struct cap_proc *p, struct cp_slice *sl)
@@ -464,12 +467,12 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
     if (fcntl(CP_FD_AGENT, F_GETFD) < 0)
         log_warnx(CP_TOKEN, "no agent channel at fd %d", CP_FD_AGENT);
     else
-        new_chan_c(p, CP_FD_AGENT), p->chan_c_replaced = 0;
+        new_chan_c(p, CP_FD_AGENT, 0);
     if (cp_slice_read(p->chan_b, CAP_PROC_SLICE_MS, p->hooks, sl, err, sizeof(err)) < 0)
         return fail(p, err);
     for (size_t i = 0; i < sl->nfds; i++) {
         if (sl->fd[i].purpose == IPC_FD_PEER_CHAN) {
-            new_chan_c(p, sl->fd[i].fd);
+            new_chan_c(p, sl->fd[i].fd, 1);
             sl->fd[i].fd = -1;
         } else if (sl->fd[i].purpose == IPC_FD_TEST_FIFO && p->test_fd < 0) {
             p->test_fd = sl->fd[i].fd;

@@ -20,23 +20,23 @@ struct cap_linkwatch;
 struct pkt_dedupe;
 struct reasm;
 
-#define CP_TOKEN         "capture"
-#define CP_DEDUPE_SLOTS  65536
-#define CP_DEDUPE_MS     50
-#define CP_REASM_DGRAMS  1024
-#define CP_REASM_BYTES   (4u << 20)
-#define CP_REASM_MS      10000
-#define CP_TRIG_MAX      65536 /* entries in one trigger table */
-#define CP_CHAN_BACKLOG  (1u << 20)
-#define CP_SLICE_LINES   256
+#define CP_TOKEN        "capture"
+#define CP_DEDUPE_SLOTS 65536
+#define CP_DEDUPE_MS    50
+#define CP_REASM_DGRAMS 1024
+#define CP_REASM_BYTES  (4u << 20)
+#define CP_REASM_MS     10000
+#define CP_TRIG_MAX     65536 /* entries in one trigger table */
+#define CP_CHAN_BACKLOG (1u << 20)
+#define CP_SLICE_LINES  256
 
 /* One `capture` directive and what became of it. */
 struct cp_source {
     struct cap_proc *proc;
     struct cap_spec spec;
-    char where[CAP_SRC_MAX + 16];   /* "file:line" of the directive */
-    char name[IPC_NAME_MAX + 1];    /* "src:" + SRC, cut to 63 octets */
-    struct cap_source *src;         /* NULL: a pcap file already read (not sent again) */
+    char where[CAP_SRC_MAX + 16]; /* "file:line" of the directive */
+    char name[IPC_NAME_MAX + 1];  /* "src:" + SRC, cut to 63 octets */
+    struct cap_source *src;       /* NULL: a pcap file already read (not sent again) */
     uint64_t malformed, radius, dhcp, duplicates;
 };
 
@@ -72,7 +72,7 @@ struct cp_slice {
 
 struct cap_proc {
     const struct pm_daemon_hooks *hooks;
-    int test_build; /* hooks with a test producer: sig_digest is computed */
+    int test_build;          /* hooks with a test producer: sig_digest is computed */
     struct ipc_chan *chan_b; /* monitor */
     struct ipc_chan *chan_c; /* agent; NULL while it is being restarted */
     struct cp_source src[CAP_PROC_SOURCES_MAX];
@@ -87,15 +87,15 @@ struct cap_proc {
 
     /* counters of STATS "capture" */
     uint64_t decoded, malformed, duplicates, radius, dhcp, reasm_completed, reasm_dropped;
-    uint64_t nochan_drops;            /* records not sent: no agent channel */
-    uint64_t chan_c_replaced;         /* peer-chan descriptors taken */
-    uint64_t b_unexpected;            /* records from the monitor not expected */
-    uint64_t c_unexpected;            /* records from the agent not expected */
+    uint64_t nochan_drops;    /* records not sent: no agent channel */
+    uint64_t chan_c_replaced; /* peer-chan descriptors taken */
+    uint64_t b_unexpected;    /* records from the monitor not expected */
+    uint64_t c_unexpected;    /* records from the agent not expected */
     uint64_t trig_tables, trig_acks, trig_rejects, trig_entries;
     uint64_t events_sent, events_dropped;
     uint64_t sig_digest;
     uint64_t hb_seq;
-    int full_pending;   /* chan C path-full episode ended: log it */
+    int full_pending; /* chan C path-full episode ended: log it */
     uint64_t full_dropped;
 
     /* trigger table (docs/ipc-protocol.md, TRIGGER_SET) */

@@ -260,8 +260,9 @@ static void on_trigger_set(struct cap_proc *p, const struct ipc_trigger_set *ts,
     p->trig_tables++;
     if (p->tnew_bad) {
         p->trig_rejects++;
-        log_warnx(CP_TOKEN, "a trigger table refused (inconsistent or more than %d entries); "
-                            "the previous one stays in force",
+        log_warnx(CP_TOKEN,
+                  "a trigger table refused (inconsistent or more than %d entries); "
+                  "the previous one stays in force",
                   CP_TRIG_MAX);
         tnew_drop(p);
         return;

@@ -189,8 +189,8 @@ int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err
         if (nw < 0) {
             rc = pm_err(err, errlen, "%s:%u: %s", sl->file, sl->line[i].line, e);
         } else if (nw < 1 || strcmp(words[0], sl->line[i].key) != 0) {
-            rc = pm_err(err, errlen, "%s:%u: the line does not start with its directive",
-                        sl->file, sl->line[i].line);
+            rc = pm_err(err, errlen, "%s:%u: the line does not start with its directive", sl->file,
+                        sl->line[i].line);
         } else if (!strcmp(words[0], "capture")) {
             if (out->nspec == CAP_PROC_SOURCES_MAX) {
                 rc = pm_err(err, errlen, "%s:%u: more than %d capture sources", sl->file,

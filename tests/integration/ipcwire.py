@@ -180,8 +180,13 @@ class Chan:
         self.got.extend(recs)
         return recs, fds
 
-    def wait(self, pred, timeout=10.0, what="record"):
-        """Reads until pred(rec) holds for a newly received record; returns it."""
+    def wait(self, pred, timeout=10.0, what="record", seen=False):
+        """Reads until pred(rec) holds for a newly received record (or, with
+        seen, for one received before); returns it."""
+        if seen:
+            for rec in self.got:
+                if pred(rec):
+                    return rec
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             res = self.recv(min(0.2, max(0.01, deadline - time.monotonic())))
