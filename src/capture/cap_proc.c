@@ -443,27 +443,26 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
     char err[1024];
     static struct cp_conf conf;
 
+    /* 0. The monitor's channel, to report a failure (it reads nothing yet). */
+    p->chan_b = ipc_chan_new(CP_FD_MONITOR, CP_CHAN_BACKLOG, NULL, NULL, err, sizeof(err));
+    if (p->chan_b == NULL) {
+        log_error(CP_TOKEN, "the monitor's channel (fd %d): %s", CP_FD_MONITOR, err);
+        return 1;
+    }
+
     /* 1. Privileges first: nothing is read as root. */
     if (geteuid() != 0) {
         log_warnx(CP_TOKEN, "not started as root: privileges not dropped; only pcap files "
                             "can be captured");
     } else {
         int rc = sbx_drop_privileges(CAP_PROC_USER, err, sizeof(err));
-        if (rc < 0) {
-            /* no channel yet: the monitor hears the death of the child */
-            log_error(CP_TOKEN, "%s", err);
-            return 1;
-        }
+        if (rc < 0)
+            return fail(p, err);
         if (rc > 0)
             log_warnx(CP_TOKEN, "%s", err);
     }
 
-    /* 2. The channels, the slice and its descriptors. */
-    p->chan_b = ipc_chan_new(CP_FD_MONITOR, CP_CHAN_BACKLOG, NULL, NULL, err, sizeof(err));
-    if (p->chan_b == NULL) {
-        log_error(CP_TOKEN, "the monitor's channel (fd %d): %s", CP_FD_MONITOR, err);
-        return 1;
-    }
+    /* 2. The agent's channel, the slice and its descriptors. */
     if (fcntl(CP_FD_AGENT, F_GETFD) < 0)
         log_warnx(CP_TOKEN, "no agent channel at fd %d", CP_FD_AGENT);
     else

@@ -59,6 +59,14 @@ int cp_event_sink(const struct pm_event *ev, void *arg)
 {
     struct cap_proc *p = arg;
     struct ipc_rec rec = {.type = IPC_EVENT};
+    /* A burst (one producer call raising thousands) does not wait for the
+     * loop's flush: what the socket takes now leaves the backlog room. */
+    if (p->chan_c != NULL && ipc_chan_pending(p->chan_c)) {
+        struct ipc_chan_stats cs;
+        ipc_chan_get_stats(p->chan_c, &cs);
+        if (cs.backlog_bytes >= CP_CHAN_BACKLOG / 4)
+            (void)ipc_chan_flush(p->chan_c);
+    }
     rec.u.event = *ev;
     int rc = cp_put_c(p, &rec);
     OPENSSL_cleanse(&rec, sizeof(rec));
