@@ -5,6 +5,7 @@
  * integration tests and benchmarks; not installed.
  *
  *   PM_EVTEST_FIFO=/path/fifo pm_evtestd -f -c pmirrord.conf ...
+ *   pm_evtestd --child capture [-f] [-D TOKENS]   (as the monitor starts it)
  *
  * One event per line, key=value words (values percent-decoded; "*N:c" means
  * N times the character c):
@@ -12,6 +13,8 @@
  *   err=text policy=spl_1 pid=7 dir=0 tip=198.18.0.5 aa=198.18.0.9 trm=1
  *   count=N   raise N copies, mid incremented each time
  *   rate=R    at R per second (default: as fast as possible)
+ * After each line: "evtest: raised N event(s), M dropped by the queue" (M:
+ * refused by the path to the agent; the agent's own queue counts its drops).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -253,8 +256,9 @@ static void evt_run(void *arg)
 static const char evtest_usage[] =
     "\n"
     "pm_evtestd is pmirrord plus a test hook (tests and benchmarks only; not installed):\n"
-    "  PM_EVTEST_FIFO=PATH  required: a FIFO (mkfifo) read once pmirrord has started;\n"
-    "                       each line written to it raises events through pm_event_raise()\n"
+    "  PM_EVTEST_FIFO=PATH  required: a FIFO (mkfifo), opened by the monitor and read by\n"
+    "                       the capture process; each line written to it raises events\n"
+    "                       through pm_event_raise() there (EVENT records to the agent)\n"
     "Event line: key=value words separated by blanks; a value is percent-decoded (%20),\n"
     "or *N:c for N times the character c; numbers are decimal, unknown keys refuse the line:\n"
     "  trap=1-10     notification (5 SessionStart, ... as in the MIB)\n"
