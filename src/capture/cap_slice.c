@@ -148,6 +148,10 @@ int cp_slice_read(struct ipc_chan *chan_b, int timeout_ms, const struct pm_daemo
                 break;
         }
     }
+    /* Descriptors belong before END; a monitor that sent them in a message of
+     * their own right after it is still heard (what is already queued). */
+    while (!sl->bad && ipc_chan_recv(chan_b, on_rec, &x) > 0)
+        ;
     if (sl->bad)
         return pm_err(err, errlen, "%s", sl->err);
     return 0;
