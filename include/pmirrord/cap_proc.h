@@ -26,7 +26,9 @@ struct pm_daemon_hooks;
 /* main() of the capture child; hooks may be NULL (pmirrord itself).  Exit
  * status: 0 stopped (SIGTERM, or the monitor closed its channel), 1 start-up
  * or runtime failure (a STATUS FAILED was sent when the channel allowed), 2
- * usage. */
+ * usage.  Once the seccomp filter is in place it does not return: it ends
+ * with _exit(), since exit handlers may need calls the filter forbids
+ * (LeakSanitizer's leak check at exit uses clone and ptrace). */
 int pm_capture_proc_main(int argc, char **argv, const struct pm_daemon_hooks *hooks);
 
 /*

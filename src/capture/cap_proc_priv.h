@@ -82,7 +82,8 @@ struct cap_proc {
     struct pkt_dedupe *dedupe;
     struct reasm *reasm;
     struct cap_clock clock;
-    int test_fd; /* IPC_FD_TEST_FIFO, -1 none; handed to the hook */
+    int test_fd;   /* IPC_FD_TEST_FIFO, -1 none; handed to the hook */
+    int sandboxed; /* the seccomp filter is in place */
     int stop;
 
     /* counters of STATS "capture" */
