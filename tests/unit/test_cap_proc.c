@@ -13,6 +13,7 @@
 
 #include "capture/cap_proc_priv.h"
 #include "check.h"
+#include "pmirrord/daemon.h"
 #include "pmirrord/ip_reasm.h"
 #include "pmirrord/pkt_dedupe.h"
 
@@ -217,12 +218,108 @@ static void test_triggers_and_sink(void)
     ipc_chan_free(peer);
 }
 
+/* The monitor's side of a slice: records put on mon, read by cp_slice_read(). */
+static void put_config(struct ipc_chan *mon, unsigned flags, const char *key, const char *value,
+                       uint32_t line)
+{
+    static struct ipc_rec rec;
+    char err[256];
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_CONFIG;
+    rec.flags = (uint16_t)flags;
+    snprintf(rec.u.config.key, sizeof(rec.u.config.key), "%s", key);
+    snprintf(rec.u.config.value, sizeof(rec.u.config.value), "%s", value);
+    rec.u.config.line = line;
+    CHECK(ipc_chan_put(mon, &rec, err, sizeof(err)) == 0);
+}
+
+static void put_fd(struct ipc_chan *mon, unsigned purpose, const char *name, int fd)
+{
+    static struct ipc_rec rec;
+    char err[256];
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_FD;
+    rec.u.fd.purpose = (uint16_t)purpose;
+    snprintf(rec.u.fd.name, sizeof(rec.u.fd.name), "%s", name);
+    CHECK(ipc_chan_put_fd(mon, &rec, fd, err, sizeof(err)) == 0);
+}
+
+static int dummy_start(int fd, void *arg)
+{
+    (void)fd, (void)arg;
+    return 0;
+}
+
+static void test_slice_read(void)
+{
+    static struct cp_slice sl;
+    struct pm_daemon_hooks test_hooks = {.capture_test_start = dummy_start};
+    int sv[2], pfd[2];
+    char err[512], c;
+
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    struct ipc_chan *mon = ipc_chan_new(sv[0], 0, NULL, NULL, err, sizeof(err));
+    struct ipc_chan *me = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(mon != NULL && me != NULL);
+
+    /* pmirrord itself (no hooks): a test-fifo descriptor is closed, a pcap one kept */
+    CHECK(pipe(pfd) == 0);
+    put_config(mon, IPC_F_BEGIN, "file", "/etc/p.conf", 0);
+    put_config(mon, 0, "capture", "capture pcap:/tmp/x.pcap", 4);
+    put_fd(mon, IPC_FD_PCAP_FILE, "/tmp/x.pcap", pfd[0]);
+    put_fd(mon, IPC_FD_TEST_FIFO, "", pfd[1]);
+    put_config(mon, IPC_F_END, "end", "", 0);
+    CHECK(ipc_chan_flush(mon) == 0);
+    close(pfd[1]);
+    CHECK(cp_slice_read(me, 1000, NULL, &sl, err, sizeof(err)) == 0);
+    CHECK(!strcmp(sl.file, "/etc/p.conf") && sl.nlines == 1 && sl.line[0].line == 4);
+    CHECK(sl.nfds == 1 && sl.fd[0].purpose == IPC_FD_PCAP_FILE);
+    CHECK(read(pfd[0], &c, 1) == 0); /* no write end left anywhere: the fifo's copy was closed */
+    cp_slice_clear(&sl);
+    close(pfd[0]);
+
+    /* a test build takes it */
+    CHECK(pipe(pfd) == 0);
+    put_config(mon, IPC_F_BEGIN | IPC_F_END, "file", "/etc/p.conf", 0);
+    put_fd(mon, IPC_FD_TEST_FIFO, "", pfd[1]);
+    CHECK(ipc_chan_flush(mon) == 0);
+    CHECK(cp_slice_read(me, 1000, &test_hooks, &sl, err, sizeof(err)) == 0);
+    CHECK(sl.nfds == 1 && sl.fd[0].purpose == IPC_FD_TEST_FIFO);
+    cp_slice_clear(&sl);
+    close(pfd[0]);
+    close(pfd[1]);
+
+    /* out of order: a line before BEGIN */
+    put_config(mon, 0, "capture", "capture eth0", 2);
+    put_config(mon, IPC_F_BEGIN, "file", "/etc/p.conf", 0);
+    put_config(mon, IPC_F_END, "end", "", 0);
+    CHECK(ipc_chan_flush(mon) == 0);
+    CHECK(cp_slice_read(me, 1000, NULL, &sl, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "outside BEGIN..END") != NULL);
+    cp_slice_clear(&sl);
+    while (ipc_chan_recv(me, on_got, &(struct got){0}) > 0)
+        ;
+
+    /* nothing within the time */
+    CHECK(cp_slice_read(me, 100, NULL, &sl, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "no configuration slice") != NULL);
+    cp_slice_clear(&sl);
+
+    /* the monitor gone */
+    ipc_chan_free(mon);
+    CHECK(cp_slice_read(me, 1000, NULL, &sl, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "closed its channel") != NULL);
+    cp_slice_clear(&sl);
+    ipc_chan_free(me);
+}
+
 int main(void)
 {
     test_conf();
     test_clock();
     test_frames();
     test_triggers_and_sink();
+    test_slice_read();
     printf("test_cap_proc: ok\n");
     return 0;
 }
