@@ -467,7 +467,9 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
         log_warnx(CP_TOKEN, "no agent channel at fd %d", CP_FD_AGENT);
     else
         new_chan_c(p, CP_FD_AGENT, 0);
-    if (cp_slice_read(p->chan_b, CAP_PROC_SLICE_MS, p->hooks, sl, err, sizeof(err)) < 0)
+    int rc =
+        cp_slice_read(p->chan_b, CAP_PROC_SLICE_MS, p->hooks, &cp_got_term, sl, err, sizeof(err));
+    if (rc < 0)
         return fail(p, err);
     for (size_t i = 0; i < sl->nfds; i++) {
         if (sl->fd[i].purpose == IPC_FD_PEER_CHAN) {
@@ -478,7 +480,7 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
             sl->fd[i].fd = -1;
         }
     }
-    int rc = cp_conf_from_slice(sl, &conf, err, sizeof(err));
+    rc = cp_conf_from_slice(sl, &conf, err, sizeof(err));
     if (rc == 0)
         rc = open_sources(p, &conf, sl, err, sizeof(err));
     OPENSSL_cleanse(&conf, sizeof(conf));

@@ -7,6 +7,7 @@
 #ifndef PMIRRORD_CAP_PROC_PRIV_H
 #define PMIRRORD_CAP_PROC_PRIV_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -110,8 +111,9 @@ struct cap_proc {
 };
 
 /* cap_slice.c */
+/* Reads the slice (at most timeout_ms, or until *stop is set by a signal). */
 int cp_slice_read(struct ipc_chan *chan_b, int timeout_ms, const struct pm_daemon_hooks *hooks,
-                  struct cp_slice *sl, char *err, size_t errlen);
+                  const volatile sig_atomic_t *stop, struct cp_slice *sl, char *err, size_t errlen);
 void cp_slice_clear(struct cp_slice *sl);
 int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err, size_t errlen);
 

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,18 +120,23 @@ static int64_t mono_ms(void)
 }
 
 int cp_slice_read(struct ipc_chan *chan_b, int timeout_ms, const struct pm_daemon_hooks *hooks,
-                  struct cp_slice *sl, char *err, size_t errlen)
+                  const volatile sig_atomic_t *stop, struct cp_slice *sl, char *err, size_t errlen)
 {
     struct slice_ctx x = {sl, hooks};
     int64_t deadline = mono_ms() + timeout_ms;
+    sigset_t empty;
+    sigemptyset(&empty);
 
     while (!sl->ended && !sl->bad) {
+        if (stop != NULL && *stop)
+            return pm_err(err, errlen, "stopped (a signal) before the slice came");
         int64_t left = deadline - mono_ms();
         if (left <= 0)
             return pm_err(err, errlen, "no configuration slice from the monitor within %d s",
                           timeout_ms / 1000);
         struct pollfd pfd = {.fd = ipc_chan_fd(chan_b), .events = POLLIN};
-        int n = poll(&pfd, 1, (int)left);
+        struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000};
+        int n = ppoll(&pfd, 1, &ts, &empty); /* SIGTERM is blocked but here and in the loop */
         if (n < 0 && errno != EINTR)
             return pm_err(err, errlen, "poll on the monitor channel: %s", strerror(errno));
         if (n <= 0)

@@ -319,6 +319,18 @@ class CaptureProcess(unittest.TestCase):
         self.assertIn("/etc/pmirrord/pmirrord.conf:5:", st.fields[2])
         self.assertEqual(cp.proc.wait(10), 1)
 
+    def test_sigterm_waiting_for_the_slice(self):
+        """SIGTERM while the slice has not come (the monitor stopping): out at once."""
+        cp = CapProc(self)
+        # SIGTERM blocked (it is taken in ppoll only): the handler is in place
+        pmtest.wait_for(lambda: int(cp.proc_status()["SigBlk"], 16) & (1 << 14), 10,
+                        what="SIGTERM blocked")
+        cp.proc.terminate()
+        self.assertEqual(cp.proc.wait(3), 1)
+        st = cp.B.wait(lambda r: r.type == w.STATUS, 2, "STATUS")
+        self.assertEqual(st.fields[1], w.STATUS_FAILED)
+        self.assertIn("stopped", st.fields[2])
+
     def test_veth_equals_pcap(self):
         """A live capture of the frames of a.pcap on a veth gives the counters and
         the signalling digest that the file gives."""

@@ -271,7 +271,7 @@ static void test_slice_read(void)
     put_config(mon, IPC_F_END, "end", "", 0);
     CHECK(ipc_chan_flush(mon) == 0);
     close(pfd[1]);
-    CHECK(cp_slice_read(me, 1000, NULL, &sl, err, sizeof(err)) == 0);
+    CHECK(cp_slice_read(me, 1000, NULL, NULL, &sl, err, sizeof(err)) == 0);
     CHECK(!strcmp(sl.file, "/etc/p.conf") && sl.nlines == 1 && sl.line[0].line == 4);
     CHECK(sl.nfds == 1 && sl.fd[0].purpose == IPC_FD_PCAP_FILE);
     CHECK(read(pfd[0], &c, 1) == 0); /* no write end left anywhere: the fifo's copy was closed */
@@ -283,7 +283,7 @@ static void test_slice_read(void)
     put_config(mon, IPC_F_BEGIN | IPC_F_END, "file", "/etc/p.conf", 0);
     put_fd(mon, IPC_FD_TEST_FIFO, "", pfd[1]);
     CHECK(ipc_chan_flush(mon) == 0);
-    CHECK(cp_slice_read(me, 1000, &test_hooks, &sl, err, sizeof(err)) == 0);
+    CHECK(cp_slice_read(me, 1000, &test_hooks, NULL, &sl, err, sizeof(err)) == 0);
     CHECK(sl.nfds == 1 && sl.fd[0].purpose == IPC_FD_TEST_FIFO);
     cp_slice_clear(&sl);
     close(pfd[0]);
@@ -294,20 +294,20 @@ static void test_slice_read(void)
     put_config(mon, IPC_F_BEGIN, "file", "/etc/p.conf", 0);
     put_config(mon, IPC_F_END, "end", "", 0);
     CHECK(ipc_chan_flush(mon) == 0);
-    CHECK(cp_slice_read(me, 1000, NULL, &sl, err, sizeof(err)) == -1);
+    CHECK(cp_slice_read(me, 1000, NULL, NULL, &sl, err, sizeof(err)) == -1);
     CHECK(strstr(err, "outside BEGIN..END") != NULL);
     cp_slice_clear(&sl);
     while (ipc_chan_recv(me, on_got, &(struct got){0}) > 0)
         ;
 
     /* nothing within the time */
-    CHECK(cp_slice_read(me, 100, NULL, &sl, err, sizeof(err)) == -1);
+    CHECK(cp_slice_read(me, 100, NULL, NULL, &sl, err, sizeof(err)) == -1);
     CHECK(strstr(err, "no configuration slice") != NULL);
     cp_slice_clear(&sl);
 
     /* the monitor gone */
     ipc_chan_free(mon);
-    CHECK(cp_slice_read(me, 1000, NULL, &sl, err, sizeof(err)) == -1);
+    CHECK(cp_slice_read(me, 1000, NULL, NULL, &sl, err, sizeof(err)) == -1);
     CHECK(strstr(err, "closed its channel") != NULL);
     cp_slice_clear(&sl);
     ipc_chan_free(me);
