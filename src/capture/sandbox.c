@@ -351,6 +351,20 @@ static int add_rules(scmp_filter_ctx ctx, const char **what)
                                          O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | 020000000,
                                          O_RDONLY));
 
+    /* send() is sendto() with no address on x86-64: glibc's syslog() on the
+     * connection openlog(LOG_NDELAY) made before the filter, the channels.
+     * A datagram to an address (a socket without a peer) stays forbidden. */
+    *what = "sendto";
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, allow, SCMP_SYS(sendto), 1, SCMP_A4_64(SCMP_CMP_EQ, 0));
+
+    /* connect() fails with EPERM instead of killing: glibc's syslog() tries
+     * to reconnect to /dev/log when syslogd restarted, and must not take the
+     * process down; the message is lost, nothing reaches another process. */
+    *what = "connect";
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(connect), 0);
+
     /* Signals to itself only: abort() and raise(). */
     *what = "kill/tgkill";
     if (rc == 0)

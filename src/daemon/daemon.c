@@ -29,15 +29,12 @@
 #include "memlock.h"
 #include "agent_proc.h"
 #include "monitor.h"
+#include "pmirrord/cap_proc.h"
 #include "pmirrord/conf.h"
 #include "pmirrord/daemon.h"
 #include "pmirrord/log.h"
 #include "pmirrord/supervise.h"
 #include "ready.h"
-
-/* INTEGRATION: until cap_proc.h is merged */
-extern int pm_capture_proc_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
-    __attribute__((weak));
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define PM_SANITIZED 1 /* the sanitizer's allocator replaces glibc's malloc */
