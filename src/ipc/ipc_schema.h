@@ -23,7 +23,7 @@ enum ft {
     FT_IP6,
     FT_TEXT,
     FT_NAMED_U64,
-    FT_LINE, /* text as FT_TEXT, where a horizontal tab is also allowed (a config line) */
+    FT_LINE, /* a config line: any octet but NUL, CR and LF */
 };
 
 /* One tag of a record type's schema. */

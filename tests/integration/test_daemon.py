@@ -91,7 +91,7 @@ class TestCommandLine(DaemonCase):
         self.assertEqual(r.returncode, 0)
         tokens = r.stdout.split("-D TOKENS", 1)[1].split("-p PIDFILE", 1)[0]
         for tok in ("all", "main", "conf", "agentx", "snmp", "mib", "notify", "traphost", "slog",
-                    "ctl", "event"):
+                    "ctl", "event", "mon"):
             self.assertRegex(tokens, r"\b%s\b" % tok)
 
     def test_evtestd_help_describes_its_fifo_and_event_lines(self):
