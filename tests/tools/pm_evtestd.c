@@ -13,6 +13,8 @@
  *   err=text policy=spl_1 pid=7 dir=0 tip=198.18.0.5 aa=198.18.0.9 trm=1
  *   count=N   raise N copies, mid incremented each time
  *   rate=R    at R per second (default: as fast as possible)
+ *   violate=execve   alone on a line: the capture process calls execve(), which
+ *             its seccomp filter forbids: it dies of SIGSYS (test_procmodel.py)
  * After each line: "evtest: raised N event(s), M dropped by the queue" (M:
  * refused by the path to the agent; the agent's own queue counts its drops).
  */
@@ -67,12 +69,14 @@ static void copy(char *dst, size_t dstlen, const char *src)
     dst[n] = '\0';
 }
 
-static int parse_line(char *line, struct pm_event *ev, unsigned long *count, double *rate)
+static int parse_line(char *line, struct pm_event *ev, unsigned long *count, double *rate,
+                      int *violate)
 {
     char val[1024];
     memset(ev, 0, sizeof(*ev));
     *count = 1;
     *rate = 0;
+    *violate = 0;
     for (char *save = NULL, *w = strtok_r(line, " \t\r\n", &save); w != NULL;
          w = strtok_r(NULL, " \t\r\n", &save)) {
         char *eq = strchr(w, '=');
@@ -120,6 +124,8 @@ static int parse_line(char *line, struct pm_event *ev, unsigned long *count, dou
             *count = u;
         else if (!strcmp(w, "rate"))
             *rate = strtod(val, NULL);
+        else if (!strcmp(w, "violate") && !strcmp(val, "execve"))
+            *violate = 1;
         else
             return -1;
     }
@@ -206,8 +212,17 @@ static int next_line(void)
     }
     *nl = '\0';
     size_t used = (size_t)(nl - evt.buf) + 1;
-    if (parse_line(evt.buf, &evt.ev, &evt.count, &evt.rate) < 0) {
+    int violate;
+    if (parse_line(evt.buf, &evt.ev, &evt.count, &evt.rate, &violate) < 0) {
         log_warnx("main", "evtest: bad line");
+    } else if (violate) {
+        /* A system call outside the capture process's allowlist (docs/sandbox.md):
+         * the filter kills the process with SIGSYS before execve() runs anything;
+         * without the filter /bin/true would replace it and exit 0. */
+        char *const args[] = {"/bin/true", NULL};
+        log_info("main", "evtest: calling execve(), which the seccomp filter forbids");
+        execve(args[0], args, args + 1);
+        log_warnx("main", "evtest: execve() returned: %s", strerror(errno));
     } else {
         evt.busy = 1;
         evt.done = evt.dropped = 0;
@@ -269,6 +284,8 @@ static const char evtest_usage[] =
     "  tip=A.B.C.D aa=A.B.C.D  target and analyzer IPv4 addresses    trm=N  termination\n"
     "  count=N       raise N copies, mid incremented each time (default 1)\n"
     "  rate=R        at R per second (default: as fast as possible)\n"
+    "  violate=execve  alone: the capture process calls execve(), forbidden by its\n"
+    "                seccomp filter, and dies of SIGSYS (tests of the restart)\n"
     "e.g.  echo 'trap=5 mid=7 sid=9 user=alice tt=3 trigger=alice' > \"$PM_EVTEST_FIFO\"\n";
 
 int main(int argc, char **argv)
