@@ -189,6 +189,20 @@ static void drop_chan_c(struct cap_proc *p, const char *why)
     p->chan_c = NULL;
 }
 
+/* The first record on an agent channel: who we are (its pid goes to `show mirror
+ * statistics`).  Queued; the loop flushes it. */
+static void hello_chan_c(struct cap_proc *p)
+{
+    static struct ipc_rec rec; /* large; one thread */
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_HELLO;
+    rec.u.hello.version = IPC_VERSION;
+    rec.u.hello.role = IPC_ROLE_CAPTURE;
+    rec.u.hello.pid = (uint32_t)getpid();
+    rec.u.hello.generation = p->generation;
+    (void)cp_put_c(p, &rec);
+}
+
 static void new_chan_c(struct cap_proc *p, int fd, int replacing)
 {
     char err[256];
@@ -205,6 +219,8 @@ static void new_chan_c(struct cap_proc *p, int fd, int replacing)
         p->chan_c_replaced++;
         log_info(CP_TOKEN, "a new channel to the agent");
     }
+    if (p->hello)
+        hello_chan_c(p);
 }
 
 static void on_chan_b(struct ipc_rec *rec, void *arg)
@@ -471,6 +487,10 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
         cp_slice_read(p->chan_b, CAP_PROC_SLICE_MS, p->hooks, &cp_got_term, sl, err, sizeof(err));
     if (rc < 0)
         return fail(p, err);
+    p->generation = sl->generation;
+    p->hello = 1; /* this channel and every later one start with HELLO */
+    if (p->chan_c != NULL)
+        hello_chan_c(p);
     for (size_t i = 0; i < sl->nfds; i++) {
         if (sl->fd[i].purpose == IPC_FD_PEER_CHAN) {
             new_chan_c(p, sl->fd[i].fd, 1);

@@ -109,6 +109,8 @@ static void on_rec(struct ipc_rec *rec, void *arg)
         on_config(x->sl, &rec->u.config, rec->flags);
     else if (rec->type == IPC_FD)
         on_fd(x, &rec->u.fd);
+    else if (rec->type == IPC_HELLO && rec->u.hello.role == IPC_ROLE_MONITOR)
+        x->sl->generation = rec->u.hello.generation;
     else
         log_debug(CP_TOKEN, "a %s record from the monitor before the slice ended: ignored",
                   ipc_type_name(rec->type));
