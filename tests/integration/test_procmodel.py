@@ -259,13 +259,20 @@ def scan_memory(pid, needles):
 
 
 # -- show mirror statistics -----------------------------------------------------
+# docs/capture-sources.md, "In the capture process": a source's `state` counter
+SRC_UP, SRC_DOWN, SRC_MISSING, SRC_EOF = 1, 2, 3, 4
+
+
 def mirror_stats(env):
-    """{source: {counter: int}} of `pmirrorctl show mirror statistics`."""
+    """`pmirrorctl show mirror statistics` (docs/control-protocol.md), with
+    "by_source": {source: {counter: value}} made of its counter rows and
+    "by_process": {"agent"|"capture": row} of its processes."""
     j = env.ctl_json("show", "mirror", "statistics")
-    out = {}
-    for s in j.get("sources", []):
-        out[s["source"]] = {k: v for k, v in s.get("counters", {}).items()}
-    return out
+    j["by_source"] = {}
+    for c in j.get("counters", []):
+        j["by_source"].setdefault(c["source"], {})[c["counter"]] = c["value"]
+    j["by_process"] = {p["process"]: p for p in j.get("processes", [])}
+    return j
 
 
 class ProcModelCase(PmTestCase):
@@ -372,10 +379,16 @@ class TestProcessTree(ProcModelCase):
 
         # the daemon works as one: SNMP through the agent, the control socket
         self.assertTrue(self.agent_serves())
+
+        # SIGTERM to the monitor stops both children, then it removes the control
+        # socket (bound by the monitor, served by the agent) and the pidfile
+        sock = e.path("run", "ctl.sock")
+        self.assertTrue(os.path.exists(sock))
         self.assertEqual(e.stop("pmirrord"), 0)
         for m in MODES:
-            self.assertFalse(os.path.exists("/proc/%d" % t[m]) and proc_state(t[m]) not in ("Z", None),
-                             "%s outlived the monitor" % m)
+            self.assertIsNone(proc_state(t[m]), "%s outlived the monitor" % m)
+        self.assertFalse(os.path.exists(sock))
+        self.assertFalse(os.path.exists(d.pidfile))
 
 
 class TestSecrets(ProcModelCase):
@@ -419,15 +432,25 @@ class TestSecrets(ProcModelCase):
 
 
 class TestRestarts(ProcModelCase):
-    def restarts(self, mode):
-        st = mirror_stats(self.env).get("process:" + mode, {})
-        return int(st.get("restarts", 0))
+    def restarted(self, mode, pid, restarts):
+        """The statistics once they show mode's new PID and its restart count, from
+        the monitor (the process:MODE counters) and in the processes table."""
+        def probe():
+            j = mirror_stats(self.env)
+            p = j["by_process"].get(mode, {})
+            c = j["by_source"].get("process:" + mode, {})
+            return j if p.get("pid") == pid and p.get("restarts") == restarts and \
+                c.get("restarts") == restarts else None
+        return wait_for(probe, 10, interval=0.2, what="%s restart %d, pid %d in show mirror "
+                        "statistics" % (mode, restarts, pid))
 
     def test_capture_killed_is_restarted_while_the_agent_serves(self):
         e = self.env
         t = self.start()
         self.raise_and_receive(1)
-        before = self.restarts("capture")
+        j = self.restarted("capture", t["capture"], 0)
+        acks = j["trigger_acks"]
+        self.assertGreaterEqual(acks, 1, "the first capture process acknowledged no table")
         offset = len(e.read_log("pmirrord"))
         os.kill(t["capture"], signal.SIGKILL)
         served = 0
@@ -435,23 +458,26 @@ class TestRestarts(ProcModelCase):
         def replaced():
             nonlocal served
             # the agent answers SNMP and the control socket while capture is away
+            # (the first round runs before the monitor's 1 s backoff has passed)
             self.assertTrue(self.agent_serves(), "the agent stopped serving")
             served += 1
-            m = e.daemons["pmirrord"].pid()
-            tt = tree(m)
+            tt = tree(t["monitor"])
             return tt if tt is not None and tt["capture"] != t["capture"] else None
         t2 = wait_for(replaced, 30, interval=0.1, what="a new capture process")
         self.assertGreaterEqual(served, 1)
         self.assertEqual(t2["agent"], t["agent"], "the agent was restarted too")
-        wait_for(lambda: re.search(r"capture.*\b(PID|pid) ?%d\b.*killed by SIGKILL" % t["capture"],
+        wait_for(lambda: re.search(r"capture process killed by SIGKILL; starting it again",
                                    self.log_since(offset)), 10, what="the monitor's log of the kill")
-        wait_for(lambda: self.restarts("capture") == before + 1, 10, what="the restart count")
-        # the FIFO producer lives in the new capture process, events still reach snmptrapd
+        self.restarted("capture", t2["capture"], 1)
+        # the new capture process got the intercept table and acknowledged it
+        wait_for(lambda: mirror_stats(e)["trigger_acks"] > acks, 10, what="a TRIGGER_ACK from the "
+                 "new capture process")
+        wait_for(lambda: mirror_stats(e)["by_source"].get("capture", {}).get("trigger_acks") == 1,
+                 10, what="the new capture process's own count of tables acknowledged")
+        # the FIFO producer lives in the new capture process: events reach snmptrapd
         self.raise_and_receive(2)
-        # the new capture process got the intercept table (TRIGGER_ACK)
-        cap = mirror_stats(e)
-        self.assertGreaterEqual(int(cap["capture"]["trigger_acks"]), 1, cap)
         self.assertTrue(self.agent_serves())
+        self.assertEqual(tree(t["monitor"]), {m: t2[m] for m in MODES})
 
     def test_agent_killed_is_restarted_and_registers_again(self):
         e = self.env
@@ -461,14 +487,17 @@ class TestRestarts(ProcModelCase):
         os.kill(t["agent"], signal.SIGKILL)
         t2 = ready_tree(e, old={"agent": t["agent"]})
         self.assertEqual(t2["capture"], t["capture"], "the capture process was restarted too")
-        wait_for(lambda: re.search(r"agent.*\b(PID|pid) ?%d\b.*killed by SIGKILL" % t["agent"],
+        wait_for(lambda: re.search(r"agent process killed by SIGKILL; starting it again",
                                    self.log_since(offset)), 10, what="the monitor's log of the kill")
+        # registered with snmpd again (AgentX through the monitor), control socket served
         e.wait_registered(20)
         wait_for(lambda: e.ctl("show", "version").returncode == 0, 10, what="the control socket")
-        self.assertGreaterEqual(self.restarts("agent"), 1)
+        j = self.restarted("agent", t2["agent"], 1)
+        self.assertEqual(j["by_process"]["capture"]["pid"], t["capture"])
+        self.assertEqual(j["by_process"]["capture"]["restarts"], 0)
         # the capture process talks to the new agent (peer-chan): events still arrive
         self.raise_and_receive(2)
-        self.assertEqual(tree(t2["monitor"])["capture"], t["capture"])
+        self.assertEqual(tree(t["monitor"]), {"agent": t2["agent"], "capture": t["capture"]})
 
     def test_seccomp_violation_kills_capture_with_sigsys_and_it_returns(self):
         e = self.env
@@ -478,8 +507,15 @@ class TestRestarts(ProcModelCase):
         e.raise_event("violate=execve")
         t2 = ready_tree(e, old={"capture": t["capture"]})
         self.assertNotEqual(t2["capture"], t["capture"])
-        wait_for(lambda: re.search(r"capture.*\b(PID|pid) ?%d\b.*killed by SIGSYS" % t["capture"],
+        self.assertEqual(t2["agent"], t["agent"])
+        wait_for(lambda: re.search(r"capture process killed by SIGSYS; starting it again",
                                    self.log_since(offset)), 10, what="SIGSYS in the monitor's log")
+        j = self.restarted("capture", t2["capture"], 1)
+        # the cause is counted too (docs/process-model.md: `last cause: ...`)
+        self.assertEqual(j["by_source"]["process:capture"].get("last cause: killed by SIGSYS"), 1,
+                         j["by_source"]["process:capture"])
+        # the new one is sandboxed as the first was, and its producer works
+        wait_for(lambda: proc_status(t2["capture"])["Seccomp"] == ["2"], 10, what="seccomp")
         self.raise_and_receive(2)
 
 
@@ -549,7 +585,7 @@ class TestCaptureSources(ProcModelCase):
         capsrc.run("ip", "netns", "exec", self.nsb, capsrc.PY, "-c", INJECT, pcap, iface)
 
     def source_stats(self, name):
-        return mirror_stats(self.env).get(name, {})
+        return mirror_stats(self.env)["by_source"].get("src:" + name, {})
 
     def test_live_and_pcap_sources_agree_and_a_deleted_interface_returns(self):
         e = self.env
@@ -560,43 +596,61 @@ class TestCaptureSources(ProcModelCase):
         # the daemon in namespace A: a0 is its interface; the AgentX and control
         # sockets are files, the same in every namespace
         e.netns = self.nsa
-        e.start_pmirrord("capture a0 role signalling\ncapture pcap:%s\n" % pcap)
+        e.start_evtestd("capture a0 role signalling\ncapture pcap:%s\n" % pcap)
         self.assertAlive()
         e.wait_registered()
         ready_tree(e)
         live, offline = "a0", "pcap:" + pcap
+        keys = ("packets", "radius", "dhcp", "malformed", "duplicates")
 
-        def counters(name, keys=("packets", "radius", "dhcp", "malformed")):
+        def counters(name):
             st = self.source_stats(name)
-            return {k: int(st[k]) for k in keys if k in st}
-        wait_for(lambda: counters(offline).get("packets") == want["packets"], 20,
-                 what="the pcap file read")
-        wait_for(lambda: self.source_stats(live).get("state") == "up", 20, what="a0 up")
+            return {k: st[k] for k in keys if k in st}
+
+        def digest():
+            return mirror_stats(e)["by_source"].get("capture", {}).get("sig_digest")
+        wait_for(lambda: self.source_stats(offline).get("state") == SRC_EOF, 20,
+                 what="the pcap file read to its end")
+        st = self.source_stats(offline)
+        self.assertEqual(st["offset"], st["size"])
+        self.assertEqual(st["size"], os.path.getsize(pcap))
+        wait_for(lambda: self.source_stats(live).get("state") == SRC_UP, 20, what="a0 up")
+        # the digest of the signalling packets (test builds) after the file alone
+        one = wait_for(digest, 10, what="sig_digest")
+        self.assertNotEqual(one, 0)
         self.inject(pcap, "b0")
         wait_for(lambda: counters(live).get("packets", 0) >= want["packets"], 20,
                  what="the frames on a0")
         wait_for(lambda: counters(live) == counters(offline), 5,
                  what="the same counters: %s / %s" % (counters(live), counters(offline)))
-        self.assertEqual(counters(live), dict(want, malformed=0))
+        self.assertEqual(counters(live), dict(want, malformed=0, duplicates=0))
+        # the same signalling records: addresses, ports and payloads of each packet
+        # (one FNV-1a per packet, summed) from the wire as from the file
+        wait_for(lambda: digest() == 2 * one % (1 << 64), 5,
+                 what="the live packets' digest to equal the file's")
         done = counters(offline)
 
         # a0 deleted: noticed, in the mirror log; the pcap source's counters intact
         capsrc.run("ip", "-n", self.nsa, "link", "del", "a0")
-        wait_for(lambda: self.source_stats(live).get("state") == "down", 10, what="a0 down")
-        wait_for(lambda: [x for x in self.mirror_log() if re.search(r"\ba0\b.*\bdown\b", x)], 10,
+        wait_for(lambda: self.source_stats(live).get("state") == SRC_DOWN, 10, what="a0 down")
+        wait_for(lambda: [x for x in self.mirror_log() if re.search(r"\bsource a0 down\b", x)], 10,
                  what="a0 down in the mirror log")
         self.assertEqual(counters(offline), done)
+        self.assertEqual(self.source_stats(offline)["state"], SRC_EOF)
         self.assertAlive()
 
         # re-created: capture resumes by itself
         self.veth(0)
-        wait_for(lambda: self.source_stats(live).get("state") == "up", 20, what="a0 up again")
+        wait_for(lambda: self.source_stats(live).get("state") == SRC_UP, 20, what="a0 up again")
         self.inject(pcap, "b0")
         wait_for(lambda: counters(live).get("packets", 0) >= 2 * want["packets"], 20,
                  what="capture to resume on a0")
-        self.assertEqual(counters(live)["radius"], 2 * want["radius"])
+        wait_for(lambda: counters(live)["radius"] == 2 * want["radius"], 5, what="radius counted")
+        self.assertEqual(counters(live)["packets"], 2 * want["packets"])
+        self.assertEqual(self.source_stats(live)["reopens"], 1)
         self.assertEqual(counters(offline), done)
-        self.assertTrue([x for x in self.mirror_log() if re.search(r"\ba0\b.*\bup\b", x)])
+        self.assertTrue([x for x in self.mirror_log() if re.search(r"\bsource a0 up\b", x)],
+                        self.mirror_log())
 
     def mirror_log(self):
         return [r["entry"] for r in self.env.ctl_json("show", "mirror", "log").get("log_entries", [])]
