@@ -85,6 +85,7 @@ static void on_fd(struct slice_ctx *x, struct ipc_fd *f)
         break;
     case IPC_FD_PCAP_FILE:
     case IPC_FD_PEER_CHAN:
+    case IPC_FD_START_LOG:
         break;
     default:
         log_warnx(CP_TOKEN, "a descriptor of purpose %u refused: not for the capture process",

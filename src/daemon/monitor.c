@@ -203,11 +203,23 @@ static void discard_start(struct mon_proc *p)
     sv_child_drop_fds(p->sv);
 }
 
+/* Detached and not ready yet: the child's start-up messages reach the
+ * terminal that started the daemon too (README "Running pmirrord"). */
+static int put_start_log(struct monitor *m, struct mon_proc *p, char *err, size_t errlen)
+{
+    if (m->ready || daemon_ready_fd() < 0)
+        return 0;
+    return put_fd(p->ch, IPC_FD_START_LOG, 0, "start-log", daemon_ready_fd(), err, errlen);
+}
+
 /* The descriptors of the slice (after its lines, before END). */
 static int put_slice_fds(struct monitor *m, struct mon_proc *p, char *err, size_t errlen)
 {
     if (p == &m->agent)
-        return put_fd(p->ch, IPC_FD_CONTROL_LISTEN, 0, m->ctl.path, m->ctl.fd, err, errlen);
+        return put_fd(p->ch, IPC_FD_CONTROL_LISTEN, 0, m->ctl.path, m->ctl.fd, err, errlen) < 0 ||
+                       put_start_log(m, p, err, errlen) < 0
+                   ? -1
+                   : 0;
     if (!m->pcaps_sent)
         for (size_t i = 0; i < m->npcaps; i++)
             if (put_fd(p->ch, IPC_FD_PCAP_FILE, m->pcaps[i].id, m->pcaps[i].name, m->pcaps[i].fd,
@@ -216,7 +228,7 @@ static int put_slice_fds(struct monitor *m, struct mon_proc *p, char *err, size_
     if (m->test_fd >= 0 &&
         put_fd(p->ch, IPC_FD_TEST_FIFO, 0, "test-fifo", m->test_fd, err, errlen) < 0)
         return -1;
-    return 0;
+    return put_start_log(m, p, err, errlen);
 }
 
 static int prestart(void *arg, struct sv_child *c, char *err, size_t errlen)
@@ -355,8 +367,9 @@ static void maybe_ready(struct monitor *m)
     if (m->ready || !m->agent.ready || !m->capture.ready)
         return;
     m->ready = 1;
-    log_info("mon", "pmirrord %s started (agent pid %ld, capture pid %ld)", PM_VERSION,
-             (long)sv_child_pid(m->agent.sv), (long)sv_child_pid(m->capture.sv));
+    log_info("mon", "agent pid %ld, capture pid %ld", (long)sv_child_pid(m->agent.sv),
+             (long)sv_child_pid(m->capture.sv));
+    log_info("main", "pmirrord %s started", PM_VERSION);
     daemon_ready();
 }
 
@@ -833,19 +846,14 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
         snprintf(err, sizeof(err), "%.1000s", m->why);
         goto fail;
     }
-    if (!m->ready) {
+    if (!m->ready) /* asked to stop: a clean stop, but the starting parent hears why */
         daemon_failed("stopped by a signal during start-up");
-        rc = 1;
-    }
     log_info("mon", "stopping");
     goto out;
 
 fail:
     daemon_failed(err);
-    if (o->foreground)
-        fprintf(stderr, "pmirrord: %s\n", err);
-    else
-        log_error("mon", "cannot start: %s", err);
+    log_error("main", "cannot start: %s", err);
     conf_free(conf);
     OPENSSL_cleanse(conf, sizeof(*conf));
     rc = 1;
