@@ -506,6 +506,31 @@ static int only_regular_files(int fd, char *bad, size_t badlen)
     return ok;
 }
 
+/* The first directory on the way to dir (dir included) that uid/gid may not
+ * search (mode bits as the kernel applies them, no ACLs), into bad; 0 if none. */
+static int unsearchable(const char *dir, uid_t uid, gid_t gid, char *bad, size_t badlen)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s", dir);
+    size_t n = strlen(p);
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && p[i] != '/')
+            continue;
+        char c = p[i];
+        p[i] = '\0';
+        struct stat st;
+        int ok = stat(p, &st) == 0 && (st.st_mode & (st.st_uid == uid   ? S_IXUSR
+                                                     : st.st_gid == gid ? S_IXGRP
+                                                                        : S_IXOTH)) != 0;
+        if (!ok) {
+            snprintf(bad, badlen, "%s", p);
+            return -1;
+        }
+        p[i] = c;
+    }
+    return 0;
+}
+
 /*
  * persistentDir (its parent was checked with the configuration): created
  * 0700, then given, with the files in it, to the agent's user and made 0700.
@@ -560,6 +585,15 @@ static int persistent_dir(const struct pm_conf *c, uid_t uid, gid_t gid, char *e
     }
     if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0) {
         pm_err(err, errlen, "%s: %s", where, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* The agent runs as that user: every directory on the way must let it in. */
+    if (unsearchable(dir, uid, gid, bad, sizeof(bad)) < 0) {
+        pm_err(err, errlen,
+               "%s: the agent's user (uid %u) cannot reach it: %s is not searchable by it "
+               "(chmod o+x, or put persistentDir elsewhere)",
+               where, (unsigned)uid, bad);
         close(fd);
         return -1;
     }
