@@ -13,9 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pmirrord/cap_source.h"
+
 #define PM_CONF_DEFAULT_PATH "/etc/pmirrord/pmirrord.conf"
 #define PM_PATH_MAX          256
 #define PM_MAX_TRAPHOSTS     64
+#define PM_MAX_CAPTURES      64
 
 enum th_auth { TH_AUTH_SHA1 = 1, TH_AUTH_SHA224, TH_AUTH_SHA256, TH_AUTH_SHA384, TH_AUTH_SHA512 };
 enum th_priv { TH_PRIV_AES128 = 1, TH_PRIV_AES192, TH_PRIV_AES256 };
@@ -45,6 +48,12 @@ struct pm_traphost_conf {
     char where[PM_PATH_MAX + 16]; /* "file:line" of the definition */
 };
 
+/* One `capture` directive (cap_source.h). */
+struct pm_capture_conf {
+    struct cap_spec spec;
+    char where[PM_PATH_MAX + 16]; /* "file:line" */
+};
+
 struct pm_conf {
     char path[PM_PATH_MAX];
     /* agent */
@@ -70,7 +79,26 @@ struct pm_conf {
     char control_socket[108];
     char control_group[64];  /* a group that existed when the file was read */
     char mirror_secret[256]; /* salted hash, never the secret */
+    /* capture process */
+    struct pm_capture_conf *captures; /* `capture` directives, in file order */
+    size_t ncaptures;
+    unsigned signalling_latency; /* signallingLatency, ms (1..1000) */
 };
+
+/* Which process a directive goes to (docs/process-model.md "Configuration
+ * slices"): a bit mask. */
+enum conf_dest { CONF_DEST_AGENT = 1, CONF_DEST_CAPTURE = 2 };
+
+/* Called for every directive line: dest (enum conf_dest bits), its number,
+ * the directive's name as the table spells it, and the line as written
+ * without its line end (CR LF or LF).  text is wiped after the call: the
+ * callee wipes whatever it copies.  Non-zero stops the load: conf_load_lines()
+ * fails with "FILE:LINE: DIRECTIVE: the line cannot be passed on to its
+ * process". */
+typedef int (*conf_line_fn)(void *arg, unsigned dest, int line, const char *directive,
+                            const char *text);
+/* The destination mask of a directive name (any case), 0 if unknown. */
+unsigned conf_directive_dest(const char *name);
 
 void conf_defaults(struct pm_conf *c);
 /* Load a file into *c (defaults first).  Returns 0, or -1 with
@@ -83,6 +111,11 @@ int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
  * ("NAME:LINE: message") and in c->path.  buf need not be NUL-terminated. */
 int conf_load_buffer(const char *name, const char *buf, size_t len, struct pm_conf *c, char *err,
                      size_t errlen) __attribute__((warn_unused_result));
+/* conf_load(), with fn (may be NULL) called for every directive line as it is
+ * read (before the file as a whole is validated: the caller uses what it got
+ * only when 0 is returned). */
+int conf_load_lines(const char *path, struct pm_conf *c, conf_line_fn fn, void *arg, char *err,
+                    size_t errlen) __attribute__((warn_unused_result));
 /* Parse one trapHost directive's words (argv[0] = "trapHost"); where = "file:line". */
 int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const char *where,
                         char *err, size_t errlen) __attribute__((warn_unused_result));

@@ -92,6 +92,17 @@ struct ctl_server *ctl_server_new(const char *path, const char *group, const cha
                                   char *err, size_t errlen);
 
 /*
+ * The same over a socket that is already bound and listening (the monitor
+ * binds it, docs/process-model.md): lfd must be a listening AF_UNIX stream
+ * socket (it is made non-blocking and close-on-exec).  path names it in
+ * messages only: the server never binds, changes (mode, owner) or unlinks
+ * anything.  On success the server owns lfd (closed by ctl_server_free());
+ * NULL with err filled and the caller keeps it.
+ */
+struct ctl_server *ctl_server_new_from_fd(int lfd, const char *path, const char *group,
+                                          const char *secret_hash, char *err, size_t errlen);
+
+/*
  * Called for every refused peer, the first failed mirror-enable of a uid, a
  * summary of its further failures (every CTL_ENABLE_COALESCE of them, and when
  * it succeeds or its backoff expires) and every successful mirror-enable.

@@ -12,6 +12,7 @@
  *                pm_escape() (the capture process is not trusted);
  *   STATS     -> a bounded table of sources (intake_stats_snapshot());
  *   HEARTBEAT -> last-seen time; HELLO -> the peer's pid and generation;
+ *   TRIGGER_ACK -> counted, its generation kept (intake_push_table());
  *   others    -> counted as unexpected per type (an FD record's descriptor
  *                is closed by the channel).
  * The thread never calls Net-SNMP and never waits for the agent thread: the
@@ -77,6 +78,17 @@ struct intake_counts {
     uint64_t hellos;
     uint64_t unexpected[IPC_TYPE_MAX + 1]; /* per record type */
     uint64_t unexpected_total;
+    /* the intercept table (intake_push_table) and its acknowledgements */
+    uint64_t tables_pushed;      /* handed to the thread */
+    uint64_t tables_replaced;    /* replaced by a newer one before they were sent */
+    uint64_t tables_sent;        /* every record queued on the channel */
+    uint64_t tables_failed;      /* a record was refused (path full): the table is incomplete */
+    uint64_t table_records;      /* TRIGGER_SET records queued */
+    uint64_t table_generation;   /* generation of the last table sent whole */
+    uint64_t trigger_acks;       /* TRIGGER_ACK records received */
+    uint64_t trigger_acks_stale; /* ... naming another generation than the last sent */
+    uint64_t ack_generation;     /* the last TRIGGER_ACK's generation and entries */
+    uint32_t ack_entries;
     int error_errno;            /* INTAKE_ERROR: the errno of the failed read */
     struct ipc_chan_stats chan; /* rx.rejects[]: refused batches/records by reason */
 };
@@ -101,6 +113,22 @@ enum intake_state intake_state(const struct intake *in);
 int intake_done_fd(const struct intake *in);
 void intake_get_counts(const struct intake *in, struct intake_counts *out);
 void intake_peer(const struct intake *in, struct intake_peer *out);
+/* Queues HELLO (role agent, our pid, generation) on the channel, the first
+ * record of the agent's side; before intake_start() only (then the thread
+ * alone writes).  0, or -1 with err. */
+int intake_send_hello(struct intake *in, uint64_t generation, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/*
+ * Hands the whole intercept table to the thread, which sends it on the
+ * channel (it alone writes to it) as TRIGGER_SET records of generation: BEGIN
+ * on the first, END on the last, or one BEGIN|END|EMPTY record when n is 0
+ * (docs/ipc-protocol.md).  The entries are copied (and wiped once sent); a
+ * table the thread has not sent yet is replaced.  The capture process answers
+ * TRIGGER_ACK (intake_counts: trigger_acks, ack_generation).  Any thread; the
+ * thread need not be started yet.  0, or -1 with err (out of memory).
+ */
+int intake_push_table(struct intake *in, uint64_t generation, const struct ipc_trigger *entries,
+                      size_t n, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Copies up to max sources (in order of first appearance) into out; returns
  * how many there are (which may exceed max). */
 size_t intake_stats_snapshot(const struct intake *in, struct intake_source *out, size_t max);

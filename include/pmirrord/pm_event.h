@@ -79,4 +79,15 @@ uint64_t pm_evq_dropped(const struct pm_evq *q);
 void pm_event_set_queue(struct pm_evq *q);
 int pm_event_raise(const struct pm_event *ev) __attribute__((warn_unused_result));
 
+/*
+ * A process without the agent's queue (the capture process) sends its events
+ * elsewhere: while a sink is set, pm_event_raise() hands each event to
+ * fn(ev, arg) instead of the queue, and returns what fn returns (0, or -1
+ * when the path is full: the sink drops and counts it).  fn is called under
+ * the same lock as the queue push and must not block.  NULL: back to the
+ * queue.
+ */
+typedef int (*pm_event_sink_fn)(const struct pm_event *ev, void *arg);
+void pm_event_set_sink(pm_event_sink_fn fn, void *arg);
+
 #endif

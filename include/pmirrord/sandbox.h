@@ -43,6 +43,12 @@ int sbx_resolve_user(const char *user, uid_t *uid, gid_t *gid, char *err, size_t
  * or -1 with err (the process must not go on: part of it may be dropped). */
 int sbx_drop_privileges(const char *user, char *err, size_t errlen);
 
+/* The same drop with another set of capabilities kept (bit n = capability
+ * n): sbx_drop_privileges() is this with CAP_NET_RAW; the agent process keeps
+ * nothing, or CAP_IPC_LOCK alone when RLIMIT_MEMLOCK is below what it must
+ * lock (docs/process-model.md).  Same results and checks. */
+int sbx_drop_to_user(const char *user, uint64_t keep_caps, char *err, size_t errlen);
+
 /* Phase 2.  Sets no_new_privs itself (needed to load a filter without
  * CAP_SYS_ADMIN), so it works unprivileged too (the unit test).  Returns 0,
  * 1 with a warning in err when the kernel has no Landlock (the filter is in

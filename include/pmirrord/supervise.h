@@ -46,6 +46,7 @@
 #define SV_BACKOFF_MIN_MS 1000u
 #define SV_BACKOFF_MAX_MS 60000u
 #define SV_STABLE_MS      60000u /* up this long: the next backoff starts again from the minimum */
+#define SV_KILL_WAIT_MS   2000u  /* sv_stop_all(): the longest wait for a child after SIGKILL */
 
 struct sv_set;
 struct sv_child;
@@ -59,6 +60,11 @@ enum sv_event {
 typedef uint64_t (*sv_clock_fn)(void *arg); /* milliseconds, monotonic */
 typedef void (*sv_event_fn)(void *arg, const struct sv_child *c, enum sv_event ev,
                             const char *detail);
+/* Called by sv_child_start() (and so by every restart) before it forks: the
+ * place to make the descriptors of this start (sv_child_set_fds()).  -1 with
+ * err: no fork; a restart is then retried after the backoff
+ * (SV_EV_START_FAILED). */
+typedef int (*sv_prestart_fn)(void *arg, struct sv_child *c, char *err, size_t errlen);
 
 /* Blocks SIGCHLD (sigprocmask) and opens the signalfd.  NULL with err. */
 struct sv_set *sv_set_new(char *err, size_t errlen);
@@ -75,10 +81,17 @@ int sv_set_fd(const struct sv_set *set);
  * included, NULL-terminated).  NULL with err. */
 struct sv_child *sv_child_new(struct sv_set *set, const char *name, const char *exe,
                               char *const argv[], char *err, size_t errlen);
-/* The descriptors the child receives at 3, 4, ... (copied numbers: the owner
- * keeps them open while the child may be restarted).  At most 64. */
+/* The descriptors the child receives at 3, 4, ... in that order.  The set
+ * keeps duplicates (close-on-exec), so the owner may close its own at once;
+ * they replace those of an earlier call and serve every start until
+ * sv_child_drop_fds() or the next call.  At most 64. */
 __attribute__((warn_unused_result)) int sv_child_set_fds(struct sv_child *c, const int *fds,
                                                          size_t n, char *err, size_t errlen);
+/* Closes the set's duplicates (e.g. once a start has passed them on: the set
+ * must not hold a channel's end open after the child that had it died). */
+void sv_child_drop_fds(struct sv_child *c);
+/* fn runs before every fork of c (NULL: none). */
+void sv_child_set_prestart(struct sv_child *c, sv_prestart_fn fn, void *arg);
 /* The child's whole environment, "NAME=value" strings, NULL-terminated. */
 __attribute__((warn_unused_result)) int sv_child_set_env(struct sv_child *c, char *const envp[],
                                                          char *err, size_t errlen);
@@ -96,13 +109,16 @@ int sv_restart_due(struct sv_set *set);
 /* Milliseconds until the next restart is due (0: now), -1 if none. */
 int sv_next_timeout_ms(const struct sv_set *set);
 /* SIGTERM to every running child, waits up to timeout_ms for them, then
- * SIGKILL to those left and waits for them.  No restart afterwards.  Returns
- * the number of children that needed SIGKILL. */
+ * SIGKILL to those left and waits for them at most SV_KILL_WAIT_MS (a child
+ * still not gone is left running, sv_child_pid() non-zero).  No restart
+ * afterwards.  Returns the number of children that needed SIGKILL. */
 int sv_stop_all(struct sv_set *set, int timeout_ms);
 
 const char *sv_child_name(const struct sv_child *c);
 /* The running child's PID, 0 when not running. */
 pid_t sv_child_pid(const struct sv_child *c);
+/* Starts so far (sv_child_start() and restarts). */
+unsigned sv_child_starts(const struct sv_child *c);
 /* Starts after the first one (restarts by the backoff and sv_child_start()). */
 unsigned sv_child_restarts(const struct sv_child *c);
 /* Why it last died ("" if it never did). */

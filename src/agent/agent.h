@@ -26,6 +26,18 @@
  */
 int agent_socket_check(const char *spec, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+/*
+ * Who opens the AgentX socket.  By default the transport connects itself
+ * (agent_transport.c).  In the agent process the monitor does
+ * (docs/process-model.md, "The AgentX socket"): fn is called on the agent
+ * thread for the first connect and every reconnect, and returns a connected
+ * stream socket to the master (the transport owns it), or -1 with errno and
+ * a sentence in err (ENOENT or ECONNREFUSED: the master is simply absent).
+ * It must not take longer than a few seconds.  NULL: connect directly again.
+ */
+typedef int (*agent_connect_fn)(void *arg, char *err, size_t errlen);
+void agent_set_connector(agent_connect_fn fn, void *arg);
+
 int agent_init(const struct pm_conf *c, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 /* Watch fd for reading on the agent loop; cb runs on the agent thread. */

@@ -64,6 +64,8 @@ static const oid tcp6_domain[] = {TRANSPORT_DOMAIN_TCP_IPV6};
 static const oid local_domain[] = {TRANSPORT_DOMAIN_LOCAL};
 static netsnmp_tdomain pm_tcp_domain, pm_unix_domain;
 static char last_error[160];
+static agent_connect_fn connector; /* the monitor opens the socket (agent_set_connector) */
+static void *connector_arg;
 
 struct tcp_addr {
     struct sockaddr_storage ss;
@@ -174,6 +176,8 @@ static char *stream_fmtaddr(netsnmp_transport *t, const void *data, int len)
     return strdup(buf);
 }
 
+static int connected(int fd);
+
 /* Connected socket, or -1 with last_error set; waits at most timeout_ms. */
 static int connect_bounded(const struct tcp_addr *a, int timeout_ms)
 {
@@ -224,11 +228,18 @@ static int connect_bounded(const struct tcp_addr *a, int timeout_ms)
             return -1;
         }
     }
+    return connected(fd);
+}
+
+/* A connected socket as the library's stream code wants it, or -1 (closed,
+ * last_error set). */
+static int connected(int fd)
+{
     /* The library's stream code expects a blocking socket once it is connected;
      * bounded, so that a master that stops reading cannot hold the agent thread. */
     struct timeval tv = {AGENT_TIMEOUT_S, 0};
     int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
         snprintf(last_error, sizeof(last_error), "socket options: %s", strerror(errno));
@@ -237,6 +248,35 @@ static int connect_bounded(const struct tcp_addr *a, int timeout_ms)
     }
     last_error[0] = '\0';
     return fd;
+}
+
+void agent_set_connector(agent_connect_fn fn, void *arg)
+{
+    connector = fn;
+    connector_arg = arg;
+}
+
+/* The socket from the connector: a connected stream socket, or -1 with last_error. */
+static int connect_via(void)
+{
+    char why[sizeof(last_error)] = "";
+    errno = 0;
+    int fd = connector(connector_arg, why, sizeof(why));
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ECONNREFUSED)
+            last_error[0] = '\0'; /* simply absent */
+        else
+            snprintf(last_error, sizeof(last_error), "%s", why[0] ? why : strerror(errno));
+        return -1;
+    }
+    int type = 0;
+    socklen_t l = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_STREAM) {
+        snprintf(last_error, sizeof(last_error), "the descriptor given is not a stream socket");
+        close(fd);
+        return -1;
+    }
+    return connected(fd);
 }
 
 /* netsnmp_tcpbase_send(), but a send cut short by SO_SNDTIMEO ends the connection. */
@@ -266,7 +306,7 @@ static netsnmp_transport *stream_create(const struct tcp_addr *a, const oid *dom
         return NULL;
     }
     t->remote_length = (int)a->len;
-    t->sock = connect_bounded(a, AGENT_TIMEOUT_S * 1000);
+    t->sock = connector != NULL ? connect_via() : connect_bounded(a, AGENT_TIMEOUT_S * 1000);
     if (t->sock < 0) {
         netsnmp_transport_free(t);
         return NULL;

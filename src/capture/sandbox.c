@@ -133,7 +133,7 @@ int sbx_status(struct sbx_status *st, char *err, size_t errlen)
     return 0;
 }
 
-static int verify_dropped(uid_t uid, gid_t gid, char *err, size_t errlen)
+static int verify_dropped(uid_t uid, gid_t gid, uint64_t keep, char *err, size_t errlen)
 {
     struct sbx_status st;
     if (sbx_status(&st, err, errlen) < 0)
@@ -145,14 +145,14 @@ static int verify_dropped(uid_t uid, gid_t gid, char *err, size_t errlen)
         return pm_err(err, errlen, "sandbox: gids are %u/%u/%u with %d groups, not %u and none",
                       (unsigned)st.rgid, (unsigned)st.egid, (unsigned)st.sgid, st.ngroups,
                       (unsigned)gid);
-    if (st.cap_eff != SBX_KEEP_MASK || st.cap_prm != SBX_KEEP_MASK || st.cap_inh != 0 ||
-        st.cap_amb != 0 || st.cap_bnd != SBX_KEEP_MASK)
+    if (st.cap_eff != keep || st.cap_prm != keep || st.cap_inh != 0 || st.cap_amb != 0 ||
+        st.cap_bnd != keep)
         return pm_err(err, errlen,
                       "sandbox: capabilities eff %#llx prm %#llx inh %#llx amb %#llx bnd %#llx, "
-                      "not CAP_NET_RAW alone",
+                      "not %#llx alone",
                       (unsigned long long)st.cap_eff, (unsigned long long)st.cap_prm,
                       (unsigned long long)st.cap_inh, (unsigned long long)st.cap_amb,
-                      (unsigned long long)st.cap_bnd);
+                      (unsigned long long)st.cap_bnd, (unsigned long long)keep);
     if (st.no_new_privs != 1 || st.dumpable != 0)
         return pm_err(err, errlen, "sandbox: no_new_privs %d, dumpable %d", st.no_new_privs,
                       st.dumpable);
@@ -164,49 +164,7 @@ static int verify_dropped(uid_t uid, gid_t gid, char *err, size_t errlen)
 
 int sbx_drop_privileges(const char *user, char *err, size_t errlen)
 {
-    char warn[256] = "";
-    uid_t uid;
-    gid_t gid;
-
-    if (geteuid() != 0)
-        return pm_err(err, errlen, "sandbox: dropping privileges needs root (euid is %u)",
-                      (unsigned)geteuid());
-    int fell = sbx_resolve_user(user, &uid, &gid, warn, sizeof(warn));
-    if (fell < 0)
-        return pm_err(err, errlen, "%s", warn);
-
-    for (int cap = 0; cap < 64; cap++) {
-        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
-            break; /* past the last capability of this kernel */
-        if (cap != SBX_KEEP_CAP && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-            return pm_err(err, errlen, "sandbox: dropping capability %d from the bounding set: %s",
-                          cap, strerror(errno));
-    }
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-        return pm_err(err, errlen, "sandbox: clearing the ambient set: %s", strerror(errno));
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-        return pm_err(err, errlen, "sandbox: PR_SET_KEEPCAPS: %s", strerror(errno));
-    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0)
-        return pm_err(err, errlen, "sandbox: setgroups/setresgid %u: %s", (unsigned)gid,
-                      strerror(errno));
-    if (setresuid(uid, uid, uid) < 0)
-        return pm_err(err, errlen, "sandbox: setresuid %u: %s", (unsigned)uid, strerror(errno));
-    /* Kept until here only to carry the permitted set over setresuid. */
-    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-        return pm_err(err, errlen, "sandbox: clearing PR_SET_KEEPCAPS: %s", strerror(errno));
-    if (cap_write(SBX_KEEP_MASK, SBX_KEEP_MASK, 0) < 0)
-        return pm_err(err, errlen, "sandbox: capset CAP_NET_RAW: %s", strerror(errno));
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return pm_err(err, errlen, "sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-    /* Not dumpable: no core file, and /proc/PID (mem, environ, fds) belongs
-     * to root, so another process of the same user cannot ptrace or read it. */
-    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-        return pm_err(err, errlen, "sandbox: PR_SET_DUMPABLE: %s", strerror(errno));
-    if (verify_dropped(uid, gid, err, errlen) < 0)
-        return -1;
-    if (fell)
-        pm_err(err, errlen, "%s", warn);
-    return fell;
+    return sbx_drop_to_user(user, SBX_KEEP_MASK, err, errlen);
 }
 
 /* ---- Landlock ----------------------------------------------------------------------------- */
@@ -393,6 +351,20 @@ static int add_rules(scmp_filter_ctx ctx, const char **what)
                                          O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | 020000000,
                                          O_RDONLY));
 
+    /* send() is sendto() with no address on x86-64: glibc's syslog() on the
+     * connection openlog(LOG_NDELAY) made before the filter, the channels.
+     * A datagram to an address (a socket without a peer) stays forbidden. */
+    *what = "sendto";
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, allow, SCMP_SYS(sendto), 1, SCMP_A4_64(SCMP_CMP_EQ, 0));
+
+    /* connect() fails with EPERM instead of killing: glibc's syslog() tries
+     * to reconnect to /dev/log when syslogd restarted, and must not take the
+     * process down; the message is lost, nothing reaches another process. */
+    *what = "connect";
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(connect), 0);
+
     /* Signals to itself only: abort() and raise(). */
     *what = "kill/tgkill";
     if (rc == 0)
@@ -447,4 +419,54 @@ int sbx_apply_seccomp(unsigned flags, char *err, size_t errlen)
         return 1;
     }
     return 0;
+}
+
+/* ---- privilege drop, any set of capabilities kept ------------------------------------------ */
+
+int sbx_drop_to_user(const char *user, uint64_t keep_caps, char *err, size_t errlen)
+{
+    char warn[256] = "";
+    uid_t uid;
+    gid_t gid;
+
+    if (geteuid() != 0)
+        return pm_err(err, errlen, "sandbox: dropping privileges needs root (euid is %u)",
+                      (unsigned)geteuid());
+    int fell = sbx_resolve_user(user, &uid, &gid, warn, sizeof(warn));
+    if (fell < 0)
+        return pm_err(err, errlen, "%s", warn);
+
+    for (int cap = 0; cap < 64; cap++) {
+        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
+            break; /* past the last capability of this kernel */
+        if ((keep_caps & (UINT64_C(1) << cap)) == 0 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+            return pm_err(err, errlen, "sandbox: dropping capability %d from the bounding set: %s",
+                          cap, strerror(errno));
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+        return pm_err(err, errlen, "sandbox: clearing the ambient set: %s", strerror(errno));
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return pm_err(err, errlen, "sandbox: PR_SET_KEEPCAPS: %s", strerror(errno));
+    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0)
+        return pm_err(err, errlen, "sandbox: setgroups/setresgid %u: %s", (unsigned)gid,
+                      strerror(errno));
+    if (setresuid(uid, uid, uid) < 0)
+        return pm_err(err, errlen, "sandbox: setresuid %u: %s", (unsigned)uid, strerror(errno));
+    /* Kept until here only to carry the permitted set over setresuid. */
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        return pm_err(err, errlen, "sandbox: clearing PR_SET_KEEPCAPS: %s", strerror(errno));
+    if (cap_write(keep_caps, keep_caps, 0) < 0)
+        return pm_err(err, errlen, "sandbox: capset %#llx: %s", (unsigned long long)keep_caps,
+                      strerror(errno));
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return pm_err(err, errlen, "sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+    /* Not dumpable: no core file, and /proc/PID (mem, environ, fds) belongs
+     * to root, so another process of the same user cannot ptrace or read it. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return pm_err(err, errlen, "sandbox: PR_SET_DUMPABLE: %s", strerror(errno));
+    if (verify_dropped(uid, gid, keep_caps, err, errlen) < 0)
+        return -1;
+    if (fell)
+        pm_err(err, errlen, "%s", warn);
+    return fell;
 }

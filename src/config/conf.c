@@ -56,6 +56,7 @@ void conf_defaults(struct pm_conf *c)
     c->mirror_log_size = 100;
     c->secure_log = 0; /* off by default, as `snmp secure-log` in JUNOSe */
     snprintf(c->control_socket, sizeof(c->control_socket), "/run/pmirrord/pmirrord.sock");
+    c->signalling_latency = CAP_LATENCY_MS_DEFAULT;
 }
 
 void conf_free(struct pm_conf *c)
@@ -66,6 +67,9 @@ void conf_free(struct pm_conf *c)
     }
     c->hosts = NULL;
     c->nhosts = 0;
+    free(c->captures);
+    c->captures = NULL;
+    c->ncaptures = 0;
 }
 
 int conf_parse_hex(const char *s, uint8_t *out, size_t outlen)
@@ -92,6 +96,8 @@ struct conf_ctx {
     int line;
     char *err;
     size_t errlen;
+    conf_line_fn fn; /* conf_load_lines(): told of every directive line */
+    void *fn_arg;
 };
 
 #define CONF_FAIL(x, ...)                                                                          \
@@ -414,28 +420,78 @@ static int d_mirror_secret(struct conf_ctx *x, int argc, char **argv)
     return 0;
 }
 
+/* capture SRC [...] (cap_source.h, docs/capture-sources.md); one source
+ * once: a second directive for the same SRC is refused. */
+static int d_capture(struct conf_ctx *x, int argc, char **argv)
+{
+    struct pm_capture_conf cc;
+    char why[300];
+    if (argc < 2)
+        CONF_FAIL(x, "capture: needs a source (an interface name or pcap:FILE)");
+    memset(&cc, 0, sizeof(cc));
+    if (cap_spec_parse((const char *const *)argv + 1, argc - 1, &cc.spec, why, sizeof(why)) < 0)
+        CONF_FAIL(x, "%s", why);
+    for (size_t i = 0; i < x->c->ncaptures; i++)
+        if (x->c->captures[i].spec.offline == cc.spec.offline &&
+            strcmp(x->c->captures[i].spec.src, cc.spec.src) == 0)
+            CONF_FAIL(x, "capture: %s%s is already captured at %.200s",
+                      cc.spec.offline ? "pcap:" : "", cc.spec.src, x->c->captures[i].where);
+    if (x->c->ncaptures == PM_MAX_CAPTURES)
+        CONF_FAIL(x, "capture: at most %d capture sources", PM_MAX_CAPTURES);
+    struct pm_capture_conf *n =
+        realloc(x->c->captures, (x->c->ncaptures + 1) * sizeof(*x->c->captures));
+    if (n == NULL)
+        CONF_FAIL(x, "out of memory");
+    snprintf(cc.where, sizeof(cc.where), "%s:%d", x->file, x->line);
+    n[x->c->ncaptures++] = cc;
+    x->c->captures = n;
+    return 0;
+}
+
+static int d_signalling_latency(struct conf_ctx *x, int argc, char **argv)
+{
+    return set_uint(x, argc, argv, 1, 1000, &x->c->signalling_latency);
+}
+
+#define TO_AGENT   CONF_DEST_AGENT
+#define TO_CAPTURE CONF_DEST_CAPTURE
+
+/* dest: which process gets the line (docs/process-model.md, "Configuration
+ * slices"); the monitor reads every one. */
 static const struct {
     const char *name;
     directive_fn fn;
+    unsigned dest;
 } directives[] = {
-    {"agentXSocket", d_agentx_socket},
-    {"agentXPingInterval", d_ping},
-    {"persistentDir", d_persistent_dir},
-    {"trapEnable", d_trap_enable},
-    {"engineId", d_engine_id},
-    {"trapHost", d_traphost},
-    {"globalTrapSeverity", d_global_severity},
-    {"trapSeverity", d_trap_severity},
-    {"eventQueueSize", d_event_queue},
-    {"secureLogSize", d_secure_log_size},
-    {"mirrorLogSize", d_mirror_log_size},
-    {"secureLog", d_secure_log},
-    {"controlSocket", d_control_socket},
-    {"controlGroup", d_control_group},
-    {"mirrorSecret", d_mirror_secret},
+    {"agentXSocket", d_agentx_socket, TO_AGENT},
+    {"agentXPingInterval", d_ping, TO_AGENT},
+    {"persistentDir", d_persistent_dir, TO_AGENT},
+    {"trapEnable", d_trap_enable, TO_AGENT},
+    {"engineId", d_engine_id, TO_AGENT},
+    {"trapHost", d_traphost, TO_AGENT},
+    {"globalTrapSeverity", d_global_severity, TO_AGENT},
+    {"trapSeverity", d_trap_severity, TO_AGENT},
+    {"eventQueueSize", d_event_queue, TO_AGENT},
+    {"secureLogSize", d_secure_log_size, TO_AGENT},
+    {"mirrorLogSize", d_mirror_log_size, TO_AGENT},
+    {"secureLog", d_secure_log, TO_AGENT},
+    {"controlSocket", d_control_socket, TO_AGENT},
+    {"controlGroup", d_control_group, TO_AGENT},
+    {"mirrorSecret", d_mirror_secret, TO_AGENT},
+    {"capture", d_capture, TO_CAPTURE},
+    {"signallingLatency", d_signalling_latency, TO_CAPTURE},
 };
 
-static int conf_line(struct conf_ctx *x, char *line)
+unsigned conf_directive_dest(const char *name)
+{
+    for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
+        if (strcasecmp(name, directives[i].name) == 0)
+            return directives[i].dest;
+    return 0;
+}
+
+/* raw: the line as written, without its line end (for x->fn). */
+static int conf_line(struct conf_ctx *x, char *line, const char *raw)
 {
     char *argv[CONF_MAX_WORDS];
     char lexerr[128];
@@ -445,8 +501,14 @@ static int conf_line(struct conf_ctx *x, char *line)
     if (argc == 0)
         return 0;
     for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
-        if (strcasecmp(argv[0], directives[i].name) == 0)
-            return directives[i].fn(x, argc, argv);
+        if (strcasecmp(argv[0], directives[i].name) == 0) {
+            if (directives[i].fn(x, argc, argv) < 0)
+                return -1;
+            if (x->fn != NULL &&
+                x->fn(x->fn_arg, directives[i].dest, x->line, directives[i].name, raw) != 0)
+                CONF_FAIL(x, "%s: the line cannot be passed on to its process", argv[0]);
+            return 0;
+        }
     /* Quoted only if it looks like a directive name: the first word of a line
      * may be a passphrase (a trapHost line broken in two). */
     size_t alpha = strspn(argv[0], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
@@ -494,7 +556,7 @@ static size_t src_gets(struct line_src *s, char *buf, size_t cap)
 /* The line loop shared by conf_load() and conf_load_buffer(). */
 static int conf_lines(struct conf_ctx *x, struct line_src *src)
 {
-    char buf[4096];
+    char buf[4096], raw[4096];
     int rc = 0;
     size_t n;
     while ((n = src_gets(src, buf, sizeof(buf))) > 0) {
@@ -510,12 +572,20 @@ static int conf_lines(struct conf_ctx *x, struct line_src *src)
             rc = -1;
             break;
         }
-        if (conf_line(x, buf) < 0) {
+        if (x->fn != NULL) {
+            size_t rl = n;
+            while (rl > 0 && (buf[rl - 1] == '\n' || buf[rl - 1] == '\r'))
+                rl--;
+            memcpy(raw, buf, rl);
+            raw[rl] = '\0';
+        }
+        if (conf_line(x, buf, raw) < 0) {
             rc = -1;
             break;
         }
     }
     OPENSSL_cleanse(buf, sizeof(buf));
+    OPENSSL_cleanse(raw, sizeof(raw));
     return rc;
 }
 
@@ -614,6 +684,12 @@ static int conf_check_file(const char *path, int fd, char *err, size_t errlen)
 
 int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
 {
+    return conf_load_lines(path, c, NULL, NULL, err, errlen);
+}
+
+int conf_load_lines(const char *path, struct pm_conf *c, conf_line_fn fn, void *arg, char *err,
+                    size_t errlen)
+{
     conf_defaults(c);
     snprintf(c->path, sizeof(c->path), "%s", path);
     FILE *f = fopen(path, "r");
@@ -624,7 +700,7 @@ int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
     /* Our own stdio buffer, so the file's passphrases can be wiped after. */
     static char iobuf[8192];
     setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
-    struct conf_ctx x = {c, path, 0, err, errlen};
+    struct conf_ctx x = {c, path, 0, err, errlen, fn, arg};
     struct line_src src = {f, NULL, 0};
     int rc = conf_lines(&x, &src);
     if (rc == 0 && ferror(f)) {
@@ -645,7 +721,7 @@ int conf_load_buffer(const char *name, const char *buf, size_t len, struct pm_co
 {
     conf_defaults(c);
     snprintf(c->path, sizeof(c->path), "%s", name);
-    struct conf_ctx x = {c, name, 0, err, errlen};
+    struct conf_ctx x = {c, name, 0, err, errlen, NULL, NULL};
     struct line_src src = {NULL, buf, len};
     int rc = conf_lines(&x, &src);
     if (rc < 0)

@@ -101,6 +101,7 @@ struct ctl_server {
     dev_t sock_dev;
     ino_t sock_ino;
     int bound, started;
+    int adopted; /* lfd was given (ctl_server_new_from_fd): never bound, changed or unlinked here */
     pthread_t thr;
     struct conn *conns[CTL_MAX_CLIENTS];
     struct refusals refused[REFUSE_UIDS + 1]; /* the last: every other uid */
@@ -166,6 +167,32 @@ oom:
 fail:
     ctl_server_free(s);
     return NULL;
+}
+
+struct ctl_server *ctl_server_new_from_fd(int lfd, const char *path, const char *group,
+                                          const char *secret_hash, char *err, size_t errlen)
+{
+    int v = 0, type = 0, dom = 0;
+    socklen_t l = sizeof(v), lt = sizeof(type), ld = sizeof(dom);
+    if (lfd < 0 || getsockopt(lfd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) < 0 ||
+        getsockopt(lfd, SOL_SOCKET, SO_TYPE, &type, &lt) < 0 ||
+        getsockopt(lfd, SOL_SOCKET, SO_DOMAIN, &dom, &ld) < 0 || v == 0 || type != SOCK_STREAM ||
+        dom != AF_UNIX) {
+        pm_err(err, errlen, "control socket descriptor %d is not a listening unix stream socket",
+               lfd);
+        return NULL;
+    }
+    int fl = fcntl(lfd, F_GETFL);
+    if (fl < 0 || fcntl(lfd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(lfd, F_SETFD, FD_CLOEXEC) < 0) {
+        pm_err(err, errlen, "control socket descriptor: fcntl: %s", strerror(errno));
+        return NULL;
+    }
+    struct ctl_server *s = ctl_server_new(path, group, secret_hash, err, errlen);
+    if (s == NULL)
+        return NULL;
+    s->lfd = lfd;
+    s->adopted = 1;
+    return s;
 }
 
 void ctl_server_set_event_cb(struct ctl_server *s, ctl_event_fn cb, void *arg)
@@ -785,11 +812,13 @@ int ctl_server_start(struct ctl_server *s, char *err, size_t errlen)
 {
     if (s->started)
         return pm_err(err, errlen, "control server already started");
-    s->lfd =
-        ctl_sock_listen(s->path, s->has_group, s->gid, &s->sock_dev, &s->sock_ino, err, errlen);
-    if (s->lfd < 0)
-        return -1;
-    s->bound = 1;
+    if (!s->adopted) {
+        s->lfd =
+            ctl_sock_listen(s->path, s->has_group, s->gid, &s->sock_dev, &s->sock_ino, err, errlen);
+        if (s->lfd < 0)
+            return -1;
+        s->bound = 1;
+    }
     if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) < 0)
         return pm_err(err, errlen, "pipe: %s", strerror(errno));
     if (ctl_auth_start(s->auth, err, errlen) < 0)

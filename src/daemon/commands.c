@@ -26,6 +26,7 @@
 #include "pmirrord/conf.h"
 #include "pmirrord/ctl_server.h"
 #include "pmirrord/escape.h"
+#include "pmirrord/ipc.h"
 #include "pmirrord/log.h"
 #include "pmirrord/mirrorlog.h"
 #include "pmirrord/pm_codec.h"
@@ -548,6 +549,194 @@ static int c_trap_host_remove(struct ctl_reply *r, int argc, char **argv, void *
     return 0;
 }
 
+/* ---- show mirror statistics ---------------------------------------------------------------- */
+
+static const char *intake_state_name(enum intake_state st)
+{
+    switch (st) {
+    case INTAKE_IDLE:
+        return "idle";
+    case INTAKE_RUNNING:
+        return "connected";
+    case INTAKE_EOF:
+        return "closed by the capture process";
+    case INTAKE_ERROR:
+        return "socket error";
+    case INTAKE_STOPPED:
+        return "stopped";
+    }
+    return "?";
+}
+
+static long long age_ms(const struct timespec *now, const struct timespec *then)
+{
+    return (long long)(now->tv_sec - then->tv_sec) * 1000 +
+           (now->tv_nsec - then->tv_nsec) / 1000000;
+}
+
+static void u64s(char *buf, size_t len, uint64_t v)
+{
+    snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+/* Every counter of a STATS record, as sent: names escaped (another process chose them). */
+static void stats_rows(struct ctl_reply *r, const char *source, const struct ipc_counter *c,
+                       size_t n)
+{
+    char src[4 * IPC_NAME_MAX + 1], name[4 * IPC_NAME_MAX + 1], val[24];
+    pm_escape(src, sizeof(src), source, strnlen(source, IPC_NAME_MAX));
+    for (size_t i = 0; i < n; i++) {
+        pm_escape(name, sizeof(name), c[i].name, strnlen(c[i].name, IPC_NAME_MAX));
+        u64s(val, sizeof(val), c[i].value);
+        ctl_reply_row(r, src, name, val, (char *)NULL);
+    }
+}
+
+/* A counter of a process STATS record by name, or -1. */
+static long long proc_counter(const struct pm_mirror_stats *st, int k, const char *name)
+{
+    if (!st->have_proc[k])
+        return -1;
+    for (size_t i = 0; i < st->proc[k].ncounters && i < IPC_COUNTER_MAX; i++)
+        if (strcmp(st->proc[k].counters[i].name, name) == 0)
+            return (long long)st->proc[k].counters[i].value;
+    return -1;
+}
+
+static void proc_row(struct ctl_reply *r, const struct pm_mirror_stats *st, int k, const char *name,
+                     long long pid, long long hb_age)
+{
+    char v[4][24];
+    long long starts = proc_counter(st, k, "starts"), restarts = proc_counter(st, k, "restarts");
+    snprintf(v[0], sizeof(v[0]), pid > 0 ? "%lld" : "-", pid);
+    snprintf(v[1], sizeof(v[1]), starts >= 0 ? "%lld" : "-", starts);
+    snprintf(v[2], sizeof(v[2]), restarts >= 0 ? "%lld" : "-", restarts);
+    snprintf(v[3], sizeof(v[3]), hb_age >= 0 ? "%lld" : "-", hb_age);
+    ctl_reply_row(r, name, v[0], v[1], v[2], v[3], (char *)NULL);
+}
+
+static void path_row(struct ctl_reply *r, const char *path, const struct ipc_chan_stats *c,
+                     uint64_t extra_drops, uint64_t extra_rejects)
+{
+    char v[6][24];
+    uint64_t drops = extra_drops, rejects = extra_rejects;
+    for (unsigned i = 0; i <= IPC_TYPE_MAX; i++)
+        drops += c->tx_full_drops[i];
+    for (unsigned i = 0; i < IPC_REJ_NREASONS; i++)
+        rejects += c->rx.rejects[i];
+    u64s(v[0], sizeof(v[0]), c->backlog_bytes);
+    u64s(v[1], sizeof(v[1]), c->backlog_peak);
+    u64s(v[2], sizeof(v[2]), c->tx_records);
+    u64s(v[3], sizeof(v[3]), drops);
+    u64s(v[4], sizeof(v[4]), c->rx.records);
+    u64s(v[5], sizeof(v[5]), rejects);
+    ctl_reply_row(r, path, v[0], v[1], v[2], v[3], v[4], v[5], (char *)NULL);
+}
+
+static int c_show_mirror_statistics(struct ctl_reply *r, int argc, char **argv, void *arg)
+{
+    if (cmd.mirror_stats == NULL) {
+        ctl_reply_error(r, "no capture process: this daemon does not run one");
+        return -1;
+    }
+    struct pm_mirror_stats *st = calloc(1, sizeof(*st)); /* large: not on the thread's stack */
+    if (st == NULL || cmd.mirror_stats(st, cmd.mirror_stats_arg) < 0) {
+        free(st);
+        ctl_reply_error(r, "no mirror statistics yet");
+        return -1;
+    }
+    const struct intake_counts *c = &st->counts;
+    const struct pm_mirror_totals *b = &st->before;
+
+    ctl_reply_kv(r, "capture_channel|Capture channel", "%s",
+                 st->have_intake ? intake_state_name(st->state) : "none");
+    ctl_reply_kv_int(r, "capture_restarts_seen|Capture channels replaced",
+                     (long long)st->chan_replacements);
+    ctl_reply_kv_int(r, "events|Events received", (long long)(c->events + b->events));
+    ctl_reply_kv_int(r, "event_drops|Event drops (queue full)",
+                     (long long)(c->event_drops + b->event_drops));
+    ctl_reply_kv_int(r, "mirror_log_entries|Mirror-log entries received",
+                     (long long)(c->mlogs + b->mlogs));
+    ctl_reply_kv_int(r, "unexpected_records|Unexpected records",
+                     (long long)(c->unexpected_total + b->unexpected + st->monitor_unexpected));
+    ctl_reply_kv_int(r, "trigger_table_generation|Intercept table generation",
+                     (long long)st->table_generation);
+    ctl_reply_kv_int(r, "trigger_tables_sent|Intercept tables sent", (long long)c->tables_sent);
+    ctl_reply_kv_int(r, "trigger_tables_failed|Intercept tables not sent whole",
+                     (long long)c->tables_failed);
+    ctl_reply_kv_int(r, "trigger_acks|Intercept table acknowledgements",
+                     (long long)(c->trigger_acks + b->trigger_acks));
+    ctl_reply_kv_int(r, "trigger_ack_generation|Acknowledged generation",
+                     (long long)c->ack_generation);
+    ctl_reply_kv_int(r, "agentx_requests|AgentX sockets asked of the monitor",
+                     (long long)st->priv_requests);
+    ctl_reply_kv_int(r, "agentx_refused|AgentX requests failed",
+                     (long long)(st->priv_fails + st->priv_timeouts));
+    ctl_reply_kv_int(r, "stats_sources_dropped|Statistics of sources not kept",
+                     (long long)c->stats_sources_full);
+
+    /* Every counter the capture process sent, per source, and the monitor's. */
+    ctl_reply_table(r, "counters", "source|Source", "counter|Counter", "#value|Value",
+                    (char *)NULL);
+    size_t n = st->nsources < INTAKE_SOURCES_MAX ? st->nsources : INTAKE_SOURCES_MAX;
+    for (size_t i = 0; i < n; i++)
+        stats_rows(r, st->sources[i].name, st->sources[i].counters,
+                   st->sources[i].ncounters < INTAKE_COUNTERS_MAX ? st->sources[i].ncounters
+                                                                  : INTAKE_COUNTERS_MAX);
+    for (int k = 0; k < PM_PROC_N; k++)
+        if (st->have_proc[k])
+            stats_rows(r, st->proc[k].source, st->proc[k].counters,
+                       st->proc[k].ncounters < IPC_COUNTER_MAX ? st->proc[k].ncounters
+                                                               : IPC_COUNTER_MAX);
+
+    ctl_reply_table(r, "sources", "source|Source", "#updates|Updates", "#age_ms|Updated (ms ago)",
+                    (char *)NULL);
+    for (size_t i = 0; i < n; i++) {
+        char src[4 * IPC_NAME_MAX + 1], v[2][24];
+        pm_escape(src, sizeof(src), st->sources[i].name,
+                  strnlen(st->sources[i].name, IPC_NAME_MAX));
+        u64s(v[0], sizeof(v[0]), st->sources[i].updates);
+        snprintf(v[1], sizeof(v[1]), "%lld", age_ms(&st->now, &st->sources[i].updated));
+        ctl_reply_row(r, src, v[0], v[1], (char *)NULL);
+    }
+
+    ctl_reply_table(r, "processes", "process|Process", "#pid|PID", "#starts|Starts",
+                    "#restarts|Restarts", "#heartbeat_age_ms|Heartbeat (ms ago)", (char *)NULL);
+    proc_row(r, st, PM_PROC_AGENT, "agent", (long long)st->agent_pid, -1);
+    proc_row(r, st, PM_PROC_CAPTURE, "capture", st->peer.hello_seen ? (long long)st->peer.pid : -1,
+             st->peer.heartbeat_seen ? age_ms(&st->now, &st->peer.heartbeat_at) : -1);
+
+    ctl_reply_table(r, "paths", "path|Path", "#depth|Depth (bytes)", "#peak|Peak (bytes)",
+                    "#sent|Records sent", "#drops|Dropped (full)", "#received|Records received",
+                    "#refused|Refused", (char *)NULL);
+    {
+        /* with what the earlier capture channels counted */
+        struct ipc_chan_stats sum = c->chan;
+        for (unsigned i = 0; i < IPC_REJ_NREASONS; i++)
+            sum.rx.rejects[i] += b->rejects[i];
+        sum.rx.records += b->records;
+        path_row(r, "agent-capture", &sum, b->tx_full_drops, 0);
+    }
+    path_row(r, "agent-monitor", &st->chan_a, st->pending_drops, 0);
+
+    ctl_reply_table(r, "refused", "path|Path", "reason|Reason", "#count|Count", (char *)NULL);
+    for (unsigned i = 0; i < IPC_REJ_NREASONS; i++) {
+        char v[24];
+        uint64_t cc = c->chan.rx.rejects[i] + b->rejects[i];
+        if (cc > 0) {
+            u64s(v, sizeof(v), cc);
+            ctl_reply_row(r, "agent-capture", ipc_reject_name((enum ipc_reject)i), v, (char *)NULL);
+        }
+        if (st->chan_a.rx.rejects[i] > 0) {
+            u64s(v, sizeof(v), st->chan_a.rx.rejects[i]);
+            ctl_reply_row(r, "agent-monitor", ipc_reject_name((enum ipc_reject)i), v, (char *)NULL);
+        }
+    }
+    OPENSSL_cleanse(st, sizeof(*st));
+    free(st);
+    return 0;
+}
+
 static int c_show_version(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
     ctl_reply_kv(r, "version", "pmirrord %s", PM_VERSION);
@@ -586,6 +775,9 @@ int pm_commands_register(struct ctl_server *s, const struct pm_commands_ctx *ctx
          "Add a secure trap host (trapHost syntax)", c_trap_host_add},
         {"trap-host remove <address>", CTL_F_MIRROR, "Remove a secure trap host",
          c_trap_host_remove},
+        {"show mirror statistics", CTL_F_MIRROR,
+         "Show the capture sources' counters, the processes and the paths between them",
+         c_show_mirror_statistics},
     };
     cmd = *ctx;
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)

@@ -40,8 +40,10 @@ struct sv_child {
     char *exe;
     char **argv;
     char **envp;
-    int fds[SV_MAX_FDS];
+    int fds[SV_MAX_FDS]; /* our duplicates of the owner's descriptors */
     size_t nfds;
+    sv_prestart_fn prestart;
+    void *prestart_arg;
     enum sv_state state;
     pid_t pid;
     uint64_t started_ms;
@@ -148,6 +150,7 @@ void sv_set_free(struct sv_set *set)
     struct sv_child *c = set->children;
     while (c) {
         struct sv_child *next = c->next;
+        sv_child_drop_fds(c);
         free(c->name);
         free(c->exe);
         strv_free(c->argv);
@@ -211,14 +214,40 @@ struct sv_child *sv_child_new(struct sv_set *set, const char *name, const char *
 
 int sv_child_set_fds(struct sv_child *c, const int *fds, size_t n, char *err, size_t errlen)
 {
+    int dup[SV_MAX_FDS];
     if (n > SV_MAX_FDS)
         return pm_err(err, errlen, "child %s: %zu descriptors, at most %u", c->name, n, SV_MAX_FDS);
     for (size_t i = 0; i < n; i++)
         if (fds[i] < 0 || fcntl(fds[i], F_GETFD) < 0)
             return pm_err(err, errlen, "child %s: descriptor %d is not open", c->name, fds[i]);
-    memcpy(c->fds, fds, n * sizeof(*fds));
+    /* Duplicates, not numbers: the owner may close or reuse its own. */
+    for (size_t i = 0; i < n; i++) {
+        dup[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+        if (dup[i] < 0) {
+            int e = errno;
+            for (size_t j = 0; j < i; j++)
+                close(dup[j]);
+            return pm_err(err, errlen, "child %s: cannot duplicate descriptor %d: %s", c->name,
+                          fds[i], strerror(e));
+        }
+    }
+    sv_child_drop_fds(c);
+    memcpy(c->fds, dup, n * sizeof(*dup));
     c->nfds = n;
     return 0;
+}
+
+void sv_child_drop_fds(struct sv_child *c)
+{
+    for (size_t i = 0; i < c->nfds; i++)
+        close(c->fds[i]);
+    c->nfds = 0;
+}
+
+void sv_child_set_prestart(struct sv_child *c, sv_prestart_fn fn, void *arg)
+{
+    c->prestart = fn;
+    c->prestart_arg = arg;
 }
 
 int sv_child_set_env(struct sv_child *c, char *const envp[], char *err, size_t errlen)
@@ -340,13 +369,21 @@ int sv_child_start(struct sv_child *c, char *err, size_t errlen)
 {
     if (c->state == SV_RUNNING)
         return pm_err(err, errlen, "child %s is already running", c->name);
+    if (c->prestart != NULL && c->prestart(c->prestart_arg, c, err, errlen) < 0)
+        return -1;
     int st[2];
     if (pipe2(st, O_CLOEXEC) != 0)
         return pm_err(err, errlen, "child %s: pipe: %s", c->name, strerror(errno));
     pid_t parent = getpid();
+    /* Every signal blocked across fork(): no handler of the monitor may run
+     * in the child before child_exec() has reset them all. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
+        sigprocmask(SIG_SETMASK, &old, NULL);
         close(st[0]);
         close(st[1]);
         return pm_err(err, errlen, "child %s: fork: %s", c->name, strerror(e));
@@ -355,6 +392,7 @@ int sv_child_start(struct sv_child *c, char *err, size_t errlen)
         close(st[0]);
         child_exec(c, st[1], parent);
     }
+    sigprocmask(SIG_SETMASK, &old, NULL);
     close(st[1]);
     int e = 0;
     ssize_t r;
@@ -469,8 +507,8 @@ int sv_restart_due(struct sv_set *set)
         if (sv_child_start(c, err, sizeof(err)) == 0) {
             n++;
         } else {
+            schedule(c, now); /* first: the event can tell the next wait */
             emit(c, SV_EV_START_FAILED, err);
-            schedule(c, now);
         }
     }
     return n;
@@ -526,13 +564,18 @@ int sv_stop_all(struct sv_set *set, int timeout_ms)
             continue;
         kill(c->pid, SIGKILL);
         killed++;
-        int status;
-        pid_t r;
-        do
-            r = waitpid(c->pid, &status, 0);
-        while (r < 0 && errno == EINTR);
-        if (r == c->pid)
-            died(c, status);
+    }
+    /* Bounded too: a child stuck in the kernel (uninterruptible sleep on a
+     * dead NFS server...) dies only when the kernel lets it. */
+    end = mono_ms() + SV_KILL_WAIT_MS;
+    sv_reap(set);
+    while (running(set)) {
+        uint64_t now = mono_ms();
+        if (now >= end)
+            break;
+        struct pollfd p = {.fd = set->sigfd, .events = POLLIN};
+        poll(&p, 1, (int)(end - now));
+        sv_reap(set);
     }
     return killed;
 }
@@ -545,6 +588,11 @@ const char *sv_child_name(const struct sv_child *c)
 pid_t sv_child_pid(const struct sv_child *c)
 {
     return c->state == SV_RUNNING ? c->pid : 0;
+}
+
+unsigned sv_child_starts(const struct sv_child *c)
+{
+    return c->starts;
 }
 
 unsigned sv_child_restarts(const struct sv_child *c)

@@ -31,6 +31,7 @@ struct intake {
     struct pm_evq *q;
     struct slog_ring *ring;
     int stop_fd, done_fd;
+    int push_fd; /* eventfd: a table waits in `table` (intake_push_table) */
     pthread_t thr;
     int started;
 
@@ -44,6 +45,14 @@ struct intake {
     struct intake_peer peer;
     size_t nsources;
     struct intake_source *sources[INTAKE_SOURCES_MAX]; /* allocated on first use */
+    /* the table handed over by intake_push_table(), not yet sent */
+    int table_pending;
+    uint64_t table_gen;
+    struct ipc_trigger *table;
+    size_t table_n;
+    uint64_t last_gen_sent; /* the generation of the last table sent */
+
+    struct ipc_rec txrec; /* the thread's: one TRIGGER_SET being queued */
 
     /* "capture: " and the escaped text (at most 4 octets per input octet) */
     char esc[sizeof(CAPTURE_PREFIX) + 4 * IPC_MLOG_MAX + 1];
@@ -174,6 +183,15 @@ static void dispatch(struct ipc_rec *rec, void *arg)
         in->counts.hellos++;
         unlock(in);
         break;
+    case IPC_TRIGGER_ACK:
+        lock(in);
+        in->counts.trigger_acks++;
+        in->counts.ack_generation = rec->u.trigger_ack.generation;
+        in->counts.ack_entries = rec->u.trigger_ack.entries;
+        if (rec->u.trigger_ack.generation != in->last_gen_sent)
+            in->counts.trigger_acks_stale++;
+        unlock(in);
+        break;
     default:
         lock(in);
         if (rec->type <= IPC_TYPE_MAX)
@@ -207,16 +225,83 @@ static void finish(struct intake *in, enum intake_state st, int e)
     }
 }
 
+static void free_table(struct ipc_trigger *t, size_t n)
+{
+    if (t == NULL)
+        return;
+    OPENSSL_cleanse(t, n * sizeof(*t));
+    free(t);
+}
+
+/* The table handed over, as TRIGGER_SET records of its generation: BEGIN on
+ * the first, END on the last, or one BEGIN|END|EMPTY record. */
+static void send_table(struct intake *in)
+{
+    char err[160];
+    uint64_t v;
+    if (read(in->push_fd, &v, sizeof(v)) < 0) {
+        /* EAGAIN: nothing new */
+    }
+    lock(in);
+    if (!in->table_pending) {
+        unlock(in);
+        return;
+    }
+    struct ipc_trigger *t = in->table;
+    size_t n = in->table_n;
+    uint64_t gen = in->table_gen;
+    in->table = NULL;
+    in->table_n = 0;
+    in->table_pending = 0;
+    unlock(in);
+
+    struct ipc_rec *r = &in->txrec;
+    size_t sent = 0;
+    int ok = 1;
+    for (size_t i = 0; i < (n > 0 ? n : 1); i++) {
+        memset(r, 0, sizeof(*r));
+        r->type = IPC_TRIGGER_SET;
+        r->u.trigger_set.generation = gen;
+        if (n == 0)
+            r->flags = IPC_F_BEGIN | IPC_F_END | IPC_F_EMPTY;
+        else {
+            r->flags = (uint16_t)((i == 0 ? IPC_F_BEGIN : 0) | (i + 1 == n ? IPC_F_END : 0));
+            r->u.trigger_set.entry = t[i];
+        }
+        int rc = ipc_chan_put(in->ch, r, err, sizeof(err));
+        OPENSSL_cleanse(r, sizeof(*r));
+        if (rc < 0) {
+            ok = 0; /* path full or an invalid entry: counted by the channel */
+            break;
+        }
+        sent++;
+    }
+    free_table(t, n);
+    (void)ipc_chan_flush(in->ch); /* a backlog is sent on POLLOUT; an error shows at read */
+    lock(in);
+    in->counts.table_records += sent;
+    if (ok) {
+        in->counts.tables_sent++;
+        in->counts.table_generation = gen;
+        in->last_gen_sent = gen;
+    } else {
+        in->counts.tables_failed++;
+    }
+    unlock(in);
+}
+
 static void *intake_main(void *arg)
 {
     struct intake *in = arg;
-    struct pollfd pfd[2] = {
+    struct pollfd pfd[3] = {
         {.fd = ipc_chan_fd(in->ch), .events = POLLIN},
         {.fd = in->stop_fd, .events = POLLIN},
+        {.fd = in->push_fd, .events = POLLIN},
     };
 
     for (;;) {
-        if (poll(pfd, 2, -1) < 0) {
+        pfd[0].events = (short)(POLLIN | (ipc_chan_pending(in->ch) ? POLLOUT : 0));
+        if (poll(pfd, 3, -1) < 0) {
             if (errno == EINTR)
                 continue;
             finish(in, INTAKE_ERROR, errno);
@@ -226,8 +311,14 @@ static void *intake_main(void *arg)
             finish(in, INTAKE_STOPPED, 0);
             return NULL;
         }
-        if (pfd[0].revents == 0)
+        if (pfd[2].revents != 0)
+            send_table(in);
+        if ((pfd[0].revents & POLLOUT) != 0)
+            (void)ipc_chan_flush(in->ch);
+        if ((pfd[0].revents & ~POLLOUT) == 0) {
+            chan_stats(in);
             continue;
+        }
         for (int i = 0; i < INTAKE_BURST; i++) {
             int r = ipc_chan_recv(in->ch, dispatch, in);
             if (r == 1)
@@ -261,7 +352,8 @@ struct intake *intake_new(int fd, struct pm_evq *q, struct slog_ring *mirror_rin
     in->ring = mirror_ring;
     in->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     in->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (in->stop_fd < 0 || in->done_fd < 0) {
+    in->push_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (in->stop_fd < 0 || in->done_fd < 0 || in->push_fd < 0) {
         snprintf(err, errlen, "intake: eventfd: %s", strerror(errno));
         goto fail;
     }
@@ -281,6 +373,8 @@ fail:
         close(in->stop_fd);
     if (in->done_fd >= 0)
         close(in->done_fd);
+    if (in->push_fd >= 0)
+        close(in->push_fd);
     free(in);
     return NULL;
 }
@@ -321,6 +415,8 @@ void intake_free(struct intake *in)
     ipc_chan_free(in->ch);
     close(in->stop_fd);
     close(in->done_fd);
+    close(in->push_fd);
+    free_table(in->table, in->table_n);
     for (size_t i = 0; i < in->nsources; i++) {
         OPENSSL_cleanse(in->sources[i], sizeof(*in->sources[i]));
         free(in->sources[i]);
@@ -365,4 +461,56 @@ size_t intake_stats_snapshot(const struct intake *in, struct intake_source *out,
         out[i] = *in->sources[i];
     unlock(in);
     return n;
+}
+
+int intake_send_hello(struct intake *in, uint64_t generation, char *err, size_t errlen)
+{
+    struct ipc_rec r;
+    if (in->started) {
+        snprintf(err, errlen, "intake: HELLO goes before the thread starts");
+        return -1;
+    }
+    memset(&r, 0, sizeof(r));
+    r.type = IPC_HELLO;
+    r.u.hello.version = IPC_VERSION;
+    r.u.hello.role = IPC_ROLE_AGENT;
+    r.u.hello.pid = (uint32_t)getpid();
+    r.u.hello.generation = generation;
+    if (ipc_chan_put(in->ch, &r, err, errlen) < 0)
+        return -1;
+    if (ipc_chan_flush(in->ch) < 0) {
+        snprintf(err, errlen, "intake: sending HELLO: %s", strerror(errno));
+        return -1;
+    }
+    return 0; /* a backlog is sent by the thread (POLLOUT) */
+}
+
+int intake_push_table(struct intake *in, uint64_t generation, const struct ipc_trigger *entries,
+                      size_t n, char *err, size_t errlen)
+{
+    uint64_t one = 1;
+    struct ipc_trigger *copy = NULL;
+    if (n > 0) {
+        copy = calloc(n, sizeof(*copy));
+        if (copy == NULL) {
+            snprintf(err, errlen, "intake: out of memory for a table of %zu entries", n);
+            return -1;
+        }
+        memcpy(copy, entries, n * sizeof(*copy));
+    }
+    lock(in);
+    if (in->table_pending) {
+        free_table(in->table, in->table_n);
+        in->counts.tables_replaced++;
+    }
+    in->table = copy;
+    in->table_n = n;
+    in->table_gen = generation;
+    in->table_pending = 1;
+    in->counts.tables_pushed++;
+    unlock(in);
+    if (write(in->push_fd, &one, sizeof(one)) < 0) {
+        /* cannot overflow: the thread reads it at each wake-up */
+    }
+    return 0;
 }

@@ -47,6 +47,9 @@ static _Atomic(struct pm_evq *) pm_event_queue;
  * so after pm_event_set_queue(NULL) returns no producer touches the queue.
  */
 static pthread_rwlock_t pm_event_lock = PTHREAD_RWLOCK_INITIALIZER;
+/* pm_event_set_sink(): written under the write lock, read under the read lock. */
+static pm_event_sink_fn pm_event_sink;
+static void *pm_event_sink_arg;
 
 struct pm_evq *pm_evq_new(size_t capacity, char *err, size_t errlen)
 {
@@ -175,13 +178,23 @@ void pm_event_set_queue(struct pm_evq *q)
     pthread_rwlock_unlock(&pm_event_lock);
 }
 
+void pm_event_set_sink(pm_event_sink_fn fn, void *arg)
+{
+    pthread_rwlock_wrlock(&pm_event_lock);
+    pm_event_sink = fn;
+    pm_event_sink_arg = arg;
+    pthread_rwlock_unlock(&pm_event_lock);
+}
+
 int pm_event_raise(const struct pm_event *ev)
 {
     int rc = -1;
 
     pthread_rwlock_rdlock(&pm_event_lock);
     struct pm_evq *q = atomic_load(&pm_event_queue);
-    if (q != NULL)
+    if (pm_event_sink != NULL)
+        rc = pm_event_sink(ev, pm_event_sink_arg);
+    else if (q != NULL)
         rc = pm_evq_push(q, ev);
     pthread_rwlock_unlock(&pm_event_lock);
     return rc;

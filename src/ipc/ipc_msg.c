@@ -78,7 +78,7 @@ void ipc_batch_header(uint8_t out[IPC_BATCH_HDR], uint16_t count, uint32_t len)
  * U+10FFFF, and no control character (C0, DEL, C1).  NUL is a C0 control,
  * so text never holds one.
  */
-static int text_ok(const uint8_t *s, size_t len, int tab_ok)
+static int text_ok(const uint8_t *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
@@ -86,7 +86,7 @@ static int text_ok(const uint8_t *s, size_t len, int tab_ok)
         uint32_t cp;
         size_t n;
         if (c < 0x80) {
-            if ((c < 0x20 && !(c == '\t' && tab_ok)) || c == 0x7f)
+            if (c < 0x20 || c == 0x7f)
                 return 0;
             i++;
             continue;
@@ -156,14 +156,28 @@ static int value_check(const struct field_def *d, const uint8_t *v, size_t len)
     case FT_IP6:
         return len != width[d->ft] ? IPC_REJ_WIDTH : -1;
     case FT_TEXT:
-    case FT_LINE:
         if (len < lo || len > hi)
             return IPC_REJ_SIZE;
-        return text_ok(v, len, d->ft == FT_LINE) ? -1 : IPC_REJ_TEXT;
+        return text_ok(v, len) ? -1 : IPC_REJ_TEXT;
+    case FT_LINE:
+        /* a configuration line as the file holds it: any octet but NUL, CR
+         * and LF (a passphrase need not be UTF-8) */
+        if (len < lo || len > hi)
+            return IPC_REJ_SIZE;
+        for (size_t i = 0; i < len; i++)
+            if (v[i] == '\0' || v[i] == '\r' || v[i] == '\n')
+                return IPC_REJ_TEXT;
+        return -1;
+    case FT_OCTETS:
+        /* the octets of a subscriber string as the wire gave them; the agent
+         * escapes them wherever it displays them */
+        if (len < lo || len > hi)
+            return IPC_REJ_SIZE;
+        return memchr(v, '\0', len) != NULL ? IPC_REJ_TEXT : -1;
     case FT_NAMED_U64:
         if (len < 8 + lo || len > 8 + hi)
             return len < 8 ? IPC_REJ_WIDTH : IPC_REJ_SIZE;
-        return text_ok(v + 8, len - 8, 0) ? -1 : IPC_REJ_TEXT;
+        return text_ok(v + 8, len - 8) ? -1 : IPC_REJ_TEXT;
     }
     return IPC_REJ_WIDTH; /* not reached: every schema type is above */
 }

@@ -91,7 +91,7 @@ class TestCommandLine(DaemonCase):
         self.assertEqual(r.returncode, 0)
         tokens = r.stdout.split("-D TOKENS", 1)[1].split("-p PIDFILE", 1)[0]
         for tok in ("all", "main", "conf", "agentx", "snmp", "mib", "notify", "traphost", "slog",
-                    "ctl", "event"):
+                    "ctl", "event", "mon"):
             self.assertRegex(tokens, r"\b%s\b" % tok)
 
     def test_evtestd_help_describes_its_fifo_and_event_lines(self):
@@ -796,7 +796,7 @@ class TestLockedMemory(DaemonCase):
             # CAP_IPC_LOCK that is harmless, so info, not a warning on every start
             log = self.env.read_log("pmirrord")
             self.assertIn("cannot raise RLIMIT_MEMLOCK to %d bytes" % want, log)
-            self.assertIn("[main] info: cannot raise RLIMIT_MEMLOCK", log)
+            self.assertIn("[mon] info: cannot raise RLIMIT_MEMLOCK", log)
             self.assertNotIn("warning: cannot raise RLIMIT_MEMLOCK", log)
         self.assertGreater(kib(pid, "VmLck"), 0)
         with open("/proc/%d/limits" % pid) as f:

@@ -1,9 +1,11 @@
 /*
  * pm_evtestd.c - pmirrord's own core plus one test hook: events read from a
- * FIFO are raised through pm_event_raise(), exactly as the capture side will
- * raise them.  Used by the integration tests and benchmarks; not installed.
+ * FIFO are raised through pm_event_raise() inside the capture process, as
+ * the capture side raises them (the hooks of daemon.h).  Used by the
+ * integration tests and benchmarks; not installed.
  *
  *   PM_EVTEST_FIFO=/path/fifo pm_evtestd -f -c pmirrord.conf ...
+ *   pm_evtestd --child capture [-f] [-D TOKENS]   (as the monitor starts it)
  *
  * One event per line, key=value words (values percent-decoded; "*N:c" means
  * N times the character c):
@@ -11,22 +13,28 @@
  *   err=text policy=spl_1 pid=7 dir=0 tip=198.18.0.5 aa=198.18.0.9 trm=1
  *   count=N   raise N copies, mid incremented each time
  *   rate=R    at R per second (default: as fast as possible)
+ * After each line: "evtest: raised N event(s), M dropped by the queue".  The
+ * producer stands for traffic, which never outruns the path to the agent by
+ * a whole burst: when the path is full it waits (1 ms, then tries again)
+ * instead of dropping, so M is 0 unless a `drop` word asks for the drops
+ * (`drop=1`: an event refused by the path is dropped and counted in M).  The
+ * agent's own event queue counts its drops (eventQueueSize) as always.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "pmirrord/cap_proc.h"
 #include "pmirrord/daemon.h"
 #include "pmirrord/log.h"
 #include "pmirrord/pm_event.h"
-#include "pmirrord/thread.h"
+#include "pmirrord/supervise.h"
 
 static void decode(const char *in, char *out, size_t outlen)
 {
@@ -63,10 +71,13 @@ static void copy(char *dst, size_t dstlen, const char *src)
     dst[n] = '\0';
 }
 
+static int parse_drop; /* the drop word of the line parse_line() read */
+
 static int parse_line(char *line, struct pm_event *ev, unsigned long *count, double *rate)
 {
     char val[1024];
     memset(ev, 0, sizeof(*ev));
+    parse_drop = 0;
     *count = 1;
     *rate = 0;
     for (char *save = NULL, *w = strtok_r(line, " \t\r\n", &save); w != NULL;
@@ -116,81 +127,161 @@ static int parse_line(char *line, struct pm_event *ev, unsigned long *count, dou
             *count = u;
         else if (!strcmp(w, "rate"))
             *rate = strtod(val, NULL);
+        else if (!strcmp(w, "drop"))
+            parse_drop = u != 0;
         else
             return -1;
     }
     return 0;
 }
 
-static void *reader(void *arg)
-{
-    const char *path = arg;
-    char line[4096];
-    for (;;) {
-        FILE *f = fopen(path, "r");
-        if (f == NULL) {
-            log_warn("main", "evtest: %s", path);
-            return NULL;
-        }
-        while (fgets(line, sizeof(line), f) != NULL) {
-            struct pm_event ev;
-            unsigned long count, dropped = 0;
-            double rate;
-            if (parse_line(line, &ev, &count, &rate) < 0) {
-                log_warnx("main", "evtest: bad line");
-                continue;
-            }
-            struct timespec start;
-            clock_gettime(CLOCK_MONOTONIC, &start);
-            for (unsigned long i = 0; i < count; i++) {
-                if (rate > 0) {
-                    double due = (double)i / rate;
-                    struct timespec now;
-                    clock_gettime(CLOCK_MONOTONIC, &now);
-                    double el = (double)(now.tv_sec - start.tv_sec) +
-                                (double)(now.tv_nsec - start.tv_nsec) / 1e9;
-                    if (due > el) {
-                        double d = due - el;
-                        struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
-                        nanosleep(&ts, NULL);
-                    }
-                }
-                clock_gettime(CLOCK_REALTIME, &ev.when);
-                if (pm_event_raise(&ev) < 0)
-                    dropped++;
-                ev.mirror_id++;
-            }
-            log_info("main", "evtest: raised %lu event(s), %lu dropped by the queue",
-                     count - dropped, dropped);
-        }
-        fclose(f);
-    }
-    return NULL;
-}
+/*
+ * The producer, inside the capture process (docs/process-model.md): the
+ * monitor opens the FIFO read-write (so it never reaches end of file) and
+ * passes it as a test-fifo descriptor; the capture process's loop polls it
+ * and calls evt_run() when it is readable or when the next paced event is
+ * due.  Under the seccomp filter: no file is opened here, nothing sleeps.
+ */
+#define EVT_BUF 65536
 
-static int started(const struct pm_conf *c, void *arg)
+static struct {
+    int fd;
+    char buf[EVT_BUF];
+    size_t len;
+    /* the line being raised */
+    int busy;
+    struct pm_event ev;
+    unsigned long count, done, dropped;
+    int drop;    /* drop=1: a full path drops (counted) instead of waiting */
+    int blocked; /* the path was full: the next try is due in 1 ms */
+    double blocked_at;
+    double rate;
+    struct timespec start;
+} evt = {.fd = -1};
+
+static int monitor_fd(char *err, size_t errlen)
 {
     const char *path = getenv("PM_EVTEST_FIFO");
-    pthread_t t;
     if (path == NULL) {
-        log_warnx("main", "evtest: PM_EVTEST_FIFO is not set");
+        snprintf(err, errlen, "evtest: PM_EVTEST_FIFO is not set");
         return -1;
     }
-    if (pm_thread_create(&t, reader, (void *)path) != 0) {
-        log_warnx("main", "evtest: pthread_create failed");
-        return -1;
-    }
-    pthread_detach(t);
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        snprintf(err, errlen, "evtest: %s: %s", path, strerror(errno));
+    return fd;
+}
+
+static int evt_start(int fd, void *arg)
+{
+    (void)arg;
+    evt.fd = fd;
     log_info("main", "evtest: reading events from the FIFO");
     return 0;
+}
+
+static double elapsed(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - evt.start.tv_sec) +
+           (double)(now.tv_nsec - evt.start.tv_nsec) / 1e9;
+}
+
+/* Raises what of the current line is due; logs the line's result at its end. */
+static void raise_due(void)
+{
+    while (evt.done < evt.count) {
+        if (evt.rate > 0 && (double)evt.done / evt.rate > elapsed())
+            return;
+        clock_gettime(CLOCK_REALTIME, &evt.ev.when);
+        if (pm_event_raise(&evt.ev) < 0) {
+            if (!evt.drop) {
+                evt.blocked = 1; /* the path is full: try again in 1 ms */
+                evt.blocked_at = elapsed();
+                return;
+            }
+            evt.dropped++;
+        }
+        evt.blocked = 0;
+        evt.ev.mirror_id++;
+        evt.done++;
+    }
+    log_info("main", "evtest: raised %lu event(s), %lu dropped by the queue",
+             evt.count - evt.dropped, evt.dropped);
+    evt.busy = 0;
+}
+
+/* Starts the next complete line of the buffer; 0 when there is none. */
+static int next_line(void)
+{
+    char *nl = memchr(evt.buf, '\n', evt.len);
+    if (nl == NULL) {
+        if (evt.len == sizeof(evt.buf)) { /* a line longer than the buffer */
+            log_warnx("main", "evtest: bad line");
+            evt.len = 0;
+        }
+        return 0;
+    }
+    *nl = '\0';
+    size_t used = (size_t)(nl - evt.buf) + 1;
+    if (parse_line(evt.buf, &evt.ev, &evt.count, &evt.rate) < 0) {
+        log_warnx("main", "evtest: bad line");
+    } else {
+        evt.busy = 1;
+        evt.done = evt.dropped = 0;
+        evt.drop = parse_drop;
+        evt.blocked = 0;
+        clock_gettime(CLOCK_MONOTONIC, &evt.start);
+    }
+    memmove(evt.buf, evt.buf + used, evt.len - used);
+    evt.len -= used;
+    return 1;
+}
+
+static int evt_pollfd(void *arg)
+{
+    (void)arg;
+    return evt.busy ? -1 : evt.fd;
+}
+
+static int evt_timeout(void *arg)
+{
+    (void)arg;
+    if (!evt.busy)
+        return memchr(evt.buf, '\n', evt.len) != NULL ? 0 : -1;
+    if (evt.blocked)
+        return elapsed() - evt.blocked_at >= 0.001 ? 0 : 1;
+    double wait = (double)evt.done / evt.rate - elapsed();
+    return evt.rate <= 0 || wait <= 0 ? 0 : (int)(wait * 1000) + 1;
+}
+
+static void evt_run(void *arg)
+{
+    (void)arg;
+    if (!evt.busy && evt.len < sizeof(evt.buf)) {
+        ssize_t n = read(evt.fd, evt.buf + evt.len, sizeof(evt.buf) - evt.len);
+        if (n > 0)
+            evt.len += (size_t)n;
+    }
+    for (;;) {
+        if (evt.busy) {
+            raise_due();
+            if (evt.busy)
+                return; /* the rest is paced: evt_timeout() says when */
+        }
+        if (!next_line())
+            return;
+    }
 }
 
 /* -h: what pm_evtestd adds to pmirrord (the words parse_line() takes). */
 static const char evtest_usage[] =
     "\n"
     "pm_evtestd is pmirrord plus a test hook (tests and benchmarks only; not installed):\n"
-    "  PM_EVTEST_FIFO=PATH  required: a FIFO (mkfifo) read once pmirrord has started;\n"
-    "                       each line written to it raises events through pm_event_raise()\n"
+    "  PM_EVTEST_FIFO=PATH  required: a FIFO (mkfifo), opened by the monitor and read by\n"
+    "                       the capture process; each line written to it raises events\n"
+    "                       through pm_event_raise() there (EVENT records to the agent)\n"
     "Event line: key=value words separated by blanks; a value is percent-decoded (%20),\n"
     "or *N:c for N times the character c; numbers are decimal, unknown keys refuse the line:\n"
     "  trap=1-10     notification (5 SessionStart, ... as in the MIB)\n"
@@ -201,11 +292,24 @@ static const char evtest_usage[] =
     "  tip=A.B.C.D aa=A.B.C.D  target and analyzer IPv4 addresses    trm=N  termination\n"
     "  count=N       raise N copies, mid incremented each time (default 1)\n"
     "  rate=R        at R per second (default: as fast as possible)\n"
+    "  drop=1        a full path to the agent drops (counted) instead of waiting\n"
     "e.g.  echo 'trap=5 mid=7 sid=9 user=alice tt=3 trigger=alice' > \"$PM_EVTEST_FIFO\"\n";
 
 int main(int argc, char **argv)
 {
-    struct pm_daemon_hooks hooks = {.usage = evtest_usage};
-    (void)started; /* moves into the capture process (docs/process-model.md) */
+    struct pm_daemon_hooks hooks = {
+        .monitor_test_fd = monitor_fd,
+        .capture_test_start = evt_start,
+        .capture_test_pollfd = evt_pollfd,
+        .capture_test_timeout = evt_timeout,
+        .capture_test_run = evt_run,
+        .usage = evtest_usage,
+    };
+    /* pm_daemon_main() dispatches `--child capture` too once the monitor is
+     * in (docs/process-model.md); this keeps `pm_evtestd --child capture`
+     * working on its own (tests/integration/test_cap_proc.py). */
+    const char *mode = sv_child_mode(argc, argv);
+    if (mode != NULL && strcmp(mode, "capture") == 0)
+        return pm_capture_proc_main(argc, argv, &hooks);
     return pm_daemon_main(argc, argv, &hooks);
 }

@@ -8,6 +8,7 @@
 #include "pmirrord/secret.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1008,6 +1009,51 @@ static void test_idle_timeout(void)
     close(busy);
 }
 
+/* A server on a socket someone else bound (the monitor): it answers on it,
+ * changes nothing of the node and does not unlink it; a socket that does not
+ * listen is refused and left to the caller. */
+static void test_from_fd(void)
+{
+    char err[256], path[100], buf[256];
+    struct stat before, after;
+    snprintf(path, sizeof path, "%s/given.sock", dir);
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    CHECK(chmod(path, 0604) == 0);
+    CHECK(stat(path, &before) == 0);
+
+    /* not listening yet: refused, the descriptor stays the caller's */
+    CHECK(ctl_server_new_from_fd(lfd, path, NULL, NULL, err, sizeof err) == NULL);
+    CHECK(strstr(err, "not a listening") != NULL);
+    CHECK(fcntl(lfd, F_GETFD) >= 0);
+    int dg = socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK(ctl_server_new_from_fd(dg, path, NULL, NULL, err, sizeof err) == NULL);
+    close(dg);
+
+    CHECK(listen(lfd, 4) == 0);
+    struct ctl_server *s = ctl_server_new_from_fd(lfd, path, NULL, NULL, err, sizeof err);
+    CHECK(s != NULL);
+    CHECK(ctl_server_add_command(s, "show things", 0, "Show some things", h_things, NULL, err,
+                                 sizeof err) == 0);
+    CHECK(ctl_server_start(s, err, sizeof err) == 0);
+    CHECK((fcntl(lfd, F_GETFL) & O_NONBLOCK) != 0);
+    int fd = cl_connect(path);
+    CHECK(fd >= 0);
+    CHECK(cl_frame(fd, buf, sizeof buf) > 0);
+    CHECK(strcmp(buf, "HELLO 28\npmirrord control protocol 1\n") == 0);
+    CHECK(strncmp(req(fd, "show things"), "OK ", 3) == 0);
+    close(fd);
+    ctl_server_free(s);
+    /* the node is as it was: same inode, mode untouched, still there */
+    CHECK(stat(path, &after) == 0);
+    CHECK(after.st_ino == before.st_ino && after.st_mode == before.st_mode &&
+          after.st_uid == before.st_uid && after.st_gid == before.st_gid);
+    CHECK(fcntl(lfd, F_GETFD) == -1 && errno == EBADF); /* the server closed it */
+    unlink(path);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/test_ctl_server.XXXXXX");
@@ -1018,6 +1064,7 @@ int main(void)
     snprintf(sockpath, sizeof sockpath, "%s/run/ctl.sock", dir);
 
     test_new_errors();
+    test_from_fd();
     struct ctl_server *s = make_server(NULL);
     char sub[160];
     struct stat st;

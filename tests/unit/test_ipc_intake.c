@@ -229,8 +229,10 @@ static void test_dispatch(void)
     CHECK(ipc_chan_heartbeat(f.prod, 99) == 0);
     /* valid, but not for the agent's intake */
     memset(&r, 0, sizeof(r));
-    r.type = IPC_TRIGGER_ACK;
-    r.u.trigger_ack.generation = 3;
+    r.type = IPC_LIST_REQ;
+    r.u.list_req.request_id = 3;
+    snprintf(r.u.list_req.list, sizeof(r.u.list_req.list), "sessions");
+    r.u.list_req.max_rows = 1;
     put(&f, &r);
     flush(&f);
     /* junk: not a batch at all, and a record with ESC in its text */
@@ -240,7 +242,7 @@ static void test_dispatch(void)
     WAIT_FOR(f.in, c, c.chan.rx.rejects[IPC_REJ_TEXT] == 1);
     CHECK(c.events == 3 && c.event_drops == 0 && c.full_episodes == 0);
     CHECK(c.mlogs == 1 && c.stats == 1 && c.heartbeats == 1 && c.hellos == 1);
-    CHECK(c.unexpected[IPC_TRIGGER_ACK] == 1 && c.unexpected_total == 1);
+    CHECK(c.unexpected[IPC_LIST_REQ] == 1 && c.unexpected_total == 1);
     CHECK(c.chan.rx.rejects[IPC_REJ_MAGIC] == 1 || c.chan.rx.rejects[IPC_REJ_SHORT] == 1);
     CHECK(c.chan.rx.records == 8);
 
@@ -401,6 +403,145 @@ static void test_free_blocked(void)
     teardown(&f);
 }
 
+/* What the producer side (the capture process) reads back. */
+struct table_rx {
+    size_t n;
+    uint16_t flags[8];
+    uint64_t gen[8];
+    struct ipc_trigger entry[8];
+    size_t other;
+    uint64_t hello_gen;
+    uint8_t hello_role;
+};
+
+static void on_table_rec(struct ipc_rec *r, void *arg)
+{
+    struct table_rx *t = arg;
+    if (r->type != IPC_TRIGGER_SET || t->n == 8) {
+        if (r->type == IPC_HELLO && t->other == 0 && t->n == 0) {
+            t->hello_gen = r->u.hello.generation;
+            t->hello_role = r->u.hello.role;
+        }
+        t->other++;
+        return;
+    }
+    t->flags[t->n] = r->flags;
+    t->gen[t->n] = r->u.trigger_set.generation;
+    t->entry[t->n] = r->u.trigger_set.entry;
+    t->n++;
+}
+
+/* Reads from the producer's end until want records came (5 s at most). */
+static void table_read(struct fixture *f, struct table_rx *t, size_t want)
+{
+    double until = mono() + 5.0;
+    while (t->n + t->other < want) {
+        struct pollfd pfd = {.fd = ipc_chan_fd(f->prod), .events = POLLIN};
+        CHECK(mono() < until);
+        if (mono() >= until)
+            return;
+        if (poll(&pfd, 1, 100) == 1)
+            CHECK(ipc_chan_recv(f->prod, on_table_rec, t) == 1);
+    }
+}
+
+static void trigger_entry(struct ipc_trigger *e, uint32_t mirror_id)
+{
+    memset(e, 0, sizeof(*e));
+    e->config_source = 2;
+    e->trigger_type = 0;
+    snprintf(e->trigger, sizeof(e->trigger), "eth%u", mirror_id);
+    e->mirror_id = mirror_id;
+    e->analyzer_family = 4;
+    memcpy(e->analyzer, "\xc6\x12\x00\x09", 4); /* 198.18.0.9 */
+    e->analyzer_port = 4789;
+}
+
+/* intake_push_table(): the thread sends the table (an empty one as one
+ * BEGIN|END|EMPTY record), acknowledgements are counted, a stale one too. */
+static void test_push_table(void)
+{
+    struct fixture f;
+    struct intake_counts c;
+    struct ipc_rec r;
+    char err[256];
+    struct table_rx t;
+
+    setup(&f, 8);
+    memset(&t, 0, sizeof(t));
+    CHECK(intake_push_table(f.in, 1, NULL, 0, err, sizeof(err)) == 0);
+    table_read(&f, &t, 1);
+    CHECK(t.n == 1 && t.other == 0);
+    CHECK(t.flags[0] == (IPC_F_BEGIN | IPC_F_END | IPC_F_EMPTY) && t.gen[0] == 1);
+    WAIT_FOR(f.in, c, c.tables_sent == 1);
+    CHECK(c.tables_pushed == 1 && c.table_records == 1 && c.table_generation == 1);
+    CHECK(c.trigger_acks == 0);
+
+    memset(&r, 0, sizeof(r));
+    r.type = IPC_TRIGGER_ACK;
+    r.u.trigger_ack.generation = 1;
+    put(&f, &r);
+    flush(&f);
+    WAIT_FOR(f.in, c, c.trigger_acks == 1);
+    CHECK(c.ack_generation == 1 && c.ack_entries == 0 && c.trigger_acks_stale == 0);
+    CHECK(c.unexpected_total == 0);
+
+    struct ipc_trigger tab[3];
+    for (uint32_t i = 0; i < 3; i++)
+        trigger_entry(&tab[i], 10 + i);
+    memset(&t, 0, sizeof(t));
+    CHECK(intake_push_table(f.in, 2, tab, 3, err, sizeof(err)) == 0);
+    memset(tab, 0, sizeof(tab)); /* copied: the caller's array is free again */
+    table_read(&f, &t, 3);
+    CHECK(t.n == 3);
+    CHECK(t.flags[0] == IPC_F_BEGIN && t.flags[1] == 0 && t.flags[2] == IPC_F_END);
+    for (uint32_t i = 0; i < 3; i++) {
+        CHECK(t.gen[i] == 2 && t.entry[i].mirror_id == 10 + i);
+        CHECK(t.entry[i].analyzer_family == 4 && t.entry[i].analyzer_port == 4789);
+        CHECK(memcmp(t.entry[i].analyzer, "\xc6\x12\x00\x09", 4) == 0);
+    }
+    WAIT_FOR(f.in, c, c.tables_sent == 2);
+    CHECK(c.table_records == 4 && c.table_generation == 2);
+
+    /* an answer to the old table is counted as stale */
+    put(&f, &r);
+    r.u.trigger_ack.generation = 2;
+    r.u.trigger_ack.entries = 3;
+    put(&f, &r);
+    flush(&f);
+    WAIT_FOR(f.in, c, c.trigger_acks == 3);
+    CHECK(c.trigger_acks_stale == 1 && c.ack_generation == 2 && c.ack_entries == 3);
+    teardown(&f);
+}
+
+/* A table pushed before the thread starts is sent when it does. */
+static void test_push_before_start(void)
+{
+    char err[256] = "";
+    int sv[2];
+    struct fixture f;
+    struct table_rx t;
+    memset(&t, 0, sizeof(t));
+    CHECK(ipc_socketpair(sv, 0, err, sizeof(err)) == 0);
+    f.q = pm_evq_new(8, err, sizeof(err));
+    f.ring = slog_ring_new(100, 2048, err, sizeof(err));
+    f.prod = ipc_chan_new(sv[0], 0, NULL, NULL, err, sizeof(err));
+    f.in = intake_new(sv[1], f.q, f.ring, err, sizeof(err));
+    CHECK(f.q != NULL && f.ring != NULL && f.prod != NULL && f.in != NULL);
+    CHECK(intake_send_hello(f.in, 5, err, sizeof(err)) == 0);
+    CHECK(intake_push_table(f.in, 7, NULL, 0, err, sizeof(err)) == 0);
+    CHECK(intake_push_table(f.in, 8, NULL, 0, err, sizeof(err)) == 0); /* replaces 7 */
+    CHECK(intake_start(f.in, err, sizeof(err)) == 0);
+    table_read(&f, &t, 2);
+    CHECK(t.other == 1 && t.hello_gen == 5 && t.hello_role == IPC_ROLE_AGENT); /* HELLO first */
+    CHECK(t.n == 1 && t.gen[0] == 8);
+    CHECK(intake_send_hello(f.in, 5, err, sizeof(err)) == -1); /* the thread writes now */
+    struct intake_counts c;
+    WAIT_FOR(f.in, c, c.tables_sent == 1);
+    CHECK(c.tables_pushed == 2 && c.tables_replaced == 1);
+    teardown(&f);
+}
+
 int main(void)
 {
     alarm(30); /* a thread that ignores its stop would hang the test: fail it instead */
@@ -409,6 +550,8 @@ int main(void)
     test_path_full();
     test_eof();
     test_free_blocked();
+    test_push_table();
+    test_push_before_start();
     printf("ok\n");
     return 0;
 }

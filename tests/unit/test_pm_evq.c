@@ -116,6 +116,33 @@ static void test_raise(void)
     CHECK(pm_event_raise(&ev) == -1);
 }
 
+/* The capture process's sink: raise goes to it instead of the queue, and
+ * its answer (-1: path full) is raise's. */
+static int sink_calls;
+static int sink(const struct pm_event *ev, void *arg)
+{
+    sink_calls++;
+    return ev->mirror_id == *(uint32_t *)arg ? 0 : -1;
+}
+
+static void test_sink(void)
+{
+    struct pm_evq *q = new_q(2);
+    struct pm_event ev = ev_n(7), out[2];
+    uint32_t want = 7;
+
+    pm_event_set_queue(q);
+    pm_event_set_sink(sink, &want);
+    CHECK(pm_event_raise(&ev) == 0 && sink_calls == 1);
+    ev.mirror_id = 8;
+    CHECK(pm_event_raise(&ev) == -1 && sink_calls == 2);
+    CHECK(pm_evq_pop(q, out, 2) == 0 && pm_evq_dropped(q) == 0);
+    pm_event_set_sink(NULL, NULL);
+    CHECK(pm_event_raise(&ev) == 0 && sink_calls == 2);
+    CHECK(pm_evq_pop(q, out, 2) == 1 && out[0].mirror_id == 8);
+    pm_evq_free(q);
+}
+
 static int q_contains(const struct pm_evq *q, const char *s)
 {
     size_t len;
@@ -256,6 +283,7 @@ int main(void)
 {
     test_capacity_and_fd();
     test_raise();
+    test_sink();
     test_pop_wipes();
     test_many_producers();
     printf("test_pm_evq: ok\n");

@@ -232,11 +232,31 @@ static int sockopt_ip(void)
     return 2;
 }
 
+/* connect() is refused with EPERM, not killed (glibc's syslog reconnect). */
 static int connect_unix(void)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr sa = {.sa_family = AF_UNIX};
-    connect(fd, &sa, sizeof(sa));
+    int rc = connect(fd, &sa, sizeof(sa));
+    return !(rc < 0 && errno == EPERM);
+}
+
+/* send() (sendto without an address) on a connected socket works: the
+ * pair is made before the filter (socketpair() is not allowed). */
+static int pair[2];
+static int send_connected(void)
+{
+    int *sv = pair;
+    char c = 0;
+    return !(send(sv[0], "x", 1, MSG_DONTWAIT) == 1 && recv(sv[1], &c, 1, 0) == 1 && c == 'x');
+}
+
+/* sendto() with an address is not allowed. */
+static int sendto_address(void)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr sa = {.sa_family = AF_UNIX};
+    sendto(fd, "x", 1, 0, &sa, sizeof(sa));
     return 2;
 }
 
@@ -285,6 +305,29 @@ static void test_drop_needs_root(void)
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* As root: the agent's drop (docs/process-model.md) keeps nothing, or CAP_IPC_LOCK alone. */
+static void test_drop_to_user_keeps(uint64_t keep)
+{
+    if (geteuid() != 0)
+        return;
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        char err[256];
+        struct sbx_status st;
+        int rc = sbx_drop_to_user("nobody", keep, err, sizeof(err));
+        if (rc != 0 || sbx_status(&st, err, sizeof(err)) < 0)
+            _exit(1);
+        if (st.euid != 65534 || st.cap_eff != keep || st.cap_prm != keep || st.cap_bnd != keep ||
+            st.cap_inh != 0 || st.cap_amb != 0 || st.no_new_privs != 1 || st.dumpable != 0)
+            _exit(2);
+        _exit(setresuid(0, 0, 0) == 0 ? 3 : 0);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void test_status_unsandboxed(void)
 {
     struct sbx_status st;
@@ -301,9 +344,12 @@ int main(void)
     int fd = open(tmpfile_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     CHECK(fd >= 0 && write(fd, "x\n", 2) == 2 && close(fd) == 0);
     CHECK(chmod(tmpdir, 0755) == 0);
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
 
     test_resolve_user();
     test_drop_needs_root();
+    test_drop_to_user_keeps(0);
+    test_drop_to_user_keeps(UINT64_C(1) << 14); /* CAP_IPC_LOCK */
     test_status_unsandboxed();
 
     static const struct {
@@ -334,7 +380,9 @@ int main(void)
         {"prctl PR_SET_DUMPABLE", set_dumpable, KILLED},
         {"ioctl TIOCSTI", ioctl_other, KILLED},
         {"setsockopt SOL_IP", sockopt_ip, KILLED},
-        {"connect", connect_unix, KILLED},
+        {"connect (EPERM)", connect_unix, 0},
+        {"send on a connected socket", send_connected, 0},
+        {"sendto an address", sendto_address, KILLED},
 #if defined(__x86_64__)
         {"i386 system call", i386_abi, KILLED},
 #endif

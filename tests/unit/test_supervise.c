@@ -305,6 +305,109 @@ static void test_child_and_restarts(void)
     unsetenv("PM_TEST_SECRET");
 }
 
+/* ---- a fresh pair of descriptors for every start (the monitor's channels) --------------------
+ */
+
+struct fresh {
+    int mine;  /* our end of the current start's pair */
+    int calls; /* prestart calls */
+    int fail;  /* make the next prestart fail */
+};
+
+static int prestart(void *arg, struct sv_child *c, char *err, size_t errlen)
+{
+    struct fresh *f = arg;
+    int sp[2];
+    f->calls++;
+    if (f->fail) {
+        f->fail = 0;
+        snprintf(err, errlen, "no pair this time");
+        return -1;
+    }
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
+    CHECK(sv_child_set_fds(c, &sp[1], 1, err, errlen) == 0);
+    close(sp[1]); /* the set holds its own duplicate */
+    if (f->mine >= 0)
+        close(f->mine);
+    f->mine = sp[0];
+    return 0;
+}
+
+/* Reads until EOF (the only other holder of the pair, the child, is gone). */
+static void read_eof(int fd)
+{
+    char buf[4096];
+    uint64_t end = mono_ms() + WAIT_MS;
+    for (;;) {
+        uint64_t now = mono_ms();
+        CHECK(now < end);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        CHECK(poll(&p, 1, (int)(end - now)) >= 0);
+        if (!(p.revents & (POLLIN | POLLHUP)))
+            continue;
+        ssize_t r = read(fd, buf, sizeof(buf));
+        CHECK(r >= 0);
+        if (r == 0)
+            return;
+    }
+}
+
+static void test_prestart_fresh_fds(void)
+{
+    char err[256];
+    char rep[8192];
+    struct fresh f = {.mine = -1};
+    events[0] = '\0';
+    struct sv_set *set = sv_set_new(err, sizeof(err));
+    CHECK(set);
+    sv_set_events(set, on_event, NULL);
+    sv_set_clock(set, fake_clock, NULL);
+    char *argv[] = {"pm_childtest", "--child", "test", NULL};
+    struct sv_child *c = sv_child_new(set, "fresh", child_exe, argv, err, sizeof(err));
+    CHECK(c);
+    sv_child_set_prestart(c, prestart, &f);
+
+    /* a failing prestart: no fork */
+    f.fail = 1;
+    CHECK(sv_child_start(c, err, sizeof(err)) == -1);
+    CHECK(strcmp(err, "no pair this time") == 0 && sv_child_pid(c) == 0);
+    CHECK(f.calls == 1 && sv_child_starts(c) == 0);
+
+    sigset_t before, after;
+    sigemptyset(&before);
+    sigemptyset(&after);
+    CHECK(sigprocmask(SIG_SETMASK, NULL, &before) == 0);
+    CHECK(sv_child_start(c, err, sizeof(err)) == 0);
+    CHECK(sigprocmask(SIG_SETMASK, NULL, &after) == 0);
+    for (int sig = 1; sig < NSIG; sig++) /* restored after the fork */
+        CHECK(sigismember(&before, sig) == sigismember(&after, sig));
+    CHECK(f.calls == 2 && sv_child_starts(c) == 1);
+    sv_child_drop_fds(c);
+    int first = f.mine;
+    read_until(first, "ready", rep, sizeof(rep));
+
+    /* it dies: its end is held by nobody else, so ours reads EOF */
+    say(first, "exit 2\n");
+    read_eof(first);
+    reap(set, 1);
+
+    /* the restart gets a new pair from the prestart */
+    fake_now += sv_child_last_backoff_ms(c);
+    f.fail = 1; /* ...not this time: retried after the backoff */
+    CHECK(sv_restart_due(set) == 0);
+    CHECK(strstr(events, "fresh failed: no pair this time") != NULL);
+    fake_now += sv_child_last_backoff_ms(c);
+    CHECK(sv_restart_due(set) == 1);
+    CHECK(f.mine != first || f.calls == 4);
+    sv_child_drop_fds(c);
+    read_until(f.mine, "ready", rep, sizeof(rep));
+    CHECK(sv_child_starts(c) == 2 && sv_child_restarts(c) == 1);
+    CHECK(sv_stop_all(set, WAIT_MS) == 0);
+    read_eof(f.mine);
+    close(f.mine);
+    sv_set_free(set);
+}
+
 /* ---- exec failure -----------------------------------------------------------------------------
  */
 
@@ -455,6 +558,7 @@ int main(void)
     test_exec_failure();
     test_child_and_restarts();
     test_stop_all();
+    test_prestart_fresh_fds();
     test_sigchld_ignored();
     return 0;
 }

@@ -1,0 +1,91 @@
+/*
+ * conf_slice.h - a child's part of the configuration, sent by the monitor as
+ * CONFIG records (docs/process-model.md "Configuration slices",
+ * docs/ipc-protocol.md CONFIG).
+ *
+ * Sender (the monitor): conf_slice_send() reads and validates the file with
+ * conf_load_lines() (conf.h), then queues on the child's monitor channel
+ *
+ *   CONFIG flags BEGIN   key "file"       value PATH           line 0
+ *   CONFIG               key DIRECTIVE    value the line text  line N   (one per line)
+ *   ... the caller's FD records (ipc_chan_put_fd) ...
+ *   CONFIG flags END     key "end"        value ""             line 0   (conf_slice_send_end)
+ *
+ * END means "everything for this start has been sent": the FD records come
+ * before it.  The lines of the other process never leave the monitor.
+ *
+ * Receiver (a child): conf_slice_new(), then conf_slice_rec() for every
+ * CONFIG record (it answers when END has come), then conf_slice_load(), which
+ * rebuilds the text with every line at its own number (blank lines between)
+ * and parses it with conf_load_buffer() under the file's name: an error names
+ * the same FILE:LINE as in the file.  conf_slice_free() wipes every line
+ * (they hold USM passphrases, the mirror secret's hash, RADIUS secrets).
+ *
+ * Every record is untrusted input: out-of-order, duplicate or oversized lines
+ * are refused with a sentence in err, never fatal.
+ */
+#ifndef PMIRRORD_CONF_SLICE_H
+#define PMIRRORD_CONF_SLICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf_slice;
+struct ipc_chan;
+struct ipc_rec;
+struct pm_conf;
+
+#define CONF_SLICE_LINES_MAX 100000u    /* highest line number accepted */
+#define CONF_SLICE_BYTES_MAX (1u << 20) /* text of all lines */
+#define CONF_SLICE_KEY_FILE  "file"     /* BEGIN record's key */
+#define CONF_SLICE_KEY_END   "end"      /* END record's key */
+
+struct conf_slice *conf_slice_new(void);
+/* Wipes every line and frees. NULL is allowed. */
+void conf_slice_free(struct conf_slice *s);
+
+/* Adds the text of line number `line` (1..CONF_SLICE_LINES_MAX, strictly
+ * greater than the last one added; len octets, no NUL or newline in it).
+ * 0, or -1 with a sentence in err. */
+int conf_slice_add(struct conf_slice *s, uint32_t line, const char *text, size_t len, char *err,
+                   size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Feeds one received record (any type: what is not CONFIG returns 0 and is
+ * left alone).  BEGIN takes the file name (and must come first), a line
+ * record is conf_slice_add()ed, END completes the slice.  Returns 1 when END
+ * has arrived, 0 when more is expected, -1 with a sentence in err for a
+ * record out of place (the slice is then unusable: the child reports FAILED).
+ */
+int conf_slice_rec(struct conf_slice *s, const struct ipc_rec *rec, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* 1 once END has been fed. */
+int conf_slice_complete(const struct conf_slice *s);
+/* The file name from BEGIN ("" before it). */
+const char *conf_slice_name(const struct conf_slice *s);
+/* Number of lines held. */
+size_t conf_slice_lines(const struct conf_slice *s);
+
+/*
+ * Parses the slice with conf_load_buffer(name, ...) (name NULL: the BEGIN
+ * record's file name).  Same return and err as conf_load_buffer(): 0, or -1
+ * with "FILE:LINE: message" (c then freed).  The rebuilt text is wiped.
+ */
+int conf_slice_load(const struct conf_slice *s, const char *name, struct pm_conf *c, char *err,
+                    size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Monitor: reads path with conf_load_lines() (every check of conf_load(),
+ * FILE:LINE errors) and queues BEGIN and the lines whose directive goes to
+ * dest (enum conf_dest, conf.h) on ch.  Nothing is queued if the file does
+ * not validate.  c (may be NULL) receives the whole parsed configuration (the
+ * caller conf_free()s it).  The caller then adds its FD records and calls
+ * conf_slice_send_end().  Flushing is the caller's.  0, or -1 with err.
+ */
+int conf_slice_send(struct ipc_chan *ch, const char *path, unsigned dest, struct pm_conf *c,
+                    char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Queues the END record. */
+int conf_slice_send_end(struct ipc_chan *ch, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * cap_proc_priv.h - what the files of the capture process share
+ * (cap_proc.c: start-up and loop; cap_slice.c: the configuration slice;
+ * cap_frames.c: per-frame work; cap_report.c: records to the agent).
+ * Private to src/capture.
+ */
+#ifndef PMIRRORD_CAP_PROC_PRIV_H
+#define PMIRRORD_CAP_PROC_PRIV_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pmirrord/cap_proc.h"
+#include "pmirrord/cap_source.h"
+#include "pmirrord/ipc.h"
+#include "pmirrord/pkt_decode.h"
+
+struct pm_daemon_hooks;
+struct cap_linkwatch;
+struct pkt_dedupe;
+struct reasm;
+
+#define CP_TOKEN        "capture"
+#define CP_DEDUPE_SLOTS 65536
+#define CP_DEDUPE_MS    50
+#define CP_REASM_DGRAMS 1024
+#define CP_REASM_BYTES  (4u << 20)
+#define CP_REASM_MS     10000
+#define CP_TRIG_MAX     65536 /* entries in one trigger table */
+#define CP_CHAN_BACKLOG (1u << 20)
+#define CP_SLICE_LINES  256
+
+/* One `capture` directive and what became of it. */
+struct cp_source {
+    struct cap_proc *proc;
+    struct cap_spec spec;
+    char where[CAP_SRC_MAX + 16]; /* "file:line" of the directive */
+    char name[IPC_NAME_MAX + 1];  /* "src:" + SRC, cut to 63 octets */
+    struct cap_source *src;       /* NULL: a pcap file already read (not sent again) */
+    uint64_t malformed, radius, dhcp, duplicates;
+};
+
+/* The configuration the capture process uses (from its slice). */
+struct cp_conf {
+    struct cap_spec spec[CAP_PROC_SOURCES_MAX];
+    char where[CAP_PROC_SOURCES_MAX][CAP_SRC_MAX + 16];
+    size_t nspec;
+    unsigned latency_ms; /* signallingLatency */
+};
+
+/* A descriptor received with the slice. */
+struct cp_fd {
+    uint16_t purpose;
+    char name[IPC_FDNAME_MAX + 1];
+    int fd;
+};
+
+/* The slice as received: CONFIG records and FD records between BEGIN and END. */
+struct cp_slice {
+    char file[256]; /* the configuration file, for FILE:LINE */
+    struct {
+        char key[IPC_NAME_MAX + 1];
+        char *value; /* wiped and freed by cp_slice_clear() */
+        uint32_t line;
+    } line[CP_SLICE_LINES];
+    size_t nlines;
+    struct cp_fd fd[IPC_FDS_MAX * 8];
+    size_t nfds;
+    int begun, ended, bad;
+    char err[256]; /* what was wrong with it */
+};
+
+struct cap_proc {
+    const struct pm_daemon_hooks *hooks;
+    int test_build;          /* hooks with a test producer: sig_digest is computed */
+    struct ipc_chan *chan_b; /* monitor */
+    struct ipc_chan *chan_c; /* agent; NULL while it is being restarted */
+    struct cp_source src[CAP_PROC_SOURCES_MAX];
+    size_t nsrc;
+    unsigned latency_ms;
+    struct cap_linkwatch *lw;
+    struct pkt_dedupe *dedupe;
+    struct reasm *reasm;
+    struct cap_clock clock;
+    int test_fd;   /* IPC_FD_TEST_FIFO, -1 none; handed to the hook */
+    int sandboxed; /* the seccomp filter is in place */
+    int stop;
+
+    /* counters of STATS "capture" */
+    uint64_t decoded, malformed, duplicates, radius, dhcp, reasm_completed, reasm_dropped;
+    uint64_t nochan_drops;    /* records not sent: no agent channel */
+    uint64_t chan_c_replaced; /* peer-chan descriptors taken */
+    uint64_t b_unexpected;    /* records from the monitor not expected */
+    uint64_t c_unexpected;    /* records from the agent not expected */
+    uint64_t trig_tables, trig_acks, trig_rejects, trig_entries;
+    uint64_t events_sent, events_dropped;
+    uint64_t sig_digest;
+    uint64_t hb_seq;
+    int full_pending; /* chan C path-full episode ended: log it */
+    uint64_t full_dropped;
+
+    /* trigger table (docs/ipc-protocol.md, TRIGGER_SET) */
+    struct ipc_trigger *trig; /* in force */
+    size_t ntrig;
+    struct ipc_trigger *tnew; /* being collected */
+    size_t ntnew, tnew_cap;
+    uint64_t tnew_gen;
+    int tnew_open; /* a BEGIN seen, no END yet */
+    int tnew_bad;  /* the table being collected is refused at its END */
+};
+
+/* cap_slice.c */
+/* Reads the slice (at most timeout_ms, or until *stop is set by a signal). */
+int cp_slice_read(struct ipc_chan *chan_b, int timeout_ms, const struct pm_daemon_hooks *hooks,
+                  const volatile sig_atomic_t *stop, struct cp_slice *sl, char *err, size_t errlen);
+void cp_slice_clear(struct cp_slice *sl);
+int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err, size_t errlen);
+
+/* cap_frames.c */
+int cp_on_packet(void *arg, struct cap_source *src, const struct cap_packet *pkt);
+void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *data, size_t caplen,
+              size_t wirelen, int64_t ts_sec, uint32_t ts_usec);
+int cp_radius_port(uint16_t port);
+int cp_dhcp_port(uint16_t port);
+
+/* cap_report.c */
+void cp_mlog(struct cap_proc *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cp_send_stats(struct cap_proc *p);
+void cp_send_heartbeat(struct cap_proc *p);
+int cp_event_sink(const struct pm_event *ev, void *arg);
+void cp_chan_full(enum ipc_full_state st, unsigned type, uint64_t dropped, void *arg);
+void cp_on_chan_c(struct ipc_rec *rec, void *arg);
+void cp_trig_free(struct cap_proc *p);
+/* Queues rec on chan C; counted as dropped when there is no chan C. */
+int cp_put_c(struct cap_proc *p, const struct ipc_rec *rec);
+
+#endif

@@ -1,0 +1,304 @@
+/*
+ * cap_report.c - the capture process's side of chan C, the channel to the
+ * agent (docs/process-model.md, "Running"; docs/ipc-protocol.md):
+ *   sends EVENT (pm_event_raise() in this process), MLOG, STATS, HEARTBEAT,
+ *         TRIGGER_ACK;
+ *   takes TRIGGER_SET tables (BEGIN ... END, or one EMPTY record).
+ * Nothing waits: a full path drops and counts; without an agent channel
+ * (the agent is being restarted) everything is dropped and counted.
+ */
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cap_proc_priv.h"
+#include "pmirrord/log.h"
+
+int cp_put_c(struct cap_proc *p, const struct ipc_rec *rec)
+{
+    char err[256];
+    if (p->chan_c == NULL) {
+        p->nochan_drops++;
+        return -1;
+    }
+    if (ipc_chan_put(p->chan_c, rec, err, sizeof(err)) < 0) {
+        if (err[0] != '\0')
+            log_warnx(CP_TOKEN, "a %s record not sent: %s", ipc_type_name(rec->type), err);
+        return -1;
+    }
+    return 0;
+}
+
+void cp_mlog(struct cap_proc *p, const char *fmt, ...)
+{
+    static struct ipc_rec rec; /* large; one thread */
+    struct timespec ts;
+    va_list ap;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_MLOG;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    rec.u.mlog.sec = ts.tv_sec;
+    rec.u.mlog.nsec = (uint32_t)ts.tv_nsec;
+    va_start(ap, fmt);
+    vsnprintf(rec.u.mlog.text, sizeof(rec.u.mlog.text), fmt, ap);
+    va_end(ap);
+    /* text: no control characters (the schema refuses them) */
+    for (char *c = rec.u.mlog.text; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
+    if (rec.u.mlog.text[0] != '\0')
+        (void)cp_put_c(p, &rec);
+    OPENSSL_cleanse(&rec, sizeof(rec));
+}
+
+int cp_event_sink(const struct pm_event *ev, void *arg)
+{
+    struct cap_proc *p = arg;
+    struct ipc_rec rec = {.type = IPC_EVENT};
+    /* A burst (one producer call raising thousands) does not wait for the
+     * loop's flush: what the socket takes now leaves the backlog room. */
+    if (p->chan_c != NULL && ipc_chan_pending(p->chan_c)) {
+        struct ipc_chan_stats cs;
+        ipc_chan_get_stats(p->chan_c, &cs);
+        if (cs.backlog_bytes >= CP_CHAN_BACKLOG / 4)
+            (void)ipc_chan_flush(p->chan_c);
+    }
+    rec.u.event = *ev;
+    int rc = cp_put_c(p, &rec);
+    OPENSSL_cleanse(&rec, sizeof(rec));
+    if (rc < 0) {
+        p->events_dropped++;
+        return -1;
+    }
+    p->events_sent++;
+    return 0;
+}
+
+void cp_chan_full(enum ipc_full_state st, unsigned type, uint64_t dropped, void *arg)
+{
+    struct cap_proc *p = arg;
+    if (st == IPC_FULL_BEGIN) {
+        log_warnx(CP_TOKEN, "the path to the agent is full: records dropped (first: %s)",
+                  ipc_type_name(type));
+    } else {
+        /* written from the loop, not from inside ipc_chan_put() */
+        p->full_pending = 1;
+        p->full_dropped += dropped;
+    }
+}
+
+static void counter(struct ipc_stats *s, const char *name, uint64_t v)
+{
+    if (s->ncounters == IPC_COUNTER_MAX)
+        return;
+    snprintf(s->counters[s->ncounters].name, sizeof(s->counters[0].name), "%s", name);
+    s->counters[s->ncounters].value = v;
+    s->ncounters++;
+}
+
+static void source_stats(struct cap_proc *p, struct cp_source *s, struct ipc_stats *o)
+{
+    struct cap_stats st;
+    memset(&st, 0, sizeof(st));
+    if (s->src != NULL)
+        cap_source_stats(s->src, &st);
+    else
+        st.state = CAP_STATE_EOF; /* a pcap file read by an earlier capture process */
+    snprintf(o->source, sizeof(o->source), "%s", s->name);
+    counter(o, "packets", st.packets);
+    counter(o, "bytes", st.bytes);
+    counter(o, "kernel_drops", st.kernel_drops);
+    counter(o, "if_drops", st.if_drops);
+    counter(o, "ring_drops", st.backlog_drops);
+    counter(o, "super_packets", st.super_packets);
+    counter(o, "reopens", st.reopens);
+    counter(o, "malformed", s->malformed);
+    counter(o, "radius", s->radius);
+    counter(o, "dhcp", s->dhcp);
+    counter(o, "duplicates", s->duplicates);
+    counter(o, "last_ts_sec", st.last_ts_sec > 0 ? (uint64_t)st.last_ts_sec : 0);
+    counter(o, "offset", st.offset);
+    counter(o, "size", st.size);
+    counter(o, "state", (uint64_t)st.state);
+    (void)p;
+}
+
+static void proc_stats(struct cap_proc *p, struct ipc_stats *o)
+{
+    struct ipc_chan_stats cs;
+    uint64_t full = 0;
+    memset(&cs, 0, sizeof(cs));
+    if (p->chan_c != NULL)
+        ipc_chan_get_stats(p->chan_c, &cs);
+    for (unsigned t = 0; t <= IPC_TYPE_MAX; t++)
+        full += cs.tx_full_drops[t];
+    snprintf(o->source, sizeof(o->source), "capture");
+    counter(o, "decoded", p->decoded);
+    counter(o, "malformed", p->malformed);
+    counter(o, "duplicates", p->duplicates);
+    counter(o, "radius", p->radius);
+    counter(o, "dhcp", p->dhcp);
+    counter(o, "reasm", p->reasm_completed);
+    counter(o, "reasm_dropped", p->reasm_dropped);
+    counter(o, "chan_tx_drops", full);
+    counter(o, "chan_backlog", cs.backlog_bytes);
+    counter(o, "chan_backlog_peak", cs.backlog_peak);
+    uint64_t rej = 0;
+    for (int r = 0; r < IPC_REJ_NREASONS; r++)
+        rej += cs.rx.rejects[r];
+    counter(o, "chan_rx_rejects", rej);
+    counter(o, "nochan_drops", p->nochan_drops);
+    counter(o, "chan_replaced", p->chan_c_replaced);
+    counter(o, "trigger_tables", p->trig_tables);
+    counter(o, "trigger_acks", p->trig_acks);
+    counter(o, "trigger_rejects", p->trig_rejects);
+    counter(o, "trigger_entries", p->ntrig);
+    counter(o, "events_sent", p->events_sent);
+    counter(o, "events_dropped", p->events_dropped);
+    counter(o, "unexpected", p->b_unexpected + p->c_unexpected);
+    if (p->test_build)
+        counter(o, "sig_digest", p->sig_digest);
+}
+
+void cp_send_stats(struct cap_proc *p)
+{
+    static struct ipc_rec rec; /* 9 KiB; one thread */
+    for (size_t i = 0; i < p->nsrc; i++) {
+        memset(&rec, 0, sizeof(rec));
+        rec.type = IPC_STATS;
+        source_stats(p, &p->src[i], &rec.u.stats);
+        (void)cp_put_c(p, &rec);
+    }
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_STATS;
+    proc_stats(p, &rec.u.stats);
+    (void)cp_put_c(p, &rec);
+}
+
+void cp_send_heartbeat(struct cap_proc *p)
+{
+    p->hb_seq++;
+    if (p->chan_c == NULL)
+        p->nochan_drops++;
+    else if (ipc_chan_heartbeat(p->chan_c, p->hb_seq) < 0)
+        log_debug(CP_TOKEN, "a HEARTBEAT dropped: the path to the agent is full");
+}
+
+/* ---- trigger tables ------------------------------------------------------------------------ */
+
+static void trig_wipe(struct ipc_trigger *t, size_t n)
+{
+    if (t != NULL) {
+        OPENSSL_cleanse(t, n * sizeof(*t));
+        free(t);
+    }
+}
+
+static void tnew_drop(struct cap_proc *p)
+{
+    trig_wipe(p->tnew, p->tnew_cap);
+    p->tnew = NULL;
+    p->ntnew = p->tnew_cap = 0;
+    p->tnew_open = p->tnew_bad = 0;
+}
+
+void cp_trig_free(struct cap_proc *p)
+{
+    tnew_drop(p);
+    trig_wipe(p->trig, p->ntrig);
+    p->trig = NULL;
+    p->ntrig = 0;
+}
+
+static void trig_ack(struct cap_proc *p, uint64_t gen, uint32_t entries)
+{
+    struct ipc_rec rec = {.type = IPC_TRIGGER_ACK};
+    rec.u.trigger_ack.generation = gen;
+    rec.u.trigger_ack.entries = entries;
+    if (cp_put_c(p, &rec) == 0)
+        p->trig_acks++;
+}
+
+static int tnew_add(struct cap_proc *p, const struct ipc_trigger *t)
+{
+    if (p->ntnew == CP_TRIG_MAX)
+        return -1;
+    if (p->ntnew == p->tnew_cap) {
+        size_t cap = p->tnew_cap ? p->tnew_cap * 2 : 16;
+        struct ipc_trigger *n = calloc(cap, sizeof(*n));
+        if (n == NULL)
+            return -1;
+        if (p->ntnew > 0)
+            memcpy(n, p->tnew, p->ntnew * sizeof(*n));
+        trig_wipe(p->tnew, p->tnew_cap);
+        p->tnew = n;
+        p->tnew_cap = cap;
+    }
+    p->tnew[p->ntnew++] = *t;
+    return 0;
+}
+
+static void on_trigger_set(struct cap_proc *p, const struct ipc_trigger_set *ts, unsigned flags)
+{
+    if (flags & IPC_F_BEGIN) {
+        if (p->tnew_open) { /* the previous table never ended: refused */
+            p->trig_rejects++;
+            log_warnx(CP_TOKEN, "a trigger table without its END record: refused");
+        }
+        tnew_drop(p);
+        p->tnew_open = 1;
+        p->tnew_gen = ts->generation;
+    } else if (!p->tnew_open || ts->generation != p->tnew_gen) {
+        p->trig_rejects++;
+        log_warnx(CP_TOKEN, "a trigger table record outside BEGIN..END: refused");
+        return;
+    }
+    if (flags & IPC_F_EMPTY) {
+        if ((flags & (IPC_F_BEGIN | IPC_F_END)) != (IPC_F_BEGIN | IPC_F_END))
+            p->tnew_bad = 1; /* EMPTY is a whole table in one record */
+    } else if (!p->tnew_bad && tnew_add(p, &ts->entry) < 0) {
+        p->tnew_bad = 1;
+    }
+    if (!(flags & IPC_F_END))
+        return;
+    p->trig_tables++;
+    if (p->tnew_bad) {
+        p->trig_rejects++;
+        log_warnx(CP_TOKEN,
+                  "a trigger table refused (inconsistent or more than %d entries); "
+                  "the previous one stays in force",
+                  CP_TRIG_MAX);
+        tnew_drop(p);
+        return;
+    }
+    trig_wipe(p->trig, p->ntrig);
+    p->trig = p->tnew;
+    p->ntrig = p->ntnew;
+    /* entries past ntrig are zero (calloc): wiping ntrig of them is enough */
+    p->tnew = NULL;
+    p->ntnew = p->tnew_cap = 0;
+    p->tnew_open = 0;
+    p->trig_entries = p->ntrig;
+    trig_ack(p, p->tnew_gen, (uint32_t)p->ntrig);
+}
+
+void cp_on_chan_c(struct ipc_rec *rec, void *arg)
+{
+    struct cap_proc *p = arg;
+    switch (rec->type) {
+    case IPC_TRIGGER_SET:
+        on_trigger_set(p, &rec->u.trigger_set, rec->flags);
+        break;
+    case IPC_HELLO:
+    case IPC_HEARTBEAT:
+        break;
+    default:
+        p->c_unexpected++;
+        log_debug(CP_TOKEN, "an unexpected %s record from the agent", ipc_type_name(rec->type));
+        break;
+    }
+}

@@ -1,0 +1,224 @@
+/*
+ * cap_slice.c - the capture process's configuration slice and descriptors,
+ * read from the monitor's channel at start-up (docs/process-model.md,
+ * "Configuration slices"; docs/ipc-protocol.md, CONFIG and FD):
+ *
+ *   CONFIG BEGIN key "file" value PATH
+ *   CONFIG key DIRECTIVE value LINE-AS-WRITTEN line N      (capture, signallingLatency)
+ *   FD purpose pcap-file name SRC (as written in `pcap:SRC`) + the descriptor
+ *   FD purpose test-fifo (test builds only)               + the descriptor
+ *   CONFIG END key "end"
+ *
+ * Every record is untrusted: a slice out of order is refused as a whole.
+ * Values are wiped once parsed.
+ */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cap_proc_priv.h"
+#include "pmirrord/conf.h"
+#include "pmirrord/conf_slice.h"
+#include "pmirrord/daemon.h"
+#include "pmirrord/errbuf.h"
+#include "pmirrord/log.h"
+
+struct slice_ctx {
+    struct cp_slice *sl;
+    const struct pm_daemon_hooks *hooks;
+};
+
+static void slice_bad(struct cp_slice *sl, const char *why)
+{
+    if (!sl->bad)
+        snprintf(sl->err, sizeof(sl->err), "configuration slice refused: %s", why);
+    sl->bad = 1;
+}
+
+static void on_config(struct cp_slice *sl, const struct ipc_config *c, unsigned flags)
+{
+    if (flags & IPC_F_BEGIN) {
+        if (sl->begun || strcmp(c->key, "file") != 0)
+            return slice_bad(sl, "a BEGIN record twice, or without key \"file\"");
+        sl->begun = 1;
+        size_t n = strnlen(c->value, sizeof(sl->file) - 1);
+        memcpy(sl->file, c->value, n);
+        sl->file[n] = '\0';
+    }
+    if (!sl->begun || sl->ended)
+        return slice_bad(sl, "a CONFIG record outside BEGIN..END");
+    if (flags & IPC_F_END) {
+        if (strcmp(c->key, "end") != 0 && !(flags & IPC_F_BEGIN))
+            return slice_bad(sl, "an END record without key \"end\"");
+        sl->ended = 1;
+        return;
+    }
+    if (flags & IPC_F_BEGIN)
+        return;
+    if (sl->nlines == CP_SLICE_LINES)
+        return slice_bad(sl, "too many lines");
+    char *v = strdup(c->value);
+    if (v == NULL)
+        return slice_bad(sl, "out of memory");
+    snprintf(sl->line[sl->nlines].key, sizeof(sl->line[0].key), "%s", c->key);
+    sl->line[sl->nlines].value = v;
+    sl->line[sl->nlines].line = c->line;
+    sl->nlines++;
+}
+
+static void on_fd(struct slice_ctx *x, struct ipc_fd *f)
+{
+    struct cp_slice *sl = x->sl;
+    switch (f->purpose) {
+    case IPC_FD_TEST_FIFO:
+        if (x->hooks == NULL || x->hooks->capture_test_start == NULL) {
+            log_warnx(CP_TOKEN, "a test-fifo descriptor refused: this is not a test build");
+            return; /* closed by the channel */
+        }
+        break;
+    case IPC_FD_PCAP_FILE:
+    case IPC_FD_PEER_CHAN:
+    case IPC_FD_START_LOG:
+        break;
+    default:
+        log_warnx(CP_TOKEN, "a descriptor of purpose %u refused: not for the capture process",
+                  (unsigned)f->purpose);
+        return;
+    }
+    if (sl->nfds == sizeof(sl->fd) / sizeof(sl->fd[0])) {
+        log_warnx(CP_TOKEN, "too many descriptors with the slice; one closed");
+        return;
+    }
+    sl->fd[sl->nfds].purpose = f->purpose;
+    snprintf(sl->fd[sl->nfds].name, sizeof(sl->fd[0].name), "%s", f->name);
+    sl->fd[sl->nfds].fd = f->fd;
+    sl->nfds++;
+    f->fd = -1; /* taken */
+}
+
+static void on_rec(struct ipc_rec *rec, void *arg)
+{
+    struct slice_ctx *x = arg;
+    if (rec->type == IPC_CONFIG)
+        on_config(x->sl, &rec->u.config, rec->flags);
+    else if (rec->type == IPC_FD)
+        on_fd(x, &rec->u.fd);
+    else
+        log_debug(CP_TOKEN, "a %s record from the monitor before the slice ended: ignored",
+                  ipc_type_name(rec->type));
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cp_slice_read(struct ipc_chan *chan_b, int timeout_ms, const struct pm_daemon_hooks *hooks,
+                  const volatile sig_atomic_t *stop, struct cp_slice *sl, char *err, size_t errlen)
+{
+    struct slice_ctx x = {sl, hooks};
+    int64_t deadline = mono_ms() + timeout_ms;
+    sigset_t empty;
+    sigemptyset(&empty);
+
+    while (!sl->ended && !sl->bad) {
+        if (stop != NULL && *stop)
+            return pm_err(err, errlen, "stopped (a signal) before the slice came");
+        int64_t left = deadline - mono_ms();
+        if (left <= 0)
+            return pm_err(err, errlen, "no configuration slice from the monitor within %d s",
+                          timeout_ms / 1000);
+        struct pollfd pfd = {.fd = ipc_chan_fd(chan_b), .events = POLLIN};
+        struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000};
+        int n = ppoll(&pfd, 1, &ts, &empty); /* SIGTERM is blocked but here and in the loop */
+        if (n < 0 && errno != EINTR)
+            return pm_err(err, errlen, "poll on the monitor channel: %s", strerror(errno));
+        if (n <= 0)
+            continue;
+        for (;;) {
+            int rc = ipc_chan_recv(chan_b, on_rec, &x);
+            if (rc == 0)
+                return pm_err(err, errlen, "the monitor closed its channel before the slice ended");
+            if (rc < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                    break;
+                return pm_err(err, errlen, "reading the monitor channel: %s", strerror(errno));
+            }
+            if (sl->ended || sl->bad)
+                break;
+        }
+    }
+    /* Descriptors belong before END; a monitor that sent them in a message of
+     * their own right after it is still heard (what is already queued). */
+    while (!sl->bad && ipc_chan_recv(chan_b, on_rec, &x) > 0)
+        ;
+    if (sl->bad)
+        return pm_err(err, errlen, "%s", sl->err);
+    return 0;
+}
+
+void cp_slice_clear(struct cp_slice *sl)
+{
+    for (size_t i = 0; i < sl->nlines; i++) {
+        OPENSSL_cleanse(sl->line[i].value, strlen(sl->line[i].value));
+        free(sl->line[i].value);
+    }
+    for (size_t i = 0; i < sl->nfds; i++)
+        if (sl->fd[i].fd >= 0)
+            close(sl->fd[i].fd);
+    OPENSSL_cleanse(sl, sizeof(*sl));
+}
+
+/*
+ * The slice's lines parsed by the configuration parser itself (conf_slice.h):
+ * the same checks as the monitor's, errors naming FILE:LINE as in the file.
+ */
+int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err, size_t errlen)
+{
+    struct conf_slice *cs = conf_slice_new();
+    struct pm_conf c;
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->latency_ms = CAP_LATENCY_MS_DEFAULT;
+    if (cs == NULL)
+        return pm_err(err, errlen, "configuration slice: out of memory");
+    for (size_t i = 0; i < sl->nlines && rc == 0; i++) {
+        /* Only the capture process's directives, each under its own key. */
+        const char *v = sl->line[i].value + strspn(sl->line[i].value, " \t");
+        size_t klen = strlen(sl->line[i].key);
+        if ((conf_directive_dest(sl->line[i].key) & CONF_DEST_CAPTURE) == 0 ||
+            strncasecmp(v, sl->line[i].key, klen) != 0 || (v[klen] != ' ' && v[klen] != '\t'))
+            rc = pm_err(err, errlen, "%s:%u: not a directive of the capture process's slice",
+                        sl->file, sl->line[i].line);
+        else
+            rc = conf_slice_add(cs, sl->line[i].line, sl->line[i].value, strlen(sl->line[i].value),
+                                err, errlen);
+    }
+    if (rc == 0)
+        rc = conf_slice_load(cs, sl->file, &c, err, errlen);
+    conf_slice_free(cs); /* wipes its copy of every line */
+    if (rc < 0)
+        return -1;
+    if (c.ncaptures > CAP_PROC_SOURCES_MAX) {
+        conf_free(&c);
+        return pm_err(err, errlen, "more than %d capture sources", CAP_PROC_SOURCES_MAX);
+    }
+    for (size_t i = 0; i < c.ncaptures; i++) {
+        out->spec[i] = c.captures[i].spec;
+        snprintf(out->where[i], sizeof(out->where[0]), "%s", c.captures[i].where);
+    }
+    out->nspec = c.ncaptures;
+    out->latency_ms = c.signalling_latency;
+    conf_free(&c);
+    return 0;
+}

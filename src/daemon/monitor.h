@@ -1,0 +1,53 @@
+/*
+ * monitor.h - pmirrord's privileged parent (docs/process-model.md): starts
+ * the agent and the capture process, hands them their configuration slices
+ * and descriptors, answers the agent's PRIV_REQ, restarts a child that dies.
+ * It never parses a packet and never calls Net-SNMP.  Daemon-private.
+ */
+#ifndef PMIRRORD_DAEMON_MONITOR_H
+#define PMIRRORD_DAEMON_MONITOR_H
+
+#include <stddef.h>
+
+struct pm_conf;
+struct pm_daemon_hooks;
+struct ipc_chan;
+
+#define MON_AGENT_USER   "pmirrord"
+#define MON_CAPTURE_USER "pmirrord-capture"
+#define MON_CHAN_BUF     (256 * 1024)  /* chan A and B socket buffers */
+#define MON_PEER_BUF     (1024 * 1024) /* chan C: events, statistics, trigger tables */
+#define MON_STOP_MS      5000          /* SIGTERM to the children, then SIGKILL */
+#define MON_START_MS     60000         /* longest wait for both children's STATUS at start-up */
+#define MON_AGENTX_MS    1000          /* connect to the AgentX master for PRIV_REQ */
+#define MON_CHAN_BACKLOG (1024 * 1024) /* bytes a monitor channel may hold unsent */
+#define MON_PRIV_PER_S   4             /* PRIV_REQ answered per second; more get EAGAIN */
+#define PM_STR_(x)       #x
+#define PM_STR(x)        PM_STR_(x)
+
+struct mon_options {
+    const char *conf_path;
+    const char *pidfile; /* absolute, or NULL */
+    const char *debug;   /* -D tokens, or NULL */
+    const char *argv0;   /* the children's argv[0] */
+    int foreground;      /* -f: the children get -f as well */
+    size_t memlock;      /* pm_memlock_needed() of the configuration */
+};
+
+/*
+ * Runs the monitor with the configuration already validated (c; freed here
+ * as soon as it is not needed) until SIGTERM/SIGINT/SIGQUIT.  Returns the
+ * exit status: 0 stopped cleanly, 1 start-up failed (the reason went to
+ * daemon_failed() and, with -f, to stderr).
+ */
+int pm_monitor_run(struct pm_conf *c, const struct mon_options *o,
+                   const struct pm_daemon_hooks *hooks);
+
+/* monitor_priv.c: answers one PRIV_REQ of the agent on ch (an FD record
+ * purpose agentx with id = request_id, or a PRIV_FAIL), for the AgentX
+ * master at spec (the configuration's agentXSocket). */
+void mon_priv_agentx(struct ipc_chan *ch, unsigned request_id, const char *spec);
+/* A PRIV_FAIL for request_id. */
+void mon_priv_fail(struct ipc_chan *ch, unsigned request_id, int err_no, const char *text);
+
+#endif

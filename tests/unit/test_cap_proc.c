@@ -1,0 +1,325 @@
+/*
+ * test_cap_proc.c - the parts of the capture process (src/capture/cap_proc*.c,
+ * cap_slice.c, cap_frames.c, cap_report.c) that need no child process: the
+ * slice's directives, the clock, per-frame counting (decode, dedupe,
+ * classification), trigger tables and their acknowledgements, the event
+ * sink.  The process itself: tests/integration/test_cap_proc.py.
+ */
+#include <pcap/dlt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "capture/cap_proc_priv.h"
+#include "check.h"
+#include "pmirrord/daemon.h"
+#include "pmirrord/ip_reasm.h"
+#include "pmirrord/pkt_dedupe.h"
+
+static void add_line(struct cp_slice *sl, uint32_t n, const char *key, const char *text)
+{
+    snprintf(sl->line[sl->nlines].key, sizeof(sl->line[0].key), "%s", key);
+    sl->line[sl->nlines].value = strdup(text);
+    sl->line[sl->nlines].line = n;
+    sl->nlines++;
+}
+
+static void test_conf(void)
+{
+    static struct cp_slice sl;
+    static struct cp_conf c;
+    char err[512];
+
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 3, "capture", "capture\teth1 role signalling filter \"udp port 1812\"");
+    add_line(&sl, 5, "capture", "capture pcap:/tmp/x.pcap pace recorded");
+    add_line(&sl, 9, "signallingLatency", "signallingLatency 25");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == 0);
+    CHECK(c.nspec == 2 && c.latency_ms == 25);
+    CHECK(!strcmp(c.spec[0].src, "eth1") && c.spec[0].role == CAP_ROLE_SIGNALLING);
+    CHECK(!strcmp(c.spec[0].filter, "udp port 1812"));
+    CHECK(c.spec[1].offline && !strcmp(c.spec[1].src, "/tmp/x.pcap"));
+    CHECK(!strcmp(c.where[1], "/etc/p.conf:5"));
+    cp_slice_clear(&sl);
+
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 7, "capture", "capture eth1 role nonsense");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == -1);
+    CHECK(!strncmp(err, "/etc/p.conf:7: ", 15));
+    cp_slice_clear(&sl);
+
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 2, "signallingLatency", "signallingLatency 0");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "/etc/p.conf:2: signallingLatency") == err);
+    cp_slice_clear(&sl);
+
+    /* the key must be the line's directive */
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 4, "capture", "signallingLatency 5");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == -1);
+    cp_slice_clear(&sl);
+
+    /* nothing: defaults */
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == 0);
+    CHECK(c.nspec == 0 && c.latency_ms == CAP_LATENCY_MS_DEFAULT);
+}
+
+static void test_clock(void)
+{
+    struct cap_clock c = {.offline_only = 1};
+    cap_clock_packet(&c, 1700000000, 250000);
+    CHECK(cap_clock_now_ms(&c) == UINT64_C(1700000000250));
+    c.offline_only = 0;
+    CHECK(cap_clock_now_ms(&c) > UINT64_C(1700000000250)); /* the real time: later */
+}
+
+/* Ethernet + IPv4 + UDP frame with sport/dport and a few payload bytes. */
+static size_t udp_frame(uint8_t *f, uint16_t sport, uint16_t dport, uint8_t id)
+{
+    static const uint8_t hdr[] = {
+        2,    0,  0, 0,  0,   1,  2, 0, 0,  0,  0, 2, 0x08, 0x00, /* Ethernet */
+        0x45, 0,  0, 32, 0,   0,  0, 0, 64, 17, 0, 0,             /* IPv4, 32 octets */
+        198,  18, 0, 2,  198, 18, 0, 9,                           /* addresses */
+    };
+    memcpy(f, hdr, sizeof(hdr));
+    f[19] = id; /* identification: distinct packets */
+    uint8_t *u = f + sizeof(hdr);
+    u[0] = (uint8_t)(sport >> 8), u[1] = (uint8_t)sport;
+    u[2] = (uint8_t)(dport >> 8), u[3] = (uint8_t)dport;
+    u[4] = 0, u[5] = 12, u[6] = 0, u[7] = 0;
+    memcpy(u + 8, "abcd", 4);
+    return sizeof(hdr) + 12;
+}
+
+static void test_frames(void)
+{
+    static struct cap_proc p;
+    struct cp_source s1 = {.proc = &p}, s2 = {.proc = &p};
+    uint8_t f[128];
+    size_t n;
+
+    memset(&p, 0, sizeof(p));
+    p.test_build = 1;
+    p.clock.offline_only = 1;
+    p.dedupe = pkt_dedupe_new(1024, 50, NULL);
+    p.reasm = reasm_new(16, 1 << 16, 1000);
+    CHECK(p.dedupe != NULL && p.reasm != NULL);
+
+    n = udp_frame(f, 40000, 1812, 1);
+    cp_frame(&p, &s1, DLT_EN10MB, f, n, n, 1700000000, 0);
+    uint64_t d1 = p.sig_digest;
+    CHECK(s1.radius == 1 && d1 != 0);
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 1000); /* the same packet, 1 ms later */
+    CHECK(s2.duplicates == 1 && s2.radius == 0 && p.sig_digest == d1);
+    n = udp_frame(f, 68, 67, 2);
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 2000);
+    CHECK(s2.dhcp == 1 && p.dhcp == 1 && p.sig_digest != d1);
+    n = udp_frame(f, 40000, 9999, 3);
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 3000);
+    CHECK(p.radius == 1 && p.dhcp == 1 && p.decoded == 4);      /* the duplicate too */
+    cp_frame(&p, &s1, DLT_EN10MB, f, 16, 16, 1700000000, 4000); /* IPv4 header cut */
+    CHECK(s1.malformed == 1 && p.malformed == 1);
+    for (uint16_t port = 1; port != 0; port++)
+        CHECK(cp_radius_port(port) ==
+              (port == 1812 || port == 1813 || port == 1645 || port == 1646 || port == 3799));
+    CHECK(cp_dhcp_port(67) && cp_dhcp_port(68) && !cp_dhcp_port(546));
+    pkt_dedupe_free(p.dedupe);
+    reasm_free(p.reasm);
+}
+
+/* What the process sent on chan C, read from the other end. */
+struct got {
+    unsigned acks, events, stats;
+    uint64_t gen;
+    uint32_t entries;
+};
+
+static void on_got(struct ipc_rec *rec, void *arg)
+{
+    struct got *g = arg;
+    if (rec->type == IPC_TRIGGER_ACK) {
+        g->acks++;
+        g->gen = rec->u.trigger_ack.generation;
+        g->entries = rec->u.trigger_ack.entries;
+    } else if (rec->type == IPC_EVENT) {
+        g->events++;
+    } else if (rec->type == IPC_STATS) {
+        g->stats++;
+    }
+}
+
+static void pump(struct cap_proc *p, struct ipc_chan *peer, struct got *g)
+{
+    CHECK(ipc_chan_flush(p->chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_got, g) > 0)
+        ;
+}
+
+static void trig(struct cap_proc *p, unsigned flags, uint64_t gen, const char *who)
+{
+    static struct ipc_rec rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_TRIGGER_SET;
+    rec.flags = (uint16_t)flags;
+    rec.u.trigger_set.generation = gen;
+    snprintf(rec.u.trigger_set.entry.trigger, sizeof(rec.u.trigger_set.entry.trigger), "%s", who);
+    rec.u.trigger_set.entry.analyzer_family = 4;
+    cp_on_chan_c(&rec, p);
+}
+
+static void test_triggers_and_sink(void)
+{
+    static struct cap_proc p;
+    int sv[2];
+    char err[256];
+    struct got g = {0};
+
+    memset(&p, 0, sizeof(p));
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    p.chan_c = ipc_chan_new(sv[0], CP_CHAN_BACKLOG, cp_chan_full, &p, err, sizeof(err));
+    struct ipc_chan *peer = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(p.chan_c != NULL && peer != NULL);
+
+    trig(&p, IPC_F_BEGIN | IPC_F_END | IPC_F_EMPTY, 1, "");
+    pump(&p, peer, &g);
+    CHECK(g.acks == 1 && g.gen == 1 && g.entries == 0);
+    trig(&p, IPC_F_BEGIN, 2, "alice");
+    trig(&p, 0, 2, "bob");
+    trig(&p, IPC_F_END, 2, "carol");
+    pump(&p, peer, &g);
+    CHECK(g.acks == 2 && g.gen == 2 && g.entries == 3 && p.ntrig == 3);
+    CHECK(!strcmp(p.trig[1].trigger, "bob"));
+    /* outside BEGIN..END, another generation, EMPTY in the middle: refused, no ack */
+    trig(&p, 0, 3, "x");
+    trig(&p, IPC_F_BEGIN, 4, "x");
+    trig(&p, IPC_F_END, 5, "y");
+    trig(&p, IPC_F_EMPTY, 4, "");
+    trig(&p, IPC_F_END, 4, "z");
+    pump(&p, peer, &g);
+    CHECK(g.acks == 2 && p.ntrig == 3 && p.trig_rejects == 3);
+
+    /* events: into chan C; without a chan C, dropped and counted (-1) */
+    struct pm_event ev = {.trap = PM_TRAP_SESSION_START, .mirror_id = 5};
+    pm_event_set_sink(cp_event_sink, &p);
+    CHECK(pm_event_raise(&ev) == 0);
+    cp_send_stats(&p);
+    pump(&p, peer, &g);
+    CHECK(g.events == 1 && g.stats == 1 && p.events_sent == 1);
+    ipc_chan_free(p.chan_c);
+    p.chan_c = NULL;
+    CHECK(pm_event_raise(&ev) == -1);
+    CHECK(p.events_dropped == 1 && p.nochan_drops == 1);
+    pm_event_set_sink(NULL, NULL);
+
+    cp_trig_free(&p);
+    CHECK(p.trig == NULL && p.ntrig == 0);
+    ipc_chan_free(peer);
+}
+
+/* The monitor's side of a slice: records put on mon, read by cp_slice_read(). */
+static void put_config(struct ipc_chan *mon, unsigned flags, const char *key, const char *value,
+                       uint32_t line)
+{
+    static struct ipc_rec rec;
+    char err[256];
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_CONFIG;
+    rec.flags = (uint16_t)flags;
+    snprintf(rec.u.config.key, sizeof(rec.u.config.key), "%s", key);
+    snprintf(rec.u.config.value, sizeof(rec.u.config.value), "%s", value);
+    rec.u.config.line = line;
+    CHECK(ipc_chan_put(mon, &rec, err, sizeof(err)) == 0);
+}
+
+static void put_fd(struct ipc_chan *mon, unsigned purpose, const char *name, int fd)
+{
+    static struct ipc_rec rec;
+    char err[256];
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_FD;
+    rec.u.fd.purpose = (uint16_t)purpose;
+    snprintf(rec.u.fd.name, sizeof(rec.u.fd.name), "%s", name);
+    CHECK(ipc_chan_put_fd(mon, &rec, fd, err, sizeof(err)) == 0);
+}
+
+static int dummy_start(int fd, void *arg)
+{
+    (void)fd, (void)arg;
+    return 0;
+}
+
+static void test_slice_read(void)
+{
+    static struct cp_slice sl;
+    struct pm_daemon_hooks test_hooks = {.capture_test_start = dummy_start};
+    int sv[2], pfd[2];
+    char err[512], c;
+
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    struct ipc_chan *mon = ipc_chan_new(sv[0], 0, NULL, NULL, err, sizeof(err));
+    struct ipc_chan *me = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(mon != NULL && me != NULL);
+
+    /* pmirrord itself (no hooks): a test-fifo descriptor is closed, a pcap one kept */
+    CHECK(pipe(pfd) == 0);
+    put_config(mon, IPC_F_BEGIN, "file", "/etc/p.conf", 0);
+    put_config(mon, 0, "capture", "capture pcap:/tmp/x.pcap", 4);
+    put_fd(mon, IPC_FD_PCAP_FILE, "/tmp/x.pcap", pfd[0]);
+    put_fd(mon, IPC_FD_TEST_FIFO, "", pfd[1]);
+    put_config(mon, IPC_F_END, "end", "", 0);
+    CHECK(ipc_chan_flush(mon) == 0);
+    close(pfd[1]);
+    CHECK(cp_slice_read(me, 1000, NULL, NULL, &sl, err, sizeof(err)) == 0);
+    CHECK(!strcmp(sl.file, "/etc/p.conf") && sl.nlines == 1 && sl.line[0].line == 4);
+    CHECK(sl.nfds == 1 && sl.fd[0].purpose == IPC_FD_PCAP_FILE);
+    CHECK(read(pfd[0], &c, 1) == 0); /* no write end left anywhere: the fifo's copy was closed */
+    cp_slice_clear(&sl);
+    close(pfd[0]);
+
+    /* a test build takes it */
+    CHECK(pipe(pfd) == 0);
+    put_config(mon, IPC_F_BEGIN | IPC_F_END, "file", "/etc/p.conf", 0);
+    put_fd(mon, IPC_FD_TEST_FIFO, "", pfd[1]);
+    CHECK(ipc_chan_flush(mon) == 0);
+    CHECK(cp_slice_read(me, 1000, &test_hooks, NULL, &sl, err, sizeof(err)) == 0);
+    CHECK(sl.nfds == 1 && sl.fd[0].purpose == IPC_FD_TEST_FIFO);
+    cp_slice_clear(&sl);
+    close(pfd[0]);
+    close(pfd[1]);
+
+    /* out of order: a line before BEGIN */
+    put_config(mon, 0, "capture", "capture eth0", 2);
+    put_config(mon, IPC_F_BEGIN, "file", "/etc/p.conf", 0);
+    put_config(mon, IPC_F_END, "end", "", 0);
+    CHECK(ipc_chan_flush(mon) == 0);
+    CHECK(cp_slice_read(me, 1000, NULL, NULL, &sl, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "outside BEGIN..END") != NULL);
+    cp_slice_clear(&sl);
+    while (ipc_chan_recv(me, on_got, &(struct got){0}) > 0)
+        ;
+
+    /* nothing within the time */
+    CHECK(cp_slice_read(me, 100, NULL, NULL, &sl, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "no configuration slice") != NULL);
+    cp_slice_clear(&sl);
+
+    /* the monitor gone */
+    ipc_chan_free(mon);
+    CHECK(cp_slice_read(me, 1000, NULL, NULL, &sl, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "closed its channel") != NULL);
+    cp_slice_clear(&sl);
+    ipc_chan_free(me);
+}
+
+int main(void)
+{
+    test_conf();
+    test_clock();
+    test_frames();
+    test_triggers_and_sink();
+    test_slice_read();
+    printf("test_cap_proc: ok\n");
+    return 0;
+}

@@ -1,0 +1,320 @@
+/*
+ * test_conf_slice.c - a child's configuration slice (src/config/conf_slice.c)
+ * through a real ipc socketpair: the monitor's records (BEGIN, lines, FD
+ * records, END) in that order, each process gets only its directives, the
+ * rebuilt text parses to the same values, a parse error in the child names
+ * the file's own FILE:LINE, a tab inside a line survives, a file that does
+ * not validate sends nothing, records out of place are refused, and the
+ * passphrases are wiped from every heap block freed on the way.
+ */
+#include "pmirrord/conf_slice.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "free_watch.h"
+#include "pmirrord/conf.h"
+#include "pmirrord/ipc.h"
+
+static char dir[] = "/tmp/test_conf_slice.XXXXXX";
+static char path[256];
+
+static void write_conf(const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    CHECK(fchmod(fd, 0600) == 0);
+    close(fd);
+}
+
+/* What the receiving child saw, in order. */
+struct rx {
+    struct conf_slice *s;
+    char order[64]; /* B begin, L line, F fd, E end */
+    size_t n;
+    int fd;
+    int errors;
+    char err[256];
+};
+
+static void on_rec(struct ipc_rec *rec, void *arg)
+{
+    struct rx *x = arg;
+    char c = '?';
+    if (rec->type == IPC_FD) {
+        c = 'F';
+        x->fd = rec->u.fd.fd;
+        rec->u.fd.fd = -1; /* taken */
+    } else if (rec->type == IPC_CONFIG) {
+        c = rec->flags & IPC_F_BEGIN ? 'B' : rec->flags & IPC_F_END ? 'E' : 'L';
+    }
+    if (x->n + 1 < sizeof(x->order))
+        x->order[x->n++] = c;
+    if (conf_slice_rec(x->s, rec, x->err, sizeof(x->err)) < 0)
+        x->errors++;
+}
+
+static void chans(struct ipc_chan **tx, struct ipc_chan **rxc)
+{
+    int sv[2];
+    char err[256];
+    CHECK(ipc_socketpair(sv, 0, err, sizeof(err)) == 0);
+    *tx = ipc_chan_new(sv[0], 0, NULL, NULL, err, sizeof(err));
+    *rxc = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(*tx != NULL && *rxc != NULL);
+}
+
+static void receive(struct ipc_chan *rxc, struct rx *x)
+{
+    int r;
+    while ((r = ipc_chan_recv(rxc, on_rec, x)) == 1)
+        ;
+    CHECK(r == -1 && errno == EAGAIN);
+}
+
+static const char *conf_text =
+    "# pmirrord test configuration\n"
+    "agentXSocket /tmp/agentx-test\n"
+    "\n"
+    "capture\tpcap:/tmp/some.pcap\trole signalling   # a tab between the words\n"
+    "trapHost 198.18.0.1 user u1 auth SHA-256 \"sekrit-passphrase-1\" priv AES-128 "
+    "\"sekrit-passphrase-2\xe9\"\n" /* Latin-1: a passphrase need not be UTF-8 */
+    "signallingLatency 25\r\n"
+    "eventQueueSize 64\n"
+    "capture eth7 role data\n";
+
+static void test_agent_and_capture_slices(void)
+{
+    struct ipc_chan *tx, *rxc;
+    struct pm_conf whole, c;
+    char err[512];
+    int pfd[2];
+
+    write_conf(conf_text);
+    free_watch_start("sekrit-passphrase");
+    chans(&tx, &rxc);
+
+    /* agent: its lines, then an FD record, then END */
+    CHECK(conf_slice_send(tx, path, CONF_DEST_AGENT, &whole, err, sizeof(err)) == 0);
+    CHECK(whole.nhosts == 1 && whole.ncaptures == 2 && whole.signalling_latency == 25);
+    conf_free(&whole);
+    CHECK(pipe2(pfd, O_CLOEXEC) == 0);
+    struct ipc_rec fdr;
+    memset(&fdr, 0, sizeof(fdr));
+    fdr.type = IPC_FD;
+    fdr.u.fd.purpose = IPC_FD_CONTROL_LISTEN;
+    CHECK(ipc_chan_put_fd(tx, &fdr, pfd[1], err, sizeof(err)) == 0);
+    CHECK(conf_slice_send_end(tx, err, sizeof(err)) == 0);
+    CHECK(ipc_chan_flush(tx) == 0);
+
+    struct rx x = {.s = conf_slice_new(), .fd = -1};
+    receive(rxc, &x);
+    CHECK(x.errors == 0);
+    CHECK(strcmp(x.order, "BLLLFE") == 0); /* agentXSocket, trapHost, eventQueueSize */
+    CHECK(conf_slice_complete(x.s));
+    CHECK(strcmp(conf_slice_name(x.s), path) == 0);
+    CHECK(conf_slice_lines(x.s) == 3);
+    CHECK(x.fd >= 0 && write(x.fd, "z", 1) == 1); /* the pipe itself */
+    char z;
+    CHECK(read(pfd[0], &z, 1) == 1 && z == 'z');
+    close(x.fd);
+    close(pfd[0]);
+    close(pfd[1]);
+    CHECK(conf_slice_load(x.s, NULL, &c, err, sizeof(err)) == 0);
+    CHECK(strcmp(c.path, path) == 0);
+    CHECK(strcmp(c.agentx_socket, "/tmp/agentx-test") == 0);
+    CHECK(c.nhosts == 1 && strcmp(c.hosts[0].auth_pass, "sekrit-passphrase-1") == 0);
+    CHECK(strcmp(c.hosts[0].priv_pass, "sekrit-passphrase-2\xe9") == 0);
+    char where[300];
+    snprintf(where, sizeof(where), "%s:5", path);
+    CHECK(strcmp(c.hosts[0].where, where) == 0); /* the line number as in the file */
+    CHECK(c.event_queue_size == 64);
+    CHECK(c.ncaptures == 0 && c.signalling_latency == 10); /* not the agent's */
+    conf_free(&c);
+    conf_slice_free(x.s);
+
+    /* capture: its lines only, the tab kept */
+    CHECK(conf_slice_send(tx, path, CONF_DEST_CAPTURE, NULL, err, sizeof(err)) == 0);
+    CHECK(conf_slice_send_end(tx, err, sizeof(err)) == 0);
+    CHECK(ipc_chan_flush(tx) == 0);
+    memset(&x, 0, sizeof(x));
+    x.s = conf_slice_new();
+    x.fd = -1;
+    receive(rxc, &x);
+    CHECK(x.errors == 0 && strcmp(x.order, "BLLLE") == 0);
+    CHECK(conf_slice_load(x.s, NULL, &c, err, sizeof(err)) == 0);
+    CHECK(c.nhosts == 0 && c.event_queue_size == 4096);
+    CHECK(strcmp(c.agentx_socket, "/var/agentx/master") == 0);
+    CHECK(c.ncaptures == 2 && c.signalling_latency == 25);
+    CHECK(c.captures[0].spec.offline && strcmp(c.captures[0].spec.src, "/tmp/some.pcap") == 0);
+    CHECK(c.captures[0].spec.role == CAP_ROLE_SIGNALLING);
+    snprintf(where, sizeof(where), "%s:8", path);
+    CHECK(strcmp(c.captures[1].where, where) == 0 && c.captures[1].spec.role == CAP_ROLE_DATA);
+    conf_free(&c);
+    conf_slice_free(x.s);
+
+    ipc_chan_free(tx);
+    ipc_chan_free(rxc);
+    free_watch_stop();
+    CHECK(!free_watch_seen());
+}
+
+/* An error found only by the child's parse still names FILE:LINE. */
+static void test_child_error_line(void)
+{
+    struct pm_conf c;
+    char err[512];
+    struct conf_slice *s = conf_slice_new();
+    CHECK(conf_slice_add(s, 3, "eventQueueSize 64", 17, err, sizeof(err)) == 0);
+    CHECK(conf_slice_add(s, 12, "signallingLatency\t5000", 22, err, sizeof(err)) == 0);
+    CHECK(conf_slice_load(s, "/etc/pmirrord/pmirrord.conf", &c, err, sizeof(err)) == -1);
+    CHECK(strncmp(err, "/etc/pmirrord/pmirrord.conf:12: signallingLatency", 49) == 0);
+    /* lines in order only, no line end inside */
+    CHECK(conf_slice_add(s, 12, "x", 1, err, sizeof(err)) == -1);
+    CHECK(conf_slice_add(s, 11, "x", 1, err, sizeof(err)) == -1);
+    CHECK(conf_slice_add(s, 13, "a\nb", 3, err, sizeof(err)) == -1);
+    CHECK(conf_slice_add(s, 0, "x", 1, err, sizeof(err)) == -1);
+    CHECK(conf_slice_add(s, CONF_SLICE_LINES_MAX + 1, "x", 1, err, sizeof(err)) == -1);
+    conf_slice_free(s);
+}
+
+/* A file that does not validate: FILE:LINE, and nothing queued. */
+static void test_bad_file_sends_nothing(void)
+{
+    struct ipc_chan *tx, *rxc;
+    char err[512];
+    write_conf("eventQueueSize 64\ncapture\n");
+    chans(&tx, &rxc);
+    CHECK(conf_slice_send(tx, path, CONF_DEST_AGENT, NULL, err, sizeof(err)) == -1);
+    char want[300];
+    snprintf(want, sizeof(want), "%s:2: capture", path);
+    CHECK(strncmp(err, want, strlen(want)) == 0);
+    CHECK(!ipc_chan_pending(tx) && ipc_chan_flush(tx) == 0);
+    struct rx x = {.s = conf_slice_new(), .fd = -1};
+    receive(rxc, &x);
+    CHECK(x.n == 0);
+    conf_slice_free(x.s);
+    /* mode 0644: refused as by conf_load() */
+    write_conf("eventQueueSize 64\n");
+    CHECK(chmod(path, 0644) == 0);
+    CHECK(conf_slice_send(tx, path, CONF_DEST_AGENT, NULL, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "mode 0644") != NULL);
+    ipc_chan_free(tx);
+    ipc_chan_free(rxc);
+}
+
+static void config_rec(struct ipc_rec *r, uint16_t flags, const char *key, const char *value,
+                       uint32_t line)
+{
+    memset(r, 0, sizeof(*r));
+    r->type = IPC_CONFIG;
+    r->flags = flags;
+    snprintf(r->u.config.key, sizeof(r->u.config.key), "%s", key);
+    snprintf(r->u.config.value, sizeof(r->u.config.value), "%s", value);
+    r->u.config.line = line;
+}
+
+/* Records out of place are refused, never fatal. */
+static void test_records_out_of_place(void)
+{
+    struct ipc_rec r;
+    char err[256];
+    struct conf_slice *s = conf_slice_new();
+    config_rec(&r, 0, "eventQueueSize", "eventQueueSize 64", 1);
+    CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == -1); /* before BEGIN */
+    config_rec(&r, IPC_F_BEGIN, "nofile", "/x.conf", 0);
+    CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == -1);
+    config_rec(&r, IPC_F_BEGIN, "file", "/x.conf", 0);
+    CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == 0);
+    CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == -1); /* a second BEGIN */
+    config_rec(&r, 0, "noSuchDirective", "noSuchDirective 1", 2);
+    CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == -1);
+    config_rec(&r, 0, "eventQueueSize", "eventQueueSize 64", 0);
+    CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == -1); /* no line number */
+    config_rec(&r, 0, "eventQueueSize", "eventQueueSize 64", 4);
+    CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == 0);
+    r.type = IPC_HEARTBEAT;
+    CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == 0); /* not ours */
+    CHECK(!conf_slice_complete(s));
+    config_rec(&r, IPC_F_END, "end", "", 0);
+    CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == 1);
+    CHECK(conf_slice_complete(s));
+    config_rec(&r, 0, "eventQueueSize", "eventQueueSize 32", 9);
+    CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == -1); /* after END */
+    struct pm_conf c;
+    CHECK(conf_slice_load(s, NULL, &c, err, sizeof(err)) == 0);
+    CHECK(c.event_queue_size == 64 && strcmp(c.path, "/x.conf") == 0);
+    conf_free(&c);
+    conf_slice_free(s);
+}
+
+static void test_directive_dest(void)
+{
+    CHECK(conf_directive_dest("trapHost") == CONF_DEST_AGENT);
+    CHECK(conf_directive_dest("MIRRORSECRET") == CONF_DEST_AGENT);
+    CHECK(conf_directive_dest("capture") == CONF_DEST_CAPTURE);
+    CHECK(conf_directive_dest("signallingLatency") == CONF_DEST_CAPTURE);
+    CHECK(conf_directive_dest("bogus") == 0);
+}
+
+/* The two capture-process directives: values, defaults, FILE:LINE errors. */
+static void test_capture_directives(void)
+{
+    struct pm_conf c;
+    char err[512];
+    static const struct {
+        const char *text, *error;
+    } bad[] = {
+        {"signallingLatency 0\n",
+         "f.conf:1: signallingLatency: \"0\" is not a number from 1 to 1000"},
+        {"signallingLatency 1001\n", "f.conf:1: signallingLatency"},
+        {"signallingLatency\n", "f.conf:1: signallingLatency takes 1 argument"},
+        {"\ncapture\n", "f.conf:2: capture: needs a source"},
+        {"capture eth0 bogus\n", "f.conf:1: capture eth0: unknown option"},
+        {"capture pcap:/a\n# x\ncapture pcap:/a role data\n",
+         "f.conf:3: capture: pcap:/a is already captured at f.conf:1"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        CHECK(conf_load_buffer("f.conf", bad[i].text, strlen(bad[i].text), &c, err, sizeof(err)) ==
+              -1);
+        if (strncmp(err, bad[i].error, strlen(bad[i].error)) != 0)
+            fprintf(stderr, "got \"%s\", want \"%s\"\n", err, bad[i].error);
+        CHECK(strncmp(err, bad[i].error, strlen(bad[i].error)) == 0);
+    }
+    const char *good = "capture eth0\ncapture pcap:/a pace fast\ncapture eth1 role data\n"
+                       "signallingLatency 1000\n";
+    CHECK(conf_load_buffer("f.conf", good, strlen(good), &c, err, sizeof(err)) == 0);
+    CHECK(c.ncaptures == 3 && c.signalling_latency == 1000);
+    CHECK(strcmp(c.captures[0].spec.src, "eth0") == 0 && !c.captures[0].spec.offline);
+    CHECK(c.captures[1].spec.offline && strcmp(c.captures[1].where, "f.conf:2") == 0);
+    conf_free(&c);
+    CHECK(c.captures == NULL && c.ncaptures == 0);
+    CHECK(conf_load_buffer("f.conf", "", 0, &c, err, sizeof(err)) == 0);
+    CHECK(c.ncaptures == 0 && c.signalling_latency == CAP_LATENCY_MS_DEFAULT);
+    conf_free(&c);
+}
+
+int main(void)
+{
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(chmod(dir, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/pmirrord.conf", dir);
+    test_directive_dest();
+    test_capture_directives();
+    test_agent_and_capture_slices();
+    test_child_error_line();
+    test_bad_file_sends_nothing();
+    test_records_out_of_place();
+    unlink(path);
+    rmdir(dir);
+    printf("test_conf_slice: OK\n");
+    return 0;
+}
