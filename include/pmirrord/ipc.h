@@ -83,8 +83,9 @@ enum ipc_fd_purpose {
     IPC_FD_PCAP_FILE = 3,      /* an offline capture file opened for reading */
     IPC_FD_PEER_CHAN = 4,      /* one end of a socketpair to the other child (agent <-> capture) */
     IPC_FD_TEST_FIFO = 5,      /* test builds only: the pm_evtestd FIFO, opened read-write */
+    IPC_FD_START_LOG = 6,      /* the pipe to the command that started the daemon, until ready */
 };
-#define IPC_FD_PURPOSE_MAX 5
+#define IPC_FD_PURPOSE_MAX 6
 
 /* STATUS states */
 enum ipc_status_state { IPC_STATUS_READY = 1, IPC_STATUS_FAILED = 2 };

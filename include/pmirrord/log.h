@@ -42,6 +42,10 @@ void log_set_sink(log_sink_fn fn, void *arg);
 void log_set_echo(log_sink_fn fn, void *arg);
 /* "error", "warning", "info", "debug" ("fatal" above error) for a syslog priority. */
 const char *log_prio_name(int prio);
+/* One message as a line "LOG level token message\n" (newlines in it made
+ * blanks, at most 1400 octets) in a single write(2) to fd: the start-up pipe
+ * to the command that started a detached daemon (docs/process-model.md). */
+void log_pipe_write(int fd, int prio, const char *token, const char *msg);
 /* The tokens -D accepts, ", "-separated, into buf; returns the length wanted. */
 size_t log_tokens(char *buf, size_t len);
 void log_close(void);

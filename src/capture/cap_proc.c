@@ -189,20 +189,6 @@ static void drop_chan_c(struct cap_proc *p, const char *why)
     p->chan_c = NULL;
 }
 
-/* The first record on an agent channel: who we are (its pid goes to `show mirror
- * statistics`).  Queued; the loop flushes it. */
-static void hello_chan_c(struct cap_proc *p)
-{
-    static struct ipc_rec rec; /* large; one thread */
-    memset(&rec, 0, sizeof(rec));
-    rec.type = IPC_HELLO;
-    rec.u.hello.version = IPC_VERSION;
-    rec.u.hello.role = IPC_ROLE_CAPTURE;
-    rec.u.hello.pid = (uint32_t)getpid();
-    rec.u.hello.generation = p->generation;
-    (void)cp_put_c(p, &rec);
-}
-
 static void new_chan_c(struct cap_proc *p, int fd, int replacing)
 {
     char err[256];
@@ -215,12 +201,21 @@ static void new_chan_c(struct cap_proc *p, int fd, int replacing)
     if (p->chan_c != NULL)
         ipc_chan_free(p->chan_c);
     p->chan_c = ch;
+    /* Who we are, first on every channel (the agent shows it; informational:
+     * the monitor's process:capture statistics are what to trust). */
+    struct ipc_rec h;
+    memset(&h, 0, sizeof(h));
+    h.type = IPC_HELLO;
+    h.u.hello.version = IPC_VERSION;
+    h.u.hello.role = IPC_ROLE_CAPTURE;
+    h.u.hello.pid = (uint32_t)getpid();
+    h.u.hello.generation = p->chan_c_replaced + 1;
+    if (ipc_chan_put(ch, &h, err, sizeof(err)) < 0)
+        log_warnx(CP_TOKEN, "cannot queue HELLO for the agent: %s", err);
     if (replacing) {
         p->chan_c_replaced++;
         log_info(CP_TOKEN, "a new channel to the agent");
     }
-    if (p->hello)
-        hello_chan_c(p);
 }
 
 static void on_chan_b(struct ipc_rec *rec, void *arg)
@@ -258,9 +253,29 @@ static void send_status(struct ipc_chan *chan_b, int state, const char *text)
     }
 }
 
+/* The pipe to the command that started a detached daemon (IPC_FD_START_LOG):
+ * start-up messages are echoed there until ready (docs/process-model.md). */
+static int start_log_fd = -1;
+
+static void start_log_echo(int prio, const char *token, const char *msg, void *arg)
+{
+    (void)arg;
+    if (start_log_fd >= 0)
+        log_pipe_write(start_log_fd, prio, token, msg);
+}
+
+static void start_log_release(void)
+{
+    log_set_echo(NULL, NULL);
+    if (start_log_fd >= 0)
+        close(start_log_fd);
+    start_log_fd = -1;
+}
+
 /* Start-up failed: tell the monitor why, log it, and exit 1. */
 static int fail(struct cap_proc *p, const char *why)
 {
+    start_log_release(); /* the monitor says why, once */
     log_error(CP_TOKEN, "%s", why);
     if (p->chan_b != NULL)
         send_status(p->chan_b, IPC_STATUS_FAILED, why);
@@ -447,11 +462,9 @@ static void log_sandbox(void)
         log_warnx(CP_TOKEN, "%s", err);
         return;
     }
-    log_info(CP_TOKEN,
-             "sandbox: uid %u gid %u, capabilities %#llx, no_new_privs %d, seccomp %d, "
-             "landlock %d",
-             (unsigned)st.euid, (unsigned)st.egid, (unsigned long long)st.cap_eff, st.no_new_privs,
-             st.seccomp, st.landlock);
+    /* No uid here: the log must not look like it names a control-socket peer. */
+    log_info(CP_TOKEN, "sandbox: capabilities %#llx, no_new_privs %d, seccomp %d, landlock %d",
+             (unsigned long long)st.cap_eff, st.no_new_privs, st.seccomp, st.landlock);
 }
 
 static int start(struct cap_proc *p, struct cp_slice *sl)
@@ -487,14 +500,14 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
         cp_slice_read(p->chan_b, CAP_PROC_SLICE_MS, p->hooks, &cp_got_term, sl, err, sizeof(err));
     if (rc < 0)
         return fail(p, err);
-    p->generation = sl->generation;
-    p->hello = 1; /* this channel and every later one start with HELLO */
-    if (p->chan_c != NULL)
-        hello_chan_c(p);
     for (size_t i = 0; i < sl->nfds; i++) {
         if (sl->fd[i].purpose == IPC_FD_PEER_CHAN) {
             new_chan_c(p, sl->fd[i].fd, 1);
             sl->fd[i].fd = -1;
+        } else if (sl->fd[i].purpose == IPC_FD_START_LOG && start_log_fd < 0) {
+            start_log_fd = sl->fd[i].fd;
+            sl->fd[i].fd = -1;
+            log_set_echo(start_log_echo, NULL);
         } else if (sl->fd[i].purpose == IPC_FD_TEST_FIFO && p->test_fd < 0) {
             p->test_fd = sl->fd[i].fd;
             sl->fd[i].fd = -1;
@@ -538,8 +551,9 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
             return fail(p, "capture: the test producer did not start");
     }
     pm_event_set_sink(cp_event_sink, p);
-    send_status(p->chan_b, IPC_STATUS_READY, "");
     log_info(CP_TOKEN, "ready: %zu source(s)", p->nsrc);
+    send_status(p->chan_b, IPC_STATUS_READY, "");
+    start_log_release();
     return 0;
 }
 

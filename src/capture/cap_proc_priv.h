@@ -68,8 +68,7 @@ struct cp_slice {
     struct cp_fd fd[IPC_FDS_MAX * 8];
     size_t nfds;
     int begun, ended, bad;
-    uint64_t generation; /* the monitor's HELLO (role monitor), 0 if none came */
-    char err[256];       /* what was wrong with it */
+    char err[256]; /* what was wrong with it */
 };
 
 struct cap_proc {
@@ -87,10 +86,6 @@ struct cap_proc {
     int test_fd;   /* IPC_FD_TEST_FIFO, -1 none; handed to the hook */
     int sandboxed; /* the seccomp filter is in place */
     int stop;
-    /* HELLO opens every agent channel once the slice is read (docs/ipc-protocol.md:
-     * "first record on a new channel, from each side"); the agent shows its pid */
-    uint64_t generation; /* this start's number, from the monitor's HELLO */
-    int hello;           /* 1: new agent channels get HELLO */
 
     /* counters of STATS "capture" */
     uint64_t decoded, malformed, duplicates, radius, dhcp, reasm_completed, reasm_dropped;

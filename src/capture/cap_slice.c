@@ -85,6 +85,7 @@ static void on_fd(struct slice_ctx *x, struct ipc_fd *f)
         break;
     case IPC_FD_PCAP_FILE:
     case IPC_FD_PEER_CHAN:
+    case IPC_FD_START_LOG:
         break;
     default:
         log_warnx(CP_TOKEN, "a descriptor of purpose %u refused: not for the capture process",
@@ -109,8 +110,6 @@ static void on_rec(struct ipc_rec *rec, void *arg)
         on_config(x->sl, &rec->u.config, rec->flags);
     else if (rec->type == IPC_FD)
         on_fd(x, &rec->u.fd);
-    else if (rec->type == IPC_HELLO && rec->u.hello.role == IPC_ROLE_MONITOR)
-        x->sl->generation = rec->u.hello.generation;
     else
         log_debug(CP_TOKEN, "a %s record from the monitor before the slice ended: ignored",
                   ipc_type_name(rec->type));

@@ -4,6 +4,7 @@
 #include "pmirrord/log.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,4 +236,24 @@ void fatalx(const char *token, const char *fmt, ...)
     log_vmsg(LOG_CRIT, token, fmt, ap);
     va_end(ap);
     exit(1);
+}
+
+void log_pipe_write(int fd, int prio, const char *token, const char *msg)
+{
+    char line[1400];
+    int n = snprintf(line, sizeof(line), "LOG %s %s %s", log_prio_name(prio), token, msg);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(line) - 1)
+        n = (int)sizeof(line) - 2;
+    for (int i = 0; i < n; i++)
+        if (line[i] == '\n')
+            line[i] = ' '; /* one line per message */
+    line[n] = '\n';
+    /* one write below PIPE_BUF: lines of several processes never interleave;
+     * EPIPE (the parent gone) is ignored, SIGPIPE is */
+    ssize_t w;
+    do
+        w = write(fd, line, (size_t)n + 1);
+    while (w < 0 && errno == EINTR);
 }

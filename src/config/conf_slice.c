@@ -103,7 +103,7 @@ int conf_slice_rec(struct conf_slice *s, const struct ipc_rec *rec, char *err, s
         return pm_err(err, errlen, "CONFIG record before BEGIN");
     } else if (!(rec->flags & IPC_F_END)) {
         if (conf_directive_dest(cf->key) == 0)
-            return pm_err(err, errlen, "CONFIG record for an unknown directive, line %u",
+            return pm_err(err, errlen, "%s:%u: a CONFIG record for an unknown directive", s->name,
                           (unsigned)cf->line);
         if (conf_slice_add(s, cf->line, cf->value, strlen(cf->value), err, errlen) < 0)
             return -1;

@@ -18,6 +18,7 @@
  * thread holds while it replaces the intake.
  */
 #include "agent_proc.h"
+#include "ready.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -288,6 +289,11 @@ static void on_chan_a_rec(struct ipc_rec *rec, void *arg)
     if (ap.phase == PH_SLICE) {
         if (rec->type == IPC_CONFIG) {
             on_config(rec);
+            return;
+        }
+        if (rec->type == IPC_FD && rec->u.fd.purpose == IPC_FD_START_LOG) {
+            daemon_adopt_log_fd(rec->u.fd.fd); /* start-up lines to the terminal too */
+            rec->u.fd.fd = -1;
             return;
         }
         if (rec->type == IPC_FD && rec->u.fd.purpose == IPC_FD_CONTROL_LISTEN) {
@@ -925,6 +931,7 @@ int pm_agent_proc_main(int argc, char **argv, const struct pm_daemon_hooks *hook
     ap.phase = PH_RUN;
     ap.running = 1;
     send_status(IPC_STATUS_READY, NULL);
+    daemon_release();
     refresh_chan_a_stats();
     wake_pending(); /* what came with the slice or during the AgentX connect */
     log_info("main", "pmirrord %s agent process started", PM_VERSION);
@@ -933,6 +940,7 @@ int pm_agent_proc_main(int argc, char **argv, const struct pm_daemon_hooks *hook
     goto out;
 
 fail:
+    daemon_release(); /* the monitor says why, once */
     log_error("main", "agent process cannot start: %s", err);
     if (!ap.chan_a_eof)
         send_status(IPC_STATUS_FAILED, err);

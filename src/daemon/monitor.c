@@ -203,11 +203,23 @@ static void discard_start(struct mon_proc *p)
     sv_child_drop_fds(p->sv);
 }
 
+/* Detached and not ready yet: the child's start-up messages reach the
+ * terminal that started the daemon too (README "Running pmirrord"). */
+static int put_start_log(struct monitor *m, struct mon_proc *p, char *err, size_t errlen)
+{
+    if (m->ready || daemon_ready_fd() < 0)
+        return 0;
+    return put_fd(p->ch, IPC_FD_START_LOG, 0, "start-log", daemon_ready_fd(), err, errlen);
+}
+
 /* The descriptors of the slice (after its lines, before END). */
 static int put_slice_fds(struct monitor *m, struct mon_proc *p, char *err, size_t errlen)
 {
     if (p == &m->agent)
-        return put_fd(p->ch, IPC_FD_CONTROL_LISTEN, 0, m->ctl.path, m->ctl.fd, err, errlen);
+        return put_fd(p->ch, IPC_FD_CONTROL_LISTEN, 0, m->ctl.path, m->ctl.fd, err, errlen) < 0 ||
+                       put_start_log(m, p, err, errlen) < 0
+                   ? -1
+                   : 0;
     if (!m->pcaps_sent)
         for (size_t i = 0; i < m->npcaps; i++)
             if (put_fd(p->ch, IPC_FD_PCAP_FILE, m->pcaps[i].id, m->pcaps[i].name, m->pcaps[i].fd,
@@ -216,7 +228,7 @@ static int put_slice_fds(struct monitor *m, struct mon_proc *p, char *err, size_
     if (m->test_fd >= 0 &&
         put_fd(p->ch, IPC_FD_TEST_FIFO, 0, "test-fifo", m->test_fd, err, errlen) < 0)
         return -1;
-    return 0;
+    return put_start_log(m, p, err, errlen);
 }
 
 static int prestart(void *arg, struct sv_child *c, char *err, size_t errlen)
@@ -355,8 +367,9 @@ static void maybe_ready(struct monitor *m)
     if (m->ready || !m->agent.ready || !m->capture.ready)
         return;
     m->ready = 1;
-    log_info("mon", "pmirrord %s started (agent pid %ld, capture pid %ld)", PM_VERSION,
-             (long)sv_child_pid(m->agent.sv), (long)sv_child_pid(m->capture.sv));
+    log_info("mon", "agent pid %ld, capture pid %ld", (long)sv_child_pid(m->agent.sv),
+             (long)sv_child_pid(m->capture.sv));
+    log_info("main", "pmirrord %s started", PM_VERSION);
     daemon_ready();
 }
 
@@ -461,54 +474,148 @@ static void resolve_users(uid_t *uid, gid_t *gid)
         log_warnx("mon", "capture user: %s", err);
 }
 
-/* persistentDir (its parent was checked with the configuration): created
- * 0700 and given, with the files directly in it, to the agent's user. */
-static int persistent_dir(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
+/* Whether the directory open on fd holds only what pmirrord puts there:
+ * regular files and the index directories Net-SNMP creates in its persistent
+ * directory.  A shared directory (/var/lib) holds other subdirectories. */
+static int only_regular_files(int fd, char *bad, size_t badlen)
 {
+    int dfd = dup(fd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (d != NULL)
+        rewinddir(d); /* a dup shares the offset: read from the start */
+    struct dirent *e;
+    int ok = d != NULL;
+    while (ok && (e = readdir(d)) != NULL) {
+        struct stat fs;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (fstatat(fd, e->d_name, &fs, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (S_ISDIR(fs.st_mode) &&
+            (strcmp(e->d_name, "cert_indexes") == 0 || strcmp(e->d_name, "mib_indexes") == 0))
+            continue;
+        if (!S_ISREG(fs.st_mode)) {
+            snprintf(bad, badlen, "%s", e->d_name);
+            ok = 0;
+        }
+    }
+    if (d != NULL)
+        closedir(d);
+    else if (dfd >= 0)
+        close(dfd);
+    return ok;
+}
+
+/* The first directory on the way to dir (dir included) that uid/gid may not
+ * search (mode bits as the kernel applies them, no ACLs), into bad; 0 if none. */
+static int unsearchable(const char *dir, uid_t uid, gid_t gid, char *bad, size_t badlen)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s", dir);
+    size_t n = strlen(p);
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && p[i] != '/')
+            continue;
+        char c = p[i];
+        p[i] = '\0';
+        struct stat st;
+        int ok = stat(p, &st) == 0 && (st.st_mode & (st.st_uid == uid   ? S_IXUSR
+                                                     : st.st_gid == gid ? S_IXGRP
+                                                                        : S_IXOTH)) != 0;
+        if (!ok) {
+            snprintf(bad, badlen, "%s", p);
+            return -1;
+        }
+        p[i] = c;
+    }
+    return 0;
+}
+
+/*
+ * persistentDir (its parent was checked with the configuration): created
+ * 0700, then given, with the files in it, to the agent's user and made 0700.
+ * Only a directory of pmirrord's own: one owned by root or that user that
+ * holds nothing but regular files.  Anything else (a shared directory such as
+ * /var/lib named by mistake) stops the start, naming the directive.
+ */
+static int persistent_dir(const struct pm_conf *c, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    const char *dir = c->persistent_dir;
+    char where[2 * PM_PATH_MAX + 64], bad[256] = "";
+    snprintf(where, sizeof(where), "%s%spersistentDir %s",
+             c->persistent_dir_where[0] ? c->persistent_dir_where : "",
+             c->persistent_dir_where[0] ? ": " : "", dir);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return pm_err(err, errlen, "persistentDir %s: %s", dir, strerror(errno));
+        return pm_err(err, errlen, "%s: %s", where, strerror(errno));
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return pm_err(err, errlen, "persistentDir %s: %s", dir, strerror(errno));
+        return pm_err(err, errlen, "%s: %s", where, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0) {
-        pm_err(err, errlen, "persistentDir %s: %s", dir, strerror(errno));
+        pm_err(err, errlen, "%s: %s", where, strerror(errno));
         close(fd);
         return -1;
     }
-    int give = geteuid() == 0 && (st.st_uid != uid || st.st_gid != gid);
-    /* Only a private directory, as pmirrord makes it: never a shared one
-     * that persistentDir happens to name (/var/lib). */
-    if (give && ((st.st_mode & 077) != 0 || (st.st_uid != 0 && st.st_uid != uid))) {
-        log_warnx("mon",
-                  "persistentDir %s (mode %04o, uid %u) is not pmirrord's private directory: "
-                  "not given to the agent's user (uid %u), which may not be able to write it",
-                  dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)uid);
-        give = 0;
+    if (geteuid() != 0) { /* no separation: the children run as we do */
+        close(fd);
+        return 0;
     }
-    if (give && fchown(fd, uid, gid) < 0) {
-        pm_err(err, errlen, "persistentDir %s: %s", dir, strerror(errno));
+    if (st.st_uid != 0 && st.st_uid != uid) {
+        pm_err(err, errlen,
+               "%s is owned by uid %u: give pmirrord a directory of its own (owned by root or "
+               "by the agent's user, uid %u)",
+               where, (unsigned)st.st_uid, (unsigned)uid);
         close(fd);
         return -1;
     }
-    if (give) {
-        /* Files a single-process pmirrord (root) left there. */
-        int dfd = dup(fd);
-        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-        struct dirent *e;
-        while (d != NULL && (e = readdir(d)) != NULL) {
-            struct stat fs;
-            if (e->d_name[0] == '.' || fstatat(fd, e->d_name, &fs, AT_SYMLINK_NOFOLLOW) < 0 ||
-                !S_ISREG(fs.st_mode) || fs.st_uid == uid)
-                continue;
-            if (fchownat(fd, e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-                log_warn("mon", "persistentDir %s/%s", dir, e->d_name);
-        }
-        if (d != NULL)
-            closedir(d);
-        else if (dfd >= 0)
-            close(dfd);
+    if (!only_regular_files(fd, bad, sizeof(bad))) {
+        pm_err(
+            err, errlen,
+            "%s holds \"%s\", which pmirrord did not put there: it does not look like pmirrord's "
+            "own directory, and pmirrord gives that directory to its agent's user; name a "
+            "directory of its own",
+            where, bad);
+        close(fd);
+        return -1;
     }
+    if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0) {
+        pm_err(err, errlen, "%s: %s", where, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0) {
+        pm_err(err, errlen, "%s: %s", where, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* The agent runs as that user: every directory on the way must let it in. */
+    if (unsearchable(dir, uid, gid, bad, sizeof(bad)) < 0) {
+        pm_err(err, errlen,
+               "%s: the agent's user (uid %u) cannot reach it: %s is not searchable by it "
+               "(chmod o+x, or put persistentDir elsewhere)",
+               where, (unsigned)uid, bad);
+        close(fd);
+        return -1;
+    }
+    /* Files a single-process pmirrord (root) left there, and Net-SNMP's
+     * index directories (their content is Net-SNMP's to manage). */
+    int dfd = dup(fd);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (d != NULL)
+        rewinddir(d); /* a dup shares the offset: read from the start */
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        struct stat fs;
+        if (e->d_name[0] == '.' || fstatat(fd, e->d_name, &fs, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !(S_ISREG(fs.st_mode) || S_ISDIR(fs.st_mode)) || fs.st_uid == uid)
+            continue;
+        if (fchownat(fd, e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+            log_warn("mon", "persistentDir %s/%s", dir, e->d_name);
+    }
+    if (d != NULL)
+        closedir(d);
+    else if (dfd >= 0)
+        close(dfd);
     close(fd);
     return 0;
 }
@@ -745,7 +852,7 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
     sv_set_events(m->set, on_sv_event, m);
 
     resolve_users(&auid, &agid);
-    if (persistent_dir(conf->persistent_dir, auid, agid, err, sizeof(err)) < 0)
+    if (persistent_dir(conf, auid, agid, err, sizeof(err)) < 0)
         goto fail;
     if (ctl_listen_open(&m->ctl, conf->control_socket,
                         conf->control_group[0] ? conf->control_group : NULL, err, sizeof(err)) < 0)
@@ -773,19 +880,14 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
         snprintf(err, sizeof(err), "%.1000s", m->why);
         goto fail;
     }
-    if (!m->ready) {
+    if (!m->ready) /* asked to stop: a clean stop, but the starting parent hears why */
         daemon_failed("stopped by a signal during start-up");
-        rc = 1;
-    }
     log_info("mon", "stopping");
     goto out;
 
 fail:
     daemon_failed(err);
-    if (o->foreground)
-        fprintf(stderr, "pmirrord: %s\n", err);
-    else
-        log_error("mon", "cannot start: %s", err);
+    log_error("main", "cannot start: %s", err);
     conf_free(conf);
     OPENSSL_cleanse(conf, sizeof(*conf));
     rc = 1;

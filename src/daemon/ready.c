@@ -55,21 +55,38 @@ static void send_last(const char *s)
 
 void daemon_forward_log(int prio, const char *token, const char *msg, void *arg)
 {
-    char line[LINE_MAX_LEN];
     (void)arg;
-    int n = snprintf(line, sizeof(line), "LOG %s %s %s", log_prio_name(prio), token, msg);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof(line) - 1)
-        n = (int)sizeof(line) - 2;
-    for (int i = 0; i < n; i++)
-        if (line[i] == '\n')
-            line[i] = ' '; /* one line per message */
-    line[n] = '\n';
-    line[n + 1] = '\0';
     pthread_mutex_lock(&ready_mtx);
     if (ready_fd >= 0)
-        write_all(line);
+        log_pipe_write(ready_fd, prio, token, msg);
+    pthread_mutex_unlock(&ready_mtx);
+}
+
+int daemon_ready_fd(void)
+{
+    pthread_mutex_lock(&ready_mtx);
+    int fd = ready_fd;
+    pthread_mutex_unlock(&ready_mtx);
+    return fd;
+}
+
+void daemon_adopt_log_fd(int fd)
+{
+    pthread_mutex_lock(&ready_mtx);
+    if (ready_fd >= 0)
+        close(ready_fd);
+    ready_fd = fd;
+    pthread_mutex_unlock(&ready_mtx);
+    log_set_echo(daemon_forward_log, NULL);
+}
+
+void daemon_release(void)
+{
+    log_set_echo(NULL, NULL);
+    pthread_mutex_lock(&ready_mtx);
+    if (ready_fd >= 0)
+        close(ready_fd);
+    ready_fd = -1;
     pthread_mutex_unlock(&ready_mtx);
 }
 

@@ -17,6 +17,15 @@
  * -1 with err filled if fork() or pipe() failed.  `release` is called in the
  * parent before it exits (to free what the caller holds). */
 int daemon_detach(void (*release)(void *), void *arg, char *err, size_t errlen);
+/* The pipe to the waiting parent, -1 once it is closed (or in the foreground). */
+int daemon_ready_fd(void);
+/* A child process of the daemon (docs/process-model.md): fd is its copy of
+ * that pipe; its log lines are echoed there (log_set_echo) until
+ * daemon_release().  Takes fd. */
+void daemon_adopt_log_fd(int fd);
+/* Stops echoing and closes the pipe, saying nothing (the monitor says READY
+ * or FAILED for the whole daemon). */
+void daemon_release(void);
 /* Start-up is complete. */
 void daemon_ready(void);
 /* Start-up failed with this reason (one line, no secrets). */

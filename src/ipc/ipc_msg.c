@@ -168,6 +168,12 @@ static int value_check(const struct field_def *d, const uint8_t *v, size_t len)
             if (v[i] == '\0' || v[i] == '\r' || v[i] == '\n')
                 return IPC_REJ_TEXT;
         return -1;
+    case FT_OCTETS:
+        /* the octets of a subscriber string as the wire gave them; the agent
+         * escapes them wherever it displays them */
+        if (len < lo || len > hi)
+            return IPC_REJ_SIZE;
+        return memchr(v, '\0', len) != NULL ? IPC_REJ_TEXT : -1;
     case FT_NAMED_U64:
         if (len < 8 + lo || len > 8 + hi)
             return len < 8 ? IPC_REJ_WIDTH : IPC_REJ_SIZE;

@@ -23,7 +23,8 @@ enum ft {
     FT_IP6,
     FT_TEXT,
     FT_NAMED_U64,
-    FT_LINE, /* a config line: any octet but NUL, CR and LF */
+    FT_LINE,   /* a config line: any octet but NUL, CR and LF */
+    FT_OCTETS, /* an event's string: any octet but NUL (the agent escapes it for display) */
 };
 
 /* One tag of a record type's schema. */

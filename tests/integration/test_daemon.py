@@ -796,7 +796,7 @@ class TestLockedMemory(DaemonCase):
             # CAP_IPC_LOCK that is harmless, so info, not a warning on every start
             log = self.env.read_log("pmirrord")
             self.assertIn("cannot raise RLIMIT_MEMLOCK to %d bytes" % want, log)
-            self.assertIn("[main] info: cannot raise RLIMIT_MEMLOCK", log)
+            self.assertIn("[mon] info: cannot raise RLIMIT_MEMLOCK", log)
             self.assertNotIn("warning: cannot raise RLIMIT_MEMLOCK", log)
         self.assertGreater(kib(pid, "VmLck"), 0)
         with open("/proc/%d/limits" % pid) as f:

@@ -15,8 +15,12 @@
  *   rate=R    at R per second (default: as fast as possible)
  *   violate=execve   alone on a line: the capture process calls execve(), which
  *             its seccomp filter forbids: it dies of SIGSYS (test_procmodel.py)
- * After each line: "evtest: raised N event(s), M dropped by the queue" (M:
- * refused by the path to the agent; the agent's own queue counts its drops).
+ * After each line: "evtest: raised N event(s), M dropped by the queue".  The
+ * producer stands for traffic, which never outruns the path to the agent by
+ * a whole burst: when the path is full it waits (1 ms, then tries again)
+ * instead of dropping, so M is 0 unless a `drop` word asks for the drops
+ * (`drop=1`: an event refused by the path is dropped and counted in M).  The
+ * agent's own event queue counts its drops (eventQueueSize) as always.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -69,14 +73,17 @@ static void copy(char *dst, size_t dstlen, const char *src)
     dst[n] = '\0';
 }
 
-static int parse_line(char *line, struct pm_event *ev, unsigned long *count, double *rate,
-                      int *violate)
+static int parse_drop;    /* the drop word of the line parse_line() read */
+static int parse_violate; /* violate=execve: a forbidden system call on demand */
+
+static int parse_line(char *line, struct pm_event *ev, unsigned long *count, double *rate)
 {
     char val[1024];
     memset(ev, 0, sizeof(*ev));
+    parse_drop = 0;
+    parse_violate = 0;
     *count = 1;
     *rate = 0;
-    *violate = 0;
     for (char *save = NULL, *w = strtok_r(line, " \t\r\n", &save); w != NULL;
          w = strtok_r(NULL, " \t\r\n", &save)) {
         char *eq = strchr(w, '=');
@@ -124,8 +131,10 @@ static int parse_line(char *line, struct pm_event *ev, unsigned long *count, dou
             *count = u;
         else if (!strcmp(w, "rate"))
             *rate = strtod(val, NULL);
+        else if (!strcmp(w, "drop"))
+            parse_drop = u != 0;
         else if (!strcmp(w, "violate") && !strcmp(val, "execve"))
-            *violate = 1;
+            parse_violate = 1;
         else
             return -1;
     }
@@ -149,6 +158,9 @@ static struct {
     int busy;
     struct pm_event ev;
     unsigned long count, done, dropped;
+    int drop;    /* drop=1: a full path drops (counted) instead of waiting */
+    int blocked; /* the path was full: the next try is due in 1 ms */
+    double blocked_at;
     double rate;
     struct timespec start;
 } evt = {.fd = -1};
@@ -189,8 +201,15 @@ static void raise_due(void)
         if (evt.rate > 0 && (double)evt.done / evt.rate > elapsed())
             return;
         clock_gettime(CLOCK_REALTIME, &evt.ev.when);
-        if (pm_event_raise(&evt.ev) < 0)
+        if (pm_event_raise(&evt.ev) < 0) {
+            if (!evt.drop) {
+                evt.blocked = 1; /* the path is full: try again in 1 ms */
+                evt.blocked_at = elapsed();
+                return;
+            }
             evt.dropped++;
+        }
+        evt.blocked = 0;
         evt.ev.mirror_id++;
         evt.done++;
     }
@@ -212,10 +231,9 @@ static int next_line(void)
     }
     *nl = '\0';
     size_t used = (size_t)(nl - evt.buf) + 1;
-    int violate;
-    if (parse_line(evt.buf, &evt.ev, &evt.count, &evt.rate, &violate) < 0) {
+    if (parse_line(evt.buf, &evt.ev, &evt.count, &evt.rate) < 0) {
         log_warnx("main", "evtest: bad line");
-    } else if (violate) {
+    } else if (parse_violate) {
         /* A system call outside the capture process's allowlist (docs/sandbox.md):
          * the filter kills the process with SIGSYS before execve() runs anything;
          * without the filter /bin/true would replace it and exit 0. */
@@ -226,6 +244,8 @@ static int next_line(void)
     } else {
         evt.busy = 1;
         evt.done = evt.dropped = 0;
+        evt.drop = parse_drop;
+        evt.blocked = 0;
         clock_gettime(CLOCK_MONOTONIC, &evt.start);
     }
     memmove(evt.buf, evt.buf + used, evt.len - used);
@@ -244,6 +264,8 @@ static int evt_timeout(void *arg)
     (void)arg;
     if (!evt.busy)
         return memchr(evt.buf, '\n', evt.len) != NULL ? 0 : -1;
+    if (evt.blocked)
+        return elapsed() - evt.blocked_at >= 0.001 ? 0 : 1;
     double wait = (double)evt.done / evt.rate - elapsed();
     return evt.rate <= 0 || wait <= 0 ? 0 : (int)(wait * 1000) + 1;
 }
@@ -284,6 +306,7 @@ static const char evtest_usage[] =
     "  tip=A.B.C.D aa=A.B.C.D  target and analyzer IPv4 addresses    trm=N  termination\n"
     "  count=N       raise N copies, mid incremented each time (default 1)\n"
     "  rate=R        at R per second (default: as fast as possible)\n"
+    "  drop=1        a full path to the agent drops (counted) instead of waiting\n"
     "  violate=execve  alone: the capture process calls execve(), forbidden by its\n"
     "                seccomp filter, and dies of SIGSYS (tests of the restart)\n"
     "e.g.  echo 'trap=5 mid=7 sid=9 user=alice tt=3 trigger=alice' > \"$PM_EVTEST_FIFO\"\n";

@@ -423,7 +423,7 @@ static void test_run_restart_stop(void)
     write_file(left, "pmTrapEnable 1\n", 0600);
 
     pid_t mon = start_monitor(1, &hooks);
-    size_t at = wait_for(0, "started (agent pid");
+    size_t at = wait_for(0, "] info: pmirrord " PM_VERSION " started");
     wait_for(0, "agent ready pid=");
     wait_for(0, "capture ready pid=");
     CHECK(strstr(out, "agent slice pid=") != NULL);
@@ -533,7 +533,7 @@ static void test_both_die(void)
              master_path, dir, sock_path);
     write_file(conf_path, conf, 0600);
     pid_t mon = start_monitor(1, NULL);
-    wait_for(0, "started (agent pid");
+    wait_for(0, "] info: pmirrord " PM_VERSION " started");
     wait_for(0, "agent ready pid=");
     wait_for(0, "capture ready pid=");
     long agent1 = pid_after("agent ready pid="), cap1 = pid_after("capture ready pid=");
@@ -564,7 +564,7 @@ static void test_child_failed(void)
              master_path, dir, sock_path);
     write_file(conf_path, conf, 0600);
     pid_t mon = start_monitor(1, NULL);
-    wait_for(0, "pmirrord: capture process: failme: no such interface");
+    wait_for(0, "[main] error: cannot start: capture process: failme: no such interface");
     CHECK(wait_exit(mon) == 1);
     close(out_fd);
     /* detached: the waiting parent prints the reason and exits 1 */
