@@ -652,6 +652,23 @@ class TestCaptureSources(ProcModelCase):
         self.assertTrue([x for x in self.mirror_log() if re.search(r"\bsource a0 up\b", x)],
                         self.mirror_log())
 
+        # a restarted capture process does not read the file again (once per daemon
+        # lifetime: the monitor opened it for the first start only); it captures a0
+        t = ready_tree(e)
+        os.kill(t["capture"], signal.SIGKILL)
+        ready_tree(e, old={"capture": t["capture"]})
+        wait_for(lambda: self.source_stats(offline).get("state") == SRC_EOF and
+                 self.source_stats(live).get("state") == SRC_UP and
+                 mirror_stats(e)["capture_restarts_seen"] == 1, 20,
+                 what="the new capture process's sources")
+        self.assertEqual(self.source_stats(offline).get("packets"), 0)
+        self.inject(pcap, "b0")
+        wait_for(lambda: counters(live).get("packets", 0) >= want["packets"], 20,
+                 what="the frames on a0 in the new capture process")
+        # its digest is the file's digest: the same signalling records, live
+        wait_for(lambda: digest() == one, 5, what="the new process's digest to equal the file's")
+        self.assertEqual(counters(live), dict(want, malformed=0, duplicates=0))
+
     def mirror_log(self):
         return [r["entry"] for r in self.env.ctl_json("show", "mirror", "log").get("log_entries", [])]
 
