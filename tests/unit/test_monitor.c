@@ -617,6 +617,7 @@ int main(int argc, char **argv)
         return 0;
     }
     CHECK(mkdtemp(dir) != NULL);
+    CHECK(chmod(dir, 0755) == 0); /* the agent's user reaches persistentDir in it */
     snprintf(conf_path, sizeof(conf_path), "%s/pmirrord.conf", dir);
     snprintf(pid_path, sizeof(pid_path), "%s/pmirrord.pid", dir);
     snprintf(sock_path, sizeof(sock_path), "%s/run/ctl.sock", dir);
