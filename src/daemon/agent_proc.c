@@ -247,9 +247,12 @@ static void on_config(const struct ipc_rec *rec)
         slice_bad("a CONFIG record after the slice's END");
         return;
     }
-    if (ap.slice.cs == NULL && (ap.slice.cs = conf_slice_new()) == NULL) {
-        slice_bad("out of memory");
-        return;
+    if (ap.slice.cs == NULL) {
+        if ((ap.slice.cs = conf_slice_new()) == NULL) {
+            slice_bad("out of memory");
+            return;
+        }
+        conf_slice_set_dest(ap.slice.cs, CONF_DEST_AGENT); /* never a capture secret */
     }
     int r = conf_slice_rec(ap.slice.cs, rec, why, sizeof(why));
     if (r < 0)
