@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -566,6 +567,8 @@ int pm_capture_proc_main(int argc, char **argv, const struct pm_daemon_hooks *ho
     char err[512];
 
     memset(p, 0, sizeof(*p));
+    /* ps, top and pgrep tell the processes apart (all three are /proc/self/exe) */
+    (void)prctl(PR_SET_NAME, "pmirrord-cap", 0, 0, 0);
     p->hooks = hooks;
     p->test_fd = -1;
     p->test_build = hooks != NULL && hooks->capture_test_start != NULL;

@@ -895,6 +895,8 @@ int pm_agent_proc_main(int argc, char **argv, const struct pm_daemon_hooks *hook
     int conf_loaded = 0;
 
     (void)hooks;
+    /* ps, top and pgrep tell the processes apart (all three are /proc/self/exe) */
+    (void)prctl(PR_SET_NAME, "pmirrord-agent", 0, 0, 0);
     if (mallopt(M_ARENA_MAX, 1) != 1 && !PM_SANITIZED) {
         fprintf(stderr, "pmirrord: agent: mallopt(M_ARENA_MAX, 1) failed\n");
         return 1;

@@ -470,8 +470,15 @@ static void resolve_users(uid_t *uid, gid_t *gid)
     }
     uid_t cu;
     gid_t cg;
-    if (sbx_resolve_user(MON_CAPTURE_USER, &cu, &cg, err, sizeof(err)) != 0)
+    int rc = sbx_resolve_user(MON_CAPTURE_USER, &cu, &cg, err, sizeof(err));
+    if (rc != 0)
         log_warnx("mon", "capture user: %s", err);
+    if (r != 0 || rc != 0)
+        log_warnx("mon",
+                  "without both accounts the agent and the capture process may share a "
+                  "user, which weakens their separation: create %s and %s (README, "
+                  "\"Build and install\")",
+                  MON_AGENT_USER, MON_CAPTURE_USER);
 }
 
 /* Whether the directory open on fd holds only what pmirrord puts there:
