@@ -47,6 +47,7 @@
 #include "pmirrord/agent_call.h"
 #include "pmirrord/audit.h"
 #include "pmirrord/conf.h"
+#include "pmirrord/escape.h"
 #include "pmirrord/conf_slice.h"
 #include "pmirrord/ctl_server.h"
 #include "pmirrord/ipc.h"
@@ -434,11 +435,53 @@ static void on_peer_chan(int fd)
                                       "sent again");
 }
 
+/* A counter of a STATS record, and the cause named by "last cause: ...". */
+static uint64_t stat_value(const struct ipc_stats *st, const char *name)
+{
+    for (size_t i = 0; i < st->ncounters; i++)
+        if (strcmp(st->counters[i].name, name) == 0)
+            return st->counters[i].value;
+    return 0;
+}
+
+static const char *stat_cause(const struct ipc_stats *st)
+{
+    for (size_t i = 0; i < st->ncounters; i++)
+        if (strncmp(st->counters[i].name, "last cause: ", 12) == 0)
+            return st->counters[i].name + 12;
+    return "unknown cause";
+}
+
+/*
+ * The secure trail of the processes' lives: a death of the capture process
+ * (its events in flight are lost), and, in a new agent, that the agent
+ * before it died (both secure logs and the events it held are gone).
+ */
+static void trail_deaths(int k, const struct ipc_stats *st)
+{
+    uint64_t deaths = stat_value(st, "deaths");
+    char cause[IPC_NAME_MAX * 4 + 1];
+    const char *c = stat_cause(st);
+    pm_escape(cause, sizeof(cause), c, strlen(c)); /* the monitor's text; escaped anyway */
+    if (k == PM_PROC_AGENT && !ap.have_proc[k] && deaths > 0)
+        slog_ring_appendf(ap.mirror_ring,
+                          "agent process restarted (the previous one: %s); the secure logs, "
+                          "run-time trap hosts and events in flight before it were lost",
+                          cause);
+    if (k == PM_PROC_CAPTURE && ap.have_proc[k] && deaths > stat_value(&ap.proc[k], "deaths"))
+        slog_ring_appendf(ap.mirror_ring,
+                          "capture process died (%s); events in flight lost; the monitor "
+                          "starts it again",
+                          cause);
+}
+
 static void on_monitor_stats(const struct ipc_stats *st)
 {
     int k = strcmp(st->source, "process:agent") == 0     ? PM_PROC_AGENT
             : strcmp(st->source, "process:capture") == 0 ? PM_PROC_CAPTURE
                                                          : -1;
+    if (k >= 0 && ap.mirror_ring != NULL)
+        trail_deaths(k, st);
     lock();
     if (k < 0) {
         ap.monitor_unexpected++;

@@ -176,12 +176,17 @@ static void send_stats(struct monitor *m, struct mon_proc *p)
     c[1].value = sv_child_restarts(p->sv);
     snprintf(c[2].name, sizeof(c[2].name), "deaths");
     c[2].value = p->deaths;
-    r.u.stats.ncounters = 3;
+    /* the PID as the monitor knows it (the one to trust), 0 while not running */
+    snprintf(c[3].name, sizeof(c[3].name), "pid");
+    c[3].value = (uint64_t)sv_child_pid(p->sv);
+    snprintf(c[4].name, sizeof(c[4].name), "running");
+    c[4].value = sv_child_pid(p->sv) != 0;
+    r.u.stats.ncounters = 5;
     const char *cause = sv_child_last_cause(p->sv);
     if (cause[0] != '\0') {
-        snprintf(c[3].name, sizeof(c[3].name), "last cause: %.50s", cause);
-        c[3].value = p->deaths;
-        r.u.stats.ncounters = 4;
+        snprintf(c[5].name, sizeof(c[5].name), "last cause: %.50s", cause);
+        c[5].value = p->deaths;
+        r.u.stats.ncounters = 6;
     }
     (void)put(m->agent.ch, &r, "process statistics to the agent");
 }

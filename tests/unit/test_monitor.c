@@ -473,8 +473,11 @@ static void test_run_restart_stop(void)
     wait_for(at, "agent peer-chan");
     snprintf(want, sizeof(want), "agent peer-heartbeat %ld", cap2);
     wait_for(at, want);
-    wait_for(at, "agent stats process:capture starts=2 restarts=1 deaths=1 last cause: killed "
-                 "by SIGKILL=1");
+    snprintf(want, sizeof(want),
+             "agent stats process:capture starts=2 restarts=1 deaths=1 pid=%ld running=1 last "
+             "cause: killed by SIGKILL=1",
+             cap2);
+    wait_for(at, want);
 
     /* the agent dies: a new one with its slice; the capture process gets
      * its end of the new chan C; the new agent hears the counts */
