@@ -609,25 +609,41 @@ static int persistent_dir(const struct pm_conf *c, uid_t uid, gid_t gid, char *e
         close(fd);
         return -1;
     }
-    /* Files a single-process pmirrord (root) left there, and Net-SNMP's
-     * index directories (their content is Net-SNMP's to manage). */
-    int dfd = dup(fd);
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    if (d != NULL)
-        rewinddir(d); /* a dup shares the offset: read from the start */
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        struct stat fs;
-        if (e->d_name[0] == '.' || fstatat(fd, e->d_name, &fs, AT_SYMLINK_NOFOLLOW) < 0 ||
-            !(S_ISREG(fs.st_mode) || S_ISDIR(fs.st_mode)) || fs.st_uid == uid)
-            continue;
-        if (fchownat(fd, e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-            log_warn("mon", "persistentDir %s/%s", dir, e->d_name);
+    /* Taken over once, from root (a single-process pmirrord left its files
+     * there): the files and Net-SNMP's index directories in it.  Never again
+     * once the directory is the agent's: its user could have linked any
+     * file there.  Each file is opened without following a link and given
+     * only if it is a regular file with no other name. */
+    if (st.st_uid == 0 && uid != 0) {
+        int dfd = dup(fd);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (d != NULL)
+            rewinddir(d); /* a dup shares the offset: read from the start */
+        struct dirent *e;
+        while (d != NULL && (e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            int ffd =
+                openat(fd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+            struct stat fs;
+            int ok = ffd >= 0 && fstat(ffd, &fs) == 0;
+            if (ok && fs.st_uid == uid) {
+                close(ffd);
+                continue;
+            }
+            if (!ok || !((S_ISREG(fs.st_mode) && fs.st_nlink == 1) || S_ISDIR(fs.st_mode)) ||
+                fchown(ffd, uid, gid) < 0)
+                log_warnx("mon", "persistentDir %s: %s not taken over (not a plain file of root)",
+                          dir, e->d_name);
+            if (ffd >= 0)
+                close(ffd);
+        }
+        if (d != NULL)
+            closedir(d);
+        else if (dfd >= 0)
+            close(dfd);
+        log_info("mon", "persistentDir %s given to uid %u, mode 0700", dir, (unsigned)uid);
     }
-    if (d != NULL)
-        closedir(d);
-    else if (dfd >= 0)
-        close(dfd);
     close(fd);
     return 0;
 }
@@ -642,10 +658,27 @@ static int open_pcaps(struct monitor *m, const struct pm_conf *c, char *err, siz
         const struct cap_spec *s = &c->captures[i].spec;
         if (!s->offline)
             continue;
-        int fd = open(s->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        /* Root opens it for an unprivileged reader: a regular file only
+         * (never a FIFO that would hang the monitor, a device or a link
+         * to another name), opened without blocking, then checked. */
+        int fd = open(s->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
             return pm_err(err, errlen, "%s: capture pcap:%s: %s", c->captures[i].where, s->src,
                           strerror(errno));
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+            close(fd);
+            return pm_err(err, errlen,
+                          "%s: capture pcap:%s: not a regular file with one name (a FIFO, a "
+                          "device or a hard link is refused)",
+                          c->captures[i].where, s->src);
+        }
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+            close(fd);
+            return pm_err(err, errlen, "%s: capture pcap:%s: %s", c->captures[i].where, s->src,
+                          strerror(errno));
+        }
         struct pcap_fd *pf = &m->pcaps[m->npcaps++];
         pf->fd = fd;
         pf->id = (uint32_t)(i + 1);
