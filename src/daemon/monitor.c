@@ -73,14 +73,17 @@ struct mon_proc {
     struct monitor *m;
     struct mon_proc *other;
     struct sv_child *sv;
-    struct ipc_chan *ch; /* our end of its monitor channel (this start's) */
-    int peer_give;       /* this start's chan C end for the other child, until sent */
-    int peer_pending;    /* a chan C end made at the other's start, for our next start */
-    int ready;           /* STATUS READY of this start */
-    int eof;             /* its channel reached the end */
+    struct ipc_chan *ch;   /* our end of its monitor channel (this start's) */
+    int peer_give;         /* this start's chan C end for the other child, until sent */
+    int peer_pending;      /* a chan C end made at the other's start, for our next start */
+    int ready;             /* STATUS READY of this start */
+    uint64_t priv_next_ms; /* no PRIV_REQ connect before this (monotonic ms) */
+    unsigned status_seen;  /* STATUS records of this start */
+    int eof;               /* its channel reached the end */
     uint64_t deaths;
-    uint64_t unexpected;     /* records a monitor does not take from it */
-    uint64_t priv_window_ms; /* PRIV_REQ rate: the current one-second window */
+    uint64_t unexpected;        /* records a monitor does not take from it */
+    uint64_t unexpected_logged; /* the count at this start: a wrong HELLO logged once */
+    uint64_t priv_window_ms;    /* PRIV_REQ rate: the current one-second window */
     unsigned priv_in_window;
 };
 
@@ -302,6 +305,8 @@ static void started(struct monitor *m, struct mon_proc *p)
     sv_child_drop_fds(p->sv); /* only the child holds its ends now */
     p->ready = 0;
     p->eof = 0;
+    p->status_seen = 0;
+    p->unexpected_logged = p->unexpected; /* (re)armed: one log line per start */
     log_info("mon", "%s process started (pid %ld, start %u)", p->name, (long)sv_child_pid(p->sv),
              sv_child_starts(p->sv));
     if (p->peer_give >= 0) {
@@ -385,11 +390,15 @@ static void on_rec(struct ipc_rec *rec, void *arg)
     switch (rec->type) {
     case IPC_HELLO:
         if (rec->u.hello.role != p->role) {
-            log_warnx("mon", "%s process says it is role %u", p->name, rec->u.hello.role);
-            p->unexpected++;
+            if (p->unexpected++ == p->unexpected_logged) /* a child says what it likes: */
+                log_warnx("mon", "%s process says it is role %u", p->name, rec->u.hello.role);
         }
         return;
     case IPC_STATUS:
+        if (p->status_seen++ > 0) { /* one STATUS per start; more is only counted */
+            p->unexpected++;
+            return;
+        }
         if (rec->u.status.state == IPC_STATUS_READY) {
             if (!p->ready)
                 log_info("mon", "%s process ready", p->name);
@@ -403,7 +412,11 @@ static void on_rec(struct ipc_rec *rec, void *arg)
         }
         return;
     case IPC_PRIV_REQ:
-        if (p != &m->agent || rec->u.priv_req.what != IPC_PRIV_AGENTX) {
+        if (p != &m->agent) { /* the capture process asks nothing: counted, unanswered */
+            p->unexpected++;
+            return;
+        }
+        if (rec->u.priv_req.what != IPC_PRIV_AGENTX) {
             p->unexpected++;
             mon_priv_fail(p->ch, rec->u.priv_req.request_id, EPERM, "request refused");
             return;
@@ -415,12 +428,16 @@ static void on_rec(struct ipc_rec *rec, void *arg)
             p->priv_window_ms = now;
             p->priv_in_window = 0;
         }
-        if (++p->priv_in_window > MON_PRIV_PER_S) {
+        /* And never two connects closer than 250 ms apart, counted from the
+         * end of the last one: a master that drops SYNs (1 s a connect)
+         * cannot keep the monitor in connect() more than 80 % of the time. */
+        if (++p->priv_in_window > MON_PRIV_PER_S || now < p->priv_next_ms) {
             mon_priv_fail(p->ch, rec->u.priv_req.request_id, EAGAIN,
                           "too many requests: at most " PM_STR(MON_PRIV_PER_S) " a second");
             return;
         }
         mon_priv_agentx(p->ch, rec->u.priv_req.request_id, m->agentx);
+        p->priv_next_ms = mono_ms() + 250;
         return;
     default:
         /* An FD record's descriptor is closed by the channel. */
