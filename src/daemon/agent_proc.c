@@ -912,6 +912,7 @@ static int run(struct pm_conf *conf, char *err, size_t errlen)
         return -1;
     /* The configuration holds passphrases: keep it no longer than needed. */
     conf_free(conf);
+    OPENSSL_cleanse(conf, sizeof(*conf)); /* the mirror secret's hash too */
     return 0;
 }
 
@@ -994,6 +995,7 @@ fail:
         send_status(IPC_STATUS_FAILED, err);
     if (conf_loaded)
         conf_free(&conf);
+    OPENSSL_cleanse(&conf, sizeof(conf));
     rc = 1;
 out:
     ap.running = 0;
