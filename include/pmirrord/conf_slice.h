@@ -41,6 +41,9 @@ struct pm_conf;
 #define CONF_SLICE_KEY_END   "end"      /* END record's key */
 
 struct conf_slice *conf_slice_new(void);
+/* Only directives going to dest (enum conf_dest, conf.h) are accepted by
+ * conf_slice_rec(): a child refuses another process's lines (secrets). */
+void conf_slice_set_dest(struct conf_slice *s, unsigned dest);
 /* Wipes every line and frees. NULL is allowed. */
 void conf_slice_free(struct conf_slice *s);
 

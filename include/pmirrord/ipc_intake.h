@@ -9,7 +9,10 @@
  *                "event path full: N dropped" when it ends (the next event
  *                queued, or the intake stopping);
  *   MLOG      -> the mirror ring, as "capture: " and the text escaped with
- *                pm_escape() (the capture process is not trusted);
+ *                pm_escape() (the capture process is not trusted), at most
+ *                INTAKE_MLOG_BURST at once and INTAKE_MLOG_PER_S a second,
+ *                so that it cannot push the operators' entries out of the
+ *                ring; more are counted and summed up in one entry;
  *   STATS     -> a bounded table of sources (intake_stats_snapshot());
  *   HEARTBEAT -> last-seen time; HELLO -> the peer's pid and generation;
  *   TRIGGER_ACK -> counted, its generation kept (intake_push_table());
@@ -36,6 +39,8 @@
 
 #define INTAKE_SOURCES_MAX  64u /* STATS sources kept; more are counted, not kept */
 #define INTAKE_COUNTERS_MAX 32u /* counters kept per source; more are counted, not kept */
+#define INTAKE_MLOG_BURST   64  /* mirror-log entries from the capture process at once, */
+#define INTAKE_MLOG_PER_S   10  /* then per second; more are counted and summed up */
 
 enum intake_state {
     INTAKE_IDLE = 0,    /* not started */
@@ -71,6 +76,7 @@ struct intake_counts {
     uint64_t event_drops;        /* the queue was full */
     uint64_t full_episodes;      /* runs of consecutive drops */
     uint64_t mlogs;              /* appended to the mirror ring */
+    uint64_t mlog_suppressed;    /* over INTAKE_MLOG_BURST / INTAKE_MLOG_PER_S */
     uint64_t stats;              /* STATS records stored */
     uint64_t stats_sources_full; /* STATS of a new source beyond INTAKE_SOURCES_MAX */
     uint64_t stats_counters_cut; /* counters beyond INTAKE_COUNTERS_MAX */

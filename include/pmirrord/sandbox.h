@@ -54,6 +54,12 @@ int sbx_drop_to_user(const char *user, uint64_t keep_caps, char *err, size_t err
  * 1 with a warning in err when the kernel has no Landlock (the filter is in
  * place; files are then limited by their permissions only), or -1 with err. */
 int sbx_apply_seccomp(unsigned flags, char *err, size_t errlen);
+/* Before phase 2: the only descriptors the process may write to (write,
+ * writev, sendmsg, send): its channels, stderr, its syslog connection.
+ * Sockets it opens later (capture sockets) can then never send.  Without
+ * this call any descriptor may be written.  At most SBX_OUTPUT_FDS_MAX. */
+#define SBX_OUTPUT_FDS_MAX 8
+int sbx_set_output_fds(const int *fds, size_t n, char *err, size_t errlen);
 
 /* What the process holds now, read with system calls the allowlist keeps
  * (getresuid, getresgid, getgroups, capget, prctl PR_GET_*), so it works

@@ -20,6 +20,8 @@
 #include <openssl/crypto.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +38,22 @@
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sandbox.h"
 
-#define CP_FD_MONITOR    3
-#define CP_FD_AGENT      4
+#define CP_FD_MONITOR   3
+#define CP_FD_AGENT     4
+#define CP_FD_START_LOG 5 /* the start-up pipe, else a copy of fd 3 holding the number */
+
+/*
+ * Fixed descriptor numbers (docs/sandbox.md): the filter lets the process
+ * write only to stderr, fds 3-5 and its syslog connection, so those numbers
+ * must never be taken by a capture socket.  A freed number is filled with a
+ * copy of the monitor channel instead of being closed.
+ */
+static int syslog_fd = -1;
+
+static void hold_fd(int n)
+{
+    (void)dup3(CP_FD_MONITOR, n, O_CLOEXEC);
+}
 #define CP_TICK_MS       1000
 #define CP_EXIT_FLUSH_MS 1000
 
@@ -187,19 +203,32 @@ static void drop_chan_c(struct cap_proc *p, const char *why)
               why);
     ipc_chan_free(p->chan_c);
     p->chan_c = NULL;
+    hold_fd(CP_FD_AGENT);
 }
 
 static void new_chan_c(struct cap_proc *p, int fd, int replacing)
 {
     char err[256];
+    if (p->chan_c != NULL) {
+        ipc_chan_free(p->chan_c);
+        p->chan_c = NULL;
+        hold_fd(CP_FD_AGENT);
+    }
+    if (fd != CP_FD_AGENT) { /* always at the number the filter lets us write */
+        if (dup3(fd, CP_FD_AGENT, O_CLOEXEC) < 0) {
+            log_warn(CP_TOKEN, "a new agent channel refused: dup3");
+            close(fd);
+            return;
+        }
+        close(fd);
+        fd = CP_FD_AGENT;
+    }
     struct ipc_chan *ch = ipc_chan_new(fd, CP_CHAN_BACKLOG, cp_chan_full, p, err, sizeof(err));
     if (ch == NULL) {
         log_warnx(CP_TOKEN, "a new agent channel refused: %s", err);
-        close(fd);
+        hold_fd(CP_FD_AGENT);
         return;
     }
-    if (p->chan_c != NULL)
-        ipc_chan_free(p->chan_c);
     p->chan_c = ch;
     /* Who we are, first on every channel (the agent shows it; informational:
      * the monitor's process:capture statistics are what to trust). */
@@ -268,7 +297,7 @@ static void start_log_release(void)
 {
     log_set_echo(NULL, NULL);
     if (start_log_fd >= 0)
-        close(start_log_fd);
+        hold_fd(CP_FD_START_LOG); /* closes the pipe, keeps the number */
     start_log_fd = -1;
 }
 
@@ -489,6 +518,10 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
             return fail(p, err);
         if (rc > 0)
             log_warnx(CP_TOKEN, "%s", err);
+        /* The kernel clears the parent-death signal when the credentials
+         * change: set it again, and stop if the monitor is already gone. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != p->monitor_pid)
+            return fail(p, "capture: the monitor is gone");
     }
 
     /* 2. The agent's channel, the slice and its descriptors. */
@@ -505,9 +538,10 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
             new_chan_c(p, sl->fd[i].fd, 1);
             sl->fd[i].fd = -1;
         } else if (sl->fd[i].purpose == IPC_FD_START_LOG && start_log_fd < 0) {
-            start_log_fd = sl->fd[i].fd;
-            sl->fd[i].fd = -1;
-            log_set_echo(start_log_echo, NULL);
+            if (dup3(sl->fd[i].fd, CP_FD_START_LOG, O_CLOEXEC) == CP_FD_START_LOG) {
+                start_log_fd = CP_FD_START_LOG;
+                log_set_echo(start_log_echo, NULL);
+            }
         } else if (sl->fd[i].purpose == IPC_FD_TEST_FIFO && p->test_fd < 0) {
             p->test_fd = sl->fd[i].fd;
             sl->fd[i].fd = -1;
@@ -536,6 +570,9 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
     if (OPENSSL_init_crypto(0, NULL) != 1)
         return fail(p, "capture: OpenSSL initialisation failed");
     tzset();
+    int outs[] = {2, CP_FD_MONITOR, CP_FD_AGENT, CP_FD_START_LOG, syslog_fd};
+    if (sbx_set_output_fds(outs, syslog_fd >= 0 ? 5 : 4, err, sizeof(err)) < 0)
+        return fail(p, err);
     rc = sbx_apply_seccomp(0, err, sizeof(err));
     if (rc < 0)
         return fail(p, err);
@@ -566,6 +603,9 @@ int pm_capture_proc_main(int argc, char **argv, const struct pm_daemon_hooks *ho
     char err[512];
 
     memset(p, 0, sizeof(*p));
+    p->monitor_pid = getppid();
+    /* ps, top and pgrep tell the processes apart (all three are /proc/self/exe) */
+    (void)prctl(PR_SET_NAME, "pmirrord-cap", 0, 0, 0);
     p->hooks = hooks;
     p->test_fd = -1;
     p->test_build = hooks != NULL && hooks->capture_test_start != NULL;
@@ -580,7 +620,15 @@ int pm_capture_proc_main(int argc, char **argv, const struct pm_daemon_hooks *ho
     }
     if (argc < 3 || optind != argc)
         return usage();
+    /* fd 5 held before syslog takes a number; syslog's is the next free one */
+    hold_fd(CP_FD_START_LOG);
+    int next = fcntl(2, F_DUPFD_CLOEXEC, 0);
+    if (next >= 0)
+        close(next);
     log_init("pmirrord-capture", foreground ? LOG_TARGET_STDERR : LOG_TARGET_SYSLOG);
+    struct stat lst;
+    if (!foreground && next >= 0 && fstat(next, &lst) == 0 && S_ISSOCK(lst.st_mode))
+        syslog_fd = next;
     if (debug != NULL && log_set_debug(debug, err, sizeof(err)) < 0) {
         log_error(CP_TOKEN, "%s", err);
         return 2;

@@ -8,11 +8,15 @@
  * snaplen 65535 (RADIUS and DHCP fit, a small ring is enough at their rate);
  * data and both 8 MiB and 262144 (libpcap's MAXIMUM_SNAPLEN, so GRO
  * super-packets are kept whole).  The filter is compiled at activation, where
- * the link type is known; here only its length is checked.
+ * the link type is known; here it is compiled once for the link types a
+ * source may have (Ethernet, Linux cooked, raw IP), so that a filter no
+ * source could take is a configuration error at FILE:LINE (and `pmirrord -n`
+ * says so) rather than a source that never opens.
  */
 #include "pmirrord/cap_source.h"
 
 #include <errno.h>
+#include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +61,28 @@ static int parse_src(const char *w, struct cap_spec *out, char *err, size_t errl
                       (int)(n > 64 ? 64 : n), w);
     memcpy(out->src, w, n + 1);
     return 0;
+}
+
+/* The filter compiles for at least one link type a source may have. */
+static int filter_check(const char *src, const struct cap_spec *spec, char *err, size_t errlen)
+{
+    static const int dlts[] = {DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW};
+    char why[PCAP_ERRBUF_SIZE + 64] = "";
+    for (size_t i = 0; i < sizeof(dlts) / sizeof(dlts[0]); i++) {
+        pcap_t *p = pcap_open_dead(dlts[i], CAP_SNAPLEN_MAX);
+        struct bpf_program prog;
+        if (p == NULL)
+            return pm_err(err, errlen, "capture %s: filter: out of memory", src);
+        int rc = pcap_compile(p, &prog, spec->filter, 1, PCAP_NETMASK_UNKNOWN);
+        if (rc == 0)
+            pcap_freecode(&prog);
+        else if (why[0] == '\0')
+            snprintf(why, sizeof(why), "%s", pcap_geterr(p));
+        pcap_close(p);
+        if (rc == 0)
+            return 0;
+    }
+    return pm_err(err, errlen, "capture %s: filter \"%.200s\": %s", src, spec->filter, why);
 }
 
 int cap_spec_parse(const char *const *words, int nwords, struct cap_spec *out, char *err,
@@ -133,6 +159,8 @@ int cap_spec_parse(const char *const *words, int nwords, struct cap_spec *out, c
                               src, val);
         }
     }
+    if (out->filter[0] != '\0' && filter_check(src, out, err, errlen) < 0)
+        return -1;
     if (out->offline && have_buffer)
         return pm_err(err, errlen, "capture %s: buffer is for interfaces, not pcap files", src);
     if (!have_buffer)

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/if_packet.h>
 #include <linux/landlock.h>
 #include <linux/netlink.h>
 #include <linux/sockios.h>
@@ -235,8 +236,6 @@ static int apply_landlock(char *err, size_t errlen)
 static const int sbx_plain[] = {
     /* descriptors the process holds: sockets, pcap files, stdio */
     SCMP_SYS(read),
-    SCMP_SYS(write),
-    SCMP_SYS(writev),
     SCMP_SYS(close),
     SCMP_SYS(lseek),
     SCMP_SYS(fstat),
@@ -245,7 +244,6 @@ static const int sbx_plain[] = {
     SCMP_SYS(ppoll),
     SCMP_SYS(recvfrom),
     SCMP_SYS(recvmsg),
-    SCMP_SYS(sendmsg),
     SCMP_SYS(bind),
     SCMP_SYS(getsockname),
     SCMP_SYS(eventfd2),
@@ -282,12 +280,54 @@ static const unsigned long sbx_ioctls[] = {
 
 static const int sbx_sockopt_levels[] = {SOL_SOCKET, SOL_PACKET};
 
+/* SOL_PACKET options libpcap 1.10 sets to receive (linux/if_packet.h). */
+static const int sbx_packet_opts[] = {
+    PACKET_ADD_MEMBERSHIP, PACKET_DROP_MEMBERSHIP, PACKET_RX_RING,   PACKET_AUXDATA,
+    PACKET_VERSION,        PACKET_RESERVE,         PACKET_TIMESTAMP, PACKET_IGNORE_OUTGOING,
+};
+
 static const int sbx_fcntls[] = {F_GETFL, F_SETFL};
 
 static const int sbx_prctls[] = {PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_GET_DUMPABLE,
                                  PR_CAPBSET_READ};
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* sbx_set_output_fds(): the only descriptors written to (none set: any). */
+static int out_fds[SBX_OUTPUT_FDS_MAX];
+static size_t n_out_fds;
+
+int sbx_set_output_fds(const int *fds, size_t n, char *err, size_t errlen)
+{
+    if (n > SBX_OUTPUT_FDS_MAX)
+        return pm_err(err, errlen, "sandbox: more than %d output descriptors", SBX_OUTPUT_FDS_MAX);
+    for (size_t i = 0; i < n; i++)
+        out_fds[i] = fds[i];
+    n_out_fds = n;
+    return 0;
+}
+
+/* write, writev, sendmsg and send (sendto without an address): on the output
+ * descriptors only, when they are set.  A capture socket (AF_PACKET) can then
+ * never send a frame, nor can any socket reach another address; the channels,
+ * stderr and the syslog connection are written as before. */
+static int add_output_rules(scmp_filter_ctx ctx)
+{
+    static const int calls[] = {SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(sendmsg)};
+    int rc = 0;
+    for (size_t c = 0; c < NELEM(calls) && rc == 0; c++) {
+        if (n_out_fds == 0)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[c], 0);
+        for (size_t i = 0; i < n_out_fds && rc == 0; i++)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[c], 1, A32(0, out_fds[i]));
+    }
+    if (n_out_fds == 0 && rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1, SCMP_A4_64(SCMP_CMP_EQ, 0));
+    for (size_t i = 0; i < n_out_fds && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 2, A32(0, out_fds[i]),
+                              SCMP_A4_64(SCMP_CMP_EQ, 0));
+    return rc;
+}
 
 static int add_rules(scmp_filter_ctx ctx, const char **what)
 {
@@ -315,13 +355,17 @@ static int add_rules(scmp_filter_ctx ctx, const char **what)
         rc = seccomp_rule_add(ctx, allow, SCMP_SYS(socket), 2, A32(0, AF_NETLINK),
                               A32(2, NETLINK_GENERIC));
 
+    /* Socket options: any of SOL_SOCKET; of SOL_PACKET only those libpcap
+     * sets on a receiving socket, so never a transmit ring (PACKET_TX_RING):
+     * the process only receives. */
     *what = "setsockopt/getsockopt";
-    for (size_t i = 0; i < NELEM(sbx_sockopt_levels) && rc == 0; i++) {
-        rc = seccomp_rule_add(ctx, allow, SCMP_SYS(setsockopt), 1, A32(1, sbx_sockopt_levels[i]));
-        if (rc == 0)
-            rc = seccomp_rule_add(ctx, allow, SCMP_SYS(getsockopt), 1,
-                                  A32(1, sbx_sockopt_levels[i]));
-    }
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, allow, SCMP_SYS(setsockopt), 1, A32(1, SOL_SOCKET));
+    for (size_t i = 0; i < NELEM(sbx_packet_opts) && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, allow, SCMP_SYS(setsockopt), 2, A32(1, SOL_PACKET),
+                              A32(2, sbx_packet_opts[i]));
+    for (size_t i = 0; i < NELEM(sbx_sockopt_levels) && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, allow, SCMP_SYS(getsockopt), 1, A32(1, sbx_sockopt_levels[i]));
 
     *what = "ioctl";
     for (size_t i = 0; i < NELEM(sbx_ioctls) && rc == 0; i++)
@@ -353,10 +397,13 @@ static int add_rules(scmp_filter_ctx ctx, const char **what)
 
     /* send() is sendto() with no address on x86-64: glibc's syslog() on the
      * connection openlog(LOG_NDELAY) made before the filter, the channels.
-     * A datagram to an address (a socket without a peer) stays forbidden. */
-    *what = "sendto";
+     * A datagram to an address stays forbidden; see add_output_rules(). */
+    *what = "write/sendmsg/sendto";
     if (rc == 0)
-        rc = seccomp_rule_add(ctx, allow, SCMP_SYS(sendto), 1, SCMP_A4_64(SCMP_CMP_EQ, 0));
+        rc = add_output_rules(ctx);
+    /* dup3(): the capture process keeps its channel at a fixed number. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, allow, SCMP_SYS(dup3), 0);
 
     /* connect() fails with EPERM instead of killing: glibc's syslog() tries
      * to reconnect to /dev/log when syslogd restarted, and must not take the

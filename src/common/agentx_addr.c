@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -101,6 +102,16 @@ static int fail(int fd, int e, char *err, size_t errlen, const char *what)
 
 int agentx_connect(const struct agentx_addr *a, int timeout_ms, char *err, size_t errlen)
 {
+    /* Root connects for the unprivileged agent: only to a socket, never
+     * through a symbolic link put in the master's place. */
+    if (a->ss.ss_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)&a->ss;
+        struct stat st;
+        if (un->sun_path[0] != '\0' && lstat(un->sun_path, &st) == 0 && !S_ISSOCK(st.st_mode))
+            return fail(-1, ENOTSOCK, err, errlen,
+                        S_ISLNK(st.st_mode) ? "a symbolic link, not the master's socket"
+                                            : "not a socket");
+    }
     int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return fail(-1, errno, err, errlen, strerror(errno));

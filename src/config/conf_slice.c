@@ -26,12 +26,18 @@ struct conf_slice {
     int begun, complete;
     struct slice_line *v;
     size_t n, cap;
-    size_t bytes; /* text held, all lines */
+    size_t bytes;  /* text held, all lines */
+    unsigned dest; /* conf_slice_set_dest(): only these directives (0: any known one) */
 };
 
 struct conf_slice *conf_slice_new(void)
 {
     return calloc(1, sizeof(struct conf_slice));
+}
+
+void conf_slice_set_dest(struct conf_slice *s, unsigned dest)
+{
+    s->dest = dest;
 }
 
 void conf_slice_free(struct conf_slice *s)
@@ -102,9 +108,13 @@ int conf_slice_rec(struct conf_slice *s, const struct ipc_rec *rec, char *err, s
     } else if (!s->begun) {
         return pm_err(err, errlen, "CONFIG record before BEGIN");
     } else if (!(rec->flags & IPC_F_END)) {
-        if (conf_directive_dest(cf->key) == 0)
+        unsigned d = conf_directive_dest(cf->key);
+        if (d == 0)
             return pm_err(err, errlen, "%s:%u: a CONFIG record for an unknown directive", s->name,
                           (unsigned)cf->line);
+        if (s->dest != 0 && (d & s->dest) == 0)
+            return pm_err(err, errlen, "%s:%u: a CONFIG record for %s, not this process's", s->name,
+                          (unsigned)cf->line, cf->key);
         if (conf_slice_add(s, cf->line, cf->value, strlen(cf->value), err, errlen) < 0)
             return -1;
     }

@@ -47,6 +47,7 @@
 #include "pmirrord/agent_call.h"
 #include "pmirrord/audit.h"
 #include "pmirrord/conf.h"
+#include "pmirrord/escape.h"
 #include "pmirrord/conf_slice.h"
 #include "pmirrord/ctl_server.h"
 #include "pmirrord/ipc.h"
@@ -247,9 +248,12 @@ static void on_config(const struct ipc_rec *rec)
         slice_bad("a CONFIG record after the slice's END");
         return;
     }
-    if (ap.slice.cs == NULL && (ap.slice.cs = conf_slice_new()) == NULL) {
-        slice_bad("out of memory");
-        return;
+    if (ap.slice.cs == NULL) {
+        if ((ap.slice.cs = conf_slice_new()) == NULL) {
+            slice_bad("out of memory");
+            return;
+        }
+        conf_slice_set_dest(ap.slice.cs, CONF_DEST_AGENT); /* never a capture secret */
     }
     int r = conf_slice_rec(ap.slice.cs, rec, why, sizeof(why));
     if (r < 0)
@@ -431,11 +435,53 @@ static void on_peer_chan(int fd)
                                       "sent again");
 }
 
+/* A counter of a STATS record, and the cause named by "last cause: ...". */
+static uint64_t stat_value(const struct ipc_stats *st, const char *name)
+{
+    for (size_t i = 0; i < st->ncounters; i++)
+        if (strcmp(st->counters[i].name, name) == 0)
+            return st->counters[i].value;
+    return 0;
+}
+
+static const char *stat_cause(const struct ipc_stats *st)
+{
+    for (size_t i = 0; i < st->ncounters; i++)
+        if (strncmp(st->counters[i].name, "last cause: ", 12) == 0)
+            return st->counters[i].name + 12;
+    return "unknown cause";
+}
+
+/*
+ * The secure trail of the processes' lives: a death of the capture process
+ * (its events in flight are lost), and, in a new agent, that the agent
+ * before it died (both secure logs and the events it held are gone).
+ */
+static void trail_deaths(int k, const struct ipc_stats *st)
+{
+    uint64_t deaths = stat_value(st, "deaths");
+    char cause[IPC_NAME_MAX * 4 + 1];
+    const char *c = stat_cause(st);
+    pm_escape(cause, sizeof(cause), c, strlen(c)); /* the monitor's text; escaped anyway */
+    if (k == PM_PROC_AGENT && !ap.have_proc[k] && deaths > 0)
+        slog_ring_appendf(ap.mirror_ring,
+                          "agent process restarted (the previous one: %s); the secure logs, "
+                          "run-time trap hosts and events in flight before it were lost",
+                          cause);
+    if (k == PM_PROC_CAPTURE && ap.have_proc[k] && deaths > stat_value(&ap.proc[k], "deaths"))
+        slog_ring_appendf(ap.mirror_ring,
+                          "capture process died (%s); events in flight lost; the monitor "
+                          "starts it again",
+                          cause);
+}
+
 static void on_monitor_stats(const struct ipc_stats *st)
 {
     int k = strcmp(st->source, "process:agent") == 0     ? PM_PROC_AGENT
             : strcmp(st->source, "process:capture") == 0 ? PM_PROC_CAPTURE
                                                          : -1;
+    if (k >= 0 && ap.mirror_ring != NULL)
+        trail_deaths(k, st);
     lock();
     if (k < 0) {
         ap.monitor_unexpected++;
@@ -866,6 +912,7 @@ static int run(struct pm_conf *conf, char *err, size_t errlen)
         return -1;
     /* The configuration holds passphrases: keep it no longer than needed. */
     conf_free(conf);
+    OPENSSL_cleanse(conf, sizeof(*conf)); /* the mirror secret's hash too */
     return 0;
 }
 
@@ -892,6 +939,8 @@ int pm_agent_proc_main(int argc, char **argv, const struct pm_daemon_hooks *hook
     int conf_loaded = 0;
 
     (void)hooks;
+    /* ps, top and pgrep tell the processes apart (all three are /proc/self/exe) */
+    (void)prctl(PR_SET_NAME, "pmirrord-agent", 0, 0, 0);
     if (mallopt(M_ARENA_MAX, 1) != 1 && !PM_SANITIZED) {
         fprintf(stderr, "pmirrord: agent: mallopt(M_ARENA_MAX, 1) failed\n");
         return 1;
@@ -946,6 +995,7 @@ fail:
         send_status(IPC_STATUS_FAILED, err);
     if (conf_loaded)
         conf_free(&conf);
+    OPENSSL_cleanse(&conf, sizeof(conf));
     rc = 1;
 out:
     ap.running = 0;

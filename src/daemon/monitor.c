@@ -73,14 +73,17 @@ struct mon_proc {
     struct monitor *m;
     struct mon_proc *other;
     struct sv_child *sv;
-    struct ipc_chan *ch; /* our end of its monitor channel (this start's) */
-    int peer_give;       /* this start's chan C end for the other child, until sent */
-    int peer_pending;    /* a chan C end made at the other's start, for our next start */
-    int ready;           /* STATUS READY of this start */
-    int eof;             /* its channel reached the end */
+    struct ipc_chan *ch;   /* our end of its monitor channel (this start's) */
+    int peer_give;         /* this start's chan C end for the other child, until sent */
+    int peer_pending;      /* a chan C end made at the other's start, for our next start */
+    int ready;             /* STATUS READY of this start */
+    uint64_t priv_next_ms; /* no PRIV_REQ connect before this (monotonic ms) */
+    unsigned status_seen;  /* STATUS records of this start */
+    int eof;               /* its channel reached the end */
     uint64_t deaths;
-    uint64_t unexpected;     /* records a monitor does not take from it */
-    uint64_t priv_window_ms; /* PRIV_REQ rate: the current one-second window */
+    uint64_t unexpected;        /* records a monitor does not take from it */
+    uint64_t unexpected_logged; /* the count at this start: a wrong HELLO logged once */
+    uint64_t priv_window_ms;    /* PRIV_REQ rate: the current one-second window */
     unsigned priv_in_window;
 };
 
@@ -176,12 +179,17 @@ static void send_stats(struct monitor *m, struct mon_proc *p)
     c[1].value = sv_child_restarts(p->sv);
     snprintf(c[2].name, sizeof(c[2].name), "deaths");
     c[2].value = p->deaths;
-    r.u.stats.ncounters = 3;
+    /* the PID as the monitor knows it (the one to trust), 0 while not running */
+    snprintf(c[3].name, sizeof(c[3].name), "pid");
+    c[3].value = (uint64_t)sv_child_pid(p->sv);
+    snprintf(c[4].name, sizeof(c[4].name), "running");
+    c[4].value = sv_child_pid(p->sv) != 0;
+    r.u.stats.ncounters = 5;
     const char *cause = sv_child_last_cause(p->sv);
     if (cause[0] != '\0') {
-        snprintf(c[3].name, sizeof(c[3].name), "last cause: %.50s", cause);
-        c[3].value = p->deaths;
-        r.u.stats.ncounters = 4;
+        snprintf(c[5].name, sizeof(c[5].name), "last cause: %.50s", cause);
+        c[5].value = p->deaths;
+        r.u.stats.ncounters = 6;
     }
     (void)put(m->agent.ch, &r, "process statistics to the agent");
 }
@@ -297,6 +305,8 @@ static void started(struct monitor *m, struct mon_proc *p)
     sv_child_drop_fds(p->sv); /* only the child holds its ends now */
     p->ready = 0;
     p->eof = 0;
+    p->status_seen = 0;
+    p->unexpected_logged = p->unexpected; /* (re)armed: one log line per start */
     log_info("mon", "%s process started (pid %ld, start %u)", p->name, (long)sv_child_pid(p->sv),
              sv_child_starts(p->sv));
     if (p->peer_give >= 0) {
@@ -380,11 +390,15 @@ static void on_rec(struct ipc_rec *rec, void *arg)
     switch (rec->type) {
     case IPC_HELLO:
         if (rec->u.hello.role != p->role) {
-            log_warnx("mon", "%s process says it is role %u", p->name, rec->u.hello.role);
-            p->unexpected++;
+            if (p->unexpected++ == p->unexpected_logged) /* a child says what it likes: */
+                log_warnx("mon", "%s process says it is role %u", p->name, rec->u.hello.role);
         }
         return;
     case IPC_STATUS:
+        if (p->status_seen++ > 0) { /* one STATUS per start; more is only counted */
+            p->unexpected++;
+            return;
+        }
         if (rec->u.status.state == IPC_STATUS_READY) {
             if (!p->ready)
                 log_info("mon", "%s process ready", p->name);
@@ -398,7 +412,11 @@ static void on_rec(struct ipc_rec *rec, void *arg)
         }
         return;
     case IPC_PRIV_REQ:
-        if (p != &m->agent || rec->u.priv_req.what != IPC_PRIV_AGENTX) {
+        if (p != &m->agent) { /* the capture process asks nothing: counted, unanswered */
+            p->unexpected++;
+            return;
+        }
+        if (rec->u.priv_req.what != IPC_PRIV_AGENTX) {
             p->unexpected++;
             mon_priv_fail(p->ch, rec->u.priv_req.request_id, EPERM, "request refused");
             return;
@@ -410,12 +428,16 @@ static void on_rec(struct ipc_rec *rec, void *arg)
             p->priv_window_ms = now;
             p->priv_in_window = 0;
         }
-        if (++p->priv_in_window > MON_PRIV_PER_S) {
+        /* And never two connects closer than 250 ms apart, counted from the
+         * end of the last one: a master that drops SYNs (1 s a connect)
+         * cannot keep the monitor in connect() more than 80 % of the time. */
+        if (++p->priv_in_window > MON_PRIV_PER_S || now < p->priv_next_ms) {
             mon_priv_fail(p->ch, rec->u.priv_req.request_id, EAGAIN,
                           "too many requests: at most " PM_STR(MON_PRIV_PER_S) " a second");
             return;
         }
         mon_priv_agentx(p->ch, rec->u.priv_req.request_id, m->agentx);
+        p->priv_next_ms = mono_ms() + 250;
         return;
     default:
         /* An FD record's descriptor is closed by the channel. */
@@ -470,8 +492,15 @@ static void resolve_users(uid_t *uid, gid_t *gid)
     }
     uid_t cu;
     gid_t cg;
-    if (sbx_resolve_user(MON_CAPTURE_USER, &cu, &cg, err, sizeof(err)) != 0)
+    int rc = sbx_resolve_user(MON_CAPTURE_USER, &cu, &cg, err, sizeof(err));
+    if (rc != 0)
         log_warnx("mon", "capture user: %s", err);
+    if (r != 0 || rc != 0)
+        log_warnx("mon",
+                  "without both accounts the agent and the capture process may share a "
+                  "user, which weakens their separation: create %s and %s (README, "
+                  "\"Build and install\")",
+                  MON_AGENT_USER, MON_CAPTURE_USER);
 }
 
 /* Whether the directory open on fd holds only what pmirrord puts there:
@@ -597,25 +626,41 @@ static int persistent_dir(const struct pm_conf *c, uid_t uid, gid_t gid, char *e
         close(fd);
         return -1;
     }
-    /* Files a single-process pmirrord (root) left there, and Net-SNMP's
-     * index directories (their content is Net-SNMP's to manage). */
-    int dfd = dup(fd);
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    if (d != NULL)
-        rewinddir(d); /* a dup shares the offset: read from the start */
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        struct stat fs;
-        if (e->d_name[0] == '.' || fstatat(fd, e->d_name, &fs, AT_SYMLINK_NOFOLLOW) < 0 ||
-            !(S_ISREG(fs.st_mode) || S_ISDIR(fs.st_mode)) || fs.st_uid == uid)
-            continue;
-        if (fchownat(fd, e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-            log_warn("mon", "persistentDir %s/%s", dir, e->d_name);
+    /* Taken over once, from root (a single-process pmirrord left its files
+     * there): the files and Net-SNMP's index directories in it.  Never again
+     * once the directory is the agent's: its user could have linked any
+     * file there.  Each file is opened without following a link and given
+     * only if it is a regular file with no other name. */
+    if (st.st_uid == 0 && uid != 0) {
+        int dfd = dup(fd);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (d != NULL)
+            rewinddir(d); /* a dup shares the offset: read from the start */
+        struct dirent *e;
+        while (d != NULL && (e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            int ffd =
+                openat(fd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+            struct stat fs;
+            int ok = ffd >= 0 && fstat(ffd, &fs) == 0;
+            if (ok && fs.st_uid == uid) {
+                close(ffd);
+                continue;
+            }
+            if (!ok || !((S_ISREG(fs.st_mode) && fs.st_nlink == 1) || S_ISDIR(fs.st_mode)) ||
+                fchown(ffd, uid, gid) < 0)
+                log_warnx("mon", "persistentDir %s: %s not taken over (not a plain file of root)",
+                          dir, e->d_name);
+            if (ffd >= 0)
+                close(ffd);
+        }
+        if (d != NULL)
+            closedir(d);
+        else if (dfd >= 0)
+            close(dfd);
+        log_info("mon", "persistentDir %s given to uid %u, mode 0700", dir, (unsigned)uid);
     }
-    if (d != NULL)
-        closedir(d);
-    else if (dfd >= 0)
-        close(dfd);
     close(fd);
     return 0;
 }
@@ -630,10 +675,27 @@ static int open_pcaps(struct monitor *m, const struct pm_conf *c, char *err, siz
         const struct cap_spec *s = &c->captures[i].spec;
         if (!s->offline)
             continue;
-        int fd = open(s->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        /* Root opens it for an unprivileged reader: a regular file only
+         * (never a FIFO that would hang the monitor, a device or a link
+         * to another name), opened without blocking, then checked. */
+        int fd = open(s->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
             return pm_err(err, errlen, "%s: capture pcap:%s: %s", c->captures[i].where, s->src,
                           strerror(errno));
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+            close(fd);
+            return pm_err(err, errlen,
+                          "%s: capture pcap:%s: not a regular file with one name (a FIFO, a "
+                          "device or a hard link is refused)",
+                          c->captures[i].where, s->src);
+        }
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+            close(fd);
+            return pm_err(err, errlen, "%s: capture pcap:%s: %s", c->captures[i].where, s->src,
+                          strerror(errno));
+        }
         struct pcap_fd *pf = &m->pcaps[m->npcaps++];
         pf->fd = fd;
         pf->id = (uint32_t)(i + 1);

@@ -133,12 +133,14 @@ int pidfile_write(const char *path, char *err, size_t errlen)
         if (other > 0)
             snprintf(err, errlen,
                      "pidfile %.512s is locked by a running pmirrord, PID %ld; stop it first "
-                     "(kill %ld) or give this one another -p PIDFILE",
+                     "(kill %ld), or give this one another -p PIDFILE and its own "
+                     "controlSocket and persistentDir",
                      path, other, other);
         else
             snprintf(err, errlen,
                      "pidfile %.512s is locked by another running pmirrord; stop it first or "
-                     "give this one another -p PIDFILE",
+                     "give this one another -p PIDFILE and its own controlSocket and "
+                     "persistentDir",
                      path);
         return -1;
     }

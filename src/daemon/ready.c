@@ -3,12 +3,15 @@
  *
  * Protocol on the pipe, child to parent: any number of "LOG <level> <token>
  * <message>\n" (start-up messages, which the parent prints on its stderr as
- * -f would), then "READY\n", or "FAILED <reason>\n"; end of file without
- * either means the child died (the parent reports how).
+ * -f would), then "READY <word>\n", or "FAILED <word> <reason>\n"; end of
+ * file without either means the child died (the parent reports how).  The
+ * daemon's own children write LOG lines to the same pipe; <word> is random,
+ * known only to the forked daemon, so only it can end the start-up.
  */
 #include "ready.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "pmirrord/escape.h"
@@ -25,6 +29,10 @@
  * hooks start before readiness: one writer at a time. */
 static pthread_mutex_t ready_mtx = PTHREAD_MUTEX_INITIALIZER;
 static int ready_fd = -1;
+/* The children of the daemon write LOG lines to the same pipe (IPC_FD_START_LOG):
+ * READY and FAILED count only with this random word, which only the process
+ * that forked knows (a child is a fresh execve and never sees it). */
+static char ready_word[33];
 
 #define LINE_MAX_LEN 1400 /* a log message (1024) and its prefix */
 
@@ -92,13 +100,15 @@ void daemon_release(void)
 
 void daemon_ready(void)
 {
-    send_last("READY\n");
+    char line[64];
+    snprintf(line, sizeof(line), "READY %s\n", ready_word);
+    send_last(line);
 }
 
 void daemon_failed(const char *why)
 {
     char line[LINE_MAX_LEN];
-    snprintf(line, sizeof(line), "FAILED %s\n", why);
+    snprintf(line, sizeof(line), "FAILED %s %s\n", ready_word, why);
     send_last(line);
 }
 
@@ -114,10 +124,12 @@ static void print_escaped(const char *prefix, const char *msg)
 /* One line from the child; returns 0 ready, 1 failed, -1 go on. */
 static int parent_line(char *line)
 {
-    if (strcmp(line, "READY") == 0)
+    size_t w = strlen(ready_word);
+    if (strncmp(line, "READY ", 6) == 0 && strcmp(line + 6, ready_word) == 0)
         return 0;
-    if (strncmp(line, "FAILED ", 7) == 0) {
-        print_escaped("pmirrord: ", line + 7);
+    if (strncmp(line, "FAILED ", 7) == 0 && strncmp(line + 7, ready_word, w) == 0 &&
+        line[7 + w] == ' ') {
+        print_escaped("pmirrord: ", line + 8 + w);
         return 1;
     }
     if (strncmp(line, "LOG ", 4) == 0) {
@@ -187,6 +199,15 @@ int daemon_detach(void (*release)(void *), void *arg, char *err, size_t errlen)
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         return -1;
     }
+    uint8_t rnd[16];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        snprintf(err, errlen, "getrandom: %s", strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(ready_word + 2 * i, 3, "%02x", rnd[i]);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {

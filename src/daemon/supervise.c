@@ -358,6 +358,10 @@ static void child_exec(const struct sv_child *c, int statfd, pid_t parent)
         _exit(127);
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
         child_fail(statfd, errno);
+    /* A session of its own: no controlling terminal, so a compromised child
+     * cannot push input into the terminal of `pmirrord -f` (TIOCSTI). */
+    if (setsid() < 0)
+        child_fail(statfd, errno);
 
     execve(c->exe, c->argv, c->envp);
     child_fail(statfd, errno);

@@ -38,6 +38,11 @@ struct intake {
     /* the thread's own: a drop episode in progress */
     int in_episode;
     uint64_t episode_drops;
+    /* the thread's own: MLOG budget (the capture process must not be able to
+     * push the operators' entries out of the mirror log) */
+    double mlog_tokens;
+    struct timespec mlog_at;
+    uint64_t mlog_held; /* suppressed since the last entry written */
 
     pthread_mutex_t mu; /* guards what follows */
     enum intake_state state;
@@ -102,8 +107,43 @@ static void on_event(struct intake *in, const struct pm_event *ev)
     in->episode_drops++;
 }
 
+/* At most INTAKE_MLOG_BURST entries at once, INTAKE_MLOG_PER_S a second after
+ * that; what is over is counted and said in one entry when room is back. */
+static int mlog_budget(struct intake *in)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (in->mlog_at.tv_sec == 0 && in->mlog_at.tv_nsec == 0)
+        in->mlog_tokens = INTAKE_MLOG_BURST;
+    else
+        in->mlog_tokens += ((double)(now.tv_sec - in->mlog_at.tv_sec) +
+                            (double)(now.tv_nsec - in->mlog_at.tv_nsec) / 1e9) *
+                           INTAKE_MLOG_PER_S;
+    if (in->mlog_tokens > INTAKE_MLOG_BURST)
+        in->mlog_tokens = INTAKE_MLOG_BURST;
+    in->mlog_at = now;
+    if (in->mlog_tokens < (in->mlog_held > 0 ? 2.0 : 1.0)) {
+        in->mlog_held++;
+        lock(in);
+        in->counts.mlog_suppressed++;
+        unlock(in);
+        return 0;
+    }
+    if (in->mlog_held > 0) {
+        slog_ring_appendf(in->ring,
+                          CAPTURE_PREFIX "%llu entries suppressed (more than %d a second)",
+                          (unsigned long long)in->mlog_held, INTAKE_MLOG_PER_S);
+        in->mlog_tokens -= 1.0;
+        in->mlog_held = 0;
+    }
+    in->mlog_tokens -= 1.0;
+    return 1;
+}
+
 static void on_mlog(struct intake *in, const struct ipc_mlog *m)
 {
+    if (!mlog_budget(in))
+        return;
     size_t pre = strlen(CAPTURE_PREFIX);
     memcpy(in->esc, CAPTURE_PREFIX, pre);
     pm_escape(in->esc + pre, sizeof(in->esc) - pre, m->text, strnlen(m->text, sizeof(m->text)));

@@ -73,9 +73,9 @@ int pm_memlock_limit(size_t need, char *err, size_t errlen)
             /* Raising the hard limit needs CAP_SYS_RESOURCE, which a container
              * may withhold; root locks with CAP_IPC_LOCK regardless. */
             snprintf(err, errlen,
-                     "cannot raise RLIMIT_MEMLOCK to %zu bytes (no CAP_SYS_RESOURCE); harmless "
-                     "while pmirrord runs as root, an unprivileged pmirrord needs it "
-                     "(LimitMEMLOCK=%zu)",
+                     "cannot raise RLIMIT_MEMLOCK to %zu bytes (no CAP_SYS_RESOURCE); the "
+                     "monitor (root) locks regardless, the agent process keeps CAP_IPC_LOCK "
+                     "for it; or set LimitMEMLOCK=%zu",
                      need, need);
             return 1;
         }

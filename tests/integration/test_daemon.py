@@ -316,6 +316,28 @@ class TestConfigFile(DaemonCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertFalse(os.path.exists(self.env.path("new-state")), "-n only checks")
 
+    def test_persistent_dir_the_agent_cannot_use_stops_the_start(self):
+        """The agent runs unprivileged: a persistentDir it cannot reach, or one that is
+        not pmirrord's own (it would be given to the agent's user), stops the start
+        with the directive's FILE:LINE and what is in the way; nothing is chowned."""
+        base = self.env.pmirrord_conf().replace("persistentDir", "# persistentDir")
+        n = base.count("\n") + 1
+        locked = self.env.path("locked")
+        os.makedirs(locked + "/state")
+        os.chmod(locked, 0o700)   # root's, not searchable by the agent's user
+        path = self.conf(base + "persistentDir %s/state\n" % locked)
+        r = run([PMIRRORD, "-f", "-c", path])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("%s:%d: persistentDir %s/state: the agent's user" % (path, n, locked), r.stderr)
+        self.assertIn("%s is not searchable by it" % locked, r.stderr)
+        shared = self.env.path("shared")
+        os.makedirs(shared + "/someone-elses-dir")
+        path = self.conf(base + "persistentDir %s\n" % shared)
+        r = run([PMIRRORD, "-f", "-c", path])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn('%s:%d: persistentDir %s holds "someone-elses-dir"' % (path, n, shared), r.stderr)
+        self.assertEqual(os.stat(shared).st_uid, 0)
+
     def test_check_prints_the_memlock_figure(self):
         def figure(extra):
             path, r = self.check(self.env.pmirrord_conf() + extra)

@@ -205,11 +205,18 @@ static void test_offline(const char *path, int full_every)
     cap_source_free(src);
 }
 
-/* A filter that does not compile fails activation, naming the source. */
+/* A filter no link type takes is a configuration error (FILE:LINE at the
+ * caller); one that compiles for another link type only fails activation,
+ * naming the source. */
 static void test_bad_filter(const char *path)
 {
     struct sink s = {0};
-    CHECK(parse("pcap:/dev/null|filter|udp port ((") == 0);
+    CHECK(refused("pcap:/dev/null|filter|udp port ((", "filter \"udp port ((\": can't parse"));
+    CHECK(refused("eth0|filter|udp port 99999", "port 99999"));
+    CHECK(parse("pcap:/dev/null|filter|udp port 1812") == 0);
+    /* "ifindex" exists on Linux cooked v2 (an `any` capture) only: accepted
+     * here, refused when the Ethernet file below is activated */
+    CHECK(parse("pcap:/dev/null|filter|ifindex 1") == 0);
     snprintf(spec.src, sizeof(spec.src), "%s", path);
     struct cap_source *src = cap_source_new(&spec, on_packet, on_event, &s, err, sizeof(err));
     CHECK(cap_source_set_fd(src, open(path, O_RDONLY), err, sizeof(err)) == 0);

@@ -240,6 +240,11 @@ static void test_records_out_of_place(void)
     CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == -1); /* no line number */
     config_rec(&r, 0, "eventQueueSize", "eventQueueSize 64", 4);
     CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == 0);
+    /* a slice for the agent refuses a capture directive (another process's line) */
+    conf_slice_set_dest(s, CONF_DEST_AGENT);
+    config_rec(&r, 0, "capture", "capture eth0", 5);
+    CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == -1);
+    CHECK(strstr(err, "/x.conf:5: a CONFIG record for capture, not this process's") != NULL);
     r.type = IPC_HEARTBEAT;
     CHECK(conf_slice_rec(s, &r, err, sizeof(err)) == 0); /* not ours */
     CHECK(!conf_slice_complete(s));

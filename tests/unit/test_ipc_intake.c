@@ -319,6 +319,54 @@ static void test_stats_bounds(void)
     teardown(&f);
 }
 
+/* A flood of mirror-log entries from the capture process: INTAKE_MLOG_BURST
+ * written, the rest counted, and summed up in one entry once room is back,
+ * so the operators' entries of the ring are not pushed out. */
+static int count_entry(uint64_t seq, const struct timespec *ts, const char *text, void *arg)
+{
+    int *n = arg;
+    (void)seq;
+    (void)ts;
+    if (strstr(text, "entries suppressed (more than 10 a second)") != NULL)
+        n[1]++;
+    n[0]++;
+    return 0;
+}
+
+static void test_mlog_flood(void)
+{
+    struct fixture f;
+    struct ipc_rec r;
+    struct intake_counts c;
+    setup(&f, 8);
+    for (int i = 0; i < 3 * INTAKE_MLOG_BURST; i++) {
+        memset(&r, 0, sizeof(r));
+        r.type = IPC_MLOG;
+        snprintf(r.u.mlog.text, sizeof(r.u.mlog.text), "flood %d", i);
+        put(&f, &r);
+    }
+    flush(&f);
+    WAIT_FOR(f.in, c, c.mlogs + c.mlog_suppressed == 3 * INTAKE_MLOG_BURST);
+    CHECK(c.mlogs <= INTAKE_MLOG_BURST + 2 && c.mlog_suppressed >= 2 * INTAKE_MLOG_BURST - 2);
+    int n[2] = {0, 0};
+    slog_ring_foreach(f.ring, count_entry, n);
+    CHECK(n[0] == (int)c.mlogs && n[1] == 0);
+    /* a quarter of a second later there is room for the summary and one more */
+    struct timespec ts = {0, 250000000L};
+    nanosleep(&ts, NULL); /* the budget is time itself: not a wait for an event */
+    memset(&r, 0, sizeof(r));
+    r.type = IPC_MLOG;
+    snprintf(r.u.mlog.text, sizeof(r.u.mlog.text), "after");
+    put(&f, &r);
+    flush(&f);
+    uint64_t before = c.mlogs;
+    WAIT_FOR(f.in, c, c.mlogs == before + 1);
+    n[0] = n[1] = 0;
+    slog_ring_foreach(f.ring, count_entry, n);
+    CHECK(n[1] == 1);
+    teardown(&f);
+}
+
 /* A full event queue: drops counted, one ring entry per episode, when it ends. */
 static void test_path_full(void)
 {
@@ -547,6 +595,7 @@ int main(void)
     alarm(30); /* a thread that ignores its stop would hang the test: fail it instead */
     test_dispatch();
     test_stats_bounds();
+    test_mlog_flood();
     test_path_full();
     test_eof();
     test_free_blocked();
