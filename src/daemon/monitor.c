@@ -932,7 +932,8 @@ static void teardown(struct monitor *m)
     m->set = NULL;
     ctl_listen_close(&m->ctl);
     for (size_t i = 0; i < m->npcaps; i++)
-        close(m->pcaps[i].fd);
+        if (m->pcaps[i].fd >= 0)
+            close(m->pcaps[i].fd);
     free(m->pcaps);
     if (m->test_fd >= 0)
         close(m->test_fd);
@@ -1012,6 +1013,10 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
     if (first_starts(m, err, sizeof(err)) < 0)
         goto fail;
     m->pcaps_sent = 1; /* a restarted capture process does not read them again */
+    for (size_t i = 0; i < m->npcaps; i++) { /* queued (duplicated) for it: ours go */
+        close(m->pcaps[i].fd);
+        m->pcaps[i].fd = -1;
+    }
 
     while (!m->stopping && !m->failed)
         poll_once(m);
