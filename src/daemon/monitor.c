@@ -659,7 +659,7 @@ static int persistent_dir(const struct pm_conf *c, uid_t uid, gid_t gid, char *e
             closedir(d);
         else if (dfd >= 0)
             close(dfd);
-        log_info("mon", "persistentDir %s given to uid %u, mode 0700", dir, (unsigned)uid);
+        log_info("mon", "persistentDir %s given to the agent's user, mode 0700", dir);
     }
     close(fd);
     return 0;
