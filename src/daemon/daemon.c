@@ -229,7 +229,8 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
         fprintf(stderr, "pmirrord: %s\n", err);
         return 2;
     }
-    if (check_persistent_dir(&conf, err, sizeof(err)) < 0) {
+    if (check_persistent_dir(&conf, err, sizeof(err)) < 0 ||
+        pm_monitor_check(&conf, err, sizeof(err)) < 0) {
         fprintf(stderr, "pmirrord: %s\n", err);
         conf_free(&conf);
         return 2;

@@ -659,10 +659,87 @@ static int persistent_dir(const struct pm_conf *c, uid_t uid, gid_t gid, char *e
             closedir(d);
         else if (dfd >= 0)
             close(dfd);
-        log_info("mon", "persistentDir %s given to uid %u, mode 0700", dir, (unsigned)uid);
+        log_info("mon", "persistentDir %s given to the agent's user, mode 0700", dir);
     }
     close(fd);
     return 0;
+}
+
+/* The parent directory of path into out ("/" for "/x"). */
+static void parent_of(const char *path, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", path);
+    size_t n = strlen(out);
+    while (n > 1 && out[n - 1] == '/')
+        out[--n] = '\0';
+    char *slash = strrchr(out, '/');
+    if (slash == out)
+        slash[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+}
+
+/* A pcap:FILE root may open for the capture process: a regular file with one
+ * name, opened without blocking (a FIFO must not hang the monitor). */
+static int pcap_file_ok(const char *where, const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return pm_err(err, errlen, "%s: capture pcap:%s: %s", where, path, strerror(errno));
+    struct stat st;
+    int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1;
+    close(fd);
+    if (!ok)
+        return pm_err(err, errlen,
+                      "%s: capture pcap:%s: not a regular file with one name (a FIFO, a device "
+                      "or a hard link is refused)",
+                      where, path);
+    return 0;
+}
+
+int pm_monitor_check(const struct pm_conf *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->ncaptures; i++)
+        if (c->captures[i].spec.offline &&
+            pcap_file_ok(c->captures[i].where, c->captures[i].spec.src, err, errlen) < 0)
+            return -1;
+    if (geteuid() != 0)
+        return 0; /* no separation: the children run as we do */
+    uid_t uid;
+    gid_t gid;
+    char why[256], where[2 * PM_PATH_MAX + 64], bad[PM_PATH_MAX] = "", parent[PM_PATH_MAX];
+    if (sbx_resolve_user(MON_AGENT_USER, &uid, &gid, why, sizeof(why)) < 0)
+        return 0; /* said at start-up; the agent then runs as we do */
+    const char *dir = c->persistent_dir;
+    snprintf(where, sizeof(where), "%s%spersistentDir %s",
+             c->persistent_dir_where[0] ? c->persistent_dir_where : "",
+             c->persistent_dir_where[0] ? ": " : "", dir);
+    parent_of(dir, parent, sizeof(parent));
+    if (unsearchable(parent, uid, gid, bad, sizeof(bad)) < 0)
+        return pm_err(err, errlen,
+                      "%s: the agent's user (uid %u) cannot reach it: %s is not searchable by "
+                      "it (chmod o+x, or put persistentDir elsewhere)",
+                      where, (unsigned)uid, bad);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : pm_err(err, errlen, "%s: %s", where, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) < 0)
+        rc = pm_err(err, errlen, "%s: %s", where, strerror(errno));
+    else if (st.st_uid != 0 && st.st_uid != uid)
+        rc = pm_err(err, errlen,
+                    "%s is owned by uid %u: give pmirrord a directory of its own (owned by root "
+                    "or by the agent's user, uid %u)",
+                    where, (unsigned)st.st_uid, (unsigned)uid);
+    else if (!only_regular_files(fd, bad, sizeof(bad)))
+        rc = pm_err(err, errlen,
+                    "%s holds \"%s\", which pmirrord did not put there: it does not look like "
+                    "pmirrord's own directory, and pmirrord gives that directory to its agent's "
+                    "user; name a directory of its own",
+                    where, bad);
+    close(fd);
+    return rc;
 }
 
 /* Every pcap:FILE source, opened once as root, before any child. */
@@ -855,7 +932,8 @@ static void teardown(struct monitor *m)
     m->set = NULL;
     ctl_listen_close(&m->ctl);
     for (size_t i = 0; i < m->npcaps; i++)
-        close(m->pcaps[i].fd);
+        if (m->pcaps[i].fd >= 0)
+            close(m->pcaps[i].fd);
     free(m->pcaps);
     if (m->test_fd >= 0)
         close(m->test_fd);
@@ -935,6 +1013,10 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
     if (first_starts(m, err, sizeof(err)) < 0)
         goto fail;
     m->pcaps_sent = 1; /* a restarted capture process does not read them again */
+    for (size_t i = 0; i < m->npcaps; i++) { /* queued (duplicated) for it: ours go */
+        close(m->pcaps[i].fd);
+        m->pcaps[i].fd = -1;
+    }
 
     while (!m->stopping && !m->failed)
         poll_once(m);

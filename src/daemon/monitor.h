@@ -40,6 +40,14 @@ struct mon_options {
  * exit status: 0 stopped cleanly, 1 start-up failed (the reason went to
  * daemon_failed() and, with -f, to stderr).
  */
+/*
+ * What the monitor will need at start-up, checked without changing anything
+ * (pmirrord -n and before the start): every pcap:FILE is a regular file with
+ * one name, and, run as root, persistentDir can be the agent's (owned by root
+ * or its user, only pmirrord's files in it, every directory above it
+ * searchable by that user).  0, or -1 with "FILE:LINE: ..." in err.
+ */
+int pm_monitor_check(const struct pm_conf *c, char *err, size_t errlen);
 int pm_monitor_run(struct pm_conf *c, const struct mon_options *o,
                    const struct pm_daemon_hooks *hooks);
 

@@ -318,25 +318,37 @@ class TestConfigFile(DaemonCase):
 
     def test_persistent_dir_the_agent_cannot_use_stops_the_start(self):
         """The agent runs unprivileged: a persistentDir it cannot reach, or one that is
-        not pmirrord's own (it would be given to the agent's user), stops the start
-        with the directive's FILE:LINE and what is in the way; nothing is chowned."""
+        not pmirrord's own (it would be given to the agent's user), is a configuration
+        error (status 2, also for -n) with the directive's FILE:LINE and what is in
+        the way; nothing is created or chowned."""
         base = self.env.pmirrord_conf().replace("persistentDir", "# persistentDir")
         n = base.count("\n") + 1
         locked = self.env.path("locked")
         os.makedirs(locked + "/state")
         os.chmod(locked, 0o700)   # root's, not searchable by the agent's user
         path = self.conf(base + "persistentDir %s/state\n" % locked)
+        r = run([PMIRRORD, "-n", "-c", path])   # -n says it too: a configuration error
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("is not searchable by it", r.stderr)
         r = run([PMIRRORD, "-f", "-c", path])
-        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("%s:%d: persistentDir %s/state: the agent's user" % (path, n, locked), r.stderr)
         self.assertIn("%s is not searchable by it" % locked, r.stderr)
         shared = self.env.path("shared")
         os.makedirs(shared + "/someone-elses-dir")
         path = self.conf(base + "persistentDir %s\n" % shared)
         r = run([PMIRRORD, "-f", "-c", path])
-        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn('%s:%d: persistentDir %s holds "someone-elses-dir"' % (path, n, shared), r.stderr)
         self.assertEqual(os.stat(shared).st_uid, 0)
+        self.assertEqual(os.stat(locked + "/state").st_uid, 0)
+        # a FIFO as a pcap file: refused by -n, never opened for reading (no hang)
+        fifo = self.env.path("trace.pcap")
+        os.mkfifo(fifo)
+        path = self.conf(self.env.pmirrord_conf() + "capture pcap:%s\n" % fifo)
+        r = run([PMIRRORD, "-n", "-c", path])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("capture pcap:%s: not a regular file" % fifo, r.stderr)
 
     def test_check_prints_the_memlock_figure(self):
         def figure(extra):
