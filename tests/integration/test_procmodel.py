@@ -474,6 +474,10 @@ class TestRestarts(ProcModelCase):
                  "new capture process")
         wait_for(lambda: mirror_stats(e)["by_source"].get("capture", {}).get("trigger_acks") == 1,
                  10, what="the new capture process's own count of tables acknowledged")
+        # the death is in the secure trail (the mirror log), with its cause
+        mlog = lambda: [r["entry"] for r in e.ctl_json("show", "mirror", "log").get("log_entries", [])]
+        wait_for(lambda: any("capture process died (killed by SIGKILL)" in x for x in mlog()), 10,
+                 what="the capture process's death in the mirror log")
         # the FIFO producer lives in the new capture process: events reach snmptrapd
         self.raise_and_receive(2)
         self.assertTrue(self.agent_serves())
@@ -493,6 +497,10 @@ class TestRestarts(ProcModelCase):
         e.wait_registered(20)
         wait_for(lambda: e.ctl("show", "version").returncode == 0, 10, what="the control socket")
         j = self.restarted("agent", t2["agent"], 1)
+        # the new agent's mirror log says what was lost with the old one
+        mlog = [r["entry"] for r in e.ctl_json("show", "mirror", "log").get("log_entries", [])]
+        self.assertTrue(any(x.startswith("agent process restarted (the previous one: killed by "
+                                         "SIGKILL); the secure logs") for x in mlog), mlog)
         self.assertEqual(j["by_process"]["capture"]["pid"], t["capture"])
         self.assertEqual(j["by_process"]["capture"]["restarts"], 0)
         # the capture process talks to the new agent (peer-chan): events still arrive
