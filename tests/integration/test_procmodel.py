@@ -525,6 +525,13 @@ class TestRestarts(ProcModelCase):
         # the new one is sandboxed as the first was, and its producer works
         wait_for(lambda: proc_status(t2["capture"])["Seccomp"] == ["2"], 10, what="seccomp")
         self.raise_and_receive(2)
+        # a frame written to a capture socket (raw injection): killed the same way
+        offset = len(e.read_log("pmirrord"))
+        e.raise_event("violate=inject")
+        t3 = ready_tree(e, old={"capture": t2["capture"]})
+        self.assertNotEqual(t3["capture"], t2["capture"])
+        wait_for(lambda: re.search(r"capture process killed by SIGSYS; starting it again",
+                                   self.log_since(offset)), 15, what="SIGSYS after the injection")
 
 
 INJECT = r"""

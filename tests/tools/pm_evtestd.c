@@ -25,6 +25,9 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
+#include <linux/if_ether.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +138,8 @@ static int parse_line(char *line, struct pm_event *ev, unsigned long *count, dou
             parse_drop = u != 0;
         else if (!strcmp(w, "violate") && !strcmp(val, "execve"))
             parse_violate = 1;
+        else if (!strcmp(w, "violate") && !strcmp(val, "inject"))
+            parse_violate = 2;
         else
             return -1;
     }
@@ -233,6 +238,16 @@ static int next_line(void)
     size_t used = (size_t)(nl - evt.buf) + 1;
     if (parse_line(evt.buf, &evt.ev, &evt.count, &evt.rate) < 0) {
         log_warnx("main", "evtest: bad line");
+    } else if (parse_violate == 2) {
+        /* A frame sent from a capture socket: the filter lets the process
+         * write only to its channels, stderr and syslog (docs/sandbox.md). */
+        uint8_t frame[60] = {0};
+        int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+        log_info("main", "evtest: writing a frame to a capture socket, which the filter forbids");
+        if (s < 0 || write(s, frame, sizeof(frame)) < 0)
+            log_warnx("main", "evtest: the frame was not written: %s", strerror(errno));
+        if (s >= 0)
+            close(s);
     } else if (parse_violate) {
         /* A system call outside the capture process's allowlist (docs/sandbox.md):
          * the filter kills the process with SIGSYS before execve() runs anything;
@@ -307,6 +322,7 @@ static const char evtest_usage[] =
     "  count=N       raise N copies, mid incremented each time (default 1)\n"
     "  rate=R        at R per second (default: as fast as possible)\n"
     "  drop=1        a full path to the agent drops (counted) instead of waiting\n"
+    "  violate=inject  alone: the capture process writes a frame to a capture socket\n"
     "  violate=execve  alone: the capture process calls execve(), forbidden by its\n"
     "                seccomp filter, and dies of SIGSYS (tests of the restart)\n"
     "e.g.  echo 'trap=5 mid=7 sid=9 user=alice tt=3 trigger=alice' > \"$PM_EVTEST_FIFO\"\n";
