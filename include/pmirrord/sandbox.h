@@ -60,6 +60,9 @@ int sbx_apply_seccomp(unsigned flags, char *err, size_t errlen);
  * this call any descriptor may be written.  At most SBX_OUTPUT_FDS_MAX. */
 #define SBX_OUTPUT_FDS_MAX 8
 int sbx_set_output_fds(const int *fds, size_t n, char *err, size_t errlen);
+/* A descriptor that may only send() (sendto without an address; no write,
+ * no sendmsg, which could name another socket): the syslog connection. */
+int sbx_set_send_only_fd(int fd);
 
 /* What the process holds now, read with system calls the allowlist keeps
  * (getresuid, getresgid, getgroups, capget, prctl PR_GET_*), so it works

@@ -570,9 +570,10 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
     if (OPENSSL_init_crypto(0, NULL) != 1)
         return fail(p, "capture: OpenSSL initialisation failed");
     tzset();
-    int outs[] = {2, CP_FD_MONITOR, CP_FD_AGENT, CP_FD_START_LOG, syslog_fd};
-    if (sbx_set_output_fds(outs, syslog_fd >= 0 ? 5 : 4, err, sizeof(err)) < 0)
+    int outs[] = {2, CP_FD_MONITOR, CP_FD_AGENT, CP_FD_START_LOG};
+    if (sbx_set_output_fds(outs, 4, err, sizeof(err)) < 0)
         return fail(p, err);
+    (void)sbx_set_send_only_fd(syslog_fd); /* glibc's syslog() uses send() alone */
     rc = sbx_apply_seccomp(0, err, sizeof(err));
     if (rc < 0)
         return fail(p, err);

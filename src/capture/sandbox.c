@@ -296,6 +296,13 @@ static const int sbx_prctls[] = {PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_GET_DUM
 /* sbx_set_output_fds(): the only descriptors written to (none set: any). */
 static int out_fds[SBX_OUTPUT_FDS_MAX];
 static size_t n_out_fds;
+static int send_only_fd = -1; /* sbx_set_send_only_fd() */
+
+int sbx_set_send_only_fd(int fd)
+{
+    send_only_fd = fd;
+    return 0;
+}
 
 int sbx_set_output_fds(const int *fds, size_t n, char *err, size_t errlen)
 {
@@ -325,6 +332,9 @@ static int add_output_rules(scmp_filter_ctx ctx)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1, SCMP_A4_64(SCMP_CMP_EQ, 0));
     for (size_t i = 0; i < n_out_fds && rc == 0; i++)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 2, A32(0, out_fds[i]),
+                              SCMP_A4_64(SCMP_CMP_EQ, 0));
+    if (send_only_fd >= 0 && rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 2, A32(0, send_only_fd),
                               SCMP_A4_64(SCMP_CMP_EQ, 0));
     return rc;
 }
