@@ -302,6 +302,35 @@ static int test_fifo_fd(char *err, size_t errlen)
 
 static const struct pm_daemon_hooks hooks = {.monitor_test_fd = test_fifo_fd};
 
+/* A failed CHECK exits: the monitor it started (and its children) must not
+ * outlive the test.  atexit(), in the test process only. */
+static pid_t main_pid, last_monitor;
+
+static void stop_leftovers(void)
+{
+    if (getpid() != main_pid)
+        return;
+    if (last_monitor > 0)
+        kill(last_monitor, SIGTERM);
+    FILE *f = fopen(pid_path, "r");
+    long pid = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    char cmd[64] = "", path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+    f = pid > 0 ? fopen(path, "r") : NULL;
+    if (f != NULL) {
+        if (fgets(cmd, sizeof(cmd), f) == NULL)
+            cmd[0] = '\0';
+        fclose(f);
+    }
+    if (strstr(cmd, "test_monitor") != NULL) /* the detached monitor this test started */
+        kill((pid_t)pid, SIGTERM);
+}
+
 static pid_t start_monitor(int foreground, const struct pm_daemon_hooks *h)
 {
     int p[2];
@@ -319,6 +348,7 @@ static pid_t start_monitor(int foreground, const struct pm_daemon_hooks *h)
     }
     close(p[1]);
     out_fd = p[0];
+    last_monitor = pid;
     return pid;
 }
 
@@ -618,6 +648,8 @@ int main(int argc, char **argv)
     const char *mode = sv_child_mode(argc, argv);
     if (mode != NULL)
         return fake_child(mode);
+    main_pid = getpid();
+    atexit(stop_leftovers);
     if (geteuid() != 0) {
         printf("test_monitor: skipped (needs root: the monitor binds and chowns as root)\n");
         return 0;
