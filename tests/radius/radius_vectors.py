@@ -139,24 +139,40 @@ def carray(name, b):
 
 
 def seeds(d):
+    """Inputs of tests/fuzz/fuzz_radius.c: byte 0 is the mode (bit 0: a
+    request/response pair, 2-byte length of the request first; bit 1: secret
+    "xyzzy5461" instead of "li-test-secret"), then the packet(s)."""
     v = vectors()
     os.makedirs(d, exist_ok=True)
-    bad = {
+    z = ZERO
+    one = {
+        "acct_req": v["acct_req"],
+        "coa_req": v["coa_req"],
+        "acc_req2": v["acc_req2"],
         "short": v["acct_req"][:19],
         "length-small": v["acct_req"][:2] + b"\x00\x10" + v["acct_req"][4:],
         "truncated": v["acct_req"][:-1],
-        "attr-len-1": header(4, 1, b"\x01\x01ab", ZERO),
-        "attr-overrun": header(4, 1, b"\x01\x09ab", ZERO),
-        "vsa-short": header(4, 1, attr(26, b"\0\0\x13"), ZERO),
-        "vsa-raw": header(4, 1, attr(26, b"\0\0\x01\x37\x05\x09ab"), ZERO),
-        "msgauth-dup": header(1, 1, attr(80, ZERO) + attr(80, ZERO), ZERO),
+        "attr-header": header(4, 1, b"\x01\x03a\x05", z),
+        "attr-len-1": header(4, 1, b"\x01\x01ab", z),
+        "attr-overrun": header(4, 1, b"\x01\x09ab", z),
+        "vsa-short": header(4, 1, attr(26, b"\0\0\x13"), z),
+        "vsa-raw": header(4, 1, attr(26, b"\0\0\x01\x37\x05\x09ab"), z),
+        "msgauth-len": header(1, 1, attr(80, b"short"), z),
+        "msgauth-dup": header(1, 1, attr(80, z) + attr(80, z), z),
         "trailing": v["acct_req"] + b"\0\0\0",
     }
-    for name, b in list(v.items()) + list(bad.items()):
-        if name.startswith("salt_"):
-            continue
+    pairs = {
+        "rfc-pair": (2, v["rfc_req"], v["rfc_acc"]),
+        "acct-pair": (0, v["acct_req"], v["acct_resp"]),
+        "coa-pair": (0, v["coa_req"], v["coa_ack"]),
+        "access-li-pair": (0, v["acc_req2"], v["acc_li"]),
+    }
+    for name, b in one.items():
         with open(os.path.join(d, name), "wb") as f:
-            f.write(b)
+            f.write(b"\x00" + b)
+    for name, (mode, req, resp) in pairs.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(bytes([1 | mode]) + struct.pack(">H", len(req)) + req + resp)
 
 
 if __name__ == "__main__":
