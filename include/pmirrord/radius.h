@@ -183,6 +183,14 @@ int rad_verify_msgauth(const struct rad_packet *p, const uint8_t req_auth[RAD_AU
 int rad_msgauth_vector(uint8_t code, const uint8_t *wire_auth, const uint8_t *req_auth,
                        uint8_t out[RAD_AUTH_LEN]);
 
+/*
+ * Loads OpenSSL's configuration and default provider and runs MD5 and
+ * HMAC-MD5 once, so that no later call opens a file: the capture process
+ * calls it before its sandbox closes (docs/radius.md).  0, or -1 when
+ * OpenSSL offers no MD5 (a FIPS-only configuration).
+ */
+int rad_crypto_init(void);
+
 /* Computes the authenticators above into out (for tests and encoders). */
 int rad_compute_md5_auth(const uint8_t *pkt, size_t len, const uint8_t vector[RAD_AUTH_LEN],
                          const uint8_t *secret, size_t secret_len, uint8_t out[RAD_AUTH_LEN]);

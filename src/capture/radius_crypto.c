@@ -148,6 +148,20 @@ int rad_verify_msgauth(const struct rad_packet *p, const uint8_t req_auth[RAD_AU
     return compare(a->value, calc);
 }
 
+int rad_crypto_init(void)
+{
+    static const uint8_t pkt[RAD_HDR_LEN + 2 + RAD_AUTH_LEN] = {1, 0, 0, 38, [20] = 80, 18};
+    uint8_t out[RAD_AUTH_LEN];
+    if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
+        return -1;
+    int rc = rad_compute_md5_auth(pkt, sizeof(pkt), zeros, pkt, 1, out) == 0 &&
+                     rad_compute_msgauth(pkt, sizeof(pkt), RAD_HDR_LEN, zeros, pkt, 1, out) == 0
+                 ? 0
+                 : -1;
+    OPENSSL_cleanse(out, sizeof(out));
+    return rc;
+}
+
 const char *rad_verdict_name(int rc)
 {
     static const char *const names[RAD_VERDICT_COUNT] = {

@@ -439,6 +439,7 @@ static void test_li_errors(void)
 
 int main(void)
 {
+    CHECK(rad_crypto_init() == 0);
     test_rfc2865_example();
     test_accounting();
     test_coa();
