@@ -4,6 +4,7 @@ computed with Python's hashlib/hmac only (independent of the C code).
 
     radius_vectors.py            print the vectors as C arrays
     radius_vectors.py seeds DIR  write the fuzz seed corpus (tests/fuzz/corpus/radius/)
+    radius_vectors.py check FILE the C file holds exactly these arrays (ctest radius/vectors)
 
 RFC 2865 section 3 (Response Authenticator), RFC 2866 section 3 and
 RFC 5176 section 2.3 (Request Authenticator over 16 zero octets),
@@ -12,6 +13,7 @@ RFC 3579 section 3.2 (Message-Authenticator), RFC 2868 section 3.5 (salt).
 import hashlib
 import hmac
 import os
+import re
 import struct
 import sys
 
@@ -175,9 +177,25 @@ def seeds(d):
             f.write(bytes([1 | mode]) + struct.pack(">H", len(req)) + req + resp)
 
 
+def check(path):
+    """Each vector appears in path as `static const uint8_t NAME[] = {...};`
+    with the same octets (clang-format may have re-wrapped the lines)."""
+    text = open(path).read()
+    bad = 0
+    for name, b in vectors().items():
+        m = re.search(r"static const uint8_t %s\[\] = \{([^}]*)\};" % name, text)
+        got = bytes(int(x, 16) for x in re.findall(r"0x([0-9a-f]{2})", m.group(1))) if m else None
+        if got != b:
+            print(f"{path}: {name} differs from the Python vector", file=sys.stderr)
+            bad = 1
+    return bad
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "seeds":
         seeds(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "check":
+        sys.exit(check(sys.argv[2]))
     else:
         for name, b in vectors().items():
             print(carray(name, b))
