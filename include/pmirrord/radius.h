@@ -166,7 +166,7 @@ int rad_verify_request(const struct rad_packet *req, const uint8_t *secret, size
 
 /*
  * Message-Authenticator (RFC 3579 section 3.2, RFC 2869 section 5.14,
- * RFC 5176 section 3.1): HMAC-MD5 keyed with the secret over the packet
+ * RFC 5176 section 3): HMAC-MD5 keyed with the secret over the packet
  * with the attribute's value zeroed and, in the authenticator field, what
  * rad_msgauth_vector() says for the code.  req_auth: the request's
  * authenticator for responses; ignored (may be NULL) for requests.

@@ -3,7 +3,7 @@
  * Response Authenticator (RFC 2865 section 3), the Request Authenticator of
  * Accounting-, CoA- and Disconnect-Requests (RFC 2866 section 3, RFC 5176
  * section 2.3) and the HMAC-MD5 Message-Authenticator (RFC 3579 section
- * 3.2, RFC 2869 section 5.14, RFC 5176 section 3.1).  docs/radius.md.
+ * 3.2, RFC 2869 section 5.14, RFC 5176 section 3).  docs/radius.md.
  *
  * Comparisons are constant-time (CRYPTO_memcmp); computed values are wiped.
  */
