@@ -32,7 +32,7 @@ struct pm_daemon_hooks;
 int pm_capture_proc_main(int argc, char **argv, const struct pm_daemon_hooks *hooks);
 
 /*
- * The clock of the capture process (issue 9's timers use it): "now" is the
+ * The clock of the capture process (for session timers): "now" is the
  * time of the last packet while the only running sources are pcap files (a
  * file replays its own time, docs/capture-sources.md), CLOCK_REALTIME
  * otherwise.  Milliseconds since the epoch.

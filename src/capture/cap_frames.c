@@ -4,8 +4,8 @@
  * another source (pkt_dedupe.h), reassemble fragmented UDP (ip_reasm.h),
  * classify RADIUS (RFC 2865, 2866: UDP 1812/1813, the old 1645/1646; RFC
  * 5176: 3799) and DHCP (RFC 2131: UDP 67/68), count per source and for the
- * process, and hand signalling packets to cp_signalling() (issue 9: the
- * sessions).  Also the process's clock (cap_clock, cap_proc.h).
+ * process, and hand signalling packets to cp_signalling() (where session
+ * tracking will begin).  Also the process's clock (cap_clock, cap_proc.h).
  */
 #include <netinet/in.h>
 #include <pcap/dlt.h>

@@ -518,10 +518,6 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
             return fail(p, err);
         if (rc > 0)
             log_warnx(CP_TOKEN, "%s", err);
-        /* The kernel clears the parent-death signal when the credentials
-         * change: set it again, and stop if the monitor is already gone. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != p->monitor_pid)
-            return fail(p, "capture: the monitor is gone");
     }
 
     /* 2. The agent's channel, the slice and its descriptors. */
@@ -604,7 +600,6 @@ int pm_capture_proc_main(int argc, char **argv, const struct pm_daemon_hooks *ho
     char err[512];
 
     memset(p, 0, sizeof(*p));
-    p->monitor_pid = getppid();
     /* ps, top and pgrep tell the processes apart (all three are /proc/self/exe) */
     (void)prctl(PR_SET_NAME, "pmirrord-cap", 0, 0, 0);
     p->hooks = hooks;

@@ -72,7 +72,6 @@ struct cp_slice {
 };
 
 struct cap_proc {
-    pid_t monitor_pid; /* our parent at start (PR_SET_PDEATHSIG is set again after the drop) */
     const struct pm_daemon_hooks *hooks;
     int test_build;          /* hooks with a test producer: sig_digest is computed */
     struct ipc_chan *chan_b; /* monitor */

@@ -492,6 +492,12 @@ int sbx_drop_to_user(const char *user, uint64_t keep_caps, char *err, size_t err
     int fell = sbx_resolve_user(user, &uid, &gid, warn, sizeof(warn));
     if (fell < 0)
         return pm_err(err, errlen, "%s", warn);
+    /* The kernel clears the parent-death signal when the credentials change
+     * (prctl(2)): a child of the monitor must keep it, see below. */
+    int deathsig = 0;
+    pid_t parent = getppid();
+    if (prctl(PR_GET_PDEATHSIG, &deathsig, 0, 0, 0) < 0)
+        deathsig = 0;
 
     for (int cap = 0; cap < 64; cap++) {
         if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
@@ -523,6 +529,8 @@ int sbx_drop_to_user(const char *user, uint64_t keep_caps, char *err, size_t err
         return pm_err(err, errlen, "sandbox: PR_SET_DUMPABLE: %s", strerror(errno));
     if (verify_dropped(uid, gid, keep_caps, err, errlen) < 0)
         return -1;
+    if (deathsig != 0 && (prctl(PR_SET_PDEATHSIG, deathsig, 0, 0, 0) < 0 || getppid() != parent))
+        return pm_err(err, errlen, "sandbox: the parent process went away during the drop");
     if (fell)
         pm_err(err, errlen, "%s", warn);
     return fell;

@@ -710,48 +710,6 @@ fail:
     return -1;
 }
 
-/* Drop to our user: nothing kept, or CAP_IPC_LOCK when the limit is short. */
-static int drop_privileges(size_t need, char *err, size_t errlen)
-{
-    struct rlimit rl;
-    char why[300];
-    pid_t parent = getppid();
-
-    if (geteuid() != 0) {
-        log_warnx("main",
-                  "the agent process is not root (uid %u): it cannot change user and runs as "
-                  "it is",
-                  (unsigned)geteuid());
-        return 0;
-    }
-    if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0) {
-        snprintf(err, errlen, "getrlimit(RLIMIT_MEMLOCK): %s", strerror(errno));
-        return -1;
-    }
-    uint64_t keep = 0;
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t)need)
-        keep = UINT64_C(1) << CAP_IPC_LOCK;
-    int rc = sbx_drop_to_user(AGENT_PROC_USER, keep, why, sizeof(why));
-    if (rc < 0) {
-        snprintf(err, errlen, "%s", why);
-        return -1;
-    }
-    if (rc > 0)
-        log_warnx("main", "%s", why);
-    /* The kernel clears the parent-death signal when the credentials
-     * change (prctl(2)): ask again, and stop if the monitor died meanwhile. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent) {
-        snprintf(err, errlen, "the monitor went away during start-up");
-        return -1;
-    }
-    if (keep != 0)
-        log_info("main",
-                 "RLIMIT_MEMLOCK is %llu bytes, %zu needed: the agent process keeps "
-                 "CAP_IPC_LOCK (docs/memory-locking.md)",
-                 (unsigned long long)rl.rlim_max, need);
-    return 0;
-}
-
 static void on_ctl_event(const struct ctl_event *ev, void *arg)
 {
     if (ev->kind == CTL_EV_ENABLE_OK) {
@@ -860,7 +818,7 @@ static void teardown(void)
 static int run(struct pm_conf *conf, char *err, size_t errlen)
 {
     size_t need = pm_memlock_needed(conf);
-    if (drop_privileges(need, err, errlen) < 0)
+    if (agent_drop_privileges(need, err, errlen) < 0)
         return -1;
     int lim = pm_memlock_limit(need, err, errlen);
     if (lim < 0)

@@ -33,4 +33,9 @@
  * start or run, 2 usage. */
 int pm_agent_proc_main(int argc, char **argv, const struct pm_daemon_hooks *hooks);
 
+/* agent_drop.c: run as root, become AGENT_PROC_USER (nobody with a warning),
+ * keeping CAP_IPC_LOCK only if the hard RLIMIT_MEMLOCK is below need bytes;
+ * not root: a warning and nothing changes.  0, or -1 with err. */
+int agent_drop_privileges(size_t need, char *err, size_t errlen);
+
 #endif

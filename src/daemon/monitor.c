@@ -33,7 +33,6 @@
  */
 #include "monitor.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -503,245 +502,6 @@ static void resolve_users(uid_t *uid, gid_t *gid)
                   MON_AGENT_USER, MON_CAPTURE_USER);
 }
 
-/* Whether the directory open on fd holds only what pmirrord puts there:
- * regular files and the index directories Net-SNMP creates in its persistent
- * directory.  A shared directory (/var/lib) holds other subdirectories. */
-static int only_regular_files(int fd, char *bad, size_t badlen)
-{
-    int dfd = dup(fd);
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    if (d != NULL)
-        rewinddir(d); /* a dup shares the offset: read from the start */
-    struct dirent *e;
-    int ok = d != NULL;
-    while (ok && (e = readdir(d)) != NULL) {
-        struct stat fs;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (fstatat(fd, e->d_name, &fs, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        if (S_ISDIR(fs.st_mode) &&
-            (strcmp(e->d_name, "cert_indexes") == 0 || strcmp(e->d_name, "mib_indexes") == 0))
-            continue;
-        if (!S_ISREG(fs.st_mode)) {
-            snprintf(bad, badlen, "%s", e->d_name);
-            ok = 0;
-        }
-    }
-    if (d != NULL)
-        closedir(d);
-    else if (dfd >= 0)
-        close(dfd);
-    return ok;
-}
-
-/* The first directory on the way to dir (dir included) that uid/gid may not
- * search (mode bits as the kernel applies them, no ACLs), into bad; 0 if none. */
-static int unsearchable(const char *dir, uid_t uid, gid_t gid, char *bad, size_t badlen)
-{
-    char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s", dir);
-    size_t n = strlen(p);
-    for (size_t i = 1; i <= n; i++) {
-        if (i < n && p[i] != '/')
-            continue;
-        char c = p[i];
-        p[i] = '\0';
-        struct stat st;
-        int ok = stat(p, &st) == 0 && (st.st_mode & (st.st_uid == uid   ? S_IXUSR
-                                                     : st.st_gid == gid ? S_IXGRP
-                                                                        : S_IXOTH)) != 0;
-        if (!ok) {
-            snprintf(bad, badlen, "%s", p);
-            return -1;
-        }
-        p[i] = c;
-    }
-    return 0;
-}
-
-/*
- * persistentDir (its parent was checked with the configuration): created
- * 0700, then given, with the files in it, to the agent's user and made 0700.
- * Only a directory of pmirrord's own: one owned by root or that user that
- * holds nothing but regular files.  Anything else (a shared directory such as
- * /var/lib named by mistake) stops the start, naming the directive.
- */
-static int persistent_dir(const struct pm_conf *c, uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-    const char *dir = c->persistent_dir;
-    char where[2 * PM_PATH_MAX + 64], bad[256] = "";
-    snprintf(where, sizeof(where), "%s%spersistentDir %s",
-             c->persistent_dir_where[0] ? c->persistent_dir_where : "",
-             c->persistent_dir_where[0] ? ": " : "", dir);
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return pm_err(err, errlen, "%s: %s", where, strerror(errno));
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return pm_err(err, errlen, "%s: %s", where, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        pm_err(err, errlen, "%s: %s", where, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (geteuid() != 0) { /* no separation: the children run as we do */
-        close(fd);
-        return 0;
-    }
-    if (st.st_uid != 0 && st.st_uid != uid) {
-        pm_err(err, errlen,
-               "%s is owned by uid %u: give pmirrord a directory of its own (owned by root or "
-               "by the agent's user, uid %u)",
-               where, (unsigned)st.st_uid, (unsigned)uid);
-        close(fd);
-        return -1;
-    }
-    if (!only_regular_files(fd, bad, sizeof(bad))) {
-        pm_err(
-            err, errlen,
-            "%s holds \"%s\", which pmirrord did not put there: it does not look like pmirrord's "
-            "own directory, and pmirrord gives that directory to its agent's user; name a "
-            "directory of its own",
-            where, bad);
-        close(fd);
-        return -1;
-    }
-    if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0) {
-        pm_err(err, errlen, "%s: %s", where, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0) {
-        pm_err(err, errlen, "%s: %s", where, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    /* The agent runs as that user: every directory on the way must let it in. */
-    if (unsearchable(dir, uid, gid, bad, sizeof(bad)) < 0) {
-        pm_err(err, errlen,
-               "%s: the agent's user (uid %u) cannot reach it: %s is not searchable by it "
-               "(chmod o+x, or put persistentDir elsewhere)",
-               where, (unsigned)uid, bad);
-        close(fd);
-        return -1;
-    }
-    /* Taken over once, from root (a single-process pmirrord left its files
-     * there): the files and Net-SNMP's index directories in it.  Never again
-     * once the directory is the agent's: its user could have linked any
-     * file there.  Each file is opened without following a link and given
-     * only if it is a regular file with no other name. */
-    if (st.st_uid == 0 && uid != 0) {
-        int dfd = dup(fd);
-        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-        if (d != NULL)
-            rewinddir(d); /* a dup shares the offset: read from the start */
-        struct dirent *e;
-        while (d != NULL && (e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            int ffd =
-                openat(fd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-            struct stat fs;
-            int ok = ffd >= 0 && fstat(ffd, &fs) == 0;
-            if (ok && fs.st_uid == uid) {
-                close(ffd);
-                continue;
-            }
-            if (!ok || !((S_ISREG(fs.st_mode) && fs.st_nlink == 1) || S_ISDIR(fs.st_mode)) ||
-                fchown(ffd, uid, gid) < 0)
-                log_warnx("mon", "persistentDir %s: %s not taken over (not a plain file of root)",
-                          dir, e->d_name);
-            if (ffd >= 0)
-                close(ffd);
-        }
-        if (d != NULL)
-            closedir(d);
-        else if (dfd >= 0)
-            close(dfd);
-        log_info("mon", "persistentDir %s given to the agent's user, mode 0700", dir);
-    }
-    close(fd);
-    return 0;
-}
-
-/* The parent directory of path into out ("/" for "/x"). */
-static void parent_of(const char *path, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s", path);
-    size_t n = strlen(out);
-    while (n > 1 && out[n - 1] == '/')
-        out[--n] = '\0';
-    char *slash = strrchr(out, '/');
-    if (slash == out)
-        slash[1] = '\0';
-    else if (slash != NULL)
-        *slash = '\0';
-}
-
-/* A pcap:FILE root may open for the capture process: a regular file with one
- * name, opened without blocking (a FIFO must not hang the monitor). */
-static int pcap_file_ok(const char *where, const char *path, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0)
-        return pm_err(err, errlen, "%s: capture pcap:%s: %s", where, path, strerror(errno));
-    struct stat st;
-    int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1;
-    close(fd);
-    if (!ok)
-        return pm_err(err, errlen,
-                      "%s: capture pcap:%s: not a regular file with one name (a FIFO, a device "
-                      "or a hard link is refused)",
-                      where, path);
-    return 0;
-}
-
-int pm_monitor_check(const struct pm_conf *c, char *err, size_t errlen)
-{
-    for (size_t i = 0; i < c->ncaptures; i++)
-        if (c->captures[i].spec.offline &&
-            pcap_file_ok(c->captures[i].where, c->captures[i].spec.src, err, errlen) < 0)
-            return -1;
-    if (geteuid() != 0)
-        return 0; /* no separation: the children run as we do */
-    uid_t uid;
-    gid_t gid;
-    char why[256], where[2 * PM_PATH_MAX + 64], bad[PM_PATH_MAX] = "", parent[PM_PATH_MAX];
-    if (sbx_resolve_user(MON_AGENT_USER, &uid, &gid, why, sizeof(why)) < 0)
-        return 0; /* said at start-up; the agent then runs as we do */
-    const char *dir = c->persistent_dir;
-    snprintf(where, sizeof(where), "%s%spersistentDir %s",
-             c->persistent_dir_where[0] ? c->persistent_dir_where : "",
-             c->persistent_dir_where[0] ? ": " : "", dir);
-    parent_of(dir, parent, sizeof(parent));
-    if (unsearchable(parent, uid, gid, bad, sizeof(bad)) < 0)
-        return pm_err(err, errlen,
-                      "%s: the agent's user (uid %u) cannot reach it: %s is not searchable by "
-                      "it (chmod o+x, or put persistentDir elsewhere)",
-                      where, (unsigned)uid, bad);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : pm_err(err, errlen, "%s: %s", where, strerror(errno));
-    struct stat st;
-    int rc = 0;
-    if (fstat(fd, &st) < 0)
-        rc = pm_err(err, errlen, "%s: %s", where, strerror(errno));
-    else if (st.st_uid != 0 && st.st_uid != uid)
-        rc = pm_err(err, errlen,
-                    "%s is owned by uid %u: give pmirrord a directory of its own (owned by root "
-                    "or by the agent's user, uid %u)",
-                    where, (unsigned)st.st_uid, (unsigned)uid);
-    else if (!only_regular_files(fd, bad, sizeof(bad)))
-        rc = pm_err(err, errlen,
-                    "%s holds \"%s\", which pmirrord did not put there: it does not look like "
-                    "pmirrord's own directory, and pmirrord gives that directory to its agent's "
-                    "user; name a directory of its own",
-                    where, bad);
-    close(fd);
-    return rc;
-}
-
 /* Every pcap:FILE source, opened once as root, before any child. */
 static int open_pcaps(struct monitor *m, const struct pm_conf *c, char *err, size_t errlen)
 {
@@ -752,27 +512,9 @@ static int open_pcaps(struct monitor *m, const struct pm_conf *c, char *err, siz
         const struct cap_spec *s = &c->captures[i].spec;
         if (!s->offline)
             continue;
-        /* Root opens it for an unprivileged reader: a regular file only
-         * (never a FIFO that would hang the monitor, a device or a link
-         * to another name), opened without blocking, then checked. */
-        int fd = open(s->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        int fd = mon_open_pcap(c->captures[i].where, s->src, err, errlen);
         if (fd < 0)
-            return pm_err(err, errlen, "%s: capture pcap:%s: %s", c->captures[i].where, s->src,
-                          strerror(errno));
-        struct stat st;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-            close(fd);
-            return pm_err(err, errlen,
-                          "%s: capture pcap:%s: not a regular file with one name (a FIFO, a "
-                          "device or a hard link is refused)",
-                          c->captures[i].where, s->src);
-        }
-        int fl = fcntl(fd, F_GETFL);
-        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-            close(fd);
-            return pm_err(err, errlen, "%s: capture pcap:%s: %s", c->captures[i].where, s->src,
-                          strerror(errno));
-        }
+            return -1;
         struct pcap_fd *pf = &m->pcaps[m->npcaps++];
         pf->fd = fd;
         pf->id = (uint32_t)(i + 1);
@@ -992,7 +734,7 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
     sv_set_events(m->set, on_sv_event, m);
 
     resolve_users(&auid, &agid);
-    if (persistent_dir(conf, auid, agid, err, sizeof(err)) < 0)
+    if (mon_persistent_dir(conf, auid, agid, err, sizeof(err)) < 0)
         goto fail;
     if (ctl_listen_open(&m->ctl, conf->control_socket,
                         conf->control_group[0] ? conf->control_group : NULL, err, sizeof(err)) < 0)

@@ -8,6 +8,7 @@
 #define PMIRRORD_DAEMON_MONITOR_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct pm_conf;
 struct pm_daemon_hooks;
@@ -48,6 +49,13 @@ struct mon_options {
  * searchable by that user).  0, or -1 with "FILE:LINE: ..." in err.
  */
 int pm_monitor_check(const struct pm_conf *c, char *err, size_t errlen);
+/* monitor_files.c: persistentDir created if missing (0700) and, run as root,
+ * given to uid/gid after pm_monitor_check()'s checks on what was opened.  0,
+ * or -1 with "FILE:LINE: ..." in err. */
+int mon_persistent_dir(const struct pm_conf *c, uid_t uid, gid_t gid, char *err, size_t errlen);
+/* monitor_files.c: a pcap:FILE opened for reading (blocking), or -1 with err
+ * naming where (FILE:LINE) when it is not a regular file with one name. */
+int mon_open_pcap(const char *where, const char *path, char *err, size_t errlen);
 int pm_monitor_run(struct pm_conf *c, const struct mon_options *o,
                    const struct pm_daemon_hooks *hooks);
 

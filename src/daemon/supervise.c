@@ -542,6 +542,20 @@ static int running(const struct sv_set *set)
     return n;
 }
 
+/* Reaps until no child of set runs or the monotonic time `end` (ms) has come. */
+static void reap_until(struct sv_set *set, uint64_t end)
+{
+    sv_reap(set);
+    while (running(set)) {
+        uint64_t now = mono_ms();
+        if (now >= end)
+            break;
+        struct pollfd p = {.fd = set->sigfd, .events = POLLIN};
+        poll(&p, 1, (int)(end - now));
+        sv_reap(set);
+    }
+}
+
 int sv_stop_all(struct sv_set *set, int timeout_ms)
 {
     set->stopping = true;
@@ -552,16 +566,7 @@ int sv_stop_all(struct sv_set *set, int timeout_ms)
         else
             c->state = SV_STOPPED;
     }
-    uint64_t end = mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
-    sv_reap(set);
-    while (running(set)) {
-        uint64_t now = mono_ms();
-        if (now >= end)
-            break;
-        struct pollfd p = {.fd = set->sigfd, .events = POLLIN};
-        poll(&p, 1, (int)(end - now));
-        sv_reap(set);
-    }
+    reap_until(set, mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0));
     int killed = 0;
     for (struct sv_child *c = set->children; c; c = c->next) {
         if (c->state != SV_RUNNING)
@@ -571,16 +576,7 @@ int sv_stop_all(struct sv_set *set, int timeout_ms)
     }
     /* Bounded too: a child stuck in the kernel (uninterruptible sleep on a
      * dead NFS server...) dies only when the kernel lets it. */
-    end = mono_ms() + SV_KILL_WAIT_MS;
-    sv_reap(set);
-    while (running(set)) {
-        uint64_t now = mono_ms();
-        if (now >= end)
-            break;
-        struct pollfd p = {.fd = set->sigfd, .events = POLLIN};
-        poll(&p, 1, (int)(end - now));
-        sv_reap(set);
-    }
+    reap_until(set, mono_ms() + SV_KILL_WAIT_MS);
     return killed;
 }
 
