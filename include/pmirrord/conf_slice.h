@@ -44,6 +44,9 @@ struct conf_slice *conf_slice_new(void);
 /* Only directives going to dest (enum conf_dest, conf.h) are accepted by
  * conf_slice_rec(): a child refuses another process's lines (secrets). */
 void conf_slice_set_dest(struct conf_slice *s, unsigned dest);
+/* 1 if text, a line sent under the directive name key, is a line of key
+ * (its first word) and key goes to dest (0: any known directive). */
+int conf_slice_line_for(unsigned dest, const char *key, const char *text);
 /* Wipes every line and frees. NULL is allowed. */
 void conf_slice_free(struct conf_slice *s);
 

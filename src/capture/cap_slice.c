@@ -194,10 +194,7 @@ int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err
         return pm_err(err, errlen, "configuration slice: out of memory");
     for (size_t i = 0; i < sl->nlines && rc == 0; i++) {
         /* Only the capture process's directives, each under its own key. */
-        const char *v = sl->line[i].value + strspn(sl->line[i].value, " \t");
-        size_t klen = strlen(sl->line[i].key);
-        if ((conf_directive_dest(sl->line[i].key) & CONF_DEST_CAPTURE) == 0 ||
-            strncasecmp(v, sl->line[i].key, klen) != 0 || (v[klen] != ' ' && v[klen] != '\t'))
+        if (!conf_slice_line_for(CONF_DEST_CAPTURE, sl->line[i].key, sl->line[i].value))
             rc = pm_err(err, errlen, "%s:%u: not a directive of the capture process's slice",
                         sl->file, sl->line[i].line);
         else

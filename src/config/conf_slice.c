@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -90,6 +91,18 @@ int conf_slice_add(struct conf_slice *s, uint32_t line, const char *text, size_t
     return 0;
 }
 
+int conf_slice_line_for(unsigned dest, const char *key, const char *text)
+{
+    unsigned d = conf_directive_dest(key);
+    if (d == 0 || (dest != 0 && (d & dest) == 0))
+        return 0;
+    /* the key is the line's own directive: a line cannot travel under
+     * another process's directive name */
+    const char *v = text + strspn(text, " \t");
+    size_t klen = strlen(key);
+    return strncasecmp(v, key, klen) == 0 && (v[klen] == ' ' || v[klen] == '\t');
+}
+
 int conf_slice_rec(struct conf_slice *s, const struct ipc_rec *rec, char *err, size_t errlen)
 {
     if (rec->type != IPC_CONFIG)
@@ -112,7 +125,7 @@ int conf_slice_rec(struct conf_slice *s, const struct ipc_rec *rec, char *err, s
         if (d == 0)
             return pm_err(err, errlen, "%s:%u: a CONFIG record for an unknown directive", s->name,
                           (unsigned)cf->line);
-        if (s->dest != 0 && (d & s->dest) == 0)
+        if (!conf_slice_line_for(s->dest, cf->key, cf->value))
             return pm_err(err, errlen, "%s:%u: a CONFIG record for %s, not this process's", s->name,
                           (unsigned)cf->line, cf->key);
         if (conf_slice_add(s, cf->line, cf->value, strlen(cf->value), err, errlen) < 0)
