@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include "pmirrord/pm_event.h"
+#include "pmirrord/intercept.h"
 
 #define IPC_MAGIC0      0x50 /* "PMIP" */
 #define IPC_MAGIC1      0x4d
@@ -66,14 +67,19 @@ enum ipc_type {
     IPC_STATUS = 12,    /* child -> monitor: ready, or failed to start (and why) */
     IPC_PRIV_REQ = 13,  /* agent -> monitor: open something only root can (AgentX socket) */
     IPC_PRIV_FAIL = 14, /* monitor -> agent: that request failed (errno and a sentence) */
+    IPC_INTERCEPT = 15, /* capture -> agent: an intercept began/ended; agent -> capture: restore */
 };
 #define IPC_TYPE_MIN 1
-#define IPC_TYPE_MAX 14
+#define IPC_TYPE_MAX 15
 
 /* Record flags (the record header's flags field); other bits must be 0. */
 #define IPC_F_BEGIN 0x0001 /* TRIGGER_SET, CONFIG: first record of a table/slice */
 #define IPC_F_END   0x0002 /* TRIGGER_SET, CONFIG: last record of a table/slice */
 #define IPC_F_EMPTY 0x0004 /* TRIGGER_SET: carries no entry (an empty table) */
+/* INTERCEPT: exactly one of these */
+#define IPC_F_ICPT_UP      0x0008 /* capture -> agent: a RADIUS-provisioned intercept began */
+#define IPC_F_ICPT_DOWN    0x0010 /* capture -> agent: it ended */
+#define IPC_F_ICPT_RESTORE 0x0020 /* agent -> capture: one the agent kept, to take back */
 
 enum ipc_role { IPC_ROLE_MONITOR = 1, IPC_ROLE_AGENT = 2, IPC_ROLE_CAPTURE = 3 };
 
@@ -168,6 +174,11 @@ struct ipc_trigger_set {
     struct ipc_trigger entry; /* unused with IPC_F_EMPTY */
 };
 
+/* INTERCEPT (intercept.h). */
+struct ipc_intercept {
+    struct pm_intercept ic;
+};
+
 struct ipc_trigger_ack {
     uint64_t generation;
     uint32_t entries;
@@ -237,6 +248,7 @@ struct ipc_rec {
         struct ipc_status status;
         struct ipc_priv_req priv_req;
         struct ipc_priv_fail priv_fail;
+        struct ipc_intercept intercept;
     } u;
 };
 
