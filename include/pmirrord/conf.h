@@ -14,11 +14,13 @@
 #include <stdint.h>
 
 #include "pmirrord/cap_source.h"
+#include "pmirrord/trigger.h"
 
 #define PM_CONF_DEFAULT_PATH "/etc/pmirrord/pmirrord.conf"
 #define PM_PATH_MAX          256
 #define PM_MAX_TRAPHOSTS     64
 #define PM_MAX_CAPTURES      64
+#define PM_MAX_TRIGGERS_MAX  10000 /* the largest maxTriggers */
 
 enum th_auth { TH_AUTH_SHA1 = 1, TH_AUTH_SHA224, TH_AUTH_SHA256, TH_AUTH_SHA384, TH_AUTH_SHA512 };
 enum th_priv { TH_PRIV_AES128 = 1, TH_PRIV_AES192, TH_PRIV_AES256 };
@@ -54,6 +56,12 @@ struct pm_capture_conf {
     char where[PM_PATH_MAX + 16]; /* "file:line" */
 };
 
+/* One `mirror` directive that no later `no mirror` removed (trigger.h). */
+struct pm_conf_trigger {
+    struct pm_trigger rule;
+    char where[PM_PATH_MAX + 16]; /* "file:line" */
+};
+
 struct pm_conf {
     char path[PM_PATH_MAX];
     /* agent */
@@ -83,6 +91,10 @@ struct pm_conf {
     struct pm_capture_conf *captures; /* `capture` directives, in file order */
     size_t ncaptures;
     unsigned signalling_latency; /* signallingLatency, ms (1..1000) */
+    /* mirror triggers (agent): `mirror`, `no mirror`, `maxTriggers` */
+    struct pm_conf_trigger *triggers; /* in file order; wiped when freed */
+    size_t ntriggers;
+    unsigned max_triggers; /* maxTriggers, TRIG_DEFAULT_MAX */
 };
 
 /* Which process a directive goes to (docs/process-model.md "Configuration

@@ -57,6 +57,7 @@ void conf_defaults(struct pm_conf *c)
     c->secure_log = 0; /* off by default, as `snmp secure-log` in JUNOSe */
     snprintf(c->control_socket, sizeof(c->control_socket), "/run/pmirrord/pmirrord.sock");
     c->signalling_latency = CAP_LATENCY_MS_DEFAULT;
+    c->max_triggers = TRIG_DEFAULT_MAX;
 }
 
 void conf_free(struct pm_conf *c)
@@ -70,6 +71,12 @@ void conf_free(struct pm_conf *c)
     free(c->captures);
     c->captures = NULL;
     c->ncaptures = 0;
+    if (c->triggers != NULL) {
+        OPENSSL_cleanse(c->triggers, c->ntriggers * sizeof(*c->triggers));
+        free(c->triggers);
+    }
+    c->triggers = NULL;
+    c->ntriggers = 0;
 }
 
 int conf_parse_hex(const char *s, uint8_t *out, size_t outlen)
@@ -453,6 +460,81 @@ static int d_signalling_latency(struct conf_ctx *x, int argc, char **argv)
     return set_uint(x, argc, argv, 1, 1000, &x->c->signalling_latency);
 }
 
+/* mirror TYPE VALUE analyzer ADDRESS:PORT id MIRROR-ID [...] (trigger.h).
+ * The messages name word positions only: VALUE is a target's identity. */
+static int d_mirror(struct conf_ctx *x, int argc, char **argv)
+{
+    struct pm_conf_trigger ct;
+    char why[300];
+    memset(&ct, 0, sizeof(ct));
+    if (trig_parse(&ct.rule, argc, argv, why, sizeof(why)) < 0) {
+        OPENSSL_cleanse(&ct, sizeof(ct));
+        CONF_FAIL(x, "%s", why);
+    }
+    for (size_t i = 0; i < x->c->ntriggers; i++)
+        if (trig_same(&x->c->triggers[i].rule, &ct.rule)) {
+            OPENSSL_cleanse(&ct, sizeof(ct));
+            CONF_FAIL(x, "mirror: the same trigger and mirror ID are defined at %.200s",
+                      x->c->triggers[i].where);
+        }
+    if (x->c->ntriggers >= x->c->max_triggers) {
+        OPENSSL_cleanse(&ct, sizeof(ct));
+        CONF_FAIL(x, "mirror: more than maxTriggers (%u) triggers", x->c->max_triggers);
+    }
+    /* Not realloc(): the old array holds target identities and would be freed unwiped. */
+    struct pm_conf_trigger *n = calloc(x->c->ntriggers + 1, sizeof(*n));
+    if (n == NULL) {
+        OPENSSL_cleanse(&ct, sizeof(ct));
+        CONF_FAIL(x, "out of memory");
+    }
+    if (x->c->ntriggers > 0) {
+        memcpy(n, x->c->triggers, x->c->ntriggers * sizeof(*n));
+        OPENSSL_cleanse(x->c->triggers, x->c->ntriggers * sizeof(*n));
+    }
+    free(x->c->triggers);
+    snprintf(ct.where, sizeof(ct.where), "%s:%d", x->file, x->line);
+    n[x->c->ntriggers++] = ct;
+    x->c->triggers = n;
+    OPENSSL_cleanse(&ct, sizeof(ct));
+    return 0;
+}
+
+/* no mirror TYPE VALUE [id MIRROR-ID]: removes every earlier rule it
+ * matches; one that matches nothing is an error (a mistyped removal would
+ * leave a target mirrored). */
+static int d_no(struct conf_ctx *x, int argc, char **argv)
+{
+    struct pm_trigger_del d;
+    char why[300];
+    if (trig_parse_del(&d, argc, argv, why, sizeof(why)) < 0) {
+        OPENSSL_cleanse(&d, sizeof(d));
+        CONF_FAIL(x, "%s", why);
+    }
+    size_t kept = 0, n = x->c->ntriggers;
+    for (size_t i = 0; i < n; i++) {
+        if (trig_del_matches(&d, &x->c->triggers[i].rule))
+            continue;
+        if (kept != i)
+            x->c->triggers[kept] = x->c->triggers[i];
+        kept++;
+    }
+    OPENSSL_cleanse(&d, sizeof(d));
+    if (kept == n)
+        CONF_FAIL(x, "no mirror: no earlier mirror line matches");
+    OPENSSL_cleanse(x->c->triggers + kept, (n - kept) * sizeof(*x->c->triggers));
+    x->c->ntriggers = kept;
+    return 0;
+}
+
+static int d_max_triggers(struct conf_ctx *x, int argc, char **argv)
+{
+    if (set_uint(x, argc, argv, 1, PM_MAX_TRIGGERS_MAX, &x->c->max_triggers) < 0)
+        return -1;
+    if (x->c->ntriggers > x->c->max_triggers)
+        CONF_FAIL(x, "maxTriggers: %zu mirror lines come before it", x->c->ntriggers);
+    return 0;
+}
+
 #define TO_AGENT   CONF_DEST_AGENT
 #define TO_CAPTURE CONF_DEST_CAPTURE
 
@@ -478,6 +560,9 @@ static const struct {
     {"controlSocket", d_control_socket, TO_AGENT},
     {"controlGroup", d_control_group, TO_AGENT},
     {"mirrorSecret", d_mirror_secret, TO_AGENT},
+    {"mirror", d_mirror, TO_AGENT},
+    {"no", d_no, TO_AGENT},
+    {"maxTriggers", d_max_triggers, TO_AGENT},
     {"capture", d_capture, TO_CAPTURE},
     {"signallingLatency", d_signalling_latency, TO_CAPTURE},
 };

@@ -164,8 +164,13 @@ static void trig(struct cap_proc *p, unsigned flags, uint64_t gen, const char *w
     rec.type = IPC_TRIGGER_SET;
     rec.flags = (uint16_t)flags;
     rec.u.trigger_set.generation = gen;
-    snprintf(rec.u.trigger_set.entry.trigger, sizeof(rec.u.trigger_set.entry.trigger), "%s", who);
-    rec.u.trigger_set.entry.analyzer_family = 4;
+    struct pm_trigger *t = &rec.u.trigger_set.entry.rule;
+    snprintf(t->text, sizeof(t->text), "%s", who);
+    t->type = TRIG_USERNAME;
+    t->value_len = strlen(who);
+    memcpy(t->value, who, t->value_len);
+    t->analyzer.family = 4;
+    t->analyzer.port = 1;
     cp_on_chan_c(&rec, p);
 }
 
@@ -190,7 +195,7 @@ static void test_triggers_and_sink(void)
     trig(&p, IPC_F_END, 2, "carol");
     pump(&p, peer, &g);
     CHECK(g.acks == 2 && g.gen == 2 && g.entries == 3 && p.ntrig == 3);
-    CHECK(!strcmp(p.trig[1].trigger, "bob"));
+    CHECK(!strcmp(p.trig[1].rule.text, "bob"));
     /* outside BEGIN..END, another generation, EMPTY in the middle: refused, no ack */
     trig(&p, 0, 3, "x");
     trig(&p, IPC_F_BEGIN, 4, "x");

@@ -496,13 +496,15 @@ static void table_read(struct fixture *f, struct table_rx *t, size_t want)
 static void trigger_entry(struct ipc_trigger *e, uint32_t mirror_id)
 {
     memset(e, 0, sizeof(*e));
-    e->config_source = 2;
-    e->trigger_type = 0;
-    snprintf(e->trigger, sizeof(e->trigger), "eth%u", mirror_id);
-    e->mirror_id = mirror_id;
-    e->analyzer_family = 4;
-    memcpy(e->analyzer, "\xc6\x12\x00\x09", 4); /* 198.18.0.9 */
-    e->analyzer_port = 4789;
+    e->config_source = 3;
+    e->rule.type = TRIG_INTERFACE;
+    snprintf(e->rule.text, sizeof(e->rule.text), "eth%u", mirror_id);
+    e->rule.value_len = strlen(e->rule.text);
+    memcpy(e->rule.value, e->rule.text, e->rule.value_len);
+    e->rule.mirror_id = mirror_id;
+    e->rule.analyzer.family = 4;
+    memcpy(e->rule.analyzer.addr, "\xc6\x12\x00\x09", 4); /* 198.18.0.9 */
+    e->rule.analyzer.port = 4789;
 }
 
 /* intake_push_table(): the thread sends the table (an empty one as one
@@ -544,9 +546,9 @@ static void test_push_table(void)
     CHECK(t.n == 3);
     CHECK(t.flags[0] == IPC_F_BEGIN && t.flags[1] == 0 && t.flags[2] == IPC_F_END);
     for (uint32_t i = 0; i < 3; i++) {
-        CHECK(t.gen[i] == 2 && t.entry[i].mirror_id == 10 + i);
-        CHECK(t.entry[i].analyzer_family == 4 && t.entry[i].analyzer_port == 4789);
-        CHECK(memcmp(t.entry[i].analyzer, "\xc6\x12\x00\x09", 4) == 0);
+        CHECK(t.gen[i] == 2 && t.entry[i].rule.mirror_id == 10 + i);
+        CHECK(t.entry[i].rule.analyzer.family == 4 && t.entry[i].rule.analyzer.port == 4789);
+        CHECK(memcmp(t.entry[i].rule.analyzer.addr, "\xc6\x12\x00\x09", 4) == 0);
     }
     WAIT_FOR(f.in, c, c.tables_sent == 2);
     CHECK(c.table_records == 4 && c.table_generation == 2);
