@@ -54,6 +54,8 @@ struct pm_capture_conf {
     char where[PM_PATH_MAX + 16]; /* "file:line" */
 };
 
+struct rt_conf; /* radius_conf.h */
+
 struct pm_conf {
     char path[PM_PATH_MAX];
     /* agent */
@@ -83,6 +85,10 @@ struct pm_conf {
     struct pm_capture_conf *captures; /* `capture` directives, in file order */
     size_t ncaptures;
     unsigned signalling_latency; /* signallingLatency, ms (1..1000) */
+    /* RADIUS tracker (radius_conf.h): allocated at the first radius* directive,
+     * NULL without one; holds secrets, wiped by conf_free().  The capture
+     * process may take it (set the pointer to NULL before conf_free()). */
+    struct rt_conf *radius;
 };
 
 /* Which process a directive goes to (docs/process-model.md "Configuration
