@@ -61,6 +61,7 @@ struct pm_conf_trigger {
     struct pm_trigger rule;
     char where[PM_PATH_MAX + 16]; /* "file:line" */
 };
+struct rt_conf; /* radius_conf.h */
 
 struct pm_conf {
     char path[PM_PATH_MAX];
@@ -95,6 +96,10 @@ struct pm_conf {
     struct pm_conf_trigger *triggers; /* in file order; wiped when freed */
     size_t ntriggers;
     unsigned max_triggers; /* maxTriggers, TRIG_DEFAULT_MAX */
+    /* RADIUS tracker (radius_conf.h): allocated at the first radius* directive,
+     * NULL without one; holds secrets, wiped by conf_free().  The capture
+     * process may take it (set the pointer to NULL before conf_free()). */
+    struct rt_conf *radius;
 };
 
 /* Which process a directive goes to (docs/process-model.md "Configuration

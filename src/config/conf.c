@@ -7,6 +7,7 @@
 #include "pmirrord/fsutil.h"
 #include "pmirrord/log.h"
 #include "pmirrord/pm_codec.h"
+#include "pmirrord/radius_conf.h"
 #include "pmirrord/secret.h"
 #include "pmirrord/slog_ring.h"
 
@@ -77,6 +78,8 @@ void conf_free(struct pm_conf *c)
     }
     c->triggers = NULL;
     c->ntriggers = 0;
+    rt_conf_free(c->radius);
+    c->radius = NULL;
 }
 
 int conf_parse_hex(const char *s, uint8_t *out, size_t outlen)
@@ -535,6 +538,20 @@ static int d_max_triggers(struct conf_ctx *x, int argc, char **argv)
     return 0;
 }
 
+/* The radius* directives (radius_conf.h): parsed by conf_radius.c for the
+ * monitor and the capture process alike.  radiusSecretsFile only records the
+ * path here; conf_load_lines() reads the file (a buffer never opens one). */
+static int d_radius(struct conf_ctx *x, int argc, char **argv)
+{
+    char where[RT_WHERE_MAX], msg[400];
+    if (x->c->radius == NULL && (x->c->radius = rt_conf_new()) == NULL)
+        CONF_FAIL(x, "out of memory");
+    snprintf(where, sizeof(where), "%s:%d", x->file, x->line);
+    if (rt_conf_parse(x->c->radius, argc, argv, where, msg, sizeof(msg)) < 0)
+        CONF_FAIL(x, "%s", msg);
+    return 0;
+}
+
 #define TO_AGENT   CONF_DEST_AGENT
 #define TO_CAPTURE CONF_DEST_CAPTURE
 
@@ -565,6 +582,13 @@ static const struct {
     {"maxTriggers", d_max_triggers, TO_AGENT},
     {"capture", d_capture, TO_CAPTURE},
     {"signallingLatency", d_signalling_latency, TO_CAPTURE},
+    {"radiusServer", d_radius, TO_CAPTURE},
+    {"radiusClient", d_radius, TO_CAPTURE},
+    {"radiusDynamicClient", d_radius, TO_CAPTURE},
+    {"radiusSecretsFile", d_radius, TO_CAPTURE},
+    {"requireMessageAuthenticator", d_radius, TO_CAPTURE},
+    {"radiusPairTimeout", d_radius, TO_CAPTURE},
+    {"radiusReplayWindow", d_radius, TO_CAPTURE},
 };
 
 unsigned conf_directive_dest(const char *name)
@@ -767,6 +791,32 @@ static int conf_check_file(const char *path, int fd, char *err, size_t errlen)
     return err[0] != '\0' ? -1 : 0;
 }
 
+/*
+ * The lines of a radiusSecretsFile go to the capture process like the main
+ * file's own (conf_load_lines()'s callback, docs/radius.md): numbered after
+ * the main file's last line, since a slice's line numbers only grow.
+ */
+static int secrets_line(void *arg, unsigned line, const char *directive, const char *text)
+{
+    struct conf_ctx *x = arg;
+    if (x->fn == NULL)
+        return 0;
+    return x->fn(x->fn_arg, CONF_DEST_CAPTURE, x->line + (int)line, directive, text);
+}
+
+static int conf_secrets(struct conf_ctx *x)
+{
+    struct rt_conf *rc = x->c->radius;
+    if (rc == NULL || rc->secrets_file[0] == '\0')
+        return 0;
+    char why[800];
+    if (rt_conf_read_secrets(rc, rc->secrets_file, secrets_line, x, why, sizeof(why)) < 0) {
+        snprintf(x->err, x->errlen, "%s: radiusSecretsFile: %s", rc->secrets_where, why);
+        return -1;
+    }
+    return 0;
+}
+
 int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
 {
     return conf_load_lines(path, c, NULL, NULL, err, errlen);
@@ -792,6 +842,8 @@ int conf_load_lines(const char *path, struct pm_conf *c, conf_line_fn fn, void *
         snprintf(err, errlen, "%s:%d: read error: %s", path, x.line, strerror(errno));
         rc = -1;
     }
+    if (rc == 0)
+        rc = conf_secrets(&x);
     if (rc == 0)
         rc = conf_check_file(path, fileno(f), err, errlen);
     fclose(f);
