@@ -100,6 +100,7 @@ struct pm_conf {
      * NULL without one; holds secrets, wiped by conf_free().  The capture
      * process may take it (set the pointer to NULL before conf_free()). */
     struct rt_conf *radius;
+    unsigned max_subscribers;    /* maxSubscribers (conf_sess.h) */
 };
 
 /* Which process a directive goes to (docs/process-model.md "Configuration

@@ -2,6 +2,7 @@
  * conf.c - load pmirrord.conf (see conf.h and README "Configuration reference").
  */
 #include "pmirrord/conf.h"
+#include "pmirrord/conf_sess.h"
 #include "conf_lex.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/fsutil.h"
@@ -59,6 +60,7 @@ void conf_defaults(struct pm_conf *c)
     snprintf(c->control_socket, sizeof(c->control_socket), "/run/pmirrord/pmirrord.sock");
     c->signalling_latency = CAP_LATENCY_MS_DEFAULT;
     c->max_triggers = TRIG_DEFAULT_MAX;
+    c->max_subscribers = CONF_MAX_SUBSCRIBERS_DEFAULT;
 }
 
 void conf_free(struct pm_conf *c)
@@ -552,6 +554,14 @@ static int d_radius(struct conf_ctx *x, int argc, char **argv)
     return 0;
 }
 
+static int d_max_subscribers(struct conf_ctx *x, int argc, char **argv)
+{
+    char why[160];
+    if (conf_parse_max_subscribers(argc, argv, &x->c->max_subscribers, why, sizeof(why)) < 0)
+        CONF_FAIL(x, "%s", why);
+    return 0;
+}
+
 #define TO_AGENT   CONF_DEST_AGENT
 #define TO_CAPTURE CONF_DEST_CAPTURE
 
@@ -589,6 +599,7 @@ static const struct {
     {"requireMessageAuthenticator", d_radius, TO_CAPTURE},
     {"radiusPairTimeout", d_radius, TO_CAPTURE},
     {"radiusReplayWindow", d_radius, TO_CAPTURE},
+    {"maxSubscribers", d_max_subscribers, TO_CAPTURE},
 };
 
 unsigned conf_directive_dest(const char *name)
