@@ -19,6 +19,7 @@
 #define PM_PATH_MAX          256
 #define PM_MAX_TRAPHOSTS     64
 #define PM_MAX_CAPTURES      64
+#define PM_MAX_DHCP_SERVERS  16 /* = DH_SERVERS_MAX (dhcp_track.h) */
 
 enum th_auth { TH_AUTH_SHA1 = 1, TH_AUTH_SHA224, TH_AUTH_SHA256, TH_AUTH_SHA384, TH_AUTH_SHA512 };
 enum th_priv { TH_PRIV_AES128 = 1, TH_PRIV_AES192, TH_PRIV_AES256 };
@@ -83,6 +84,9 @@ struct pm_conf {
     struct pm_capture_conf *captures; /* `capture` directives, in file order */
     size_t ncaptures;
     unsigned signalling_latency; /* signallingLatency, ms (1..1000) */
+    /* DHCP (dhcp_conf.h) */
+    uint32_t dhcp_server[PM_MAX_DHCP_SERVERS]; /* dhcpServer, network order */
+    size_t ndhcp_servers;
 };
 
 /* Which process a directive goes to (docs/process-model.md "Configuration

@@ -3,6 +3,7 @@
  */
 #include "pmirrord/conf.h"
 #include "conf_lex.h"
+#include "pmirrord/dhcp_conf.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/fsutil.h"
 #include "pmirrord/log.h"
@@ -453,6 +454,14 @@ static int d_signalling_latency(struct conf_ctx *x, int argc, char **argv)
     return set_uint(x, argc, argv, 1, 1000, &x->c->signalling_latency);
 }
 
+static int d_dhcp_server(struct conf_ctx *x, int argc, char **argv)
+{
+    char why[200];
+    if (conf_dhcp_server(x->c->dhcp_server, &x->c->ndhcp_servers, argc, argv, why, sizeof(why)) < 0)
+        CONF_FAIL(x, "%s", why);
+    return 0;
+}
+
 #define TO_AGENT   CONF_DEST_AGENT
 #define TO_CAPTURE CONF_DEST_CAPTURE
 
@@ -480,6 +489,7 @@ static const struct {
     {"mirrorSecret", d_mirror_secret, TO_AGENT},
     {"capture", d_capture, TO_CAPTURE},
     {"signallingLatency", d_signalling_latency, TO_CAPTURE},
+    {"dhcpServer", d_dhcp_server, TO_CAPTURE},
 };
 
 unsigned conf_directive_dest(const char *name)
