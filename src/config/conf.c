@@ -4,6 +4,7 @@
 #include "pmirrord/conf.h"
 #include "pmirrord/conf_sess.h"
 #include "conf_lex.h"
+#include "pmirrord/dhcp_conf.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/fsutil.h"
 #include "pmirrord/log.h"
@@ -562,6 +563,14 @@ static int d_max_subscribers(struct conf_ctx *x, int argc, char **argv)
     return 0;
 }
 
+static int d_dhcp_server(struct conf_ctx *x, int argc, char **argv)
+{
+    char why[200];
+    if (conf_dhcp_server(x->c->dhcp_server, &x->c->ndhcp_servers, argc, argv, why, sizeof(why)) < 0)
+        CONF_FAIL(x, "%s", why);
+    return 0;
+}
+
 #define TO_AGENT   CONF_DEST_AGENT
 #define TO_CAPTURE CONF_DEST_CAPTURE
 
@@ -600,6 +609,7 @@ static const struct {
     {"radiusPairTimeout", d_radius, TO_CAPTURE},
     {"radiusReplayWindow", d_radius, TO_CAPTURE},
     {"maxSubscribers", d_max_subscribers, TO_CAPTURE},
+    {"dhcpServer", d_dhcp_server, TO_CAPTURE},
 };
 
 unsigned conf_directive_dest(const char *name)
