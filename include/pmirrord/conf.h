@@ -82,7 +82,8 @@ struct pm_conf {
     /* capture process */
     struct pm_capture_conf *captures; /* `capture` directives, in file order */
     size_t ncaptures;
-    unsigned signalling_latency; /* signallingLatency, ms (1..1000) */
+    unsigned signalling_latency;    /* signallingLatency, ms (1..1000) */
+    unsigned session_start_timeout; /* sessionStartTimeout, s (1..3600; sess_engine.h) */
 };
 
 /* Which process a directive goes to (docs/process-model.md "Configuration

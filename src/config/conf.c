@@ -8,6 +8,7 @@
 #include "pmirrord/log.h"
 #include "pmirrord/pm_codec.h"
 #include "pmirrord/secret.h"
+#include "pmirrord/sess_engine.h"
 #include "pmirrord/slog_ring.h"
 
 #include <arpa/inet.h>
@@ -57,6 +58,7 @@ void conf_defaults(struct pm_conf *c)
     c->secure_log = 0; /* off by default, as `snmp secure-log` in JUNOSe */
     snprintf(c->control_socket, sizeof(c->control_socket), "/run/pmirrord/pmirrord.sock");
     c->signalling_latency = CAP_LATENCY_MS_DEFAULT;
+    c->session_start_timeout = SE_START_TIMEOUT_DEFAULT;
 }
 
 void conf_free(struct pm_conf *c)
@@ -453,6 +455,13 @@ static int d_signalling_latency(struct conf_ctx *x, int argc, char **argv)
     return set_uint(x, argc, argv, 1, 1000, &x->c->signalling_latency);
 }
 
+/* docs/sessions.md, "SessionFailed": how long an accepted login may wait
+ * for its Accounting-Start. */
+static int d_session_start_timeout(struct conf_ctx *x, int argc, char **argv)
+{
+    return set_uint(x, argc, argv, 1, 3600, &x->c->session_start_timeout);
+}
+
 #define TO_AGENT   CONF_DEST_AGENT
 #define TO_CAPTURE CONF_DEST_CAPTURE
 
@@ -480,6 +489,7 @@ static const struct {
     {"mirrorSecret", d_mirror_secret, TO_AGENT},
     {"capture", d_capture, TO_CAPTURE},
     {"signallingLatency", d_signalling_latency, TO_CAPTURE},
+    {"sessionStartTimeout", d_session_start_timeout, TO_CAPTURE},
 };
 
 unsigned conf_directive_dest(const char *name)
