@@ -105,6 +105,7 @@ struct pm_conf {
     /* DHCP (dhcp_conf.h) */
     uint32_t dhcp_server[PM_MAX_DHCP_SERVERS]; /* dhcpServer, network order */
     size_t ndhcp_servers;
+    unsigned session_start_timeout; /* sessionStartTimeout, s (1..3600; sess_engine.h) */
 };
 
 /* Which process a directive goes to (docs/process-model.md "Configuration

@@ -11,6 +11,7 @@
 #include "pmirrord/pm_codec.h"
 #include "pmirrord/radius_conf.h"
 #include "pmirrord/secret.h"
+#include "pmirrord/sess_engine.h"
 #include "pmirrord/slog_ring.h"
 
 #include <arpa/inet.h>
@@ -62,6 +63,7 @@ void conf_defaults(struct pm_conf *c)
     c->signalling_latency = CAP_LATENCY_MS_DEFAULT;
     c->max_triggers = TRIG_DEFAULT_MAX;
     c->max_subscribers = CONF_MAX_SUBSCRIBERS_DEFAULT;
+    c->session_start_timeout = SE_START_TIMEOUT_DEFAULT;
 }
 
 void conf_free(struct pm_conf *c)
@@ -571,6 +573,13 @@ static int d_dhcp_server(struct conf_ctx *x, int argc, char **argv)
     return 0;
 }
 
+/* docs/sessions.md, "SessionFailed": how long an accepted login may wait
+ * for its Accounting-Start. */
+static int d_session_start_timeout(struct conf_ctx *x, int argc, char **argv)
+{
+    return set_uint(x, argc, argv, 1, 3600, &x->c->session_start_timeout);
+}
+
 #define TO_AGENT   CONF_DEST_AGENT
 #define TO_CAPTURE CONF_DEST_CAPTURE
 
@@ -610,6 +619,7 @@ static const struct {
     {"radiusReplayWindow", d_radius, TO_CAPTURE},
     {"maxSubscribers", d_max_subscribers, TO_CAPTURE},
     {"dhcpServer", d_dhcp_server, TO_CAPTURE},
+    {"sessionStartTimeout", d_session_start_timeout, TO_CAPTURE},
 };
 
 unsigned conf_directive_dest(const char *name)
