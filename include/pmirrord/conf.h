@@ -21,7 +21,7 @@
 #define PM_MAX_TRAPHOSTS     64
 #define PM_MAX_CAPTURES      64
 #define PM_MAX_TRIGGERS_MAX  10000 /* the largest maxTriggers */
-#define PM_MAX_DHCP_SERVERS  16 /* = DH_SERVERS_MAX (dhcp_track.h) */
+#define PM_MAX_DHCP_SERVERS  16    /* = DH_SERVERS_MAX (dhcp_track.h) */
 
 enum th_auth { TH_AUTH_SHA1 = 1, TH_AUTH_SHA224, TH_AUTH_SHA256, TH_AUTH_SHA384, TH_AUTH_SHA512 };
 enum th_priv { TH_PRIV_AES128 = 1, TH_PRIV_AES192, TH_PRIV_AES256 };
@@ -101,7 +101,7 @@ struct pm_conf {
      * NULL without one; holds secrets, wiped by conf_free().  The capture
      * process may take it (set the pointer to NULL before conf_free()). */
     struct rt_conf *radius;
-    unsigned max_subscribers;    /* maxSubscribers (conf_sess.h) */
+    unsigned max_subscribers; /* maxSubscribers (conf_sess.h) */
     /* DHCP (dhcp_conf.h) */
     uint32_t dhcp_server[PM_MAX_DHCP_SERVERS]; /* dhcpServer, network order */
     size_t ndhcp_servers;
