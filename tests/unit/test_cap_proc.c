@@ -5,6 +5,7 @@
  * classification), trigger tables and their acknowledgements, the event
  * sink.  The process itself: tests/integration/test_cap_proc.py.
  */
+#include <netinet/in.h>
 #include <pcap/dlt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,6 +319,167 @@ static void test_slice_read(void)
     ipc_chan_free(me);
 }
 
+/* Mirror-log lines: sent at once within the budget, then queued and packed
+ * several to an entry; queued without an agent channel; past the queue,
+ * dropped, counted and said. */
+static char mtext[1 << 16];
+static size_t nmlog;
+static uint64_t said_dropped;
+
+static void on_mlog_rec(struct ipc_rec *rec, void *arg)
+{
+    (void)arg;
+    if (rec->type != IPC_MLOG)
+        return;
+    nmlog++;
+    for (const char *d = rec->u.mlog.text; (d = strstr(d, "mirror log: ")) != NULL; d++)
+        said_dropped += strtoull(d + 12, NULL, 10);
+    if (rec->u.mlog.text[0] == 'x')
+        return; /* the queue-filling lines */
+    size_t n = strlen(mtext);
+    snprintf(mtext + n, sizeof(mtext) - n, "%s\n", rec->u.mlog.text);
+}
+
+static void mpump(struct cap_proc *p, struct ipc_chan *peer)
+{
+    CHECK(ipc_chan_flush(p->chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_mlog_rec, NULL) > 0)
+        ;
+}
+
+static void test_mlog_queue(void)
+{
+    static struct cap_proc p;
+    int sv[2];
+    char err[256];
+
+    memset(&p, 0, sizeof(p));
+    CHECK(cp_mlog_init(&p) == 0);
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    p.chan_c = ipc_chan_new(sv[0], CP_CHAN_BACKLOG, cp_chan_full, &p, err, sizeof(err));
+    struct ipc_chan *peer = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(p.chan_c != NULL && peer != NULL);
+
+    for (int i = 0; i < 200; i++)
+        cp_mlog(&p, "line %d\tend", i); /* control characters become spaces */
+    mpump(&p, peer);
+    CHECK(nmlog == CP_MLOG_BURST && p.mlog_entries == CP_MLOG_BURST);
+    CHECK(p.mlog_lines == 200 && p.mlq_len > 0 && p.mlog_dropped == 0);
+    p.ml_at_ms -= 1000 / CP_MLOG_PER_S; /* one entry's worth of time passes */
+    cp_mlog_drain(&p, 0);
+    mpump(&p, peer);
+    CHECK(nmlog == CP_MLOG_BURST + 1 && p.mlq_len == 0); /* 152 lines in one entry */
+    CHECK(strstr(mtext, "line 47 end\nline 48 end | line 49 end | ") != NULL);
+    CHECK(strstr(mtext, " | line 199 end\n") != NULL);
+
+    /* no agent channel: kept, not dropped; sent when a channel is back */
+    struct ipc_chan *c = p.chan_c;
+    p.chan_c = NULL;
+    p.ml_at_ms -= 10000;
+    cp_mlog(&p, "while the agent restarts");
+    CHECK(p.mlq_len > 0 && p.mlog_dropped == 0);
+    p.chan_c = c;
+    cp_mlog_drain(&p, 0);
+    mpump(&p, peer);
+    CHECK(p.mlq_len == 0 && strstr(mtext, "while the agent restarts\n") != NULL);
+
+    /* the queue full: dropped, counted, then said in the log in order */
+    p.ml_tokens = 0;
+    p.ml_at_ms = INT64_MAX / 2; /* no time passes */
+    static char big[IPC_MLOG_MAX];
+    memset(big, 'x', sizeof(big) - 1);
+    size_t fits = CP_MLOG_QUEUE / sizeof(big);
+    for (size_t i = 0; i < fits + 5; i++)
+        cp_mlog(&p, "%s", big);
+    CHECK(p.mlog_dropped >= 5);
+    while (p.mlq_len > 0) {
+        p.ml_tokens = 1.0;
+        p.ml_at_ms = 0;
+        cp_mlog_drain(&p, 0);
+        mpump(&p, peer);
+    }
+    cp_mlog_drain(&p, 0);
+    mpump(&p, peer);
+    CHECK(p.mlog_dropped_said == p.mlog_dropped && said_dropped == p.mlog_dropped);
+
+    cp_mlog_free(&p);
+    ipc_chan_free(p.chan_c);
+    ipc_chan_free(peer);
+}
+
+/* LIST_REQ without an engine, or for a listing nobody keeps: an empty last page. */
+static void on_page(struct ipc_rec *rec, void *arg)
+{
+    if (rec->type == IPC_LIST_PAGE)
+        *(struct ipc_list_page *)arg = rec->u.list_page;
+}
+
+static void test_list_unknown(void)
+{
+    static struct cap_proc p;
+    static struct ipc_rec rec;
+    int sv[2];
+    char err[256];
+    struct ipc_list_page pg;
+
+    memset(&p, 0, sizeof(p));
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    p.chan_c = ipc_chan_new(sv[0], CP_CHAN_BACKLOG, cp_chan_full, &p, err, sizeof(err));
+    struct ipc_chan *peer = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(p.chan_c != NULL && peer != NULL);
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_LIST_REQ;
+    rec.u.list_req.request_id = 77;
+    rec.u.list_req.offset = 3;
+    rec.u.list_req.max_rows = 10;
+    snprintf(rec.u.list_req.list, sizeof(rec.u.list_req.list), "nonsense");
+    cp_on_chan_c(&rec, &p);
+    memset(&pg, 0xff, sizeof(pg));
+    CHECK(ipc_chan_flush(p.chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_page, &pg) > 0)
+        ;
+    CHECK(pg.request_id == 77 && pg.offset == 3 && pg.nrows == 0 && pg.more == 0);
+    CHECK(p.list_reqs == 1 && p.list_unknown == 1);
+    ipc_chan_free(p.chan_c);
+    ipc_chan_free(peer);
+}
+
+/* The data path never mirrors the datagrams the process sent itself. */
+static void test_own_datagram(void)
+{
+    static struct cap_proc p;
+    struct pkt_view v;
+    struct trig_analyzer a = {.family = 4, .addr = {127, 0, 0, 61}, .port = 30030};
+
+    memset(&p, 0, sizeof(p));
+    p.jm_port4 = 41000;
+    memset(&v, 0, sizeof(v));
+    v.family = PKT_FAM_IPV4;
+    v.proto = IPPROTO_UDP;
+    v.flags = PKT_F_PORTS;
+    memcpy(v.src, (uint8_t[]){127, 0, 0, 1}, 4);
+    memcpy(v.dst, a.addr, 4);
+    v.sport = 41000;
+    v.dport = 30030;
+    CHECK(cp_own_datagram(&p, &v, &a));
+    v.sport = 41001; /* another sender to the same analyzer */
+    CHECK(!cp_own_datagram(&p, &v, &a));
+    v.sport = 41000;
+    v.dport = 30031;
+    CHECK(!cp_own_datagram(&p, &v, &a));
+    v.dport = 30030;
+    v.dst[3] = 62; /* elsewhere */
+    CHECK(!cp_own_datagram(&p, &v, &a));
+    v.dst[3] = 61;
+    v.flags = PKT_F_FRAG; /* a later fragment (no ports) to the analyzer */
+    CHECK(cp_own_datagram(&p, &v, &a));
+    v.proto = IPPROTO_TCP;
+    CHECK(!cp_own_datagram(&p, &v, &a));
+    v.proto = IPPROTO_UDP;
+    v.family = PKT_FAM_IPV6; /* the analyzer is IPv4 */
+    CHECK(!cp_own_datagram(&p, &v, &a));
+}
+
 int main(void)
 {
     test_conf();
@@ -325,6 +487,9 @@ int main(void)
     test_frames();
     test_triggers_and_sink();
     test_slice_read();
+    test_mlog_queue();
+    test_list_unknown();
+    test_own_datagram();
     printf("test_cap_proc: ok\n");
     return 0;
 }
