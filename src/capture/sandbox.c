@@ -252,6 +252,7 @@ static const int sbx_plain[] = {
     SCMP_SYS(munmap),
     SCMP_SYS(mremap),
     SCMP_SYS(madvise),
+    SCMP_SYS(munlock), /* rt_free(): the RADIUS secrets' locked page (docs/radius.md) */
     /* time, locks, randomness, kernel version */
     SCMP_SYS(clock_gettime),
     SCMP_SYS(futex),

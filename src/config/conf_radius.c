@@ -173,7 +173,7 @@ static int server_address(struct rt_peer *p, const char *s, char *err, size_t er
         return 0;
     char pb[16];
     if (strlen(ports) >= sizeof(pb))
-        return pm_err(err, errlen, "radiusServer: \"%s\" is not AUTHPORT[,ACCTPORT]", ports);
+        return pm_err(err, errlen, "radiusServer: the ports are not AUTHPORT[,ACCTPORT]");
     snprintf(pb, sizeof(pb), "%s", ports);
     char *comma = strchr(pb, ',');
     if (comma != NULL)
@@ -181,7 +181,7 @@ static int server_address(struct rt_peer *p, const char *s, char *err, size_t er
     if (port_of(pb, &p->auth_port) < 0 ||
         (comma != NULL ? port_of(comma + 1, &p->acct_port) < 0 : p->auth_port == 65535))
         return pm_err(err, errlen,
-                      "radiusServer: \"%s\" is not AUTHPORT[,ACCTPORT] (ports 1 to 65535)", ports);
+                      "radiusServer: the ports are not AUTHPORT[,ACCTPORT] (ports 1 to 65535)");
     if (comma == NULL)
         p->acct_port = (uint16_t)(p->auth_port + 1);
     p->ports_given = 1;
@@ -200,8 +200,7 @@ static int client_address(struct rt_peer *p, const char *s, int prefix, const ch
     unsigned max = p->family == 4 ? 32 : 128;
     unsigned long len = max;
     if (slash != NULL && conf_uint(slash + 1, 0, max, &len) < 0)
-        return pm_err(err, errlen, "%s: \"%s\" is not a prefix length from 0 to %u", name,
-                      slash + 1, max);
+        return pm_err(err, errlen, "%s: the prefix length is not a number from 0 to %u", name, max);
     p->plen = (uint8_t)len;
     for (unsigned b = p->plen; b < max; b++)
         if (p->addr[b / 8] & (0x80u >> (b % 8)))
@@ -261,8 +260,7 @@ static int parse_peer(struct rt_conf *c, int kind, int argc, char **argv, const 
             have_secret = 1;
         } else {
             if (port_of(argv[i + 1], &p.coa_port) < 0) {
-                pm_err(err, errlen, "%s: coaPort \"%s\" is not a port from 1 to 65535", name,
-                       argv[i + 1]);
+                pm_err(err, errlen, "%s: coaPort needs a port from 1 to 65535", name);
                 goto out;
             }
             have_coa = 1;
