@@ -304,6 +304,26 @@ static void test_renewal_expiry(void)
     dh_free(t);
 }
 
+/* A renewal's ACK for a binding never seen (the capture started mid-lease)
+ * creates it, without option 82; the next relayed ACK with option 82 is a
+ * new binding on a known circuit. */
+static void test_midlease(void)
+{
+    struct dhcp_track *t = tracker(0);
+    struct msg m = {
+        .op = 2, .type = DHCP_ACK, .mac = 1, .ciaddr = ADDR, .yiaddr = ADDR, .lease = 600};
+    feed(t, SERVER, ADDR, &m, T0);
+    CHECK(nfacts == 1 && facts[0].kind == SIG_DHCP_ACK && facts[0].id.framed_ip == a4(ADDR));
+    CHECK(facts[0].id.opt82.len == 0 && facts[0].id.circuit.len == 0 && facts[0].id.peer_ip == 0);
+    feed(t, SERVER, ADDR, &m, T0 + 300);
+    CHECK(nfacts == 1 && stats(t).renewals == 1);
+    m = ack(1, ADDR, "eth0/1/0:100");
+    feed(t, SERVER, RELAY, &m, T0 + 400);
+    CHECK(nfacts == 3 && facts[1].kind == SIG_DHCP_EXPIRE && facts[2].kind == SIG_DHCP_ACK);
+    check_ident(&facts[2], 1, ADDR, "eth0/1/0:100");
+    dh_free(t);
+}
+
 /* A DHCPDECLINE (option 50, broadcast or relayed) ends the binding it names. */
 static void test_decline(void)
 {
@@ -519,6 +539,7 @@ int main(void)
     test_bind_release();
     test_untrusted();
     test_renewal_expiry();
+    test_midlease();
     test_decline();
     test_supersede();
     test_full();
