@@ -524,6 +524,12 @@ static void test_conf(void)
     CHECK(conf_dhcp_line(&d, "  dhcpserver \"198.18.1.3\"  # the second", err, sizeof(err)) == 1);
     CHECK(conf_dhcp_line(&d, "capture eth0", err, sizeof(err)) == 0);
     CHECK(conf_dhcp_line(&d, "", err, sizeof(err)) == 0);
+    CHECK(conf_dhcp_line(&d, "dhcpServers 1.2.3.4", err, sizeof(err)) == 0);
+    CHECK(conf_dhcp_line(&d, "dhcpServer \"1.2.3.4", err, sizeof(err)) == -1);
+    char longline[1200];
+    snprintf(longline, sizeof(longline), "dhcpServer 198.18.1.9 # %01000d", 7);
+    CHECK(conf_dhcp_line(&d, longline, err, sizeof(err)) == 1 && d.nservers == 3);
+    d.nservers = 2;
     CHECK(conf_dhcp_line(&d, "dhcpServer 198.18.1.2", err, sizeof(err)) == -1);
     CHECK(strstr(err, "already") != NULL);
     CHECK(d.nservers == 2 && d.server[0] == a4(SERVER) && d.server[1] == a4(SERVER2));
