@@ -48,15 +48,31 @@ void conf_dhcp_init(struct dh_conf *c, uint32_t max_bindings)
     c->max_bindings = max_bindings;
 }
 
+/* Is the line's first word dhcpServer (any case)?  The name alone is one
+ * (strchr() finds the terminating NUL): conf_dhcp_server() says what is missing. */
+static int is_dhcp_line(const char *text)
+{
+    static const char name[] = "dhcpServer";
+    text += strspn(text, " \t");
+    if (text[0] == '"')
+        text++;
+    return strncasecmp(text, name, sizeof(name) - 1) == 0 &&
+           strchr(" \t\"", text[sizeof(name) - 1]) != NULL;
+}
+
 int conf_dhcp_line(struct dh_conf *c, const char *text, char *err, size_t errlen)
 {
-    char buf[512], *argv[CONF_MAX_WORDS], lexerr[128];
+    char buf[4096], *argv[CONF_MAX_WORDS], lexerr[128];
     int rc = 0;
-    if (strlen(text) >= sizeof(buf))
-        return 0; /* longer than any dhcpServer line: another directive's */
+    if (!is_dhcp_line(text))
+        return 0;
+    if (strlen(text) >= sizeof(buf)) /* conf.c refuses such lines too */
+        return pm_err(err, errlen, "dhcpServer: line longer than %zu characters", sizeof(buf) - 1);
     snprintf(buf, sizeof(buf), "%s", text);
     int argc = conf_split(buf, argv, CONF_MAX_WORDS, lexerr, sizeof(lexerr));
-    if (argc > 0 && strcasecmp(argv[0], "dhcpServer") == 0)
+    if (argc < 0)
+        rc = pm_err(err, errlen, "dhcpServer: %s", lexerr);
+    else if (argc > 0 && strcasecmp(argv[0], "dhcpServer") == 0)
         rc = conf_dhcp_server(c->server, &c->nservers, argc, argv, err, errlen) < 0 ? -1 : 1;
     OPENSSL_cleanse(buf, sizeof(buf));
     return rc;

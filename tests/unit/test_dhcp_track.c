@@ -304,6 +304,26 @@ static void test_renewal_expiry(void)
     dh_free(t);
 }
 
+/* A renewal's ACK for a binding never seen (the capture started mid-lease)
+ * creates it, without option 82; the next relayed ACK with option 82 is a
+ * new binding on a known circuit. */
+static void test_midlease(void)
+{
+    struct dhcp_track *t = tracker(0);
+    struct msg m = {
+        .op = 2, .type = DHCP_ACK, .mac = 1, .ciaddr = ADDR, .yiaddr = ADDR, .lease = 600};
+    feed(t, SERVER, ADDR, &m, T0);
+    CHECK(nfacts == 1 && facts[0].kind == SIG_DHCP_ACK && facts[0].id.framed_ip == a4(ADDR));
+    CHECK(facts[0].id.opt82.len == 0 && facts[0].id.circuit.len == 0 && facts[0].id.peer_ip == 0);
+    feed(t, SERVER, ADDR, &m, T0 + 300);
+    CHECK(nfacts == 1 && stats(t).renewals == 1);
+    m = ack(1, ADDR, "eth0/1/0:100");
+    feed(t, SERVER, RELAY, &m, T0 + 400);
+    CHECK(nfacts == 3 && facts[1].kind == SIG_DHCP_EXPIRE && facts[2].kind == SIG_DHCP_ACK);
+    check_ident(&facts[2], 1, ADDR, "eth0/1/0:100");
+    dh_free(t);
+}
+
 /* A DHCPDECLINE (option 50, broadcast or relayed) ends the binding it names. */
 static void test_decline(void)
 {
@@ -504,6 +524,12 @@ static void test_conf(void)
     CHECK(conf_dhcp_line(&d, "  dhcpserver \"198.18.1.3\"  # the second", err, sizeof(err)) == 1);
     CHECK(conf_dhcp_line(&d, "capture eth0", err, sizeof(err)) == 0);
     CHECK(conf_dhcp_line(&d, "", err, sizeof(err)) == 0);
+    CHECK(conf_dhcp_line(&d, "dhcpServers 1.2.3.4", err, sizeof(err)) == 0);
+    CHECK(conf_dhcp_line(&d, "dhcpServer \"1.2.3.4", err, sizeof(err)) == -1);
+    char longline[1200];
+    snprintf(longline, sizeof(longline), "dhcpServer 198.18.1.9 # %01000d", 7);
+    CHECK(conf_dhcp_line(&d, longline, err, sizeof(err)) == 1 && d.nservers == 3);
+    d.nservers = 2;
     CHECK(conf_dhcp_line(&d, "dhcpServer 198.18.1.2", err, sizeof(err)) == -1);
     CHECK(strstr(err, "already") != NULL);
     CHECK(d.nservers == 2 && d.server[0] == a4(SERVER) && d.server[1] == a4(SERVER2));
@@ -519,6 +545,7 @@ int main(void)
     test_bind_release();
     test_untrusted();
     test_renewal_expiry();
+    test_midlease();
     test_decline();
     test_supersede();
     test_full();
