@@ -318,9 +318,14 @@ static inline uint32_t ix8_pos(const struct sess_table *t, const struct ix8 *x, 
     return (uint32_t)(((uint64_t)(k ^ t->seed32) * 0x9E3779B97F4A7C15ull) >> (64 - x->bits));
 }
 
+/* One multiply, the high half folded in first: a prefix's bits above the
+ * table's size still move its position (the keys are the server's
+ * assignments or keyed hashes, never chosen by a packet). */
 static inline uint32_t ix16_pos(const struct sess_table *t, const struct ix16 *x, uint64_t k)
 {
-    return (uint32_t)(mix64(k ^ t->seed64) >> (64 - x->bits));
+    k ^= t->seed64;
+    k ^= k >> 29;
+    return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> (64 - x->bits));
 }
 
 static int ix8_resize(struct sess_table *t, struct ix8 *x, unsigned bits)
@@ -581,14 +586,13 @@ struct sess *st_find_ip4(const struct sess_table *t, uint32_t addr_be)
     }
 }
 
-/* The session holding the /len entry for addr, or NULL. */
-static uint32_t find6_len(const struct sess_table *t, unsigned len, uint64_t hi, uint64_t lo,
-                          const uint8_t addr[16])
+/* Probes ip6[len] for key k from its home position pos. */
+static inline uint32_t probe6(const struct sess_table *t, unsigned len, uint64_t k, uint32_t pos,
+                              const uint8_t addr[16])
 {
     const struct ix16 *x = &t->ip6[len];
-    uint64_t k = ip6_key(t, hi, lo, len);
     uint32_t mask = (1u << x->bits) - 1;
-    for (uint32_t pos = ix16_pos(t, x, k); x->s[pos].v != 0; pos = (pos + 1) & mask) {
+    for (; x->s[pos].v != 0; pos = (pos + 1) & mask) {
         if (x->s[pos].k != k)
             continue;
         if (len <= 64 || sess_has6(sess_at(t, x->s[pos].v), len, addr))
@@ -597,19 +601,49 @@ static uint32_t find6_len(const struct sess_table *t, unsigned len, uint64_t hi,
     return 0;
 }
 
+/* The session number + 1 holding the /len entry for addr, or 0. */
+static uint32_t find6_len(const struct sess_table *t, unsigned len, uint64_t hi, uint64_t lo,
+                          const uint8_t addr[16])
+{
+    uint64_t k = ip6_key(t, hi, lo, len);
+    return probe6(t, len, k, ix16_pos(t, &t->ip6[len], k), addr);
+}
+
+/* Longest first.  The home slots of the first ST_PREFETCH6 lengths in use are
+ * prefetched before any is read, so that their cache misses overlap instead
+ * of following one another (docs/sessions-table.md). */
+#define ST_PREFETCH6 8
+
 struct sess *st_find_ip6(const struct sess_table *t, const uint8_t addr[16])
 {
     uint64_t hi = be64(addr), lo = be64(addr + 8);
-    for (int w = 1; w >= 0; w--) {
-        uint64_t m = t->len_used[w];
-        while (m != 0) {
-            unsigned b = 63u - (unsigned)__builtin_clzll(m);
-            m &= ~((uint64_t)1 << b);
+    uint64_t m[2] = {t->len_used[0], t->len_used[1]};
+    unsigned len[ST_PREFETCH6], n = 0;
+    uint64_t key[ST_PREFETCH6];
+    uint32_t pos[ST_PREFETCH6];
+    for (int w = 1; w >= 0 && n < ST_PREFETCH6; w--)
+        while (m[w] != 0 && n < ST_PREFETCH6) {
+            unsigned b = 63u - (unsigned)__builtin_clzll(m[w]);
+            m[w] &= ~((uint64_t)1 << b);
+            len[n] = b + 1 + 64u * (unsigned)w;
+            key[n] = ip6_key(t, hi, lo, len[n]);
+            pos[n] = ix16_pos(t, &t->ip6[len[n]], key[n]);
+            __builtin_prefetch(&t->ip6[len[n]].s[pos[n]]);
+            n++;
+        }
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t v = probe6(t, len[i], key[i], pos[i], addr);
+        if (v != 0)
+            return sess_at(t, v);
+    }
+    for (int w = 1; w >= 0; w--) /* the lengths past the first ST_PREFETCH6 */
+        while (m[w] != 0) {
+            unsigned b = 63u - (unsigned)__builtin_clzll(m[w]);
+            m[w] &= ~((uint64_t)1 << b);
             uint32_t v = find6_len(t, b + 1 + 64u * (unsigned)w, hi, lo, addr);
             if (v != 0)
                 return sess_at(t, v);
         }
-    }
     return NULL;
 }
 
