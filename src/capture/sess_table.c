@@ -9,11 +9,9 @@
  * identities (the strings of enum st_field and its IPv6 prefixes) are one
  * malloc() block of exactly their size, priv of struct sess.
  *
- * Indexes are open-addressing hash tables with linear probing and
- * backward-shift deletion (no tombstones), grown by doubling at 3/4 load.
- * A slot holds the session's number + 1 (0: empty) and either the key itself
- * (IPv4 address, MAC address, IPv6 prefixes up to /64: found without reading
- * the session) or 32 or 64 bits of a keyed hash of it (strings, longer IPv6
+ * Indexes are open-addressing hash tables (sess_index.h).  A slot holds the session's number + 1
+ * (0: empty) and either the key itself (IPv4 address, MAC address, IPv6 prefixes up to /64: found
+ * without reading the session) or 32 or 64 bits of a keyed hash of it (strings, longer IPv6
  * prefixes: checked against the session).  IPv6 longest-prefix match keeps
  * one table per prefix length in use and probes them from the longest down;
  * a Framed-IPv6-Address is a /128 there.  Hashes are keyed with random
@@ -26,6 +24,7 @@
 
 #include "pmirrord/errbuf.h"
 #include "pmirrord/pkt_dedupe.h"
+#include "sess_index.h"
 
 #include <malloc.h>
 #include <stdint.h>
@@ -39,9 +38,7 @@
 #define ST_CHUNK_SHIFT 12
 #define ST_CHUNK_N     (1u << ST_CHUNK_SHIFT)
 #define ST_CHUNK_ALIGN ((size_t)1 << 19) /* >= sizeof(struct st_chunk) */
-#define ST_MIN_BITS    8
-#define ST_MAX_LIMIT   (1u << 28) /* sessions: keeps slot numbers and table sizes in range */
-#define ST_FRAMED6     0xff       /* pseudo prefix index: the Framed-IPv6-Address */
+#define ST_MAX_LIMIT   (1u << 28)        /* sessions: keeps slot numbers and table sizes in range */
 #define NAS_KEY_MAX    (2 * (2 + SIG_STR_MAX) + 1 + SIG_STR_MAX)
 
 struct st_chunk {
@@ -61,30 +58,6 @@ struct st_blob {
     uint8_t data[]; /* struct sig_prefix6 [nprefix], then the strings */
 };
 
-struct slot8 {
-    uint32_t k; /* IPv4 address (network order), or the top 32 bits of a keyed hash */
-    uint32_t v; /* session number + 1; 0: empty */
-};
-
-struct slot16 {
-    uint64_t k; /* IPv6 prefix (<= /64), a keyed hash (> /64), or a MAC address */
-    uint32_t v;
-    uint32_t pad;
-};
-
-struct ix8 {
-    struct slot8 *s;
-    unsigned bits; /* 0: not allocated */
-    int tagged;    /* k is a hash's top bits (position from k), else a key to mix */
-    size_t count;
-};
-
-struct ix16 {
-    struct slot16 *s;
-    unsigned bits;
-    size_t count;
-};
-
 struct sess_table {
     uint32_t max;
     size_t count;
@@ -92,8 +65,7 @@ struct sess_table {
     uint32_t free_head; /* first free number + 1, linked through router_id of free slots */
     struct st_chunk **chunk;
     uint32_t nchunk;
-    uint32_t seed32;
-    uint64_t seed64;
+    uint64_t seed64; /* ip6_key() beyond /64 */
     uint8_t sipkey[16];
     size_t blob_bytes;
     struct ix8 ip4, acct, nas;
@@ -174,6 +146,12 @@ static const struct sig_str *ident_str(const struct sig_ident *id, enum st_field
     return ident_field((struct sig_ident *)(uintptr_t)id, f);
 }
 
+/* A string's length, never past its array (a fact is checked, not trusted). */
+static inline size_t slen(const struct sig_str *s)
+{
+    return s->len <= SIG_STR_MAX ? s->len : SIG_STR_MAX;
+}
+
 static size_t blob_size(const struct st_blob *b)
 {
     size_t n = offsetof(struct st_blob, data) + (size_t)b->nprefix * sizeof(struct sig_prefix6);
@@ -223,7 +201,7 @@ static struct st_blob *blob_new(struct sess_table *t, const struct sig_ident *id
             pfx[np++] = p;
     }
     for (int f = 0; f < ST_NFIELDS; f++)
-        strs += ident_str(id, f)->len;
+        strs += slen(ident_str(id, f));
     *empty = np == 0 && strs == 0;
     if (*empty)
         return NULL;
@@ -237,9 +215,9 @@ static struct st_blob *blob_new(struct sess_table *t, const struct sig_ident *id
     w += np * sizeof(struct sig_prefix6);
     for (int f = 0; f < ST_NFIELDS; f++) {
         const struct sig_str *s = ident_str(id, f);
-        b->len[f] = s->len;
-        memcpy(w, s->v, s->len);
-        w += s->len;
+        b->len[f] = (uint8_t)slen(s);
+        memcpy(w, s->v, b->len[f]);
+        w += b->len[f];
     }
     OPENSSL_cleanse(pfx, sizeof(pfx));
     t->blob_bytes += malloc_usable_size(b) + sizeof(size_t);
@@ -307,162 +285,6 @@ static void blob_drop_prefix(struct sess *s, unsigned i)
     OPENSSL_cleanse((uint8_t *)b + total - sizeof(struct sig_prefix6), sizeof(struct sig_prefix6));
     b->nprefix--;
     s->nprefix6 = b->nprefix;
-}
-
-/* ---- open-addressing tables --------------------------------------------------------------- */
-
-static inline uint32_t ix8_pos(const struct sess_table *t, const struct ix8 *x, uint32_t k)
-{
-    if (x->tagged)
-        return k >> (32 - x->bits);
-    return (uint32_t)(((uint64_t)(k ^ t->seed32) * 0x9E3779B97F4A7C15ull) >> (64 - x->bits));
-}
-
-static inline uint32_t ix16_pos(const struct sess_table *t, const struct ix16 *x, uint64_t k)
-{
-    return (uint32_t)(mix64(k ^ t->seed64) >> (64 - x->bits));
-}
-
-static int ix8_resize(struct sess_table *t, struct ix8 *x, unsigned bits)
-{
-    struct slot8 *ns = map_zero(sizeof(*ns) << bits);
-    if (ns == NULL)
-        return -1;
-    struct ix8 nx = {ns, bits, x->tagged, x->count};
-    uint32_t mask = (1u << bits) - 1;
-    for (size_t i = 0; x->bits != 0 && i < ((size_t)1 << x->bits); i++) {
-        if (x->s[i].v == 0)
-            continue;
-        uint32_t pos = ix8_pos(t, &nx, x->s[i].k);
-        while (ns[pos].v != 0)
-            pos = (pos + 1) & mask;
-        ns[pos] = x->s[i];
-    }
-    if (x->bits != 0)
-        munmap(x->s, sizeof(*x->s) << x->bits);
-    *x = nx;
-    return 0;
-}
-
-static int ix16_resize(struct sess_table *t, struct ix16 *x, unsigned bits)
-{
-    struct slot16 *ns = map_zero(sizeof(*ns) << bits);
-    if (ns == NULL)
-        return -1;
-    struct ix16 nx = {ns, bits, x->count};
-    uint32_t mask = (1u << bits) - 1;
-    for (size_t i = 0; x->bits != 0 && i < ((size_t)1 << x->bits); i++) {
-        if (x->s[i].v == 0)
-            continue;
-        uint32_t pos = ix16_pos(t, &nx, x->s[i].k);
-        while (ns[pos].v != 0)
-            pos = (pos + 1) & mask;
-        ns[pos] = x->s[i];
-    }
-    if (x->bits != 0)
-        munmap(x->s, sizeof(*x->s) << x->bits);
-    *x = nx;
-    return 0;
-}
-
-/* Room for extra more entries at no more than 3/4 load. */
-static unsigned bits_for(unsigned bits, size_t n)
-{
-    if (bits < ST_MIN_BITS)
-        bits = ST_MIN_BITS;
-    while (n * 4 > ((size_t)3 << bits))
-        bits++;
-    return bits;
-}
-
-static int ix8_reserve(struct sess_table *t, struct ix8 *x, size_t extra)
-{
-    unsigned b = bits_for(x->bits, x->count + extra);
-    return b == x->bits ? 0 : ix8_resize(t, x, b);
-}
-
-static int ix16_reserve(struct sess_table *t, struct ix16 *x, size_t extra)
-{
-    unsigned b = bits_for(x->bits, x->count + extra);
-    return b == x->bits ? 0 : ix16_resize(t, x, b);
-}
-
-/* Backward-shift deletion of slot i. */
-static void ix8_del_at(struct sess_table *t, struct ix8 *x, uint32_t i)
-{
-    uint32_t mask = (1u << x->bits) - 1, j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (x->s[j].v == 0)
-            break;
-        uint32_t home = ix8_pos(t, x, x->s[j].k);
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            x->s[i] = x->s[j];
-            i = j;
-        }
-    }
-    x->s[i].k = 0;
-    x->s[i].v = 0;
-    x->count--;
-}
-
-static void ix16_del_at(struct sess_table *t, struct ix16 *x, uint32_t i)
-{
-    uint32_t mask = (1u << x->bits) - 1, j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (x->s[j].v == 0)
-            break;
-        uint32_t home = ix16_pos(t, x, x->s[j].k);
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            x->s[i] = x->s[j];
-            i = j;
-        }
-    }
-    x->s[i].k = 0;
-    x->s[i].v = 0;
-    x->count--;
-}
-
-static void ix8_put(struct sess_table *t, struct ix8 *x, uint32_t k, uint32_t v)
-{
-    uint32_t mask = (1u << x->bits) - 1, pos = ix8_pos(t, x, k);
-    while (x->s[pos].v != 0)
-        pos = (pos + 1) & mask;
-    x->s[pos].k = k;
-    x->s[pos].v = v;
-    x->count++;
-}
-
-static void ix16_put(struct sess_table *t, struct ix16 *x, uint64_t k, uint32_t v)
-{
-    uint32_t mask = (1u << x->bits) - 1, pos = ix16_pos(t, x, k);
-    while (x->s[pos].v != 0)
-        pos = (pos + 1) & mask;
-    x->s[pos].k = k;
-    x->s[pos].v = v;
-    x->count++;
-}
-
-/* Removes the entry (k, v) if there is one. */
-static void ix8_del(struct sess_table *t, struct ix8 *x, uint32_t k, uint32_t v)
-{
-    if (x->bits == 0)
-        return;
-    uint32_t mask = (1u << x->bits) - 1;
-    for (uint32_t pos = ix8_pos(t, x, k); x->s[pos].v != 0; pos = (pos + 1) & mask)
-        if (x->s[pos].k == k && x->s[pos].v == v)
-            return ix8_del_at(t, x, pos);
-}
-
-static void ix16_del(struct sess_table *t, struct ix16 *x, uint64_t k, uint32_t v)
-{
-    if (x->bits == 0)
-        return;
-    uint32_t mask = (1u << x->bits) - 1;
-    for (uint32_t pos = ix16_pos(t, x, k); x->s[pos].v != 0; pos = (pos + 1) & mask)
-        if (x->s[pos].k == k && x->s[pos].v == v)
-            return ix16_del_at(t, x, pos);
 }
 
 /* ---- keys ---------------------------------------------------------------------------------- */
@@ -570,7 +392,7 @@ struct sess *st_find_ip4(const struct sess_table *t, uint32_t addr_be)
         return NULL;
     uint32_t mask = (1u << x->bits) - 1;
     uint32_t pos =
-        (uint32_t)(((uint64_t)(addr_be ^ t->seed32) * 0x9E3779B97F4A7C15ull) >> (64 - x->bits));
+        (uint32_t)(((uint64_t)(addr_be ^ x->seed) * 0x9E3779B97F4A7C15ull) >> (64 - x->bits));
     for (;;) {
         const struct slot8 *e = &x->s[pos];
         if (e->v == 0)
@@ -581,14 +403,13 @@ struct sess *st_find_ip4(const struct sess_table *t, uint32_t addr_be)
     }
 }
 
-/* The session holding the /len entry for addr, or NULL. */
-static uint32_t find6_len(const struct sess_table *t, unsigned len, uint64_t hi, uint64_t lo,
-                          const uint8_t addr[16])
+/* Probes ip6[len] for key k from its home position pos. */
+static inline uint32_t probe6(const struct sess_table *t, unsigned len, uint64_t k, uint32_t pos,
+                              const uint8_t addr[16])
 {
     const struct ix16 *x = &t->ip6[len];
-    uint64_t k = ip6_key(t, hi, lo, len);
     uint32_t mask = (1u << x->bits) - 1;
-    for (uint32_t pos = ix16_pos(t, x, k); x->s[pos].v != 0; pos = (pos + 1) & mask) {
+    for (; x->s[pos].v != 0; pos = (pos + 1) & mask) {
         if (x->s[pos].k != k)
             continue;
         if (len <= 64 || sess_has6(sess_at(t, x->s[pos].v), len, addr))
@@ -597,19 +418,49 @@ static uint32_t find6_len(const struct sess_table *t, unsigned len, uint64_t hi,
     return 0;
 }
 
+/* The session number + 1 holding the /len entry for addr, or 0. */
+static uint32_t find6_len(const struct sess_table *t, unsigned len, uint64_t hi, uint64_t lo,
+                          const uint8_t addr[16])
+{
+    uint64_t k = ip6_key(t, hi, lo, len);
+    return probe6(t, len, k, ix16_pos(&t->ip6[len], k), addr);
+}
+
+/* Longest first.  The home slots of the first ST_PREFETCH6 lengths in use are
+ * prefetched before any is read, so that their cache misses overlap instead
+ * of following one another (docs/sessions-table.md). */
+#define ST_PREFETCH6 8
+
 struct sess *st_find_ip6(const struct sess_table *t, const uint8_t addr[16])
 {
     uint64_t hi = be64(addr), lo = be64(addr + 8);
-    for (int w = 1; w >= 0; w--) {
-        uint64_t m = t->len_used[w];
-        while (m != 0) {
-            unsigned b = 63u - (unsigned)__builtin_clzll(m);
-            m &= ~((uint64_t)1 << b);
+    uint64_t m[2] = {t->len_used[0], t->len_used[1]};
+    unsigned len[ST_PREFETCH6], n = 0;
+    uint64_t key[ST_PREFETCH6];
+    uint32_t pos[ST_PREFETCH6];
+    for (int w = 1; w >= 0 && n < ST_PREFETCH6; w--)
+        while (m[w] != 0 && n < ST_PREFETCH6) {
+            unsigned b = 63u - (unsigned)__builtin_clzll(m[w]);
+            m[w] &= ~((uint64_t)1 << b);
+            len[n] = b + 1 + 64u * (unsigned)w;
+            key[n] = ip6_key(t, hi, lo, len[n]);
+            pos[n] = ix16_pos(&t->ip6[len[n]], key[n]);
+            __builtin_prefetch(&t->ip6[len[n]].s[pos[n]]);
+            n++;
+        }
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t v = probe6(t, len[i], key[i], pos[i], addr);
+        if (v != 0)
+            return sess_at(t, v);
+    }
+    for (int w = 1; w >= 0; w--) /* the lengths past the first ST_PREFETCH6 */
+        while (m[w] != 0) {
+            unsigned b = 63u - (unsigned)__builtin_clzll(m[w]);
+            m[w] &= ~((uint64_t)1 << b);
             uint32_t v = find6_len(t, b + 1 + 64u * (unsigned)w, hi, lo, addr);
             if (v != 0)
                 return sess_at(t, v);
         }
-    }
     return NULL;
 }
 
@@ -621,7 +472,7 @@ static uint32_t find_tagged(const struct sess_table *t, const struct ix8 *x, con
         return 0;
     uint32_t k = str_tag(t, v, n), mask = (1u << x->bits) - 1;
     uint8_t buf[NAS_KEY_MAX];
-    for (uint32_t pos = ix8_pos(t, x, k); x->s[pos].v != 0; pos = (pos + 1) & mask) {
+    for (uint32_t pos = ix8_pos(x, k); x->s[pos].v != 0; pos = (pos + 1) & mask) {
         if (x->s[pos].k != k)
             continue;
         const struct sess *s = sess_at(t, x->s[pos].v);
@@ -643,8 +494,8 @@ struct sess *st_find_nas_key(const struct sess_table *t, const struct sig_ident 
 {
     uint8_t buf[NAS_KEY_MAX];
     size_t n =
-        nas_key(buf, id->nas_ip, id->nas_id.v, id->nas_id.len, id->has_nas_port, id->nas_port,
-                id->nas_port_id.v, id->nas_port_id.len, id->user.v, id->user.len);
+        nas_key(buf, id->nas_ip, id->nas_id.v, slen(&id->nas_id), id->has_nas_port, id->nas_port,
+                id->nas_port_id.v, slen(&id->nas_port_id), id->user.v, slen(&id->user));
     uint32_t e = find_tagged(t, &t->nas, buf, n, 1);
     OPENSSL_cleanse(buf, n);
     return e != 0 ? sess_at(t, e) : NULL;
@@ -657,7 +508,7 @@ struct sess *st_find_chaddr(const struct sess_table *t, const uint8_t mac[6])
         return NULL;
     uint64_t k = mac_key(mac);
     uint32_t mask = (1u << x->bits) - 1;
-    for (uint32_t pos = ix16_pos(t, x, k); x->s[pos].v != 0; pos = (pos + 1) & mask)
+    for (uint32_t pos = ix16_pos(x, k); x->s[pos].v != 0; pos = (pos + 1) & mask)
         if (x->s[pos].k == k)
             return sess_at(t, x->s[pos].v);
     return NULL;
@@ -668,14 +519,14 @@ struct sess *st_find_chaddr(const struct sess_table *t, const uint8_t mac[6])
 /* Room in every index for what s-to-be (id, prefixes in b) adds. */
 static int reserve_for(struct sess_table *t, const struct sig_ident *id, const struct st_blob *b)
 {
-    if (ix8_reserve(t, &t->ip4, 1) < 0 || ix8_reserve(t, &t->acct, 1) < 0 ||
-        ix8_reserve(t, &t->nas, 1) < 0 || ix16_reserve(t, &t->mac, 1) < 0)
+    if (ix8_reserve(&t->ip4, 1) < 0 || ix8_reserve(&t->acct, 1) < 0 ||
+        ix8_reserve(&t->nas, 1) < 0 || ix16_reserve(&t->mac, 1) < 0)
         return -1;
-    if (id->has_framed_ip6 && ix16_reserve(t, &t->ip6[128], 1) < 0)
+    if (id->has_framed_ip6 && ix16_reserve(&t->ip6[128], 1) < 0)
         return -1;
     const struct sig_prefix6 *p = b != NULL ? blob_prefixes(b) : NULL;
     for (unsigned i = 0; b != NULL && i < b->nprefix; i++)
-        if (ix16_reserve(t, &t->ip6[p[i].len], SIG_PREFIX6_MAX + 1) < 0)
+        if (ix16_reserve(&t->ip6[p[i].len], SIG_PREFIX6_MAX + 1) < 0)
             return -1;
     return 0;
 }
@@ -706,12 +557,12 @@ static void put6(struct sess_table *t, unsigned len, const uint8_t addr[16], uin
     uint64_t k = ip6_key(t, hi, lo, len);
     if (old != 0) {
         struct sess *o = sess_at(t, old);
-        ix16_del(t, x, k, old);
+        ix16_del(x, k, old);
         strip6(o, len, addr);
         if (stolen != NULL && *stolen == NULL)
             *stolen = o;
     }
-    ix16_put(t, x, k, v);
+    ix16_put(x, k, v);
     len_mark(t, len);
 }
 
@@ -724,8 +575,8 @@ static void put_tagged(struct sess_table *t, struct ix8 *x, const uint8_t *key, 
     if (old == v)
         return;
     if (old != 0)
-        ix8_del(t, x, str_tag(t, key, n), old); /* the newest wins the key */
-    ix8_put(t, x, str_tag(t, key, n), v);
+        ix8_del(x, str_tag(t, key, n), old); /* the newest wins the key */
+    ix8_put(x, str_tag(t, key, n), v);
 }
 
 static void index_sess(struct sess_table *t, struct sess *s, struct sess **stolen)
@@ -735,12 +586,12 @@ static void index_sess(struct sess_table *t, struct sess *s, struct sess **stole
         struct sess *o = st_find_ip4(t, s->framed_ip);
         if (o != s) {
             if (o != NULL) {
-                ix8_del(t, &t->ip4, s->framed_ip, sess_no(o) + 1);
+                ix8_del(&t->ip4, s->framed_ip, sess_no(o) + 1);
                 o->framed_ip = 0;
                 if (stolen != NULL && *stolen == NULL)
                     *stolen = o;
             }
-            ix8_put(t, &t->ip4, s->framed_ip, v);
+            ix8_put(&t->ip4, s->framed_ip, v);
         }
     }
     if (s->has_ip6)
@@ -761,8 +612,8 @@ static void index_sess(struct sess_table *t, struct sess *s, struct sess **stole
         struct sess *o = st_find_chaddr(t, s->chaddr);
         if (o != s) {
             if (o != NULL)
-                ix16_del(t, &t->mac, k, sess_no(o) + 1);
-            ix16_put(t, &t->mac, k, v);
+                ix16_del(&t->mac, k, sess_no(o) + 1);
+            ix16_put(&t->mac, k, v);
         }
     }
 }
@@ -771,29 +622,28 @@ static void unindex_sess(struct sess_table *t, struct sess *s)
 {
     uint32_t v = sess_no(s) + 1;
     if (s->framed_ip != 0)
-        ix8_del(t, &t->ip4, s->framed_ip, v);
+        ix8_del(&t->ip4, s->framed_ip, v);
     if (s->has_ip6) {
-        ix16_del(t, &t->ip6[128], ip6_key(t, be64(s->ip6), be64(s->ip6 + 8), 128), v);
+        ix16_del(&t->ip6[128], ip6_key(t, be64(s->ip6), be64(s->ip6 + 8), 128), v);
         len_mark(t, 128);
     }
     const struct sig_prefix6 *p;
     unsigned n = st_prefixes6(s, &p);
     for (unsigned i = 0; i < n; i++) {
-        ix16_del(t, &t->ip6[p[i].len], ip6_key(t, be64(p[i].addr), be64(p[i].addr + 8), p[i].len),
-                 v);
+        ix16_del(&t->ip6[p[i].len], ip6_key(t, be64(p[i].addr), be64(p[i].addr + 8), p[i].len), v);
         len_mark(t, p[i].len);
     }
     const uint8_t *a;
     size_t na = st_get(s, ST_ACCT_SID, &a);
     if (na > 0)
-        ix8_del(t, &t->acct, str_tag(t, a, na), v);
+        ix8_del(&t->acct, str_tag(t, a, na), v);
     uint8_t buf[NAS_KEY_MAX];
     size_t nk = sess_nas_key(s, buf);
     if (nk > 0)
-        ix8_del(t, &t->nas, str_tag(t, buf, nk), v);
+        ix8_del(&t->nas, str_tag(t, buf, nk), v);
     OPENSSL_cleanse(buf, nk);
     if (s->has_chaddr)
-        ix16_del(t, &t->mac, mac_key(s->chaddr), v);
+        ix16_del(&t->mac, mac_key(s->chaddr), v);
 }
 
 /* ---- the table ---------------------------------------------------------------------------- */
@@ -818,12 +668,15 @@ struct sess_table *st_new(uint32_t max_sessions, char *err, size_t errlen)
         pm_err(err, errlen, "cannot set the session table up (memory or random numbers)");
         return NULL;
     }
-    memcpy(&t->seed32, rnd, 4);
+    memcpy(&t->ip4.seed, rnd, 4);
     memcpy(&t->seed64, rnd + 4, 8);
     memcpy(t->sipkey, rnd + 12, 16);
     OPENSSL_cleanse(rnd, sizeof(rnd));
     t->acct.tagged = 1;
     t->nas.tagged = 1;
+    t->mac.seed = mix64(t->seed64 ^ 0x6d6163u);
+    for (unsigned l = 1; l <= 128; l++)
+        t->ip6[l].seed = mix64(t->seed64 + l);
     return t;
 }
 
@@ -839,15 +692,12 @@ void st_free(struct sess_table *t)
         OPENSSL_cleanse(ch, sizeof(*ch));
         munmap(ch, ST_CHUNK_ALIGN);
     }
-    struct ix8 *x8[] = {&t->ip4, &t->acct, &t->nas};
-    for (size_t i = 0; i < sizeof(x8) / sizeof(x8[0]); i++)
-        if (x8[i]->bits != 0)
-            munmap(x8[i]->s, sizeof(struct slot8) << x8[i]->bits);
-    if (t->mac.bits != 0)
-        munmap(t->mac.s, sizeof(struct slot16) << t->mac.bits);
+    ix8_free(&t->ip4);
+    ix8_free(&t->acct);
+    ix8_free(&t->nas);
+    ix16_free(&t->mac);
     for (unsigned l = 1; l <= 128; l++)
-        if (t->ip6[l].bits != 0)
-            munmap(t->ip6[l].s, sizeof(struct slot16) << t->ip6[l].bits);
+        ix16_free(&t->ip6[l]);
     free(t->chunk);
     OPENSSL_cleanse(t, sizeof(*t));
     free(t);
@@ -1032,11 +882,8 @@ size_t st_memory(const struct sess_table *t)
     size_t n = sizeof(*t) + ((t->max + ST_CHUNK_N - 1) / ST_CHUNK_N) * sizeof(*t->chunk);
     n += (size_t)t->nchunk * sizeof(struct st_chunk);
     n += t->blob_bytes;
-    const struct ix8 *x8[] = {&t->ip4, &t->acct, &t->nas};
-    for (size_t i = 0; i < sizeof(x8) / sizeof(x8[0]); i++)
-        n += x8[i]->bits != 0 ? sizeof(struct slot8) << x8[i]->bits : 0;
-    n += t->mac.bits != 0 ? sizeof(struct slot16) << t->mac.bits : 0;
+    n += ix8_bytes(&t->ip4) + ix8_bytes(&t->acct) + ix8_bytes(&t->nas) + ix16_bytes(&t->mac);
     for (unsigned l = 1; l <= 128; l++)
-        n += t->ip6[l].bits != 0 ? sizeof(struct slot16) << t->ip6[l].bits : 0;
+        n += ix16_bytes(&t->ip6[l]);
     return n;
 }

@@ -8,6 +8,7 @@
 #include "free_watch.h"
 #include "pmirrord/conf.h"
 #include "pmirrord/conf_sess.h"
+#include "pmirrord/conf_slice.h"
 #include "pmirrord/sess_table.h"
 
 #include <arpa/inet.h>
@@ -144,6 +145,14 @@ static void test_lookups(void)
     CHECK(st_find_nas_key(t, &id2) == b);
     set_str(&id2.nas_port_id, "ge-1/0/0.101");
     CHECK(st_find_nas_key(t, &id2) == NULL);
+
+    /* a length past the array is cut to it, never read beyond */
+    struct sig_ident big;
+    memset(&big, 0, sizeof(big));
+    memset(big.user.v, 'x', sizeof(big.user.v));
+    big.user.len = 255;
+    struct sess *c = mk(t, &big, NULL);
+    CHECK(st_get(c, ST_USER, &v) == SIG_STR_MAX);
 
     struct sig_ident all;
     st_ident(a, &all);
@@ -448,6 +457,108 @@ static void test_model(void)
     st_free(t);
 }
 
+static uint32_t lcg(uint32_t *x)
+{
+    *x = *x * 1103515245u + 12345u;
+    return *x >> 8;
+}
+
+/* The longest match by brute force over every session's fields. */
+static struct sess *lpm_brute(struct sess_table *t, const uint8_t a[16])
+{
+    struct sess *best = NULL;
+    int best_len = -1;
+    for (struct sess *s = st_next(t, NULL); s != NULL; s = st_next(t, s)) {
+        if (s->has_ip6 && memcmp(s->ip6, a, 16) == 0)
+            return s;
+        const struct sig_prefix6 *p;
+        unsigned n = st_prefixes6(s, &p);
+        for (unsigned i = 0; i < n; i++) {
+            unsigned full = p[i].len / 8, rest = p[i].len % 8;
+            if (memcmp(p[i].addr, a, full) != 0)
+                continue;
+            if (rest != 0 && ((p[i].addr[full] ^ a[full]) & (0xff00u >> rest)) != 0)
+                continue;
+            CHECK((int)p[i].len != best_len); /* one owner per prefix */
+            if ((int)p[i].len > best_len) {
+                best_len = p[i].len;
+                best = s;
+            }
+        }
+    }
+    return best;
+}
+
+/* Random nested prefixes and addresses in a small space, created, updated
+ * and destroyed; every lookup agrees with the brute force over the fields
+ * (so stealing keeps the fields and the indexes in step). */
+static void test_model6(void)
+{
+    char err[160];
+    static const uint8_t lens[] = {40, 48, 56, 60, 64, 72, 127};
+    struct sess_table *t = st_new(400, err, sizeof(err));
+    CHECK(t != NULL);
+#define RND() lcg(&rnd)
+    uint32_t rnd = 777;
+    unsigned hits = 0, misses = 0;
+    /* addresses under 2001:db8::/32 whose bits 32..79 and the last octet vary a little */
+    for (int step = 0; step < 6000; step++) {
+        uint32_t r = RND();
+        struct sig_ident id;
+        memset(&id, 0, sizeof(id));
+        unsigned np = r % 3;
+        for (unsigned i = 0; i < np; i++) {
+            uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8};
+            a[4] = (uint8_t)(RND() % 2);
+            a[6] = (uint8_t)(RND() % 2 ? 0x80 : 0);
+            a[7] = (uint8_t)(RND() % 4 * 16);
+            a[8] = (uint8_t)(RND() % 2);
+            a[15] = (uint8_t)(RND() % 2);
+            memcpy(id.prefix6[i].addr, a, 16);
+            id.prefix6[i].len = lens[RND() % sizeof(lens)];
+        }
+        id.nprefix6 = np;
+        if (RND() % 4 == 0) {
+            uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, (uint8_t)(RND() % 2)};
+            a[15] = (uint8_t)(RND() % 4);
+            id.has_framed_ip6 = 1;
+            memcpy(id.framed_ip6, a, 16);
+        }
+        size_t n = st_count(t);
+        if (n > 0 && (RND() % 3 == 0 || n == st_max(t))) {
+            /* destroy or update a random one */
+            size_t k = RND() % n;
+            struct sess *s = st_next(t, NULL);
+            while (k-- > 0)
+                s = st_next(t, s);
+            if (RND() % 2)
+                st_destroy(t, s);
+            else
+                CHECK(st_update(t, s, &id, err, sizeof(err)) == 0);
+        } else {
+            mk(t, &id, NULL);
+        }
+        if (step % 50 == 0)
+            for (int q = 0; q < 64; q++) {
+                uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8};
+                a[4] = (uint8_t)(RND() % 3); /* 2: outside every prefix */
+                a[6] = (uint8_t)(RND() % 2 ? 0x80 : 0);
+                a[7] = (uint8_t)(RND() % 4 * 16 + RND() % 2);
+                a[8] = (uint8_t)(RND() % 2);
+                a[9] = (uint8_t)(RND() % 2 ? 0x40 : 0);
+                a[15] = (uint8_t)(RND() % 4);
+                struct sess *f = st_find_ip6(t, a);
+                CHECK(f == lpm_brute(t, a));
+                hits += f != NULL;
+                misses += f == NULL;
+            }
+    }
+#undef RND
+    fprintf(stderr, "test_model6: %u lookups found a session, %u none\n", hits, misses);
+    CHECK(hits > 2000 && misses > 1000);
+    st_free(t);
+}
+
 static void test_directive(void)
 {
     struct pm_conf c;
@@ -466,6 +577,21 @@ static void test_directive(void)
         CHECK(conf_load_buffer("t.conf", bad[i], strlen(bad[i]), &c, err, sizeof(err)) < 0);
         CHECK(strncmp(err, "t.conf:1: maxSubscribers", 24) == 0);
     }
+    /* the capture process's side: its slice line, parsed by the same code */
+    CHECK(conf_slice_line_for(CONF_DEST_CAPTURE, "maxSubscribers", "maxSubscribers 7"));
+    CHECK(!conf_slice_line_for(CONF_DEST_AGENT, "maxSubscribers", "maxSubscribers 7"));
+    struct conf_slice *cs = conf_slice_new();
+    CHECK(cs != NULL);
+    CHECK(conf_slice_add(cs, 4, "maxSubscribers 7", 16, err, sizeof(err)) == 0);
+    CHECK(conf_slice_load(cs, "/etc/pmirrord/pmirrord.conf", &c, err, sizeof(err)) == 0);
+    CHECK(c.max_subscribers == 7);
+    conf_free(&c);
+    conf_slice_free(cs);
+    cs = conf_slice_new();
+    CHECK(conf_slice_add(cs, 9, "maxSubscribers 0x10", 19, err, sizeof(err)) == 0);
+    CHECK(conf_slice_load(cs, "/etc/pmirrord/pmirrord.conf", &c, err, sizeof(err)) < 0);
+    CHECK(strncmp(err, "/etc/pmirrord/pmirrord.conf:9: maxSubscribers", 45) == 0);
+    conf_slice_free(cs);
     unsigned v = 0;
     char *argv[] = {"maxSubscribers", "10000000"};
     CHECK(conf_parse_max_subscribers(2, argv, &v, err, sizeof(err)) == 0 && v == 10000000);
@@ -481,6 +607,7 @@ int main(void)
     test_limit();
     test_iterate();
     test_model();
+    test_model6();
     test_directive();
     puts("test_sess_table: ok");
     return 0;
