@@ -83,6 +83,7 @@ struct pm_conf {
     struct pm_capture_conf *captures; /* `capture` directives, in file order */
     size_t ncaptures;
     unsigned signalling_latency;    /* signallingLatency, ms (1..1000) */
+    unsigned max_subscribers;       /* maxSubscribers (conf_sess.h) */
     unsigned session_start_timeout; /* sessionStartTimeout, s (1..3600; sess_engine.h) */
 };
 

@@ -2,6 +2,7 @@
  * conf.c - load pmirrord.conf (see conf.h and README "Configuration reference").
  */
 #include "pmirrord/conf.h"
+#include "pmirrord/conf_sess.h"
 #include "conf_lex.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/fsutil.h"
@@ -58,6 +59,7 @@ void conf_defaults(struct pm_conf *c)
     c->secure_log = 0; /* off by default, as `snmp secure-log` in JUNOSe */
     snprintf(c->control_socket, sizeof(c->control_socket), "/run/pmirrord/pmirrord.sock");
     c->signalling_latency = CAP_LATENCY_MS_DEFAULT;
+    c->max_subscribers = CONF_MAX_SUBSCRIBERS_DEFAULT;
     c->session_start_timeout = SE_START_TIMEOUT_DEFAULT;
 }
 
@@ -455,6 +457,14 @@ static int d_signalling_latency(struct conf_ctx *x, int argc, char **argv)
     return set_uint(x, argc, argv, 1, 1000, &x->c->signalling_latency);
 }
 
+static int d_max_subscribers(struct conf_ctx *x, int argc, char **argv)
+{
+    char why[160];
+    if (conf_parse_max_subscribers(argc, argv, &x->c->max_subscribers, why, sizeof(why)) < 0)
+        CONF_FAIL(x, "%s", why);
+    return 0;
+}
+
 /* docs/sessions.md, "SessionFailed": how long an accepted login may wait
  * for its Accounting-Start. */
 static int d_session_start_timeout(struct conf_ctx *x, int argc, char **argv)
@@ -489,6 +499,7 @@ static const struct {
     {"mirrorSecret", d_mirror_secret, TO_AGENT},
     {"capture", d_capture, TO_CAPTURE},
     {"signallingLatency", d_signalling_latency, TO_CAPTURE},
+    {"maxSubscribers", d_max_subscribers, TO_CAPTURE},
     {"sessionStartTimeout", d_session_start_timeout, TO_CAPTURE},
 };
 
