@@ -202,6 +202,8 @@ void se_rules_changed(struct sess_engine *e, const uint32_t *added, size_t nadde
 
 void se_set_triggers(struct sess_engine *e, const struct pm_trigger *t, size_t n, int64_t now)
 {
+    if (now > e->now)
+        e->now = now;
     struct se_rule *nr = n > 0 ? calloc(n, sizeof(*nr)) : NULL;
     uint32_t *added = n > 0 ? calloc(n, sizeof(*added)) : NULL;
     size_t nadded = 0;
@@ -292,10 +294,13 @@ void se_set_source(struct sess_engine *e, unsigned idx, const char *ifname)
         return;
     se_copy(e->ifname[idx], sizeof(e->ifname[idx]), ifname != NULL ? ifname : "");
     e->ifup[idx] = ifname != NULL && ifname[0] != '\0';
+    se_static_eval(e, e->now, 0, 0); /* a static mirror waiting for it starts */
 }
 
 void se_interface_down(struct sess_engine *e, unsigned idx, int64_t now)
 {
+    if (now > e->now)
+        e->now = now;
     if (idx >= SE_SOURCES_MAX || !e->ifup[idx])
         return;
     e->ifup[idx] = 0;
