@@ -174,6 +174,12 @@ static const struct sig_str *ident_str(const struct sig_ident *id, enum st_field
     return ident_field((struct sig_ident *)(uintptr_t)id, f);
 }
 
+/* A string's length, never past its array (a fact is checked, not trusted). */
+static inline size_t slen(const struct sig_str *s)
+{
+    return s->len <= SIG_STR_MAX ? s->len : SIG_STR_MAX;
+}
+
 static size_t blob_size(const struct st_blob *b)
 {
     size_t n = offsetof(struct st_blob, data) + (size_t)b->nprefix * sizeof(struct sig_prefix6);
@@ -223,7 +229,7 @@ static struct st_blob *blob_new(struct sess_table *t, const struct sig_ident *id
             pfx[np++] = p;
     }
     for (int f = 0; f < ST_NFIELDS; f++)
-        strs += ident_str(id, f)->len;
+        strs += slen(ident_str(id, f));
     *empty = np == 0 && strs == 0;
     if (*empty)
         return NULL;
@@ -237,9 +243,9 @@ static struct st_blob *blob_new(struct sess_table *t, const struct sig_ident *id
     w += np * sizeof(struct sig_prefix6);
     for (int f = 0; f < ST_NFIELDS; f++) {
         const struct sig_str *s = ident_str(id, f);
-        b->len[f] = s->len;
-        memcpy(w, s->v, s->len);
-        w += s->len;
+        b->len[f] = (uint8_t)slen(s);
+        memcpy(w, s->v, b->len[f]);
+        w += b->len[f];
     }
     OPENSSL_cleanse(pfx, sizeof(pfx));
     t->blob_bytes += malloc_usable_size(b) + sizeof(size_t);
@@ -677,8 +683,8 @@ struct sess *st_find_nas_key(const struct sess_table *t, const struct sig_ident 
 {
     uint8_t buf[NAS_KEY_MAX];
     size_t n =
-        nas_key(buf, id->nas_ip, id->nas_id.v, id->nas_id.len, id->has_nas_port, id->nas_port,
-                id->nas_port_id.v, id->nas_port_id.len, id->user.v, id->user.len);
+        nas_key(buf, id->nas_ip, id->nas_id.v, slen(&id->nas_id), id->has_nas_port, id->nas_port,
+                id->nas_port_id.v, slen(&id->nas_port_id), id->user.v, slen(&id->user));
     uint32_t e = find_tagged(t, &t->nas, buf, n, 1);
     OPENSSL_cleanse(buf, n);
     return e != 0 ? sess_at(t, e) : NULL;

@@ -8,6 +8,7 @@
 #include "free_watch.h"
 #include "pmirrord/conf.h"
 #include "pmirrord/conf_sess.h"
+#include "pmirrord/conf_slice.h"
 #include "pmirrord/sess_table.h"
 
 #include <arpa/inet.h>
@@ -144,6 +145,14 @@ static void test_lookups(void)
     CHECK(st_find_nas_key(t, &id2) == b);
     set_str(&id2.nas_port_id, "ge-1/0/0.101");
     CHECK(st_find_nas_key(t, &id2) == NULL);
+
+    /* a length past the array is cut to it, never read beyond */
+    struct sig_ident big;
+    memset(&big, 0, sizeof(big));
+    memset(big.user.v, 'x', sizeof(big.user.v));
+    big.user.len = 255;
+    struct sess *c = mk(t, &big, NULL);
+    CHECK(st_get(c, ST_USER, &v) == SIG_STR_MAX);
 
     struct sig_ident all;
     st_ident(a, &all);
@@ -466,6 +475,21 @@ static void test_directive(void)
         CHECK(conf_load_buffer("t.conf", bad[i], strlen(bad[i]), &c, err, sizeof(err)) < 0);
         CHECK(strncmp(err, "t.conf:1: maxSubscribers", 24) == 0);
     }
+    /* the capture process's side: its slice line, parsed by the same code */
+    CHECK(conf_slice_line_for(CONF_DEST_CAPTURE, "maxSubscribers", "maxSubscribers 7"));
+    CHECK(!conf_slice_line_for(CONF_DEST_AGENT, "maxSubscribers", "maxSubscribers 7"));
+    struct conf_slice *cs = conf_slice_new();
+    CHECK(cs != NULL);
+    CHECK(conf_slice_add(cs, 4, "maxSubscribers 7", 16, err, sizeof(err)) == 0);
+    CHECK(conf_slice_load(cs, "/etc/pmirrord/pmirrord.conf", &c, err, sizeof(err)) == 0);
+    CHECK(c.max_subscribers == 7);
+    conf_free(&c);
+    conf_slice_free(cs);
+    cs = conf_slice_new();
+    CHECK(conf_slice_add(cs, 9, "maxSubscribers 0x10", 19, err, sizeof(err)) == 0);
+    CHECK(conf_slice_load(cs, "/etc/pmirrord/pmirrord.conf", &c, err, sizeof(err)) < 0);
+    CHECK(strncmp(err, "/etc/pmirrord/pmirrord.conf:9: maxSubscribers", 45) == 0);
+    conf_slice_free(cs);
     unsigned v = 0;
     char *argv[] = {"maxSubscribers", "10000000"};
     CHECK(conf_parse_max_subscribers(2, argv, &v, err, sizeof(err)) == 0 && v == 10000000);
