@@ -266,7 +266,7 @@ void se_set_triggers(struct sess_engine *e, const struct pm_trigger *t, size_t n
  * Returns the seconds until the next boundary (-1 none). */
 int64_t se_rules_tick(struct sess_engine *e, int64_t now, uint32_t usec)
 {
-    uint32_t opened[TRIG_DEFAULT_MAX * 4];
+    uint32_t *opened = e->nrules > 0 ? calloc(e->nrules, sizeof(*opened)) : NULL;
     size_t nopened = 0;
     int changed = 0;
     int64_t next = -1;
@@ -274,9 +274,11 @@ int64_t se_rules_tick(struct sess_engine *e, int64_t now, uint32_t usec)
         struct se_rule *r = &e->rules[i];
         int open = trig_window_open(&r->t, now);
         if (open != r->open) {
+            if (open && opened == NULL)
+                continue; /* out of memory: the next tick tries again */
             r->open = open;
             changed = 1;
-            if (open && nopened < sizeof(opened) / sizeof(opened[0]))
+            if (open)
                 opened[nopened++] = r->serial;
         }
         int64_t b = r->t.from > now ? r->t.from : (r->t.until > now ? r->t.until : -1);
@@ -285,6 +287,7 @@ int64_t se_rules_tick(struct sess_engine *e, int64_t now, uint32_t usec)
     }
     if (changed)
         se_rules_changed(e, opened, nopened, now, usec);
+    free(opened);
     return next;
 }
 
