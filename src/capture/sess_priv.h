@@ -102,6 +102,7 @@ struct sess_engine {
     unsigned tomb_next;
     uint64_t hkey;
     int untracked_episode;
+    size_t nstatic; /* static mirrors running (se_match_packet skips them at 0) */
     int64_t now; /* the latest capture-clock second seen (facts, ticks, tables) */
     struct se_stats stats;
 };

@@ -70,6 +70,7 @@ static void rule_failure(struct sess_engine *e, const struct se_rule *r, int ec,
  */
 void se_static_eval(struct sess_engine *e, int64_t sec, uint32_t usec, int interface_event)
 {
+    e->nstatic = 0;
     for (size_t i = 0; i < e->nrules; i++) {
         struct se_rule *r = &e->rules[i];
         if (r->t.type != TRIG_INTERFACE)
@@ -84,6 +85,7 @@ void se_static_eval(struct sess_engine *e, int64_t sec, uint32_t usec, int inter
             raise_static(e, r, PM_TRAP_IFSESS_DEACTIVATED, sec, usec);
         }
         r->st_active = want;
+        e->nstatic += (size_t)want;
     }
 }
 
