@@ -272,7 +272,7 @@ static void untracked(struct sess_engine *e, const struct sig_fact *f)
                              .view = &v,
                              .ec = SE_EC_NO_RESOURCES,
                              .es = "maxSubscribers reached"};
-        se_raise_failure(e, &c, SE_CS_CLI_TRIGGER, (int)r->t.type, r->t.text, se_router_id(&f->id),
+        se_raise_failure(e, &c, SE_CS_CLI_TRIGGER, (int)r->t.type, r->tr, se_router_id(&f->id),
                          r->t.mirror_id, 0, NULL);
         target = 1;
     }
@@ -482,7 +482,7 @@ static void on_reject(struct sess_engine *e, const struct sig_fact *f)
                         : f->id.acct_sid.len
                             ? se_sid_from_acct(f->id.acct_sid.v, f->id.acct_sid.len)
                             : se_sid_counter(e);
-        se_copy(ic.tr, sizeof(ic.tr), r->t.text);
+        se_copy(ic.tr, sizeof(ic.tr), r->tr);
         struct se_evctx c = {
             .trap = PM_TRAP_SESSION_REJECT, .sec = f->ts_sec, .usec = f->ts_usec, .view = &v};
         se_raise_icpt(e, &c, &ic);

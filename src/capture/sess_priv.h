@@ -64,11 +64,12 @@ struct se_icpt {
 struct se_rule {
     struct pm_trigger t;
     uint32_t serial;
-    int open;        /* warrant window open at the last look */
-    int usable;      /* its analyzer is one mirroring can send to */
-    int st_active;   /* static mirror: running */
-    uint32_t st_sid; /* static mirror: its SessionIdentifier */
-    int ifidx;       /* static mirror: its capture source, -1 unknown */
+    int open;                         /* warrant window open at the last look */
+    int usable;                       /* its analyzer is one mirroring can send to */
+    int st_active;                    /* static mirror: running */
+    uint32_t st_sid;                  /* static mirror: its SessionIdentifier */
+    int ifidx;                        /* static mirror: its capture source, -1 unknown */
+    char tr[PM_ICPT_TRIGGER_MAX + 1]; /* MIB Trigger: VALUE as written, escaped */
 };
 
 /* A session waiting for its Accounting-Start. */
@@ -103,7 +104,7 @@ struct sess_engine {
     uint64_t hkey;
     int untracked_episode;
     size_t nstatic; /* static mirrors running (se_match_packet skips them at 0) */
-    int64_t now; /* the latest capture-clock second seen (facts, ticks, tables) */
+    int64_t now;    /* the latest capture-clock second seen (facts, ticks, tables) */
     struct se_stats stats;
 };
 

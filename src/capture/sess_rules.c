@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "pmirrord/escape.h"
 #include "sess_priv.h"
 
 /* Same rule and same settings: an unchanged rule changes nothing. */
@@ -42,7 +43,7 @@ static void static_icpt(const struct se_rule *r, struct se_icpt *ic)
     ic->cs = SE_CS_CLI_STATIC;
     ic->tt = TRIG_INTERFACE;
     ic->rid = 0;
-    se_copy(ic->tr, sizeof(ic->tr), r->t.text);
+    se_copy(ic->tr, sizeof(ic->tr), r->tr);
 }
 
 static void raise_static(struct sess_engine *e, const struct se_rule *r, enum pm_trap trap,
@@ -60,7 +61,7 @@ static void rule_failure(struct sess_engine *e, const struct se_rule *r, int ec,
 {
     struct se_evctx c = {.trap = PM_TRAP_CLI_FAILURE, .sec = sec, .ec = ec, .es = es};
     se_raise_failure(e, &c, r->t.type == TRIG_INTERFACE ? SE_CS_CLI_STATIC : SE_CS_CLI_TRIGGER,
-                     (int)r->t.type, r->t.text, 0, r->t.mirror_id, 0, NULL);
+                     (int)r->t.type, r->tr, 0, r->t.mirror_id, 0, NULL);
 }
 
 /*
@@ -164,7 +165,7 @@ static void add_new(struct sess_engine *e, struct sess *s, const struct se_view 
                                  .view = v,
                                  .ec = SE_EC_NO_RESOURCES,
                                  .es = "too many intercepts on one session"};
-            se_raise_failure(e, &c, SE_CS_CLI_TRIGGER, (int)r->t.type, r->t.text, s->router_id,
+            se_raise_failure(e, &c, SE_CS_CLI_TRIGGER, (int)r->t.type, r->tr, s->router_id,
                              r->t.mirror_id, 0, NULL);
             continue;
         }
@@ -217,6 +218,7 @@ void se_set_triggers(struct sess_engine *e, const struct pm_trigger *t, size_t n
     for (size_t i = 0; i < n; i++) {
         nr[i].t = t[i];
         nr[i].ifidx = -1;
+        pm_escape(nr[i].tr, sizeof(nr[i].tr), t[i].text, strnlen(t[i].text, TRIG_TEXT_MAX));
         const struct se_rule *old = NULL;
         for (size_t j = 0; j < e->nrules && old == NULL; j++)
             if (rule_equal(&e->rules[j].t, &t[i]))

@@ -1120,6 +1120,20 @@ static void test_join_and_misc(void)
     CHECK(g_ev[0].trigger_type == TRIG_CSID && g_ev[0].target_ip == ip4("198.18.1.12"));
     se_free(e);
 
+    /* a value with a quote and a control octet: Trigger and mirror log escaped */
+    e = engine(100);
+    t = rule(TRIG_USERNAME, "q\"x\001", 6);
+    se_set_triggers(e, &t, 1, T0);
+    g = fact(SIG_ACCT_START, T0);
+    sstr(&g.id.user, "q\"x\001");
+    sstr(&g.id.acct_sid, "7");
+    on(e, g);
+    CHECK(g_nev == 1 && strcmp(g_ev[0].trigger, "q\\\"x\\x01") == 0);
+    CHECK(strstr(g_mlog[0], "trigger=\"q\\\"x\\x01\"") != NULL);
+    CHECK(strstr(g_mlog[0], "userName=\"q\\\"x\\x01\"") != NULL);
+    se_free(e);
+    mark();
+
     /* a static mirror whose capture source is named after the rule arrives */
     e = engine(100);
     t = rule(TRIG_INTERFACE, "veth-c", 11);
