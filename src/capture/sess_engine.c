@@ -228,7 +228,7 @@ static void radius_failure(struct sess_engine *e, const struct sig_fact *f, stru
     int tt;
     char tr[PM_ICPT_TRIGGER_MAX + 1], user[PM_EV_USER_MAX * 4];
     se_view_ident(&v, &f->id);
-    se_first_trigger(&v, &tt, tr, sizeof(tr));
+    se_first_trigger(&v, f->kind == SIG_ACCESS_ACCEPT, &tt, tr, sizeof(tr));
     user_of(&v, tr, user, sizeof(user));
     uint32_t rid = se_router_id(&f->id);
     if (rid == 0 && s != NULL)
@@ -272,7 +272,7 @@ static void untracked(struct sess_engine *e, const struct sig_fact *f)
                              .view = &v,
                              .ec = SE_EC_NO_RESOURCES,
                              .es = "maxSubscribers reached"};
-        se_raise_failure(e, &c, SE_CS_CLI_TRIGGER, (int)r->t.type, r->t.text, se_router_id(&f->id),
+        se_raise_failure(e, &c, SE_CS_CLI_TRIGGER, (int)r->t.type, r->tr, se_router_id(&f->id),
                          r->t.mirror_id, 0, NULL);
         target = 1;
     }
@@ -424,7 +424,7 @@ static void radius_li(struct sess_engine *e, struct sess *s, const struct sig_fa
     struct se_view rv;
     se_view_ident(&rv, &f->id);
     memset(ic->tr, 0, sizeof(ic->tr));
-    se_first_trigger(&rv, &ic->tt, ic->tr, sizeof(ic->tr));
+    se_first_trigger(&rv, f->kind == SIG_ACCESS_ACCEPT, &ic->tt, ic->tr, sizeof(ic->tr));
     ic->mirror_id = li->mirror_id;
     ic->session_id = sid;
     ic->analyzer = an;
@@ -482,7 +482,7 @@ static void on_reject(struct sess_engine *e, const struct sig_fact *f)
                         : f->id.acct_sid.len
                             ? se_sid_from_acct(f->id.acct_sid.v, f->id.acct_sid.len)
                             : se_sid_counter(e);
-        se_copy(ic.tr, sizeof(ic.tr), r->t.text);
+        se_copy(ic.tr, sizeof(ic.tr), r->tr);
         struct se_evctx c = {
             .trap = PM_TRAP_SESSION_REJECT, .sec = f->ts_sec, .usec = f->ts_usec, .view = &v};
         se_raise_icpt(e, &c, &ic);
@@ -593,6 +593,8 @@ void se_on_fact(const struct sig_fact *f, void *arg)
     struct sess_engine *e = arg;
     if (f == NULL || e == NULL)
         return;
+    if (f->ts_sec > e->now)
+        e->now = f->ts_sec;
     switch (f->kind) {
     case SIG_ACCESS_ACCEPT:
         on_accept(e, f);
@@ -627,6 +629,8 @@ void se_on_fact(const struct sig_fact *f, void *arg)
 
 int se_tick(struct sess_engine *e, int64_t now_sec, uint32_t now_usec)
 {
+    if (now_sec > e->now)
+        e->now = now_sec;
     int64_t next = se_rules_tick(e, now_sec, now_usec);
     while (e->pend_head < e->pend_len) {
         struct se_pend *p = &e->pend[e->pend_head];

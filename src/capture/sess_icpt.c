@@ -150,7 +150,7 @@ void se_icpt_from_rule(struct sess_engine *e, struct sess *s, struct se_icpt *ic
     ic->rule = r->serial;
     ic->rank = se_type_rank((int)r->t.type);
     ic->rid = s->router_id;
-    se_copy(ic->tr, sizeof(ic->tr), r->t.text);
+    se_copy(ic->tr, sizeof(ic->tr), r->tr);
     ic->announced = 0;
 }
 
@@ -166,8 +166,8 @@ static void cli_no_room(struct sess_engine *e, struct sess *s, const struct se_r
                          .view = v,
                          .ec = SE_EC_NO_RESOURCES,
                          .es = "too many intercepts on one session"};
-    se_raise_failure(e, &c, SE_CS_CLI_TRIGGER, (int)r->t.type, r->t.text, s->router_id,
-                     r->t.mirror_id, 0, NULL);
+    se_raise_failure(e, &c, SE_CS_CLI_TRIGGER, (int)r->t.type, r->tr, s->router_id, r->t.mirror_id,
+                     0, NULL);
 }
 
 /* Puts rule r on s for its mirror ID: a new intercept, or the one of that

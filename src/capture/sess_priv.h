@@ -64,11 +64,12 @@ struct se_icpt {
 struct se_rule {
     struct pm_trigger t;
     uint32_t serial;
-    int open;        /* warrant window open at the last look */
-    int usable;      /* its analyzer is one mirroring can send to */
-    int st_active;   /* static mirror: running */
-    uint32_t st_sid; /* static mirror: its SessionIdentifier */
-    int ifidx;       /* static mirror: its capture source, -1 unknown */
+    int open;                         /* warrant window open at the last look */
+    int usable;                       /* its analyzer is one mirroring can send to */
+    int st_active;                    /* static mirror: running */
+    uint32_t st_sid;                  /* static mirror: its SessionIdentifier */
+    int ifidx;                        /* static mirror: its capture source, -1 unknown */
+    char tr[PM_ICPT_TRIGGER_MAX + 1]; /* MIB Trigger: VALUE as written, escaped */
 };
 
 /* A session waiting for its Accounting-Start. */
@@ -102,6 +103,8 @@ struct sess_engine {
     unsigned tomb_next;
     uint64_t hkey;
     int untracked_episode;
+    size_t nstatic; /* static mirrors running (se_match_packet skips them at 0) */
+    int64_t now;    /* the latest capture-clock second seen (facts, ticks, tables) */
     struct se_stats stats;
 };
 
@@ -126,8 +129,10 @@ uint32_t se_sess_sid(struct sess_engine *e, struct sess *s);
 uint32_t se_router_id(const struct sig_ident *id);
 /* JUNOSe's precedence of trigger types: 1 (acct-session-id) .. 8. */
 int se_type_rank(int tt);
-/* The first identity present in JUNOSe precedence: *tt and tr (escaped). */
-void se_first_trigger(const struct se_view *v, int *tt, char *tr, size_t cap);
+/* The first identity present in JUNOSe precedence: *tt and tr (escaped).
+ * addr_last: the address only when nothing else is there (an Access-Accept's
+ * Framed-IP-Address is the server's answer, not the request's). */
+void se_first_trigger(const struct se_view *v, int addr_last, int *tt, char *tr, size_t cap);
 int se_analyzer_usable(const struct trig_analyzer *a);
 /* Copies text into dst, cut to cap - 1 octets, NUL-terminated. */
 void se_copy(char *dst, size_t cap, const char *text);

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "pmirrord/escape.h"
 #include "sess_priv.h"
 
 /* Same rule and same settings: an unchanged rule changes nothing. */
@@ -42,7 +43,7 @@ static void static_icpt(const struct se_rule *r, struct se_icpt *ic)
     ic->cs = SE_CS_CLI_STATIC;
     ic->tt = TRIG_INTERFACE;
     ic->rid = 0;
-    se_copy(ic->tr, sizeof(ic->tr), r->t.text);
+    se_copy(ic->tr, sizeof(ic->tr), r->tr);
 }
 
 static void raise_static(struct sess_engine *e, const struct se_rule *r, enum pm_trap trap,
@@ -60,7 +61,7 @@ static void rule_failure(struct sess_engine *e, const struct se_rule *r, int ec,
 {
     struct se_evctx c = {.trap = PM_TRAP_CLI_FAILURE, .sec = sec, .ec = ec, .es = es};
     se_raise_failure(e, &c, r->t.type == TRIG_INTERFACE ? SE_CS_CLI_STATIC : SE_CS_CLI_TRIGGER,
-                     (int)r->t.type, r->t.text, 0, r->t.mirror_id, 0, NULL);
+                     (int)r->t.type, r->tr, 0, r->t.mirror_id, 0, NULL);
 }
 
 /*
@@ -70,6 +71,7 @@ static void rule_failure(struct sess_engine *e, const struct se_rule *r, int ec,
  */
 void se_static_eval(struct sess_engine *e, int64_t sec, uint32_t usec, int interface_event)
 {
+    e->nstatic = 0;
     for (size_t i = 0; i < e->nrules; i++) {
         struct se_rule *r = &e->rules[i];
         if (r->t.type != TRIG_INTERFACE)
@@ -84,6 +86,7 @@ void se_static_eval(struct sess_engine *e, int64_t sec, uint32_t usec, int inter
             raise_static(e, r, PM_TRAP_IFSESS_DEACTIVATED, sec, usec);
         }
         r->st_active = want;
+        e->nstatic += (size_t)want;
     }
 }
 
@@ -162,7 +165,7 @@ static void add_new(struct sess_engine *e, struct sess *s, const struct se_view 
                                  .view = v,
                                  .ec = SE_EC_NO_RESOURCES,
                                  .es = "too many intercepts on one session"};
-            se_raise_failure(e, &c, SE_CS_CLI_TRIGGER, (int)r->t.type, r->t.text, s->router_id,
+            se_raise_failure(e, &c, SE_CS_CLI_TRIGGER, (int)r->t.type, r->tr, s->router_id,
                              r->t.mirror_id, 0, NULL);
             continue;
         }
@@ -202,6 +205,8 @@ void se_rules_changed(struct sess_engine *e, const uint32_t *added, size_t nadde
 
 void se_set_triggers(struct sess_engine *e, const struct pm_trigger *t, size_t n, int64_t now)
 {
+    if (now > e->now)
+        e->now = now;
     struct se_rule *nr = n > 0 ? calloc(n, sizeof(*nr)) : NULL;
     uint32_t *added = n > 0 ? calloc(n, sizeof(*added)) : NULL;
     size_t nadded = 0;
@@ -213,6 +218,7 @@ void se_set_triggers(struct sess_engine *e, const struct pm_trigger *t, size_t n
     for (size_t i = 0; i < n; i++) {
         nr[i].t = t[i];
         nr[i].ifidx = -1;
+        pm_escape(nr[i].tr, sizeof(nr[i].tr), t[i].text, strnlen(t[i].text, TRIG_TEXT_MAX));
         const struct se_rule *old = NULL;
         for (size_t j = 0; j < e->nrules && old == NULL; j++)
             if (rule_equal(&e->rules[j].t, &t[i]))
@@ -264,7 +270,7 @@ void se_set_triggers(struct sess_engine *e, const struct pm_trigger *t, size_t n
  * Returns the seconds until the next boundary (-1 none). */
 int64_t se_rules_tick(struct sess_engine *e, int64_t now, uint32_t usec)
 {
-    uint32_t opened[TRIG_DEFAULT_MAX * 4];
+    uint32_t *opened = e->nrules > 0 ? calloc(e->nrules, sizeof(*opened)) : NULL;
     size_t nopened = 0;
     int changed = 0;
     int64_t next = -1;
@@ -272,9 +278,11 @@ int64_t se_rules_tick(struct sess_engine *e, int64_t now, uint32_t usec)
         struct se_rule *r = &e->rules[i];
         int open = trig_window_open(&r->t, now);
         if (open != r->open) {
+            if (open && opened == NULL)
+                continue; /* out of memory: the next tick tries again */
             r->open = open;
             changed = 1;
-            if (open && nopened < sizeof(opened) / sizeof(opened[0]))
+            if (open)
                 opened[nopened++] = r->serial;
         }
         int64_t b = r->t.from > now ? r->t.from : (r->t.until > now ? r->t.until : -1);
@@ -283,6 +291,7 @@ int64_t se_rules_tick(struct sess_engine *e, int64_t now, uint32_t usec)
     }
     if (changed)
         se_rules_changed(e, opened, nopened, now, usec);
+    free(opened);
     return next;
 }
 
@@ -292,10 +301,13 @@ void se_set_source(struct sess_engine *e, unsigned idx, const char *ifname)
         return;
     se_copy(e->ifname[idx], sizeof(e->ifname[idx]), ifname != NULL ? ifname : "");
     e->ifup[idx] = ifname != NULL && ifname[0] != '\0';
+    se_static_eval(e, e->now, 0, 0); /* a static mirror waiting for it starts */
 }
 
 void se_interface_down(struct sess_engine *e, unsigned idx, int64_t now)
 {
+    if (now > e->now)
+        e->now = now;
     if (idx >= SE_SOURCES_MAX || !e->ifup[idx])
         return;
     e->ifup[idx] = 0;

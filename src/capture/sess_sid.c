@@ -103,7 +103,7 @@ static void ip_text(const struct se_view *v, char *buf, size_t cap)
 /* The first identity present among JUNOSe's eight, in its precedence
  * (acct-session-id, calling-station-id, ip-address, username, nas-port-id,
  * dhcp-option-82, agent-circuit-id, agent-remote-id). */
-void se_first_trigger(const struct se_view *v, int *tt, char *tr, size_t cap)
+void se_first_trigger(const struct se_view *v, int addr_last, int *tt, char *tr, size_t cap)
 {
     static const struct {
         int tt;
@@ -120,7 +120,7 @@ void se_first_trigger(const struct se_view *v, int *tt, char *tr, size_t cap)
     };
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         if (order[i].field < 0) {
-            if (v->ip4 != 0 || v->has_ip6 || v->np6 > 0) {
+            if (!addr_last && (v->ip4 != 0 || v->has_ip6 || v->np6 > 0)) {
                 *tt = TRIG_IP;
                 ip_text(v, tr, cap);
                 return;
@@ -133,7 +133,12 @@ void se_first_trigger(const struct se_view *v, int *tt, char *tr, size_t cap)
             return;
         }
     }
-    *tt = TRIG_INTERFACE;
+    if (addr_last && (v->ip4 != 0 || v->has_ip6 || v->np6 > 0)) {
+        *tt = TRIG_IP;
+        ip_text(v, tr, cap);
+        return;
+    }
+    *tt = TRIG_INTERFACE; /* nothing that names a subscriber */
     if (cap > 0)
         tr[0] = '\0';
 }

@@ -1053,6 +1053,104 @@ static void test_mlog_and_untracked(void)
     se_free(e);
 }
 
+static void test_join_and_misc(void)
+{
+    /* an Access-Accept and a DHCP binding with the same address: one session */
+    struct sess_engine *e = engine(100);
+    struct pm_trigger t = rule(TRIG_REMOTE, "cpe-77", 4);
+    se_set_triggers(e, &t, 1, T0);
+    struct sig_fact a = alice(SIG_ACCESS_ACCEPT, T0, 0);
+    a.id.framed_ip = ip4("198.18.1.20");
+    on(e, a);
+    CHECK(g_nev == 0); /* alice matches nothing yet */
+    on(e, dhcp(SIG_DHCP_ACK, T0 + 1));
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_IFSESS_ACTIVATED && g_ev[0].mirror_id == 4);
+    CHECK(g_ev[0].router_id == RID); /* the login's NAS, not the relay */
+    struct se_stats st;
+    se_get_stats(e, &st);
+    CHECK(st.sessions == 1);
+    mark();
+    /* its Accounting-Start joins by the NAS key and announces nothing new */
+    on(e, alice(SIG_ACCT_START, T0 + 2, 0));
+    CHECK(g_nev == 0);
+    on(e, dhcp(SIG_DHCP_RELEASE, T0 + 3));
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_SESSION_END && g_ev[0].termination_reason == 1);
+    se_get_stats(e, &st);
+    CHECK(st.sessions == 0 && st.sessions_ended == 1);
+    se_free(e);
+
+    /* an Access-Accept with only a framed address reports ipAddress */
+    e = engine(100);
+    struct sig_fact f = fact(SIG_ACCESS_ACCEPT, T0);
+    f.id.framed_ip = ip4(SUB);
+    f.id.nas_ip = ip4(NAS);
+    li_on(&f.li, 0x300, 0x90, AN, 30030);
+    on(e, f);
+    CHECK(g_nev == 1 && g_ev[0].trigger_type == TRIG_IP && strcmp(g_ev[0].trigger, SUB) == 0);
+    mark();
+    /* ... while with a User-Name the name comes first (the address is the Accept's) */
+    sstr(&f.id.user, "erin");
+    f.id.framed_ip = ip4("198.18.1.11");
+    f.li.mirror_id = 0x302;
+    on(e, f);
+    CHECK(g_nev == 1 && g_ev[0].trigger_type == TRIG_USERNAME);
+    CHECK(strcmp(g_ev[0].trigger, "erin") == 0);
+    mark();
+    /* a CoA for no known session */
+    struct sig_fact c = coa(T0 + 1, SIG_LI_ON, 0x303);
+    sstr(&c.id.acct_sid, "nope");
+    on(e, c);
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_RADIUS_FAILURE && g_ev[0].error_cause == 5);
+    CHECK(g_ev[0].config_source == 1 && g_ev[0].mirror_id == 0x303);
+    mark();
+    /* a CoA-NAK: logged, nothing else */
+    on(e, fact(SIG_COA_NAK, T0 + 2));
+    CHECK(g_nev == 0 && g_nmlog == 1);
+    /* a CoA that names the session by Calling-Station-Id alone */
+    struct sig_fact g = alice(SIG_ACCT_START, T0 + 3, 0);
+    sstr(&g.id.csid, "00-de-ad");
+    g.id.framed_ip = ip4("198.18.1.12");
+    on(e, g);
+    mark();
+    c = coa(T0 + 4, SIG_LI_ON, 0x304);
+    c.id.acct_sid.len = 0;
+    sstr(&c.id.csid, "00-de-ad");
+    on(e, c);
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_IFSESS_ACTIVATED);
+    CHECK(g_ev[0].trigger_type == TRIG_CSID && g_ev[0].target_ip == ip4("198.18.1.12"));
+    se_free(e);
+
+    /* a value with a quote and a control octet: Trigger and mirror log escaped */
+    e = engine(100);
+    t = rule(TRIG_USERNAME, "q\"x\001", 6);
+    se_set_triggers(e, &t, 1, T0);
+    g = fact(SIG_ACCT_START, T0);
+    sstr(&g.id.user, "q\"x\001");
+    sstr(&g.id.acct_sid, "7");
+    on(e, g);
+    CHECK(g_nev == 1 && strcmp(g_ev[0].trigger, "q\\\"x\\x01") == 0);
+    CHECK(strstr(g_mlog[0], "trigger=\"q\\\"x\\x01\"") != NULL);
+    CHECK(strstr(g_mlog[0], "userName=\"q\\\"x\\x01\"") != NULL);
+    se_free(e);
+    mark();
+
+    /* a static mirror whose capture source is named after the rule arrives */
+    e = engine(100);
+    t = rule(TRIG_INTERFACE, "veth-c", 11);
+    se_set_triggers(e, &t, 1, T0);
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_CLI_FAILURE);
+    mark();
+    se_set_source(e, 2, "veth-c");
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_IFSESS_ACTIVATED && g_ev[0].config_source == 3);
+    struct se_target out[SE_TARGETS_MAX];
+    uint32_t x = ip4("203.0.113.1"), y = ip4("203.0.113.2");
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&x, (const uint8_t *)&y, 2, out, SE_TARGETS_MAX) ==
+          1);
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&x, (const uint8_t *)&y, 1, out, SE_TARGETS_MAX) ==
+          0);
+    se_free(e);
+}
+
 static void test_conf(void)
 {
     struct pm_conf c;
@@ -1082,6 +1180,7 @@ int main(void)
     test_windows();
     test_sid();
     test_mlog_and_untracked();
+    test_join_and_misc();
     test_conf();
     pm_event_set_sink(NULL, NULL);
     printf("test_sess_engine: ok\n");
