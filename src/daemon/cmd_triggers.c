@@ -254,7 +254,7 @@ static int c_show_triggers(struct ctl_reply *r, int argc, char **argv, void *arg
         ctl_reply_error(r, "out of memory");
         return -1;
     }
-    ctl_reply_kv_int(r, "triggers|Triggers", (long long)n);
+    ctl_reply_kv_int(r, "trigger_count|Triggers", (long long)n);
     ctl_reply_kv_int(r, "max_triggers|maxTriggers", (long long)max);
     ctl_reply_table(r, "triggers", "rule|Rule", "source|Source", "#mirror_id|Mirror ID",
                     "type|Type", "window|Window", (char *)NULL);
@@ -280,7 +280,7 @@ static int c_show_triggers(struct ctl_reply *r, int argc, char **argv, void *arg
     if (tc.intercepts != NULL) {
         struct icpt_counts c;
         icpt_table_counts(tc.intercepts, &c);
-        ctl_reply_kv_int(r, "intercepts|RADIUS-provisioned intercepts", (long long)c.n);
+        ctl_reply_kv_int(r, "intercept_count|RADIUS-provisioned intercepts", (long long)c.n);
         ctl_reply_table(r, "intercepts", "#mirror_id|Mirror ID", "#session_id|Session ID",
                         "config_source|Source", "#trigger_type|Trigger type", "trigger|Trigger",
                         "user|User-Name", "analyzer|Analyzer", "direction|Direction", "since|Since",
