@@ -194,6 +194,10 @@ struct ipc_list_page {
     uint32_t request_id;
     uint32_t offset;
     uint8_t more; /* 1: rows after these */
+    int has_total;
+    uint32_t total; /* rows in the whole listing (after the filter) */
+    int has_count;
+    uint32_t count; /* what the listing counts before the filter (e.g. sessions held) */
     size_t nrows;
     struct ipc_slice rows[IPC_ROWS_MAX];
 };

@@ -544,6 +544,10 @@ static void fill(struct ipc_rec *r, const struct view *vw)
         r->u.list_page.offset = (uint32_t)g_uint(vw, 2);
         g_list(vw, 3, add_row, &r->u.list_page);
         r->u.list_page.more = (uint8_t)g_uint(vw, 4);
+        r->u.list_page.has_total = has(vw, 5);
+        r->u.list_page.total = (uint32_t)g_uint(vw, 5);
+        r->u.list_page.has_count = has(vw, 6);
+        r->u.list_page.count = (uint32_t)g_uint(vw, 6);
         break;
     case IPC_CONFIG:
         g_text(vw, 1, r->u.config.key);
@@ -826,6 +830,10 @@ static void encode_body(const struct ipc_rec *r, struct wbuf *w)
         for (size_t i = 0; i < p->nrows; i++)
             put(w, 3, p->rows[i].s, p->rows[i].len, "row");
         put_u8(w, 4, p->more, "more");
+        if (p->has_total)
+            put_u32(w, 5, p->total, "total");
+        if (p->has_count)
+            put_u32(w, 6, p->count, "count");
         break;
     }
     case IPC_CONFIG:

@@ -130,6 +130,8 @@ static const struct field_def list_page_defs[] = {
     F(2, FT_U32, 1, 0, 0xffffffff, "offset"),
     FL(3, FT_TEXT, IPC_ROWS_MAX, 0, IPC_ROW_MAX, "row"),
     F(4, FT_U8, 1, 0, 1, "more"),
+    F(5, FT_U32, 0, 0, 0xffffffff, "total"),
+    F(6, FT_U32, 0, 0, 0xffffffff, "count"),
 };
 
 static const struct field_def config_defs[] = {

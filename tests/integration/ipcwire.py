@@ -42,7 +42,7 @@ SCHEMA = {
     TRIGGER_ACK: {1: "u64", 2: "u32"},
     HEARTBEAT: {1: "u64", 2: "u64"},
     LIST_REQ: {1: "u32", 2: "text", 3: "u32", 4: "u32", 5: "text"},
-    LIST_PAGE: {1: "u32", 2: "u32", 3: "text", 4: "u8"},
+    LIST_PAGE: {1: "u32", 2: "u32", 3: "text", 4: "u8", 5: "u32", 6: "u32"},
     CONFIG: {1: "text", 2: "text", 3: "u32"},
     FD: {1: "u16", 2: "u32", 3: "text"},
     STATUS: {1: "u8", 2: "text"},

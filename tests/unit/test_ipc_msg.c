@@ -458,6 +458,13 @@ static void test_round_trips(void)
     b = round_trip(&r);
     CHECK(b->u.list_page.request_id == 11 && b->u.list_page.offset == 40);
     CHECK(b->u.list_page.more == 1 && b->u.list_page.nrows == 3);
+    CHECK(!b->u.list_page.has_total && !b->u.list_page.has_count);
+    r.u.list_page.has_total = r.u.list_page.has_count = 1;
+    r.u.list_page.total = 7;
+    r.u.list_page.count = 0xffffffff;
+    b = round_trip(&r);
+    CHECK(b->u.list_page.has_total && b->u.list_page.total == 7);
+    CHECK(b->u.list_page.has_count && b->u.list_page.count == 0xffffffff);
     for (size_t i = 0; i < 3; i++)
         CHECK(got_rows[i].len == strlen(rows[i]) &&
               memcmp(got_rows[i].s, rows[i], got_rows[i].len) == 0);
