@@ -291,6 +291,14 @@ void cp_sess_list(struct cap_proc *p, const struct ipc_list_req *req)
         n = se_list(p->se, req->filter, req->offset, max, rows, &more);
         if (n > max)
             n = max;
+        struct se_stats st;
+        se_get_stats(p->se, &st);
+        rec.u.list_page.has_count = 1; /* the sessions held, before the filter */
+        rec.u.list_page.count = (uint32_t)st.sessions;
+        if (!more && (n > 0 || req->offset == 0)) { /* the last page: the total is known */
+            rec.u.list_page.has_total = 1;
+            rec.u.list_page.total = req->offset + (uint32_t)n;
+        }
     } else {
         p->list_unknown++;
     }

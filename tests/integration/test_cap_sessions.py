@@ -125,9 +125,11 @@ class CaptureSessions(unittest.TestCase):
         rows = page.fields.get(3, [])
         self.assertEqual(len(rows), 1, rows)
         self.assertIn("198.18.5.10", rows[0])
+        self.assertEqual((page.fields.get(5), page.fields.get(6)), (1, 1))  # total, count
         cp.C.send([w.Rec(w.LIST_REQ, {1: 10, 2: "subscribers", 3: 0, 4: 10, 5: "198.18.6."})])
         page = cp.C.wait(lambda r: r.type == w.LIST_PAGE and r.fields[1] == 10, 5, "LIST_PAGE")
         self.assertEqual(page.fields.get(3, []), [])
+        self.assertEqual((page.fields.get(5), page.fields.get(6)), (0, 1))
 
         st = cp.stats("sessions")
         self.assertEqual((st["targets"], st["intercepts"], st["triggers"]), (1, 1, 1))
