@@ -237,6 +237,7 @@ static void new_chan_c(struct cap_proc *p, int fd, int replacing)
     if (replacing) {
         p->chan_c_replaced++;
         log_info(CP_TOKEN, "a new channel to the agent");
+        cp_sess_reannounce(p); /* a restarted agent's intercept table starts empty */
     }
 }
 

@@ -136,7 +136,7 @@ struct cap_proc {
     uint16_t jm_port4, jm_port6; /* the sender's local ports, host order */
     uint64_t timer_due_ms;       /* capture clock: the next tracker/engine timer */
     uint64_t mir_packets, mir_copies, mir_snapped, mir_own, mir_failed, mir_signalling_only;
-    uint64_t icpt_up, icpt_down, icpt_not_sent, icpt_restored, icpt_refused;
+    uint64_t icpt_up, icpt_down, icpt_not_sent, icpt_restored, icpt_refused, icpt_reannounced;
     uint64_t list_reqs, list_unknown;
 
     /* trigger table (docs/ipc-protocol.md, TRIGGER_SET) */
@@ -187,6 +187,8 @@ void cp_sess_stats(struct cap_proc *p);
 void cp_sess_interface(struct cap_proc *p, struct cp_source *s, int up);
 void cp_sess_triggers(struct cap_proc *p);
 void cp_sess_restore(struct cap_proc *p, const struct pm_intercept *ic);
+/* A new agent channel: every RADIUS-provisioned intercept as INTERCEPT UP again. */
+void cp_sess_reannounce(struct cap_proc *p);
 void cp_sess_list(struct cap_proc *p, const struct ipc_list_req *req);
 
 /* cap_report.c */

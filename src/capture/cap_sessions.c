@@ -8,7 +8,8 @@
  *   every IP packet of a data source -> se_match_packet() -> jm_send()
  *   the capture clock -> rt_tick(), dh_tick(), se_tick()
  *   TRIGGER_SET tables -> se_set_triggers(); INTERCEPT RESTORE -> se_restore()
- *   the engine's RADIUS-provisioned intercepts -> INTERCEPT UP / DOWN
+ *   the engine's RADIUS-provisioned intercepts -> INTERCEPT UP / DOWN (all of
+ *     them UP again on a new agent channel: a restarted agent knows none)
  *   LIST_REQ "subscribers" -> se_list() -> LIST_PAGE
  *   an interface gone or back -> se_interface_down() / se_interface_up()
  *   STATS "radius", "dhcp", "sessions", "jmirror" once a second
@@ -261,6 +262,12 @@ void cp_sess_restore(struct cap_proc *p, const struct pm_intercept *ic)
         p->icpt_refused++;
 }
 
+void cp_sess_reannounce(struct cap_proc *p)
+{
+    if (p->se != NULL)
+        p->icpt_reannounced += se_report_all(p->se);
+}
+
 void cp_sess_interface(struct cap_proc *p, struct cp_source *s, int up)
 {
     if (p->se == NULL || s->down == !up)
@@ -390,6 +397,7 @@ void cp_sess_stats(struct cap_proc *p)
     ctr("intercepts_up_sent", p->icpt_up);
     ctr("intercepts_down_sent", p->icpt_down);
     ctr("intercepts_not_sent", p->icpt_not_sent);
+    ctr("intercepts_reannounced", p->icpt_reannounced);
     ctr("restore_accepted", p->icpt_restored);
     ctr("restore_refused", p->icpt_refused);
     ctr("list_requests", p->list_reqs);

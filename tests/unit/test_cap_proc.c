@@ -637,6 +637,9 @@ static void test_wired(void)
     rec.u.intercept.ic = ic;
     cp_on_chan_c(&rec, &p);
     CHECK(p.icpt_restored + p.icpt_refused == 1);
+    /* a restarted agent: told about the intercept again */
+    cp_sess_reannounce(&p);
+    CHECK(p.icpt_reannounced == 1);
 
     /* the Stop ends it */
     f = alice(SIG_ACCT_STOP);
@@ -651,7 +654,7 @@ static void test_wired(void)
     while (ipc_chan_recv(peer, on_wired, &g) > 0)
         ;
     CHECK(g.pages == 1 && g.rows == 1);
-    CHECK(g.down == 1 && g.sources == 15);
+    CHECK(g.up == 2 && g.down == 1 && g.sources == 15);
     n = udp_frame(fr, 5000, 53, 4); /* no longer a target */
     cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000100, 0);
     CHECK(p.mir_copies == 1);
