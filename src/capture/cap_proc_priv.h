@@ -135,7 +135,7 @@ struct cap_proc {
     struct jm_sender *jm;
     uint16_t jm_port4, jm_port6; /* the sender's local ports, host order */
     uint64_t timer_due_ms;       /* capture clock: the next tracker/engine timer */
-    uint64_t mir_packets, mir_copies, mir_snapped, mir_own, mir_failed, mir_signalling_only;
+    uint64_t mir_packets, mir_copies, mir_snapped, mir_own, mir_failed;
     uint64_t icpt_up, icpt_down, icpt_not_sent, icpt_restored, icpt_refused, icpt_reannounced;
     uint64_t list_reqs, list_unknown;
 

@@ -206,16 +206,15 @@ int cp_own_datagram(const struct cap_proc *p, const struct pkt_view *v,
 void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v)
 {
     struct se_target t[SE_TARGETS_MAX];
-    if (p->se == NULL || p->jm == NULL || v->family == PKT_FAM_NONE)
+    /* a signalling-only source carries no subscriber data: not looked up,
+     * so it is not where a session's data was last seen either */
+    if (p->se == NULL || p->jm == NULL || v->family == PKT_FAM_NONE ||
+        s->spec.role == CAP_ROLE_SIGNALLING)
         return;
     size_t n = se_match_packet(p->se, v->family, v->src, v->dst, (unsigned)(s - p->src), t,
                                SE_TARGETS_MAX);
     if (n == 0)
         return;
-    if (s->spec.role == CAP_ROLE_SIGNALLING) {
-        p->mir_signalling_only++; /* a signalling-only source mirrors nothing */
-        return;
-    }
     p->mir_packets++;
     if ((v->flags & PKT_F_SNAPPED) || v->l3_caplen < v->ip_len) {
         p->mir_snapped += n; /* never a part of a packet as if it were the whole */
@@ -417,6 +416,5 @@ void cp_sess_stats(struct cap_proc *p)
     ctr("snapped", p->mir_snapped);
     ctr("own", p->mir_own);
     ctr("failed", p->mir_failed);
-    ctr("signalling_source", p->mir_signalling_only);
     (void)cp_put_c(p, &srec);
 }
