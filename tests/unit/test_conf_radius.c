@@ -8,9 +8,11 @@
 #include "check.h"
 #include "pmirrord/conf.h"
 #include "pmirrord/conf_slice.h"
+#include "pmirrord/ipc.h"
 #include "pmirrord/radius_conf.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +157,57 @@ static int log_line(void *arg, unsigned dest, int line, const char *directive, c
     return 0;
 }
 
+/* ---- through the monitor's channel (conf_slice_send) --------------------- */
+
+struct rx {
+    struct conf_slice *s;
+    unsigned lines, errors;
+    char keys[512];
+};
+
+static void on_rec(struct ipc_rec *rec, void *arg)
+{
+    struct rx *x = arg;
+    char e[256];
+    if (rec->type == IPC_CONFIG && !(rec->flags & (IPC_F_BEGIN | IPC_F_END))) {
+        x->lines++;
+        size_t n = strlen(x->keys);
+        snprintf(x->keys + n, sizeof(x->keys) - n, "%s:%u ", rec->u.config.key,
+                 (unsigned)rec->u.config.line);
+    }
+    if (conf_slice_rec(x->s, rec, e, sizeof(e)) < 0) {
+        fprintf(stderr, "%s\n", e);
+        x->errors++;
+    }
+}
+
+/* The monitor sends a slice for dest; the child (refusing other processes'
+ * lines) receives and parses it. */
+static void send_receive(const char *conf, unsigned dest, struct rx *x, struct pm_conf *c)
+{
+    int sv[2];
+    char err[1024];
+    CHECK(ipc_socketpair(sv, 0, err, sizeof(err)) == 0);
+    struct ipc_chan *tx = ipc_chan_new(sv[0], 0, NULL, NULL, err, sizeof(err));
+    struct ipc_chan *rxc = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(tx != NULL && rxc != NULL);
+    CHECK(conf_slice_send(tx, conf, dest, NULL, err, sizeof(err)) == 0);
+    CHECK(conf_slice_send_end(tx, err, sizeof(err)) == 0);
+    CHECK(ipc_chan_flush(tx) == 0);
+    memset(x, 0, sizeof(*x));
+    x->s = conf_slice_new();
+    conf_slice_set_dest(x->s, dest);
+    int r;
+    while ((r = ipc_chan_recv(rxc, on_rec, x)) == 1)
+        ;
+    CHECK(r == -1 && errno == EAGAIN);
+    CHECK(x->errors == 0 && conf_slice_complete(x->s));
+    CHECK(conf_slice_load(x->s, NULL, c, err, sizeof(err)) == 0);
+    conf_slice_free(x->s);
+    ipc_chan_free(tx);
+    ipc_chan_free(rxc);
+}
+
 static void test_secrets_file(void)
 {
     char conf[300], sec[300], text[1024], err[1024];
@@ -213,6 +266,27 @@ static void test_secrets_file(void)
           memcmp(c.radius->peer[1].secret, "Hidden-Secret", 13) == 0);
     conf_slice_free(s);
     conf_free(&c);
+
+    /* The same through the monitor's channel: the capture process gets the
+     * secrets file's lines, the agent none of the RADIUS lines. */
+    write_file(sec,
+               "# the RADIUS peers\n"
+               "radiusServer 198.18.0.7:21812 secret Hidden-Secret coaPort 23799\n"
+               "\n"
+               "radiusClient 198.18.1.0/24 secret Nas-Secret\n",
+               0600);
+    struct rx x;
+    send_receive(conf, CONF_DEST_CAPTURE, &x, &c);
+    CHECK(x.lines == 6);
+    CHECK(strstr(x.keys, "radiusServer:7 ") != NULL && strstr(x.keys, "radiusClient:9 ") != NULL);
+    CHECK(c.radius != NULL && c.radius->npeers == 3);
+    CHECK(c.radius->peer[2].secret_len == 10 &&
+          memcmp(c.radius->peer[2].secret, "Nas-Secret", 10) == 0);
+    conf_free(&c);
+    send_receive(conf, CONF_DEST_AGENT, &x, &c);
+    CHECK(x.lines == 0 && c.radius == NULL);
+    conf_free(&c);
+    CHECK(unlink(sec) == 0);
 
     /* A missing secrets file, a group-readable one, one owned by someone else. */
     CHECK(conf_load(conf, &c, err, sizeof(err)) < 0);
