@@ -403,8 +403,20 @@ static void test_malformed(void)
     feed(t, SERVER, RELAY, &m, T0);
     m.hlen = 0, m.yiaddr = NULL; /* the answer to an INFORM */
     feed(t, SERVER, RELAY, &m, T0);
+    char longid[253];
+    memset(longid, 'c', 252);
+    longid[252] = '\0';
+    m = ack(1, ADDR, longid); /* option 82 of 2 + 252 + 10 octets: too long for a fact */
+    m.remote = NULL;          /* 254 octets: still too long */
+    feed(t, SERVER, RELAY, &m, T0);
+    longid[251] = '\0'; /* 253: fits */
+    m = ack(1, ADDR, longid);
+    m.remote = NULL;
+    feed(t, SERVER, RELAY, &m, T0);
+    CHECK(nfacts == 1 && facts[0].id.opt82.len == 253 && facts[0].id.circuit.len == 251);
+    nfacts = 0;
     struct dh_stats s = stats(t);
-    CHECK(nfacts == 0 && s.malformed == 5 && s.bindings == 0 && s.parsed == 2);
+    CHECK(s.malformed == 6 && s.bindings == 1 && s.parsed == 3);
     /* not IPv4 UDP: not the tracker's */
     struct pkt_view v;
     memset(&v, 0, sizeof(v));
@@ -417,7 +429,7 @@ static void test_malformed(void)
     dh_input(t, &v, T0, 0);
     dh_input(t, NULL, T0, 0);
     dh_input(NULL, &v, T0, 0);
-    CHECK(nfacts == 0 && stats(t).malformed == 5 && stats(t).untrusted == 0);
+    CHECK(nfacts == 0 && stats(t).malformed == 6 && stats(t).untrusted == 0);
     CHECK(dh_tick(NULL, T0) == -1);
     dh_free(t);
     dh_free(NULL);
