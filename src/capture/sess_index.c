@@ -14,12 +14,12 @@ static void *map_zero(size_t n)
     return p == MAP_FAILED ? NULL : p;
 }
 
-/* Table size for n entries at no more than 3/4 load, never smaller than now. */
-static unsigned bits_for(unsigned bits, size_t n)
+/* Table size for n entries at no more than num/4 load, never smaller than now. */
+static unsigned bits_for(unsigned bits, size_t n, unsigned num)
 {
     if (bits < IX_MIN_BITS)
         bits = IX_MIN_BITS;
-    while (n * 4 > ((size_t)3 << bits))
+    while (n * 4 > ((size_t)num << bits))
         bits++;
     return bits;
 }
@@ -70,13 +70,13 @@ static int ix16_resize(struct ix16 *x, unsigned bits)
 
 int ix8_reserve(struct ix8 *x, size_t extra)
 {
-    unsigned b = bits_for(x->bits, x->count + extra);
+    unsigned b = bits_for(x->bits, x->count + extra, 3);
     return b == x->bits ? 0 : ix8_resize(x, b);
 }
 
 int ix16_reserve(struct ix16 *x, size_t extra)
 {
-    unsigned b = bits_for(x->bits, x->count + extra);
+    unsigned b = bits_for(x->bits, x->count + extra, 2);
     return b == x->bits ? 0 : ix16_resize(x, b);
 }
 

@@ -2,8 +2,10 @@
  * sess_index.h - the open-addressing hash tables behind the session table's
  * indexes (sess_table.c, docs/sessions-table.md), private to src/capture.
  *
- * Linear probing, grown by doubling past 3/4 load, backward-shift deletion
- * (no tombstones).  A slot maps a key to a value v != 0 (the session number
+ * Linear probing, grown by doubling past 3/4 load (struct ix8) or 1/2 load
+ * (struct ix16: the IPv6 tables, where a longest-prefix lookup mostly probes
+ * for keys that are not there, and such a probe runs to the next empty slot),
+ * backward-shift deletion (no tombstones).  A slot maps a key to a value v != 0 (the session number
  * + 1; 0 marks an empty slot).  Several entries may share a key: ix*_put()
  * does not look, the caller removes what it replaces.  Each table is its own
  * anonymous mapping, so that a grown-out table goes back to the kernel.
