@@ -246,6 +246,7 @@ static void radius_failure(struct sess_engine *e, const struct sig_fact *f, stru
                          .es = es};
     se_raise_failure(e, &c, cs, tt, tr, rid, f->li.has_handle ? f->li.mirror_id : 0, sid, user);
     OPENSSL_cleanse(user, sizeof(user));
+    OPENSSL_cleanse(tr, sizeof(tr));
 }
 
 /* maxSubscribers reached: a target's session raises the failure, any other
@@ -486,6 +487,7 @@ static void on_reject(struct sess_engine *e, const struct sig_fact *f)
         struct se_evctx c = {
             .trap = PM_TRAP_SESSION_REJECT, .sec = f->ts_sec, .usec = f->ts_usec, .view = &v};
         se_raise_icpt(e, &c, &ic);
+        OPENSSL_cleanse(&ic, sizeof(ic));
     }
 }
 
