@@ -67,6 +67,7 @@ void se_free(struct sess_engine *e)
 
 /* ---- sessionStartTimeout queue (appended in deadline order) ---- */
 
+/* due: microseconds of the capture clock */
 static void pend_add(struct sess_engine *e, struct sess *s, int64_t due)
 {
     if (s->flags & SE_F_PENDING)
@@ -86,7 +87,7 @@ static void pend_add(struct sess_engine *e, struct sess *s, int64_t due)
     }
     e->pend[e->pend_len++] = (struct se_pend){.s = s, .due = due};
     s->flags |= SE_F_PENDING;
-    s->t_deadline = due;
+    s->t_deadline = due / 1000000;
 }
 
 /* The newest entries are the likeliest: an Accounting-Start follows its
@@ -246,6 +247,7 @@ static void radius_failure(struct sess_engine *e, const struct sig_fact *f, stru
                          .es = es};
     se_raise_failure(e, &c, cs, tt, tr, rid, f->li.has_handle ? f->li.mirror_id : 0, sid, user);
     OPENSSL_cleanse(user, sizeof(user));
+    OPENSSL_cleanse(tr, sizeof(tr));
 }
 
 /* maxSubscribers reached: a target's session raises the failure, any other
@@ -413,7 +415,7 @@ static void radius_li(struct sess_engine *e, struct sess *s, const struct sig_fa
     if (ic != NULL && ic->rule == 0 && same_dest(&ic->analyzer, &an) && ic->session_id == sid)
         return; /* the same intercept again (a re-authentication, a repeated CoA) */
     if (ic == NULL) {
-        if (se_icpt_count(s) >= SE_TARGETS_MAX || (ic = se_icpt_add(s)) == NULL) {
+        if (se_icpt_count(s) >= SE_TARGETS_MAX || (ic = se_icpt_add(s, li->mirror_id)) == NULL) {
             radius_failure(e, f, s, cs, SE_EC_NO_RESOURCES, "too many intercepts on one session");
             return;
         }
@@ -452,7 +454,7 @@ static void on_accept(struct sess_engine *e, const struct sig_fact *f)
     s->flags |= SE_F_RADIUS;
     if (s->state != SE_ST_ACTIVE) {
         s->state = SE_ST_ACCEPTED;
-        pend_add(e, s, f->ts_sec + (int64_t)e->conf.session_start_timeout);
+        pend_add(e, s, (f->ts_sec + (int64_t)e->conf.session_start_timeout) * 1000000 + f->ts_usec);
     }
     radius_li(e, s, f, SE_CS_RADIUS_LOGIN);
     se_apply_rules(e, s, f->ts_sec, f->ts_usec);
@@ -486,6 +488,7 @@ static void on_reject(struct sess_engine *e, const struct sig_fact *f)
         struct se_evctx c = {
             .trap = PM_TRAP_SESSION_REJECT, .sec = f->ts_sec, .usec = f->ts_usec, .view = &v};
         se_raise_icpt(e, &c, &ic);
+        OPENSSL_cleanse(&ic, sizeof(ic));
     }
 }
 
@@ -629,12 +632,16 @@ void se_on_fact(const struct sig_fact *f, void *arg)
 
 int se_tick(struct sess_engine *e, int64_t now_sec, uint32_t now_usec)
 {
+    int64_t now_us = now_sec * 1000000 + now_usec;
     if (now_sec > e->now)
         e->now = now_sec;
-    int64_t next = se_rules_tick(e, now_sec, now_usec);
+    int64_t next_ms = -1;
+    int64_t win = se_rules_tick(e, now_sec, now_usec); /* whole seconds to the next boundary */
+    if (win >= 0)
+        next_ms = win * 1000 - now_usec / 1000;
     while (e->pend_head < e->pend_len) {
         struct se_pend *p = &e->pend[e->pend_head];
-        if (p->s != NULL && p->due > now_sec)
+        if (p->s != NULL && p->due > now_us)
             break;
         struct sess *s = p->s;
         e->pend_head++;
@@ -645,16 +652,16 @@ int se_tick(struct sess_engine *e, int64_t now_sec, uint32_t now_usec)
         if (s->state == SE_ST_ACCEPTED) /* no Accounting-Start in time: the login failed */
             se_end_session(e, s, PM_TRAP_SESSION_FAILED, SE_TRM_GENERIC, now_sec, now_usec);
     }
-    if (e->pend_head == e->pend_len)
+    if (e->pend_head == e->pend_len) {
         e->pend_head = e->pend_len = 0;
-    else {
-        int64_t d = e->pend[e->pend_head].due - now_sec;
-        if (next < 0 || d < next)
-            next = d;
+    } else {
+        int64_t d = (e->pend[e->pend_head].due - now_us + 999) / 1000;
+        if (next_ms < 0 || d < next_ms)
+            next_ms = d;
     }
-    if (next < 0)
+    if (next_ms < 0)
         return -1;
-    return next > 86400 ? 86400 * 1000 : (int)(next * 1000);
+    return next_ms > 86400000 ? 86400000 : (int)next_ms;
 }
 
 /* ---- restart ---- */
@@ -684,7 +691,8 @@ int se_restore(struct sess_engine *e, const struct pm_intercept *ic)
     s->flags |= SE_F_STARTED | SE_F_RADIUS;
     s->router_id = ic->router_id;
     struct se_icpt *x = se_icpt_find(s, ic->mirror_id);
-    if (x == NULL && (se_icpt_count(s) >= SE_TARGETS_MAX || (x = se_icpt_add(s)) == NULL))
+    if (x == NULL &&
+        (se_icpt_count(s) >= SE_TARGETS_MAX || (x = se_icpt_add(s, ic->mirror_id)) == NULL))
         return -1;
     x->mirror_id = ic->mirror_id;
     x->session_id = ic->session_id;

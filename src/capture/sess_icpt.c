@@ -28,15 +28,16 @@ size_t se_icpt_count(const struct sess *s)
     return n;
 }
 
-/* A new, zeroed intercept at the end of s's list; NULL when memory is short. */
-struct se_icpt *se_icpt_add(struct sess *s)
+struct se_icpt *se_icpt_add(struct sess *s, uint32_t mid)
 {
     struct se_icpt *ic = calloc(1, sizeof(*ic));
     if (ic == NULL)
         return NULL;
+    ic->mirror_id = mid;
     struct se_icpt **pp = &s->icpt;
-    while (*pp != NULL)
+    while (*pp != NULL && (*pp)->mirror_id <= mid)
         pp = &(*pp)->next;
+    ic->next = *pp;
     *pp = ic;
     return ic;
 }
@@ -177,7 +178,7 @@ static struct se_icpt *put_rule(struct sess_engine *e, struct sess *s, const str
 {
     struct se_icpt *ic = se_icpt_find(s, r->t.mirror_id);
     if (ic == NULL) {
-        if (se_icpt_count(s) >= SE_TARGETS_MAX || (ic = se_icpt_add(s)) == NULL) {
+        if (se_icpt_count(s) >= SE_TARGETS_MAX || (ic = se_icpt_add(s, r->t.mirror_id)) == NULL) {
             cli_no_room(e, s, r, v, sec, usec);
             return NULL;
         }

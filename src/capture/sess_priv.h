@@ -75,7 +75,7 @@ struct se_rule {
 /* A session waiting for its Accounting-Start. */
 struct se_pend {
     struct sess *s; /* NULL: gone */
-    int64_t due;
+    int64_t due;    /* microseconds of the capture clock */
 };
 
 /* A session ended by a Disconnect-ACK: its Accounting-Stop, when it comes,
@@ -156,7 +156,9 @@ void se_mlogf(struct sess_engine *e, const char *fmt, ...) PM_PRINTF(2, 3);
 
 /* sess_icpt.c */
 struct se_icpt *se_icpt_find(const struct sess *s, uint32_t mid);
-struct se_icpt *se_icpt_add(struct sess *s);
+/* A new intercept for mid in s's list, which is kept in mirror-ID order (the
+ * order of a session's notifications); NULL when memory is short. */
+struct se_icpt *se_icpt_add(struct sess *s, uint32_t mid);
 void se_icpt_unlink(struct sess *s, struct se_icpt *ic);
 size_t se_icpt_count(const struct sess *s);
 int se_rule_matches(const struct pm_trigger *t, const struct se_view *v);

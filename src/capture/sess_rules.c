@@ -170,7 +170,7 @@ static void add_new(struct sess_engine *e, struct sess *s, const struct se_view 
             continue;
         }
         if (ic == NULL) {
-            if ((ic = se_icpt_add(s)) == NULL)
+            if ((ic = se_icpt_add(s, r->t.mirror_id)) == NULL)
                 continue;
             ic->since = sec;
         } else if (ic->rule == 0) {

@@ -350,9 +350,10 @@ static void r_start_timeout(struct sess_engine *e)
     on(e, alice(SIG_ACCESS_ACCEPT, T0, 1));
     CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_SESSION_START);
     mark();
-    CHECK(se_tick(e, T0 + 29, 0) == 1000);
+    CHECK(se_tick(e, T0 + 29, 0) == 1250); /* the Accept came at T0 + 0.25 */
+    CHECK(se_tick(e, T0 + 30, 0) == 250);
     CHECK(g_nev == 0);
-    CHECK(se_tick(e, T0 + 30, 0) == -1);
+    CHECK(se_tick(e, T0 + 30, 250000) == -1);
 }
 
 static void r_stop_zero(struct sess_engine *e)
@@ -875,7 +876,7 @@ static void test_two_mirror_ids(void)
     se_set_triggers(e, t, 2, T0);
     on(e, alice(SIG_ACCT_START, T0, 1));
     CHECK(g_nev == 2);
-    CHECK(g_ev[0].mirror_id + g_ev[1].mirror_id == 3);
+    CHECK(g_ev[0].mirror_id == 1 && g_ev[1].mirror_id == 2); /* in mirror-ID order */
     struct se_target out[SE_TARGETS_MAX];
     uint32_t sub = ip4(SUB), far = ip4("203.0.113.1");
     size_t n =
@@ -883,6 +884,29 @@ static void test_two_mirror_ids(void)
     CHECK(n == 2);
     CHECK(out[0].mirror_id != out[1].mirror_id);
     CHECK(out[0].session_id == BIG && out[1].session_id == BIG);
+    se_free(e);
+}
+
+/* RADIUS at login and a CLI rule, different mirror IDs: both start, in
+ * mirror-ID order whatever configured them */
+static void test_two_sources(void)
+{
+    struct sess_engine *e = engine(100);
+    struct pm_trigger t = rule(TRIG_USERNAME, "alice", 0x2ff);
+    se_set_triggers(e, &t, 1, T0);
+    struct sig_fact f = alice(SIG_ACCESS_ACCEPT, T0 + 1, 1);
+    li_on(&f.li, 0x300, 0x90, AN, 30030);
+    on(e, f);
+    CHECK(g_nev == 2);
+    CHECK(g_ev[0].mirror_id == 0x2ff && g_ev[0].config_source == 2 && g_ev[0].session_id == BIG);
+    CHECK(g_ev[1].mirror_id == 0x300 && g_ev[1].config_source == 0 && g_ev[1].session_id == 0x90);
+    mark();
+    struct sig_fact s = alice(SIG_ACCT_STOP, T0 + 9, 1);
+    s.has_session_time = 1;
+    s.session_time = 8;
+    on(e, s);
+    CHECK(g_nev == 2 && g_ev[0].mirror_id == 0x2ff && g_ev[1].mirror_id == 0x300);
+    CHECK(g_ev[0].termination_reason == 0 && g_ev[1].trap == PM_TRAP_SESSION_END);
     se_free(e);
 }
 
@@ -1175,6 +1199,7 @@ int main(void)
     test_session_survives_interface();
     test_precedence();
     test_two_mirror_ids();
+    test_two_sources();
     test_directions_and_ipv6();
     test_restore();
     test_windows();
