@@ -302,9 +302,11 @@ static int c_show_subscribers(struct ctl_reply *r, int argc, char **argv, void *
         }
         argc -= 2;
     }
-    if (argc > 1) {
-        ctl_reply_error(r, "usage: show mirror subscribers [FILTER] [page N] (quote a FILTER "
-                           "with blanks)");
+    if (argc > 1) { /* as the server says it of a command without arguments */
+        char word[4 * 64 + 1];
+        pm_escape(word, sizeof(word), argv[1], strnlen(argv[1], 64));
+        ctl_reply_error(r, "show mirror subscribers: unexpected word \"%s%s\"", word,
+                        strlen(argv[1]) > 64 ? "..." : "");
         return -1;
     }
     if (argc == 1)
