@@ -62,7 +62,9 @@ int cp_mlog_init(struct cap_proc *p)
 void cp_mlog_free(struct cap_proc *p)
 {
     if (p->mlq != NULL) {
-        OPENSSL_cleanse(p->mlq, CP_MLOG_QUEUE); /* identities */
+        /* identities: what was sent is wiped already, what is left now (the
+         * rest of the 8 MiB was never touched: not made resident here) */
+        OPENSSL_cleanse(p->mlq + p->mlq_head, p->mlq_len);
         free(p->mlq);
     }
     p->mlq = NULL;
@@ -85,7 +87,8 @@ static void mlq_put(struct cap_proc *p, const char *line, size_t n)
     }
     if (p->mlq_head + p->mlq_len + n + 1 > CP_MLOG_QUEUE) { /* to the front */
         memmove(p->mlq, p->mlq + p->mlq_head, p->mlq_len);
-        OPENSSL_cleanse(p->mlq + p->mlq_len, CP_MLOG_QUEUE - p->mlq_len);
+        /* the old copy's part beyond the new one (what was sent is wiped already) */
+        OPENSSL_cleanse(p->mlq + p->mlq_len, p->mlq_head);
         p->mlq_head = 0;
     }
     memcpy(p->mlq + p->mlq_head + p->mlq_len, line, n);
