@@ -358,12 +358,26 @@ static void tick(struct cap_proc *p)
     cp_send_heartbeat(p);
 }
 
+/* A pcap source is not read until the agent's first trigger table is in
+ * force (at most CP_TABLE_WAIT_MS): the configuration's rules then apply
+ * from the file's first packet, as they would on a router that was
+ * configured before the traffic came. */
+static int held(const struct cap_proc *p, const struct cp_source *s)
+{
+    return p->hold_offline && s->spec.offline;
+}
+
 static int run_loop(struct cap_proc *p)
 {
     const struct pm_daemon_hooks *h = p->hooks;
     int test = h != NULL && h->capture_test_start != NULL && p->test_fd >= 0;
     int64_t next_tick = mono_ms() + CP_TICK_MS;
     char err[512];
+
+    for (size_t i = 0; i < p->nsrc && p->chan_c != NULL; i++)
+        if (p->src[i].src != NULL && p->src[i].spec.offline)
+            p->hold_offline = 1;
+    p->hold_until = mono_ms() + CP_TABLE_WAIT_MS;
     sigset_t empty;
     sigemptyset(&empty);
 
@@ -388,8 +402,15 @@ static int run_loop(struct cap_proc *p)
             timeout = 0;
         if (p->mlq_len > 0) /* mirror-log lines wait for the budget */
             timeout = min_timeout(timeout, 1000 / CP_MLOG_PER_S);
+        if (p->hold_offline && (p->trig_tables > 0 || mono_ms() >= p->hold_until)) {
+            p->hold_offline = 0; /* the first trigger table is in force (or none came) */
+            log_debug(CP_TOKEN, "pcap sources: reading (%s)",
+                      p->trig_tables > 0 ? "the trigger table is in force" : "no table came");
+        }
+        if (p->hold_offline)
+            timeout = min_timeout(timeout, (int)(p->hold_until - mono_ms()));
         for (size_t i = 0; i < p->nsrc; i++) {
-            if (p->src[i].src == NULL)
+            if (p->src[i].src == NULL || held(p, &p->src[i]))
                 continue;
             int fd = cap_source_pollfd(p->src[i].src);
             if (fd >= 0)
@@ -428,7 +449,8 @@ static int run_loop(struct cap_proc *p)
                 log_warnx(CP_TOKEN, "%s", err);
         }
         for (size_t i = 0; i < p->nsrc; i++)
-            if (p->src[i].src != NULL && cap_source_dispatch(p->src[i].src, err, sizeof(err)) < 0)
+            if (p->src[i].src != NULL && !held(p, &p->src[i]) &&
+                cap_source_dispatch(p->src[i].src, err, sizeof(err)) < 0)
                 log_warnx(CP_TOKEN, "%s", err);
         if (test) {
             int due = h->capture_test_timeout != NULL ? h->capture_test_timeout(h->arg) : -1;

@@ -138,6 +138,34 @@ class CaptureSessions(unittest.TestCase):
         self.assertEqual(cp.stop(), 0, cp.text())
         self.assertNotIn("198.18.5.10", cp.text())  # no identity in the process's log
 
+    def test_table_in_force_before_the_file_is_read(self):
+        """A pcap source waits for the agent's first trigger table: the
+        configuration's rules apply from the file's first packet, so the
+        binding of a target is its SessionStart (not a later activation)."""
+        cp = tcp.CapProc(self)
+        s = self.path("s.pcap")
+        fd = os.open(s, os.O_RDONLY | os.O_CLOEXEC)
+        cp.send_slice([(2, "capture", "capture pcap:%s pace recorded" % s),
+                       (3, "dhcpServer", "dhcpServer 198.18.5.1")],
+                      [(w.FD_PCAP_FILE, s, fd)])
+        os.close(fd)
+        cp.ready()
+        src = cp.stats("src:pcap:" + s)
+        self.assertEqual(src["packets"], 0)  # nothing read without a table
+        port = self.rx.getsockname()[1]
+        rule = {1: 1, 2: 2, 3: 1, 4: "198.18.5.0/24", 5: MIRROR_ID, 6: ANALYZER, 8: port,
+                10: 0, 13: "198.18.5.0", 15: 24}  # ingress: what the subscriber sends
+        cp.C.send([w.Rec(w.TRIGGER_SET, rule, w.BEGIN | w.END)])
+        ev = cp.C.wait(lambda r: r.type == w.EVENT, 10, "EVENT").event()
+        self.assertEqual((ev["trap"], ev["mirror_id"]), (5, MIRROR_ID))  # SessionStart
+        for _ in range(3):  # the three queries, not the answer (egress)
+            dgram = self.rx.recv(65536)
+            self.assertEqual(struct.unpack("!I", dgram[:4])[0], MIRROR_ID)
+            self.assertEqual(dgram[8 + 12:8 + 16], socket.inet_aton("198.18.5.10"))
+        cp.stats("jmirror", lambda c: c["snapped"] == 1 and c["copies"] == 3)
+        self.assertFalse([r for r in cp.C.got if r.type == w.EVENT and r.event()["trap"] == 7])
+        self.assertEqual(cp.stop(), 0, cp.text())
+
 
 if __name__ == "__main__":
     unittest.main()
