@@ -41,12 +41,13 @@ struct rt_conf;
  * (INTAKE_MLOG_BURST, INTAKE_MLOG_PER_S), so that it never has to suppress
  * one; lines beyond it wait (several to an entry) in a queue of
  * CP_MLOG_QUEUE octets, and what does not fit there is counted and said. */
-#define CP_MLOG_BURST    48
-#define CP_MLOG_PER_S    8
-#define CP_MLOG_QUEUE    (8u << 20)
-#define CP_TABLE_WAIT_MS 3000 /* pcap sources wait this long at most for the first trigger table   \
-                               */
-#define CP_LIST_ROWS 100      /* rows of one LIST_PAGE: 100 * 256 octets fit a record */
+#define CP_MLOG_BURST 48
+#define CP_MLOG_PER_S 8
+#define CP_MLOG_QUEUE (8u << 20)
+#define CP_TABLE_WAIT_MS                                                                           \
+    3000                 /* pcap sources wait this long at most for the first trigger table        \
+                          */
+#define CP_LIST_ROWS 100 /* rows of one LIST_PAGE: 100 * 256 octets fit a record */
 
 /* One `capture` directive and what became of it. */
 struct cp_source {
