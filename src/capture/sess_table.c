@@ -422,6 +422,8 @@ static inline uint32_t probe6(const struct sess_table *t, unsigned len, uint64_t
 static uint32_t find6_len(const struct sess_table *t, unsigned len, uint64_t hi, uint64_t lo,
                           const uint8_t addr[16])
 {
+    if (t->ip6[len].bits == 0)
+        return 0;
     uint64_t k = ip6_key(t, hi, lo, len);
     return probe6(t, len, k, ix16_pos(&t->ip6[len], k), addr);
 }

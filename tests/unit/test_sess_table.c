@@ -552,6 +552,9 @@ static void test_model6(void)
                 hits += f != NULL;
                 misses += f == NULL;
             }
+        /* whoever has an address in its fields is the one found by it */
+        for (struct sess *s = st_next(t, NULL); s != NULL; s = st_next(t, s))
+            CHECK(!s->has_ip6 || st_find_ip6(t, s->ip6) == s);
     }
 #undef RND
     fprintf(stderr, "test_model6: %u lookups found a session, %u none\n", hits, misses);
