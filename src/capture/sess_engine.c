@@ -257,13 +257,17 @@ static void untracked(struct sess_engine *e, const struct sig_fact *f)
     struct se_view v;
     int target = 0;
     e->stats.untracked++;
-    if ((f->kind == SIG_ACCESS_ACCEPT || f->kind == SIG_COA) && li_wants_on(&f->li)) {
-        radius_failure(e, f, NULL, f->kind == SIG_COA ? SE_CS_RADIUS_COA : SE_CS_RADIUS_LOGIN,
-                       SE_EC_NO_RESOURCES, "maxSubscribers reached");
+    /* a session's start says so once; its Interim-Updates and Stop (and a
+     * restore) are only counted */
+    int starts =
+        f->kind == SIG_ACCESS_ACCEPT || f->kind == SIG_ACCT_START || f->kind == SIG_DHCP_ACK;
+    if (f->kind == SIG_ACCESS_ACCEPT && li_wants_on(&f->li)) {
+        radius_failure(e, f, NULL, SE_CS_RADIUS_LOGIN, SE_EC_NO_RESOURCES,
+                       "maxSubscribers reached");
         target = 1;
     }
     se_view_ident(&v, &f->id);
-    for (size_t i = 0; i < e->nrules; i++) {
+    for (size_t i = 0; starts && i < e->nrules; i++) {
         const struct se_rule *r = &e->rules[i];
         struct se_rule *best = se_best_rule(e, &v, r->t.mirror_id, 0);
         if (best != r)

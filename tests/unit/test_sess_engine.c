@@ -518,6 +518,17 @@ static void r_full_cli(struct sess_engine *e)
     on(e, alice(SIG_ACCT_START, T0 + 1, 1));
 }
 
+static void r_full_cli_once(struct sess_engine *e)
+{
+    r_full_cli(e);
+    struct sig_fact f = alice(SIG_ACCT_INTERIM, T0 + 301, 1); /* counted only */
+    on(e, f);
+    f = alice(SIG_ACCT_STOP, T0 + 302, 1);
+    f.has_session_time = 1;
+    f.session_time = 301;
+    on(e, f);
+}
+
 static void r_full_radius(struct sess_engine *e)
 {
     fill_table(e);
@@ -733,6 +744,11 @@ static const struct row {
     {"maxSubscribers reached for a CLI target",
      NULL,
      r_full_cli,
+     1,
+     {FAIL(PM_TRAP_CLI_FAILURE, T0 + 1, 2, 3, "alice", RID, 7, 0, 1, NULL)}},
+    {"maxSubscribers reached for a CLI target: once, not at every Interim or the Stop",
+     NULL,
+     r_full_cli_once,
      1,
      {FAIL(PM_TRAP_CLI_FAILURE, T0 + 1, 2, 3, "alice", RID, 7, 0, 1, NULL)}},
     {"maxSubscribers reached for a RADIUS target",
