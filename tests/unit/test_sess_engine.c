@@ -1090,6 +1090,8 @@ static void test_mlog_and_untracked(void)
     CHECK(se_list(e, "", 0, 4, list, &more) == 1 && more == 0 && list[0][0] == '*');
     CHECK(se_list(e, "2001:db8::77", 0, 4, list, &more) == 1);
     CHECK(se_list(e, "nomatch", 0, 4, list, &more) == 0);
+    CHECK(se_list(e, "", 1, 4, list, &more) == 0 && more == 0);
+    CHECK(se_list(e, "", 0, 0, list, &more) == 0 && more == 1);
     se_free(e);
 }
 
