@@ -359,7 +359,8 @@ static int trm_of(const struct sig_fact *f)
 
 static int same_dest(const struct trig_analyzer *a, const struct trig_analyzer *b)
 {
-    return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
+    return a->family == b->family && a->port == b->port &&
+           memcmp(a->addr, b->addr, a->family == 6 ? 16 : 4) == 0;
 }
 
 /* The LI VSAs of an Access-Accept (cs radiusLogin) or CoA (radiusCoa). */

@@ -17,7 +17,7 @@
 static int rule_equal(const struct pm_trigger *a, const struct pm_trigger *b)
 {
     return trig_same(a, b) && a->analyzer.family == b->analyzer.family &&
-           memcmp(a->analyzer.addr, b->analyzer.addr, 16) == 0 &&
+           memcmp(a->analyzer.addr, b->analyzer.addr, a->analyzer.family == 6 ? 16 : 4) == 0 &&
            a->analyzer.port == b->analyzer.port && a->direction == b->direction &&
            a->has_session_id == b->has_session_id &&
            (!a->has_session_id || a->session_id == b->session_id) && a->from == b->from &&
