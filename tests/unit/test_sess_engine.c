@@ -884,6 +884,41 @@ static void test_precedence(void)
     se_free(e);
 }
 
+/* JUNOSe's whole order: with all eight rules of one mirror ID matching, each
+ * removal from the top hands the intercept to the next type in the order */
+static void test_precedence_order(void)
+{
+    static const enum trig_type order[] = {TRIG_ACCT_SID, TRIG_CSID,        TRIG_IP,
+                                           TRIG_USERNAME, TRIG_NAS_PORT_ID, TRIG_OPT82,
+                                           TRIG_CIRCUIT,  TRIG_REMOTE};
+    static const char *const value[] = {"1234567890123", "00-aa", "198.18.1.0/24", "alice",
+                                        "port-7",        "o82",   "circ",          "rem"};
+    struct pm_trigger t[8];
+    /* in the table in reverse: the order is the types', not the table's */
+    for (int i = 0; i < 8; i++)
+        t[7 - i] = rule(order[i], value[i], 9);
+    struct sess_engine *e = engine(100);
+    se_set_triggers(e, t, 8, T0);
+    struct sig_fact f = alice(SIG_ACCT_START, T0, 1);
+    sstr(&f.id.csid, "00-aa");
+    sstr(&f.id.nas_port_id, "port-7");
+    sstr(&f.id.opt82, "o82");
+    sstr(&f.id.circuit, "circ");
+    sstr(&f.id.remote, "rem");
+    on(e, f);
+    CHECK(g_nev == 1 && g_ev[0].trigger_type == TRIG_ACCT_SID);
+    for (int k = 1; k < 8; k++) {
+        mark();
+        se_set_triggers(e, t, (size_t)(8 - k), T0 + k); /* drops order[k - 1] */
+        CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_IFSESS_ACTIVATED);
+        CHECK(g_ev[0].trigger_type == (int)order[k] && strcmp(g_ev[0].trigger, value[k]) == 0);
+    }
+    mark();
+    se_set_triggers(e, t, 0, T0 + 9);
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_IFSESS_DEACTIVATED);
+    se_free(e);
+}
+
 static void test_two_mirror_ids(void)
 {
     struct sess_engine *e = engine(100);
@@ -1216,6 +1251,7 @@ int main(void)
     test_rows();
     test_session_survives_interface();
     test_precedence();
+    test_precedence_order();
     test_two_mirror_ids();
     test_two_sources();
     test_directions_and_ipv6();
