@@ -676,10 +676,8 @@ int se_restore(struct sess_engine *e, const struct pm_intercept *ic)
     if (ic == NULL || ic->mirror_id > TRIG_MIRROR_ID_MAX ||
         (ic->config_source != SE_CS_RADIUS_LOGIN && ic->config_source != SE_CS_RADIUS_COA) ||
         !se_analyzer_usable(&ic->analyzer) || (int)ic->direction < 0 ||
-        ic->direction > TRIG_DIR_BOTH || ic->trigger_type < 0 || ic->trigger_type > TRIG_TYPE_MAX) {
-        e->stats.li_errors++;
-        return -1;
-    }
+        ic->direction > TRIG_DIR_BOTH || ic->trigger_type < 0 || ic->trigger_type > TRIG_TYPE_MAX)
+        return -1; /* the caller counts refusals */
     struct sig_fact f;
     memset(&f, 0, sizeof(f));
     f.id = ic->id;
