@@ -603,6 +603,10 @@ void se_on_fact(const struct sig_fact *f, void *arg)
         return;
     if (f->ts_sec > e->now)
         e->now = f->ts_sec;
+    /* a window boundary passed since the last tick: the rules first, so
+     * that this packet meets them as they now are */
+    if (e->win_next != 0 && f->ts_sec >= e->win_next)
+        (void)se_rules_tick(e, f->ts_sec, f->ts_usec);
     switch (f->kind) {
     case SIG_ACCESS_ACCEPT:
         on_accept(e, f);

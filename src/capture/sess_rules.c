@@ -264,6 +264,12 @@ void se_set_triggers(struct sess_engine *e, const struct pm_trigger *t, size_t n
     }
     se_rules_changed(e, added, nadded, now, 0);
     free(added);
+    e->win_next = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t b = nr[i].t.from > now ? nr[i].t.from : (nr[i].t.until > now ? nr[i].t.until : 0);
+        if (b > 0 && (e->win_next == 0 || b < e->win_next))
+            e->win_next = b;
+    }
 }
 
 /* Warrant windows: rules whose window opened or closed since the last look.
@@ -289,6 +295,7 @@ int64_t se_rules_tick(struct sess_engine *e, int64_t now, uint32_t usec)
         if (b > 0 && (next < 0 || b - now < next))
             next = b - now;
     }
+    e->win_next = next >= 0 ? now + next : 0;
     if (changed)
         se_rules_changed(e, opened, nopened, now, usec);
     free(opened);

@@ -1065,6 +1065,21 @@ static void test_windows(void)
     se_free(e);
 }
 
+/* a login after a window opened, before any tick: the rule is in force for
+ * it (one SessionStart, not an activation at the next tick) */
+static void test_window_before_tick(void)
+{
+    struct sess_engine *e = engine(100);
+    struct pm_trigger t = rule(TRIG_USERNAME, "alice", 7);
+    t.from = T0 + 10;
+    se_set_triggers(e, &t, 1, T0);
+    on(e, alice(SIG_ACCT_START, T0 + 12, 1));
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_SESSION_START && g_ev[0].when.tv_sec == T0 + 12);
+    se_tick(e, T0 + 13, 0);
+    CHECK(g_nev == 1);
+    se_free(e);
+}
+
 static void test_sid(void)
 {
     CHECK(se_sid_from_acct((const uint8_t *)"1234567890123", 13) == BIG);
@@ -1257,6 +1272,7 @@ int main(void)
     test_directions_and_ipv6();
     test_restore();
     test_windows();
+    test_window_before_tick();
     test_sid();
     test_mlog_and_untracked();
     test_join_and_misc();
