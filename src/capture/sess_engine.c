@@ -257,13 +257,17 @@ static void untracked(struct sess_engine *e, const struct sig_fact *f)
     struct se_view v;
     int target = 0;
     e->stats.untracked++;
-    if ((f->kind == SIG_ACCESS_ACCEPT || f->kind == SIG_COA) && li_wants_on(&f->li)) {
-        radius_failure(e, f, NULL, f->kind == SIG_COA ? SE_CS_RADIUS_COA : SE_CS_RADIUS_LOGIN,
-                       SE_EC_NO_RESOURCES, "maxSubscribers reached");
+    /* a session's start says so once; its Interim-Updates and Stop (and a
+     * restore) are only counted */
+    int starts =
+        f->kind == SIG_ACCESS_ACCEPT || f->kind == SIG_ACCT_START || f->kind == SIG_DHCP_ACK;
+    if (f->kind == SIG_ACCESS_ACCEPT && li_wants_on(&f->li)) {
+        radius_failure(e, f, NULL, SE_CS_RADIUS_LOGIN, SE_EC_NO_RESOURCES,
+                       "maxSubscribers reached");
         target = 1;
     }
     se_view_ident(&v, &f->id);
-    for (size_t i = 0; i < e->nrules; i++) {
+    for (size_t i = 0; starts && i < e->nrules; i++) {
         const struct se_rule *r = &e->rules[i];
         struct se_rule *best = se_best_rule(e, &v, r->t.mirror_id, 0);
         if (best != r)
@@ -355,7 +359,8 @@ static int trm_of(const struct sig_fact *f)
 
 static int same_dest(const struct trig_analyzer *a, const struct trig_analyzer *b)
 {
-    return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
+    return a->family == b->family && a->port == b->port &&
+           memcmp(a->addr, b->addr, a->family == 6 ? 16 : 4) == 0;
 }
 
 /* The LI VSAs of an Access-Accept (cs radiusLogin) or CoA (radiusCoa). */
@@ -598,6 +603,10 @@ void se_on_fact(const struct sig_fact *f, void *arg)
         return;
     if (f->ts_sec > e->now)
         e->now = f->ts_sec;
+    /* a window boundary passed since the last tick: the rules first, so
+     * that this packet meets them as they now are */
+    if (e->win_next != 0 && f->ts_sec >= e->win_next)
+        (void)se_rules_tick(e, f->ts_sec, f->ts_usec);
     switch (f->kind) {
     case SIG_ACCESS_ACCEPT:
         on_accept(e, f);
@@ -671,10 +680,8 @@ int se_restore(struct sess_engine *e, const struct pm_intercept *ic)
     if (ic == NULL || ic->mirror_id > TRIG_MIRROR_ID_MAX ||
         (ic->config_source != SE_CS_RADIUS_LOGIN && ic->config_source != SE_CS_RADIUS_COA) ||
         !se_analyzer_usable(&ic->analyzer) || (int)ic->direction < 0 ||
-        ic->direction > TRIG_DIR_BOTH || ic->trigger_type < 0 || ic->trigger_type > TRIG_TYPE_MAX) {
-        e->stats.li_errors++;
-        return -1;
-    }
+        ic->direction > TRIG_DIR_BOTH || ic->trigger_type < 0 || ic->trigger_type > TRIG_TYPE_MAX)
+        return -1; /* the caller counts refusals */
     struct sig_fact f;
     memset(&f, 0, sizeof(f));
     f.id = ic->id;

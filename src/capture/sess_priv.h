@@ -103,8 +103,9 @@ struct sess_engine {
     unsigned tomb_next;
     uint64_t hkey;
     int untracked_episode;
-    size_t nstatic; /* static mirrors running (se_match_packet skips them at 0) */
-    int64_t now;    /* the latest capture-clock second seen (facts, ticks, tables) */
+    size_t nstatic;   /* static mirrors running (se_match_packet skips them at 0) */
+    int64_t now;      /* the latest capture-clock second seen (facts, ticks, tables) */
+    int64_t win_next; /* the next warrant-window boundary, seconds (0: none) */
     struct se_stats stats;
 };
 
@@ -180,6 +181,8 @@ void se_announce(struct sess_engine *e, struct sess *s, enum pm_trap trap, int64
  * on matching sessions, static mirrors follow. */
 void se_rules_changed(struct sess_engine *e, const uint32_t *added, size_t nadded, int64_t sec,
                       uint32_t usec);
+/* Warrant windows at time now: rules whose window opened or closed start
+ * or stop; returns the seconds to the next boundary (-1 none). */
 int64_t se_rules_tick(struct sess_engine *e, int64_t now, uint32_t usec);
 void se_static_eval(struct sess_engine *e, int64_t sec, uint32_t usec, int interface_event);
 void se_report(struct sess_engine *e, const struct sess *s, const struct se_icpt *ic, int up);

@@ -100,9 +100,14 @@ size_t se_list(struct sess_engine *e, const char *filter, uint32_t offset, size_
     char row[256];
     if (more != NULL)
         *more = 0;
+    int all = filter == NULL || filter[0] == '\0';
     for (struct sess *s = st_next(e->st, NULL); s != NULL; s = st_next(e->st, s)) {
+        if (all && seen < offset) { /* no row to build for what is skipped */
+            seen++;
+            continue;
+        }
         row_of(s, row, sizeof(row));
-        if (filter != NULL && filter[0] != '\0' && strstr(row + 2, filter) == NULL)
+        if (!all && strstr(row + 2, filter) == NULL)
             continue;
         if (seen++ < offset)
             continue;

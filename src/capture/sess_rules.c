@@ -17,7 +17,7 @@
 static int rule_equal(const struct pm_trigger *a, const struct pm_trigger *b)
 {
     return trig_same(a, b) && a->analyzer.family == b->analyzer.family &&
-           memcmp(a->analyzer.addr, b->analyzer.addr, 16) == 0 &&
+           memcmp(a->analyzer.addr, b->analyzer.addr, a->analyzer.family == 6 ? 16 : 4) == 0 &&
            a->analyzer.port == b->analyzer.port && a->direction == b->direction &&
            a->has_session_id == b->has_session_id &&
            (!a->has_session_id || a->session_id == b->session_id) && a->from == b->from &&
@@ -264,6 +264,12 @@ void se_set_triggers(struct sess_engine *e, const struct pm_trigger *t, size_t n
     }
     se_rules_changed(e, added, nadded, now, 0);
     free(added);
+    e->win_next = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t b = nr[i].t.from > now ? nr[i].t.from : (nr[i].t.until > now ? nr[i].t.until : 0);
+        if (b > 0 && (e->win_next == 0 || b < e->win_next))
+            e->win_next = b;
+    }
 }
 
 /* Warrant windows: rules whose window opened or closed since the last look.
@@ -289,6 +295,7 @@ int64_t se_rules_tick(struct sess_engine *e, int64_t now, uint32_t usec)
         if (b > 0 && (next < 0 || b - now < next))
             next = b - now;
     }
+    e->win_next = next >= 0 ? now + next : 0;
     if (changed)
         se_rules_changed(e, opened, nopened, now, usec);
     free(opened);

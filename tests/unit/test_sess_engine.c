@@ -518,6 +518,17 @@ static void r_full_cli(struct sess_engine *e)
     on(e, alice(SIG_ACCT_START, T0 + 1, 1));
 }
 
+static void r_full_cli_once(struct sess_engine *e)
+{
+    r_full_cli(e);
+    struct sig_fact f = alice(SIG_ACCT_INTERIM, T0 + 301, 1); /* counted only */
+    on(e, f);
+    f = alice(SIG_ACCT_STOP, T0 + 302, 1);
+    f.has_session_time = 1;
+    f.session_time = 301;
+    on(e, f);
+}
+
 static void r_full_radius(struct sess_engine *e)
 {
     fill_table(e);
@@ -735,6 +746,11 @@ static const struct row {
      r_full_cli,
      1,
      {FAIL(PM_TRAP_CLI_FAILURE, T0 + 1, 2, 3, "alice", RID, 7, 0, 1, NULL)}},
+    {"maxSubscribers reached for a CLI target: once, not at every Interim or the Stop",
+     NULL,
+     r_full_cli_once,
+     1,
+     {FAIL(PM_TRAP_CLI_FAILURE, T0 + 1, 2, 3, "alice", RID, 7, 0, 1, NULL)}},
     {"maxSubscribers reached for a RADIUS target",
      NULL,
      r_full_radius,
@@ -865,6 +881,41 @@ static void test_precedence(void)
     /* the same CoA again changes nothing */
     on(e, c);
     CHECK(g_nev == 0 && g_nic == 0);
+    se_free(e);
+}
+
+/* JUNOSe's whole order: with all eight rules of one mirror ID matching, each
+ * removal from the top hands the intercept to the next type in the order */
+static void test_precedence_order(void)
+{
+    static const enum trig_type order[] = {TRIG_ACCT_SID, TRIG_CSID,        TRIG_IP,
+                                           TRIG_USERNAME, TRIG_NAS_PORT_ID, TRIG_OPT82,
+                                           TRIG_CIRCUIT,  TRIG_REMOTE};
+    static const char *const value[] = {"1234567890123", "00-aa", "198.18.1.0/24", "alice",
+                                        "port-7",        "o82",   "circ",          "rem"};
+    struct pm_trigger t[8];
+    /* in the table in reverse: the order is the types', not the table's */
+    for (int i = 0; i < 8; i++)
+        t[7 - i] = rule(order[i], value[i], 9);
+    struct sess_engine *e = engine(100);
+    se_set_triggers(e, t, 8, T0);
+    struct sig_fact f = alice(SIG_ACCT_START, T0, 1);
+    sstr(&f.id.csid, "00-aa");
+    sstr(&f.id.nas_port_id, "port-7");
+    sstr(&f.id.opt82, "o82");
+    sstr(&f.id.circuit, "circ");
+    sstr(&f.id.remote, "rem");
+    on(e, f);
+    CHECK(g_nev == 1 && g_ev[0].trigger_type == TRIG_ACCT_SID);
+    for (int k = 1; k < 8; k++) {
+        mark();
+        se_set_triggers(e, t, (size_t)(8 - k), T0 + k); /* drops order[k - 1] */
+        CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_IFSESS_ACTIVATED);
+        CHECK(g_ev[0].trigger_type == (int)order[k] && strcmp(g_ev[0].trigger, value[k]) == 0);
+    }
+    mark();
+    se_set_triggers(e, t, 0, T0 + 9);
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_IFSESS_DEACTIVATED);
     se_free(e);
 }
 
@@ -1014,6 +1065,21 @@ static void test_windows(void)
     se_free(e);
 }
 
+/* a login after a window opened, before any tick: the rule is in force for
+ * it (one SessionStart, not an activation at the next tick) */
+static void test_window_before_tick(void)
+{
+    struct sess_engine *e = engine(100);
+    struct pm_trigger t = rule(TRIG_USERNAME, "alice", 7);
+    t.from = T0 + 10;
+    se_set_triggers(e, &t, 1, T0);
+    on(e, alice(SIG_ACCT_START, T0 + 12, 1));
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_SESSION_START && g_ev[0].when.tv_sec == T0 + 12);
+    se_tick(e, T0 + 13, 0);
+    CHECK(g_nev == 1);
+    se_free(e);
+}
+
 static void test_sid(void)
 {
     CHECK(se_sid_from_acct((const uint8_t *)"1234567890123", 13) == BIG);
@@ -1074,6 +1140,8 @@ static void test_mlog_and_untracked(void)
     CHECK(se_list(e, "", 0, 4, list, &more) == 1 && more == 0 && list[0][0] == '*');
     CHECK(se_list(e, "2001:db8::77", 0, 4, list, &more) == 1);
     CHECK(se_list(e, "nomatch", 0, 4, list, &more) == 0);
+    CHECK(se_list(e, "", 1, 4, list, &more) == 0 && more == 0);
+    CHECK(se_list(e, "", 0, 0, list, &more) == 0 && more == 1);
     se_free(e);
 }
 
@@ -1198,11 +1266,13 @@ int main(void)
     test_rows();
     test_session_survives_interface();
     test_precedence();
+    test_precedence_order();
     test_two_mirror_ids();
     test_two_sources();
     test_directions_and_ipv6();
     test_restore();
     test_windows();
+    test_window_before_tick();
     test_sid();
     test_mlog_and_untracked();
     test_join_and_misc();
