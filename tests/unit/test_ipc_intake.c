@@ -665,6 +665,27 @@ static void on_page(const struct ipc_rec *r, void *arg)
     pages_seen++;
 }
 
+struct ring_count {
+    const char *text;
+    int n;
+};
+
+static int ring_count_visit(uint64_t seq, const struct timespec *ts, const char *text, void *arg)
+{
+    struct ring_count *rc = arg;
+    if (strstr(text, rc->text) != NULL)
+        rc->n++;
+    return 0;
+}
+
+/* How many entries of the ring hold text. */
+static int ring_has(struct slog_ring *ring, const char *text)
+{
+    struct ring_count rc = {text, 0};
+    slog_ring_foreach(ring, ring_count_visit, &rc);
+    return rc.n;
+}
+
 static void setup_icpt(struct fixture *f, struct icpt_table *t)
 {
     char err[256] = "";
@@ -714,6 +735,7 @@ static void test_intercepts(void)
     WAIT_FOR(f.in, c, c.intercept_ups + c.intercept_downs + c.unexpected_total >= 8);
     CHECK(c.intercept_ups == 5 && c.intercept_downs == 2 && c.intercept_drops == 2);
     CHECK(c.unexpected[IPC_INTERCEPT] == 1);
+    CHECK(ring_has(f.ring, "intercept table full") == 1);
     icpt_table_counts(t, &ic);
     CHECK(ic.n == 2 && ic.ups == 4 && ic.replaced == 1 && ic.downs == 1 && ic.unknown == 1);
     CHECK(ic.drops == 1 && ic.bytes > 0);
