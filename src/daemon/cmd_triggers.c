@@ -34,8 +34,11 @@
 #define SUBSCRIBERS_WAIT_MS 2000
 #define SUBSCRIBERS_PAGE    20
 #define INTERCEPTS_SHOWN    1000 /* rows of `show mirror triggers` (the reply's size) */
-#define MAX_WORDS           32
-#define LINE_MAX_           1200 /* trig_format() of the longest rule */
+/* Text of one `show mirror triggers` reply: within what memlock.c budgets for
+ * a reply (a secure-log page, PAGE_TEXT); rows beyond it are counted. */
+#define SHOW_TEXT_MAX (512u * 1024)
+#define MAX_WORDS     32
+#define LINE_MAX_     1200 /* trig_format() of the longest rule */
 
 static struct pm_commands_ctx tc;
 
@@ -208,7 +211,7 @@ static void fmt_utc(int64_t t, char *buf, size_t cap)
         snprintf(buf, cap, "-");
 }
 
-static void intercept_rows(struct ctl_reply *r)
+static void intercept_rows(struct ctl_reply *r, size_t *budget)
 {
     struct pm_intercept *ic = calloc(1, sizeof(*ic));
     if (ic == NULL)
@@ -216,7 +219,7 @@ static void intercept_rows(struct ctl_reply *r)
     uint64_t seq = 0;
     size_t shown = 0, more = 0;
     while ((seq = icpt_table_next(tc.intercepts, seq, ic)) != 0) {
-        if (shown == INTERCEPTS_SHOWN) {
+        if (shown == INTERCEPTS_SHOWN || *budget == 0) {
             more++;
             continue;
         }
@@ -232,6 +235,8 @@ static void intercept_rows(struct ctl_reply *r)
         fmt_utc(ic->since_sec, since, sizeof(since));
         ctl_reply_row(r, v[0], v[1], ic->config_source == 1 ? "radiusCoa" : "radiusLogin", v[2],
                       trig, user, an, dir_name(ic->direction), since, (char *)NULL);
+        size_t used = strlen(trig) + strlen(user) + 160;
+        *budget = *budget > used ? *budget - used : 0;
         shown++;
         OPENSSL_cleanse(trig, sizeof(trig));
         OPENSSL_cleanse(user, sizeof(user));
@@ -259,7 +264,12 @@ static int c_show_triggers(struct ctl_reply *r, int argc, char **argv, void *arg
     ctl_reply_table(r, "triggers", "rule|Rule", "source|Source", "#mirror_id|Mirror ID",
                     "type|Type", "window|Window", (char *)NULL);
     int64_t now = (int64_t)time(NULL);
+    size_t budget = SHOW_TEXT_MAX, cut = 0;
     for (size_t i = 0; i < n; i++) {
+        if (budget == 0) {
+            cut++;
+            continue;
+        }
         char line[LINE_MAX_], esc[4 * LINE_MAX_], where[4 * (PM_PATH_MAX + 16)], id[16];
         if (trig_format(&e[i].rule, line, sizeof(line)) < 0)
             snprintf(line, sizeof(line), "-");
@@ -270,6 +280,8 @@ static int c_show_triggers(struct ctl_reply *r, int argc, char **argv, void *arg
                           : trig_window_open(&e[i].rule, now)         ? "open"
                                                                       : "closed";
         ctl_reply_row(r, esc, where, id, trig_type_label(e[i].rule.type), win, (char *)NULL);
+        size_t used = strlen(esc) + strlen(where) + 80;
+        budget = budget > used ? budget - used : 0;
         OPENSSL_cleanse(line, sizeof(line));
         OPENSSL_cleanse(esc, sizeof(esc));
     }
@@ -277,6 +289,8 @@ static int c_show_triggers(struct ctl_reply *r, int argc, char **argv, void *arg
         OPENSSL_cleanse(e, n * sizeof(*e));
         free(e);
     }
+    if (cut > 0)
+        ctl_reply_printf(r, "%zu more triggers not shown\n", cut);
     if (tc.intercepts != NULL) {
         struct icpt_counts c;
         icpt_table_counts(tc.intercepts, &c);
@@ -285,7 +299,7 @@ static int c_show_triggers(struct ctl_reply *r, int argc, char **argv, void *arg
                         "config_source|Source", "#trigger_type|Trigger type", "trigger|Trigger",
                         "user|User-Name", "analyzer|Analyzer", "direction|Direction", "since|Since",
                         (char *)NULL);
-        intercept_rows(r);
+        intercept_rows(r, &budget);
     }
     return 0;
 }

@@ -69,6 +69,7 @@ struct intake {
     /* the thread's own: the RESTORE walk after the first table */
     int restore_due, restore_active;
     uint64_t restore_after;
+    int icpt_full; /* an episode of UP records the table refused, said once */
 
     struct ipc_rec txrec; /* the thread's: one TRIGGER_SET being queued */
 
@@ -208,9 +209,13 @@ static void on_intercept(struct intake *in, const struct ipc_rec *rec)
     int bad = 0;
     if (in->icpt == NULL || (rec->flags & IPC_F_ICPT_RESTORE))
         bad = -1;
-    else if (rec->flags & IPC_F_ICPT_UP)
+    else if (rec->flags & IPC_F_ICPT_UP) {
         bad = icpt_table_up(in->icpt, &rec->u.intercept.ic) < 0;
-    else
+        if (bad && !in->icpt_full) /* one mirror-log entry per episode */
+            slog_ring_appendf(in->ring, "intercept table full: a RADIUS-provisioned intercept "
+                                        "is not kept for a restart of the capture process");
+        in->icpt_full = bad;
+    } else
         bad = icpt_table_down(in->icpt, &rec->u.intercept.ic) < 0;
     lock(in);
     if (bad < 0) {

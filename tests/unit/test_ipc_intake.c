@@ -665,6 +665,27 @@ static void on_page(const struct ipc_rec *r, void *arg)
     pages_seen++;
 }
 
+struct ring_count {
+    const char *text;
+    int n;
+};
+
+static int ring_count_visit(uint64_t seq, const struct timespec *ts, const char *text, void *arg)
+{
+    struct ring_count *rc = arg;
+    if (strstr(text, rc->text) != NULL)
+        rc->n++;
+    return 0;
+}
+
+/* How many entries of the ring hold text. */
+static int ring_has(struct slog_ring *ring, const char *text)
+{
+    struct ring_count rc = {text, 0};
+    slog_ring_foreach(ring, ring_count_visit, &rc);
+    return rc.n;
+}
+
 static void setup_icpt(struct fixture *f, struct icpt_table *t)
 {
     char err[256] = "";
@@ -714,6 +735,7 @@ static void test_intercepts(void)
     WAIT_FOR(f.in, c, c.intercept_ups + c.intercept_downs + c.unexpected_total >= 8);
     CHECK(c.intercept_ups == 5 && c.intercept_downs == 2 && c.intercept_drops == 2);
     CHECK(c.unexpected[IPC_INTERCEPT] == 1);
+    CHECK(ring_has(f.ring, "intercept table full") == 1);
     icpt_table_counts(t, &ic);
     CHECK(ic.n == 2 && ic.ups == 4 && ic.replaced == 1 && ic.downs == 1 && ic.unknown == 1);
     CHECK(ic.drops == 1 && ic.bytes > 0);
@@ -794,6 +816,50 @@ static void test_restore_paced(void)
     icpt_table_free(t);
 }
 
+/* The byte bound: entries are as long as what they hold, and a removal makes room. */
+static void test_icpt_bytes(void)
+{
+    struct ipc_rec r;
+    struct icpt_counts c;
+    icpt_rec(&r, IPC_F_ICPT_UP, 1, "a");
+    struct icpt_table *probe = icpt_table_new(0, 0);
+    CHECK(probe != NULL && icpt_table_up(probe, &r.u.intercept.ic) == 0);
+    icpt_table_counts(probe, &c);
+    size_t one = c.bytes; /* an entry with a one-octet User-Name */
+    CHECK(one > 0 && one < 300);
+    icpt_table_free(probe);
+
+    struct icpt_table *t = icpt_table_new(100, 3 * one + one / 2);
+    CHECK(t != NULL);
+    for (uint32_t i = 1; i <= 3; i++) {
+        icpt_rec(&r, IPC_F_ICPT_UP, i, "a");
+        CHECK(icpt_table_up(t, &r.u.intercept.ic) == 0);
+    }
+    icpt_rec(&r, IPC_F_ICPT_UP, 4, "a");
+    CHECK(icpt_table_up(t, &r.u.intercept.ic) == -1); /* bytes, not count */
+    icpt_rec(&r, IPC_F_ICPT_UP, 2, "a");              /* a replacement of the same size fits */
+    r.u.intercept.ic.session_id = 5;
+    CHECK(icpt_table_up(t, &r.u.intercept.ic) == 1);
+    icpt_rec(&r, IPC_F_ICPT_UP, 3, "a longer user name than before"); /* another key */
+    CHECK(icpt_table_up(t, &r.u.intercept.ic) == -1);
+    icpt_rec(&r, IPC_F_ICPT_DOWN, 1, "a");
+    CHECK(icpt_table_down(t, &r.u.intercept.ic) == 0);
+    CHECK(icpt_table_down(t, &r.u.intercept.ic) == -1);
+    icpt_rec(&r, IPC_F_ICPT_UP, 4, "a");
+    CHECK(icpt_table_up(t, &r.u.intercept.ic) == 0);
+    icpt_table_counts(t, &c);
+    CHECK(c.n == 3 && c.bytes == 3 * one && c.drops == 2 && c.downs == 1 && c.unknown == 1);
+    struct pm_intercept got;
+    uint64_t s = icpt_table_next(t, 0, &got);
+    CHECK(got.mirror_id == 2 && got.session_id == 5); /* kept its place, took the new value */
+    s = icpt_table_next(t, s, &got);
+    CHECK(got.mirror_id == 3);
+    s = icpt_table_next(t, s, &got);
+    CHECK(got.mirror_id == 4 && icpt_table_next(t, s, &got) == 0);
+    icpt_table_free(t);
+    icpt_table_free(NULL);
+}
+
 int main(void)
 {
     alarm(30); /* a thread that ignores its stop would hang the test: fail it instead */
@@ -807,6 +873,7 @@ int main(void)
     test_push_before_start();
     test_intercepts();
     test_restore_paced();
+    test_icpt_bytes();
     printf("ok\n");
     return 0;
 }
