@@ -79,9 +79,10 @@ uint32_t st_max(const struct sess_table *t);
  * binding of an address wins) and *stolen (may be NULL) is set to that
  * other session, which keeps its identities but no longer has that address
  * (framed_ip 0, has_ip6 0, or the prefix gone from its list); if addresses
- * came from several sessions, *stolen is the first.  Acct-Session-Id, NAS
- * key and chaddr also go to the newest session, without being taken from
- * the other's fields. */
+ * came from several sessions, *stolen is the first.  Sessions may share an
+ * Acct-Session-Id, a NAS key or a chaddr: the lookup finds the newest that
+ * has it (the latest st_create() or st_update()), and the one before once
+ * that one goes. */
 struct sess *st_create(struct sess_table *t, const struct sig_ident *id, struct sess **stolen,
                        char *err, size_t errlen);
 /* Adds to s what id carries and s lacks, replaces what differs (an

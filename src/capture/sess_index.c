@@ -33,7 +33,13 @@ static int ix8_resize(struct ix8 *x, unsigned bits)
     nx.s = ns;
     nx.bits = bits;
     uint32_t mask = (1u << bits) - 1;
-    for (size_t i = 0; x->bits != 0 && i < ((size_t)1 << x->bits); i++) {
+    /* From an empty slot on, so that no run is cut at the table's end and
+     * entries of one key keep their order. */
+    size_t cap = x->bits != 0 ? (size_t)1 << x->bits : 0, start = 0;
+    while (start < cap && x->s[start].v != 0)
+        start++;
+    for (size_t j = 0; j < cap; j++) {
+        size_t i = (start + j) & (cap - 1);
         if (x->s[i].v == 0)
             continue;
         uint32_t pos = ix8_pos(&nx, x->s[i].k);
@@ -55,7 +61,13 @@ static int ix16_resize(struct ix16 *x, unsigned bits)
     nx.s = ns;
     nx.bits = bits;
     uint32_t mask = (1u << bits) - 1;
-    for (size_t i = 0; x->bits != 0 && i < ((size_t)1 << x->bits); i++) {
+    /* From an empty slot on, so that no run is cut at the table's end and
+     * entries of one key keep their order. */
+    size_t cap = x->bits != 0 ? (size_t)1 << x->bits : 0, start = 0;
+    while (start < cap && x->s[start].v != 0)
+        start++;
+    for (size_t j = 0; j < cap; j++) {
+        size_t i = (start + j) & (cap - 1);
         if (x->s[i].v == 0)
             continue;
         uint32_t pos = ix16_pos(&nx, x->s[i].k);

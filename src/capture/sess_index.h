@@ -5,10 +5,14 @@
  * Linear probing, grown by doubling past 3/4 load (struct ix8) or 1/2 load
  * (struct ix16: the IPv6 tables, where a longest-prefix lookup mostly probes
  * for keys that are not there, and such a probe runs to the next empty slot),
- * backward-shift deletion (no tombstones).  A slot maps a key to a value v != 0 (the session number
- * + 1; 0 marks an empty slot).  Several entries may share a key: ix*_put()
- * does not look, the caller removes what it replaces.  Each table is its own
- * anonymous mapping, so that a grown-out table goes back to the kernel.
+ * backward-shift deletion (no tombstones).  A slot maps a key to a value
+ * v != 0 (the session number + 1; 0 marks an empty slot).  Several entries
+ * may share a key: ix*_put() does not look, the caller removes what it
+ * replaces.  Entries of one key lie along one probe run in the order they
+ * were put (insertion fills the run's first empty slot; deletion and growth
+ * keep the order), so a lookup that reads the whole run knows the newest.
+ * Each table is its own anonymous mapping, so that a grown-out table goes
+ * back to the kernel.
  */
 #ifndef PMIRRORD_SESS_INDEX_H
 #define PMIRRORD_SESS_INDEX_H

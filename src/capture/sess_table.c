@@ -466,24 +466,30 @@ struct sess *st_find_ip6(const struct sess_table *t, const uint8_t addr[16])
     return NULL;
 }
 
-/* The entry of a tagged string index whose session's key equals (v, n). */
+/* The newest entry of a tagged string index whose session's key equals
+ * (v, n).  Entries of one key lie along one probe run in the order they were
+ * put (sess_index.h), so the last match is the newest. */
 static uint32_t find_tagged(const struct sess_table *t, const struct ix8 *x, const uint8_t *v,
                             size_t n, int nas)
 {
     if (x->bits == 0 || n == 0)
         return 0;
-    uint32_t k = str_tag(t, v, n), mask = (1u << x->bits) - 1;
+    uint32_t k = str_tag(t, v, n), mask = (1u << x->bits) - 1, found = 0;
     uint8_t buf[NAS_KEY_MAX];
+    size_t used = 0;
     for (uint32_t pos = ix8_pos(x, k); x->s[pos].v != 0; pos = (pos + 1) & mask) {
         if (x->s[pos].k != k)
             continue;
         const struct sess *s = sess_at(t, x->s[pos].v);
         const uint8_t *sv = buf;
         size_t sn = nas ? sess_nas_key(s, buf) : st_get(s, ST_ACCT_SID, &sv);
+        if (nas && sn > used)
+            used = sn;
         if (sn == n && memcmp(sv, v, n) == 0)
-            return x->s[pos].v;
+            found = x->s[pos].v;
     }
-    return 0;
+    OPENSSL_cleanse(buf, used);
+    return found;
 }
 
 struct sess *st_find_acct_sid(const struct sess_table *t, const uint8_t *v, size_t n)
@@ -509,11 +515,11 @@ struct sess *st_find_chaddr(const struct sess_table *t, const uint8_t mac[6])
     if (x->bits == 0)
         return NULL;
     uint64_t k = mac_key(mac);
-    uint32_t mask = (1u << x->bits) - 1;
+    uint32_t mask = (1u << x->bits) - 1, found = 0;
     for (uint32_t pos = ix16_pos(x, k); x->s[pos].v != 0; pos = (pos + 1) & mask)
         if (x->s[pos].k == k)
-            return sess_at(t, x->s[pos].v);
-    return NULL;
+            found = x->s[pos].v; /* the last is the newest, as in find_tagged() */
+    return found != 0 ? sess_at(t, found) : NULL;
 }
 
 /* ---- indexing ----------------------------------------------------------------------------- */
@@ -568,19 +574,6 @@ static void put6(struct sess_table *t, unsigned len, const uint8_t addr[16], uin
     len_mark(t, len);
 }
 
-static void put_tagged(struct sess_table *t, struct ix8 *x, const uint8_t *key, size_t n,
-                       uint32_t v, int nas)
-{
-    if (n == 0)
-        return;
-    uint32_t old = find_tagged(t, x, key, n, nas);
-    if (old == v)
-        return;
-    if (old != 0)
-        ix8_del(x, str_tag(t, key, n), old); /* the newest wins the key */
-    ix8_put(x, str_tag(t, key, n), v);
-}
-
 static void index_sess(struct sess_table *t, struct sess *s, struct sess **stolen)
 {
     uint32_t v = sess_no(s) + 1;
@@ -602,22 +595,19 @@ static void index_sess(struct sess_table *t, struct sess *s, struct sess **stole
     unsigned n = st_prefixes6(s, &p);
     for (unsigned i = 0; i < n; i++)
         put6(t, p[i].len, p[i].addr, v, stolen);
+    /* Keys that sessions may share: put after any other's entries of the
+     * key, so this session is the one found until it goes. */
     const uint8_t *a;
     size_t na = st_get(s, ST_ACCT_SID, &a);
-    put_tagged(t, &t->acct, a, na, v, 0);
+    if (na > 0)
+        ix8_put(&t->acct, str_tag(t, a, na), v);
     uint8_t buf[NAS_KEY_MAX];
     size_t nk = sess_nas_key(s, buf);
-    put_tagged(t, &t->nas, buf, nk, v, 1);
+    if (nk > 0)
+        ix8_put(&t->nas, str_tag(t, buf, nk), v);
     OPENSSL_cleanse(buf, nk);
-    if (s->has_chaddr) {
-        uint64_t k = mac_key(s->chaddr);
-        struct sess *o = st_find_chaddr(t, s->chaddr);
-        if (o != s) {
-            if (o != NULL)
-                ix16_del(&t->mac, k, sess_no(o) + 1);
-            ix16_put(&t->mac, k, v);
-        }
-    }
+    if (s->has_chaddr)
+        ix16_put(&t->mac, mac_key(s->chaddr), v);
 }
 
 static void unindex_sess(struct sess_table *t, struct sess *s)

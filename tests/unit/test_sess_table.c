@@ -317,6 +317,59 @@ static void test_steal(void)
     st_free(t);
 }
 
+/* Keys sessions may share: the newest is found, the one before once it goes. */
+static void test_shared_keys(void)
+{
+    char err[160];
+    struct sess_table *t = st_new(1000, err, sizeof(err));
+    CHECK(t != NULL);
+    struct sig_ident id;
+    memset(&id, 0, sizeof(id));
+    set_str(&id.user, "gina");
+    set_str(&id.acct_sid, "SHARED");
+    id.nas_ip = ip4("198.18.0.9");
+    id.has_nas_port = 1;
+    id.nas_port = 3;
+    id.has_chaddr = 1;
+    memcpy(id.chaddr, "\x02\x00\x00\x00\x00\x09", 6);
+    struct sess *a = mk(t, &id, NULL);
+    struct sess *b = mk(t, &id, NULL);
+    struct sess *c = mk(t, &id, NULL);
+    CHECK(st_find_acct_sid(t, (const uint8_t *)"SHARED", 6) == c);
+    CHECK(st_find_nas_key(t, &id) == c && st_find_chaddr(t, id.chaddr) == c);
+    /* an update makes a the newest */
+    struct sig_ident u;
+    memset(&u, 0, sizeof(u));
+    set_str(&u.csid, "x");
+    CHECK(st_update(t, a, &u, err, sizeof(err)) == 0);
+    CHECK(st_find_acct_sid(t, (const uint8_t *)"SHARED", 6) == a);
+    CHECK(st_find_nas_key(t, &id) == a && st_find_chaddr(t, id.chaddr) == a);
+    st_destroy(t, a);
+    CHECK(st_find_acct_sid(t, (const uint8_t *)"SHARED", 6) == c);
+    CHECK(st_find_nas_key(t, &id) == c && st_find_chaddr(t, id.chaddr) == c);
+    st_destroy(t, c);
+    CHECK(st_find_acct_sid(t, (const uint8_t *)"SHARED", 6) == b);
+    CHECK(st_find_nas_key(t, &id) == b && st_find_chaddr(t, id.chaddr) == b);
+    /* and through growth of the tables (the runs keep their order) */
+    struct sess *d = mk(t, &id, NULL);
+    memset(&u, 0, sizeof(u));
+    for (uint32_t i = 0; i < 400; i++) { /* 256 slots to start with */
+        char sid[16];
+        snprintf(sid, sizeof(sid), "S%u", (unsigned)i);
+        set_str(&u.acct_sid, sid);
+        u.has_chaddr = 1;
+        memcpy(u.chaddr, &i, 4);
+        u.chaddr[5] = 0x77;
+        mk(t, &u, NULL);
+    }
+    CHECK(st_find_acct_sid(t, (const uint8_t *)"SHARED", 6) == d);
+    CHECK(st_find_chaddr(t, id.chaddr) == d);
+    st_destroy(t, d);
+    CHECK(st_find_acct_sid(t, (const uint8_t *)"SHARED", 6) == b);
+    CHECK(st_find_chaddr(t, id.chaddr) == b);
+    st_free(t);
+}
+
 static void test_destroy_wipes(void)
 {
     char err[160];
@@ -606,6 +659,7 @@ int main(void)
     test_lpm();
     test_update();
     test_steal();
+    test_shared_keys();
     test_destroy_wipes();
     test_limit();
     test_iterate();
