@@ -24,6 +24,15 @@ loopback of a network namespace the test creates.
 - send_udp(): datagrams from and to a subscriber's address, inside the
   namespace, so that `capture lo` sees them.
 
+Behaviour relied on (FreeRADIUS 3.2.1, Debian 12): `freeradius -f -l stdout`
+prints "Ready to process requests" once its sockets are bound and stops within
+a fraction of a second on SIGTERM; an Access-Reject carries no reply item
+only because of the Post-Auth-Type REJECT block below; radclient exits 0 when
+the expected answer came with a verifying authenticator and 1 otherwise
+(reject, NAK, no answer, wrong secret), and "Response-Packet-Type =
+Access-Reject" makes a reject the expected answer; `Packet-Src-IP-Address`
+binds radclient to that source.
+
 Every process is started by this module and stopped by its PID; every wait
 is a poll (pmtest.wait_for).  The RADIUS facts relied on (ERX VSAs 26-58..61
 salt-encrypted with the Access-Request's authenticator in an Access-Accept
