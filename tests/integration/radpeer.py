@@ -470,11 +470,11 @@ class JmListener:
         return out
 
     def marked(self, marker, port=None):
-        """The datagrams whose inner packet is UDP carrying marker in its payload."""
+        """The datagrams whose inner packet is UDP with a payload that starts with marker."""
         out = []
         for d in self.datagrams(port):
             u = d.inner_udp()
-            if u and marker in u[4]:
+            if u and u[4].startswith(marker):
                 out.append(d)
         return out
 

@@ -42,18 +42,18 @@ INGRESS = "INTEGER: ingress(0)"
 # Subscribers (one per test mostly; the names are unique so a memory scan finds only them).
 ALICE = dict(user="alice-li-7d21", pw="alice-pw", ip="198.18.10.5", asid="sess-0001",
              csid="02-00-00-00-00-01", mid=4242, sid=0xbeef)
-BOB = dict(user="bob-li-3e90", pw="bob-pw", ip="198.18.11.5", asid="sess-0002", mid=4243, sid=7)
+BOB = dict(user="bob-li-3e90", pw="bob-pw", ip="198.18.11.5", asid="sess-0002", mid=4243, sid=70007)
 CAROL = dict(user="carol-li-5a11", pw="carol-pw", ip="198.18.12.5", asid="12345678901", mid=1111)
 DAVE = dict(user="dave-rejected-8b02", pw="dave-pw", mid=55)
 ERIN = dict(user="erin-v6-41f7", pw="erin-pw", prefix="2001:2:0:6::/64", addr="2001:2:0:6::5",
-            asid="sess-0006", mid=606, sid=9)
+            asid="sess-0006", mid=606, sid=60009)
 FRANK = dict(user="frank-v6-c03e", pw="frank-pw", prefix="2001:2:0:7::/64", addr="2001:2:0:7::5",
              asid="sess-0007", mid=707)
-GINA = dict(user="gina-two-9d4b", pw="gina-pw", ip="198.18.13.5", asid="sess-0008", mid=4300, sid=1,
+GINA = dict(user="gina-two-9d4b", pw="gina-pw", ip="198.18.13.5", asid="sess-0008", mid=4300, sid=43001,
             mid2=4301)
-HANK = dict(user="hank-kill-27aa", pw="hank-pw", ip="198.18.14.5", asid="sess-0009", mid=4400, sid=44)
+HANK = dict(user="hank-kill-27aa", pw="hank-pw", ip="198.18.14.5", asid="sess-0009", mid=4400, sid=44004)
 IVAN = dict(user="ivan-memscan-subscriber-6c58e0", pw="ivan-pw", ip="198.18.15.5",
-            csid="ivan-calling-station-71b3", asid="sess-0010", mid=4500, sid=45)
+            csid="ivan-calling-station-71b3", asid="sess-0010", mid=4500, sid=45005)
 PEER4 = "198.18.99.1"                   # the other end of subscriber traffic (local too)
 PEER6 = "2001:2:0:99::1"
 
@@ -171,8 +171,9 @@ class RadiusCase(PmTestCase):
     def wait_mirrored(self, sub, marker, mid, sid, port=JM1, count=3):
         """Both directions' datagrams of traffic(marker) at the analyzer, as jmirror
         with version 0, mid and sid, the inner packets intact."""
-        got = wait_for(lambda: len(self.jm.marked(marker.encode(), port)) >= 2 * count and
-                       self.jm.marked(marker.encode(), port), 20,
+        tag = (marker + "-").encode()
+        got = wait_for(lambda: len(self.jm.marked(tag, port)) >= 2 * count and
+                       self.jm.marked(tag, port), 20,
                        what="%d datagrams marked %s at port %d (all: %s)" %
                        (2 * count, marker, port, self.jm.datagrams()[-6:]))
         addr = sub.get("ip") or sub.get("addr")
@@ -189,6 +190,19 @@ class RadiusCase(PmTestCase):
         was sent has been seen, mirrored or not)."""
         wait_for(lambda: self.src_lo().get("packets", 0) >= packets_before + n, 10, interval=0.1,
                  what="%d more packets captured on lo" % n)
+
+    def restart_capture(self):
+        """SIGKILL to the capture process (its PID from the monitor's children); returns
+        the new tree once the new one captures lo."""
+        old = self.tree["capture"]
+        os.kill(old, signal.SIGKILL)
+        t2 = pm.ready_tree(self.env, old={"capture": old})
+        self.assertEqual(t2["agent"], self.tree["agent"], "the agent was restarted too")
+        wait_for(lambda: self.src_lo().get("state") == pm.SRC_UP and
+                 pm.mirror_stats(self.env)["by_process"].get("capture", {}).get("pid") == t2["capture"],
+                 20, interval=0.2, what="the new capture process capturing lo")
+        self.tree = t2
+        return t2
 
     def login(self, sub, request_extra=(), acct_extra=()):
         r = rp.auth(self.ns, sub["user"], sub["pw"], request_extra)
@@ -241,6 +255,15 @@ class TestHarness(RadiusCase):
         self.traffic(a, "seen")
         self.captured_since(before, 6)
         self.assertEqual(self.jm.datagrams(), [], "nothing is mirrored without the RADIUS tracker")
+
+    def test_capture_restart_is_followed(self):
+        """The waits TestCaptureRestart relies on: a new capture process found under
+        the monitor, its statistics with its PID and lo up, the traffic counted."""
+        t2 = self.restart_capture()
+        before = self.src_lo().get("packets", 0)
+        self.traffic(ALICE, "after-restart")
+        self.captured_since(before, 6)
+        self.assertEqual(pm.ready_tree(self.env)["capture"], t2["capture"])
 
 
 class TestRadiusLogin(RadiusCase):
@@ -445,8 +468,8 @@ class TestIpv6(RadiusCase):
         for s in (e, f):
             self.assertIn(s["prefix"].split("/")[0], subs)
         # erin's packets never reach frank's analyzer and the other way round
-        self.assertEqual(self.jm.marked(b"erin", JM2), [])
-        self.assertEqual(self.jm.marked(b"frank", JM1), [])
+        self.assertEqual(self.jm.marked(b"erin-", JM2), [])
+        self.assertEqual(self.jm.marked(b"frank-", JM1), [])
 
 
 class TestTwoIntercepts(RadiusCase):
@@ -482,13 +505,7 @@ class TestCaptureRestart(RadiusCase):
         self.wait_note("SessionStart", mid)
         self.traffic(h, "first")
         self.wait_mirrored(h, "first", mid, h["sid"])
-        old = self.tree["capture"]
-        os.kill(old, signal.SIGKILL)
-        t2 = pm.ready_tree(self.env, old={"capture": old})
-        self.assertEqual(t2["agent"], self.tree["agent"], "the agent was restarted too")
-        wait_for(lambda: self.src_lo().get("state") == pm.SRC_UP and
-                 pm.mirror_stats(self.env)["by_process"].get("capture", {}).get("pid") == t2["capture"],
-                 20, interval=0.2, what="the new capture process capturing lo")
+        self.restart_capture()
         # the agent pushed the RADIUS-provisioned intercept: datagrams resume
         n = [0]
 
