@@ -256,13 +256,19 @@ class RadiusServer:
 
 
 # -- radclient ------------------------------------------------------------------------
+# Text attributes (always quoted) and those whose values are dictionary names (never).
+STRING_ATTRS = {"User-Name", "User-Password", "Acct-Session-Id", "Calling-Station-Id",
+                "Called-Station-Id", "NAS-Port-Id", "NAS-Identifier", "Class"}
+NAMED_VALUES = {"Acct-Status-Type", "Acct-Terminate-Cause", "ERX-LI-Action", "Service-Type",
+                "Framed-Protocol", "Response-Packet-Type"}
+
+
 def _req_text(attrs, src):
     lines = ["Packet-Src-IP-Address = %s" % src]
     for a, v in attrs:
-        if isinstance(v, str) and not re.match(r"^(0x[0-9a-fA-F]+|[0-9.]+|[0-9a-fA-F:]+/\d+)$", v) and \
-                a not in ("Acct-Status-Type", "Acct-Terminate-Cause", "ERX-LI-Action", "Service-Type",
-                          "Framed-Protocol", "Response-Packet-Type"):
-            v = '"%s"' % v
+        if a in STRING_ATTRS or (a not in NAMED_VALUES and
+                                 not re.match(r"^(0x[0-9a-fA-F]+|[0-9.]+|[0-9a-fA-F:]+/\d+)$", v)):
+            v = '"%s"' % v.replace("\\", "\\\\").replace('"', '\\"')
         lines.append("%s = %s" % (a, v))
     return "\n".join(lines) + "\n"
 

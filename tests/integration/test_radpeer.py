@@ -102,6 +102,10 @@ class RadPeer(unittest.TestCase):
                      "ERX-Med-Dev-Handle = 0x000010920000beef", "ERX-Med-Ip-Address = 127.0.0.3",
                      "ERX-Med-Port-Number = 30030"):
             self.assertIn(want, r.stdout)
+        # a text attribute of digits stays text (the 4-byte handle's session ID source)
+        r = rp.auth(self.ns, "alice", "alice-pw", [("Acct-Session-Id", "12345678901")])
+        rp.assert_ok(self, r, "auth with Acct-Session-Id")
+        self.assertIn('Acct-Session-Id = "12345678901"', r.stdout)
         r = rp.auth(self.ns, "v6sub", "v6-pw")
         rp.assert_ok(self, r, "auth v6")
         self.assertIn("Framed-IPv6-Prefix = 2001:2:0:6::/64", r.stdout)
