@@ -14,11 +14,14 @@
 #include <stdint.h>
 
 #include "pmirrord/cap_source.h"
+#include "pmirrord/trigger.h"
 
 #define PM_CONF_DEFAULT_PATH "/etc/pmirrord/pmirrord.conf"
 #define PM_PATH_MAX          256
 #define PM_MAX_TRAPHOSTS     64
 #define PM_MAX_CAPTURES      64
+#define PM_MAX_TRIGGERS_MAX  10000 /* the largest maxTriggers */
+#define PM_MAX_DHCP_SERVERS  16    /* = DH_SERVERS_MAX (dhcp_track.h) */
 
 enum th_auth { TH_AUTH_SHA1 = 1, TH_AUTH_SHA224, TH_AUTH_SHA256, TH_AUTH_SHA384, TH_AUTH_SHA512 };
 enum th_priv { TH_PRIV_AES128 = 1, TH_PRIV_AES192, TH_PRIV_AES256 };
@@ -54,6 +57,13 @@ struct pm_capture_conf {
     char where[PM_PATH_MAX + 16]; /* "file:line" */
 };
 
+/* One `mirror` directive that no later `no mirror` removed (trigger.h). */
+struct pm_conf_trigger {
+    struct pm_trigger rule;
+    char where[PM_PATH_MAX + 16]; /* "file:line" */
+};
+struct rt_conf; /* radius_conf.h */
+
 struct pm_conf {
     char path[PM_PATH_MAX];
     /* agent */
@@ -83,6 +93,19 @@ struct pm_conf {
     struct pm_capture_conf *captures; /* `capture` directives, in file order */
     size_t ncaptures;
     unsigned signalling_latency; /* signallingLatency, ms (1..1000) */
+    /* mirror triggers (agent): `mirror`, `no mirror`, `maxTriggers` */
+    struct pm_conf_trigger *triggers; /* in file order; wiped when freed */
+    size_t ntriggers;
+    unsigned max_triggers; /* maxTriggers, TRIG_DEFAULT_MAX */
+    /* RADIUS tracker (radius_conf.h): allocated at the first radius* directive,
+     * NULL without one; holds secrets, wiped by conf_free().  The capture
+     * process may take it (set the pointer to NULL before conf_free()). */
+    struct rt_conf *radius;
+    unsigned max_subscribers; /* maxSubscribers (conf_sess.h) */
+    /* DHCP (dhcp_conf.h) */
+    uint32_t dhcp_server[PM_MAX_DHCP_SERVERS]; /* dhcpServer, network order */
+    size_t ndhcp_servers;
+    unsigned session_start_timeout; /* sessionStartTimeout, s (1..3600; sess_engine.h) */
 };
 
 /* Which process a directive goes to (docs/process-model.md "Configuration

@@ -24,7 +24,7 @@ struct pkt_view;
 struct dh_conf {
     size_t nservers;
     uint32_t server[DH_SERVERS_MAX]; /* network order */
-    uint32_t max_bindings;           /* = maxSubscribers */
+    uint32_t max_bindings;           /* = maxSubscribers; 0: its default, 1,000,000 */
 };
 
 struct dh_stats {
@@ -39,7 +39,10 @@ struct dh_stats {
 struct dhcp_track *dh_new(const struct dh_conf *c, sig_fact_fn fact, void *fact_arg, char *err,
                           size_t errlen);
 void dh_free(struct dhcp_track *t);
-/* One UDP packet on port 67 or 68 (v decoded; payload = the BOOTP message). */
+/* One UDP packet on port 67 or 68 (v decoded; payload = the BOOTP message).
+ * Leases that ended before ts_sec expire first.  Facts are handed to the
+ * callback from within; v may be anything (non-IPv4 is ignored, a message
+ * that does not decode is counted as malformed). */
 void dh_input(struct dhcp_track *t, const struct pkt_view *v, int64_t ts_sec, uint32_t ts_usec);
 /* Lease expiry; now_sec of the capture clock.  ms to the next (-1 none). */
 int dh_tick(struct dhcp_track *t, int64_t now_sec);

@@ -51,6 +51,7 @@
 #define IPC_FDNAME_MAX  255u
 #define IPC_TRIG_MAX    255u /* TriggerString, as the MIB's DisplayString */
 #define IPC_POLICY_MAX  40u  /* PolicyName */
+#define IPC_FILTER_MAX  255u /* LIST_REQ filter */
 
 enum ipc_type {
     IPC_HELLO = 1,
@@ -155,18 +156,10 @@ struct ipc_stats {
     struct ipc_counter counters[IPC_COUNTER_MAX];
 };
 
-/* One intercept table entry (the trigger engine gives it meaning). */
+/* One trigger table entry: a `mirror` rule (trigger.h) and where it came from. */
 struct ipc_trigger {
-    uint8_t config_source; /* MIB ConfigurationSource */
-    uint8_t trigger_type;  /* MIB TriggerType */
-    char trigger[IPC_TRIG_MAX + 1];
-    uint32_t mirror_id;
-    uint32_t session_id;
-    uint8_t direction;    /* MIB Direction */
-    int analyzer_family;  /* 4 or 6 */
-    uint8_t analyzer[16]; /* network order; 4 octets used for IPv4 */
-    uint16_t analyzer_port;
-    char policy_name[IPC_POLICY_MAX + 1];
+    uint8_t config_source; /* MIB ConfigurationSource: cliTrigger(2), cliStatic(3) */
+    struct pm_trigger rule;
 };
 
 struct ipc_trigger_set {
@@ -174,7 +167,7 @@ struct ipc_trigger_set {
     struct ipc_trigger entry; /* unused with IPC_F_EMPTY */
 };
 
-/* INTERCEPT (intercept.h). */
+/* INTERCEPT (intercept.h); the flag says UP, DOWN or RESTORE. */
 struct ipc_intercept {
     struct pm_intercept ic;
 };
@@ -191,15 +184,20 @@ struct ipc_heartbeat {
 
 struct ipc_list_req {
     uint32_t request_id;
-    char list[IPC_NAME_MAX + 1]; /* which listing: "sessions", "sources"... */
+    char list[IPC_NAME_MAX + 1]; /* which listing: "subscribers", "sources"... */
     uint32_t offset;
     uint32_t max_rows;
+    char filter[IPC_FILTER_MAX + 1]; /* "" when none: the listing says what it means */
 };
 
 struct ipc_list_page {
     uint32_t request_id;
     uint32_t offset;
     uint8_t more; /* 1: rows after these */
+    int has_total;
+    uint32_t total; /* rows in the whole listing (after the filter) */
+    int has_count;
+    uint32_t count; /* what the listing counts before the filter (e.g. sessions held) */
     size_t nrows;
     struct ipc_slice rows[IPC_ROWS_MAX];
 };

@@ -16,6 +16,8 @@
  *   STATS     -> a bounded table of sources (intake_stats_snapshot());
  *   HEARTBEAT -> last-seen time; HELLO -> the peer's pid and generation;
  *   TRIGGER_ACK -> counted, its generation kept (intake_push_table());
+ *   INTERCEPT UP/DOWN -> the intercept table (intake_set_intercepts());
+ *   LIST_PAGE -> the handler (intake_set_handler()), else unexpected;
  *   others    -> counted as unexpected per type (an FD record's descriptor
  *                is closed by the channel).
  * The thread never calls Net-SNMP and never waits for the agent thread: the
@@ -33,6 +35,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "pmirrord/icpt_table.h"
 #include "pmirrord/ipc.h"
 #include "pmirrord/pm_event.h"
 #include "pmirrord/slog_ring.h"
@@ -95,6 +98,14 @@ struct intake_counts {
     uint64_t trigger_acks_stale; /* ... naming another generation than the last sent */
     uint64_t ack_generation;     /* the last TRIGGER_ACK's generation and entries */
     uint32_t ack_entries;
+    /* intercepts (intake_set_intercepts) and listings (intake_list_req) */
+    uint64_t intercept_ups;     /* INTERCEPT UP records received */
+    uint64_t intercept_downs;   /* INTERCEPT DOWN records received */
+    uint64_t intercept_drops;   /* UP refused by the table (full), DOWN for none held */
+    uint64_t restores_sent;     /* INTERCEPT RESTORE records queued */
+    uint64_t restores_failed;   /* restores cut short (path full) */
+    uint64_t list_reqs;         /* LIST_REQ records queued */
+    uint64_t list_pages;        /* LIST_PAGE records received */
     int error_errno;            /* INTAKE_ERROR: the errno of the failed read */
     struct ipc_chan_stats chan; /* rx.rejects[]: refused batches/records by reason */
 };
@@ -135,6 +146,24 @@ int intake_send_hello(struct intake *in, uint64_t generation, char *err, size_t 
  */
 int intake_push_table(struct intake *in, uint64_t generation, const struct ipc_trigger *entries,
                       size_t n, char *err, size_t errlen) __attribute__((warn_unused_result));
+/*
+ * The agent's intercept table t (must outlive the intake): INTERCEPT UP and
+ * DOWN records from the capture process update it, and after the first table
+ * this intake sends (intake_push_table()), every intercept t holds follows as
+ * an INTERCEPT RESTORE record, paced by the channel's room.  Before
+ * intake_start() only.
+ */
+void intake_set_intercepts(struct intake *in, struct icpt_table *t);
+/* Records the intake does not handle itself (LIST_PAGE) go to fn, on the
+ * intake thread, during which the record (rows included) is valid.  Before
+ * intake_start() only. */
+typedef void (*intake_rec_fn)(const struct ipc_rec *rec, void *arg);
+void intake_set_handler(struct intake *in, intake_rec_fn fn, void *arg);
+/* Queues a LIST_REQ for the thread to send (one waits at a time: a newer one
+ * replaces it).  0, or -1 with err when the intake has ended. */
+int intake_list_req(struct intake *in, const struct ipc_list_req *req, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 /* Copies up to max sources (in order of first appearance) into out; returns
  * how many there are (which may exceed max). */
 size_t intake_stats_snapshot(const struct intake *in, struct intake_source *out, size_t max);

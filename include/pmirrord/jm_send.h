@@ -31,6 +31,9 @@ struct jm_sender *jm_new(char *err, size_t errlen);
 void jm_free(struct jm_sender *s);
 /* The descriptors the sandbox must let through (-1 where a family has none). */
 void jm_fds(const struct jm_sender *s, int *fd4, int *fd6);
+/* The local UDP port (network order) of the family's socket (4 or 6), 0 none:
+ * the data path recognises the datagrams it sent itself by it. */
+uint16_t jm_local_port(const struct jm_sender *s, int family);
 
 /* Writes the 8-octet header (version 0). */
 void jm_header(uint8_t out[JM_HDR_LEN], uint32_t mirror_id, uint32_t session_id);

@@ -43,17 +43,26 @@ struct rt_stats {
     uint64_t facts;           /* facts handed to the engine */
 };
 
-/* mlog: one mirror-log entry per replay, NAK, ... (may be NULL). */
+/*
+ * mlog: one mirror-log entry per replay, NAK, ... (may be NULL).  c may be
+ * NULL (no peers).  The secrets are copied into one page rt_new() locks
+ * (pm_secure_alloc(): mlock, so call it before the seccomp filter is on);
+ * the caller then wipes c (rt_conf_free()).  NULL with a sentence in err.
+ */
 struct radius_track *rt_new(const struct rt_conf *c, sig_fact_fn fact, void *fact_arg,
                             void (*mlog)(void *arg, const char *text), void *mlog_arg, char *err,
                             size_t errlen);
 void rt_free(struct radius_track *t);
 
-/* Is this UDP packet one the tracker wants (a configured peer's port)? */
+/* Is this UDP packet one the tracker wants: a RADIUS port (1812, 1813, 1645,
+ * 1646, 3799 or a configured one) at either end?  rt_input() then counts
+ * those not between configured peers as not_peer. */
 int rt_wants(const struct radius_track *t, const struct pkt_view *v);
 /* One UDP packet (v: decoded, reassembled; payload = the RADIUS packet). */
 void rt_input(struct radius_track *t, const struct pkt_view *v, int64_t ts_sec, uint32_t ts_usec);
-/* Expires pairs; now in ms of the capture clock.  Returns ms to the next expiry (-1 none). */
+/* Expires pairs; now in ms since the epoch on the packets' clock (ts_sec of
+ * rt_input(); the replayed packets' time for a pcap file).  Returns ms to
+ * the next expiry (-1 none). */
 int rt_tick(struct radius_track *t, uint64_t now_ms);
 void rt_get_stats(const struct radius_track *t, struct rt_stats *s);
 

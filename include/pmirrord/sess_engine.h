@@ -104,6 +104,11 @@ size_t se_match_packet(struct sess_engine *e, int family, const uint8_t *src, co
  * (counted). */
 int se_restore(struct sess_engine *e, const struct pm_intercept *ic);
 
+/* Every active RADIUS-provisioned intercept through out->intercept (up 1)
+ * again: for a restarted agent, whose intercept table starts empty.
+ * Returns how many. */
+size_t se_report_all(struct sess_engine *e);
+
 /*
  * `show mirror subscribers`: rows of text (one per session matching filter,
  * a substring of any identity or address; "" all), from offset, at most max

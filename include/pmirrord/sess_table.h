@@ -77,11 +77,17 @@ uint32_t st_max(const struct sess_table *t);
  * table is full (err says "maxSubscribers") or memory is short.  An address
  * already indexed for another session is moved to the new one (the newest
  * binding of an address wins) and *stolen (may be NULL) is set to that
- * other session, which keeps its identities. */
+ * other session, which keeps its identities but no longer has that address
+ * (framed_ip 0, has_ip6 0, or the prefix gone from its list); if addresses
+ * came from several sessions, *stolen is the first.  Acct-Session-Id, NAS
+ * key and chaddr also go to the newest session, without being taken from
+ * the other's fields. */
 struct sess *st_create(struct sess_table *t, const struct sig_ident *id, struct sess **stolen,
                        char *err, size_t errlen);
 /* Adds to s what id carries and s lacks, replaces what differs (an
  * Accounting-Start's Acct-Session-Id, a renewed address), re-indexes.
+ * IPv6 prefixes: id's first, then s's while there is room (SIG_PREFIX6_MAX).
+ * An address another session holds moves to s as in st_create(), unreported.
  * -1 with err only when memory is short (s is unchanged then). */
 int st_update(struct sess_table *t, struct sess *s, const struct sig_ident *id, char *err,
               size_t errlen);

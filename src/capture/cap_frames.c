@@ -3,9 +3,11 @@
  * delivers: decode (pkt_decode.h), drop the copy of a packet already seen on
  * another source (pkt_dedupe.h), reassemble fragmented UDP (ip_reasm.h),
  * classify RADIUS (RFC 2865, 2866: UDP 1812/1813, the old 1645/1646; RFC
- * 5176: 3799) and DHCP (RFC 2131: UDP 67/68), count per source and for the
- * process, and hand signalling packets to cp_signalling() (where session
- * tracking will begin).  Also the process's clock (cap_clock, cap_proc.h).
+ * 5176: 3799; and the ports of the configured peers) and DHCP (RFC 2131:
+ * UDP 67/68), count per source and for the process, hand signalling packets
+ * to the trackers and every IP packet to the data path (cap_sessions.c).
+ * Also the process's clock (cap_clock, cap_proc.h), which runs the
+ * trackers' and the engine's timers as a pcap file's time passes them.
  */
 #include <netinet/in.h>
 #include <pcap/dlt.h>
@@ -75,31 +77,30 @@ static void digest(struct cap_proc *p, const struct pkt_view *v)
 }
 
 /*
- * ISSUE 9: RADIUS and DHCP packets, decoded and reassembled, one call per
- * packet (duplicates from other sources already removed).  Sessions,
- * triggers and the mirror sender start here; today it only counts.
+ * RADIUS and DHCP packets, decoded and reassembled, one call per packet
+ * (duplicates from other sources already removed), to their trackers.
  */
-static void cp_signalling(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v,
-                          int radius)
+static void cp_signalling(struct cap_proc *p, const struct pkt_view *v, int radius, int64_t ts_sec,
+                          uint32_t ts_usec)
 {
-    (void)s;
-    (void)radius;
     if (p->test_build)
         digest(p, v);
+    cp_sess_signalling(p, v, radius, ts_sec, ts_usec);
 }
 
-static void classify(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v)
+static void classify(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v,
+                     int64_t ts_sec, uint32_t ts_usec)
 {
     if (v->proto != IPPROTO_UDP || !(v->flags & PKT_F_PORTS))
         return;
-    if (cp_radius_port(v->sport) || cp_radius_port(v->dport)) {
+    if (cp_radius_port(v->sport) || cp_radius_port(v->dport) || cp_sess_radius_wants(p, v)) {
         s->radius++;
         p->radius++;
-        cp_signalling(p, s, v, 1);
+        cp_signalling(p, v, 1, ts_sec, ts_usec);
     } else if (cp_dhcp_port(v->sport) || cp_dhcp_port(v->dport)) {
         s->dhcp++;
         p->dhcp++;
-        cp_signalling(p, s, v, 0);
+        cp_signalling(p, v, 0, ts_sec, ts_usec);
     }
 }
 
@@ -123,8 +124,11 @@ void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *d
         p->duplicates++;
         return;
     }
+    if (now >= p->timer_due_ms)
+        cp_sess_timers(p, now);
+    cp_mirror(p, s, &v); /* a fragment as it is, before reassembly */
     if (!(v.flags & PKT_F_FRAG)) {
-        classify(p, s, &v);
+        classify(p, s, &v, ts_sec, ts_usec);
         return;
     }
     if (v.proto != IPPROTO_UDP)
@@ -136,7 +140,7 @@ void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *d
         struct pkt_view w;
         p->reasm_completed++;
         if (pkt_decode(DLT_RAW, whole, n, n, &w) == 0)
-            classify(p, s, &w);
+            classify(p, s, &w, ts_sec, ts_usec);
         else
             s->malformed++, p->malformed++;
         memset(whole, 0, n);

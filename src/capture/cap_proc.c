@@ -34,6 +34,7 @@
 #include "pmirrord/daemon.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/ip_reasm.h"
+#include "pmirrord/jm_send.h"
 #include "pmirrord/log.h"
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sandbox.h"
@@ -75,18 +76,6 @@ static int64_t mono_ms(void)
 
 /* ---- sources ------------------------------------------------------------------------------- */
 
-/*
- * ISSUE 9: an interface a session was mirrored on is gone (the source went
- * down with cause DELETED, ERROR, REPLACED or GONE): the sessions on it end
- * and juniPacketMirrorInterfaceDeleted is raised.  No sessions yet.
- */
-static void cp_interface_deleted(struct cap_proc *p, struct cp_source *s, enum cap_cause cause)
-{
-    (void)p;
-    log_debug(CP_TOKEN, "source %s: interface deleted (%s); no session to end yet", s->spec.src,
-              cap_cause_name(cause));
-}
-
 static void on_source_event(void *arg, struct cap_source *src, enum cap_event ev,
                             const char *reason)
 {
@@ -98,9 +87,13 @@ static void on_source_event(void *arg, struct cap_source *src, enum cap_event ev
         log_msg(st == CAP_STATE_UP || st == CAP_STATE_EOF ? LOG_INFO : LOG_WARNING, CP_TOKEN,
                 "source %s: %s (%s)", s->name + 4, cap_state_name(st), cap_cause_name(cause));
         cp_mlog(p, "source %s %s: %s", s->name + 4, cap_state_name(st), reason);
+        /* an interface gone: InterfaceDeleted for the sessions last seen there
+         * and the static mirrors on it (sessions survive); back: they resume */
         if (st == CAP_STATE_DOWN && (cause == CAP_CAUSE_DELETED || cause == CAP_CAUSE_ERROR ||
                                      cause == CAP_CAUSE_REPLACED || cause == CAP_CAUSE_GONE))
-            cp_interface_deleted(p, s, cause);
+            cp_sess_interface(p, s, 0);
+        else if (st == CAP_STATE_UP)
+            cp_sess_interface(p, s, 1);
     } else {
         log_warnx(CP_TOKEN, "source %s: %s", s->name + 4, reason);
         cp_mlog(p, "source %s warning: %s", s->name + 4, reason);
@@ -244,6 +237,7 @@ static void new_chan_c(struct cap_proc *p, int fd, int replacing)
     if (replacing) {
         p->chan_c_replaced++;
         log_info(CP_TOKEN, "a new channel to the agent");
+        cp_sess_reannounce(p); /* a restarted agent's intercept table starts empty */
     }
 }
 
@@ -336,6 +330,7 @@ static void flush_all(struct cap_proc *p)
                 (unsigned long long)p->full_dropped);
         p->full_dropped = 0;
     }
+    cp_mlog_drain(p, 0);
     if (p->chan_c != NULL && ipc_chan_flush(p->chan_c) < 0 && errno != EAGAIN)
         drop_chan_c(p, "is closed");
     if (ipc_chan_flush(p->chan_b) < 0 && errno != EAGAIN) {
@@ -355,7 +350,10 @@ static int min_timeout(int a, int b)
 
 static void tick(struct cap_proc *p)
 {
-    reasm_expire(p->reasm, cap_clock_now_ms(&p->clock));
+    uint64_t now = cap_clock_now_ms(&p->clock);
+    reasm_expire(p->reasm, now);
+    if (now >= p->timer_due_ms)
+        cp_sess_timers(p, now);
     cp_send_stats(p);
     cp_send_heartbeat(p);
 }
@@ -388,6 +386,8 @@ static int run_loop(struct cap_proc *p)
         timeout = (int)(next_tick - mono_ms());
         if (timeout < 0)
             timeout = 0;
+        if (p->mlq_len > 0) /* mirror-log lines wait for the budget */
+            timeout = min_timeout(timeout, 1000 / CP_MLOG_PER_S);
         for (size_t i = 0; i < p->nsrc; i++) {
             if (p->src[i].src == NULL)
                 continue;
@@ -449,6 +449,7 @@ static void final_flush(struct cap_proc *p)
 {
     tick(p);
     flush_all(p);
+    cp_mlog_drain(p, 1);
     int64_t until = mono_ms() + CP_EXIT_FLUSH_MS;
     while (p->chan_c != NULL && ipc_chan_pending(p->chan_c) && mono_ms() < until) {
         struct pollfd pfd = {ipc_chan_fd(p->chan_c), POLLOUT, 0};
@@ -467,6 +468,8 @@ static void cleanup(struct cap_proc *p)
     pkt_dedupe_free(p->dedupe);
     reasm_free(p->reasm);
     cp_trig_free(p);
+    cp_sess_free(p);
+    cp_mlog_free(p);
     if (p->chan_c != NULL)
         ipc_chan_free(p->chan_c);
     if (p->chan_b != NULL)
@@ -546,6 +549,10 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
     rc = cp_conf_from_slice(sl, &conf, err, sizeof(err));
     if (rc == 0)
         rc = open_sources(p, &conf, sl, err, sizeof(err));
+    /* 2b. Sessions: trackers (RADIUS secrets), engine, jmirror sockets. */
+    if (rc == 0)
+        rc = cp_sess_start(p, &conf, err, sizeof(err));
+    cp_conf_clear(&conf);
     OPENSSL_cleanse(&conf, sizeof(conf));
     cp_slice_clear(sl); /* closes the descriptors no source took */
     if (rc < 0)
@@ -567,7 +574,10 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
         return fail(p, "capture: OpenSSL initialisation failed");
     tzset();
     int outs[] = {2, CP_FD_MONITOR, CP_FD_AGENT, CP_FD_START_LOG};
-    if (sbx_set_output_fds(outs, 4, err, sizeof(err)) < 0)
+    int dgrams[2];
+    jm_fds(p->jm, &dgrams[0], &dgrams[1]); /* the jmirror sockets: open for the process's life */
+    if (sbx_set_output_fds(outs, 4, err, sizeof(err)) < 0 ||
+        sbx_set_datagram_fds(dgrams, 2, err, sizeof(err)) < 0)
         return fail(p, err);
     (void)sbx_set_send_only_fd(syslog_fd); /* glibc's syslog() uses send() alone */
     rc = sbx_apply_seccomp(0, err, sizeof(err));
@@ -605,6 +615,10 @@ int pm_capture_proc_main(int argc, char **argv, const struct pm_daemon_hooks *ho
     p->hooks = hooks;
     p->test_fd = -1;
     p->test_build = hooks != NULL && hooks->capture_test_start != NULL;
+    if (cp_mlog_init(p) < 0) {
+        fprintf(stderr, "pmirrord-capture: out of memory\n");
+        return 1;
+    }
     optind = 3; /* after PROG --child capture */
     while (argc >= 3 && (opt = getopt(argc, argv, "fD:")) != -1) {
         if (opt == 'f')

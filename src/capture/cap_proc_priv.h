@@ -13,6 +13,7 @@
 
 #include "pmirrord/cap_proc.h"
 #include "pmirrord/cap_source.h"
+#include "pmirrord/dhcp_track.h"
 #include "pmirrord/ipc.h"
 #include "pmirrord/pkt_decode.h"
 
@@ -20,6 +21,11 @@ struct pm_daemon_hooks;
 struct cap_linkwatch;
 struct pkt_dedupe;
 struct reasm;
+struct radius_track;
+struct dhcp_track;
+struct sess_engine;
+struct jm_sender;
+struct rt_conf;
 
 #define CP_TOKEN        "capture"
 #define CP_DEDUPE_SLOTS 65536
@@ -29,7 +35,16 @@ struct reasm;
 #define CP_REASM_MS     10000
 #define CP_TRIG_MAX     65536 /* entries in one trigger table */
 #define CP_CHAN_BACKLOG (1u << 20)
-#define CP_SLICE_LINES  256
+#define CP_SLICE_LINES  4096 /* radiusClient lines of a secrets file included */
+/* Mirror-log entries sent to the agent: at most CP_MLOG_BURST at once, then
+ * CP_MLOG_PER_S a second, a little under the agent's own budget
+ * (INTAKE_MLOG_BURST, INTAKE_MLOG_PER_S), so that it never has to suppress
+ * one; lines beyond it wait (several to an entry) in a queue of
+ * CP_MLOG_QUEUE octets, and what does not fit there is counted and said. */
+#define CP_MLOG_BURST 48
+#define CP_MLOG_PER_S 8
+#define CP_MLOG_QUEUE (8u << 20)
+#define CP_LIST_ROWS  100 /* rows of one LIST_PAGE: 100 * 256 octets fit a record */
 
 /* One `capture` directive and what became of it. */
 struct cp_source {
@@ -39,6 +54,7 @@ struct cp_source {
     char name[IPC_NAME_MAX + 1];  /* "src:" + SRC, cut to 63 octets */
     struct cap_source *src;       /* NULL: a pcap file already read (not sent again) */
     uint64_t malformed, radius, dhcp, duplicates;
+    int down; /* its interface is gone (se_interface_down told) */
 };
 
 /* The configuration the capture process uses (from its slice). */
@@ -47,6 +63,11 @@ struct cp_conf {
     char where[CAP_PROC_SOURCES_MAX][CAP_SRC_MAX + 16];
     size_t nspec;
     unsigned latency_ms; /* signallingLatency */
+    /* sessions (cap_sessions.c) */
+    struct rt_conf *rt;       /* RADIUS peers and secrets; NULL none (freed by cp_conf_clear) */
+    struct dh_conf dh;        /* dhcpServer; max_bindings = maxSubscribers */
+    uint32_t max_subscribers; /* maxSubscribers */
+    unsigned session_start_timeout; /* sessionStartTimeout, seconds */
 };
 
 /* A descriptor received with the slice. */
@@ -100,6 +121,24 @@ struct cap_proc {
     int full_pending; /* chan C path-full episode ended: log it */
     uint64_t full_dropped;
 
+    /* mirror-log queue (cap_report.c) */
+    char *mlq;                /* CP_MLOG_QUEUE octets: lines, each ending in NUL */
+    size_t mlq_head, mlq_len; /* a ring */
+    double ml_tokens;
+    int64_t ml_at_ms;
+    uint64_t mlog_lines, mlog_entries, mlog_dropped, mlog_dropped_said;
+
+    /* sessions and mirroring (cap_sessions.c) */
+    struct radius_track *rt;
+    struct dhcp_track *dh;
+    struct sess_engine *se;
+    struct jm_sender *jm;
+    uint16_t jm_port4, jm_port6; /* the sender's local ports, host order */
+    uint64_t timer_due_ms;       /* capture clock: the next tracker/engine timer */
+    uint64_t mir_packets, mir_copies, mir_snapped, mir_own, mir_failed;
+    uint64_t icpt_up, icpt_down, icpt_not_sent, icpt_restored, icpt_refused, icpt_reannounced;
+    uint64_t list_reqs, list_unknown;
+
     /* trigger table (docs/ipc-protocol.md, TRIGGER_SET) */
     struct ipc_trigger *trig; /* in force */
     size_t ntrig;
@@ -124,8 +163,41 @@ void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *d
 int cp_radius_port(uint16_t port);
 int cp_dhcp_port(uint16_t port);
 
+/* cap_sessions.c */
+/* The session configuration from the parsed slice; takes c->radius. */
+struct pm_conf;
+int cp_sess_conf(struct pm_conf *c, struct cp_conf *out, char *err, size_t errlen);
+void cp_conf_clear(struct cp_conf *c);
+/* Before the sandbox: trackers, engine, jmirror sender, rad_crypto_init(). */
+int cp_sess_start(struct cap_proc *p, const struct cp_conf *c, char *err, size_t errlen);
+void cp_sess_free(struct cap_proc *p);
+/* The data path: one decoded IP packet (a fragment as it is) of source s. */
+void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v);
+/* Is v a datagram this process sent to analyzer a (never mirrored)? */
+int cp_own_datagram(const struct cap_proc *p, const struct pkt_view *v,
+                    const struct trig_analyzer *a);
+/* RADIUS (radius 1) or DHCP, decoded and reassembled. */
+void cp_sess_signalling(struct cap_proc *p, const struct pkt_view *v, int radius, int64_t ts_sec,
+                        uint32_t ts_usec);
+/* Does the RADIUS tracker want this UDP packet (a configured peer's port)? */
+int cp_sess_radius_wants(struct cap_proc *p, const struct pkt_view *v);
+/* Timers at capture-clock time now_ms; also from cp_frame when a pcap clock passes them. */
+void cp_sess_timers(struct cap_proc *p, uint64_t now_ms);
+void cp_sess_stats(struct cap_proc *p);
+void cp_sess_interface(struct cap_proc *p, struct cp_source *s, int up);
+void cp_sess_triggers(struct cap_proc *p);
+void cp_sess_restore(struct cap_proc *p, const struct pm_intercept *ic);
+/* A new agent channel: every RADIUS-provisioned intercept as INTERCEPT UP again. */
+void cp_sess_reannounce(struct cap_proc *p);
+void cp_sess_list(struct cap_proc *p, const struct ipc_list_req *req);
+
 /* cap_report.c */
+/* One mirror-log line, through the queue and its budget. */
 void cp_mlog(struct cap_proc *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sends what the budget allows of the queue (the loop, each turn); at_exit: say what is left. */
+void cp_mlog_drain(struct cap_proc *p, int at_exit);
+int cp_mlog_init(struct cap_proc *p);
+void cp_mlog_free(struct cap_proc *p);
 void cp_send_stats(struct cap_proc *p);
 void cp_send_heartbeat(struct cap_proc *p);
 int cp_event_sink(const struct pm_event *ev, void *arg);

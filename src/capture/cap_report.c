@@ -2,13 +2,17 @@
  * cap_report.c - the capture process's side of chan C, the channel to the
  * agent (docs/process-model.md, "Running"; docs/ipc-protocol.md):
  *   sends EVENT (pm_event_raise() in this process), MLOG, STATS, HEARTBEAT,
- *         TRIGGER_ACK;
- *   takes TRIGGER_SET tables (BEGIN ... END, or one EMPTY record).
+ *         TRIGGER_ACK, INTERCEPT UP/DOWN, LIST_PAGE;
+ *   takes TRIGGER_SET tables (BEGIN ... END, or one EMPTY record), INTERCEPT
+ *         RESTORE, LIST_REQ.
  * Nothing waits: a full path drops and counts; without an agent channel
- * (the agent is being restarted) everything is dropped and counted.
+ * (the agent is being restarted) everything is dropped and counted, but
+ * mirror-log lines, which wait in a bounded queue drained at the agent's
+ * budget.
  */
 #include <openssl/crypto.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,19 @@
 #include "cap_proc_priv.h"
 #include "pmirrord/log.h"
 
+/* A burst (a producer call raising thousands, a login storm in a pcap file)
+ * does not wait for the loop's flush: what the socket takes now leaves the
+ * backlog room. */
+static void flush_if_deep(struct cap_proc *p)
+{
+    if (p->chan_c != NULL && ipc_chan_pending(p->chan_c)) {
+        struct ipc_chan_stats cs;
+        ipc_chan_get_stats(p->chan_c, &cs);
+        if (cs.backlog_bytes >= CP_CHAN_BACKLOG / 4)
+            (void)ipc_chan_flush(p->chan_c);
+    }
+}
+
 int cp_put_c(struct cap_proc *p, const struct ipc_rec *rec)
 {
     char err[256];
@@ -24,6 +41,7 @@ int cp_put_c(struct cap_proc *p, const struct ipc_rec *rec)
         p->nochan_drops++;
         return -1;
     }
+    flush_if_deep(p);
     if (ipc_chan_put(p->chan_c, rec, err, sizeof(err)) < 0) {
         if (err[0] != '\0')
             log_warnx(CP_TOKEN, "a %s record not sent: %s", ipc_type_name(rec->type), err);
@@ -32,41 +50,145 @@ int cp_put_c(struct cap_proc *p, const struct ipc_rec *rec)
     return 0;
 }
 
+/* ---- the mirror log ------------------------------------------------------------------------ */
+
+int cp_mlog_init(struct cap_proc *p)
+{
+    p->mlq = calloc(1, CP_MLOG_QUEUE);
+    p->ml_tokens = CP_MLOG_BURST;
+    return p->mlq != NULL ? 0 : -1;
+}
+
+void cp_mlog_free(struct cap_proc *p)
+{
+    if (p->mlq != NULL) {
+        OPENSSL_cleanse(p->mlq, CP_MLOG_QUEUE); /* identities */
+        free(p->mlq);
+    }
+    p->mlq = NULL;
+    p->mlq_head = p->mlq_len = 0;
+}
+
+static int64_t ml_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Queues one line (n octets, no NUL), or counts it dropped when the queue is full. */
+static void mlq_put(struct cap_proc *p, const char *line, size_t n)
+{
+    if (p->mlq == NULL || n + 1 > CP_MLOG_QUEUE - p->mlq_len) {
+        p->mlog_dropped++;
+        return;
+    }
+    if (p->mlq_head + p->mlq_len + n + 1 > CP_MLOG_QUEUE) { /* to the front */
+        memmove(p->mlq, p->mlq + p->mlq_head, p->mlq_len);
+        OPENSSL_cleanse(p->mlq + p->mlq_len, CP_MLOG_QUEUE - p->mlq_len);
+        p->mlq_head = 0;
+    }
+    memcpy(p->mlq + p->mlq_head + p->mlq_len, line, n);
+    p->mlq[p->mlq_head + p->mlq_len + n] = '\0';
+    p->mlq_len += n + 1;
+    p->mlog_lines++;
+}
+
 void cp_mlog(struct cap_proc *p, const char *fmt, ...)
+{
+    static char line[IPC_MLOG_MAX + 1]; /* one thread */
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    /* text: no control characters (the schema refuses them) */
+    size_t n = 0;
+    for (char *c = line; *c; c++, n++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
+    if (n > 0)
+        mlq_put(p, line, n);
+    OPENSSL_cleanse(line, n);
+    cp_mlog_drain(p, 0);
+}
+
+/* Sends one entry: as many queued lines as fit, " | " between them.  0 sent,
+ * -1 not (no agent channel, or the path is full): the lines stay queued. */
+static int mlog_entry(struct cap_proc *p)
 {
     static struct ipc_rec rec; /* large; one thread */
     struct timespec ts;
-    va_list ap;
+    size_t used = 0, taken = 0;
 
     memset(&rec, 0, sizeof(rec));
     rec.type = IPC_MLOG;
     clock_gettime(CLOCK_REALTIME, &ts);
     rec.u.mlog.sec = ts.tv_sec;
     rec.u.mlog.nsec = (uint32_t)ts.tv_nsec;
-    va_start(ap, fmt);
-    vsnprintf(rec.u.mlog.text, sizeof(rec.u.mlog.text), fmt, ap);
-    va_end(ap);
-    /* text: no control characters (the schema refuses them) */
-    for (char *c = rec.u.mlog.text; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = ' ';
-    if (rec.u.mlog.text[0] != '\0')
-        (void)cp_put_c(p, &rec);
+    while (taken < p->mlq_len) {
+        const char *l = p->mlq + p->mlq_head + taken;
+        size_t n = strlen(l), sep = used > 0 ? 3 : 0;
+        if (used + sep + n > IPC_MLOG_MAX) {
+            if (used > 0)
+                break;
+            n = IPC_MLOG_MAX; /* cannot happen: a line is at most IPC_MLOG_MAX */
+        }
+        memcpy(rec.u.mlog.text + used, " | ", sep);
+        memcpy(rec.u.mlog.text + used + sep, l, n);
+        used += sep + n;
+        taken += strlen(l) + 1;
+    }
+    rec.u.mlog.text[used] = '\0';
+    int rc = p->chan_c != NULL ? cp_put_c(p, &rec) : -1;
     OPENSSL_cleanse(&rec, sizeof(rec));
+    if (rc < 0)
+        return -1;
+    OPENSSL_cleanse(p->mlq + p->mlq_head, taken);
+    p->mlq_head += taken;
+    p->mlq_len -= taken;
+    if (p->mlq_len == 0)
+        p->mlq_head = 0;
+    p->mlog_entries++;
+    return 0;
+}
+
+void cp_mlog_drain(struct cap_proc *p, int at_exit)
+{
+    int64_t now = ml_now_ms();
+    if (p->ml_at_ms != 0)
+        p->ml_tokens += (double)(now - p->ml_at_ms) * CP_MLOG_PER_S / 1000.0;
+    if (p->ml_tokens > CP_MLOG_BURST)
+        p->ml_tokens = CP_MLOG_BURST;
+    p->ml_at_ms = now;
+    if (p->mlog_dropped > p->mlog_dropped_said && p->mlq != NULL) {
+        /* said as a line of its own, in order, once there is room again */
+        char line[128];
+        int n = snprintf(line, sizeof(line),
+                         "mirror log: %llu line(s) dropped (more than the capture process "
+                         "can hold for the agent)",
+                         (unsigned long long)(p->mlog_dropped - p->mlog_dropped_said));
+        if ((size_t)n + 1 <= CP_MLOG_QUEUE - p->mlq_len) {
+            p->mlog_dropped_said = p->mlog_dropped;
+            mlq_put(p, line, (size_t)n);
+            p->mlog_lines--; /* not a line of anybody's */
+        }
+    }
+    while (p->mlq_len > 0 && p->ml_tokens >= 1.0 && mlog_entry(p) == 0)
+        p->ml_tokens -= 1.0;
+    if (at_exit && p->mlq_len > 0) {
+        uint64_t left = 0;
+        for (size_t i = 0; i < p->mlq_len; i++)
+            left += p->mlq[p->mlq_head + i] == '\0';
+        log_warnx(CP_TOKEN, "%llu mirror-log line(s) not sent to the agent at exit",
+                  (unsigned long long)left);
+    }
 }
 
 int cp_event_sink(const struct pm_event *ev, void *arg)
 {
     struct cap_proc *p = arg;
     struct ipc_rec rec = {.type = IPC_EVENT};
-    /* A burst (one producer call raising thousands) does not wait for the
-     * loop's flush: what the socket takes now leaves the backlog room. */
-    if (p->chan_c != NULL && ipc_chan_pending(p->chan_c)) {
-        struct ipc_chan_stats cs;
-        ipc_chan_get_stats(p->chan_c, &cs);
-        if (cs.backlog_bytes >= CP_CHAN_BACKLOG / 4)
-            (void)ipc_chan_flush(p->chan_c);
-    }
     rec.u.event = *ev;
     int rc = cp_put_c(p, &rec);
     OPENSSL_cleanse(&rec, sizeof(rec));
@@ -160,6 +282,10 @@ static void proc_stats(struct cap_proc *p, struct ipc_stats *o)
     counter(o, "events_sent", p->events_sent);
     counter(o, "events_dropped", p->events_dropped);
     counter(o, "unexpected", p->b_unexpected + p->c_unexpected);
+    counter(o, "mlog_lines", p->mlog_lines);
+    counter(o, "mlog_entries", p->mlog_entries);
+    counter(o, "mlog_dropped", p->mlog_dropped);
+    counter(o, "mlog_queued", p->mlq_len);
     if (p->test_build)
         counter(o, "sig_digest", p->sig_digest);
 }
@@ -177,6 +303,8 @@ void cp_send_stats(struct cap_proc *p)
     rec.type = IPC_STATS;
     proc_stats(p, &rec.u.stats);
     (void)cp_put_c(p, &rec);
+    OPENSSL_cleanse(&rec, sizeof(rec));
+    cp_sess_stats(p);
 }
 
 void cp_send_heartbeat(struct cap_proc *p)
@@ -283,6 +411,7 @@ static void on_trigger_set(struct cap_proc *p, const struct ipc_trigger_set *ts,
     p->ntnew = p->tnew_cap = 0;
     p->tnew_open = 0;
     p->trig_entries = p->ntrig;
+    cp_sess_triggers(p);
     trig_ack(p, p->tnew_gen, (uint32_t)p->ntrig);
 }
 
@@ -292,6 +421,15 @@ void cp_on_chan_c(struct ipc_rec *rec, void *arg)
     switch (rec->type) {
     case IPC_TRIGGER_SET:
         on_trigger_set(p, &rec->u.trigger_set, rec->flags);
+        break;
+    case IPC_INTERCEPT:
+        if (rec->flags & IPC_F_ICPT_RESTORE)
+            cp_sess_restore(p, &rec->u.intercept.ic);
+        else
+            p->c_unexpected++;
+        break;
+    case IPC_LIST_REQ:
+        cp_sess_list(p, &rec->u.list_req);
         break;
     case IPC_HELLO:
     case IPC_HEARTBEAT:

@@ -4,7 +4,8 @@
  * "Configuration slices"; docs/ipc-protocol.md, CONFIG and FD):
  *
  *   CONFIG BEGIN key "file" value PATH
- *   CONFIG key DIRECTIVE value LINE-AS-WRITTEN line N      (capture, signallingLatency)
+ *   CONFIG key DIRECTIVE value LINE-AS-WRITTEN line N      (capture, signallingLatency,
+ *                                  the RADIUS, DHCP and session directives)
  *   FD purpose pcap-file name SRC (as written in `pcap:SRC`) + the descriptor
  *   FD purpose test-fifo (test builds only)               + the descriptor
  *   CONFIG END key "end"
@@ -216,6 +217,7 @@ int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err
     }
     out->nspec = c.ncaptures;
     out->latency_ms = c.signalling_latency;
+    rc = cp_sess_conf(&c, out, err, errlen); /* RADIUS, DHCP, sessions */
     conf_free(&c);
-    return 0;
+    return rc;
 }

@@ -252,6 +252,7 @@ static const int sbx_plain[] = {
     SCMP_SYS(munmap),
     SCMP_SYS(mremap),
     SCMP_SYS(madvise),
+    SCMP_SYS(munlock), /* rt_free(): the RADIUS secrets' locked page (docs/radius.md) */
     /* time, locks, randomness, kernel version */
     SCMP_SYS(clock_gettime),
     SCMP_SYS(futex),
@@ -296,7 +297,20 @@ static const int sbx_prctls[] = {PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_GET_DUM
 /* sbx_set_output_fds(): the only descriptors written to (none set: any). */
 static int out_fds[SBX_OUTPUT_FDS_MAX];
 static size_t n_out_fds;
-static int send_only_fd = -1; /* sbx_set_send_only_fd() */
+static int send_only_fd = -1;            /* sbx_set_send_only_fd() */
+static int dgram_fds[SBX_DGRAM_FDS_MAX]; /* sbx_set_datagram_fds() */
+static size_t n_dgram_fds;
+
+int sbx_set_datagram_fds(const int *fds, size_t n, char *err, size_t errlen)
+{
+    if (n > SBX_DGRAM_FDS_MAX)
+        return pm_err(err, errlen, "sandbox: more than %d datagram descriptors", SBX_DGRAM_FDS_MAX);
+    n_dgram_fds = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            dgram_fds[n_dgram_fds++] = fds[i];
+    return 0;
+}
 
 int sbx_set_send_only_fd(int fd)
 {
@@ -336,6 +350,13 @@ static int add_output_rules(scmp_filter_ctx ctx)
     if (send_only_fd >= 0 && rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 2, A32(0, send_only_fd),
                               SCMP_A4_64(SCMP_CMP_EQ, 0));
+    /* The jmirror sockets (UDP, opened before the filter): a datagram to an
+     * address, with sendto or sendmsg, on them and on no other descriptor. */
+    for (size_t i = 0; i < n_dgram_fds && rc == 0; i++) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1, A32(0, dgram_fds[i]));
+        if (rc == 0)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1, A32(0, dgram_fds[i]));
+    }
     return rc;
 }
 

@@ -2,12 +2,16 @@
  * conf.c - load pmirrord.conf (see conf.h and README "Configuration reference").
  */
 #include "pmirrord/conf.h"
+#include "pmirrord/conf_sess.h"
 #include "conf_lex.h"
+#include "pmirrord/dhcp_conf.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/fsutil.h"
 #include "pmirrord/log.h"
 #include "pmirrord/pm_codec.h"
+#include "pmirrord/radius_conf.h"
 #include "pmirrord/secret.h"
+#include "pmirrord/sess_engine.h"
 #include "pmirrord/slog_ring.h"
 
 #include <arpa/inet.h>
@@ -57,6 +61,9 @@ void conf_defaults(struct pm_conf *c)
     c->secure_log = 0; /* off by default, as `snmp secure-log` in JUNOSe */
     snprintf(c->control_socket, sizeof(c->control_socket), "/run/pmirrord/pmirrord.sock");
     c->signalling_latency = CAP_LATENCY_MS_DEFAULT;
+    c->max_triggers = TRIG_DEFAULT_MAX;
+    c->max_subscribers = CONF_MAX_SUBSCRIBERS_DEFAULT;
+    c->session_start_timeout = SE_START_TIMEOUT_DEFAULT;
 }
 
 void conf_free(struct pm_conf *c)
@@ -70,6 +77,14 @@ void conf_free(struct pm_conf *c)
     free(c->captures);
     c->captures = NULL;
     c->ncaptures = 0;
+    if (c->triggers != NULL) {
+        OPENSSL_cleanse(c->triggers, c->ntriggers * sizeof(*c->triggers));
+        free(c->triggers);
+    }
+    c->triggers = NULL;
+    c->ntriggers = 0;
+    rt_conf_free(c->radius);
+    c->radius = NULL;
 }
 
 int conf_parse_hex(const char *s, uint8_t *out, size_t outlen)
@@ -453,6 +468,118 @@ static int d_signalling_latency(struct conf_ctx *x, int argc, char **argv)
     return set_uint(x, argc, argv, 1, 1000, &x->c->signalling_latency);
 }
 
+/* mirror TYPE VALUE analyzer ADDRESS:PORT id MIRROR-ID [...] (trigger.h).
+ * The messages name word positions only: VALUE is a target's identity. */
+static int d_mirror(struct conf_ctx *x, int argc, char **argv)
+{
+    struct pm_conf_trigger ct;
+    char why[300];
+    memset(&ct, 0, sizeof(ct));
+    if (trig_parse(&ct.rule, argc, argv, why, sizeof(why)) < 0) {
+        OPENSSL_cleanse(&ct, sizeof(ct));
+        CONF_FAIL(x, "%s", why);
+    }
+    for (size_t i = 0; i < x->c->ntriggers; i++)
+        if (trig_same(&x->c->triggers[i].rule, &ct.rule)) {
+            OPENSSL_cleanse(&ct, sizeof(ct));
+            CONF_FAIL(x, "mirror: the same trigger and mirror ID are defined at %.200s",
+                      x->c->triggers[i].where);
+        }
+    if (x->c->ntriggers >= x->c->max_triggers) {
+        OPENSSL_cleanse(&ct, sizeof(ct));
+        CONF_FAIL(x, "mirror: more than maxTriggers (%u) triggers", x->c->max_triggers);
+    }
+    /* Not realloc(): the old array holds target identities and would be freed unwiped. */
+    struct pm_conf_trigger *n = calloc(x->c->ntriggers + 1, sizeof(*n));
+    if (n == NULL) {
+        OPENSSL_cleanse(&ct, sizeof(ct));
+        CONF_FAIL(x, "out of memory");
+    }
+    if (x->c->ntriggers > 0) {
+        memcpy(n, x->c->triggers, x->c->ntriggers * sizeof(*n));
+        OPENSSL_cleanse(x->c->triggers, x->c->ntriggers * sizeof(*n));
+    }
+    free(x->c->triggers);
+    snprintf(ct.where, sizeof(ct.where), "%s:%d", x->file, x->line);
+    n[x->c->ntriggers++] = ct;
+    x->c->triggers = n;
+    OPENSSL_cleanse(&ct, sizeof(ct));
+    return 0;
+}
+
+/* no mirror TYPE VALUE [id MIRROR-ID]: removes every earlier rule it
+ * matches; one that matches nothing is an error (a mistyped removal would
+ * leave a target mirrored). */
+static int d_no(struct conf_ctx *x, int argc, char **argv)
+{
+    struct pm_trigger_del d;
+    char why[300];
+    if (trig_parse_del(&d, argc, argv, why, sizeof(why)) < 0) {
+        OPENSSL_cleanse(&d, sizeof(d));
+        CONF_FAIL(x, "%s", why);
+    }
+    size_t kept = 0, n = x->c->ntriggers;
+    for (size_t i = 0; i < n; i++) {
+        if (trig_del_matches(&d, &x->c->triggers[i].rule))
+            continue;
+        if (kept != i)
+            x->c->triggers[kept] = x->c->triggers[i];
+        kept++;
+    }
+    OPENSSL_cleanse(&d, sizeof(d));
+    if (kept == n)
+        CONF_FAIL(x, "no mirror: no earlier mirror line matches");
+    OPENSSL_cleanse(x->c->triggers + kept, (n - kept) * sizeof(*x->c->triggers));
+    x->c->ntriggers = kept;
+    return 0;
+}
+
+static int d_max_triggers(struct conf_ctx *x, int argc, char **argv)
+{
+    if (set_uint(x, argc, argv, 1, PM_MAX_TRIGGERS_MAX, &x->c->max_triggers) < 0)
+        return -1;
+    if (x->c->ntriggers > x->c->max_triggers)
+        CONF_FAIL(x, "maxTriggers: %zu mirror lines come before it", x->c->ntriggers);
+    return 0;
+}
+
+/* The radius* directives (radius_conf.h): parsed by conf_radius.c for the
+ * monitor and the capture process alike.  radiusSecretsFile only records the
+ * path here; conf_load_lines() reads the file (a buffer never opens one). */
+static int d_radius(struct conf_ctx *x, int argc, char **argv)
+{
+    char where[RT_WHERE_MAX], msg[400];
+    if (x->c->radius == NULL && (x->c->radius = rt_conf_new()) == NULL)
+        CONF_FAIL(x, "out of memory");
+    snprintf(where, sizeof(where), "%s:%d", x->file, x->line);
+    if (rt_conf_parse(x->c->radius, argc, argv, where, msg, sizeof(msg)) < 0)
+        CONF_FAIL(x, "%s", msg);
+    return 0;
+}
+
+static int d_max_subscribers(struct conf_ctx *x, int argc, char **argv)
+{
+    char why[160];
+    if (conf_parse_max_subscribers(argc, argv, &x->c->max_subscribers, why, sizeof(why)) < 0)
+        CONF_FAIL(x, "%s", why);
+    return 0;
+}
+
+static int d_dhcp_server(struct conf_ctx *x, int argc, char **argv)
+{
+    char why[200];
+    if (conf_dhcp_server(x->c->dhcp_server, &x->c->ndhcp_servers, argc, argv, why, sizeof(why)) < 0)
+        CONF_FAIL(x, "%s", why);
+    return 0;
+}
+
+/* docs/sessions.md, "SessionFailed": how long an accepted login may wait
+ * for its Accounting-Start. */
+static int d_session_start_timeout(struct conf_ctx *x, int argc, char **argv)
+{
+    return set_uint(x, argc, argv, 1, 3600, &x->c->session_start_timeout);
+}
+
 #define TO_AGENT   CONF_DEST_AGENT
 #define TO_CAPTURE CONF_DEST_CAPTURE
 
@@ -478,8 +605,21 @@ static const struct {
     {"controlSocket", d_control_socket, TO_AGENT},
     {"controlGroup", d_control_group, TO_AGENT},
     {"mirrorSecret", d_mirror_secret, TO_AGENT},
+    {"mirror", d_mirror, TO_AGENT},
+    {"no", d_no, TO_AGENT},
+    {"maxTriggers", d_max_triggers, TO_AGENT},
     {"capture", d_capture, TO_CAPTURE},
     {"signallingLatency", d_signalling_latency, TO_CAPTURE},
+    {"radiusServer", d_radius, TO_CAPTURE},
+    {"radiusClient", d_radius, TO_CAPTURE},
+    {"radiusDynamicClient", d_radius, TO_CAPTURE},
+    {"radiusSecretsFile", d_radius, TO_CAPTURE},
+    {"requireMessageAuthenticator", d_radius, TO_CAPTURE},
+    {"radiusPairTimeout", d_radius, TO_CAPTURE},
+    {"radiusReplayWindow", d_radius, TO_CAPTURE},
+    {"maxSubscribers", d_max_subscribers, TO_CAPTURE},
+    {"dhcpServer", d_dhcp_server, TO_CAPTURE},
+    {"sessionStartTimeout", d_session_start_timeout, TO_CAPTURE},
 };
 
 unsigned conf_directive_dest(const char *name)
@@ -682,6 +822,32 @@ static int conf_check_file(const char *path, int fd, char *err, size_t errlen)
     return err[0] != '\0' ? -1 : 0;
 }
 
+/*
+ * The lines of a radiusSecretsFile go to the capture process like the main
+ * file's own (conf_load_lines()'s callback, docs/radius.md): numbered after
+ * the main file's last line, since a slice's line numbers only grow.
+ */
+static int secrets_line(void *arg, unsigned line, const char *directive, const char *text)
+{
+    struct conf_ctx *x = arg;
+    if (x->fn == NULL)
+        return 0;
+    return x->fn(x->fn_arg, CONF_DEST_CAPTURE, x->line + (int)line, directive, text);
+}
+
+static int conf_secrets(struct conf_ctx *x)
+{
+    struct rt_conf *rc = x->c->radius;
+    if (rc == NULL || rc->secrets_file[0] == '\0')
+        return 0;
+    char why[800];
+    if (rt_conf_read_secrets(rc, rc->secrets_file, secrets_line, x, why, sizeof(why)) < 0) {
+        snprintf(x->err, x->errlen, "%s: radiusSecretsFile: %s", rc->secrets_where, why);
+        return -1;
+    }
+    return 0;
+}
+
 int conf_load(const char *path, struct pm_conf *c, char *err, size_t errlen)
 {
     return conf_load_lines(path, c, NULL, NULL, err, errlen);
@@ -707,6 +873,8 @@ int conf_load_lines(const char *path, struct pm_conf *c, conf_line_fn fn, void *
         snprintf(err, errlen, "%s:%d: read error: %s", path, x.line, strerror(errno));
         rc = -1;
     }
+    if (rc == 0)
+        rc = conf_secrets(&x);
     if (rc == 0)
         rc = conf_check_file(path, fileno(f), err, errlen);
     fclose(f);

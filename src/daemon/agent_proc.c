@@ -44,6 +44,7 @@
 #include "commands.h"
 #include "memlock.h"
 #include "mirror_stats.h"
+#include "trig_table.h"
 #include "pmirrord/agent_call.h"
 #include "pmirrord/audit.h"
 #include "pmirrord/conf.h"
@@ -51,6 +52,7 @@
 #include "pmirrord/conf_slice.h"
 #include "pmirrord/ctl_server.h"
 #include "pmirrord/ipc.h"
+#include "pmirrord/icpt_table.h"
 #include "pmirrord/ipc_intake.h"
 #include "pmirrord/log.h"
 #include "pmirrord/mirrorlog.h"
@@ -118,7 +120,24 @@ static struct {
     uint64_t monitor_unexpected, pending_drops;
     uint64_t priv_requests, priv_fds, priv_fails, priv_timeouts;
     struct ipc_chan_stats chan_a_stats; /* refreshed by the agent thread */
-} ap = {.ctl_fd = -1, .pending_fd = -1, .wait_fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
+
+    /* the trigger table (the control thread changes it) and the intercepts kept */
+    struct trig_table trig;
+    int trig_up;
+    struct icpt_table *icpt;
+
+    /* `show mirror subscribers`: one listing waited for at a time */
+    pthread_mutex_t list_mu;
+    pthread_cond_t list_cv;
+    uint32_t list_id; /* the request waited for, 0 none */
+    int list_done;
+    struct pm_list_out *list_out; /* the waiter's */
+} ap = {.ctl_fd = -1,
+        .pending_fd = -1,
+        .wait_fd = -1,
+        .mu = PTHREAD_MUTEX_INITIALIZER,
+        .list_mu = PTHREAD_MUTEX_INITIALIZER,
+        .list_cv = PTHREAD_COND_INITIALIZER};
 
 static void lock(void)
 {
@@ -377,16 +396,108 @@ static void add_totals(const struct intake_counts *c)
         t->rejects[i] += c->chan.rx.rejects[i];
 }
 
-/* The whole table of active intercepts, to the capture process.  There is
- * no trigger engine yet: the table is empty (one BEGIN|END|EMPTY record). */
-static void push_table(struct intake *in)
+/* The whole trigger table, to the capture process (under ap.mu: the intake
+ * is not replaced meanwhile). */
+static void push_table_locked(struct intake *in)
 {
     char err[160];
-    lock();
+    size_t n = 0;
+    struct ipc_trigger *t = ap.trig_up ? trig_table_ipc(&ap.trig, &n) : NULL;
+    if (t == NULL && n > 0) {
+        log_warnx("event", "cannot push the trigger table: out of memory");
+        return;
+    }
     uint64_t gen = ++ap.table_gen;
+    if (in != NULL && intake_push_table(in, gen, t, n, err, sizeof(err)) < 0)
+        log_warnx("event", "cannot push the trigger table: %s", err);
+    if (t != NULL) {
+        OPENSSL_cleanse(t, n * sizeof(*t));
+        free(t);
+    }
+}
+
+static void push_table(struct intake *in)
+{
+    lock();
+    push_table_locked(in);
     unlock();
-    if (intake_push_table(in, gen, NULL, 0, err, sizeof(err)) < 0)
-        log_warnx("event", "cannot push the intercept table: %s", err);
+}
+
+/* The control thread changed the trigger table. */
+static void triggers_changed(void *arg)
+{
+    lock();
+    push_table_locked(ap.intake);
+    unlock();
+}
+
+/* LIST_PAGE (intake thread): the page a control request waits for. */
+static void on_list_page(const struct ipc_rec *rec, void *arg)
+{
+    const struct ipc_list_page *p = &rec->u.list_page;
+    pthread_mutex_lock(&ap.list_mu);
+    if (ap.list_id != 0 && p->request_id == ap.list_id && !ap.list_done) {
+        struct pm_list_out *o = ap.list_out;
+        o->offset = p->offset;
+        o->more = p->more;
+        o->has_total = p->has_total;
+        o->total = p->total;
+        o->has_count = p->has_count;
+        o->count = p->count;
+        o->nrows = p->nrows < IPC_ROWS_MAX ? p->nrows : IPC_ROWS_MAX;
+        for (size_t i = 0; i < o->nrows; i++) {
+            size_t l = p->rows[i].len < IPC_ROW_MAX ? p->rows[i].len : IPC_ROW_MAX;
+            memcpy(o->rows[i], p->rows[i].s, l);
+            o->rows[i][l] = '\0';
+        }
+        ap.list_done = 1;
+        pthread_cond_signal(&ap.list_cv);
+    }
+    pthread_mutex_unlock(&ap.list_mu);
+}
+
+/* `show mirror subscribers` (control thread): LIST_REQ, then wait for its page. */
+static int list_request(const char *list, const char *filter, uint32_t offset, uint32_t max_rows,
+                        int timeout_ms, struct pm_list_out *out, char *err, size_t errlen,
+                        void *arg)
+{
+    static uint32_t next_id;
+    struct ipc_list_req req;
+    memset(&req, 0, sizeof(req));
+    snprintf(req.list, sizeof(req.list), "%s", list);
+    snprintf(req.filter, sizeof(req.filter), "%s", filter);
+    req.offset = offset;
+    req.max_rows = max_rows;
+    pthread_mutex_lock(&ap.list_mu);
+    req.request_id = ++next_id != 0 ? next_id : ++next_id;
+    ap.list_id = req.request_id;
+    ap.list_done = 0;
+    ap.list_out = out;
+    pthread_mutex_unlock(&ap.list_mu);
+    lock();
+    int rc = ap.intake == NULL ? -1 : intake_list_req(ap.intake, &req, err, errlen);
+    if (ap.intake == NULL)
+        snprintf(err, errlen, "no capture process is connected");
+    unlock();
+    OPENSSL_cleanse(&req, sizeof(req));
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&ap.list_mu);
+    while (rc == 0 && !ap.list_done)
+        if (pthread_cond_timedwait(&ap.list_cv, &ap.list_mu, &until) != 0 && !ap.list_done) {
+            snprintf(err, errlen, "the capture process did not answer within %d ms", timeout_ms);
+            rc = -1;
+        }
+    ap.list_id = 0;
+    ap.list_out = NULL;
+    pthread_mutex_unlock(&ap.list_mu);
+    return rc;
 }
 
 /* A new chan C (fd): a new intake on it, the old one stopped, the table pushed
@@ -402,6 +513,8 @@ static int start_intake(int fd, char *err, size_t errlen)
         intake_free(in);
         return -1;
     }
+    intake_set_intercepts(in, ap.icpt); /* after the table: the intercepts kept */
+    intake_set_handler(in, on_list_page, NULL);
     push_table(in);
     if (intake_start(in, err, errlen) < 0) {
         intake_free(in);
@@ -431,8 +544,8 @@ static void on_peer_chan(int fd)
         return;
     }
     log_info("event", "the capture process restarted: new capture channel taken");
-    slog_ring_appendf(ap.mirror_ring, "capture process restarted: new channel, intercept table "
-                                      "sent again");
+    slog_ring_appendf(ap.mirror_ring, "capture process restarted: new channel, trigger table "
+                                      "and RADIUS-provisioned intercepts sent again");
 }
 
 /* A counter of a STATS record, and the cause named by "last cause: ...". */
@@ -777,7 +890,9 @@ static int start_ctl(const struct pm_conf *c, char *err, size_t errlen)
         return -1;
     ap.ctl_fd = -1; /* the server's now */
     ctl_server_set_event_cb(ap.ctl, on_ctl_event, ap.mirror_ring);
-    struct pm_commands_ctx cc = {ap.audit_ring, ap.mirror_ring, mirror_stats, NULL};
+    struct pm_commands_ctx cc = {
+        ap.audit_ring,    ap.mirror_ring, mirror_stats, NULL, ap.trig_up ? &ap.trig : NULL,
+        triggers_changed, ap.icpt,        list_request, NULL};
     if (pm_commands_register(ap.ctl, &cc, err, errlen) < 0)
         return -1;
     return ctl_server_start(ap.ctl, err, errlen);
@@ -798,6 +913,11 @@ static void teardown(void)
     intake_free(ap.intake); /* before the queue and the ring it writes to */
     ap.intake = NULL;
     unlock();
+    icpt_table_free(ap.icpt); /* wiped */
+    ap.icpt = NULL;
+    if (ap.trig_up)
+        trig_table_free(&ap.trig);
+    ap.trig_up = 0;
     if (ap.notify_up)
         notify_shutdown();
     if (ap.agent_up)
@@ -864,6 +984,13 @@ static int run(struct pm_conf *conf, char *err, size_t errlen)
         return -1;
     }
     ap.calls_up = 1;
+    if (trig_table_init(&ap.trig, conf, err, errlen) < 0)
+        return -1;
+    ap.trig_up = 1;
+    if ((ap.icpt = icpt_table_new(0, 0)) == NULL) {
+        snprintf(err, errlen, "out of memory for the intercept table");
+        return -1;
+    }
     if (start_ctl(conf, err, errlen) < 0)
         return -1;
     if (start_intake(FD_CHAN_C, err, errlen) < 0)

@@ -674,6 +674,18 @@ static int c_show_mirror_statistics(struct ctl_reply *r, int argc, char **argv, 
                      (long long)(st->priv_fails + st->priv_timeouts));
     ctl_reply_kv_int(r, "stats_sources_dropped|Statistics of sources not kept",
                      (long long)c->stats_sources_full);
+    ctl_reply_kv_int(r, "intercepts_up|Intercept UP records", (long long)c->intercept_ups);
+    ctl_reply_kv_int(r, "intercepts_down|Intercept DOWN records", (long long)c->intercept_downs);
+    ctl_reply_kv_int(r, "intercepts_dropped|Intercept records not applied",
+                     (long long)c->intercept_drops);
+    ctl_reply_kv_int(r, "intercepts_restored|Intercepts restored to the capture process",
+                     (long long)c->restores_sent);
+    if (cmd.intercepts != NULL) {
+        struct icpt_counts ic;
+        icpt_table_counts(cmd.intercepts, &ic);
+        ctl_reply_kv_int(r, "intercepts_held|Intercepts held", (long long)ic.n);
+        ctl_reply_kv_int(r, "intercepts_full|Intercepts refused (table full)", (long long)ic.drops);
+    }
 
     /* Every counter the capture process sent, per source, and the monitor's. */
     ctl_reply_table(r, "counters", "source|Source", "counter|Counter", "#value|Value",
@@ -784,5 +796,5 @@ int pm_commands_register(struct ctl_server *s, const struct pm_commands_ctx *ctx
         if (ctl_server_add_command(s, table[i].words, table[i].flags, table[i].help, table[i].fn,
                                    NULL, err, errlen) < 0)
             return -1;
-    return 0;
+    return pm_trigger_commands_register(s, ctx, err, errlen);
 }

@@ -7,13 +7,16 @@
  * not: the library images, the heap as it grows, each thread's stack.
  */
 #include "memlock.h"
+#include "trig_table.h"
 
 #include <linux/capability.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "pmirrord/conf.h"
+#include "pmirrord/icpt_table.h"
 #include "pmirrord/ctl_server.h"
 #include "pmirrord/ctl_wire.h"
 #include "pmirrord/pm_event.h"
@@ -94,7 +97,17 @@ size_t pm_memlock_needed(const struct pm_conf *c)
      * on the control thread; while one is rendered, its items, the text
      * rendering and the growing buffer (old and new copy) exist as well. */
     size_t replies = CTL_MAX_CLIENTS * reply + 3 * reply;
-    return page_round(PM_MEMLOCK_MARGIN + audit + mirror + evq + hosts + stacks + replies);
+    /* The trigger table, and three copies of it at once: the TRIGGER_SET
+     * entries being pushed, the intake's, `show mirror triggers`'. */
+    size_t mt = c->max_triggers != 0 ? c->max_triggers : TRIG_DEFAULT_MAX;
+    size_t triggers = page_round(mt * sizeof(struct trig_entry)) +
+                      3 * page_round(mt * sizeof(struct ipc_trigger));
+    /* The RADIUS-provisioned intercepts (icpt_table.h), and one page of
+     * `show mirror subscribers`. */
+    size_t icpt = ICPT_TABLE_BYTES + (size_t)ICPT_TABLE_MAX * ICPT_ENTRY_OVERHEAD +
+                  page_round(sizeof(struct pm_list_out));
+    return page_round(PM_MEMLOCK_MARGIN + audit + mirror + evq + hosts + stacks + replies +
+                      triggers + icpt);
 }
 
 int pm_memlock_cap_ipc_lock(void)

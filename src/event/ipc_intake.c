@@ -23,6 +23,9 @@
 
 /* Messages read per wake-up before the stop eventfd is looked at again. */
 #define INTAKE_BURST 64
+/* RESTORE records queued per round, and per flush within it. */
+#define RESTORE_ROUND 256
+#define RESTORE_FLUSH 32
 
 #define CAPTURE_PREFIX "capture: "
 
@@ -56,6 +59,16 @@ struct intake {
     struct ipc_trigger *table;
     size_t table_n;
     uint64_t last_gen_sent; /* the generation of the last table sent */
+    int list_pending;
+    struct ipc_list_req list_req; /* intake_list_req(), not yet sent */
+
+    /* set before the start */
+    struct icpt_table *icpt;
+    intake_rec_fn handler;
+    void *handler_arg;
+    /* the thread's own: the RESTORE walk after the first table */
+    int restore_due, restore_active;
+    uint64_t restore_after;
 
     struct ipc_rec txrec; /* the thread's: one TRIGGER_SET being queued */
 
@@ -189,6 +202,31 @@ static void on_stats(struct intake *in, const struct ipc_stats *st)
     unlock(in);
 }
 
+/* INTERCEPT UP / DOWN from the capture process; RESTORE is ours to send. */
+static void on_intercept(struct intake *in, const struct ipc_rec *rec)
+{
+    int bad = 0;
+    if (in->icpt == NULL || (rec->flags & IPC_F_ICPT_RESTORE))
+        bad = -1;
+    else if (rec->flags & IPC_F_ICPT_UP)
+        bad = icpt_table_up(in->icpt, &rec->u.intercept.ic) < 0;
+    else
+        bad = icpt_table_down(in->icpt, &rec->u.intercept.ic) < 0;
+    lock(in);
+    if (bad < 0) {
+        in->counts.unexpected[IPC_INTERCEPT]++;
+        in->counts.unexpected_total++;
+    } else {
+        if (rec->flags & IPC_F_ICPT_UP)
+            in->counts.intercept_ups++;
+        else
+            in->counts.intercept_downs++;
+        if (bad)
+            in->counts.intercept_drops++;
+    }
+    unlock(in);
+}
+
 static void dispatch(struct ipc_rec *rec, void *arg)
 {
     struct intake *in = arg;
@@ -232,6 +270,18 @@ static void dispatch(struct ipc_rec *rec, void *arg)
             in->counts.trigger_acks_stale++;
         unlock(in);
         break;
+    case IPC_INTERCEPT:
+        on_intercept(in, rec);
+        break;
+    case IPC_LIST_PAGE:
+        if (in->handler != NULL) {
+            lock(in);
+            in->counts.list_pages++;
+            unlock(in);
+            in->handler(rec, in->handler_arg);
+            break;
+        }
+        /* fall through */
     default:
         lock(in);
         if (rec->type <= IPC_TYPE_MAX)
@@ -318,6 +368,11 @@ static void send_table(struct intake *in)
     }
     free_table(t, n);
     (void)ipc_chan_flush(in->ch); /* a backlog is sent on POLLOUT; an error shows at read */
+    if (ok && in->restore_due && in->icpt != NULL) { /* the intercepts follow the table */
+        in->restore_due = 0;
+        in->restore_active = 1;
+        in->restore_after = 0;
+    }
     lock(in);
     in->counts.table_records += sent;
     if (ok) {
@@ -330,6 +385,68 @@ static void send_table(struct intake *in)
     unlock(in);
 }
 
+/* Up to RESTORE_ROUND intercepts as RESTORE records, stopping while the
+ * channel has a backlog (the loop flushes it on POLLOUT and calls again). */
+static void restore_some(struct intake *in)
+{
+    char err[160];
+    struct ipc_rec *r = &in->txrec;
+    size_t sent = 0;
+    int failed = 0;
+    for (int i = 0; i < RESTORE_ROUND; i++) {
+        memset(r, 0, sizeof(*r));
+        uint64_t seq = icpt_table_next(in->icpt, in->restore_after, &r->u.intercept.ic);
+        if (seq == 0) {
+            in->restore_active = 0;
+            break;
+        }
+        r->type = IPC_INTERCEPT;
+        r->flags = IPC_F_ICPT_RESTORE;
+        int rc = ipc_chan_put(in->ch, r, err, sizeof(err));
+        OPENSSL_cleanse(r, sizeof(*r));
+        in->restore_after = seq;
+        if (rc < 0) {
+            failed = 1;
+            in->restore_active = 0;
+            break;
+        }
+        sent++;
+        if (sent % RESTORE_FLUSH == 0 && ipc_chan_flush(in->ch) != 0)
+            break; /* a backlog (or an error, seen at read) */
+    }
+    OPENSSL_cleanse(r, sizeof(*r));
+    (void)ipc_chan_flush(in->ch);
+    lock(in);
+    in->counts.restores_sent += sent;
+    in->counts.restores_failed += (uint64_t)failed;
+    unlock(in);
+}
+
+static void send_list_req(struct intake *in)
+{
+    char err[160];
+    lock(in);
+    if (!in->list_pending) {
+        unlock(in);
+        return;
+    }
+    struct ipc_rec *r = &in->txrec;
+    memset(r, 0, sizeof(*r));
+    r->type = IPC_LIST_REQ;
+    r->u.list_req = in->list_req;
+    in->list_pending = 0;
+    OPENSSL_cleanse(&in->list_req, sizeof(in->list_req));
+    unlock(in);
+    int rc = ipc_chan_put(in->ch, r, err, sizeof(err));
+    OPENSSL_cleanse(r, sizeof(*r));
+    (void)ipc_chan_flush(in->ch);
+    if (rc == 0) {
+        lock(in);
+        in->counts.list_reqs++;
+        unlock(in);
+    }
+}
+
 static void *intake_main(void *arg)
 {
     struct intake *in = arg;
@@ -340,8 +457,11 @@ static void *intake_main(void *arg)
     };
 
     for (;;) {
+        if (in->restore_active && !ipc_chan_pending(in->ch))
+            restore_some(in);
         pfd[0].events = (short)(POLLIN | (ipc_chan_pending(in->ch) ? POLLOUT : 0));
-        if (poll(pfd, 3, -1) < 0) {
+        int wait = in->restore_active && !ipc_chan_pending(in->ch) ? 0 : -1;
+        if (poll(pfd, 3, wait) < 0) {
             if (errno == EINTR)
                 continue;
             finish(in, INTAKE_ERROR, errno);
@@ -351,8 +471,10 @@ static void *intake_main(void *arg)
             finish(in, INTAKE_STOPPED, 0);
             return NULL;
         }
-        if (pfd[2].revents != 0)
+        if (pfd[2].revents != 0) {
             send_table(in);
+            send_list_req(in);
+        }
         if ((pfd[0].revents & POLLOUT) != 0)
             (void)ipc_chan_flush(in->ch);
         if ((pfd[0].revents & ~POLLOUT) == 0) {
@@ -523,6 +645,36 @@ int intake_send_hello(struct intake *in, uint64_t generation, char *err, size_t 
         return -1;
     }
     return 0; /* a backlog is sent by the thread (POLLOUT) */
+}
+
+void intake_set_intercepts(struct intake *in, struct icpt_table *t)
+{
+    in->icpt = t;
+    in->restore_due = t != NULL;
+}
+
+void intake_set_handler(struct intake *in, intake_rec_fn fn, void *arg)
+{
+    in->handler = fn;
+    in->handler_arg = arg;
+}
+
+int intake_list_req(struct intake *in, const struct ipc_list_req *req, char *err, size_t errlen)
+{
+    uint64_t one = 1;
+    lock(in);
+    if (in->state != INTAKE_RUNNING && in->state != INTAKE_IDLE) {
+        unlock(in);
+        snprintf(err, errlen, "no capture process is connected");
+        return -1;
+    }
+    in->list_req = *req;
+    in->list_pending = 1;
+    unlock(in);
+    if (write(in->push_fd, &one, sizeof(one)) < 0) {
+        /* cannot overflow: the thread reads it at each wake-up */
+    }
+    return 0;
 }
 
 int intake_push_table(struct intake *in, uint64_t generation, const struct ipc_trigger *entries,

@@ -174,6 +174,9 @@ static int value_check(const struct field_def *d, const uint8_t *v, size_t len)
         if (len < lo || len > hi)
             return IPC_REJ_SIZE;
         return memchr(v, '\0', len) != NULL ? IPC_REJ_TEXT : -1;
+    case FT_BYTES:
+        /* identity octets as the wire gave them, NUL included: never text */
+        return len < lo || len > hi ? IPC_REJ_SIZE : -1;
     case FT_NAMED_U64:
         if (len < 8 + lo || len > 8 + hi)
             return len < 8 ? IPC_REJ_WIDTH : IPC_REJ_SIZE;
@@ -187,25 +190,84 @@ static int has(const struct view *vw, unsigned tag)
     return (vw->seen >> tag) & 1;
 }
 
-/* TRIGGER_SET: an entry, or none with IPC_F_EMPTY. */
+static int miss_or_bad(int r, unsigned tag, unsigned *bad_tag)
+{
+    *bad_tag = tag;
+    return r;
+}
+
+/* Exactly one of tags a and b (an IPv4 or an IPv6 address). */
+static int one_of(const struct view *vw, unsigned a, unsigned b, unsigned *bad_tag)
+{
+    if (has(vw, a) == has(vw, b))
+        return miss_or_bad(has(vw, a) ? IPC_REJ_SEMANTIC : IPC_REJ_MISSING, has(vw, a) ? b : a,
+                           bad_tag);
+    return -1;
+}
+
+static int64_t g_i64(const struct view *vw, unsigned tag);
+
+/* TRIGGER_SET: a whole rule (trigger.h), or none with IPC_F_EMPTY. */
 static int trigger_set_check(uint16_t flags, const struct view *vw, unsigned *bad_tag)
 {
+    static const unsigned need[] = {2, 3, 4, 5, 8, 10};
     if (flags & IPC_F_EMPTY) {
-        for (unsigned t = 2; t <= 11; t++)
-            if (has(vw, t)) {
-                *bad_tag = t;
-                return IPC_REJ_SEMANTIC;
-            }
+        for (unsigned t = 2; t < IPC_TAGS_MAX; t++)
+            if (has(vw, t))
+                return miss_or_bad(IPC_REJ_SEMANTIC, t, bad_tag);
         return -1;
     }
-    for (unsigned t = 2; t <= 5; t++)
-        if (!has(vw, t)) {
-            *bad_tag = t;
-            return IPC_REJ_MISSING;
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+        if (!has(vw, need[i]))
+            return miss_or_bad(IPC_REJ_MISSING, need[i], bad_tag);
+    int r = one_of(vw, 6, 7, bad_tag);
+    if (r >= 0)
+        return r;
+    if (vw->val[3][0] == TRIG_IP) {
+        if ((r = one_of(vw, 13, 14, bad_tag)) >= 0)
+            return r;
+        if (!has(vw, 15))
+            return miss_or_bad(IPC_REJ_MISSING, 15, bad_tag);
+        if (vw->val[15][0] > (has(vw, 13) ? 32 : 128))
+            return miss_or_bad(IPC_REJ_RANGE, 15, bad_tag);
+        if (has(vw, 12))
+            return miss_or_bad(IPC_REJ_SEMANTIC, 12, bad_tag);
+    } else {
+        if (!has(vw, 12))
+            return miss_or_bad(IPC_REJ_MISSING, 12, bad_tag);
+        for (unsigned t = 13; t <= 15; t++)
+            if (has(vw, t))
+                return miss_or_bad(IPC_REJ_SEMANTIC, t, bad_tag);
+    }
+    /* a window bound is a time after the epoch; from before until */
+    for (unsigned t = 16; t <= 17; t++)
+        if (has(vw, t) && g_i64(vw, t) <= 0)
+            return miss_or_bad(IPC_REJ_RANGE, t, bad_tag);
+    if (has(vw, 16) && has(vw, 17) && g_i64(vw, 16) >= g_i64(vw, 17))
+        return miss_or_bad(IPC_REJ_SEMANTIC, 17, bad_tag);
+    return -1;
+}
+
+/* INTERCEPT: exactly one of UP, DOWN, RESTORE; one analyzer address; each
+ * IPv6 prefix 16 octets and a length of 1..128. */
+static int intercept_check(uint16_t flags, const struct view *vw, unsigned *bad_tag)
+{
+    unsigned f = flags & (IPC_F_ICPT_UP | IPC_F_ICPT_DOWN | IPC_F_ICPT_RESTORE);
+    if (f == 0 || (f & (f - 1)) != 0)
+        return miss_or_bad(IPC_REJ_FLAGS, 0, bad_tag);
+    int r = one_of(vw, 3, 4, bad_tag);
+    if (r >= 0)
+        return r;
+    size_t off = 0;
+    while (off + IPC_TLV_HDR <= vw->body_len) {
+        unsigned t = (unsigned)(vw->body[off] | vw->body[off + 1] << 8);
+        size_t n = (size_t)(vw->body[off + 2] | vw->body[off + 3] << 8);
+        if (t == 24) {
+            uint8_t len = vw->body[off + IPC_TLV_HDR + 16];
+            if (len < 1 || len > 128)
+                return miss_or_bad(IPC_REJ_RANGE, 24, bad_tag);
         }
-    if (has(vw, 6) == has(vw, 7)) {
-        *bad_tag = has(vw, 6) ? 7 : 6;
-        return has(vw, 6) ? IPC_REJ_SEMANTIC : IPC_REJ_MISSING;
+        off += IPC_TLV_HDR + n;
     }
     return -1;
 }
@@ -266,6 +328,8 @@ static int rec_check(unsigned type, uint16_t flags, const uint8_t *body, size_t 
     *bad_tag = 0;
     if (type == IPC_TRIGGER_SET)
         return trigger_set_check(flags, vw, bad_tag);
+    if (type == IPC_INTERCEPT)
+        return intercept_check(flags, vw, bad_tag);
     return -1;
 }
 
@@ -286,6 +350,11 @@ static uint64_t g_uint(const struct view *vw, unsigned tag)
     default:
         return rd64(v);
     }
+}
+
+static int64_t g_i64(const struct view *vw, unsigned tag)
+{
+    return has(vw, tag) ? (int64_t)rd64(vw->val[tag]) : 0;
 }
 
 /* dst has room for the schema's maximum and a NUL. */
@@ -334,6 +403,56 @@ static void add_row(const uint8_t *v, size_t len, void *arg)
     p->nrows++;
 }
 
+static void g_str(const struct view *vw, unsigned tag, struct sig_str *dst)
+{
+    dst->len = has(vw, tag) ? (uint8_t)vw->len[tag] : 0;
+    g_octets(vw, tag, dst->v, dst->len);
+}
+
+static void add_prefix6(const uint8_t *v, size_t len, void *arg)
+{
+    struct sig_ident *id = arg;
+    if (id->nprefix6 < SIG_PREFIX6_MAX) { /* the schema allows no more */
+        memcpy(id->prefix6[id->nprefix6].addr, v, 16);
+        id->prefix6[id->nprefix6].len = v[16];
+        id->nprefix6++;
+    }
+}
+
+static void fill_intercept(struct pm_intercept *ic, const struct view *vw)
+{
+    struct sig_ident *id = &ic->id;
+    ic->mirror_id = (uint32_t)g_uint(vw, 1);
+    ic->session_id = (uint32_t)g_uint(vw, 2);
+    ic->analyzer.family = has(vw, 3) ? 4 : 6;
+    g_octets(vw, has(vw, 3) ? 3 : 4, ic->analyzer.addr, has(vw, 3) ? 4 : 16);
+    ic->analyzer.port = (uint16_t)g_uint(vw, 5);
+    ic->direction = (enum trig_dir)g_uint(vw, 6);
+    ic->config_source = (int)g_uint(vw, 7);
+    ic->trigger_type = (int)g_uint(vw, 8);
+    g_text(vw, 9, ic->trigger);
+    ic->router_id = (uint32_t)g_uint(vw, 10);
+    ic->since_sec = g_i64(vw, 11);
+    g_str(vw, 12, &id->user);
+    g_str(vw, 13, &id->csid);
+    g_str(vw, 14, &id->acct_sid);
+    g_str(vw, 15, &id->nas_port_id);
+    g_str(vw, 16, &id->nas_id);
+    g_str(vw, 17, &id->circuit);
+    g_str(vw, 18, &id->remote);
+    g_str(vw, 19, &id->opt82);
+    g_octets(vw, 20, &id->nas_ip, 4);
+    id->has_nas_port = has(vw, 21);
+    id->nas_port = (uint32_t)g_uint(vw, 21);
+    g_octets(vw, 22, &id->framed_ip, 4);
+    id->has_framed_ip6 = has(vw, 23);
+    g_octets(vw, 23, id->framed_ip6, 16);
+    g_list(vw, 24, add_prefix6, id);
+    g_octets(vw, 25, &id->peer_ip, 4);
+    id->has_chaddr = has(vw, 26);
+    g_octets(vw, 26, id->chaddr, 6);
+}
+
 static void fill(struct ipc_rec *r, const struct view *vw)
 {
     switch (r->type) {
@@ -377,21 +496,34 @@ static void fill(struct ipc_rec *r, const struct view *vw)
         break;
     case IPC_TRIGGER_SET: {
         struct ipc_trigger *t = &r->u.trigger_set.entry;
+        struct pm_trigger *q = &t->rule;
         r->u.trigger_set.generation = g_uint(vw, 1);
+        if (r->flags & IPC_F_EMPTY)
+            break;
         t->config_source = (uint8_t)g_uint(vw, 2);
-        t->trigger_type = (uint8_t)g_uint(vw, 3);
-        g_text(vw, 4, t->trigger);
-        t->mirror_id = (uint32_t)g_uint(vw, 5);
-        if (has(vw, 6) || has(vw, 7)) {
-            t->analyzer_family = has(vw, 6) ? 4 : 6;
-            g_octets(vw, has(vw, 6) ? 6 : 7, t->analyzer, has(vw, 6) ? 4 : 16);
+        q->type = (enum trig_type)g_uint(vw, 3);
+        g_text(vw, 4, q->text);
+        q->mirror_id = (uint32_t)g_uint(vw, 5);
+        q->analyzer.family = has(vw, 6) ? 4 : 6;
+        g_octets(vw, has(vw, 6) ? 6 : 7, q->analyzer.addr, has(vw, 6) ? 4 : 16);
+        q->analyzer.port = (uint16_t)g_uint(vw, 8);
+        q->has_session_id = has(vw, 9);
+        q->session_id = (uint32_t)g_uint(vw, 9);
+        q->direction = (enum trig_dir)g_uint(vw, 10);
+        q->value_len = has(vw, 12) ? vw->len[12] : 0;
+        g_octets(vw, 12, q->value, q->value_len);
+        if (has(vw, 13) || has(vw, 14)) {
+            q->ip_family = has(vw, 13) ? 4 : 6;
+            g_octets(vw, has(vw, 13) ? 13 : 14, q->ip, has(vw, 13) ? 4 : 16);
+            q->ip_plen = (unsigned)g_uint(vw, 15);
         }
-        t->analyzer_port = (uint16_t)g_uint(vw, 8);
-        t->session_id = (uint32_t)g_uint(vw, 9);
-        t->direction = (uint8_t)g_uint(vw, 10);
-        g_text(vw, 11, t->policy_name);
+        q->from = g_i64(vw, 16);
+        q->until = g_i64(vw, 17);
         break;
     }
+    case IPC_INTERCEPT:
+        fill_intercept(&r->u.intercept.ic, vw);
+        break;
     case IPC_TRIGGER_ACK:
         r->u.trigger_ack.generation = g_uint(vw, 1);
         r->u.trigger_ack.entries = (uint32_t)g_uint(vw, 2);
@@ -405,12 +537,17 @@ static void fill(struct ipc_rec *r, const struct view *vw)
         g_text(vw, 2, r->u.list_req.list);
         r->u.list_req.offset = (uint32_t)g_uint(vw, 3);
         r->u.list_req.max_rows = (uint32_t)g_uint(vw, 4);
+        g_text(vw, 5, r->u.list_req.filter);
         break;
     case IPC_LIST_PAGE:
         r->u.list_page.request_id = (uint32_t)g_uint(vw, 1);
         r->u.list_page.offset = (uint32_t)g_uint(vw, 2);
         g_list(vw, 3, add_row, &r->u.list_page);
         r->u.list_page.more = (uint8_t)g_uint(vw, 4);
+        r->u.list_page.has_total = has(vw, 5);
+        r->u.list_page.total = (uint32_t)g_uint(vw, 5);
+        r->u.list_page.has_count = has(vw, 6);
+        r->u.list_page.count = (uint32_t)g_uint(vw, 6);
         break;
     case IPC_CONFIG:
         g_text(vw, 1, r->u.config.key);
@@ -510,6 +647,67 @@ static void put_enum(struct wbuf *w, unsigned tag, int v, const char *name)
     put_u8(w, tag, v < 0 ? 0x100 : (uint64_t)v, name);
 }
 
+/* An analyzer: tag a for IPv4, b for IPv6 (neither, and the check refuses it). */
+static void put_analyzer(struct wbuf *w, unsigned a, unsigned b, const struct trig_analyzer *an)
+{
+    if (an->family == 4)
+        put(w, a, an->addr, 4, "analyzer_ip4");
+    else if (an->family == 6)
+        put(w, b, an->addr, 16, "analyzer_ip6");
+}
+
+/* An identity string: absent when empty. */
+static void put_sstr(struct wbuf *w, unsigned tag, const struct sig_str *s, const char *name)
+{
+    if (s->len > 0)
+        put(w, tag, s->v, s->len > SIG_STR_MAX ? SIG_STR_MAX + 1 : s->len, name);
+}
+
+static void encode_intercept(const struct pm_intercept *ic, struct wbuf *w)
+{
+    const struct sig_ident *id = &ic->id;
+    put_u32(w, 1, ic->mirror_id, "mirror_id");
+    put_u32(w, 2, ic->session_id, "session_id");
+    put_analyzer(w, 3, 4, &ic->analyzer);
+    put_u16(w, 5, ic->analyzer.port, "analyzer_port");
+    put_enum(w, 6, (int)ic->direction, "direction");
+    put_enum(w, 7, ic->config_source, "config_source");
+    put_enum(w, 8, ic->trigger_type, "trigger_type");
+    put_str(w, 9, ic->trigger, sizeof(ic->trigger), "trigger");
+    put_u32(w, 10, ic->router_id, "router_id");
+    put_u64(w, 11, (uint64_t)ic->since_sec, "since_sec");
+    put_sstr(w, 12, &id->user, "user");
+    put_sstr(w, 13, &id->csid, "csid");
+    put_sstr(w, 14, &id->acct_sid, "acct_sid");
+    put_sstr(w, 15, &id->nas_port_id, "nas_port_id");
+    put_sstr(w, 16, &id->nas_id, "nas_id");
+    put_sstr(w, 17, &id->circuit, "circuit");
+    put_sstr(w, 18, &id->remote, "remote");
+    put_sstr(w, 19, &id->opt82, "opt82");
+    if (id->nas_ip != 0)
+        put(w, 20, &id->nas_ip, 4, "nas_ip");
+    if (id->has_nas_port)
+        put_u32(w, 21, id->nas_port, "nas_port");
+    if (id->framed_ip != 0)
+        put(w, 22, &id->framed_ip, 4, "framed_ip");
+    if (id->has_framed_ip6)
+        put(w, 23, id->framed_ip6, 16, "framed_ip6");
+    if (id->nprefix6 > SIG_PREFIX6_MAX) {
+        w->too_long = "prefix6";
+        return;
+    }
+    for (unsigned i = 0; i < id->nprefix6; i++) {
+        uint8_t b[17];
+        memcpy(b, id->prefix6[i].addr, 16);
+        b[16] = id->prefix6[i].len;
+        put(w, 24, b, 17, "prefix6");
+    }
+    if (id->peer_ip != 0)
+        put(w, 25, &id->peer_ip, 4, "peer_ip");
+    if (id->has_chaddr)
+        put(w, 26, id->chaddr, 6, "chaddr");
+}
+
 static void encode_body(const struct ipc_rec *r, struct wbuf *w)
 {
     switch (r->type) {
@@ -572,23 +770,39 @@ static void encode_body(const struct ipc_rec *r, struct wbuf *w)
     }
     case IPC_TRIGGER_SET: {
         const struct ipc_trigger *t = &r->u.trigger_set.entry;
+        const struct pm_trigger *q = &t->rule;
         put_u64(w, 1, r->u.trigger_set.generation, "generation");
         if (r->flags & IPC_F_EMPTY)
             break;
         put_u8(w, 2, t->config_source, "config_source");
-        put_u8(w, 3, t->trigger_type, "trigger_type");
-        put_str(w, 4, t->trigger, sizeof(t->trigger), "trigger");
-        put_u32(w, 5, t->mirror_id, "mirror_id");
-        if (t->analyzer_family == 4)
-            put(w, 6, t->analyzer, 4, "analyzer_ip4");
-        else if (t->analyzer_family == 6)
-            put(w, 7, t->analyzer, 16, "analyzer_ip6");
-        put_u16(w, 8, t->analyzer_port, "analyzer_port");
-        put_u32(w, 9, t->session_id, "session_id");
-        put_u8(w, 10, t->direction, "direction");
-        put_str(w, 11, t->policy_name, sizeof(t->policy_name), "policy_name");
+        put_enum(w, 3, (int)q->type, "trigger_type");
+        put_str(w, 4, q->text, sizeof(q->text), "text");
+        put_u32(w, 5, q->mirror_id, "mirror_id");
+        put_analyzer(w, 6, 7, &q->analyzer);
+        put_u16(w, 8, q->analyzer.port, "analyzer_port");
+        if (q->has_session_id)
+            put_u32(w, 9, q->session_id, "session_id");
+        put_enum(w, 10, (int)q->direction, "direction");
+        if (q->type == TRIG_IP) {
+            if (q->ip_family == 4)
+                put(w, 13, q->ip, 4, "ip4");
+            else if (q->ip_family == 6)
+                put(w, 14, q->ip, 16, "ip6");
+            put_u8(w, 15, q->ip_plen, "prefix_len");
+        } else if (q->value_len > TRIG_VALUE_MAX) {
+            w->too_long = "value";
+        } else {
+            put(w, 12, q->value, q->value_len, "value");
+        }
+        if (q->from != 0)
+            put_u64(w, 16, (uint64_t)q->from, "from");
+        if (q->until != 0)
+            put_u64(w, 17, (uint64_t)q->until, "until");
         break;
     }
+    case IPC_INTERCEPT:
+        encode_intercept(&r->u.intercept.ic, w);
+        break;
     case IPC_TRIGGER_ACK:
         put_u64(w, 1, r->u.trigger_ack.generation, "generation");
         put_u32(w, 2, r->u.trigger_ack.entries, "entries");
@@ -602,6 +816,8 @@ static void encode_body(const struct ipc_rec *r, struct wbuf *w)
         put_str(w, 2, r->u.list_req.list, sizeof(r->u.list_req.list), "list");
         put_u32(w, 3, r->u.list_req.offset, "offset");
         put_u32(w, 4, r->u.list_req.max_rows, "max_rows");
+        if (r->u.list_req.filter[0] != '\0')
+            put_str(w, 5, r->u.list_req.filter, sizeof(r->u.list_req.filter), "filter");
         break;
     case IPC_LIST_PAGE: {
         const struct ipc_list_page *p = &r->u.list_page;
@@ -614,6 +830,10 @@ static void encode_body(const struct ipc_rec *r, struct wbuf *w)
         for (size_t i = 0; i < p->nrows; i++)
             put(w, 3, p->rows[i].s, p->rows[i].len, "row");
         put_u8(w, 4, p->more, "more");
+        if (p->has_total)
+            put_u32(w, 5, p->total, "total");
+        if (p->has_count)
+            put_u32(w, 6, p->count, "count");
         break;
     }
     case IPC_CONFIG:

@@ -58,19 +58,55 @@ static const struct field_def stats_defs[] = {
     FL(2, FT_NAMED_U64, IPC_COUNTER_MAX, 1, IPC_NAME_MAX, "counter"),
 };
 
-/* Tags 2..11 are the entry: docs/ipc-protocol.md says which are needed. */
+/* Tags 2..17 are the entry (a whole struct pm_trigger): docs/ipc-protocol.md
+ * says which are needed together.  Tag 11 is retired. */
 static const struct field_def trigger_set_defs[] = {
     F(1, FT_U64, 1, 0, U64MAX, "generation"),
     FM(2, FT_U8, 0, PM_OBJ_CONFIG_SOURCE, "config_source"),
-    FM(3, FT_U8, 0, PM_OBJ_TRIGGER_TYPE, "trigger_type"),
-    F(4, FT_TEXT, 0, 0, IPC_TRIG_MAX, "trigger"),
-    F(5, FT_U32, 0, 0, 0xffffffff, "mirror_id"),
+    F(3, FT_U8, 0, 0, TRIG_TYPE_MAX, "trigger_type"),
+    F(4, FT_LINE, 0, 1, TRIG_TEXT_MAX, "text"),
+    F(5, FT_U32, 0, 0, TRIG_MIRROR_ID_MAX, "mirror_id"),
     F(6, FT_IP4, 0, 0, 0, "analyzer_ip4"),
     F(7, FT_IP6, 0, 0, 0, "analyzer_ip6"),
-    F(8, FT_U16, 0, 0, 0xffff, "analyzer_port"),
+    F(8, FT_U16, 0, 1, 0xffff, "analyzer_port"),
     F(9, FT_U32, 0, 0, 0xffffffff, "session_id"),
-    FM(10, FT_U8, 0, PM_OBJ_DIRECTION, "direction"),
-    F(11, FT_TEXT, 0, 0, IPC_POLICY_MAX, "policy_name"),
+    F(10, FT_U8, 0, TRIG_DIR_INGRESS, TRIG_DIR_BOTH, "direction"),
+    F(12, FT_BYTES, 0, 1, TRIG_VALUE_MAX, "value"),
+    F(13, FT_IP4, 0, 0, 0, "ip4"),
+    F(14, FT_IP6, 0, 0, 0, "ip6"),
+    F(15, FT_U8, 0, 0, 128, "prefix_len"),
+    F(16, FT_I64, 0, 0, 0, "from"),
+    F(17, FT_I64, 0, 0, 0, "until"),
+};
+
+/* INTERCEPT: one struct pm_intercept; tags 12..26 are its identities. */
+static const struct field_def intercept_defs[] = {
+    F(1, FT_U32, 1, 0, TRIG_MIRROR_ID_MAX, "mirror_id"),
+    F(2, FT_U32, 1, 0, 0xffffffff, "session_id"),
+    F(3, FT_IP4, 0, 0, 0, "analyzer_ip4"),
+    F(4, FT_IP6, 0, 0, 0, "analyzer_ip6"),
+    F(5, FT_U16, 1, 1, 0xffff, "analyzer_port"),
+    F(6, FT_U8, 1, TRIG_DIR_INGRESS, TRIG_DIR_BOTH, "direction"),
+    FM(7, FT_U8, 1, PM_OBJ_CONFIG_SOURCE, "config_source"),
+    FM(8, FT_U8, 1, PM_OBJ_TRIGGER_TYPE, "trigger_type"),
+    F(9, FT_OCTETS, 1, 0, PM_ICPT_TRIGGER_MAX, "trigger"),
+    F(10, FT_U32, 1, 0, 0xffffffff, "router_id"),
+    F(11, FT_I64, 1, 0, 0, "since_sec"),
+    F(12, FT_BYTES, 0, 1, SIG_STR_MAX, "user"),
+    F(13, FT_BYTES, 0, 1, SIG_STR_MAX, "csid"),
+    F(14, FT_BYTES, 0, 1, SIG_STR_MAX, "acct_sid"),
+    F(15, FT_BYTES, 0, 1, SIG_STR_MAX, "nas_port_id"),
+    F(16, FT_BYTES, 0, 1, SIG_STR_MAX, "nas_id"),
+    F(17, FT_BYTES, 0, 1, SIG_STR_MAX, "circuit"),
+    F(18, FT_BYTES, 0, 1, SIG_STR_MAX, "remote"),
+    F(19, FT_BYTES, 0, 1, SIG_STR_MAX, "opt82"),
+    F(20, FT_IP4, 0, 0, 0, "nas_ip"),
+    F(21, FT_U32, 0, 0, 0xffffffff, "nas_port"),
+    F(22, FT_IP4, 0, 0, 0, "framed_ip"),
+    F(23, FT_IP6, 0, 0, 0, "framed_ip6"),
+    FL(24, FT_BYTES, SIG_PREFIX6_MAX, 17, 17, "prefix6"),
+    F(25, FT_IP4, 0, 0, 0, "peer_ip"),
+    F(26, FT_BYTES, 0, 6, 6, "chaddr"),
 };
 
 static const struct field_def trigger_ack_defs[] = {
@@ -84,10 +120,9 @@ static const struct field_def heartbeat_defs[] = {
 };
 
 static const struct field_def list_req_defs[] = {
-    F(1, FT_U32, 1, 0, 0xffffffff, "request_id"),
-    F(2, FT_TEXT, 1, 1, IPC_NAME_MAX, "list"),
-    F(3, FT_U32, 1, 0, 0xffffffff, "offset"),
-    F(4, FT_U32, 1, 1, IPC_ROWS_MAX, "max_rows"),
+    F(1, FT_U32, 1, 0, 0xffffffff, "request_id"),  F(2, FT_TEXT, 1, 1, IPC_NAME_MAX, "list"),
+    F(3, FT_U32, 1, 0, 0xffffffff, "offset"),      F(4, FT_U32, 1, 1, IPC_ROWS_MAX, "max_rows"),
+    F(5, FT_TEXT, 0, 0, IPC_FILTER_MAX, "filter"),
 };
 
 static const struct field_def list_page_defs[] = {
@@ -95,6 +130,8 @@ static const struct field_def list_page_defs[] = {
     F(2, FT_U32, 1, 0, 0xffffffff, "offset"),
     FL(3, FT_TEXT, IPC_ROWS_MAX, 0, IPC_ROW_MAX, "row"),
     F(4, FT_U8, 1, 0, 1, "more"),
+    F(5, FT_U32, 0, 0, 0xffffffff, "total"),
+    F(6, FT_U32, 0, 0, 0xffffffff, "count"),
 };
 
 static const struct field_def config_defs[] = {
@@ -146,6 +183,8 @@ static const struct type_def type_defs[IPC_TYPE_MAX + 1] = {
     [IPC_STATUS] = T("STATUS", status_defs, 0, status),
     [IPC_PRIV_REQ] = T("PRIV_REQ", priv_req_defs, 0, priv_req),
     [IPC_PRIV_FAIL] = T("PRIV_FAIL", priv_fail_defs, 0, priv_fail),
+    [IPC_INTERCEPT] = T("INTERCEPT", intercept_defs,
+                        IPC_F_ICPT_UP | IPC_F_ICPT_DOWN | IPC_F_ICPT_RESTORE, intercept),
 };
 
 static const char *const reject_names[IPC_REJ_NREASONS] = {

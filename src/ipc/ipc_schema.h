@@ -25,6 +25,7 @@ enum ft {
     FT_NAMED_U64,
     FT_LINE,   /* a config line: any octet but NUL, CR and LF */
     FT_OCTETS, /* an event's string: any octet but NUL (the agent escapes it for display) */
+    FT_BYTES,  /* an identity or match value: any octet, NUL included (never displayed raw) */
 };
 
 /* One tag of a record type's schema. */

@@ -11,8 +11,11 @@
  * Properties: an error names "NAME:LINE:" with a plausible line; a success
  * leaves only values the directives accept (every host has a user, auth and
  * priv, queue_size >= 32, an AgentX TCP address is numeric with its port, a
- * controlGroup exists, ...); a refused trapHost leaves no passphrase in h.
+ * controlGroup exists, ...); the mirror triggers are at most maxTriggers,
+ * no two the same, and each one's canonical line parses back to the same
+ * rule; a refused trapHost leaves no passphrase in h.
  */
+#include "config/conf_lex.h"
 #include "pmirrord/conf.h"
 #include "pmirrord/log.h"
 
@@ -143,6 +146,19 @@ static void fuzz_file(const uint8_t *data, size_t size)
         for (size_t k = 0; k < i; k++)
             CHECK(strcmp(c.hosts[i].transport, c.hosts[k].transport) != 0, "duplicate host %s",
                   c.hosts[i].transport);
+    }
+    CHECK(c.ntriggers <= c.max_triggers && c.max_triggers >= 1, "ntriggers %zu", c.ntriggers);
+    for (size_t i = 0; i < c.ntriggers; i++) {
+        static char line[2048];
+        char *argv[CONF_MAX_WORDS], lexerr[128], err2[300];
+        struct pm_trigger back;
+        for (size_t k = 0; k < i; k++)
+            CHECK(!trig_same(&c.triggers[i].rule, &c.triggers[k].rule), "duplicate trigger");
+        CHECK(trig_format(&c.triggers[i].rule, line, sizeof(line)) > 0, "trig_format");
+        int argc = conf_split(line, argv, CONF_MAX_WORDS, lexerr, sizeof(lexerr));
+        CHECK(argc > 0, "the canonical line does not split: %s", lexerr);
+        CHECK(trig_parse(&back, argc, argv, err2, sizeof(err2)) == 0, "reparse: %s", err2);
+        CHECK(trig_same(&back, &c.triggers[i].rule), "the canonical line is another rule");
     }
     conf_free(&c);
 }

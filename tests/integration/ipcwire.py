@@ -17,6 +17,7 @@ import time
 
 HELLO, EVENT, MLOG, STATS, TRIGGER_SET, TRIGGER_ACK, HEARTBEAT = 1, 2, 3, 4, 5, 6, 7
 LIST_REQ, LIST_PAGE, CONFIG, FD, STATUS, PRIV_REQ, PRIV_FAIL = 8, 9, 10, 11, 12, 13, 14
+INTERCEPT = 15
 NAMES = {1: "HELLO", 2: "EVENT", 3: "MLOG", 4: "STATS", 5: "TRIGGER_SET", 6: "TRIGGER_ACK",
          7: "HEARTBEAT", 8: "LIST_REQ", 9: "LIST_PAGE", 10: "CONFIG", 11: "FD", 12: "STATUS",
          13: "PRIV_REQ", 14: "PRIV_FAIL"}
@@ -36,18 +37,23 @@ SCHEMA = {
     MLOG: {1: "i64", 2: "u32", 3: "text"},
     STATS: {1: "text", 2: "named"},
     TRIGGER_SET: {1: "u64", 2: "u8", 3: "u8", 4: "text", 5: "u32", 6: "ip4", 7: "ip6",
-                  8: "u16", 9: "u32", 10: "u8", 11: "text"},
+                  8: "u16", 9: "u32", 10: "u8", 12: "bytes", 13: "ip4", 14: "ip6", 15: "u8",
+                  16: "i64", 17: "i64"},
     TRIGGER_ACK: {1: "u64", 2: "u32"},
     HEARTBEAT: {1: "u64", 2: "u64"},
-    LIST_REQ: {1: "u32", 2: "text", 3: "u32", 4: "u32"},
-    LIST_PAGE: {1: "u32", 2: "u32", 3: "text", 4: "u8"},
+    LIST_REQ: {1: "u32", 2: "text", 3: "u32", 4: "u32", 5: "text"},
+    LIST_PAGE: {1: "u32", 2: "u32", 3: "text", 4: "u8", 5: "u32", 6: "u32"},
     CONFIG: {1: "text", 2: "text", 3: "u32"},
     FD: {1: "u16", 2: "u32", 3: "text"},
     STATUS: {1: "u8", 2: "text"},
     PRIV_REQ: {1: "u32", 2: "u16"},
     PRIV_FAIL: {1: "u32", 2: "u32", 3: "text"},
+    INTERCEPT: {1: "u32", 2: "u32", 3: "ip4", 4: "ip6", 5: "u16", 6: "u8", 7: "u8", 8: "u8",
+                9: "bytes", 10: "u32", 11: "i64", 12: "bytes", 13: "bytes", 14: "bytes",
+                15: "bytes", 16: "bytes", 17: "bytes", 18: "bytes", 19: "bytes", 20: "ip4",
+                21: "u32", 22: "ip4", 23: "ip6", 24: "bytes", 25: "ip4", 26: "bytes"},
 }
-LISTS = {(STATS, 2), (LIST_PAGE, 3)}
+LISTS = {(STATS, 2), (LIST_PAGE, 3), (INTERCEPT, 24)}
 INTS = {"u8": "<B", "u16": "<H", "u32": "<I", "u64": "<Q", "i64": "<q"}
 
 # EVENT tag -> struct pm_event field name (for readable asserts)
@@ -89,6 +95,8 @@ def _enc_value(kind, v):
     if kind == "named":
         name, val = v
         return struct.pack("<Q", val) + name.encode()
+    if kind == "bytes":
+        return v.encode() if isinstance(v, str) else bytes(v)
     raise ValueError(kind)
 
 
@@ -105,6 +113,8 @@ def _dec_value(kind, b):
         return b.decode()
     if kind == "named":
         return (b[8:].decode(), struct.unpack("<Q", b[:8])[0])
+    if kind == "bytes":
+        return bytes(b)
     raise ValueError(kind)
 
 

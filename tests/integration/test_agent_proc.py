@@ -22,8 +22,9 @@ from pmtest import PMIRRORD, wait_for
 
 # record types and flags (docs/ipc-protocol.md)
 HELLO, EVENT, MLOG, STATS, TRIGGER_SET, TRIGGER_ACK, HEARTBEAT = 1, 2, 3, 4, 5, 6, 7
-CONFIG, FD, STATUS, PRIV_REQ, PRIV_FAIL = 10, 11, 12, 13, 14
+LIST_REQ, LIST_PAGE, CONFIG, FD, STATUS, PRIV_REQ, PRIV_FAIL, INTERCEPT = 8, 9, 10, 11, 12, 13, 14, 15
 F_BEGIN, F_END, F_EMPTY = 1, 2, 4
+F_ICPT_UP, F_ICPT_DOWN, F_ICPT_RESTORE = 8, 16, 32
 FD_CONTROL_LISTEN, FD_AGENTX, FD_PEER_CHAN = 1, 2, 4
 CAP_IPC_LOCK = 14
 
@@ -368,6 +369,104 @@ class AgentProcTest(pmtest.PmTestCase):
         after = os.stat(ctl)
         self.assertEqual((before.st_ino, before.st_mode, before.st_uid), (after.st_ino, after.st_mode,
                                                                            after.st_uid))
+
+    def intercept(self, flags, mirror_id, user):
+        """An INTERCEPT record as the capture process sends it (docs/ipc-protocol.md)."""
+        return rec(INTERCEPT, [(1, u32(mirror_id)), (2, u32(1000 + mirror_id)),
+                               (3, socket.inet_aton("127.0.0.9")), (5, u16(30030)), (6, u8(2)),
+                               (7, u8(0)), (8, u8(3)), (9, b"trigger"), (10, u32(0x0a000001)),
+                               (11, u64(1700000000)), (12, user), (20, socket.inet_aton("198.18.0.1")),
+                               (24, bytes(range(16)) + u8(64))], flags)
+
+    def test_triggers_and_restore(self):
+        """The trigger table from the slice and from pmirrorctl reaches the capture
+        process; INTERCEPT UP/DOWN keep the RADIUS-provisioned intercepts, and a new
+        capture channel gets the table and then every intercept as RESTORE;
+        show mirror subscribers asks the capture process and waits at most 2 s."""
+        self.env.secrets.update({"cfguser", "x\x00y"})
+        self.bind_control()
+        self.start_agent()
+        conf = self.env.pmirrord_conf("maxTriggers 2\nmirror username cfguser analyzer 127.0.0.9:30030 id 5")
+        line = conf.split("\n").index("mirror username cfguser analyzer 127.0.0.9:30030 id 5") + 1
+        self.send_slice(conf)
+        self.ready()
+        self.assertEqual(self.c.recv(10)[0], HELLO)
+        r = self.c.expect(TRIGGER_SET)
+        self.assertEqual(r[1], F_BEGIN | F_END)
+        f = r[2]
+        self.assertEqual((num(f[2][0]), num(f[3][0]), f[4][0], f[12][0], num(f[5][0])),
+                         (2, 3, b"cfguser", b"cfguser", 5))
+        self.assertEqual((f[6][0], num(f[8][0]), num(f[10][0])), (socket.inet_aton("127.0.0.9"), 30030, 2))
+        self.c.send(self.intercept(F_ICPT_UP, 9, b"x\x00y"), self.intercept(F_ICPT_UP, 10, b"zz"),
+                    self.intercept(F_ICPT_DOWN, 10, b"zz"), self.intercept(F_ICPT_DOWN, 11, b"none"))
+        s = wait_for(lambda: (lambda s: s if s["intercepts_held"] == 1 and s["intercepts_down"] == 2
+                              else None)(self.stats()), 10, what="the intercept records")
+        self.assertEqual((s["intercepts_up"], s["intercepts_dropped"]), (2, 1))
+        t = self.ctl_json("show", "mirror", "triggers")
+        self.assertEqual((t["trigger_count"], t["max_triggers"], t["intercept_count"]), (1, 2, 1))
+        self.assertEqual(t["triggers"][0]["source"], "/etc/pmirrord/pmirrord.conf:%d" % line)
+        self.assertEqual(t["triggers"][0]["rule"],
+                         "mirror username cfguser analyzer 127.0.0.9:30030 id 5")
+        ic = t["intercepts"][0]
+        self.assertEqual((ic["mirror_id"], ic["session_id"], ic["config_source"], ic["analyzer"]),
+                         (9, 1009, "radiusLogin", "127.0.0.9:30030"))
+        self.assertNotIn("\x00", ic["user"])   # escaped
+
+        # pmirrorctl adds a rule: the whole table again
+        r = self.env.ctl("mirror", "ip-address", "198.18.0.0/15", "analyzer", "[::1]:30030", "id", "6",
+                         secret=pmtest.MIRROR_SECRET)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        a = self.c.expect(TRIGGER_SET)
+        b = self.c.expect(TRIGGER_SET)
+        self.assertEqual((a[1], b[1]), (F_BEGIN, F_END))
+        self.assertEqual((num(b[2][3][0]), b[2][13][0], num(b[2][15][0]), b[2][7][0]),
+                         (1, socket.inet_aton("198.18.0.0"), 15, socket.inet_pton(socket.AF_INET6, "::1")))
+        self.assertGreater(num(b[2][1][0]), num(f[1][0]))
+        r = self.env.ctl("mirror", "username", "third", "analyzer", "127.0.0.9:30030", "id", "7",
+                         secret=pmtest.MIRROR_SECRET)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("maxTriggers (2) reached", r.stdout + r.stderr)
+
+        # a new capture channel: the trigger table, then the intercept kept
+        c2_cap, c2_agent = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.a.send(rec(FD, [(1, u16(FD_PEER_CHAN))]), fds=[c2_agent.fileno()])
+        c2_agent.close()
+        self.socks.append(c2_cap)
+        c2 = Chan(c2_cap)
+        self.assertEqual(c2.recv(10)[0], HELLO)
+        a, b = c2.expect(TRIGGER_SET), c2.expect(TRIGGER_SET)
+        self.assertEqual((a[1], b[1]), (F_BEGIN, F_END))
+        self.assertEqual((a[2][12][0], num(b[2][5][0])), (b"cfguser", 6))
+        r = c2.expect(INTERCEPT)
+        self.assertEqual(r[1], F_ICPT_RESTORE)
+        self.assertEqual((num(r[2][1][0]), r[2][12][0], num(r[2][2][0])), (9, b"x\x00y", 1009))
+        self.assertEqual((r[2][3][0], num(r[2][5][0]), r[2][24][0]),
+                         (socket.inet_aton("127.0.0.9"), 30030, bytes(range(16)) + u8(64)))
+        self.assertIsNone(c2.recv(0.5))   # one intercept, once
+
+        # show mirror subscribers: LIST_REQ to the capture process, its page to the operator
+        p = subprocess.Popen([pmtest.PMIRRORCTL, "-s", self.env.path("run", "ctl.sock"), "--json", "-e",
+                              "show", "mirror", "subscribers", "x", "page", "2"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p.stdin.write(pmtest.MIRROR_SECRET + "\n")
+        p.stdin.flush()
+        q = c2.expect(LIST_REQ)
+        self.assertEqual((q[2][2][0], q[2][5][0], num(q[2][3][0]), num(q[2][4][0])),
+                         (b"subscribers", b"x", 20, 20))
+        c2.send(rec(LIST_PAGE, [(1, q[2][1][0]), (2, u32(20)), (3, b"* 198.18.0.5 x\u202e".decode().encode()),
+                                (4, u8(0)), (5, u32(21)), (6, u32(40))]))
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0, out + err)
+        j = json.loads(out)
+        self.assertEqual((j["sessions"], j["matching"], j["page"], j["more"]), (40, 21, 2, False))
+        self.assertEqual(len(j["subscribers"]), 1)
+        self.assertNotIn("\u202e", j["subscribers"][0]["session"])   # escaped
+        t0 = time.monotonic()
+        r = self.env.ctl("show", "mirror", "subscribers", secret=pmtest.MIRROR_SECRET)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("did not answer within 2000 ms", r.stdout + r.stderr)
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assertNotIn("cfguser", self.env.read_log("agent"))
 
     def test_monitor_silent(self):
         """A monitor that never answers PRIV_REQ: each connect gives up after 2 s, the

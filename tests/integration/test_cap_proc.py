@@ -243,9 +243,9 @@ class CaptureProcess(unittest.TestCase):
         cp.C.send([w.Rec(w.TRIGGER_SET, {1: 1}, w.BEGIN | w.END | w.EMPTY)])
         ack = cp.C.wait(lambda r: r.type == w.TRIGGER_ACK, 5, "TRIGGER_ACK")
         self.assertEqual((ack.fields[1], ack.fields.get(2)), (1, 0))
-        entry = {2: 2, 3: 3, 4: "alice", 5: 42, 6: "198.18.3.9", 8: 5000}
+        entry = {2: 2, 3: 3, 4: "alice", 5: 42, 6: "198.18.3.9", 8: 5000, 10: 2, 12: b"alice"}
         cp.C.send([w.Rec(w.TRIGGER_SET, {**entry, 1: 2}, w.BEGIN)])
-        cp.C.send([w.Rec(w.TRIGGER_SET, {**entry, 1: 2, 4: "bob", 5: 43}, w.END)])
+        cp.C.send([w.Rec(w.TRIGGER_SET, {**entry, 1: 2, 4: "bob", 12: b"bob", 5: 43}, w.END)])
         ack = cp.C.wait(lambda r: r.type == w.TRIGGER_ACK, 5, "TRIGGER_ACK")
         self.assertEqual((ack.fields[1], ack.fields[2]), (2, 2))
         cp.C.send([w.Rec(w.TRIGGER_SET, {**entry, 1: 3}, 0)])

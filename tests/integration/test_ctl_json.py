@@ -137,6 +137,8 @@ NEEDS = {
     "show mirror log": ["last", "2"],
     "show snmp secure-log": ["from", "1"],
     "trap-host remove": ["127.0.0.1:9"],
+    "show mirror subscribers": ["filter", "page", "1"],
+    "no mirror": ["username", "v", "id", "1"],
 }
 
 
@@ -160,6 +162,11 @@ class TestExtraWords(PmTestCase):
                                      "priv AES bbbbbbbb1 extra")
                 self.assertEqual(st, "ERR", body)
                 self.assertIn("unknown keyword at word 10", body)
+                continue
+            if cmd == "mirror":   # options are the trigger parser's, which names the word
+                st, body = c.request("mirror username v analyzer 127.0.0.9:1 id 1 extra")
+                self.assertEqual(st, "ERR", body)
+                self.assertIn("word 8", body)
                 continue
             if cmd == "help":            # help takes any command's words: none names one
                 st, body = c.request("help show snmp trap extra")

@@ -5,10 +5,13 @@
  * classification), trigger tables and their acknowledgements, the event
  * sink.  The process itself: tests/integration/test_cap_proc.py.
  */
+#include <netinet/in.h>
 #include <pcap/dlt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "capture/cap_proc_priv.h"
@@ -16,6 +19,7 @@
 #include "pmirrord/daemon.h"
 #include "pmirrord/ip_reasm.h"
 #include "pmirrord/pkt_dedupe.h"
+#include "pmirrord/sess_engine.h"
 
 static void add_line(struct cp_slice *sl, uint32_t n, const char *key, const char *text)
 {
@@ -164,8 +168,13 @@ static void trig(struct cap_proc *p, unsigned flags, uint64_t gen, const char *w
     rec.type = IPC_TRIGGER_SET;
     rec.flags = (uint16_t)flags;
     rec.u.trigger_set.generation = gen;
-    snprintf(rec.u.trigger_set.entry.trigger, sizeof(rec.u.trigger_set.entry.trigger), "%s", who);
-    rec.u.trigger_set.entry.analyzer_family = 4;
+    struct pm_trigger *t = &rec.u.trigger_set.entry.rule;
+    snprintf(t->text, sizeof(t->text), "%s", who);
+    t->type = TRIG_USERNAME;
+    t->value_len = strlen(who);
+    memcpy(t->value, who, t->value_len);
+    t->analyzer.family = 4;
+    t->analyzer.port = 1;
     cp_on_chan_c(&rec, p);
 }
 
@@ -190,7 +199,7 @@ static void test_triggers_and_sink(void)
     trig(&p, IPC_F_END, 2, "carol");
     pump(&p, peer, &g);
     CHECK(g.acks == 2 && g.gen == 2 && g.entries == 3 && p.ntrig == 3);
-    CHECK(!strcmp(p.trig[1].trigger, "bob"));
+    CHECK(!strcmp(p.trig[1].rule.text, "bob"));
     /* outside BEGIN..END, another generation, EMPTY in the middle: refused, no ack */
     trig(&p, 0, 3, "x");
     trig(&p, IPC_F_BEGIN, 4, "x");
@@ -313,6 +322,353 @@ static void test_slice_read(void)
     ipc_chan_free(me);
 }
 
+/* Mirror-log lines: sent at once within the budget, then queued and packed
+ * several to an entry; queued without an agent channel; past the queue,
+ * dropped, counted and said. */
+static char mtext[1 << 16];
+static size_t nmlog;
+static uint64_t said_dropped;
+
+static void on_mlog_rec(struct ipc_rec *rec, void *arg)
+{
+    (void)arg;
+    if (rec->type != IPC_MLOG)
+        return;
+    nmlog++;
+    for (const char *d = rec->u.mlog.text; (d = strstr(d, "mirror log: ")) != NULL; d++)
+        said_dropped += strtoull(d + 12, NULL, 10);
+    if (rec->u.mlog.text[0] == 'x')
+        return; /* the queue-filling lines */
+    size_t n = strlen(mtext);
+    snprintf(mtext + n, sizeof(mtext) - n, "%s\n", rec->u.mlog.text);
+}
+
+static void mpump(struct cap_proc *p, struct ipc_chan *peer)
+{
+    CHECK(ipc_chan_flush(p->chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_mlog_rec, NULL) > 0)
+        ;
+}
+
+static void test_mlog_queue(void)
+{
+    static struct cap_proc p;
+    int sv[2];
+    char err[256];
+
+    memset(&p, 0, sizeof(p));
+    CHECK(cp_mlog_init(&p) == 0);
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    p.chan_c = ipc_chan_new(sv[0], CP_CHAN_BACKLOG, cp_chan_full, &p, err, sizeof(err));
+    struct ipc_chan *peer = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(p.chan_c != NULL && peer != NULL);
+
+    for (int i = 0; i < 200; i++)
+        cp_mlog(&p, "line %d\tend", i); /* control characters become spaces */
+    mpump(&p, peer);
+    CHECK(nmlog == CP_MLOG_BURST && p.mlog_entries == CP_MLOG_BURST);
+    CHECK(p.mlog_lines == 200 && p.mlq_len > 0 && p.mlog_dropped == 0);
+    p.ml_at_ms -= 1000 / CP_MLOG_PER_S; /* one entry's worth of time passes */
+    cp_mlog_drain(&p, 0);
+    mpump(&p, peer);
+    CHECK(nmlog == CP_MLOG_BURST + 1 && p.mlq_len == 0); /* 152 lines in one entry */
+    CHECK(strstr(mtext, "line 47 end\nline 48 end | line 49 end | ") != NULL);
+    CHECK(strstr(mtext, " | line 199 end\n") != NULL);
+
+    /* no agent channel: kept, not dropped; sent when a channel is back */
+    struct ipc_chan *c = p.chan_c;
+    p.chan_c = NULL;
+    p.ml_at_ms -= 10000;
+    cp_mlog(&p, "while the agent restarts");
+    CHECK(p.mlq_len > 0 && p.mlog_dropped == 0);
+    p.chan_c = c;
+    cp_mlog_drain(&p, 0);
+    mpump(&p, peer);
+    CHECK(p.mlq_len == 0 && strstr(mtext, "while the agent restarts\n") != NULL);
+
+    /* the queue full: dropped, counted, then said in the log in order */
+    p.ml_tokens = 0;
+    p.ml_at_ms = INT64_MAX / 2; /* no time passes */
+    static char big[IPC_MLOG_MAX];
+    memset(big, 'x', sizeof(big) - 1);
+    size_t fits = CP_MLOG_QUEUE / sizeof(big);
+    for (size_t i = 0; i < fits + 5; i++)
+        cp_mlog(&p, "%s", big);
+    CHECK(p.mlog_dropped >= 5);
+    while (p.mlq_len > 0) {
+        p.ml_tokens = 1.0;
+        p.ml_at_ms = 0;
+        cp_mlog_drain(&p, 0);
+        mpump(&p, peer);
+    }
+    cp_mlog_drain(&p, 0);
+    mpump(&p, peer);
+    CHECK(p.mlog_dropped_said == p.mlog_dropped && said_dropped == p.mlog_dropped);
+
+    cp_mlog_free(&p);
+    ipc_chan_free(p.chan_c);
+    ipc_chan_free(peer);
+}
+
+/* LIST_REQ without an engine, or for a listing nobody keeps: an empty last page. */
+static void on_page(struct ipc_rec *rec, void *arg)
+{
+    if (rec->type == IPC_LIST_PAGE)
+        *(struct ipc_list_page *)arg = rec->u.list_page;
+}
+
+static void test_list_unknown(void)
+{
+    static struct cap_proc p;
+    static struct ipc_rec rec;
+    int sv[2];
+    char err[256];
+    struct ipc_list_page pg;
+
+    memset(&p, 0, sizeof(p));
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    p.chan_c = ipc_chan_new(sv[0], CP_CHAN_BACKLOG, cp_chan_full, &p, err, sizeof(err));
+    struct ipc_chan *peer = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(p.chan_c != NULL && peer != NULL);
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_LIST_REQ;
+    rec.u.list_req.request_id = 77;
+    rec.u.list_req.offset = 3;
+    rec.u.list_req.max_rows = 10;
+    snprintf(rec.u.list_req.list, sizeof(rec.u.list_req.list), "nonsense");
+    cp_on_chan_c(&rec, &p);
+    memset(&pg, 0xff, sizeof(pg));
+    CHECK(ipc_chan_flush(p.chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_page, &pg) > 0)
+        ;
+    CHECK(pg.request_id == 77 && pg.offset == 3 && pg.nrows == 0 && pg.more == 0);
+    CHECK(p.list_reqs == 1 && p.list_unknown == 1);
+    ipc_chan_free(p.chan_c);
+    ipc_chan_free(peer);
+}
+
+/* The data path never mirrors the datagrams the process sent itself. */
+static void test_own_datagram(void)
+{
+    static struct cap_proc p;
+    struct pkt_view v;
+    struct trig_analyzer a = {.family = 4, .addr = {127, 0, 0, 61}, .port = 30030};
+
+    memset(&p, 0, sizeof(p));
+    p.jm_port4 = 41000;
+    memset(&v, 0, sizeof(v));
+    v.family = PKT_FAM_IPV4;
+    v.proto = IPPROTO_UDP;
+    v.flags = PKT_F_PORTS;
+    memcpy(v.src, (uint8_t[]){127, 0, 0, 1}, 4);
+    memcpy(v.dst, a.addr, 4);
+    v.sport = 41000;
+    v.dport = 30030;
+    CHECK(cp_own_datagram(&p, &v, &a));
+    v.sport = 41001; /* another sender to the same analyzer */
+    CHECK(!cp_own_datagram(&p, &v, &a));
+    v.sport = 41000;
+    v.dport = 30031;
+    CHECK(!cp_own_datagram(&p, &v, &a));
+    v.dport = 30030;
+    v.dst[3] = 62; /* elsewhere */
+    CHECK(!cp_own_datagram(&p, &v, &a));
+    v.dst[3] = 61;
+    v.flags = PKT_F_FRAG; /* a later fragment (no ports) to the analyzer */
+    CHECK(cp_own_datagram(&p, &v, &a));
+    v.proto = IPPROTO_TCP;
+    CHECK(!cp_own_datagram(&p, &v, &a));
+    v.proto = IPPROTO_UDP;
+    v.family = PKT_FAM_IPV6; /* the analyzer is IPv4 */
+    CHECK(!cp_own_datagram(&p, &v, &a));
+}
+
+/* The wiring end to end without a process: an Access-Accept fact with LI
+ * VSAs starts a RADIUS-provisioned intercept (INTERCEPT UP and an EVENT on
+ * chan C), the subscriber's packets come out as jmirror datagrams at the
+ * analyzer, a snapped one does not, the Stop ends it (INTERCEPT DOWN);
+ * RESTORE and LIST_REQ reach the engine; STATS of the four new sources. */
+struct wired {
+    unsigned up, down, events, pages;
+    uint32_t mid, sid;
+    size_t rows;
+    int sources; /* bit 0 radius, 1 dhcp, 2 sessions, 3 jmirror */
+};
+
+static void on_wired(struct ipc_rec *rec, void *arg)
+{
+    struct wired *g = arg;
+    if (rec->type == IPC_INTERCEPT) {
+        if (rec->flags & IPC_F_ICPT_UP)
+            g->up++;
+        if (rec->flags & IPC_F_ICPT_DOWN)
+            g->down++;
+        g->mid = rec->u.intercept.ic.mirror_id;
+        g->sid = rec->u.intercept.ic.session_id;
+    } else if (rec->type == IPC_EVENT) {
+        g->events++;
+    } else if (rec->type == IPC_LIST_PAGE) {
+        g->pages++;
+        g->rows = rec->u.list_page.nrows;
+    } else if (rec->type == IPC_STATS) {
+        static const char *const names[] = {"radius", "dhcp", "sessions", "jmirror"};
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(rec->u.stats.source, names[i]))
+                g->sources |= 1 << i;
+    }
+}
+
+static void sstr(struct sig_str *x, const char *v)
+{
+    x->len = (uint8_t)strlen(v);
+    memcpy(x->v, v, x->len);
+}
+
+static struct sig_fact alice(enum sig_kind k)
+{
+    struct sig_fact f;
+    memset(&f, 0, sizeof(f));
+    f.kind = k;
+    f.ts_sec = 1700000000;
+    sstr(&f.id.user, "alice");
+    sstr(&f.id.acct_sid, "1234567890123");
+    f.id.nas_ip = htonl(0xc6120001); /* 198.18.0.1 */
+    f.id.peer_ip = htonl(0xc6120001);
+    f.id.framed_ip = htonl(0xc6120002); /* 198.18.0.2: udp_frame()'s source */
+    return f;
+}
+
+static void test_wired(void)
+{
+    static struct cap_proc p;
+    static struct cp_conf c;
+    static struct ipc_rec rec;
+    int sv[2];
+    char err[256];
+    struct wired g = {0};
+    struct cp_source *s;
+
+    memset(&p, 0, sizeof(p));
+    memset(&c, 0, sizeof(c));
+    CHECK(cp_mlog_init(&p) == 0);
+    p.clock.offline_only = 1;
+    p.dedupe = pkt_dedupe_new(1024, 50, NULL);
+    p.reasm = reasm_new(16, 1 << 16, 1000);
+    p.nsrc = 1;
+    s = &p.src[0];
+    s->proc = &p;
+    snprintf(s->spec.src, sizeof(s->spec.src), "eth9");
+    snprintf(s->name, sizeof(s->name), "src:eth9");
+    s->spec.role = CAP_ROLE_BOTH;
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    p.chan_c = ipc_chan_new(sv[0], CP_CHAN_BACKLOG, cp_chan_full, &p, err, sizeof(err));
+    struct ipc_chan *peer = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(p.chan_c != NULL && peer != NULL);
+    c.max_subscribers = 1000;
+    c.session_start_timeout = 30;
+    c.dh.max_bindings = 1000;
+    CHECK(cp_sess_start(&p, &c, err, sizeof(err)) == 0);
+    pm_event_set_sink(cp_event_sink, &p);
+
+    /* the analyzer */
+    int rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in an = {.sin_family = AF_INET};
+    an.sin_addr.s_addr = htonl(0x7f00003e); /* 127.0.0.62 */
+    socklen_t al = sizeof(an);
+    CHECK(rx >= 0 && bind(rx, (struct sockaddr *)&an, sizeof(an)) == 0);
+    CHECK(getsockname(rx, (struct sockaddr *)&an, &al) == 0);
+    struct timeval tv = {2, 0};
+    CHECK(setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
+
+    struct sig_fact f = alice(SIG_ACCESS_ACCEPT);
+    f.li.present = 1;
+    f.li.action = SIG_LI_ON;
+    f.li.has_handle = 1;
+    f.li.handle_len = 8;
+    f.li.mirror_id = 0x300;
+    f.li.has_sid = 1;
+    f.li.session_id = 0x90;
+    f.li.has_analyzer = 1;
+    memcpy(f.li.analyzer, &an.sin_addr, 4);
+    f.li.has_port = 1;
+    f.li.port = ntohs(an.sin_port);
+    se_on_fact(&f, p.se);
+    CHECK(ipc_chan_flush(p.chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_wired, &g) > 0)
+        ;
+    CHECK(g.up == 1 && g.mid == 0x300 && g.sid == 0x90 && g.events >= 1);
+
+    uint8_t fr[128], buf[256];
+    size_t n = udp_frame(fr, 5000, 53, 1);
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 0);
+    ssize_t got = recv(rx, buf, sizeof(buf), 0);
+    CHECK(got == (ssize_t)(8 + n - 14));
+    static const uint8_t hdr[] = {0, 0, 3, 0, 0, 0, 0, 0x90};
+    CHECK(memcmp(buf, hdr, 8) == 0 && memcmp(buf + 8, fr + 14, n - 14) == 0);
+    /* cut by the snap length: counted, not sent */
+    n = udp_frame(fr, 5000, 53, 2);
+    cp_frame(&p, s, DLT_EN10MB, fr, n - 4, n, 1700000001, 1000);
+    CHECK(p.mir_snapped == 1 && p.mir_copies == 1);
+    /* a signalling-only source mirrors nothing */
+    s->spec.role = CAP_ROLE_SIGNALLING;
+    n = udp_frame(fr, 5000, 53, 3);
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 2000);
+    CHECK(p.mir_packets == 2 && p.mir_copies == 1); /* not even looked up */
+    s->spec.role = CAP_ROLE_BOTH;
+
+    /* show mirror subscribers; a restore of what is already up is refused */
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_LIST_REQ;
+    rec.u.list_req.request_id = 5;
+    rec.u.list_req.max_rows = 50;
+    snprintf(rec.u.list_req.list, sizeof(rec.u.list_req.list), "subscribers");
+    cp_on_chan_c(&rec, &p);
+    struct pm_intercept ic;
+    memset(&ic, 0, sizeof(ic));
+    ic.id = f.id;
+    ic.mirror_id = 0x300;
+    ic.session_id = 0x90;
+    ic.analyzer.family = 4;
+    memcpy(ic.analyzer.addr, &an.sin_addr, 4);
+    ic.analyzer.port = ntohs(an.sin_port);
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_INTERCEPT;
+    rec.flags = IPC_F_ICPT_RESTORE;
+    rec.u.intercept.ic = ic;
+    cp_on_chan_c(&rec, &p);
+    CHECK(p.icpt_restored + p.icpt_refused == 1);
+    /* a restarted agent: told about the intercept again */
+    cp_sess_reannounce(&p);
+    CHECK(p.icpt_reannounced == 1);
+
+    /* the Stop ends it */
+    f = alice(SIG_ACCT_STOP);
+    f.ts_sec += 60;
+    f.has_term_cause = 1;
+    f.term_cause = 1;
+    f.has_session_time = 1;
+    f.session_time = 60;
+    se_on_fact(&f, p.se);
+    cp_send_stats(&p);
+    CHECK(ipc_chan_flush(p.chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_wired, &g) > 0)
+        ;
+    CHECK(g.pages == 1 && g.rows == 1);
+    CHECK(g.up == 2 && g.down == 1 && g.sources == 15);
+    n = udp_frame(fr, 5000, 53, 4); /* no longer a target */
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000100, 0);
+    CHECK(p.mir_copies == 1);
+
+    pm_event_set_sink(NULL, NULL);
+    close(rx);
+    cp_sess_free(&p);
+    cp_mlog_free(&p);
+    pkt_dedupe_free(p.dedupe);
+    reasm_free(p.reasm);
+    ipc_chan_free(p.chan_c);
+    ipc_chan_free(peer);
+}
+
 int main(void)
 {
     test_conf();
@@ -320,6 +676,10 @@ int main(void)
     test_frames();
     test_triggers_and_sink();
     test_slice_read();
+    test_mlog_queue();
+    test_list_unknown();
+    test_own_datagram();
+    test_wired();
     printf("test_cap_proc: ok\n");
     return 0;
 }

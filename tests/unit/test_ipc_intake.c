@@ -496,13 +496,15 @@ static void table_read(struct fixture *f, struct table_rx *t, size_t want)
 static void trigger_entry(struct ipc_trigger *e, uint32_t mirror_id)
 {
     memset(e, 0, sizeof(*e));
-    e->config_source = 2;
-    e->trigger_type = 0;
-    snprintf(e->trigger, sizeof(e->trigger), "eth%u", mirror_id);
-    e->mirror_id = mirror_id;
-    e->analyzer_family = 4;
-    memcpy(e->analyzer, "\xc6\x12\x00\x09", 4); /* 198.18.0.9 */
-    e->analyzer_port = 4789;
+    e->config_source = 3;
+    e->rule.type = TRIG_INTERFACE;
+    snprintf(e->rule.text, sizeof(e->rule.text), "eth%u", mirror_id);
+    e->rule.value_len = strlen(e->rule.text);
+    memcpy(e->rule.value, e->rule.text, e->rule.value_len);
+    e->rule.mirror_id = mirror_id;
+    e->rule.analyzer.family = 4;
+    memcpy(e->rule.analyzer.addr, "\xc6\x12\x00\x09", 4); /* 198.18.0.9 */
+    e->rule.analyzer.port = 4789;
 }
 
 /* intake_push_table(): the thread sends the table (an empty one as one
@@ -544,9 +546,9 @@ static void test_push_table(void)
     CHECK(t.n == 3);
     CHECK(t.flags[0] == IPC_F_BEGIN && t.flags[1] == 0 && t.flags[2] == IPC_F_END);
     for (uint32_t i = 0; i < 3; i++) {
-        CHECK(t.gen[i] == 2 && t.entry[i].mirror_id == 10 + i);
-        CHECK(t.entry[i].analyzer_family == 4 && t.entry[i].analyzer_port == 4789);
-        CHECK(memcmp(t.entry[i].analyzer, "\xc6\x12\x00\x09", 4) == 0);
+        CHECK(t.gen[i] == 2 && t.entry[i].rule.mirror_id == 10 + i);
+        CHECK(t.entry[i].rule.analyzer.family == 4 && t.entry[i].rule.analyzer.port == 4789);
+        CHECK(memcmp(t.entry[i].rule.analyzer.addr, "\xc6\x12\x00\x09", 4) == 0);
     }
     WAIT_FOR(f.in, c, c.tables_sent == 2);
     CHECK(c.table_records == 4 && c.table_generation == 2);
@@ -590,6 +592,208 @@ static void test_push_before_start(void)
     teardown(&f);
 }
 
+/* ---- intercepts and listings ---------------------------------------------------------- */
+
+static void icpt_rec(struct ipc_rec *r, unsigned flags, uint32_t mirror_id, const char *user)
+{
+    memset(r, 0, sizeof(*r));
+    r->type = IPC_INTERCEPT;
+    r->flags = (uint16_t)flags;
+    struct pm_intercept *ic = &r->u.intercept.ic;
+    ic->mirror_id = mirror_id;
+    ic->session_id = 100 + mirror_id;
+    ic->analyzer.family = 4;
+    memcpy(ic->analyzer.addr, "\x7f\0\0\x09", 4);
+    ic->analyzer.port = 30030;
+    ic->direction = TRIG_DIR_BOTH;
+    ic->trigger_type = 3;
+    snprintf(ic->trigger, sizeof(ic->trigger), "%s", user);
+    ic->id.user.len = (uint8_t)strlen(user);
+    memcpy(ic->id.user.v, user, ic->id.user.len);
+    ic->id.user.v[0] = 0; /* an identity may begin with NUL */
+    ic->since_sec = 1700000000;
+}
+
+struct rx_all {
+    size_t n, restores, tables;
+    uint32_t mirror[1100];
+    uint16_t flags[1100];
+    uint32_t list_id;
+    char filter[IPC_FILTER_MAX + 1];
+    size_t lists;
+};
+
+static void on_rx_all(struct ipc_rec *r, void *arg)
+{
+    struct rx_all *x = arg;
+    if (r->type == IPC_TRIGGER_SET)
+        x->tables++;
+    if (r->type == IPC_INTERCEPT && x->restores < 1100) {
+        x->mirror[x->restores] = r->u.intercept.ic.mirror_id;
+        x->flags[x->restores] = r->flags;
+        x->restores++;
+    }
+    if (r->type == IPC_LIST_REQ) {
+        x->lists++;
+        x->list_id = r->u.list_req.request_id;
+        snprintf(x->filter, sizeof(x->filter), "%s", r->u.list_req.filter);
+    }
+    x->n++;
+}
+
+/* Reads until cond holds (5 s at most). */
+#define RX_UNTIL(f, x, cond)                                                                       \
+    do {                                                                                           \
+        double until_ = mono() + 5.0;                                                              \
+        while (!(cond)) {                                                                          \
+            struct pollfd pfd_ = {.fd = ipc_chan_fd((f)->prod), .events = POLLIN};                 \
+            CHECK(mono() < until_);                                                                \
+            if (poll(&pfd_, 1, 100) == 1)                                                          \
+                CHECK(ipc_chan_recv((f)->prod, on_rx_all, (x)) == 1);                              \
+        }                                                                                          \
+    } while (0)
+
+static size_t pages_seen;
+static char page_row[64];
+
+static void on_page(const struct ipc_rec *r, void *arg)
+{
+    CHECK(r->type == IPC_LIST_PAGE && arg == &pages_seen);
+    if (r->u.list_page.nrows > 0)
+        snprintf(page_row, sizeof(page_row), "%.*s", (int)r->u.list_page.rows[0].len,
+                 r->u.list_page.rows[0].s);
+    pages_seen++;
+}
+
+static void setup_icpt(struct fixture *f, struct icpt_table *t)
+{
+    char err[256] = "";
+    int sv[2];
+    CHECK(ipc_socketpair(sv, 0, err, sizeof(err)) == 0);
+    f->q = pm_evq_new(8, err, sizeof(err));
+    f->ring = slog_ring_new(100, 2048, err, sizeof(err));
+    f->prod = ipc_chan_new(sv[0], 0, NULL, NULL, err, sizeof(err));
+    f->in = intake_new(sv[1], f->q, f->ring, err, sizeof(err));
+    CHECK(f->q != NULL && f->ring != NULL && f->prod != NULL && f->in != NULL);
+    intake_set_intercepts(f->in, t);
+    intake_set_handler(f->in, on_page, &pages_seen);
+}
+
+/* UP/DOWN keep the table; a new intake sends it back as RESTORE after the
+ * trigger table, once; LIST_REQ goes out, LIST_PAGE comes to the handler. */
+static void test_intercepts(void)
+{
+    struct fixture f;
+    struct intake_counts c;
+    struct icpt_counts ic;
+    struct ipc_rec r;
+    char err[256];
+    struct icpt_table *t = icpt_table_new(3, 0);
+    CHECK(t != NULL);
+
+    setup_icpt(&f, t);
+    CHECK(intake_start(f.in, err, sizeof(err)) == 0);
+    icpt_rec(&r, IPC_F_ICPT_UP, 1, "alice");
+    put(&f, &r);
+    icpt_rec(&r, IPC_F_ICPT_UP, 2, "bob");
+    put(&f, &r);
+    icpt_rec(&r, IPC_F_ICPT_UP, 1, "alice"); /* the same: replaced */
+    r.u.intercept.ic.session_id = 77;
+    put(&f, &r);
+    icpt_rec(&r, IPC_F_ICPT_DOWN, 3, "carol"); /* not held */
+    put(&f, &r);
+    icpt_rec(&r, IPC_F_ICPT_UP, 3, "carol");
+    put(&f, &r);
+    icpt_rec(&r, IPC_F_ICPT_UP, 4, "dave"); /* full */
+    put(&f, &r);
+    icpt_rec(&r, IPC_F_ICPT_DOWN, 2, "bob");
+    put(&f, &r);
+    icpt_rec(&r, IPC_F_ICPT_RESTORE, 9, "eve"); /* not the capture process's to send */
+    put(&f, &r);
+    flush(&f);
+    WAIT_FOR(f.in, c, c.intercept_ups + c.intercept_downs + c.unexpected_total >= 8);
+    CHECK(c.intercept_ups == 5 && c.intercept_downs == 2 && c.intercept_drops == 2);
+    CHECK(c.unexpected[IPC_INTERCEPT] == 1);
+    icpt_table_counts(t, &ic);
+    CHECK(ic.n == 2 && ic.ups == 4 && ic.replaced == 1 && ic.downs == 1 && ic.unknown == 1);
+    CHECK(ic.drops == 1 && ic.bytes > 0);
+    struct pm_intercept got;
+    uint64_t s1 = icpt_table_next(t, 0, &got);
+    CHECK(s1 > 0 && got.mirror_id == 1 && got.session_id == 77 && got.id.user.len == 5);
+    CHECK(got.id.user.v[0] == 0 && memcmp(got.id.user.v + 1, "lice", 4) == 0);
+    uint64_t s2 = icpt_table_next(t, s1, &got);
+    CHECK(s2 > s1 && got.mirror_id == 3 && icpt_table_next(t, s2, &got) == 0);
+    teardown(&f);
+
+    /* a new capture channel: the table, then the intercepts, once */
+    struct rx_all x;
+    memset(&x, 0, sizeof(x));
+    setup_icpt(&f, t);
+    CHECK(intake_push_table(f.in, 5, NULL, 0, err, sizeof(err)) == 0);
+    CHECK(intake_start(f.in, err, sizeof(err)) == 0);
+    RX_UNTIL(&f, &x, x.restores == 2);
+    CHECK(x.tables == 1 && x.n == 3); /* TRIGGER_SET first, then two RESTOREs */
+    CHECK(x.mirror[0] == 1 && x.mirror[1] == 3);
+    CHECK(x.flags[0] == IPC_F_ICPT_RESTORE && x.flags[1] == IPC_F_ICPT_RESTORE);
+    CHECK(intake_push_table(f.in, 6, NULL, 0, err, sizeof(err)) == 0);
+    RX_UNTIL(&f, &x, x.tables == 2);
+    WAIT_FOR(f.in, c, c.tables_sent == 2);
+    CHECK(c.restores_sent == 2 && c.restores_failed == 0);
+
+    /* a listing: LIST_REQ out, LIST_PAGE to the handler */
+    struct ipc_list_req lr;
+    memset(&lr, 0, sizeof(lr));
+    lr.request_id = 42;
+    snprintf(lr.list, sizeof(lr.list), "subscribers");
+    snprintf(lr.filter, sizeof(lr.filter), "alice");
+    lr.max_rows = 10;
+    CHECK(intake_list_req(f.in, &lr, err, sizeof(err)) == 0);
+    RX_UNTIL(&f, &x, x.lists == 1);
+    CHECK(x.list_id == 42 && strcmp(x.filter, "alice") == 0);
+    memset(&r, 0, sizeof(r));
+    r.type = IPC_LIST_PAGE;
+    r.u.list_page.request_id = 42;
+    r.u.list_page.nrows = 1;
+    r.u.list_page.rows[0].s = "row one";
+    r.u.list_page.rows[0].len = 7;
+    put(&f, &r);
+    flush(&f);
+    WAIT_FOR(f.in, c, c.list_pages == 1);
+    CHECK(pages_seen == 1 && strcmp(page_row, "row one") == 0 && c.list_reqs == 1);
+    teardown(&f);
+    icpt_table_free(t);
+}
+
+/* More intercepts than the channel's backlog holds: all restored, in order. */
+static void test_restore_paced(void)
+{
+    struct fixture f;
+    struct intake_counts c;
+    struct ipc_rec r;
+    char err[256], name[64];
+    struct icpt_table *t = icpt_table_new(1000, 0);
+    CHECK(t != NULL);
+    for (uint32_t i = 0; i < 1000; i++) {
+        snprintf(name, sizeof(name), "user-%04u-padding-padding-padding", i);
+        icpt_rec(&r, IPC_F_ICPT_UP, i, name);
+        CHECK(icpt_table_up(t, &r.u.intercept.ic) == 0);
+    }
+    icpt_rec(&r, IPC_F_ICPT_UP, 5000, "one too many");
+    CHECK(icpt_table_up(t, &r.u.intercept.ic) == -1);
+    static struct rx_all x;
+    memset(&x, 0, sizeof(x));
+    setup_icpt(&f, t);
+    CHECK(intake_push_table(f.in, 1, NULL, 0, err, sizeof(err)) == 0);
+    CHECK(intake_start(f.in, err, sizeof(err)) == 0);
+    RX_UNTIL(&f, &x, x.restores == 1000);
+    for (uint32_t i = 0; i < 1000; i++)
+        CHECK(x.mirror[i] == i);
+    WAIT_FOR(f.in, c, c.restores_sent == 1000);
+    CHECK(c.restores_failed == 0 && c.chan.tx_full_drops[IPC_INTERCEPT] == 0);
+    teardown(&f);
+    icpt_table_free(t);
+}
+
 int main(void)
 {
     alarm(30); /* a thread that ignores its stop would hang the test: fail it instead */
@@ -601,6 +805,8 @@ int main(void)
     test_free_blocked();
     test_push_table();
     test_push_before_start();
+    test_intercepts();
+    test_restore_paced();
     printf("ok\n");
     return 0;
 }

@@ -184,6 +184,56 @@ static void vec_event(struct pm_event *e)
     e->analyzer_ip = htonl(0xc0000209);
 }
 
+/* TRIGGER_SET: `mirror username ab analyzer 127.0.0.9:30030 id 7`, generation 1 */
+static const uint8_t trigger_vec[] = {
+    0x50, 0x4d, 0x49, 0x50, 0x01, 0x00, 0x01, 0x00, 0x51, 0x00, 0x00, 0x00, /* batch, 81 */
+    0x05, 0x00, 0x03, 0x00, 0x3d, 0x00, 0x00, 0x00, /* TRIGGER_SET BEGIN|END, body 61 */
+    0x01, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 1 generation 1 */
+    0x02, 0x00, 0x01, 0x00, 0x02,                   /* 2 config_source cliTrigger */
+    0x03, 0x00, 0x01, 0x00, 0x03,                   /* 3 trigger_type username */
+    0x04, 0x00, 0x02, 0x00, 'a',  'b',              /* 4 text "ab" */
+    0x05, 0x00, 0x04, 0x00, 0x07, 0x00, 0x00, 0x00, /* 5 mirror_id 7 */
+    0x06, 0x00, 0x04, 0x00, 0x7f, 0x00, 0x00, 0x09, /* 6 analyzer 127.0.0.9 */
+    0x08, 0x00, 0x02, 0x00, 0x4e, 0x75,             /* 8 port 30030 */
+    0x0a, 0x00, 0x01, 0x00, 0x02,                   /* 10 direction both */
+    0x0c, 0x00, 0x02, 0x00, 'a',  'b',              /* 12 value "ab" */
+};
+
+/* INTERCEPT UP: mirror ID 7, User-Name "a" NUL "b" */
+static const uint8_t intercept_vec[] = {
+    0x50, 0x4d, 0x49, 0x50, 0x01, 0x00, 0x01, 0x00, 0x62, 0x00, 0x00, 0x00, /* batch, 98 */
+    0x0f, 0x00, 0x08, 0x00, 0x4e, 0x00, 0x00, 0x00, /* INTERCEPT UP, body 78 */
+    0x01, 0x00, 0x04, 0x00, 0x07, 0x00, 0x00, 0x00, /* 1 mirror_id 7 */
+    0x02, 0x00, 0x04, 0x00, 0x09, 0x00, 0x00, 0x00, /* 2 session_id 9 */
+    0x03, 0x00, 0x04, 0x00, 0x7f, 0x00, 0x00, 0x09, /* 3 analyzer 127.0.0.9 */
+    0x05, 0x00, 0x02, 0x00, 0x4e, 0x75,             /* 5 port 30030 */
+    0x06, 0x00, 0x01, 0x00, 0x02,                   /* 6 direction both */
+    0x07, 0x00, 0x01, 0x00, 0x00,                   /* 7 config_source radiusLogin */
+    0x08, 0x00, 0x01, 0x00, 0x03,                   /* 8 trigger_type username */
+    0x09, 0x00, 0x02, 0x00, 'a',  'b',              /* 9 trigger "ab" */
+    0x0a, 0x00, 0x04, 0x00, 0x01, 0x00, 0x00, 0x0a, /* 10 router_id 0x0a000001 */
+    0x0b, 0x00, 0x08, 0x00, 0x00, 0xf1, 0x53, 0x65, 0x00, 0x00, 0x00, 0x00, /* 11 since */
+    0x0c, 0x00, 0x03, 0x00, 'a',  0x00, 'b',                                /* 12 user "a\0b" */
+};
+
+static void vec_intercept(struct pm_intercept *ic)
+{
+    memset(ic, 0, sizeof(*ic));
+    ic->mirror_id = 7;
+    ic->session_id = 9;
+    ic->analyzer.family = 4;
+    memcpy(ic->analyzer.addr, "\x7f\0\0\x09", 4);
+    ic->analyzer.port = 30030;
+    ic->direction = TRIG_DIR_BOTH;
+    ic->config_source = 0;
+    ic->trigger_type = 3;
+    strcpy(ic->trigger, "ab");
+    ic->router_id = 0x0a000001;
+    ic->since_sec = 1700000000;
+    ic->id.user.len = 3;
+    memcpy(ic->id.user.v, "a\0b", 3);
+}
+
 static void test_vectors(void)
 {
     struct ipc_rec r;
@@ -208,6 +258,35 @@ static void test_vectors(void)
     CHECK(memcmp(buf, event_vec, sizeof(event_vec)) == 0);
     CHECK(parse(event_vec, sizeof(event_vec)) == 1 && ngot == 1);
     CHECK(memcmp(&got[0].u.event, &r.u.event, sizeof(r.u.event)) == 0);
+
+    CHECK(sizeof(trigger_vec) == 81 && sizeof(intercept_vec) == 98);
+    new_rec(&r, IPC_TRIGGER_SET);
+    r.flags = IPC_F_BEGIN | IPC_F_END;
+    r.u.trigger_set.generation = 1;
+    r.u.trigger_set.entry.config_source = 2;
+    struct pm_trigger *t = &r.u.trigger_set.entry.rule;
+    t->type = TRIG_USERNAME;
+    strcpy(t->text, "ab");
+    memcpy(t->value, "ab", 2);
+    t->value_len = 2;
+    t->mirror_id = 7;
+    t->analyzer.family = 4;
+    memcpy(t->analyzer.addr, "\x7f\0\0\x09", 4);
+    t->analyzer.port = 30030;
+    t->direction = TRIG_DIR_BOTH;
+    CHECK(encode(&r, buf, sizeof(buf)) == sizeof(trigger_vec));
+    CHECK(memcmp(buf, trigger_vec, sizeof(trigger_vec)) == 0);
+    CHECK(parse(trigger_vec, sizeof(trigger_vec)) == 1 && ngot == 1);
+    CHECK(memcmp(&got[0].u.trigger_set, &r.u.trigger_set, sizeof(r.u.trigger_set)) == 0);
+
+    new_rec(&r, IPC_INTERCEPT);
+    r.flags = IPC_F_ICPT_UP;
+    vec_intercept(&r.u.intercept.ic);
+    CHECK(encode(&r, buf, sizeof(buf)) == sizeof(intercept_vec));
+    CHECK(memcmp(buf, intercept_vec, sizeof(intercept_vec)) == 0);
+    CHECK(parse(intercept_vec, sizeof(intercept_vec)) == 1 && ngot == 1);
+    CHECK(got[0].flags == IPC_F_ICPT_UP);
+    CHECK(memcmp(&got[0].u.intercept, &r.u.intercept, sizeof(r.u.intercept)) == 0);
 }
 
 /* ---- round trips ------------------------------------------------------------ */
@@ -261,32 +340,85 @@ static void test_round_trips(void)
         CHECK(b->u.stats.counters[i].value == r.u.stats.counters[i].value);
     }
 
-    new_rec(&r, IPC_TRIGGER_SET);
+    new_rec(&r, IPC_TRIGGER_SET); /* every field: an IPv6 prefix rule */
     r.flags = IPC_F_BEGIN;
     r.u.trigger_set.generation = 99;
     r.u.trigger_set.entry.config_source = 2;
-    r.u.trigger_set.entry.trigger_type = 1;
-    strcpy(r.u.trigger_set.entry.trigger, "10.1.2.3");
-    r.u.trigger_set.entry.mirror_id = 5;
-    r.u.trigger_set.entry.session_id = 6;
-    r.u.trigger_set.entry.direction = 1;
-    r.u.trigger_set.entry.analyzer_family = 6;
+    struct pm_trigger *t = &r.u.trigger_set.entry.rule;
+    t->type = TRIG_IP;
+    strcpy(t->text, "2001:db8::/56");
+    t->ip_family = 6;
+    t->ip[0] = 0x20;
+    t->ip[1] = 0x01;
+    t->ip_plen = 56;
+    t->mirror_id = TRIG_MIRROR_ID_MAX;
+    t->has_session_id = 1;
+    t->session_id = 0xffffffff;
+    t->direction = TRIG_DIR_EGRESS;
+    t->analyzer.family = 6;
     for (int i = 0; i < 16; i++)
-        r.u.trigger_set.entry.analyzer[i] = (uint8_t)(0x20 + i);
-    r.u.trigger_set.entry.analyzer_port = 9000;
-    strcpy(r.u.trigger_set.entry.policy_name, "pol");
+        t->analyzer.addr[i] = (uint8_t)(0x20 + i);
+    t->analyzer.port = 9000;
+    t->from = 1700000000;
+    t->until = 1700003600;
     b = round_trip(&r);
     CHECK(memcmp(&b->u.trigger_set, &r.u.trigger_set, sizeof(r.u.trigger_set)) == 0);
-    r.flags = IPC_F_END;
-    r.u.trigger_set.entry.analyzer_family = 4;
-    memset(r.u.trigger_set.entry.analyzer + 4, 0, 12);
+    r.flags = IPC_F_END; /* octets with NUL, an IPv4 analyzer */
+    memset(t, 0, sizeof(*t));
+    t->type = TRIG_OPT82;
+    strcpy(t->text, "0x0100ff");
+    memcpy(t->value, "\1\0\xff", 3);
+    t->value_len = 3;
+    t->analyzer.family = 4;
+    memcpy(t->analyzer.addr, "\x7f\0\0\1", 4);
+    t->analyzer.port = 1;
+    b = round_trip(&r);
+    CHECK(memcmp(&b->u.trigger_set, &r.u.trigger_set, sizeof(r.u.trigger_set)) == 0);
+    memset(t->value, 'v', TRIG_VALUE_MAX);
+    t->value_len = TRIG_VALUE_MAX;
+    memset(t->text, 'x', TRIG_TEXT_MAX);
     b = round_trip(&r);
     CHECK(memcmp(&b->u.trigger_set, &r.u.trigger_set, sizeof(r.u.trigger_set)) == 0);
     new_rec(&r, IPC_TRIGGER_SET); /* an empty table in one record */
     r.flags = IPC_F_BEGIN | IPC_F_END | IPC_F_EMPTY;
     r.u.trigger_set.generation = 100;
     b = round_trip(&r);
-    CHECK(b->u.trigger_set.generation == 100 && b->u.trigger_set.entry.analyzer_family == 0);
+    CHECK(b->u.trigger_set.generation == 100 && b->u.trigger_set.entry.rule.analyzer.family == 0);
+
+    /* INTERCEPT: every identity, at its limits */
+    static const unsigned icpt_flags[] = {IPC_F_ICPT_UP, IPC_F_ICPT_DOWN, IPC_F_ICPT_RESTORE};
+    for (size_t k = 0; k < 3; k++) {
+        new_rec(&r, IPC_INTERCEPT);
+        r.flags = (uint16_t)icpt_flags[k];
+        struct pm_intercept *ic = &r.u.intercept.ic;
+        vec_intercept(ic);
+        ic->analyzer.family = 6;
+        memset(ic->analyzer.addr, 0x11, 16);
+        ic->config_source = 1;
+        memset(ic->trigger, 'T', PM_ICPT_TRIGGER_MAX);
+        struct sig_str *ss[] = {&ic->id.user,        &ic->id.csid,   &ic->id.acct_sid,
+                                &ic->id.nas_port_id, &ic->id.nas_id, &ic->id.circuit,
+                                &ic->id.remote,      &ic->id.opt82};
+        for (size_t i = 0; i < 8; i++) {
+            ss[i]->len = SIG_STR_MAX;
+            memset(ss[i]->v, (int)i, SIG_STR_MAX); /* i = 0: all NUL */
+        }
+        ic->id.nas_ip = htonl(0xc6120001);
+        ic->id.has_nas_port = 1;
+        ic->id.framed_ip = htonl(0xc6120005);
+        ic->id.has_framed_ip6 = 1;
+        ic->id.framed_ip6[15] = 5;
+        ic->id.nprefix6 = SIG_PREFIX6_MAX;
+        for (unsigned i = 0; i < SIG_PREFIX6_MAX; i++) {
+            ic->id.prefix6[i].addr[0] = (uint8_t)(0x20 + i);
+            ic->id.prefix6[i].len = (uint8_t)(i == 0 ? 128 : 56);
+        }
+        ic->id.peer_ip = htonl(0x7f000001);
+        ic->id.has_chaddr = 1;
+        memcpy(ic->id.chaddr, "\0\1\2\3\4\5", 6);
+        b = round_trip(&r);
+        CHECK(memcmp(&b->u.intercept, &r.u.intercept, sizeof(r.u.intercept)) == 0);
+    }
 
     new_rec(&r, IPC_TRIGGER_ACK);
     r.u.trigger_ack.generation = 100;
@@ -308,6 +440,10 @@ static void test_round_trips(void)
     b = round_trip(&r);
     CHECK(b->u.list_req.request_id == 11 && strcmp(b->u.list_req.list, "sessions") == 0);
     CHECK(b->u.list_req.offset == 40 && b->u.list_req.max_rows == 20);
+    CHECK(b->u.list_req.filter[0] == '\0');
+    memset(r.u.list_req.filter, 'f', IPC_FILTER_MAX);
+    b = round_trip(&r);
+    CHECK(strcmp(b->u.list_req.filter, r.u.list_req.filter) == 0);
 
     static const char *rows[] = {"first row", "", "third \xc3\xbc"};
     new_rec(&r, IPC_LIST_PAGE);
@@ -322,6 +458,13 @@ static void test_round_trips(void)
     b = round_trip(&r);
     CHECK(b->u.list_page.request_id == 11 && b->u.list_page.offset == 40);
     CHECK(b->u.list_page.more == 1 && b->u.list_page.nrows == 3);
+    CHECK(!b->u.list_page.has_total && !b->u.list_page.has_count);
+    r.u.list_page.has_total = r.u.list_page.has_count = 1;
+    r.u.list_page.total = 7;
+    r.u.list_page.count = 0xffffffff;
+    b = round_trip(&r);
+    CHECK(b->u.list_page.has_total && b->u.list_page.total == 7);
+    CHECK(b->u.list_page.has_count && b->u.list_page.count == 0xffffffff);
     for (size_t i = 0; i < 3; i++)
         CHECK(got_rows[i].len == strlen(rows[i]) &&
               memcmp(got_rows[i].s, rows[i], got_rows[i].len) == 0);
@@ -664,31 +807,122 @@ static void test_other_rules(void)
     /* TRIGGER_SET: entry rules */
     new_rec(&r, IPC_TRIGGER_SET);
     r.u.trigger_set.generation = 1;
-    r.u.trigger_set.entry.analyzer_family = 4;
+    r.u.trigger_set.entry.config_source = 2;
+    struct pm_trigger *t = &r.u.trigger_set.entry.rule;
+    t->type = TRIG_USERNAME;
+    strcpy(t->text, "x");
+    t->value[0] = 'x';
+    t->value_len = 1;
+    t->analyzer.family = 4;
+    t->analyzer.port = 1;
     CHECK(!encode_fails(&r));
-    r.u.trigger_set.entry.analyzer_family = 0; /* no analyzer */
+    t->analyzer.family = 0; /* no analyzer */
     CHECK(encode_fails(&r));
-    r.u.trigger_set.entry.analyzer_family = 4;
-    r.u.trigger_set.entry.trigger_type = 9;
+    t->analyzer.family = 4;
+    t->analyzer.port = 0;
     CHECK(encode_fails(&r));
+    t->analyzer.port = 1;
+    t->type = TRIG_TYPE_MAX + 1;
+    CHECK(encode_fails(&r));
+    t->type = TRIG_USERNAME;
+    t->direction = 3;
+    CHECK(encode_fails(&r));
+    t->direction = TRIG_DIR_BOTH;
+    t->mirror_id = TRIG_MIRROR_ID_MAX + 1;
+    CHECK(encode_fails(&r));
+    t->mirror_id = 0;
+    t->value_len = 0; /* a value is needed */
+    CHECK(encode_fails(&r));
+    t->value_len = 1;
+    t->text[0] = '\0';
+    CHECK(encode_fails(&r));
+    strcpy(t->text, "x");
+    t->from = 10;
+    t->until = 10;
+    CHECK(encode_fails(&r));
+    t->from = -1;
+    t->until = 0;
+    CHECK(encode_fails(&r));
+    t->from = 0;
+    t->type = TRIG_IP; /* no address */
+    CHECK(encode_fails(&r));
+    t->ip_family = 4;
+    t->ip_plen = 33;
+    CHECK(encode_fails(&r));
+    t->ip_plen = 32;
+    CHECK(!encode_fails(&r));
+    t->ip_family = 6;
+    t->ip_plen = 128;
+    CHECK(!encode_fails(&r));
     blen = 0;
     tlv(body, &blen, 1, "\1\0\0\0\0\0\0\0", 8);
-    tlv(body, &blen, 2, "\0", 1);
-    tlv(body, &blen, 3, "\0", 1);
+    tlv(body, &blen, 2, "\2", 1);
+    tlv(body, &blen, 3, "\3", 1);
     tlv(body, &blen, 4, "x", 1);
     tlv(body, &blen, 5, "\0\0\0\0", 4);
+    tlv(body, &blen, 8, "\1\0", 2);
+    tlv(body, &blen, 10, "\2", 1);
+    tlv(body, &blen, 12, "\0", 1);
     CHECK(parse(msg, mkbatch(msg, IPC_TRIGGER_SET, 0, body, blen)) == 0);
     CHECK(only_reason() == IPC_REJ_MISSING); /* no analyzer */
     tlv(body, &blen, 6, "\1\2\3\4", 4);
     CHECK(parse(msg, mkbatch(msg, IPC_TRIGGER_SET, 0, body, blen)) == 1);
+    CHECK(got[0].u.trigger_set.entry.rule.value_len == 1 &&
+          got[0].u.trigger_set.entry.rule.value[0] == 0); /* a NUL octet is a value */
     expect_record_refused(mkbatch(msg, IPC_TRIGGER_SET, IPC_F_EMPTY, body, blen),
                           IPC_REJ_SEMANTIC); /* EMPTY with an entry */
+    size_t keep = blen;
+    tlv(body, &blen, 13, "\1\2\3\4", 4); /* an address on a username rule */
+    expect_record_refused(mkbatch(msg, IPC_TRIGGER_SET, 0, body, blen), IPC_REJ_SEMANTIC);
+    blen = keep;
     tlv(body, &blen, 7, "0123456789abcdef", 16);
     expect_record_refused(mkbatch(msg, IPC_TRIGGER_SET, 0, body, blen), IPC_REJ_SEMANTIC);
     blen = 0;
     tlv(body, &blen, 1, "\1\0\0\0\0\0\0\0", 8);
     tlv(body, &blen, 7, "0123456789abcde", 15);
     expect_record_refused(mkbatch(msg, IPC_TRIGGER_SET, IPC_F_EMPTY, body, blen), IPC_REJ_WIDTH);
+
+    /* INTERCEPT: exactly one flag, one analyzer, prefixes 17 octets of 1..128 */
+    blen = 0;
+    tlv(body, &blen, 1, "\7\0\0\0", 4);
+    tlv(body, &blen, 2, "\0\0\0\0", 4);
+    tlv(body, &blen, 5, "\1\0", 2);
+    tlv(body, &blen, 6, "\2", 1);
+    tlv(body, &blen, 7, "\0", 1);
+    tlv(body, &blen, 8, "\3", 1);
+    tlv(body, &blen, 9, "", 0);
+    tlv(body, &blen, 10, "\0\0\0\0", 4);
+    tlv(body, &blen, 11, "\0\0\0\0\0\0\0\0", 8);
+    expect_record_refused(mkbatch(msg, IPC_INTERCEPT, IPC_F_ICPT_UP, body, blen),
+                          IPC_REJ_MISSING); /* no analyzer */
+    tlv(body, &blen, 3, "\x7f\0\0\1", 4);
+    CHECK(parse(msg, mkbatch(msg, IPC_INTERCEPT, IPC_F_ICPT_DOWN, body, blen)) == 1);
+    expect_record_refused(mkbatch(msg, IPC_INTERCEPT, 0, body, blen), IPC_REJ_FLAGS);
+    expect_record_refused(
+        mkbatch(msg, IPC_INTERCEPT, IPC_F_ICPT_UP | IPC_F_ICPT_RESTORE, body, blen), IPC_REJ_FLAGS);
+    expect_record_refused(mkbatch(msg, IPC_INTERCEPT, IPC_F_BEGIN, body, blen), IPC_REJ_FLAGS);
+    keep = blen;
+    tlv(body, &blen, 12, "", 0); /* an identity of 0 octets: absent, not empty */
+    expect_record_refused(mkbatch(msg, IPC_INTERCEPT, IPC_F_ICPT_UP, body, blen), IPC_REJ_SIZE);
+    blen = keep;
+    uint8_t pfx[17] = {0x20, 0x01};
+    tlv(body, &blen, 24, pfx, 17);
+    expect_record_refused(mkbatch(msg, IPC_INTERCEPT, IPC_F_ICPT_UP, body, blen), IPC_REJ_RANGE);
+    blen = keep;
+    pfx[16] = 129;
+    tlv(body, &blen, 24, pfx, 17);
+    expect_record_refused(mkbatch(msg, IPC_INTERCEPT, IPC_F_ICPT_UP, body, blen), IPC_REJ_RANGE);
+    blen = keep;
+    pfx[16] = 64;
+    for (int i = 0; i < SIG_PREFIX6_MAX; i++)
+        tlv(body, &blen, 24, pfx, 17);
+    CHECK(parse(msg, mkbatch(msg, IPC_INTERCEPT, IPC_F_ICPT_UP, body, blen)) == 1);
+    CHECK(got[0].u.intercept.ic.id.nprefix6 == SIG_PREFIX6_MAX);
+    tlv(body, &blen, 24, pfx, 17);
+    expect_record_refused(mkbatch(msg, IPC_INTERCEPT, IPC_F_ICPT_UP, body, blen), IPC_REJ_REPEAT);
+    blen = keep;
+    tlv(body, &blen, 26, "\0\1\2\3\4", 5);
+    expect_record_refused(mkbatch(msg, IPC_INTERCEPT, IPC_F_ICPT_UP, body, blen), IPC_REJ_SIZE);
 
     /* LIST_REQ max_rows 0; LIST_PAGE more = 2 */
     new_rec(&r, IPC_LIST_REQ);

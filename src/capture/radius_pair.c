@@ -1,0 +1,187 @@
+/*
+ * radius_pair.c - pending RADIUS requests, found again by their response
+ * (radius_track_priv.h; docs/radius.md "Pairing"): a hash of (Identifier,
+ * addresses, ports) and a list oldest first for expiry.
+ */
+#include "radius_track_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#define RP_BUCKETS 16384u /* a power of two */
+
+struct rp_table {
+    struct rp_entry *bucket[RP_BUCKETS];
+    struct rp_entry *head, *tail; /* age list */
+    size_t n;
+};
+
+struct rp_table *rp_new(void)
+{
+    return calloc(1, sizeof(struct rp_table));
+}
+
+static unsigned key_hash(const struct rp_key *k)
+{
+    /* FNV-1a over the key's octets (no padding: the struct is 4+32 octets). */
+    const uint8_t *p = (const uint8_t *)k;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < sizeof(*k); i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h & (RP_BUCKETS - 1);
+}
+
+static int key_eq(const struct rp_key *a, const struct rp_key *b)
+{
+    return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+static void unlink_age(struct rp_table *t, struct rp_entry *e)
+{
+    if (e->prev != NULL)
+        e->prev->next = e->next;
+    else
+        t->head = e->next;
+    if (e->next != NULL)
+        e->next->prev = e->prev;
+    else
+        t->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void link_tail(struct rp_table *t, struct rp_entry *e)
+{
+    e->prev = t->tail;
+    e->next = NULL;
+    if (t->tail != NULL)
+        t->tail->next = e;
+    else
+        t->head = e;
+    t->tail = e;
+}
+
+static void wipe_free(struct rp_entry *e)
+{
+    if (e->pkt != NULL) {
+        OPENSSL_cleanse(e->pkt, e->len);
+        free(e->pkt);
+    }
+    OPENSSL_cleanse(e, sizeof(*e));
+    free(e);
+}
+
+void rp_remove(struct rp_table *t, struct rp_entry *e)
+{
+    struct rp_entry **pp = &t->bucket[key_hash(&e->key)];
+    while (*pp != NULL && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp == e)
+        *pp = e->hnext;
+    unlink_age(t, e);
+    t->n--;
+    wipe_free(e);
+}
+
+void rp_free(struct rp_table *t)
+{
+    if (t == NULL)
+        return;
+    while (t->head != NULL)
+        rp_remove(t, t->head);
+    free(t);
+}
+
+int rp_answers(uint8_t req, uint8_t resp)
+{
+    switch (req) {
+    case RAD_ACCESS_REQUEST:
+        return resp == RAD_ACCESS_ACCEPT || resp == RAD_ACCESS_REJECT ||
+               resp == RAD_ACCESS_CHALLENGE;
+    case RAD_ACCOUNTING_REQUEST:
+        return resp == RAD_ACCOUNTING_RESPONSE;
+    case RAD_COA_REQUEST:
+        return resp == RAD_COA_ACK || resp == RAD_COA_NAK;
+    case RAD_DISCONNECT_REQUEST:
+        return resp == RAD_DISCONNECT_ACK || resp == RAD_DISCONNECT_NAK;
+    default:
+        return 0;
+    }
+}
+
+int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8_t *auth,
+           const uint8_t *pkt, size_t len, uint64_t t_ms, unsigned *evicted)
+{
+    unsigned h = key_hash(k);
+    for (struct rp_entry *e = t->bucket[h]; e != NULL; e = e->hnext)
+        if (key_eq(&e->key, k) && e->code == code && memcmp(e->auth, auth, RAD_AUTH_LEN) == 0) {
+            e->t_ms = t_ms; /* a retransmission: the timeout starts again */
+            unlink_age(t, e);
+            link_tail(t, e);
+            return 1;
+        }
+    while (t->n >= RP_MAX_PENDING && t->head != NULL) {
+        rp_remove(t, t->head);
+        (*evicted)++;
+    }
+    struct rp_entry *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return -1;
+    e->pkt = malloc(len);
+    if (e->pkt == NULL) {
+        free(e);
+        return -1;
+    }
+    memcpy(e->pkt, pkt, len);
+    e->len = len;
+    e->key = *k;
+    e->code = code;
+    memcpy(e->auth, auth, RAD_AUTH_LEN);
+    e->t_ms = t_ms;
+    e->hnext = t->bucket[h];
+    t->bucket[h] = e;
+    link_tail(t, e);
+    t->n++;
+    return 0;
+}
+
+unsigned rp_find(struct rp_table *t, const struct rp_key *k, uint8_t resp_code,
+                 struct rp_entry **first)
+{
+    unsigned n = 0;
+    *first = NULL;
+    for (struct rp_entry *e = t->bucket[key_hash(k)]; e != NULL; e = e->hnext)
+        if (key_eq(&e->key, k) && rp_answers(e->code, resp_code)) {
+            if (n++ == 0)
+                *first = e;
+        }
+    return n;
+}
+
+void rp_drop_all(struct rp_table *t, const struct rp_key *k, uint8_t resp_code)
+{
+    struct rp_entry *e;
+    while (rp_find(t, k, resp_code, &e) > 0)
+        rp_remove(t, e);
+}
+
+unsigned rp_expire(struct rp_table *t, uint64_t cutoff_ms)
+{
+    unsigned n = 0;
+    while (t->head != NULL && t->head->t_ms < cutoff_ms) {
+        rp_remove(t, t->head);
+        n++;
+    }
+    return n;
+}
+
+int64_t rp_oldest(const struct rp_table *t)
+{
+    return t->head != NULL ? (int64_t)t->head->t_ms : -1;
+}
+
+size_t rp_count(const struct rp_table *t)
+{
+    return t->n;
+}

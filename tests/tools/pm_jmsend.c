@@ -1,0 +1,102 @@
+/*
+ * pm_jmsend.c - sends mirrored packets with the jmirror sender
+ * (src/capture/jm_send.c) for tests/integration/test_jmirror.py, which
+ * checks that tshark decodes them as jmirror:
+ *
+ *   pm_jmsend [-s] ANALYZER MIRROR-ID SESSION-ID [COUNT]
+ *
+ * ANALYZER is ADDRESS:PORT or [ADDR]:PORT.  Each
+ * datagram carries a fixed inner packet: IPv4/UDP 198.18.0.1:12345 ->
+ * 198.18.0.2:53 for an IPv4 analyzer, IPv6/UDP 2001:db8::1 -> 2001:db8::2
+ * for an IPv6 one.  -s: send from inside the capture sandbox
+ * (sbx_set_datagram_fds, sbx_apply_seccomp), as the capture process does.
+ * Exit 0 when every datagram was sent.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pmirrord/jm_send.h"
+#include "pmirrord/sandbox.h"
+#include "pmirrord/trigger.h"
+
+static const uint8_t pkt4[] = {0x45, 0x00, 0x00, 0x21, 0x12, 0x34, 0x00, 0x00, 0x40, 0x11, 0x00,
+                               0x00, 198,  18,   0,    1,    198,  18,   0,    2,    0x30, 0x39,
+                               0x00, 0x35, 0x00, 0x0d, 0x00, 0x00, 'h',  'e',  'l',  'l',  'o'};
+
+/* ADDRESS:PORT or [ADDR]:PORT (a test tool's own reading, not the daemon's). */
+static int analyzer_parse(const char *s, struct trig_analyzer *a)
+{
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", s);
+    char *colon = strrchr(buf, ':');
+    if (colon == NULL)
+        return -1;
+    *colon = '\0';
+    memset(a, 0, sizeof(*a));
+    a->port = (uint16_t)atoi(colon + 1);
+    if (buf[0] == '[') {
+        size_t n = strlen(buf);
+        if (n < 3 || buf[n - 1] != ']')
+            return -1;
+        buf[n - 1] = '\0';
+        a->family = 6;
+        return inet_pton(AF_INET6, buf + 1, a->addr) == 1 ? 0 : -1;
+    }
+    a->family = 4;
+    return inet_pton(AF_INET, buf, a->addr) == 1 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    char err[256];
+    int sandbox = 0, opt;
+    while ((opt = getopt(argc, argv, "s")) != -1) {
+        if (opt != 's')
+            return 2;
+        sandbox = 1;
+    }
+    if (argc - optind < 3) {
+        fprintf(stderr, "usage: pm_jmsend [-s] ANALYZER MIRROR-ID SESSION-ID [COUNT]\n");
+        return 2;
+    }
+    struct trig_analyzer a;
+    if (analyzer_parse(argv[optind], &a) < 0) {
+        fprintf(stderr, "pm_jmsend: not ADDRESS:PORT or [ADDR]:PORT\n");
+        return 2;
+    }
+    uint32_t mid = (uint32_t)strtoul(argv[optind + 1], NULL, 0);
+    uint32_t sid = (uint32_t)strtoul(argv[optind + 2], NULL, 0);
+    int count = argc - optind > 3 ? atoi(argv[optind + 3]) : 1;
+    struct jm_sender *s = jm_new(err, sizeof(err));
+    if (s == NULL) {
+        fprintf(stderr, "pm_jmsend: %s\n", err);
+        return 1;
+    }
+    if (sandbox) {
+        int fds[2];
+        jm_fds(s, &fds[0], &fds[1]);
+        if (sbx_set_datagram_fds(fds, 2, err, sizeof(err)) < 0 ||
+            sbx_apply_seccomp(0, err, sizeof(err)) < 0) {
+            fprintf(stderr, "pm_jmsend: %s\n", err);
+            return 1;
+        }
+    }
+    uint8_t pkt6[40 + 8 + 5] = {0x60, 0, 0, 0, 0, 13, 17, 64, 0x20, 0x01, 0x0d, 0xb8};
+    pkt6[23] = 1;
+    memcpy(pkt6 + 24, "\x20\x01\x0d\xb8", 4);
+    pkt6[39] = 2;
+    memcpy(pkt6 + 40, "\x30\x39\x00\x35\x00\x0d\x00\x00hello", 13);
+    int failed = 0;
+    for (int i = 0; i < count; i++) {
+        int rc = a.family == 4 ? jm_send(s, &a, mid, sid, pkt4, sizeof(pkt4))
+                               : jm_send(s, &a, mid, sid, pkt6, sizeof(pkt6));
+        failed += rc != 0;
+    }
+    if (failed)
+        fprintf(stderr, "pm_jmsend: %d datagram(s) not sent\n", failed);
+    fflush(NULL);
+    _exit(failed ? 1 : 0); /* sandboxed: no exit handlers (LeakSanitizer forks) */
+}
