@@ -297,9 +297,10 @@ class TestRadiusLogin(RadiusCase):
         off = [("Acct-Session-Id", a["asid"]), ("NAS-IP-Address", NAS), ("ERX-LI-Action", "off")]
         rp.assert_ok(self, rp.coa(self.ns, off), "CoA off")
         deact = self.wait_note("InterfaceSessionDeactivated", mid)
+        # the values of the intercept that stopped (docs/sessions.md): the login's
         self.assert_values(deact, {
-            "DateAndTime": DT, "ConfigurationSource": CS[1],
-            "TriggerType": TT[5], "Trigger": "STRING: " + a["asid"],     # the CoA's identification
+            "DateAndTime": DT, "ConfigurationSource": CS[0],
+            "TriggerType": TT[4], "Trigger": "STRING: " + a["csid"],
             "RouterId": "Gauge32: %d" % NAS_ROUTER_ID, "Identifier": "Gauge32: %d" % mid,
             "SessionIdentifier": "Gauge32: %d" % a["sid"], "PolicyName": "STRING: spl_%08x" % mid,
             "PolicyId": "Gauge32: %d" % mid, "TargetIpAddress": "IpAddress: " + a["ip"]})
@@ -311,6 +312,7 @@ class TestRadiusLogin(RadiusCase):
         on = [("Acct-Session-Id", a["asid"]), ("NAS-IP-Address", NAS)] + rp.li_vsas(mid, sid2, port=JM1)
         rp.assert_ok(self, rp.coa(self.ns, on), "CoA on")
         act = self.wait_note("InterfaceSessionActivated", mid)
+        # a CoA-provisioned intercept: radiusCoa, the CoA's session identification
         self.assert_values(act, {
             "DateAndTime": DT, "ConfigurationSource": CS[1], "TriggerType": TT[5],
             "Trigger": "STRING: " + a["asid"], "RouterId": "Gauge32: %d" % NAS_ROUTER_ID,
