@@ -24,6 +24,7 @@ import signal
 import struct
 import unittest
 
+import pmtest
 import radpeer as rp
 import test_notify
 import test_procmodel as pm
@@ -54,6 +55,9 @@ GINA = dict(user="gina-two-9d4b", pw="gina-pw", ip="198.18.13.5", asid="sess-000
 HANK = dict(user="hank-kill-27aa", pw="hank-pw", ip="198.18.14.5", asid="sess-0009", mid=4400, sid=44004)
 IVAN = dict(user="ivan-memscan-subscriber-6c58e0", pw="ivan-pw", ip="198.18.15.5",
             csid="ivan-calling-station-71b3", asid="sess-0010", mid=4500, sid=45005)
+JACK = dict(user="jack-plain-0e6d", pw="jack-pw", ip="198.18.16.5", asid="sess-0011", mid=4600)
+KATE = dict(user="kate-coa-nak-93c2", pw="kate-pw", ip="198.18.17.5", asid="sess-0012", mid=4700,
+            sid=47007)
 PEER4 = "198.18.99.1"                   # the other end of subscriber traffic (local too)
 PEER6 = "2001:2:0:99::1"
 
@@ -77,6 +81,7 @@ class RadiusCase(PmTestCase):
     users = ()          # subscriber dicts, with "vsas": the reply's LI VSAs (or none)
     mirror_lines = ""   # `mirror ...` triggers in the configuration
     evtestd = False     # TestHarness: pm_evtestd (events from a FIFO), no RADIUS directives
+    nas_nak = False     # the NAS answers every CoA and Disconnect with a NAK
 
     def setUp(self):
         for exe in (rp.FREERADIUS, rp.RADCLIENT):
@@ -106,7 +111,7 @@ class RadiusCase(PmTestCase):
         e.secrets.add(ANALYZER)
         self.radius = rp.RadiusServer(self.ns, e.dir, users).start()
         self.addCleanup(self.radius.stop)
-        self.nas = rp.FakeNas(self.ns, e.dir)
+        self.nas = rp.FakeNas(self.ns, e.dir, nak=self.nas_nak)
         self.addCleanup(self.nas.stop)
         self.jm = rp.JmListener(self.ns, e.dir, "%s:%d" % (ANALYZER, JM1), "%s:%d" % (ANALYZER, JM2))
         self.addCleanup(self.jm.stop)
@@ -496,6 +501,67 @@ class TestTwoIntercepts(RadiusCase):
         self.wait_note("SessionEnd", g["mid2"])
         self.assertEqual(self.kinds(g["mid"]), ["SessionStart", "SessionEnd"])
         self.assertEqual(self.kinds(g["mid2"]), ["SessionStart", "SessionEnd"])
+
+
+class TestRuntimeTrigger(RadiusCase):
+    users = (JACK,)
+
+    def test_trigger_added_and_removed_while_the_session_is_up(self):
+        j, mid = JACK, JACK["mid"]
+        self.login(j)            # no LI VSAs, no rule: tracked, not a target
+        wait_for(lambda: j["ip"] in str(self.env.ctl_json("show", "mirror", "subscribers")), 10,
+                 what="the session in show mirror subscribers")
+        before = self.src_lo().get("packets", 0)
+        self.traffic(j, "untargeted")
+        self.captured_since(before, 6)
+        rule = ("mirror", "username", j["user"], "analyzer", "%s:%d" % (ANALYZER, JM2), "id", str(mid))
+        r = self.env.ctl(*rule, secret=pmtest.MIRROR_SECRET)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        act = self.wait_note("InterfaceSessionActivated", mid)
+        self.assert_values(act, {
+            "DateAndTime": DT, "ConfigurationSource": CS[2], "TriggerType": TT[3],
+            "Trigger": "STRING: " + j["user"], "RouterId": "Gauge32: %d" % NAS_ROUTER_ID,
+            "Identifier": "Gauge32: %d" % mid, "PolicyName": "STRING: spl_%08x" % mid,
+            "PolicyId": "Gauge32: %d" % mid, "Direction": INGRESS,
+            "TargetIpAddress": "IpAddress: " + j["ip"], "AnalyzerAddress": "IpAddress: " + ANALYZER})
+        sid = int(act["SessionIdentifier"].split()[-1])
+        self.traffic(j, "targeted")
+        self.wait_mirrored(j, "targeted", mid, sid, port=JM2)
+        self.assertEqual(self.jm.marked(b"untargeted-"), [])
+        r = self.env.ctl("no", "mirror", "username", j["user"], "id", str(mid), secret=pmtest.MIRROR_SECRET)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        deact = self.wait_note("InterfaceSessionDeactivated", mid)
+        self.assertEqual((deact["ConfigurationSource"], deact["SessionIdentifier"]),
+                         (CS[2], "Gauge32: %d" % sid))
+        before = self.src_lo().get("packets", 0)
+        self.traffic(j, "removed")
+        self.captured_since(before, 6)
+        self.assertEqual(self.jm.marked(b"removed-"), [])
+        self.assertEqual(self.kinds(mid), ["InterfaceSessionActivated", "InterfaceSessionDeactivated"])
+
+
+class TestCoaNak(RadiusCase):
+    users = (KATE,)
+    nas_nak = True
+
+    def test_nak_is_counted_and_the_mirroring_stands(self):
+        k, mid = KATE, KATE["mid"]
+        self.login(k)
+        naks = self.radius_counter("coa_naks")
+        on = [("Acct-Session-Id", k["asid"]), ("NAS-IP-Address", NAS)] + vsas(k)
+        r = rp.coa(self.ns, on)
+        self.assertIn("Received CoA-NAK", r.stdout)
+        act = self.wait_note("InterfaceSessionActivated", mid)
+        self.assert_values(act, {"ConfigurationSource": CS[1], "TriggerType": TT[5],
+                                 "Trigger": "STRING: " + k["asid"],
+                                 "SessionIdentifier": "Gauge32: %d" % k["sid"],
+                                 "TargetIpAddress": "IpAddress: " + k["ip"]})
+        wait_for(lambda: self.radius_counter("coa_naks") == naks + 1, 10, what="the CoA-NAK counted")
+        wait_for(lambda: [x for x in self.mirror_log() if "nak" in x.lower()], 10,
+                 what="the CoA-NAK in the mirror log")
+        self.traffic(k, "naked")
+        self.wait_mirrored(k, "naked", mid, k["sid"])
+        self.assertEqual(self.kinds(mid), ["InterfaceSessionActivated"])
 
 
 class TestCaptureRestart(RadiusCase):
