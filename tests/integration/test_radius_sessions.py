@@ -477,6 +477,7 @@ class TestIpv6(RadiusCase):
         # erin's packets never reach frank's analyzer and the other way round
         self.assertEqual(self.jm.marked(b"erin-", JM2), [])
         self.assertEqual(self.jm.marked(b"frank-", JM1), [])
+        self.assertEqual((self.kinds(e["mid"]), self.kinds(f["mid"])), (["SessionStart"], ["SessionStart"]))
 
 
 class TestTwoIntercepts(RadiusCase):
