@@ -365,7 +365,8 @@ def _b(v):
 
 class Subscriber:
     """What a NAS knows of one subscriber.  Octet-string fields take bytes or str; None is
-    absent.  ip: the framed IPv4 address (Framed-IP-Address in the Accept)."""
+    absent.  ip: the framed IPv4 address (Framed-IP-Address in the Accept).  nas_ip: the
+    NAS-IP-Address the NAS sends (None: the Radius object's NAS address; False: none)."""
 
     def __init__(self, user=None, password=b"pw", csid=None, ip=None, acct_sid=None,
                  nas_port=None, nas_port_id=None, nas_ip=None, nas_id=None, circuit=None,
@@ -385,7 +386,7 @@ class Subscriber:
         if self.user is not None:
             out += attr(USER_NAME, self.user)
         nas_ip = self.nas_ip if self.nas_ip is not None else default_nas_ip
-        if nas_ip is not None:
+        if nas_ip:   # nas_ip=False: no NAS-IP-Address at all
             out += a_ip(NAS_IP_ADDRESS, nas_ip)
         if self.nas_id is not None:
             out += attr(NAS_IDENTIFIER, self.nas_id)
@@ -476,7 +477,7 @@ class Radius:
         return out
 
     def li(self, li, vector):
-        """LI VSAs with fresh salts."""
+        """LI VSAs with fresh salts, encrypted with vector."""
         return li_attrs(li, self.secret, vector, self._next_salt()) if li is not None else b""
 
     # -- Access --------------------------------------------------------------------
@@ -488,18 +489,16 @@ class Radius:
             a += attr(ACCT_SESSION_ID, sub.acct_sid)
         return a
 
-    def login(self, sub, li=None, framed=True, extra_accept=b"", **kw):
+    def login(self, sub, li=None, framed=True, extra_accept=b"", li_vector=None, **kw):
         """Access-Request and Access-Accept (Framed-* addresses when framed; the LI VSAs of li
-        encrypted with the request's authenticator; the Acct-Session-Id assigned by the server
-        unless the request carried it).  Returns [request, accept]."""
+        encrypted with the request's authenticator, or with li_vector to make them
+        undecryptable).  Returns [request, accept]."""
         auth = self.request_authenticator()
         req_attrs = self.access_request_attrs(sub, auth)
 
         def accept(rauth):
             a = sub.framed_attrs() if framed else b""
-            if sub.acct_sid is not None and not sub.request_acct_sid:
-                a += attr(CLASS, b"sigpcap")
-            return a + self.li(li, rauth) + extra_accept
+            return a + self.li(li, rauth if li_vector is None else li_vector) + extra_accept
         return self.exchange(ACCESS_REQUEST, req_attrs, ACCESS_ACCEPT, accept, auth=auth,
                              what="access", **kw)
 
@@ -533,8 +532,9 @@ class Radius:
     # -- Dynamic authorization (RFC 5176) ---------------------------------------------
     def session_ident(self, sub, by=("acct_sid",)):
         """Session-identification attributes of a CoA/Disconnect: by names Subscriber fields
-        (acct_sid, user, csid, ip, nas_port_id); NAS-IP-Address always."""
-        a = a_ip(NAS_IP_ADDRESS, sub.nas_ip or self.nas)
+        (acct_sid, user, csid, ip, nas_port_id); NAS-IP-Address unless sub.nas_ip is False."""
+        nas_ip = sub.nas_ip if sub.nas_ip is not None else self.nas
+        a = a_ip(NAS_IP_ADDRESS, nas_ip) if nas_ip else b""
         for f in by:
             v = getattr(sub, f)
             if v is None:
