@@ -21,6 +21,7 @@ import os
 import re
 import socket
 import struct
+import subprocess
 import sys
 import time
 import unittest
@@ -175,12 +176,30 @@ class RowsCase(tn.NotifyCase):
         self.r.acct(self.mark, "start")
         return self.w.frames[-1].ts
 
-    def replay(self, extra="", marker=True):
-        """Writes the pcap (with the marker login at the end), starts the world, returns the
-        notifications before the marker's, decoded."""
+    def check_pcap(self, path, invalid=0):
+        """tshark pairs every RADIUS response with its request and finds its Response
+        Authenticator right (but for `invalid` of them, signed with another secret): what the
+        daemon is given is correct RADIUS."""
+        r = subprocess.run(["tshark", "-n", "-r", path, "-o", "radius.shared_secret:" + SECRET,
+                            "-o", "radius.validate_authenticator:TRUE", "-Y", "radius", "-T", "fields",
+                            "-E", "separator=|", "-e", "radius.code", "-e", "radius.authenticator.valid"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        verdicts = [ln.split("|")[1] for ln in r.stdout.splitlines()
+                    if ln.split("|")[0].isdigit() and int(ln.split("|")[0]) in sp.RESPONSES]
+        self.assertEqual((verdicts.count("1"), verdicts.count("0")),
+                         (len(verdicts) - invalid, invalid), "tshark's verdicts on the responses")
+
+    def replay(self, extra="", marker=True, invalid=0):
+        """Writes the pcap (with the marker login at the end), checks it with tshark, starts
+        the world, returns the notifications before the marker's, decoded.
+        PM_ROWS_PCAP_ONLY=1: stop after the check (the generator alone, no daemon)."""
         if marker:
             self.mark_ts = self.end_with_marker()
         pcap = self.w.write(self.env.path("signalling.pcap"))
+        self.check_pcap(pcap, invalid)
+        if os.environ.get("PM_ROWS_PCAP_ONLY"):
+            raise unittest.SkipTest("PM_ROWS_PCAP_ONLY: the pcap is right; no daemon")
         self.start_trapd_with_mibs("snmptrapd", self.env.trap_port)
         self.env.start_pmirrord(self.conf(pcap, extra))
         if not marker:
@@ -743,7 +762,7 @@ class TestMalformed(RowsCase):
         alice = sp.Subscriber(user="alice", csid="02-00-00-00-00-01", ip="198.18.100.10", acct_sid="92")
         acc = self.r.login(alice, li=sp.LI(mirror_id=951, session_id=2, analyzer=AN1, port=30030))
         self.r.acct(alice, "start")
-        got = self.replay()
+        got = self.replay(invalid=1)
         self.assertEvents(got, [Session(0, 4, alice.csid, u32(NAS), 951, 2, AN1, tip=alice.ip)
                                 .ev("SessionStart", acc[1].ts)])
         self.assertEqual(self.counter("radius", "malformed"), 3)
@@ -771,6 +790,8 @@ class TestInterfaces(RowsCase):
               "    off += 16 + incl\n")
 
     def setUp(self):
+        if os.environ.get("PM_ROWS_PCAP_ONLY"):
+            raise unittest.SkipTest("PM_ROWS_PCAP_ONLY: live tests need the daemon")
         capsrc.CaptureSources.setUp(self)
         super().setUp()
         self.w = sp.Wire(t0=time.time(), link="eth")
@@ -783,8 +804,14 @@ class TestInterfaces(RowsCase):
         conf = self.conf("/dev/null", extra).replace("capture pcap:/dev/null pace fast",
                                                      "capture a0 role both")
         self.env.start_pmirrord(conf)
-        wait_for(lambda: any(c[0] == "src:a0" and c[1] == "state" and c[2] == 1
-                             for c in self.mirror_stats()), 30, what="a0 up")
+
+        def a0_up():
+            self.assertAlive()
+            try:
+                return any(c[:3] == ("src:a0", "state", 1) for c in self.mirror_stats())
+            except AssertionError:   # the control socket is not there yet
+                return False
+        wait_for(a0_up, 30, what="a0 up")
 
     def send(self):
         pcap = self.w.write(self.env.path("live-%d.pcap" % len(self.w.frames)))
