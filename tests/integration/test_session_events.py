@@ -307,7 +307,8 @@ class TestSessionStart(RowsCase):
 
     def test_message_authenticator_and_router_id_from_the_source(self):
         """requireMessageAuthenticator on: a login with Message-Authenticators counts, one
-        without is refused; without NAS-IP-Address RouterId is the NAS's source address."""
+        without is refused.  RouterId: NAS-IP-Address when there is one (even if it is not the
+        source address), else the NAS's source address."""
         ma = sp.Radius(self.w, SECRET, nas=NAS, server=SERVER, msgauth=True)
         carol = sp.Subscriber(user="carol", ip="198.18.100.12", acct_sid="c1", nas_ip=False)
         dave = sp.Subscriber(user="dave", ip="198.18.100.13", acct_sid="d1")
@@ -315,11 +316,15 @@ class TestSessionStart(RowsCase):
         self.w.advance(1)
         acc = ma.login(carol, li=sp.LI(mirror_id=19, session_id=2, analyzer=AN1, port=30030))
         ma.acct(carol, "start")
-        self.mark_ts = None
+        self.w.advance(1)
+        erin = sp.Subscriber(user="erin", ip="198.18.100.14", acct_sid="e1", nas_ip="198.18.7.7")
+        acc_e = ma.login(erin, li=sp.LI(mirror_id=20, session_id=3, analyzer=AN1, port=30030))
+        ma.acct(erin, "start")
         self.r = ma                                   # the marker signs too
         got = self.replay("requireMessageAuthenticator on")
-        s = Session(0, 3, "carol", u32(NAS), 19, 2, AN1, tip="198.18.100.12")
-        self.assertEvents(got, [s.ev("SessionStart", acc[1].ts)])
+        self.assertEvents(got, [
+            Session(0, 3, "carol", u32(NAS), 19, 2, AN1, tip=carol.ip).ev("SessionStart", acc[1].ts),
+            Session(0, 3, "erin", u32("198.18.7.7"), 20, 3, AN1, tip=erin.ip).ev("SessionStart", acc_e[1].ts)])
         self.assertGreaterEqual(self.counter("radius", "msgauth_missing") or 0, 1)
 
     def test_session_identifier_derivations(self):
@@ -406,6 +411,48 @@ class TestSessionStart(RowsCase):
         rx.settimeout(0.3)
         with self.assertRaises(socket.timeout):
             rx.recv(65535)
+
+
+    def analyzer(self, addr):
+        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rx.bind((addr, 0))
+        rx.settimeout(10)
+        self.addCleanup(rx.close)
+        return rx, rx.getsockname()[1]
+
+    def test_ipv6_subscriber(self):
+        """A subscriber with a Framed-IPv6-Prefix and no IPv4 address is tracked, targeted
+        (TargetIpAddress 0.0.0.0: the MIB has no IPv6) and its IPv6 packets are mirrored."""
+        rx, port = self.analyzer(AN1)
+        v6 = sp.Subscriber(user="ivy", csid="02-00-00-00-00-61", ipv6_prefix="2001:db8:61:100::/56",
+                           acct_sid="61")
+        acc = self.r.login(v6, li=sp.LI(mirror_id=0x361, session_id=0x61, analyzer=AN1, port=port))
+        st = self.r.acct(v6, "start")
+        up = self.w.data("2001:db8:61:100::5", "2001:db8:ffff::1", count=2)
+        self.w.data("2001:db8:62::5", "2001:db8:ffff::1", count=1)            # not hers
+        got = self.replay()
+        s = Session(0, 4, v6.csid, u32(NAS), 0x361, 0x61, AN1, tip="0.0.0.0")
+        self.assertEvents(got, [s.ev("SessionStart", (acc[1].ts, st[1].ts))])
+        data = [rx.recv(65535) for _ in up]
+        self.assertEqual(data, [struct.pack("!II", 0x361, 0x61) + f.ip for f in up])
+
+    def test_two_intercepts_on_one_subscriber(self):
+        """Different mirror IDs on one subscriber (RADIUS at login, a config trigger): both
+        start, both analyzers get every packet."""
+        rx1, p1 = self.analyzer(AN1)
+        rx2, p2 = self.analyzer(AN2)
+        alice = sp.Subscriber(user="alice", csid="02-00-00-00-00-01", ip="198.18.100.10",
+                              acct_sid="4711", request_acct_sid=True)
+        acc = self.r.login(alice, li=sp.LI(mirror_id=0x370, session_id=0x70, analyzer=AN1, port=p1))
+        self.r.acct(alice, "start")
+        up = self.w.data(alice.ip, PEER, count=2)
+        got = self.replay("mirror username alice analyzer %s:%d id 881 session 71" % (AN2, p2))
+        got.sort(key=lambda g: g[1].get("MID", 0))
+        self.assertEvents(got, [   # by mirror ID: 0x370 = 880, then 881
+            Session(0, 5, "4711", u32(NAS), 0x370, 0x70, AN1, tip=alice.ip).ev("SessionStart", acc[1].ts),
+            Session(2, 3, "alice", u32(NAS), 881, 71, AN2, tip=alice.ip).ev("SessionStart", acc[1].ts)])
+        self.assertEqual([rx1.recv(65535) for _ in up], [struct.pack("!II", 0x370, 0x70) + f.ip for f in up])
+        self.assertEqual([rx2.recv(65535) for _ in up], [struct.pack("!II", 881, 71) + f.ip for f in up])
 
 
 class TestSessionEnd(RowsCase):
@@ -644,6 +691,9 @@ class TestRejectAndFailures(RowsCase):
     def test_li_vsas_that_do_not_decrypt(self):
         self.li_failure(sp.LI(mirror_id=811, session_id=18, analyzer=AN1, port=30030), 7, ANY, ANY,
                         li_vector=bytes(16))
+
+    def test_li_action_on_alone(self):
+        self.li_failure(sp.LI(sp.LI_ON), 7, 0, ANY)
 
     def test_li_unusable_analyzer(self):
         self.li_failure(sp.LI(mirror_id=812, session_id=19, analyzer="0.0.0.0", port=30030), 4, 812, 19)
