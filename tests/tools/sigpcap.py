@@ -658,8 +658,8 @@ class Dhcp:
     def bind(self, c, server=None, lease=None):
         """DISCOVER, OFFER, REQUEST, ACK through the relay.  server: the OFFER and ACK come from
         this address instead (an untrusted one).  Returns the four frames."""
-        out = [self._to_server(c, DISCOVER, [opt(61, b"\x01" + bytes.fromhex(c.chaddr.replace(":", "")))],
-                               what="dhcp-discover")]
+        client_id = opt(61, b"\x01" + bytes.fromhex(c.chaddr.replace(":", "")))
+        out = [self._to_server(c, DISCOVER, [client_id], what="dhcp-discover")]
         self.w.advance(self.dt)
         out.append(self._to_relay(c, OFFER, server, lease=lease, what="dhcp-offer"))
         self.w.advance(self.dt)
@@ -732,6 +732,7 @@ def demo(path, link="raw", secret=b"li-test-secret"):
     w.advance(0.5)
     w.data(a.ip, "198.51.100.7", count=2)
     w.data("198.51.100.7", a.ip, count=2)
+    w.data("2001:db8:61:100::5", "2001:db8:ffff::1", count=1)
     msg.login(b, li=LI(mirror_id=5, short=True, analyzer="127.0.0.3", port=30031))
     msg.acct(b, "start")
     rad.coa(a, LI(LI_OFF))
