@@ -9,9 +9,10 @@ trapHost, and checks the notifications that arrive: exactly the expected ones, i
 each with every varbind value, and no other.
 
 How "no other" is known without sleeping: every file ends with the login of a marker
-subscriber whom a config trigger (mirror ID MARK_ID) targets; notifications leave in the
-order of their events, so when the marker's SessionStart is at snmptrapd everything the
-file caused before it is there too.  Times are packet times: a "tick" datagram moves the
+subscriber whose Access-Accept carries LI VSAs (mirror ID MARK_ID; RADIUS-provisioned, so
+it depends on no trigger table); notifications leave in the order of their events, so when
+the marker's SessionStart is at snmptrapd everything the file caused before it is there
+too.  Times are packet times: a "tick" datagram moves the
 daemon's packet clock (sessionStartTimeout, lease expiry, warrant windows) without wall
 time passing.  Analyzers are 127.0.0.x only.
 """
@@ -169,12 +170,11 @@ class RowsCase(tn.NotifyCase):
             "capture pcap:%s pace fast" % pcap,
             "radiusServer %s secret %s" % (SERVER, SECRET),
             "dhcpServer %s" % DHCP_SERVER,
-            "mirror username %s analyzer %s:30099 id %d session 1" % (MARK_USER, MARK_AN, MARK_ID),
             extra, ""])
 
     def end_with_marker(self):
         self.w.advance(1)
-        self.r.login(self.mark)
+        self.r.login(self.mark, li=sp.LI(mirror_id=MARK_ID, session_id=1, analyzer=MARK_AN, port=30099))
         self.r.acct(self.mark, "start")
         return self.w.frames[-1].ts
 
@@ -310,8 +310,9 @@ class TestSessionStart(RowsCase):
 
     def test_login_without_framed_address_starts_at_accounting_start(self):
         """No Framed-IP-Address in the Accept: the session starts with the Accounting-Start
-        that carries it; 4-byte handle: SessionIdentifier from Acct-Session-Id (decimal)."""
-        bob = sp.Subscriber(user="bob", ip="198.18.100.11", acct_sid="4294967301")
+        that carries it (joined by NAS-IP-Address, NAS-Port and User-Name: the Access-Request
+        has no Acct-Session-Id); 4-byte handle: SessionIdentifier from Acct-Session-Id."""
+        bob = sp.Subscriber(user="bob", ip="198.18.100.11", acct_sid="4294967301", nas_port=7)
         self.r.login(bob, framed=False, li=sp.LI(mirror_id=17, short=True, analyzer=AN2, port=30031))
         self.w.advance(2)
         st = self.r.acct(bob, "start")
