@@ -195,18 +195,29 @@ class RowsCase(tn.NotifyCase):
     def replay(self, extra="", marker=True, invalid=0):
         """Writes the pcap (with the marker login at the end), checks it with tshark, starts
         the world, returns the notifications before the marker's, decoded.
-        PM_ROWS_PCAP_ONLY=1: stop after the check (the generator alone, no daemon)."""
+        PM_ROWS_PCAP_ONLY=1: stop after the check (the generator alone, no daemon).
+        PM_ROWS_PACE=recorded: see below."""
         if marker:
             self.mark_ts = self.end_with_marker()
+        conf = self.conf("@PCAP@", extra)
+        wait = 30
+        if os.environ.get("PM_ROWS_PACE") == "recorded":
+            # diagnosis: a 3 s head start (a datagram 3 s before the first packet), then the
+            # file in recorded time; for a daemon whose configuration's rules are in force
+            # only some time after it starts reading
+            self.w.add_ip(sp.udp_packet("198.18.254.1", 9, "198.18.254.2", 9, b"head"), "head",
+                          ts=min(f.ts for f in self.w.frames) - 3)
+            conf = conf.replace("pace fast", "pace recorded")
+            wait += max(f.ts for f in self.w.frames) - min(f.ts for f in self.w.frames)
         pcap = self.w.write(self.env.path("signalling.pcap"))
         self.check_pcap(pcap, invalid)
         if os.environ.get("PM_ROWS_PCAP_ONLY"):
             raise unittest.SkipTest("PM_ROWS_PCAP_ONLY: the pcap is right; no daemon")
         self.start_trapd_with_mibs("snmptrapd", self.env.trap_port)
-        self.env.start_pmirrord(self.conf(pcap, extra))
+        self.env.start_pmirrord(conf.replace("@PCAP@", pcap))
         if not marker:
             return None
-        return self.until_marker()
+        return self.until_marker(timeout=wait)
 
     def lines(self):
         return [decode(ln) for ln in self.env.trap_lines()]
@@ -741,8 +752,8 @@ class TestRejectAndFailures(RowsCase):
                AN="policyManager(0)", ES=ANY)])
 
     def test_max_triggers_reached_by_pmirrorctl(self):
-        self.assertEqual(self.replay("maxTriggers 2\nmirror username alice analyzer %s:30030 id 830" % AN1),
-                         [])
+        self.assertEqual(self.replay("maxTriggers 2\nmirror username alice analyzer %s:30030 id 830\n"
+                                     "mirror username carol analyzer %s:30030 id 832" % (AN1, AN1)), [])
         self.ctl("mirror", "username", "bob", "analyzer", "%s:30030" % AN1, "id", "831")
         wait_for(lambda: len(self.lines()) >= 2, 15, what="CliTriggerBasedMirroringFailure")
         self.assertEvents(self.lines()[1:], [
