@@ -56,5 +56,8 @@ void icpt_table_counts(const struct icpt_table *t, struct icpt_counts *out);
  * holding anything between calls; entries added meanwhile come at the end.
  */
 uint64_t icpt_table_next(struct icpt_table *t, uint64_t after, struct pm_intercept *ic);
+/* The sequence number of the newest entry (0: none): what a restore to a new
+ * capture process stops at, since whatever comes later is that process's own. */
+uint64_t icpt_table_last_seq(struct icpt_table *t);
 
 #endif

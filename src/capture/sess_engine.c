@@ -173,6 +173,16 @@ static struct sess *find_sess(struct sess_engine *e, const struct sig_ident *id)
         return s;
     if (id->has_framed_ip6 && (s = st_find_ip6(e->st, id->framed_ip6)) != NULL)
         return s;
+    /* an IPv6-only login: the session that holds the very same prefix */
+    for (unsigned i = 0; i < id->nprefix6 && i < SIG_PREFIX6_MAX; i++) {
+        if ((s = st_find_ip6(e->st, id->prefix6[i].addr)) == NULL)
+            continue;
+        const struct sig_prefix6 *p;
+        unsigned np = st_prefixes6(s, &p);
+        for (unsigned j = 0; j < np; j++)
+            if (p[j].len == id->prefix6[i].len && memcmp(p[j].addr, id->prefix6[i].addr, 16) == 0)
+                return s;
+    }
     return NULL;
 }
 
@@ -508,6 +518,7 @@ static void on_acct(struct sess_engine *e, const struct sig_fact *f)
     update_sess(e, s, &f->id);
     s->flags |= SE_F_RADIUS;
     int in_login = fresh || s->state == SE_ST_ACCEPTED;
+    se_sess_sid_refine(e, s);
     pend_remove(e, s);
     s->state = SE_ST_ACTIVE;
     se_apply_rules(e, s, f->ts_sec, f->ts_usec);

@@ -42,6 +42,7 @@ enum se_state {
 #define SE_F_DHCP    0x04 /* a DHCP binding is part of it */
 #define SE_F_RADIUS  0x08 /* RADIUS signalling is part of it */
 #define SE_F_SID     0x10 /* session_id is fixed */
+#define SE_F_SID_CTR 0x20 /* ... from the counter, before any Acct-Session-Id was seen */
 
 /* One intercept on one session. */
 struct se_icpt {
@@ -127,6 +128,7 @@ void se_view_ident(struct se_view *v, const struct sig_ident *id);
 uint32_t se_sid_from_acct(const uint8_t *v, size_t n);
 uint32_t se_sid_counter(struct sess_engine *e);
 uint32_t se_sess_sid(struct sess_engine *e, struct sess *s);
+void se_sess_sid_refine(struct sess_engine *e, struct sess *s);
 uint32_t se_router_id(const struct sig_ident *id);
 /* JUNOSe's precedence of trigger types: 1 (acct-session-id) .. 8. */
 int se_type_rank(int tt);

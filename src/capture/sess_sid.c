@@ -62,8 +62,35 @@ uint32_t se_sess_sid(struct sess_engine *e, struct sess *s)
     const uint8_t *v;
     size_t n = st_get(s, ST_ACCT_SID, &v);
     s->session_id = n > 0 ? se_sid_from_acct(v, n) : se_sid_counter(e);
-    s->flags |= SE_F_SID;
+    s->flags |= SE_F_SID | (n > 0 ? 0 : SE_F_SID_CTR);
     return s->session_id;
+}
+
+/* A login whose Access-Request and Accept carried no Acct-Session-Id took a
+ * counter value; when its Accounting-Start brings one before anything was
+ * announced, the SessionIdentifier is the Acct-Session-Id's after all (the
+ * order of the rules), for the session and its intercepts that use it. */
+void se_sess_sid_refine(struct sess_engine *e, struct sess *s)
+{
+    const uint8_t *v;
+    size_t n = st_get(s, ST_ACCT_SID, &v);
+    if (!(s->flags & SE_F_SID_CTR) || (s->flags & SE_F_STARTED) || n == 0)
+        return;
+    uint32_t old = s->session_id;
+    s->session_id = se_sid_from_acct(v, n);
+    s->flags &= (uint8_t)~SE_F_SID_CTR;
+    for (struct se_icpt *ic = s->icpt; ic != NULL; ic = ic->next) {
+        if (ic->announced || ic->session_id != old)
+            continue;
+        const struct se_rule *r = ic->rule != 0 ? se_rule_by_serial(e, ic->rule) : NULL;
+        if (r != NULL && r->t.has_session_id)
+            continue; /* the rule's own `session` */
+        if (ic->rule == 0)
+            se_report(e, s, ic, 0);
+        ic->session_id = s->session_id;
+        if (ic->rule == 0)
+            se_report(e, s, ic, 1);
+    }
 }
 
 /* RouterId: NAS-IP-Address as a big-endian Unsigned32, else the RADIUS

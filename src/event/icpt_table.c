@@ -248,3 +248,14 @@ uint64_t icpt_table_next(struct icpt_table *t, uint64_t after, struct pm_interce
     pthread_mutex_unlock(&t->mu);
     return seq;
 }
+
+uint64_t icpt_table_last_seq(struct icpt_table *t)
+{
+    uint64_t seq = 0;
+    pthread_mutex_lock(&t->mu);
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i]->seq > seq)
+            seq = t->v[i]->seq;
+    pthread_mutex_unlock(&t->mu);
+    return seq;
+}

@@ -69,7 +69,8 @@ struct intake {
     /* the thread's own: the RESTORE walk after the first table */
     int restore_due, restore_active;
     uint64_t restore_after;
-    int icpt_full; /* an episode of UP records the table refused, said once */
+    uint64_t restore_last; /* the newest entry when this channel began: later ones are its own */
+    int icpt_full;         /* an episode of UP records the table refused, said once */
 
     struct ipc_rec txrec; /* the thread's: one TRIGGER_SET being queued */
 
@@ -401,7 +402,7 @@ static void restore_some(struct intake *in)
     for (int i = 0; i < RESTORE_ROUND; i++) {
         memset(r, 0, sizeof(*r));
         uint64_t seq = icpt_table_next(in->icpt, in->restore_after, &r->u.intercept.ic);
-        if (seq == 0) {
+        if (seq == 0 || seq > in->restore_last) {
             in->restore_active = 0;
             break;
         }
@@ -656,6 +657,7 @@ void intake_set_intercepts(struct intake *in, struct icpt_table *t)
 {
     in->icpt = t;
     in->restore_due = t != NULL;
+    in->restore_last = t != NULL ? icpt_table_last_seq(t) : 0;
 }
 
 void intake_set_handler(struct intake *in, intake_rec_fn fn, void *arg)
