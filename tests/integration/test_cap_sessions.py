@@ -8,7 +8,10 @@ session becomes a target: InterfaceSessionActivated); the subscriber's
 packets that follow come out as jmirror datagrams at an analyzer socket on
 127.0.0.61, from inside the sandbox, header and packet as captured; a packet
 cut by the snap length is counted, not sent.  Then LIST_REQ "subscribers",
-and the STATS sources radius, dhcp, sessions and jmirror.
+and the STATS sources radius, dhcp, sessions and jmirror.  A pcap source
+waits for the first trigger table.  Live, on a veth of two namespaces the
+test creates (198.18.20.0/24) whose far end is the target and its analyzer:
+the process's own datagrams, captured as they leave, are never mirrored.
 """
 import os
 import shutil
@@ -16,6 +19,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import time
 import unittest
 
 import ipcwire as w
@@ -165,6 +169,83 @@ class CaptureSessions(unittest.TestCase):
         cp.stats("jmirror", lambda c: c["snapped"] == 1 and c["copies"] == 3)
         self.assertFalse([r for r in cp.C.got if r.type == w.EVENT and r.event()["trap"] == 7])
         self.assertEqual(cp.stop(), 0, cp.text())
+
+    def test_live_never_mirrors_its_own_datagrams(self):
+        """Live on a veth whose far end is both the target and its analyzer:
+        every jmirror datagram the process sends leaves through the captured
+        interface to the target's address, is captured again, recognised as
+        its own and not mirrored (no loop); the analyzer gets each copy once."""
+        tag = "%d-%d" % (os.getpid(), int(time.monotonic() * 1000) % 100000)
+        nsa, nsb = "pmcsA-" + tag, "pmcsB-" + tag
+        for ns in (nsa, nsb):
+            tcp.run("ip", "netns", "add", ns)
+            self.namespaces.append(ns)
+            tcp.run("ip", "netns", "exec", ns, "sysctl", "-q", "-w",
+                    "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+        tcp.run("ip", "link", "add", "a0", "netns", nsa, "type", "veth", "peer", "name", "b0",
+                "netns", nsb)
+        tcp.run("ip", "-n", nsa, "addr", "add", "198.18.20.1/24", "dev", "a0")
+        tcp.run("ip", "-n", nsb, "addr", "add", "198.18.20.2/24", "dev", "b0")
+        for ns, dev in ((nsa, "a0"), (nsb, "b0")):
+            tcp.run("ip", "-n", ns, "link", "set", dev, "up")
+        got = self.path("analyzer.txt")
+        rx = subprocess.Popen(["ip", "netns", "exec", nsb, tcp.PY, "-c", RECEIVER, got],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: rx.poll() is not None or (rx.kill(), rx.wait()))  # by its PID
+        pmtest.wait_for(lambda: os.path.exists(got), 10, what="the analyzer listening")
+
+        cp = tcp.CapProc(self, ns=nsa)
+        cp.send_slice([(1, "capture", "capture a0"), (2, "dhcpServer", "dhcpServer 198.18.20.9")])
+        cp.ready()
+        cp.stats("src:a0", lambda c: c["state"] == 1)
+        rule = {1: 1, 2: 2, 3: 1, 4: "198.18.20.2", 5: 77, 6: "198.18.20.2", 8: 40404, 10: 2,
+                13: "198.18.20.2", 15: 32}
+        cp.C.send([w.Rec(w.TRIGGER_SET, rule, w.BEGIN | w.END)])
+        cp.C.wait(lambda r: r.type == w.TRIGGER_ACK, 5, "TRIGGER_ACK")
+        tcp.run("ip", "netns", "exec", nsb, tcp.PY, "-c", LIVE_ACK, "b0")
+        ev = cp.C.wait(lambda r: r.type == w.EVENT, 10, "SessionStart").event()
+        self.assertEqual((ev["trap"], ev["mirror_id"]), (5, 77))
+        tcp.run("ip", "netns", "exec", nsb, tcp.PY, "-c", LIVE_DATA)
+        # each copy sent is seen again on a0 as it leaves, and recognised
+        jm = cp.stats("jmirror", lambda c: c["copies"] >= 3 and c["own"] == c["copies"])
+        n = jm["copies"]
+        pmtest.wait_for(lambda: len(open(got).read().split()) >= n, 10, what="datagrams")
+        rows = open(got).read().split()
+        self.assertEqual(len(rows), n, rows)
+        self.assertTrue(all(r.startswith("0000004d") for r in rows), rows)  # mirror ID 77
+        later = cp.stats("jmirror")  # a second on: no datagram fed another
+        self.assertEqual((later["copies"], later["own"], later["failed"]), (n, n, 0))
+        self.assertEqual(cp.stop(), 0, cp.text())
+
+
+RECEIVER = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.18.20.2", 40404))
+open(sys.argv[1], "w").close()
+while True:
+    d = s.recv(65536)
+    with open(sys.argv[1], "a") as f:
+        f.write(d[:8].hex() + "\n")
+"""
+
+LIVE_ACK = r"""
+import sys
+from scapy.all import IP, UDP, Ether, BOOTP, DHCP, sendp
+ack = (Ether(src="02:00:00:00:20:09", dst="ff:ff:ff:ff:ff:ff") /
+       IP(src="198.18.20.9", dst="198.18.20.2") / UDP(sport=67, dport=68) /
+       BOOTP(op=2, xid=7, yiaddr="198.18.20.2", chaddr=bytes.fromhex("020000001402") + bytes(10)) /
+       DHCP(options=[("message-type", "ack"), ("server_id", "198.18.20.9"),
+                     ("lease_time", 3600), "end"]))
+sendp(ack, iface=sys.argv[1], verbose=False)
+"""
+
+LIVE_DATA = r"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(3):
+    s.sendto(b"data %d" % i, ("198.18.20.1", 9))
+"""
 
 
 if __name__ == "__main__":
