@@ -291,7 +291,7 @@ int conf_traphost_conflict(const struct pm_traphost_conf *o, const struct pm_tra
                            char *msg, size_t msglen)
 {
     if (strcmp(o->transport, h->transport) == 0) {
-        snprintf(msg, msglen, "trapHost %s is already defined at %s", h->address, o->where);
+        (void)pm_err(msg, msglen, "trapHost %s is already defined at %s", h->address, o->where);
         return 1;
     }
     /* USM keeps one user per (engineID, name): TRAP hosts all use our engineID,
@@ -304,10 +304,10 @@ int conf_traphost_conflict(const struct pm_traphost_conf *o, const struct pm_tra
          memcmp(o->engine_id, h->engine_id, h->engine_id_len) == 0);
     if (same_engine && strcmp(o->user, h->user) == 0 &&
         CRYPTO_memcmp(o->cred_digest, h->cred_digest, sizeof(h->cred_digest)) != 0) {
-        snprintf(msg, msglen,
-                 "trapHost: user %s is defined at %s with other credentials for the same "
-                 "engineID; use another user name",
-                 h->user, o->where);
+        (void)pm_err(msg, msglen,
+                     "trapHost: user %s is defined at %s with other credentials for the same "
+                     "engineID; use another user name",
+                     h->user, o->where);
         return 1;
     }
     return 0;
