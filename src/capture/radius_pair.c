@@ -159,6 +159,16 @@ unsigned rp_find(struct rp_table *t, const struct rp_key *k, uint8_t resp_code,
     return n;
 }
 
+struct rp_entry *rp_find_next(struct rp_table *t, const struct rp_key *k, uint8_t resp_code,
+                              struct rp_entry *after)
+{
+    (void)t;
+    for (struct rp_entry *e = after != NULL ? after->hnext : NULL; e != NULL; e = e->hnext)
+        if (key_eq(&e->key, k) && rp_answers(e->code, resp_code))
+            return e;
+    return NULL;
+}
+
 void rp_drop_all(struct rp_table *t, const struct rp_key *k, uint8_t resp_code)
 {
     struct rp_entry *e;

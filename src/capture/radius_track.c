@@ -465,22 +465,33 @@ static void on_response(struct radius_track *t, const struct pkt_view *v, unsign
         t->st.unpaired++;
         return;
     }
-    if (n > 1) {
-        t->st.ambiguous++;
-        rp_drop_all(t->pairs, &k, p->code);
-        return;
-    }
     size_t slen;
     const uint8_t *secret =
         secret_of(t, rt_conf_secret_peer(&t->conf, peer, v->family, nas), &slen);
-    if (rad_verify_response(p, e->auth, secret, slen) != RAD_V_OK) {
+    /*
+     * The Response Authenticator is signed over its request's authenticator:
+     * among requests with the same key it names the one it answers.  (An
+     * unsigned Access-Request injected with a pending one's Identifier and
+     * ports must not make the real answer unusable.)
+     */
+    struct rp_entry *match = NULL;
+    unsigned nmatch = 0;
+    for (; e != NULL; e = rp_find_next(t->pairs, &k, p->code, e))
+        if (rad_verify_response(p, e->auth, secret, slen) == RAD_V_OK && nmatch++ == 0)
+            match = e;
+    if (n > 1)
+        t->st.ambiguous++;
+    if (nmatch == 0) {
         t->st.auth_failed++;
         return; /* the real answer may still come */
     }
-    if (check_msgauth(t, p, e->auth, secret, slen) < 0) {
-        rp_remove(t->pairs, e);
+    if (nmatch > 1) { /* cannot happen: the same authenticator is one entry */
+        rp_drop_all(t->pairs, &k, p->code);
         return;
     }
+    e = match;
+    if (check_msgauth(t, p, e->auth, secret, slen) < 0)
+        return; /* neither: a forged answer (BlastRADIUS) cannot close the exchange */
     if (rad_parse(e->pkt, e->len, &t->req) != RAD_OK) { /* parsed once already */
         rp_remove(t->pairs, e);
         return;

@@ -52,6 +52,9 @@ int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8
  * their number, and the first in *first. */
 unsigned rp_find(struct rp_table *t, const struct rp_key *k, uint8_t resp_code,
                  struct rp_entry **first);
+/* The next such request after `after` (one rp_find() or this returned), or NULL. */
+struct rp_entry *rp_find_next(struct rp_table *t, const struct rp_key *k, uint8_t resp_code,
+                              struct rp_entry *after);
 /* Removes (and wipes) every request rp_find() would return. */
 void rp_drop_all(struct rp_table *t, const struct rp_key *k, uint8_t resp_code);
 void rp_remove(struct rp_table *t, struct rp_entry *e);

@@ -640,6 +640,13 @@ static void test_msgauth(void)
     pb_sign(&rs, rq.b + 4, SECRET);
     send4(t, SRV, 1812, NAS, 40001, &rs);
     CHECK(nfacts == 1 && stats(t).msgauth_missing == 2);
+    /* ... does not close the exchange: the server's signed Accept still pairs */
+    pb_start(&rs, RAD_ACCESS_ACCEPT, 3);
+    pb_msgauth(&rs);
+    pb_sign(&rs, rq.b + 4, SECRET);
+    send4(t, SRV, 1812, NAS, 40001, &rs);
+    CHECK(nfacts == 2 && facts[1].kind == SIG_ACCESS_ACCEPT);
+    nfacts = 1;
     /* A Message-Authenticator that is wrong */
     access_request(&rq, 4, 4, 1);
     rq.b[rq.ma_off + 5] ^= 1;
@@ -690,7 +697,8 @@ static void test_pairing(void)
     pb_sign(&rs, rq.b + 4, SECRET);
     send4(t, SRV, 1812, NAS, 40001, &rs);
     CHECK(nfacts == 1 && stats(t).ambiguous == 0);
-    /* same id and ports, another authenticator: ambiguous, refused */
+    /* same id and ports, another authenticator: ambiguous, and the response
+     * belongs to the request its authenticator is signed over */
     access_request(&rq, 4, 4, 0);
     access_request(&rq2, 4, 5, 0);
     send4(t, NAS, 40001, SRV, 1812, &rq);
@@ -698,9 +706,31 @@ static void test_pairing(void)
     pb_start(&rs, RAD_ACCESS_ACCEPT, 4);
     pb_sign(&rs, rq2.b + 4, SECRET);
     send4(t, SRV, 1812, NAS, 40001, &rs);
-    CHECK(nfacts == 1 && stats(t).ambiguous == 1);
-    send4(t, SRV, 1812, NAS, 40001, &rs); /* both were dropped */
-    CHECK(nfacts == 1 && stats(t).unpaired == 3);
+    CHECK(nfacts == 2 && facts[1].kind == SIG_ACCESS_ACCEPT && stats(t).ambiguous == 1);
+    send4(t, SRV, 1812, NAS, 40001, &rs); /* rq2 is closed; rq is not its request */
+    CHECK(nfacts == 2 && stats(t).auth_failed == 1 && stats(t).unpaired == 2);
+    /* An attacker's unsigned Access-Request with a pending request's
+     * Identifier and ports, sent before or after it, neither hides the real
+     * Accept nor lends it its identity. */
+    for (int order = 0; order < 2; order++) {
+        struct pb forged;
+        uint8_t id = (uint8_t)(40 + order);
+        access_request(&rq, id, (uint8_t)(40 + order), 0);
+        pb_start(&forged, RAD_ACCESS_REQUEST, id);
+        pb_auth(&forged, (uint8_t)(50 + order));
+        pb_str(&forged, RAD_ATTR_USER_NAME, "mallory");
+        pb_sign(&forged, NULL, SECRET);
+        send4(t, NAS, 40001, SRV, 1812, order == 0 ? &forged : &rq);
+        send4(t, NAS, 40001, SRV, 1812, order == 0 ? &rq : &forged);
+        pb_start(&rs, RAD_ACCESS_ACCEPT, id);
+        pb_sign(&rs, rq.b + 4, SECRET);
+        unsigned before = nfacts;
+        send4(t, SRV, 1812, NAS, 40001, &rs);
+        CHECK(nfacts == before + 1 && facts[before].kind == SIG_ACCESS_ACCEPT &&
+              str_is(&facts[before].id.user, "bob"));
+    }
+    CHECK(stats(t).ambiguous == 3);
+    nfacts = 1; /* what follows counts from here */
     /* the same id from another port is another exchange */
     access_request(&rq, 5, 6, 0);
     access_request(&rq2, 5, 7, 0);
@@ -742,7 +772,7 @@ static void test_pairing(void)
     CHECK(nfacts == 4);
 
     struct rt_stats s = stats(t);
-    CHECK(s.facts == 4 && s.auth_failed == 0);
+    CHECK(s.facts == 7 && s.auth_failed == 1);
     rt_free(t);
 }
 
