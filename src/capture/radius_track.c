@@ -379,7 +379,11 @@ static void on_coa_request(struct radius_track *t, const struct pkt_view *v, uns
     const char *what = NULL;
     if (has_ev && ((int64_t)ev < ts_sec - w || (int64_t)ev > ts_sec + w))
         what = "its Event-Timestamp is outside the replay window";
-    else if (rr_check(t->seen, v->family, v->src, p->auth, ts_sec, t->conf.replay_window_s) != 0)
+    /* Keyed by the NAS it goes to, not by its sender: the same signed packet
+     * is valid from any sender that shares the secret (two servers with one
+     * secret, or a NAS's radiusClient secret), and a copy resent from another
+     * of them is still a replay. */
+    else if (rr_check(t->seen, v->family, v->dst, p->auth, ts_sec, t->conf.replay_window_s) != 0)
         what = "its authenticator was seen before within the replay window";
     if (what != NULL) {
         t->st.replays++;

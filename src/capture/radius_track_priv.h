@@ -73,7 +73,7 @@ struct rr_table;
 struct rr_table *rr_new(void);
 void rr_free(struct rr_table *t);
 /*
- * Has sender (family, addr) used this request authenticator at a time after
+ * Has (family, addr) (the NAS a request goes to) seen this request authenticator at a time after
  * now_s - window_s?  1 yes (a replay), else 0 and it is remembered at now_s;
  * -1 out of memory.  Entries older than the window are forgotten first.
  */

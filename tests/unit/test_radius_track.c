@@ -601,6 +601,20 @@ static void test_coa(void)
     coa_request(&rq, RAD_COA_REQUEST, 12, "nas-own-secret", 1000000, 0);
     send4(t, SRV, 50004, NAS2, 3799, &rq);
     CHECK(nfacts == 10 && memcmp(&facts[9].id.peer_ip, NAS2, 4) == 0);
+    /* The same signed CoA resent from another server with the same secret
+     * is still a replay. */
+    {
+        static const char *const two[] = {"radiusServer 198.18.0.1 secret " SECRET,
+                                          "radiusServer 198.18.0.9 secret " SECRET, NULL};
+        struct radius_track *t2 = tracker(two);
+        coa_request(&rq, RAD_COA_REQUEST, 20, SECRET, 0, 0);
+        send4(t2, SRV, 50001, NAS, 3799, &rq);
+        CHECK(nfacts == 1 && stats(t2).replays == 0);
+        send4(t2, OTHER, 50001, NAS, 3799, &rq);
+        CHECK(nfacts == 1 && stats(t2).replays == 1);
+        rt_free(t2);
+        nfacts = 10;
+    }
     /* A malformed Event-Timestamp */
     pb_start(&rq, RAD_COA_REQUEST, 13);
     pb_attr(&rq, 55, "\x01\x02", 2);
