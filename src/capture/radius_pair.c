@@ -12,9 +12,18 @@
 
 #define RP_BUCKETS 16384u /* a power of two */
 
+/* Two age lists: [0] requests nothing signs (an Access-Request without a
+ * Message-Authenticator: anyone can send them), [1] signed ones.  A full
+ * table gives up unsigned requests first, so a flood of forged
+ * Access-Requests cannot push out pending Accounting-, CoA- and
+ * Disconnect-Requests. */
+struct rp_age {
+    struct rp_entry *head, *tail;
+};
+
 struct rp_table {
     struct rp_entry *bucket[RP_BUCKETS];
-    struct rp_entry *head, *tail; /* age list */
+    struct rp_age age[2];
     size_t n;
 };
 
@@ -40,26 +49,39 @@ static int key_eq(const struct rp_key *a, const struct rp_key *b)
 
 static void unlink_age(struct rp_table *t, struct rp_entry *e)
 {
+    struct rp_age *a = &t->age[e->is_signed];
     if (e->prev != NULL)
         e->prev->next = e->next;
     else
-        t->head = e->next;
+        a->head = e->next;
     if (e->next != NULL)
         e->next->prev = e->prev;
     else
-        t->tail = e->prev;
+        a->tail = e->prev;
     e->prev = e->next = NULL;
 }
 
 static void link_tail(struct rp_table *t, struct rp_entry *e)
 {
-    e->prev = t->tail;
+    struct rp_age *a = &t->age[e->is_signed];
+    e->prev = a->tail;
     e->next = NULL;
-    if (t->tail != NULL)
-        t->tail->next = e;
+    if (a->tail != NULL)
+        a->tail->next = e;
     else
-        t->head = e;
-    t->tail = e;
+        a->head = e;
+    a->tail = e;
+}
+
+/* The oldest entry of either list, or NULL. */
+static struct rp_entry *oldest(const struct rp_table *t)
+{
+    struct rp_entry *u = t->age[0].head, *s = t->age[1].head;
+    if (u == NULL)
+        return s;
+    if (s == NULL)
+        return u;
+    return s->t_ms < u->t_ms ? s : u;
 }
 
 static void wipe_free(struct rp_entry *e)
@@ -88,8 +110,9 @@ void rp_free(struct rp_table *t)
 {
     if (t == NULL)
         return;
-    while (t->head != NULL)
-        rp_remove(t, t->head);
+    struct rp_entry *e;
+    while ((e = oldest(t)) != NULL)
+        rp_remove(t, e);
     free(t);
 }
 
@@ -111,7 +134,7 @@ int rp_answers(uint8_t req, uint8_t resp)
 }
 
 int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8_t *auth,
-           const uint8_t *pkt, size_t len, uint64_t t_ms, unsigned *evicted)
+           const uint8_t *pkt, size_t len, int is_signed, uint64_t t_ms, unsigned *evicted)
 {
     unsigned h = key_hash(k);
     for (struct rp_entry *e = t->bucket[h]; e != NULL; e = e->hnext)
@@ -121,8 +144,11 @@ int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8
             link_tail(t, e);
             return 1;
         }
-    while (t->n >= RP_MAX_PENDING && t->head != NULL) {
-        rp_remove(t, t->head);
+    while (t->n >= RP_MAX_PENDING) {
+        struct rp_entry *old = t->age[0].head != NULL ? t->age[0].head : t->age[1].head;
+        if (old == NULL)
+            break;
+        rp_remove(t, old);
         (*evicted)++;
     }
     struct rp_entry *e = calloc(1, sizeof(*e));
@@ -139,6 +165,7 @@ int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8
     e->code = code;
     memcpy(e->auth, auth, RAD_AUTH_LEN);
     e->t_ms = t_ms;
+    e->is_signed = is_signed ? 1 : 0;
     e->hnext = t->bucket[h];
     t->bucket[h] = e;
     link_tail(t, e);
@@ -179,8 +206,9 @@ void rp_drop_all(struct rp_table *t, const struct rp_key *k, uint8_t resp_code)
 unsigned rp_expire(struct rp_table *t, uint64_t cutoff_ms)
 {
     unsigned n = 0;
-    while (t->head != NULL && t->head->t_ms < cutoff_ms) {
-        rp_remove(t, t->head);
+    struct rp_entry *e;
+    while ((e = oldest(t)) != NULL && e->t_ms < cutoff_ms) {
+        rp_remove(t, e);
         n++;
     }
     return n;
@@ -188,7 +216,8 @@ unsigned rp_expire(struct rp_table *t, uint64_t cutoff_ms)
 
 int64_t rp_oldest(const struct rp_table *t)
 {
-    return t->head != NULL ? (int64_t)t->head->t_ms : -1;
+    const struct rp_entry *e = oldest(t);
+    return e != NULL ? (int64_t)e->t_ms : -1;
 }
 
 size_t rp_count(const struct rp_table *t)

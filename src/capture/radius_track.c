@@ -350,7 +350,10 @@ static void on_request(struct radius_track *t, const struct pkt_view *v, unsigne
     struct rp_key k;
     unsigned evicted = 0;
     make_key(&k, v, 1, p->id);
-    rp_put(t->pairs, &k, p->code, p->auth, p->pkt, p->len, now_ms, &evicted);
+    /* Accounting: its authenticator verified above; Access: only a verified
+     * Message-Authenticator (check_msgauth()) proves the sender. */
+    int is_signed = p->code == RAD_ACCOUNTING_REQUEST || p->msgauth >= 0;
+    rp_put(t->pairs, &k, p->code, p->auth, p->pkt, p->len, is_signed, now_ms, &evicted);
     t->st.pairs_expired += evicted;
 }
 
@@ -395,7 +398,7 @@ static void on_coa_request(struct radius_track *t, const struct pkt_view *v, uns
     struct rp_key k;
     unsigned evicted = 0;
     make_key(&k, v, 1, p->id);
-    rp_put(t->pairs, &k, p->code, p->auth, p->pkt, p->len, now_ms, &evicted);
+    rp_put(t->pairs, &k, p->code, p->auth, p->pkt, p->len, 1, now_ms, &evicted);
     t->st.pairs_expired += evicted;
     if (p->code != RAD_COA_REQUEST)
         return; /* a Disconnect takes effect with its ACK */

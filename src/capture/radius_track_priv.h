@@ -14,7 +14,7 @@
 
 /* ---- radius_pair.c ------------------------------------------------------ */
 
-#define RP_MAX_PENDING 65536u /* beyond: the oldest is expired early */
+#define RP_MAX_PENDING 65536u /* beyond: the oldest unsigned one, else the oldest, goes early */
 
 /* Who asked whom: the requester's and the responder's address and port. */
 struct rp_key {
@@ -28,7 +28,8 @@ struct rp_entry {
     struct rp_entry *hnext;       /* bucket chain */
     struct rp_entry *prev, *next; /* age list, oldest first */
     struct rp_key key;
-    uint8_t code; /* the request's */
+    uint8_t code;      /* the request's */
+    uint8_t is_signed; /* its sender proved the secret (which age list) */
     uint8_t auth[RAD_AUTH_LEN];
     uint64_t t_ms;
     size_t len;
@@ -43,11 +44,13 @@ void rp_free(struct rp_table *t); /* wipes every entry */
 int rp_answers(uint8_t req_code, uint8_t resp_code);
 /*
  * Adds a pending request (a copy of pkt), or refreshes the one with the same
- * key, code and authenticator (a retransmission).  *evicted counts entries
- * dropped to make room.  0 added, 1 refreshed, -1 out of memory.
+ * key, code and authenticator (a retransmission).  is_signed: its
+ * authenticator or Message-Authenticator verified (a full table drops
+ * unsigned requests first).  *evicted counts entries dropped to make room.
+ * 0 added, 1 refreshed, -1 out of memory.
  */
 int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8_t *auth,
-           const uint8_t *pkt, size_t len, uint64_t t_ms, unsigned *evicted);
+           const uint8_t *pkt, size_t len, int is_signed, uint64_t t_ms, unsigned *evicted);
 /* The pending requests a response of resp_code with key k could answer:
  * their number, and the first in *first. */
 unsigned rp_find(struct rp_table *t, const struct rp_key *k, uint8_t resp_code,

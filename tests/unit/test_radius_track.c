@@ -790,6 +790,49 @@ static void test_pairing(void)
     rt_free(t);
 }
 
+/* A flood of forged (unsigned) Access-Requests fills the pending table: the
+ * oldest unsigned requests make room, never a signed Accounting-Request, and
+ * a Disconnect-Request's ACK still pairs. */
+static void test_flood(void)
+{
+    struct radius_track *t = tracker(base_conf);
+    struct pb rq, dq, rs;
+    pb_start(&rq, RAD_ACCOUNTING_REQUEST, 9);
+    pb_u32(&rq, 40, 2);
+    pb_str(&rq, RAD_ATTR_USER_NAME, "carol");
+    pb_sign(&rq, NULL, SECRET);
+    send4(t, NAS, 40003, SRV, 1813, &rq);
+    coa_request(&dq, RAD_DISCONNECT_REQUEST, 10, SECRET, 0, 0);
+    send4(t, SRV, 50003, NAS, 3799, &dq);
+    struct pb f;
+    for (unsigned i = 0; i < 65536; i++) { /* RP_MAX_PENDING */
+        pb_start(&f, RAD_ACCESS_REQUEST, (uint8_t)i);
+        pb_auth(&f, (uint8_t)(i >> 8));
+        pb_str(&f, RAD_ATTR_USER_NAME, "flood");
+        pb_sign(&f, NULL, SECRET);
+        send4(t, OTHER, (uint16_t)(20000 + (i >> 8)), SRV, 1812, &f);
+    }
+    CHECK(stats(t).pairs_expired == 2);
+    pb_start(&rs, RAD_ACCOUNTING_RESPONSE, 9);
+    pb_sign(&rs, rq.b + 4, SECRET);
+    send4(t, SRV, 1813, NAS, 40003, &rs);
+    CHECK(nfacts == 1 && facts[0].kind == SIG_ACCT_STOP && str_is(&facts[0].id.user, "carol"));
+    pb_start(&rs, RAD_DISCONNECT_ACK, 10);
+    pb_sign(&rs, dq.b + 4, SECRET);
+    send4(t, NAS, 3799, SRV, 50003, &rs);
+    CHECK(nfacts == 2 && facts[1].kind == SIG_DISCONNECT);
+    /* the oldest forged ones went; the newest still wait */
+    pb_start(&rs, RAD_ACCESS_REJECT, 0);
+    pb_sign(&rs, f.b + 4, SECRET); /* the first one's id with the last one's auth: unpaired */
+    send4(t, SRV, 1812, OTHER, 20000, &rs);
+    CHECK(stats(t).unpaired == 1);
+    pb_start(&rs, RAD_ACCESS_REJECT, 255);
+    pb_sign(&rs, f.b + 4, SECRET);
+    send4(t, SRV, 1812, OTHER, 20255, &rs);
+    CHECK(nfacts == 3 && facts[2].kind == SIG_ACCESS_REJECT);
+    rt_free(t);
+}
+
 /* Facts are wiped after the callback: the tracker keeps no identity. */
 static const struct sig_fact *seen_fact;
 static void keep_ptr(const struct sig_fact *f, void *arg)
@@ -838,6 +881,7 @@ int main(void)
     test_coa();
     test_msgauth();
     test_pairing();
+    test_flood();
     test_wipe();
     printf("test_radius_track: ok\n");
     return 0;
