@@ -144,6 +144,21 @@ int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8
             link_tail(t, e);
             return 1;
         }
+    /* A response is verified against each request of its key: a key holds
+     * few, the oldest gives way (a NAS has one, two when it reuses an
+     * Identifier; more are forged). */
+    struct rp_entry *oldest_same = NULL;
+    unsigned same = 0;
+    for (struct rp_entry *e = t->bucket[h]; e != NULL; e = e->hnext)
+        if (key_eq(&e->key, k)) {
+            same++;
+            if (oldest_same == NULL || e->t_ms <= oldest_same->t_ms)
+                oldest_same = e;
+        }
+    if (same >= RP_MAX_PER_KEY) {
+        rp_remove(t, oldest_same);
+        (*evicted)++;
+    }
     while (t->n >= RP_MAX_PENDING) {
         struct rp_entry *old = t->age[0].head != NULL ? t->age[0].head : t->age[1].head;
         if (old == NULL)

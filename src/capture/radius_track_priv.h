@@ -15,6 +15,7 @@
 /* ---- radius_pair.c ------------------------------------------------------ */
 
 #define RP_MAX_PENDING 65536u /* beyond: the oldest unsigned one, else the oldest, goes early */
+#define RP_MAX_PER_KEY 8u     /* requests of one key; beyond: its oldest goes */
 
 /* Who asked whom: the requester's and the responder's address and port. */
 struct rp_key {

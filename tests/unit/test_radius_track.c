@@ -744,6 +744,38 @@ static void test_pairing(void)
               str_is(&facts[before].id.user, "bob"));
     }
     CHECK(stats(t).ambiguous == 3);
+    /* Requests of one key are bounded (each costs an MD5 per response): 20
+     * forged ones before the real request are pushed out by it ... */
+    unsigned exp0 = (unsigned)stats(t).pairs_expired;
+    struct pb forged;
+    for (int i = 0; i < 20; i++) {
+        pb_start(&forged, RAD_ACCESS_REQUEST, 60);
+        pb_auth(&forged, (uint8_t)(100 + i));
+        pb_sign(&forged, NULL, SECRET);
+        send4(t, NAS, 40001, SRV, 1812, &forged);
+    }
+    CHECK(stats(t).pairs_expired == exp0 + 12);
+    access_request(&rq, 60, 60, 0);
+    send4(t, NAS, 40001, SRV, 1812, &rq);
+    pb_start(&rs, RAD_ACCESS_ACCEPT, 60);
+    pb_sign(&rs, rq.b + 4, SECRET);
+    unsigned before = nfacts;
+    send4(t, SRV, 1812, NAS, 40001, &rs);
+    CHECK(nfacts == before + 1 && str_is(&facts[before].id.user, "bob"));
+    /* ... and 8 sent after it push it out (counted; its Accept then fails) */
+    access_request(&rq, 61, 61, 0);
+    send4(t, NAS, 40001, SRV, 1812, &rq);
+    for (int i = 0; i < 8; i++) {
+        pb_start(&forged, RAD_ACCESS_REQUEST, 61);
+        pb_auth(&forged, (uint8_t)(130 + i));
+        pb_sign(&forged, NULL, SECRET);
+        send4(t, NAS, 40001, SRV, 1812, &forged);
+    }
+    pb_start(&rs, RAD_ACCESS_ACCEPT, 61);
+    pb_sign(&rs, rq.b + 4, SECRET);
+    send4(t, SRV, 1812, NAS, 40001, &rs);
+    CHECK(nfacts == before + 1 && stats(t).pairs_expired == exp0 + 12 + 1 + 1);
+    CHECK(stats(t).auth_failed == 2 && stats(t).ambiguous == 5);
     nfacts = 1; /* what follows counts from here */
     /* the same id from another port is another exchange */
     access_request(&rq, 5, 6, 0);
@@ -786,7 +818,7 @@ static void test_pairing(void)
     CHECK(nfacts == 4);
 
     struct rt_stats s = stats(t);
-    CHECK(s.facts == 7 && s.auth_failed == 1);
+    CHECK(s.facts == 8 && s.auth_failed == 2);
     rt_free(t);
 }
 
