@@ -7,6 +7,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -22,6 +25,7 @@ struct rp_age {
 };
 
 struct rp_table {
+    uint32_t seed; /* the hash's, random: a key's bucket cannot be chosen */
     struct rp_entry *bucket[RP_BUCKETS];
     struct rp_age age[2];
     size_t n;
@@ -29,17 +33,40 @@ struct rp_table {
 
 struct rp_table *rp_new(void)
 {
-    return calloc(1, sizeof(struct rp_table));
+    struct rp_table *t = calloc(1, sizeof(struct rp_table));
+    if (t != NULL && getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        t->seed = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u ^ (uint32_t)getpid();
+    }
+    return t;
 }
 
-static unsigned key_hash(const struct rp_key *k)
+/*
+ * The requester's address and port, and the Identifier, are whatever anyone
+ * puts on the wire: with a fixed hash, keys chosen to share one bucket
+ * would make every lookup walk tens of thousands of entries.  FNV-1a from
+ * a random basis, then a finaliser (MurmurHash3 fmix32) so that the low
+ * bits depend on all of them.  (No padding: the struct is 4+32 octets.)
+ */
+uint32_t rp_hash(const struct rp_table *t, const struct rp_key *k)
 {
-    /* FNV-1a over the key's octets (no padding: the struct is 4+32 octets). */
     const uint8_t *p = (const uint8_t *)k;
-    uint32_t h = 2166136261u;
+    uint32_t h = 2166136261u ^ t->seed;
     for (size_t i = 0; i < sizeof(*k); i++)
         h = (h ^ p[i]) * 16777619u;
-    return h & (RP_BUCKETS - 1);
+    h ^= t->seed;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+
+static unsigned key_hash(const struct rp_table *t, const struct rp_key *k)
+{
+    return rp_hash(t, k) & (RP_BUCKETS - 1);
 }
 
 static int key_eq(const struct rp_key *a, const struct rp_key *b)
@@ -96,7 +123,7 @@ static void wipe_free(struct rp_entry *e)
 
 void rp_remove(struct rp_table *t, struct rp_entry *e)
 {
-    struct rp_entry **pp = &t->bucket[key_hash(&e->key)];
+    struct rp_entry **pp = &t->bucket[key_hash(t, &e->key)];
     while (*pp != NULL && *pp != e)
         pp = &(*pp)->hnext;
     if (*pp == e)
@@ -136,7 +163,7 @@ int rp_answers(uint8_t req, uint8_t resp)
 int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8_t *auth,
            const uint8_t *pkt, size_t len, int is_signed, uint64_t t_ms, unsigned *evicted)
 {
-    unsigned h = key_hash(k);
+    unsigned h = key_hash(t, k);
     for (struct rp_entry *e = t->bucket[h]; e != NULL; e = e->hnext)
         if (key_eq(&e->key, k) && e->code == code && memcmp(e->auth, auth, RAD_AUTH_LEN) == 0) {
             e->t_ms = t_ms; /* a retransmission: the timeout starts again */
@@ -193,7 +220,7 @@ unsigned rp_find(struct rp_table *t, const struct rp_key *k, uint8_t resp_code,
 {
     unsigned n = 0;
     *first = NULL;
-    for (struct rp_entry *e = t->bucket[key_hash(k)]; e != NULL; e = e->hnext)
+    for (struct rp_entry *e = t->bucket[key_hash(t, k)]; e != NULL; e = e->hnext)
         if (key_eq(&e->key, k) && rp_answers(e->code, resp_code)) {
             if (n++ == 0)
                 *first = e;

@@ -40,6 +40,8 @@ struct rp_entry {
 struct rp_table;
 
 struct rp_table *rp_new(void);
+/* The table's keyed hash of k (its bucket is the low bits). */
+uint32_t rp_hash(const struct rp_table *t, const struct rp_key *k);
 void rp_free(struct rp_table *t); /* wipes every entry */
 /* Does a response of resp_code answer a request of req_code? */
 int rp_answers(uint8_t req_code, uint8_t resp_code);

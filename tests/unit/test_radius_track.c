@@ -4,6 +4,7 @@
  * checked on the captured FreeRADIUS run of docs/radius.md), fed through
  * rt_input(); every counter and every fact kind.
  */
+#include "capture/radius_track_priv.h"
 #include "check.h"
 #include "pmirrord/pkt_decode.h"
 #include "pmirrord/radius.h"
@@ -865,6 +866,33 @@ static void test_flood(void)
     rt_free(t);
 }
 
+/* The pending table's bucket of a key cannot be chosen by whoever picks the
+ * key's ports: keys that share a bucket in one table do not in another. */
+static void test_hash_seed(void)
+{
+    struct rp_table *a = rp_new(), *b = rp_new();
+    CHECK(a != NULL && b != NULL);
+    struct rp_key k0, k;
+    memset(&k0, 0, sizeof(k0));
+    k0.family = 4;
+    memcpy(k0.req_addr, NAS, 4);
+    memcpy(k0.resp_addr, SRV, 4);
+    k0.resp_port = 1812;
+    k = k0;
+    unsigned same_in_b = 0, found = 0;
+    for (uint32_t i = 1; i < 0x1000000 && found < 4; i++) {
+        k.req_port = (uint16_t)i;
+        k.id = (uint8_t)(i >> 16);
+        if ((rp_hash(a, &k) & 16383) != (rp_hash(a, &k0) & 16383))
+            continue;
+        found++;
+        same_in_b += (rp_hash(b, &k) & 16383) == (rp_hash(b, &k0) & 16383);
+    }
+    CHECK(found == 4 && same_in_b < 4);
+    rp_free(a);
+    rp_free(b);
+}
+
 /* Facts are wiped after the callback: the tracker keeps no identity. */
 static const struct sig_fact *seen_fact;
 static void keep_ptr(const struct sig_fact *f, void *arg)
@@ -914,6 +942,7 @@ int main(void)
     test_msgauth();
     test_pairing();
     test_flood();
+    test_hash_seed();
     test_wipe();
     printf("test_radius_track: ok\n");
     return 0;
