@@ -7,30 +7,66 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #define RP_BUCKETS 16384u /* a power of two */
 
+/* Two age lists: [0] requests nothing signs (an Access-Request without a
+ * Message-Authenticator: anyone can send them), [1] signed ones.  A full
+ * table gives up unsigned requests first, so a flood of forged
+ * Access-Requests cannot push out pending Accounting-, CoA- and
+ * Disconnect-Requests. */
+struct rp_age {
+    struct rp_entry *head, *tail;
+};
+
 struct rp_table {
+    uint32_t seed; /* the hash's, random: a key's bucket cannot be chosen */
     struct rp_entry *bucket[RP_BUCKETS];
-    struct rp_entry *head, *tail; /* age list */
+    struct rp_age age[2];
     size_t n;
 };
 
 struct rp_table *rp_new(void)
 {
-    return calloc(1, sizeof(struct rp_table));
+    struct rp_table *t = calloc(1, sizeof(struct rp_table));
+    if (t != NULL && getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        t->seed = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u ^ (uint32_t)getpid();
+    }
+    return t;
 }
 
-static unsigned key_hash(const struct rp_key *k)
+/*
+ * The requester's address and port, and the Identifier, are whatever anyone
+ * puts on the wire: with a fixed hash, keys chosen to share one bucket
+ * would make every lookup walk tens of thousands of entries.  FNV-1a from
+ * a random basis, then a finaliser (MurmurHash3 fmix32) so that the low
+ * bits depend on all of them.  (No padding: the struct is 4+32 octets.)
+ */
+uint32_t rp_hash(const struct rp_table *t, const struct rp_key *k)
 {
-    /* FNV-1a over the key's octets (no padding: the struct is 4+32 octets). */
     const uint8_t *p = (const uint8_t *)k;
-    uint32_t h = 2166136261u;
+    uint32_t h = 2166136261u ^ t->seed;
     for (size_t i = 0; i < sizeof(*k); i++)
         h = (h ^ p[i]) * 16777619u;
-    return h & (RP_BUCKETS - 1);
+    h ^= t->seed;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+
+static unsigned key_hash(const struct rp_table *t, const struct rp_key *k)
+{
+    return rp_hash(t, k) & (RP_BUCKETS - 1);
 }
 
 static int key_eq(const struct rp_key *a, const struct rp_key *b)
@@ -40,26 +76,39 @@ static int key_eq(const struct rp_key *a, const struct rp_key *b)
 
 static void unlink_age(struct rp_table *t, struct rp_entry *e)
 {
+    struct rp_age *a = &t->age[e->is_signed];
     if (e->prev != NULL)
         e->prev->next = e->next;
     else
-        t->head = e->next;
+        a->head = e->next;
     if (e->next != NULL)
         e->next->prev = e->prev;
     else
-        t->tail = e->prev;
+        a->tail = e->prev;
     e->prev = e->next = NULL;
 }
 
 static void link_tail(struct rp_table *t, struct rp_entry *e)
 {
-    e->prev = t->tail;
+    struct rp_age *a = &t->age[e->is_signed];
+    e->prev = a->tail;
     e->next = NULL;
-    if (t->tail != NULL)
-        t->tail->next = e;
+    if (a->tail != NULL)
+        a->tail->next = e;
     else
-        t->head = e;
-    t->tail = e;
+        a->head = e;
+    a->tail = e;
+}
+
+/* The oldest entry of either list, or NULL. */
+static struct rp_entry *oldest(const struct rp_table *t)
+{
+    struct rp_entry *u = t->age[0].head, *s = t->age[1].head;
+    if (u == NULL)
+        return s;
+    if (s == NULL)
+        return u;
+    return s->t_ms < u->t_ms ? s : u;
 }
 
 static void wipe_free(struct rp_entry *e)
@@ -74,7 +123,7 @@ static void wipe_free(struct rp_entry *e)
 
 void rp_remove(struct rp_table *t, struct rp_entry *e)
 {
-    struct rp_entry **pp = &t->bucket[key_hash(&e->key)];
+    struct rp_entry **pp = &t->bucket[key_hash(t, &e->key)];
     while (*pp != NULL && *pp != e)
         pp = &(*pp)->hnext;
     if (*pp == e)
@@ -88,8 +137,9 @@ void rp_free(struct rp_table *t)
 {
     if (t == NULL)
         return;
-    while (t->head != NULL)
-        rp_remove(t, t->head);
+    struct rp_entry *e;
+    while ((e = oldest(t)) != NULL)
+        rp_remove(t, e);
     free(t);
 }
 
@@ -111,9 +161,9 @@ int rp_answers(uint8_t req, uint8_t resp)
 }
 
 int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8_t *auth,
-           const uint8_t *pkt, size_t len, uint64_t t_ms, unsigned *evicted)
+           const uint8_t *pkt, size_t len, int is_signed, uint64_t t_ms, unsigned *evicted)
 {
-    unsigned h = key_hash(k);
+    unsigned h = key_hash(t, k);
     for (struct rp_entry *e = t->bucket[h]; e != NULL; e = e->hnext)
         if (key_eq(&e->key, k) && e->code == code && memcmp(e->auth, auth, RAD_AUTH_LEN) == 0) {
             e->t_ms = t_ms; /* a retransmission: the timeout starts again */
@@ -121,8 +171,26 @@ int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8
             link_tail(t, e);
             return 1;
         }
-    while (t->n >= RP_MAX_PENDING && t->head != NULL) {
-        rp_remove(t, t->head);
+    /* A response is verified against each request of its key: a key holds
+     * few, the oldest gives way (a NAS has one, two when it reuses an
+     * Identifier; more are forged). */
+    struct rp_entry *oldest_same = NULL;
+    unsigned same = 0;
+    for (struct rp_entry *e = t->bucket[h]; e != NULL; e = e->hnext)
+        if (key_eq(&e->key, k)) {
+            same++;
+            if (oldest_same == NULL || e->t_ms <= oldest_same->t_ms)
+                oldest_same = e;
+        }
+    if (same >= RP_MAX_PER_KEY) {
+        rp_remove(t, oldest_same);
+        (*evicted)++;
+    }
+    while (t->n >= RP_MAX_PENDING) {
+        struct rp_entry *old = t->age[0].head != NULL ? t->age[0].head : t->age[1].head;
+        if (old == NULL)
+            break;
+        rp_remove(t, old);
         (*evicted)++;
     }
     struct rp_entry *e = calloc(1, sizeof(*e));
@@ -139,6 +207,7 @@ int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8
     e->code = code;
     memcpy(e->auth, auth, RAD_AUTH_LEN);
     e->t_ms = t_ms;
+    e->is_signed = is_signed ? 1 : 0;
     e->hnext = t->bucket[h];
     t->bucket[h] = e;
     link_tail(t, e);
@@ -151,12 +220,22 @@ unsigned rp_find(struct rp_table *t, const struct rp_key *k, uint8_t resp_code,
 {
     unsigned n = 0;
     *first = NULL;
-    for (struct rp_entry *e = t->bucket[key_hash(k)]; e != NULL; e = e->hnext)
+    for (struct rp_entry *e = t->bucket[key_hash(t, k)]; e != NULL; e = e->hnext)
         if (key_eq(&e->key, k) && rp_answers(e->code, resp_code)) {
             if (n++ == 0)
                 *first = e;
         }
     return n;
+}
+
+struct rp_entry *rp_find_next(struct rp_table *t, const struct rp_key *k, uint8_t resp_code,
+                              struct rp_entry *after)
+{
+    (void)t;
+    for (struct rp_entry *e = after != NULL ? after->hnext : NULL; e != NULL; e = e->hnext)
+        if (key_eq(&e->key, k) && rp_answers(e->code, resp_code))
+            return e;
+    return NULL;
 }
 
 void rp_drop_all(struct rp_table *t, const struct rp_key *k, uint8_t resp_code)
@@ -169,8 +248,9 @@ void rp_drop_all(struct rp_table *t, const struct rp_key *k, uint8_t resp_code)
 unsigned rp_expire(struct rp_table *t, uint64_t cutoff_ms)
 {
     unsigned n = 0;
-    while (t->head != NULL && t->head->t_ms < cutoff_ms) {
-        rp_remove(t, t->head);
+    struct rp_entry *e;
+    while ((e = oldest(t)) != NULL && e->t_ms < cutoff_ms) {
+        rp_remove(t, e);
         n++;
     }
     return n;
@@ -178,7 +258,8 @@ unsigned rp_expire(struct rp_table *t, uint64_t cutoff_ms)
 
 int64_t rp_oldest(const struct rp_table *t)
 {
-    return t->head != NULL ? (int64_t)t->head->t_ms : -1;
+    const struct rp_entry *e = oldest(t);
+    return e != NULL ? (int64_t)e->t_ms : -1;
 }
 
 size_t rp_count(const struct rp_table *t)

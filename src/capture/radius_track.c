@@ -350,7 +350,10 @@ static void on_request(struct radius_track *t, const struct pkt_view *v, unsigne
     struct rp_key k;
     unsigned evicted = 0;
     make_key(&k, v, 1, p->id);
-    rp_put(t->pairs, &k, p->code, p->auth, p->pkt, p->len, now_ms, &evicted);
+    /* Accounting: its authenticator verified above; Access: only a verified
+     * Message-Authenticator (check_msgauth()) proves the sender. */
+    int is_signed = p->code == RAD_ACCOUNTING_REQUEST || p->msgauth >= 0;
+    rp_put(t->pairs, &k, p->code, p->auth, p->pkt, p->len, is_signed, now_ms, &evicted);
     t->st.pairs_expired += evicted;
 }
 
@@ -379,7 +382,11 @@ static void on_coa_request(struct radius_track *t, const struct pkt_view *v, uns
     const char *what = NULL;
     if (has_ev && ((int64_t)ev < ts_sec - w || (int64_t)ev > ts_sec + w))
         what = "its Event-Timestamp is outside the replay window";
-    else if (rr_check(t->seen, v->family, v->src, p->auth, ts_sec, t->conf.replay_window_s) != 0)
+    /* Keyed by the NAS it goes to, not by its sender: the same signed packet
+     * is valid from any sender that shares the secret (two servers with one
+     * secret, or a NAS's radiusClient secret), and a copy resent from another
+     * of them is still a replay. */
+    else if (rr_check(t->seen, v->family, v->dst, p->auth, ts_sec, t->conf.replay_window_s) != 0)
         what = "its authenticator was seen before within the replay window";
     if (what != NULL) {
         t->st.replays++;
@@ -391,7 +398,7 @@ static void on_coa_request(struct radius_track *t, const struct pkt_view *v, uns
     struct rp_key k;
     unsigned evicted = 0;
     make_key(&k, v, 1, p->id);
-    rp_put(t->pairs, &k, p->code, p->auth, p->pkt, p->len, now_ms, &evicted);
+    rp_put(t->pairs, &k, p->code, p->auth, p->pkt, p->len, 1, now_ms, &evicted);
     t->st.pairs_expired += evicted;
     if (p->code != RAD_COA_REQUEST)
         return; /* a Disconnect takes effect with its ACK */
@@ -465,22 +472,33 @@ static void on_response(struct radius_track *t, const struct pkt_view *v, unsign
         t->st.unpaired++;
         return;
     }
-    if (n > 1) {
-        t->st.ambiguous++;
-        rp_drop_all(t->pairs, &k, p->code);
-        return;
-    }
     size_t slen;
     const uint8_t *secret =
         secret_of(t, rt_conf_secret_peer(&t->conf, peer, v->family, nas), &slen);
-    if (rad_verify_response(p, e->auth, secret, slen) != RAD_V_OK) {
+    /*
+     * The Response Authenticator is signed over its request's authenticator:
+     * among requests with the same key it names the one it answers.  (An
+     * unsigned Access-Request injected with a pending one's Identifier and
+     * ports must not make the real answer unusable.)
+     */
+    struct rp_entry *match = NULL;
+    unsigned nmatch = 0;
+    for (; e != NULL; e = rp_find_next(t->pairs, &k, p->code, e))
+        if (rad_verify_response(p, e->auth, secret, slen) == RAD_V_OK && nmatch++ == 0)
+            match = e;
+    if (n > 1)
+        t->st.ambiguous++;
+    if (nmatch == 0) {
         t->st.auth_failed++;
         return; /* the real answer may still come */
     }
-    if (check_msgauth(t, p, e->auth, secret, slen) < 0) {
-        rp_remove(t->pairs, e);
+    if (nmatch > 1) { /* cannot happen: the same authenticator is one entry */
+        rp_drop_all(t->pairs, &k, p->code);
         return;
     }
+    e = match;
+    if (check_msgauth(t, p, e->auth, secret, slen) < 0)
+        return; /* neither: a forged answer (BlastRADIUS) cannot close the exchange */
     if (rad_parse(e->pkt, e->len, &t->req) != RAD_OK) { /* parsed once already */
         rp_remove(t->pairs, e);
         return;

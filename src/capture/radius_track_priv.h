@@ -14,7 +14,8 @@
 
 /* ---- radius_pair.c ------------------------------------------------------ */
 
-#define RP_MAX_PENDING 65536u /* beyond: the oldest is expired early */
+#define RP_MAX_PENDING 65536u /* beyond: the oldest unsigned one, else the oldest, goes early */
+#define RP_MAX_PER_KEY 8u     /* requests of one key; beyond: its oldest goes */
 
 /* Who asked whom: the requester's and the responder's address and port. */
 struct rp_key {
@@ -28,7 +29,8 @@ struct rp_entry {
     struct rp_entry *hnext;       /* bucket chain */
     struct rp_entry *prev, *next; /* age list, oldest first */
     struct rp_key key;
-    uint8_t code; /* the request's */
+    uint8_t code;      /* the request's */
+    uint8_t is_signed; /* its sender proved the secret (which age list) */
     uint8_t auth[RAD_AUTH_LEN];
     uint64_t t_ms;
     size_t len;
@@ -38,20 +40,27 @@ struct rp_entry {
 struct rp_table;
 
 struct rp_table *rp_new(void);
+/* The table's keyed hash of k (its bucket is the low bits). */
+uint32_t rp_hash(const struct rp_table *t, const struct rp_key *k);
 void rp_free(struct rp_table *t); /* wipes every entry */
 /* Does a response of resp_code answer a request of req_code? */
 int rp_answers(uint8_t req_code, uint8_t resp_code);
 /*
  * Adds a pending request (a copy of pkt), or refreshes the one with the same
- * key, code and authenticator (a retransmission).  *evicted counts entries
- * dropped to make room.  0 added, 1 refreshed, -1 out of memory.
+ * key, code and authenticator (a retransmission).  is_signed: its
+ * authenticator or Message-Authenticator verified (a full table drops
+ * unsigned requests first).  *evicted counts entries dropped to make room.
+ * 0 added, 1 refreshed, -1 out of memory.
  */
 int rp_put(struct rp_table *t, const struct rp_key *k, uint8_t code, const uint8_t *auth,
-           const uint8_t *pkt, size_t len, uint64_t t_ms, unsigned *evicted);
+           const uint8_t *pkt, size_t len, int is_signed, uint64_t t_ms, unsigned *evicted);
 /* The pending requests a response of resp_code with key k could answer:
  * their number, and the first in *first. */
 unsigned rp_find(struct rp_table *t, const struct rp_key *k, uint8_t resp_code,
                  struct rp_entry **first);
+/* The next such request after `after` (one rp_find() or this returned), or NULL. */
+struct rp_entry *rp_find_next(struct rp_table *t, const struct rp_key *k, uint8_t resp_code,
+                              struct rp_entry *after);
 /* Removes (and wipes) every request rp_find() would return. */
 void rp_drop_all(struct rp_table *t, const struct rp_key *k, uint8_t resp_code);
 void rp_remove(struct rp_table *t, struct rp_entry *e);
@@ -70,7 +79,7 @@ struct rr_table;
 struct rr_table *rr_new(void);
 void rr_free(struct rr_table *t);
 /*
- * Has sender (family, addr) used this request authenticator at a time after
+ * Has (family, addr) (the NAS a request goes to) seen this request authenticator at a time after
  * now_s - window_s?  1 yes (a replay), else 0 and it is remembered at now_s;
  * -1 out of memory.  Entries older than the window are forgotten first.
  */

@@ -4,6 +4,7 @@
  * checked on the captured FreeRADIUS run of docs/radius.md), fed through
  * rt_input(); every counter and every fact kind.
  */
+#include "capture/radius_track_priv.h"
 #include "check.h"
 #include "pmirrord/pkt_decode.h"
 #include "pmirrord/radius.h"
@@ -601,6 +602,20 @@ static void test_coa(void)
     coa_request(&rq, RAD_COA_REQUEST, 12, "nas-own-secret", 1000000, 0);
     send4(t, SRV, 50004, NAS2, 3799, &rq);
     CHECK(nfacts == 10 && memcmp(&facts[9].id.peer_ip, NAS2, 4) == 0);
+    /* The same signed CoA resent from another server with the same secret
+     * is still a replay. */
+    {
+        static const char *const two[] = {"radiusServer 198.18.0.1 secret " SECRET,
+                                          "radiusServer 198.18.0.9 secret " SECRET, NULL};
+        struct radius_track *t2 = tracker(two);
+        coa_request(&rq, RAD_COA_REQUEST, 20, SECRET, 0, 0);
+        send4(t2, SRV, 50001, NAS, 3799, &rq);
+        CHECK(nfacts == 1 && stats(t2).replays == 0);
+        send4(t2, OTHER, 50001, NAS, 3799, &rq);
+        CHECK(nfacts == 1 && stats(t2).replays == 1);
+        rt_free(t2);
+        nfacts = 10;
+    }
     /* A malformed Event-Timestamp */
     pb_start(&rq, RAD_COA_REQUEST, 13);
     pb_attr(&rq, 55, "\x01\x02", 2);
@@ -640,6 +655,13 @@ static void test_msgauth(void)
     pb_sign(&rs, rq.b + 4, SECRET);
     send4(t, SRV, 1812, NAS, 40001, &rs);
     CHECK(nfacts == 1 && stats(t).msgauth_missing == 2);
+    /* ... does not close the exchange: the server's signed Accept still pairs */
+    pb_start(&rs, RAD_ACCESS_ACCEPT, 3);
+    pb_msgauth(&rs);
+    pb_sign(&rs, rq.b + 4, SECRET);
+    send4(t, SRV, 1812, NAS, 40001, &rs);
+    CHECK(nfacts == 2 && facts[1].kind == SIG_ACCESS_ACCEPT);
+    nfacts = 1;
     /* A Message-Authenticator that is wrong */
     access_request(&rq, 4, 4, 1);
     rq.b[rq.ma_off + 5] ^= 1;
@@ -690,7 +712,8 @@ static void test_pairing(void)
     pb_sign(&rs, rq.b + 4, SECRET);
     send4(t, SRV, 1812, NAS, 40001, &rs);
     CHECK(nfacts == 1 && stats(t).ambiguous == 0);
-    /* same id and ports, another authenticator: ambiguous, refused */
+    /* same id and ports, another authenticator: ambiguous, and the response
+     * belongs to the request its authenticator is signed over */
     access_request(&rq, 4, 4, 0);
     access_request(&rq2, 4, 5, 0);
     send4(t, NAS, 40001, SRV, 1812, &rq);
@@ -698,9 +721,63 @@ static void test_pairing(void)
     pb_start(&rs, RAD_ACCESS_ACCEPT, 4);
     pb_sign(&rs, rq2.b + 4, SECRET);
     send4(t, SRV, 1812, NAS, 40001, &rs);
-    CHECK(nfacts == 1 && stats(t).ambiguous == 1);
-    send4(t, SRV, 1812, NAS, 40001, &rs); /* both were dropped */
-    CHECK(nfacts == 1 && stats(t).unpaired == 3);
+    CHECK(nfacts == 2 && facts[1].kind == SIG_ACCESS_ACCEPT && stats(t).ambiguous == 1);
+    send4(t, SRV, 1812, NAS, 40001, &rs); /* rq2 is closed; rq is not its request */
+    CHECK(nfacts == 2 && stats(t).auth_failed == 1 && stats(t).unpaired == 2);
+    /* An attacker's unsigned Access-Request with a pending request's
+     * Identifier and ports, sent before or after it, neither hides the real
+     * Accept nor lends it its identity. */
+    for (int order = 0; order < 2; order++) {
+        struct pb forged;
+        uint8_t id = (uint8_t)(40 + order);
+        access_request(&rq, id, (uint8_t)(40 + order), 0);
+        pb_start(&forged, RAD_ACCESS_REQUEST, id);
+        pb_auth(&forged, (uint8_t)(50 + order));
+        pb_str(&forged, RAD_ATTR_USER_NAME, "mallory");
+        pb_sign(&forged, NULL, SECRET);
+        send4(t, NAS, 40001, SRV, 1812, order == 0 ? &forged : &rq);
+        send4(t, NAS, 40001, SRV, 1812, order == 0 ? &rq : &forged);
+        pb_start(&rs, RAD_ACCESS_ACCEPT, id);
+        pb_sign(&rs, rq.b + 4, SECRET);
+        unsigned before = nfacts;
+        send4(t, SRV, 1812, NAS, 40001, &rs);
+        CHECK(nfacts == before + 1 && facts[before].kind == SIG_ACCESS_ACCEPT &&
+              str_is(&facts[before].id.user, "bob"));
+    }
+    CHECK(stats(t).ambiguous == 3);
+    /* Requests of one key are bounded (each costs an MD5 per response): 20
+     * forged ones before the real request are pushed out by it ... */
+    unsigned exp0 = (unsigned)stats(t).pairs_expired;
+    struct pb forged;
+    for (int i = 0; i < 20; i++) {
+        pb_start(&forged, RAD_ACCESS_REQUEST, 60);
+        pb_auth(&forged, (uint8_t)(100 + i));
+        pb_sign(&forged, NULL, SECRET);
+        send4(t, NAS, 40001, SRV, 1812, &forged);
+    }
+    CHECK(stats(t).pairs_expired == exp0 + 12);
+    access_request(&rq, 60, 60, 0);
+    send4(t, NAS, 40001, SRV, 1812, &rq);
+    pb_start(&rs, RAD_ACCESS_ACCEPT, 60);
+    pb_sign(&rs, rq.b + 4, SECRET);
+    unsigned before = nfacts;
+    send4(t, SRV, 1812, NAS, 40001, &rs);
+    CHECK(nfacts == before + 1 && str_is(&facts[before].id.user, "bob"));
+    /* ... and 8 sent after it push it out (counted; its Accept then fails) */
+    access_request(&rq, 61, 61, 0);
+    send4(t, NAS, 40001, SRV, 1812, &rq);
+    for (int i = 0; i < 8; i++) {
+        pb_start(&forged, RAD_ACCESS_REQUEST, 61);
+        pb_auth(&forged, (uint8_t)(130 + i));
+        pb_sign(&forged, NULL, SECRET);
+        send4(t, NAS, 40001, SRV, 1812, &forged);
+    }
+    pb_start(&rs, RAD_ACCESS_ACCEPT, 61);
+    pb_sign(&rs, rq.b + 4, SECRET);
+    send4(t, SRV, 1812, NAS, 40001, &rs);
+    CHECK(nfacts == before + 1 && stats(t).pairs_expired == exp0 + 12 + 1 + 1);
+    CHECK(stats(t).auth_failed == 2 && stats(t).ambiguous == 5);
+    nfacts = 1; /* what follows counts from here */
     /* the same id from another port is another exchange */
     access_request(&rq, 5, 6, 0);
     access_request(&rq2, 5, 7, 0);
@@ -742,8 +819,78 @@ static void test_pairing(void)
     CHECK(nfacts == 4);
 
     struct rt_stats s = stats(t);
-    CHECK(s.facts == 4 && s.auth_failed == 0);
+    CHECK(s.facts == 8 && s.auth_failed == 2);
     rt_free(t);
+}
+
+/* A flood of forged (unsigned) Access-Requests fills the pending table: the
+ * oldest unsigned requests make room, never a signed Accounting-Request, and
+ * a Disconnect-Request's ACK still pairs. */
+static void test_flood(void)
+{
+    struct radius_track *t = tracker(base_conf);
+    struct pb rq, dq, rs;
+    pb_start(&rq, RAD_ACCOUNTING_REQUEST, 9);
+    pb_u32(&rq, 40, 2);
+    pb_str(&rq, RAD_ATTR_USER_NAME, "carol");
+    pb_sign(&rq, NULL, SECRET);
+    send4(t, NAS, 40003, SRV, 1813, &rq);
+    coa_request(&dq, RAD_DISCONNECT_REQUEST, 10, SECRET, 0, 0);
+    send4(t, SRV, 50003, NAS, 3799, &dq);
+    struct pb f;
+    for (unsigned i = 0; i < 65536; i++) { /* RP_MAX_PENDING */
+        pb_start(&f, RAD_ACCESS_REQUEST, (uint8_t)i);
+        pb_auth(&f, (uint8_t)(i >> 8));
+        pb_str(&f, RAD_ATTR_USER_NAME, "flood");
+        pb_sign(&f, NULL, SECRET);
+        send4(t, OTHER, (uint16_t)(20000 + (i >> 8)), SRV, 1812, &f);
+    }
+    CHECK(stats(t).pairs_expired == 2);
+    pb_start(&rs, RAD_ACCOUNTING_RESPONSE, 9);
+    pb_sign(&rs, rq.b + 4, SECRET);
+    send4(t, SRV, 1813, NAS, 40003, &rs);
+    CHECK(nfacts == 1 && facts[0].kind == SIG_ACCT_STOP && str_is(&facts[0].id.user, "carol"));
+    pb_start(&rs, RAD_DISCONNECT_ACK, 10);
+    pb_sign(&rs, dq.b + 4, SECRET);
+    send4(t, NAS, 3799, SRV, 50003, &rs);
+    CHECK(nfacts == 2 && facts[1].kind == SIG_DISCONNECT);
+    /* the oldest forged ones went; the newest still wait */
+    pb_start(&rs, RAD_ACCESS_REJECT, 0);
+    pb_sign(&rs, f.b + 4, SECRET); /* the first one's id with the last one's auth: unpaired */
+    send4(t, SRV, 1812, OTHER, 20000, &rs);
+    CHECK(stats(t).unpaired == 1);
+    pb_start(&rs, RAD_ACCESS_REJECT, 255);
+    pb_sign(&rs, f.b + 4, SECRET);
+    send4(t, SRV, 1812, OTHER, 20255, &rs);
+    CHECK(nfacts == 3 && facts[2].kind == SIG_ACCESS_REJECT);
+    rt_free(t);
+}
+
+/* The pending table's bucket of a key cannot be chosen by whoever picks the
+ * key's ports: keys that share a bucket in one table do not in another. */
+static void test_hash_seed(void)
+{
+    struct rp_table *a = rp_new(), *b = rp_new();
+    CHECK(a != NULL && b != NULL);
+    struct rp_key k0, k;
+    memset(&k0, 0, sizeof(k0));
+    k0.family = 4;
+    memcpy(k0.req_addr, NAS, 4);
+    memcpy(k0.resp_addr, SRV, 4);
+    k0.resp_port = 1812;
+    k = k0;
+    unsigned same_in_b = 0, found = 0;
+    for (uint32_t i = 1; i < 0x1000000 && found < 4; i++) {
+        k.req_port = (uint16_t)i;
+        k.id = (uint8_t)(i >> 16);
+        if ((rp_hash(a, &k) & 16383) != (rp_hash(a, &k0) & 16383))
+            continue;
+        found++;
+        same_in_b += (rp_hash(b, &k) & 16383) == (rp_hash(b, &k0) & 16383);
+    }
+    CHECK(found == 4 && same_in_b < 4);
+    rp_free(a);
+    rp_free(b);
 }
 
 /* Facts are wiped after the callback: the tracker keeps no identity. */
@@ -794,6 +941,8 @@ int main(void)
     test_coa();
     test_msgauth();
     test_pairing();
+    test_flood();
+    test_hash_seed();
     test_wipe();
     printf("test_radius_track: ok\n");
     return 0;
