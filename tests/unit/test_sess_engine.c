@@ -1145,6 +1145,45 @@ static void test_mlog_and_untracked(void)
     se_free(e);
 }
 
+/* The address a target held goes to another client (the target's end was
+ * never seen: a restart, a lost packet): the new client's ACK does not join
+ * the target's session, so its traffic is not mirrored under the target's
+ * intercept; the target's session keeps its intercept without the address,
+ * and an end naming the address and the new chaddr leaves it alone. */
+static void test_dhcp_other_client(void)
+{
+    struct sess_engine *e = engine(100);
+    struct pm_trigger t = rule(TRIG_REMOTE, "cpe-77", 4);
+    se_set_triggers(e, &t, 1, T0);
+    on(e, dhcp(SIG_DHCP_ACK, T0));
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_SESSION_START && g_ev[0].mirror_id == 4);
+    mark();
+    struct sig_fact g = dhcp(SIG_DHCP_ACK, T0 + 10);
+    g.id.chaddr[5] = 2;
+    sstr(&g.id.circuit, "eth0/1:200");
+    sstr(&g.id.remote, "cpe-99");
+    sstr(&g.id.opt82, "\x01\x0a"
+                      "eth0/1:200");
+    on(e, g);
+    CHECK(g_nev == 0);
+    struct se_stats st;
+    se_get_stats(e, &st);
+    CHECK(st.sessions == 2);
+    struct se_target out[SE_TARGETS_MAX];
+    uint32_t sub = ip4("198.18.1.20"), far = ip4("203.0.113.1");
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&far, (const uint8_t *)&sub, 0, out,
+                          SE_TARGETS_MAX) == 0);
+    /* the new client's binding ends: the target's session stays */
+    g.kind = SIG_DHCP_EXPIRE;
+    on(e, g);
+    se_get_stats(e, &st);
+    CHECK(g_nev == 0 && st.sessions == 1);
+    /* the target's own end (its chaddr, the address it no longer holds) ends it */
+    on(e, dhcp(SIG_DHCP_RELEASE, T0 + 20));
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_SESSION_END && g_ev[0].mirror_id == 4);
+    se_free(e);
+}
+
 static void test_join_and_misc(void)
 {
     /* an Access-Accept and a DHCP binding with the same address: one session */
@@ -1276,6 +1315,7 @@ int main(void)
     test_sid();
     test_mlog_and_untracked();
     test_join_and_misc();
+    test_dhcp_other_client();
     test_conf();
     pm_event_set_sink(NULL, NULL);
     printf("test_sess_engine: ok\n");
