@@ -1184,6 +1184,70 @@ static void test_dhcp_other_client(void)
     se_free(e);
 }
 
+/* Outside its quotes, does row hold text?  Quotes and backslash escapes as
+ * pm_escape writes them; 0 also when a quote is left open. */
+static int unquoted_has(const char *row, const char *text)
+{
+    char outside[512];
+    size_t o = 0;
+    int in = 0;
+    for (const char *c = row; *c != '\0'; c++) {
+        if (in && *c == '\\' && c[1] != '\0') {
+            c++;
+            continue;
+        }
+        if (*c == '"')
+            in = !in;
+        else if (!in && o + 1 < sizeof(outside))
+            outside[o++] = *c;
+    }
+    outside[o] = '\0';
+    CHECK(!in);
+    return strstr(outside, text) != NULL;
+}
+
+/* A subscriber's identities cannot forge fields in `show mirror subscribers`:
+ * a value cut to fit is never cut inside an escape, whose lone backslash
+ * would swallow the closing quote and turn the next value into fields. */
+static void test_list_escape(void)
+{
+    struct sess_engine *e = engine(100);
+    struct sig_fact f = fact(SIG_ACCT_START, T0);
+    char name[80];
+    memset(name, 'n', sizeof(name));
+    name[62] = '"'; /* escaped as \" over the 63rd and 64th characters */
+    f.id.user.len = sizeof(name);
+    memcpy(f.id.user.v, name, sizeof(name));
+    sstr(&f.id.csid, " ip=203.0.113.66 circuit=forged ");
+    sstr(&f.id.acct_sid, "a1");
+    on(e, f);
+    char list[4][256];
+    int more = 0;
+    CHECK(se_list(e, "", 0, 4, list, &more) == 1);
+    CHECK(strstr(list[0], "csid=\"") != NULL);
+    CHECK(!unquoted_has(list[0], "203.0.113.66") && !unquoted_has(list[0], "forged"));
+    /* a field that does not fit whole is left out, never cut open */
+    f = fact(SIG_ACCT_START, T0);
+    sstr(&f.id.acct_sid, "a2");
+    for (int i = 0; i < 8; i++) {
+        f.id.prefix6[i % 4].len = 64;
+        f.id.prefix6[i % 4].addr[0] = 0x20, f.id.prefix6[i % 4].addr[1] = 0x01;
+        f.id.prefix6[i % 4].addr[7] = (uint8_t)(i + 1);
+    }
+    f.id.nprefix6 = 4;
+    f.id.user.len = sizeof(name);
+    memcpy(f.id.user.v, name, sizeof(name));
+    sstr(&f.id.circuit, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f");
+    on(e, f);
+    CHECK(se_list(e, "", 0, 4, list, &more) == 2);
+    for (int i = 0; i < 2; i++) {
+        size_t l = strlen(list[i]);
+        CHECK(l > 0 && l < 256 && list[i][l - 1] != '\\');
+        (void)unquoted_has(list[i], "\x01"); /* quotes balanced */
+    }
+    se_free(e);
+}
+
 static void test_join_and_misc(void)
 {
     /* an Access-Accept and a DHCP binding with the same address: one session */
@@ -1316,6 +1380,7 @@ int main(void)
     test_mlog_and_untracked();
     test_join_and_misc();
     test_dhcp_other_client();
+    test_list_escape();
     test_conf();
     pm_event_set_sink(NULL, NULL);
     printf("test_sess_engine: ok\n");
