@@ -45,7 +45,9 @@ void se_mlogf(struct sess_engine *e, const char *fmt, ...)
     OPENSSL_cleanse(buf, sizeof(buf));
 }
 
-/* Appends to b (at *n of cap), never past its end. */
+/* Appends to b (at *n of cap) when it fits whole; otherwise leaves it out
+ * (a field cut inside an escape would leave a backslash that swallows its
+ * closing quote). */
 static void put(char *b, size_t cap, size_t *n, const char *fmt, ...) PM_PRINTF(4, 5);
 static void put(char *b, size_t cap, size_t *n, const char *fmt, ...)
 {
@@ -55,8 +57,10 @@ static void put(char *b, size_t cap, size_t *n, const char *fmt, ...)
     va_start(ap, fmt);
     int k = vsnprintf(b + *n, cap - *n, fmt, ap);
     va_end(ap);
-    if (k > 0)
-        *n = (size_t)k >= cap - *n ? cap - 1 : *n + (size_t)k;
+    if (k < 0 || (size_t)k >= cap - *n)
+        b[*n] = '\0';
+    else
+        *n += (size_t)k;
 }
 
 static void put_str(char *b, size_t cap, size_t *n, const char *key, const uint8_t *v, size_t l)

@@ -1248,6 +1248,28 @@ static void test_list_escape(void)
     se_free(e);
 }
 
+/* A mirror-log entry whose identities do not all fit leaves whole fields out:
+ * its quotes stay balanced and its time is there. */
+static void test_mlog_full(void)
+{
+    struct sess_engine *e = engine(100);
+    struct sig_fact f = alice(SIG_ACCT_START, T0, 1);
+    struct sig_str *str[] = {&f.id.user,   &f.id.csid,    &f.id.acct_sid, &f.id.nas_port_id,
+                             &f.id.nas_id, &f.id.circuit, &f.id.remote,   &f.id.opt82};
+    for (size_t i = 0; i < sizeof(str) / sizeof(str[0]); i++) {
+        str[i]->len = SIG_STR_MAX; /* 4 characters each escaped: 8 x 1012 > 8192 */
+        memset(str[i]->v, 0x01, SIG_STR_MAX);
+        str[i]->v[SIG_STR_MAX - 2] = '"';
+    }
+    struct pm_trigger t = rule(TRIG_IP, "198.18.1.10", 5);
+    se_set_triggers(e, &t, 1, T0);
+    on(e, f);
+    CHECK(g_nmlog == 1);
+    (void)unquoted_has(g_mlog[0], "x"); /* quotes balanced */
+    CHECK(strstr(g_mlog[0], " time=2026-11-") != NULL);
+    se_free(e);
+}
+
 static void test_join_and_misc(void)
 {
     /* an Access-Accept and a DHCP binding with the same address: one session */
@@ -1381,6 +1403,7 @@ int main(void)
     test_join_and_misc();
     test_dhcp_other_client();
     test_list_escape();
+    test_mlog_full();
     test_conf();
     pm_event_set_sink(NULL, NULL);
     printf("test_sess_engine: ok\n");
