@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "pmirrord/escape.h"
+#include "pmirrord/ipc.h"
 #include "sess_priv.h"
 
 static const char *const trap_name[PM_TRAP_MAX + 1] = {
@@ -30,7 +31,11 @@ static const char *const trap_name[PM_TRAP_MAX + 1] = {
 
 static const char *const cs_name[] = {"radiusLogin", "radiusCoa", "cliTrigger", "cliStatic"};
 
-#define MLOG_MAX 8192
+/* An entry is one line of the mirror log, which the capture process hands
+ * on whole up to IPC_MLOG_MAX characters (cp_mlog() would cut a longer one
+ * anywhere, inside an escape too). */
+#define MLOG_MAX  (IPC_MLOG_MAX + 1)
+#define TIME_ROOM 40 /* " time=YYYY-MM-DDTHH:MM:SS.uuuuuuZ" is kept room for */
 
 void se_mlogf(struct sess_engine *e, const char *fmt, ...)
 {
@@ -166,7 +171,7 @@ void se_raise_icpt(struct sess_engine *e, const struct se_evctx *c, const struct
     put(line, sizeof(line), &n, " analyzer=%s", an);
     if (c->trap == PM_TRAP_SESSION_END || c->trap == PM_TRAP_SESSION_FAILED)
         put(line, sizeof(line), &n, " terminationReason=%d", c->trm);
-    put_view(line, sizeof(line), &n, c->view);
+    put_view(line, sizeof(line) - TIME_ROOM, &n, c->view);
     put_time(line, sizeof(line), &n, c->sec, c->usec);
     emit(e, &ev, line);
     OPENSSL_cleanse(line, sizeof(line));
@@ -205,7 +210,7 @@ void se_raise_failure(struct sess_engine *e, const struct se_evctx *c, int cs, i
             mid);
     put(line, sizeof(line), &n, " errorCause=%d errorString=\"%s\"", c->ec,
         c->es != NULL ? c->es : "");
-    put_view(line, sizeof(line), &n, c->view);
+    put_view(line, sizeof(line) - TIME_ROOM, &n, c->view);
     put_time(line, sizeof(line), &n, c->sec, c->usec);
     emit(e, &ev, line);
     OPENSSL_cleanse(line, sizeof(line));

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "pmirrord/conf.h"
+#include "pmirrord/ipc.h"
 #include "pmirrord/pm_event.h"
 #include "pmirrord/sess_engine.h"
 
@@ -1267,6 +1268,7 @@ static void test_mlog_full(void)
     CHECK(g_nmlog == 1);
     (void)unquoted_has(g_mlog[0], "x"); /* quotes balanced */
     CHECK(strstr(g_mlog[0], " time=2026-11-") != NULL);
+    CHECK(strlen(g_mlog[0]) <= IPC_MLOG_MAX); /* the capture process cuts nothing */
     se_free(e);
 }
 
