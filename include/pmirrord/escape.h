@@ -16,7 +16,9 @@
 #include <stddef.h>
 
 /* Escapes in[0..inlen) into out (always NUL-terminated when outlen > 0);
- * returns the length the whole result needs, like snprintf(). */
+ * returns the length the whole result needs, like snprintf().  A result cut
+ * to fit ends between units: never inside an escape (a lone backslash would
+ * swallow a caller's closing quote) or a UTF-8 sequence. */
 size_t pm_escape(char *out, size_t outlen, const char *in, size_t inlen);
 
 #endif

@@ -36,6 +36,7 @@ struct rt_conf;
 #define CP_TRIG_MAX     65536 /* entries in one trigger table */
 #define CP_CHAN_BACKLOG (1u << 20)
 #define CP_SLICE_LINES  4096 /* radiusClient lines of a secrets file included */
+#define CP_JM_TO_MAX    64   /* analyzers remembered as destinations of our own datagrams */
 /* Mirror-log entries sent to the agent: at most CP_MLOG_BURST at once, then
  * CP_MLOG_PER_S a second, a little under the agent's own budget
  * (INTAKE_MLOG_BURST, INTAKE_MLOG_PER_S), so that it never has to suppress
@@ -139,7 +140,10 @@ struct cap_proc {
     struct sess_engine *se;
     struct jm_sender *jm;
     uint16_t jm_port4, jm_port6; /* the sender's local ports, host order */
-    uint64_t timer_due_ms;       /* capture clock: the next tracker/engine timer */
+    /* analyzers datagrams were sent to lately (cp_own_datagram): a ring */
+    struct trig_analyzer jm_to[CP_JM_TO_MAX];
+    size_t jm_nto, jm_to_next;
+    uint64_t timer_due_ms; /* capture clock: the next tracker/engine timer */
     uint64_t mir_packets, mir_copies, mir_snapped, mir_own, mir_failed;
     uint64_t icpt_up, icpt_down, icpt_not_sent, icpt_restored, icpt_refused, icpt_reannounced;
     uint64_t list_reqs, list_unknown;
@@ -178,7 +182,9 @@ int cp_sess_start(struct cap_proc *p, const struct cp_conf *c, char *err, size_t
 void cp_sess_free(struct cap_proc *p);
 /* The data path: one decoded IP packet (a fragment as it is) of source s. */
 void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v);
-/* Is v a datagram this process sent to analyzer a (never mirrored)? */
+/* Is v a datagram this process sent to analyzer a, or to any analyzer it
+ * sent to lately (never mirrored: a datagram to one target's analyzer may
+ * match another target, whose copy may match the first, and so on)? */
 int cp_own_datagram(const struct cap_proc *p, const struct pkt_view *v,
                     const struct trig_analyzer *a);
 /* RADIUS (radius 1) or DHCP, decoded and reassembled. */

@@ -139,6 +139,8 @@ void cp_sess_free(struct cap_proc *p)
     if (p->se != NULL)
         se_free(p->se);
     jm_free(p->jm);
+    OPENSSL_cleanse(p->jm_to, sizeof(p->jm_to)); /* analyzers */
+    p->jm_nto = p->jm_to_next = 0;
     p->rt = NULL;
     p->dh = NULL;
     p->se = NULL;
@@ -189,18 +191,54 @@ void cp_sess_timers(struct cap_proc *p, uint64_t now_ms)
 
 /* ---- the data path --------------------------------------------------------------------------- */
 
-/* A datagram this process sent to analyzer a (captured on its way out, or
- * on the analyzer's own host): never mirrored, it would feed itself. */
-int cp_own_datagram(const struct cap_proc *p, const struct pkt_view *v,
-                    const struct trig_analyzer *a)
+/* Is v sent from our socket of its family to analyzer a? */
+static int sent_to(const struct cap_proc *p, const struct pkt_view *v,
+                   const struct trig_analyzer *a)
 {
-    if (v->proto != IPPROTO_UDP || a->family != v->family)
+    if (a->family != v->family)
         return 0;
     if (memcmp(v->dst, a->addr, a->family == 4 ? 4 : 16) != 0)
         return 0;
     if (v->flags & PKT_F_PORTS)
         return v->dport == a->port && v->sport == (v->family == 4 ? p->jm_port4 : p->jm_port6);
     return (v->flags & PKT_F_FRAG) != 0; /* a later fragment of a datagram to the analyzer */
+}
+
+/*
+ * A datagram this process sent (captured on its way out, or on the
+ * analyzer's own host): never mirrored, it would feed itself.  Not only to
+ * a, the analyzer of the target the packet matched: a datagram to target
+ * A's analyzer that matches target B (the analyzer lies in B's addresses)
+ * would be mirrored to B's analyzer, A's intercepted traffic to another
+ * warrant's analyzer, and B's copy could match A again (a loop).  So every
+ * analyzer sent to lately counts (the last CP_JM_TO_MAX).
+ */
+int cp_own_datagram(const struct cap_proc *p, const struct pkt_view *v,
+                    const struct trig_analyzer *a)
+{
+    if (v->proto != IPPROTO_UDP)
+        return 0;
+    if (a != NULL && sent_to(p, v, a))
+        return 1;
+    if ((v->flags & PKT_F_PORTS) && v->sport != (v->family == 4 ? p->jm_port4 : p->jm_port6))
+        return 0; /* the common case: not from our port */
+    for (size_t i = 0; i < p->jm_nto; i++)
+        if (sent_to(p, v, &p->jm_to[i]))
+            return 1;
+    return 0;
+}
+
+/* Remembers a as a destination of our datagrams (the newest first looked for). */
+static void note_analyzer(struct cap_proc *p, const struct trig_analyzer *a)
+{
+    for (size_t i = 0; i < p->jm_nto; i++)
+        if (p->jm_to[i].family == a->family && p->jm_to[i].port == a->port &&
+            memcmp(p->jm_to[i].addr, a->addr, sizeof(a->addr)) == 0)
+            return;
+    p->jm_to[p->jm_to_next] = *a;
+    p->jm_to_next = (p->jm_to_next + 1) % CP_JM_TO_MAX;
+    if (p->jm_nto < CP_JM_TO_MAX)
+        p->jm_nto++;
 }
 
 void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v)
@@ -220,13 +258,20 @@ void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v
         p->mir_snapped += n; /* never a part of a packet as if it were the whole */
         return;
     }
+    if (cp_own_datagram(p, v, NULL)) {
+        p->mir_own += n;
+        return;
+    }
     const uint8_t *ip = v->frame + v->l3_off;
     for (size_t i = 0; i < n; i++) {
         if (t[i].analyzer == NULL)
             continue;
-        if (cp_own_datagram(p, v, t[i].analyzer))
+        if (cp_own_datagram(p, v, t[i].analyzer)) {
             p->mir_own++;
-        else if (jm_send(p->jm, t[i].analyzer, t[i].mirror_id, t[i].session_id, ip, v->ip_len) == 0)
+            continue;
+        }
+        note_analyzer(p, t[i].analyzer);
+        if (jm_send(p->jm, t[i].analyzer, t[i].mirror_id, t[i].session_id, ip, v->ip_len) == 0)
             p->mir_copies++;
         else
             p->mir_failed++;

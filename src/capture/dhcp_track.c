@@ -348,20 +348,38 @@ static void on_ack(struct dhcp_track *t, const struct dhcp_msg *m, int64_t ts_se
     emit(t, SIG_DHCP_ACK, b, ts_sec, ts_usec);
 }
 
-/* DHCPRELEASE (ciaddr, RFC 2131 section 4.4.6) or DHCPDECLINE (option 50,
- * section 4.4.1) of a known binding of the same client. */
-static void on_client_end(struct dhcp_track *t, const struct dhcp_msg *m, enum sig_kind kind,
-                          int64_t ts_sec, uint32_t ts_usec)
+/*
+ * DHCPRELEASE (ciaddr, RFC 2131 section 4.4.6) or DHCPDECLINE (option 50,
+ * section 4.4.1) of a known binding of the same client.  A chaddr is no
+ * secret (anyone on a shared segment sees it), so the message must also come
+ * from where the client is: a RELEASE is unicast from the bound address
+ * itself (IP source = ciaddr, which the BNG's source checks vouch for); a
+ * DECLINE (sent before the client uses the address) comes through the same
+ * relay circuit, so it carries the binding's option 82 octet for octet (both
+ * absent: the server's own link).  Anything else is counted as untrusted:
+ * otherwise a subscriber who knows a target's MAC address could end the
+ * target's binding, and with it the mirroring of the target's traffic.
+ */
+static void on_client_end(struct dhcp_track *t, const struct dhcp_msg *m, uint32_t src,
+                          enum sig_kind kind, int64_t ts_sec, uint32_t ts_usec)
 {
     uint32_t addr = m->ciaddr;
     if (kind == SIG_DHCP_DECLINE && m->has_req_addr)
         addr = m->req_addr;
-    t->st.parsed++;
-    if (addr == 0 || !mac_client(m))
+    if (addr == 0 || !mac_client(m)) {
+        t->st.parsed++;
         return;
+    }
     struct dh_binding *b = find(t, addr);
-    if (b == NULL || memcmp(b->chaddr, m->chaddr, 6) != 0)
+    if (b == NULL || memcmp(b->chaddr, m->chaddr, 6) != 0) {
+        t->st.parsed++;
         return;
+    }
+    if (kind == SIG_DHCP_RELEASE ? src != addr : !same_rai(b, m)) {
+        t->st.untrusted++;
+        return;
+    }
+    t->st.parsed++;
     end_binding(t, b, kind, ts_sec, ts_usec);
 }
 
@@ -400,7 +418,7 @@ void dh_input(struct dhcp_track *t, const struct pkt_view *v, int64_t ts_sec, ui
         t->st.untrusted++;
         return;
     }
-    on_client_end(t, &m, m.type == DHCP_RELEASE ? SIG_DHCP_RELEASE : SIG_DHCP_DECLINE, ts_sec,
+    on_client_end(t, &m, src, m.type == DHCP_RELEASE ? SIG_DHCP_RELEASE : SIG_DHCP_DECLINE, ts_sec,
                   ts_usec);
 }
 

@@ -570,19 +570,39 @@ static void on_disconnect(struct sess_engine *e, const struct sig_fact *f)
 
 /* ---- DHCP ---- */
 
-static struct sess *find_dhcp(struct sess_engine *e, const struct sig_ident *id)
+/*
+ * The session a DHCP fact is about.  The address alone is not enough: a
+ * session that holds it may be another client's (its chaddr differs: a
+ * session restored after a restart, or one whose end was never seen, while
+ * the server gave the address to someone else).  An ACK joins such a
+ * session only when it has no chaddr yet (a RADIUS login with the same
+ * address) or the same one; otherwise the ACK makes a session of its own,
+ * which takes the address, so that the new holder is not mirrored under the
+ * old holder's intercept.  An end (RELEASE, DECLINE, expiry) ends only a
+ * session of its chaddr holding its address, or holding no address.
+ */
+static int same_client(const struct sess *s, const struct sig_ident *id, int ack)
+{
+    if (!s->has_chaddr || !id->has_chaddr)
+        return ack;
+    return memcmp(s->chaddr, id->chaddr, 6) == 0;
+}
+
+static struct sess *find_dhcp(struct sess_engine *e, const struct sig_ident *id, int ack)
 {
     struct sess *s = NULL;
-    if (id->framed_ip != 0 && (s = st_find_ip4(e->st, id->framed_ip)) != NULL)
+    if (id->framed_ip != 0 && (s = st_find_ip4(e->st, id->framed_ip)) != NULL &&
+        same_client(s, id, ack))
         return s;
-    if (id->has_chaddr && (s = st_find_chaddr(e->st, id->chaddr)) != NULL)
+    if (id->has_chaddr && (s = st_find_chaddr(e->st, id->chaddr)) != NULL &&
+        (ack || s->framed_ip == 0 || s->framed_ip == id->framed_ip))
         return s;
     return NULL;
 }
 
 static void on_dhcp(struct sess_engine *e, const struct sig_fact *f)
 {
-    struct sess *s = find_dhcp(e, &f->id);
+    struct sess *s = find_dhcp(e, &f->id, f->kind == SIG_DHCP_ACK);
     if (f->kind != SIG_DHCP_ACK) {
         if (s == NULL)
             return;

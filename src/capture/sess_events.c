@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "pmirrord/escape.h"
+#include "pmirrord/ipc.h"
 #include "sess_priv.h"
 
 static const char *const trap_name[PM_TRAP_MAX + 1] = {
@@ -30,7 +31,11 @@ static const char *const trap_name[PM_TRAP_MAX + 1] = {
 
 static const char *const cs_name[] = {"radiusLogin", "radiusCoa", "cliTrigger", "cliStatic"};
 
-#define MLOG_MAX 8192
+/* An entry is one line of the mirror log, which the capture process hands
+ * on whole up to IPC_MLOG_MAX characters (cp_mlog() would cut a longer one
+ * anywhere, inside an escape too). */
+#define MLOG_MAX  (IPC_MLOG_MAX + 1)
+#define TIME_ROOM 40 /* " time=YYYY-MM-DDTHH:MM:SS.uuuuuuZ" is kept room for */
 
 void se_mlogf(struct sess_engine *e, const char *fmt, ...)
 {
@@ -45,7 +50,9 @@ void se_mlogf(struct sess_engine *e, const char *fmt, ...)
     OPENSSL_cleanse(buf, sizeof(buf));
 }
 
-/* Appends to b (at *n of cap), never past its end. */
+/* Appends to b (at *n of cap) when it fits whole; otherwise leaves it out
+ * (a field cut inside an escape would leave a backslash that swallows its
+ * closing quote). */
 static void put(char *b, size_t cap, size_t *n, const char *fmt, ...) PM_PRINTF(4, 5);
 static void put(char *b, size_t cap, size_t *n, const char *fmt, ...)
 {
@@ -55,8 +62,10 @@ static void put(char *b, size_t cap, size_t *n, const char *fmt, ...)
     va_start(ap, fmt);
     int k = vsnprintf(b + *n, cap - *n, fmt, ap);
     va_end(ap);
-    if (k > 0)
-        *n = (size_t)k >= cap - *n ? cap - 1 : *n + (size_t)k;
+    if (k < 0 || (size_t)k >= cap - *n)
+        b[*n] = '\0';
+    else
+        *n += (size_t)k;
 }
 
 static void put_str(char *b, size_t cap, size_t *n, const char *key, const uint8_t *v, size_t l)
@@ -162,7 +171,7 @@ void se_raise_icpt(struct sess_engine *e, const struct se_evctx *c, const struct
     put(line, sizeof(line), &n, " analyzer=%s", an);
     if (c->trap == PM_TRAP_SESSION_END || c->trap == PM_TRAP_SESSION_FAILED)
         put(line, sizeof(line), &n, " terminationReason=%d", c->trm);
-    put_view(line, sizeof(line), &n, c->view);
+    put_view(line, sizeof(line) - TIME_ROOM, &n, c->view);
     put_time(line, sizeof(line), &n, c->sec, c->usec);
     emit(e, &ev, line);
     OPENSSL_cleanse(line, sizeof(line));
@@ -201,7 +210,7 @@ void se_raise_failure(struct sess_engine *e, const struct se_evctx *c, int cs, i
             mid);
     put(line, sizeof(line), &n, " errorCause=%d errorString=\"%s\"", c->ec,
         c->es != NULL ? c->es : "");
-    put_view(line, sizeof(line), &n, c->view);
+    put_view(line, sizeof(line) - TIME_ROOM, &n, c->view);
     put_time(line, sizeof(line), &n, c->sec, c->usec);
     emit(e, &ev, line);
     OPENSSL_cleanse(line, sizeof(line));

@@ -57,7 +57,58 @@ size_t se_match_packet(struct sess_engine *e, int family, const uint8_t *src, co
     return n;
 }
 
-/* One row: the session's identities, escaped, each cut to fit. */
+/* The length of the escape unit (pm_escape's output) at e: a backslash
+ * escape, one UTF-8 sequence, one octet. */
+static size_t esc_unit(const char *e)
+{
+    unsigned char c = (unsigned char)e[0];
+    if (c == '\\')
+        return e[1] == 'x' ? 4 : 2;
+    if (c >= 0xf0)
+        return 4;
+    if (c >= 0xe0)
+        return 3;
+    if (c >= 0xc0)
+        return 2;
+    return 1;
+}
+
+/* Appends " key=\"value\"" (value: v escaped, at most ROW_VALUE_MAX
+ * characters, cut between escape units) when it fits whole; returns 0 when
+ * it does not (the row is full). */
+#define ROW_VALUE_MAX 63
+static int put_field(char *row, size_t cap, size_t *n, const char *key, const uint8_t *v, size_t l)
+{
+    char esc[SIG_STR_MAX * 4 + 1];
+    pm_escape(esc, sizeof(esc), (const char *)v, l);
+    size_t cut = 0, u;
+    while (esc[cut] != '\0' && cut + (u = esc_unit(esc + cut)) <= ROW_VALUE_MAX)
+        cut += u;
+    esc[cut] = '\0'; /* never half an escape: a lone backslash would eat the closing quote */
+    int k = snprintf(row + *n, cap - *n, " %s=\"%s\"", key, esc);
+    OPENSSL_cleanse(esc, sizeof(esc));
+    if (k < 0 || (size_t)k >= cap - *n) {
+        row[*n] = '\0';
+        return 0;
+    }
+    *n += (size_t)k;
+    return 1;
+}
+
+/* Appends text when it fits whole; 0 when it does not. */
+static int put_text(char *row, size_t cap, size_t *n, const char *key, const char *text)
+{
+    int k = snprintf(row + *n, cap - *n, " %s=%s", key, text);
+    if (k < 0 || (size_t)k >= cap - *n) {
+        row[*n] = '\0';
+        return 0;
+    }
+    *n += (size_t)k;
+    return 1;
+}
+
+/* One row: the session's identities, escaped, each cut to fit; a field that
+ * does not fit whole is left out with the ones after it. */
 static void row_of(const struct sess *s, char *row, size_t cap)
 {
     static const char *const key[ST_NFIELDS] = {
@@ -65,31 +116,34 @@ static void row_of(const struct sess *s, char *row, size_t cap)
         [ST_NAS_PORT_ID] = "port", [ST_NAS_ID] = "nas",  [ST_CIRCUIT] = "circuit",
         [ST_REMOTE] = "remote",    [ST_OPT82] = "opt82",
     };
-    char a[INET6_ADDRSTRLEN], esc[64];
+    char a[INET6_ADDRSTRLEN + 8];
     size_t n = 0;
     int k = snprintf(row, cap, "%s %s", s->icpt != NULL ? "*" : "-",
                      s->state == SE_ST_ACTIVE ? "active" : "accepted");
-    n = k > 0 ? (size_t)k : 0;
-    if (s->framed_ip != 0 && inet_ntop(AF_INET, &s->framed_ip, a, sizeof(a)) != NULL && n < cap)
-        n += (size_t)snprintf(row + n, cap - n, " ip=%s", a);
-    if (s->has_ip6 && inet_ntop(AF_INET6, s->ip6, a, sizeof(a)) != NULL && n < cap)
-        n += (size_t)snprintf(row + n, cap - n, " ip6=%s", a);
+    n = k > 0 && (size_t)k < cap ? (size_t)k : 0;
+    int room = 1;
+    if (s->framed_ip != 0 && inet_ntop(AF_INET, &s->framed_ip, a, sizeof(a)) != NULL)
+        room = put_text(row, cap, &n, "ip", a);
+    if (room && s->has_ip6 && inet_ntop(AF_INET6, s->ip6, a, sizeof(a)) != NULL)
+        room = put_text(row, cap, &n, "ip6", a);
     const struct sig_prefix6 *p;
     unsigned np = st_prefixes6(s, &p);
-    for (unsigned i = 0; i < np && n < cap; i++)
-        if (inet_ntop(AF_INET6, p[i].addr, a, sizeof(a)) != NULL)
-            n += (size_t)snprintf(row + n, cap - n, " prefix6=%s/%u", a, (unsigned)p[i].len);
-    for (int f = 0; f < ST_NFIELDS && n < cap; f++) {
+    for (unsigned i = 0; i < np && room; i++)
+        if (inet_ntop(AF_INET6, p[i].addr, a, INET6_ADDRSTRLEN) != NULL) {
+            size_t al = strlen(a);
+            snprintf(a + al, sizeof(a) - al, "/%u", (unsigned)p[i].len);
+            room = put_text(row, cap, &n, "prefix6", a);
+        }
+    for (int f = 0; f < ST_NFIELDS && room; f++) {
         const uint8_t *v;
         size_t l = st_get(s, (enum st_field)f, &v);
-        if (l == 0)
-            continue;
-        pm_escape(esc, sizeof(esc), (const char *)v, l);
-        n += (size_t)snprintf(row + n, cap - n, " %s=\"%s\"", key[f], esc);
+        if (l > 0)
+            room = put_field(row, cap, &n, key[f], v, l);
     }
-    if (n < cap)
-        snprintf(row + n, cap - n, " intercepts=%zu", se_icpt_count(s));
-    OPENSSL_cleanse(esc, sizeof(esc));
+    if (room)
+        snprintf(a, sizeof(a), "%zu", se_icpt_count(s)),
+            (void)put_text(row, cap, &n, "intercepts", a);
+    OPENSSL_cleanse(a, sizeof(a));
 }
 
 size_t se_list(struct sess_engine *e, const char *filter, uint32_t offset, size_t max,

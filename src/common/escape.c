@@ -4,6 +4,7 @@
 #include "pmirrord/escape.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /*
  * Length of the UTF-8 encoding at in[0..len) of a character that changes the
@@ -34,11 +35,19 @@ static size_t invisible_len(const unsigned char *in, size_t len)
     return 0;
 }
 
+/* One unit (an escape, a UTF-8 sequence, an octet) whole or not at all: a
+ * result cut inside an escape would end in a lone backslash, which swallows
+ * the quote a caller closes the value with.  *n counts what the whole result
+ * needs.  Once a unit does not fit (*n + len >= outlen), *n stays at or past
+ * outlen, so no later unit is written either: what out holds is a prefix,
+ * NUL-terminated where the first unit that did not fit would have begun. */
 static void put(char *out, size_t outlen, size_t *n, const char *s, size_t len)
 {
-    for (size_t i = 0; i < len; i++, (*n)++)
-        if (*n + 1 < outlen)
-            out[*n] = s[i];
+    if (*n + len < outlen)
+        memcpy(out + *n, s, len);
+    else if (*n < outlen)
+        out[*n] = '\0';
+    *n += len;
 }
 
 /*
@@ -112,7 +121,7 @@ size_t pm_escape(char *out, size_t outlen, const char *in, size_t inlen)
             i += l;
         }
     }
-    if (outlen > 0)
-        out[n < outlen ? n : outlen - 1] = '\0';
+    if (outlen > 0 && n < outlen)
+        out[n] = '\0';
     return n;
 }

@@ -481,6 +481,23 @@ static void test_own_datagram(void)
     v.proto = IPPROTO_UDP;
     v.family = PKT_FAM_IPV6; /* the analyzer is IPv4 */
     CHECK(!cp_own_datagram(&p, &v, &a));
+
+    /* a datagram to target A's analyzer that matched target B (whose
+     * analyzer is b): still ours, never mirrored to b (A's traffic at B's
+     * analyzer, and maybe a loop) */
+    struct trig_analyzer b = {.family = 4, .addr = {127, 0, 0, 62}, .port = 30040};
+    v.family = PKT_FAM_IPV4;
+    v.flags = PKT_F_PORTS;
+    v.sport = 41000;
+    v.dport = 30030;
+    CHECK(!cp_own_datagram(&p, &v, &b)); /* A's analyzer never sent to: not known */
+    p.jm_to[0] = a;
+    p.jm_nto = 1;
+    CHECK(cp_own_datagram(&p, &v, &b) && cp_own_datagram(&p, &v, NULL));
+    v.sport = 41001; /* someone else's datagram to A's analyzer */
+    CHECK(!cp_own_datagram(&p, &v, &b) && !cp_own_datagram(&p, &v, NULL));
+    v.flags = PKT_F_FRAG; /* a later fragment to A's analyzer */
+    CHECK(cp_own_datagram(&p, &v, &b));
 }
 
 /* The wiring end to end without a process: an Access-Accept fact with LI

@@ -324,21 +324,69 @@ static void test_midlease(void)
     dh_free(t);
 }
 
-/* A DHCPDECLINE (option 50, broadcast or relayed) ends the binding it names. */
+/* A DHCPDECLINE (option 50, relayed through the binding's circuit) ends the
+ * binding it names. */
 static void test_decline(void)
 {
     struct dhcp_track *t = tracker(0);
     struct msg m = ack(1, ADDR, "eth0/1/0:100");
     feed(t, SERVER, RELAY, &m, T0);
-    m = (struct msg){.op = 1, .type = DHCP_DECLINE, .mac = 2, .req = ADDR, .lease = -1};
-    feed(t, "0.0.0.0", "255.255.255.255", &m, T0 + 1); /* another client's: nothing */
+    m = (struct msg){.op = 1,
+                     .type = DHCP_DECLINE,
+                     .mac = 2,
+                     .req = ADDR,
+                     .giaddr = GIADDR,
+                     .lease = -1,
+                     .circuit = "eth0/1/0:100",
+                     .remote = "remote-1"};
+    feed(t, RELAY, SERVER, &m, T0 + 1); /* another client's: nothing */
     CHECK(nfacts == 1);
     m.mac = 1;
-    feed(t, "0.0.0.0", "255.255.255.255", &m, T0 + 2);
+    feed(t, RELAY, SERVER, &m, T0 + 2);
     CHECK(nfacts == 2 && facts[1].kind == SIG_DHCP_DECLINE && facts[1].ts_sec == T0 + 2);
     check_ident(&facts[1], 1, ADDR, "eth0/1/0:100");
     struct dh_stats s = stats(t);
     CHECK(s.declines == 1 && s.bindings == 0);
+    dh_free(t);
+}
+
+/* A subscriber who knows a target's chaddr and address cannot end the
+ * target's binding (and with it the mirroring): a RELEASE must come from the
+ * bound address, a DECLINE through the binding's circuit (its option 82). */
+static void test_spoofed_end(void)
+{
+    struct dhcp_track *t = tracker(0);
+    struct msg m = ack(1, ADDR, "target-circuit");
+    feed(t, SERVER, RELAY, &m, T0);
+    /* a RELEASE naming the target, unicast from another subscriber's address */
+    m = (struct msg){.op = 1, .type = DHCP_RELEASE, .mac = 1, .ciaddr = ADDR, .lease = -1};
+    feed(t, "198.18.100.66", SERVER, &m, T0 + 1);
+    /* a DECLINE naming the target, relayed from the attacker's circuit */
+    m = (struct msg){.op = 1,
+                     .type = DHCP_DECLINE,
+                     .mac = 1,
+                     .req = ADDR,
+                     .giaddr = GIADDR,
+                     .lease = -1,
+                     .circuit = "attacker-circuit",
+                     .remote = "remote-1"};
+    feed(t, RELAY, SERVER, &m, T0 + 2);
+    /* ... or broadcast without option 82 */
+    m.giaddr = NULL, m.circuit = NULL, m.remote = NULL;
+    feed(t, "0.0.0.0", "255.255.255.255", &m, T0 + 3);
+    CHECK(nfacts == 1 && stats(t).bindings == 1 && stats(t).untrusted == 3);
+    /* the target's own RELEASE still ends it */
+    m = (struct msg){.op = 1, .type = DHCP_RELEASE, .mac = 1, .ciaddr = ADDR, .lease = -1};
+    feed(t, ADDR, SERVER, &m, T0 + 4);
+    CHECK(nfacts == 2 && facts[1].kind == SIG_DHCP_RELEASE && stats(t).bindings == 0);
+    /* a binding made on the server's own link (no option 82) is declined by
+     * a broadcast without one */
+    m = ack(2, ADDR, NULL);
+    m.remote = NULL, m.giaddr = NULL;
+    feed(t, SERVER, "255.255.255.255", &m, T0 + 5);
+    m = (struct msg){.op = 1, .type = DHCP_DECLINE, .mac = 2, .req = ADDR, .lease = -1};
+    feed(t, "0.0.0.0", "255.255.255.255", &m, T0 + 6);
+    CHECK(nfacts == 4 && facts[3].kind == SIG_DHCP_DECLINE && stats(t).bindings == 0);
     dh_free(t);
 }
 
@@ -559,6 +607,7 @@ int main(void)
     test_renewal_expiry();
     test_midlease();
     test_decline();
+    test_spoofed_end();
     test_supersede();
     test_full();
     test_malformed();

@@ -128,6 +128,16 @@ int main(void)
     /* truncation: NUL-terminated, returns the full length */
     char small[4];
     CHECK(pm_escape(small, sizeof(small), "\x1b\x1b", 2) == 8);
-    CHECK(strlen(small) == 3);
+    CHECK(strlen(small) == 0); /* never half an escape */
+    /* ... nor a lone backslash that would swallow a caller's closing quote */
+    CHECK(pm_escape(small, sizeof(small), "ab\"c", 4) == 5 && strcmp(small, "ab") == 0);
+    CHECK(pm_escape(small, sizeof(small),
+                    "a\xc3\xa9"
+                    "b",
+                    4) == 4 &&
+          strcmp(small, "a\xc3\xa9") == 0);
+    CHECK(pm_escape(small, sizeof(small), "ab\xc3\xa9", 4) == 4 && strcmp(small, "ab") == 0);
+    CHECK(pm_escape(small, sizeof(small), "abc", 3) == 3 && strcmp(small, "abc") == 0);
+    CHECK(pm_escape(small, 0, "abc", 3) == 3);
     return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "pmirrord/conf.h"
+#include "pmirrord/ipc.h"
 #include "pmirrord/pm_event.h"
 #include "pmirrord/sess_engine.h"
 
@@ -1145,6 +1146,132 @@ static void test_mlog_and_untracked(void)
     se_free(e);
 }
 
+/* The address a target held goes to another client (the target's end was
+ * never seen: a restart, a lost packet): the new client's ACK does not join
+ * the target's session, so its traffic is not mirrored under the target's
+ * intercept; the target's session keeps its intercept without the address,
+ * and an end naming the address and the new chaddr leaves it alone. */
+static void test_dhcp_other_client(void)
+{
+    struct sess_engine *e = engine(100);
+    struct pm_trigger t = rule(TRIG_REMOTE, "cpe-77", 4);
+    se_set_triggers(e, &t, 1, T0);
+    on(e, dhcp(SIG_DHCP_ACK, T0));
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_SESSION_START && g_ev[0].mirror_id == 4);
+    mark();
+    struct sig_fact g = dhcp(SIG_DHCP_ACK, T0 + 10);
+    g.id.chaddr[5] = 2;
+    sstr(&g.id.circuit, "eth0/1:200");
+    sstr(&g.id.remote, "cpe-99");
+    sstr(&g.id.opt82, "\x01\x0a"
+                      "eth0/1:200");
+    on(e, g);
+    CHECK(g_nev == 0);
+    struct se_stats st;
+    se_get_stats(e, &st);
+    CHECK(st.sessions == 2);
+    struct se_target out[SE_TARGETS_MAX];
+    uint32_t sub = ip4("198.18.1.20"), far = ip4("203.0.113.1");
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&far, (const uint8_t *)&sub, 0, out,
+                          SE_TARGETS_MAX) == 0);
+    /* the new client's binding ends: the target's session stays */
+    g.kind = SIG_DHCP_EXPIRE;
+    on(e, g);
+    se_get_stats(e, &st);
+    CHECK(g_nev == 0 && st.sessions == 1);
+    /* the target's own end (its chaddr, the address it no longer holds) ends it */
+    on(e, dhcp(SIG_DHCP_RELEASE, T0 + 20));
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_SESSION_END && g_ev[0].mirror_id == 4);
+    se_free(e);
+}
+
+/* Outside its quotes, does row hold text?  Quotes and backslash escapes as
+ * pm_escape writes them; 0 also when a quote is left open. */
+static int unquoted_has(const char *row, const char *text)
+{
+    char outside[512];
+    size_t o = 0;
+    int in = 0;
+    for (const char *c = row; *c != '\0'; c++) {
+        if (in && *c == '\\' && c[1] != '\0') {
+            c++;
+            continue;
+        }
+        if (*c == '"')
+            in = !in;
+        else if (!in && o + 1 < sizeof(outside))
+            outside[o++] = *c;
+    }
+    outside[o] = '\0';
+    CHECK(!in);
+    return strstr(outside, text) != NULL;
+}
+
+/* A subscriber's identities cannot forge fields in `show mirror subscribers`:
+ * a value cut to fit is never cut inside an escape, whose lone backslash
+ * would swallow the closing quote and turn the next value into fields. */
+static void test_list_escape(void)
+{
+    struct sess_engine *e = engine(100);
+    struct sig_fact f = fact(SIG_ACCT_START, T0);
+    char name[80];
+    memset(name, 'n', sizeof(name));
+    name[62] = '"'; /* escaped as \" over the 63rd and 64th characters */
+    f.id.user.len = sizeof(name);
+    memcpy(f.id.user.v, name, sizeof(name));
+    sstr(&f.id.csid, " ip=203.0.113.66 circuit=forged ");
+    sstr(&f.id.acct_sid, "a1");
+    on(e, f);
+    char list[4][256];
+    int more = 0;
+    CHECK(se_list(e, "", 0, 4, list, &more) == 1);
+    CHECK(strstr(list[0], "csid=\"") != NULL);
+    CHECK(!unquoted_has(list[0], "203.0.113.66") && !unquoted_has(list[0], "forged"));
+    /* a field that does not fit whole is left out, never cut open */
+    f = fact(SIG_ACCT_START, T0);
+    sstr(&f.id.acct_sid, "a2");
+    for (int i = 0; i < 8; i++) {
+        f.id.prefix6[i % 4].len = 64;
+        f.id.prefix6[i % 4].addr[0] = 0x20, f.id.prefix6[i % 4].addr[1] = 0x01;
+        f.id.prefix6[i % 4].addr[7] = (uint8_t)(i + 1);
+    }
+    f.id.nprefix6 = 4;
+    f.id.user.len = sizeof(name);
+    memcpy(f.id.user.v, name, sizeof(name));
+    sstr(&f.id.circuit, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f");
+    on(e, f);
+    CHECK(se_list(e, "", 0, 4, list, &more) == 2);
+    for (int i = 0; i < 2; i++) {
+        size_t l = strlen(list[i]);
+        CHECK(l > 0 && l < 256 && list[i][l - 1] != '\\');
+        (void)unquoted_has(list[i], "\x01"); /* quotes balanced */
+    }
+    se_free(e);
+}
+
+/* A mirror-log entry whose identities do not all fit leaves whole fields out:
+ * its quotes stay balanced and its time is there. */
+static void test_mlog_full(void)
+{
+    struct sess_engine *e = engine(100);
+    struct sig_fact f = alice(SIG_ACCT_START, T0, 1);
+    struct sig_str *str[] = {&f.id.user,   &f.id.csid,    &f.id.acct_sid, &f.id.nas_port_id,
+                             &f.id.nas_id, &f.id.circuit, &f.id.remote,   &f.id.opt82};
+    for (size_t i = 0; i < sizeof(str) / sizeof(str[0]); i++) {
+        str[i]->len = SIG_STR_MAX; /* 4 characters each escaped: 8 x 1012 > 8192 */
+        memset(str[i]->v, 0x01, SIG_STR_MAX);
+        str[i]->v[SIG_STR_MAX - 2] = '"';
+    }
+    struct pm_trigger t = rule(TRIG_IP, "198.18.1.10", 5);
+    se_set_triggers(e, &t, 1, T0);
+    on(e, f);
+    CHECK(g_nmlog == 1);
+    (void)unquoted_has(g_mlog[0], "x"); /* quotes balanced */
+    CHECK(strstr(g_mlog[0], " time=2026-11-") != NULL);
+    CHECK(strlen(g_mlog[0]) <= IPC_MLOG_MAX); /* the capture process cuts nothing */
+    se_free(e);
+}
+
 static void test_join_and_misc(void)
 {
     /* an Access-Accept and a DHCP binding with the same address: one session */
@@ -1276,6 +1403,9 @@ int main(void)
     test_sid();
     test_mlog_and_untracked();
     test_join_and_misc();
+    test_dhcp_other_client();
+    test_list_escape();
+    test_mlog_full();
     test_conf();
     pm_event_set_sink(NULL, NULL);
     printf("test_sess_engine: ok\n");
