@@ -5,7 +5,10 @@
  * key, so that nobody can craft colliding packets without the key) of its
  * IP packet from the IP header on, with the fields a router changes on the
  * way zeroed: the IPv4 TTL and header checksum, the IPv6 hop limit.  A
- * packet whose hash was seen less than window_ms ago is a duplicate.  The
+ * packet whose hash was seen less than window_ms ago on ANOTHER source is a
+ * duplicate: the same packet seen again on the same source is the wire
+ * carrying it twice (a TCP retransmission is byte for byte the same), which
+ * mirroring must see each time.  The
  * table is bounded: a hash lands in one of PKT_DEDUPE_WAYS slots of its
  * bucket and replaces the oldest; a packet pushed out early is handled
  * twice, never lost.  Frames without IP are never duplicates.
@@ -32,8 +35,9 @@ struct pkt_dedupe;
  */
 struct pkt_dedupe *pkt_dedupe_new(size_t slots, unsigned window_ms, const uint8_t *key);
 
-/* 1 when v's IP packet was seen within the window (the first sighting starts it), else 0. */
-int pkt_dedupe_seen(struct pkt_dedupe *d, const struct pkt_view *v, uint64_t now_ms);
+/* 1 when v's IP packet was seen within the window on a source other than
+ * src (the first sighting starts it), else 0. */
+int pkt_dedupe_seen(struct pkt_dedupe *d, const struct pkt_view *v, unsigned src, uint64_t now_ms);
 
 /* Wipes the key and the table. NULL is fine. */
 void pkt_dedupe_free(struct pkt_dedupe *d);

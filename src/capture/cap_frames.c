@@ -119,7 +119,7 @@ void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *d
     p->decoded++;
     if (v.family == PKT_FAM_NONE)
         return;
-    if (pkt_dedupe_seen(p->dedupe, &v, now)) {
+    if (pkt_dedupe_seen(p->dedupe, &v, (unsigned)(s - p->src), now)) {
         s->duplicates++;
         p->duplicates++;
         return;

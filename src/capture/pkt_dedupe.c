@@ -111,6 +111,7 @@ uint64_t pkt_siphash24(const uint8_t key[16], const uint8_t *p, size_t n)
 struct slot {
     uint64_t h;
     uint64_t t;
+    unsigned src; /* where it was seen first */
     int used;
 };
 
@@ -167,7 +168,7 @@ static uint64_t packet_hash(const struct pkt_dedupe *d, const struct pkt_view *v
     return sip_final(&s);
 }
 
-int pkt_dedupe_seen(struct pkt_dedupe *d, const struct pkt_view *v, uint64_t now_ms)
+int pkt_dedupe_seen(struct pkt_dedupe *d, const struct pkt_view *v, unsigned src, uint64_t now_ms)
 {
     if (d == NULL || v == NULL || v->family == PKT_FAM_NONE || v->l3_caplen == 0)
         return 0;
@@ -177,9 +178,10 @@ int pkt_dedupe_seen(struct pkt_dedupe *d, const struct pkt_view *v, uint64_t now
     for (int i = 0; i < PKT_DEDUPE_WAYS; i++) {
         struct slot *s = &b[i];
         if (s->used && s->h == h) {
-            if (now_ms >= s->t && now_ms - s->t < d->window_ms)
+            if (now_ms >= s->t && now_ms - s->t < d->window_ms && s->src != src)
                 return 1;
-            s->t = now_ms; /* seen before, but long ago: a new first sighting */
+            s->t = now_ms; /* long ago, or again on its own source: a new first sighting */
+            s->src = src;
             return 0;
         }
         if (victim == NULL || !s->used || (victim->used && s->t < victim->t))
@@ -187,6 +189,7 @@ int pkt_dedupe_seen(struct pkt_dedupe *d, const struct pkt_view *v, uint64_t now
     }
     victim->h = h;
     victim->t = now_ms;
+    victim->src = src;
     victim->used = 1;
     return 0;
 }

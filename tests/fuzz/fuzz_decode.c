@@ -132,8 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == 0) {
             (void)pkt_is_superpacket(&v, 1500);
             if (v.family != PKT_FAM_NONE && v.l3_caplen > 0) {
-                (void)pkt_dedupe_seen(dd, &v, now);
-                CHECK(pkt_dedupe_seen(dd, &v, now) == 1, "not seen again");
+                (void)pkt_dedupe_seen(dd, &v, 0, now);
+                CHECK(pkt_dedupe_seen(dd, &v, 1, now) == 1, "not seen again on another source");
+                CHECK(pkt_dedupe_seen(dd, &v, 1, now) == 0, "repeated on one source: dropped");
             }
             size_t n = 0;
             int rr = reasm_add(r, &v, now, out, sizeof(out), &n);

@@ -66,23 +66,28 @@ static void test_dedupe(const uint8_t *key)
     struct pkt_view vc1 = V(DLT_RAW, c1), vc2 = V(DLT_RAW, c2), vd1 = V(DLT_RAW, d1);
     struct pkt_view ve1 = V(DLT_EN10MB, e1), varp = V(DLT_EN10MB, arp);
 
-    CHECK(pkt_dedupe_seen(d, &va1, 1000) == 0);
-    CHECK(pkt_dedupe_seen(d, &va2, 1010) == 1); /* TTL and checksum differ: the same packet */
-    CHECK(pkt_dedupe_seen(d, &ve1, 1020) == 1); /* another link layer: the same packet */
-    CHECK(pkt_dedupe_seen(d, &vb1, 1020) == 0); /* other data */
-    CHECK(pkt_dedupe_seen(d, &va1, 1049) == 1);
-    CHECK(pkt_dedupe_seen(d, &va1, 1050) == 0); /* the window has passed: a new packet */
-    CHECK(pkt_dedupe_seen(d, &va1, 1060) == 1);
-    CHECK(pkt_dedupe_seen(d, &va1, 900) == 0); /* the clock went back: not a duplicate */
+    CHECK(pkt_dedupe_seen(d, &va1, 0, 1000) == 0);
+    CHECK(pkt_dedupe_seen(d, &va2, 1, 1010) == 1); /* TTL and checksum differ: the same packet */
+    CHECK(pkt_dedupe_seen(d, &ve1, 2, 1020) == 1); /* another link layer: the same packet */
+    CHECK(pkt_dedupe_seen(d, &vb1, 1, 1020) == 0); /* other data */
+    CHECK(pkt_dedupe_seen(d, &va1, 1, 1049) == 1);
+    CHECK(pkt_dedupe_seen(d, &va1, 1, 1050) == 0); /* the window has passed: a new packet */
+    CHECK(pkt_dedupe_seen(d, &va1, 0, 1060) == 1);
+    CHECK(pkt_dedupe_seen(d, &va1, 0, 900) == 0); /* the clock went back: not a duplicate */
 
-    CHECK(pkt_dedupe_seen(d, &vc1, 2000) == 0);
-    CHECK(pkt_dedupe_seen(d, &vc2, 2001) == 1); /* hop limit differs */
-    CHECK(pkt_dedupe_seen(d, &vd1, 2002) == 0);
+    /* the same packet again on the same source: the wire carried it twice */
+    CHECK(pkt_dedupe_seen(d, &vb1, 3, 1500) == 0);
+    CHECK(pkt_dedupe_seen(d, &vb1, 3, 1501) == 0);
+    CHECK(pkt_dedupe_seen(d, &vb1, 4, 1502) == 1); /* ... but its copy on another source is not */
 
-    CHECK(pkt_dedupe_seen(d, &varp, 3000) == 0); /* no IP: never a duplicate */
-    CHECK(pkt_dedupe_seen(d, &varp, 3000) == 0);
-    CHECK(pkt_dedupe_seen(NULL, &va1, 3000) == 0);
-    CHECK(pkt_dedupe_seen(d, NULL, 3000) == 0);
+    CHECK(pkt_dedupe_seen(d, &vc1, 0, 2000) == 0);
+    CHECK(pkt_dedupe_seen(d, &vc2, 1, 2001) == 1); /* hop limit differs */
+    CHECK(pkt_dedupe_seen(d, &vd1, 1, 2002) == 0);
+
+    CHECK(pkt_dedupe_seen(d, &varp, 0, 3000) == 0); /* no IP: never a duplicate */
+    CHECK(pkt_dedupe_seen(d, &varp, 1, 3000) == 0);
+    CHECK(pkt_dedupe_seen(NULL, &va1, 0, 3000) == 0);
+    CHECK(pkt_dedupe_seen(d, NULL, 0, 3000) == 0);
     pkt_dedupe_free(d);
 }
 
@@ -97,11 +102,11 @@ static void test_bounded(void)
         memcpy(p[i], a1, sizeof(a1));
         p[i][31] = (uint8_t)('0' + i);
         v[i] = view(DLT_RAW, p[i], sizeof(a1));
-        CHECK(pkt_dedupe_seen(d, &v[i], 100 + (uint64_t)i) == 0);
+        CHECK(pkt_dedupe_seen(d, &v[i], 0, 100 + (uint64_t)i) == 0);
     }
-    CHECK(pkt_dedupe_seen(d, &v[4], 200) == 1);
-    CHECK(pkt_dedupe_seen(d, &v[1], 200) == 1);
-    CHECK(pkt_dedupe_seen(d, &v[0], 200) == 0); /* evicted: handled twice, never lost */
+    CHECK(pkt_dedupe_seen(d, &v[4], 1, 200) == 1);
+    CHECK(pkt_dedupe_seen(d, &v[1], 1, 200) == 1);
+    CHECK(pkt_dedupe_seen(d, &v[0], 1, 200) == 0); /* evicted: handled twice, never lost */
     pkt_dedupe_free(d);
     pkt_dedupe_free(NULL);
 }
