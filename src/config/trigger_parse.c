@@ -200,8 +200,8 @@ static int parse_time(const char *s, int64_t *out)
         int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
         if (digits(&p, 2, &oh) < 0)
             return -1;
-        if (*p == ':')
-            p++;
+        if (*p == ':' && (p++, digits(&p, 2, &om)) < 0) /* +HH:MM: the minutes too */
+            return -1;
         if (*p != '\0' && digits(&p, 2, &om) < 0)
             return -1;
         if (oh > 23 || om > 59)

@@ -258,6 +258,27 @@ static void test_errors(void)
     bad("mirror username v analyzer 127.0.0.9:1 id 1 from 2026-11-27T13:00Z until "
         "2026-11-27T13:00Z",
         "before", NULL);
+    bad("mirror username v analyzer 127.0.0.9:1 id 1 from 2026-11-27T13:00+05:", "word 9", NULL);
+    bad("mirror username v analyzer 127.0.0.9:1 id 1 from 2026-11-27T13:00+05:3", "word 9", NULL);
+    bad("mirror username v analyzer 127.0.0.9:1 id 1 from 2026-11-27T13:00+05:30:00", "word 9",
+        NULL);
+    bad("mirror username v analyzer 127.0.0.9:1 id 1 from 2026-11-27T13:00+0530Z", "word 9", NULL);
+    {
+        struct pm_trigger t;
+        char err[256];
+        CHECK(parse("mirror username v analyzer 127.0.0.9:1 id 1 from 2026-11-27T13:00+05:30", &t,
+                    err, sizeof(err)) == 0 &&
+              t.from == 1795784400 - 19800);
+        CHECK(parse("mirror username v analyzer 127.0.0.9:1 id 1 from 2026-11-27T13:00-0530", &t,
+                    err, sizeof(err)) == 0 &&
+              t.from == 1795784400 + 19800);
+        CHECK(parse("mirror username v analyzer 127.0.0.9:1 id 1 from 2026-11-27T13:00+05", &t, err,
+                    sizeof(err)) == 0 &&
+              t.from == 1795784400 - 18000);
+        CHECK(parse("mirror username v analyzer 127.0.0.9:1 id 1 from 9999-12-31T23:59:59Z", &t,
+                    err, sizeof(err)) == 0 &&
+              t.from == 253402300799);
+    }
     bad("mirror interface eth0 analyzer 127.0.0.9:1 id 1 session 5", "word 8", NULL);
     bad("mirror interface eth0 analyzer 127.0.0.9:1 id 1 from 2026-11-27T13:00Z", "word 8", NULL);
     bad("nomirror username v analyzer 127.0.0.9:1 id 1", "word 1", NULL);
