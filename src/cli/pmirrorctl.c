@@ -51,8 +51,9 @@ static void usage(FILE *f)
             "and reads them (after the mirror secret) without echo from the terminal,\n"
             "else one per line from stdin.\n"
             "\n"
-            "A trigger's value (mirror TYPE VALUE, no mirror TYPE VALUE) given as \"-\" is\n"
-            "read the same way (after the mirror secret with -e), e.g.\n"
+            "A trigger's value (mirror TYPE VALUE, no mirror TYPE VALUE) or the FILTER of\n"
+            "show mirror subscribers given as \"-\" is read the same way (after the\n"
+            "mirror secret with -e), e.g.\n"
             "  pmirrorctl -e mirror username - analyzer 198.18.0.9:30030 id 7\n"
             "so that a target's identity is not in argv (other local users read it in\n"
             "/proc) nor in the shell's history; a value that is \"-\" itself is 0x2d.\n"
@@ -280,13 +281,17 @@ static int refuse_argv_secrets(int argc, char **argv, struct cli_th *th)
     }
 }
 
-/* The VALUE word of `mirror TYPE VALUE ...` / `no mirror TYPE VALUE ...`
- * (argv[2] / argv[3]), or -1 for another command. */
+/* The word that is a target's identity: VALUE of `mirror TYPE VALUE ...` /
+ * `no mirror TYPE VALUE ...`, FILTER of `show mirror subscribers FILTER`; -1
+ * for another command. */
 static int trigger_value_word(int argc, char **argv)
 {
     if (argc >= 3 && strcasecmp(argv[0], "mirror") == 0)
         return 2;
     if (argc >= 4 && strcasecmp(argv[0], "no") == 0 && strcasecmp(argv[1], "mirror") == 0)
+        return 3;
+    if (argc >= 4 && strcasecmp(argv[0], "show") == 0 && strcasecmp(argv[1], "mirror") == 0 &&
+        strcasecmp(argv[2], "subscribers") == 0)
         return 3;
     return -1;
 }
@@ -301,10 +306,11 @@ static int read_trigger_value(char **argv, int vi, char *val, size_t cap)
 {
     if (vi < 0 || strcmp(argv[vi], "-") != 0)
         return 0;
-    long n = cli_read_secret("Trigger value: ", val, cap);
+    long n = cli_read_secret(strcasecmp(argv[0], "show") == 0 ? "Filter: " : "Trigger value: ", val,
+                             cap);
     if (n <= 0) {
         fprintf(stderr,
-                "pmirrorctl: %s: no trigger value read (empty, more than %zu characters "
+                "pmirrorctl: %s: no value read (empty, more than %zu characters "
                 "or end of input)\n",
                 argv[0], cap - 2);
         return -1;

@@ -168,7 +168,7 @@ class TriggerCommandsTest(PmTestCase):
         # no value on stdin: refused before anything is sent
         r = run("mirror", "username", "-", "analyzer", "127.0.0.9:30030", "id", "12", value="")
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
-        self.assertIn("no trigger value read", r.stderr)
+        self.assertIn("no value read", r.stderr)
 
     def test_config_errors(self):
         """A duplicate or one rule too many in the file: FILE:LINE, nothing of the value."""
