@@ -472,6 +472,13 @@ class AgentProcTest(pmtest.PmTestCase):
         c2.send(rec(LIST_PAGE, [(1, q[2][1][0]), (2, u32(0)), (4, u8(0))]))
         out, err = p.communicate(timeout=20)
         self.assertEqual(p.returncode, 0, out + err)
+        # a filter that is not text is refused at once, not sent and waited for
+        t0 = time.monotonic()
+        r = self.env.ctl("show", "mirror", "subscribers", "a\x01b", secret=pmtest.MIRROR_SECRET)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("the filter is not text", r.stdout + r.stderr)
+        self.assertLess(time.monotonic() - t0, 1.5)
+        self.assertIsNone(c2.recv(0.3))
         t0 = time.monotonic()
         r = self.env.ctl("show", "mirror", "subscribers", secret=pmtest.MIRROR_SECRET)
         self.assertNotEqual(r.returncode, 0)
