@@ -336,7 +336,7 @@ static void free_table(struct ipc_trigger *t, size_t n)
 }
 
 /* The table being sent is done: ok, or cut short (path full or an invalid
- * entry, counted by the channel; or replaced by a newer one). */
+ * entry, counted by the channel). */
 static void table_done(struct intake *in, int ok)
 {
     free_table(in->tx_table, in->tx_n);
@@ -416,8 +416,15 @@ static void send_table(struct intake *in)
     in->table_n = 0;
     in->table_pending = 0;
     unlock(in);
-    if (in->tx_active)
-        table_done(in, 0);
+    if (in->tx_active) { /* cut short by this newer one */
+        free_table(in->tx_table, in->tx_n);
+        in->tx_table = NULL;
+        in->tx_active = 0;
+        lock(in);
+        in->counts.table_records += in->tx_sent;
+        in->counts.tables_replaced++;
+        unlock(in);
+    }
     in->tx_table = t;
     in->tx_n = n;
     in->tx_gen = gen;
