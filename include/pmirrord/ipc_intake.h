@@ -89,7 +89,7 @@ struct intake_counts {
     uint64_t unexpected_total;
     /* the intercept table (intake_push_table) and its acknowledgements */
     uint64_t tables_pushed;      /* handed to the thread */
-    uint64_t tables_replaced;    /* replaced by a newer one before they were sent */
+    uint64_t tables_replaced;    /* replaced by a newer one before they were sent whole */
     uint64_t tables_sent;        /* every record queued on the channel */
     uint64_t tables_failed;      /* a record was refused (path full): the table is incomplete */
     uint64_t table_records;      /* TRIGGER_SET records queued */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -24,6 +25,9 @@
 #include "cli.h"
 #include "pmirrord/ctl_server.h"
 #include "pmirrord/secret.h"
+
+/* The longest trigger VALUE read for "-" (trigger.h's TRIG_TEXT_MAX). */
+#define TRIGGER_VALUE_READ_MAX 512
 
 static void usage(FILE *f)
 {
@@ -46,6 +50,13 @@ static void usage(FILE *f)
             "  pmirrorctl -e trap-host add 192.0.2.1 user U auth SHA-256 - priv AES -\n"
             "and reads them (after the mirror secret) without echo from the terminal,\n"
             "else one per line from stdin.\n"
+            "\n"
+            "A trigger's value (mirror TYPE VALUE, no mirror TYPE VALUE) or the FILTER of\n"
+            "show mirror subscribers given as \"-\" is read the same way (after the\n"
+            "mirror secret with -e), e.g.\n"
+            "  pmirrorctl -e mirror username - analyzer 198.18.0.9:30030 id 7\n"
+            "so that a target's identity is not in argv (other local users read it in\n"
+            "/proc) nor in the shell's history; a value that is \"-\" itself is 0x2d.\n"
             "\n"
             "Without COMMAND: an interactive session (help, TAB completion).\n"
             "hash-secret reads a secret (no echo on a terminal) and prints the\n"
@@ -270,9 +281,50 @@ static int refuse_argv_secrets(int argc, char **argv, struct cli_th *th)
     }
 }
 
+/* The word that is a target's identity: VALUE of `mirror TYPE VALUE ...` /
+ * `no mirror TYPE VALUE ...`, FILTER of `show mirror subscribers FILTER`; -1
+ * for another command. */
+static int trigger_value_word(int argc, char **argv)
+{
+    if (argc >= 3 && strcasecmp(argv[0], "mirror") == 0)
+        return 2;
+    if (argc >= 4 && strcasecmp(argv[0], "no") == 0 && strcasecmp(argv[1], "mirror") == 0)
+        return 3;
+    if (argc >= 4 && strcasecmp(argv[0], "show") == 0 && strcasecmp(argv[1], "mirror") == 0 &&
+        strcasecmp(argv[2], "subscribers") == 0)
+        return 3;
+    return -1;
+}
+
+/*
+ * A trigger's VALUE given as "-" is read (without echo from the terminal, else
+ * one line of stdin, after the mirror secret): a target's identity then stays
+ * out of argv (/proc/PID/cmdline, which other local users read) and out of
+ * the shell's history.  A VALUE that is "-" itself is written 0x2d.
+ */
+static int read_trigger_value(char **argv, int vi, char *val, size_t cap)
+{
+    if (vi < 0 || strcmp(argv[vi], "-") != 0)
+        return 0;
+    long n = cli_read_secret(strcasecmp(argv[0], "show") == 0 ? "Filter: " : "Trigger value: ", val,
+                             cap);
+    if (n <= 0) {
+        fprintf(stderr,
+                "pmirrorctl: %s: no value read (empty, more than %zu characters "
+                "or end of input)\n",
+                argv[0], cap - 2);
+        return -1;
+    }
+    return 1;
+}
+
 static int one_shot(struct cc *c, int json, int argc, char **argv, const struct cli_th *th)
 {
     char line[CTL_MAX_REQUEST] = "", err[256];
+    char val[TRIGGER_VALUE_READ_MAX + 2] = "";
+    int vi = trigger_value_word(argc, argv), rv = 0;
+    if (th->n == 0 && (rv = read_trigger_value(argv, vi, val, sizeof val)) < 0)
+        return EX_CTL_USAGE;
     if (th->n > 0) {
         if (cli_th_line(argc, argv, th, json ? CTL_JSON_PREFIX : NULL, line, sizeof line, err,
                         sizeof err) < 0) {
@@ -283,11 +335,14 @@ static int one_shot(struct cc *c, int json, int argc, char **argv, const struct 
         if (json)
             snprintf(line, sizeof line, "%s", CTL_JSON_PREFIX);
         for (int i = 0; i < argc; i++) {
-            if (ctl_quote_word(line, sizeof line, argv[i]) < 0) {
+            if (ctl_quote_word(line, sizeof line, rv > 0 && i == vi ? val : argv[i]) < 0) {
                 fprintf(stderr, "pmirrorctl: command too long\n");
+                OPENSSL_cleanse(val, sizeof val);
+                OPENSSL_cleanse(line, sizeof line);
                 return EX_CTL_USAGE;
             }
         }
+        OPENSSL_cleanse(val, sizeof val);
     }
     enum ctl_status st;
     char *body;

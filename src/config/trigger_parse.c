@@ -200,8 +200,8 @@ static int parse_time(const char *s, int64_t *out)
         int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
         if (digits(&p, 2, &oh) < 0)
             return -1;
-        if (*p == ':')
-            p++;
+        if (*p == ':' && (p++, digits(&p, 2, &om)) < 0) /* +HH:MM: the minutes too */
+            return -1;
         if (*p != '\0' && digits(&p, 2, &om) < 0)
             return -1;
         if (oh > 23 || om > 59)
@@ -254,6 +254,15 @@ static int parse_type_value(const char *what, int argc, char *const *argv, int i
     if (vl > TRIG_TEXT_MAX)
         return fail(err, errlen, "%s: word %d: the value is longer than %d characters", what, i + 2,
                     TRIG_TEXT_MAX);
+    /* A control character (CR above all) would make the rule's text, which
+     * TRIGGER_SET carries as a configuration line, fail to encode, and with
+     * it every push of the table; octets like these are written in hex. */
+    for (size_t k = 0; k < vl; k++)
+        if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f)
+            return fail(err, errlen,
+                        "%s: word %d: a control character in the value (write it as 0x "
+                        "followed by hex)",
+                        what, i + 2);
     if (text != NULL)
         memcpy(text, v, vl + 1);
     *value_len = 0;
@@ -261,7 +270,7 @@ static int parse_type_value(const char *what, int argc, char *const *argv, int i
     *plen = 0;
     memset(ip, 0, 16);
     if (t == TRIG_INTERFACE) {
-        if (vl > IFNAME_MAX || strchr(v, '/') != NULL)
+        if (vl > IFNAME_MAX || strpbrk(v, "/: ") != NULL) /* as the kernel's dev_valid_name() */
             return fail(err, errlen, "%s: word %d: not an interface name (1 to %d characters)",
                         what, i + 2, IFNAME_MAX);
         memcpy(value, v, vl);
@@ -434,13 +443,19 @@ static int put_time(char *buf, size_t cap, size_t *n, const char *kw, int64_t v)
 static int put_value(char *buf, size_t cap, size_t *n, const uint8_t *v, size_t len)
 {
     int plain = len > 0 && !(len >= 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X'));
-    int space = 0;
+    int space = 0, backslash = 0;
     for (size_t i = 0; plain && i < len; i++) {
         if (v[i] == ' ')
             space = 1;
+        else if (v[i] == '\\')
+            backslash = 1;
         else if (v[i] < 0x21 || v[i] > 0x7e || v[i] == '"' || v[i] == '#')
             plain = 0;
     }
+    /* quoted, a backslash reads differently to pmirrorctl (an escape) and to
+     * the configuration file (itself): hex reads the same to both */
+    if (space && backslash)
+        plain = 0;
     if (plain)
         return put(buf, cap, n, space ? " \"%.*s\"" : " %.*s", (int)len, (const char *)v);
     if (put(buf, cap, n, " 0x") < 0)

@@ -468,6 +468,27 @@ static int list_request(const char *list, const char *filter, uint32_t offset, u
     snprintf(req.filter, sizeof(req.filter), "%s", filter);
     req.offset = offset;
     req.max_rows = max_rows;
+    /* a request that cannot be encoded (a filter that is not text) would only
+     * be dropped by the intake, and the wait run to its end: said now */
+    struct ipc_rec *probe = calloc(1, sizeof(*probe));
+    uint8_t wire[IPC_REC_HDR + 1024];
+    char why[160];
+    if (probe == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    probe->type = IPC_LIST_REQ;
+    probe->u.list_req = req;
+    probe->u.list_req.request_id = 1;
+    ssize_t enc = ipc_rec_encode(probe, wire, sizeof(wire), why, sizeof(why));
+    OPENSSL_cleanse(probe, sizeof(*probe));
+    free(probe);
+    OPENSSL_cleanse(wire, sizeof(wire));
+    if (enc < 0) {
+        OPENSSL_cleanse(&req, sizeof(req));
+        snprintf(err, errlen, "the filter is not text (UTF-8 without control characters)");
+        return -1;
+    }
     pthread_mutex_lock(&ap.list_mu);
     req.request_id = ++next_id != 0 ? next_id : ++next_id;
     ap.list_id = req.request_id;

@@ -71,6 +71,12 @@ struct intake {
     uint64_t restore_after;
     uint64_t restore_last; /* the newest entry when this channel began: later ones are its own */
     int icpt_full;         /* an episode of UP records the table refused, said once */
+    /* the thread's own: the table being sent, paced by the channel's room (a
+     * table may be far larger than the backlog: maxTriggers long rules) */
+    struct ipc_trigger *tx_table;
+    size_t tx_n, tx_next, tx_sent;
+    uint64_t tx_gen;
+    int tx_active;
 
     struct ipc_rec txrec; /* the thread's: one TRIGGER_SET being queued */
 
@@ -329,11 +335,71 @@ static void free_table(struct ipc_trigger *t, size_t n)
     free(t);
 }
 
-/* The table handed over, as TRIGGER_SET records of its generation: BEGIN on
- * the first, END on the last, or one BEGIN|END|EMPTY record. */
-static void send_table(struct intake *in)
+/* The table being sent is done: ok, or cut short (path full or an invalid
+ * entry, counted by the channel). */
+static void table_done(struct intake *in, int ok)
+{
+    free_table(in->tx_table, in->tx_n);
+    in->tx_table = NULL;
+    in->tx_active = 0;
+    if (ok && in->restore_due && in->icpt != NULL) { /* the intercepts follow the table */
+        in->restore_due = 0;
+        in->restore_active = 1;
+        in->restore_after = 0;
+    }
+    lock(in);
+    in->counts.table_records += in->tx_sent;
+    if (ok) {
+        in->counts.tables_sent++;
+        in->counts.table_generation = in->tx_gen;
+        in->last_gen_sent = in->tx_gen;
+    } else {
+        in->counts.tables_failed++;
+    }
+    unlock(in);
+    in->tx_n = in->tx_next = in->tx_sent = 0;
+}
+
+/* The next records of the table being sent, as TRIGGER_SET records of its
+ * generation: BEGIN on the first, END on the last, or one BEGIN|END|EMPTY
+ * record.  Stops while the channel has a backlog (the loop flushes it on
+ * POLLOUT and calls again), so a table larger than the backlog goes whole. */
+static void table_some(struct intake *in)
 {
     char err[160];
+    struct ipc_rec *r = &in->txrec;
+    size_t n = in->tx_n, total = n > 0 ? n : 1;
+    while (in->tx_next < total) {
+        size_t i = in->tx_next;
+        memset(r, 0, sizeof(*r));
+        r->type = IPC_TRIGGER_SET;
+        r->u.trigger_set.generation = in->tx_gen;
+        if (n == 0)
+            r->flags = IPC_F_BEGIN | IPC_F_END | IPC_F_EMPTY;
+        else {
+            r->flags = (uint16_t)((i == 0 ? IPC_F_BEGIN : 0) | (i + 1 == n ? IPC_F_END : 0));
+            r->u.trigger_set.entry = in->tx_table[i];
+        }
+        int rc = ipc_chan_put(in->ch, r, err, sizeof(err));
+        OPENSSL_cleanse(r, sizeof(*r));
+        if (rc < 0) {
+            (void)ipc_chan_flush(in->ch);
+            table_done(in, 0);
+            return;
+        }
+        in->tx_next++;
+        in->tx_sent++;
+        if (in->tx_sent % RESTORE_FLUSH == 0 && ipc_chan_flush(in->ch) != 0)
+            return; /* a backlog (or an error, seen at read): resumed later */
+    }
+    (void)ipc_chan_flush(in->ch); /* a backlog is sent on POLLOUT; an error shows at read */
+    table_done(in, 1);
+}
+
+/* A table handed over by intake_push_table() replaces one still being sent
+ * (the capture process refuses a BEGIN..BEGIN run and takes the new one). */
+static void send_table(struct intake *in)
+{
     uint64_t v;
     if (read(in->push_fd, &v, sizeof(v)) < 0) {
         /* EAGAIN: nothing new */
@@ -350,45 +416,22 @@ static void send_table(struct intake *in)
     in->table_n = 0;
     in->table_pending = 0;
     unlock(in);
-
-    struct ipc_rec *r = &in->txrec;
-    size_t sent = 0;
-    int ok = 1;
-    for (size_t i = 0; i < (n > 0 ? n : 1); i++) {
-        memset(r, 0, sizeof(*r));
-        r->type = IPC_TRIGGER_SET;
-        r->u.trigger_set.generation = gen;
-        if (n == 0)
-            r->flags = IPC_F_BEGIN | IPC_F_END | IPC_F_EMPTY;
-        else {
-            r->flags = (uint16_t)((i == 0 ? IPC_F_BEGIN : 0) | (i + 1 == n ? IPC_F_END : 0));
-            r->u.trigger_set.entry = t[i];
-        }
-        int rc = ipc_chan_put(in->ch, r, err, sizeof(err));
-        OPENSSL_cleanse(r, sizeof(*r));
-        if (rc < 0) {
-            ok = 0; /* path full or an invalid entry: counted by the channel */
-            break;
-        }
-        sent++;
+    if (in->tx_active) { /* cut short by this newer one */
+        free_table(in->tx_table, in->tx_n);
+        in->tx_table = NULL;
+        in->tx_active = 0;
+        lock(in);
+        in->counts.table_records += in->tx_sent;
+        in->counts.tables_replaced++;
+        unlock(in);
     }
-    free_table(t, n);
-    (void)ipc_chan_flush(in->ch); /* a backlog is sent on POLLOUT; an error shows at read */
-    if (ok && in->restore_due && in->icpt != NULL) { /* the intercepts follow the table */
-        in->restore_due = 0;
-        in->restore_active = 1;
-        in->restore_after = 0;
-    }
-    lock(in);
-    in->counts.table_records += sent;
-    if (ok) {
-        in->counts.tables_sent++;
-        in->counts.table_generation = gen;
-        in->last_gen_sent = gen;
-    } else {
-        in->counts.tables_failed++;
-    }
-    unlock(in);
+    in->tx_table = t;
+    in->tx_n = n;
+    in->tx_gen = gen;
+    in->tx_next = in->tx_sent = 0;
+    in->tx_active = 1;
+    if (!ipc_chan_pending(in->ch))
+        table_some(in);
 }
 
 /* Up to RESTORE_ROUND intercepts as RESTORE records, stopping while the
@@ -463,10 +506,12 @@ static void *intake_main(void *arg)
     };
 
     for (;;) {
-        if (in->restore_active && !ipc_chan_pending(in->ch))
+        if (in->tx_active && !ipc_chan_pending(in->ch))
+            table_some(in); /* the table first, the intercepts after it */
+        else if (in->restore_active && !ipc_chan_pending(in->ch))
             restore_some(in);
         pfd[0].events = (short)(POLLIN | (ipc_chan_pending(in->ch) ? POLLOUT : 0));
-        int wait = in->restore_active && !ipc_chan_pending(in->ch) ? 0 : -1;
+        int wait = (in->tx_active || in->restore_active) && !ipc_chan_pending(in->ch) ? 0 : -1;
         if (poll(pfd, 3, wait) < 0) {
             if (errno == EINTR)
                 continue;
@@ -585,6 +630,7 @@ void intake_free(struct intake *in)
     close(in->done_fd);
     close(in->push_fd);
     free_table(in->table, in->table_n);
+    free_table(in->tx_table, in->tx_n); /* one cut short by the end of the thread */
     for (size_t i = 0; i < in->nsources; i++) {
         OPENSSL_cleanse(in->sources[i], sizeof(*in->sources[i]));
         free(in->sources[i]);

@@ -461,6 +461,24 @@ class AgentProcTest(pmtest.PmTestCase):
         self.assertEqual((j["sessions"], j["matching"], j["page"], j["more"]), (40, 21, 2, False))
         self.assertEqual(len(j["subscribers"]), 1)
         self.assertNotIn("\u202e", j["subscribers"][0]["session"])   # escaped
+        # a FILTER of "-" (an identity: kept out of argv) is read after the mirror secret
+        p = subprocess.Popen([pmtest.PMIRRORCTL, "-s", self.env.path("run", "ctl.sock"), "--json", "-e",
+                              "show", "mirror", "subscribers", "-"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p.stdin.write(pmtest.MIRROR_SECRET + "\n" + "x y\n")
+        p.stdin.flush()
+        q = c2.expect(LIST_REQ)
+        self.assertEqual((q[2][5][0], num(q[2][3][0])), (b"x y", 0))
+        c2.send(rec(LIST_PAGE, [(1, q[2][1][0]), (2, u32(0)), (4, u8(0))]))
+        out, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0, out + err)
+        # a filter that is not text is refused at once, not sent and waited for
+        t0 = time.monotonic()
+        r = self.env.ctl("show", "mirror", "subscribers", "a\x01b", secret=pmtest.MIRROR_SECRET)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("the filter is not text", r.stdout + r.stderr)
+        self.assertLess(time.monotonic() - t0, 1.5)
+        self.assertIsNone(c2.recv(0.3))
         t0 = time.monotonic()
         r = self.env.ctl("show", "mirror", "subscribers", secret=pmtest.MIRROR_SECRET)
         self.assertNotEqual(r.returncode, 0)

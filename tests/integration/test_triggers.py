@@ -147,6 +147,29 @@ class TriggerCommandsTest(PmTestCase):
         self.assertIn("CliTriggerBasedMirroringFailure", log)
         self.assertAlive()
 
+    def test_value_from_stdin(self):
+        # a VALUE of "-" is read after the mirror secret: the identity is not in argv
+        def run(*words, value):
+            argv = [pmtest.PMIRRORCTL, "-s", self.env.path("run", "ctl.sock"), "-e", *words]
+            if getattr(self.env, "server_user", None):
+                argv[3:3] = ["--server-user", self.env.server_user]
+            self.assertNotIn(value, argv)
+            lines = MIRROR_SECRET + "\n" + (value + "\n" if value else "")
+            return subprocess.run(argv, input=lines, capture_output=True, text=True, timeout=60)
+        r = run("mirror", "username", "-", "analyzer", "127.0.0.9:30030", "id", "12", value="bob")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        rules = [x["rule"] for x in self.show()["triggers"]]
+        self.assertIn("mirror username bob analyzer 127.0.0.9:30030 id 12", rules)
+        self.assertNotIn("mirror username - analyzer 127.0.0.9:30030 id 12", rules)
+        r = run("no", "mirror", "username", "-", "id", "12", value="bob")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("1 trigger removed", r.stdout)
+        self.assertEqual(self.show()["trigger_count"], 1)
+        # no value on stdin: refused before anything is sent
+        r = run("mirror", "username", "-", "analyzer", "127.0.0.9:30030", "id", "12", value="")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("no value read", r.stderr)
+
     def test_config_errors(self):
         """A duplicate or one rule too many in the file: FILE:LINE, nothing of the value."""
         for extra, want in (

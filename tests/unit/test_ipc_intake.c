@@ -8,6 +8,7 @@
  * reported, and intake_free() returns promptly while the thread waits.
  */
 #include "pmirrord/ipc_intake.h"
+#include "pmirrord/conf.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -816,6 +817,71 @@ static void test_restore_paced(void)
     icpt_table_free(t);
 }
 
+/* n rules of the longest kind: a VALUE of 253 octets, written in hex. */
+static struct ipc_trigger *big_table(uint32_t n)
+{
+    struct ipc_trigger *tab = calloc(n, sizeof(*tab));
+    CHECK(tab != NULL);
+    for (uint32_t i = 0; i < n; i++) {
+        struct pm_trigger *q = &tab[i].rule;
+        tab[i].config_source = 2;
+        q->type = TRIG_ACCT_SID;
+        q->value_len = TRIG_VALUE_MAX;
+        memset(q->value, 'a', q->value_len);
+        memcpy(q->value, &i, sizeof(i));
+        memcpy(q->text, "0x", 2);
+        for (size_t k = 0; k < q->value_len; k++)
+            snprintf(q->text + 2 + 2 * k, 3, "%02x", q->value[k]);
+        q->mirror_id = i;
+        q->analyzer.family = 4;
+        memcpy(q->analyzer.addr, "\xc6\x12\x00\x09", 4);
+        q->analyzer.port = 4789;
+        q->direction = TRIG_DIR_BOTH;
+    }
+    return tab;
+}
+
+/* The largest table the configuration allows (maxTriggers 10000, every VALUE
+ * 253 octets written in hex): far more than the channel's backlog holds, sent
+ * whole, paced by the channel's room, and the intercepts restored after it. */
+static void test_push_big_table(void)
+{
+    enum { N = PM_MAX_TRIGGERS_MAX };
+    struct fixture f;
+    struct intake_counts c;
+    struct ipc_rec r;
+    char err[256];
+    struct icpt_table *t = icpt_table_new(0, 0);
+    CHECK(t != NULL);
+    icpt_rec(&r, IPC_F_ICPT_UP, 77, "restored after the table");
+    CHECK(icpt_table_up(t, &r.u.intercept.ic) == 0);
+    struct ipc_trigger *tab = big_table(N);
+    static struct rx_all x;
+    memset(&x, 0, sizeof(x));
+    setup_icpt(&f, t);
+    CHECK(intake_push_table(f.in, 1, tab, N, err, sizeof(err)) == 0);
+    free(tab);
+    CHECK(intake_start(f.in, err, sizeof(err)) == 0);
+    RX_UNTIL(&f, &x, x.tables == N && x.restores == 1);
+    CHECK(x.mirror[0] == 77);
+    WAIT_FOR(f.in, c, c.tables_sent == 1 && c.restores_sent == 1);
+    CHECK(c.tables_failed == 0 && c.table_records == N);
+    CHECK(c.chan.tx_full_drops[IPC_TRIGGER_SET] == 0);
+
+    /* a newer table while one is on its way (no reader: it waits on the
+     * channel's room) takes its place: counted as replaced, not failed */
+    tab = big_table(N);
+    CHECK(intake_push_table(f.in, 2, tab, N, err, sizeof(err)) == 0);
+    struct pollfd on_way = {.fd = ipc_chan_fd(f.prod), .events = POLLIN};
+    CHECK(poll(&on_way, 1, 5000) == 1); /* its first records are out */
+    CHECK(intake_push_table(f.in, 3, tab, 1, err, sizeof(err)) == 0);
+    free(tab);
+    RX_UNTIL(&f, &x, (intake_get_counts(f.in, &c), c.tables_sent == 2));
+    CHECK(c.tables_replaced == 1 && c.tables_failed == 0 && c.table_generation == 3);
+    teardown(&f);
+    icpt_table_free(t);
+}
+
 /* The byte bound: entries are as long as what they hold, and a removal makes room. */
 static void test_icpt_bytes(void)
 {
@@ -873,6 +939,7 @@ int main(void)
     test_push_before_start();
     test_intercepts();
     test_restore_paced();
+    test_push_big_table();
     test_icpt_bytes();
     printf("ok\n");
     return 0;
