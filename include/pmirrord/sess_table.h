@@ -23,6 +23,10 @@
 #include "pmirrord/sig_fact.h"
 
 #define ST_DEFAULT_MAX 1000000u /* maxSubscribers */
+/* IPv6 prefixes shorter than this are never a subscriber's (an ISP's whole
+ * allocation is a /32): such a prefix from signalling is not kept, so a
+ * mistaken or hostile 2000::/3 cannot make one subscriber of everyone. */
+#define ST_PREFIX6_MIN 32
 
 /* Which identity (st_get). */
 enum st_field {

@@ -172,7 +172,7 @@ static void blob_free(struct sess_table *t, struct st_blob *b)
 /* Copies prefix p masked to its length; 0 if it is not a prefix. */
 static int prefix_norm(const struct sig_prefix6 *p, struct sig_prefix6 *out)
 {
-    if (p->len < 1 || p->len > 128)
+    if (p->len < ST_PREFIX6_MIN || p->len > 128)
         return 0;
     memset(out, 0, sizeof(*out));
     out->len = p->len;

@@ -69,8 +69,9 @@ struct intake {
     /* the thread's own: the RESTORE walk after the first table */
     int restore_due, restore_active;
     uint64_t restore_after;
-    uint64_t restore_last; /* the newest entry when this channel began: later ones are its own */
-    int icpt_full;         /* an episode of UP records the table refused, said once */
+    uint64_t restore_last;  /* the newest entry when this channel began: later ones are its own */
+    uint64_t restore_total; /* RESTORE records queued on this channel (the mirror-log line) */
+    int icpt_full;          /* an episode of UP records the table refused, said once */
     /* the thread's own: the table being sent, paced by the channel's room (a
      * table may be far larger than the backlog: maxTriggers long rules) */
     struct ipc_trigger *tx_table;
@@ -447,6 +448,14 @@ static void restore_some(struct intake *in)
         uint64_t seq = icpt_table_next(in->icpt, in->restore_after, &r->u.intercept.ic);
         if (seq == 0 || seq > in->restore_last) {
             in->restore_active = 0;
+            /* Mirroring of these resumes without a notification: the
+             * operator can see that it did, and what (show mirror triggers) */
+            if (in->restore_total > 0 && in->ring != NULL)
+                slog_ring_appendf(in->ring,
+                                  "%llu RADIUS-provisioned intercept(s) handed back to a new "
+                                  "capture process; they mirror again without a new "
+                                  "notification (show mirror triggers lists them)",
+                                  (unsigned long long)in->restore_total);
             break;
         }
         r->type = IPC_INTERCEPT;
@@ -460,6 +469,7 @@ static void restore_some(struct intake *in)
             break;
         }
         sent++;
+        in->restore_total++;
         if (sent % RESTORE_FLUSH == 0 && ipc_chan_flush(in->ch) != 0)
             break; /* a backlog (or an error, seen at read) */
     }

@@ -584,6 +584,10 @@ class TestCaptureRestart(RadiusCase):
             return self.jm.marked(b"again")
         got = wait_for(resumed, 30, interval=0.3, what="mirroring to resume after the restart")
         self.assertEqual({(d.mid, d.sid) for d in got}, {(mid, h["sid"])})
+        # ... which the operator can see: no notification says it, the mirror log does
+        wait_for(lambda: [e for e in self.mirror_log() if "1 RADIUS-provisioned intercept(s) "
+                          "handed back to a new capture process" in e], 10,
+                 what="the restore in the mirror log")
         self.traffic(h, "second")
         self.wait_mirrored(h, "second", mid, h["sid"])
         # the end of the session is still seen, once; no second SessionStart

@@ -196,6 +196,15 @@ static void test_lpm(void)
     CHECK(find6(t, "2001:db9:1:2:3::77") == s32);
     CHECK(find6(t, "2001:db9:1:2:4::77") == NULL);
     CHECK(find6(t, "2001:db7::1") == NULL);
+    /* a prefix shorter than ST_PREFIX6_MIN is not a subscriber's: not kept */
+    memset(&id, 0, sizeof(id));
+    add_prefix(&id, "2000::", 3);
+    add_prefix(&id, "2001:db8::", 31);
+    struct sess *swide = mk(t, &id, NULL);
+    CHECK(swide != NULL && st_prefixes6(swide, &(const struct sig_prefix6 *){NULL}) == 0);
+    CHECK(find6(t, "2001:db7::1") == NULL);
+    CHECK(find6(t, "2400::1") == NULL);
+    st_destroy(t, swide);
     /* a prefix with bits set past its length is stored masked */
     memset(&id, 0, sizeof(id));
     add_prefix(&id, "2001:db8:cc00::ffff", 48);
