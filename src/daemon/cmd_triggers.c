@@ -63,6 +63,21 @@ static void words_text(char *buf, size_t cap, const char *first, const char *sec
     OPENSSL_cleanse(raw, sizeof(raw));
 }
 
+/* A canonical rule (trig_format()) for the operator: as is when it is printable
+ * ASCII, so that a quoted VALUE ("a b") reads back as a rule; escaped otherwise
+ * (an interface name may hold any octet but '/'). */
+static void rule_text(char *buf, size_t cap, const char *line)
+{
+    size_t n = strlen(line);
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] > 0x7e) {
+            pm_escape(buf, cap, line, n);
+            return;
+        }
+    }
+    snprintf(buf, cap, "%s", line);
+}
+
 static void trail_words(const struct ctl_reply *r, const char *first, const char *second, int argc,
                         char **argv, const char *outcome)
 {
@@ -155,7 +170,7 @@ static int c_mirror(struct ctl_reply *r, int argc, char **argv, void *arg)
     char line[LINE_MAX_], esc[4 * LINE_MAX_], what[4 * LINE_MAX_ + 16];
     if (trig_format(&t, line, sizeof(line)) < 0)
         snprintf(line, sizeof(line), "mirror (a rule)");
-    pm_escape(esc, sizeof(esc), line, strlen(line));
+    rule_text(esc, sizeof(esc), line);
     snprintf(what, sizeof(what), "%s added", esc);
     trail(r, what);
     ctl_reply_printf(r, "trigger added: %s\n", esc);
@@ -273,7 +288,7 @@ static int c_show_triggers(struct ctl_reply *r, int argc, char **argv, void *arg
         char line[LINE_MAX_], esc[4 * LINE_MAX_], where[4 * (PM_PATH_MAX + 16)], id[16];
         if (trig_format(&e[i].rule, line, sizeof(line)) < 0)
             snprintf(line, sizeof(line), "-");
-        pm_escape(esc, sizeof(esc), line, strlen(line));
+        rule_text(esc, sizeof(esc), line);
         pm_escape(where, sizeof(where), e[i].where, strnlen(e[i].where, sizeof(e[i].where)));
         snprintf(id, sizeof(id), "%u", (unsigned)e[i].rule.mirror_id);
         const char *win = e[i].rule.from == 0 && e[i].rule.until == 0 ? "always"
