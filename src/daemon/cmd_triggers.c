@@ -63,21 +63,6 @@ static void words_text(char *buf, size_t cap, const char *first, const char *sec
     OPENSSL_cleanse(raw, sizeof(raw));
 }
 
-/* A canonical rule (trig_format()) for the operator: as is when it is printable
- * ASCII, so that a quoted VALUE ("a b") reads back as a rule; escaped otherwise
- * (an interface name may hold any octet but '/'). */
-static void rule_text(char *buf, size_t cap, const char *line)
-{
-    size_t n = strlen(line);
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] > 0x7e) {
-            pm_escape(buf, cap, line, n);
-            return;
-        }
-    }
-    snprintf(buf, cap, "%s", line);
-}
-
 static void trail_words(const struct ctl_reply *r, const char *first, const char *second, int argc,
                         char **argv, const char *outcome)
 {
@@ -170,7 +155,7 @@ static int c_mirror(struct ctl_reply *r, int argc, char **argv, void *arg)
     char line[LINE_MAX_], esc[4 * LINE_MAX_], what[4 * LINE_MAX_ + 16];
     if (trig_format(&t, line, sizeof(line)) < 0)
         snprintf(line, sizeof(line), "mirror (a rule)");
-    rule_text(esc, sizeof(esc), line);
+    pm_escape_text(esc, sizeof(esc), line, strlen(line)); /* its quotes kept */
     snprintf(what, sizeof(what), "%s added", esc);
     trail(r, what);
     ctl_reply_printf(r, "trigger added: %s\n", esc);
@@ -288,7 +273,7 @@ static int c_show_triggers(struct ctl_reply *r, int argc, char **argv, void *arg
         char line[LINE_MAX_], esc[4 * LINE_MAX_], where[4 * (PM_PATH_MAX + 16)], id[16];
         if (trig_format(&e[i].rule, line, sizeof(line)) < 0)
             snprintf(line, sizeof(line), "-");
-        rule_text(esc, sizeof(esc), line);
+        pm_escape_text(esc, sizeof(esc), line, strlen(line)); /* its quotes kept */
         pm_escape(where, sizeof(where), e[i].where, strnlen(e[i].where, sizeof(e[i].where)));
         snprintf(id, sizeof(id), "%u", (unsigned)e[i].rule.mirror_id);
         const char *win = e[i].rule.from == 0 && e[i].rule.until == 0 ? "always"
@@ -368,7 +353,8 @@ static int c_show_subscribers(struct ctl_reply *r, int argc, char **argv, void *
         ctl_reply_table(r, "subscribers", "session|Session", (char *)NULL);
         for (size_t i = 0; i < out->nrows && i < IPC_ROWS_MAX; i++) {
             char esc[4 * IPC_ROW_MAX + 1];
-            pm_escape(esc, sizeof(esc), out->rows[i], strnlen(out->rows[i], IPC_ROW_MAX));
+            /* quoted and escaped by the capture process: not escaped twice */
+            pm_escape_text(esc, sizeof(esc), out->rows[i], strnlen(out->rows[i], IPC_ROW_MAX));
             ctl_reply_row(r, esc, (char *)NULL);
             OPENSSL_cleanse(esc, sizeof(esc));
         }
