@@ -89,7 +89,8 @@ static void raise_cli_failure(const struct pm_trigger *t, int cause, const char 
     ev.mirror_id = t->mirror_id;
     ev.session_id = t->has_session_id ? t->session_id : 0;
     ev.error_cause = cause;
-    snprintf(ev.error_string, sizeof(ev.error_string), "%s", why);
+    snprintf(ev.error_string, sizeof(ev.error_string), "%.*s", (int)sizeof(ev.error_string) - 1,
+             why);
     snprintf(ev.policy_name, sizeof(ev.policy_name), "spl_%08x", (unsigned)t->mirror_id);
     ev.policy_id = t->mirror_id;
     ev.direction = trig_mib_direction(t->direction);
