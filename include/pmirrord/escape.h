@@ -21,4 +21,10 @@
  * swallow a caller's closing quote) or a UTF-8 sequence. */
 size_t pm_escape(char *out, size_t outlen, const char *in, size_t inlen);
 
+/* The same for a line whose values are quoted and escaped already (a canonical
+ * rule, a row or mirror-log line pm_escape() built in another process): '"'
+ * and '\' are kept, so the line is not escaped twice; every other octet is
+ * treated as pm_escape() does, so nothing in it can drive a terminal. */
+size_t pm_escape_text(char *out, size_t outlen, const char *in, size_t inlen);
+
 #endif

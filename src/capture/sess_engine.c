@@ -460,9 +460,47 @@ static int has_framed(const struct sig_ident *id)
     return id->framed_ip != 0 || id->has_framed_ip6 || id->nprefix6 > 0;
 }
 
+/* 1 when the session s, found by its address alone, belongs to another
+ * subscriber than the signalling id: both have a User-Name, or both an
+ * Acct-Session-Id, and they differ. */
+static int other_subscriber(const struct sess *s, const struct sig_ident *id)
+{
+    const uint8_t *v;
+    size_t n = st_get(s, ST_USER, &v);
+    if (id->user.len > 0 && n > 0 && !str_is(v, n, &id->user))
+        return 1;
+    n = st_get(s, ST_ACCT_SID, &v);
+    return id->acct_sid.len > 0 && n > 0 && !str_is(v, n, &id->acct_sid);
+}
+
+/* find_sess() for an Access-Accept or Accounting-Request.  A session found only
+ * by its framed address that belongs to another subscriber is not this login's:
+ * the address was given to someone else and the old session's end was not seen
+ * (a lost Accounting-Stop).  A new login (Accept, Start) ends the old session
+ * (SessionEnd, genericFailure) instead of joining it, so that its intercepts
+ * never mirror the new subscriber; an Interim-Update or Stop of the old
+ * subscriber is not applied to the new one (*stale = 1). */
+static struct sess *find_login(struct sess_engine *e, const struct sig_fact *f, int *stale)
+{
+    *stale = 0;
+    struct sess *s = find_sess(e, &f->id);
+    if (s == NULL ||
+        (f->id.acct_sid.len > 0 &&
+         st_find_acct_sid(e->st, f->id.acct_sid.v, f->id.acct_sid.len) == s) ||
+        st_find_nas_key(e->st, &f->id) == s || !other_subscriber(s, &f->id))
+        return s;
+    if (f->kind == SIG_ACCESS_ACCEPT || f->kind == SIG_ACCT_START) {
+        se_end_session(e, s, PM_TRAP_SESSION_END, SE_TRM_GENERIC, f->ts_sec, f->ts_usec);
+        return NULL;
+    }
+    *stale = 1;
+    return NULL;
+}
+
 static void on_accept(struct sess_engine *e, const struct sig_fact *f)
 {
-    struct sess *s = find_sess(e, &f->id);
+    int stale;
+    struct sess *s = find_login(e, f, &stale);
     if (s == NULL && (s = create_sess(e, f)) == NULL)
         return;
     update_sess(e, s, &f->id);
@@ -509,7 +547,10 @@ static void on_reject(struct sess_engine *e, const struct sig_fact *f)
 
 static void on_acct(struct sess_engine *e, const struct sig_fact *f)
 {
-    struct sess *s = find_sess(e, &f->id);
+    int stale;
+    struct sess *s = find_login(e, f, &stale);
+    if (stale)
+        return;
     if (s == NULL && f->kind == SIG_ACCT_STOP && tomb_match(e, &f->id, f->ts_sec))
         return; /* ended by its Disconnect-ACK already */
     int fresh = s == NULL;

@@ -99,7 +99,7 @@ static void put_hex(char *out, size_t outlen, size_t *n, const unsigned char *in
     }
 }
 
-size_t pm_escape(char *out, size_t outlen, const char *in, size_t inlen)
+static size_t escape(char *out, size_t outlen, const char *in, size_t inlen, int quotes)
 {
     const unsigned char *u = (const unsigned char *)in;
     size_t n = 0;
@@ -109,7 +109,7 @@ size_t pm_escape(char *out, size_t outlen, const char *in, size_t inlen)
         if (l == 0) {
             put_hex(out, outlen, &n, u + i, 1); /* not UTF-8: a raw 0x9b is an 8-bit CSI */
             i++;
-        } else if (cp == '"' || cp == '\\') {
+        } else if (quotes && (cp == '"' || cp == '\\')) {
             char e[2] = {'\\', (char)cp};
             put(out, outlen, &n, e, 2);
             i++;
@@ -124,4 +124,14 @@ size_t pm_escape(char *out, size_t outlen, const char *in, size_t inlen)
     if (outlen > 0 && n < outlen)
         out[n] = '\0';
     return n;
+}
+
+size_t pm_escape(char *out, size_t outlen, const char *in, size_t inlen)
+{
+    return escape(out, outlen, in, inlen, 1);
+}
+
+size_t pm_escape_text(char *out, size_t outlen, const char *in, size_t inlen)
+{
+    return escape(out, outlen, in, inlen, 0);
 }

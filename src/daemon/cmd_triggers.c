@@ -156,7 +156,7 @@ static int c_mirror(struct ctl_reply *r, int argc, char **argv, void *arg)
     char line[LINE_MAX_], esc[4 * LINE_MAX_], what[4 * LINE_MAX_ + 16];
     if (trig_format(&t, line, sizeof(line)) < 0)
         snprintf(line, sizeof(line), "mirror (a rule)");
-    pm_escape(esc, sizeof(esc), line, strlen(line));
+    pm_escape_text(esc, sizeof(esc), line, strlen(line)); /* its quotes kept */
     snprintf(what, sizeof(what), "%s added", esc);
     trail(r, what);
     ctl_reply_printf(r, "trigger added: %s\n", esc);
@@ -274,7 +274,7 @@ static int c_show_triggers(struct ctl_reply *r, int argc, char **argv, void *arg
         char line[LINE_MAX_], esc[4 * LINE_MAX_], where[4 * (PM_PATH_MAX + 16)], id[16];
         if (trig_format(&e[i].rule, line, sizeof(line)) < 0)
             snprintf(line, sizeof(line), "-");
-        pm_escape(esc, sizeof(esc), line, strlen(line));
+        pm_escape_text(esc, sizeof(esc), line, strlen(line)); /* its quotes kept */
         pm_escape(where, sizeof(where), e[i].where, strnlen(e[i].where, sizeof(e[i].where)));
         snprintf(id, sizeof(id), "%u", (unsigned)e[i].rule.mirror_id);
         const char *win = e[i].rule.from == 0 && e[i].rule.until == 0 ? "always"
@@ -354,7 +354,8 @@ static int c_show_subscribers(struct ctl_reply *r, int argc, char **argv, void *
         ctl_reply_table(r, "subscribers", "session|Session", (char *)NULL);
         for (size_t i = 0; i < out->nrows && i < IPC_ROWS_MAX; i++) {
             char esc[4 * IPC_ROW_MAX + 1];
-            pm_escape(esc, sizeof(esc), out->rows[i], strnlen(out->rows[i], IPC_ROW_MAX));
+            /* quoted and escaped by the capture process: not escaped twice */
+            pm_escape_text(esc, sizeof(esc), out->rows[i], strnlen(out->rows[i], IPC_ROW_MAX));
             ctl_reply_row(r, esc, (char *)NULL);
             OPENSSL_cleanse(esc, sizeof(esc));
         }

@@ -168,7 +168,9 @@ static void on_mlog(struct intake *in, const struct ipc_mlog *m)
         return;
     size_t pre = strlen(CAPTURE_PREFIX);
     memcpy(in->esc, CAPTURE_PREFIX, pre);
-    pm_escape(in->esc + pre, sizeof(in->esc) - pre, m->text, strnlen(m->text, sizeof(m->text)));
+    /* the capture process quotes and escapes its values: not escaped twice */
+    pm_escape_text(in->esc + pre, sizeof(in->esc) - pre, m->text,
+                   strnlen(m->text, sizeof(m->text)));
     slog_ring_append(in->ring, in->esc);
     OPENSSL_cleanse(in->esc, sizeof(in->esc));
     lock(in);

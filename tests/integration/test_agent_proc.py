@@ -453,7 +453,7 @@ class AgentProcTest(pmtest.PmTestCase):
         q = c2.expect(LIST_REQ)
         self.assertEqual((q[2][2][0], q[2][5][0], num(q[2][3][0]), num(q[2][4][0])),
                          (b"subscribers", b"x", 20, 20))
-        c2.send(rec(LIST_PAGE, [(1, q[2][1][0]), (2, u32(20)), (3, b"* 198.18.0.5 x\u202e".decode().encode()),
+        c2.send(rec(LIST_PAGE, [(1, q[2][1][0]), (2, u32(20)), (3, "* 198.18.0.5 user=\"x\\\"y\" x\u202e".encode()),
                                 (4, u8(0)), (5, u32(21)), (6, u32(40))]))
         out, err = p.communicate(timeout=20)
         self.assertEqual(p.returncode, 0, out + err)
@@ -461,6 +461,8 @@ class AgentProcTest(pmtest.PmTestCase):
         self.assertEqual((j["sessions"], j["matching"], j["page"], j["more"]), (40, 21, 2, False))
         self.assertEqual(len(j["subscribers"]), 1)
         self.assertNotIn("\u202e", j["subscribers"][0]["session"])   # escaped
+        # the capture process's own quoting is shown as it is, not escaped twice
+        self.assertIn('user="x\\"y"', j["subscribers"][0]["session"])
         # a FILTER of "-" (an identity: kept out of argv) is read after the mirror secret
         p = subprocess.Popen([pmtest.PMIRRORCTL, "-s", self.env.path("run", "ctl.sock"), "--json", "-e",
                               "show", "mirror", "subscribers", "-"],

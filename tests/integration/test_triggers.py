@@ -26,8 +26,8 @@ class TriggerCommandsTest(PmTestCase):
     def setUp(self):
         super().setUp()
         # identities, analyzers and mirror IDs of this test: never in an ordinary log
-        self.env.secrets.update({"cfguser", "alice", "bob", "carol", "127.0.0.9:30030"})
-        self.env.secret_ids.update({5, 7, 8, 12})
+        self.env.secrets.update({"cfguser", "alice", "bob", "carol", "x y", "127.0.0.9:30030"})
+        self.env.secret_ids.update({5, 7, 8, 9, 12})
         self.env.start_snmpd()
         self.env.start_snmptrapd()
         self.conf_line = "mirror username cfguser analyzer 127.0.0.9:30030 id 5"
@@ -136,8 +136,21 @@ class TriggerCommandsTest(PmTestCase):
         s2 = wait_for(self.acked_generation, 10, what="the acknowledgement after the removals")
         self.assertGreater(s2["trigger_table_generation"], s1["trigger_table_generation"])
 
+        # a VALUE with a blank: the rule is shown, and logged, quoted as it is written,
+        # not escaped into a line that no longer reads back as a rule
+        r = self.ctl("mirror", "username", "x y", "analyzer", "127.0.0.9:30030", "id", "9")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        quoted = 'mirror username "x y" analyzer 127.0.0.9:30030 id 9'
+        self.assertIn("trigger added: %s\n" % quoted, r.stdout)
+        self.assertIn(quoted, [x["rule"] for x in self.show()["triggers"]])
+        r = self.ctl("show", "mirror", "triggers")
+        self.assertIn(quoted + " ", r.stdout)
+        r = self.ctl("no", "mirror", "username", "x y")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
         # every operator change, and every refusal, in the mirror log
         log = self.mirror_log()
+        self.assertIn(quoted + " added", log)
         self.assertRegex(log, r"operator uid=0 gid=0 pid=\d+: " + re.escape(alice) + " added")
         self.assertIn("mirror username alice analyzer 127.0.0.8:1 id 7 refused: a duplicate", log)
         self.assertIn("mirror username carol analyzer 127.0.0.9:30030 id 12 refused: maxTriggers reached",

@@ -139,5 +139,14 @@ int main(void)
     CHECK(pm_escape(small, sizeof(small), "ab\xc3\xa9", 4) == 4 && strcmp(small, "ab") == 0);
     CHECK(pm_escape(small, sizeof(small), "abc", 3) == 3 && strcmp(small, "abc") == 0);
     CHECK(pm_escape(small, 0, "abc", 3) == 3);
+
+    /* pm_escape_text: a line pm_escape() already quoted is not escaped twice, but
+     * controls, bidi and broken UTF-8 still are */
+    char t[128];
+    const char *line = "* active user=\"a \\\"b\" intercepts=1";
+    pm_escape_text(t, sizeof(t), line, strlen(line));
+    CHECK(strcmp(t, line) == 0);
+    pm_escape_text(t, sizeof(t), "u=\"\x1b[2J\xe2\x80\xae\xff\"", 12);
+    CHECK(strcmp(t, "u=\"\\x1b[2J\\xe2\\x80\\xae\\xff\"") == 0);
     return 0;
 }

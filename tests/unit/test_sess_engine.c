@@ -1272,6 +1272,50 @@ static void test_mlog_full(void)
     se_free(e);
 }
 
+/* An address given to another subscriber while its old session's Stop was
+ * lost: the new login ends the old session instead of joining it, so the old
+ * target's intercept never mirrors the new subscriber; the old subscriber's
+ * late Stop does not end the new session. */
+static void test_address_reused(void)
+{
+    struct sess_engine *e = engine(100);
+    struct pm_trigger t[2] = {rule(TRIG_USERNAME, "alice", 5), rule(TRIG_USERNAME, "bob", 6)};
+    se_set_triggers(e, t, 2, T0);
+    on(e, alice(SIG_ACCESS_ACCEPT, T0, 1));
+    on(e, alice(SIG_ACCT_START, T0 + 1, 1));
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_SESSION_START && g_ev[0].mirror_id == 5);
+    mark();
+    /* bob, another port of the NAS, gets alice's address: no Stop of alice seen */
+    struct sig_fact b = alice(SIG_ACCESS_ACCEPT, T0 + 60, 1);
+    sstr(&b.id.user, "bob");
+    sstr(&b.id.acct_sid, "bob-1");
+    b.id.nas_port = 8;
+    b.id.acct_sid.len = 0; /* the Access-Request has none */
+    on(e, b);
+    CHECK(g_nev == 2);
+    CHECK(g_ev[0].trap == PM_TRAP_SESSION_END && g_ev[0].mirror_id == 5);
+    CHECK(g_ev[0].termination_reason == 0);
+    CHECK(g_ev[1].trap == PM_TRAP_SESSION_START && g_ev[1].mirror_id == 6);
+    struct se_target out[SE_TARGETS_MAX];
+    uint32_t sub = ip4(SUB), far = ip4("198.51.100.1");
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&sub, (const uint8_t *)&far, 0, out,
+                          SE_TARGETS_MAX) == 1);
+    CHECK(out[0].mirror_id == 6);
+    mark();
+    sstr(&b.id.acct_sid, "bob-1");
+    b.kind = SIG_ACCT_START;
+    b.ts_sec = T0 + 61;
+    on(e, b);
+    CHECK(g_nev == 0); /* bob's own Start joins bob's login */
+    /* alice's late Stop: found by the address only, not bob's */
+    on(e, alice(SIG_ACCT_STOP, T0 + 62, 1));
+    CHECK(g_nev == 0);
+    struct se_stats st;
+    se_get_stats(e, &st);
+    CHECK(st.sessions == 1 && st.sessions_ended == 1 && st.targets == 1);
+    se_free(e);
+}
+
 static void test_join_and_misc(void)
 {
     /* an Access-Accept and a DHCP binding with the same address: one session */
@@ -1406,6 +1450,7 @@ int main(void)
     test_dhcp_other_client();
     test_list_escape();
     test_mlog_full();
+    test_address_reused();
     test_conf();
     pm_event_set_sink(NULL, NULL);
     printf("test_sess_engine: ok\n");
