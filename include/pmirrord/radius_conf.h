@@ -10,6 +10,7 @@
  *   requireMessageAuthenticator on|off
  *   radiusPairTimeout SECONDS        (default 30)
  *   radiusReplayWindow SECONDS       (default 300)
+ *   radiusRequireEventTimestamp on|off
  *
  * IPv6 addresses with ports are written in brackets ([2001:db8::1]:1812).
  * Meaning and trust rules: docs/radius.md ("The tracker").  No function
@@ -53,6 +54,7 @@ struct rt_conf {
     int require_msgauth;      /* requireMessageAuthenticator (off) */
     unsigned pair_timeout_s;  /* radiusPairTimeout */
     unsigned replay_window_s; /* radiusReplayWindow */
+    int require_event_ts;     /* radiusRequireEventTimestamp (off) */
     char secrets_file[256];   /* radiusSecretsFile, "" none */
     char secrets_where[RT_WHERE_MAX];
 };

@@ -13,6 +13,7 @@
  *   requireMessageAuthenticator on|off
  *   radiusPairTimeout SECONDS        (default 30)
  *   radiusReplayWindow SECONDS       (default 300)
+ *   radiusRequireEventTimestamp on|off
  *
  * Single-threaded (the capture loop).  Secrets live in memory the tracker
  * owns and wipes in rt_free().

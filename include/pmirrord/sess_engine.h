@@ -53,9 +53,10 @@ struct se_stats {
     uint64_t sessions_created, sessions_ended;
     uint64_t untracked; /* sessions not tracked: maxSubscribers reached */
     uint64_t events_raised, events_dropped;
-    uint64_t triggers;  /* CLI triggers in force */
-    uint64_t li_errors; /* LI VSAs missing or invalid */
-    uint64_t restored;  /* intercepts taken back after a restart */
+    uint64_t triggers;        /* CLI triggers in force */
+    uint64_t li_errors;       /* LI VSAs missing or invalid */
+    uint64_t restored;        /* intercepts taken back after a restart */
+    uint64_t stops_unmatched; /* Accounting-Stops of another session, ignored */
 };
 
 struct sess_engine;

@@ -438,6 +438,7 @@ void cp_sess_stats(struct cap_proc *p)
     ctr("triggers", e.triggers);
     ctr("li_errors", e.li_errors);
     ctr("restored", e.restored);
+    ctr("stops_unmatched", e.stops_unmatched);
     ctr("intercepts_up_sent", p->icpt_up);
     ctr("intercepts_down_sent", p->icpt_down);
     ctr("intercepts_not_sent", p->icpt_not_sent);

@@ -1,8 +1,10 @@
 /*
- * radius_replay.c - the request authenticators of CoA- and
- * Disconnect-Requests seen within radiusReplayWindow (radius_track_priv.h;
- * docs/radius.md "Freshness"): a hash of (sender, authenticator) and a list
- * in arrival order, forgotten as the window moves on.
+ * radius_replay.c - the request authenticators seen within
+ * radiusReplayWindow (radius_track_priv.h; docs/radius.md "Freshness"): of
+ * CoA- and Disconnect-Requests, keyed by (NAS, authenticator), and of
+ * completed Access and Accounting exchanges, keyed by (NAS, server,
+ * authenticator); a hash and a list in arrival order, forgotten as the
+ * window moves on.
  */
 #include "radius_track_priv.h"
 
@@ -12,11 +14,12 @@
 #include <openssl/crypto.h>
 
 #define RR_BUCKETS 4096u /* a power of two */
+#define RR_KEY_LEN (1 + 16 + 16 + RAD_AUTH_LEN)
 
 struct rr_entry {
     struct rr_entry *hnext;
     struct rr_entry *next; /* arrival order */
-    uint8_t key[1 + 16 + RAD_AUTH_LEN];
+    uint8_t key[RR_KEY_LEN];
     int64_t t_s;
 };
 
@@ -34,7 +37,7 @@ struct rr_table *rr_new(void)
 static unsigned hash(const uint8_t *k)
 {
     uint32_t h = 2166136261u;
-    for (size_t i = 0; i < 1 + 16 + RAD_AUTH_LEN; i++)
+    for (size_t i = 0; i < RR_KEY_LEN; i++)
         h = (h ^ k[i]) * 16777619u;
     return h & (RR_BUCKETS - 1);
 }
@@ -65,17 +68,26 @@ void rr_free(struct rr_table *t)
     free(t);
 }
 
-int rr_check(struct rr_table *t, int family, const uint8_t *addr, const uint8_t *auth,
-             int64_t now_s, unsigned window_s)
+/* t_s + window_s < now_s, without overflow */
+static int gone(int64_t t_s, int64_t now_s, unsigned window_s)
 {
-    while (t->head != NULL && t->head->t_s + (int64_t)window_s < now_s)
+    return now_s > t_s && (uint64_t)now_s - (uint64_t)t_s > (uint64_t)window_s;
+}
+
+int rr_check(struct rr_table *t, int family, const uint8_t *addr, const uint8_t *addr2,
+             const uint8_t *auth, int64_t now_s, unsigned window_s)
+{
+    while (t->head != NULL && gone(t->head->t_s, now_s, window_s))
         drop_head(t);
-    uint8_t key[1 + 16 + RAD_AUTH_LEN] = {(uint8_t)family};
-    memcpy(key + 1, addr, family == 4 ? 4 : 16);
-    memcpy(key + 17, auth, RAD_AUTH_LEN);
+    size_t n = family == 4 ? 4 : 16;
+    uint8_t key[RR_KEY_LEN] = {(uint8_t)family};
+    memcpy(key + 1, addr, n);
+    if (addr2 != NULL)
+        memcpy(key + 17, addr2, n);
+    memcpy(key + 33, auth, RAD_AUTH_LEN);
     unsigned h = hash(key);
     for (struct rr_entry *e = t->bucket[h]; e != NULL; e = e->hnext)
-        if (memcmp(e->key, key, sizeof(key)) == 0 && e->t_s + (int64_t)window_s >= now_s)
+        if (memcmp(e->key, key, sizeof(key)) == 0 && !gone(e->t_s, now_s, window_s))
             return 1;
     while (t->n >= RR_MAX_SEEN)
         drop_head(t);

@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 
 #define ATTR_ACCT_STATUS_TYPE  40  /* RFC 2866 section 5.1 */
+#define ATTR_ACCT_DELAY_TIME   41  /* RFC 2866 section 5.2 */
 #define ATTR_ACCT_SESSION_TIME 46  /* RFC 2866 section 5.7 */
 #define ATTR_ACCT_TERM_CAUSE   49  /* RFC 2866 section 5.10 */
 #define ATTR_EVENT_TIMESTAMP   55  /* RFC 2869 section 5.3 */
@@ -44,7 +45,9 @@ struct radius_track {
     void (*mlog)(void *arg, const char *text);
     void *mlog_arg;
     struct rp_table *pairs;
-    struct rr_table *seen;
+    struct rr_table *seen;      /* CoA and Disconnect-Requests */
+    struct rr_table *seen_acct; /* completed Accounting exchanges */
+    struct rr_table *seen_auth; /* completed Access exchanges */
     struct rt_stats st;
     struct rad_packet pkt, req; /* scratch: the packet, and its pending request */
     struct sig_fact f;          /* scratch: wiped after each callback */
@@ -87,7 +90,9 @@ struct radius_track *rt_new(const struct rt_conf *c, sig_fact_fn fact, void *fac
     }
     t->pairs = rp_new();
     t->seen = rr_new();
-    if (t->pairs == NULL || t->seen == NULL) {
+    t->seen_acct = rr_new();
+    t->seen_auth = rr_new();
+    if (t->pairs == NULL || t->seen == NULL || t->seen_acct == NULL || t->seen_auth == NULL) {
         snprintf(err, errlen, "RADIUS tracker: out of memory");
         rt_free(t);
         return NULL;
@@ -101,6 +106,8 @@ void rt_free(struct radius_track *t)
         return;
     rp_free(t->pairs);
     rr_free(t->seen);
+    rr_free(t->seen_acct);
+    rr_free(t->seen_auth);
     pm_secure_free(t->secrets, t->secrets_len);
     OPENSSL_cleanse(t, sizeof(*t));
     free(t);
@@ -322,6 +329,23 @@ static uint64_t ms_of(int64_t ts_sec, uint32_t ts_usec)
     return ts_sec < 0 ? 0 : (uint64_t)ts_sec * 1000u + ts_usec / 1000u;
 }
 
+/* |ev - now| <= w, without overflow whatever now is */
+static int within(int64_t ev, int64_t now, unsigned w)
+{
+    uint64_t d = ev >= now ? (uint64_t)ev - (uint64_t)now : (uint64_t)now - (uint64_t)ev;
+    return d <= (uint64_t)w;
+}
+
+static void replay_log(struct radius_track *t, const struct pkt_view *v, const struct rad_packet *p,
+                       const char *what)
+{
+    char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+    t->st.replays++;
+    mlogf(t, "RADIUS %s id %u from %s to %s:%u refused as a replay: %s", rad_code_name(p->code),
+          (unsigned)p->id, addr_str(v->family, v->src, a, sizeof(a)),
+          addr_str(v->family, v->dst, b, sizeof(b)), (unsigned)v->dport, what);
+}
+
 static void expire(struct radius_track *t, uint64_t now_ms)
 {
     uint64_t to = (uint64_t)t->conf.pair_timeout_s * 1000u;
@@ -333,7 +357,7 @@ static void expire(struct radius_track *t, uint64_t now_ms)
 
 /* Access-, Accounting-Request (and Status-Server, ignored) to a server. */
 static void on_request(struct radius_track *t, const struct pkt_view *v, unsigned srv,
-                       uint64_t now_ms)
+                       int64_t ts_sec, uint64_t now_ms)
 {
     const struct rad_packet *p = &t->pkt;
     if (p->code == RAD_STATUS_SERVER)
@@ -347,6 +371,20 @@ static void on_request(struct radius_track *t, const struct pkt_view *v, unsigne
     }
     if (check_msgauth(t, p, NULL, secret, slen) < 0)
         return;
+    if (p->code == RAD_ACCOUNTING_REQUEST && rad_find(p, ATTR_EVENT_TIMESTAMP, 0) >= 0) {
+        /* the event happened Acct-Delay-Time seconds before it was sent */
+        uint32_t ev, delay = 0;
+        if (!has_u32(p, ATTR_EVENT_TIMESTAMP, &ev) || (rad_find(p, ATTR_ACCT_DELAY_TIME, 0) >= 0 &&
+                                                       !has_u32(p, ATTR_ACCT_DELAY_TIME, &delay))) {
+            t->st.malformed++;
+            return;
+        }
+        if (!within((int64_t)ev + (int64_t)delay, ts_sec, t->conf.replay_window_s)) {
+            replay_log(t, v, p,
+                       "its Event-Timestamp + Acct-Delay-Time is outside the replay window");
+            return;
+        }
+    }
     struct rp_key k;
     unsigned evicted = 0;
     make_key(&k, v, 1, p->id);
@@ -357,12 +395,20 @@ static void on_request(struct radius_track *t, const struct pkt_view *v, unsigne
     t->st.pairs_expired += evicted;
 }
 
+/* Does p carry an ERX LI VSA (26-4874-58..61), which decides interception? */
+static int has_li_vsa(const struct rad_packet *p)
+{
+    for (uint8_t type = 58; type <= 61; type++)
+        if (rad_find_sub(p, RAD_VENDOR_ERX, type, 0) >= 0)
+            return 1;
+    return 0;
+}
+
 /* CoA- or Disconnect-Request from a server or dynamic client to a NAS. */
 static void on_coa_request(struct radius_track *t, const struct pkt_view *v, unsigned sender,
                            int64_t ts_sec, uint32_t ts_usec, uint64_t now_ms)
 {
     const struct rad_packet *p = &t->pkt;
-    char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
     size_t slen;
     const uint8_t *secret =
         secret_of(t, rt_conf_secret_peer(&t->conf, sender, v->family, v->dst), &slen);
@@ -378,21 +424,22 @@ static void on_coa_request(struct radius_track *t, const struct pkt_view *v, uns
         t->st.malformed++;
         return;
     }
-    int64_t w = t->conf.replay_window_s;
     const char *what = NULL;
-    if (has_ev && ((int64_t)ev < ts_sec - w || (int64_t)ev > ts_sec + w))
+    if (!has_ev && t->conf.require_event_ts)
+        what = "it has no Event-Timestamp (radiusRequireEventTimestamp on)";
+    else if (!has_ev && p->code == RAD_COA_REQUEST && has_li_vsa(p))
+        what = "it carries ERX LI VSAs and no Event-Timestamp";
+    else if (has_ev && !within((int64_t)ev, ts_sec, t->conf.replay_window_s))
         what = "its Event-Timestamp is outside the replay window";
     /* Keyed by the NAS it goes to, not by its sender: the same signed packet
      * is valid from any sender that shares the secret (two servers with one
      * secret, or a NAS's radiusClient secret), and a copy resent from another
      * of them is still a replay. */
-    else if (rr_check(t->seen, v->family, v->dst, p->auth, ts_sec, t->conf.replay_window_s) != 0)
+    else if (rr_check(t->seen, v->family, v->dst, NULL, p->auth, ts_sec, t->conf.replay_window_s) !=
+             0)
         what = "its authenticator was seen before within the replay window";
     if (what != NULL) {
-        t->st.replays++;
-        mlogf(t, "RADIUS %s id %u from %s to %s:%u refused as a replay: %s", rad_code_name(p->code),
-              (unsigned)p->id, addr_str(v->family, v->src, a, sizeof(a)),
-              addr_str(v->family, v->dst, b, sizeof(b)), (unsigned)v->dport, what);
+        replay_log(t, v, p, what);
         return;
     }
     struct rp_key k;
@@ -503,6 +550,20 @@ static void on_response(struct radius_track *t, const struct pkt_view *v, unsign
         rp_remove(t->pairs, e);
         return;
     }
+    /* A completed Access or Accounting exchange is remembered for the window
+     * by (NAS, server, request authenticator): a second completion is a
+     * recorded pair replayed (or a retransmission answered twice). */
+    struct rr_table *seen = p->code == RAD_ACCOUNTING_RESPONSE ? t->seen_acct
+                            : coa                              ? NULL
+                                                               : t->seen_auth;
+    if (seen != NULL &&
+        rr_check(seen, v->family, nas, v->src, e->auth, ts_sec, t->conf.replay_window_s) != 0) {
+        replay_log(t, v, p,
+                   "its request's authenticator was answered before within the "
+                   "replay window");
+        rp_remove(t->pairs, e);
+        return;
+    }
     uint8_t vec[RAD_AUTH_LEN];
     uint32_t ev;
     switch (p->code) {
@@ -577,7 +638,7 @@ void rt_input(struct radius_track *t, const struct pkt_view *v, int64_t ts_sec, 
     t->st.parsed++;
     switch (r) {
     case R_REQ:
-        on_request(t, v, (unsigned)peer, now_ms);
+        on_request(t, v, (unsigned)peer, ts_sec, now_ms);
         break;
     case R_COA_REQ:
         on_coa_request(t, v, (unsigned)peer, ts_sec, ts_usec, now_ms);

@@ -79,12 +79,13 @@ struct rr_table;
 struct rr_table *rr_new(void);
 void rr_free(struct rr_table *t);
 /*
- * Has (family, addr) (the NAS a request goes to) seen this request authenticator at a time after
- * now_s - window_s?  1 yes (a replay), else 0 and it is remembered at now_s;
+ * Has (family, addr, addr2) seen this request authenticator at a time after
+ * now_s - window_s?  addr: the NAS; addr2: the server, or NULL (CoA and
+ * Disconnect: keyed by the NAS alone).  1 yes (a replay), else 0 and it is remembered at now_s;
  * -1 out of memory.  Entries older than the window are forgotten first.
  */
-int rr_check(struct rr_table *t, int family, const uint8_t *addr, const uint8_t *auth,
-             int64_t now_s, unsigned window_s);
+int rr_check(struct rr_table *t, int family, const uint8_t *addr, const uint8_t *addr2,
+             const uint8_t *auth, int64_t now_s, unsigned window_s);
 
 /* ---- radius_ident.c ----------------------------------------------------- */
 

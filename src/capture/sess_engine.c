@@ -162,20 +162,46 @@ static int tomb_match(struct sess_engine *e, const struct sig_ident *id, int64_t
 
 /* Accounting joins its Access-Accept (and a CoA its session) by
  * Acct-Session-Id, else the NAS key, else the framed address. */
-static struct sess *find_sess(struct sess_engine *e, const struct sig_ident *id)
+/* s has an Acct-Session-Id and it is not id's (which has one): another
+ * session, whatever else they share. */
+static int other_acct_sid(const struct sess *s, const struct sig_ident *id)
+{
+    const uint8_t *v;
+    size_t n = st_get(s, ST_ACCT_SID, &v);
+    return id->acct_sid.len > 0 && n > 0 &&
+           (n != id->acct_sid.len || memcmp(v, id->acct_sid.v, n) != 0);
+}
+
+/* A candidate found by a weaker key: taken unless its Acct-Session-Id says
+ * it is another session (then *other is set). */
+static struct sess *weak(struct sess *s, const struct sig_ident *id, int *other)
+{
+    if (s != NULL && other_acct_sid(s, id)) {
+        *other = 1;
+        return NULL;
+    }
+    return s;
+}
+
+/* other_out (may be NULL): set when a weaker key found only sessions with
+ * another Acct-Session-Id (docs/sessions.md "Creating and joining"). */
+static struct sess *find_sess2(struct sess_engine *e, const struct sig_ident *id, int *other_out)
 {
     struct sess *s = NULL;
+    int other = 0;
+    if (other_out != NULL)
+        *other_out = 0;
     if (id->acct_sid.len > 0 && (s = st_find_acct_sid(e->st, id->acct_sid.v, id->acct_sid.len)))
         return s;
-    if ((s = st_find_nas_key(e->st, id)) != NULL)
+    if ((s = weak(st_find_nas_key(e->st, id), id, &other)) != NULL)
         return s;
-    if (id->framed_ip != 0 && (s = st_find_ip4(e->st, id->framed_ip)) != NULL)
+    if (id->framed_ip != 0 && (s = weak(st_find_ip4(e->st, id->framed_ip), id, &other)) != NULL)
         return s;
-    if (id->has_framed_ip6 && (s = st_find_ip6(e->st, id->framed_ip6)) != NULL)
+    if (id->has_framed_ip6 && (s = weak(st_find_ip6(e->st, id->framed_ip6), id, &other)) != NULL)
         return s;
     /* an IPv6-only login: the session that holds the very same prefix */
     for (unsigned i = 0; i < id->nprefix6 && i < SIG_PREFIX6_MAX; i++) {
-        if ((s = st_find_ip6(e->st, id->prefix6[i].addr)) == NULL)
+        if ((s = weak(st_find_ip6(e->st, id->prefix6[i].addr), id, &other)) == NULL)
             continue;
         const struct sig_prefix6 *p;
         unsigned np = st_prefixes6(s, &p);
@@ -183,7 +209,14 @@ static struct sess *find_sess(struct sess_engine *e, const struct sig_ident *id)
             if (p[j].len == id->prefix6[i].len && memcmp(p[j].addr, id->prefix6[i].addr, 16) == 0)
                 return s;
     }
+    if (other_out != NULL)
+        *other_out = other;
     return NULL;
+}
+
+static struct sess *find_sess(struct sess_engine *e, const struct sig_ident *id)
+{
+    return find_sess2(e, id, NULL);
 }
 
 static int str_is(const uint8_t *v, size_t n, const struct sig_str *x)
@@ -208,7 +241,7 @@ static struct sess *find_by_scan(struct sess_engine *e, const struct sig_ident *
         for (struct sess *s = st_next(e->st, NULL); s != NULL; s = st_next(e->st, s)) {
             const uint8_t *v;
             size_t n = st_get(s, keys[k].f, &v);
-            if (str_is(v, n, x))
+            if (str_is(v, n, x) && !other_acct_sid(s, id))
                 return s;
         }
     }
@@ -480,10 +513,11 @@ static int other_subscriber(const struct sess *s, const struct sig_ident *id)
  * (SessionEnd, genericFailure) instead of joining it, so that its intercepts
  * never mirror the new subscriber; an Interim-Update or Stop of the old
  * subscriber is not applied to the new one (*stale = 1). */
-static struct sess *find_login(struct sess_engine *e, const struct sig_fact *f, int *stale)
+static struct sess *find_login(struct sess_engine *e, const struct sig_fact *f, int *stale,
+                               int *other)
 {
     *stale = 0;
-    struct sess *s = find_sess(e, &f->id);
+    struct sess *s = find_sess2(e, &f->id, other);
     if (s == NULL ||
         (f->id.acct_sid.len > 0 &&
          st_find_acct_sid(e->st, f->id.acct_sid.v, f->id.acct_sid.len) == s) ||
@@ -500,7 +534,7 @@ static struct sess *find_login(struct sess_engine *e, const struct sig_fact *f, 
 static void on_accept(struct sess_engine *e, const struct sig_fact *f)
 {
     int stale;
-    struct sess *s = find_login(e, f, &stale);
+    struct sess *s = find_login(e, f, &stale, NULL);
     if (s == NULL && (s = create_sess(e, f)) == NULL)
         return;
     update_sess(e, s, &f->id);
@@ -547,12 +581,19 @@ static void on_reject(struct sess_engine *e, const struct sig_fact *f)
 
 static void on_acct(struct sess_engine *e, const struct sig_fact *f)
 {
-    int stale;
-    struct sess *s = find_login(e, f, &stale);
+    int stale, other;
+    struct sess *s = find_login(e, f, &stale, &other);
     if (stale)
         return;
     if (s == NULL && f->kind == SIG_ACCT_STOP && tomb_match(e, &f->id, f->ts_sec))
         return; /* ended by its Disconnect-ACK already */
+    if (s == NULL && f->kind == SIG_ACCT_STOP && other) {
+        /* the Stop of a session that is not here (long over, or a replay):
+         * the one that now holds its NAS key or address is another, and
+         * creating this one would take that address from it */
+        e->stats.stops_unmatched++;
+        return;
+    }
     int fresh = s == NULL;
     if (s == NULL && (s = create_sess(e, f)) == NULL)
         return;

@@ -617,6 +617,7 @@ static const struct {
     {"requireMessageAuthenticator", d_radius, TO_CAPTURE},
     {"radiusPairTimeout", d_radius, TO_CAPTURE},
     {"radiusReplayWindow", d_radius, TO_CAPTURE},
+    {"radiusRequireEventTimestamp", d_radius, TO_CAPTURE},
     {"maxSubscribers", d_max_subscribers, TO_CAPTURE},
     {"dhcpServer", d_dhcp_server, TO_CAPTURE},
     {"sessionStartTimeout", d_session_start_timeout, TO_CAPTURE},

@@ -33,6 +33,7 @@ static const struct {
     {"requireMessageAuthenticator", 0},
     {"radiusPairTimeout", 0},
     {"radiusReplayWindow", 0},
+    {"radiusRequireEventTimestamp", 0},
 };
 #define RT_NDIRECTIVES (sizeof(rt_directives) / sizeof(rt_directives[0]))
 
@@ -347,6 +348,10 @@ int rt_conf_parse(struct rt_conf *c, int argc, char **argv, const char *where, c
             return pm_err(err, errlen, "%s: \"%s\" is not a number of seconds from 1 to 3600", name,
                           argv[1]);
         c->pair_timeout_s = (unsigned)v;
+        return 0;
+    case 7:
+        if (parse_onoff(argv[1], &c->require_event_ts) < 0)
+            return pm_err(err, errlen, "%s: \"%s\" is not on or off", name, argv[1]);
         return 0;
     default:
         if (conf_uint(argv[1], 1, 86400, &v) < 0)

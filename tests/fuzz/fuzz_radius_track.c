@@ -4,7 +4,8 @@
  * radius_ident.c) fed sequences of packets through rt_input().
  *
  * Input: byte 0 flags: bit 0 requireMessageAuthenticator on, bit 1 IPv6
- * peers, bit 2 radiusPairTimeout and radiusReplayWindow of 1 s.  Then
+ * peers, bit 2 radiusPairTimeout and radiusReplayWindow of 1 s, bit 3
+ * radiusRequireEventTimestamp on.  Then
  * records: a flow byte (low 4 bits: which peers and ports, below; bit 7:
  * re-sign the packet here, so that fuzzed attributes get past the
  * authenticators), a byte of seconds to advance the clock, a 2-byte
@@ -18,11 +19,11 @@
  *   10/11 OTHER:40000 <-> SRV:3799 / OTHER:1812 (not peers)
  *
  * Properties (abort() when one fails): every packet is counted once (twice
- * at most: a verified CoA with a malformed Event-Timestamp is parsed and
- * malformed); counters never go down; facts counted = facts delivered; each
- * fact has a known kind, li.error 0, 4 or 7, at most SIG_PREFIX6_MAX
- * prefixes of length 1..128 with no bit set past it; rt_tick() returns -1
- * or at most the pair timeout.  ASan/LSan: no overflow, no leak.
+ * at most: a verified CoA or Accounting-Request with a malformed
+ * Event-Timestamp or Acct-Delay-Time is parsed and malformed); counters never go down; facts
+ * counted = facts delivered; each fact has a known kind, li.error 0, 4 or 7, at most
+ * SIG_PREFIX6_MAX prefixes of length 1..128 with no bit set past it; rt_tick() returns -1 or at
+ * most the pair timeout.  ASan/LSan: no overflow, no leak.
  */
 #include "pmirrord/pkt_decode.h"
 #include "pmirrord/radius.h"
@@ -157,6 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rt_conf_add_line(&c, "fuzz", (unsigned)i + 1, lines[i], err, sizeof(err)) == 0, "%s",
               err);
     c.require_msgauth = flags & 1;
+    c.require_event_ts = (flags & 8) != 0;
     if (flags & 4)
         c.pair_timeout_s = c.replay_window_s = 1;
     delivered = 0;

@@ -297,7 +297,11 @@ def acct(ns, status, user, session_id, extra=(), **kw):
 
 
 def coa(ns, attrs, secret=SECRET, nas=NAS, port=COA_PORT, **kw):
-    """A CoA-Request from the server's address to the NAS."""
+    """A CoA-Request from the server's address to the NAS, with an Event-Timestamp of now
+    unless attrs has one (pmirrord refuses a CoA-Request with ERX LI VSAs without one)."""
+    attrs = list(attrs)
+    if not any(a == "Event-Timestamp" for a, _ in attrs):
+        attrs.append(("Event-Timestamp", str(int(time.time()))))
     return radclient(ns, "%s:%d" % (nas, port), "coa", attrs, secret=secret, src=SERVER, **kw)
 
 

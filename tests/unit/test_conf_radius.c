@@ -58,6 +58,10 @@ static void test_grammar(void)
     CHECK(add(&c, "requireMessageAuthenticator on", err, sizeof(err)) == 0 && c.require_msgauth);
     CHECK(add(&c, "radiusPairTimeout 10", err, sizeof(err)) == 0 && c.pair_timeout_s == 10);
     CHECK(add(&c, "radiusReplayWindow 60", err, sizeof(err)) == 0 && c.replay_window_s == 60);
+    CHECK(!c.require_event_ts);
+    CHECK(add(&c, "radiusRequireEventTimestamp on", err, sizeof(err)) == 0 && c.require_event_ts);
+    CHECK(add(&c, "radiusRequireEventTimestamp off", err, sizeof(err)) == 0 && !c.require_event_ts);
+    CHECK(conf_directive_dest("radiusRequireEventTimestamp") == CONF_DEST_CAPTURE);
     CHECK(add(&c, "  # a comment", err, sizeof(err)) == 0 && add(&c, "", err, sizeof(err)) == 0);
 
     /* Whose secret: the longest radiusClient prefix for a server, else the sender's own. */
@@ -92,6 +96,7 @@ static void test_grammar(void)
         "requireMessageAuthenticator maybe",
         "radiusPairTimeout 0",
         "radiusReplayWindow 86401",
+        "radiusRequireEventTimestamp maybe",
         "radiusSecretsFile relative/path",
         "capture eth0",
     };

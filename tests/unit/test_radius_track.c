@@ -297,13 +297,23 @@ static void test_known_answers(void)
     CHECK(f->li.has_handle && f->li.handle_len == 8 && f->li.mirror_id == 0x1092);
     CHECK(f->li.has_sid && f->li.session_id == 1 && f->li.has_analyzer && f->li.has_port);
 
+    /* The captured CoA-Request carries ERX LI VSAs and no Event-Timestamp:
+     * refused (replayed any time later it would decide interception again).
+     * Its VSAs still decode as FreeRADIUS wrote them. */
     send_at(t, SRV, 50000, NAS, 3799, coa, cl, PKT_FAM_IPV4, now_s);
-    CHECK(nfacts == 2 && facts[1].kind == SIG_COA);
-    CHECK(facts[1].li.present && facts[1].li.action == SIG_LI_OFF && facts[1].li.error == 0);
-    CHECK(str_is(&facts[1].id.acct_sid, "sess-0001") && str_is(&facts[1].id.user, "alice"));
-    CHECK(memcmp(&facts[1].id.peer_ip, NAS, 4) == 0 && !facts[1].has_event_ts);
+    CHECK(nfacts == 1 && stats(t).replays == 1 && nmlogs == 1);
+    CHECK(strstr(mlogs[0], "ERX LI VSAs and no Event-Timestamp") != NULL);
+    struct rad_packet cp;
+    struct sig_li li;
+    struct sig_ident id;
+    memset(&id, 0, sizeof(id));
+    CHECK(rad_parse(coa, cl, &cp) == RAD_OK);
+    CHECK(ri_li(&cp, (const uint8_t *)SECRET, strlen(SECRET), zeros, &li) == 0);
+    CHECK(li.present && li.action == SIG_LI_OFF && li.error == 0);
+    ri_ident_add(&cp, &id);
+    CHECK(str_is(&id.acct_sid, "sess-0001") && str_is(&id.user, "alice"));
     struct rt_stats s = stats(t);
-    CHECK(s.parsed == 3 && s.facts == 2 && s.auth_failed == 0 && s.li_errors == 0);
+    CHECK(s.parsed == 3 && s.facts == 1 && s.auth_failed == 0 && s.li_errors == 0);
     rt_free(t);
 }
 
@@ -400,6 +410,18 @@ static void test_access(void)
 
     struct rt_stats s = stats(t);
     CHECK(s.facts == 3 && s.li_errors == 0 && s.ambiguous == 0 && s.malformed == 0);
+
+    /* The recorded Access-Request and Accept, sent again within the window:
+     * a replay, no fact; after the window (nothing in an Access-Request
+     * tells its time) it is not recognised. */
+    reset();
+    send_at(t, NAS, 40001, SRV, 1812, rq.b, rq.len, PKT_FAM_IPV4, now_s + 10);
+    send_at(t, SRV, 1812, NAS, 40001, rs.b, rs.len, PKT_FAM_IPV4, now_s + 10);
+    CHECK(nfacts == 0 && stats(t).replays == 1 && nmlogs == 1);
+    CHECK(strstr(mlogs[0], "Access-Accept") != NULL && strstr(mlogs[0], "replay") != NULL);
+    send_at(t, NAS, 40001, SRV, 1812, rq.b, rq.len, PKT_FAM_IPV4, now_s + 301);
+    send_at(t, SRV, 1812, NAS, 40001, rs.b, rs.len, PKT_FAM_IPV4, now_s + 301);
+    CHECK(nfacts == 1 && stats(t).replays == 1);
     rt_free(t);
 }
 
@@ -496,6 +518,50 @@ static void test_accounting(void)
     rt_free(t);
 }
 
+/* A recorded Accounting-Request and its response, sent again. */
+static void acct_ev(struct radius_track *t, uint8_t id, uint32_t status, int64_t ev, int64_t delay,
+                    int64_t at)
+{
+    struct pb rq, rs;
+    pb_start(&rq, RAD_ACCOUNTING_REQUEST, id);
+    pb_u32(&rq, 40, status);
+    pb_str(&rq, RAD_ATTR_ACCT_SESSION_ID, "s-old");
+    if (ev >= 0)
+        pb_u32(&rq, 55, (uint32_t)ev);
+    if (delay >= 0)
+        pb_u32(&rq, 41, (uint32_t)delay);
+    pb_sign(&rq, NULL, SECRET);
+    send_at(t, NAS, 40003, SRV, 1813, rq.b, rq.len, PKT_FAM_IPV4, at);
+    pb_start(&rs, RAD_ACCOUNTING_RESPONSE, id);
+    pb_sign(&rs, rq.b + 4, SECRET);
+    send_at(t, SRV, 1813, NAS, 40003, rs.b, rs.len, PKT_FAM_IPV4, at);
+}
+
+static void test_accounting_replay(void)
+{
+    struct radius_track *t = tracker(base_conf);
+    /* without Event-Timestamp: the second completion within the window is a
+     * replay, one mirror-log line, no fact */
+    acct_ev(t, 1, 2, -1, -1, now_s);
+    CHECK(nfacts == 1 && facts[0].kind == SIG_ACCT_STOP && stats(t).replays == 0);
+    acct_ev(t, 1, 2, -1, -1, now_s + 100);
+    CHECK(nfacts == 1 && stats(t).replays == 1 && nmlogs == 1);
+    CHECK(strstr(mlogs[0], "Accounting-Response") != NULL && strstr(mlogs[0], "replay") != NULL);
+    /* Event-Timestamp + Acct-Delay-Time must lie within the window */
+    acct_ev(t, 2, 2, now_s - 1000, -1, now_s); /* recorded 1000 s ago */
+    CHECK(nfacts == 1 && stats(t).replays == 2 && nmlogs == 2);
+    CHECK(strstr(mlogs[1], "Event-Timestamp") != NULL);
+    acct_ev(t, 3, 2, now_s - 1000, 990, now_s); /* held back 990 s by the NAS */
+    CHECK(nfacts == 2 && stats(t).replays == 2);
+    acct_ev(t, 4, 2, now_s - 1000, 400, now_s);
+    acct_ev(t, 5, 2, now_s + 301, 0, now_s);
+    acct_ev(t, 6, 2, 0xffffffffu, 0xffffffffu, now_s); /* no wrap in 32 bits */
+    CHECK(nfacts == 2 && stats(t).replays == 5);
+    acct_ev(t, 7, 1, now_s + 300, 0, now_s);
+    CHECK(nfacts == 3 && facts[2].kind == SIG_ACCT_START);
+    rt_free(t);
+}
+
 /* ---- CoA and Disconnect --------------------------------------------------- */
 
 static void coa_request(struct pb *p, uint8_t code, uint8_t id, const char *secret, int ev_off,
@@ -505,9 +571,9 @@ static void coa_request(struct pb *p, uint8_t code, uint8_t id, const char *secr
     pb_start(p, code, id);
     pb_str(p, RAD_ATTR_ACCT_SESSION_ID, "s-9");
     pb_str(p, RAD_ATTR_USER_NAME, "dave");
-    if (ev_off != 1000000)
+    if (ev_off != 1000000 && ev_off != 2000000)
         pb_u32(p, 55, (uint32_t)(now_s + ev_off));
-    if (code == RAD_COA_REQUEST) {
+    if (code == RAD_COA_REQUEST && ev_off != 2000000) {
         uint8_t med[4] = {127, 0, 0, 9}, h8[8] = {0, 0, 0, 5, 0, 0, 0, 6};
         pb_li_u32(p, RAD_ERX_LI_ACTION, 1, 0x8101, secret, zeros);
         pb_li(p, RAD_ERX_MED_IP_ADDRESS, med, 4, 0x8102, secret, zeros);
@@ -551,8 +617,9 @@ static void test_coa(void)
     coa_request(&rq, RAD_COA_REQUEST, 4, SECRET, -300, 0);
     send4(t, SRV, 50001, NAS, 3799, &rq);
     CHECK(nfacts == 2);
-    /* The same authenticator after the window has passed is fresh again. */
-    coa_request(&rq, RAD_COA_REQUEST, 5, SECRET, 1000000, 0);
+    /* The same authenticator after the window has passed is fresh again
+     * (a CoA without Event-Timestamp and without LI VSAs). */
+    coa_request(&rq, RAD_COA_REQUEST, 5, SECRET, 2000000, 0);
     send_at(t, SRV, 50001, NAS, 3799, rq.b, rq.len, PKT_FAM_IPV4, now_s);
     send_at(t, SRV, 50001, NAS, 3799, rq.b, rq.len, PKT_FAM_IPV4, now_s + 200);
     CHECK(nfacts == 3 && stats(t).replays == 4);
@@ -560,12 +627,12 @@ static void test_coa(void)
     CHECK(nfacts == 4);
 
     /* Wrong secret: refused, nothing else. */
-    coa_request(&rq, RAD_COA_REQUEST, 6, "not-the-secret", 1000000, 0);
+    coa_request(&rq, RAD_COA_REQUEST, 6, "not-the-secret", 0, 0);
     send4(t, SRV, 50001, NAS, 3799, &rq);
     CHECK(nfacts == 4 && stats(t).auth_failed == 1);
 
     /* CoA-NAK: a fact, counted, logged. */
-    coa_request(&rq, RAD_COA_REQUEST, 7, SECRET, 1000000, 0);
+    coa_request(&rq, RAD_COA_REQUEST, 7, SECRET, 0, 0);
     send4(t, SRV, 50002, NAS, 3799, &rq);
     CHECK(nfacts == 5);
     pb_start(&rs, RAD_COA_NAK, 7);
@@ -593,13 +660,13 @@ static void test_coa(void)
     CHECK(nfacts == 8 && facts[7].kind == SIG_COA_NAK && stats(t).coa_naks == 2);
 
     /* A dynamic client, with its own secret; a NAS with a radiusClient secret. */
-    coa_request(&rq, RAD_COA_REQUEST, 10, "dac-secret", 1000000, 0);
+    coa_request(&rq, RAD_COA_REQUEST, 10, "dac-secret", 0, 0);
     send4(t, DAC, 50004, NAS, 3799, &rq);
     CHECK(nfacts == 9 && facts[8].kind == SIG_COA);
-    coa_request(&rq, RAD_COA_REQUEST, 11, SECRET, 1000000, 0);
+    coa_request(&rq, RAD_COA_REQUEST, 11, SECRET, 0, 0);
     send4(t, SRV, 50004, NAS2, 3799, &rq); /* the server's secret: wrong for this NAS */
     CHECK(nfacts == 9 && stats(t).auth_failed == 2);
-    coa_request(&rq, RAD_COA_REQUEST, 12, "nas-own-secret", 1000000, 0);
+    coa_request(&rq, RAD_COA_REQUEST, 12, "nas-own-secret", 0, 0);
     send4(t, SRV, 50004, NAS2, 3799, &rq);
     CHECK(nfacts == 10 && memcmp(&facts[9].id.peer_ip, NAS2, 4) == 0);
     /* The same signed CoA resent from another server with the same secret
@@ -622,7 +689,47 @@ static void test_coa(void)
     pb_sign(&rq, NULL, SECRET);
     send4(t, SRV, 50004, NAS, 3799, &rq);
     CHECK(nfacts == 10 && stats(t).malformed == 1);
+    /* A CoA-Request with ERX LI VSAs and no Event-Timestamp: refused even
+     * with radiusRequireEventTimestamp off (replayed after the window it
+     * would turn interception on or off again). */
+    reset();
+    unsigned r0 = (unsigned)stats(t).replays;
+    coa_request(&rq, RAD_COA_REQUEST, 14, SECRET, 1000000, 0);
+    send4(t, SRV, 50005, NAS, 3799, &rq);
+    CHECK(nfacts == 0 && stats(t).replays == r0 + 1 && nmlogs == 1);
+    CHECK(strstr(mlogs[0], "ERX LI VSAs and no Event-Timestamp") != NULL);
+    /* ... while one without LI VSAs, and a Disconnect-Request, still pass */
+    coa_request(&rq, RAD_COA_REQUEST, 15, SECRET, 2000000, 0);
+    send4(t, SRV, 50005, NAS, 3799, &rq);
+    coa_request(&rq, RAD_DISCONNECT_REQUEST, 16, SECRET, 1000000, 0);
+    send4(t, SRV, 50005, NAS, 3799, &rq);
+    pb_start(&rs, RAD_DISCONNECT_ACK, 16);
+    pb_sign(&rs, rq.b + 4, SECRET);
+    send4(t, NAS, 3799, SRV, 50005, &rs);
+    CHECK(nfacts == 2 && facts[0].kind == SIG_COA && facts[1].kind == SIG_DISCONNECT);
+    CHECK(stats(t).replays == r0 + 1);
     rt_free(t);
+
+    /* radiusRequireEventTimestamp on: neither without Event-Timestamp. */
+    {
+        static const char *const req_ev[] = {"radiusServer 198.18.0.1 secret " SECRET,
+                                             "radiusRequireEventTimestamp on", NULL};
+        t = tracker(req_ev);
+        coa_request(&rq, RAD_COA_REQUEST, 15, SECRET, 2000000, 0);
+        send4(t, SRV, 50005, NAS, 3799, &rq);
+        coa_request(&rq, RAD_DISCONNECT_REQUEST, 16, SECRET, 1000000, 0);
+        send4(t, SRV, 50005, NAS, 3799, &rq);
+        pb_start(&rs, RAD_DISCONNECT_ACK, 16);
+        pb_sign(&rs, rq.b + 4, SECRET);
+        send4(t, NAS, 3799, SRV, 50005, &rs);
+        CHECK(nfacts == 0 && stats(t).replays == 2 && nmlogs == 2);
+        CHECK(strstr(mlogs[1], "radiusRequireEventTimestamp") != NULL);
+        /* with one inside the window they pass */
+        coa_request(&rq, RAD_COA_REQUEST, 17, SECRET, 0, 0);
+        send4(t, SRV, 50005, NAS, 3799, &rq);
+        CHECK(nfacts == 1 && stats(t).replays == 2);
+        rt_free(t);
+    }
 }
 
 /* ---- requireMessageAuthenticator ---------------------------------------- */
@@ -938,6 +1045,7 @@ int main(void)
     test_access();
     test_li_errors();
     test_accounting();
+    test_accounting_replay();
     test_coa();
     test_msgauth();
     test_pairing();

@@ -1414,6 +1414,40 @@ static void test_join_and_misc(void)
     se_free(e);
 }
 
+/* A Stop with another Acct-Session-Id (a replayed old one) must not end the
+ * session now holding the NAS key and address, nor take that address. */
+static void test_stale_stop(void)
+{
+    struct sess_engine *e = engine(100);
+    up_alice(e);
+    struct se_stats st;
+    se_get_stats(e, &st);
+    CHECK(st.sessions == 1 && st.intercepts == 1);
+    struct sig_fact f = alice(SIG_ACCT_STOP, T0 + 600, 1);
+    sstr(&f.id.acct_sid, "1234567000001"); /* the session before this one */
+    f.has_session_time = 1;
+    f.session_time = 60;
+    on(e, f);
+    CHECK(g_nev == 0 && g_nic == 0);
+    se_get_stats(e, &st);
+    CHECK(st.sessions == 1 && st.intercepts == 1 && st.stops_unmatched == 1);
+    /* the real Stop still ends it, with the address it had */
+    on(e, alice(SIG_ACCT_STOP, T0 + 700, 1));
+    CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_SESSION_END);
+    CHECK(g_ev[0].target_ip == ip4("198.18.1.10"));
+    se_get_stats(e, &st);
+    CHECK(st.sessions == 0 && st.intercepts == 0);
+    mark();
+    /* an Accounting-Start with another Acct-Session-Id is another session */
+    up_alice(e);
+    struct sig_fact g = alice(SIG_ACCT_START, T0 + 800, 1);
+    sstr(&g.id.acct_sid, "1234567000002");
+    on(e, g);
+    se_get_stats(e, &st);
+    CHECK(st.sessions == 2 && st.sessions_created == 3);
+    se_free(e);
+}
+
 static void test_conf(void)
 {
     struct pm_conf c;
@@ -1451,6 +1485,7 @@ int main(void)
     test_list_escape();
     test_mlog_full();
     test_address_reused();
+    test_stale_stop();
     test_conf();
     pm_event_set_sink(NULL, NULL);
     printf("test_sess_engine: ok\n");
