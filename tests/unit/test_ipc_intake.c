@@ -256,7 +256,9 @@ static void test_dispatch(void)
     CHECK(rc != NULL);
     ring_read(&f, rc);
     CHECK(rc->n == 1);
-    CHECK(strcmp(rc->text[0], "capture: sub \\xe2\\x80\\xaeevil \\\"q\\\" a\\\\b") == 0);
+    /* the capture process quotes its values itself (pm_escape): '"' and '\\' are
+     * kept, bidi and controls escaped (pm_escape_text) */
+    CHECK(strcmp(rc->text[0], "capture: sub \\xe2\\x80\\xaeevil \"q\" a\\b") == 0);
     free(rc);
 
     struct intake_source src[2];
@@ -876,8 +878,13 @@ static void test_push_big_table(void)
     CHECK(poll(&on_way, 1, 5000) == 1); /* its first records are out */
     CHECK(intake_push_table(f.in, 3, tab, 1, err, sizeof(err)) == 0);
     free(tab);
-    RX_UNTIL(&f, &x, (intake_get_counts(f.in, &c), c.tables_sent == 2));
-    CHECK(c.tables_replaced == 1 && c.tables_failed == 0 && c.table_generation == 3);
+    /* (whether table 2 was still on its way when table 3 came depends on the
+     * socket's buffer: as root it may have fitted whole; either way nothing
+     * fails and table 3 is the last one sent) */
+    RX_UNTIL(&f, &x,
+             (intake_get_counts(f.in, &c),
+              c.tables_sent + c.tables_replaced == 3 && c.table_generation == 3));
+    CHECK(c.tables_failed == 0 && c.table_generation == 3);
     teardown(&f);
     icpt_table_free(t);
 }
