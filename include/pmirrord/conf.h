@@ -124,6 +124,12 @@ typedef int (*conf_line_fn)(void *arg, unsigned dest, int line, const char *dire
 unsigned conf_directive_dest(const char *name);
 
 void conf_defaults(struct pm_conf *c);
+/* Warnings (a weak mirrorSecret, SHA-1) are logged by the parse that
+ * validates the file; the parses that only slice it for a child, and the
+ * child's own parse of its slice, say nothing again (1: quiet).  Returns the
+ * previous setting.  Not thread-safe: parses run on one thread. */
+int conf_set_quiet(int quiet);
+int conf_quiet(void);
 /* Load a file into *c (defaults first).  Returns 0, or -1 with
  * "FILE:LINE: message" in err; *c is then freed and must not be used.  A file
  * that group or others may read or write is refused ("FILE: mode 0644 ...").

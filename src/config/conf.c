@@ -45,6 +45,20 @@ static const int default_trap_severity[11] = {
     [10] = 4, /* SessionFailed: warning */
 };
 
+static int quiet;
+
+int conf_set_quiet(int q)
+{
+    int old = quiet;
+    quiet = q;
+    return old;
+}
+
+int conf_quiet(void)
+{
+    return quiet;
+}
+
 void conf_defaults(struct pm_conf *c)
 {
     memset(c, 0, sizeof(*c));
@@ -427,7 +441,7 @@ static int d_mirror_secret(struct conf_ctx *x, int argc, char **argv)
                      "never the secret itself");
     /* $pbkdf2-sha256$<iterations>$... (secret.h), well-formed by now */
     unsigned long iter = strtoul(x->c->mirror_secret + strlen(SECRET_SCHEME), NULL, 10);
-    if (iter < MIRROR_SECRET_WARN_ITER)
+    if (iter < MIRROR_SECRET_WARN_ITER && !conf_quiet())
         log_warnx("conf",
                   "%s:%d: mirrorSecret has only %lu PBKDF2 iterations; make one with at least "
                   "%lu (pmirrorctl hash-secret uses %u)",

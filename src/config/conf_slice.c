@@ -177,7 +177,9 @@ int conf_slice_load(const struct conf_slice *s, const char *name, struct pm_conf
         buf[len++] = '\n';
         at++;
     }
+    int q = conf_set_quiet(1); /* the monitor has said it */
     int rc = conf_load_buffer(name, buf, len, c, err, errlen);
+    conf_set_quiet(q);
     OPENSSL_cleanse(buf, cap);
     free(buf);
     return rc;
@@ -225,7 +227,10 @@ int conf_slice_send(struct ipc_chan *ch, const char *path, unsigned dest, struct
         return pm_err(err, errlen, "out of memory");
     struct send_ctx x = {s, dest};
     struct pm_conf *pc = c != NULL ? c : &local;
-    if (conf_load_lines(path, pc, collect, &x, err, errlen) < 0) {
+    int q = conf_set_quiet(1); /* validated, and warned about, already */
+    int lrc = conf_load_lines(path, pc, collect, &x, err, errlen);
+    conf_set_quiet(q);
+    if (lrc < 0) {
         conf_slice_free(s);
         return -1;
     }

@@ -184,7 +184,9 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
                 TH_FAIL("auth MD5 is refused; use SHA-256 (or SHA-224/384/512)");
             else if (!strcasecmp(p, "SHA") || !strcasecmp(p, "SHA-1") || !strcasecmp(p, "SHA1")) {
                 h->auth = TH_AUTH_SHA1;
-                log_warnx("conf", "%s: trapHost uses SHA-1 authentication; prefer SHA-256", where);
+                if (!conf_quiet())
+                    log_warnx("conf", "%s: trapHost uses SHA-1 authentication; prefer SHA-256",
+                              where);
             } else if (!strcasecmp(p, "SHA-224"))
                 h->auth = TH_AUTH_SHA224;
             else if (!strcasecmp(p, "SHA-256"))

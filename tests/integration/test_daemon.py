@@ -278,6 +278,16 @@ class TestConfigFile(DaemonCase):
                 self.assertNotIn("iterations", r.stderr)
             self.assertNotIn(h.split("$")[3], r.stderr)   # never the salt or hash
 
+    def test_weak_mirror_secret_is_warned_about_once_at_start(self):
+        # the file is parsed again to slice it for each child and by the
+        # child itself: only the validating parse speaks
+        h = run([PMIRRORCTL, "hash-secret", "1000"], input="s3cret-for-test\n").stdout.strip()
+        text = self.env.pmirrord_conf().replace("mirrorSecret", "# mirrorSecret")
+        self.env.start_pmirrord(conf_text=text + "mirrorSecret %s\n" % h)
+        log = wait_for(lambda: (lambda t: t if "PBKDF2 iterations" in t else None)(
+            self.env.read_log("pmirrord")), 10, what="the warning")
+        self.assertEqual(log.count("1000 PBKDF2 iterations"), 1, log)
+
     def test_check_prints_warnings_as_plainly_as_errors(self):
         base = self.env.pmirrord_conf().replace("mirrorSecret", "# mirrorSecret")
         n = base.count("\n") + 1
