@@ -41,6 +41,7 @@
 
 #include "agent/agent.h"
 #include "agent/notify.h"
+#include "agent_list.h"
 #include "commands.h"
 #include "memlock.h"
 #include "mirror_stats.h"
@@ -125,19 +126,12 @@ static struct {
     struct trig_table trig;
     int trig_up;
     struct icpt_table *icpt;
-
-    /* `show mirror subscribers`: one listing waited for at a time */
-    pthread_mutex_t list_mu;
-    pthread_cond_t list_cv;
-    uint32_t list_id; /* the request waited for, 0 none */
-    int list_done;
-    struct pm_list_out *list_out; /* the waiter's */
-} ap = {.ctl_fd = -1,
-        .pending_fd = -1,
-        .wait_fd = -1,
-        .mu = PTHREAD_MUTEX_INITIALIZER,
-        .list_mu = PTHREAD_MUTEX_INITIALIZER,
-        .list_cv = PTHREAD_COND_INITIALIZER};
+} ap = {
+    .ctl_fd = -1,
+    .pending_fd = -1,
+    .wait_fd = -1,
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+};
 
 static void lock(void)
 {
@@ -431,94 +425,25 @@ static void triggers_changed(void *arg)
     unlock();
 }
 
-/* LIST_PAGE (intake thread): the page a control request waits for. */
-static void on_list_page(const struct ipc_rec *rec, void *arg)
+/* `show mirror subscribers` (control thread): the request goes through the
+ * intake of the capture process connected now. */
+static int list_send(const struct ipc_list_req *req, char *err, size_t errlen)
 {
-    const struct ipc_list_page *p = &rec->u.list_page;
-    pthread_mutex_lock(&ap.list_mu);
-    if (ap.list_id != 0 && p->request_id == ap.list_id && !ap.list_done) {
-        struct pm_list_out *o = ap.list_out;
-        o->offset = p->offset;
-        o->more = p->more;
-        o->has_total = p->has_total;
-        o->total = p->total;
-        o->has_count = p->has_count;
-        o->count = p->count;
-        o->nrows = p->nrows < IPC_ROWS_MAX ? p->nrows : IPC_ROWS_MAX;
-        for (size_t i = 0; i < o->nrows; i++) {
-            size_t l = p->rows[i].len < IPC_ROW_MAX ? p->rows[i].len : IPC_ROW_MAX;
-            memcpy(o->rows[i], p->rows[i].s, l);
-            o->rows[i][l] = '\0';
-        }
-        ap.list_done = 1;
-        pthread_cond_signal(&ap.list_cv);
-    }
-    pthread_mutex_unlock(&ap.list_mu);
+    lock();
+    int rc = ap.intake == NULL ? -1 : intake_list_req(ap.intake, req, err, errlen);
+    if (ap.intake == NULL)
+        snprintf(err, errlen, "no capture process is connected");
+    unlock();
+    return rc;
 }
 
-/* `show mirror subscribers` (control thread): LIST_REQ, then wait for its page. */
 static int list_request(const char *list, const char *filter, uint32_t offset, uint32_t max_rows,
                         int timeout_ms, struct pm_list_out *out, char *err, size_t errlen,
                         void *arg)
 {
-    static uint32_t next_id;
-    struct ipc_list_req req;
-    memset(&req, 0, sizeof(req));
-    snprintf(req.list, sizeof(req.list), "%s", list);
-    snprintf(req.filter, sizeof(req.filter), "%s", filter);
-    req.offset = offset;
-    req.max_rows = max_rows;
-    /* a request that cannot be encoded (a filter that is not text) would only
-     * be dropped by the intake, and the wait run to its end: said now */
-    struct ipc_rec *probe = calloc(1, sizeof(*probe));
-    uint8_t wire[IPC_REC_HDR + 1024];
-    char why[160];
-    if (probe == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    probe->type = IPC_LIST_REQ;
-    probe->u.list_req = req;
-    probe->u.list_req.request_id = 1;
-    ssize_t enc = ipc_rec_encode(probe, wire, sizeof(wire), why, sizeof(why));
-    OPENSSL_cleanse(probe, sizeof(*probe));
-    free(probe);
-    OPENSSL_cleanse(wire, sizeof(wire));
-    if (enc < 0) {
-        OPENSSL_cleanse(&req, sizeof(req));
-        snprintf(err, errlen, "the filter is not text (UTF-8 without control characters)");
-        return -1;
-    }
-    pthread_mutex_lock(&ap.list_mu);
-    req.request_id = ++next_id != 0 ? next_id : ++next_id;
-    ap.list_id = req.request_id;
-    ap.list_done = 0;
-    ap.list_out = out;
-    pthread_mutex_unlock(&ap.list_mu);
-    lock();
-    int rc = ap.intake == NULL ? -1 : intake_list_req(ap.intake, &req, err, errlen);
-    if (ap.intake == NULL)
-        snprintf(err, errlen, "no capture process is connected");
-    unlock();
-    OPENSSL_cleanse(&req, sizeof(req));
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&ap.list_mu);
-    while (rc == 0 && !ap.list_done)
-        if (pthread_cond_timedwait(&ap.list_cv, &ap.list_mu, &until) != 0 && !ap.list_done) {
-            snprintf(err, errlen, "the capture process did not answer within %d ms", timeout_ms);
-            rc = -1;
-        }
-    ap.list_id = 0;
-    ap.list_out = NULL;
-    pthread_mutex_unlock(&ap.list_mu);
-    return rc;
+    (void)arg;
+    return agent_list_request(list_send, list, filter, offset, max_rows, timeout_ms, out, err,
+                              errlen);
 }
 
 /* A new chan C (fd): a new intake on it, the old one stopped, the table pushed
@@ -535,7 +460,7 @@ static int start_intake(int fd, char *err, size_t errlen)
         return -1;
     }
     intake_set_intercepts(in, ap.icpt); /* after the table: the intercepts kept */
-    intake_set_handler(in, on_list_page, NULL);
+    intake_set_handler(in, agent_list_on_page, NULL);
     push_table(in);
     if (intake_start(in, err, errlen) < 0) {
         intake_free(in);
