@@ -61,6 +61,7 @@ void se_free(struct sess_engine *e)
         free(e->rules);
     }
     free(e->pend);
+    free(e->static_run);
     OPENSSL_cleanse(e, sizeof(*e));
     free(e);
 }

@@ -104,7 +104,11 @@ struct sess_engine {
     unsigned tomb_next;
     uint64_t hkey;
     int untracked_episode;
-    size_t nstatic;   /* static mirrors running (se_match_packet skips them at 0) */
+    size_t nstatic;       /* static mirrors running (se_match_packet skips them at 0) */
+    uint32_t *static_run; /* their indexes in rules[] (se_static_eval), so that a
+                           * packet visits the running static mirrors, not every rule */
+    size_t static_cap;
+    int static_scan;  /* static_run could not be grown: packets walk rules[] */
     int64_t now;      /* the latest capture-clock second seen (facts, ticks, tables) */
     int64_t win_next; /* the next warrant-window boundary, seconds (0: none) */
     struct se_stats stats;

@@ -43,8 +43,9 @@ size_t se_match_packet(struct sess_engine *e, int family, const uint8_t *src, co
     if (e == NULL || src == NULL || dst == NULL || out == NULL)
         return 0;
     /* static mirrors: every packet of their interface */
-    for (size_t i = 0; e->nstatic > 0 && i < e->nrules && n < max; i++) {
-        const struct se_rule *r = &e->rules[i];
+    size_t walk = e->static_scan ? e->nrules : e->nstatic;
+    for (size_t k = 0; e->nstatic > 0 && k < walk && n < max; k++) {
+        const struct se_rule *r = &e->rules[e->static_scan ? k : e->static_run[k]];
         if (r->t.type == TRIG_INTERFACE && r->st_active && r->ifidx == (int)src_idx)
             out[n++] = (struct se_target){r->t.mirror_id, r->st_sid, &r->t.analyzer};
     }

@@ -72,6 +72,14 @@ static void rule_failure(struct sess_engine *e, const struct se_rule *r, int ec,
 void se_static_eval(struct sess_engine *e, int64_t sec, uint32_t usec, int interface_event)
 {
     e->nstatic = 0;
+    e->static_scan = 0;
+    if (e->static_cap < e->nrules) {
+        uint32_t *n = realloc(e->static_run, e->nrules * sizeof(*n));
+        if (n != NULL) {
+            e->static_run = n;
+            e->static_cap = e->nrules;
+        }
+    }
     for (size_t i = 0; i < e->nrules; i++) {
         struct se_rule *r = &e->rules[i];
         if (r->t.type != TRIG_INTERFACE)
@@ -86,6 +94,10 @@ void se_static_eval(struct sess_engine *e, int64_t sec, uint32_t usec, int inter
             raise_static(e, r, PM_TRAP_IFSESS_DEACTIVATED, sec, usec);
         }
         r->st_active = want;
+        if (want && e->nstatic < e->static_cap)
+            e->static_run[e->nstatic] = (uint32_t)i;
+        else if (want)
+            e->static_scan = 1; /* out of memory: the slow way, never a packet missed */
         e->nstatic += (size_t)want;
     }
 }

@@ -1316,6 +1316,37 @@ static void test_address_reused(void)
     se_free(e);
 }
 
+/* Static mirrors among other rules: a packet is given exactly the running
+ * static mirrors of its own source (the engine keeps their indexes), also
+ * after the table changes and an interface goes down. */
+static void test_static_among_rules(void)
+{
+    struct sess_engine *e = engine(100);
+    se_set_source(e, 0, "veth-a");
+    se_set_source(e, 1, "veth-b");
+    se_set_source(e, 2, "veth-c");
+    struct pm_trigger t[5] = {
+        rule(TRIG_USERNAME, "nobody-here", 1), rule(TRIG_INTERFACE, "veth-b", 21),
+        rule(TRIG_USERNAME, "nobody-either", 2), rule(TRIG_INTERFACE, "veth-c", 22),
+        rule(TRIG_INTERFACE, "veth-a", 23)};
+    se_set_triggers(e, t, 5, T0);
+    struct se_target out[SE_TARGETS_MAX];
+    uint32_t a = ip4("203.0.113.1"), b = ip4("203.0.113.2");
+    const uint8_t *pa = (const uint8_t *)&a, *pb = (const uint8_t *)&b;
+    CHECK(se_match_packet(e, 4, pa, pb, 1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 21);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 22);
+    CHECK(se_match_packet(e, 4, pa, pb, 0, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 23);
+    /* the table shrinks: the indexes follow */
+    se_set_triggers(e, &t[3], 2, T0 + 1);
+    CHECK(se_match_packet(e, 4, pa, pb, 1, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 22);
+    CHECK(se_match_packet(e, 4, pa, pb, 0, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 23);
+    se_interface_down(e, 2, T0 + 2);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 0, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 23);
+    se_free(e);
+}
+
 static void test_join_and_misc(void)
 {
     /* an Access-Accept and a DHCP binding with the same address: one session */
@@ -1481,6 +1512,7 @@ int main(void)
     test_sid();
     test_mlog_and_untracked();
     test_join_and_misc();
+    test_static_among_rules();
     test_dhcp_other_client();
     test_list_escape();
     test_mlog_full();
