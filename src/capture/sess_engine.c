@@ -43,10 +43,10 @@ struct sess_engine *se_new(const struct se_conf *c, const struct se_out *out, ch
     return e;
 }
 
-static void free_icpts(struct sess *s)
+static void free_icpts(struct sess_engine *e, struct sess *s)
 {
     while (s->icpt != NULL)
-        se_icpt_unlink(s, s->icpt);
+        se_icpt_unlink(e, s, s->icpt);
 }
 
 void se_free(struct sess_engine *e)
@@ -54,7 +54,7 @@ void se_free(struct sess_engine *e)
     if (e == NULL)
         return;
     for (struct sess *s = st_next(e->st, NULL); s != NULL; s = st_next(e->st, s))
-        free_icpts(s);
+        free_icpts(e, s);
     st_free(e->st);
     if (e->rules != NULL) {
         OPENSSL_cleanse(e->rules, e->nrules * sizeof(*e->rules));
@@ -385,7 +385,7 @@ void se_end_session(struct sess_engine *e, struct sess *s, enum pm_trap trap, in
         se_raise_icpt(e, &c, ic);
         se_report(e, s, ic, 0);
     }
-    free_icpts(s);
+    free_icpts(e, s);
     pend_remove(e, s);
     e->stats.sessions_ended++;
     st_destroy(e->st, s); /* identities zeroised */
@@ -440,7 +440,7 @@ static void radius_li(struct sess_engine *e, struct sess *s, const struct sig_fa
                 se_raise_icpt(e, &c, ic);
             }
             se_report(e, s, ic, 0);
-            se_icpt_unlink(s, ic);
+            se_icpt_unlink(e, s, ic);
         }
         return;
     }
@@ -464,7 +464,7 @@ static void radius_li(struct sess_engine *e, struct sess *s, const struct sig_fa
     if (ic != NULL && ic->rule == 0 && same_dest(&ic->analyzer, &an) && ic->session_id == sid)
         return; /* the same intercept again (a re-authentication, a repeated CoA) */
     if (ic == NULL) {
-        if (se_icpt_count(s) >= SE_TARGETS_MAX || (ic = se_icpt_add(s, li->mirror_id)) == NULL) {
+        if (se_icpt_count(s) >= SE_TARGETS_MAX || (ic = se_icpt_add(e, s, li->mirror_id)) == NULL) {
             radius_failure(e, f, s, cs, SE_EC_NO_RESOURCES, "too many intercepts on one session");
             return;
         }
@@ -813,7 +813,7 @@ int se_restore(struct sess_engine *e, const struct pm_intercept *ic)
     s->router_id = ic->router_id;
     struct se_icpt *x = se_icpt_find(s, ic->mirror_id);
     if (x == NULL &&
-        (se_icpt_count(s) >= SE_TARGETS_MAX || (x = se_icpt_add(s, ic->mirror_id)) == NULL))
+        (se_icpt_count(s) >= SE_TARGETS_MAX || (x = se_icpt_add(e, s, ic->mirror_id)) == NULL))
         return -1;
     x->mirror_id = ic->mirror_id;
     x->session_id = ic->session_id;

@@ -28,12 +28,14 @@ size_t se_icpt_count(const struct sess *s)
     return n;
 }
 
-struct se_icpt *se_icpt_add(struct sess *s, uint32_t mid)
+struct se_icpt *se_icpt_add(struct sess_engine *e, struct sess *s, uint32_t mid)
 {
     struct se_icpt *ic = calloc(1, sizeof(*ic));
     if (ic == NULL)
         return NULL;
     ic->mirror_id = mid;
+    e->n_targets += s->icpt == NULL;
+    e->n_icpt++;
     struct se_icpt **pp = &s->icpt;
     while (*pp != NULL && (*pp)->mirror_id <= mid)
         pp = &(*pp)->next;
@@ -43,13 +45,15 @@ struct se_icpt *se_icpt_add(struct sess *s, uint32_t mid)
 }
 
 /* Unlinks ic from s and frees it (its trigger text is wiped). */
-void se_icpt_unlink(struct sess *s, struct se_icpt *ic)
+void se_icpt_unlink(struct sess_engine *e, struct sess *s, struct se_icpt *ic)
 {
     for (struct se_icpt **pp = &s->icpt; *pp != NULL; pp = &(*pp)->next)
         if (*pp == ic) {
             *pp = ic->next;
             OPENSSL_cleanse(ic, sizeof(*ic));
             free(ic);
+            e->n_icpt--;
+            e->n_targets -= s->icpt == NULL;
             return;
         }
 }
@@ -178,7 +182,8 @@ static struct se_icpt *put_rule(struct sess_engine *e, struct sess *s, const str
 {
     struct se_icpt *ic = se_icpt_find(s, r->t.mirror_id);
     if (ic == NULL) {
-        if (se_icpt_count(s) >= SE_TARGETS_MAX || (ic = se_icpt_add(s, r->t.mirror_id)) == NULL) {
+        if (se_icpt_count(s) >= SE_TARGETS_MAX ||
+            (ic = se_icpt_add(e, s, r->t.mirror_id)) == NULL) {
             cli_no_room(e, s, r, v, sec, usec);
             return NULL;
         }

@@ -104,9 +104,10 @@ struct sess_engine {
     unsigned tomb_next;
     uint64_t hkey;
     int untracked_episode;
-    size_t nstatic;       /* static mirrors running (se_match_packet skips them at 0) */
-    uint32_t *static_run; /* their indexes in rules[] (se_static_eval), so that a
-                           * packet visits the running static mirrors, not every rule */
+    size_t nstatic;             /* static mirrors running (se_match_packet skips them at 0) */
+    uint64_t n_icpt, n_targets; /* intercepts on sessions, sessions with one */
+    uint32_t *static_run;       /* their indexes in rules[] (se_static_eval), so that a
+                                 * packet visits the running static mirrors, not every rule */
     size_t static_cap;
     int static_scan;  /* static_run could not be grown: packets walk rules[] */
     int64_t now;      /* the latest capture-clock second seen (facts, ticks, tables) */
@@ -165,8 +166,8 @@ void se_mlogf(struct sess_engine *e, const char *fmt, ...) PM_PRINTF(2, 3);
 struct se_icpt *se_icpt_find(const struct sess *s, uint32_t mid);
 /* A new intercept for mid in s's list, which is kept in mirror-ID order (the
  * order of a session's notifications); NULL when memory is short. */
-struct se_icpt *se_icpt_add(struct sess *s, uint32_t mid);
-void se_icpt_unlink(struct sess *s, struct se_icpt *ic);
+struct se_icpt *se_icpt_add(struct sess_engine *e, struct sess *s, uint32_t mid);
+void se_icpt_unlink(struct sess_engine *e, struct sess *s, struct se_icpt *ic);
 size_t se_icpt_count(const struct sess *s);
 int se_rule_matches(const struct pm_trigger *t, const struct se_view *v);
 /* The best open, usable rule for mirror ID mid that matches v (NULL none). */

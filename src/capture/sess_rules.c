@@ -140,7 +140,7 @@ static void drop_gone(struct sess_engine *e, struct sess *s, const struct se_vie
             c.trap = PM_TRAP_IFSESS_DEACTIVATED;
             se_raise_icpt(e, &c, ic);
         }
-        se_icpt_unlink(s, ic);
+        se_icpt_unlink(e, s, ic);
     }
 }
 
@@ -182,7 +182,7 @@ static void add_new(struct sess_engine *e, struct sess *s, const struct se_view 
             continue;
         }
         if (ic == NULL) {
-            if ((ic = se_icpt_add(s, r->t.mirror_id)) == NULL)
+            if ((ic = se_icpt_add(e, s, r->t.mirror_id)) == NULL)
                 continue;
             ic->since = sec;
         } else if (ic->rule == 0) {

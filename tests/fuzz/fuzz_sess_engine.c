@@ -312,6 +312,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct se_stats st;
         se_get_stats(e, &st);
         PROP(st.sessions <= 4 && st.targets <= st.sessions);
+        { /* the counts kept as intercepts come and go agree with a walk */
+            char all[4][256];
+            int more = 0;
+            size_t n = se_list(e, "", 0, 4, all, &more), targets = 0, icpts = 0;
+            for (size_t i = 0; i < n; i++) {
+                const char *k = strstr(all[i], " intercepts=");
+                targets += all[i][0] == '*';
+                icpts += k != NULL ? (size_t)strtoul(k + 12, NULL, 10) : 0;
+            }
+            PROP(n == st.sessions && targets == st.targets && icpts <= st.intercepts);
+        }
         PROP(st.sessions_ended <= st.sessions_created + st.restored);
         PROP(g_mlog >= g_events);
     }
