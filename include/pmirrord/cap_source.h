@@ -175,6 +175,14 @@ int cap_source_set_batch(struct cap_source *src, int batch, char *err, size_t er
 int cap_source_set_fd(struct cap_source *src, int fd, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* A BPF expression the source must never deliver (the data path's own
+ * datagrams to the analyzers of static mirrors on this interface,
+ * docs/jmirror.md): the filter set is "(FILTER) and not (expr)", or "not
+ * (expr)" without a FILTER; "" removes it.  Set now when the source is up
+ * (the old filter stays if the new one does not compile: -1 with err) and
+ * at every activation.  May be called inside the sandbox. */
+int cap_source_set_exclude(struct cap_source *src, const char *expr, char *err, size_t errlen);
+
 /* Opens the handle.  A live interface that does not exist is not an error:
  * the source goes to CAP_STATE_MISSING (event with a warning) and returns 0.
  * -1 for a bad filter, a refused capture (permissions), a file that is not

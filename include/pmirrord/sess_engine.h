@@ -42,6 +42,7 @@ struct se_out {
 struct se_target {
     uint32_t mirror_id;
     uint32_t session_id;
+    uint32_t router_id;                   /* the intercept's (AnalyzerUnreachable) */
     const struct trig_analyzer *analyzer; /* valid until the next engine call */
 };
 #define SE_TARGETS_MAX 8 /* intercepts one packet can feed (two ends, several agencies) */
@@ -94,11 +95,14 @@ int se_tick(struct sess_engine *e, int64_t now_sec, uint32_t now_usec);
  * Per packet (any source): the intercepts the IP packet with these
  * addresses belongs to, in out[] (at most max).  ingress: src is the
  * subscriber; egress: dst is.  src_idx: the capture source, remembered per
- * session (InterfaceDeleted) and used for static mirrors.  No allocation, no
- * lock; 0 for almost every packet.
+ * session (InterfaceDeleted) and used for static mirrors.  iface_dir: how
+ * the frame crossed that source's interface, TRIG_DIR_INGRESS (received),
+ * TRIG_DIR_EGRESS (sent) or -1 (not known: a pcap file, a link type without
+ * it); a static mirror of one direction takes only frames known to be of
+ * it.  No allocation, no lock; 0 for almost every packet.
  */
 size_t se_match_packet(struct sess_engine *e, int family, const uint8_t *src, const uint8_t *dst,
-                       unsigned src_idx, struct se_target *out, size_t max);
+                       unsigned src_idx, int iface_dir, struct se_target *out, size_t max);
 
 /* An intercept the agent kept (INTERCEPT record with RESTORE): the session
  * and its intercept come back without a notification.  0, or -1 if refused
@@ -118,6 +122,11 @@ size_t se_report_all(struct sess_engine *e);
  */
 size_t se_list(struct sess_engine *e, const char *filter, uint32_t offset, size_t max,
                char rows[][256], int *more);
+
+/* Is an intercept with this mirror ID and session ID active now (a
+ * session's or a static mirror's)?  For the data path's per-intercept
+ * statistics (mir_stats.h), which forget intercepts that ended. */
+int se_icpt_active(const struct sess_engine *e, uint32_t mirror_id, uint32_t session_id);
 
 void se_get_stats(const struct sess_engine *e, struct se_stats *s);
 
