@@ -89,7 +89,8 @@ class MirrorConf(pmtest.PmTestCase):
         e = self.env
         e.start_pmirrord(self.conf("mirrorSource %s\nmirrorDscp 46\nanalyzerHoldDown 2" % SOURCE))
         self.assertAlive()
-        ips = open(e.path("ips.bin"), "rb").read()
+        with open(e.path("ips.bin"), "rb") as f:
+            ips = f.read()
         want = []
         while ips:
             n = int.from_bytes(ips[:2], "big")
