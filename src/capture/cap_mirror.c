@@ -82,11 +82,15 @@ static void on_result(void *arg, const struct jm_result *r)
     struct cap_proc *p = arg;
     int64_t now = p->mir_now_ms;
     if (r->err == 0) {
+        p->mir_copies++;
         size_t outer = r->bytes + 8 + (r->an->family == 4 ? 20 : 40);
         unsigned mtu = path_mtu(p, r->an);
         int frag = mtu != 0 && outer > mtu;
         ms_sent(p->ms, r->tag, r->bytes, frag, now);
-    } else if (r->err == EMSGSIZE || r->err == EAFNOSUPPORT) {
+        return;
+    }
+    p->mir_failed++;
+    if (r->err == EMSGSIZE || r->err == EAFNOSUPPORT) {
         ms_lost(p->ms, r->tag, MS_LOSS_OTHER, 1, now); /* too big, no socket: never sent */
     } else {
         ms_send_failed(p->ms, r->tag, r->err, now);
@@ -102,7 +106,7 @@ static void on_icmp(void *arg, const struct trig_analyzer *an, int err)
 static void on_notice(void *arg, const char *text)
 {
     (void)arg;
-    log_info(CP_TOKEN, "jmirror: %s", text); /* jm_send.c says each only once */
+    log_info(CP_TOKEN, "%s", text); /* jm_send.c says each only once */
 }
 
 static void on_ms_mlog(void *arg, const char *text)
@@ -259,9 +263,7 @@ void cp_mirror_tick(struct cap_proc *p)
 
 static int our_port(const struct cap_proc *p, int family, uint16_t port)
 {
-    if (p->jm != NULL)
-        return jm_is_local_port(p->jm, family == PKT_FAM_IPV4 ? 4 : 6, port);
-    return port == (family == PKT_FAM_IPV4 ? p->jm_port4 : p->jm_port6); /* tests */
+    return p->jm != NULL && jm_is_local_port(p->jm, family == PKT_FAM_IPV4 ? 4 : 6, port);
 }
 
 /* Is v sent from one of our sockets of its family to analyzer a? */
@@ -328,10 +330,8 @@ static int queue_all(void *arg, const uint8_t *ip, size_t len)
     struct fan *f = arg;
     for (size_t i = 0; i < f->n; i++) {
         const struct se_target *t = f->t[i];
-        if (jm_queue(f->p->jm, t->analyzer, t->mirror_id, t->session_id, ip, len, f->h[i]) == 0)
-            f->p->mir_copies++;
-        else
-            f->p->mir_failed++; /* reported through on_result: counted against the intercept */
+        /* the outcome comes back through on_result(), also when refused here */
+        (void)jm_queue(f->p->jm, t->analyzer, t->mirror_id, t->session_id, ip, len, f->h[i]);
     }
     return 0;
 }

@@ -158,7 +158,6 @@ struct cap_proc {
     struct jm_route *jmr;  /* NULL: the path MTU is not known */
     int jm_fd[JM_FDS_MAX]; /* the sender's sockets: polled for POLLERR */
     size_t jm_nfds;
-    uint16_t jm_port4, jm_port6; /* without a sender (tests): our local ports, host order */
     /* analyzers datagrams were sent to lately (cp_own_datagram): a ring */
     struct trig_analyzer jm_to[CP_JM_TO_MAX];
     size_t jm_nto, jm_to_next;
