@@ -15,6 +15,7 @@
 #include "pmirrord/cap_source.h"
 #include "pmirrord/dhcp_track.h"
 #include "pmirrord/ipc.h"
+#include "pmirrord/mir_stats.h"
 #include "pmirrord/pkt_decode.h"
 
 struct pm_daemon_hooks;
@@ -147,6 +148,7 @@ struct cap_proc {
     uint64_t mir_packets, mir_copies, mir_snapped, mir_own, mir_failed;
     uint64_t icpt_up, icpt_down, icpt_not_sent, icpt_restored, icpt_refused, icpt_reannounced;
     uint64_t list_reqs, list_unknown;
+    struct mir_stats *ms; /* per intercept and analyzer (mir_stats.h); NULL: none yet */
 
     /* trigger table (docs/ipc-protocol.md, TRIGGER_SET) */
     struct ipc_trigger *trig; /* in force */
