@@ -17,6 +17,7 @@
 #include "pmirrord/dhcp_track.h"
 #include "pmirrord/ipc.h"
 #include "pmirrord/jm_send.h"
+#include "pmirrord/mir_stats.h"
 #include "pmirrord/pkt_decode.h"
 
 struct pm_daemon_hooks;
