@@ -467,6 +467,22 @@ static void test_unreachable(void)
     }
     CHECK(got == 2 && g.nicmp == 3 && g.icmp_err[2] == ECONNREFUSED);
     close(rx);
+
+    /* IPv6: ICMPv6 port unreachable, the same way */
+    if (has_ipv6_loopback()) {
+        uint16_t port6;
+        int fd6 = listener(AF_INET6, "::1", 0, &port6);
+        CHECK(fd6 >= 0);
+        close(fd6); /* nothing listens on port6 now */
+        struct trig_analyzer a6 = analyzer(6, "::1", port6);
+        CHECK(jm_queue(s, &a6, 1, 1, pkt4, sizeof(pkt4), 5) == 0);
+        jm_flush(s);
+        CHECK(g.n == 5 && g.err[4] == 0);
+        CHECK(wait_pollerr(s));
+        CHECK(jm_read_errors(s) == 1);
+        CHECK(g.nicmp == 4 && g.icmp_err[3] == ECONNREFUSED && g.icmp_an[3].family == 6);
+        CHECK(g.icmp_an[3].port == port6 && memcmp(g.icmp_an[3].addr, a6.addr, 16) == 0);
+    }
     jm_free(s);
 }
 
