@@ -607,8 +607,10 @@ static int sandboxed(struct jm_sender *s, uint16_t rx_port, int other_fd, int ho
     CHECK(pid >= 0);
     if (pid == 0) {
         char err[256];
-        int fds[JM_FDS_MAX];
+        int fds[SBX_DGRAM_FDS_MAX];
         size_t n = jm_fds(s, fds, JM_FDS_MAX);
+        for (; n < SBX_DGRAM_FDS_MAX; n++) /* the largest filter loads too */
+            fds[n] = 900 + (int)n;
         if (sbx_set_datagram_fds(fds, n, err, sizeof(err)) < 0 ||
             sbx_apply_seccomp(0, err, sizeof(err)) < 0)
             _exit(99);
