@@ -260,7 +260,7 @@ static void note_analyzer(struct cap_proc *p, const struct trig_analyzer *a)
         p->jm_nto++;
 }
 
-void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v)
+void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v, int iface_dir)
 {
     struct se_target t[SE_TARGETS_MAX];
     /* a signalling-only source carries no subscriber data: not looked up,
@@ -268,8 +268,8 @@ void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v
     if (p->se == NULL || p->jm == NULL || v->family == PKT_FAM_NONE ||
         s->spec.role == CAP_ROLE_SIGNALLING)
         return;
-    size_t n = se_match_packet(p->se, v->family, v->src, v->dst, (unsigned)(s - p->src), -1, t,
-                               SE_TARGETS_MAX);
+    size_t n = se_match_packet(p->se, v->family, v->src, v->dst, (unsigned)(s - p->src), iface_dir,
+                               t, SE_TARGETS_MAX);
     if (n == 0)
         return;
     p->mir_packets++;
@@ -314,6 +314,7 @@ void cp_sess_triggers(struct cap_proc *p)
     for (size_t i = 0; i < p->ntrig; i++)
         t[i] = p->trig[i].rule;
     se_set_triggers(p->se, t, p->ntrig, now_sec(p));
+    cp_static_exclude(p);
     if (t != NULL) {
         OPENSSL_cleanse(t, p->ntrig * sizeof(*t));
         free(t);

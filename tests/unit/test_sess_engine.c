@@ -1347,6 +1347,40 @@ static void test_static_among_rules(void)
     se_free(e);
 }
 
+/* A static mirror's direction: ingress takes only frames received on its
+ * interface, egress only frames sent, both every frame, also of unknown
+ * direction (-1: a pcap file); a session's directions are unaffected. */
+static void test_static_directions(void)
+{
+    struct sess_engine *e = engine(100);
+    se_set_source(e, 0, "veth-in");
+    se_set_source(e, 1, "veth-out");
+    se_set_source(e, 2, "veth-both");
+    struct pm_trigger t[3] = {rule(TRIG_INTERFACE, "veth-in", 31),
+                              rule(TRIG_INTERFACE, "veth-out", 32),
+                              rule(TRIG_INTERFACE, "veth-both", 33)};
+    t[0].direction = TRIG_DIR_INGRESS;
+    t[1].direction = TRIG_DIR_EGRESS;
+    t[2].direction = TRIG_DIR_BOTH;
+    se_set_triggers(e, t, 3, T0);
+    struct se_target out[SE_TARGETS_MAX];
+    uint32_t a = ip4("203.0.113.1"), b = ip4("203.0.113.2");
+    const uint8_t *pa = (const uint8_t *)&a, *pb = (const uint8_t *)&b;
+    const int in = TRIG_DIR_INGRESS, eg = TRIG_DIR_EGRESS;
+    CHECK(se_match_packet(e, 4, pa, pb, 0, in, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 31);
+    CHECK(se_match_packet(e, 4, pa, pb, 0, eg, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 0, -1, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 1, in, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 1, eg, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 32);
+    CHECK(se_match_packet(e, 4, pa, pb, 1, -1, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, in, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 33);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, eg, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 33);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 33);
+    /* the other source's frames never reach a mirror of another interface */
+    CHECK(se_match_packet(e, 4, pa, pb, 3, in, out, SE_TARGETS_MAX) == 0);
+    se_free(e);
+}
+
 static void test_join_and_misc(void)
 {
     /* an Access-Accept and a DHCP binding with the same address: one session */
@@ -1601,6 +1635,7 @@ int main(void)
     test_mlog_and_untracked();
     test_join_and_misc();
     test_static_among_rules();
+    test_static_directions();
     test_dhcp_other_client();
     test_list_escape();
     test_mlog_full();
