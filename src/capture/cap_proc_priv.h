@@ -147,7 +147,7 @@ struct cap_proc {
     uint64_t mir_packets, mir_copies, mir_snapped, mir_own, mir_failed;
     uint64_t icpt_up, icpt_down, icpt_not_sent, icpt_restored, icpt_refused, icpt_reannounced;
     uint64_t list_reqs, list_unknown;
-    struct mir_stats *ms; /* per intercept and analyzer (mir_stats.h); NULL: none yet */
+    struct mir_stats *ms;           /* per intercept and analyzer (mir_stats.h); NULL: none yet */
     uint64_t excl_set, excl_failed; /* exclusions set on sources (cap_static.c) */
 
     /* trigger table (docs/ipc-protocol.md, TRIGGER_SET) */
