@@ -24,6 +24,7 @@
 #include "pmirrord/mir_stats.h"
 #include "pmirrord/ip_reasm.h"
 #include "pmirrord/jm_send.h"
+#include "pmirrord/mir_stats.h"
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sess_engine.h"
 
@@ -478,6 +479,79 @@ static void test_list_unknown(void)
     ipc_chan_free(peer);
 }
 
+/* LIST_REQ "statistics" (`show mirror statistics`): the rows of p->ms, an
+ * empty page while there is none. */
+struct stat_page {
+    struct ipc_list_page pg;
+    char rows[4][256];
+};
+
+static void on_stat_page(struct ipc_rec *rec, void *arg)
+{
+    struct stat_page *sp = arg;
+    if (rec->type != IPC_LIST_PAGE)
+        return;
+    sp->pg = rec->u.list_page;
+    for (size_t i = 0; i < rec->u.list_page.nrows && i < 4; i++)
+        snprintf(sp->rows[i], sizeof(sp->rows[i]), "%.*s", (int)rec->u.list_page.rows[i].len,
+                 rec->u.list_page.rows[i].s);
+}
+
+static void stat_req(struct cap_proc *p, struct ipc_chan *peer, uint32_t offset, uint32_t max,
+                     struct stat_page *sp)
+{
+    static struct ipc_rec rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_LIST_REQ;
+    rec.u.list_req.request_id = 40 + offset;
+    rec.u.list_req.offset = offset;
+    rec.u.list_req.max_rows = max;
+    snprintf(rec.u.list_req.list, sizeof(rec.u.list_req.list), "statistics");
+    cp_on_chan_c(&rec, p);
+    memset(sp, 0, sizeof(*sp));
+    CHECK(ipc_chan_flush(p->chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_stat_page, sp) > 0)
+        ;
+    CHECK(sp->pg.request_id == 40 + offset && sp->pg.offset == offset);
+}
+
+static void test_list_statistics(void)
+{
+    static struct cap_proc p;
+    int sv[2];
+    char err[256];
+    static struct stat_page sp;
+
+    memset(&p, 0, sizeof(p));
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    p.chan_c = ipc_chan_new(sv[0], CP_CHAN_BACKLOG, cp_chan_full, &p, err, sizeof(err));
+    struct ipc_chan *peer = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(p.chan_c != NULL && peer != NULL);
+    stat_req(&p, peer, 0, 50, &sp); /* no accounting yet: empty, known */
+    CHECK(sp.pg.nrows == 0 && sp.pg.more == 0 && sp.pg.has_count && sp.pg.count == 0);
+    CHECK(p.list_reqs == 1 && p.list_unknown == 0);
+
+    p.ms = ms_new(10, NULL);
+    CHECK(p.ms != NULL);
+    struct trig_analyzer a = {.family = 4, .addr = {127, 0, 0, 2}, .port = 30030};
+    uint32_t h = ms_icpt(p.ms, 77, 5, &a, 0, 0, 1700000000000);
+    ms_sent(p.ms, h, 128, 0, 1700000000000);
+    stat_req(&p, peer, 0, 50, &sp);
+    CHECK(sp.pg.nrows == 2 && sp.pg.more == 0 && sp.pg.count == 2);
+    CHECK(sp.pg.has_total && sp.pg.total == 2);
+    CHECK(strcmp(sp.rows[0], "intercept mid=77 sid=5 analyzer=127.0.0.2:30030 packets=1 bytes=128 "
+                             "lost=0 lost-source=0 lost-send=0 lost-unreachable=0 lost-snapped=0 "
+                             "lost-other=0 fragmented=0 split=0 unsplit=0") == 0);
+    CHECK(strncmp(sp.rows[1], "analyzer 127.0.0.2:30030 state=up packets=1 bytes=128 ", 54) == 0);
+    stat_req(&p, peer, 0, 1, &sp); /* pages */
+    CHECK(sp.pg.nrows == 1 && sp.pg.more == 1 && !sp.pg.has_total);
+    stat_req(&p, peer, 1, 1, &sp);
+    CHECK(sp.pg.nrows == 1 && sp.pg.more == 0 && strncmp(sp.rows[0], "analyzer ", 9) == 0);
+    ms_free(p.ms);
+    ipc_chan_free(p.chan_c);
+    ipc_chan_free(peer);
+}
+
 /* The data path never mirrors the datagrams the process sent itself. */
 static void test_own_datagram(void)
 {
@@ -814,6 +888,7 @@ int main(void)
     test_slice_read();
     test_mlog_queue();
     test_list_unknown();
+    test_list_statistics();
     test_own_datagram();
     test_wired();
     printf("test_cap_proc: ok\n");
