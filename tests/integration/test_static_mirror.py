@@ -42,6 +42,7 @@ from pmtest import wait_for
 from scapy.all import IP, UDP, Ether, Raw  # noqa: E402
 
 A_IP, B_IP = "198.18.0.1", "198.18.0.2"
+A_IP6, B_IP6 = "2001:db8:18::1", "2001:db8:18::2"
 AN_PORT = 30030               # the analyzer, in B, reached through a0
 A_SINK, B_SINK = 7001, 7000   # where the test's traffic goes (no ICMP back)
 MID = 77
@@ -70,7 +71,7 @@ def udp_socket_in_netns(ns, addr, port):
                 return
         finally:
             os.close(fd)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((addr, port))
         s.setblocking(False)
         out["sock"] = s
@@ -102,19 +103,30 @@ class StaticMirror(pmtest.PmTestCase):
         return capsrc.run("ip", "-n", ns, "-o", "link", "show", dev) \
             .split("link/ether ")[1].split()[0]
 
-    def start(self, direction):
+    def start(self, direction, v6=False):
+        """a0/b0, static neighbours, the sinks and the analyzer (IPv6 on the veth when v6,
+        with a capture filter `udp` that leaves out the IPv6 link's own ICMPv6), pmirrord."""
         self.veth(0)
         self.a_mac, self.b_mac = self.mac(self.nsa, "a0"), self.mac(self.nsb, "b0")
         capsrc.run("ip", "-n", self.nsa, "neigh", "replace", B_IP, "lladdr", self.b_mac,
                    "dev", "a0", "nud", "permanent")
-        self.an = udp_socket_in_netns(self.nsb, B_IP, AN_PORT)
+        an_ip, capture = B_IP, "capture a0"
+        if v6:
+            for ns, dev, addr, peer, mac in ((self.nsa, "a0", A_IP6, B_IP6, self.b_mac),
+                                             (self.nsb, "b0", B_IP6, A_IP6, self.a_mac)):
+                capsrc.run("ip", "netns", "exec", ns, "sysctl", "-q", "-w",
+                           "net.ipv6.conf.%s.disable_ipv6=0" % dev)
+                capsrc.run("ip", "-n", ns, "addr", "add", addr + "/64", "dev", dev, "nodad")
+                capsrc.run("ip", "-n", ns, "neigh", "replace", peer, "lladdr", mac, "dev", dev,
+                           "nud", "permanent")
+            an_ip, capture = B_IP6, 'capture a0 filter "udp"'
+        self.an = udp_socket_in_netns(self.nsb, an_ip, AN_PORT)
         self.socks += [self.an, udp_socket_in_netns(self.nsa, A_IP, A_SINK),
                        udp_socket_in_netns(self.nsb, B_IP, B_SINK)]
         self.env.netns = self.nsa
+        an = ("[%s]:%d" if v6 else "%s:%d") % (an_ip, AN_PORT)
         conf = self.env.pmirrord_conf("\n".join([
-            "capture a0",
-            "mirror interface a0 analyzer %s:%d id %d direction %s" % (B_IP, AN_PORT, MID,
-                                                                    direction)]))
+            capture, "mirror interface a0 analyzer %s id %d direction %s" % (an, MID, direction)]))
         self.env.start_pmirrord(conf_text=conf)
 
         def ready():
@@ -185,8 +197,8 @@ class StaticMirror(pmtest.PmTestCase):
         return None
 
     # -- the case -------------------------------------------------------------------------
-    def run_case(self, direction):
-        self.start(direction)
+    def run_case(self, direction, v6=False):
+        self.start(direction, v6)
         ins = [self.inbound(i) for i in range(IN_N + 1)]
         outs = [self.outbound(i) for i in range(OUT_N + 1)]
         # IN_N frames in, OUT_N out; then, once the analyzer has them, one last frame of
@@ -230,6 +242,11 @@ class StaticMirror(pmtest.PmTestCase):
 
     def test_both_takes_every_frame(self):
         self.run_case("both")
+
+    def test_ipv6_analyzer_through_the_interface(self):
+        """The analyzer at an IPv6 address of the link, a capture filter of the directive's
+        own (`udp`): "(udp) and not (the IPv6 exclusion)" keeps the datagrams out."""
+        self.run_case("both", v6=True)
 
 
 if __name__ == "__main__":
