@@ -22,10 +22,12 @@ leaves to the device on a packet that needed no split); the sender's TCP
 payloads, put in place by their sequence numbers, are exactly the bytes
 sent; STATS "jmirror" counts split > 0 and unsplit 0, and so does the
 intercept's row of `show mirror statistics` (the capture process's LIST
-"statistics").
+"statistics"), whose analyzer row has the path MTU (A's loopback MTU, asked of
+rtnetlink from inside the sandbox).
 """
 import os
 import random
+import re
 import socket
 import struct
 import subprocess
@@ -162,6 +164,7 @@ class GsoSplit(unittest.TestCase):
         the peer in B, the capture process in A capturing a0."""
         tag = "%d-%d" % (os.getpid(), int(time.monotonic() * 1000) % 100000)
         nsa, nsb = "pmgsoA-" + tag, "pmgsoB-" + tag
+        self.nsa = nsa
         for ns in (nsa, nsb):
             tcp.run("ip", "netns", "add", ns)
             self.namespaces.append(ns)
@@ -299,6 +302,12 @@ class GsoSplit(unittest.TestCase):
         fields = dict(kv.split("=", 1) for kv in row[0].split()[1:])
         self.assertEqual(int(fields["split"]), jm["split"], row)
         self.assertEqual(fields["unsplit"], "0", row)
+        # the path MTU asked of rtnetlink from inside the sandbox (jm_route.c):
+        # the analyzer is on A's loopback
+        lo = re.search(r"\bmtu (\d+)", tcp.run("ip", "-n", self.nsa, "link", "show", "lo"))
+        arow = [x for x in rows if x.startswith("analyzer %s:%d " % (ANALYZER, AN_PORT))]
+        self.assertEqual(len(arow), 1, rows)
+        self.assertIn(" path-mtu=%s" % lo.group(1), arow[0])
         self.assertEqual(cp.proc.poll(), None)  # under the seccomp filter: alive
         self.assertEqual(cp.stop(), 0, cp.text())
 
