@@ -4,22 +4,30 @@ sending end of a veth, where the stack hands down TCP packets of up to
 64 KiB that the veth (TSO/GSO on, its default) never cuts.
 
 The test plays the monitor and the agent as test_cap_proc.py does.  Two
-namespaces it creates (and deletes): A holds the subscriber 198.18.30.1 on
-a0, the capture process (`capture a0`) and the analyzer, a UDP socket on
-127.0.0.62 (A's loopback); B holds the subscriber's peer 198.18.30.2 on b0.
-A DHCPACK from B makes 198.18.30.1 a session; the trigger an `mirror
-ipAddress 198.18.30.1 analyzer 127.0.0.62:40404 id 88` rule becomes makes it
-a target.  Then a TCP transfer of a fixed 1 MiB of random bytes, A to B.
+namespaces it creates (and deletes): A holds the sender on a0 (198.18.30.1,
+2001:db8:30::1), the capture process (`capture a0`) and the analyzer, a UDP
+socket on 127.0.0.62 (A's loopback); B holds the peer on b0 (198.18.30.2,
+2001:db8:30::2).  Then a TCP transfer of a fixed 1 MiB of random bytes, A to
+B, mirrored:
+  - IPv4: a DHCPACK from B makes 198.18.30.1 a session and the trigger that
+    `mirror ipAddress 198.18.30.1 analyzer 127.0.0.62:40404 id 88` becomes
+    makes it a target;
+  - IPv6: the trigger of `mirror interface a0 analyzer 127.0.0.62:40404 id 89
+    direction egress`.
 
 Asserted: the capture saw super-packets (its super_packets counter); every
-inner packet at the analyzer is at most the veth's MTU, with valid IPv4 and
-TCP checksums (checked here); the subscriber's TCP payloads, put in place by
-their sequence numbers, are exactly the bytes sent; STATS "jmirror" counts
-split > 0 and unsplit 0, and so does the intercept's row of `show mirror
-statistics` (the capture process's LIST "statistics").
+inner packet at the analyzer is at most the veth's MTU, well-formed (IPv4
+header checksum; TCP checksum valid, or the pseudo-header's sum the stack
+leaves to the device on a packet that needed no split); the sender's TCP
+payloads, put in place by their sequence numbers, are exactly the bytes
+sent; STATS "jmirror" counts split > 0 and unsplit 0, and so does the
+intercept's row of `show mirror statistics` (the capture process's LIST
+"statistics"), whose analyzer row has the path MTU (A's loopback MTU, asked of
+rtnetlink from inside the sandbox).
 """
 import os
 import random
+import re
 import socket
 import struct
 import subprocess
@@ -32,6 +40,7 @@ import pmtest
 import test_cap_proc as tcp
 
 SUB, PEER, DHCPSRV = "198.18.30.1", "198.18.30.2", "198.18.30.9"
+SUB6, PEER6 = "2001:db8:30::1", "2001:db8:30::2"
 ANALYZER, AN_PORT, MIRROR_ID = "127.0.0.62", 40404, 88
 PEER_PORT = 5001
 MTU = 1500
@@ -51,7 +60,7 @@ while True:
 
 SERVER = r"""
 import socket, sys
-ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+ls = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET)
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind((sys.argv[2], int(sys.argv[3])))
 ls.listen(1)
@@ -150,29 +159,37 @@ class GsoSplit(unittest.TestCase):
         self.procs.append(p)
         return p
 
-    def test_tso_super_packets_split(self):
+    def world(self, v6):
+        """Namespaces A and B joined by a0/b0 (TSO and GSO on), the analyzer in A,
+        the peer in B, the capture process in A capturing a0."""
         tag = "%d-%d" % (os.getpid(), int(time.monotonic() * 1000) % 100000)
         nsa, nsb = "pmgsoA-" + tag, "pmgsoB-" + tag
+        self.nsa = nsa
         for ns in (nsa, nsb):
             tcp.run("ip", "netns", "add", ns)
             self.namespaces.append(ns)
+            off = "0" if v6 else "1"
             tcp.run("ip", "netns", "exec", ns, "sysctl", "-q", "-w",
-                    "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+                    "net.ipv6.conf.all.disable_ipv6=" + off,
+                    "net.ipv6.conf.default.disable_ipv6=" + off)
         tcp.run("ip", "-n", nsa, "link", "set", "lo", "up")
         tcp.run("ip", "link", "add", "a0", "netns", nsa, "type", "veth", "peer", "name", "b0",
                 "netns", nsb)
         tcp.run("ip", "-n", nsa, "addr", "add", SUB + "/24", "dev", "a0")
         tcp.run("ip", "-n", nsb, "addr", "add", PEER + "/24", "dev", "b0")
+        if v6:
+            tcp.run("ip", "-n", nsa, "addr", "add", SUB6 + "/64", "dev", "a0", "nodad")
+            tcp.run("ip", "-n", nsb, "addr", "add", PEER6 + "/64", "dev", "b0", "nodad")
         for ns, dev in ((nsa, "a0"), (nsb, "b0")):
             tcp.run("ip", "-n", ns, "link", "set", dev, "mtu", str(MTU), "up")
         if subprocess.run(["which", "ethtool"], stdout=subprocess.DEVNULL).returncode == 0:
             # veth has them on by default; said again where ethtool is installed
             tcp.run("ip", "netns", "exec", nsa, "ethtool", "-K", "a0", "tso", "on", "gso", "on")
 
-        got = self.path("analyzer.bin")
-        self.spawn(nsa, RECEIVER, got, ANALYZER, str(AN_PORT))
-        self.spawn(nsb, SERVER, self.path("server.txt"), PEER, str(PEER_PORT))
-        pmtest.wait_for(lambda: os.path.exists(got + ".ready") and
+        self.got = self.path("analyzer.bin")
+        self.spawn(nsa, RECEIVER, self.got, ANALYZER, str(AN_PORT))
+        self.spawn(nsb, SERVER, self.path("server.txt"), PEER6 if v6 else PEER, str(PEER_PORT))
+        pmtest.wait_for(lambda: os.path.exists(self.got + ".ready") and
                         os.path.exists(self.path("server.txt.ready")), 10,
                         what="the analyzer and the peer listening")
 
@@ -180,45 +197,57 @@ class GsoSplit(unittest.TestCase):
         cp.send_slice([(1, "capture", "capture a0"), (2, "dhcpServer", "dhcpServer " + DHCPSRV)])
         cp.ready()
         cp.stats("src:a0", lambda c: c["state"] == 1)
-        # what the agent sends for `mirror ipAddress SUB analyzer ANALYZER:AN_PORT id 88`
-        rule = {1: 1, 2: 2, 3: 1, 4: SUB, 5: MIRROR_ID, 6: ANALYZER, 8: AN_PORT, 10: 2,
-                13: SUB, 15: 32}
-        cp.C.send([w.Rec(w.TRIGGER_SET, rule, w.BEGIN | w.END)])
-        cp.C.wait(lambda r: r.type == w.TRIGGER_ACK, 5, "TRIGGER_ACK")
-        tcp.run("ip", "netns", "exec", nsb, tcp.PY, "-c", LIVE_ACK, "b0", DHCPSRV, SUB)
-        ev = cp.C.wait(lambda r: r.type == w.EVENT, 10, "SessionStart").event()
-        self.assertEqual((ev["trap"], ev["mirror_id"]), (5, MIRROR_ID))
+        return nsa, nsb, cp
 
+    def transfer(self, nsa, peer):
+        """SIZE random bytes over TCP from A to the peer in B, all of them arrived."""
         data = random.Random(10).randbytes(SIZE)
         with open(self.path("data.bin"), "wb") as f:
             f.write(data)
         r = subprocess.run(["ip", "netns", "exec", nsa, tcp.PY, "-c", CLIENT,
-                            self.path("data.bin"), PEER, str(PEER_PORT)],
+                            self.path("data.bin"), peer, str(PEER_PORT)],
                            capture_output=True, text=True, timeout=90)
         self.assertEqual(r.returncode, 0, r.stderr)
         pmtest.wait_for(lambda: os.path.exists(self.path("server.txt")), 30, what="the peer")
         self.assertEqual(pmtest.read_text(self.path("server.txt")), str(SIZE))
+        return data
 
-        # the subscriber's payloads at the analyzer, by sequence number
+    def check_analyzer(self, cp, data, v6, mid):
+        """Every inner packet within the MTU and well-formed; the sender's TCP payloads,
+        put in place by sequence number, are data; split counted, nothing unsplit."""
+        sub = SUB6 if v6 else SUB
         state = {}
+
+        def tcp_of(ip):
+            """(source address, TCP segment, pseudo-header) of an inner packet, or None."""
+            if v6:
+                self.assertEqual(ip[0] >> 4, 6)
+                self.assertEqual(struct.unpack("!H", ip[4:6])[0] + 40, len(ip))
+                if ip[6] != 6:
+                    return None
+                t = ip[40:]
+                pseudo = ip[8:40] + struct.pack("!I3xB", len(t), 6)
+                return socket.inet_ntop(socket.AF_INET6, ip[8:24]), t, pseudo
+            self.assertEqual(ip[0] >> 4, 4)
+            ihl = (ip[0] & 15) * 4
+            self.assertEqual(struct.unpack("!H", ip[2:4])[0], len(ip))
+            self.assertTrue(csum_ok(ip[:ihl]), "IPv4 header checksum")
+            if ip[9] != 6:
+                return None
+            t = ip[ihl:]
+            return socket.inet_ntoa(ip[12:16]), t, ip[12:20] + struct.pack("!BBH", 0, 6, len(t))
 
         def reassembled():
             segs, isn, fin, valid = {}, None, False, 0
-            pkts = datagrams(got)
+            pkts = datagrams(self.got)
             for d in pkts:
-                mid, _sid = struct.unpack("!II", d[:8])
-                self.assertEqual(mid, MIRROR_ID)
+                self.assertEqual(struct.unpack("!I", d[:4])[0], mid)
                 ip = d[8:]
-                self.assertEqual(ip[0] >> 4, 4)
-                ihl = (ip[0] & 15) * 4
-                tot = struct.unpack("!H", ip[2:4])[0]
-                self.assertEqual(tot, len(ip))
                 self.assertLessEqual(len(ip), MTU, "an inner packet above the MTU")
-                self.assertTrue(csum_ok(ip[:ihl]), "IPv4 header checksum")
-                if ip[9] != 6 or socket.inet_ntoa(ip[12:16]) != SUB:
+                x = tcp_of(ip)
+                if x is None or x[0] != sub:
                     continue
-                t = ip[ihl:]
-                pseudo = ip[12:20] + struct.pack("!BBH", 0, 6, len(t))
+                _, t, pseudo = x
                 if csum_ok(pseudo + t):
                     valid += 1
                 else:  # checksum offload: the stack left the pseudo-header's sum only
@@ -226,8 +255,7 @@ class GsoSplit(unittest.TestCase):
                                      "TCP checksum neither valid nor left to the device")
                 if struct.unpack("!H", t[2:4])[0] != PEER_PORT:
                     continue
-                seq = struct.unpack("!I", t[4:8])[0]
-                flags = t[13]
+                seq, flags = struct.unpack("!I", t[4:8])[0], t[13]
                 pay = t[(t[12] >> 4) * 4:]
                 if flags & 0x02:  # SYN
                     isn = seq
@@ -257,7 +285,7 @@ class GsoSplit(unittest.TestCase):
                                  (e, state.get("n"), jm[-1:], cp.text()))
         self.assertEqual(state["stream"], data)
 
-        src = cp.stats("src:a0", lambda c: c["super_packets"] > 0)
+        cp.stats("src:a0", lambda c: c["super_packets"] > 0)
         jm = cp.stats("jmirror", lambda c: c["split"] > 0)
         self.assertEqual(jm["unsplit"], 0, jm)
         # each split super-packet gave at least 2 segments, each with its TCP
@@ -269,13 +297,43 @@ class GsoSplit(unittest.TestCase):
         cp.C.send([w.Rec(w.LIST_REQ, {1: 21, 2: "statistics", 3: 0, 4: 50, 5: ""})])
         page = cp.C.wait(lambda r: r.type == w.LIST_PAGE and r.fields[1] == 21, 5, "LIST_PAGE")
         rows = page.fields.get(3, [])
-        row = [x for x in rows if x.startswith("intercept mid=%d " % MIRROR_ID)]
+        row = [x for x in rows if x.startswith("intercept mid=%d " % mid)]
         self.assertEqual(len(row), 1, rows)
         fields = dict(kv.split("=", 1) for kv in row[0].split()[1:])
         self.assertEqual(int(fields["split"]), jm["split"], row)
         self.assertEqual(fields["unsplit"], "0", row)
+        # the path MTU asked of rtnetlink from inside the sandbox (jm_route.c):
+        # the analyzer is on A's loopback
+        lo = re.search(r"\bmtu (\d+)", tcp.run("ip", "-n", self.nsa, "link", "show", "lo"))
+        arow = [x for x in rows if x.startswith("analyzer %s:%d " % (ANALYZER, AN_PORT))]
+        self.assertEqual(len(arow), 1, rows)
+        self.assertIn(" path-mtu=%s" % lo.group(1), arow[0])
         self.assertEqual(cp.proc.poll(), None)  # under the seccomp filter: alive
         self.assertEqual(cp.stop(), 0, cp.text())
+
+    def test_ipv4_session_target(self):
+        nsa, nsb, cp = self.world(v6=False)
+        # what the agent sends for `mirror ipAddress SUB analyzer ANALYZER:AN_PORT id 88`
+        rule = {1: 1, 2: 2, 3: 1, 4: SUB, 5: MIRROR_ID, 6: ANALYZER, 8: AN_PORT, 10: 2,
+                13: SUB, 15: 32}
+        cp.C.send([w.Rec(w.TRIGGER_SET, rule, w.BEGIN | w.END)])
+        cp.C.wait(lambda r: r.type == w.TRIGGER_ACK, 5, "TRIGGER_ACK")
+        tcp.run("ip", "netns", "exec", nsb, tcp.PY, "-c", LIVE_ACK, "b0", DHCPSRV, SUB)
+        ev = cp.C.wait(lambda r: r.type == w.EVENT, 10, "SessionStart").event()
+        self.assertEqual((ev["trap"], ev["mirror_id"]), (5, MIRROR_ID))
+        data = self.transfer(nsa, PEER)
+        self.check_analyzer(cp, data, False, MIRROR_ID)
+
+    def test_ipv6_static_interface_mirror(self):
+        nsa, _nsb, cp = self.world(v6=True)
+        # `mirror interface a0 analyzer ANALYZER:AN_PORT id 89 direction egress`
+        rule = {1: 1, 2: 3, 3: 0, 4: "a0", 5: MIRROR_ID + 1, 6: ANALYZER, 8: AN_PORT, 10: 1,
+                12: b"a0"}
+        cp.C.send([w.Rec(w.TRIGGER_SET, rule, w.BEGIN | w.END)])
+        ack = cp.C.wait(lambda r: r.type == w.TRIGGER_ACK, 5, "TRIGGER_ACK")
+        self.assertEqual(ack.fields.get(2), 1)
+        data = self.transfer(nsa, PEER6)
+        self.check_analyzer(cp, data, True, MIRROR_ID + 1)
 
 
 if __name__ == "__main__":
