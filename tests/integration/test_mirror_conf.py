@@ -10,7 +10,9 @@ file names it), TOS 184 (DSCP 46 << 2) and TTL 255, read from the receiver's
 IP_RECVTOS / IP_RECVTTL ancillary data.  `show mirror statistics` then has the
 intercept's row and the analyzer's row with the packets.  The analyzer's address,
 the subscriber's and the mirror ID never reach the ordinary log (pmtest.Env).
-A bad `mirrorDscp 64` is a FILE:LINE error and the daemon does not start.
+With nothing listening on the analyzer's port it goes down once (the error queue
+read in the capture loop).  A bad `mirrorDscp 64` is a FILE:LINE error and the daemon
+does not start.
 """
 import os
 import re
@@ -145,6 +147,39 @@ class MirrorConf(pmtest.PmTestCase):
                          (MID, re.escape(ANALYZER), PORT, N, sum(8 + len(ip) for ip in want)))
         self.assertRegex(an, r"^analyzer %s:%d state=up packets=%d bytes=%d send-errors=0 " %
                          (re.escape(ANALYZER), PORT, N, sum(8 + len(ip) for ip in want)))
+        self.assertAlive()
+
+    def test_analyzer_without_listener_goes_down_once(self):
+        """Nothing listens on the analyzer's port (our socket is bound to mirrorSource,
+        not to the wildcard address, so the port is free there): the ICMP port
+        unreachable errors come back on the error queue (POLLERR in the capture loop),
+        the analyzer is down, one outage, AnalyzerUnreachable raised once, the mirror
+        log says so with the analyzer's address."""
+        e = self.env
+        conf = self.conf("mirrorSource %s\nanalyzerHoldDown 2" % SOURCE)
+        e.start_pmirrord(conf.replace(":%d id" % PORT, ":%d id" % (PORT + 10)))
+        self.assertAlive()
+
+        def down():
+            r = e.ctl("show", "mirror", "statistics", secret=pmtest.MIRROR_SECRET)
+            an = [ln for ln in r.stdout.splitlines()
+                  if ln.startswith("analyzer %s:%d " % (ANALYZER, PORT + 10))]
+            return an[0] if an and " state=down " in an[0] else None
+        an = wait_for(down, 10, interval=0.2, what="the analyzer down")
+        self.assertIn(" outages=1 ", an)
+        self.assertRegex(an, r" unreachable-errors=[1-9]")
+
+        def jm():
+            j = e.ctl_json("show", "mirror", "statistics")
+            c = {x["counter"]: x["value"] for x in j.get("counters", []) if x["source"] == "jmirror"}
+            return c if c.get("unreachable_raised") == 1 else None
+        c = wait_for(jm, 10, interval=0.2, what="AnalyzerUnreachable raised")
+        self.assertGreaterEqual(c["icmp_errors"], 1)
+        self.assertEqual(c["outages"], 1)
+        log = [x["entry"] for x in e.ctl_json("show", "mirror", "log").get("log_entries", [])]
+        want = "analyzer %s:%d unreachable (Connection refused): AnalyzerUnreachable raised" % (
+            ANALYZER, PORT + 10)
+        self.assertEqual(sum(want in x for x in log), 1, log)
         self.assertAlive()
 
     def test_bad_dscp_is_a_file_line_error(self):
