@@ -10,7 +10,10 @@
  * 198.18.0.2:53 for an IPv4 analyzer, IPv6/UDP 2001:db8::1 -> 2001:db8::2
  * for an IPv6 one.  -s: send from inside the capture sandbox
  * (sbx_set_datagram_fds, sbx_apply_seccomp), as the capture process does.
- * Exit 0 when every datagram was sent.
+ * The analyzer's port is a configured one (a socket bound to it, source
+ * port = destination port, when it is free).  The datagrams are queued and
+ * leave in batches (jm_queue, jm_flush).  Exit 0 when every datagram was
+ * sent.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -49,6 +52,12 @@ static int analyzer_parse(const char *s, struct trig_analyzer *a)
     return inet_pton(AF_INET, buf, a->addr) == 1 ? 0 : -1;
 }
 
+static void on_result(void *arg, const struct jm_result *r)
+{
+    int *failed = arg;
+    *failed += r->err != 0;
+}
+
 int main(int argc, char **argv)
 {
     char err[256];
@@ -70,15 +79,18 @@ int main(int argc, char **argv)
     uint32_t mid = (uint32_t)strtoul(argv[optind + 1], NULL, 0);
     uint32_t sid = (uint32_t)strtoul(argv[optind + 2], NULL, 0);
     int count = argc - optind > 3 ? atoi(argv[optind + 3]) : 1;
-    struct jm_sender *s = jm_new(err, sizeof(err));
+    int failed = 0;
+    struct jm_opts o = {.dscp = -1, .ports = {a.port}, .nports = 1};
+    struct jm_hooks h = {.result = on_result, .arg = &failed};
+    struct jm_sender *s = jm_new(&o, &h, err, sizeof(err));
     if (s == NULL) {
         fprintf(stderr, "pm_jmsend: %s\n", err);
         return 1;
     }
     if (sandbox) {
-        int fds[2];
-        jm_fds(s, &fds[0], &fds[1]);
-        if (sbx_set_datagram_fds(fds, 2, err, sizeof(err)) < 0 ||
+        int fds[JM_FDS_MAX];
+        size_t nfds = jm_fds(s, fds, JM_FDS_MAX);
+        if (sbx_set_datagram_fds(fds, nfds, err, sizeof(err)) < 0 ||
             sbx_apply_seccomp(0, err, sizeof(err)) < 0) {
             fprintf(stderr, "pm_jmsend: %s\n", err);
             return 1;
@@ -89,12 +101,13 @@ int main(int argc, char **argv)
     memcpy(pkt6 + 24, "\x20\x01\x0d\xb8", 4);
     pkt6[39] = 2;
     memcpy(pkt6 + 40, "\x30\x39\x00\x35\x00\x0d\x00\x00hello", 13);
-    int failed = 0;
     for (int i = 0; i < count; i++) {
-        int rc = a.family == 4 ? jm_send(s, &a, mid, sid, pkt4, sizeof(pkt4))
-                               : jm_send(s, &a, mid, sid, pkt6, sizeof(pkt6));
-        failed += rc != 0;
+        if (a.family == 4)
+            (void)jm_queue(s, &a, mid, sid, pkt4, sizeof(pkt4), (uint32_t)i);
+        else
+            (void)jm_queue(s, &a, mid, sid, pkt6, sizeof(pkt6), (uint32_t)i);
     }
+    jm_flush(s); /* each outcome through on_result() */
     if (failed)
         fprintf(stderr, "pm_jmsend: %d datagram(s) not sent\n", failed);
     fflush(NULL);

@@ -5,6 +5,7 @@
  * classification), trigger tables and their acknowledgements, the event
  * sink.  The process itself: tests/integration/test_cap_proc.py.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <pcap/dlt.h>
 #include <stdlib.h>
@@ -16,8 +17,12 @@
 
 #include "capture/cap_proc_priv.h"
 #include "check.h"
+#include "pmirrord/conf_slice.h"
 #include "pmirrord/daemon.h"
+#include "pmirrord/jm_send.h"
+#include "pmirrord/mir_stats.h"
 #include "pmirrord/ip_reasm.h"
+#include "pmirrord/jm_send.h"
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sess_engine.h"
 
@@ -68,6 +73,31 @@ static void test_conf(void)
     /* nothing: defaults */
     CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == 0);
     CHECK(c.nspec == 0 && c.latency_ms == CAP_LATENCY_MS_DEFAULT);
+    CHECK(c.nports == 0 && c.mirror.hold_down == 10 && c.mirror.dscp == -1);
+
+    /* the jmirror directives and the analyzer ports of the mirror rules */
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 2, "mirrorSource", "mirrorSource 127.0.0.5");
+    add_line(&sl, 3, "mirrorDscp", "mirrorDscp 46");
+    add_line(&sl, 4, "mirrorInterface", "mirrorInterface lo");
+    add_line(&sl, 6, "analyzerHoldDown", "analyzerHoldDown 2");
+    add_line(&sl, 0, CONF_SLICE_KEY_PORTS, "30030 4000");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == 0);
+    CHECK(c.mirror.has_src4 && c.mirror.src4[3] == 5 && !c.mirror.has_src6);
+    CHECK(c.mirror.dscp == 46 && !strcmp(c.mirror.ifname, "lo") && c.mirror.hold_down == 2);
+    CHECK(c.nports == 2 && c.ports[0] == 30030 && c.ports[1] == 4000);
+    cp_slice_clear(&sl);
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 2, "mirrorSource", "mirrorSource 127.0.0.5");
+    add_line(&sl, 5, "mirrorSource", "mirrorSource 127.0.0.6");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == -1);
+    CHECK(!strcmp(err, "/etc/p.conf:5: mirrorSource: an IPv4 source is already set at "
+                       "/etc/p.conf:2"));
+    cp_slice_clear(&sl);
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 0, CONF_SLICE_KEY_PORTS, "30030 x");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == -1);
+    cp_slice_clear(&sl);
 }
 
 static void test_clock(void)
@@ -112,18 +142,18 @@ static void test_frames(void)
     CHECK(p.dedupe != NULL && p.reasm != NULL);
 
     n = udp_frame(f, 40000, 1812, 1);
-    cp_frame(&p, &s1, DLT_EN10MB, f, n, n, 1700000000, 0);
+    cp_frame(&p, &s1, DLT_EN10MB, f, n, n, 1700000000, 0, -1);
     uint64_t d1 = p.sig_digest;
     CHECK(s1.radius == 1 && d1 != 0);
-    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 1000); /* the same packet, 1 ms later */
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 1000, -1); /* the same packet, 1 ms later */
     CHECK(s2.duplicates == 1 && s2.radius == 0 && p.sig_digest == d1);
     n = udp_frame(f, 68, 67, 2);
-    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 2000);
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 2000, -1);
     CHECK(s2.dhcp == 1 && p.dhcp == 1 && p.sig_digest != d1);
     n = udp_frame(f, 40000, 9999, 3);
-    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 3000);
-    CHECK(p.radius == 1 && p.dhcp == 1 && p.decoded == 4);      /* the duplicate too */
-    cp_frame(&p, &s1, DLT_EN10MB, f, 16, 16, 1700000000, 4000); /* IPv4 header cut */
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 3000, -1);
+    CHECK(p.radius == 1 && p.dhcp == 1 && p.decoded == 4);          /* the duplicate too */
+    cp_frame(&p, &s1, DLT_EN10MB, f, 16, 16, 1700000000, 4000, -1); /* IPv4 header cut */
     CHECK(s1.malformed == 1 && p.malformed == 1);
     for (uint16_t port = 1; port != 0; port++)
         CHECK(cp_radius_port(port) ==
@@ -454,20 +484,25 @@ static void test_own_datagram(void)
     struct pkt_view v;
     struct trig_analyzer a = {.family = 4, .addr = {127, 0, 0, 61}, .port = 30030};
 
+    char err[256];
     memset(&p, 0, sizeof(p));
-    p.jm_port4 = 41000;
+    p.jm = jm_new(NULL, NULL, err, sizeof(err));
+    CHECK(p.jm != NULL);
+    uint16_t ours = jm_source_port(p.jm, &a), other = (uint16_t)(ours + 1);
+    while (jm_is_local_port(p.jm, 4, other))
+        other++;
     memset(&v, 0, sizeof(v));
     v.family = PKT_FAM_IPV4;
     v.proto = IPPROTO_UDP;
     v.flags = PKT_F_PORTS;
     memcpy(v.src, (uint8_t[]){127, 0, 0, 1}, 4);
     memcpy(v.dst, a.addr, 4);
-    v.sport = 41000;
+    v.sport = ours;
     v.dport = 30030;
     CHECK(cp_own_datagram(&p, &v, &a));
-    v.sport = 41001; /* another sender to the same analyzer */
+    v.sport = other; /* another sender to the same analyzer */
     CHECK(!cp_own_datagram(&p, &v, &a));
-    v.sport = 41000;
+    v.sport = ours;
     v.dport = 30031;
     CHECK(!cp_own_datagram(&p, &v, &a));
     v.dport = 30030;
@@ -488,16 +523,17 @@ static void test_own_datagram(void)
     struct trig_analyzer b = {.family = 4, .addr = {127, 0, 0, 62}, .port = 30040};
     v.family = PKT_FAM_IPV4;
     v.flags = PKT_F_PORTS;
-    v.sport = 41000;
+    v.sport = ours;
     v.dport = 30030;
     CHECK(!cp_own_datagram(&p, &v, &b)); /* A's analyzer never sent to: not known */
     p.jm_to[0] = a;
     p.jm_nto = 1;
     CHECK(cp_own_datagram(&p, &v, &b) && cp_own_datagram(&p, &v, NULL));
-    v.sport = 41001; /* someone else's datagram to A's analyzer */
+    v.sport = other; /* someone else's datagram to A's analyzer */
     CHECK(!cp_own_datagram(&p, &v, &b) && !cp_own_datagram(&p, &v, NULL));
     v.flags = PKT_F_FRAG; /* a later fragment to A's analyzer */
     CHECK(cp_own_datagram(&p, &v, &b));
+    jm_free(p.jm);
 }
 
 /* The wiring end to end without a process: an Access-Accept fact with LI
@@ -617,19 +653,36 @@ static void test_wired(void)
 
     uint8_t fr[128], buf[256];
     size_t n = udp_frame(fr, 5000, 53, 1);
-    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 0);
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 0, -1);
+    /* batched: nothing leaves before the flush (after the pass over a ring block) */
+    CHECK(jm_pending(p.jm) == 1);
+    CHECK(recv(rx, buf, sizeof(buf), MSG_DONTWAIT) == -1 && errno == EAGAIN);
+    cp_mirror_flush(&p);
+    CHECK(jm_pending(p.jm) == 0);
     ssize_t got = recv(rx, buf, sizeof(buf), 0);
     CHECK(got == (ssize_t)(8 + n - 14));
     static const uint8_t hdr[] = {0, 0, 3, 0, 0, 0, 0, 0x90};
     CHECK(memcmp(buf, hdr, 8) == 0 && memcmp(buf + 8, fr + 14, n - 14) == 0);
     /* cut by the snap length: counted, not sent */
     n = udp_frame(fr, 5000, 53, 2);
-    cp_frame(&p, s, DLT_EN10MB, fr, n - 4, n, 1700000001, 1000);
-    CHECK(p.mir_snapped == 1 && p.mir_copies == 1);
+    cp_frame(&p, s, DLT_EN10MB, fr, n - 4, n, 1700000001, 1000, -1);
+    CHECK(p.mir_snapped == 1 && p.mir_copies == 1 && jm_pending(p.jm) == 0);
+    /* accounted per intercept: one sent, one lost (snapped) */
+    uint64_t lost[MS_LOSS_KINDS] = {0}, frag, split, unsplit, outages;
+    ms_totals(p.ms, lost, &frag, &split, &unsplit, &outages);
+    CHECK(lost[MS_LOSS_SNAPPED] == 1 && lost[MS_LOSS_SEND] == 0 && frag == 0 && outages == 0);
+    static char mrows[8][256];
+    int more = 1;
+    CHECK(ms_list(p.ms, 0, 8, mrows, &more) == 2 && !more); /* the intercept, its analyzer */
+    CHECK(strstr(mrows[0], "intercept mid=768 sid=144 analyzer=127.0.0.62:") == mrows[0]);
+    CHECK(strstr(mrows[0], " packets=1 bytes=40 lost=1 ") != NULL);
+    CHECK(strstr(mrows[0], " lost-snapped=1 ") != NULL);
+    CHECK(strstr(mrows[1], "analyzer 127.0.0.62:") == mrows[1]);
+    CHECK(strstr(mrows[1], " state=up packets=1 bytes=40 ") != NULL);
     /* a signalling-only source mirrors nothing */
     s->spec.role = CAP_ROLE_SIGNALLING;
     n = udp_frame(fr, 5000, 53, 3);
-    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 2000);
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 2000, -1);
     CHECK(p.mir_packets == 2 && p.mir_copies == 1); /* not even looked up */
     s->spec.role = CAP_ROLE_BOTH;
 
@@ -673,7 +726,8 @@ static void test_wired(void)
     CHECK(g.pages == 1 && g.rows == 1);
     CHECK(g.up == 2 && g.down == 1 && g.sources == 15);
     n = udp_frame(fr, 5000, 53, 4); /* no longer a target */
-    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000100, 0);
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000100, 0, -1);
+    cp_mirror_flush(&p); /* as the loop does after each pass */
     CHECK(p.mir_copies == 1);
 
     pm_event_set_sink(NULL, NULL);

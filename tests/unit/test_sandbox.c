@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "pmirrord/jm_route.h"
 #include "pmirrord/sandbox.h"
 
 static char tmpdir[] = "/tmp/test_sandbox.XXXXXX";
@@ -260,6 +261,19 @@ static int sendto_address(void)
     return 2;
 }
 
+/* sendmmsg() is not allowed on a descriptor sbx_set_datagram_fds() did not
+ * name (none here; test_jm_send.c sends a batch on the jmirror sockets). */
+static int sendmmsg_address(void)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr sa = {.sa_family = AF_UNIX};
+    struct iovec iov = {"x", 1};
+    struct mmsghdr mm = {
+        .msg_hdr = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1}};
+    sendmmsg(fd, &mm, 1, 0);
+    return 2;
+}
+
 #if defined(__x86_64__)
 /* getpid through the i386 ABI (int 0x80, call 20): another architecture for the filter */
 static int i386_abi(void)
@@ -269,6 +283,32 @@ static int i386_abi(void)
     return 2;
 }
 #endif
+
+/* A path MTU query (jm_route.h) on the rtnetlink socket opened before the
+ * filter: send() to the kernel, recvmsg() of the answer. */
+static struct jm_route *route;
+static int route_query(void)
+{
+    struct trig_analyzer a = {.family = 4, .addr = {127, 0, 0, 1}, .port = 30030};
+    return jm_route_mtu(route, &a, 1) > 0 ? 0 : 1;
+}
+
+/* With the output descriptors set, as the capture process sets them, the
+ * route socket may send() once it is registered, and only then. */
+static void test_route_fd(void)
+{
+    char err[256];
+    route = jm_route_new(NULL, err, sizeof(err));
+    CHECK(route != NULL);
+    int outs[] = {2};
+    CHECK(sbx_set_output_fds(outs, 1, err, sizeof(err)) == 0);
+    CHECK(in_child(route_query, 0) == KILLED);
+    sbx_set_route_fd(jm_route_fd(route));
+    CHECK(in_child(route_query, 0) == 0);
+    sbx_set_route_fd(-1);
+    CHECK(sbx_set_output_fds(NULL, 0, err, sizeof(err)) == 0);
+    jm_route_free(route);
+}
 
 static void test_resolve_user(void)
 {
@@ -383,6 +423,7 @@ int main(void)
         {"connect (EPERM)", connect_unix, 0},
         {"send on a connected socket", send_connected, 0},
         {"sendto an address", sendto_address, KILLED},
+        {"sendmmsg", sendmmsg_address, KILLED},
 #if defined(__x86_64__)
         {"i386 system call", i386_abi, KILLED},
 #endif
@@ -400,6 +441,7 @@ int main(void)
      * still fail: Landlock grants no execution) */
     CHECK(in_child(unix_socket, SBX_SECCOMP_LOG) == 0);
     CHECK(in_child(inet_socket_logged, SBX_SECCOMP_LOG) == 0);
+    test_route_fd();
 
     unlink(tmpfile_path);
     rmdir(tmpdir);
