@@ -613,10 +613,11 @@ class UnreachableCase(MirrorPathCase):
     def outage(self, cause, k, start, end):
         """An outage: begun by start(), k-th AnalyzerUnreachable at snmptrapd and its
         mirror-log entry; kept up for 2 hold-downs more with traffic (no second
-        notification); end() and traffic until "reachable again"; then the loss episode."""
+        notification); end() and traffic until "reachable again"; then the loss episode.
+        The agent writes the capture process's entries with "capture: " before them."""
         entries = len(self.mirror_log())
         start()
-        unreach = re.compile(r"^analyzer %s:%d unreachable \(%s\): AnalyzerUnreachable raised$" %
+        unreach = re.compile(r"^(?:capture: )?analyzer %s:%d unreachable \(%s\): AnalyzerUnreachable raised$" %
                              (re.escape(AN), JM, cause))
         wait_for(lambda: self.one() and len(self.traps("AnalyzerUnreachable")) >= k, 20, interval=0.1,
                  what="AnalyzerUnreachable number %d" % k)
@@ -630,12 +631,12 @@ class UnreachableCase(MirrorPathCase):
         _, ana = self.stat_rows()
         self.assertEqual(ana["%s:%d" % (AN, JM)]["state"], "down")
         end()
-        back = re.compile(r"^analyzer %s:%d reachable again: unreachable from (\S+) to (\S+), (\d+) "
+        back = re.compile(r"^(?:capture: )?analyzer %s:%d reachable again: unreachable from (\S+) to (\S+), (\d+) "
                           r"datagram\(s\) sent while unreachable, (\d+) refused$" % (re.escape(AN), JM))
         wait_for(lambda: self.one() and [e for e in self.mirror_log()[entries:] if back.search(e)], 30,
                  interval=0.1, what="reachable again in the mirror log")
         self.assertEqual(len(self.traps("AnalyzerUnreachable")), k, "one AnalyzerUnreachable per outage")
-        loss = re.compile(r"^loss: mirror ID %d session ID %d to %s:%d: (\d+) packet\(s\) not mirrored from "
+        loss = re.compile(r"^(?:capture: )?loss: mirror ID %d session ID %d to %s:%d: (\d+) packet\(s\) not mirrored from "
                           r"(\S+) to (\S+) \(source drops 0, send errors (\d+), analyzer unreachable (\d+), "
                           r"snapped 0, other 0\)$" % (self.MID, self.SID, re.escape(AN), JM))
         log = wait_for(lambda: [e for e in self.mirror_log()[entries:] if loss.search(e)] and
