@@ -59,9 +59,16 @@ JM = 30030
 SUB_PORT, PEER_PORT = 5000, 9
 SUBS = {"sub": "198.18.1.2", "other": "198.18.1.3", "in": "198.18.1.4", "eg": "198.18.1.5"}
 SUB6 = "2001:db8:1::2"
+MLOG = r"^(?:capture: )?"   # how the agent writes the capture process's mirror-log entries
 
 
 # -- plumbing ---------------------------------------------------------------------------------
+def rule(sub, an, mid, sid):
+    """A CLI trigger on a subscriber's address (an: the analyzer's address)."""
+    return "mirror ipAddress %s analyzer %s:%d id %d session %d" % (sub, "[%s]" % an if ":" in an else an,
+                                                                    JM, mid, sid)
+
+
 def run(*argv):
     return capsrc.run(*argv)
 
@@ -194,7 +201,8 @@ class Tcpdump:
 
 def tshark(pcap, display, *fields):
     r = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", display, "-T", "fields", "-E", "separator=|",
-                        *[a for f in fields for a in ("-e", f)]], capture_output=True, text=True, timeout=120)
+                        *[a for f in fields for a in ("-e", f)]],
+                       capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         raise AssertionError("tshark: " + r.stderr)
     return [ln.split("|") for ln in r.stdout.splitlines() if ln.strip()]
@@ -417,15 +425,15 @@ class TestIdenticalAndOrdered(MirrorPathCase):
         sub_cap = Tcpdump(self, self.ns["S"], "s0", "subscriber", "ip host %s" % SUBS["sub"])
         bng_cap = Tcpdump(self, self.ns["B"], "b0", "bng", "")
         an_cap = Tcpdump(self, self.ns["A"], "a1", "analyzer", "udp port %d" % JM)
-        self.start(["mirror ipAddress %s analyzer %s:%d id %d session %d" % (SUBS["sub"], AN, JM, self.MID,
-                                                                          self.SID)])
+        self.start([rule(SUBS["sub"], AN, self.MID, self.SID)])
         self.login(("mp-alice", SUBS["sub"]))
         self.wait_started({self.MID})
         sub = self.subscriber(SUBS["sub"])
         sizes = [1, 18, 100, 700, 1000, 0]
         for r in range(3):
-            self.up(sub, [b"u%d-%d-" % (r, i) + bytes(n) for i, n in enumerate(sizes[r * 2:r * 2 + 2])])
-            self.down(sub, [b"d%d-%d-" % (r, i) + b"\xa5" * n for i, n in enumerate(sizes[r * 2:r * 2 + 2])])
+            two = sizes[r * 2:r * 2 + 2]
+            self.up(sub, [b"u%d-%d-" % (r, i) + bytes(n) for i, n in enumerate(two)])
+            self.down(sub, [b"d%d-%d-" % (r, i) + b"\xa5" * n for i, n in enumerate(two)])
         n = 12
         got = self.jmirror(n)
         sent = wait_for(lambda: len(sub_cap.frames()) >= n and sub_cap.frames(), 10,
@@ -466,8 +474,7 @@ class TestIdenticalAndOrdered(MirrorPathCase):
         self.assertEqual(len(live), 12)
         self.assertNoMoreDatagrams()
         self.env.stop("pmirrord")
-        self.start(["mirror ipAddress %s analyzer %s:%d id %d session %d" % (SUBS["sub"], AN, JM, self.MID,
-                                                                          self.SID)],
+        self.start([rule(SUBS["sub"], AN, self.MID, self.SID)],
                    capture="capture pcap:%s pace fast" % bng_cap.path)
         replay = self.jmirror(len(live))
         self.assertEqual(replay, live)
@@ -524,8 +531,7 @@ class TestIpv6(MirrorPathCase):
         self.listen(AN6)
         sub_cap = Tcpdump(self, self.ns["S"], "s0", "subscriber6", "ip6 host %s" % SUB6)
         an_cap = Tcpdump(self, self.ns["A"], "a1", "analyzer6", "udp port %d" % JM)
-        self.start(["mirror ipAddress %s analyzer [%s]:%d id %d session %d" % (SUB6, AN6, JM, self.MID,
-                                                                            self.SID)])
+        self.start([rule(SUB6, AN6, self.MID, self.SID)])
         self.login(("mp-v6", SUB6))
         self.wait_started({self.MID})
         sub = self.subscriber(SUB6)
@@ -555,9 +561,9 @@ class TestFragmented(MirrorPathCase):
         when jm_route's path MTU or the fragmented count is wrong."""
         self.listen()
         sub_cap = Tcpdump(self, self.ns["S"], "s0", "subscriber", "ip host %s" % SUBS["sub"])
-        an_cap = Tcpdump(self, self.ns["A"], "a1", "analyzer", "udp port %d or (ip[6:2] & 0x1fff != 0)" % JM)
-        self.start(["mirror ipAddress %s analyzer %s:%d id %d session %d" % (SUBS["sub"], AN, JM, self.MID,
-                                                                          self.SID)])
+        an_cap = Tcpdump(self, self.ns["A"], "a1", "analyzer",
+                         "udp port %d or (ip[6:2] & 0x1fff != 0)" % JM)   # and the second fragment
+        self.start([rule(SUBS["sub"], AN, self.MID, self.SID)])
         self.login(("mp-mtu", SUBS["sub"]))
         self.wait_started({self.MID})
         sub = self.subscriber(SUBS["sub"])
@@ -570,7 +576,7 @@ class TestFragmented(MirrorPathCase):
         # three frames at a1: the big datagram's two fragments, then the small one
         wait_for(lambda: len(an_cap.frames()) >= 3, 10, what="a1's capture")
         an_cap.stop()
-        frags = tshark(an_cap.path, "ip.flags.mf == 1 || ip.frag_offset > 0", "ip.flags.mf", "ip.frag_offset")
+        frags = tshark(an_cap.path, "ip.flags.mf == 1 || ip.frag_offset > 0", "ip.frag_offset")
         self.assertEqual(len(frags), 2, "fragments at the analyzer: %r" % frags)
         self.assertJmirrorDecoded(an_cap.path, [(self.MID, self.SID)] * 2)
         inner = tshark(an_cap.path, "jmirror", "ip.len")
@@ -595,8 +601,7 @@ class UnreachableCase(MirrorPathCase):
     def begin(self, listener):
         if listener:
             self.listen()
-        self.start(["mirror ipAddress %s analyzer %s:%d id %d session %d" % (SUBS["sub"], AN, JM, self.MID,
-                                                                          self.SID)],
+        self.start([rule(SUBS["sub"], AN, self.MID, self.SID)],
                    extra="analyzerHoldDown %d" % self.HOLD)
         self.login(("mp-unreach", SUBS["sub"]))
         self.wait_started({self.MID})
@@ -617,7 +622,7 @@ class UnreachableCase(MirrorPathCase):
         The agent writes the capture process's entries with "capture: " before them."""
         entries = len(self.mirror_log())
         start()
-        unreach = re.compile(r"^(?:capture: )?analyzer %s:%d unreachable \(%s\): AnalyzerUnreachable raised$" %
+        unreach = re.compile(MLOG + r"analyzer %s:%d unreachable \(%s\): AnalyzerUnreachable raised$" %
                              (re.escape(AN), JM, cause))
         wait_for(lambda: self.one() and len(self.traps("AnalyzerUnreachable")) >= k, 20, interval=0.1,
                  what="AnalyzerUnreachable number %d" % k)
@@ -631,14 +636,16 @@ class UnreachableCase(MirrorPathCase):
         _, ana = self.stat_rows()
         self.assertEqual(ana["%s:%d" % (AN, JM)]["state"], "down")
         end()
-        back = re.compile(r"^(?:capture: )?analyzer %s:%d reachable again: unreachable from (\S+) to (\S+), (\d+) "
-                          r"datagram\(s\) sent while unreachable, (\d+) refused$" % (re.escape(AN), JM))
+        back = re.compile(MLOG + r"analyzer %s:%d reachable again: unreachable from (\S+) to (\S+), "
+                          r"(\d+) datagram\(s\) sent while unreachable, (\d+) refused$" %
+                          (re.escape(AN), JM))
         wait_for(lambda: self.one() and [e for e in self.mirror_log()[entries:] if back.search(e)], 30,
                  interval=0.1, what="reachable again in the mirror log")
         self.assertEqual(len(self.traps("AnalyzerUnreachable")), k, "one AnalyzerUnreachable per outage")
-        loss = re.compile(r"^(?:capture: )?loss: mirror ID %d session ID %d to %s:%d: (\d+) packet\(s\) not mirrored from "
-                          r"(\S+) to (\S+) \(source drops 0, send errors (\d+), analyzer unreachable (\d+), "
-                          r"snapped 0, other 0\)$" % (self.MID, self.SID, re.escape(AN), JM))
+        loss = re.compile(MLOG + r"loss: mirror ID %d session ID %d to %s:%d: (\d+) packet\(s\) not "
+                          r"mirrored from (\S+) to (\S+) \(source drops 0, send errors (\d+), "
+                          r"analyzer unreachable (\d+), snapped 0, other 0\)$" %
+                          (self.MID, self.SID, re.escape(AN), JM))
         log = wait_for(lambda: [e for e in self.mirror_log()[entries:] if loss.search(e)] and
                        self.mirror_log()[entries:], 10, what="the loss episode in the mirror log")
         episodes = [m for m in (loss.search(e) for e in log) if m]
@@ -657,12 +664,17 @@ class UnreachableCase(MirrorPathCase):
             got += [p[28:] for _, _, p in self.jmirror(1)]
         self.assertTrue(all(p.startswith(b"pkt ") for p in got[:-3]), got)
         self.assertEqual(len(self.traps("AnalyzerUnreachable")), k, "one AnalyzerUnreachable per outage")
+        return lost
 
-    def stats_after(self, outages):
-        _, ana = self.stat_rows()
+    def stats_after(self, outages, lost):
+        """The rows agree with the mirror log: every packet lost is in one episode."""
+        icpt, ana = self.stat_rows()
         a = ana["%s:%d" % (AN, JM)]
         self.assertEqual((a["state"], a["outages"]), ("up", outages), a)
         self.assertGreater(a["unreachable-errors"], 0, a)
+        r = icpt[self.MID]
+        self.assertEqual((r["lost"], r["lost-send"] + r["lost-unreachable"], r["lost-source"]),
+                         (lost, lost, 0), r)
 
 
 class TestUnreachableNoListener(UnreachableCase):
@@ -678,9 +690,9 @@ class TestUnreachableNoListener(UnreachableCase):
             self.analyzer.close()
             self.socks.remove(self.analyzer)
             self.analyzer = None
-        self.outage("Connection refused", 1, lambda: None, self.listen)
-        self.outage("Connection refused", 2, close, self.listen)
-        self.stats_after(2)
+        lost = self.outage("Connection refused", 1, lambda: None, self.listen)
+        lost += self.outage("Connection refused", 2, close, self.listen)
+        self.stats_after(2, lost)
 
 
 class TestUnreachableRoute(UnreachableCase):
@@ -692,12 +704,13 @@ class TestUnreachableRoute(UnreachableCase):
         self.begin(listener=True)
         B = self.ns["B"]
         net = "198.18.2.0/24"
-        self.outage("Network is unreachable", 1, lambda: run("ip", "-n", B, "route", "del", net, "dev", "b1"),
+        lost = self.outage("Network is unreachable", 1,
+                           lambda: run("ip", "-n", B, "route", "del", net, "dev", "b1"),
                     lambda: run("ip", "-n", B, "route", "add", net, "dev", "b1", "src", BNG_AN))
-        self.outage("No route to host", 2,
+        lost += self.outage("No route to host", 2,
                     lambda: run("ip", "-n", B, "route", "add", "unreachable", AN + "/32"),
                     lambda: run("ip", "-n", B, "route", "del", "unreachable", AN + "/32"))
-        self.stats_after(2)
+        self.stats_after(2, lost)
 
 
 if __name__ == "__main__":
