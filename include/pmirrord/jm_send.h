@@ -115,7 +115,7 @@ void jm_header(uint8_t out[JM_HDR_LEN], uint32_t mirror_id, uint32_t session_id)
 int jm_queue(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror_id,
              uint32_t session_id, const uint8_t *ip, size_t len, uint32_t tag);
 /* Sends what is queued; each datagram's outcome through hooks->result, in
- * queue order, after the batch is sent and emptied (a hook may queue again).
+ * queue order, once the whole batch is sent (a hook must not queue or flush).
  * A datagram refused by the kernel is not retried, except once after an
  * unreachable-kind error that may have belonged to an earlier datagram (a
  * pending ICMP error); EAGAIN (socket buffer full) fails the rest of that

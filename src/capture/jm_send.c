@@ -142,6 +142,8 @@ static void set_name(union jm_addr *n, socklen_t *sl, const struct trig_analyzer
 int jm_queue(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror_id,
              uint32_t session_id, const uint8_t *ip, size_t len, uint32_t tag)
 {
+    if (s == NULL || (ip == NULL && len > 0))
+        return -1;
     if (s->n == JM_BATCH_MAX || s->used + JM_HDR_LEN + len > JM_ARENA_BYTES)
         jm_flush(s);
     struct jm_slot *sl = &s->slot[s->n];
@@ -173,7 +175,8 @@ int jm_queue(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror
     }
     sl->off = (uint32_t)s->used;
     jm_header(s->arena + s->used, mirror_id, session_id);
-    memcpy(s->arena + s->used + JM_HDR_LEN, ip, len);
+    if (len > 0)
+        memcpy(s->arena + s->used + JM_HDR_LEN, ip, len);
     s->used += sl->len;
     socklen_t nl;
     set_name(&s->name[s->n], &nl, a);
@@ -262,14 +265,13 @@ void jm_flush(struct jm_sender *s)
             i = j;
         }
     }
-    /* emptied before the results: a hook may queue again */
-    s->n = 0;
-    s->used = 0;
     for (size_t i = 0; i < n && s->h.result != NULL; i++) {
         const struct jm_slot *sl = &s->slot[i];
         struct jm_result r = {sl->tag, &sl->an, sl->len, sl->err};
         s->h.result(s->h.arg, &r);
     }
+    s->n = 0;
+    s->used = 0;
 }
 
 /* ---- the error queue ------------------------------------------------------------------------ */

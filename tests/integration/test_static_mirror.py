@@ -42,6 +42,7 @@ from pmtest import wait_for
 from scapy.all import IP, UDP, Ether, Raw  # noqa: E402
 
 A_IP, B_IP = "198.18.0.1", "198.18.0.2"
+A_IP6, B_IP6 = "2001:db8:18::1", "2001:db8:18::2"
 AN_PORT = 30030               # the analyzer, in B, reached through a0
 A_SINK, B_SINK = 7001, 7000   # where the test's traffic goes (no ICMP back)
 MID = 77
@@ -70,7 +71,7 @@ def udp_socket_in_netns(ns, addr, port):
                 return
         finally:
             os.close(fd)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((addr, port))
         s.setblocking(False)
         out["sock"] = s
@@ -102,19 +103,30 @@ class StaticMirror(pmtest.PmTestCase):
         return capsrc.run("ip", "-n", ns, "-o", "link", "show", dev) \
             .split("link/ether ")[1].split()[0]
 
-    def start(self, direction):
+    def start(self, direction, v6=False):
+        """a0/b0, static neighbours, the sinks and the analyzer (IPv6 on the veth when v6,
+        with a capture filter `udp` that leaves out the IPv6 link's own ICMPv6), pmirrord."""
         self.veth(0)
         self.a_mac, self.b_mac = self.mac(self.nsa, "a0"), self.mac(self.nsb, "b0")
         capsrc.run("ip", "-n", self.nsa, "neigh", "replace", B_IP, "lladdr", self.b_mac,
                    "dev", "a0", "nud", "permanent")
-        self.an = udp_socket_in_netns(self.nsb, B_IP, AN_PORT)
+        an_ip, capture = B_IP, "capture a0"
+        if v6:
+            for ns, dev, addr, peer, mac in ((self.nsa, "a0", A_IP6, B_IP6, self.b_mac),
+                                             (self.nsb, "b0", B_IP6, A_IP6, self.a_mac)):
+                capsrc.run("ip", "netns", "exec", ns, "sysctl", "-q", "-w",
+                           "net.ipv6.conf.%s.disable_ipv6=0" % dev)
+                capsrc.run("ip", "-n", ns, "addr", "add", addr + "/64", "dev", dev, "nodad")
+                capsrc.run("ip", "-n", ns, "neigh", "replace", peer, "lladdr", mac, "dev", dev,
+                           "nud", "permanent")
+            an_ip, capture = B_IP6, 'capture a0 filter "udp"'
+        self.an = udp_socket_in_netns(self.nsb, an_ip, AN_PORT)
         self.socks += [self.an, udp_socket_in_netns(self.nsa, A_IP, A_SINK),
                        udp_socket_in_netns(self.nsb, B_IP, B_SINK)]
         self.env.netns = self.nsa
+        an = ("[%s]:%d" if v6 else "%s:%d") % (an_ip, AN_PORT)
         conf = self.env.pmirrord_conf("\n".join([
-            "capture a0",
-            "mirror interface a0 analyzer %s:%d id %d direction %s" % (B_IP, AN_PORT, MID,
-                                                                    direction)]))
+            capture, "mirror interface a0 analyzer %s id %d direction %s" % (an, MID, direction)]))
         self.env.start_pmirrord(conf_text=conf)
 
         def ready():
@@ -185,8 +197,8 @@ class StaticMirror(pmtest.PmTestCase):
         return None
 
     # -- the case -------------------------------------------------------------------------
-    def run_case(self, direction):
-        self.start(direction)
+    def run_case(self, direction, v6=False):
+        self.start(direction, v6)
         ins = [self.inbound(i) for i in range(IN_N + 1)]
         outs = [self.outbound(i) for i in range(OUT_N + 1)]
         # IN_N frames in, OUT_N out; then, once the analyzer has them, one last frame of
@@ -205,12 +217,14 @@ class StaticMirror(pmtest.PmTestCase):
         self.assertEqual(got, want, "the frames of direction %s, byte for byte, in order"
                          % direction)
         self.assertNoMoreDatagrams()
-        # every frame the test sent captured, and nothing else: the datagrams to the
-        # analyzer never came back through the capture
-        sent = IN_N + OUT_N + 1
+        self.assertCaptured(IN_N + OUT_N + 1, len(want))
+
+    def assertCaptured(self, sent, copies):
+        """Every frame the test sent captured, and nothing else: the datagrams to the analyzer
+        never came back through the capture."""
         try:
             wait_for(lambda: (self.stat("src:a0", "packets") or 0) >= sent and
-                     (self.stat("jmirror", "copies") or 0) >= len(want), 10,
+                     (self.stat("jmirror", "copies") or 0) >= copies, 10,
                      what="the statistics of %d frames" % sent)
         except AssertionError:
             raise AssertionError("statistics: %r" % (self.mirror_stats(),))
@@ -219,7 +233,7 @@ class StaticMirror(pmtest.PmTestCase):
                          "analyzer; statistics: %r" % (self.mirror_stats(),))
         self.assertEqual(self.stat("src:a0", "excluding"), 1)
         self.assertEqual(self.stat("jmirror", "own"), 0, "own datagrams captured")
-        self.assertEqual(self.stat("jmirror", "copies"), len(want))
+        self.assertEqual(self.stat("jmirror", "copies"), copies)
         self.assertNoMoreDatagrams()
 
     def test_ingress_takes_only_received_frames(self):
@@ -230,6 +244,63 @@ class StaticMirror(pmtest.PmTestCase):
 
     def test_both_takes_every_frame(self):
         self.run_case("both")
+
+    def test_ipv6_analyzer_through_the_interface(self):
+        """The analyzer at an IPv6 address of the link, a capture filter of the directive's
+        own (`udp`): "(udp) and not (the IPv6 exclusion)" keeps the datagrams out."""
+        self.run_case("both", v6=True)
+
+    def test_fragments_of_our_datagrams_are_excluded_too(self):
+        """A received packet of 1500 octets (a0's MTU) leaves as a datagram the kernel
+        fragments (IP_PMTUDISC_DONT); the later fragment carries no ports and is excluded
+        by its own clause (ip[6:2] & 0x1fff != 0): captured, it would count as a frame."""
+        self.start("ingress")
+        big = (Ether(src=self.b_mac, dst=self.a_mac) /
+               IP(src=B_IP, dst=A_IP, id=3000, ttl=64) / UDP(sport=42000, dport=A_SINK) /
+               Raw(bytes(i & 0xff for i in range(1472))))
+        self.assertEqual(len(bytes(big)) - 14, 1500)
+        self.send_in([big])
+        got = self.jmirror(1)
+        self.send_in([self.inbound(0)])
+        got += self.jmirror(1)
+        sid = got[0][1]
+        self.assertEqual(got, [(MID, sid, bytes(big)[14:]),
+                               (MID, sid, bytes(self.inbound(0))[14:])])
+        self.assertCaptured(2, 2)
+
+    def test_egress_follows_a_new_interface_address(self):
+        """a0's Ethernet address changes while it is captured (RTM_NEWLINK): the frames sent
+        from the new address are egress, those from the old one no longer are."""
+        self.start("egress")
+        old = self.a_mac
+        self.a_mac = "02:00:00:18:00:01"
+        capsrc.run("ip", "-n", self.nsa, "link", "set", "a0", "address", self.a_mac)
+        capsrc.run("ip", "-n", self.nsb, "neigh", "replace", A_IP, "lladdr", self.a_mac,
+                   "dev", "b0", "nud", "permanent")
+        # the NEWLINK reaches the capture process at some point after the change: frames
+        # until one of them is mirrored, bounded (sent one at a time)
+        got, sent = [], 0
+        for i in range(20):
+            self.send_out([self.outbound(i)])
+            sent += 1
+            try:
+                got = self.jmirror(1, timeout=0.5)
+                break
+            except AssertionError:
+                continue
+        self.assertEqual(len(got), 1, "no frame from the new address mirrored")
+        self.assertEqual(got[0][2], bytes(self.outbound(i))[14:])
+        # from the old address: not ours any more, so received, and not mirrored
+        stale = Ether(src=old, dst=self.b_mac) / IP(src=A_IP, dst=B_IP, id=4000) / \
+            UDP(sport=43000, dport=B_SINK) / Raw(b"from the old address" + bytes(40))
+        self.send_out([stale, self.outbound(99)])
+        got += self.jmirror(1)
+        self.assertEqual(got[1][2], bytes(self.outbound(99))[14:])
+        self.assertNoMoreDatagrams()
+        # the address change may make the kernel send frames of its own: no exact count
+        wait_for(lambda: (self.stat("jmirror", "copies") or 0) >= 2, 10, what="2 copies")
+        self.assertEqual((self.stat("jmirror", "copies"), self.stat("jmirror", "own")), (2, 0))
+        self.assertGreaterEqual(self.stat("src:a0", "packets"), sent + 2)
 
 
 if __name__ == "__main__":

@@ -467,6 +467,22 @@ static void test_unreachable(void)
     }
     CHECK(got == 2 && g.nicmp == 3 && g.icmp_err[2] == ECONNREFUSED);
     close(rx);
+
+    /* IPv6: ICMPv6 port unreachable, the same way */
+    if (has_ipv6_loopback()) {
+        uint16_t port6;
+        int fd6 = listener(AF_INET6, "::1", 0, &port6);
+        CHECK(fd6 >= 0);
+        close(fd6); /* nothing listens on port6 now */
+        struct trig_analyzer a6 = analyzer(6, "::1", port6);
+        CHECK(jm_queue(s, &a6, 1, 1, pkt4, sizeof(pkt4), 5) == 0);
+        jm_flush(s);
+        CHECK(g.n == 5 && g.err[4] == 0);
+        CHECK(wait_pollerr(s));
+        CHECK(jm_read_errors(s) == 1);
+        CHECK(g.nicmp == 4 && g.icmp_err[3] == ECONNREFUSED && g.icmp_an[3].family == 6);
+        CHECK(g.icmp_an[3].port == port6 && memcmp(g.icmp_an[3].addr, a6.addr, 16) == 0);
+    }
     jm_free(s);
 }
 
@@ -591,8 +607,10 @@ static int sandboxed(struct jm_sender *s, uint16_t rx_port, int other_fd, int ho
     CHECK(pid >= 0);
     if (pid == 0) {
         char err[256];
-        int fds[JM_FDS_MAX];
+        int fds[SBX_DGRAM_FDS_MAX];
         size_t n = jm_fds(s, fds, JM_FDS_MAX);
+        for (; n < SBX_DGRAM_FDS_MAX; n++) /* the largest filter loads too */
+            fds[n] = 900 + (int)n;
         if (sbx_set_datagram_fds(fds, n, err, sizeof(err)) < 0 ||
             sbx_apply_seccomp(0, err, sizeof(err)) < 0)
             _exit(99);
