@@ -227,7 +227,8 @@ class MirrorPathCase(PmTestCase):
             run("ip", "-n", ns, "link", "set", "lo", "up")
             for k, v in (("net.ipv6.conf.all.accept_dad", 0), ("net.ipv6.conf.default.accept_dad", 0),
                          ("net.ipv6.conf.default.router_solicitations", 0),
-                         ("net.ipv4.icmp_ratelimit", 0)):   # every refused datagram answered
+                         ("net.ipv4.icmp_ratelimit", 0),    # every refused datagram answered
+                         ("net.ipv6.icmp.ratelimit", 0)):
                 run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "%s=%s" % (k, v))
         S, B, A = self.ns["S"], self.ns["B"], self.ns["A"]
         run("ip", "link", "add", "s0", "netns", S, "type", "veth", "peer", "name", "b0", "netns", B)
@@ -597,11 +598,18 @@ class TestFragmented(MirrorPathCase):
 class UnreachableCase(MirrorPathCase):
     MID, SID = 1301, 71301
     HOLD = 1
+    ANA = AN          # the analyzer's address
+    AA = AN           # AnalyzerAddress in the notification (IPv4 only: 0.0.0.0 for IPv6)
+
+    @property
+    def key(self):
+        """The analyzer as the mirror log and the statistics write it."""
+        return ("[%s]:%d" if ":" in self.ANA else "%s:%d") % (self.ANA, JM)
 
     def begin(self, listener):
         if listener:
-            self.listen()
-        self.start([rule(SUBS["sub"], AN, self.MID, self.SID)],
+            self.listen(self.ANA)
+        self.start([rule(SUBS["sub"], self.ANA, self.MID, self.SID)],
                    extra="analyzerHoldDown %d" % self.HOLD)
         self.login(("mp-unreach", SUBS["sub"]))
         self.wait_started({self.MID})
@@ -622,8 +630,8 @@ class UnreachableCase(MirrorPathCase):
         The agent writes the capture process's entries with "capture: " before them."""
         entries = len(self.mirror_log())
         start()
-        unreach = re.compile(MLOG + r"analyzer %s:%d unreachable \(%s\): AnalyzerUnreachable raised$" %
-                             (re.escape(AN), JM, cause))
+        unreach = re.compile(MLOG + r"analyzer %s unreachable \(%s\): AnalyzerUnreachable raised$" %
+                             (re.escape(self.key), cause))
         wait_for(lambda: self.one() and len(self.traps("AnalyzerUnreachable")) >= k, 20, interval=0.1,
                  what="AnalyzerUnreachable number %d" % k)
         wait_for(lambda: [e for e in self.mirror_log()[entries:] if unreach.search(e)], 10,
@@ -634,18 +642,18 @@ class UnreachableCase(MirrorPathCase):
             self.one()
             time.sleep(0.1)   # pacing the traffic, not waiting for a result
         _, ana = self.stat_rows()
-        self.assertEqual(ana["%s:%d" % (AN, JM)]["state"], "down")
+        self.assertEqual(ana[self.key]["state"], "down")
         end()
-        back = re.compile(MLOG + r"analyzer %s:%d reachable again: unreachable from (\S+) to (\S+), "
+        back = re.compile(MLOG + r"analyzer %s reachable again: unreachable from (\S+) to (\S+), "
                           r"(\d+) datagram\(s\) sent while unreachable, (\d+) refused$" %
-                          (re.escape(AN), JM))
+                          re.escape(self.key))
         wait_for(lambda: self.one() and [e for e in self.mirror_log()[entries:] if back.search(e)], 30,
                  interval=0.1, what="reachable again in the mirror log")
         self.assertEqual(len(self.traps("AnalyzerUnreachable")), k, "one AnalyzerUnreachable per outage")
-        loss = re.compile(MLOG + r"loss: mirror ID %d session ID %d to %s:%d: (\d+) packet\(s\) not "
+        loss = re.compile(MLOG + r"loss: mirror ID %d session ID %d to %s: (\d+) packet\(s\) not "
                           r"mirrored from (\S+) to (\S+) \(source drops 0, send errors (\d+), "
                           r"analyzer unreachable (\d+), snapped 0, other 0\)$" %
-                          (self.MID, self.SID, re.escape(AN), JM))
+                          (self.MID, self.SID, re.escape(self.key)))
         log = wait_for(lambda: [e for e in self.mirror_log()[entries:] if loss.search(e)] and
                        self.mirror_log()[entries:], 10, what="the loss episode in the mirror log")
         episodes = [m for m in (loss.search(e) for e in log) if m]
@@ -655,7 +663,7 @@ class UnreachableCase(MirrorPathCase):
         self.assertEqual(lost, int(episodes[0].group(4)) + int(episodes[0].group(5)))
         self.assertLessEqual(lost, self.n)
         v = self.traps("AnalyzerUnreachable")[-1]
-        self.assertEqual((v.get("AA"), sorted(v)), (AN, ["AA", "DT", "RID"]), "varbinds %r" % v)
+        self.assertEqual((v.get("AA"), sorted(v)), (self.AA, ["AA", "DT", "RID"]), "varbinds %r" % v)
         # mirroring resumes by itself: the next datagrams all arrive, after the paced ones
         marks = [b"resumed %d %d" % (k, i) for i in range(3)]
         self.up(self.sub, marks)
@@ -669,7 +677,7 @@ class UnreachableCase(MirrorPathCase):
     def stats_after(self, outages, lost):
         """The rows agree with the mirror log: every packet lost is in one episode."""
         icpt, ana = self.stat_rows()
-        a = ana["%s:%d" % (AN, JM)]
+        a = ana[self.key]
         self.assertEqual((a["state"], a["outages"]), ("up", outages), a)
         self.assertGreater(a["unreachable-errors"], 0, a)
         r = icpt[self.MID]
@@ -690,9 +698,16 @@ class TestUnreachableNoListener(UnreachableCase):
             self.analyzer.close()
             self.socks.remove(self.analyzer)
             self.analyzer = None
-        lost = self.outage("Connection refused", 1, lambda: None, self.listen)
-        lost += self.outage("Connection refused", 2, close, self.listen)
+        lost = self.outage("Connection refused", 1, lambda: None, lambda: self.listen(self.ANA))
+        lost += self.outage("Connection refused", 2, close, lambda: self.listen(self.ANA))
         self.stats_after(2, lost)
+
+
+class TestUnreachableNoListenerIpv6(TestUnreachableNoListener):
+    """Case 3a with the analyzer [2001:db8:2::2]:30030: ICMPv6 port unreachable
+    (IPV6_RECVERR); AnalyzerAddress 0.0.0.0 in the notification, the full address in the
+    mirror log and the rows."""
+    ANA, AA = AN6, "0.0.0.0"
 
 
 class TestUnreachableRoute(UnreachableCase):
