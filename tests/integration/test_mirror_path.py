@@ -465,6 +465,15 @@ class TestIdenticalAndOrdered(MirrorPathCase):
         rows = tshark(an_cap.path, "jmirror", "ip.src", "udp.srcport", "udp.dstport")
         self.assertEqual({(r[0].split(",")[0], r[1].split(",")[0], r[2].split(",")[0]) for r in rows},
                          {(BNG_AN, str(JM), str(JM))}, "outer addresses and ports")
+        # accounted to the intercept and the analyzer: every packet, its UDP payload octets
+        octets = sum(8 + len(p) for p in sent)
+        icpt, ana = wait_for(lambda: self.stat_rows()[0].get(self.MID, {}).get("packets") == len(sent) and
+                             self.stat_rows(), 10, interval=0.2, what="packets=%d in the row" % len(sent))
+        r = icpt[self.MID]
+        self.assertEqual((r["sid"], r["bytes"], r["lost"], r["fragmented"]), (self.SID, octets, 0, 0), r)
+        a = ana["%s:%d" % (AN, JM)]
+        self.assertEqual((a["state"], a["packets"], a["bytes"], a["outages"]),
+                         ("up", len(sent), octets, 0), a)
 
     def test_offline_replay_sends_what_live_capture_sent(self):
         """Case 6: the pcap tcpdump wrote on b0 during the live run, replayed through
