@@ -233,6 +233,17 @@ int cp_mirror_timers(struct cap_proc *p, uint64_t now_ms)
     return ms_tick(p->ms, (int64_t)now_ms);
 }
 
+void cp_mirror_source_drops(struct cap_proc *p, struct cp_source *s, uint64_t total, int64_t now)
+{
+    if (total > s->drops_seen) {
+        uint64_t d = total - s->drops_seen;
+        p->mir_source_drops += d;
+        if (p->ms != NULL && now > 0)
+            ms_source_drops(p->ms, (unsigned)(s - p->src), d, now);
+    }
+    s->drops_seen = total; /* a source reopened: its counters may start again lower */
+}
+
 /* Once a second: what the kernel and the rings dropped on each source since
  * the last time, counted against the intercepts last seen on it; the MTU
  * super-packets are cut to. */
@@ -246,12 +257,7 @@ void cp_mirror_tick(struct cap_proc *p)
         struct cap_stats st;
         cap_source_stats(s->src, &st);
         s->mtu = st.mtu > 0 ? (unsigned)st.mtu : 0;
-        uint64_t drops = st.kernel_drops + st.if_drops + st.backlog_drops;
-        if (drops > s->drops_seen && p->ms != NULL && now > 0)
-            ms_source_drops(p->ms, (unsigned)i, drops - s->drops_seen, now);
-        if (drops > s->drops_seen)
-            p->mir_source_drops += drops - s->drops_seen;
-        s->drops_seen = drops;
+        cp_mirror_source_drops(p, s, st.kernel_drops + st.if_drops + st.backlog_drops, now);
     }
     if (p->ms != NULL && now > 0) {
         p->mir_now_ms = now;

@@ -241,6 +241,9 @@ void cp_mirror_errors(struct cap_proc *p);
 int cp_mirror_timers(struct cap_proc *p, uint64_t now_ms);
 /* Once a second: source drops, timers. */
 void cp_mirror_tick(struct cap_proc *p);
+/* s's kernel + interface + ring drops are now total: the new ones since the
+ * last call count against the intercepts last seen on s (ms_source_drops). */
+void cp_mirror_source_drops(struct cap_proc *p, struct cp_source *s, uint64_t total, int64_t now);
 void cp_mirror_stats(struct cap_proc *p);
 /* Is v a datagram this process sent to analyzer a, or to any analyzer it
  * sent to lately (never mirrored: a datagram to one target's analyzer may

@@ -799,6 +799,12 @@ static void test_wired(void)
     ms_totals(p.ms, lost, &frag, &split, &unsplit, &outages);
     CHECK(split == 1 && unsplit == 0 && lost[MS_LOSS_SNAPPED] == 1);
     s->mtu = 0;
+    /* drops on the intercept's source count against it (only the new ones) */
+    cp_mirror_source_drops(&p, s, 5, INT64_C(1700000002000));
+    cp_mirror_source_drops(&p, s, 5, INT64_C(1700000002500));
+    cp_mirror_source_drops(&p, &p.src[1], 7, INT64_C(1700000002500)); /* another source */
+    ms_totals(p.ms, lost, &frag, &split, &unsplit, &outages);
+    CHECK(lost[MS_LOSS_SOURCE] == 5 && p.mir_source_drops == 12);
     /* the analyzer goes away: the port unreachable comes back on the error
      * queue (POLLERR), the analyzer is down, AnalyzerUnreachable once */
     close(rx);
