@@ -111,7 +111,11 @@ class Chan:
                 if lvl == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
                     for fd in array.array("i", data[:len(data) - len(data) % 4]):
                         os.close(fd)
-            self.queue += parse(msg)
+            # `show mirror statistics` asks the capture process for its
+            # per-intercept rows; this fake capture process has none (the
+            # agent says so after its wait)
+            self.queue += [r for r in parse(msg)
+                           if not (r[0] == LIST_REQ and r[2].get(2) == [b"statistics"])]
         return self.queue.pop(0)
 
     def expect(self, rtype, timeout=10.0, handler=None):
