@@ -354,6 +354,7 @@ static void tick(struct cap_proc *p)
     reasm_expire(p->reasm, now);
     if (now >= p->timer_due_ms)
         cp_sess_timers(p, now);
+    cp_mirror_tick(p); /* source drops, hold-downs, loss episodes */
     cp_send_stats(p);
     cp_send_heartbeat(p);
 }
@@ -382,9 +383,9 @@ static int run_loop(struct cap_proc *p)
     sigemptyset(&empty);
 
     while (!p->stop && !cp_got_term) {
-        struct pollfd fds[CAP_PROC_SOURCES_MAX + 5];
+        struct pollfd fds[CAP_PROC_SOURCES_MAX + 5 + JM_FDS_MAX];
         nfds_t n = 0;
-        int ib, ic = -1, ilw, it = -1, timeout;
+        int ib, ic = -1, ilw, it = -1, ijm, timeout;
         ib = (int)n;
         fds[n++] = (struct pollfd){ipc_chan_fd(p->chan_b), POLLIN, 0};
         if (ipc_chan_pending(p->chan_b))
@@ -426,6 +427,10 @@ static int run_loop(struct cap_proc *p)
             if (h->capture_test_timeout != NULL)
                 timeout = min_timeout(timeout, h->capture_test_timeout(h->arg));
         }
+        ijm = (int)n; /* the jmirror sockets: POLLERR, an ICMP error queued */
+        size_t njm = cp_mirror_pollfds(p, fds + n, JM_FDS_MAX);
+        n += (nfds_t)njm;
+        cp_mirror_flush(p); /* nothing waits in the batch while the loop sleeps */
         struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000};
         int rc = ppoll(fds, n, &ts, &empty);
         if (rc < 0 && errno != EINTR) {
@@ -448,10 +453,17 @@ static int run_loop(struct cap_proc *p)
             if (cap_linkwatch_read(p->lw, on_link, p, err, sizeof(err)) < 0)
                 log_warnx(CP_TOKEN, "%s", err);
         }
-        for (size_t i = 0; i < p->nsrc; i++)
+        for (size_t i = 0; rc > 0 && i < njm; i++)
+            if (fds[ijm + (int)i].revents & POLLERR) {
+                cp_mirror_errors(p); /* reads every socket's queue */
+                break;
+            }
+        for (size_t i = 0; i < p->nsrc; i++) {
             if (p->src[i].src != NULL && !held(p, &p->src[i]) &&
                 cap_source_dispatch(p->src[i].src, err, sizeof(err)) < 0)
                 log_warnx(CP_TOKEN, "%s", err);
+            cp_mirror_flush(p); /* a pass over a ring block: its datagrams leave now */
+        }
         if (test) {
             int due = h->capture_test_timeout != NULL ? h->capture_test_timeout(h->arg) : -1;
             if ((it >= 0 && rc > 0 && fds[it].revents) || due == 0)
@@ -469,6 +481,7 @@ static int run_loop(struct cap_proc *p)
 /* At exit: the last statistics, and a short wait for the agent to take them. */
 static void final_flush(struct cap_proc *p)
 {
+    cp_mirror_flush(p);
     tick(p);
     flush_all(p);
     cp_mlog_drain(p, 1);
@@ -596,10 +609,9 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
         return fail(p, "capture: OpenSSL initialisation failed");
     tzset();
     int outs[] = {2, CP_FD_MONITOR, CP_FD_AGENT, CP_FD_START_LOG};
-    int dgrams[2];
-    jm_fds(p->jm, &dgrams[0], &dgrams[1]); /* the jmirror sockets: open for the process's life */
+    /* the jmirror sockets: open for the process's life */
     if (sbx_set_output_fds(outs, 4, err, sizeof(err)) < 0 ||
-        sbx_set_datagram_fds(dgrams, 2, err, sizeof(err)) < 0)
+        sbx_set_datagram_fds(p->jm_fd, p->jm_nfds, err, sizeof(err)) < 0)
         return fail(p, err);
     (void)sbx_set_send_only_fd(syslog_fd); /* glibc's syslog() uses send() alone */
     rc = sbx_apply_seccomp(0, err, sizeof(err));

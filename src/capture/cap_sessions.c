@@ -5,7 +5,7 @@
  * created before the sandbox and wired to the loop:
  *
  *   signalling packets -> rt_input() / dh_input() -> facts -> se_on_fact()
- *   every IP packet of a data source -> se_match_packet() -> jm_send()
+ *   every IP packet of a data source -> cp_mirror() (cap_mirror.c)
  *   the capture clock -> rt_tick(), dh_tick(), se_tick()
  *   TRIGGER_SET tables -> se_set_triggers(); INTERCEPT RESTORE -> se_restore()
  *   the engine's RADIUS-provisioned intercepts -> INTERCEPT UP / DOWN (all of
@@ -29,7 +29,6 @@
 #include "pmirrord/dhcp_conf.h"
 #include "pmirrord/dhcp_track.h"
 #include "pmirrord/errbuf.h"
-#include "pmirrord/jm_send.h"
 #include "pmirrord/log.h"
 #include "pmirrord/radius.h"
 #include "pmirrord/radius_conf.h"
@@ -122,11 +121,8 @@ int cp_sess_start(struct cap_proc *p, const struct cp_conf *c, char *err, size_t
     p->dh = dh_new(&c->dh, se_on_fact, p->se, e, sizeof(e));
     if (p->dh == NULL)
         return pm_err(err, errlen, "capture: DHCP: %s", e);
-    p->jm = jm_new(e, sizeof(e));
-    if (p->jm == NULL)
-        return pm_err(err, errlen, "capture: %s", e);
-    p->jm_port4 = ntohs(jm_local_port(p->jm, 4));
-    p->jm_port6 = ntohs(jm_local_port(p->jm, 6));
+    if (cp_mirror_start(p, c, err, errlen) < 0)
+        return -1;
     for (size_t i = 0; i < p->nsrc; i++)
         se_set_source(p->se, (unsigned)i, p->src[i].spec.src);
     return 0;
@@ -134,17 +130,14 @@ int cp_sess_start(struct cap_proc *p, const struct cp_conf *c, char *err, size_t
 
 void cp_sess_free(struct cap_proc *p)
 {
+    cp_mirror_free(p); /* before the engine: its last flush asks se_icpt_active() */
     rt_free(p->rt);
     dh_free(p->dh);
     if (p->se != NULL)
         se_free(p->se);
-    jm_free(p->jm);
-    OPENSSL_cleanse(p->jm_to, sizeof(p->jm_to)); /* analyzers */
-    p->jm_nto = p->jm_to_next = 0;
     p->rt = NULL;
     p->dh = NULL;
     p->se = NULL;
-    p->jm = NULL;
 }
 
 /* ---- signalling, timers ---------------------------------------------------------------------- */
@@ -184,98 +177,10 @@ void cp_sess_timers(struct cap_proc *p, uint64_t now_ms)
     if (p->dh != NULL)
         next = min_ms(next, dh_tick(p->dh, (int64_t)(now_ms / 1000)));
     next = min_ms(next, se_tick(p->se, (int64_t)(now_ms / 1000), (uint32_t)(now_ms % 1000) * 1000));
+    next = min_ms(next, cp_mirror_timers(p, now_ms));
     if (next < 1 || next > CP_TIMER_MAX_MS)
         next = next < 1 && next >= 0 ? 1 : CP_TIMER_MAX_MS;
     p->timer_due_ms = now_ms + (uint64_t)next;
-}
-
-/* ---- the data path --------------------------------------------------------------------------- */
-
-/* Is v sent from our socket of its family to analyzer a? */
-static int sent_to(const struct cap_proc *p, const struct pkt_view *v,
-                   const struct trig_analyzer *a)
-{
-    if (a->family != v->family)
-        return 0;
-    if (memcmp(v->dst, a->addr, a->family == 4 ? 4 : 16) != 0)
-        return 0;
-    if (v->flags & PKT_F_PORTS)
-        return v->dport == a->port && v->sport == (v->family == 4 ? p->jm_port4 : p->jm_port6);
-    return (v->flags & PKT_F_FRAG) != 0; /* a later fragment of a datagram to the analyzer */
-}
-
-/*
- * A datagram this process sent (captured on its way out, or on the
- * analyzer's own host): never mirrored, it would feed itself.  Not only to
- * a, the analyzer of the target the packet matched: a datagram to target
- * A's analyzer that matches target B (the analyzer lies in B's addresses)
- * would be mirrored to B's analyzer, A's intercepted traffic to another
- * warrant's analyzer, and B's copy could match A again (a loop).  So every
- * analyzer sent to lately counts (the last CP_JM_TO_MAX).
- */
-int cp_own_datagram(const struct cap_proc *p, const struct pkt_view *v,
-                    const struct trig_analyzer *a)
-{
-    if (v->proto != IPPROTO_UDP)
-        return 0;
-    if (a != NULL && sent_to(p, v, a))
-        return 1;
-    if ((v->flags & PKT_F_PORTS) && v->sport != (v->family == 4 ? p->jm_port4 : p->jm_port6))
-        return 0; /* the common case: not from our port */
-    for (size_t i = 0; i < p->jm_nto; i++)
-        if (sent_to(p, v, &p->jm_to[i]))
-            return 1;
-    return 0;
-}
-
-/* Remembers a as a destination of our datagrams (the newest first looked for). */
-static void note_analyzer(struct cap_proc *p, const struct trig_analyzer *a)
-{
-    for (size_t i = 0; i < p->jm_nto; i++)
-        if (p->jm_to[i].family == a->family && p->jm_to[i].port == a->port &&
-            memcmp(p->jm_to[i].addr, a->addr, sizeof(a->addr)) == 0)
-            return;
-    p->jm_to[p->jm_to_next] = *a;
-    p->jm_to_next = (p->jm_to_next + 1) % CP_JM_TO_MAX;
-    if (p->jm_nto < CP_JM_TO_MAX)
-        p->jm_nto++;
-}
-
-void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v)
-{
-    struct se_target t[SE_TARGETS_MAX];
-    /* a signalling-only source carries no subscriber data: not looked up,
-     * so it is not where a session's data was last seen either */
-    if (p->se == NULL || p->jm == NULL || v->family == PKT_FAM_NONE ||
-        s->spec.role == CAP_ROLE_SIGNALLING)
-        return;
-    size_t n = se_match_packet(p->se, v->family, v->src, v->dst, (unsigned)(s - p->src), t,
-                               SE_TARGETS_MAX);
-    if (n == 0)
-        return;
-    p->mir_packets++;
-    if ((v->flags & PKT_F_SNAPPED) || v->l3_caplen < v->ip_len) {
-        p->mir_snapped += n; /* never a part of a packet as if it were the whole */
-        return;
-    }
-    if (cp_own_datagram(p, v, NULL)) {
-        p->mir_own += n;
-        return;
-    }
-    const uint8_t *ip = v->frame + v->l3_off;
-    for (size_t i = 0; i < n; i++) {
-        if (t[i].analyzer == NULL)
-            continue;
-        if (cp_own_datagram(p, v, t[i].analyzer)) {
-            p->mir_own++;
-            continue;
-        }
-        note_analyzer(p, t[i].analyzer);
-        if (jm_send(p->jm, t[i].analyzer, t[i].mirror_id, t[i].session_id, ip, v->ip_len) == 0)
-            p->mir_copies++;
-        else
-            p->mir_failed++;
-    }
 }
 
 /* ---- records from the agent, sources --------------------------------------------------------- */
@@ -449,18 +354,5 @@ void cp_sess_stats(struct cap_proc *p)
     ctr("list_unknown", p->list_unknown);
     (void)cp_put_c(p, &srec);
 
-    struct jm_stats j;
-    jm_get_stats(p->jm, &j);
-    begin("jmirror");
-    ctr("sent", j.sent);
-    ctr("bytes", j.bytes);
-    ctr("send_errors", j.send_errors);
-    ctr("too_big", j.too_big);
-    ctr("no_socket", j.no_socket);
-    ctr("packets", p->mir_packets);
-    ctr("copies", p->mir_copies);
-    ctr("snapped", p->mir_snapped);
-    ctr("own", p->mir_own);
-    ctr("failed", p->mir_failed);
-    (void)cp_put_c(p, &srec);
+    cp_mirror_stats(p);
 }

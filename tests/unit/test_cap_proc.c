@@ -5,6 +5,7 @@
  * classification), trigger tables and their acknowledgements, the event
  * sink.  The process itself: tests/integration/test_cap_proc.py.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <pcap/dlt.h>
 #include <stdlib.h>
@@ -16,7 +17,10 @@
 
 #include "capture/cap_proc_priv.h"
 #include "check.h"
+#include "pmirrord/conf_slice.h"
 #include "pmirrord/daemon.h"
+#include "pmirrord/jm_send.h"
+#include "pmirrord/mir_stats.h"
 #include "pmirrord/ip_reasm.h"
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sess_engine.h"
@@ -68,6 +72,31 @@ static void test_conf(void)
     /* nothing: defaults */
     CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == 0);
     CHECK(c.nspec == 0 && c.latency_ms == CAP_LATENCY_MS_DEFAULT);
+    CHECK(c.nports == 0 && c.mirror.hold_down == 10 && c.mirror.dscp == -1);
+
+    /* the jmirror directives and the analyzer ports of the mirror rules */
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 2, "mirrorSource", "mirrorSource 127.0.0.5");
+    add_line(&sl, 3, "mirrorDscp", "mirrorDscp 46");
+    add_line(&sl, 4, "mirrorInterface", "mirrorInterface lo");
+    add_line(&sl, 6, "analyzerHoldDown", "analyzerHoldDown 2");
+    add_line(&sl, 0, CONF_SLICE_KEY_PORTS, "30030 4000");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == 0);
+    CHECK(c.mirror.has_src4 && c.mirror.src4[3] == 5 && !c.mirror.has_src6);
+    CHECK(c.mirror.dscp == 46 && !strcmp(c.mirror.ifname, "lo") && c.mirror.hold_down == 2);
+    CHECK(c.nports == 2 && c.ports[0] == 30030 && c.ports[1] == 4000);
+    cp_slice_clear(&sl);
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 2, "mirrorSource", "mirrorSource 127.0.0.5");
+    add_line(&sl, 5, "mirrorSource", "mirrorSource 127.0.0.6");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == -1);
+    CHECK(!strcmp(err, "/etc/p.conf:5: mirrorSource: an IPv4 source is already set at "
+                       "/etc/p.conf:2"));
+    cp_slice_clear(&sl);
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 0, CONF_SLICE_KEY_PORTS, "30030 x");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == -1);
+    cp_slice_clear(&sl);
 }
 
 static void test_clock(void)
@@ -618,6 +647,11 @@ static void test_wired(void)
     uint8_t fr[128], buf[256];
     size_t n = udp_frame(fr, 5000, 53, 1);
     cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 0);
+    /* batched: nothing leaves before the flush (after the pass over a ring block) */
+    CHECK(jm_pending(p.jm) == 1);
+    CHECK(recv(rx, buf, sizeof(buf), MSG_DONTWAIT) == -1 && errno == EAGAIN);
+    cp_mirror_flush(&p);
+    CHECK(jm_pending(p.jm) == 0);
     ssize_t got = recv(rx, buf, sizeof(buf), 0);
     CHECK(got == (ssize_t)(8 + n - 14));
     static const uint8_t hdr[] = {0, 0, 3, 0, 0, 0, 0, 0x90};
@@ -625,7 +659,19 @@ static void test_wired(void)
     /* cut by the snap length: counted, not sent */
     n = udp_frame(fr, 5000, 53, 2);
     cp_frame(&p, s, DLT_EN10MB, fr, n - 4, n, 1700000001, 1000);
-    CHECK(p.mir_snapped == 1 && p.mir_copies == 1);
+    CHECK(p.mir_snapped == 1 && p.mir_copies == 1 && jm_pending(p.jm) == 0);
+    /* accounted per intercept: one sent, one lost (snapped) */
+    uint64_t lost[MS_LOSS_KINDS] = {0}, frag, split, unsplit, outages;
+    ms_totals(p.ms, lost, &frag, &split, &unsplit, &outages);
+    CHECK(lost[MS_LOSS_SNAPPED] == 1 && lost[MS_LOSS_SEND] == 0 && frag == 0 && outages == 0);
+    static char mrows[8][256];
+    int more = 1;
+    CHECK(ms_list(p.ms, 0, 8, mrows, &more) == 2 && !more); /* the intercept, its analyzer */
+    CHECK(strstr(mrows[0], "intercept mid=768 sid=144 analyzer=127.0.0.62:") == mrows[0]);
+    CHECK(strstr(mrows[0], " packets=1 bytes=40 lost=1 ") != NULL);
+    CHECK(strstr(mrows[0], " lost-snapped=1 ") != NULL);
+    CHECK(strstr(mrows[1], "analyzer 127.0.0.62:") == mrows[1]);
+    CHECK(strstr(mrows[1], " state=up packets=1 bytes=40 ") != NULL);
     /* a signalling-only source mirrors nothing */
     s->spec.role = CAP_ROLE_SIGNALLING;
     n = udp_frame(fr, 5000, 53, 3);
