@@ -105,7 +105,7 @@ static void classify(struct cap_proc *p, struct cp_source *s, const struct pkt_v
 }
 
 void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *data, size_t caplen,
-              size_t wirelen, int64_t ts_sec, uint32_t ts_usec)
+              size_t wirelen, int64_t ts_sec, uint32_t ts_usec, int iface_dir)
 {
     struct pkt_view v;
 
@@ -126,7 +126,7 @@ void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *d
     }
     if (now >= p->timer_due_ms)
         cp_sess_timers(p, now);
-    cp_mirror(p, s, &v, p->super_mtu); /* a fragment as it is, before reassembly */
+    cp_mirror(p, s, &v, iface_dir, p->super_mtu); /* a fragment as it is, before reassembly */
     if (!(v.flags & PKT_F_FRAG)) {
         classify(p, s, &v, ts_sec, ts_usec);
         return;
@@ -162,7 +162,10 @@ int cp_on_packet(void *arg, struct cap_source *src, const struct cap_packet *pkt
         }
         p->super_mtu = s->mtu;
     }
-    cp_frame(p, s, pkt->dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_sec, pkt->ts_usec);
+    int dir = pkt->dir == CAP_DIR_IN    ? TRIG_DIR_INGRESS
+              : pkt->dir == CAP_DIR_OUT ? TRIG_DIR_EGRESS
+                                        : -1;
+    cp_frame(p, s, pkt->dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_sec, pkt->ts_usec, dir);
     p->super_mtu = 0;
     return CAP_PKT_TAKEN;
 }

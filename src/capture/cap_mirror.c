@@ -336,7 +336,7 @@ static int queue_all(void *arg, const uint8_t *ip, size_t len)
     return 0;
 }
 
-void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v,
+void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v, int iface_dir,
                unsigned super_mtu)
 {
     struct se_target t[SE_TARGETS_MAX];
@@ -346,8 +346,7 @@ void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v
         s->spec.role == CAP_ROLE_SIGNALLING)
         return;
     unsigned idx = (unsigned)(s - p->src);
-    size_t n = se_match_packet(p->se, v->family, v->src, v->dst, idx,
-                               -1 /* iface_dir: not known yet */, t, SE_TARGETS_MAX);
+    size_t n = se_match_packet(p->se, v->family, v->src, v->dst, idx, iface_dir, t, SE_TARGETS_MAX);
     if (n == 0)
         return;
     p->mir_packets++;

@@ -34,6 +34,7 @@
 #include "pmirrord/daemon.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/ip_reasm.h"
+#include "pmirrord/jm_route.h"
 #include "pmirrord/jm_send.h"
 #include "pmirrord/log.h"
 #include "pmirrord/pkt_dedupe.h"
@@ -614,6 +615,8 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
         sbx_set_datagram_fds(p->jm_fd, p->jm_nfds, err, sizeof(err)) < 0)
         return fail(p, err);
     (void)sbx_set_send_only_fd(syslog_fd); /* glibc's syslog() uses send() alone */
+    if (p->jmr != NULL)                    /* the path MTU's rtnetlink queries (jm_route.h) */
+        (void)sbx_set_route_fd(jm_route_fd(p->jmr));
     rc = sbx_apply_seccomp(0, err, sizeof(err));
     if (rc < 0)
         return fail(p, err);

@@ -171,6 +171,7 @@ struct cap_proc {
     uint64_t mir_split, mir_unsplit, mir_source_drops, mir_unreach_raised, mir_unreach_dropped;
     uint64_t icpt_up, icpt_down, icpt_not_sent, icpt_restored, icpt_refused, icpt_reannounced;
     uint64_t list_reqs, list_unknown;
+    uint64_t excl_set, excl_failed; /* exclusions set on sources (cap_static.c) */
 
     /* trigger table (docs/ipc-protocol.md, TRIGGER_SET) */
     struct ipc_trigger *trig; /* in force */
@@ -191,8 +192,9 @@ int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err
 
 /* cap_frames.c */
 int cp_on_packet(void *arg, struct cap_source *src, const struct cap_packet *pkt);
+/* iface_dir: TRIG_DIR_INGRESS or TRIG_DIR_EGRESS on the source's interface, -1 not known. */
 void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *data, size_t caplen,
-              size_t wirelen, int64_t ts_sec, uint32_t ts_usec);
+              size_t wirelen, int64_t ts_sec, uint32_t ts_usec, int iface_dir);
 int cp_radius_port(uint16_t port);
 int cp_dhcp_port(uint16_t port);
 
@@ -225,9 +227,9 @@ void cp_sess_list(struct cap_proc *p, const struct ipc_list_req *req);
 int cp_mirror_start(struct cap_proc *p, const struct cp_conf *c, char *err, size_t errlen);
 void cp_mirror_free(struct cap_proc *p);
 /* The data path: one decoded IP packet (a fragment as it is) of source s,
- * queued for its targets; super_mtu: a GRO/TSO super-packet to cut to this
- * MTU (0: not one). */
-void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v,
+ * queued for its targets; iface_dir as cp_frame's (a static mirror's
+ * direction); super_mtu: a GRO/TSO super-packet to cut to this MTU (0: not one). */
+void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v, int iface_dir,
                unsigned super_mtu);
 /* Sends the batch (after each cap_source_dispatch() and before the loop sleeps). */
 void cp_mirror_flush(struct cap_proc *p);
@@ -245,6 +247,12 @@ void cp_mirror_stats(struct cap_proc *p);
  * match another target, whose copy may match the first, and so on)? */
 int cp_own_datagram(const struct cap_proc *p, const struct pkt_view *v,
                     const struct trig_analyzer *a);
+
+/* cap_static.c */
+/* The trigger table changed: each source named by a static mirror excludes
+ * our datagrams to every static mirror's analyzer (cap_exclude.h); the
+ * others none. */
+void cp_static_exclude(struct cap_proc *p);
 
 /* cap_report.c */
 /* One mirror-log line, through the queue and its budget. */

@@ -197,6 +197,7 @@ void cp_sess_triggers(struct cap_proc *p)
     for (size_t i = 0; i < p->ntrig; i++)
         t[i] = p->trig[i].rule;
     se_set_triggers(p->se, t, p->ntrig, now_sec(p));
+    cp_static_exclude(p);
     if (t != NULL) {
         OPENSSL_cleanse(t, p->ntrig * sizeof(*t));
         free(t);

@@ -141,18 +141,18 @@ static void test_frames(void)
     CHECK(p.dedupe != NULL && p.reasm != NULL);
 
     n = udp_frame(f, 40000, 1812, 1);
-    cp_frame(&p, &s1, DLT_EN10MB, f, n, n, 1700000000, 0);
+    cp_frame(&p, &s1, DLT_EN10MB, f, n, n, 1700000000, 0, -1);
     uint64_t d1 = p.sig_digest;
     CHECK(s1.radius == 1 && d1 != 0);
-    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 1000); /* the same packet, 1 ms later */
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 1000, -1); /* the same packet, 1 ms later */
     CHECK(s2.duplicates == 1 && s2.radius == 0 && p.sig_digest == d1);
     n = udp_frame(f, 68, 67, 2);
-    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 2000);
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 2000, -1);
     CHECK(s2.dhcp == 1 && p.dhcp == 1 && p.sig_digest != d1);
     n = udp_frame(f, 40000, 9999, 3);
-    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 3000);
-    CHECK(p.radius == 1 && p.dhcp == 1 && p.decoded == 4);      /* the duplicate too */
-    cp_frame(&p, &s1, DLT_EN10MB, f, 16, 16, 1700000000, 4000); /* IPv4 header cut */
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 3000, -1);
+    CHECK(p.radius == 1 && p.dhcp == 1 && p.decoded == 4);          /* the duplicate too */
+    cp_frame(&p, &s1, DLT_EN10MB, f, 16, 16, 1700000000, 4000, -1); /* IPv4 header cut */
     CHECK(s1.malformed == 1 && p.malformed == 1);
     for (uint16_t port = 1; port != 0; port++)
         CHECK(cp_radius_port(port) ==
@@ -646,7 +646,7 @@ static void test_wired(void)
 
     uint8_t fr[128], buf[256];
     size_t n = udp_frame(fr, 5000, 53, 1);
-    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 0);
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 0, -1);
     /* batched: nothing leaves before the flush (after the pass over a ring block) */
     CHECK(jm_pending(p.jm) == 1);
     CHECK(recv(rx, buf, sizeof(buf), MSG_DONTWAIT) == -1 && errno == EAGAIN);
@@ -658,7 +658,7 @@ static void test_wired(void)
     CHECK(memcmp(buf, hdr, 8) == 0 && memcmp(buf + 8, fr + 14, n - 14) == 0);
     /* cut by the snap length: counted, not sent */
     n = udp_frame(fr, 5000, 53, 2);
-    cp_frame(&p, s, DLT_EN10MB, fr, n - 4, n, 1700000001, 1000);
+    cp_frame(&p, s, DLT_EN10MB, fr, n - 4, n, 1700000001, 1000, -1);
     CHECK(p.mir_snapped == 1 && p.mir_copies == 1 && jm_pending(p.jm) == 0);
     /* accounted per intercept: one sent, one lost (snapped) */
     uint64_t lost[MS_LOSS_KINDS] = {0}, frag, split, unsplit, outages;
@@ -675,7 +675,7 @@ static void test_wired(void)
     /* a signalling-only source mirrors nothing */
     s->spec.role = CAP_ROLE_SIGNALLING;
     n = udp_frame(fr, 5000, 53, 3);
-    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 2000);
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 2000, -1);
     CHECK(p.mir_packets == 2 && p.mir_copies == 1); /* not even looked up */
     s->spec.role = CAP_ROLE_BOTH;
 
@@ -719,7 +719,7 @@ static void test_wired(void)
     CHECK(g.pages == 1 && g.rows == 1);
     CHECK(g.up == 2 && g.down == 1 && g.sources == 15);
     n = udp_frame(fr, 5000, 53, 4); /* no longer a target */
-    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000100, 0);
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000100, 0, -1);
     CHECK(p.mir_copies == 1);
 
     pm_event_set_sink(NULL, NULL);
