@@ -34,7 +34,8 @@
 #include "pmirrord/pm_event.h"
 #include "pmirrord/sess_engine.h"
 
-#define CP_MTU_MEMO_MS 1000 /* the path MTU of the last analyzer, reused this long */
+#define CP_MTU_MEMO_MS   1000 /* the path MTU of the last analyzer, reused this long */
+#define CP_MTU_MEMO_USES 1024 /* datagrams between two clock reads */
 
 static int64_t mono_ms(void)
 {
@@ -58,14 +59,20 @@ static int same_analyzer(const struct trig_analyzer *a, const struct trig_analyz
 }
 
 /* The path MTU to a (0 unknown), asked of the routing table at most once a
- * second per analyzer in a row (jm_route.c caches per destination too). */
+ * second per analyzer in a row (jm_route.c caches per destination too); the
+ * clock is read once per CP_MTU_MEMO_USES datagrams to the same analyzer. */
 static unsigned path_mtu(struct cap_proc *p, const struct trig_analyzer *a)
 {
     if (p->jmr == NULL)
         return 0;
+    int same = p->mtu_memo_at != 0 && same_analyzer(&p->mtu_memo_an, a);
+    if (same && p->mtu_memo_uses < CP_MTU_MEMO_USES) {
+        p->mtu_memo_uses++;
+        return p->mtu_memo;
+    }
     int64_t now = mono_ms();
-    if (p->mtu_memo_at != 0 && now - p->mtu_memo_at < CP_MTU_MEMO_MS &&
-        same_analyzer(&p->mtu_memo_an, a))
+    p->mtu_memo_uses = 0;
+    if (same && now - p->mtu_memo_at < CP_MTU_MEMO_MS)
         return p->mtu_memo;
     unsigned mtu = jm_route_mtu(p->jmr, a, now);
     p->mtu_memo_an = *a;
@@ -82,11 +89,15 @@ static void on_result(void *arg, const struct jm_result *r)
     struct cap_proc *p = arg;
     int64_t now = p->mir_now_ms;
     if (r->err == 0) {
+        p->mir_copies++;
         size_t outer = r->bytes + 8 + (r->an->family == 4 ? 20 : 40);
         unsigned mtu = path_mtu(p, r->an);
         int frag = mtu != 0 && outer > mtu;
         ms_sent(p->ms, r->tag, r->bytes, frag, now);
-    } else if (r->err == EMSGSIZE || r->err == EAFNOSUPPORT) {
+        return;
+    }
+    p->mir_failed++;
+    if (r->err == EMSGSIZE || r->err == EAFNOSUPPORT) {
         ms_lost(p->ms, r->tag, MS_LOSS_OTHER, 1, now); /* too big, no socket: never sent */
     } else {
         ms_send_failed(p->ms, r->tag, r->err, now);
@@ -102,7 +113,7 @@ static void on_icmp(void *arg, const struct trig_analyzer *an, int err)
 static void on_notice(void *arg, const char *text)
 {
     (void)arg;
-    log_info(CP_TOKEN, "jmirror: %s", text); /* jm_send.c says each only once */
+    log_info(CP_TOKEN, "%s", text); /* jm_send.c says each only once */
 }
 
 static void on_ms_mlog(void *arg, const char *text)
@@ -229,6 +240,17 @@ int cp_mirror_timers(struct cap_proc *p, uint64_t now_ms)
     return ms_tick(p->ms, (int64_t)now_ms);
 }
 
+void cp_mirror_source_drops(struct cap_proc *p, struct cp_source *s, uint64_t total, int64_t now)
+{
+    if (total > s->drops_seen) {
+        uint64_t d = total - s->drops_seen;
+        p->mir_source_drops += d;
+        if (p->ms != NULL && now > 0)
+            ms_source_drops(p->ms, (unsigned)(s - p->src), d, now);
+    }
+    s->drops_seen = total; /* a source reopened: its counters may start again lower */
+}
+
 /* Once a second: what the kernel and the rings dropped on each source since
  * the last time, counted against the intercepts last seen on it; the MTU
  * super-packets are cut to. */
@@ -242,12 +264,7 @@ void cp_mirror_tick(struct cap_proc *p)
         struct cap_stats st;
         cap_source_stats(s->src, &st);
         s->mtu = st.mtu > 0 ? (unsigned)st.mtu : 0;
-        uint64_t drops = st.kernel_drops + st.if_drops + st.backlog_drops;
-        if (drops > s->drops_seen && p->ms != NULL && now > 0)
-            ms_source_drops(p->ms, (unsigned)i, drops - s->drops_seen, now);
-        if (drops > s->drops_seen)
-            p->mir_source_drops += drops - s->drops_seen;
-        s->drops_seen = drops;
+        cp_mirror_source_drops(p, s, st.kernel_drops + st.if_drops + st.backlog_drops, now);
     }
     if (p->ms != NULL && now > 0) {
         p->mir_now_ms = now;
@@ -259,9 +276,7 @@ void cp_mirror_tick(struct cap_proc *p)
 
 static int our_port(const struct cap_proc *p, int family, uint16_t port)
 {
-    if (p->jm != NULL)
-        return jm_is_local_port(p->jm, family == PKT_FAM_IPV4 ? 4 : 6, port);
-    return port == (family == PKT_FAM_IPV4 ? p->jm_port4 : p->jm_port6); /* tests */
+    return p->jm != NULL && jm_is_local_port(p->jm, family == PKT_FAM_IPV4 ? 4 : 6, port);
 }
 
 /* Is v sent from one of our sockets of its family to analyzer a? */
@@ -328,16 +343,14 @@ static int queue_all(void *arg, const uint8_t *ip, size_t len)
     struct fan *f = arg;
     for (size_t i = 0; i < f->n; i++) {
         const struct se_target *t = f->t[i];
-        if (jm_queue(f->p->jm, t->analyzer, t->mirror_id, t->session_id, ip, len, f->h[i]) == 0)
-            f->p->mir_copies++;
-        else
-            f->p->mir_failed++; /* reported through on_result: counted against the intercept */
+        /* the outcome comes back through on_result(), also when refused here */
+        (void)jm_queue(f->p->jm, t->analyzer, t->mirror_id, t->session_id, ip, len, f->h[i]);
     }
     return 0;
 }
 
 void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v, int iface_dir,
-               unsigned super_mtu)
+               unsigned super_mtu, int64_t now)
 {
     struct se_target t[SE_TARGETS_MAX];
     /* a signalling-only source carries no subscriber data: not looked up,
@@ -350,7 +363,6 @@ void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v
     if (n == 0)
         return;
     p->mir_packets++;
-    int64_t now = cap_now(p);
     p->mir_now_ms = now;
     if ((v->flags & PKT_F_SNAPPED) || v->l3_caplen < v->ip_len) {
         /* never a part of a packet as if it were the whole: lost, per intercept */

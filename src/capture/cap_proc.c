@@ -40,6 +40,8 @@
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sandbox.h"
 
+_Static_assert(SBX_DGRAM_FDS_MAX >= JM_FDS_MAX, "the sandbox lets every jmirror socket send");
+
 #define CP_FD_MONITOR   3
 #define CP_FD_AGENT     4
 #define CP_FD_START_LOG 5 /* the start-up pipe, else a copy of fd 3 holding the number */
@@ -474,6 +476,7 @@ static int run_loop(struct cap_proc *p)
             tick(p);
             next_tick = mono_ms() + CP_TICK_MS;
         }
+        cp_mirror_flush(p); /* nothing waits in the batch while the loop sleeps */
         flush_all(p);
     }
     return 0;

@@ -17,6 +17,7 @@
 #include "pmirrord/dhcp_track.h"
 #include "pmirrord/ipc.h"
 #include "pmirrord/jm_send.h"
+#include "pmirrord/mir_stats.h"
 #include "pmirrord/pkt_decode.h"
 
 struct pm_daemon_hooks;
@@ -158,14 +159,13 @@ struct cap_proc {
     struct jm_route *jmr;  /* NULL: the path MTU is not known */
     int jm_fd[JM_FDS_MAX]; /* the sender's sockets: polled for POLLERR */
     size_t jm_nfds;
-    uint16_t jm_port4, jm_port6; /* without a sender (tests): our local ports, host order */
     /* analyzers datagrams were sent to lately (cp_own_datagram): a ring */
     struct trig_analyzer jm_to[CP_JM_TO_MAX];
     size_t jm_nto, jm_to_next;
     unsigned super_mtu; /* the frame being handled is a super-packet: its source's MTU */
     int64_t mir_now_ms; /* capture clock of the work under way (for the hooks) */
     struct trig_analyzer mtu_memo_an; /* the last path MTU asked */
-    unsigned mtu_memo;
+    unsigned mtu_memo, mtu_memo_uses;
     int64_t mtu_memo_at;
     uint64_t mir_packets, mir_copies, mir_snapped, mir_own, mir_failed;
     uint64_t mir_split, mir_unsplit, mir_source_drops, mir_unreach_raised, mir_unreach_dropped;
@@ -228,9 +228,10 @@ int cp_mirror_start(struct cap_proc *p, const struct cp_conf *c, char *err, size
 void cp_mirror_free(struct cap_proc *p);
 /* The data path: one decoded IP packet (a fragment as it is) of source s,
  * queued for its targets; iface_dir as cp_frame's (a static mirror's
- * direction); super_mtu: a GRO/TSO super-packet to cut to this MTU (0: not one). */
+ * direction); super_mtu: a GRO/TSO super-packet to cut to this MTU (0: not
+ * one); now_ms: the capture clock (cap_clock_now_ms(), read once per frame). */
 void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v, int iface_dir,
-               unsigned super_mtu);
+               unsigned super_mtu, int64_t now_ms);
 /* Sends the batch (after each cap_source_dispatch() and before the loop sleeps). */
 void cp_mirror_flush(struct cap_proc *p);
 /* The sender's sockets, events 0 (POLLERR: the error queue); returns how many. */
@@ -241,6 +242,9 @@ void cp_mirror_errors(struct cap_proc *p);
 int cp_mirror_timers(struct cap_proc *p, uint64_t now_ms);
 /* Once a second: source drops, timers. */
 void cp_mirror_tick(struct cap_proc *p);
+/* s's kernel + interface + ring drops are now total: the new ones since the
+ * last call count against the intercepts last seen on s (ms_source_drops). */
+void cp_mirror_source_drops(struct cap_proc *p, struct cp_source *s, uint64_t total, int64_t now);
 void cp_mirror_stats(struct cap_proc *p);
 /* Is v a datagram this process sent to analyzer a, or to any analyzer it
  * sent to lately (never mirrored: a datagram to one target's analyzer may

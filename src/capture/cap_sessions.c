@@ -256,6 +256,19 @@ void cp_sess_list(struct cap_proc *p, const struct ipc_list_req *req)
             rec.u.list_page.has_total = 1;
             rec.u.list_page.total = req->offset + (uint32_t)n;
         }
+    } else if (strcmp(req->list, "statistics") == 0) {
+        /* `show mirror statistics`: per intercept, then per analyzer (empty without p->ms) */
+        size_t max = req->max_rows < CP_LIST_ROWS ? req->max_rows : CP_LIST_ROWS;
+        n = p->ms != NULL ? ms_list(p->ms, req->offset, max, rows, &more) : 0;
+        if (n > max)
+            n = max;
+        rec.u.list_page.has_count = 1;
+        rec.u.list_page.count =
+            p->ms != NULL ? (uint32_t)(ms_count_icpt(p->ms) + ms_count_analyzers(p->ms)) : 0;
+        if (!more && (n > 0 || req->offset == 0)) {
+            rec.u.list_page.has_total = 1;
+            rec.u.list_page.total = req->offset + (uint32_t)n;
+        }
     } else {
         p->list_unknown++;
     }

@@ -24,6 +24,16 @@ static int named_by_static(const struct cap_proc *p, const char *ifname)
     return 0;
 }
 
+/* Is a among d[0..n) already (many static mirrors share an analyzer)? */
+static int known(const struct cx_dest *d, size_t n, const struct trig_analyzer *a)
+{
+    for (size_t i = 0; i < n; i++)
+        if (d[i].an.family == a->family && d[i].an.port == a->port &&
+            memcmp(d[i].an.addr, a->addr, sizeof(a->addr)) == 0)
+            return 1;
+    return 0;
+}
+
 void cp_static_exclude(struct cap_proc *p)
 {
     static struct cx_dest d[CP_EXCL_DESTS]; /* one thread */
@@ -34,7 +44,7 @@ void cp_static_exclude(struct cap_proc *p)
 
     for (size_t i = 0; i < p->ntrig; i++) {
         const struct pm_trigger *r = &p->trig[i].rule;
-        if (r->type != TRIG_INTERFACE)
+        if (r->type != TRIG_INTERFACE || known(d, n, &r->analyzer))
             continue;
         if (n == CP_EXCL_DESTS) {
             too_many = 1;

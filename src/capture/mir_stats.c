@@ -61,6 +61,7 @@ struct mir_stats {
     /* totals since ms_new (entries come and go; STATS counters only grow) */
     uint64_t tot_lost[MS_LOSS_KINDS], tot_fragmented, tot_split, tot_unsplit, tot_outages;
     int64_t next_active_ms;
+    uint32_t last_ic; /* the entry found last: a run of one intercept's packets skips the hash */
 };
 
 /* ---- keys and indexes ------------------------------------------------------------------- */
@@ -262,6 +263,7 @@ struct mir_stats *ms_new(unsigned hold_down_s, const struct ms_hooks *h)
     for (uint32_t i = 0; i < MS_ANALYZER_MAX; i++)
         m->free_an[i] = MS_ANALYZER_MAX - 1 - i;
     m->nfree_ic = MS_ICPT_MAX;
+    m->last_ic = MS_NONE;
     m->nfree_an = MS_ANALYZER_MAX;
     return m;
 }
@@ -297,7 +299,9 @@ uint32_t ms_icpt(struct mir_stats *m, uint32_t mirror_id, uint32_t session_id,
         m->unattributed++;
         return MS_NONE;
     }
-    uint32_t x = find_ic(m, mirror_id, session_id, an);
+    uint32_t x = m->last_ic;
+    if (x == MS_NONE || !ic_is(&m->ic[x], mirror_id, session_id, an))
+        x = find_ic(m, mirror_id, session_id, an);
     if (x == MS_NONE) {
         uint32_t a = m->nfree_ic > 0 ? get_an(m, an) : MS_NONE;
         if (a == MS_NONE) {
@@ -320,6 +324,7 @@ uint32_t ms_icpt(struct mir_stats *m, uint32_t mirror_id, uint32_t session_id,
         m->ix_ic[i] = x + 1;
     }
     struct icpt_ent *e = &m->ic[x];
+    m->last_ic = x;
     e->s.router_id = router_id;
     e->s.src_idx = src_idx;
     e->s.last_ms = now_ms;
@@ -507,6 +512,8 @@ static void icpt_release(struct mir_stats *m, uint32_t x)
     ix_del(m, m->ix_ic, IX_ICPT_SLOTS, ix_pos(m->ix_ic, IX_ICPT_SLOTS, home_ic(m, x), x), home_ic);
     OPENSSL_cleanse(e, sizeof(*e));
     m->free_ic[m->nfree_ic++] = x;
+    if (m->last_ic == x)
+        m->last_ic = MS_NONE;
     if (m->an[a].refs > 0)
         m->an[a].refs--;
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pcap/dlt.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,6 +23,8 @@
 #include "pmirrord/jm_send.h"
 #include "pmirrord/mir_stats.h"
 #include "pmirrord/ip_reasm.h"
+#include "pmirrord/jm_send.h"
+#include "pmirrord/mir_stats.h"
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sess_engine.h"
 
@@ -476,6 +479,79 @@ static void test_list_unknown(void)
     ipc_chan_free(peer);
 }
 
+/* LIST_REQ "statistics" (`show mirror statistics`): the rows of p->ms, an
+ * empty page while there is none. */
+struct stat_page {
+    struct ipc_list_page pg;
+    char rows[4][256];
+};
+
+static void on_stat_page(struct ipc_rec *rec, void *arg)
+{
+    struct stat_page *sp = arg;
+    if (rec->type != IPC_LIST_PAGE)
+        return;
+    sp->pg = rec->u.list_page;
+    for (size_t i = 0; i < rec->u.list_page.nrows && i < 4; i++)
+        snprintf(sp->rows[i], sizeof(sp->rows[i]), "%.*s", (int)rec->u.list_page.rows[i].len,
+                 rec->u.list_page.rows[i].s);
+}
+
+static void stat_req(struct cap_proc *p, struct ipc_chan *peer, uint32_t offset, uint32_t max,
+                     struct stat_page *sp)
+{
+    static struct ipc_rec rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_LIST_REQ;
+    rec.u.list_req.request_id = 40 + offset;
+    rec.u.list_req.offset = offset;
+    rec.u.list_req.max_rows = max;
+    snprintf(rec.u.list_req.list, sizeof(rec.u.list_req.list), "statistics");
+    cp_on_chan_c(&rec, p);
+    memset(sp, 0, sizeof(*sp));
+    CHECK(ipc_chan_flush(p->chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_stat_page, sp) > 0)
+        ;
+    CHECK(sp->pg.request_id == 40 + offset && sp->pg.offset == offset);
+}
+
+static void test_list_statistics(void)
+{
+    static struct cap_proc p;
+    int sv[2];
+    char err[256];
+    static struct stat_page sp;
+
+    memset(&p, 0, sizeof(p));
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    p.chan_c = ipc_chan_new(sv[0], CP_CHAN_BACKLOG, cp_chan_full, &p, err, sizeof(err));
+    struct ipc_chan *peer = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(p.chan_c != NULL && peer != NULL);
+    stat_req(&p, peer, 0, 50, &sp); /* no accounting yet: empty, known */
+    CHECK(sp.pg.nrows == 0 && sp.pg.more == 0 && sp.pg.has_count && sp.pg.count == 0);
+    CHECK(p.list_reqs == 1 && p.list_unknown == 0);
+
+    p.ms = ms_new(10, NULL);
+    CHECK(p.ms != NULL);
+    struct trig_analyzer a = {.family = 4, .addr = {127, 0, 0, 2}, .port = 30030};
+    uint32_t h = ms_icpt(p.ms, 77, 5, &a, 0, 0, 1700000000000);
+    ms_sent(p.ms, h, 128, 0, 1700000000000);
+    stat_req(&p, peer, 0, 50, &sp);
+    CHECK(sp.pg.nrows == 2 && sp.pg.more == 0 && sp.pg.count == 2);
+    CHECK(sp.pg.has_total && sp.pg.total == 2);
+    CHECK(strcmp(sp.rows[0], "intercept mid=77 sid=5 analyzer=127.0.0.2:30030 packets=1 bytes=128 "
+                             "lost=0 lost-source=0 lost-send=0 lost-unreachable=0 lost-snapped=0 "
+                             "lost-other=0 fragmented=0 split=0 unsplit=0") == 0);
+    CHECK(strncmp(sp.rows[1], "analyzer 127.0.0.2:30030 state=up packets=1 bytes=128 ", 54) == 0);
+    stat_req(&p, peer, 0, 1, &sp); /* pages */
+    CHECK(sp.pg.nrows == 1 && sp.pg.more == 1 && !sp.pg.has_total);
+    stat_req(&p, peer, 1, 1, &sp);
+    CHECK(sp.pg.nrows == 1 && sp.pg.more == 0 && strncmp(sp.rows[0], "analyzer ", 9) == 0);
+    ms_free(p.ms);
+    ipc_chan_free(p.chan_c);
+    ipc_chan_free(peer);
+}
+
 /* The data path never mirrors the datagrams the process sent itself. */
 static void test_own_datagram(void)
 {
@@ -483,20 +559,25 @@ static void test_own_datagram(void)
     struct pkt_view v;
     struct trig_analyzer a = {.family = 4, .addr = {127, 0, 0, 61}, .port = 30030};
 
+    char err[256];
     memset(&p, 0, sizeof(p));
-    p.jm_port4 = 41000;
+    p.jm = jm_new(NULL, NULL, err, sizeof(err));
+    CHECK(p.jm != NULL);
+    uint16_t ours = jm_source_port(p.jm, &a), other = (uint16_t)(ours + 1);
+    while (jm_is_local_port(p.jm, 4, other))
+        other++;
     memset(&v, 0, sizeof(v));
     v.family = PKT_FAM_IPV4;
     v.proto = IPPROTO_UDP;
     v.flags = PKT_F_PORTS;
     memcpy(v.src, (uint8_t[]){127, 0, 0, 1}, 4);
     memcpy(v.dst, a.addr, 4);
-    v.sport = 41000;
+    v.sport = ours;
     v.dport = 30030;
     CHECK(cp_own_datagram(&p, &v, &a));
-    v.sport = 41001; /* another sender to the same analyzer */
+    v.sport = other; /* another sender to the same analyzer */
     CHECK(!cp_own_datagram(&p, &v, &a));
-    v.sport = 41000;
+    v.sport = ours;
     v.dport = 30031;
     CHECK(!cp_own_datagram(&p, &v, &a));
     v.dport = 30030;
@@ -517,16 +598,17 @@ static void test_own_datagram(void)
     struct trig_analyzer b = {.family = 4, .addr = {127, 0, 0, 62}, .port = 30040};
     v.family = PKT_FAM_IPV4;
     v.flags = PKT_F_PORTS;
-    v.sport = 41000;
+    v.sport = ours;
     v.dport = 30030;
     CHECK(!cp_own_datagram(&p, &v, &b)); /* A's analyzer never sent to: not known */
     p.jm_to[0] = a;
     p.jm_nto = 1;
     CHECK(cp_own_datagram(&p, &v, &b) && cp_own_datagram(&p, &v, NULL));
-    v.sport = 41001; /* someone else's datagram to A's analyzer */
+    v.sport = other; /* someone else's datagram to A's analyzer */
     CHECK(!cp_own_datagram(&p, &v, &b) && !cp_own_datagram(&p, &v, NULL));
     v.flags = PKT_F_FRAG; /* a later fragment to A's analyzer */
     CHECK(cp_own_datagram(&p, &v, &b));
+    jm_free(p.jm);
 }
 
 /* The wiring end to end without a process: an Access-Accept fact with LI
@@ -535,7 +617,8 @@ static void test_own_datagram(void)
  * analyzer, a snapped one does not, the Stop ends it (INTERCEPT DOWN);
  * RESTORE and LIST_REQ reach the engine; STATS of the four new sources. */
 struct wired {
-    unsigned up, down, events, pages;
+    unsigned up, down, events, pages, unreach;
+    uint32_t an_ip;
     uint32_t mid, sid;
     size_t rows;
     int sources; /* bit 0 radius, 1 dhcp, 2 sessions, 3 jmirror */
@@ -553,6 +636,10 @@ static void on_wired(struct ipc_rec *rec, void *arg)
         g->sid = rec->u.intercept.ic.session_id;
     } else if (rec->type == IPC_EVENT) {
         g->events++;
+        if (rec->u.event.trap == PM_TRAP_ANALYZER_UNREACHABLE) {
+            g->unreach++;
+            g->an_ip = rec->u.event.analyzer_ip;
+        }
     } else if (rec->type == IPC_LIST_PAGE) {
         g->pages++;
         g->rows = rec->u.list_page.nrows;
@@ -672,11 +759,76 @@ static void test_wired(void)
     CHECK(strstr(mrows[0], " lost-snapped=1 ") != NULL);
     CHECK(strstr(mrows[1], "analyzer 127.0.0.62:") == mrows[1]);
     CHECK(strstr(mrows[1], " state=up packets=1 bytes=40 ") != NULL);
+    /* a GRO super-packet (TCP, 3000 octets of payload) on a source of MTU 1500:
+     * cut back into three wire packets, each its own datagram */
+    static uint8_t sp[14 + 40 + 3000];
+    memcpy(sp, fr, 14);
+    static const uint8_t iph[] = {0x45, 0, 0x0b, 0xe0, 0, 7, 0x40, 0,  64, 6,
+                                  0,    0, 198,  18,   0, 2, 198,  18, 0,  9}; /* total 3040, DF */
+    memcpy(sp + 14, iph, sizeof(iph));
+    uint8_t *tcp = sp + 14 + 20;
+    memset(tcp, 0, 20);
+    tcp[0] = 0x13, tcp[1] = 0x88, tcp[3] = 80;         /* 5000 -> 80 */
+    tcp[4] = 0, tcp[5] = 0, tcp[6] = 0x10, tcp[7] = 0; /* seq 4096 */
+    tcp[12] = 0x50, tcp[13] = 0x18;                    /* ACK PSH */
+    tcp[14] = 0xff, tcp[15] = 0xff;
+    for (size_t i = 0; i < 3000; i++)
+        sp[54 + i] = (uint8_t)i;
+    s->mtu = 1500;
+    struct cap_packet cpk = {.dlt = DLT_EN10MB,
+                             .ts_sec = 1700000001,
+                             .ts_usec = 1500,
+                             .caplen = sizeof(sp),
+                             .wirelen = sizeof(sp),
+                             .flags = CAP_PKT_SUPER,
+                             .data = sp};
+    CHECK(cp_on_packet(s, NULL, &cpk) == CAP_PKT_TAKEN);
+    CHECK(jm_pending(p.jm) == 3 && p.mir_split == 1);
+    cp_mirror_flush(&p);
+    static uint8_t big[2048];
+    size_t want[3] = {8 + 1500, 8 + 1500, 8 + 40 + 80}, off = 0;
+    for (int i = 0; i < 3; i++) {
+        got = recv(rx, big, sizeof(big), 0);
+        CHECK(got == (ssize_t)want[i] && memcmp(big, hdr, 8) == 0);
+        size_t pl = (size_t)got - 8 - 40;
+        CHECK(memcmp(big + 8 + 40, sp + 54 + off, pl) == 0); /* the payload in order */
+        CHECK((big[8 + 33] & 0x08) == (i == 2 ? 0x08 : 0));  /* PSH only on the last */
+        off += pl;
+    }
+    CHECK(off == 3000 && p.mir_copies == 4);
+    ms_totals(p.ms, lost, &frag, &split, &unsplit, &outages);
+    CHECK(split == 1 && unsplit == 0 && lost[MS_LOSS_SNAPPED] == 1);
+    s->mtu = 0;
+    /* drops on the intercept's source count against it (only the new ones) */
+    cp_mirror_source_drops(&p, s, 5, INT64_C(1700000002000));
+    cp_mirror_source_drops(&p, s, 5, INT64_C(1700000002500));
+    cp_mirror_source_drops(&p, &p.src[1], 7, INT64_C(1700000002500)); /* another source */
+    ms_totals(p.ms, lost, &frag, &split, &unsplit, &outages);
+    CHECK(lost[MS_LOSS_SOURCE] == 5 && p.mir_source_drops == 12);
+    /* the analyzer goes away: the port unreachable comes back on the error
+     * queue (POLLERR), the analyzer is down, AnalyzerUnreachable once */
+    close(rx);
+    for (uint8_t k = 5; k < 7; k++) {
+        n = udp_frame(fr, 5000, 53, k);
+        cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 3000u + k, -1);
+        cp_mirror_flush(&p);
+        struct pollfd pf[JM_FDS_MAX];
+        size_t np = cp_mirror_pollfds(&p, pf, JM_FDS_MAX);
+        CHECK(np >= 1 && pf[0].events == 0);
+        if (poll(pf, np, 2000) > 0)
+            cp_mirror_errors(&p);
+    }
+    CHECK(ms_list(p.ms, 0, 8, mrows, &more) == 2);
+    CHECK(strstr(mrows[1], " state=down ") != NULL);
+    CHECK(ipc_chan_flush(p.chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_wired, &g) > 0)
+        ;
+    CHECK(g.unreach == 1 && g.an_ip == an.sin_addr.s_addr);
     /* a signalling-only source mirrors nothing */
     s->spec.role = CAP_ROLE_SIGNALLING;
     n = udp_frame(fr, 5000, 53, 3);
     cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 2000, -1);
-    CHECK(p.mir_packets == 2 && p.mir_copies == 1); /* not even looked up */
+    CHECK(p.mir_packets == 5); /* not even looked up */
     s->spec.role = CAP_ROLE_BOTH;
 
     /* show mirror subscribers; a restore of what is already up is refused */
@@ -718,12 +870,13 @@ static void test_wired(void)
         ;
     CHECK(g.pages == 1 && g.rows == 1);
     CHECK(g.up == 2 && g.down == 1 && g.sources == 15);
+    uint64_t copies = p.mir_copies + p.mir_failed;
     n = udp_frame(fr, 5000, 53, 4); /* no longer a target */
     cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000100, 0, -1);
-    CHECK(p.mir_copies == 1);
+    cp_mirror_flush(&p); /* as the loop does after each pass */
+    CHECK(p.mir_copies + p.mir_failed == copies);
 
     pm_event_set_sink(NULL, NULL);
-    close(rx);
     cp_sess_free(&p);
     cp_mlog_free(&p);
     pkt_dedupe_free(p.dedupe);
@@ -741,6 +894,7 @@ int main(void)
     test_slice_read();
     test_mlog_queue();
     test_list_unknown();
+    test_list_statistics();
     test_own_datagram();
     test_wired();
     printf("test_cap_proc: ok\n");

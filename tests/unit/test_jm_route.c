@@ -4,6 +4,7 @@
  * of its own (unshare(CLONE_NEWNET), root), a veth of MTU 1400,
  * routes with `mtu 1280` (IPv4 and IPv6) and without, an unroutable
  * destination (0, within the bounded wait), the cache and jm_route_flush(),
+ * answers of another exchange skipped,
  * and mirrorInterface by name.
  */
 #include "pmirrord/jm_route.h"
@@ -11,10 +12,13 @@
 #include "check.h"
 
 #include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +50,29 @@ static unsigned mtu_of(struct jm_route *r, const char *addr, int64_t t)
 {
     struct trig_analyzer a = an(addr);
     return jm_route_mtu(r, &a, t);
+}
+
+/* A request on the jm_route socket whose answer nobody reads: the next
+ * exchange finds it first and must skip it (its sequence number). */
+static void stale_request(struct jm_route *r, const char *dst)
+{
+    struct {
+        struct nlmsghdr h;
+        struct rtmsg rt;
+        struct rtattr a;
+        uint8_t addr[4];
+    } req;
+    memset(&req, 0, sizeof req);
+    req.h.nlmsg_len = sizeof req;
+    req.h.nlmsg_type = RTM_GETROUTE;
+    req.h.nlmsg_flags = NLM_F_REQUEST;
+    req.h.nlmsg_seq = 7;
+    req.rt.rtm_family = AF_INET;
+    req.rt.rtm_dst_len = 32;
+    req.a.rta_type = RTA_DST;
+    req.a.rta_len = RTA_LENGTH(4);
+    CHECK(inet_pton(AF_INET, dst, req.addr) == 1);
+    CHECK(send(jm_route_fd(r), &req, sizeof req, 0) == (ssize_t)sizeof req);
 }
 
 static void test_loopback(void)
@@ -82,6 +109,12 @@ static void test_netns(void)
     CHECK(mtu_of(r, "2001:db8:6::7", t) == 1280);
     CHECK(mtu_of(r, "2001:db8:5::9", t) == 1400);
     CHECK(mtu_of(r, "127.0.0.1", t) == 65536);
+
+    /* a stale answer (about lo, no MTU metric) queued before ours: skipped */
+    stale_request(r, "127.0.0.9");
+    stale_request(r, "198.18.5.9");
+    CHECK(mtu_of(r, "198.18.6.8", t) == 1280);
+    CHECK(mtu_of(r, "198.18.5.8", t) == 1400);
 
     /* no route here (no default route in this namespace): 0, at once */
     int64_t t0 = now();
