@@ -40,8 +40,14 @@ int pm_capture_proc_main(int argc, char **argv, const struct pm_daemon_hooks *ho
 struct cap_clock {
     int offline_only; /* 1: every running source is a pcap file */
     uint64_t last_pkt_ms;
+    uint64_t pass_ms; /* CLOCK_REALTIME read once per pass over the sources (0: none) */
 };
 void cap_clock_packet(struct cap_clock *c, int64_t ts_sec, uint32_t ts_usec);
 uint64_t cap_clock_now_ms(const struct cap_clock *c);
+/* The loop reads the clock once before each pass over the sources; the
+ * frames of that pass share the reading (cap_clock_frame_ms), so a frame
+ * costs no clock_gettime.  A pass lasts a few milliseconds at most. */
+void cap_clock_pass(struct cap_clock *c);
+uint64_t cap_clock_frame_ms(const struct cap_clock *c);
 
 #endif

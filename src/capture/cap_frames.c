@@ -34,6 +34,20 @@ uint64_t cap_clock_now_ms(const struct cap_clock *c)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+void cap_clock_pass(struct cap_clock *c)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    c->pass_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t cap_clock_frame_ms(const struct cap_clock *c)
+{
+    if (c->offline_only || c->pass_ms == 0)
+        return cap_clock_now_ms(c);
+    return c->pass_ms;
+}
+
 int cp_radius_port(uint16_t port)
 {
     return port == 1812 || port == 1813 || port == 1645 || port == 1646 || port == 3799;
@@ -110,7 +124,7 @@ void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *d
     struct pkt_view v;
 
     cap_clock_packet(&p->clock, ts_sec, ts_usec);
-    uint64_t now = cap_clock_now_ms(&p->clock);
+    uint64_t now = cap_clock_frame_ms(&p->clock);
     if (pkt_decode(dlt, data, caplen, wirelen, &v) != 0) {
         s->malformed++;
         p->malformed++;
@@ -119,7 +133,8 @@ void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *d
     p->decoded++;
     if (v.family == PKT_FAM_NONE)
         return;
-    if (pkt_dedupe_seen(p->dedupe, &v, (unsigned)(s - p->src), now)) {
+    /* copies are dropped only across sources: one source has none */
+    if (p->nsrc > 1 && pkt_dedupe_seen(p->dedupe, &v, (unsigned)(s - p->src), now)) {
         s->duplicates++;
         p->duplicates++;
         return;

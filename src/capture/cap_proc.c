@@ -461,6 +461,7 @@ static int run_loop(struct cap_proc *p)
                 cp_mirror_errors(p); /* reads every socket's queue */
                 break;
             }
+        cap_clock_pass(&p->clock); /* one clock reading for the frames of this pass */
         for (size_t i = 0; i < p->nsrc; i++) {
             if (p->src[i].src != NULL && !held(p, &p->src[i]) &&
                 cap_source_dispatch(p->src[i].src, err, sizeof(err)) < 0)

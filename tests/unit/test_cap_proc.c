@@ -139,6 +139,7 @@ static void test_frames(void)
     memset(&p, 0, sizeof(p));
     p.test_build = 1;
     p.clock.offline_only = 1;
+    p.nsrc = 2; /* copies are dropped only across sources */
     p.dedupe = pkt_dedupe_new(1024, 50, NULL);
     p.reasm = reasm_new(16, 1 << 16, 1000);
     CHECK(p.dedupe != NULL && p.reasm != NULL);
