@@ -232,6 +232,7 @@ class World:
         name = "juniPacketMirror" + kind
         wait_for(lambda: any(k == name for k, _ in self.notes()), 20,
                  what="%s at snmptrapd (got %s)" % (kind, [k for k, _ in self.notes()]))
+        print("   snmptrapd received %s" % name, flush=True)
 
     def mirrored(self, marker):
         return self.jm.marked(marker.encode())
@@ -268,8 +269,10 @@ class World:
         self.wait_note("SessionStart")
         self.login(b)
         step("bob logs in: Access-Accept without LI VSAs, Accounting-Request Start")
-        wait_for(lambda: b["ip"] in self.ctl.request("show mirror subscribers")[1], 10,
-                 what="bob's session tracked")
+        subs = wait_for(lambda: b["ip"] in self.ctl.request("show mirror subscribers")[1] and
+                        self.ctl.request("show mirror subscribers")[1], 10, what="bob's session tracked")
+        step("the sessions pmirrord learnt from RADIUS (show mirror subscribers; * marks a target):")
+        print(self.indent(subs, 5))
         self.traffic(a, "alice: logged in")
         self.traffic(b, "bob: never a target")
         self.wait_mirrored("alice: logged in", 2 * COUNT)
@@ -376,8 +379,8 @@ class World:
             print(self.indent("\n".join(kept) or out))
 
     @staticmethod
-    def indent(text):
-        return "\n".join("  " + ln for ln in text.rstrip("\n").splitlines())
+    def indent(text, n=2):
+        return "\n".join(" " * n + ln for ln in text.rstrip("\n").splitlines())
 
 
 def main():
