@@ -270,8 +270,10 @@ class World:
         self.login(b)
         step("bob logs in: Access-Accept without LI VSAs, Accounting-Request Start")
         subs = wait_for(lambda: b["ip"] in self.ctl.request("show mirror subscribers")[1] and
-                        self.ctl.request("show mirror subscribers")[1], 10, what="bob's session tracked")
-        step("the sessions pmirrord learnt from RADIUS (show mirror subscribers; * marks a target):")
+                        self.ctl.request("show mirror subscribers")[1], 10,
+                        what="bob's session tracked")
+        step("the sessions pmirrord learnt from RADIUS (show mirror subscribers; "
+             "* marks a target):")
         print(self.indent(subs, 5))
         self.traffic(a, "alice: logged in")
         self.traffic(b, "bob: never a target")
