@@ -199,10 +199,13 @@ class World:
         import json
         return json.loads(body)
 
+    def source_counters(self, source):
+        return {c["counter"]: c["value"] for c in self.stats().get("counters", [])
+                if c["source"] == source}
+
     def source(self, name):
         """The counters of capture source name ({"state": 1 (up), "packets": N, ...})."""
-        return {c["counter"]: c["value"] for c in self.stats().get("counters", [])
-                if c["source"] == "src:" + name}
+        return self.source_counters("src:" + name)
 
     def snmpget_trapenable(self):
         e = self.env
@@ -298,6 +301,11 @@ class World:
         self.traffic(a, "alice: after CoA on")
         self.traffic(b, "bob: never a target")
         self.wait_mirrored("alice: after CoA on", 2 * COUNT)
+        # the statistics while alice is still a target (an intercept's row ends with it),
+        # once the capture process's counters (sent each second) count every datagram
+        wait_for(lambda: self.source_counters("jmirror").get("sent", 0) >= 4 * COUNT, 10,
+                 interval=0.2, what="the jmirror counters to count %d datagrams" % (4 * COUNT))
+        self.stats_text = self.pmirrorctl("show", "mirror", "statistics")
         self.ok(rp.acct(self.bng, "Stop", a["user"], a["asid"], [
             ("Framed-IP-Address", a["ip"]), ("Acct-Session-Time", "30"),
             ("Acct-Terminate-Cause", "User-Request")]), "Accounting-Stop of alice")
@@ -368,17 +376,16 @@ class World:
         print(self.indent(self.pmirrorctl("show", "snmp", "secure-log")))
 
     def show_stats(self):
-        heading("4. Statistics: pmirrorctl -e show mirror statistics")
-        out = self.pmirrorctl("show", "mirror", "statistics")
-        rows = [ln for ln in out.splitlines() if ln.startswith(("intercept ", "analyzer "))]
-        if rows:
-            print(self.indent("\n".join(rows)))
-        else:
-            # without per-intercept rows: the jmirror sender's counters and the sessions'
-            keep = re.compile(r"^(jmirror +[a-z_]+ +\d+|sessions +(sessions|targets|created|ended|"
-                              r"events_raised) +\d+)$")
-            kept = [ln for ln in out.splitlines() if keep.match(ln.strip())]
-            print(self.indent("\n".join(kept) or out))
+        heading("4. Statistics: pmirrorctl -e show mirror statistics (before alice logged out)")
+        out = self.stats_text
+        rows = [ln.strip() for ln in out.splitlines()
+                if ln.strip().startswith(("intercept mid=", "analyzer "))]
+        # the jmirror sender's counters (STATS "jmirror") and the sessions'
+        keep = re.compile(r"^(jmirror +(sent|packets|bytes|batches|send_errors|err_unreach|"
+                          r"fragmented|lost_source|lost_send|lost_unreach|outages) +\d+|"
+                          r"sessions +(sessions|targets|created|events_raised) +\d+)$")
+        rows += [ln.strip() for ln in out.splitlines() if keep.match(ln.strip())]
+        print(self.indent("\n".join(rows) or out))
 
     @staticmethod
     def indent(text, n=2):
