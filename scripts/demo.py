@@ -26,6 +26,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 HERE = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -330,7 +331,8 @@ class World:
                 "TargetIpAddress", "AnalyzerAddress", "TerminationReason")
         for kind, vals in self.notes():
             print("  %s" % kind)
-            print("      " + ", ".join("%s = %s" % (k, vals[k]) for k in keys if k in vals))
+            print(textwrap.fill(", ".join("%s = %s" % (k, vals[k]) for k in keys if k in vals), 100,
+                                initial_indent="      ", subsequent_indent="      "))
 
     def show_capture(self):
         heading("2. The analyzer's capture: tshark decodes each UDP datagram to %s:%d as jmirror "
@@ -369,14 +371,15 @@ class World:
         return r.stdout
 
     def show_logs(self):
-        heading("3. The secure logs, readable only after mirror-enable: "
+        heading("3. The mirror log, a secure log readable only after mirror-enable: "
                 "pmirrorctl -e show mirror log")
         print(self.indent(self.pmirrorctl("show", "mirror", "log")))
-        heading("   pmirrorctl -e show snmp secure-log  (the SNMP audit log: the NMS's requests)")
+        heading("4. The SNMP audit log, the other secure log (the NMS's requests, the traps sent): "
+                "pmirrorctl -e show snmp secure-log")
         print(self.indent(self.pmirrorctl("show", "snmp", "secure-log")))
 
     def show_stats(self):
-        heading("4. Statistics: pmirrorctl -e show mirror statistics (before alice logged out)")
+        heading("5. Statistics: pmirrorctl -e show mirror statistics (before alice logged out)")
         out = self.stats_text
         rows = [ln.strip() for ln in out.splitlines()
                 if ln.strip().startswith(("intercept mid=", "analyzer "))]
@@ -389,7 +392,9 @@ class World:
 
     @staticmethod
     def indent(text, n=2):
-        return "\n".join(" " * n + ln for ln in text.rstrip("\n").splitlines())
+        # a table's rule no wider than a terminal (pmirrorctl draws it as wide as the widest entry)
+        return "\n".join(" " * n + re.sub(r"-{100,}", "-" * 96, ln)
+                         for ln in text.rstrip("\n").splitlines())
 
 
 def main():
