@@ -37,41 +37,42 @@
 #define JM_HDR_LEN      8
 #define JM_PORTS_MAX    16 /* analyzer ports with their own socket, per family */
 #define JM_FDS_MAX      (2 * (JM_PORTS_MAX + 1))
-#define JM_BATCH_MAX    64          /* datagrams per jm_flush() (sendmmsg vlen) */
-#define JM_ARENA_BYTES  (1u << 20)  /* slot space of one batch; full: flushed */
-#define JM_DEFAULT_PORT 30030       /* Wireshark's jmirror port: always given a socket */
+#define JM_BATCH_MAX    64         /* datagrams per jm_flush() (sendmmsg vlen) */
+#define JM_ARENA_BYTES  (1u << 20) /* slot space of one batch; full: flushed */
+#define JM_DEFAULT_PORT 30030      /* Wireshark's jmirror port: always given a socket */
 
 struct jm_opts {
     int has_src4, has_src6; /* mirrorSource, per family */
     uint8_t src4[4];        /* network order */
     uint8_t src6[16];
-    int dscp;                 /* mirrorDscp 0..63; -1: leave the kernel's 0 */
-    char ifname[IF_NAMESIZE]; /* mirrorInterface; "" none */
+    int dscp;                     /* mirrorDscp 0..63; -1: leave the kernel's 0 */
+    char ifname[IF_NAMESIZE];     /* mirrorInterface; "" none */
     uint16_t ports[JM_PORTS_MAX]; /* host order: the analyzer ports of the configured
                                    * triggers, JM_DEFAULT_PORT added by jm_new() */
     size_t nports;
-    int dry_run; /* bench: datagrams are built into the batch, counted, not sent */
+    int dry_run; /* bench: datagrams are built into the batch, counted (built),
+                  * reported as sent; no socket is opened, no system call made */
 };
 
 struct jm_stats {
-    uint64_t sent, bytes;   /* datagrams sent and their octets (UDP payload) */
-    uint64_t batches;       /* sendmmsg calls that sent at least one datagram */
-    uint64_t send_errors;   /* datagrams the kernel refused (errno counted per reason below) */
-    uint64_t err_unreach;   /* of which EHOSTUNREACH, ENETUNREACH, ECONNREFUSED */
-    uint64_t err_nobufs;    /* of which EAGAIN, ENOBUFS (socket buffer full: sends never wait) */
-    uint64_t too_big;       /* larger than a UDP datagram can carry */
-    uint64_t no_socket;     /* the analyzer's family has no socket */
+    uint64_t sent, bytes;    /* datagrams sent and their octets (UDP payload) */
+    uint64_t batches;        /* sendmmsg calls that sent at least one datagram */
+    uint64_t send_errors;    /* datagrams the kernel refused (errno counted per reason below) */
+    uint64_t err_unreach;    /* of which EHOSTUNREACH, ENETUNREACH, ECONNREFUSED */
+    uint64_t err_nobufs;     /* of which EAGAIN, ENOBUFS (socket buffer full: sends never wait) */
+    uint64_t too_big;        /* larger than a UDP datagram can carry */
+    uint64_t no_socket;      /* the analyzer's family has no socket */
     uint64_t sport_fallback; /* sent from the ephemeral-port socket (its port not bound) */
-    uint64_t icmp_errors;   /* error-queue entries read (jm_read_errors) */
-    uint64_t built;         /* dry run: datagrams built and not sent */
+    uint64_t icmp_errors;    /* error-queue entries read (jm_read_errors) */
+    uint64_t built;          /* dry run: datagrams built and not sent */
 };
 
 /* What became of each queued datagram, reported by jm_flush() in queue order. */
 struct jm_result {
-    uint32_t tag;                      /* as given to jm_queue() */
-    const struct trig_analyzer *an;    /* the destination (valid during the call) */
-    size_t bytes;                      /* UDP payload octets */
-    int err;                           /* 0 sent; else the errno */
+    uint32_t tag;                   /* as given to jm_queue() */
+    const struct trig_analyzer *an; /* the destination (valid during the call) */
+    size_t bytes;                   /* UDP payload octets */
+    int err;                        /* 0 sent; else the errno */
 };
 
 struct jm_hooks {
@@ -106,14 +107,19 @@ uint16_t jm_source_port(const struct jm_sender *s, const struct trig_analyzer *a
 /* Writes the 8-octet header (version 0). */
 void jm_header(uint8_t out[JM_HDR_LEN], uint32_t mirror_id, uint32_t session_id);
 
-/* Queues ip[0..len) (an IP packet, already cut to its total length) to a;
- * flushes first when the batch is full.  0 queued; -1 not (too big, no
- * socket: counted, and reported through hooks->result with err set). */
+/* Queues ip[0..len) (an IP packet, already cut to its total length) to a
+ * (copied: a need not outlive the call); flushes first when the batch is
+ * full.  0 queued; -1 not (too big: EMSGSIZE, no socket for the family:
+ * EAFNOSUPPORT; counted, and reported through hooks->result by the next
+ * jm_flush(), in its place in the queue order, like every datagram). */
 int jm_queue(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror_id,
              uint32_t session_id, const uint8_t *ip, size_t len, uint32_t tag);
-/* Sends what is queued; each datagram's outcome through hooks->result.  A
- * datagram refused by the kernel is not retried, except once after an
- * error that belonged to an earlier datagram (a pending ICMP error). */
+/* Sends what is queued; each datagram's outcome through hooks->result, in
+ * queue order, once the whole batch is sent (a hook must not queue or flush).
+ * A datagram refused by the kernel is not retried, except once after an
+ * unreachable-kind error that may have belonged to an earlier datagram (a
+ * pending ICMP error); EAGAIN (socket buffer full) fails the rest of that
+ * socket's run at once. */
 void jm_flush(struct jm_sender *s);
 size_t jm_pending(const struct jm_sender *s);
 /* Reads every socket's error queue (MSG_ERRQUEUE); hooks->icmp per entry.

@@ -64,10 +64,11 @@ int sbx_set_output_fds(const int *fds, size_t n, char *err, size_t errlen);
  * no sendmsg, which could name another socket): the syslog connection. */
 int sbx_set_send_only_fd(int fd);
 /* Before phase 2: datagram sockets the process opened for sending (the
- * jmirror sender's, jm_send.h) on which sendto and sendmsg may name a
- * destination address; every other descriptor still cannot.  Negative
- * entries are skipped.  At most SBX_DGRAM_FDS_MAX. */
-#define SBX_DGRAM_FDS_MAX 4
+ * jmirror sender's, jm_send.h) on which sendto, sendmsg and sendmmsg may
+ * name a destination address; every other descriptor still cannot.
+ * Negative entries are skipped.  At most SBX_DGRAM_FDS_MAX (at least
+ * JM_FDS_MAX). */
+#define SBX_DGRAM_FDS_MAX 40
 int sbx_set_datagram_fds(const int *fds, size_t n, char *err, size_t errlen);
 
 /* What the process holds now, read with system calls the allowlist keeps

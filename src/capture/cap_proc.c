@@ -39,6 +39,8 @@
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sandbox.h"
 
+_Static_assert(SBX_DGRAM_FDS_MAX >= JM_FDS_MAX, "the sandbox lets every jmirror socket send");
+
 #define CP_FD_MONITOR   3
 #define CP_FD_AGENT     4
 #define CP_FD_START_LOG 5 /* the start-up pipe, else a copy of fd 3 holding the number */
@@ -448,10 +450,12 @@ static int run_loop(struct cap_proc *p)
             if (cap_linkwatch_read(p->lw, on_link, p, err, sizeof(err)) < 0)
                 log_warnx(CP_TOKEN, "%s", err);
         }
-        for (size_t i = 0; i < p->nsrc; i++)
+        for (size_t i = 0; i < p->nsrc; i++) {
             if (p->src[i].src != NULL && !held(p, &p->src[i]) &&
                 cap_source_dispatch(p->src[i].src, err, sizeof(err)) < 0)
                 log_warnx(CP_TOKEN, "%s", err);
+            cp_mirror_flush(p); /* the datagrams of this pass over the ring */
+        }
         if (test) {
             int due = h->capture_test_timeout != NULL ? h->capture_test_timeout(h->arg) : -1;
             if ((it >= 0 && rc > 0 && fds[it].revents) || due == 0)
@@ -461,6 +465,7 @@ static int run_loop(struct cap_proc *p)
             tick(p);
             next_tick = mono_ms() + CP_TICK_MS;
         }
+        cp_mirror_flush(p); /* nothing waits in the batch while the loop sleeps */
         flush_all(p);
     }
     return 0;
@@ -469,6 +474,7 @@ static int run_loop(struct cap_proc *p)
 /* At exit: the last statistics, and a short wait for the agent to take them. */
 static void final_flush(struct cap_proc *p)
 {
+    cp_mirror_flush(p);
     tick(p);
     flush_all(p);
     cp_mlog_drain(p, 1);
@@ -596,10 +602,10 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
         return fail(p, "capture: OpenSSL initialisation failed");
     tzset();
     int outs[] = {2, CP_FD_MONITOR, CP_FD_AGENT, CP_FD_START_LOG};
-    int dgrams[2];
-    jm_fds(p->jm, &dgrams[0], &dgrams[1]); /* the jmirror sockets: open for the process's life */
+    int dgrams[JM_FDS_MAX];
+    size_t ndg = jm_fds(p->jm, dgrams, JM_FDS_MAX); /* the jmirror sockets: open for life */
     if (sbx_set_output_fds(outs, 4, err, sizeof(err)) < 0 ||
-        sbx_set_datagram_fds(dgrams, 2, err, sizeof(err)) < 0)
+        sbx_set_datagram_fds(dgrams, ndg, err, sizeof(err)) < 0)
         return fail(p, err);
     (void)sbx_set_send_only_fd(syslog_fd); /* glibc's syslog() uses send() alone */
     rc = sbx_apply_seccomp(0, err, sizeof(err));

@@ -139,7 +139,6 @@ struct cap_proc {
     struct dhcp_track *dh;
     struct sess_engine *se;
     struct jm_sender *jm;
-    uint16_t jm_port4, jm_port6; /* the sender's local ports, host order */
     /* analyzers datagrams were sent to lately (cp_own_datagram): a ring */
     struct trig_analyzer jm_to[CP_JM_TO_MAX];
     size_t jm_nto, jm_to_next;
@@ -182,6 +181,9 @@ int cp_sess_start(struct cap_proc *p, const struct cp_conf *c, char *err, size_t
 void cp_sess_free(struct cap_proc *p);
 /* The data path: one decoded IP packet (a fragment as it is) of source s. */
 void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v);
+/* Sends the datagrams cp_mirror() queued: after each pass over a source and
+ * before the loop sleeps. */
+void cp_mirror_flush(struct cap_proc *p);
 /* Is v a datagram this process sent to analyzer a, or to any analyzer it
  * sent to lately (never mirrored: a datagram to one target's analyzer may
  * match another target, whose copy may match the first, and so on)? */

@@ -5,7 +5,8 @@
  * created before the sandbox and wired to the loop:
  *
  *   signalling packets -> rt_input() / dh_input() -> facts -> se_on_fact()
- *   every IP packet of a data source -> se_match_packet() -> jm_send()
+ *   every IP packet of a data source -> se_match_packet() -> jm_queue(),
+ *     sent by jm_flush() after each pass over a source (cp_mirror_flush())
  *   the capture clock -> rt_tick(), dh_tick(), se_tick()
  *   TRIGGER_SET tables -> se_set_triggers(); INTERCEPT RESTORE -> se_restore()
  *   the engine's RADIUS-provisioned intercepts -> INTERCEPT UP / DOWN (all of
@@ -43,6 +44,23 @@
 static void on_mlog(void *arg, const char *text)
 {
     cp_mlog(arg, "%s", text);
+}
+
+/* What became of a datagram (jm_flush(), in queue order). */
+static void on_jm_result(void *arg, const struct jm_result *r)
+{
+    struct cap_proc *p = arg;
+    if (r->err == 0)
+        p->mir_copies++;
+    else
+        p->mir_failed++;
+}
+
+/* A port whose datagrams leave from the fallback socket (no address in it). */
+static void on_jm_notice(void *arg, const char *text)
+{
+    (void)arg;
+    log_info(CP_TOKEN, "%s", text);
 }
 
 /* A RADIUS-provisioned intercept began or ended: the agent keeps it, so
@@ -122,11 +140,11 @@ int cp_sess_start(struct cap_proc *p, const struct cp_conf *c, char *err, size_t
     p->dh = dh_new(&c->dh, se_on_fact, p->se, e, sizeof(e));
     if (p->dh == NULL)
         return pm_err(err, errlen, "capture: DHCP: %s", e);
-    p->jm = jm_new(e, sizeof(e));
+    struct jm_opts jo = {.dscp = -1};
+    struct jm_hooks jh = {.result = on_jm_result, .notice = on_jm_notice, .arg = p};
+    p->jm = jm_new(&jo, &jh, e, sizeof(e));
     if (p->jm == NULL)
         return pm_err(err, errlen, "capture: %s", e);
-    p->jm_port4 = ntohs(jm_local_port(p->jm, 4));
-    p->jm_port6 = ntohs(jm_local_port(p->jm, 6));
     for (size_t i = 0; i < p->nsrc; i++)
         se_set_source(p->se, (unsigned)i, p->src[i].spec.src);
     return 0;
@@ -138,6 +156,7 @@ void cp_sess_free(struct cap_proc *p)
     dh_free(p->dh);
     if (p->se != NULL)
         se_free(p->se);
+    jm_flush(p->jm);
     jm_free(p->jm);
     OPENSSL_cleanse(p->jm_to, sizeof(p->jm_to)); /* analyzers */
     p->jm_nto = p->jm_to_next = 0;
@@ -200,7 +219,7 @@ static int sent_to(const struct cap_proc *p, const struct pkt_view *v,
     if (memcmp(v->dst, a->addr, a->family == 4 ? 4 : 16) != 0)
         return 0;
     if (v->flags & PKT_F_PORTS)
-        return v->dport == a->port && v->sport == (v->family == 4 ? p->jm_port4 : p->jm_port6);
+        return v->dport == a->port && jm_is_local_port(p->jm, v->family, v->sport);
     return (v->flags & PKT_F_FRAG) != 0; /* a later fragment of a datagram to the analyzer */
 }
 
@@ -220,7 +239,7 @@ int cp_own_datagram(const struct cap_proc *p, const struct pkt_view *v,
         return 0;
     if (a != NULL && sent_to(p, v, a))
         return 1;
-    if ((v->flags & PKT_F_PORTS) && v->sport != (v->family == 4 ? p->jm_port4 : p->jm_port6))
+    if ((v->flags & PKT_F_PORTS) && !jm_is_local_port(p->jm, v->family, v->sport))
         return 0; /* the common case: not from our port */
     for (size_t i = 0; i < p->jm_nto; i++)
         if (sent_to(p, v, &p->jm_to[i]))
@@ -249,7 +268,7 @@ void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v
     if (p->se == NULL || p->jm == NULL || v->family == PKT_FAM_NONE ||
         s->spec.role == CAP_ROLE_SIGNALLING)
         return;
-    size_t n = se_match_packet(p->se, v->family, v->src, v->dst, (unsigned)(s - p->src), t,
+    size_t n = se_match_packet(p->se, v->family, v->src, v->dst, (unsigned)(s - p->src), -1, t,
                                SE_TARGETS_MAX);
     if (n == 0)
         return;
@@ -271,11 +290,14 @@ void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v
             continue;
         }
         note_analyzer(p, t[i].analyzer);
-        if (jm_send(p->jm, t[i].analyzer, t[i].mirror_id, t[i].session_id, ip, v->ip_len) == 0)
-            p->mir_copies++;
-        else
-            p->mir_failed++;
+        /* the outcome comes back through on_jm_result() */
+        (void)jm_queue(p->jm, t[i].analyzer, t[i].mirror_id, t[i].session_id, ip, v->ip_len, 0);
     }
+}
+
+void cp_mirror_flush(struct cap_proc *p)
+{
+    jm_flush(p->jm);
 }
 
 /* ---- records from the agent, sources --------------------------------------------------------- */

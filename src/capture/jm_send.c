@@ -1,43 +1,41 @@
 /*
  * jm_send.c - the jmirror sender (jm_send.h, docs/jmirror.md): one UDP
- * datagram per mirrored IP packet, an 8-octet header first.
+ * datagram per mirrored IP packet, an 8-octet header first, queued into a
+ * batch and sent with sendmmsg.
  *
  * The header: the first 32-bit word holds a 2-bit mirror header value (0)
  * in its two most significant bits and the 30-bit mirror identifier below
  * them; the second word is the session identifier; both in network order.
  * The payload is the IP packet from its header on.  The UDP checksum is the
- * kernel's; fragmentation too, since a mirrored packet of a full MTU does
- * not fit in one with the 36 octets added (IP_PMTUDISC_DONT: the datagram
- * is fragmented instead of refused).
+ * kernel's; fragmentation too (the sockets, jm_sock.c).
  *
- * Both sockets are opened and bound (to an ephemeral port on the wildcard
- * address) here, before the capture sandbox is installed: the sandbox then
- * lets the process send datagrams on these two descriptors and on no other
- * (docs/sandbox.md).  Sends never wait (MSG_DONTWAIT): a full socket buffer
- * is a send error, counted.
+ * The batch: jm_queue() copies header and packet into one arena allocated
+ * at jm_new() (the only copy), with the destination and the caller's tag in
+ * a slot; jm_flush() sends each run of consecutive slots leaving from the
+ * same socket with one sendmmsg (MSG_DONTWAIT: sends never wait, a full
+ * socket buffer is an error, counted), then reports every slot's outcome in
+ * queue order.  sendmmsg stops at the first datagram the kernel refuses and
+ * returns how many went: the refused one is then sent alone to learn its
+ * errno, and the run goes on after it.  An ICMP error received for an
+ * earlier datagram (IP_RECVERR) is also reported by the socket's next send,
+ * whatever that datagram's destination: so a datagram refused with an
+ * unreachable-kind errno is tried once more before it counts as refused;
+ * the ICMP error itself is read from the error queue (jm_read_errors()).
  */
-#include "pmirrord/jm_send.h"
-
 #include <errno.h>
-#include <netinet/in.h>
+#include <time.h> /* before linux/errqueue.h, which uses struct timespec */
+#include <linux/errqueue.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
+#include "jm_priv.h"
 #include "pmirrord/errbuf.h"
 
-#define JM_SNDBUF (4 << 20) /* asked for; the kernel caps it at net.core.wmem_max */
 /* The largest UDP payload over IPv4 (65535 - 20 - 8) and over IPv6 (65535 - 8). */
 #define JM_MAX_PAYLOAD4 65507u
 #define JM_MAX_PAYLOAD6 65527u
-
-struct jm_sender {
-    int fd4, fd6;
-    uint16_t port4, port6; /* the local ports, network order (jm_local_port) */
-    struct jm_stats st;
-};
+#define JM_ERRQ_MAX     256 /* error-queue entries read per socket and call */
 
 void jm_header(uint8_t out[JM_HDR_LEN], uint32_t mirror_id, uint32_t session_id)
 {
@@ -52,56 +50,26 @@ void jm_header(uint8_t out[JM_HDR_LEN], uint32_t mirror_id, uint32_t session_id)
     out[7] = (uint8_t)session_id;
 }
 
-/* A datagram socket of family af bound to an ephemeral port; -1 when the
- * family is not there (an IPv6-less kernel), with *port its local port. */
-static int open_socket(int af, uint16_t *port)
-{
-    int fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -1;
-    int one = 1, buf = JM_SNDBUF;
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    memset(&ss, 0, sizeof(ss));
-    if (af == AF_INET) {
-        int pmtu = IP_PMTUDISC_DONT;
-        (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        sl = sizeof(*a);
-    } else {
-        int pmtu = IPV6_PMTUDISC_DONT;
-        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
-        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        sl = sizeof(*a);
-    }
-    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
-        close(fd);
-        return -1;
-    }
-    *port = af == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                          : ((struct sockaddr_in6 *)&ss)->sin6_port;
-    return fd;
-}
-
-struct jm_sender *jm_new(char *err, size_t errlen)
+struct jm_sender *jm_new(const struct jm_opts *o, const struct jm_hooks *h, char *err,
+                         size_t errlen)
 {
     struct jm_sender *s = calloc(1, sizeof(*s));
-    if (s == NULL) {
+    if (s == NULL || (s->arena = malloc(JM_ARENA_BYTES)) == NULL) {
+        free(s);
         pm_err(err, errlen, "jmirror: out of memory");
         return NULL;
     }
-    s->fd4 = open_socket(AF_INET, &s->port4);
-    int e4 = errno;
-    s->fd6 = open_socket(AF_INET6, &s->port6);
-    if (s->fd4 < 0 && s->fd6 < 0) {
-        pm_err(err, errlen, "jmirror: no UDP socket for IPv4 (%s) nor IPv6 (%s)", strerror(e4),
-               strerror(errno));
-        free(s);
+    if (o != NULL)
+        s->o = *o;
+    else
+        s->o.dscp = -1;
+    if (s->o.nports > JM_PORTS_MAX)
+        s->o.nports = JM_PORTS_MAX;
+    if (h != NULL)
+        s->h = *h;
+    s->fallback[0] = s->fallback[1] = -1;
+    if (!s->o.dry_run && jm_sock_open(s, err, errlen) < 0) {
+        jm_free(s);
         return NULL;
     }
     return s;
@@ -111,78 +79,38 @@ void jm_free(struct jm_sender *s)
 {
     if (s == NULL)
         return;
-    if (s->fd4 >= 0)
-        close(s->fd4);
-    if (s->fd6 >= 0)
-        close(s->fd6);
+    jm_sock_close(s);
+    free(s->arena);
     free(s);
 }
 
-void jm_fds(const struct jm_sender *s, int *fd4, int *fd6)
+size_t jm_fds(const struct jm_sender *s, int *fds, size_t max)
 {
-    *fd4 = s != NULL ? s->fd4 : -1;
-    *fd6 = s != NULL ? s->fd6 : -1;
+    size_t n = 0;
+    for (size_t i = 0; s != NULL && i < s->nsocks && n < max; i++)
+        fds[n++] = s->socks[i].fd;
+    return n;
 }
 
-uint16_t jm_local_port(const struct jm_sender *s, int family)
+int jm_is_local_port(const struct jm_sender *s, int family, uint16_t port)
 {
-    if (s == NULL)
-        return 0;
-    return family == 4 ? s->port4 : family == 6 ? s->port6 : 0;
-}
-
-int jm_send(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror_id,
-            uint32_t session_id, const uint8_t *ip, size_t len)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    int fd;
-
-    memset(&ss, 0, sizeof(ss));
-    if (a->family == 4) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        in->sin_family = AF_INET;
-        in->sin_port = htons(a->port);
-        memcpy(&in->sin_addr, a->addr, 4);
-        sl = sizeof(*in);
-        fd = s->fd4;
-        if (len > JM_MAX_PAYLOAD4 - JM_HDR_LEN) {
-            s->st.too_big++;
-            errno = EMSGSIZE;
-            return -1;
-        }
-    } else if (a->family == 6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(a->port);
-        memcpy(&in6->sin6_addr, a->addr, 16);
-        sl = sizeof(*in6);
-        fd = s->fd6;
-        if (len > JM_MAX_PAYLOAD6 - JM_HDR_LEN) {
-            s->st.too_big++;
-            errno = EMSGSIZE;
-            return -1;
-        }
-    } else {
-        fd = -1;
-        sl = 0;
-    }
-    if (fd < 0) {
-        s->st.no_socket++;
-        errno = EAFNOSUPPORT;
-        return -1;
-    }
-    uint8_t hdr[JM_HDR_LEN];
-    jm_header(hdr, mirror_id, session_id);
-    struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)ip, len}};
-    struct msghdr mh = {.msg_name = &ss, .msg_namelen = sl, .msg_iov = iov, .msg_iovlen = 2};
-    if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-        s->st.send_errors++;
-        return -1;
-    }
-    s->st.sent++;
-    s->st.bytes += JM_HDR_LEN + len;
+    for (size_t i = 0; s != NULL && i < s->nsocks; i++)
+        if (s->socks[i].port == port && s->socks[i].family == family)
+            return 1;
     return 0;
+}
+
+uint16_t jm_source_port(const struct jm_sender *s, const struct trig_analyzer *a)
+{
+    if (s == NULL || a == NULL)
+        return 0;
+    int i = jm_sock_for(s, a->family, a->port);
+    return i >= 0 ? s->socks[i].port : 0;
+}
+
+size_t jm_pending(const struct jm_sender *s)
+{
+    return s != NULL ? s->n : 0;
 }
 
 void jm_get_stats(const struct jm_sender *s, struct jm_stats *out)
@@ -191,4 +119,212 @@ void jm_get_stats(const struct jm_sender *s, struct jm_stats *out)
         memset(out, 0, sizeof(*out));
     else
         *out = s->st;
+}
+
+/* ---- the batch ------------------------------------------------------------------------------ */
+
+static void set_name(union jm_addr *n, socklen_t *sl, const struct trig_analyzer *a)
+{
+    memset(n, 0, sizeof(*n));
+    if (a->family == 4) {
+        n->in.sin_family = AF_INET;
+        n->in.sin_port = htons(a->port);
+        memcpy(&n->in.sin_addr, a->addr, 4);
+        *sl = sizeof(n->in);
+    } else {
+        n->in6.sin6_family = AF_INET6;
+        n->in6.sin6_port = htons(a->port);
+        memcpy(&n->in6.sin6_addr, a->addr, 16);
+        *sl = sizeof(n->in6);
+    }
+}
+
+int jm_queue(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror_id,
+             uint32_t session_id, const uint8_t *ip, size_t len, uint32_t tag)
+{
+    if (s == NULL || (ip == NULL && len > 0))
+        return -1;
+    if (s->n == JM_BATCH_MAX || s->used + JM_HDR_LEN + len > JM_ARENA_BYTES)
+        jm_flush(s);
+    struct jm_slot *sl = &s->slot[s->n];
+    memset(sl, 0, sizeof(*sl));
+    sl->tag = tag;
+    sl->sock = -1;
+    sl->len = (uint32_t)(JM_HDR_LEN + len); /* refused ones too: what was lost */
+    if (a != NULL)
+        sl->an = *a;
+    if (a == NULL || (a->family != 4 && a->family != 6)) {
+        s->st.no_socket++;
+        sl->err = EAFNOSUPPORT;
+    } else if (len > (a->family == 4 ? JM_MAX_PAYLOAD4 : JM_MAX_PAYLOAD6) - JM_HDR_LEN) {
+        s->st.too_big++;
+        sl->err = EMSGSIZE;
+    } else if (!s->o.dry_run && (sl->sock = jm_sock_for(s, a->family, a->port)) < 0) {
+        s->st.no_socket++;
+        sl->err = EAFNOSUPPORT;
+    }
+    if (sl->err != 0) { /* reported by the next flush, in its place */
+        s->n++;
+        return -1;
+    }
+    if (sl->sock >= 0 && s->socks[sl->sock].fallback) {
+        s->st.sport_fallback++;
+        jm_sock_notice(s, a->family, a->port,
+                       a->port < 1024 ? "is below 1024 (a privileged port)"
+                                      : "was not given a socket at start");
+    }
+    sl->off = (uint32_t)s->used;
+    jm_header(s->arena + s->used, mirror_id, session_id);
+    if (len > 0)
+        memcpy(s->arena + s->used + JM_HDR_LEN, ip, len);
+    s->used += sl->len;
+    socklen_t nl;
+    set_name(&s->name[s->n], &nl, a);
+    s->iov[s->n] = (struct iovec){s->arena + sl->off, sl->len};
+    s->mm[s->n].msg_hdr = (struct msghdr){
+        .msg_name = &s->name[s->n], .msg_namelen = nl, .msg_iov = &s->iov[s->n], .msg_iovlen = 1};
+    s->mm[s->n].msg_len = 0;
+    s->n++;
+    return 0;
+}
+
+/* An errno a send may return for an ICMP error received earlier on the
+ * socket, possibly for another destination (icmp_err_convert: unreachable,
+ * time exceeded, parameter problem). */
+static int pending_kind(int e)
+{
+    return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN ||
+           e == EACCES || e == EPROTO || e == ENOPROTOOPT || e == EOPNOTSUPP;
+}
+
+static void count_error(struct jm_sender *s, int e)
+{
+    s->st.send_errors++;
+    if (e == EHOSTUNREACH || e == ENETUNREACH || e == ECONNREFUSED)
+        s->st.err_unreach++;
+    else if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS)
+        s->st.err_nobufs++;
+}
+
+/* Sends slots [i, j), all on one socket. */
+static void send_run(struct jm_sender *s, size_t i, size_t j)
+{
+    int fd = s->socks[s->slot[i].sock].fd;
+    size_t k = i;
+    unsigned eintr = 0;
+    while (k < j) {
+        int rc = sendmmsg(fd, &s->mm[k], (unsigned)(j - k), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (rc > 0) {
+            s->st.batches++;
+            for (size_t m = k; m < k + (size_t)rc; m++) {
+                s->st.sent++;
+                s->st.bytes += s->slot[m].len;
+            }
+            k += (size_t)rc;
+            continue;
+        }
+        int e = rc < 0 ? errno : EAGAIN;
+        if (e == EINTR && eintr++ < 4)
+            continue;
+        if (pending_kind(e) && !s->slot[k].retried) {
+            s->slot[k].retried = 1; /* maybe another datagram's ICMP error: once more */
+            continue;
+        }
+        if (e == EAGAIN || e == EWOULDBLOCK) { /* the buffer is full: so for the rest too */
+            for (; k < j; k++) {
+                s->slot[k].err = e;
+                count_error(s, e);
+            }
+            break;
+        }
+        s->slot[k].err = e;
+        count_error(s, e);
+        k++;
+    }
+}
+
+void jm_flush(struct jm_sender *s)
+{
+    if (s == NULL || s->n == 0)
+        return;
+    size_t n = s->n;
+    if (s->o.dry_run) {
+        for (size_t i = 0; i < n; i++)
+            s->st.built += s->slot[i].err == 0;
+    } else {
+        size_t i = 0;
+        while (i < n) {
+            if (s->slot[i].err != 0) {
+                i++;
+                continue;
+            }
+            size_t j = i + 1;
+            while (j < n && s->slot[j].err == 0 && s->slot[j].sock == s->slot[i].sock)
+                j++;
+            send_run(s, i, j);
+            i = j;
+        }
+    }
+    for (size_t i = 0; i < n && s->h.result != NULL; i++) {
+        const struct jm_slot *sl = &s->slot[i];
+        struct jm_result r = {sl->tag, &sl->an, sl->len, sl->err};
+        s->h.result(s->h.arg, &r);
+    }
+    s->n = 0;
+    s->used = 0;
+}
+
+/* ---- the error queue ------------------------------------------------------------------------ */
+
+size_t jm_read_errors(struct jm_sender *s)
+{
+    size_t total = 0;
+    for (size_t i = 0; s != NULL && i < s->nsocks; i++) {
+        for (unsigned k = 0; k < JM_ERRQ_MAX; k++) {
+            uint8_t data[64]; /* the datagram that caused it, cut: not needed */
+            union jm_addr name;
+            union {
+                struct cmsghdr align;
+                uint8_t buf[512];
+            } ctl;
+            struct iovec iov = {data, sizeof(data)};
+            struct msghdr mh = {.msg_name = &name,
+                                .msg_namelen = sizeof(name),
+                                .msg_iov = &iov,
+                                .msg_iovlen = 1,
+                                .msg_control = ctl.buf,
+                                .msg_controllen = sizeof(ctl.buf)};
+            memset(&name, 0, sizeof(name));
+            ssize_t rc = recvmsg(s->socks[i].fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+            if (rc < 0) {
+                if (errno == EINTR)
+                    continue;
+                break; /* EAGAIN: empty */
+            }
+            total++;
+            s->st.icmp_errors++;
+            const struct sock_extended_err *ee = NULL;
+            for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+                if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+                    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR))
+                    ee = (const struct sock_extended_err *)CMSG_DATA(c);
+            if (ee == NULL || s->h.icmp == NULL)
+                continue;
+            struct trig_analyzer an;
+            memset(&an, 0, sizeof(an));
+            if (name.sa.sa_family == AF_INET && mh.msg_namelen >= sizeof(name.in)) {
+                an.family = 4;
+                memcpy(an.addr, &name.in.sin_addr, 4);
+                an.port = ntohs(name.in.sin_port);
+            } else if (name.sa.sa_family == AF_INET6 && mh.msg_namelen >= sizeof(name.in6)) {
+                an.family = 6;
+                memcpy(an.addr, &name.in6.sin6_addr, 16);
+                an.port = ntohs(name.in6.sin6_port);
+            } else {
+                continue; /* no destination: nothing to say it of */
+            }
+            s->h.icmp(s->h.arg, &an, (int)ee->ee_errno);
+        }
+    }
+    return total;
 }

@@ -350,12 +350,15 @@ static int add_output_rules(scmp_filter_ctx ctx)
     if (send_only_fd >= 0 && rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 2, A32(0, send_only_fd),
                               SCMP_A4_64(SCMP_CMP_EQ, 0));
-    /* The jmirror sockets (UDP, opened before the filter): a datagram to an
-     * address, with sendto or sendmsg, on them and on no other descriptor. */
+    /* The jmirror sockets (UDP, opened before the filter): datagrams to an
+     * address, with sendto, sendmsg or sendmmsg (a batch), on them and on no
+     * other descriptor. */
     for (size_t i = 0; i < n_dgram_fds && rc == 0; i++) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1, A32(0, dgram_fds[i]));
         if (rc == 0)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1, A32(0, dgram_fds[i]));
+        if (rc == 0)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmmsg), 1, A32(0, dgram_fds[i]));
     }
     return rc;
 }

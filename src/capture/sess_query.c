@@ -30,14 +30,16 @@ static size_t add_sess(struct sess *s, enum trig_dir side, unsigned src_idx, str
     for (const struct se_icpt *ic = s->icpt; ic != NULL && n < max; ic = ic->next) {
         if (!ic->announced || (ic->direction != TRIG_DIR_BOTH && ic->direction != side))
             continue;
-        out[n++] = (struct se_target){ic->mirror_id, ic->session_id, &ic->analyzer};
+        out[n++] = (struct se_target){
+            .mirror_id = ic->mirror_id, .session_id = ic->session_id, .analyzer = &ic->analyzer};
     }
     return n;
 }
 
 size_t se_match_packet(struct sess_engine *e, int family, const uint8_t *src, const uint8_t *dst,
-                       unsigned src_idx, struct se_target *out, size_t max)
+                       unsigned src_idx, int iface_dir, struct se_target *out, size_t max)
 {
+    (void)iface_dir; /* not yet: every frame of a static mirror's interface */
     size_t n = 0;
     int v6 = family == 6 || family == AF_INET6;
     if (e == NULL || src == NULL || dst == NULL || out == NULL)
@@ -47,7 +49,8 @@ size_t se_match_packet(struct sess_engine *e, int family, const uint8_t *src, co
     for (size_t k = 0; e->nstatic > 0 && k < walk && n < max; k++) {
         const struct se_rule *r = &e->rules[e->static_scan ? k : e->static_run[k]];
         if (r->t.type == TRIG_INTERFACE && r->st_active && r->ifidx == (int)src_idx)
-            out[n++] = (struct se_target){r->t.mirror_id, r->st_sid, &r->t.analyzer};
+            out[n++] = (struct se_target){
+                .mirror_id = r->t.mirror_id, .session_id = r->st_sid, .analyzer = &r->t.analyzer};
     }
     struct sess *s = lookup(e, v6, src);
     if (s != NULL)

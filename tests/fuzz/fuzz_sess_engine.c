@@ -229,7 +229,7 @@ static void op_packet(struct sess_engine *e, struct in *in)
         addr6(d, byte(in));
     }
     size_t max = 1 + (b >> 1) % SE_TARGETS_MAX;
-    size_t n = se_match_packet(e, fam, s, d, (b >> 4) % 4, out, max);
+    size_t n = se_match_packet(e, fam, s, d, (b >> 4) % 4, -1, out, max);
     PROP(n <= max);
     for (size_t i = 0; i < n; i++)
         PROP(out[i].analyzer != NULL && out[i].analyzer->port != 0);

@@ -18,6 +18,7 @@
 #include "check.h"
 #include "pmirrord/daemon.h"
 #include "pmirrord/ip_reasm.h"
+#include "pmirrord/jm_send.h"
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sess_engine.h"
 
@@ -454,20 +455,25 @@ static void test_own_datagram(void)
     struct pkt_view v;
     struct trig_analyzer a = {.family = 4, .addr = {127, 0, 0, 61}, .port = 30030};
 
+    char err[256];
     memset(&p, 0, sizeof(p));
-    p.jm_port4 = 41000;
+    p.jm = jm_new(NULL, NULL, err, sizeof(err));
+    CHECK(p.jm != NULL);
+    uint16_t ours = jm_source_port(p.jm, &a), other = (uint16_t)(ours + 1);
+    while (jm_is_local_port(p.jm, 4, other))
+        other++;
     memset(&v, 0, sizeof(v));
     v.family = PKT_FAM_IPV4;
     v.proto = IPPROTO_UDP;
     v.flags = PKT_F_PORTS;
     memcpy(v.src, (uint8_t[]){127, 0, 0, 1}, 4);
     memcpy(v.dst, a.addr, 4);
-    v.sport = 41000;
+    v.sport = ours;
     v.dport = 30030;
     CHECK(cp_own_datagram(&p, &v, &a));
-    v.sport = 41001; /* another sender to the same analyzer */
+    v.sport = other; /* another sender to the same analyzer */
     CHECK(!cp_own_datagram(&p, &v, &a));
-    v.sport = 41000;
+    v.sport = ours;
     v.dport = 30031;
     CHECK(!cp_own_datagram(&p, &v, &a));
     v.dport = 30030;
@@ -488,16 +494,17 @@ static void test_own_datagram(void)
     struct trig_analyzer b = {.family = 4, .addr = {127, 0, 0, 62}, .port = 30040};
     v.family = PKT_FAM_IPV4;
     v.flags = PKT_F_PORTS;
-    v.sport = 41000;
+    v.sport = ours;
     v.dport = 30030;
     CHECK(!cp_own_datagram(&p, &v, &b)); /* A's analyzer never sent to: not known */
     p.jm_to[0] = a;
     p.jm_nto = 1;
     CHECK(cp_own_datagram(&p, &v, &b) && cp_own_datagram(&p, &v, NULL));
-    v.sport = 41001; /* someone else's datagram to A's analyzer */
+    v.sport = other; /* someone else's datagram to A's analyzer */
     CHECK(!cp_own_datagram(&p, &v, &b) && !cp_own_datagram(&p, &v, NULL));
     v.flags = PKT_F_FRAG; /* a later fragment to A's analyzer */
     CHECK(cp_own_datagram(&p, &v, &b));
+    jm_free(p.jm);
 }
 
 /* The wiring end to end without a process: an Access-Accept fact with LI
@@ -618,6 +625,7 @@ static void test_wired(void)
     uint8_t fr[128], buf[256];
     size_t n = udp_frame(fr, 5000, 53, 1);
     cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 0);
+    cp_mirror_flush(&p); /* as the loop does after each pass */
     ssize_t got = recv(rx, buf, sizeof(buf), 0);
     CHECK(got == (ssize_t)(8 + n - 14));
     static const uint8_t hdr[] = {0, 0, 3, 0, 0, 0, 0, 0x90};
@@ -625,11 +633,13 @@ static void test_wired(void)
     /* cut by the snap length: counted, not sent */
     n = udp_frame(fr, 5000, 53, 2);
     cp_frame(&p, s, DLT_EN10MB, fr, n - 4, n, 1700000001, 1000);
+    cp_mirror_flush(&p); /* as the loop does after each pass */
     CHECK(p.mir_snapped == 1 && p.mir_copies == 1);
     /* a signalling-only source mirrors nothing */
     s->spec.role = CAP_ROLE_SIGNALLING;
     n = udp_frame(fr, 5000, 53, 3);
     cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 2000);
+    cp_mirror_flush(&p);                            /* as the loop does after each pass */
     CHECK(p.mir_packets == 2 && p.mir_copies == 1); /* not even looked up */
     s->spec.role = CAP_ROLE_BOTH;
 
@@ -674,6 +684,7 @@ static void test_wired(void)
     CHECK(g.up == 2 && g.down == 1 && g.sources == 15);
     n = udp_frame(fr, 5000, 53, 4); /* no longer a target */
     cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000100, 0);
+    cp_mirror_flush(&p); /* as the loop does after each pass */
     CHECK(p.mir_copies == 1);
 
     pm_event_set_sink(NULL, NULL);

@@ -260,6 +260,19 @@ static int sendto_address(void)
     return 2;
 }
 
+/* sendmmsg() is not allowed on a descriptor sbx_set_datagram_fds() did not
+ * name (none here; test_jm_send.c sends a batch on the jmirror sockets). */
+static int sendmmsg_address(void)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr sa = {.sa_family = AF_UNIX};
+    struct iovec iov = {"x", 1};
+    struct mmsghdr mm = {
+        .msg_hdr = {.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1}};
+    sendmmsg(fd, &mm, 1, 0);
+    return 2;
+}
+
 #if defined(__x86_64__)
 /* getpid through the i386 ABI (int 0x80, call 20): another architecture for the filter */
 static int i386_abi(void)
@@ -383,6 +396,7 @@ int main(void)
         {"connect (EPERM)", connect_unix, 0},
         {"send on a connected socket", send_connected, 0},
         {"sendto an address", sendto_address, KILLED},
+        {"sendmmsg", sendmmsg_address, KILLED},
 #if defined(__x86_64__)
         {"i386 system call", i386_abi, KILLED},
 #endif

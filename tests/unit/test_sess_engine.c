@@ -590,7 +590,7 @@ static void r_if_deleted(struct sess_engine *e)
     on(e, alice(SIG_ACCT_START, T0 + 1, 1));
     struct se_target out[SE_TARGETS_MAX];
     uint32_t sub = ip4(SUB), far = ip4("203.0.113.1");
-    CHECK(se_match_packet(e, 4, (const uint8_t *)&far, (const uint8_t *)&sub, 0, out,
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&far, (const uint8_t *)&sub, 0, -1, out,
                           SE_TARGETS_MAX) == 2);
     mark();
     se_interface_down(e, 0, T0 + 7);
@@ -819,7 +819,7 @@ static void test_session_survives_interface(void)
     struct se_target out[SE_TARGETS_MAX];
     uint32_t sub = ip4(SUB), far = ip4("203.0.113.1");
     /* the session still mirrors (its data now arrives on source 1) */
-    CHECK(se_match_packet(e, 4, (const uint8_t *)&sub, (const uint8_t *)&far, 1, out,
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&sub, (const uint8_t *)&far, 1, -1, out,
                           SE_TARGETS_MAX) == 1);
     CHECK(out[0].mirror_id == 7);
     struct se_stats st;
@@ -931,8 +931,8 @@ static void test_two_mirror_ids(void)
     CHECK(g_ev[0].mirror_id == 1 && g_ev[1].mirror_id == 2); /* in mirror-ID order */
     struct se_target out[SE_TARGETS_MAX];
     uint32_t sub = ip4(SUB), far = ip4("203.0.113.1");
-    size_t n =
-        se_match_packet(e, 4, (const uint8_t *)&sub, (const uint8_t *)&far, 0, out, SE_TARGETS_MAX);
+    size_t n = se_match_packet(e, 4, (const uint8_t *)&sub, (const uint8_t *)&far, 0, -1, out,
+                               SE_TARGETS_MAX);
     CHECK(n == 2);
     CHECK(out[0].mirror_id != out[1].mirror_id);
     CHECK(out[0].session_id == BIG && out[1].session_id == BIG);
@@ -997,18 +997,18 @@ static void test_directions_and_ipv6(void)
     struct se_target out[SE_TARGETS_MAX];
     /* carol sends: ingress rule 1 only */
     inet_pton(AF_INET6, "2001:db8:100:1::5", a);
-    CHECK(se_match_packet(e, 6, a, far, 0, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 1);
+    CHECK(se_match_packet(e, 6, a, far, 0, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 1);
     /* carol receives: egress rule 2 only */
-    CHECK(se_match_packet(e, 6, far, a, 0, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 2);
+    CHECK(se_match_packet(e, 6, far, a, 0, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 2);
     /* in carol's /56, outside dave's /64: carol */
     inet_pton(AF_INET6, "2001:db8:100:2ff::9", a);
-    CHECK(se_match_packet(e, 6, far, a, 0, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 2);
+    CHECK(se_match_packet(e, 6, far, a, 0, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 2);
     /* in dave's /64 (longest prefix): dave, who has rule 1 only (ingress) */
     inet_pton(AF_INET6, "2001:db8:100:2aa::9", a);
-    CHECK(se_match_packet(e, 6, far, a, 0, out, SE_TARGETS_MAX) == 0);
-    CHECK(se_match_packet(e, 6, a, far, 0, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 1);
+    CHECK(se_match_packet(e, 6, far, a, 0, -1, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 6, a, far, 0, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 1);
     /* nobody's */
-    CHECK(se_match_packet(e, 6, far, far, 0, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 6, far, far, 0, -1, out, SE_TARGETS_MAX) == 0);
     se_free(e);
 }
 
@@ -1027,7 +1027,7 @@ static void test_restore(void)
     CHECK(g_nev == 0 && g_nic == 0); /* silently */
     struct se_target out[SE_TARGETS_MAX];
     uint32_t sub = ip4(SUB), far = ip4("203.0.113.1");
-    CHECK(se_match_packet(e, 4, (const uint8_t *)&far, (const uint8_t *)&sub, 0, out,
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&far, (const uint8_t *)&sub, 0, -1, out,
                           SE_TARGETS_MAX) == 1);
     CHECK(out[0].mirror_id == 0x300 && out[0].session_id == 0x90 && out[0].analyzer->port == 30030);
     struct se_stats st;
@@ -1172,7 +1172,7 @@ static void test_dhcp_other_client(void)
     CHECK(st.sessions == 2);
     struct se_target out[SE_TARGETS_MAX];
     uint32_t sub = ip4("198.18.1.20"), far = ip4("203.0.113.1");
-    CHECK(se_match_packet(e, 4, (const uint8_t *)&far, (const uint8_t *)&sub, 0, out,
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&far, (const uint8_t *)&sub, 0, -1, out,
                           SE_TARGETS_MAX) == 0);
     /* the new client's binding ends: the target's session stays */
     g.kind = SIG_DHCP_EXPIRE;
@@ -1298,7 +1298,7 @@ static void test_address_reused(void)
     CHECK(g_ev[1].trap == PM_TRAP_SESSION_START && g_ev[1].mirror_id == 6);
     struct se_target out[SE_TARGETS_MAX];
     uint32_t sub = ip4(SUB), far = ip4("198.51.100.1");
-    CHECK(se_match_packet(e, 4, (const uint8_t *)&sub, (const uint8_t *)&far, 0, out,
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&sub, (const uint8_t *)&far, 0, -1, out,
                           SE_TARGETS_MAX) == 1);
     CHECK(out[0].mirror_id == 6);
     mark();
@@ -1333,17 +1333,17 @@ static void test_static_among_rules(void)
     struct se_target out[SE_TARGETS_MAX];
     uint32_t a = ip4("203.0.113.1"), b = ip4("203.0.113.2");
     const uint8_t *pa = (const uint8_t *)&a, *pb = (const uint8_t *)&b;
-    CHECK(se_match_packet(e, 4, pa, pb, 1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 21);
-    CHECK(se_match_packet(e, 4, pa, pb, 2, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 22);
-    CHECK(se_match_packet(e, 4, pa, pb, 0, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 23);
+    CHECK(se_match_packet(e, 4, pa, pb, 1, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 21);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 22);
+    CHECK(se_match_packet(e, 4, pa, pb, 0, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 23);
     /* the table shrinks: the indexes follow */
     se_set_triggers(e, &t[3], 2, T0 + 1);
-    CHECK(se_match_packet(e, 4, pa, pb, 1, out, SE_TARGETS_MAX) == 0);
-    CHECK(se_match_packet(e, 4, pa, pb, 2, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 22);
-    CHECK(se_match_packet(e, 4, pa, pb, 0, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 23);
+    CHECK(se_match_packet(e, 4, pa, pb, 1, -1, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 22);
+    CHECK(se_match_packet(e, 4, pa, pb, 0, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 23);
     se_interface_down(e, 2, T0 + 2);
-    CHECK(se_match_packet(e, 4, pa, pb, 2, out, SE_TARGETS_MAX) == 0);
-    CHECK(se_match_packet(e, 4, pa, pb, 0, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 23);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, -1, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 0, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 23);
     se_free(e);
 }
 
@@ -1438,10 +1438,10 @@ static void test_join_and_misc(void)
     CHECK(g_nev == 1 && g_ev[0].trap == PM_TRAP_IFSESS_ACTIVATED && g_ev[0].config_source == 3);
     struct se_target out[SE_TARGETS_MAX];
     uint32_t x = ip4("203.0.113.1"), y = ip4("203.0.113.2");
-    CHECK(se_match_packet(e, 4, (const uint8_t *)&x, (const uint8_t *)&y, 2, out, SE_TARGETS_MAX) ==
-          1);
-    CHECK(se_match_packet(e, 4, (const uint8_t *)&x, (const uint8_t *)&y, 1, out, SE_TARGETS_MAX) ==
-          0);
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&x, (const uint8_t *)&y, 2, -1, out,
+                          SE_TARGETS_MAX) == 1);
+    CHECK(se_match_packet(e, 4, (const uint8_t *)&x, (const uint8_t *)&y, 1, -1, out,
+                          SE_TARGETS_MAX) == 0);
     se_free(e);
 }
 
