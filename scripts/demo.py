@@ -387,6 +387,9 @@ class World:
         keep = re.compile(r"^(jmirror +(sent|packets|bytes|batches|send_errors|err_unreach|"
                           r"fragmented|lost_source|lost_send|lost_unreach|outages) +\d+|"
                           r"sessions +(sessions|targets|created|events_raised) +\d+)$")
+        if rows:
+            print("  (an intercept's row counts since it was last activated, by the second CoA; "
+                  "the jmirror counters since start)")
         rows += [ln.strip() for ln in out.splitlines() if keep.match(ln.strip())]
         print(self.indent("\n".join(rows) or out))
 
