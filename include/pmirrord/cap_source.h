@@ -31,9 +31,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CAP_SRC_MAX    256  /* interface name or file path, with NUL */
-#define CAP_FILTER_MAX 1024 /* BPF expression, with NUL */
-#define CAP_REASON_MAX 256
+#define CAP_SRC_MAX     256  /* interface name or file path, with NUL */
+#define CAP_FILTER_MAX  1024 /* BPF expression, with NUL */
+#define CAP_EXCLUDE_MAX 8192 /* cap_source_set_exclude()'s expression, with NUL */
+#define CAP_REASON_MAX  256
 
 /* Defaults (docs/capture-sources.md explains the choice). */
 #define CAP_BUFFER_MIB_SIGNALLING 2u
@@ -111,9 +112,17 @@ struct cap_packet {
     uint32_t caplen;
     uint32_t wirelen;
     unsigned flags; /* CAP_PKT_* */
+    int dir;        /* CAP_DIR_*: how the frame crossed the interface */
     const uint8_t *data;
 };
-#define CAP_PKT_SUPER 0x1u /* wirelen > MTU + link header: a GRO/LRO/TSO super-packet */
+/* A frame's direction on its interface (docs/capture-sources.md
+ * "Direction"): Ethernet by its source address (the interface's own: sent),
+ * a cooked capture by its packet type; a pcap file or another link type does
+ * not say. */
+#define CAP_DIR_UNKNOWN 0
+#define CAP_DIR_IN      1    /* received on the interface */
+#define CAP_DIR_OUT     2    /* sent on it */
+#define CAP_PKT_SUPER   0x1u /* wirelen > MTU + link header: a GRO/LRO/TSO super-packet */
 
 /* The packet callback's answer. */
 #define CAP_PKT_TAKEN 0
@@ -145,6 +154,7 @@ struct cap_stats {
     int immediate;   /* live: 1 = immediate mode (TPACKET_V2), 0 = TPACKET_V3 blocks */
     uint64_t offset; /* pcap file: bytes read so far */
     uint64_t size;   /* pcap file: its size (0 = not a regular file) */
+    int excluding;   /* an exclusion is set (cap_source_set_exclude) */
 };
 
 /* Parses the words after `capture` (words[0] is SRC).  A quoted filter arrives

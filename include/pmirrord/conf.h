@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "pmirrord/cap_source.h"
+#include "pmirrord/conf_mirror.h"
 #include "pmirrord/trigger.h"
 
 #define PM_CONF_DEFAULT_PATH "/etc/pmirrord/pmirrord.conf"
@@ -106,6 +107,8 @@ struct pm_conf {
     uint32_t dhcp_server[PM_MAX_DHCP_SERVERS]; /* dhcpServer, network order */
     size_t ndhcp_servers;
     unsigned session_start_timeout; /* sessionStartTimeout, s (1..3600; sess_engine.h) */
+    /* jmirror sender: mirrorSource, mirrorDscp, mirrorInterface, analyzerHoldDown */
+    struct pm_mirror_conf mirror; /* conf_mirror.h */
 };
 
 /* Which process a directive goes to (docs/process-model.md "Configuration

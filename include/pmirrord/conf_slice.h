@@ -39,6 +39,9 @@ struct pm_conf;
 #define CONF_SLICE_BYTES_MAX (1u << 20) /* text of all lines */
 #define CONF_SLICE_KEY_FILE  "file"     /* BEGIN record's key */
 #define CONF_SLICE_KEY_END   "end"      /* END record's key */
+/* The capture slice's last line (line 0, no directive): the analyzer ports of
+ * the file's `mirror` rules, "P1 P2 ..." (conf_mirror.h); absent without rules. */
+#define CONF_SLICE_KEY_PORTS "mirror-ports"
 
 struct conf_slice *conf_slice_new(void);
 /* Only directives going to dest (enum conf_dest, conf.h) are accepted by

@@ -19,8 +19,8 @@
 
 #include "pmirrord/trigger.h"
 
-#define JMR_WAIT_MS  50
-#define JMR_CACHE_MS 10000
+#define JMR_WAIT_MS   50
+#define JMR_CACHE_MS  10000
 #define JMR_CACHE_MAX 256
 
 struct jm_route;
@@ -31,5 +31,7 @@ void jm_route_free(struct jm_route *r);
 /* The path MTU to a (0 unknown: no route, no answer).  now_ms: any monotonic ms. */
 unsigned jm_route_mtu(struct jm_route *r, const struct trig_analyzer *a, int64_t now_ms);
 void jm_route_flush(struct jm_route *r);
+/* The rtnetlink socket, for sbx_set_route_fd() (send() only); -1 none. */
+int jm_route_fd(const struct jm_route *r);
 
 #endif

@@ -35,9 +35,9 @@
 
 #include "pmirrord/trigger.h"
 
-#define MS_HOLD_DOWN_DEFAULT 10u   /* analyzerHoldDown, seconds */
-#define MS_EPISODE_GAP_S     2     /* a loss episode closes after this long without loss */
-#define MS_ICPT_MAX          4096  /* intercept entries (packets beyond: counted, unattributed) */
+#define MS_HOLD_DOWN_DEFAULT 10u  /* analyzerHoldDown, seconds */
+#define MS_EPISODE_GAP_S     2    /* a loss episode closes after this long without loss */
+#define MS_ICPT_MAX          4096 /* intercept entries (packets beyond: counted, unattributed) */
 #define MS_ANALYZER_MAX      1024
 #define MS_NONE              UINT32_MAX /* no entry (table full) */
 
@@ -55,22 +55,22 @@ struct ms_icpt_stats {
     uint32_t mirror_id, session_id;
     struct trig_analyzer analyzer;
     uint32_t router_id;
-    unsigned src_idx; /* the capture source its last packet came from */
+    unsigned src_idx;        /* the capture source its last packet came from */
     uint64_t packets, bytes; /* mirrored: datagrams sent and their UDP payload octets */
     uint64_t lost[MS_LOSS_KINDS];
-    uint64_t send_errors; /* datagrams refused by the kernel (= lost[MS_LOSS_SEND]) */
-    uint64_t fragmented;  /* datagrams larger than the path MTU (fragmented by the kernel) */
-    uint64_t split, unsplit; /* GRO/TSO super-packets split back into wire packets; not split */
+    uint64_t send_errors;      /* datagrams refused by the kernel (= lost[MS_LOSS_SEND]) */
+    uint64_t fragmented;       /* datagrams larger than the path MTU (fragmented by the kernel) */
+    uint64_t split, unsplit;   /* GRO/TSO super-packets split back into wire packets; not split */
     int64_t first_ms, last_ms; /* capture clock of the first and last packet */
 };
 
 struct ms_analyzer_stats {
     struct trig_analyzer analyzer;
-    int down;                 /* in an outage */
-    uint64_t packets, bytes;  /* datagrams sent, UDP payload octets */
+    int down;                /* in an outage */
+    uint64_t packets, bytes; /* datagrams sent while UP, UDP payload octets */
     uint64_t send_errors, unreachable_errors, lost_while_down, fragmented;
-    uint64_t outages;         /* AnalyzerUnreachable raised */
-    unsigned path_mtu;        /* last known (0 unknown) */
+    uint64_t outages;  /* AnalyzerUnreachable raised */
+    unsigned path_mtu; /* last known (0 unknown) */
     int64_t down_since_ms, last_err_ms;
 };
 
@@ -98,7 +98,9 @@ uint32_t ms_icpt(struct mir_stats *m, uint32_t mirror_id, uint32_t session_id,
                  const struct trig_analyzer *an, uint32_t router_id, unsigned src_idx,
                  int64_t now_ms);
 
-/* Outcomes, per datagram (h: from ms_icpt; MS_NONE ignored but counted). */
+/* Outcomes, per datagram (h: from ms_icpt; MS_NONE ignored: ms_icpt counted
+ * its packet as unattributed).  A datagram sent while its analyzer is DOWN
+ * counts as lost (MS_LOSS_UNREACH), not in packets and bytes. */
 void ms_sent(struct mir_stats *m, uint32_t h, size_t bytes, int fragmented, int64_t now_ms);
 void ms_lost(struct mir_stats *m, uint32_t h, enum ms_loss why, uint64_t n, int64_t now_ms);
 /* A send refused with errno err: counted against h; an unreachable errno
@@ -123,8 +125,7 @@ int ms_tick(struct mir_stats *m, int64_t now_ms);
  * per analyzer, from offset, at most max rows of at most 255 octets;
  * *more says whether rows follow.  Row formats are in docs/jmirror.md.
  */
-size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows[][256],
-               int *more);
+size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows[][256], int *more);
 
 size_t ms_count_icpt(const struct mir_stats *m);
 size_t ms_count_analyzers(const struct mir_stats *m);

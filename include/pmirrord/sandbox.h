@@ -63,6 +63,9 @@ int sbx_set_output_fds(const int *fds, size_t n, char *err, size_t errlen);
 /* A descriptor that may only send() (sendto without an address; no write,
  * no sendmsg, which could name another socket): the syslog connection. */
 int sbx_set_send_only_fd(int fd);
+/* Another descriptor that may only send(): the rtnetlink socket of the path
+ * MTU queries (jm_route_fd(), jm_route.h), answered by recvmsg().  -1 none. */
+int sbx_set_route_fd(int fd);
 /* Before phase 2: datagram sockets the process opened for sending (the
  * jmirror sender's, jm_send.h) on which sendto, sendmsg and sendmmsg may
  * name a destination address; every other descriptor still cannot.

@@ -5,7 +5,7 @@
  * classify RADIUS (RFC 2865, 2866: UDP 1812/1813, the old 1645/1646; RFC
  * 5176: 3799; and the ports of the configured peers) and DHCP (RFC 2131:
  * UDP 67/68), count per source and for the process, hand signalling packets
- * to the trackers and every IP packet to the data path (cap_sessions.c).
+ * to the trackers and every IP packet to the data path (cap_mirror.c).
  * Also the process's clock (cap_clock, cap_proc.h), which runs the
  * trackers' and the engine's timers as a pcap file's time passes them.
  */
@@ -105,7 +105,7 @@ static void classify(struct cap_proc *p, struct cp_source *s, const struct pkt_v
 }
 
 void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *data, size_t caplen,
-              size_t wirelen, int64_t ts_sec, uint32_t ts_usec)
+              size_t wirelen, int64_t ts_sec, uint32_t ts_usec, int iface_dir)
 {
     struct pkt_view v;
 
@@ -126,7 +126,7 @@ void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *d
     }
     if (now >= p->timer_due_ms)
         cp_sess_timers(p, now);
-    cp_mirror(p, s, &v); /* a fragment as it is, before reassembly */
+    cp_mirror(p, s, &v, iface_dir, p->super_mtu); /* a fragment as it is, before reassembly */
     if (!(v.flags & PKT_F_FRAG)) {
         classify(p, s, &v, ts_sec, ts_usec);
         return;
@@ -152,7 +152,20 @@ void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *d
 int cp_on_packet(void *arg, struct cap_source *src, const struct cap_packet *pkt)
 {
     struct cp_source *s = arg;
-    (void)src;
-    cp_frame(s->proc, s, pkt->dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_sec, pkt->ts_usec);
+    struct cap_proc *p = s->proc;
+    p->super_mtu = 0;
+    if (pkt->flags & CAP_PKT_SUPER) { /* GRO/TSO: cut back to the interface's MTU */
+        if (s->mtu == 0) {
+            struct cap_stats st;
+            cap_source_stats(src, &st);
+            s->mtu = st.mtu > 0 ? (unsigned)st.mtu : 0;
+        }
+        p->super_mtu = s->mtu;
+    }
+    int dir = pkt->dir == CAP_DIR_IN    ? TRIG_DIR_INGRESS
+              : pkt->dir == CAP_DIR_OUT ? TRIG_DIR_EGRESS
+                                        : -1;
+    cp_frame(p, s, pkt->dlt, pkt->data, pkt->caplen, pkt->wirelen, pkt->ts_sec, pkt->ts_usec, dir);
+    p->super_mtu = 0;
     return CAP_PKT_TAKEN;
 }

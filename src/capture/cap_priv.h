@@ -26,11 +26,15 @@ struct cap_source {
     enum cap_state state;
     enum cap_cause cause;
     char reason[CAP_REASON_MAX];
+    char exclude[CAP_EXCLUDE_MAX]; /* cap_source_set_exclude(); "" none */
 
     /* live */
     unsigned ifindex;      /* of the open handle */
     unsigned lost_ifindex; /* of the interface we went DOWN on */
     int mtu;
+    uint8_t mac[6]; /* the interface's own address (Ethernet): a frame from it was sent */
+    int has_mac;
+    int filtered;         /* the handle has a filter set (cap_filter) */
     uint32_t super_limit; /* wirelen above this is a super-packet; 0 = unknown */
     int super_warned;
     int immediate;

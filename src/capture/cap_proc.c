@@ -34,6 +34,7 @@
 #include "pmirrord/daemon.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/ip_reasm.h"
+#include "pmirrord/jm_route.h"
 #include "pmirrord/jm_send.h"
 #include "pmirrord/log.h"
 #include "pmirrord/pkt_dedupe.h"
@@ -356,6 +357,7 @@ static void tick(struct cap_proc *p)
     reasm_expire(p->reasm, now);
     if (now >= p->timer_due_ms)
         cp_sess_timers(p, now);
+    cp_mirror_tick(p); /* source drops, hold-downs, loss episodes */
     cp_send_stats(p);
     cp_send_heartbeat(p);
 }
@@ -384,9 +386,9 @@ static int run_loop(struct cap_proc *p)
     sigemptyset(&empty);
 
     while (!p->stop && !cp_got_term) {
-        struct pollfd fds[CAP_PROC_SOURCES_MAX + 5];
+        struct pollfd fds[CAP_PROC_SOURCES_MAX + 5 + JM_FDS_MAX];
         nfds_t n = 0;
-        int ib, ic = -1, ilw, it = -1, timeout;
+        int ib, ic = -1, ilw, it = -1, ijm, timeout;
         ib = (int)n;
         fds[n++] = (struct pollfd){ipc_chan_fd(p->chan_b), POLLIN, 0};
         if (ipc_chan_pending(p->chan_b))
@@ -428,6 +430,10 @@ static int run_loop(struct cap_proc *p)
             if (h->capture_test_timeout != NULL)
                 timeout = min_timeout(timeout, h->capture_test_timeout(h->arg));
         }
+        ijm = (int)n; /* the jmirror sockets: POLLERR, an ICMP error queued */
+        size_t njm = cp_mirror_pollfds(p, fds + n, JM_FDS_MAX);
+        n += (nfds_t)njm;
+        cp_mirror_flush(p); /* nothing waits in the batch while the loop sleeps */
         struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000};
         int rc = ppoll(fds, n, &ts, &empty);
         if (rc < 0 && errno != EINTR) {
@@ -450,11 +456,16 @@ static int run_loop(struct cap_proc *p)
             if (cap_linkwatch_read(p->lw, on_link, p, err, sizeof(err)) < 0)
                 log_warnx(CP_TOKEN, "%s", err);
         }
+        for (size_t i = 0; rc > 0 && i < njm; i++)
+            if (fds[ijm + (int)i].revents & POLLERR) {
+                cp_mirror_errors(p); /* reads every socket's queue */
+                break;
+            }
         for (size_t i = 0; i < p->nsrc; i++) {
             if (p->src[i].src != NULL && !held(p, &p->src[i]) &&
                 cap_source_dispatch(p->src[i].src, err, sizeof(err)) < 0)
                 log_warnx(CP_TOKEN, "%s", err);
-            cp_mirror_flush(p); /* the datagrams of this pass over the ring */
+            cp_mirror_flush(p); /* a pass over a ring block: its datagrams leave now */
         }
         if (test) {
             int due = h->capture_test_timeout != NULL ? h->capture_test_timeout(h->arg) : -1;
@@ -602,12 +613,13 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
         return fail(p, "capture: OpenSSL initialisation failed");
     tzset();
     int outs[] = {2, CP_FD_MONITOR, CP_FD_AGENT, CP_FD_START_LOG};
-    int dgrams[JM_FDS_MAX];
-    size_t ndg = jm_fds(p->jm, dgrams, JM_FDS_MAX); /* the jmirror sockets: open for life */
+    /* the jmirror sockets: open for the process's life */
     if (sbx_set_output_fds(outs, 4, err, sizeof(err)) < 0 ||
-        sbx_set_datagram_fds(dgrams, ndg, err, sizeof(err)) < 0)
+        sbx_set_datagram_fds(p->jm_fd, p->jm_nfds, err, sizeof(err)) < 0)
         return fail(p, err);
     (void)sbx_set_send_only_fd(syslog_fd); /* glibc's syslog() uses send() alone */
+    if (p->jmr != NULL)                    /* the path MTU's rtnetlink queries (jm_route.h) */
+        (void)sbx_set_route_fd(jm_route_fd(p->jmr));
     rc = sbx_apply_seccomp(0, err, sizeof(err));
     if (rc < 0)
         return fail(p, err);

@@ -13,8 +13,11 @@
 
 #include "pmirrord/cap_proc.h"
 #include "pmirrord/cap_source.h"
+#include "pmirrord/conf_mirror.h"
 #include "pmirrord/dhcp_track.h"
 #include "pmirrord/ipc.h"
+#include "pmirrord/jm_send.h"
+#include "pmirrord/mir_stats.h"
 #include "pmirrord/pkt_decode.h"
 
 struct pm_daemon_hooks;
@@ -25,6 +28,9 @@ struct radius_track;
 struct dhcp_track;
 struct sess_engine;
 struct jm_sender;
+struct jm_route;
+struct mir_stats;
+struct pollfd;
 struct rt_conf;
 
 #define CP_TOKEN        "capture"
@@ -58,7 +64,9 @@ struct cp_source {
     char name[IPC_NAME_MAX + 1];  /* "src:" + SRC, cut to 63 octets */
     struct cap_source *src;       /* NULL: a pcap file already read (not sent again) */
     uint64_t malformed, radius, dhcp, duplicates;
-    int down; /* its interface is gone (se_interface_down told) */
+    int down;            /* its interface is gone (se_interface_down told) */
+    unsigned mtu;        /* live: the interface's, super-packets are cut to it (0 unknown) */
+    uint64_t drops_seen; /* kernel + interface + backlog drops already counted (cap_mirror.c) */
 };
 
 /* The configuration the capture process uses (from its slice). */
@@ -72,6 +80,11 @@ struct cp_conf {
     struct dh_conf dh;        /* dhcpServer; max_bindings = maxSubscribers */
     uint32_t max_subscribers; /* maxSubscribers */
     unsigned session_start_timeout; /* sessionStartTimeout, seconds */
+    /* jmirror (cap_mirror.c) */
+    struct pm_mirror_conf mirror;          /* mirrorSource, mirrorDscp, ... */
+    uint16_t ports[CONF_MIRROR_PORTS_MAX]; /* analyzer ports of the `mirror` rules */
+    size_t nports;
+    int dry_run; /* bench: datagrams built, not sent (jm_opts.dry_run) */
 };
 
 /* A descriptor received with the slice. */
@@ -138,14 +151,27 @@ struct cap_proc {
     struct radius_track *rt;
     struct dhcp_track *dh;
     struct sess_engine *se;
+    uint64_t timer_due_ms; /* capture clock: the next tracker/engine timer */
+
+    /* the data path (cap_mirror.c) */
     struct jm_sender *jm;
+    struct mir_stats *ms;
+    struct jm_route *jmr;  /* NULL: the path MTU is not known */
+    int jm_fd[JM_FDS_MAX]; /* the sender's sockets: polled for POLLERR */
+    size_t jm_nfds;
     /* analyzers datagrams were sent to lately (cp_own_datagram): a ring */
     struct trig_analyzer jm_to[CP_JM_TO_MAX];
     size_t jm_nto, jm_to_next;
-    uint64_t timer_due_ms; /* capture clock: the next tracker/engine timer */
+    unsigned super_mtu; /* the frame being handled is a super-packet: its source's MTU */
+    int64_t mir_now_ms; /* capture clock of the work under way (for the hooks) */
+    struct trig_analyzer mtu_memo_an; /* the last path MTU asked */
+    unsigned mtu_memo;
+    int64_t mtu_memo_at;
     uint64_t mir_packets, mir_copies, mir_snapped, mir_own, mir_failed;
+    uint64_t mir_split, mir_unsplit, mir_source_drops, mir_unreach_raised, mir_unreach_dropped;
     uint64_t icpt_up, icpt_down, icpt_not_sent, icpt_restored, icpt_refused, icpt_reannounced;
     uint64_t list_reqs, list_unknown;
+    uint64_t excl_set, excl_failed; /* exclusions set on sources (cap_static.c) */
 
     /* trigger table (docs/ipc-protocol.md, TRIGGER_SET) */
     struct ipc_trigger *trig; /* in force */
@@ -166,8 +192,9 @@ int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err
 
 /* cap_frames.c */
 int cp_on_packet(void *arg, struct cap_source *src, const struct cap_packet *pkt);
+/* iface_dir: TRIG_DIR_INGRESS or TRIG_DIR_EGRESS on the source's interface, -1 not known. */
 void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *data, size_t caplen,
-              size_t wirelen, int64_t ts_sec, uint32_t ts_usec);
+              size_t wirelen, int64_t ts_sec, uint32_t ts_usec, int iface_dir);
 int cp_radius_port(uint16_t port);
 int cp_dhcp_port(uint16_t port);
 
@@ -179,16 +206,6 @@ void cp_conf_clear(struct cp_conf *c);
 /* Before the sandbox: trackers, engine, jmirror sender, rad_crypto_init(). */
 int cp_sess_start(struct cap_proc *p, const struct cp_conf *c, char *err, size_t errlen);
 void cp_sess_free(struct cap_proc *p);
-/* The data path: one decoded IP packet (a fragment as it is) of source s. */
-void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v);
-/* Sends the datagrams cp_mirror() queued: after each pass over a source and
- * before the loop sleeps. */
-void cp_mirror_flush(struct cap_proc *p);
-/* Is v a datagram this process sent to analyzer a, or to any analyzer it
- * sent to lately (never mirrored: a datagram to one target's analyzer may
- * match another target, whose copy may match the first, and so on)? */
-int cp_own_datagram(const struct cap_proc *p, const struct pkt_view *v,
-                    const struct trig_analyzer *a);
 /* RADIUS (radius 1) or DHCP, decoded and reassembled. */
 void cp_sess_signalling(struct cap_proc *p, const struct pkt_view *v, int radius, int64_t ts_sec,
                         uint32_t ts_usec);
@@ -203,6 +220,42 @@ void cp_sess_restore(struct cap_proc *p, const struct pm_intercept *ic);
 /* A new agent channel: every RADIUS-provisioned intercept as INTERCEPT UP again. */
 void cp_sess_reannounce(struct cap_proc *p);
 void cp_sess_list(struct cap_proc *p, const struct ipc_list_req *req);
+
+/* cap_mirror.c */
+/* Before the sandbox (from cp_sess_start): accounting (ms_new, analyzerHoldDown), the
+ * path-MTU socket (mirrorInterface), the sender's sockets (jm_opts from c). */
+int cp_mirror_start(struct cap_proc *p, const struct cp_conf *c, char *err, size_t errlen);
+void cp_mirror_free(struct cap_proc *p);
+/* The data path: one decoded IP packet (a fragment as it is) of source s,
+ * queued for its targets; iface_dir as cp_frame's (a static mirror's
+ * direction); super_mtu: a GRO/TSO super-packet to cut to this MTU (0: not one). */
+void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v, int iface_dir,
+               unsigned super_mtu);
+/* Sends the batch (after each cap_source_dispatch() and before the loop sleeps). */
+void cp_mirror_flush(struct cap_proc *p);
+/* The sender's sockets, events 0 (POLLERR: the error queue); returns how many. */
+size_t cp_mirror_pollfds(const struct cap_proc *p, struct pollfd *fds, size_t max);
+/* One of them had POLLERR: every error queue read. */
+void cp_mirror_errors(struct cap_proc *p);
+/* Hold-downs, episodes (capture clock); ms until due, -1 none. */
+int cp_mirror_timers(struct cap_proc *p, uint64_t now_ms);
+/* Once a second: source drops, timers. */
+void cp_mirror_tick(struct cap_proc *p);
+/* s's kernel + interface + ring drops are now total: the new ones since the
+ * last call count against the intercepts last seen on s (ms_source_drops). */
+void cp_mirror_source_drops(struct cap_proc *p, struct cp_source *s, uint64_t total, int64_t now);
+void cp_mirror_stats(struct cap_proc *p);
+/* Is v a datagram this process sent to analyzer a, or to any analyzer it
+ * sent to lately (never mirrored: a datagram to one target's analyzer may
+ * match another target, whose copy may match the first, and so on)? */
+int cp_own_datagram(const struct cap_proc *p, const struct pkt_view *v,
+                    const struct trig_analyzer *a);
+
+/* cap_static.c */
+/* The trigger table changed: each source named by a static mirror excludes
+ * our datagrams to every static mirror's analyzer (cap_exclude.h); the
+ * others none. */
+void cp_static_exclude(struct cap_proc *p);
 
 /* cap_report.c */
 /* One mirror-log line, through the queue and its budget. */

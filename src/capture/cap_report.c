@@ -249,6 +249,7 @@ static void source_stats(struct cap_proc *p, struct cp_source *s, struct ipc_sta
     counter(o, "offset", st.offset);
     counter(o, "size", st.size);
     counter(o, "state", (uint64_t)st.state);
+    counter(o, "excluding", (uint64_t)st.excluding);
     (void)p;
 }
 
@@ -282,6 +283,8 @@ static void proc_stats(struct cap_proc *p, struct ipc_stats *o)
     counter(o, "trigger_acks", p->trig_acks);
     counter(o, "trigger_rejects", p->trig_rejects);
     counter(o, "trigger_entries", p->ntrig);
+    counter(o, "exclusions_set", p->excl_set);
+    counter(o, "exclusions_failed", p->excl_failed);
     counter(o, "events_sent", p->events_sent);
     counter(o, "events_dropped", p->events_dropped);
     counter(o, "unexpected", p->b_unexpected + p->c_unexpected);

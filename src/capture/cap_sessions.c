@@ -5,8 +5,7 @@
  * created before the sandbox and wired to the loop:
  *
  *   signalling packets -> rt_input() / dh_input() -> facts -> se_on_fact()
- *   every IP packet of a data source -> se_match_packet() -> jm_queue(),
- *     sent by jm_flush() after each pass over a source (cp_mirror_flush())
+ *   every IP packet of a data source -> cp_mirror() (cap_mirror.c)
  *   the capture clock -> rt_tick(), dh_tick(), se_tick()
  *   TRIGGER_SET tables -> se_set_triggers(); INTERCEPT RESTORE -> se_restore()
  *   the engine's RADIUS-provisioned intercepts -> INTERCEPT UP / DOWN (all of
@@ -30,7 +29,6 @@
 #include "pmirrord/dhcp_conf.h"
 #include "pmirrord/dhcp_track.h"
 #include "pmirrord/errbuf.h"
-#include "pmirrord/jm_send.h"
 #include "pmirrord/log.h"
 #include "pmirrord/radius.h"
 #include "pmirrord/radius_conf.h"
@@ -44,23 +42,6 @@
 static void on_mlog(void *arg, const char *text)
 {
     cp_mlog(arg, "%s", text);
-}
-
-/* What became of a datagram (jm_flush(), in queue order). */
-static void on_jm_result(void *arg, const struct jm_result *r)
-{
-    struct cap_proc *p = arg;
-    if (r->err == 0)
-        p->mir_copies++;
-    else
-        p->mir_failed++;
-}
-
-/* A port whose datagrams leave from the fallback socket (no address in it). */
-static void on_jm_notice(void *arg, const char *text)
-{
-    (void)arg;
-    log_info(CP_TOKEN, "%s", text);
 }
 
 /* A RADIUS-provisioned intercept began or ended: the agent keeps it, so
@@ -140,11 +121,8 @@ int cp_sess_start(struct cap_proc *p, const struct cp_conf *c, char *err, size_t
     p->dh = dh_new(&c->dh, se_on_fact, p->se, e, sizeof(e));
     if (p->dh == NULL)
         return pm_err(err, errlen, "capture: DHCP: %s", e);
-    struct jm_opts jo = {.dscp = -1};
-    struct jm_hooks jh = {.result = on_jm_result, .notice = on_jm_notice, .arg = p};
-    p->jm = jm_new(&jo, &jh, e, sizeof(e));
-    if (p->jm == NULL)
-        return pm_err(err, errlen, "capture: %s", e);
+    if (cp_mirror_start(p, c, err, errlen) < 0)
+        return -1;
     for (size_t i = 0; i < p->nsrc; i++)
         se_set_source(p->se, (unsigned)i, p->src[i].spec.src);
     return 0;
@@ -152,18 +130,14 @@ int cp_sess_start(struct cap_proc *p, const struct cp_conf *c, char *err, size_t
 
 void cp_sess_free(struct cap_proc *p)
 {
+    cp_mirror_free(p); /* before the engine: its last flush asks se_icpt_active() */
     rt_free(p->rt);
     dh_free(p->dh);
     if (p->se != NULL)
         se_free(p->se);
-    jm_flush(p->jm);
-    jm_free(p->jm);
-    OPENSSL_cleanse(p->jm_to, sizeof(p->jm_to)); /* analyzers */
-    p->jm_nto = p->jm_to_next = 0;
     p->rt = NULL;
     p->dh = NULL;
     p->se = NULL;
-    p->jm = NULL;
 }
 
 /* ---- signalling, timers ---------------------------------------------------------------------- */
@@ -203,101 +177,10 @@ void cp_sess_timers(struct cap_proc *p, uint64_t now_ms)
     if (p->dh != NULL)
         next = min_ms(next, dh_tick(p->dh, (int64_t)(now_ms / 1000)));
     next = min_ms(next, se_tick(p->se, (int64_t)(now_ms / 1000), (uint32_t)(now_ms % 1000) * 1000));
+    next = min_ms(next, cp_mirror_timers(p, now_ms));
     if (next < 1 || next > CP_TIMER_MAX_MS)
         next = next < 1 && next >= 0 ? 1 : CP_TIMER_MAX_MS;
     p->timer_due_ms = now_ms + (uint64_t)next;
-}
-
-/* ---- the data path --------------------------------------------------------------------------- */
-
-/* Is v sent from our socket of its family to analyzer a? */
-static int sent_to(const struct cap_proc *p, const struct pkt_view *v,
-                   const struct trig_analyzer *a)
-{
-    if (a->family != v->family)
-        return 0;
-    if (memcmp(v->dst, a->addr, a->family == 4 ? 4 : 16) != 0)
-        return 0;
-    if (v->flags & PKT_F_PORTS)
-        return v->dport == a->port && jm_is_local_port(p->jm, v->family, v->sport);
-    return (v->flags & PKT_F_FRAG) != 0; /* a later fragment of a datagram to the analyzer */
-}
-
-/*
- * A datagram this process sent (captured on its way out, or on the
- * analyzer's own host): never mirrored, it would feed itself.  Not only to
- * a, the analyzer of the target the packet matched: a datagram to target
- * A's analyzer that matches target B (the analyzer lies in B's addresses)
- * would be mirrored to B's analyzer, A's intercepted traffic to another
- * warrant's analyzer, and B's copy could match A again (a loop).  So every
- * analyzer sent to lately counts (the last CP_JM_TO_MAX).
- */
-int cp_own_datagram(const struct cap_proc *p, const struct pkt_view *v,
-                    const struct trig_analyzer *a)
-{
-    if (v->proto != IPPROTO_UDP)
-        return 0;
-    if (a != NULL && sent_to(p, v, a))
-        return 1;
-    if ((v->flags & PKT_F_PORTS) && !jm_is_local_port(p->jm, v->family, v->sport))
-        return 0; /* the common case: not from our port */
-    for (size_t i = 0; i < p->jm_nto; i++)
-        if (sent_to(p, v, &p->jm_to[i]))
-            return 1;
-    return 0;
-}
-
-/* Remembers a as a destination of our datagrams (the newest first looked for). */
-static void note_analyzer(struct cap_proc *p, const struct trig_analyzer *a)
-{
-    for (size_t i = 0; i < p->jm_nto; i++)
-        if (p->jm_to[i].family == a->family && p->jm_to[i].port == a->port &&
-            memcmp(p->jm_to[i].addr, a->addr, sizeof(a->addr)) == 0)
-            return;
-    p->jm_to[p->jm_to_next] = *a;
-    p->jm_to_next = (p->jm_to_next + 1) % CP_JM_TO_MAX;
-    if (p->jm_nto < CP_JM_TO_MAX)
-        p->jm_nto++;
-}
-
-void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v)
-{
-    struct se_target t[SE_TARGETS_MAX];
-    /* a signalling-only source carries no subscriber data: not looked up,
-     * so it is not where a session's data was last seen either */
-    if (p->se == NULL || p->jm == NULL || v->family == PKT_FAM_NONE ||
-        s->spec.role == CAP_ROLE_SIGNALLING)
-        return;
-    size_t n = se_match_packet(p->se, v->family, v->src, v->dst, (unsigned)(s - p->src), -1, t,
-                               SE_TARGETS_MAX);
-    if (n == 0)
-        return;
-    p->mir_packets++;
-    if ((v->flags & PKT_F_SNAPPED) || v->l3_caplen < v->ip_len) {
-        p->mir_snapped += n; /* never a part of a packet as if it were the whole */
-        return;
-    }
-    if (cp_own_datagram(p, v, NULL)) {
-        p->mir_own += n;
-        return;
-    }
-    const uint8_t *ip = v->frame + v->l3_off;
-    for (size_t i = 0; i < n; i++) {
-        if (t[i].analyzer == NULL)
-            continue;
-        if (cp_own_datagram(p, v, t[i].analyzer)) {
-            p->mir_own++;
-            continue;
-        }
-        note_analyzer(p, t[i].analyzer);
-        /* the outcome comes back through on_jm_result() */
-        (void)jm_queue(p->jm, t[i].analyzer, t[i].mirror_id, t[i].session_id, ip, v->ip_len, 0);
-    }
-}
-
-void cp_mirror_flush(struct cap_proc *p)
-{
-    jm_flush(p->jm);
 }
 
 /* ---- records from the agent, sources --------------------------------------------------------- */
@@ -314,6 +197,7 @@ void cp_sess_triggers(struct cap_proc *p)
     for (size_t i = 0; i < p->ntrig; i++)
         t[i] = p->trig[i].rule;
     se_set_triggers(p->se, t, p->ntrig, now_sec(p));
+    cp_static_exclude(p);
     if (t != NULL) {
         OPENSSL_cleanse(t, p->ntrig * sizeof(*t));
         free(t);
@@ -369,6 +253,19 @@ void cp_sess_list(struct cap_proc *p, const struct ipc_list_req *req)
         rec.u.list_page.has_count = 1; /* the sessions held, before the filter */
         rec.u.list_page.count = (uint32_t)st.sessions;
         if (!more && (n > 0 || req->offset == 0)) { /* the last page: the total is known */
+            rec.u.list_page.has_total = 1;
+            rec.u.list_page.total = req->offset + (uint32_t)n;
+        }
+    } else if (strcmp(req->list, "statistics") == 0) {
+        /* `show mirror statistics`: per intercept, then per analyzer (empty without p->ms) */
+        size_t max = req->max_rows < CP_LIST_ROWS ? req->max_rows : CP_LIST_ROWS;
+        n = p->ms != NULL ? ms_list(p->ms, req->offset, max, rows, &more) : 0;
+        if (n > max)
+            n = max;
+        rec.u.list_page.has_count = 1;
+        rec.u.list_page.count =
+            p->ms != NULL ? (uint32_t)(ms_count_icpt(p->ms) + ms_count_analyzers(p->ms)) : 0;
+        if (!more && (n > 0 || req->offset == 0)) {
             rec.u.list_page.has_total = 1;
             rec.u.list_page.total = req->offset + (uint32_t)n;
         }
@@ -471,18 +368,5 @@ void cp_sess_stats(struct cap_proc *p)
     ctr("list_unknown", p->list_unknown);
     (void)cp_put_c(p, &srec);
 
-    struct jm_stats j;
-    jm_get_stats(p->jm, &j);
-    begin("jmirror");
-    ctr("sent", j.sent);
-    ctr("bytes", j.bytes);
-    ctr("send_errors", j.send_errors);
-    ctr("too_big", j.too_big);
-    ctr("no_socket", j.no_socket);
-    ctr("packets", p->mir_packets);
-    ctr("copies", p->mir_copies);
-    ctr("snapped", p->mir_snapped);
-    ctr("own", p->mir_own);
-    ctr("failed", p->mir_failed);
-    (void)cp_put_c(p, &srec);
+    cp_mirror_stats(p);
 }

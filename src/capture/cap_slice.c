@@ -194,6 +194,15 @@ int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err
     if (cs == NULL)
         return pm_err(err, errlen, "configuration slice: out of memory");
     for (size_t i = 0; i < sl->nlines && rc == 0; i++) {
+        if (strcmp(sl->line[i].key, CONF_SLICE_KEY_PORTS) == 0) { /* not a directive */
+            if (conf_mirror_ports_parse(sl->line[i].value, out->ports, CONF_MIRROR_PORTS_MAX,
+                                        &out->nports) < 0)
+                rc = pm_err(err, errlen,
+                            "%s: the analyzer ports of the slice are not a list of "
+                            "ports",
+                            sl->file);
+            continue;
+        }
         /* Only the capture process's directives, each under its own key. */
         if (!conf_slice_line_for(CONF_DEST_CAPTURE, sl->line[i].key, sl->line[i].value))
             rc = pm_err(err, errlen, "%s:%u: not a directive of the capture process's slice",
@@ -217,6 +226,7 @@ int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err
     }
     out->nspec = c.ncaptures;
     out->latency_ms = c.signalling_latency;
+    out->mirror = c.mirror; /* mirrorSource, mirrorDscp, mirrorInterface, analyzerHoldDown */
     rc = cp_sess_conf(&c, out, err, errlen); /* RADIUS, DHCP, sessions */
     conf_free(&c);
     return rc;

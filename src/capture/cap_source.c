@@ -27,7 +27,9 @@
 #include "cap_priv.h"
 
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,19 +74,54 @@ void cap_warn(struct cap_source *src, const char *fmt, ...)
     event(src, CAP_EV_WARN);
 }
 
-/* Compiled here, where the handle's link type is known. */
+/* Compiled here, where the handle's link type is known: the directive's
+ * filter, and the exclusion (cap_source_set_exclude) as "(FILTER) and not
+ * (EXCLUDE)".  A filter that does not compile leaves the handle's as it was. */
 int cap_filter(struct cap_source *src, char *err, size_t errlen)
 {
+    static char text[CAP_FILTER_MAX + CAP_EXCLUDE_MAX + 32]; /* one thread */
     struct bpf_program prog;
-    if (src->spec.filter[0] == '\0')
-        return 0;
-    if (pcap_compile(src->p, &prog, src->spec.filter, 1, PCAP_NETMASK_UNKNOWN) < 0)
+    const char *f = src->spec.filter, *x = src->exclude;
+    if (f[0] == '\0' && x[0] == '\0') {
+        if (src->filtered == 0)
+            return 0;
+        snprintf(text, sizeof(text), "%s", ""); /* an exclusion removed: everything again */
+    } else if (x[0] == '\0') {
+        snprintf(text, sizeof(text), "%s", f);
+    } else if (f[0] == '\0') {
+        snprintf(text, sizeof(text), "not (%s)", x);
+    } else {
+        snprintf(text, sizeof(text), "(%s) and not (%s)", f, x);
+    }
+    if (pcap_compile(src->p, &prog, text, 1, PCAP_NETMASK_UNKNOWN) < 0)
         return pm_err(err, errlen, "capture %s: filter: %s", src->spec.src, pcap_geterr(src->p));
     int rc = pcap_setfilter(src->p, &prog);
     pcap_freecode(&prog);
     if (rc < 0)
         return pm_err(err, errlen, "capture %s: setting the filter: %s", src->spec.src,
                       pcap_geterr(src->p));
+    src->filtered = text[0] != '\0';
+    return 0;
+}
+
+int cap_source_set_exclude(struct cap_source *src, const char *expr, char *err, size_t errlen)
+{
+    static char old[CAP_EXCLUDE_MAX]; /* one thread */
+    if (expr == NULL)
+        expr = "";
+    if (strlen(expr) >= sizeof(src->exclude))
+        return pm_err(err, errlen, "capture %s: exclusion of %zu octets is too long", src->spec.src,
+                      strlen(expr));
+    if (strcmp(expr, src->exclude) == 0)
+        return 0;
+    memcpy(old, src->exclude, sizeof(old));
+    snprintf(src->exclude, sizeof(src->exclude), "%s", expr);
+    if (src->p == NULL)
+        return 0; /* set at the next activation */
+    if (cap_filter(src, err, errlen) < 0) {
+        memcpy(src->exclude, old, sizeof(old)); /* the handle keeps the old one */
+        return -1;
+    }
     return 0;
 }
 
@@ -224,6 +261,45 @@ static int block_timeout(const struct cap_source *src)
     return src->latency_ms >= 2 ? (int)src->latency_ms / 2 : 1;
 }
 
+/* The interface's own Ethernet address, read on the packet socket itself
+ * (at every activation and NEWLINK: an address can change). */
+static void read_mac(struct cap_source *src)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.*s", IFNAMSIZ - 1, src->spec.src);
+    src->has_mac = src->dlt == DLT_EN10MB && src->pollfd >= 0 &&
+                   ioctl(src->pollfd, SIOCGIFHWADDR, &ifr) == 0 &&
+                   ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
+    if (src->has_mac)
+        memcpy(src->mac, ifr.ifr_hwaddr.sa_data, sizeof(src->mac));
+}
+
+/* How the frame crossed the interface (docs/capture-sources.md "Direction").
+ * libpcap's callback does not give the packet type of an Ethernet capture
+ * (the kernel's sll_pkttype stays in the ring), so a frame whose source
+ * address is the interface's own was sent by this host, any other received.
+ * A cooked capture carries the packet type itself. */
+static int frame_dir(const struct cap_source *src, const struct pcap_pkthdr *h, const u_char *b)
+{
+    switch (src->dlt) {
+    case DLT_EN10MB:
+        if (!src->has_mac || h->caplen < 12)
+            return CAP_DIR_UNKNOWN;
+        return memcmp(b + 6, src->mac, sizeof(src->mac)) == 0 ? CAP_DIR_OUT : CAP_DIR_IN;
+    case DLT_LINUX_SLL: /* sll_pkttype, 16 bits at 0 */
+        if (h->caplen < 2)
+            return CAP_DIR_UNKNOWN;
+        return ((b[0] << 8) | b[1]) == PACKET_OUTGOING ? CAP_DIR_OUT : CAP_DIR_IN;
+    case DLT_LINUX_SLL2: /* sll2_pkttype, 8 bits at 10 */
+        if (h->caplen < 11)
+            return CAP_DIR_UNKNOWN;
+        return b[10] == PACKET_OUTGOING ? CAP_DIR_OUT : CAP_DIR_IN;
+    default:
+        return CAP_DIR_UNKNOWN;
+    }
+}
+
 /* Opens the live handle.  Returns 0 when up, 1 when the interface does not
  * exist, 2 when it is not up (nothing opened), -1 with err on any other
  * failure. */
@@ -279,6 +355,7 @@ static int open_live(struct cap_source *src, char *err, size_t errlen)
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.*s", IFNAMSIZ - 1, name);
     src->ifindex = ioctl(src->pollfd, SIOCGIFINDEX, &ifr) == 0 ? (unsigned)ifr.ifr_ifindex : 0;
     src->mtu = ioctl(src->pollfd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : 0;
+    read_mac(src);
     uint32_t lh = link_header(src->dlt);
     src->super_limit = src->mtu > 0 && lh > 0 ? (uint32_t)src->mtu + lh : 0;
     return 0;
@@ -371,6 +448,7 @@ static void live_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *byt
         .ts_usec = (uint32_t)h->ts.tv_usec,
         .caplen = h->caplen,
         .wirelen = h->len,
+        .dir = frame_dir(src, h, bytes),
         .data = bytes,
     };
     if (src->super_limit != 0 && h->len > src->super_limit) {
@@ -432,8 +510,10 @@ void cap_source_link(struct cap_source *src, enum cap_link what, unsigned ifinde
         if (!ours)
             return;
         if (src->state == CAP_STATE_UP) {
-            if (ifindex == src->ifindex)
+            if (ifindex == src->ifindex) {
+                read_mac(src); /* its address may have changed */
                 return;
+            }
             go_down(src, CAP_CAUSE_REPLACED, "interface replaced");
         }
         /* The interface we lost, still being torn down: wait for it to be
@@ -491,6 +571,7 @@ void cap_source_stats(struct cap_source *src, struct cap_stats *st)
     st->immediate = src->immediate;
     st->offset = src->offset;
     st->size = src->size;
+    st->excluding = src->exclude[0] != '\0';
     if (!src->spec.offline && src->p != NULL)
         handle_drops(src->p, &st->kernel_drops, &st->if_drops);
 }

@@ -298,6 +298,7 @@ static const int sbx_prctls[] = {PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_GET_DUM
 static int out_fds[SBX_OUTPUT_FDS_MAX];
 static size_t n_out_fds;
 static int send_only_fd = -1;            /* sbx_set_send_only_fd() */
+static int route_fd = -1;                /* sbx_set_route_fd() */
 static int dgram_fds[SBX_DGRAM_FDS_MAX]; /* sbx_set_datagram_fds() */
 static size_t n_dgram_fds;
 
@@ -315,6 +316,12 @@ int sbx_set_datagram_fds(const int *fds, size_t n, char *err, size_t errlen)
 int sbx_set_send_only_fd(int fd)
 {
     send_only_fd = fd;
+    return 0;
+}
+
+int sbx_set_route_fd(int fd)
+{
+    route_fd = fd;
     return 0;
 }
 
@@ -435,6 +442,11 @@ static int add_rules(scmp_filter_ctx ctx, const char **what)
     *what = "write/sendmsg/sendto";
     if (rc == 0)
         rc = add_output_rules(ctx);
+    /* the path MTU queries: a request to the kernel (no address) on the
+     * rtnetlink socket jm_route_new() opened; the answers come by recvmsg */
+    if (rc == 0 && route_fd >= 0)
+        rc = seccomp_rule_add(ctx, allow, SCMP_SYS(sendto), 2, A32(0, route_fd),
+                              SCMP_A4_64(SCMP_CMP_EQ, 0));
     /* dup3(): the capture process keeps its channel at a fixed number. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, allow, SCMP_SYS(dup3), 0);

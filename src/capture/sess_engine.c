@@ -62,6 +62,7 @@ void se_free(struct sess_engine *e)
     }
     free(e->pend);
     free(e->static_run);
+    se_live_free(e);
     OPENSSL_cleanse(e, sizeof(*e));
     free(e);
 }
@@ -472,6 +473,7 @@ static void radius_li(struct sess_engine *e, struct sess *s, const struct sig_fa
         se_report(e, s, ic, 0);
     }
     /* RADIUS wins at login; a CoA is the newest configuration */
+    se_icpt_set_announced(e, ic, 0);
     struct se_view rv;
     se_view_ident(&rv, &f->id);
     memset(ic->tr, 0, sizeof(ic->tr));
@@ -483,7 +485,6 @@ static void radius_li(struct sess_engine *e, struct sess *s, const struct sig_fa
     ic->cs = cs;
     ic->rule = 0;
     ic->rank = 0;
-    ic->announced = 0;
     ic->rid = cs == SE_CS_RADIUS_COA && f->id.nas_ip ? ntohl(f->id.nas_ip) : s->router_id;
     ic->since = f->ts_sec;
     se_report(e, s, ic, 1);
@@ -815,6 +816,7 @@ int se_restore(struct sess_engine *e, const struct pm_intercept *ic)
     if (x == NULL &&
         (se_icpt_count(s) >= SE_TARGETS_MAX || (x = se_icpt_add(e, s, ic->mirror_id)) == NULL))
         return -1;
+    se_icpt_set_announced(e, x, 0);
     x->mirror_id = ic->mirror_id;
     x->session_id = ic->session_id;
     x->analyzer = ic->analyzer;
@@ -823,7 +825,7 @@ int se_restore(struct sess_engine *e, const struct pm_intercept *ic)
     x->tt = ic->trigger_type;
     x->rule = 0;
     x->rank = 0;
-    x->announced = 1;
+    se_icpt_set_announced(e, x, 1);
     x->rid = ic->router_id;
     x->since = ic->since_sec;
     se_copy(x->tr, sizeof(x->tr), ic->trigger);

@@ -49,6 +49,7 @@ void se_icpt_unlink(struct sess_engine *e, struct sess *s, struct se_icpt *ic)
 {
     for (struct se_icpt **pp = &s->icpt; *pp != NULL; pp = &(*pp)->next)
         if (*pp == ic) {
+            se_icpt_set_announced(e, ic, 0);
             *pp = ic->next;
             OPENSSL_cleanse(ic, sizeof(*ic));
             free(ic);
@@ -146,6 +147,7 @@ struct se_rule *se_rule_by_serial(struct sess_engine *e, uint32_t serial)
 void se_icpt_from_rule(struct sess_engine *e, struct sess *s, struct se_icpt *ic,
                        const struct se_rule *r)
 {
+    se_icpt_set_announced(e, ic, 0);
     ic->mirror_id = r->t.mirror_id;
     ic->session_id = r->t.has_session_id ? r->t.session_id : se_sess_sid(e, s);
     ic->analyzer = r->t.analyzer;
@@ -156,7 +158,6 @@ void se_icpt_from_rule(struct sess_engine *e, struct sess *s, struct se_icpt *ic
     ic->rank = se_type_rank((int)r->t.type);
     ic->rid = s->router_id;
     se_copy(ic->tr, sizeof(ic->tr), r->tr);
-    ic->announced = 0;
 }
 
 /* An intercept s cannot take (SE_TARGETS_MAX): CliTriggerBasedMirroringFailure
@@ -238,7 +239,7 @@ void se_announce(struct sess_engine *e, struct sess *s, enum pm_trap trap, int64
         }
         struct se_evctx c = {.trap = trap, .sec = sec, .usec = usec, .s = s, .view = &v};
         se_raise_icpt(e, &c, ic);
-        ic->announced = 1;
+        se_icpt_set_announced(e, ic, 1);
     }
 }
 

@@ -44,6 +44,8 @@ enum se_state {
 #define SE_F_SID     0x10 /* session_id is fixed */
 #define SE_F_SID_CTR 0x20 /* ... from the counter, before any Acct-Session-Id was seen */
 
+struct se_live_slot;
+
 /* One intercept on one session. */
 struct se_icpt {
     struct se_icpt *next;
@@ -113,6 +115,9 @@ struct sess_engine {
     int64_t now;      /* the latest capture-clock second seen (facts, ticks, tables) */
     int64_t win_next; /* the next warrant-window boundary, seconds (0: none) */
     struct se_stats stats;
+    struct se_live_slot *live; /* (mirror ID, session ID) of announced intercepts (sess_live.c) */
+    size_t live_cap, live_used;
+    int live_lost; /* it could not grow: se_icpt_active() walks the sessions */
 };
 
 /* A read-only view of a subscriber's identities: a session's, or a
@@ -193,6 +198,12 @@ void se_rules_changed(struct sess_engine *e, const uint32_t *added, size_t nadde
 int64_t se_rules_tick(struct sess_engine *e, int64_t now, uint32_t usec);
 void se_static_eval(struct sess_engine *e, int64_t sec, uint32_t usec, int interface_event);
 void se_report(struct sess_engine *e, const struct sess *s, const struct se_icpt *ic, int up);
+
+/* sess_live.c: every change of ic->announced goes through here (and an
+ * announced intercept is set unannounced before its IDs change or it is
+ * unlinked), so that se_icpt_active() knows without a walk. */
+void se_icpt_set_announced(struct sess_engine *e, struct se_icpt *ic, int on);
+void se_live_free(struct sess_engine *e);
 
 /* sess_engine.c */
 void se_end_session(struct sess_engine *e, struct sess *s, enum pm_trap trap, int trm, int64_t sec,

@@ -30,16 +30,25 @@ static size_t add_sess(struct sess *s, enum trig_dir side, unsigned src_idx, str
     for (const struct se_icpt *ic = s->icpt; ic != NULL && n < max; ic = ic->next) {
         if (!ic->announced || (ic->direction != TRIG_DIR_BOTH && ic->direction != side))
             continue;
-        out[n++] = (struct se_target){
-            .mirror_id = ic->mirror_id, .session_id = ic->session_id, .analyzer = &ic->analyzer};
+        out[n++] = (struct se_target){ic->mirror_id, ic->session_id, ic->rid, &ic->analyzer};
     }
     return n;
+}
+
+/* A static mirror of direction dir takes a frame that crossed its interface
+ * as iface_dir: both takes every frame; ingress and egress only frames known
+ * to be received or sent (a frame of unknown direction, -1, is not taken:
+ * one direction must never carry the other's packets). */
+static int static_dir_ok(enum trig_dir dir, int iface_dir)
+{
+    if (dir == TRIG_DIR_BOTH)
+        return 1;
+    return iface_dir >= 0 && (int)dir == iface_dir;
 }
 
 size_t se_match_packet(struct sess_engine *e, int family, const uint8_t *src, const uint8_t *dst,
                        unsigned src_idx, int iface_dir, struct se_target *out, size_t max)
 {
-    (void)iface_dir; /* not yet: every frame of a static mirror's interface */
     size_t n = 0;
     int v6 = family == 6 || family == AF_INET6;
     if (e == NULL || src == NULL || dst == NULL || out == NULL)
@@ -48,9 +57,9 @@ size_t se_match_packet(struct sess_engine *e, int family, const uint8_t *src, co
     size_t walk = e->static_scan ? e->nrules : e->nstatic;
     for (size_t k = 0; e->nstatic > 0 && k < walk && n < max; k++) {
         const struct se_rule *r = &e->rules[e->static_scan ? k : e->static_run[k]];
-        if (r->t.type == TRIG_INTERFACE && r->st_active && r->ifidx == (int)src_idx)
-            out[n++] = (struct se_target){
-                .mirror_id = r->t.mirror_id, .session_id = r->st_sid, .analyzer = &r->t.analyzer};
+        if (r->t.type == TRIG_INTERFACE && r->st_active && r->ifidx == (int)src_idx &&
+            static_dir_ok(r->t.direction, iface_dir))
+            out[n++] = (struct se_target){r->t.mirror_id, r->st_sid, 0, &r->t.analyzer};
     }
     struct sess *s = lookup(e, v6, src);
     if (s != NULL)

@@ -132,7 +132,7 @@ static void drop_gone(struct sess_engine *e, struct sess *s, const struct se_vie
             if (was) {
                 c.trap = PM_TRAP_IFSESS_ACTIVATED;
                 se_raise_icpt(e, &c, ic);
-                ic->announced = 1;
+                se_icpt_set_announced(e, ic, 1);
             }
             continue;
         }
@@ -193,7 +193,7 @@ static void add_new(struct sess_engine *e, struct sess *s, const struct se_view 
             struct se_evctx c = {
                 .trap = PM_TRAP_IFSESS_ACTIVATED, .sec = sec, .usec = usec, .s = s, .view = v};
             se_raise_icpt(e, &c, ic);
-            ic->announced = 1;
+            se_icpt_set_announced(e, ic, 1);
         }
     }
 }

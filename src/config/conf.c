@@ -2,6 +2,7 @@
  * conf.c - load pmirrord.conf (see conf.h and README "Configuration reference").
  */
 #include "pmirrord/conf.h"
+#include "pmirrord/conf_mirror.h"
 #include "pmirrord/conf_sess.h"
 #include "conf_lex.h"
 #include "pmirrord/dhcp_conf.h"
@@ -78,6 +79,7 @@ void conf_defaults(struct pm_conf *c)
     c->max_triggers = TRIG_DEFAULT_MAX;
     c->max_subscribers = CONF_MAX_SUBSCRIBERS_DEFAULT;
     c->session_start_timeout = SE_START_TIMEOUT_DEFAULT;
+    conf_mirror_defaults(&c->mirror);
 }
 
 void conf_free(struct pm_conf *c)
@@ -594,6 +596,16 @@ static int d_session_start_timeout(struct conf_ctx *x, int argc, char **argv)
     return set_uint(x, argc, argv, 1, 3600, &x->c->session_start_timeout);
 }
 
+/* mirrorSource, mirrorDscp, mirrorInterface, analyzerHoldDown (conf_mirror.h). */
+static int d_jmirror(struct conf_ctx *x, int argc, char **argv)
+{
+    char why[400], where[CONF_MIRROR_WHERE_MAX];
+    snprintf(where, sizeof(where), "%s:%d", x->file, x->line);
+    if (conf_mirror_parse(&x->c->mirror, argc, argv, where, why, sizeof(why)) < 0)
+        CONF_FAIL(x, "%s", why);
+    return 0;
+}
+
 #define TO_AGENT   CONF_DEST_AGENT
 #define TO_CAPTURE CONF_DEST_CAPTURE
 
@@ -635,6 +647,10 @@ static const struct {
     {"maxSubscribers", d_max_subscribers, TO_CAPTURE},
     {"dhcpServer", d_dhcp_server, TO_CAPTURE},
     {"sessionStartTimeout", d_session_start_timeout, TO_CAPTURE},
+    {"mirrorSource", d_jmirror, TO_CAPTURE},
+    {"mirrorDscp", d_jmirror, TO_CAPTURE},
+    {"mirrorInterface", d_jmirror, TO_CAPTURE},
+    {"analyzerHoldDown", d_jmirror, TO_CAPTURE},
 };
 
 unsigned conf_directive_dest(const char *name)

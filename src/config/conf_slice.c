@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "pmirrord/conf.h"
+#include "pmirrord/conf_mirror.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/ipc.h"
 
@@ -120,6 +121,8 @@ int conf_slice_rec(struct conf_slice *s, const struct ipc_rec *rec, char *err, s
         s->begun = 1;
     } else if (!s->begun) {
         return pm_err(err, errlen, "CONFIG record before BEGIN");
+    } else if (!(rec->flags & IPC_F_END) && strcmp(cf->key, CONF_SLICE_KEY_PORTS) == 0) {
+        return 0; /* the capture process's (cap_slice.c); nothing to parse here */
     } else if (!(rec->flags & IPC_F_END)) {
         unsigned d = conf_directive_dest(cf->key);
         if (d == 0)
@@ -234,6 +237,12 @@ int conf_slice_send(struct ipc_chan *ch, const char *path, unsigned dest, struct
         conf_slice_free(s);
         return -1;
     }
+    /* the capture process opens a socket per analyzer port of the rules */
+    uint16_t ports[CONF_MIRROR_PORTS_MAX];
+    size_t nports = 0;
+    for (size_t i = 0; (dest & CONF_DEST_CAPTURE) && i < pc->ntriggers; i++)
+        conf_mirror_ports_add(ports, &nports, CONF_MIRROR_PORTS_MAX,
+                              pc->triggers[i].rule.analyzer.port);
     if (c == NULL) {
         conf_free(&local);
         OPENSSL_cleanse(&local, sizeof(local)); /* the mirror secret's hash */
@@ -252,6 +261,14 @@ int conf_slice_send(struct ipc_chan *ch, const char *path, unsigned dest, struct
     for (size_t i = 0; i < s->n; i++) {
         if (put_config(ch, r, 0, s->v[i].key, s->v[i].text, s->v[i].no, why, sizeof(why)) < 0) {
             pm_err(err, errlen, "%s:%u: cannot send the line: %s", path, (unsigned)s->v[i].no, why);
+            goto out;
+        }
+    }
+    if (nports > 0) {
+        char v[CONF_MIRROR_PORTS_MAX * 6 + 1];
+        conf_mirror_ports_format(ports, nports, v, sizeof(v));
+        if (put_config(ch, r, 0, CONF_SLICE_KEY_PORTS, v, 0, why, sizeof(why)) < 0) {
+            pm_err(err, errlen, "%s: cannot send the analyzer ports: %s", path, why);
             goto out;
         }
     }

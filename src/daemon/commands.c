@@ -635,6 +635,9 @@ static void path_row(struct ctl_reply *r, const char *path, const struct ipc_cha
 
 static int c_show_mirror_statistics(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
+    unsigned long page;
+    if (pm_stats_page_arg(r, argc, argv, &page) < 0)
+        return -1;
     if (cmd.mirror_stats == NULL) {
         ctl_reply_error(r, "no capture process: this daemon does not run one");
         return -1;
@@ -746,6 +749,7 @@ static int c_show_mirror_statistics(struct ctl_reply *r, int argc, char **argv, 
     }
     OPENSSL_cleanse(st, sizeof(*st));
     free(st);
+    pm_stats_rows(r, &cmd, page); /* per intercept and per analyzer */
     return 0;
 }
 
@@ -787,8 +791,9 @@ int pm_commands_register(struct ctl_server *s, const struct pm_commands_ctx *ctx
          "Add a secure trap host (trapHost syntax)", c_trap_host_add},
         {"trap-host remove <address>", CTL_F_MIRROR, "Remove a secure trap host",
          c_trap_host_remove},
-        {"show mirror statistics", CTL_F_MIRROR,
-         "Show the capture sources' counters, the processes and the paths between them",
+        {"show mirror statistics [page <n>]", CTL_F_MIRROR,
+         "Show the capture sources' counters, the processes and the paths between them, and "
+         "per intercept and per analyzer what was mirrored and lost (50 a page)",
          c_show_mirror_statistics},
     };
     cmd = *ctx;

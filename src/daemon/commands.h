@@ -11,6 +11,7 @@
 #include "trig_table.h"
 
 struct ctl_server;
+struct ctl_reply;
 struct slog_ring;
 
 /* One page of a listing another process holds (LIST_PAGE, docs/ipc-protocol.md). */
@@ -38,13 +39,19 @@ struct pm_commands_ctx {
     struct trig_table *triggers;
     void (*triggers_changed)(void *arg); /* push the table to the capture process */
     struct icpt_table *intercepts;       /* RADIUS-provisioned intercepts kept */
-    pm_list_fn list;                     /* show mirror subscribers */
+    pm_list_fn list;                     /* show mirror subscribers, statistics */
     void *agent_arg;                     /* for triggers_changed and list */
 };
 
 /* The trigger commands (cmd_triggers.c), registered by pm_commands_register(). */
 int pm_trigger_commands_register(struct ctl_server *s, const struct pm_commands_ctx *ctx, char *err,
                                  size_t errlen) __attribute__((warn_unused_result));
+
+/* `show mirror statistics [page N]` (cmd_stats.c): the page argument (0, or
+ * -1 with the error replied), then the mirroring rows of that page from the
+ * capture process (a failure to get them is said in the reply, not an error). */
+int pm_stats_page_arg(struct ctl_reply *r, int argc, char **argv, unsigned long *page);
+void pm_stats_rows(struct ctl_reply *r, const struct pm_commands_ctx *ctx, unsigned long page);
 
 int pm_commands_register(struct ctl_server *s, const struct pm_commands_ctx *ctx, char *err,
                          size_t errlen) __attribute__((warn_unused_result));

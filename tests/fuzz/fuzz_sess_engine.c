@@ -16,7 +16,8 @@
  * Properties (abort() when one fails):
  *   - every notification is one of the ten, its enumerations in range;
  *   - every notification has its mirror-log entry;
- *   - se_match_packet returns at most max targets, each with an analyzer;
+ *   - se_match_packet returns at most max targets, each with an analyzer,
+ *     each an intercept se_icpt_active() knows;
  *   - the counters agree with the table (sessions <= maxSubscribers,
  *     targets <= sessions, ended <= created);
  *   - se_list writes at most max NUL-terminated rows.
@@ -229,10 +230,13 @@ static void op_packet(struct sess_engine *e, struct in *in)
         addr6(d, byte(in));
     }
     size_t max = 1 + (b >> 1) % SE_TARGETS_MAX;
-    size_t n = se_match_packet(e, fam, s, d, (b >> 4) % 4, -1, out, max);
+    size_t n = se_match_packet(e, fam, s, d, (b >> 4) % 4, (int)(b >> 6) % 3 - 1, out, max);
     PROP(n <= max);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         PROP(out[i].analyzer != NULL && out[i].analyzer->port != 0);
+        /* a packet's intercept is an active one (the data path's statistics keep it) */
+        PROP(se_icpt_active(e, out[i].mirror_id, out[i].session_id));
+    }
 }
 
 static void op_restore(struct sess_engine *e, struct in *in, int64_t now)

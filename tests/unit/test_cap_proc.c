@@ -5,8 +5,10 @@
  * classification), trigger tables and their acknowledgements, the event
  * sink.  The process itself: tests/integration/test_cap_proc.py.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <pcap/dlt.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,9 +18,13 @@
 
 #include "capture/cap_proc_priv.h"
 #include "check.h"
+#include "pmirrord/conf_slice.h"
 #include "pmirrord/daemon.h"
+#include "pmirrord/jm_send.h"
+#include "pmirrord/mir_stats.h"
 #include "pmirrord/ip_reasm.h"
 #include "pmirrord/jm_send.h"
+#include "pmirrord/mir_stats.h"
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sess_engine.h"
 
@@ -69,6 +75,31 @@ static void test_conf(void)
     /* nothing: defaults */
     CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == 0);
     CHECK(c.nspec == 0 && c.latency_ms == CAP_LATENCY_MS_DEFAULT);
+    CHECK(c.nports == 0 && c.mirror.hold_down == 10 && c.mirror.dscp == -1);
+
+    /* the jmirror directives and the analyzer ports of the mirror rules */
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 2, "mirrorSource", "mirrorSource 127.0.0.5");
+    add_line(&sl, 3, "mirrorDscp", "mirrorDscp 46");
+    add_line(&sl, 4, "mirrorInterface", "mirrorInterface lo");
+    add_line(&sl, 6, "analyzerHoldDown", "analyzerHoldDown 2");
+    add_line(&sl, 0, CONF_SLICE_KEY_PORTS, "30030 4000");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == 0);
+    CHECK(c.mirror.has_src4 && c.mirror.src4[3] == 5 && !c.mirror.has_src6);
+    CHECK(c.mirror.dscp == 46 && !strcmp(c.mirror.ifname, "lo") && c.mirror.hold_down == 2);
+    CHECK(c.nports == 2 && c.ports[0] == 30030 && c.ports[1] == 4000);
+    cp_slice_clear(&sl);
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 2, "mirrorSource", "mirrorSource 127.0.0.5");
+    add_line(&sl, 5, "mirrorSource", "mirrorSource 127.0.0.6");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == -1);
+    CHECK(!strcmp(err, "/etc/p.conf:5: mirrorSource: an IPv4 source is already set at "
+                       "/etc/p.conf:2"));
+    cp_slice_clear(&sl);
+    snprintf(sl.file, sizeof(sl.file), "/etc/p.conf");
+    add_line(&sl, 0, CONF_SLICE_KEY_PORTS, "30030 x");
+    CHECK(cp_conf_from_slice(&sl, &c, err, sizeof(err)) == -1);
+    cp_slice_clear(&sl);
 }
 
 static void test_clock(void)
@@ -113,18 +144,18 @@ static void test_frames(void)
     CHECK(p.dedupe != NULL && p.reasm != NULL);
 
     n = udp_frame(f, 40000, 1812, 1);
-    cp_frame(&p, &s1, DLT_EN10MB, f, n, n, 1700000000, 0);
+    cp_frame(&p, &s1, DLT_EN10MB, f, n, n, 1700000000, 0, -1);
     uint64_t d1 = p.sig_digest;
     CHECK(s1.radius == 1 && d1 != 0);
-    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 1000); /* the same packet, 1 ms later */
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 1000, -1); /* the same packet, 1 ms later */
     CHECK(s2.duplicates == 1 && s2.radius == 0 && p.sig_digest == d1);
     n = udp_frame(f, 68, 67, 2);
-    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 2000);
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 2000, -1);
     CHECK(s2.dhcp == 1 && p.dhcp == 1 && p.sig_digest != d1);
     n = udp_frame(f, 40000, 9999, 3);
-    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 3000);
-    CHECK(p.radius == 1 && p.dhcp == 1 && p.decoded == 4);      /* the duplicate too */
-    cp_frame(&p, &s1, DLT_EN10MB, f, 16, 16, 1700000000, 4000); /* IPv4 header cut */
+    cp_frame(&p, &s2, DLT_EN10MB, f, n, n, 1700000000, 3000, -1);
+    CHECK(p.radius == 1 && p.dhcp == 1 && p.decoded == 4);          /* the duplicate too */
+    cp_frame(&p, &s1, DLT_EN10MB, f, 16, 16, 1700000000, 4000, -1); /* IPv4 header cut */
     CHECK(s1.malformed == 1 && p.malformed == 1);
     for (uint16_t port = 1; port != 0; port++)
         CHECK(cp_radius_port(port) ==
@@ -448,6 +479,79 @@ static void test_list_unknown(void)
     ipc_chan_free(peer);
 }
 
+/* LIST_REQ "statistics" (`show mirror statistics`): the rows of p->ms, an
+ * empty page while there is none. */
+struct stat_page {
+    struct ipc_list_page pg;
+    char rows[4][256];
+};
+
+static void on_stat_page(struct ipc_rec *rec, void *arg)
+{
+    struct stat_page *sp = arg;
+    if (rec->type != IPC_LIST_PAGE)
+        return;
+    sp->pg = rec->u.list_page;
+    for (size_t i = 0; i < rec->u.list_page.nrows && i < 4; i++)
+        snprintf(sp->rows[i], sizeof(sp->rows[i]), "%.*s", (int)rec->u.list_page.rows[i].len,
+                 rec->u.list_page.rows[i].s);
+}
+
+static void stat_req(struct cap_proc *p, struct ipc_chan *peer, uint32_t offset, uint32_t max,
+                     struct stat_page *sp)
+{
+    static struct ipc_rec rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_LIST_REQ;
+    rec.u.list_req.request_id = 40 + offset;
+    rec.u.list_req.offset = offset;
+    rec.u.list_req.max_rows = max;
+    snprintf(rec.u.list_req.list, sizeof(rec.u.list_req.list), "statistics");
+    cp_on_chan_c(&rec, p);
+    memset(sp, 0, sizeof(*sp));
+    CHECK(ipc_chan_flush(p->chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_stat_page, sp) > 0)
+        ;
+    CHECK(sp->pg.request_id == 40 + offset && sp->pg.offset == offset);
+}
+
+static void test_list_statistics(void)
+{
+    static struct cap_proc p;
+    int sv[2];
+    char err[256];
+    static struct stat_page sp;
+
+    memset(&p, 0, sizeof(p));
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+    p.chan_c = ipc_chan_new(sv[0], CP_CHAN_BACKLOG, cp_chan_full, &p, err, sizeof(err));
+    struct ipc_chan *peer = ipc_chan_new(sv[1], 0, NULL, NULL, err, sizeof(err));
+    CHECK(p.chan_c != NULL && peer != NULL);
+    stat_req(&p, peer, 0, 50, &sp); /* no accounting yet: empty, known */
+    CHECK(sp.pg.nrows == 0 && sp.pg.more == 0 && sp.pg.has_count && sp.pg.count == 0);
+    CHECK(p.list_reqs == 1 && p.list_unknown == 0);
+
+    p.ms = ms_new(10, NULL);
+    CHECK(p.ms != NULL);
+    struct trig_analyzer a = {.family = 4, .addr = {127, 0, 0, 2}, .port = 30030};
+    uint32_t h = ms_icpt(p.ms, 77, 5, &a, 0, 0, 1700000000000);
+    ms_sent(p.ms, h, 128, 0, 1700000000000);
+    stat_req(&p, peer, 0, 50, &sp);
+    CHECK(sp.pg.nrows == 2 && sp.pg.more == 0 && sp.pg.count == 2);
+    CHECK(sp.pg.has_total && sp.pg.total == 2);
+    CHECK(strcmp(sp.rows[0], "intercept mid=77 sid=5 analyzer=127.0.0.2:30030 packets=1 bytes=128 "
+                             "lost=0 lost-source=0 lost-send=0 lost-unreachable=0 lost-snapped=0 "
+                             "lost-other=0 fragmented=0 split=0 unsplit=0") == 0);
+    CHECK(strncmp(sp.rows[1], "analyzer 127.0.0.2:30030 state=up packets=1 bytes=128 ", 54) == 0);
+    stat_req(&p, peer, 0, 1, &sp); /* pages */
+    CHECK(sp.pg.nrows == 1 && sp.pg.more == 1 && !sp.pg.has_total);
+    stat_req(&p, peer, 1, 1, &sp);
+    CHECK(sp.pg.nrows == 1 && sp.pg.more == 0 && strncmp(sp.rows[0], "analyzer ", 9) == 0);
+    ms_free(p.ms);
+    ipc_chan_free(p.chan_c);
+    ipc_chan_free(peer);
+}
+
 /* The data path never mirrors the datagrams the process sent itself. */
 static void test_own_datagram(void)
 {
@@ -513,7 +617,8 @@ static void test_own_datagram(void)
  * analyzer, a snapped one does not, the Stop ends it (INTERCEPT DOWN);
  * RESTORE and LIST_REQ reach the engine; STATS of the four new sources. */
 struct wired {
-    unsigned up, down, events, pages;
+    unsigned up, down, events, pages, unreach;
+    uint32_t an_ip;
     uint32_t mid, sid;
     size_t rows;
     int sources; /* bit 0 radius, 1 dhcp, 2 sessions, 3 jmirror */
@@ -531,6 +636,10 @@ static void on_wired(struct ipc_rec *rec, void *arg)
         g->sid = rec->u.intercept.ic.session_id;
     } else if (rec->type == IPC_EVENT) {
         g->events++;
+        if (rec->u.event.trap == PM_TRAP_ANALYZER_UNREACHABLE) {
+            g->unreach++;
+            g->an_ip = rec->u.event.analyzer_ip;
+        }
     } else if (rec->type == IPC_LIST_PAGE) {
         g->pages++;
         g->rows = rec->u.list_page.nrows;
@@ -624,23 +733,102 @@ static void test_wired(void)
 
     uint8_t fr[128], buf[256];
     size_t n = udp_frame(fr, 5000, 53, 1);
-    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 0);
-    cp_mirror_flush(&p); /* as the loop does after each pass */
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 0, -1);
+    /* batched: nothing leaves before the flush (after the pass over a ring block) */
+    CHECK(jm_pending(p.jm) == 1);
+    CHECK(recv(rx, buf, sizeof(buf), MSG_DONTWAIT) == -1 && errno == EAGAIN);
+    cp_mirror_flush(&p);
+    CHECK(jm_pending(p.jm) == 0);
     ssize_t got = recv(rx, buf, sizeof(buf), 0);
     CHECK(got == (ssize_t)(8 + n - 14));
     static const uint8_t hdr[] = {0, 0, 3, 0, 0, 0, 0, 0x90};
     CHECK(memcmp(buf, hdr, 8) == 0 && memcmp(buf + 8, fr + 14, n - 14) == 0);
     /* cut by the snap length: counted, not sent */
     n = udp_frame(fr, 5000, 53, 2);
-    cp_frame(&p, s, DLT_EN10MB, fr, n - 4, n, 1700000001, 1000);
-    cp_mirror_flush(&p); /* as the loop does after each pass */
-    CHECK(p.mir_snapped == 1 && p.mir_copies == 1);
+    cp_frame(&p, s, DLT_EN10MB, fr, n - 4, n, 1700000001, 1000, -1);
+    CHECK(p.mir_snapped == 1 && p.mir_copies == 1 && jm_pending(p.jm) == 0);
+    /* accounted per intercept: one sent, one lost (snapped) */
+    uint64_t lost[MS_LOSS_KINDS] = {0}, frag, split, unsplit, outages;
+    ms_totals(p.ms, lost, &frag, &split, &unsplit, &outages);
+    CHECK(lost[MS_LOSS_SNAPPED] == 1 && lost[MS_LOSS_SEND] == 0 && frag == 0 && outages == 0);
+    static char mrows[8][256];
+    int more = 1;
+    CHECK(ms_list(p.ms, 0, 8, mrows, &more) == 2 && !more); /* the intercept, its analyzer */
+    CHECK(strstr(mrows[0], "intercept mid=768 sid=144 analyzer=127.0.0.62:") == mrows[0]);
+    CHECK(strstr(mrows[0], " packets=1 bytes=40 lost=1 ") != NULL);
+    CHECK(strstr(mrows[0], " lost-snapped=1 ") != NULL);
+    CHECK(strstr(mrows[1], "analyzer 127.0.0.62:") == mrows[1]);
+    CHECK(strstr(mrows[1], " state=up packets=1 bytes=40 ") != NULL);
+    /* a GRO super-packet (TCP, 3000 octets of payload) on a source of MTU 1500:
+     * cut back into three wire packets, each its own datagram */
+    static uint8_t sp[14 + 40 + 3000];
+    memcpy(sp, fr, 14);
+    static const uint8_t iph[] = {0x45, 0, 0x0b, 0xe0, 0, 7, 0x40, 0,  64, 6,
+                                  0,    0, 198,  18,   0, 2, 198,  18, 0,  9}; /* total 3040, DF */
+    memcpy(sp + 14, iph, sizeof(iph));
+    uint8_t *tcp = sp + 14 + 20;
+    memset(tcp, 0, 20);
+    tcp[0] = 0x13, tcp[1] = 0x88, tcp[3] = 80;         /* 5000 -> 80 */
+    tcp[4] = 0, tcp[5] = 0, tcp[6] = 0x10, tcp[7] = 0; /* seq 4096 */
+    tcp[12] = 0x50, tcp[13] = 0x18;                    /* ACK PSH */
+    tcp[14] = 0xff, tcp[15] = 0xff;
+    for (size_t i = 0; i < 3000; i++)
+        sp[54 + i] = (uint8_t)i;
+    s->mtu = 1500;
+    struct cap_packet cpk = {.dlt = DLT_EN10MB,
+                             .ts_sec = 1700000001,
+                             .ts_usec = 1500,
+                             .caplen = sizeof(sp),
+                             .wirelen = sizeof(sp),
+                             .flags = CAP_PKT_SUPER,
+                             .data = sp};
+    CHECK(cp_on_packet(s, NULL, &cpk) == CAP_PKT_TAKEN);
+    CHECK(jm_pending(p.jm) == 3 && p.mir_split == 1);
+    cp_mirror_flush(&p);
+    static uint8_t big[2048];
+    size_t want[3] = {8 + 1500, 8 + 1500, 8 + 40 + 80}, off = 0;
+    for (int i = 0; i < 3; i++) {
+        got = recv(rx, big, sizeof(big), 0);
+        CHECK(got == (ssize_t)want[i] && memcmp(big, hdr, 8) == 0);
+        size_t pl = (size_t)got - 8 - 40;
+        CHECK(memcmp(big + 8 + 40, sp + 54 + off, pl) == 0); /* the payload in order */
+        CHECK((big[8 + 33] & 0x08) == (i == 2 ? 0x08 : 0));  /* PSH only on the last */
+        off += pl;
+    }
+    CHECK(off == 3000 && p.mir_copies == 4);
+    ms_totals(p.ms, lost, &frag, &split, &unsplit, &outages);
+    CHECK(split == 1 && unsplit == 0 && lost[MS_LOSS_SNAPPED] == 1);
+    s->mtu = 0;
+    /* drops on the intercept's source count against it (only the new ones) */
+    cp_mirror_source_drops(&p, s, 5, INT64_C(1700000002000));
+    cp_mirror_source_drops(&p, s, 5, INT64_C(1700000002500));
+    cp_mirror_source_drops(&p, &p.src[1], 7, INT64_C(1700000002500)); /* another source */
+    ms_totals(p.ms, lost, &frag, &split, &unsplit, &outages);
+    CHECK(lost[MS_LOSS_SOURCE] == 5 && p.mir_source_drops == 12);
+    /* the analyzer goes away: the port unreachable comes back on the error
+     * queue (POLLERR), the analyzer is down, AnalyzerUnreachable once */
+    close(rx);
+    for (uint8_t k = 5; k < 7; k++) {
+        n = udp_frame(fr, 5000, 53, k);
+        cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 3000u + k, -1);
+        cp_mirror_flush(&p);
+        struct pollfd pf[JM_FDS_MAX];
+        size_t np = cp_mirror_pollfds(&p, pf, JM_FDS_MAX);
+        CHECK(np >= 1 && pf[0].events == 0);
+        if (poll(pf, np, 2000) > 0)
+            cp_mirror_errors(&p);
+    }
+    CHECK(ms_list(p.ms, 0, 8, mrows, &more) == 2);
+    CHECK(strstr(mrows[1], " state=down ") != NULL);
+    CHECK(ipc_chan_flush(p.chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_wired, &g) > 0)
+        ;
+    CHECK(g.unreach == 1 && g.an_ip == an.sin_addr.s_addr);
     /* a signalling-only source mirrors nothing */
     s->spec.role = CAP_ROLE_SIGNALLING;
     n = udp_frame(fr, 5000, 53, 3);
-    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 2000);
-    cp_mirror_flush(&p);                            /* as the loop does after each pass */
-    CHECK(p.mir_packets == 2 && p.mir_copies == 1); /* not even looked up */
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000001, 2000, -1);
+    CHECK(p.mir_packets == 5); /* not even looked up */
     s->spec.role = CAP_ROLE_BOTH;
 
     /* show mirror subscribers; a restore of what is already up is refused */
@@ -682,13 +870,13 @@ static void test_wired(void)
         ;
     CHECK(g.pages == 1 && g.rows == 1);
     CHECK(g.up == 2 && g.down == 1 && g.sources == 15);
+    uint64_t copies = p.mir_copies + p.mir_failed;
     n = udp_frame(fr, 5000, 53, 4); /* no longer a target */
-    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000100, 0);
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1700000100, 0, -1);
     cp_mirror_flush(&p); /* as the loop does after each pass */
-    CHECK(p.mir_copies == 1);
+    CHECK(p.mir_copies + p.mir_failed == copies);
 
     pm_event_set_sink(NULL, NULL);
-    close(rx);
     cp_sess_free(&p);
     cp_mlog_free(&p);
     pkt_dedupe_free(p.dedupe);
@@ -706,6 +894,7 @@ int main(void)
     test_slice_read();
     test_mlog_queue();
     test_list_unknown();
+    test_list_statistics();
     test_own_datagram();
     test_wired();
     printf("test_cap_proc: ok\n");

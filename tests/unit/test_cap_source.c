@@ -226,6 +226,53 @@ static void test_bad_filter(const char *path)
     cap_source_free(src);
 }
 
+/* cap_source_set_exclude(): "(FILTER) and not (EXCLUDE)" at activation, and
+ * set again on a source that is up; one that does not compile leaves the
+ * source's filter as it was. */
+static void test_exclude(const char *path)
+{
+    struct sink s = {0};
+    CHECK(parse("pcap:/dev/null|filter|ether[0] < 20") == 0);
+    snprintf(spec.src, sizeof(spec.src), "%s", path);
+    struct cap_source *src = cap_source_new(&spec, on_packet, on_event, &s, err, sizeof(err));
+    CHECK(cap_source_set_exclude(src, "ether[0] == 3 or ether[0] == 4", err, sizeof(err)) == 0);
+    CHECK(cap_source_set_fd(src, open(path, O_RDONLY), err, sizeof(err)) == 0);
+    CHECK(cap_source_activate(src, err, sizeof(err)) == 0);
+    for (int loops = 0; cap_source_state(src) == CAP_STATE_UP && loops < 100; loops++)
+        (void)cap_source_dispatch(src, err, sizeof(err));
+    CHECK(s.taken == 18 && s.first[2] == 2 && s.first[3] == 5 && s.first[17] == 19);
+    cap_source_free(src);
+
+    struct sink t = {0};
+    CHECK(parse("pcap:/dev/null") == 0);
+    snprintf(spec.src, sizeof(spec.src), "%s", path);
+    src = cap_source_new(&spec, on_packet, on_event, &t, err, sizeof(err));
+    CHECK(cap_source_set_batch(src, 5, err, sizeof(err)) == 0);
+    CHECK(cap_source_set_fd(src, open(path, O_RDONLY), err, sizeof(err)) == 0);
+    CHECK(cap_source_activate(src, err, sizeof(err)) == 0);
+    CHECK(cap_source_dispatch(src, err, sizeof(err)) == 5 && t.taken == 5);
+    /* up: set now */
+    CHECK(cap_source_set_exclude(src, "ether[0] >= 10 and ether[0] < 15", err, sizeof(err)) == 0);
+    /* refused: the one before stays */
+    err[0] = '\0';
+    CHECK(cap_source_set_exclude(src, "udp port ((", err, sizeof(err)) == -1);
+    CHECK(strstr(err, "filter") != NULL && strstr(err, path) != NULL);
+    char big[CAP_EXCLUDE_MAX + 1];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    CHECK(cap_source_set_exclude(src, big, err, sizeof(err)) == -1);
+    CHECK(cap_source_dispatch(src, err, sizeof(err)) == 5 && t.first[9] == 9);
+    CHECK(cap_source_dispatch(src, err, sizeof(err)) == 5 && t.first[10] == 15);
+    /* removed: every frame again */
+    CHECK(cap_source_set_exclude(src, "ether[0] == 20", err, sizeof(err)) == 0);
+    CHECK(cap_source_set_exclude(src, "", err, sizeof(err)) == 0);
+    CHECK(cap_source_dispatch(src, err, sizeof(err)) == 5 && t.first[15] == 20);
+    for (int loops = 0; cap_source_state(src) == CAP_STATE_UP && loops < 100; loops++)
+        (void)cap_source_dispatch(src, err, sizeof(err));
+    CHECK(t.taken == 20 && t.first[19] == 24);
+    cap_source_free(src);
+}
+
 /* An interface that does not exist is a state, not an error (as root; the
  * test suite runs as root). */
 static void test_missing(void)
@@ -275,6 +322,7 @@ int main(void)
     test_offline(path, 0);
     test_offline(path, 3);
     test_bad_filter(path);
+    test_exclude(path);
     test_missing();
     test_live_misuse();
     unlink(path);

@@ -560,6 +560,49 @@ static void test_bad_options(void)
     jm_free(s);
 }
 
+/* As the capture process calls it: without privilege (a child that gave up
+ * root first, when the test runs as root), with mirrorInterface lo, mirrorSource
+ * 127.0.0.5, DSCP and port sockets: every option is allowed; the datagram
+ * arrives from 127.0.0.5. */
+static void test_unprivileged(void)
+{
+    uint16_t port;
+    int rx = listener(AF_INET, "127.0.0.9", 0, &port);
+    CHECK(rx >= 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        if (geteuid() == 0 &&
+            (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0))
+            _exit(3);
+        struct jm_opts o = {.has_src4 = 1, .src4 = {127, 0, 0, 5}, .dscp = 8, .nports = 1};
+        o.ports[0] = port;
+        snprintf(o.ifname, sizeof(o.ifname), "lo");
+        char err[256];
+        struct jm_sender *s = jm_new(&o, NULL, err, sizeof(err));
+        if (s == NULL) {
+            fprintf(stderr, "test_jm_send: unprivileged: %s\n", err);
+            _exit(4);
+        }
+        struct trig_analyzer a = analyzer(4, "127.0.0.9", port);
+        if (jm_source_port(s, &a) != port || jm_queue(s, &a, 3, 4, pkt4, sizeof(pkt4), 0) != 0)
+            _exit(5);
+        jm_flush(s);
+        struct jm_stats st;
+        jm_get_stats(s, &st);
+        jm_free(s);
+        _exit(st.sent == 1 ? 0 : 6);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    uint8_t buf[256];
+    struct got x = receive(rx, buf, sizeof(buf));
+    CHECK(x.n == (ssize_t)(JM_HDR_LEN + sizeof(pkt4)) && x.from_port == port);
+    CHECK(memcmp(x.from, (uint8_t[]){127, 0, 0, 5}, 4) == 0 && x.tos == 8 << 2 && x.ttl == 255);
+    close(rx);
+}
+
 /* Dry run: built and reported as sent, nothing on the wire, no socket;
  * a full arena flushes the batch first. */
 static void test_dry_run(void)
@@ -607,8 +650,10 @@ static int sandboxed(struct jm_sender *s, uint16_t rx_port, int other_fd, int ho
     CHECK(pid >= 0);
     if (pid == 0) {
         char err[256];
-        int fds[JM_FDS_MAX];
+        int fds[SBX_DGRAM_FDS_MAX];
         size_t n = jm_fds(s, fds, JM_FDS_MAX);
+        for (; n < SBX_DGRAM_FDS_MAX; n++) /* the largest filter loads too */
+            fds[n] = 900 + (int)n;
         if (sbx_set_datagram_fds(fds, n, err, sizeof(err)) < 0 ||
             sbx_apply_seccomp(0, err, sizeof(err)) < 0)
             _exit(99);
@@ -679,6 +724,7 @@ int main(void)
     test_unreachable();
     test_refusals();
     test_bad_options();
+    test_unprivileged();
     test_dry_run();
     test_sandbox();
     return 0;

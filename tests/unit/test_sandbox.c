@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "pmirrord/jm_route.h"
 #include "pmirrord/sandbox.h"
 
 static char tmpdir[] = "/tmp/test_sandbox.XXXXXX";
@@ -283,6 +284,32 @@ static int i386_abi(void)
 }
 #endif
 
+/* A path MTU query (jm_route.h) on the rtnetlink socket opened before the
+ * filter: send() to the kernel, recvmsg() of the answer. */
+static struct jm_route *route;
+static int route_query(void)
+{
+    struct trig_analyzer a = {.family = 4, .addr = {127, 0, 0, 1}, .port = 30030};
+    return jm_route_mtu(route, &a, 1) > 0 ? 0 : 1;
+}
+
+/* With the output descriptors set, as the capture process sets them, the
+ * route socket may send() once it is registered, and only then. */
+static void test_route_fd(void)
+{
+    char err[256];
+    route = jm_route_new(NULL, err, sizeof(err));
+    CHECK(route != NULL);
+    int outs[] = {2};
+    CHECK(sbx_set_output_fds(outs, 1, err, sizeof(err)) == 0);
+    CHECK(in_child(route_query, 0) == KILLED);
+    sbx_set_route_fd(jm_route_fd(route));
+    CHECK(in_child(route_query, 0) == 0);
+    sbx_set_route_fd(-1);
+    CHECK(sbx_set_output_fds(NULL, 0, err, sizeof(err)) == 0);
+    jm_route_free(route);
+}
+
 static void test_resolve_user(void)
 {
     char err[256];
@@ -414,6 +441,7 @@ int main(void)
      * still fail: Landlock grants no execution) */
     CHECK(in_child(unix_socket, SBX_SECCOMP_LOG) == 0);
     CHECK(in_child(inet_socket_logged, SBX_SECCOMP_LOG) == 0);
+    test_route_fd();
 
     unlink(tmpfile_path);
     rmdir(tmpdir);

@@ -1347,6 +1347,40 @@ static void test_static_among_rules(void)
     se_free(e);
 }
 
+/* A static mirror's direction: ingress takes only frames received on its
+ * interface, egress only frames sent, both every frame, also of unknown
+ * direction (-1: a pcap file); a session's directions are unaffected. */
+static void test_static_directions(void)
+{
+    struct sess_engine *e = engine(100);
+    se_set_source(e, 0, "veth-in");
+    se_set_source(e, 1, "veth-out");
+    se_set_source(e, 2, "veth-both");
+    struct pm_trigger t[3] = {rule(TRIG_INTERFACE, "veth-in", 31),
+                              rule(TRIG_INTERFACE, "veth-out", 32),
+                              rule(TRIG_INTERFACE, "veth-both", 33)};
+    t[0].direction = TRIG_DIR_INGRESS;
+    t[1].direction = TRIG_DIR_EGRESS;
+    t[2].direction = TRIG_DIR_BOTH;
+    se_set_triggers(e, t, 3, T0);
+    struct se_target out[SE_TARGETS_MAX];
+    uint32_t a = ip4("203.0.113.1"), b = ip4("203.0.113.2");
+    const uint8_t *pa = (const uint8_t *)&a, *pb = (const uint8_t *)&b;
+    const int in = TRIG_DIR_INGRESS, eg = TRIG_DIR_EGRESS;
+    CHECK(se_match_packet(e, 4, pa, pb, 0, in, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 31);
+    CHECK(se_match_packet(e, 4, pa, pb, 0, eg, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 0, -1, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 1, in, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 1, eg, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 32);
+    CHECK(se_match_packet(e, 4, pa, pb, 1, -1, out, SE_TARGETS_MAX) == 0);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, in, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 33);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, eg, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 33);
+    CHECK(se_match_packet(e, 4, pa, pb, 2, -1, out, SE_TARGETS_MAX) == 1 && out[0].mirror_id == 33);
+    /* the other source's frames never reach a mirror of another interface */
+    CHECK(se_match_packet(e, 4, pa, pb, 3, in, out, SE_TARGETS_MAX) == 0);
+    se_free(e);
+}
+
 static void test_join_and_misc(void)
 {
     /* an Access-Accept and a DHCP binding with the same address: one session */
@@ -1479,6 +1513,94 @@ static void test_stale_stop(void)
     se_free(e);
 }
 
+/* se_icpt_active() follows every way an intercept begins and ends (CLI rule,
+ * RADIUS, CoA, a static mirror, a shared session ID, many sessions), and each
+ * target carries its intercept's RouterId. */
+static void test_icpt_active(void)
+{
+    struct sess_engine *e = engine(1000);
+    up_alice(e); /* username rule, mirror ID 7, the session's SessionIdentifier */
+    CHECK(se_icpt_active(e, 7, BIG) == 1);
+    CHECK(se_icpt_active(e, 7, BIG + 1) == 0 && se_icpt_active(e, 8, BIG) == 0);
+    struct se_target out[SE_TARGETS_MAX];
+    uint32_t sub = ip4(SUB), far = ip4("203.0.113.1");
+    const uint8_t *ps = (const uint8_t *)&sub, *pf = (const uint8_t *)&far;
+    CHECK(se_match_packet(e, 4, ps, pf, 0, -1, out, SE_TARGETS_MAX) == 1);
+    CHECK(out[0].mirror_id == 7 && out[0].session_id == BIG && out[0].router_id == RID);
+    /* a CoA adds 0x301 (RouterId: the CoA's NAS, none here: the session's) */
+    on(e, coa(T0 + 20, SIG_LI_ON, 0x301));
+    CHECK(se_icpt_active(e, 0x301, 0x91) == 1 && se_icpt_active(e, 7, BIG) == 1);
+    CHECK(se_match_packet(e, 4, pf, ps, 0, -1, out, SE_TARGETS_MAX) == 2);
+    CHECK(out[0].router_id == RID && out[1].router_id == RID);
+    on(e, coa(T0 + 21, SIG_LI_OFF, 0x301));
+    CHECK(se_icpt_active(e, 0x301, 0x91) == 0 && se_icpt_active(e, 7, BIG) == 1);
+    /* a static mirror: active while it runs, RouterId 0 */
+    se_set_source(e, 1, "veth-a");
+    struct pm_trigger t[2] = {rule(TRIG_USERNAME, "alice", 7), rule(TRIG_INTERFACE, "veth-a", 11)};
+    se_set_triggers(e, t, 2, T0 + 30);
+    CHECK(se_match_packet(e, 4, pf, pf, 1, -1, out, SE_TARGETS_MAX) == 1);
+    CHECK(out[0].mirror_id == 11 && out[0].router_id == 0);
+    uint32_t st_sid = out[0].session_id;
+    CHECK(se_icpt_active(e, 11, st_sid) == 1 && se_icpt_active(e, 7, BIG) == 1);
+    se_interface_down(e, 1, T0 + 31);
+    CHECK(se_icpt_active(e, 11, st_sid) == 0);
+    se_interface_up(e, 1, T0 + 32);
+    CHECK(se_icpt_active(e, 11, st_sid) == 1);
+    /* the username rule goes: alice's intercept ends */
+    se_set_triggers(e, &t[1], 1, T0 + 33);
+    CHECK(se_icpt_active(e, 7, BIG) == 0 && se_icpt_active(e, 11, st_sid) == 1);
+    se_set_triggers(e, NULL, 0, T0 + 34);
+    CHECK(se_icpt_active(e, 11, st_sid) == 0);
+    /* two sessions with the same (mirror ID, session ID): active until both end */
+    struct pm_trigger p = rule(TRIG_IP, "198.18.1.0/24", 5);
+    p.has_session_id = 1;
+    p.session_id = 55;
+    se_set_triggers(e, &p, 1, T0 + 40);
+    on(e, dhcp(SIG_DHCP_ACK, T0 + 41));
+    CHECK(se_icpt_active(e, 5, 55) == 1);
+    on(e, alice(SIG_ACCT_STOP, T0 + 42, 1));
+    CHECK(se_icpt_active(e, 5, 55) == 1);
+    on(e, dhcp(SIG_DHCP_RELEASE, T0 + 43));
+    CHECK(se_icpt_active(e, 5, 55) == 0);
+    /* many sessions: the set grows and every one is found, and forgotten */
+    struct pm_trigger q = rule(TRIG_IP, "198.18.0.0/16", 6);
+    se_set_triggers(e, &q, 1, T0 + 50);
+    uint32_t sid[300];
+    for (int i = 0; i < 300; i++) {
+        struct sig_fact f = fact(SIG_ACCT_START, T0 + 51);
+        char u[32], v[32];
+        snprintf(u, sizeof(u), "u%d", i);
+        sstr(&f.id.user, u);
+        snprintf(v, sizeof(v), "as-%d", i);
+        sstr(&f.id.acct_sid, v);
+        f.id.nas_ip = ip4(NAS);
+        f.id.framed_ip = htonl(0xc6120200u + (uint32_t)i); /* 198.18.2.0 + i */
+        on(e, f);
+        mark(); /* one notification each: not kept */
+        sid[i] = se_sid_from_acct((const uint8_t *)v, strlen(v));
+        CHECK(se_icpt_active(e, 6, sid[i]) == 1);
+    }
+    for (int i = 0; i < 300; i++) {
+        CHECK(se_icpt_active(e, 6, sid[i]) == 1);
+        struct sig_fact f = fact(SIG_ACCT_STOP, T0 + 60);
+        char u[32], v[32];
+        snprintf(u, sizeof(u), "u%d", i);
+        sstr(&f.id.user, u);
+        snprintf(v, sizeof(v), "as-%d", i);
+        sstr(&f.id.acct_sid, v);
+        f.id.nas_ip = ip4(NAS);
+        f.id.framed_ip = htonl(0xc6120200u + (uint32_t)i);
+        on(e, f);
+        mark();
+        CHECK(se_icpt_active(e, 6, sid[i]) == 0);
+    }
+    struct se_stats st;
+    se_get_stats(e, &st);
+    CHECK(st.intercepts == 0);
+    CHECK(se_icpt_active(NULL, 6, sid[0]) == 0);
+    se_free(e);
+}
+
 static void test_conf(void)
 {
     struct pm_conf c;
@@ -1513,11 +1635,13 @@ int main(void)
     test_mlog_and_untracked();
     test_join_and_misc();
     test_static_among_rules();
+    test_static_directions();
     test_dhcp_other_client();
     test_list_escape();
     test_mlog_full();
     test_address_reused();
     test_stale_stop();
+    test_icpt_active();
     test_conf();
     pm_event_set_sink(NULL, NULL);
     printf("test_sess_engine: ok\n");
