@@ -126,7 +126,8 @@ void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *d
     }
     if (now >= p->timer_due_ms)
         cp_sess_timers(p, now);
-    cp_mirror(p, s, &v, iface_dir, p->super_mtu); /* a fragment as it is, before reassembly */
+    /* a fragment as it is, before reassembly; the frame's clock read once */
+    cp_mirror(p, s, &v, iface_dir, p->super_mtu, (int64_t)now);
     if (!(v.flags & PKT_F_FRAG)) {
         classify(p, s, &v, ts_sec, ts_usec);
         return;

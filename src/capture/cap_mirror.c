@@ -34,7 +34,8 @@
 #include "pmirrord/pm_event.h"
 #include "pmirrord/sess_engine.h"
 
-#define CP_MTU_MEMO_MS 1000 /* the path MTU of the last analyzer, reused this long */
+#define CP_MTU_MEMO_MS   1000 /* the path MTU of the last analyzer, reused this long */
+#define CP_MTU_MEMO_USES 1024 /* datagrams between two clock reads */
 
 static int64_t mono_ms(void)
 {
@@ -58,14 +59,20 @@ static int same_analyzer(const struct trig_analyzer *a, const struct trig_analyz
 }
 
 /* The path MTU to a (0 unknown), asked of the routing table at most once a
- * second per analyzer in a row (jm_route.c caches per destination too). */
+ * second per analyzer in a row (jm_route.c caches per destination too); the
+ * clock is read once per CP_MTU_MEMO_USES datagrams to the same analyzer. */
 static unsigned path_mtu(struct cap_proc *p, const struct trig_analyzer *a)
 {
     if (p->jmr == NULL)
         return 0;
+    int same = p->mtu_memo_at != 0 && same_analyzer(&p->mtu_memo_an, a);
+    if (same && p->mtu_memo_uses < CP_MTU_MEMO_USES) {
+        p->mtu_memo_uses++;
+        return p->mtu_memo;
+    }
     int64_t now = mono_ms();
-    if (p->mtu_memo_at != 0 && now - p->mtu_memo_at < CP_MTU_MEMO_MS &&
-        same_analyzer(&p->mtu_memo_an, a))
+    p->mtu_memo_uses = 0;
+    if (same && now - p->mtu_memo_at < CP_MTU_MEMO_MS)
         return p->mtu_memo;
     unsigned mtu = jm_route_mtu(p->jmr, a, now);
     p->mtu_memo_an = *a;
@@ -343,7 +350,7 @@ static int queue_all(void *arg, const uint8_t *ip, size_t len)
 }
 
 void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v, int iface_dir,
-               unsigned super_mtu)
+               unsigned super_mtu, int64_t now)
 {
     struct se_target t[SE_TARGETS_MAX];
     /* a signalling-only source carries no subscriber data: not looked up,
@@ -356,7 +363,6 @@ void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v
     if (n == 0)
         return;
     p->mir_packets++;
-    int64_t now = cap_now(p);
     p->mir_now_ms = now;
     if ((v->flags & PKT_F_SNAPPED) || v->l3_caplen < v->ip_len) {
         /* never a part of a packet as if it were the whole: lost, per intercept */

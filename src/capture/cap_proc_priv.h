@@ -165,7 +165,7 @@ struct cap_proc {
     unsigned super_mtu; /* the frame being handled is a super-packet: its source's MTU */
     int64_t mir_now_ms; /* capture clock of the work under way (for the hooks) */
     struct trig_analyzer mtu_memo_an; /* the last path MTU asked */
-    unsigned mtu_memo;
+    unsigned mtu_memo, mtu_memo_uses;
     int64_t mtu_memo_at;
     uint64_t mir_packets, mir_copies, mir_snapped, mir_own, mir_failed;
     uint64_t mir_split, mir_unsplit, mir_source_drops, mir_unreach_raised, mir_unreach_dropped;
@@ -228,9 +228,10 @@ int cp_mirror_start(struct cap_proc *p, const struct cp_conf *c, char *err, size
 void cp_mirror_free(struct cap_proc *p);
 /* The data path: one decoded IP packet (a fragment as it is) of source s,
  * queued for its targets; iface_dir as cp_frame's (a static mirror's
- * direction); super_mtu: a GRO/TSO super-packet to cut to this MTU (0: not one). */
+ * direction); super_mtu: a GRO/TSO super-packet to cut to this MTU (0: not
+ * one); now_ms: the capture clock (cap_clock_now_ms(), read once per frame). */
 void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v, int iface_dir,
-               unsigned super_mtu);
+               unsigned super_mtu, int64_t now_ms);
 /* Sends the batch (after each cap_source_dispatch() and before the loop sleeps). */
 void cp_mirror_flush(struct cap_proc *p);
 /* The sender's sockets, events 0 (POLLERR: the error queue); returns how many. */

@@ -9,10 +9,10 @@
  * gives the interface's IFLA_MTU.  With mirrorInterface the interface is
  * asked by name (IFLA_IFNAME) and its MTU is the answer for every analyzer.
  *
- * Each exchange waits at most JMR_WAIT_MS (poll); messages of an earlier,
- * abandoned exchange (another sequence number) are skipped.  Answers, 0 (no
- * route) included, are kept per destination for JMR_CACHE_MS; when the cache
- * is full the oldest entry is replaced.
+ * A query (one or two exchanges) waits at most JMR_WAIT_MS in all (poll);
+ * messages of an earlier, abandoned exchange (another sequence number) are
+ * skipped.  Answers, 0 (no route) included, are kept per destination for
+ * JMR_CACHE_MS; when the cache is full the oldest entry is replaced.
  */
 #include "pmirrord/jm_route.h"
 
@@ -160,9 +160,11 @@ static void parse_link(const struct nlmsghdr *h, struct jmr_answer *ans)
         }
 }
 
-/* Sends the request h and reads until its answer, an error or the deadline.
- * 0 with ans filled, -1 nothing usable. */
-static int exchange(struct jm_route *r, struct nlmsghdr *h, struct jmr_answer *ans)
+/* Sends the request h and reads until its answer, an error or the deadline
+ * (CLOCK_MONOTONIC ms, shared by the exchanges of one query).  0 with ans
+ * filled, -1 nothing usable. */
+static int exchange(struct jm_route *r, struct nlmsghdr *h, struct jmr_answer *ans,
+                    int64_t deadline)
 {
     memset(ans, 0, sizeof *ans);
     h->nlmsg_seq = ++r->seq;
@@ -171,7 +173,6 @@ static int exchange(struct jm_route *r, struct nlmsghdr *h, struct jmr_answer *a
      * below by their sequence number */
     if (send(r->fd, h, h->nlmsg_len, 0) != (ssize_t)h->nlmsg_len)
         return -1;
-    int64_t deadline = mono_ms() + JMR_WAIT_MS;
     for (;;) {
         int64_t left = deadline - mono_ms();
         if (left <= 0)
@@ -221,7 +222,7 @@ static int exchange(struct jm_route *r, struct nlmsghdr *h, struct jmr_answer *a
 }
 
 /* The MTU of a link by index (ifname NULL) or by name; 0 unknown. */
-static unsigned link_mtu(struct jm_route *r, int ifindex, const char *ifname)
+static unsigned link_mtu(struct jm_route *r, int ifindex, const char *ifname, int64_t deadline)
 {
     union {
         struct nlmsghdr h;
@@ -236,12 +237,12 @@ static unsigned link_mtu(struct jm_route *r, int ifindex, const char *ifname)
     if (ifname)
         add_attr(&req.h, IFLA_IFNAME, ifname, strlen(ifname) + 1);
     struct jmr_answer ans;
-    if (exchange(r, &req.h, &ans) < 0)
+    if (exchange(r, &req.h, &ans, deadline) < 0)
         return 0;
     return ans.mtu;
 }
 
-static unsigned route_mtu(struct jm_route *r, const struct trig_analyzer *a)
+static unsigned route_mtu(struct jm_route *r, const struct trig_analyzer *a, int64_t deadline)
 {
     union {
         struct nlmsghdr h;
@@ -256,11 +257,11 @@ static unsigned route_mtu(struct jm_route *r, const struct trig_analyzer *a)
     rt->rtm_dst_len = (unsigned char)(alen * 8);
     add_attr(&req.h, RTA_DST, a->addr, alen);
     struct jmr_answer ans;
-    if (exchange(r, &req.h, &ans) < 0)
+    if (exchange(r, &req.h, &ans, deadline) < 0)
         return 0;
     if (ans.mtu != 0)
         return ans.mtu;
-    return ans.oif > 0 ? link_mtu(r, ans.oif, NULL) : 0;
+    return ans.oif > 0 ? link_mtu(r, ans.oif, NULL, deadline) : 0;
 }
 
 static int fresh(const struct jmr_entry *e, int64_t now_ms)
@@ -274,7 +275,7 @@ unsigned jm_route_mtu(struct jm_route *r, const struct trig_analyzer *a, int64_t
         return 0;
     if (r->ifname[0] != '\0') {
         if (!fresh(&r->ifentry, now_ms)) {
-            r->ifentry.mtu = link_mtu(r, 0, r->ifname);
+            r->ifentry.mtu = link_mtu(r, 0, r->ifname, mono_ms() + JMR_WAIT_MS);
             r->ifentry.family = 1;
             r->ifentry.at = now_ms;
         }
@@ -293,7 +294,7 @@ unsigned jm_route_mtu(struct jm_route *r, const struct trig_analyzer *a, int64_t
         if (slot == NULL || (slot->family != 0 && (e->family == 0 || e->at < slot->at)))
             slot = e;
     }
-    unsigned mtu = route_mtu(r, a);
+    unsigned mtu = route_mtu(r, a, mono_ms() + JMR_WAIT_MS); /* both exchanges within it */
     memset(slot, 0, sizeof *slot);
     slot->family = a->family;
     memcpy(slot->addr, a->addr, alen);
