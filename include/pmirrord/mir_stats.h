@@ -93,7 +93,9 @@ void ms_set_hold_down(struct mir_stats *m, unsigned hold_down_s);
 
 /* The entry of an intercept's copy to analyzer an (found or created);
  * MS_NONE when the table is full (counted: ms_unattributed()).  now_ms:
- * capture clock.  The handle stays valid until ms_tick() frees the entry. */
+ * capture clock.  The handle stays valid until ms_tick() frees the entry;
+ * after that it finds nothing, also when the slot has gone to another
+ * intercept (a generation in the handle). */
 uint32_t ms_icpt(struct mir_stats *m, uint32_t mirror_id, uint32_t session_id,
                  const struct trig_analyzer *an, uint32_t router_id, unsigned src_idx,
                  int64_t now_ms);

@@ -6,7 +6,11 @@
  * Two fixed tables sized at ms_new(): intercept entries keyed by (mirror
  * ID, session ID, analyzer) and analyzer entries keyed by the analyzer;
  * each with an open-addressing index (linear probing, a keyed hash, deletion
- * by backward shift: no tombstones).  A handle is an entry's slot number.
+ * by backward shift: no tombstones).  A handle is an entry's slot number
+ * and the slot's generation: a datagram's outcome comes back at the next
+ * flush, after ms_tick() may have freed its intercept's entry and ms_icpt()
+ * given the slot to another intercept (another mirror ID, another analyzer);
+ * the stale handle then finds nothing instead of that intercept.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -26,6 +30,11 @@
 #define IX_AN_SLOTS     2048u /* twice MS_ANALYZER_MAX */
 #define ACTIVE_EVERY_MS 1000  /* how often inactive intercepts are looked for */
 #define MLOG_MAX        512
+#define H_SLOT_BITS     12u /* MS_ICPT_MAX slots */
+#define H_SLOT_MASK     ((1u << H_SLOT_BITS) - 1)
+#define H_GENS          ((UINT32_MAX >> H_SLOT_BITS) - 1) /* no handle is MS_NONE */
+
+_Static_assert(MS_ICPT_MAX == 1u << H_SLOT_BITS, "a handle's slot bits");
 
 struct icpt_ent {
     struct ms_icpt_stats s;
@@ -56,6 +65,7 @@ struct mir_stats {
     uint32_t *ix_an;
     uint32_t *free_ic; /* stacks of free entries */
     uint32_t *free_an;
+    uint32_t *gen_ic; /* each intercept slot's generation: + 1 when freed */
     uint32_t nfree_ic, nfree_an;
     uint64_t unattributed;
     /* totals since ms_new (entries come and go; STATS counters only grow) */
@@ -248,8 +258,9 @@ struct mir_stats *ms_new(unsigned hold_down_s, const struct ms_hooks *h)
     m->ix_an = calloc(IX_AN_SLOTS, sizeof(*m->ix_an));
     m->free_ic = calloc(MS_ICPT_MAX, sizeof(*m->free_ic));
     m->free_an = calloc(MS_ANALYZER_MAX, sizeof(*m->free_an));
+    m->gen_ic = calloc(MS_ICPT_MAX, sizeof(*m->gen_ic));
     if (m->ic == NULL || m->an == NULL || m->ix_ic == NULL || m->ix_an == NULL ||
-        m->free_ic == NULL || m->free_an == NULL ||
+        m->free_ic == NULL || m->free_an == NULL || m->gen_ic == NULL ||
         getrandom(m->key, sizeof(m->key), 0) != (ssize_t)sizeof(m->key)) {
         ms_free(m);
         return NULL;
@@ -282,6 +293,7 @@ void ms_free(struct mir_stats *m)
     free(m->ix_an);
     free(m->free_ic);
     free(m->free_an);
+    free(m->gen_ic);
     OPENSSL_cleanse(m, sizeof(*m));
     free(m);
 }
@@ -329,12 +341,16 @@ uint32_t ms_icpt(struct mir_stats *m, uint32_t mirror_id, uint32_t session_id,
     e->s.src_idx = src_idx;
     e->s.last_ms = now_ms;
     m->an[e->an].router_id = router_id;
-    return x;
+    return x | m->gen_ic[x] << H_SLOT_BITS;
 }
 
+/* The entry of handle h while it is the one h was given for. */
 static struct icpt_ent *ent(struct mir_stats *m, uint32_t h)
 {
-    return h < MS_ICPT_MAX && m->ic[h].used ? &m->ic[h] : NULL;
+    uint32_t x = h & H_SLOT_MASK;
+    if (h == MS_NONE || !m->ic[x].used || m->gen_ic[x] != h >> H_SLOT_BITS)
+        return NULL;
+    return &m->ic[x];
 }
 
 /* ---- loss episodes ---------------------------------------------------------------------- */
@@ -511,6 +527,7 @@ static void icpt_release(struct mir_stats *m, uint32_t x)
     uint32_t a = e->an;
     ix_del(m, m->ix_ic, IX_ICPT_SLOTS, ix_pos(m->ix_ic, IX_ICPT_SLOTS, home_ic(m, x), x), home_ic);
     OPENSSL_cleanse(e, sizeof(*e));
+    m->gen_ic[x] = m->gen_ic[x] + 1 < H_GENS ? m->gen_ic[x] + 1 : 0; /* its handles are stale */
     m->free_ic[m->nfree_ic++] = x;
     if (m->last_ic == x)
         m->last_ic = MS_NONE;

@@ -413,6 +413,38 @@ static void test_index(void)
     ms_free(m);
 }
 
+/* An intercept ends between its datagrams' queueing and their flush, and its
+ * entry's slot goes to a new intercept to another analyzer before the flush:
+ * the old datagrams' outcomes are not counted for the new intercept, nor do
+ * they take its analyzer down. */
+static void test_stale_handle(void)
+{
+    reset();
+    struct mir_stats *m = ms_new(10, &hooks);
+    struct trig_analyzer a = an4("127.0.0.2", 30030), b = an4("127.0.0.4", 30030);
+    uint32_t old = ms_icpt(m, 20, 1, &a, 0, 0, T0);
+    CHECK(old != MS_NONE);
+    inactive_mid = 20;
+    ms_tick(m, T0 + 1000);
+    CHECK(ms_count_icpt(m) == 0);
+    uint32_t h = ms_icpt(m, 21, 1, &b, 0, 0, T0 + 1000);
+    CHECK(h != MS_NONE && h != old);
+    ms_sent(m, old, 100, 1, T0 + 1001);
+    ms_lost(m, old, MS_LOSS_OTHER, 1, T0 + 1001);
+    ms_split(m, old, 1);
+    ms_send_failed(m, old, EHOSTUNREACH, T0 + 1001);
+    CHECK(nunreach == 0);
+    char rows[4][256];
+    CHECK(rows_of(m, rows, 4) == 2);
+    CHECK(strcmp(rows[0], "intercept mid=21 sid=1 analyzer=127.0.0.4:30030 packets=0 bytes=0 "
+                          "lost=0 lost-source=0 lost-send=0 lost-unreachable=0 lost-snapped=0 "
+                          "lost-other=0 fragmented=0 split=0 unsplit=0") == 0);
+    CHECK(strncmp(rows[1], "analyzer 127.0.0.4:30030 state=up packets=0 ", 44) == 0);
+    ms_sent(m, h, 100, 0, T0 + 1002); /* its own handle counts */
+    CHECK(rows_of(m, rows, 4) == 2 && strstr(rows[0], " packets=1 bytes=100 ") != NULL);
+    ms_free(m);
+}
+
 static void test_list(void)
 {
     reset();
@@ -460,6 +492,7 @@ int main(void)
     test_inactive();
     test_full();
     test_index();
+    test_stale_handle();
     test_list();
     return 0;
 }
