@@ -491,11 +491,22 @@ void ms_split(struct mir_stats *m, uint32_t h, int split)
     }
 }
 
+/*
+ * The destination of an error-queue entry is the one in the datagram the
+ * ICMP error quotes: anyone who can send ICMP to this host and guess a
+ * jmirror socket's port chooses it.  So only an analyzer with an entry (an
+ * intercept sends to it, or its outage is still held) is taken DOWN: a
+ * quoted address of no analyzer of ours creates nothing (else a flood of
+ * forged errors fills the analyzer table, real analyzers go unattributed,
+ * and each forged address raises AnalyzerUnreachable and a mirror-log
+ * entry).  Fragmentation needed / packet too big (EMSGSIZE) says nothing of
+ * reachability: the sockets let the kernel fragment (IP_PMTUDISC_DONT).
+ */
 void ms_icmp(struct mir_stats *m, const struct trig_analyzer *an, int err, int64_t now_ms)
 {
-    if (!an_valid(an))
+    if (!an_valid(an) || err == EMSGSIZE)
         return;
-    uint32_t x = get_an(m, an);
+    uint32_t x = find_an(m, an);
     if (x != MS_NONE)
         unreach(m, x, m->an[x].router_id, err, now_ms);
 }

@@ -445,6 +445,35 @@ static void test_stale_handle(void)
     ms_free(m);
 }
 
+/* Forged ICMP errors (the quoted destination is the sender's choice): an
+ * address no intercept sends to creates no analyzer entry, raises nothing and
+ * writes no mirror-log entry; fragmentation needed takes no analyzer down. */
+static void test_icmp_forged(void)
+{
+    reset();
+    struct mir_stats *m = ms_new(10, &hooks);
+    struct trig_analyzer a = an4("127.0.0.2", 30030);
+    uint32_t h = ms_icpt(m, 77, 5, &a, 0, 0, T0);
+    CHECK(h != MS_NONE);
+    for (uint32_t i = 0; i < 2 * MS_ANALYZER_MAX; i++) {
+        struct trig_analyzer f = {.family = 4, .port = (uint16_t)(1000 + i)};
+        memcpy(f.addr, &i, 4);
+        ms_icmp(m, &f, EHOSTUNREACH, T0 + 1);
+    }
+    CHECK(ms_count_analyzers(m) == 1 && nunreach == 0 && nmlog == 0);
+    ms_icmp(m, &a, EMSGSIZE, T0 + 2);
+    CHECK(nunreach == 0 && nmlog == 0);
+    char rows[4][256];
+    CHECK(rows_of(m, rows, 4) == 2 && strstr(rows[1], "state=up") != NULL);
+    /* a new intercept to another analyzer still gets its entry */
+    struct trig_analyzer b = an4("127.0.0.4", 30030);
+    CHECK(ms_icpt(m, 78, 5, &b, 0, 0, T0 + 3) != MS_NONE && ms_unattributed(m) == 0);
+    /* the analyzer of ours: down, once */
+    ms_icmp(m, &a, ECONNREFUSED, T0 + 4);
+    CHECK(nunreach == 1 && nmlog == 1);
+    ms_free(m);
+}
+
 static void test_list(void)
 {
     reset();
@@ -493,6 +522,7 @@ int main(void)
     test_full();
     test_index();
     test_stale_handle();
+    test_icmp_forged();
     test_list();
     return 0;
 }
