@@ -124,10 +124,14 @@ int ms_tick(struct mir_stats *m, int64_t now_ms);
 
 /*
  * `show mirror statistics`: rows of text, first one per intercept, then one
- * per analyzer, from offset, at most max rows of at most 255 octets;
- * *more says whether rows follow.  Row formats are in docs/jmirror.md.
+ * per analyzer, from offset, at most max rows of at most MS_ROW_MAX - 1
+ * octets (the longest row, every counter at its largest and an IPv6
+ * analyzer, fits: none is cut); *more says whether rows follow.  Row
+ * formats are in docs/jmirror.md.
  */
-size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows[][256], int *more);
+#define MS_ROW_MAX 512
+size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows[][MS_ROW_MAX],
+               int *more);
 
 size_t ms_count_icpt(const struct mir_stats *m);
 size_t ms_count_analyzers(const struct mir_stats *m);

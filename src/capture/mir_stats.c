@@ -641,7 +641,8 @@ static void an_row(const struct ms_analyzer_stats *s, char *row, size_t cap)
              (unsigned long long)s->fragmented, (unsigned long long)s->outages, s->path_mtu);
 }
 
-size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows[][256], int *more)
+size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows[][MS_ROW_MAX],
+               int *more)
 {
     size_t n = 0;
     uint32_t seen = 0;
@@ -659,9 +660,9 @@ size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows
             break;
         }
         if (is_ic)
-            icpt_row(&m->ic[i].s, rows[n++], 256);
+            icpt_row(&m->ic[i].s, rows[n++], MS_ROW_MAX);
         else
-            an_row(&m->an[i - MS_ICPT_MAX].s, rows[n++], 256);
+            an_row(&m->an[i - MS_ICPT_MAX].s, rows[n++], MS_ROW_MAX);
     }
     return n;
 }

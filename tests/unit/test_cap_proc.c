@@ -484,7 +484,7 @@ static void test_list_unknown(void)
  * empty page while there is none. */
 struct stat_page {
     struct ipc_list_page pg;
-    char rows[4][256];
+    char rows[4][MS_ROW_MAX];
 };
 
 static void on_stat_page(struct ipc_rec *rec, void *arg)
@@ -752,7 +752,7 @@ static void test_wired(void)
     uint64_t lost[MS_LOSS_KINDS] = {0}, frag, split, unsplit, outages;
     ms_totals(p.ms, lost, &frag, &split, &unsplit, &outages);
     CHECK(lost[MS_LOSS_SNAPPED] == 1 && lost[MS_LOSS_SEND] == 0 && frag == 0 && outages == 0);
-    static char mrows[8][256];
+    static char mrows[8][MS_ROW_MAX];
     int more = 1;
     CHECK(ms_list(p.ms, 0, 8, mrows, &more) == 2 && !more); /* the intercept, its analyzer */
     CHECK(strstr(mrows[0], "intercept mid=768 sid=144 analyzer=127.0.0.62:") == mrows[0]);
