@@ -183,11 +183,46 @@ static int an_valid(const struct trig_analyzer *a)
     return a != NULL && (a->family == 4 || a->family == 6);
 }
 
+static void put_an(struct mir_stats *m, uint32_t x);
+static void fmt_an(const struct trig_analyzer *a, char *buf, size_t cap);
+static void fmt_time(int64_t ms, char *buf, size_t cap);
+static void mlogf(struct mir_stats *m, const char *fmt, ...) PM_PRINTF(2, 3);
+
+/*
+ * A full analyzer table: an entry no intercept refers to any more is one
+ * whose outage is held (ms_tick frees the others), which it would be until
+ * a datagram went to it, that is forever.  One of them gives way (its outage
+ * written to the mirror log), else a churn of intercepts to analyzers that
+ * went down left the table full and every new analyzer unattributed, never
+ * found unreachable.  0 when one was freed.
+ */
+static int evict_held_an(struct mir_stats *m)
+{
+    for (uint32_t i = 0; i < MS_ANALYZER_MAX; i++) {
+        struct an_ent *a = &m->an[i];
+        if (!a->used || a->refs != 0)
+            continue;
+        char s[64], t1[40], t2[40];
+        fmt_an(&a->s.analyzer, s, sizeof(s));
+        fmt_time(a->s.down_since_ms, t1, sizeof(t1));
+        fmt_time(a->s.last_err_ms, t2, sizeof(t2));
+        mlogf(m,
+              "analyzer %s forgotten while unreachable (no intercept mirrors to it, the "
+              "analyzer table is full): unreachable from %s, last error %s, %llu datagram(s) "
+              "sent while unreachable, %llu refused",
+              s, t1, t2, (unsigned long long)(a->down_sent + a->down_refused),
+              (unsigned long long)a->down_refused);
+        put_an(m, i);
+        return 0;
+    }
+    return -1;
+}
+
 /* The analyzer's entry, created when missing (MS_NONE: table full). */
 static uint32_t get_an(struct mir_stats *m, const struct trig_analyzer *a)
 {
     uint32_t x = find_an(m, a);
-    if (x != MS_NONE || m->nfree_an == 0)
+    if (x != MS_NONE || (m->nfree_an == 0 && evict_held_an(m) < 0))
         return x;
     x = m->free_an[--m->nfree_an];
     struct an_ent *e = &m->an[x];
@@ -231,7 +266,6 @@ static void fmt_an(const struct trig_analyzer *a, char *buf, size_t cap)
         snprintf(buf, cap, "?");
 }
 
-static void mlogf(struct mir_stats *m, const char *fmt, ...) PM_PRINTF(2, 3);
 static void mlogf(struct mir_stats *m, const char *fmt, ...)
 {
     char buf[MLOG_MAX];

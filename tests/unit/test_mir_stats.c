@@ -497,6 +497,77 @@ static void test_long_rows(void)
     ms_free(m);
 }
 
+static char last_mlog[512];
+static int nlast_mlog;
+
+static void on_mlog_last(void *arg, const char *text)
+{
+    (void)arg;
+    nlast_mlog++;
+    snprintf(last_mlog, sizeof(last_mlog), "%s", text);
+}
+
+static int drop_below_5000(void *arg, uint32_t mid, uint32_t sid)
+{
+    (void)arg;
+    (void)sid;
+    return mid >= 5000;
+}
+
+/* Intercepts to analyzers that went down, then ended: each analyzer's outage
+ * is held, and once they fill the table one gives way for a new analyzer
+ * (its outage in the mirror log) instead of the new one going unattributed
+ * and never being found unreachable. */
+static void test_held_full(void)
+{
+    reset();
+    struct ms_hooks hk = hooks;
+    hk.mlog = NULL; /* more entries than on_mlog keeps */
+    hk.active = drop_below_5000;
+    struct mir_stats *m = ms_new(10, &hk);
+    struct trig_analyzer b = an4("127.0.0.2", 1);
+    for (uint32_t i = 0; i < MS_ANALYZER_MAX; i++) {
+        b.port = (uint16_t)(1 + i);
+        uint32_t h = ms_icpt(m, i, 1, &b, 0, 0, T0);
+        CHECK(h != MS_NONE);
+        ms_send_failed(m, h, ECONNREFUSED, T0 + 1);
+    }
+    CHECK(nunreach == MS_ANALYZER_MAX);
+    ms_tick(m, T0 + 1000); /* every intercept ended; the outages are held */
+    CHECK(ms_count_icpt(m) == 0 && ms_count_analyzers(m) == MS_ANALYZER_MAX);
+    ms_free(m);
+    /* the same with the mirror log: one held analyzer gives way, said once */
+    reset();
+    hk.mlog = on_mlog_last;
+    m = ms_new(10, &hk);
+    for (uint32_t i = 0; i < MS_ANALYZER_MAX; i++) {
+        b.port = (uint16_t)(1 + i);
+        ms_send_failed(m, ms_icpt(m, i, 1, &b, 0, 0, T0), ECONNREFUSED, T0 + 1);
+    }
+    ms_tick(m, T0 + 1000); /* each ended intercept's loss episode written */
+    nlast_mlog = 0;
+    b.port = 65000;
+    uint32_t h = ms_icpt(m, 5000, 1, &b, 0, 0, T0 + 2000);
+    CHECK(h != MS_NONE && ms_unattributed(m) == 0);
+    CHECK(ms_count_analyzers(m) == MS_ANALYZER_MAX);
+    CHECK(nlast_mlog == 1);
+    CHECK(strncmp(last_mlog, "analyzer 127.0.0.2:", 19) == 0);
+    CHECK(strstr(last_mlog, " forgotten while unreachable (no intercept mirrors to it, the "
+                            "analyzer table is full): unreachable from 2026-11-27T16:10:01.251Z, "
+                            "last error 2026-11-27T16:10:01.251Z, 1 datagram(s) sent while "
+                            "unreachable, 1 refused") != NULL);
+    ms_send_failed(m, h, ECONNREFUSED, T0 + 2001); /* the new analyzer is found down */
+    CHECK(nunreach == MS_ANALYZER_MAX + 1);
+    /* with every analyzer in use, a new one is still unattributed */
+    for (uint32_t i = 0; i < MS_ANALYZER_MAX - 1; i++) {
+        b.port = (uint16_t)(1 + i);
+        CHECK(ms_icpt(m, 6000 + i, 1, &b, 0, 0, T0 + 3000) != MS_NONE);
+    }
+    b.port = 65001;
+    CHECK(ms_icpt(m, 9000, 1, &b, 0, 0, T0 + 3000) == MS_NONE && ms_unattributed(m) == 1);
+    ms_free(m);
+}
+
 static void test_list(void)
 {
     reset();
@@ -547,6 +618,7 @@ int main(void)
     test_stale_handle();
     test_icmp_forged();
     test_long_rows();
+    test_held_full();
     test_list();
     return 0;
 }
