@@ -93,7 +93,9 @@ void ms_set_hold_down(struct mir_stats *m, unsigned hold_down_s);
 
 /* The entry of an intercept's copy to analyzer an (found or created);
  * MS_NONE when the table is full (counted: ms_unattributed()).  now_ms:
- * capture clock.  The handle stays valid until ms_tick() frees the entry. */
+ * capture clock.  The handle stays valid until ms_tick() frees the entry;
+ * after that it finds nothing, also when the slot has gone to another
+ * intercept (a generation in the handle). */
 uint32_t ms_icpt(struct mir_stats *m, uint32_t mirror_id, uint32_t session_id,
                  const struct trig_analyzer *an, uint32_t router_id, unsigned src_idx,
                  int64_t now_ms);
@@ -122,10 +124,14 @@ int ms_tick(struct mir_stats *m, int64_t now_ms);
 
 /*
  * `show mirror statistics`: rows of text, first one per intercept, then one
- * per analyzer, from offset, at most max rows of at most 255 octets;
- * *more says whether rows follow.  Row formats are in docs/jmirror.md.
+ * per analyzer, from offset, at most max rows of at most MS_ROW_MAX - 1
+ * octets (the longest row, every counter at its largest and an IPv6
+ * analyzer, fits: none is cut); *more says whether rows follow.  Row
+ * formats are in docs/jmirror.md.
  */
-size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows[][256], int *more);
+#define MS_ROW_MAX 512
+size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows[][MS_ROW_MAX],
+               int *more);
 
 size_t ms_count_icpt(const struct mir_stats *m);
 size_t ms_count_analyzers(const struct mir_stats *m);

@@ -110,10 +110,13 @@ static void on_icmp(void *arg, const struct trig_analyzer *an, int err)
     ms_icmp(p->ms, an, err, p->mir_now_ms);
 }
 
+/* An analyzer port without a socket of its own (jm_send.c says each only
+ * once): to the mirror log, not a log line.  The port is an analyzer's, and
+ * for a port learnt after start (RADIUS, pmirrorctl) the moment says when an
+ * intercept to it began mirroring. */
 static void on_notice(void *arg, const char *text)
 {
-    (void)arg;
-    log_info(CP_TOKEN, "%s", text); /* jm_send.c says each only once */
+    cp_mlog(arg, "%s", text);
 }
 
 static void on_ms_mlog(void *arg, const char *text)

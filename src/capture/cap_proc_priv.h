@@ -55,6 +55,8 @@ struct rt_conf;
     3000                 /* pcap sources wait this long at most for the first trigger table        \
                           */
 #define CP_LIST_ROWS 100 /* rows of one LIST_PAGE: 100 * 256 octets fit a record */
+#define CP_STATS_ROWS                                                                              \
+    50 /* `show mirror statistics` rows of one LIST_PAGE: 50 * MS_ROW_MAX fit a record */
 
 /* One `capture` directive and what became of it. */
 struct cp_source {

@@ -234,9 +234,10 @@ void cp_sess_interface(struct cap_proc *p, struct cp_source *s, int up)
 void cp_sess_list(struct cap_proc *p, const struct ipc_list_req *req)
 {
     static char rows[CP_LIST_ROWS][256];
+    static char srows[CP_STATS_ROWS][MS_ROW_MAX];
     static struct ipc_rec rec;
     size_t n = 0;
-    int more = 0;
+    int more = 0, stat_rows = 0;
 
     p->list_reqs++;
     memset(&rec, 0, sizeof(rec));
@@ -258,10 +259,16 @@ void cp_sess_list(struct cap_proc *p, const struct ipc_list_req *req)
         }
     } else if (strcmp(req->list, "statistics") == 0) {
         /* `show mirror statistics`: per intercept, then per analyzer (empty without p->ms) */
-        size_t max = req->max_rows < CP_LIST_ROWS ? req->max_rows : CP_LIST_ROWS;
-        n = p->ms != NULL ? ms_list(p->ms, req->offset, max, rows, &more) : 0;
+        size_t max = req->max_rows < CP_STATS_ROWS ? req->max_rows : CP_STATS_ROWS;
+        n = p->ms != NULL ? ms_list(p->ms, req->offset, max, srows, &more) : 0;
         if (n > max)
             n = max;
+        for (size_t i = 0; i < n; i++) {
+            srows[i][MS_ROW_MAX - 1] = '\0';
+            rec.u.list_page.rows[i].s = srows[i];
+            rec.u.list_page.rows[i].len = strlen(srows[i]);
+        }
+        stat_rows = 1;
         rec.u.list_page.has_count = 1;
         rec.u.list_page.count =
             p->ms != NULL ? (uint32_t)(ms_count_icpt(p->ms) + ms_count_analyzers(p->ms)) : 0;
@@ -272,7 +279,7 @@ void cp_sess_list(struct cap_proc *p, const struct ipc_list_req *req)
     } else {
         p->list_unknown++;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !stat_rows; i++) {
         rows[i][sizeof(rows[i]) - 1] = '\0';
         rec.u.list_page.rows[i].s = rows[i];
         rec.u.list_page.rows[i].len = strlen(rows[i]);
@@ -280,7 +287,8 @@ void cp_sess_list(struct cap_proc *p, const struct ipc_list_req *req)
     rec.u.list_page.nrows = n;
     rec.u.list_page.more = more ? 1 : 0;
     (void)cp_put_c(p, &rec);
-    OPENSSL_cleanse(rows, sizeof(rows)); /* identities */
+    OPENSSL_cleanse(rows, sizeof(rows));   /* identities */
+    OPENSSL_cleanse(srows, sizeof(srows)); /* mirror IDs, analyzers */
     OPENSSL_cleanse(&rec, sizeof(rec));
 }
 

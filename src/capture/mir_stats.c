@@ -6,7 +6,11 @@
  * Two fixed tables sized at ms_new(): intercept entries keyed by (mirror
  * ID, session ID, analyzer) and analyzer entries keyed by the analyzer;
  * each with an open-addressing index (linear probing, a keyed hash, deletion
- * by backward shift: no tombstones).  A handle is an entry's slot number.
+ * by backward shift: no tombstones).  A handle is an entry's slot number
+ * and the slot's generation: a datagram's outcome comes back at the next
+ * flush, after ms_tick() may have freed its intercept's entry and ms_icpt()
+ * given the slot to another intercept (another mirror ID, another analyzer);
+ * the stale handle then finds nothing instead of that intercept.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -26,6 +30,11 @@
 #define IX_AN_SLOTS     2048u /* twice MS_ANALYZER_MAX */
 #define ACTIVE_EVERY_MS 1000  /* how often inactive intercepts are looked for */
 #define MLOG_MAX        512
+#define H_SLOT_BITS     12u /* MS_ICPT_MAX slots */
+#define H_SLOT_MASK     ((1u << H_SLOT_BITS) - 1)
+#define H_GENS          ((UINT32_MAX >> H_SLOT_BITS) - 1) /* no handle is MS_NONE */
+
+_Static_assert(MS_ICPT_MAX == 1u << H_SLOT_BITS, "a handle's slot bits");
 
 struct icpt_ent {
     struct ms_icpt_stats s;
@@ -56,6 +65,7 @@ struct mir_stats {
     uint32_t *ix_an;
     uint32_t *free_ic; /* stacks of free entries */
     uint32_t *free_an;
+    uint32_t *gen_ic; /* each intercept slot's generation: + 1 when freed */
     uint32_t nfree_ic, nfree_an;
     uint64_t unattributed;
     /* totals since ms_new (entries come and go; STATS counters only grow) */
@@ -173,11 +183,46 @@ static int an_valid(const struct trig_analyzer *a)
     return a != NULL && (a->family == 4 || a->family == 6);
 }
 
+static void put_an(struct mir_stats *m, uint32_t x);
+static void fmt_an(const struct trig_analyzer *a, char *buf, size_t cap);
+static void fmt_time(int64_t ms, char *buf, size_t cap);
+static void mlogf(struct mir_stats *m, const char *fmt, ...) PM_PRINTF(2, 3);
+
+/*
+ * A full analyzer table: an entry no intercept refers to any more is one
+ * whose outage is held (ms_tick frees the others), which it would be until
+ * a datagram went to it, that is forever.  One of them gives way (its outage
+ * written to the mirror log), else a churn of intercepts to analyzers that
+ * went down left the table full and every new analyzer unattributed, never
+ * found unreachable.  0 when one was freed.
+ */
+static int evict_held_an(struct mir_stats *m)
+{
+    for (uint32_t i = 0; i < MS_ANALYZER_MAX; i++) {
+        struct an_ent *a = &m->an[i];
+        if (!a->used || a->refs != 0)
+            continue;
+        char s[64], t1[40], t2[40];
+        fmt_an(&a->s.analyzer, s, sizeof(s));
+        fmt_time(a->s.down_since_ms, t1, sizeof(t1));
+        fmt_time(a->s.last_err_ms, t2, sizeof(t2));
+        mlogf(m,
+              "analyzer %s forgotten while unreachable (no intercept mirrors to it, the "
+              "analyzer table is full): unreachable from %s, last error %s, %llu datagram(s) "
+              "sent while unreachable, %llu refused",
+              s, t1, t2, (unsigned long long)(a->down_sent + a->down_refused),
+              (unsigned long long)a->down_refused);
+        put_an(m, i);
+        return 0;
+    }
+    return -1;
+}
+
 /* The analyzer's entry, created when missing (MS_NONE: table full). */
 static uint32_t get_an(struct mir_stats *m, const struct trig_analyzer *a)
 {
     uint32_t x = find_an(m, a);
-    if (x != MS_NONE || m->nfree_an == 0)
+    if (x != MS_NONE || (m->nfree_an == 0 && evict_held_an(m) < 0))
         return x;
     x = m->free_an[--m->nfree_an];
     struct an_ent *e = &m->an[x];
@@ -221,7 +266,6 @@ static void fmt_an(const struct trig_analyzer *a, char *buf, size_t cap)
         snprintf(buf, cap, "?");
 }
 
-static void mlogf(struct mir_stats *m, const char *fmt, ...) PM_PRINTF(2, 3);
 static void mlogf(struct mir_stats *m, const char *fmt, ...)
 {
     char buf[MLOG_MAX];
@@ -248,8 +292,9 @@ struct mir_stats *ms_new(unsigned hold_down_s, const struct ms_hooks *h)
     m->ix_an = calloc(IX_AN_SLOTS, sizeof(*m->ix_an));
     m->free_ic = calloc(MS_ICPT_MAX, sizeof(*m->free_ic));
     m->free_an = calloc(MS_ANALYZER_MAX, sizeof(*m->free_an));
+    m->gen_ic = calloc(MS_ICPT_MAX, sizeof(*m->gen_ic));
     if (m->ic == NULL || m->an == NULL || m->ix_ic == NULL || m->ix_an == NULL ||
-        m->free_ic == NULL || m->free_an == NULL ||
+        m->free_ic == NULL || m->free_an == NULL || m->gen_ic == NULL ||
         getrandom(m->key, sizeof(m->key), 0) != (ssize_t)sizeof(m->key)) {
         ms_free(m);
         return NULL;
@@ -282,6 +327,7 @@ void ms_free(struct mir_stats *m)
     free(m->ix_an);
     free(m->free_ic);
     free(m->free_an);
+    free(m->gen_ic);
     OPENSSL_cleanse(m, sizeof(*m));
     free(m);
 }
@@ -329,12 +375,16 @@ uint32_t ms_icpt(struct mir_stats *m, uint32_t mirror_id, uint32_t session_id,
     e->s.src_idx = src_idx;
     e->s.last_ms = now_ms;
     m->an[e->an].router_id = router_id;
-    return x;
+    return x | m->gen_ic[x] << H_SLOT_BITS;
 }
 
+/* The entry of handle h while it is the one h was given for. */
 static struct icpt_ent *ent(struct mir_stats *m, uint32_t h)
 {
-    return h < MS_ICPT_MAX && m->ic[h].used ? &m->ic[h] : NULL;
+    uint32_t x = h & H_SLOT_MASK;
+    if (h == MS_NONE || !m->ic[x].used || m->gen_ic[x] != h >> H_SLOT_BITS)
+        return NULL;
+    return &m->ic[x];
 }
 
 /* ---- loss episodes ---------------------------------------------------------------------- */
@@ -475,11 +525,22 @@ void ms_split(struct mir_stats *m, uint32_t h, int split)
     }
 }
 
+/*
+ * The destination of an error-queue entry is the one in the datagram the
+ * ICMP error quotes: anyone who can send ICMP to this host and guess a
+ * jmirror socket's port chooses it.  So only an analyzer with an entry (an
+ * intercept sends to it, or its outage is still held) is taken DOWN: a
+ * quoted address of no analyzer of ours creates nothing (else a flood of
+ * forged errors fills the analyzer table, real analyzers go unattributed,
+ * and each forged address raises AnalyzerUnreachable and a mirror-log
+ * entry).  Fragmentation needed / packet too big (EMSGSIZE) says nothing of
+ * reachability: the sockets let the kernel fragment (IP_PMTUDISC_DONT).
+ */
 void ms_icmp(struct mir_stats *m, const struct trig_analyzer *an, int err, int64_t now_ms)
 {
-    if (!an_valid(an))
+    if (!an_valid(an) || err == EMSGSIZE)
         return;
-    uint32_t x = get_an(m, an);
+    uint32_t x = find_an(m, an);
     if (x != MS_NONE)
         unreach(m, x, m->an[x].router_id, err, now_ms);
 }
@@ -511,6 +572,7 @@ static void icpt_release(struct mir_stats *m, uint32_t x)
     uint32_t a = e->an;
     ix_del(m, m->ix_ic, IX_ICPT_SLOTS, ix_pos(m->ix_ic, IX_ICPT_SLOTS, home_ic(m, x), x), home_ic);
     OPENSSL_cleanse(e, sizeof(*e));
+    m->gen_ic[x] = m->gen_ic[x] + 1 < H_GENS ? m->gen_ic[x] + 1 : 0; /* its handles are stale */
     m->free_ic[m->nfree_ic++] = x;
     if (m->last_ic == x)
         m->last_ic = MS_NONE;
@@ -613,7 +675,8 @@ static void an_row(const struct ms_analyzer_stats *s, char *row, size_t cap)
              (unsigned long long)s->fragmented, (unsigned long long)s->outages, s->path_mtu);
 }
 
-size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows[][256], int *more)
+size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows[][MS_ROW_MAX],
+               int *more)
 {
     size_t n = 0;
     uint32_t seen = 0;
@@ -631,9 +694,9 @@ size_t ms_list(const struct mir_stats *m, uint32_t offset, size_t max, char rows
             break;
         }
         if (is_ic)
-            icpt_row(&m->ic[i].s, rows[n++], 256);
+            icpt_row(&m->ic[i].s, rows[n++], MS_ROW_MAX);
         else
-            an_row(&m->an[i - MS_ICPT_MAX].s, rows[n++], 256);
+            an_row(&m->an[i - MS_ICPT_MAX].s, rows[n++], MS_ROW_MAX);
     }
     return n;
 }

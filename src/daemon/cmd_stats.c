@@ -20,7 +20,7 @@
 #include "pmirrord/escape.h"
 
 #define STATS_WAIT_MS 1000 /* the control thread waits: shorter than a listing of sessions */
-#define STATS_PAGE    50   /* rows of at most 255 octets: a page fits one LIST_PAGE */
+#define STATS_PAGE    50   /* rows of at most 511 octets (MS_ROW_MAX): a page fits one LIST_PAGE */
 
 int pm_stats_page_arg(struct ctl_reply *r, int argc, char **argv, unsigned long *page)
 {

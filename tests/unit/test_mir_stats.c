@@ -70,7 +70,7 @@ static struct trig_analyzer an6(const char *ip, uint16_t port)
 }
 
 /* All rows, from offset 0. */
-static size_t rows_of(const struct mir_stats *m, char rows[][256], size_t max)
+static size_t rows_of(const struct mir_stats *m, char rows[][MS_ROW_MAX], size_t max)
 {
     int more = -1;
     size_t n = ms_list(m, 0, max, rows, &more);
@@ -99,7 +99,7 @@ static void test_counters(void)
     ms_split(m, h, 0);
     ms_set_path_mtu(m, &a, 1500);
     CHECK(nunreach == 0);
-    char rows[4][256];
+    char rows[4][MS_ROW_MAX];
     CHECK(rows_of(m, rows, 4) == 2);
     CHECK(strcmp(rows[0], "intercept mid=77 sid=5 analyzer=127.0.0.2:30030 packets=120 "
                           "bytes=15360 lost=4 lost-source=0 lost-send=1 lost-unreachable=0 "
@@ -150,7 +150,7 @@ static void test_outage(void)
     /* datagrams still go while down, each lost (unreachable) */
     for (int i = 0; i < 54; i++)
         ms_sent(m, h, 100, 0, T0 + 1600);
-    char rows[4][256];
+    char rows[4][MS_ROW_MAX];
     CHECK(rows_of(m, rows, 4) == 2);
     CHECK(strcmp(rows[0], "intercept mid=77 sid=5 analyzer=127.0.0.2:30030 packets=10 bytes=1000 "
                           "lost=57 lost-source=0 lost-send=3 lost-unreachable=54 lost-snapped=0 "
@@ -210,7 +210,7 @@ static void test_hold_down(void)
                           "AnalyzerUnreachable raised") == 0);
     ms_sent(m, h, 10, 0, T0 + 100);
     CHECK(ms_tick(m, T0 + 2999) == 1);
-    char rows[4][256];
+    char rows[4][MS_ROW_MAX];
     CHECK(rows_of(m, rows, 4) == 2 && strstr(rows[1], "state=down") != NULL);
     ms_tick(m, T0 + 3000);
     CHECK(rows_of(m, rows, 4) == 2 && strstr(rows[1], "state=up") != NULL);
@@ -274,7 +274,7 @@ static void test_source_drops(void)
     CHECK(ms_icpt(m, 13, 1, &a, 0, 2, T0 + 9600) == moved); /* its last packet: source 2 */
     ms_source_drops(m, 1, 7, T0 + 10000);
     ms_source_drops(m, 1, 0, T0 + 10000); /* nothing */
-    char rows[8][256];
+    char rows[8][MS_ROW_MAX];
     CHECK(rows_of(m, rows, 8) == 5);
     CHECK(old == 0 && now1 == 1 && now2 == 2 && moved == 3); /* rows in creation order */
     CHECK(strstr(rows[0], "mid=10 ") && strstr(rows[0], " lost=0 lost-source=0 "));
@@ -328,7 +328,7 @@ static void test_inactive(void)
     inactive_mid = 21;
     ms_tick(m, T0 + 3300);
     CHECK(ms_count_icpt(m) == 0 && ms_count_analyzers(m) == 1);
-    char rows[4][256];
+    char rows[4][MS_ROW_MAX];
     CHECK(rows_of(m, rows, 4) == 1);
     CHECK(strncmp(rows[0], "analyzer 127.0.0.4:30030 state=down ", 36) == 0);
     /* the freed entry's totals stay in the totals */
@@ -413,6 +413,161 @@ static void test_index(void)
     ms_free(m);
 }
 
+/* An intercept ends between its datagrams' queueing and their flush, and its
+ * entry's slot goes to a new intercept to another analyzer before the flush:
+ * the old datagrams' outcomes are not counted for the new intercept, nor do
+ * they take its analyzer down. */
+static void test_stale_handle(void)
+{
+    reset();
+    struct mir_stats *m = ms_new(10, &hooks);
+    struct trig_analyzer a = an4("127.0.0.2", 30030), b = an4("127.0.0.4", 30030);
+    uint32_t old = ms_icpt(m, 20, 1, &a, 0, 0, T0);
+    CHECK(old != MS_NONE);
+    inactive_mid = 20;
+    ms_tick(m, T0 + 1000);
+    CHECK(ms_count_icpt(m) == 0);
+    uint32_t h = ms_icpt(m, 21, 1, &b, 0, 0, T0 + 1000);
+    CHECK(h != MS_NONE && h != old);
+    ms_sent(m, old, 100, 1, T0 + 1001);
+    ms_lost(m, old, MS_LOSS_OTHER, 1, T0 + 1001);
+    ms_split(m, old, 1);
+    ms_send_failed(m, old, EHOSTUNREACH, T0 + 1001);
+    CHECK(nunreach == 0);
+    char rows[4][MS_ROW_MAX];
+    CHECK(rows_of(m, rows, 4) == 2);
+    CHECK(strcmp(rows[0], "intercept mid=21 sid=1 analyzer=127.0.0.4:30030 packets=0 bytes=0 "
+                          "lost=0 lost-source=0 lost-send=0 lost-unreachable=0 lost-snapped=0 "
+                          "lost-other=0 fragmented=0 split=0 unsplit=0") == 0);
+    CHECK(strncmp(rows[1], "analyzer 127.0.0.4:30030 state=up packets=0 ", 44) == 0);
+    ms_sent(m, h, 100, 0, T0 + 1002); /* its own handle counts */
+    CHECK(rows_of(m, rows, 4) == 2 && strstr(rows[0], " packets=1 bytes=100 ") != NULL);
+    ms_free(m);
+}
+
+/* Forged ICMP errors (the quoted destination is the sender's choice): an
+ * address no intercept sends to creates no analyzer entry, raises nothing and
+ * writes no mirror-log entry; fragmentation needed takes no analyzer down. */
+static void test_icmp_forged(void)
+{
+    reset();
+    struct mir_stats *m = ms_new(10, &hooks);
+    struct trig_analyzer a = an4("127.0.0.2", 30030);
+    uint32_t h = ms_icpt(m, 77, 5, &a, 0, 0, T0);
+    CHECK(h != MS_NONE);
+    for (uint32_t i = 0; i < 2 * MS_ANALYZER_MAX; i++) {
+        struct trig_analyzer f = {.family = 4, .port = (uint16_t)(1000 + i)};
+        memcpy(f.addr, &i, 4);
+        ms_icmp(m, &f, EHOSTUNREACH, T0 + 1);
+    }
+    CHECK(ms_count_analyzers(m) == 1 && nunreach == 0 && nmlog == 0);
+    ms_icmp(m, &a, EMSGSIZE, T0 + 2);
+    CHECK(nunreach == 0 && nmlog == 0);
+    char rows[4][MS_ROW_MAX];
+    CHECK(rows_of(m, rows, 4) == 2 && strstr(rows[1], "state=up") != NULL);
+    /* a new intercept to another analyzer still gets its entry */
+    struct trig_analyzer b = an4("127.0.0.4", 30030);
+    CHECK(ms_icpt(m, 78, 5, &b, 0, 0, T0 + 3) != MS_NONE && ms_unattributed(m) == 0);
+    /* the analyzer of ours: down, once */
+    ms_icmp(m, &a, ECONNREFUSED, T0 + 4);
+    CHECK(nunreach == 1 && nmlog == 1);
+    ms_free(m);
+}
+
+/* The longest rows (largest IDs and counters, an IPv6 analyzer of 39
+ * characters) are whole: no counter cut short. */
+static void test_long_rows(void)
+{
+    reset();
+    struct mir_stats *m = ms_new(10, &hooks);
+    struct trig_analyzer a = an6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", 65535);
+    uint32_t h = ms_icpt(m, UINT32_MAX, UINT32_MAX, &a, 0, 0, T0);
+    CHECK(h != MS_NONE);
+    ms_sent(m, h, (size_t)1000000000000000000ull, 0, T0);
+    for (int k = 0; k < MS_LOSS_KINDS; k++)
+        ms_lost(m, h, (enum ms_loss)k, 1000000000000000000ull, T0);
+    ms_split(m, h, 1);
+    char rows[4][MS_ROW_MAX];
+    CHECK(rows_of(m, rows, 4) == 2);
+    const char *tail = "lost-other=1000000000000000000 fragmented=0 split=1 unsplit=0";
+    CHECK(strlen(rows[0]) > strlen(tail) &&
+          strcmp(rows[0] + strlen(rows[0]) - strlen(tail), tail) == 0);
+    CHECK(strstr(rows[0], "lost=5000000000000000000 ") != NULL);
+    CHECK(strstr(rows[1], " path-mtu=0") != NULL);
+    ms_free(m);
+}
+
+static char last_mlog[512];
+static int nlast_mlog;
+
+static void on_mlog_last(void *arg, const char *text)
+{
+    (void)arg;
+    nlast_mlog++;
+    snprintf(last_mlog, sizeof(last_mlog), "%s", text);
+}
+
+static int drop_below_5000(void *arg, uint32_t mid, uint32_t sid)
+{
+    (void)arg;
+    (void)sid;
+    return mid >= 5000;
+}
+
+/* Intercepts to analyzers that went down, then ended: each analyzer's outage
+ * is held, and once they fill the table one gives way for a new analyzer
+ * (its outage in the mirror log) instead of the new one going unattributed
+ * and never being found unreachable. */
+static void test_held_full(void)
+{
+    reset();
+    struct ms_hooks hk = hooks;
+    hk.mlog = NULL; /* more entries than on_mlog keeps */
+    hk.active = drop_below_5000;
+    struct mir_stats *m = ms_new(10, &hk);
+    struct trig_analyzer b = an4("127.0.0.2", 1);
+    for (uint32_t i = 0; i < MS_ANALYZER_MAX; i++) {
+        b.port = (uint16_t)(1 + i);
+        uint32_t h = ms_icpt(m, i, 1, &b, 0, 0, T0);
+        CHECK(h != MS_NONE);
+        ms_send_failed(m, h, ECONNREFUSED, T0 + 1);
+    }
+    CHECK(nunreach == MS_ANALYZER_MAX);
+    ms_tick(m, T0 + 1000); /* every intercept ended; the outages are held */
+    CHECK(ms_count_icpt(m) == 0 && ms_count_analyzers(m) == MS_ANALYZER_MAX);
+    ms_free(m);
+    /* the same with the mirror log: one held analyzer gives way, said once */
+    reset();
+    hk.mlog = on_mlog_last;
+    m = ms_new(10, &hk);
+    for (uint32_t i = 0; i < MS_ANALYZER_MAX; i++) {
+        b.port = (uint16_t)(1 + i);
+        ms_send_failed(m, ms_icpt(m, i, 1, &b, 0, 0, T0), ECONNREFUSED, T0 + 1);
+    }
+    ms_tick(m, T0 + 1000); /* each ended intercept's loss episode written */
+    nlast_mlog = 0;
+    b.port = 65000;
+    uint32_t h = ms_icpt(m, 5000, 1, &b, 0, 0, T0 + 2000);
+    CHECK(h != MS_NONE && ms_unattributed(m) == 0);
+    CHECK(ms_count_analyzers(m) == MS_ANALYZER_MAX);
+    CHECK(nlast_mlog == 1);
+    CHECK(strncmp(last_mlog, "analyzer 127.0.0.2:", 19) == 0);
+    CHECK(strstr(last_mlog, " forgotten while unreachable (no intercept mirrors to it, the "
+                            "analyzer table is full): unreachable from 2026-11-27T16:10:01.251Z, "
+                            "last error 2026-11-27T16:10:01.251Z, 1 datagram(s) sent while "
+                            "unreachable, 1 refused") != NULL);
+    ms_send_failed(m, h, ECONNREFUSED, T0 + 2001); /* the new analyzer is found down */
+    CHECK(nunreach == MS_ANALYZER_MAX + 1);
+    /* with every analyzer in use, a new one is still unattributed */
+    for (uint32_t i = 0; i < MS_ANALYZER_MAX - 1; i++) {
+        b.port = (uint16_t)(1 + i);
+        CHECK(ms_icpt(m, 6000 + i, 1, &b, 0, 0, T0 + 3000) != MS_NONE);
+    }
+    b.port = 65001;
+    CHECK(ms_icpt(m, 9000, 1, &b, 0, 0, T0 + 3000) == MS_NONE && ms_unattributed(m) == 1);
+    ms_free(m);
+}
+
 static void test_list(void)
 {
     reset();
@@ -425,7 +580,7 @@ static void test_list(void)
     ms_sent(m, h2, 20, 0, T0);
     ms_sent(m, h3, 30, 0, T0);
     ms_set_path_mtu(m, &v6, 1280);
-    char rows[8][256];
+    char rows[8][MS_ROW_MAX];
     int more = -1;
     CHECK(ms_list(m, 0, 2, rows, &more) == 2 && more == 1);
     CHECK(strncmp(rows[0], "intercept mid=77 ", 17) == 0);
@@ -460,6 +615,10 @@ int main(void)
     test_inactive();
     test_full();
     test_index();
+    test_stale_handle();
+    test_icmp_forged();
+    test_long_rows();
+    test_held_full();
     test_list();
     return 0;
 }
