@@ -124,6 +124,7 @@ void cp_frame(struct cap_proc *p, struct cp_source *s, int dlt, const uint8_t *d
     struct pkt_view v;
 
     cap_clock_packet(&p->clock, ts_sec, ts_usec);
+    p->frame_us = ts_sec > 0 ? ts_sec * 1000000 + ts_usec : 0;
     uint64_t now = cap_clock_frame_ms(&p->clock);
     if (pkt_decode(dlt, data, caplen, wirelen, &v) != 0) {
         s->malformed++;

@@ -363,6 +363,18 @@ void cp_mirror(struct cap_proc *p, struct cp_source *s, const struct pkt_view *v
         return;
     unsigned idx = (unsigned)(s - p->src);
     size_t n = se_match_packet(p->se, v->family, v->src, v->dst, idx, iface_dir, t, SE_TARGETS_MAX);
+    /* Sources are read one after another, a data source's frames a ring
+     * block at a time: a frame read after the RADIUS packet that began an
+     * intercept may have been sent before it (the intercept was off, or not
+     * yet on).  Such a frame is not the intercept's (not a loss either). */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p->frame_us != 0 && t[i].since_us > p->frame_us)
+            p->mir_before_start++;
+        else
+            t[k++] = t[i];
+    }
+    n = k;
     if (n == 0)
         return;
     p->mir_packets++;
@@ -464,6 +476,7 @@ void cp_mirror_stats(struct cap_proc *p)
     ctr("fragmented", frag);
     ctr("split", split);
     ctr("unsplit", unsplit);
+    ctr("before_start", p->mir_before_start);
     ctr("lost_source", lost[MS_LOSS_SOURCE]);
     ctr("lost_send", lost[MS_LOSS_SEND]);
     ctr("lost_unreach", lost[MS_LOSS_UNREACH]);

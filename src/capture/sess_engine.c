@@ -718,6 +718,7 @@ void se_on_fact(const struct sig_fact *f, void *arg)
         return;
     if (f->ts_sec > e->now)
         e->now = f->ts_sec;
+    e->on_us = f->ts_sec * 1000000 + f->ts_usec;
     /* a window boundary passed since the last tick: the rules first, so
      * that this packet meets them as they now are */
     if (e->win_next != 0 && f->ts_sec >= e->win_next)
@@ -759,6 +760,7 @@ int se_tick(struct sess_engine *e, int64_t now_sec, uint32_t now_usec)
     int64_t now_us = now_sec * 1000000 + now_usec;
     if (now_sec > e->now)
         e->now = now_sec;
+    e->on_us = now_us;
     int64_t next_ms = -1;
     int64_t win = se_rules_tick(e, now_sec, now_usec); /* whole seconds to the next boundary */
     if (win >= 0)
@@ -825,7 +827,10 @@ int se_restore(struct sess_engine *e, const struct pm_intercept *ic)
     x->tt = ic->trigger_type;
     x->rule = 0;
     x->rank = 0;
+    int64_t on_us = e->on_us;
+    e->on_us = 0; /* it was running before the restart: no bound */
     se_icpt_set_announced(e, x, 1);
+    e->on_us = on_us;
     x->rid = ic->router_id;
     x->since = ic->since_sec;
     se_copy(x->tr, sizeof(x->tr), ic->trigger);

@@ -111,10 +111,12 @@ void se_icpt_set_announced(struct sess_engine *e, struct se_icpt *ic, int on)
     on = on != 0;
     if (ic->announced == on)
         return;
-    if (on)
+    if (on) {
         live_add(e, ic->mirror_id, ic->session_id);
-    else
+        ic->on_us = e->on_us;
+    } else {
         live_del(e, ic->mirror_id, ic->session_id);
+    }
     ic->announced = on;
 }
 

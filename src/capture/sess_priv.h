@@ -60,6 +60,7 @@ struct se_icpt {
     int announced; /* SessionStart or InterfaceSessionActivated sent */
     uint32_t rid;  /* MIB RouterId */
     int64_t since;
+    int64_t on_us; /* packet time (us) it was last announced (se_target.since_us) */
     char tr[PM_ICPT_TRIGGER_MAX + 1]; /* MIB Trigger: escaped value or address text */
 };
 
@@ -113,6 +114,8 @@ struct sess_engine {
     size_t static_cap;
     int static_scan;  /* static_run could not be grown: packets walk rules[] */
     int64_t now;      /* the latest capture-clock second seen (facts, ticks, tables) */
+    int64_t on_us;    /* the time (us) of the fact, tick or table being handled: an
+                       * intercept announced now takes packets stamped from then on */
     int64_t win_next; /* the next warrant-window boundary, seconds (0: none) */
     struct se_stats stats;
     struct se_live_slot *live; /* (mirror ID, session ID) of announced intercepts (sess_live.c) */

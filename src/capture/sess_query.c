@@ -30,7 +30,11 @@ static size_t add_sess(struct sess *s, enum trig_dir side, unsigned src_idx, str
     for (const struct se_icpt *ic = s->icpt; ic != NULL && n < max; ic = ic->next) {
         if (!ic->announced || (ic->direction != TRIG_DIR_BOTH && ic->direction != side))
             continue;
-        out[n++] = (struct se_target){ic->mirror_id, ic->session_id, ic->rid, &ic->analyzer};
+        out[n++] = (struct se_target){.mirror_id = ic->mirror_id,
+                                      .session_id = ic->session_id,
+                                      .router_id = ic->rid,
+                                      .since_us = ic->on_us,
+                                      .analyzer = &ic->analyzer};
     }
     return n;
 }
@@ -59,7 +63,9 @@ size_t se_match_packet(struct sess_engine *e, int family, const uint8_t *src, co
         const struct se_rule *r = &e->rules[e->static_scan ? k : e->static_run[k]];
         if (r->t.type == TRIG_INTERFACE && r->st_active && r->ifidx == (int)src_idx &&
             static_dir_ok(r->t.direction, iface_dir))
-            out[n++] = (struct se_target){r->t.mirror_id, r->st_sid, 0, &r->t.analyzer};
+            out[n++] = (struct se_target){.mirror_id = r->t.mirror_id,
+                                          .session_id = r->st_sid,
+                                          .analyzer = &r->t.analyzer};
     }
     struct sess *s = lookup(e, v6, src);
     if (s != NULL)

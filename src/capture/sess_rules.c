@@ -219,6 +219,7 @@ void se_set_triggers(struct sess_engine *e, const struct pm_trigger *t, size_t n
 {
     if (now > e->now)
         e->now = now;
+    e->on_us = now * 1000000; /* a table's rules take packets from its second on */
     struct se_rule *nr = n > 0 ? calloc(n, sizeof(*nr)) : NULL;
     uint32_t *added = n > 0 ? calloc(n, sizeof(*added)) : NULL;
     size_t nadded = 0;
@@ -358,5 +359,6 @@ void se_interface_up(struct sess_engine *e, unsigned idx, int64_t now)
     if (idx >= SE_SOURCES_MAX || e->ifup[idx] || e->ifname[idx][0] == '\0')
         return;
     e->ifup[idx] = 1;
+    e->on_us = now * 1000000;
     se_static_eval(e, now, 0, 0);
 }

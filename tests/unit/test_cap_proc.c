@@ -746,6 +746,10 @@ static void test_wired(void)
 
     uint8_t fr[128], buf[256];
     size_t n = udp_frame(fr, 5000, 53, 1);
+    /* a frame stamped before the Access-Accept (read late from a ring
+     * block): sent before the intercept began, so not its packet */
+    cp_frame(&p, s, DLT_EN10MB, fr, n, n, 1699999999, 999999, -1);
+    CHECK(p.mir_before_start == 1 && jm_pending(p.jm) == 0);
     /* the analyzer's port was learnt after start (RADIUS): its datagrams leave
      * from the fallback socket, said in the mirror log, not in a log line (the
      * port of a new intercept's analyzer, and when it started) */

@@ -1532,6 +1532,12 @@ static void test_icpt_active(void)
     CHECK(se_icpt_active(e, 0x301, 0x91) == 1 && se_icpt_active(e, 7, BIG) == 1);
     CHECK(se_match_packet(e, 4, pf, ps, 0, -1, out, SE_TARGETS_MAX) == 2);
     CHECK(out[0].router_id == RID && out[1].router_id == RID);
+    /* each takes packets from the time it was announced on (a frame read
+     * late, stamped earlier, is not its packet): the CoA's for 0x301 */
+    for (int i = 0; i < 2; i++) {
+        int64_t lo = out[i].mirror_id == 0x301 ? (int64_t)(T0 + 20) * 1000000 : 1;
+        CHECK(out[i].since_us >= lo && out[i].since_us < (int64_t)(T0 + 21) * 1000000);
+    }
     on(e, coa(T0 + 21, SIG_LI_OFF, 0x301));
     CHECK(se_icpt_active(e, 0x301, 0x91) == 0 && se_icpt_active(e, 7, BIG) == 1);
     /* a static mirror: active while it runs, RouterId 0 */
