@@ -42,10 +42,10 @@ struct se_out {
 struct se_target {
     uint32_t mirror_id;
     uint32_t session_id;
-    uint32_t router_id;                   /* the intercept's (AnalyzerUnreachable) */
-    int64_t since_us; /* packet time (us) from which the intercept takes packets: a
-                       * frame stamped earlier, read late from a ring block, was sent
-                       * before the intercept began (0: no bound) */
+    uint32_t router_id; /* the intercept's (AnalyzerUnreachable) */
+    int64_t since_us;   /* packet time (us) from which the intercept takes packets: a
+                         * frame stamped earlier, read late from a ring block, was sent
+                         * before the intercept began (0: no bound) */
     const struct trig_analyzer *analyzer; /* valid until the next engine call */
 };
 #define SE_TARGETS_MAX 8 /* intercepts one packet can feed (two ends, several agencies) */

@@ -63,9 +63,8 @@ size_t se_match_packet(struct sess_engine *e, int family, const uint8_t *src, co
         const struct se_rule *r = &e->rules[e->static_scan ? k : e->static_run[k]];
         if (r->t.type == TRIG_INTERFACE && r->st_active && r->ifidx == (int)src_idx &&
             static_dir_ok(r->t.direction, iface_dir))
-            out[n++] = (struct se_target){.mirror_id = r->t.mirror_id,
-                                          .session_id = r->st_sid,
-                                          .analyzer = &r->t.analyzer};
+            out[n++] = (struct se_target){
+                .mirror_id = r->t.mirror_id, .session_id = r->st_sid, .analyzer = &r->t.analyzer};
     }
     struct sess *s = lookup(e, v6, src);
     if (s != NULL)
