@@ -110,10 +110,13 @@ static void on_icmp(void *arg, const struct trig_analyzer *an, int err)
     ms_icmp(p->ms, an, err, p->mir_now_ms);
 }
 
+/* An analyzer port without its own socket (jm_send.c says each only once):
+ * to the mirror log, never syslog.  The port is an analyzer's (a RADIUS
+ * Med-Port-Number, a pmirrorctl intercept), and its first datagram says
+ * when that intercept began mirroring. */
 static void on_notice(void *arg, const char *text)
 {
-    (void)arg;
-    log_info(CP_TOKEN, "%s", text); /* jm_send.c says each only once */
+    cp_mlog(arg, "%s", text);
 }
 
 static void on_ms_mlog(void *arg, const char *text)
