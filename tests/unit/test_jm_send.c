@@ -9,12 +9,16 @@
  * port unreachable read from the error queue for its destination, and a
  * send after it not lost; dry run; large datagrams; sending from inside the
  * capture sandbox (docs/sandbox.md), where another socket naming an address
- * kills the process; a datagram sent to a jmirror socket's port is dropped,
- * never queued (drop-all filter, small receive buffer).
+ * kills the process; an ICMPv6 Packet Too Big neither loses the next
+ * datagram nor makes the analyzer unreachable; a datagram sent to a jmirror
+ * socket's port is dropped, never queued (drop-all filter, small receive
+ * buffer).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -563,6 +567,86 @@ static void test_never_queued(int af, const char *addr)
     jm_free(s);
 }
 
+/* An ICMPv6 Packet Too Big for a datagram of ours (a router on a narrower
+ * path; anyone who knows the analyzer can forge one): Linux queues it on the
+ * error queue and makes the socket's next send fail with EMSGSIZE, path MTU
+ * discovery off or not.  That next datagram is sent again, not lost, and the
+ * error does not make the analyzer unreachable.  Root (a raw ICMPv6 socket),
+ * in a network namespace of its own (the PMTU it leaves on ::1). */
+static void test_packet_too_big(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "test_jm_send: not root; the Packet Too Big case is skipped\n");
+        return;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNET) < 0)
+            _exit(77);
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof(ifr));
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+        int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        CHECK(u >= 0 && ioctl(u, SIOCGIFFLAGS, &ifr) == 0);
+        ifr.ifr_flags |= IFF_UP;
+        CHECK(ioctl(u, SIOCSIFFLAGS, &ifr) == 0);
+        close(u);
+        int raw = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+        if (raw < 0 || !has_ipv6_loopback())
+            _exit(77);
+        struct rec g;
+        memset(&g, 0, sizeof(g));
+        struct jm_sender *s = sender(NULL, &g);
+        uint16_t live;
+        int rx = listener(AF_INET6, "::1", 0, &live);
+        CHECK(rx >= 0);
+        struct trig_analyzer a = analyzer(6, "::1", live);
+        uint16_t sport = jm_source_port(s, &a);
+        uint8_t m[8 + 40 + 8];
+        memset(m, 0, sizeof(m));
+        m[0] = 2;         /* Packet Too Big, code 0 */
+        m[6] = 1280 >> 8; /* MTU */
+        m[7] = 1280 & 0xff;
+        uint8_t *ip = m + 8, *uh = m + 48; /* the start of one of our datagrams */
+        ip[0] = 0x60;
+        ip[4] = 1400 >> 8;
+        ip[5] = 1400 & 0xff;
+        ip[6] = 17;
+        ip[7] = 255;
+        ip[8 + 15] = 1;  /* from ::1 */
+        ip[24 + 15] = 1; /* to ::1 */
+        uh[0] = (uint8_t)(sport >> 8);
+        uh[1] = (uint8_t)sport;
+        uh[2] = (uint8_t)(live >> 8);
+        uh[3] = (uint8_t)live;
+        uh[4] = 1400 >> 8;
+        uh[5] = 1400 & 0xff;
+        struct sockaddr_storage to;
+        socklen_t tl;
+        CHECK(sockaddr_of(AF_INET6, "::1", 0, &to, &tl) == 0);
+        CHECK(sendto(raw, m, sizeof(m), 0, (struct sockaddr *)&to, tl) == (ssize_t)sizeof(m));
+        CHECK(wait_pollerr(s));
+        CHECK(jm_queue(s, &a, 1, 1, pkt4, sizeof(pkt4), 1) == 0);
+        jm_flush(s);
+        CHECK(g.n == 1 && g.err[0] == 0); /* sent again after the pending EMSGSIZE */
+        uint8_t buf[256];
+        CHECK(receive(rx, buf, sizeof(buf)).n == (ssize_t)(JM_HDR_LEN + sizeof(pkt4)));
+        CHECK(jm_read_errors(s) == 1 && g.nicmp == 0); /* read, not an unreachable analyzer */
+        close(rx);
+        close(raw);
+        jm_free(s);
+        _exit(0);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+    if (WEXITSTATUS(st) == 77)
+        fprintf(stderr, "test_jm_send: no network namespace or IPv6; Packet Too Big skipped\n");
+    else
+        CHECK(WEXITSTATUS(st) == 0);
+}
+
 /* Refusals are reported in their place; too big and no family counted. */
 static void test_refusals(void)
 {
@@ -802,6 +886,7 @@ int main(void)
     if (has_ipv6_loopback())
         test_never_queued(AF_INET6, "::1");
     test_unreachable();
+    test_packet_too_big();
     test_refusals();
     test_bad_options();
     test_unprivileged();
