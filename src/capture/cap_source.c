@@ -289,8 +289,13 @@ int cap_frame_dir(const struct cap_source *src, const struct pcap_pkthdr *h, con
     case DLT_EN10MB:
         if (!src->has_mac || h->caplen < 12)
             return CAP_DIR_UNKNOWN;
-        return memcmp(b + 6, src->mac, sizeof(src->mac)) == 0 &&
-                       memcmp(b, src->mac, sizeof(src->mac)) != 0
+        if (memcmp(b + 6, src->mac, sizeof(src->mac)) != 0)
+            return CAP_DIR_IN;
+        /* from us to us: forged, except on the loopback (all-zero address,
+         * each frame seen twice: labelled sent as before) */
+        static const uint8_t zero[6];
+        return memcmp(b, src->mac, sizeof(src->mac)) != 0 ||
+                       memcmp(src->mac, zero, sizeof(zero)) == 0
                    ? CAP_DIR_OUT
                    : CAP_DIR_IN;
     case DLT_LINUX_SLL: /* sll_pkttype, 16 bits at 0 */

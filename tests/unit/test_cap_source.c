@@ -335,6 +335,10 @@ static void test_frame_dir(void)
     CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_IN);
     memcpy(f + 6, peer, 6); /* to us from the peer: received */
     CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_IN);
+    memset(src.mac, 0, 6); /* the loopback: from and to 0, sent as before */
+    memset(f, 0, 12);
+    CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_OUT);
+    memcpy(src.mac, own, 6);
     h.caplen = 11;
     CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_UNKNOWN);
     h.caplen = sizeof(f);
