@@ -59,6 +59,8 @@ void cap_set_state(struct cap_source *src, enum cap_state st, enum cap_cause cau
                    ...) __attribute__((format(printf, 4, 5)));
 void cap_warn(struct cap_source *src, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cap_filter(struct cap_source *src, char *err, size_t errlen);
+/* A live frame's direction, CAP_DIR_* (docs/capture-sources.md "Direction"). */
+int cap_frame_dir(const struct cap_source *src, const struct pcap_pkthdr *h, const u_char *b);
 int64_t cap_mono_us(void);
 
 /* cap_offline.c */

@@ -278,15 +278,26 @@ static void read_mac(struct cap_source *src)
 /* How the frame crossed the interface (docs/capture-sources.md "Direction").
  * libpcap's callback does not give the packet type of an Ethernet capture
  * (the kernel's sll_pkttype stays in the ring), so a frame whose source
- * address is the interface's own was sent by this host, any other received.
- * A cooked capture carries the packet type itself. */
-static int frame_dir(const struct cap_source *src, const struct pcap_pkthdr *h, const u_char *b)
+ * address is the interface's own was sent by this host, any other received;
+ * but one whose destination is the interface's own address too was received
+ * (this host never sends a frame to itself on the wire): a sender on the
+ * link forging our source address must not have its frames taken for ours,
+ * out of an ingress mirror.  A cooked capture carries the packet type itself. */
+int cap_frame_dir(const struct cap_source *src, const struct pcap_pkthdr *h, const u_char *b)
 {
     switch (src->dlt) {
     case DLT_EN10MB:
         if (!src->has_mac || h->caplen < 12)
             return CAP_DIR_UNKNOWN;
-        return memcmp(b + 6, src->mac, sizeof(src->mac)) == 0 ? CAP_DIR_OUT : CAP_DIR_IN;
+        if (memcmp(b + 6, src->mac, sizeof(src->mac)) != 0)
+            return CAP_DIR_IN;
+        /* from us to us: forged, except on the loopback (all-zero address,
+         * each frame seen twice: labelled sent as before) */
+        static const uint8_t zero[6];
+        return memcmp(b, src->mac, sizeof(src->mac)) != 0 ||
+                       memcmp(src->mac, zero, sizeof(zero)) == 0
+                   ? CAP_DIR_OUT
+                   : CAP_DIR_IN;
     case DLT_LINUX_SLL: /* sll_pkttype, 16 bits at 0 */
         if (h->caplen < 2)
             return CAP_DIR_UNKNOWN;
@@ -448,7 +459,7 @@ static void live_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *byt
         .ts_usec = (uint32_t)h->ts.tv_usec,
         .caplen = h->caplen,
         .wirelen = h->len,
-        .dir = frame_dir(src, h, bytes),
+        .dir = cap_frame_dir(src, h, bytes),
         .data = bytes,
     };
     if (src->super_limit != 0 && h->len > src->super_limit) {

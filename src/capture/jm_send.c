@@ -190,11 +190,13 @@ int jm_queue(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror
 
 /* An errno a send may return for an ICMP error received earlier on the
  * socket, possibly for another destination (icmp_err_convert: unreachable,
- * time exceeded, parameter problem). */
+ * time exceeded, parameter problem; EMSGSIZE: an ICMPv6 Packet Too Big,
+ * which Linux reports with path MTU discovery off too, and a datagram too
+ * large for any path is refused before it is queued). */
 static int pending_kind(int e)
 {
     return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN ||
-           e == EACCES || e == EPROTO || e == ENOPROTOOPT || e == EOPNOTSUPP;
+           e == EACCES || e == EPROTO || e == ENOPROTOOPT || e == EOPNOTSUPP || e == EMSGSIZE;
 }
 
 static void count_error(struct jm_sender *s, int e)
@@ -308,7 +310,11 @@ size_t jm_read_errors(struct jm_sender *s)
                 if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
                     (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR))
                     ee = (const struct sock_extended_err *)CMSG_DATA(c);
-            if (ee == NULL || s->h.icmp == NULL)
+            /* a Packet Too Big (IPv6; IPv4's Fragmentation Needed is not queued
+             * with path MTU discovery off) says the path is narrower, not
+             * that the analyzer is unreachable: the kernel fragments the next
+             * datagrams to that MTU */
+            if (ee == NULL || ee->ee_errno == EMSGSIZE || s->h.icmp == NULL)
                 continue;
             struct trig_analyzer an;
             memset(&an, 0, sizeof(an));

@@ -20,9 +20,20 @@
  * on the socket's error queue with the original destination), IPV6_V6ONLY,
  * SO_BINDTODEVICE mirrorInterface (allowed without privilege on a socket not
  * yet bound to a device, Linux 5.7 and later).
+ *
+ * The sockets are never read but for their error queues, yet a bound port
+ * (0.0.0.0:30030) receives what anyone sends to it: a drop-all classic BPF
+ * filter (SO_ATTACH_FILTER, `ret #0`, locked: SO_LOCK_FILTER) and a small
+ * SO_RCVBUF (JM_RCVBUF), before bind, so that no datagram is ever queued on
+ * them.  ICMP errors (IP_RECVERR) still reach the error queue: the kernel
+ * queues them without the socket filter, into the receive buffer's room
+ * (read each time the socket polls POLLERR).  Either option failing is an
+ * error: without them anyone could fill every socket's receive buffer with
+ * datagrams nobody reads (kernel memory, rmem_default each).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +44,11 @@
 
 #define JM_SNDBUF (4 << 20)
 #define JM_TTL    255
+/* Asked (the kernel doubles it): room for the error queue alone, a few ICMP
+ * errors as a NIC receives them (truesize up to about 5 KiB), not the
+ * kernel's smallest (2304: one error from a NIC with 4 KiB buffers would not
+ * fit and be dropped, IP_RECVERR then useless). */
+#define JM_RCVBUF 16384
 
 static int fam_af(int family)
 {
@@ -50,8 +66,16 @@ static const char *src_text(const struct jm_opts *o, int family, char *buf, size
 /* The options of every socket (the file's comment).  -1 with err. */
 static int sock_options(const struct jm_opts *o, int fd, int family, char *err, size_t errlen)
 {
-    int buf = JM_SNDBUF, one = 1, ttl = JM_TTL;
+    int buf = JM_SNDBUF, rbuf = JM_RCVBUF, one = 1, ttl = JM_TTL;
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+    /* never read: nothing received is queued (the file's comment) */
+    struct sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+    struct sock_fprog prog = {1, drop_all};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one)) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rbuf, sizeof(rbuf)) < 0)
+        return pm_err(err, errlen, "jmirror: IPv%d socket receive filter: %s", family,
+                      strerror(errno));
     int rc;
     if (family == 4) {
         int pmtu = IP_PMTUDISC_DONT;

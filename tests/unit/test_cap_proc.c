@@ -25,6 +25,7 @@
 #include "pmirrord/mir_stats.h"
 #include "pmirrord/ip_reasm.h"
 #include "pmirrord/jm_send.h"
+#include "pmirrord/log.h"
 #include "pmirrord/mir_stats.h"
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sess_engine.h"
@@ -656,6 +657,8 @@ static void on_wired(struct ipc_rec *rec, void *arg)
     } else if (rec->type == IPC_LIST_PAGE) {
         g->pages++;
         g->rows = rec->u.list_page.nrows;
+    } else if (rec->type == IPC_MLOG) {
+        on_mlog_rec(rec, NULL);
     } else if (rec->type == IPC_STATS) {
         static const char *const names[] = {"radius", "dhcp", "sessions", "jmirror"};
         for (int i = 0; i < 4; i++)
@@ -684,6 +687,17 @@ static struct sig_fact alice(enum sig_kind k)
     return f;
 }
 
+/* Every log line (syslog's sink) of test_wired, to prove analyzers stay out. */
+static char wlog[1 << 14];
+
+static void wired_log(int prio, const char *token, const char *msg, void *arg)
+{
+    (void)prio;
+    (void)arg;
+    size_t n = strlen(wlog);
+    snprintf(wlog + n, sizeof(wlog) - n, "%s: %s\n", token, msg);
+}
+
 static void test_wired(void)
 {
     static struct cap_proc p;
@@ -697,6 +711,8 @@ static void test_wired(void)
     memset(&p, 0, sizeof(p));
     memset(&c, 0, sizeof(c));
     CHECK(cp_mlog_init(&p) == 0);
+    wlog[0] = mtext[0] = '\0';
+    log_set_sink(wired_log, NULL);
     p.clock.offline_only = 1;
     p.dedupe = pkt_dedupe_new(1024, 50, NULL);
     p.reasm = reasm_new(16, 1 << 16, 1000);
@@ -771,6 +787,16 @@ static void test_wired(void)
     CHECK(got == (ssize_t)(8 + n - 14));
     static const uint8_t hdr[] = {0, 0, 3, 0, 0, 0, 0, 0x90};
     CHECK(memcmp(buf, hdr, 8) == 0 && memcmp(buf + 8, fr + 14, n - 14) == 0);
+    /* its port (RADIUS's, not configured) left from the fallback socket: said
+     * in the mirror log, never in a log line */
+    char pt[32];
+    snprintf(pt, sizeof(pt), "UDP port %u ", (unsigned)ntohs(an.sin_port));
+    cp_mlog_drain(&p, 0);
+    CHECK(ipc_chan_flush(p.chan_c) >= 0);
+    while (ipc_chan_recv(peer, on_wired, &g) > 0)
+        ;
+    CHECK(strstr(mtext, pt) != NULL);
+    CHECK(strstr(wlog, "UDP port") == NULL && strstr(wlog, "127.0.0.62") == NULL);
     /* cut by the snap length: counted, not sent */
     n = udp_frame(fr, 5000, 53, 2);
     cp_frame(&p, s, DLT_EN10MB, fr, n - 4, n, 1700000001, 1000, -1);
@@ -904,6 +930,9 @@ static void test_wired(void)
     cp_mirror_flush(&p); /* as the loop does after each pass */
     CHECK(p.mir_copies + p.mir_failed == copies);
 
+    /* no analyzer in any log line, the unreachable one's included */
+    CHECK(strstr(wlog, "127.0.0.62") == NULL && strstr(wlog, "UDP port") == NULL);
+    log_set_sink(NULL, NULL);
     pm_event_set_sink(NULL, NULL);
     cp_sess_free(&p);
     cp_mlog_free(&p);

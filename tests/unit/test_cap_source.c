@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "pmirrord/cap_source.h"
+#include "capture/cap_priv.h"
 
 static struct cap_spec spec;
 static char err[512];
@@ -311,8 +312,49 @@ static void test_live_misuse(void)
     cap_source_free(src);
 }
 
+/* A live Ethernet frame's direction by its addresses: from the interface's
+ * own address sent, else received; from and to it (a forged source: this
+ * host sends no frame to itself) received, so a sender on the link cannot
+ * keep its frames out of an ingress mirror.  Cooked captures by packet type. */
+static void test_frame_dir(void)
+{
+    static struct cap_source src; /* large */
+    memset(&src, 0, sizeof(src));
+    static const uint8_t own[6] = {0x02, 0, 0, 0, 0, 0x01}, peer[6] = {0x02, 0, 0, 0, 0, 0x02};
+    uint8_t f[14] = {0};
+    struct pcap_pkthdr h = {.caplen = sizeof(f), .len = sizeof(f)};
+    src.dlt = DLT_EN10MB;
+    memcpy(src.mac, own, 6);
+    src.has_mac = 1;
+    memcpy(f, peer, 6); /* to the peer, from us: sent */
+    memcpy(f + 6, own, 6);
+    CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_OUT);
+    memset(f, 0xff, 6); /* broadcast from us: sent */
+    CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_OUT);
+    memcpy(f, own, 6); /* to us "from us": forged, received */
+    CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_IN);
+    memcpy(f + 6, peer, 6); /* to us from the peer: received */
+    CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_IN);
+    memset(src.mac, 0, 6); /* the loopback: from and to 0, sent as before */
+    memset(f, 0, 12);
+    CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_OUT);
+    memcpy(src.mac, own, 6);
+    h.caplen = 11;
+    CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_UNKNOWN);
+    h.caplen = sizeof(f);
+    src.has_mac = 0;
+    CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_UNKNOWN);
+    src.dlt = DLT_LINUX_SLL;
+    f[0] = 0;
+    f[1] = 4; /* PACKET_OUTGOING */
+    CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_OUT);
+    f[1] = 0; /* PACKET_HOST */
+    CHECK(cap_frame_dir(&src, &h, f) == CAP_DIR_IN);
+}
+
 int main(void)
 {
+    test_frame_dir();
     char path[] = "/tmp/test_cap_source.XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);

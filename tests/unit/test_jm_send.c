@@ -9,15 +9,23 @@
  * port unreachable read from the error queue for its destination, and a
  * send after it not lost; dry run; large datagrams; sending from inside the
  * capture sandbox (docs/sandbox.md), where another socket naming an address
- * kills the process.
+ * kills the process; an ICMPv6 Packet Too Big neither loses the next
+ * datagram nor makes the analyzer unreachable; a datagram sent to a jmirror
+ * socket's port is dropped, never queued (drop-all filter, small receive
+ * buffer).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sock_diag.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -486,6 +494,159 @@ static void test_unreachable(void)
     jm_free(s);
 }
 
+/* The sender's socket of family af bound to port; -1 none. */
+static int sock_of_port(struct jm_sender *s, int af, uint16_t port)
+{
+    int fds[JM_FDS_MAX];
+    size_t n = jm_fds(s, fds, JM_FDS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getsockname(fds[i], (struct sockaddr *)&ss, &sl) < 0 || ss.ss_family != af)
+            continue;
+        uint16_t p = ntohs(af == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                         : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        if (p == port)
+            return fds[i];
+    }
+    return -1;
+}
+
+/* Datagrams sent to a jmirror socket's port (anyone may: 0.0.0.0:30030) are
+ * dropped by its filter, never queued: the kernel counts them as drops
+ * (SO_MEMINFO), FIONREAD stays 0 and a read finds nothing; the receive
+ * buffer is small.  The error queue still works (test_unreachable). */
+static void test_never_queued(int af, const char *addr)
+{
+    uint16_t port;
+    int probe = listener(af, addr, 0, &port); /* a free port, given to the sender */
+    CHECK(probe >= 0);
+    close(probe);
+    struct jm_opts o = {.dscp = -1, .nports = 1};
+    o.ports[0] = port;
+    struct rec g;
+    memset(&g, 0, sizeof(g));
+    struct jm_sender *s = sender(&o, &g);
+    int fd = sock_of_port(s, af, port);
+    CHECK(fd >= 0);
+    int rcvbuf = 0;
+    socklen_t ol = sizeof(rcvbuf);
+    CHECK(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &ol) == 0);
+    CHECK(rcvbuf > 0 && rcvbuf <= 32768); /* small: the error queue's room alone */
+
+    int tx = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CHECK(tx >= 0);
+    struct sockaddr_storage to;
+    socklen_t tl;
+    CHECK(sockaddr_of(af, addr, port, &to, &tl) == 0);
+    uint8_t junk[512];
+    memset(junk, 0xa5, sizeof(junk));
+    for (int i = 0; i < 8; i++)
+        CHECK(sendto(tx, junk, sizeof(junk), 0, (struct sockaddr *)&to, tl) ==
+              (ssize_t)sizeof(junk));
+    uint32_t mi[SK_MEMINFO_VARS];
+    int drops = 0;
+    for (int round = 0; round < 2000 && drops < 8; round++) {
+        ol = sizeof(mi);
+        memset(mi, 0, sizeof(mi));
+        CHECK(getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &ol) == 0);
+        drops = (int)mi[SK_MEMINFO_DROPS];
+        if (drops < 8)
+            (void)poll(NULL, 0, 1);
+    }
+    CHECK(drops == 8); /* all eight arrived at the socket, and were dropped */
+    int inq = -1;
+    CHECK(ioctl(fd, SIOCINQ, &inq) == 0 && inq == 0);
+    CHECK(mi[SK_MEMINFO_RMEM_ALLOC] == 0);
+    uint8_t buf[64];
+    CHECK(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) < 0 && errno == EAGAIN);
+    /* the filter cannot be taken off (SO_LOCK_FILTER) */
+    int zero = 0;
+    CHECK(setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero)) < 0);
+    close(tx);
+    jm_free(s);
+}
+
+/* An ICMPv6 Packet Too Big for a datagram of ours (a router on a narrower
+ * path; anyone who knows the analyzer can forge one): Linux queues it on the
+ * error queue and makes the socket's next send fail with EMSGSIZE, path MTU
+ * discovery off or not.  That next datagram is sent again, not lost, and the
+ * error does not make the analyzer unreachable.  Root (a raw ICMPv6 socket),
+ * in a network namespace of its own (the PMTU it leaves on ::1). */
+static void test_packet_too_big(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "test_jm_send: not root; the Packet Too Big case is skipped\n");
+        return;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNET) < 0)
+            _exit(77);
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof(ifr));
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+        int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        CHECK(u >= 0 && ioctl(u, SIOCGIFFLAGS, &ifr) == 0);
+        ifr.ifr_flags |= IFF_UP;
+        CHECK(ioctl(u, SIOCSIFFLAGS, &ifr) == 0);
+        close(u);
+        int raw = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+        if (raw < 0 || !has_ipv6_loopback())
+            _exit(77);
+        struct rec g;
+        memset(&g, 0, sizeof(g));
+        struct jm_sender *s = sender(NULL, &g);
+        uint16_t live;
+        int rx = listener(AF_INET6, "::1", 0, &live);
+        CHECK(rx >= 0);
+        struct trig_analyzer a = analyzer(6, "::1", live);
+        uint16_t sport = jm_source_port(s, &a);
+        uint8_t m[8 + 40 + 8];
+        memset(m, 0, sizeof(m));
+        m[0] = 2;         /* Packet Too Big, code 0 */
+        m[6] = 1280 >> 8; /* MTU */
+        m[7] = 1280 & 0xff;
+        uint8_t *ip = m + 8, *uh = m + 48; /* the start of one of our datagrams */
+        ip[0] = 0x60;
+        ip[4] = 1400 >> 8;
+        ip[5] = 1400 & 0xff;
+        ip[6] = 17;
+        ip[7] = 255;
+        ip[8 + 15] = 1;  /* from ::1 */
+        ip[24 + 15] = 1; /* to ::1 */
+        uh[0] = (uint8_t)(sport >> 8);
+        uh[1] = (uint8_t)sport;
+        uh[2] = (uint8_t)(live >> 8);
+        uh[3] = (uint8_t)live;
+        uh[4] = 1400 >> 8;
+        uh[5] = 1400 & 0xff;
+        struct sockaddr_storage to;
+        socklen_t tl;
+        CHECK(sockaddr_of(AF_INET6, "::1", 0, &to, &tl) == 0);
+        CHECK(sendto(raw, m, sizeof(m), 0, (struct sockaddr *)&to, tl) == (ssize_t)sizeof(m));
+        CHECK(wait_pollerr(s));
+        CHECK(jm_queue(s, &a, 1, 1, pkt4, sizeof(pkt4), 1) == 0);
+        jm_flush(s);
+        CHECK(g.n == 1 && g.err[0] == 0); /* sent again after the pending EMSGSIZE */
+        uint8_t buf[256];
+        CHECK(receive(rx, buf, sizeof(buf)).n == (ssize_t)(JM_HDR_LEN + sizeof(pkt4)));
+        CHECK(jm_read_errors(s) == 1 && g.nicmp == 0); /* read, not an unreachable analyzer */
+        close(rx);
+        close(raw);
+        jm_free(s);
+        _exit(0);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+    if (WEXITSTATUS(st) == 77)
+        fprintf(stderr, "test_jm_send: no network namespace or IPv6; Packet Too Big skipped\n");
+    else
+        CHECK(WEXITSTATUS(st) == 0);
+}
+
 /* Refusals are reported in their place; too big and no family counted. */
 static void test_refusals(void)
 {
@@ -721,7 +882,11 @@ int main(void)
         fprintf(stderr, "test_jm_send: no IPv6 loopback here; the IPv6 cases are skipped\n");
     }
     test_source_port();
+    test_never_queued(AF_INET, "127.0.0.9");
+    if (has_ipv6_loopback())
+        test_never_queued(AF_INET6, "::1");
     test_unreachable();
+    test_packet_too_big();
     test_refusals();
     test_bad_options();
     test_unprivileged();
