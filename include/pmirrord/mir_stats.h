@@ -117,6 +117,10 @@ void ms_icmp(struct mir_stats *m, const struct trig_analyzer *an, int err, int64
  * packets were dropped cannot be known). */
 void ms_source_drops(struct mir_stats *m, unsigned src_idx, uint64_t n, int64_t now_ms);
 void ms_set_path_mtu(struct mir_stats *m, const struct trig_analyzer *an, unsigned mtu);
+/* The same through an intercept's handle (O(1), per datagram): an analyzer
+ * entry made again after its intercepts ended learns the MTU the data path
+ * still remembers. */
+void ms_note_mtu(struct mir_stats *m, uint32_t h, unsigned mtu);
 
 /* Hold-downs, episodes, inactive entries.  Returns ms until the next is due
  * (-1 none). */

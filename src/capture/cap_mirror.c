@@ -93,6 +93,7 @@ static void on_result(void *arg, const struct jm_result *r)
         size_t outer = r->bytes + 8 + (r->an->family == 4 ? 20 : 40);
         unsigned mtu = path_mtu(p, r->an);
         int frag = mtu != 0 && outer > mtu;
+        ms_note_mtu(p->ms, r->tag, mtu);
         ms_sent(p->ms, r->tag, r->bytes, frag, now);
         return;
     }

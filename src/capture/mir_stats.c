@@ -563,6 +563,13 @@ void ms_set_path_mtu(struct mir_stats *m, const struct trig_analyzer *an, unsign
         m->an[x].s.path_mtu = mtu;
 }
 
+void ms_note_mtu(struct mir_stats *m, uint32_t h, unsigned mtu)
+{
+    struct icpt_ent *e = ent(m, h);
+    if (e != NULL && mtu != 0)
+        m->an[e->an].s.path_mtu = mtu;
+}
+
 /* ---- time ------------------------------------------------------------------------------- */
 
 static void icpt_release(struct mir_stats *m, uint32_t x)

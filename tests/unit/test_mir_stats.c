@@ -97,9 +97,12 @@ static void test_counters(void)
     ms_split(m, h, 1);
     ms_split(m, h, 1);
     ms_split(m, h, 0);
+    ms_note_mtu(m, h, 9000);
+    ms_note_mtu(m, h, 0); /* unknown: kept */
+    char rows[4][MS_ROW_MAX];
+    CHECK(rows_of(m, rows, 4) == 2 && strstr(rows[1], " path-mtu=9000") != NULL);
     ms_set_path_mtu(m, &a, 1500);
     CHECK(nunreach == 0);
-    char rows[4][MS_ROW_MAX];
     CHECK(rows_of(m, rows, 4) == 2);
     CHECK(strcmp(rows[0], "intercept mid=77 sid=5 analyzer=127.0.0.2:30030 packets=120 "
                           "bytes=15360 lost=4 lost-source=0 lost-send=1 lost-unreachable=0 "
