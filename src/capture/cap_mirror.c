@@ -186,7 +186,7 @@ int cp_mirror_start(struct cap_proc *p, const struct cp_conf *c, char *err, size
     struct jm_hooks jh = {.result = on_result, .icmp = on_icmp, .notice = on_notice, .arg = p};
     p->jm = jm_new(&o, &jh, e, sizeof(e));
     if (p->jm == NULL)
-        return pm_err(err, errlen, "capture: jmirror: %s", e);
+        return pm_err(err, errlen, "capture: %s", e);
     p->jm_nfds = jm_fds(p->jm, p->jm_fd, JM_FDS_MAX);
     return 0;
 }

@@ -7,12 +7,16 @@
  */
 #include "monitor.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -220,8 +224,53 @@ int mon_open_pcap(const char *where, const char *path, char *err, size_t errlen)
     return fd;
 }
 
+/* mirrorInterface and mirrorSource as the capture process will use them (jm_sock.c): an
+ * interface that does not exist or an address that is not this host's keeps the daemon
+ * from starting, so `-n` says so with FILE:LINE rather than the capture process later
+ * without one. */
+static int check_mirror(const struct pm_mirror_conf *m, char *err, size_t errlen)
+{
+    if (m->ifname[0] != '\0' && if_nametoindex(m->ifname) == 0)
+        return pm_err(err, errlen, "%s: mirrorInterface %s: %s", m->ifname_where, m->ifname,
+                      strerror(errno));
+    for (int fam = 0; fam < 2; fam++) {
+        if (!(fam == 0 ? m->has_src4 : m->has_src6))
+            continue;
+        struct sockaddr_storage ss;
+        socklen_t len;
+        memset(&ss, 0, sizeof(ss));
+        if (fam == 0) {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+            s4->sin_family = AF_INET;
+            memcpy(&s4->sin_addr, m->src4, 4);
+            len = sizeof(*s4);
+        } else {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+            s6->sin6_family = AF_INET6;
+            memcpy(&s6->sin6_addr, m->src6, 16);
+            len = sizeof(*s6);
+        }
+        int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue; /* no such family here: the capture process says so */
+        if (bind(fd, (struct sockaddr *)&ss, len) < 0 && errno == EADDRNOTAVAIL) {
+            int e = errno;
+            close(fd);
+            char a[INET6_ADDRSTRLEN];
+            inet_ntop(ss.ss_family, fam == 0 ? (const void *)m->src4 : (const void *)m->src6, a,
+                      sizeof(a));
+            return pm_err(err, errlen, "%s: mirrorSource %s is not an address of this host (%s)",
+                          fam == 0 ? m->src4_where : m->src6_where, a, strerror(e));
+        }
+        close(fd);
+    }
+    return 0;
+}
+
 int pm_monitor_check(const struct pm_conf *c, char *err, size_t errlen)
 {
+    if (check_mirror(&c->mirror, err, errlen) < 0)
+        return -1;
     for (size_t i = 0; i < c->ncaptures; i++) {
         if (!c->captures[i].spec.offline)
             continue;

@@ -197,6 +197,26 @@ class MirrorConf(pmtest.PmTestCase):
                           r.stderr)
         self.assertEqual(self.received(), [])  # nothing reached the analyzer
 
+    def test_missing_interface_and_foreign_source_are_file_line_errors(self):
+        """Both kept the daemon from starting (the capture process could not open its
+        sockets) while `-n` said "configuration OK", and the start-up error had no
+        FILE:LINE ("capture: jmirror: jmirror: mirrorInterface ... cannot be used")."""
+        e = self.env
+        for bad, want in (("mirrorInterface pmnosuch0", "mirrorInterface pmnosuch0: No such device"),
+                          ("mirrorSource 198.19.254.253",
+                           "mirrorSource 198.19.254.253 is not an address of this host")):
+            text = e.pmirrord_conf(self.conf(bad))
+            line = text.splitlines().index(bad) + 1
+            path = e.path("bad.conf")
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o600)
+            for argv in ([pmtest.PMIRRORD, "-n", "-c", path], [pmtest.PMIRRORD, "-f", "-c", path]):
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn("%s:%d: %s" % (path, line, want), r.stderr)
+        self.assertEqual(self.received(), [])
+
 
 if __name__ == "__main__":
     unittest.main()
