@@ -24,6 +24,7 @@
 #include "pmirrord/errbuf.h"
 #include "pmirrord/log.h"
 #include "pmirrord/sandbox.h"
+#include "pmirrord/trigger.h"
 
 /* Whether the directory open on fd holds only what pmirrord puts there:
  * regular files and the index directories Net-SNMP creates in its persistent
@@ -267,10 +268,36 @@ static int check_mirror(const struct pm_mirror_conf *m, char *err, size_t errlen
     return 0;
 }
 
+/* Rules of the file that are accepted and cannot work: said at `-n` and at start-up, by
+ * FILE:LINE and word position only (a rule's interface or analyzer is intercept data,
+ * never in a log line). */
+static void warn_mirror_rules(const struct pm_conf *c)
+{
+    for (size_t i = 0; i < c->ntriggers; i++) {
+        const struct pm_trigger *t = &c->triggers[i].rule;
+        int captured = 0;
+        for (size_t k = 0; t->type == TRIG_INTERFACE && k < c->ncaptures; k++)
+            captured |=
+                !c->captures[k].spec.offline && strcmp(c->captures[k].spec.src, t->text) == 0;
+        if (t->type == TRIG_INTERFACE && !captured)
+            log_warnx("conf",
+                      "%s: mirror interface: word 3 is not the interface of a `capture` line: "
+                      "the rule mirrors nothing (CliTriggerBasedMirroringFailure)",
+                      c->triggers[i].where);
+        if (t->analyzer.port < 1024)
+            log_warnx("conf",
+                      "%s: mirror: the analyzer's port is below 1024, which the capture process "
+                      "may not bind: its datagrams leave from another source port "
+                      "(docs/jmirror.md, \"Sockets and the sandbox\")",
+                      c->triggers[i].where);
+    }
+}
+
 int pm_monitor_check(const struct pm_conf *c, char *err, size_t errlen)
 {
     if (check_mirror(&c->mirror, err, errlen) < 0)
         return -1;
+    warn_mirror_rules(c);
     for (size_t i = 0; i < c->ncaptures; i++) {
         if (!c->captures[i].spec.offline)
             continue;
