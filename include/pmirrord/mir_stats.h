@@ -117,6 +117,9 @@ void ms_icmp(struct mir_stats *m, const struct trig_analyzer *an, int err, int64
  * packets were dropped cannot be known). */
 void ms_source_drops(struct mir_stats *m, unsigned src_idx, uint64_t n, int64_t now_ms);
 void ms_set_path_mtu(struct mir_stats *m, const struct trig_analyzer *an, unsigned mtu);
+/* Analyzer entries created so far: an entry is created with path MTU 0, so a caller that
+ * memoises the MTU it last set must set it again when this changes. */
+uint32_t ms_analyzers_made(const struct mir_stats *m);
 
 /* Hold-downs, episodes, inactive entries.  Returns ms until the next is due
  * (-1 none). */
