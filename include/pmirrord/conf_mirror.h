@@ -33,9 +33,10 @@ struct pm_mirror_conf {
     uint8_t src6[16];
     char src4_where[CONF_MIRROR_WHERE_MAX]; /* "file:line" of the mirrorSource line */
     char src6_where[CONF_MIRROR_WHERE_MAX];
-    int dscp;           /* -1: not set */
-    char ifname[16];    /* "" none */
-    unsigned hold_down; /* analyzerHoldDown, s */
+    int dscp;                                 /* -1: not set */
+    char ifname[16];                          /* "" none */
+    char ifname_where[CONF_MIRROR_WHERE_MAX]; /* "file:line" of the mirrorInterface line */
+    unsigned hold_down;                       /* analyzerHoldDown, s */
 };
 
 void conf_mirror_defaults(struct pm_mirror_conf *m);

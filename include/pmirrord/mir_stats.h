@@ -121,6 +121,9 @@ void ms_set_path_mtu(struct mir_stats *m, const struct trig_analyzer *an, unsign
  * entry made again after its intercepts ended learns the MTU the data path
  * still remembers. */
 void ms_note_mtu(struct mir_stats *m, uint32_t h, unsigned mtu);
+/* Analyzer entries created so far: an entry is created with path MTU 0, so a caller that
+ * memoises the MTU it last set must set it again when this changes. */
+uint32_t ms_analyzers_made(const struct mir_stats *m);
 
 /* Hold-downs, episodes, inactive entries.  Returns ms until the next is due
  * (-1 none). */

@@ -65,7 +65,10 @@ static unsigned path_mtu(struct cap_proc *p, const struct trig_analyzer *a)
 {
     if (p->jmr == NULL)
         return 0;
-    int same = p->mtu_memo_at != 0 && same_analyzer(&p->mtu_memo_an, a);
+    /* a new accounting entry for this analyzer (its intercept ended and came back, an
+     * intercept to it began) starts with path-mtu=0: set it again */
+    uint32_t made = p->ms != NULL ? ms_analyzers_made(p->ms) : 0;
+    int same = p->mtu_memo_at != 0 && p->mtu_memo_made == made && same_analyzer(&p->mtu_memo_an, a);
     if (same && p->mtu_memo_uses < CP_MTU_MEMO_USES) {
         p->mtu_memo_uses++;
         return p->mtu_memo;
@@ -78,6 +81,7 @@ static unsigned path_mtu(struct cap_proc *p, const struct trig_analyzer *a)
     p->mtu_memo_an = *a;
     p->mtu_memo = mtu;
     p->mtu_memo_at = now;
+    p->mtu_memo_made = made;
     if (p->ms != NULL && mtu != 0)
         ms_set_path_mtu(p->ms, a, mtu);
     return mtu;
@@ -187,7 +191,7 @@ int cp_mirror_start(struct cap_proc *p, const struct cp_conf *c, char *err, size
     struct jm_hooks jh = {.result = on_result, .icmp = on_icmp, .notice = on_notice, .arg = p};
     p->jm = jm_new(&o, &jh, e, sizeof(e));
     if (p->jm == NULL)
-        return pm_err(err, errlen, "capture: jmirror: %s", e);
+        return pm_err(err, errlen, "capture: %s", e);
     p->jm_nfds = jm_fds(p->jm, p->jm_fd, JM_FDS_MAX);
     return 0;
 }
@@ -274,6 +278,7 @@ void cp_mirror_tick(struct cap_proc *p)
         p->mir_now_ms = now;
         (void)ms_tick(p->ms, now);
     }
+    p->mtu_memo_at = 0; /* a slow flow never reaches CP_MTU_MEMO_USES: ask again */
 }
 
 /* ---- own datagrams -------------------------------------------------------------------------- */

@@ -169,6 +169,7 @@ struct cap_proc {
     struct trig_analyzer mtu_memo_an; /* the last path MTU asked */
     unsigned mtu_memo, mtu_memo_uses;
     int64_t mtu_memo_at;
+    uint32_t mtu_memo_made; /* ms_analyzers_made() when the memo was set */
     uint64_t mir_packets, mir_copies, mir_snapped, mir_own, mir_failed;
     uint64_t mir_split, mir_unsplit, mir_source_drops, mir_unreach_raised, mir_unreach_dropped;
     uint64_t mir_before_start; /* copies not made: the frame is older than its intercept */

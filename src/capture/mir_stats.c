@@ -72,6 +72,7 @@ struct mir_stats {
     uint64_t tot_lost[MS_LOSS_KINDS], tot_fragmented, tot_split, tot_unsplit, tot_outages;
     int64_t next_active_ms;
     uint32_t last_ic; /* the entry found last: a run of one intercept's packets skips the hash */
+    uint32_t an_made; /* analyzer entries created since ms_new (ms_analyzers_made) */
 };
 
 /* ---- keys and indexes ------------------------------------------------------------------- */
@@ -228,6 +229,7 @@ static uint32_t get_an(struct mir_stats *m, const struct trig_analyzer *a)
     struct an_ent *e = &m->an[x];
     memset(e, 0, sizeof(*e));
     e->used = 1;
+    m->an_made++;
     e->s.analyzer.family = a->family;
     memcpy(e->s.analyzer.addr, a->addr, an_addr_len(a));
     e->s.analyzer.port = a->port;
@@ -554,6 +556,11 @@ void ms_source_drops(struct mir_stats *m, unsigned src_idx, uint64_t n, int64_t 
         if (e->used && e->s.src_idx == src_idx && now_ms - e->s.last_ms <= MS_EPISODE_GAP_S * 1000)
             count_loss(m, e, MS_LOSS_SOURCE, n, now_ms);
     }
+}
+
+uint32_t ms_analyzers_made(const struct mir_stats *m)
+{
+    return m->an_made;
 }
 
 void ms_set_path_mtu(struct mir_stats *m, const struct trig_analyzer *an, unsigned mtu)

@@ -71,6 +71,7 @@ int conf_mirror_parse(struct pm_mirror_conf *m, int argc, char **argv, const cha
                           "no '/', ':' or space)",
                           a);
         memcpy(m->ifname, a, n + 1);
+        snprintf(m->ifname_where, sizeof(m->ifname_where), "%s", where);
         return 0;
     }
     if (strcasecmp(argv[0], "analyzerHoldDown") == 0) {

@@ -7,12 +7,16 @@
  */
 #include "monitor.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +24,7 @@
 #include "pmirrord/errbuf.h"
 #include "pmirrord/log.h"
 #include "pmirrord/sandbox.h"
+#include "pmirrord/trigger.h"
 
 /* Whether the directory open on fd holds only what pmirrord puts there:
  * regular files and the index directories Net-SNMP creates in its persistent
@@ -220,8 +225,79 @@ int mon_open_pcap(const char *where, const char *path, char *err, size_t errlen)
     return fd;
 }
 
+/* mirrorInterface and mirrorSource as the capture process will use them (jm_sock.c): an
+ * interface that does not exist or an address that is not this host's keeps the daemon
+ * from starting, so `-n` says so with FILE:LINE rather than the capture process later
+ * without one. */
+static int check_mirror(const struct pm_mirror_conf *m, char *err, size_t errlen)
+{
+    if (m->ifname[0] != '\0' && if_nametoindex(m->ifname) == 0)
+        return pm_err(err, errlen, "%s: mirrorInterface %s: %s", m->ifname_where, m->ifname,
+                      strerror(errno));
+    for (int fam = 0; fam < 2; fam++) {
+        if (!(fam == 0 ? m->has_src4 : m->has_src6))
+            continue;
+        struct sockaddr_storage ss;
+        socklen_t len;
+        memset(&ss, 0, sizeof(ss));
+        if (fam == 0) {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+            s4->sin_family = AF_INET;
+            memcpy(&s4->sin_addr, m->src4, 4);
+            len = sizeof(*s4);
+        } else {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+            s6->sin6_family = AF_INET6;
+            memcpy(&s6->sin6_addr, m->src6, 16);
+            len = sizeof(*s6);
+        }
+        int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue; /* no such family here: the capture process says so */
+        if (bind(fd, (struct sockaddr *)&ss, len) < 0 && errno == EADDRNOTAVAIL) {
+            int e = errno;
+            close(fd);
+            char a[INET6_ADDRSTRLEN];
+            inet_ntop(ss.ss_family, fam == 0 ? (const void *)m->src4 : (const void *)m->src6, a,
+                      sizeof(a));
+            return pm_err(err, errlen, "%s: mirrorSource %s is not an address of this host (%s)",
+                          fam == 0 ? m->src4_where : m->src6_where, a, strerror(e));
+        }
+        close(fd);
+    }
+    return 0;
+}
+
+/* Rules of the file that are accepted and cannot work: said at `-n` and at start-up, by
+ * FILE:LINE and word position only (a rule's interface or analyzer is intercept data,
+ * never in a log line). */
+static void warn_mirror_rules(const struct pm_conf *c)
+{
+    for (size_t i = 0; i < c->ntriggers; i++) {
+        const struct pm_trigger *t = &c->triggers[i].rule;
+        int captured = 0;
+        for (size_t k = 0; t->type == TRIG_INTERFACE && k < c->ncaptures; k++)
+            captured |=
+                !c->captures[k].spec.offline && strcmp(c->captures[k].spec.src, t->text) == 0;
+        if (t->type == TRIG_INTERFACE && !captured)
+            log_warnx("conf",
+                      "%s: mirror interface: word 3 is not the interface of a `capture` line: "
+                      "the rule mirrors nothing (CliTriggerBasedMirroringFailure)",
+                      c->triggers[i].where);
+        if (t->analyzer.port < 1024)
+            log_warnx("conf",
+                      "%s: mirror: the analyzer's port is below 1024, which the capture process "
+                      "may not bind: its datagrams leave from another source port "
+                      "(docs/jmirror.md, \"Sockets and the sandbox\")",
+                      c->triggers[i].where);
+    }
+}
+
 int pm_monitor_check(const struct pm_conf *c, char *err, size_t errlen)
 {
+    if (check_mirror(&c->mirror, err, errlen) < 0)
+        return -1;
+    warn_mirror_rules(c);
     for (size_t i = 0; i < c->ncaptures; i++) {
         if (!c->captures[i].spec.offline)
             continue;

@@ -55,6 +55,14 @@ void pm_mirrorlog_event(const struct pm_event *ev)
                          ? config_sources[ev->config_source]
                          : "unknown";
     const char *name = pm_trap_name(ev->trap);
+    if (ev->trap == PM_TRAP_ANALYZER_UNREACHABLE) {
+        /* The notification carries the date, the analyzer and the router ID only: no
+         * intercept, so no mirror ID, trigger or configuration source to show (their
+         * zero values read as "radiusLogin", "interfaceString"). */
+        slog_ring_appendf(ml_ring, "failure %s router-id=%u analyzer=%s", name ? name : "?",
+                          ev->router_id, analyzer);
+        return;
+    }
     char trigger[8 * PM_EV_TRIGGER_MAX + 1], error[8 * PM_EV_ERRSTR_MAX + 1];
     pm_escape(trigger, sizeof(trigger), ev->trigger, strnlen(ev->trigger, sizeof(ev->trigger)));
     pm_escape(error, sizeof(error), ev->error_string,

@@ -73,6 +73,9 @@ grep -q -E '^  intercept mid=77 sid=5 analyzer=198\.18\.1\.2:30030 packets=6 .* 
   fail "no statistics row of the intercept"
 grep -q -E '^  analyzer 198\.18\.1\.2:30030 state=up ' "$T/out" ||
   fail "no statistics row of the analyzer"
+# its entry was made again when the CoA turned the intercept on: the path MTU is known
+grep -q -E '^  analyzer 198\.18\.1\.2:30030 .* path-mtu=1500$' "$T/out" ||
+  fail "the analyzer's row does not know the path MTU (1500)"
 grep -q -E '^  jmirror +sent +12$' "$T/out" || fail "the jmirror counters do not count 12 datagrams"
 # nothing left behind
 if ip netns list | grep -q '^pmdemo-'; then

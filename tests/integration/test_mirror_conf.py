@@ -197,6 +197,51 @@ class MirrorConf(pmtest.PmTestCase):
                           r.stderr)
         self.assertEqual(self.received(), [])  # nothing reached the analyzer
 
+    def test_missing_interface_and_foreign_source_are_file_line_errors(self):
+        """Both kept the daemon from starting (the capture process could not open its
+        sockets) while `-n` said "configuration OK", and the start-up error had no
+        FILE:LINE ("capture: jmirror: jmirror: mirrorInterface ... cannot be used")."""
+        e = self.env
+        for bad, want in (("mirrorInterface pmnosuch0", "mirrorInterface pmnosuch0: No such device"),
+                          ("mirrorSource 198.19.254.253",
+                           "mirrorSource 198.19.254.253 is not an address of this host")):
+            text = e.pmirrord_conf(self.conf(bad))
+            line = text.splitlines().index(bad) + 1
+            path = e.path("bad.conf")
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o600)
+            for argv in ([pmtest.PMIRRORD, "-n", "-c", path], [pmtest.PMIRRORD, "-f", "-c", path]):
+                r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn("%s:%d: %s" % (path, line, want), r.stderr)
+        self.assertEqual(self.received(), [])
+
+    def test_rules_that_cannot_work_draw_file_line_warnings(self):
+        """`mirror interface` on an interface no `capture` line names, and an analyzer port
+        below 1024, were accepted by `-n` without a word; the first mirrors nothing, the
+        second leaves from another source port.  The warnings name the line, never the
+        interface or the analyzer."""
+        e = self.env
+        rules = ["mirror interface pmnocap0 analyzer %s:%d id 78" % (ANALYZER, PORT),
+                 "mirror username 0x70 analyzer %s:514 id 79" % ANALYZER]
+        text = e.pmirrord_conf(self.conf("\n".join(rules)))
+        lines = [text.splitlines().index(r) + 1 for r in rules]
+        path = e.path("warn.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
+        r = subprocess.run([pmtest.PMIRRORD, "-n", "-c", path], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("warning: %s:%d: mirror interface: word 3 is not the interface of a "
+                      "`capture` line" % (path, lines[0]), r.stderr)
+        self.assertIn("warning: %s:%d: mirror: the analyzer's port is below 1024" % (path, lines[1]),
+                      r.stderr)
+        said = r.stderr.replace(path, "FILE")
+        for secret in ("pmnocap0", ANALYZER, "514"):
+            self.assertNotIn(secret, said)
+
 
 if __name__ == "__main__":
     unittest.main()

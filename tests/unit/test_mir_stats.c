@@ -299,6 +299,33 @@ static void test_source_drops(void)
     ms_free(m);
 }
 
+/* An analyzer entry freed with its last intercept and made again starts with path-mtu=0;
+ * ms_analyzers_made() tells the caller that memoises the MTU (cap_mirror.c) to set it again:
+ * the demo showed path-mtu=0 after a CoA turned an intercept off and on. */
+static void test_analyzers_made(void)
+{
+    reset();
+    struct mir_stats *m = ms_new(10, &hooks);
+    struct trig_analyzer a = an4("127.0.0.2", 30030);
+    CHECK(ms_analyzers_made(m) == 0);
+    CHECK(ms_icpt(m, 30, 1, &a, 0, 0, T0) != MS_NONE);
+    ms_set_path_mtu(m, &a, 1500);
+    CHECK(ms_icpt(m, 31, 1, &a, 0, 0, T0) != MS_NONE);
+    CHECK(ms_analyzers_made(m) == 1);
+    char rows[4][MS_ROW_MAX];
+    CHECK(rows_of(m, rows, 4) == 3 && strstr(rows[2], " path-mtu=1500") != NULL);
+    inactive_mid = 30;
+    ms_tick(m, T0 + 1200);
+    inactive_mid = 31;
+    ms_tick(m, T0 + 2200);
+    CHECK(ms_count_analyzers(m) == 0);
+    inactive_mid = UINT32_MAX;
+    CHECK(ms_icpt(m, 30, 2, &a, 0, 0, T0 + 2300) != MS_NONE);
+    CHECK(ms_analyzers_made(m) == 2);
+    CHECK(rows_of(m, rows, 4) == 2 && strstr(rows[1], " path-mtu=0") != NULL);
+    ms_free(m);
+}
+
 static void test_inactive(void)
 {
     reset();
@@ -616,6 +643,7 @@ int main(void)
     test_episodes();
     test_source_drops();
     test_inactive();
+    test_analyzers_made();
     test_full();
     test_index();
     test_stale_handle();
