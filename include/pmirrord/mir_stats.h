@@ -17,7 +17,7 @@
  * outage).  While DOWN, datagrams still go (the path can come back at any
  * time) but each is counted as lost (`unreachable`) against its intercept.
  * DOWN -> UP when no unreachable error has been seen for hold_down seconds
- * (analyzerHoldDown) and a datagram has been sent since the last error: one
+ * (analyzerHoldDown) and a datagram has been sent MS_PROBE_MS or more after the last error: one
  * mirror-log entry "reachable again" with the outage's window and counts.
  *
  * One thread (the capture loop); no lock; no allocation per packet (the
@@ -40,6 +40,9 @@
 #define MS_ICPT_MAX          4096 /* intercept entries (packets beyond: counted, unattributed) */
 #define MS_ANALYZER_MAX      1024
 #define MS_NONE              UINT32_MAX /* no entry (table full) */
+#define MS_PROBE_MS                                                                                \
+    1000 /* recovery needs a datagram sent this long after the last                                \
+          * error (ICMP errors are rate-limited, about 1/s) */
 
 /* Why a packet of an intercept was not mirrored. */
 enum ms_loss {

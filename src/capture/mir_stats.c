@@ -441,7 +441,11 @@ void ms_sent(struct mir_stats *m, uint32_t h, size_t bytes, int fragmented, int6
     if (e == NULL)
         return; /* its packet was counted by ms_icpt (unattributed) */
     struct an_ent *a = &m->an[e->an];
-    a->sent_since_err = 1;
+    /* a datagram sent within a second of the last error may have gone
+     * unanswered only because the analyzer's host rate-limits its ICMP
+     * errors (about one a second): it proves nothing */
+    if (!a->s.down || now_ms - a->s.last_err_ms >= MS_PROBE_MS)
+        a->sent_since_err = 1;
     if (fragmented) {
         e->s.fragmented++;
         a->s.fragmented++;
