@@ -121,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned mtu = v == 0 ? 0 : 500 + v % 1600;
     unsigned fix = data[2];
     size_t len = size - 3;
-    uint8_t *ip = malloc(len ? len : 1);
+    uint8_t *ip = calloc(len ? len : 1, 1);
     if (len)
         memcpy(ip, data + 3, len);
     int ver = len ? ip[0] >> 4 : 0;
