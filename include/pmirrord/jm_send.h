@@ -65,6 +65,9 @@ struct jm_stats {
     uint64_t sport_fallback; /* sent from the ephemeral-port socket (its port not bound) */
     uint64_t icmp_errors;    /* error-queue entries read (jm_read_errors) */
     uint64_t built;          /* dry run: datagrams built and not sent */
+    uint64_t gso_msgs;       /* messages sent as one GSO train (UDP_SEGMENT) */
+    uint64_t gso_segments;   /* the datagrams they carried */
+    uint64_t gso_off;        /* sockets without GSO: not supported, or a train refused */
 };
 
 /* What became of each queued datagram, reported by jm_flush() in queue order. */
@@ -114,6 +117,15 @@ void jm_header(uint8_t out[JM_HDR_LEN], uint32_t mirror_id, uint32_t session_id)
  * jm_flush(), in its place in the queue order, like every datagram). */
 int jm_queue(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror_id,
              uint32_t session_id, const uint8_t *ip, size_t len, uint32_t tag);
+/* jm_queue() with the path MTU to a (jm_route.h; 0 unknown).  A run of
+ * datagrams queued in a row to the same analyzer, of one length L (the last
+ * may be shorter) with L + 8 + the IP header within path_mtu, leaves as one
+ * UDP GSO message (UDP_SEGMENT = L, at most 64 datagrams) the kernel cuts
+ * into the same datagrams: nothing changes on the wire, the send costs less.
+ * Larger ones (fragmented), or with path_mtu 0, leave one by one. */
+int jm_queue_mtu(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror_id,
+                 uint32_t session_id, const uint8_t *ip, size_t len, uint32_t tag,
+                 unsigned path_mtu);
 /* Sends what is queued; each datagram's outcome through hooks->result, in
  * queue order, once the whole batch is sent (a hook must not queue or flush).
  * A datagram refused by the kernel is not retried, except once after an

@@ -352,8 +352,11 @@ static int queue_all(void *arg, const uint8_t *ip, size_t len)
     struct fan *f = arg;
     for (size_t i = 0; i < f->n; i++) {
         const struct se_target *t = f->t[i];
-        /* the outcome comes back through on_result(), also when refused here */
-        (void)jm_queue(f->p->jm, t->analyzer, t->mirror_id, t->session_id, ip, len, f->h[i]);
+        /* the outcome comes back through on_result(), also when refused here; the path
+         * MTU lets a train of datagrams within it leave as one GSO message */
+        unsigned mtu = path_mtu(f->p, t->analyzer);
+        (void)jm_queue_mtu(f->p->jm, t->analyzer, t->mirror_id, t->session_id, ip, len, f->h[i],
+                           mtu);
     }
     return 0;
 }
@@ -479,6 +482,9 @@ void cp_mirror_stats(struct cap_proc *p)
     ctr("sport_fallback", j.sport_fallback);
     ctr("icmp_errors", j.icmp_errors);
     ctr("built", j.built);
+    ctr("gso_msgs", j.gso_msgs);
+    ctr("gso_segments", j.gso_segments);
+    ctr("gso_off", j.gso_off);
     ctr("fragmented", frag);
     ctr("split", split);
     ctr("unsplit", unsplit);

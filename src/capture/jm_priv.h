@@ -6,15 +6,25 @@
 #define PMIRRORD_JM_PRIV_H
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include "pmirrord/jm_send.h"
+
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* Linux 4.18 */
+#endif
+#define JM_GSO_MAX 64 /* UDP_MAX_SEGMENTS */
 
 struct jm_sock {
     int fd;
     int family;    /* 4 or 6 */
     uint16_t port; /* local port, host order */
     int fallback;  /* the family's ephemeral-port socket */
+    int gso;       /* UDP_SEGMENT usable: probed at open, off after a refused GSO send */
 };
 
 union jm_addr {
@@ -28,9 +38,10 @@ struct jm_slot {
     struct trig_analyzer an; /* a copy: the caller's pointer may not outlive the packet */
     uint32_t off, len;
     uint32_t tag;
-    int sock;    /* index in socks[]; -1 none (refused, or dry run) */
-    int err;     /* refused when queued (EMSGSIZE, EAFNOSUPPORT), else the send's outcome */
-    int retried; /* sent again once after an error that was pending on the socket */
+    uint32_t mtu; /* path MTU to an (0 unknown: never segmented by the kernel) */
+    int sock;     /* index in socks[]; -1 none (refused, or dry run) */
+    int err;      /* refused when queued (EMSGSIZE, EAFNOSUPPORT), else the send's outcome */
+    int retried;  /* sent again once after an error that was pending on the socket */
 };
 
 struct jm_sender {
@@ -45,8 +56,16 @@ struct jm_sender {
     struct mmsghdr mm[JM_BATCH_MAX];
     struct iovec iov[JM_BATCH_MAX];
     union jm_addr name[JM_BATCH_MAX];
-    size_t n;    /* queued */
-    size_t used; /* arena octets in use */
+    /* the messages of one socket's run: a datagram's own (mm[]) or a GSO train */
+    struct mmsghdr gm[JM_BATCH_MAX];
+    struct iovec giov[JM_BATCH_MAX];
+    union {
+        struct cmsghdr align;
+        uint8_t buf[CMSG_SPACE(sizeof(uint16_t))];
+    } gctl[JM_BATCH_MAX];
+    uint16_t gfirst[JM_BATCH_MAX], gcount[JM_BATCH_MAX]; /* its slots */
+    size_t n;                                            /* queued */
+    size_t used;                                         /* arena octets in use */
     uint8_t *arena;
     struct jm_stats st;
 };

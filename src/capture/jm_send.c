@@ -142,6 +142,13 @@ static void set_name(union jm_addr *n, socklen_t *sl, const struct trig_analyzer
 int jm_queue(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror_id,
              uint32_t session_id, const uint8_t *ip, size_t len, uint32_t tag)
 {
+    return jm_queue_mtu(s, a, mirror_id, session_id, ip, len, tag, 0);
+}
+
+int jm_queue_mtu(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror_id,
+                 uint32_t session_id, const uint8_t *ip, size_t len, uint32_t tag,
+                 unsigned path_mtu)
+{
     if (s == NULL || (ip == NULL && len > 0))
         return -1;
     if (s->n == JM_BATCH_MAX || s->used + JM_HDR_LEN + len > JM_ARENA_BYTES)
@@ -149,6 +156,7 @@ int jm_queue(struct jm_sender *s, const struct trig_analyzer *a, uint32_t mirror
     struct jm_slot *sl = &s->slot[s->n];
     memset(sl, 0, sizeof(*sl));
     sl->tag = tag;
+    sl->mtu = path_mtu;
     sl->sock = -1;
     sl->len = (uint32_t)(JM_HDR_LEN + len); /* refused ones too: what was lost */
     if (a != NULL)
@@ -208,8 +216,8 @@ static void count_error(struct jm_sender *s, int e)
         s->st.err_nobufs++;
 }
 
-/* Sends slots [i, j), all on one socket. */
-static void send_run(struct jm_sender *s, size_t i, size_t j)
+/* Sends slots [i, j), all on one socket, a message each. */
+static void send_plain(struct jm_sender *s, size_t i, size_t j)
 {
     int fd = s->socks[s->slot[i].sock].fd;
     size_t k = i;
@@ -243,6 +251,154 @@ static void send_run(struct jm_sender *s, size_t i, size_t j)
         count_error(s, e);
         k++;
     }
+}
+
+/* ---- GSO: a train of equal datagrams as one message ------------------------------------------ */
+
+static int same_dest(const struct jm_slot *a, const struct jm_slot *b)
+{
+    return a->an.family == b->an.family && a->an.port == b->an.port &&
+           memcmp(a->an.addr, b->an.addr, a->an.family == 4 ? 4 : 16) == 0;
+}
+
+/* May slot a head a train: its datagram fits the path MTU unfragmented. */
+static int gso_head(const struct jm_slot *a)
+{
+    size_t outer = (size_t)a->len + 8 + (a->an.family == 4 ? 20 : 40);
+    return a->mtu != 0 && outer <= a->mtu;
+}
+
+/* How many slots from k on go in k's train (1: none), within [k, j). */
+static size_t train_len(const struct jm_sender *s, size_t k, size_t j)
+{
+    const struct jm_slot *h = &s->slot[k];
+    if (!s->socks[h->sock].gso || !gso_head(h))
+        return 1;
+    size_t max = h->an.family == 4 ? JM_MAX_PAYLOAD4 : JM_MAX_PAYLOAD6;
+    size_t n = 1, total = h->len;
+    while (k + n < j && n < JM_GSO_MAX) {
+        const struct jm_slot *x = &s->slot[k + n], *prev = &s->slot[k + n - 1];
+        if (x->len > h->len || total + x->len > max || !same_dest(h, x) ||
+            x->off != prev->off + prev->len)
+            break;
+        total += x->len;
+        n++;
+        if (x->len < h->len) /* a shorter last segment ends the train */
+            break;
+    }
+    return n;
+}
+
+/* Message m: slots [k, k + n), one datagram's own or a train. */
+static void build_msg(struct jm_sender *s, size_t m, size_t k, size_t n)
+{
+    s->gfirst[m] = (uint16_t)k;
+    s->gcount[m] = (uint16_t)n;
+    s->gm[m] = s->mm[k];
+    if (n == 1)
+        return;
+    const struct jm_slot *h = &s->slot[k], *last = &s->slot[k + n - 1];
+    s->giov[m] = (struct iovec){s->arena + h->off, last->off + last->len - h->off};
+    struct msghdr *mh = &s->gm[m].msg_hdr;
+    mh->msg_iov = &s->giov[m];
+    mh->msg_iovlen = 1;
+    mh->msg_control = s->gctl[m].buf;
+    mh->msg_controllen = sizeof(s->gctl[m].buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t seg = (uint16_t)h->len;
+    memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+}
+
+static void msg_sent(struct jm_sender *s, size_t m)
+{
+    size_t k = s->gfirst[m], n = s->gcount[m];
+    for (size_t x = k; x < k + n; x++) {
+        s->st.sent++;
+        s->st.bytes += s->slot[x].len;
+    }
+    if (n > 1) {
+        s->st.gso_msgs++;
+        s->st.gso_segments += n;
+    }
+}
+
+static void msg_failed(struct jm_sender *s, size_t m, int e)
+{
+    for (size_t x = s->gfirst[m]; x < (size_t)s->gfirst[m] + s->gcount[m]; x++) {
+        s->slot[x].err = e;
+        count_error(s, e);
+    }
+}
+
+/* A train the kernel refuses as a whole (no GSO on the device or path, a
+ * segment over the MTU): its datagrams one by one, and no more trains on
+ * that socket. */
+static int gso_refused(struct jm_sender *s, size_t m, int e)
+{
+    if (s->gcount[m] < 2 || (e != EINVAL && e != EIO && e != EMSGSIZE))
+        return 0;
+    struct jm_sock *so = &s->socks[s->slot[s->gfirst[m]].sock];
+    if (so->gso) {
+        so->gso = 0;
+        s->st.gso_off++;
+    }
+    send_plain(s, s->gfirst[m], (size_t)s->gfirst[m] + s->gcount[m]);
+    return 1;
+}
+
+/* Sends messages [0, nm), all on one socket: send_plain()'s rules per message. */
+static void send_msgs(struct jm_sender *s, int fd, size_t nm)
+{
+    size_t k = 0;
+    unsigned eintr = 0;
+    while (k < nm) {
+        int rc = sendmmsg(fd, &s->gm[k], (unsigned)(nm - k), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (rc > 0) {
+            s->st.batches++;
+            for (size_t m = k; m < k + (size_t)rc; m++)
+                msg_sent(s, m);
+            k += (size_t)rc;
+            continue;
+        }
+        int e = rc < 0 ? errno : EAGAIN;
+        if (e == EINTR && eintr++ < 4)
+            continue;
+        if (gso_refused(s, k, e)) {
+            k++;
+            continue;
+        }
+        struct jm_slot *h = &s->slot[s->gfirst[k]];
+        if (pending_kind(e) && !h->retried) {
+            h->retried = 1; /* maybe another datagram's ICMP error: once more */
+            continue;
+        }
+        if (e == EAGAIN || e == EWOULDBLOCK) { /* the buffer is full: so for the rest too */
+            for (; k < nm; k++)
+                msg_failed(s, k, e);
+            break;
+        }
+        msg_failed(s, k, e);
+        k++;
+    }
+}
+
+/* Sends slots [i, j), all on one socket: trains where they form, else one by one. */
+static void send_run(struct jm_sender *s, size_t i, size_t j)
+{
+    size_t nm = 0, trains = 0;
+    for (size_t k = i; k < j; nm++) {
+        size_t n = train_len(s, k, j);
+        build_msg(s, nm, k, n);
+        trains += n > 1;
+        k += n;
+    }
+    if (trains == 0)
+        send_plain(s, i, j);
+    else
+        send_msgs(s, s->socks[s->slot[i].sock].fd, nm);
 }
 
 void jm_flush(struct jm_sender *s)

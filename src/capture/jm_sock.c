@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <net/if.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -137,9 +138,20 @@ static int sock_bind(const struct jm_opts *o, int fd, int family, uint16_t port)
     return bind(fd, &a.sa, sl) < 0 ? errno : 0;
 }
 
+/* Can the kernel segment a datagram sent on fd (UDP_SEGMENT, Linux 4.18)?  A
+ * socket-wide size of 0 leaves every send unsegmented but for a cmsg. */
+static int gso_probe(struct jm_sender *s, int fd)
+{
+    int zero = 0;
+    if (setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0)
+        return 1;
+    s->st.gso_off++;
+    return 0;
+}
+
 static int add_sock(struct jm_sender *s, int fd, int family, uint16_t port, int fallback)
 {
-    s->socks[s->nsocks] = (struct jm_sock){fd, family, port, fallback};
+    s->socks[s->nsocks] = (struct jm_sock){fd, family, port, fallback, gso_probe(s, fd)};
     return (int)s->nsocks++;
 }
 

@@ -240,6 +240,10 @@ class MirrorPathCase(PmTestCase):
             for a in addrs:
                 run("ip", "-n", ns, "addr", "add", a, "dev", dev, "nodad")
             run("ip", "-n", ns, "link", "set", dev, "mtu", "1500", "up")
+        # b1 as a NIC: a veth passes a UDP GSO train (jm_send.c) to a1 whole, as one
+        # super-packet tcpdump would see; one segment per skb makes the kernel cut it
+        # into the datagrams a wire carries before b1
+        run("ip", "-n", B, "link", "set", "b1", "gso_max_segs", "1")
         self.mac = {dev: run("ip", "-n", ns, "-o", "link", "show", dev).split("link/ether ")[1].split()[0]
                     for ns, dev in ((S, "s0"), (B, "b0"), (B, "b1"), (A, "a1"))}
         # static neighbours: no ARP or neighbour discovery between the test's packets

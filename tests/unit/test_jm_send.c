@@ -12,7 +12,10 @@
  * kills the process; an ICMPv6 Packet Too Big neither loses the next
  * datagram nor makes the analyzer unreachable; a datagram sent to a jmirror
  * socket's port is dropped, never queued (drop-all filter, small receive
- * buffer).
+ * buffer).  UDP GSO: 64 equal datagrams leave as one message and arrive as
+ * 64, byte for byte and in order; trains split by length, analyzer and the
+ * 65507-octet limit; none with a path MTU too small or unknown; a train
+ * after another destination's ICMP error still goes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -871,6 +874,192 @@ static void test_sandbox(void)
     jm_free(s);
 }
 
+/* ---- GSO ------------------------------------------------------------------------------------ */
+
+/* Did the kernel take trains (UDP_SEGMENT, Linux 4.18)?  Else the counts are not asked. */
+static int has_gso(struct jm_sender *s)
+{
+    struct jm_stats st;
+    jm_get_stats(s, &st);
+    if (st.gso_off != 0)
+        fprintf(stderr, "test_jm_send: no UDP GSO here; its counts are not checked\n");
+    return st.gso_off == 0;
+}
+
+/* Packet i of length len: its octets differ with i. */
+static void fill(uint8_t *p, size_t len, size_t i)
+{
+    for (size_t k = 0; k < len; k++)
+        p[k] = (uint8_t)(i * 37 + k * 3);
+}
+
+/* n datagrams of lens[i] (packet octets) queued to as[i] with path MTU mtu,
+ * flushed; their results in queue order, tags 500 + i, none refused. */
+static void queue_lens(struct jm_sender *s, struct rec *g, const struct trig_analyzer *const *as,
+                       const size_t *lens, size_t n, unsigned mtu)
+{
+    uint8_t pkt[2048];
+    size_t before = g->n;
+    for (size_t i = 0; i < n; i++) {
+        fill(pkt, lens[i], i);
+        CHECK(jm_queue_mtu(s, as[i], 7, (uint32_t)i, pkt, lens[i], 500 + (uint32_t)i, mtu) == 0);
+    }
+    jm_flush(s);
+    CHECK(g->n == before + n);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(g->tag[before + i] == 500 + i && g->err[before + i] == 0);
+        CHECK(g->bytes[before + i] == JM_HDR_LEN + lens[i]);
+    }
+}
+
+/* The datagrams of queue_lens() sent to a, received on rx one by one, byte for byte, in order. */
+static void receive_lens(int rx, const struct trig_analyzer *const *as,
+                         const struct trig_analyzer *a, const size_t *lens, size_t n)
+{
+    uint8_t pkt[2048], buf[4096], hdr[JM_HDR_LEN];
+    for (size_t i = 0; i < n; i++) {
+        if (as[i] != a)
+            continue;
+        fill(pkt, lens[i], i);
+        jm_header(hdr, 7, (uint32_t)i);
+        struct got r = receive(rx, buf, sizeof(buf));
+        CHECK(r.n == (ssize_t)(JM_HDR_LEN + lens[i]));
+        CHECK(memcmp(buf, hdr, JM_HDR_LEN) == 0 && memcmp(buf + JM_HDR_LEN, pkt, lens[i]) == 0);
+    }
+    int avail = -1;
+    CHECK(ioctl(rx, FIONREAD, &avail) == 0 && avail == 0); /* nothing more */
+}
+
+/* 64 equal datagrams to one analyzer: one message of 64 segments, received as 64. */
+static void test_gso_train(int af, const char *addr)
+{
+    struct rec g;
+    memset(&g, 0, sizeof(g));
+    struct jm_sender *s = sender(NULL, &g);
+    int gso = has_gso(s);
+    uint16_t port;
+    int rx = listener(af, addr, 0, &port);
+    CHECK(rx >= 0);
+    struct trig_analyzer a = analyzer(af == AF_INET ? 4 : 6, addr, port);
+    const struct trig_analyzer *as[JM_BATCH_MAX];
+    size_t lens[JM_BATCH_MAX];
+    for (size_t i = 0; i < JM_BATCH_MAX; i++) {
+        as[i] = &a;
+        lens[i] = 60;
+    }
+    queue_lens(s, &g, as, lens, JM_BATCH_MAX - 1, 1500); /* the 64th flushes the batch */
+    receive_lens(rx, as, &a, lens, JM_BATCH_MAX - 1);
+    struct jm_stats st;
+    jm_get_stats(s, &st);
+    CHECK(st.sent == JM_BATCH_MAX - 1 && st.send_errors == 0);
+    CHECK(!gso || (st.gso_msgs == 1 && st.gso_segments == JM_BATCH_MAX - 1 && st.batches == 1));
+    memset(&g, 0, sizeof(g));
+    uint8_t pkt[60];
+    for (size_t i = 0; i < JM_BATCH_MAX; i++) { /* full: jm_queue() flushes at the 65th */
+        fill(pkt, 60, i);
+        CHECK(jm_queue_mtu(s, &a, 7, (uint32_t)i, pkt, 60, 500 + (uint32_t)i, 1500) == 0);
+    }
+    CHECK(jm_pending(s) == JM_BATCH_MAX);
+    jm_flush(s);
+    CHECK(g.n == JM_BATCH_MAX);
+    for (size_t i = 0; i < JM_BATCH_MAX; i++)
+        CHECK(g.tag[i] == 500 + i && g.err[i] == 0);
+    receive_lens(rx, as, &a, lens, JM_BATCH_MAX);
+    jm_get_stats(s, &st);
+    CHECK(st.sent == 2 * JM_BATCH_MAX - 1);
+    CHECK(!gso || (st.gso_msgs == 2 && st.gso_segments == 2 * JM_BATCH_MAX - 1 && st.batches == 2));
+    close(rx);
+    jm_free(s);
+}
+
+/* Runs split by length and analyzer; a shorter last segment joins its train. */
+static void test_gso_runs(void)
+{
+    struct rec g;
+    memset(&g, 0, sizeof(g));
+    struct jm_sender *s = sender(NULL, &g);
+    int gso = has_gso(s);
+    uint16_t p1, p2;
+    int rx1 = listener(AF_INET, "127.0.0.9", 0, &p1), rx2 = listener(AF_INET, "127.0.0.9", 0, &p2);
+    CHECK(rx1 >= 0 && rx2 >= 0);
+    struct trig_analyzer a1 = analyzer(4, "127.0.0.9", p1), a2 = analyzer(4, "127.0.0.9", p2);
+    /* trains: 100 x5 + 50 (6), 200 x3 (3), then 300 to a2 alone, 100 x4 (4) */
+    const size_t lens[] = {100, 100, 100, 100, 100, 50, 200, 200, 200, 300, 100, 100, 100, 100};
+    const struct trig_analyzer *as[] = {&a1, &a1, &a1, &a1, &a1, &a1, &a1,
+                                        &a1, &a1, &a2, &a1, &a1, &a1, &a1};
+    size_t n = sizeof(lens) / sizeof(lens[0]);
+    queue_lens(s, &g, as, lens, n, 1500);
+    receive_lens(rx1, as, &a1, lens, n);
+    receive_lens(rx2, as, &a2, lens, n);
+    struct jm_stats st;
+    jm_get_stats(s, &st);
+    CHECK(st.sent == n && st.send_errors == 0);
+    CHECK(!gso || (st.gso_msgs == 3 && st.gso_segments == 13 && st.batches == 1));
+
+    /* 64 of 1108 octets: at most 59 in a train (65507 octets), then 5 */
+    const struct trig_analyzer *big_as[JM_BATCH_MAX];
+    size_t big[JM_BATCH_MAX];
+    for (size_t i = 0; i < JM_BATCH_MAX; i++) {
+        big_as[i] = &a1;
+        big[i] = 1100;
+    }
+    memset(&g, 0, sizeof(g));
+    queue_lens(s, &g, big_as, big, JM_BATCH_MAX - 1, 65536);
+    receive_lens(rx1, big_as, &a1, big, JM_BATCH_MAX - 1);
+    jm_get_stats(s, &st);
+    CHECK(!gso || (st.gso_msgs == 5 && st.gso_segments == 13 + JM_BATCH_MAX - 1));
+
+    /* a path MTU below L + 28, or unknown: one by one, all arrive */
+    memset(&g, 0, sizeof(g));
+    queue_lens(s, &g, as, lens, n, 100 + JM_HDR_LEN + 28 - 1);
+    receive_lens(rx1, as, &a1, lens, n);
+    receive_lens(rx2, as, &a2, lens, n);
+    struct jm_stats st2;
+    jm_get_stats(s, &st2);
+    /* only 50 + 8 + 28 fits: a train needs two */
+    CHECK(st2.gso_msgs == st.gso_msgs && st2.gso_segments == st.gso_segments);
+    memset(&g, 0, sizeof(g));
+    queue_lens(s, &g, as, lens, n, 0);
+    receive_lens(rx1, as, &a1, lens, n);
+    receive_lens(rx2, as, &a2, lens, n);
+    jm_get_stats(s, &st2);
+    CHECK(st2.gso_msgs == st.gso_msgs && st2.sent == st.sent + 2 * n && st2.send_errors == 0);
+    close(rx1);
+    close(rx2);
+    jm_free(s);
+}
+
+/* A train after an ICMP port unreachable for another destination: tried again, all go. */
+static void test_gso_unreachable(void)
+{
+    struct rec g;
+    memset(&g, 0, sizeof(g));
+    struct jm_sender *s = sender(NULL, &g);
+    uint16_t dead = dead_port(), live;
+    int rx = listener(AF_INET, "127.0.0.9", 0, &live);
+    CHECK(rx >= 0);
+    struct trig_analyzer ad = analyzer(4, "127.0.0.9", dead), al = analyzer(4, "127.0.0.9", live);
+    const struct trig_analyzer *as[8];
+    size_t lens[8];
+    for (size_t i = 0; i < 8; i++) {
+        as[i] = &ad;
+        lens[i] = 80;
+    }
+    queue_lens(s, &g, as, lens, 8, 1500); /* sent: the refusal comes later */
+    CHECK(wait_pollerr(s));
+    for (size_t i = 0; i < 8; i++)
+        as[i] = &al;
+    memset(&g, 0, sizeof(g));
+    queue_lens(s, &g, as, lens, 8, 1500);
+    receive_lens(rx, as, &al, lens, 8);
+    CHECK(jm_read_errors(s) >= 1 && g.icmp_err[0] == ECONNREFUSED);
+    struct jm_stats st;
+    jm_get_stats(s, &st);
+    CHECK(st.send_errors == 0 && st.sent == 16);
+    close(rx);
+    jm_free(s);
+}
+
 int main(void)
 {
     test_header();
@@ -892,5 +1081,10 @@ int main(void)
     test_unprivileged();
     test_dry_run();
     test_sandbox();
+    test_gso_train(AF_INET, "127.0.0.9");
+    if (has_ipv6_loopback())
+        test_gso_train(AF_INET6, "::1");
+    test_gso_runs();
+    test_gso_unreachable();
     return 0;
 }
