@@ -21,6 +21,15 @@
  * whatever that datagram's destination: so a datagram refused with an
  * unreachable-kind errno is tried once more before it counts as refused;
  * the ICMP error itself is read from the error queue (jm_read_errors()).
+ *
+ * UDP GSO: within a socket's run, consecutive slots to the same analyzer of
+ * one length L (the last may be shorter), adjacent in the arena and within
+ * the path MTU given to jm_queue_mtu(), leave as one message (a train: one
+ * iovec over the slots, cmsg UDP_SEGMENT = L, at most 64 datagrams and a
+ * UDP payload's octets) that the kernel cuts into the same datagrams.  A
+ * train's outcome is each of its datagrams'; a train refused as a whole
+ * (EINVAL, EIO, EMSGSIZE) is sent again one by one and the socket's GSO
+ * turned off (gso_off).
  */
 #include <errno.h>
 #include <time.h> /* before linux/errqueue.h, which uses struct timespec */
