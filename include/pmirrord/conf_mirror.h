@@ -9,6 +9,9 @@
  *                             (SO_BINDTODEVICE)
  *   analyzerHoldDown SECONDS  an unreachable analyzer is up again after this
  *                             long without an error, 1..3600 (default 10)
+ *   mirrorGso on|off          equal datagrams to one analyzer leave as UDP GSO
+ *                             trains (default off: a capture on a virtual
+ *                             link would see a train as one packet)
  *
  * Parsed by conf.c for the whole file (the monitor's check) and by the
  * capture process from its slice (conf_slice.h), which also gets the
@@ -37,6 +40,7 @@ struct pm_mirror_conf {
     char ifname[16];                          /* "" none */
     char ifname_where[CONF_MIRROR_WHERE_MAX]; /* "file:line" of the mirrorInterface line */
     unsigned hold_down;                       /* analyzerHoldDown, s */
+    int gso;                                  /* mirrorGso */
 };
 
 void conf_mirror_defaults(struct pm_mirror_conf *m);

@@ -50,6 +50,7 @@ struct jm_opts {
     uint16_t ports[JM_PORTS_MAX]; /* host order: the analyzer ports of the configured
                                    * triggers, JM_DEFAULT_PORT added by jm_new() */
     size_t nports;
+    int gso;     /* mirrorGso: UDP GSO trains where the kernel supports them */
     int dry_run; /* bench: datagrams are built into the batch, counted (built),
                   * reported as sent; no socket is opened, no system call made */
 };

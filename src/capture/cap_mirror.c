@@ -184,6 +184,7 @@ int cp_mirror_start(struct cap_proc *p, const struct cp_conf *c, char *err, size
     memcpy(o.src4, c->mirror.src4, sizeof(o.src4));
     memcpy(o.src6, c->mirror.src6, sizeof(o.src6));
     o.dscp = c->mirror.dscp;
+    o.gso = c->mirror.gso;
     snprintf(o.ifname, sizeof(o.ifname), "%s", c->mirror.ifname);
     for (size_t i = 0; i < c->nports && o.nports < JM_PORTS_MAX; i++)
         o.ports[o.nports++] = c->ports[i];

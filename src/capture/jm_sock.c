@@ -142,6 +142,8 @@ static int sock_bind(const struct jm_opts *o, int fd, int family, uint16_t port)
  * socket-wide size of 0 leaves every send unsegmented but for a cmsg. */
 static int gso_probe(struct jm_sender *s, int fd)
 {
+    if (!s->o.gso)
+        return 0; /* mirrorGso off (the default): not asked, not counted */
     int zero = 0;
     if (setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0)
         return 1;

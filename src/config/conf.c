@@ -176,20 +176,10 @@ static int set_uint(struct conf_ctx *x, int argc, char **argv, unsigned long min
  * Numbers are refused: TruthValue's false(2) would read as "on" to anyone. */
 static int parse_bool(struct conf_ctx *x, int argc, char **argv, int *dst)
 {
-    static const char *const on[] = {"yes", "on", "true", "enable"};
-    static const char *const off[] = {"no", "off", "false", "disable"};
     if (want_args(x, argc, argv, 1) < 0)
         return -1;
-    for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
-        if (strcasecmp(argv[1], on[i]) == 0) {
-            *dst = 1;
-            return 0;
-        }
-        if (strcasecmp(argv[1], off[i]) == 0) {
-            *dst = 0;
-            return 0;
-        }
-    }
+    if (conf_onoff(argv[1], dst) == 0)
+        return 0;
     CONF_FAIL(x, "%s: \"%s\" is not yes/no, on/off, true/false or enable/disable", argv[0],
               argv[1]);
 }
@@ -651,6 +641,7 @@ static const struct {
     {"mirrorDscp", d_jmirror, TO_CAPTURE},
     {"mirrorInterface", d_jmirror, TO_CAPTURE},
     {"analyzerHoldDown", d_jmirror, TO_CAPTURE},
+    {"mirrorGso", d_jmirror, TO_CAPTURE},
 };
 
 unsigned conf_directive_dest(const char *name)

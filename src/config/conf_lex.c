@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 int conf_split(char *line, char **argv, int max, char *err, size_t errlen)
 {
@@ -56,4 +57,17 @@ int conf_uint(const char *s, unsigned long min, unsigned long max, unsigned long
         return -1;
     *out = v;
     return 0;
+}
+
+int conf_onoff(const char *s, int *out)
+{
+    static const char *const on[] = {"yes", "on", "true", "enable"};
+    static const char *const off[] = {"no", "off", "false", "disable"};
+    for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+        if (strcasecmp(s, on[i]) == 0)
+            return *out = 1, 0;
+        if (strcasecmp(s, off[i]) == 0)
+            return *out = 0, 0;
+    }
+    return -1;
 }

@@ -81,6 +81,14 @@ int conf_mirror_parse(struct pm_mirror_conf *m, int argc, char **argv, const cha
         m->hold_down = (unsigned)v;
         return 0;
     }
+    if (strcasecmp(argv[0], "mirrorGso") == 0) {
+        if (conf_onoff(a, &m->gso) < 0)
+            return pm_err(err, errlen,
+                          "mirrorGso: \"%.40s\" is not yes/no, on/off, true/false or "
+                          "enable/disable",
+                          a);
+        return 0;
+    }
     return pm_err(err, errlen, "%.40s: not a jmirror directive", argv[0]);
 }
 

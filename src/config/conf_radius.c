@@ -294,19 +294,6 @@ out:
     return rc;
 }
 
-static int parse_onoff(const char *s, int *out)
-{
-    static const char *const on[] = {"yes", "on", "true", "enable"};
-    static const char *const off[] = {"no", "off", "false", "disable"};
-    for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
-        if (strcasecmp(s, on[i]) == 0)
-            return *out = 1, 0;
-        if (strcasecmp(s, off[i]) == 0)
-            return *out = 0, 0;
-    }
-    return -1;
-}
-
 int rt_conf_parse(struct rt_conf *c, int argc, char **argv, const char *where, char *err,
                   size_t errlen)
 {
@@ -340,7 +327,7 @@ int rt_conf_parse(struct rt_conf *c, int argc, char **argv, const char *where, c
         snprintf(c->secrets_where, sizeof(c->secrets_where), "%s", where);
         return 0;
     case 4:
-        if (parse_onoff(argv[1], &c->require_msgauth) < 0)
+        if (conf_onoff(argv[1], &c->require_msgauth) < 0)
             return pm_err(err, errlen, "%s: \"%s\" is not on or off", name, argv[1]);
         return 0;
     case 5:
@@ -350,7 +337,7 @@ int rt_conf_parse(struct rt_conf *c, int argc, char **argv, const char *where, c
         c->pair_timeout_s = (unsigned)v;
         return 0;
     case 7:
-        if (parse_onoff(argv[1], &c->require_event_ts) < 0)
+        if (conf_onoff(argv[1], &c->require_event_ts) < 0)
             return pm_err(err, errlen, "%s: \"%s\" is not on or off", name, argv[1]);
         return 0;
     default:

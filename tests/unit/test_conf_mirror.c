@@ -65,6 +65,9 @@ static void test_values(void)
     CHECK(load("mirrorDscp 0\nmirrorDscp 63\nanalyzerHoldDown 1\nanalyzerHoldDown 3600\n", &c, err,
                sizeof(err)) == 0);
     CHECK(c.mirror.dscp == 63 && c.mirror.hold_down == 3600);
+    CHECK(c.mirror.gso == 0); /* mirrorGso: off unless asked */
+    conf_free(&c);
+    CHECK(load("mirrorGso on\n", &c, err, sizeof(err)) == 0 && c.mirror.gso == 1);
     conf_free(&c);
     CHECK(load("mirrorInterface abcdefghijklmno\n", &c, err, sizeof(err)) == 0); /* 15 */
     conf_free(&c);
@@ -79,6 +82,7 @@ static void test_errors(void)
     bad("analyzerHoldDown 0\n", "m.conf:1: analyzerHoldDown: \"0\" is not a number from 1 to 3600");
     bad("analyzerHoldDown 3601\n", "m.conf:1: analyzerHoldDown");
     bad("analyzerHoldDown ten\n", "m.conf:1: analyzerHoldDown");
+    bad("mirrorGso 1\n", "m.conf:1: mirrorGso: \"1\" is not yes/no, on/off");
     bad("mirrorInterface abcdefghijklmnop\n", "m.conf:1: mirrorInterface: \"abcdefghijklmnop\" is "
                                               "not an interface name");
     bad("mirrorInterface a/b\n", "m.conf:1: mirrorInterface");

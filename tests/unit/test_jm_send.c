@@ -99,7 +99,7 @@ static size_t notices_of(const struct rec *g, uint16_t port)
 static struct jm_sender *sender(const struct jm_opts *o, struct rec *g)
 {
     char err[256];
-    struct jm_opts def = {.dscp = -1};
+    struct jm_opts def = {.dscp = -1, .gso = 1}; /* trains only through jm_queue_mtu() */
     struct jm_hooks h = {on_result, on_icmp, on_notice, g};
     struct jm_sender *s = jm_new(o != NULL ? o : &def, &h, err, sizeof(err));
     if (s == NULL)
@@ -931,6 +931,30 @@ static void receive_lens(int rx, const struct trig_analyzer *const *as,
 }
 
 /* 64 equal datagrams to one analyzer: one message of 64 segments, received as 64. */
+/* mirrorGso off (the default): equal datagrams within the MTU still leave one by one. */
+static void test_gso_off(void)
+{
+    struct rec g;
+    memset(&g, 0, sizeof(g));
+    struct jm_opts o = {.dscp = -1};
+    struct jm_sender *s = sender(&o, &g);
+    uint16_t port;
+    int rx = listener(AF_INET, "127.0.0.9", 0, &port);
+    CHECK(rx >= 0);
+    struct trig_analyzer a = analyzer(4, "127.0.0.9", port);
+    uint8_t pkt[100];
+    for (size_t i = 0; i < 16; i++) {
+        fill(pkt, sizeof(pkt), i);
+        CHECK(jm_queue_mtu(s, &a, 1, 2, pkt, sizeof(pkt), (uint32_t)i, 1500) == 0);
+    }
+    jm_flush(s);
+    struct jm_stats st;
+    jm_get_stats(s, &st);
+    CHECK(st.sent == 16 && st.gso_msgs == 0 && st.gso_segments == 0 && st.gso_off == 0);
+    close(rx);
+    jm_free(s);
+}
+
 static void test_gso_train(int af, const char *addr)
 {
     struct rec g;
@@ -1081,6 +1105,7 @@ int main(void)
     test_unprivileged();
     test_dry_run();
     test_sandbox();
+    test_gso_off();
     test_gso_train(AF_INET, "127.0.0.9");
     if (has_ipv6_loopback())
         test_gso_train(AF_INET6, "::1");
