@@ -185,6 +185,7 @@ int cp_mirror_start(struct cap_proc *p, const struct cp_conf *c, char *err, size
     memcpy(o.src6, c->mirror.src6, sizeof(o.src6));
     o.dscp = c->mirror.dscp;
     o.gso = c->mirror.gso;
+    p->mirror_gso = c->mirror.gso;
     snprintf(o.ifname, sizeof(o.ifname), "%s", c->mirror.ifname);
     for (size_t i = 0; i < c->nports && o.nports < JM_PORTS_MAX; i++)
         o.ports[o.nports++] = c->ports[i];
@@ -355,7 +356,7 @@ static int queue_all(void *arg, const uint8_t *ip, size_t len)
         const struct se_target *t = f->t[i];
         /* the outcome comes back through on_result(), also when refused here; the path
          * MTU lets a train of datagrams within it leave as one GSO message */
-        unsigned mtu = path_mtu(f->p, t->analyzer);
+        unsigned mtu = f->p->mirror_gso ? path_mtu(f->p, t->analyzer) : 0;
         (void)jm_queue_mtu(f->p->jm, t->analyzer, t->mirror_id, t->session_id, ip, len, f->h[i],
                            mtu);
     }

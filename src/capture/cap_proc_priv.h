@@ -174,6 +174,7 @@ struct cap_proc {
     uint64_t mir_split, mir_unsplit, mir_source_drops, mir_unreach_raised, mir_unreach_dropped;
     uint64_t mir_before_start; /* copies not made: the frame is older than its intercept */
     int64_t frame_us;          /* the timestamp of the frame under way (cp_frame), us */
+    int mirror_gso;            /* mirrorGso: the path MTU goes with each queued datagram */
     uint64_t icpt_up, icpt_down, icpt_not_sent, icpt_restored, icpt_refused, icpt_reannounced;
     uint64_t list_reqs, list_unknown;
     uint64_t excl_set, excl_failed; /* exclusions set on sources (cap_static.c) */

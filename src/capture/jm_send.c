@@ -28,7 +28,7 @@
  * iovec over the slots, cmsg UDP_SEGMENT = L, at most 64 datagrams and a
  * UDP payload's octets) that the kernel cuts into the same datagrams.  A
  * train's outcome is each of its datagrams'; a train refused as a whole
- * (EINVAL, EIO, EMSGSIZE) is sent again one by one and the socket's GSO
+ * (EINVAL, EIO) is sent again one by one and the socket's GSO
  * turned off (gso_off).
  */
 #include <errno.h>
@@ -287,7 +287,7 @@ static size_t train_len(const struct jm_sender *s, size_t k, size_t j)
     size_t n = 1, total = h->len;
     while (k + n < j && n < JM_GSO_MAX) {
         const struct jm_slot *x = &s->slot[k + n], *prev = &s->slot[k + n - 1];
-        if (x->len > h->len || total + x->len > max || !same_dest(h, x) ||
+        if (x->len > h->len || x->mtu != h->mtu || total + x->len > max || !same_dest(h, x) ||
             x->off != prev->off + prev->len)
             break;
         total += x->len;
@@ -347,7 +347,9 @@ static void msg_failed(struct jm_sender *s, size_t m, int e)
  * that socket. */
 static int gso_refused(struct jm_sender *s, size_t m, int e)
 {
-    if (s->gcount[m] < 2 || (e != EINVAL && e != EIO && e != EMSGSIZE))
+    /* not EMSGSIZE: that is a pending ICMPv6 Packet Too Big of any destination
+     * (the train's sizes are checked before it is built) */
+    if (s->gcount[m] < 2 || (e != EINVAL && e != EIO))
         return 0;
     struct jm_sock *so = &s->socks[s->slot[s->gfirst[m]].sock];
     if (so->gso) {
