@@ -315,7 +315,9 @@ class TestStalledMaster(TrapHostCase):
         self.env.raise_event("trap=5 mid=1 count=5")
         wait_for(lambda: len(self.env.trap_lines()) >= 5, 8, interval=0.2,
                  what="notifications while the master does not read")
-        self.assertIn("has not read", self.env.read_log("pmirrord"))
+        # the notifications may leave before the bounded send gives up: wait for it
+        wait_for(lambda: "has not read" in self.env.read_log("pmirrord"), 20, interval=0.2,
+                 what="the agent to drop the master that does not read")
         self.assertAlive()
 
 
