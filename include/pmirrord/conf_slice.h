@@ -43,6 +43,35 @@ struct pm_conf;
  * the file's `mirror` rules, "P1 P2 ..." (conf_mirror.h); absent without rules. */
 #define CONF_SLICE_KEY_PORTS "mirror-ports"
 
+/*
+ * Reload (SIGHUP; docs/reload.md).  The monitor keeps, per child, the
+ * SHA-256 of every line it last sent (struct conf_digests: no text, no
+ * secret).  On a reload that validates it queues, for a child whose lines
+ * differ (as a list in order, line numbers aside; otherwise nothing at all):
+ *
+ *   CONFIG flags BEGIN   key "reload"     value PATH                 line 0
+ *   CONFIG               key DIRECTIVE    value the line text        line N   (new or changed)
+ *   CONFIG flags SAME    key DIRECTIVE    value hex SHA-256 of text  line N   (unchanged)
+ *   CONFIG flags END     key "end"        value ""                   line 0
+ *
+ * so an unchanged line, a passphrase's for instance, is never sent again.
+ * The child keeps its running slice's lines, finds each SAME line's text by
+ * its digest (an unknown digest refuses the reload), parses the new text
+ * with the same parser and applies only the difference, then answers
+ * STATUS RELOADED (text: what changed, counts only) or RELOAD_FAILED (why;
+ * its running configuration stays).  A child restarted later gets the whole
+ * file again, as at every start.
+ */
+#define CONF_SLICE_KEY_RELOAD "reload" /* a reload slice's BEGIN key */
+#define CONF_DIGEST_LEN       32u
+struct conf_digests {
+    uint8_t (*d)[CONF_DIGEST_LEN];
+    size_t n;
+};
+/* SHA-256 of a line's text (len octets). */
+void conf_line_digest(const char *text, size_t len, uint8_t out[CONF_DIGEST_LEN]);
+void conf_digests_free(struct conf_digests *cd);
+
 struct conf_slice *conf_slice_new(void);
 /* Only directives going to dest (enum conf_dest, conf.h) are accepted by
  * conf_slice_rec(): a child refuses another process's lines (secrets). */

@@ -81,6 +81,9 @@ enum ipc_type {
 #define IPC_F_ICPT_UP      0x0008 /* capture -> agent: a RADIUS-provisioned intercept began */
 #define IPC_F_ICPT_DOWN    0x0010 /* capture -> agent: it ended */
 #define IPC_F_ICPT_RESTORE 0x0020 /* agent -> capture: one the agent kept, to take back */
+/* CONFIG (reload slice only): the line is unchanged since the child's running
+ * slice; value is the lowercase hex SHA-256 of its text (conf_slice.h). */
+#define IPC_F_SAME 0x0040
 
 enum ipc_role { IPC_ROLE_MONITOR = 1, IPC_ROLE_AGENT = 2, IPC_ROLE_CAPTURE = 3 };
 
@@ -95,7 +98,13 @@ enum ipc_fd_purpose {
 #define IPC_FD_PURPOSE_MAX 6
 
 /* STATUS states */
-enum ipc_status_state { IPC_STATUS_READY = 1, IPC_STATUS_FAILED = 2 };
+enum ipc_status_state {
+    IPC_STATUS_READY = 1,
+    IPC_STATUS_FAILED = 2,
+    IPC_STATUS_RELOADED = 3, /* child -> monitor: a reload slice applied; text: what changed */
+    IPC_STATUS_RELOAD_FAILED =
+        4, /* child -> monitor: refused, the running config stays; text: why */
+};
 /* PRIV_REQ: what the agent asks the monitor to open */
 enum ipc_priv_what { IPC_PRIV_AGENTX = 1 };
 #define IPC_PRIV_WHAT_MAX 1

@@ -196,6 +196,14 @@ int cp_slice_read(struct ipc_chan *chan_b, int timeout_ms, const struct pm_daemo
 void cp_slice_clear(struct cp_slice *sl);
 int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err, size_t errlen);
 
+/* cap_reload.c: a reload slice parsed into next (cp_conf_from_slice) is
+ * applied: only what differs from the running configuration.  0 with what
+ * changed in summary (counts and directive names, no identity, address or
+ * secret; the monitor logs it), or -1 with err: nothing was changed.  next is
+ * taken (the running configuration afterwards) or cleared. */
+int cp_reload_apply(struct cap_proc *p, struct cp_conf *next, char *summary, size_t slen, char *err,
+                    size_t errlen);
+
 /* cap_frames.c */
 int cp_on_packet(void *arg, struct cap_source *src, const struct cap_packet *pkt);
 /* iface_dir: TRIG_DIR_INGRESS or TRIG_DIR_EGRESS on the source's interface, -1 not known. */

@@ -147,7 +147,7 @@ static const struct field_def fd_defs[] = {
 };
 
 static const struct field_def status_defs[] = {
-    F(1, FT_U8, 1, IPC_STATUS_READY, IPC_STATUS_FAILED, "state"),
+    F(1, FT_U8, 1, IPC_STATUS_READY, IPC_STATUS_RELOAD_FAILED, "state"),
     F(2, FT_TEXT, 0, 0, IPC_MLOG_MAX, "text"),
 };
 
@@ -178,7 +178,7 @@ static const struct type_def type_defs[IPC_TYPE_MAX + 1] = {
     [IPC_HEARTBEAT] = T("HEARTBEAT", heartbeat_defs, 0, heartbeat),
     [IPC_LIST_REQ] = T("LIST_REQ", list_req_defs, 0, list_req),
     [IPC_LIST_PAGE] = T("LIST_PAGE", list_page_defs, 0, list_page),
-    [IPC_CONFIG] = T("CONFIG", config_defs, IPC_F_BEGIN | IPC_F_END, config),
+    [IPC_CONFIG] = T("CONFIG", config_defs, IPC_F_BEGIN | IPC_F_END | IPC_F_SAME, config),
     [IPC_FD] = T("FD", fd_defs, 0, fd),
     [IPC_STATUS] = T("STATUS", status_defs, 0, status),
     [IPC_PRIV_REQ] = T("PRIV_REQ", priv_req_defs, 0, priv_req),
