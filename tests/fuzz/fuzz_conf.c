@@ -82,7 +82,10 @@ static int numeric_tcp(const char *s)
     char host[64];
     unsigned port;
     int end = 0;
-    struct in_addr a;
+    struct in6_addr a;
+    if (sscanf(s, "tcp:[%63[0-9a-fA-F:.]]:%5u%n", host, &port, &end) == 2 && s[end] == '\0')
+        return inet_pton(AF_INET6, host, &a) == 1 && port >= 1 && port <= 65535;
+    end = 0;
     if (sscanf(s, "tcp:%63[0-9.]:%5u%n", host, &port, &end) != 2 || s[end] != '\0')
         return 0;
     return inet_pton(AF_INET, host, &a) == 1 && port >= 1 && port <= 65535;
