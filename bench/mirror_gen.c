@@ -3,8 +3,10 @@
  * of one source address (the targeted subscriber) to one destination, as
  * fast as this machine sends them, for a fixed time.
  *
- *   mirror_gen -d DST_IPV4 [-p PORT] [-t SECONDS] [-s PAYLOAD] [-b BATCH]
+ *   mirror_gen -d DST_IPV4 [-p PORT] [-t SECONDS] [-s PAYLOAD] [-b BATCH] [-r PPS]
  *
+ * -r paces the batches to PPS datagrams per second on average (bench/soak:
+ * a steady load rather than the most the machine can send).
  * One connected UDP socket, sendmmsg() of BATCH (64) datagrams of PAYLOAD
  * (18) octets, so each is a 60-octet Ethernet frame; the first 8 payload
  * octets carry a sequence number.  A send the kernel refuses (ENOBUFS, a
@@ -38,8 +40,9 @@ static double now_s(void)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: mirror_gen -d DST_IPV4 [-p PORT] [-t SECONDS] [-s PAYLOAD] [-b BATCH]\n");
+    fprintf(
+        stderr,
+        "usage: mirror_gen -d DST_IPV4 [-p PORT] [-t SECONDS] [-s PAYLOAD] [-b BATCH] [-r PPS]\n");
     exit(1);
 }
 
@@ -48,9 +51,9 @@ int main(int argc, char **argv)
     const char *dst = NULL;
     int port = 9, batch = 64;
     size_t payload = 18;
-    double secs = 3.0;
+    double secs = 3.0, pps = 0;
     int c;
-    while ((c = getopt(argc, argv, "d:p:t:s:b:")) != -1) {
+    while ((c = getopt(argc, argv, "d:p:t:s:b:r:")) != -1) {
         switch (c) {
         case 'd':
             dst = optarg;
@@ -67,12 +70,15 @@ int main(int argc, char **argv)
         case 'b':
             batch = atoi(optarg);
             break;
+        case 'r':
+            pps = atof(optarg);
+            break;
         default:
             usage();
         }
     }
     if (dst == NULL || port <= 0 || port > 65535 || secs <= 0 || payload < 8 ||
-        payload > GEN_PAYLOAD_MAX || batch < 1 || batch > GEN_BATCH_MAX)
+        payload > GEN_PAYLOAD_MAX || batch < 1 || batch > GEN_BATCH_MAX || pps < 0)
         usage();
     struct sockaddr_in sin;
     memset(&sin, 0, sizeof(sin));
@@ -120,6 +126,15 @@ int main(int argc, char **argv)
             seq++;
         }
         t = now_s();
+        if (pps > 0) {
+            double due = t0 + (double)(sent + errors) / pps; /* when the next batch may go */
+            if (due > t) {
+                struct timespec ts = {(time_t)(due - t),
+                                      (long)((due - t - (double)(time_t)(due - t)) * 1e9)};
+                nanosleep(&ts, NULL);
+                t = now_s();
+            }
+        }
     }
     double dt = t - t0;
     printf("sent %llu errors %llu seconds %.3f pps %.0f\n", (unsigned long long)sent,
