@@ -449,11 +449,7 @@ static struct ipc_rec jrec; /* 9 KiB; one thread */
 
 static void ctr(const char *name, uint64_t v)
 {
-    struct ipc_stats *s = &jrec.u.stats;
-    if (s->ncounters == IPC_COUNTER_MAX)
-        return;
-    snprintf(s->counters[s->ncounters].name, sizeof(s->counters[0].name), "%s", name);
-    s->counters[s->ncounters++].value = v;
+    cp_stats_add(&jrec.u.stats, name, v);
 }
 
 void cp_mirror_stats(struct cap_proc *p)

@@ -280,6 +280,8 @@ void cp_mlog_drain(struct cap_proc *p, int at_exit);
 int cp_mlog_init(struct cap_proc *p);
 void cp_mlog_free(struct cap_proc *p);
 void cp_send_stats(struct cap_proc *p);
+/* Appends one counter to a STATS record (nothing once it holds IPC_COUNTER_MAX). */
+void cp_stats_add(struct ipc_stats *s, const char *name, uint64_t v);
 void cp_send_heartbeat(struct cap_proc *p);
 int cp_event_sink(const struct pm_event *ev, void *arg);
 void cp_chan_full(enum ipc_full_state st, unsigned type, uint64_t dropped, void *arg);

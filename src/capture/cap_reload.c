@@ -7,8 +7,8 @@
 
 #include <stdio.h>
 
-int cp_reload_apply(struct cap_proc *p, struct cp_conf *next, char *summary, size_t slen,
-                    char *err, size_t errlen)
+int cp_reload_apply(struct cap_proc *p, struct cp_conf *next, char *summary, size_t slen, char *err,
+                    size_t errlen)
 {
     (void)p;
     cp_conf_clear(next); /* taken */

@@ -216,7 +216,7 @@ void cp_chan_full(enum ipc_full_state st, unsigned type, uint64_t dropped, void 
     }
 }
 
-static void counter(struct ipc_stats *s, const char *name, uint64_t v)
+void cp_stats_add(struct ipc_stats *s, const char *name, uint64_t v)
 {
     if (s->ncounters == IPC_COUNTER_MAX)
         return;
@@ -234,22 +234,22 @@ static void source_stats(struct cap_proc *p, struct cp_source *s, struct ipc_sta
     else
         st.state = CAP_STATE_EOF; /* a pcap file read by an earlier capture process */
     snprintf(o->source, sizeof(o->source), "%s", s->name);
-    counter(o, "packets", st.packets);
-    counter(o, "bytes", st.bytes);
-    counter(o, "kernel_drops", st.kernel_drops);
-    counter(o, "if_drops", st.if_drops);
-    counter(o, "ring_drops", st.backlog_drops);
-    counter(o, "super_packets", st.super_packets);
-    counter(o, "reopens", st.reopens);
-    counter(o, "malformed", s->malformed);
-    counter(o, "radius", s->radius);
-    counter(o, "dhcp", s->dhcp);
-    counter(o, "duplicates", s->duplicates);
-    counter(o, "last_ts_sec", st.last_ts_sec > 0 ? (uint64_t)st.last_ts_sec : 0);
-    counter(o, "offset", st.offset);
-    counter(o, "size", st.size);
-    counter(o, "state", (uint64_t)st.state);
-    counter(o, "excluding", (uint64_t)st.excluding);
+    cp_stats_add(o, "packets", st.packets);
+    cp_stats_add(o, "bytes", st.bytes);
+    cp_stats_add(o, "kernel_drops", st.kernel_drops);
+    cp_stats_add(o, "if_drops", st.if_drops);
+    cp_stats_add(o, "ring_drops", st.backlog_drops);
+    cp_stats_add(o, "super_packets", st.super_packets);
+    cp_stats_add(o, "reopens", st.reopens);
+    cp_stats_add(o, "malformed", s->malformed);
+    cp_stats_add(o, "radius", s->radius);
+    cp_stats_add(o, "dhcp", s->dhcp);
+    cp_stats_add(o, "duplicates", s->duplicates);
+    cp_stats_add(o, "last_ts_sec", st.last_ts_sec > 0 ? (uint64_t)st.last_ts_sec : 0);
+    cp_stats_add(o, "offset", st.offset);
+    cp_stats_add(o, "size", st.size);
+    cp_stats_add(o, "state", (uint64_t)st.state);
+    cp_stats_add(o, "excluding", (uint64_t)st.excluding);
     (void)p;
 }
 
@@ -263,37 +263,37 @@ static void proc_stats(struct cap_proc *p, struct ipc_stats *o)
     for (unsigned t = 0; t <= IPC_TYPE_MAX; t++)
         full += cs.tx_full_drops[t];
     snprintf(o->source, sizeof(o->source), "capture");
-    counter(o, "decoded", p->decoded);
-    counter(o, "malformed", p->malformed);
-    counter(o, "duplicates", p->duplicates);
-    counter(o, "radius", p->radius);
-    counter(o, "dhcp", p->dhcp);
-    counter(o, "reasm", p->reasm_completed);
-    counter(o, "reasm_dropped", p->reasm_dropped);
-    counter(o, "chan_tx_drops", full);
-    counter(o, "chan_backlog", cs.backlog_bytes);
-    counter(o, "chan_backlog_peak", cs.backlog_peak);
+    cp_stats_add(o, "decoded", p->decoded);
+    cp_stats_add(o, "malformed", p->malformed);
+    cp_stats_add(o, "duplicates", p->duplicates);
+    cp_stats_add(o, "radius", p->radius);
+    cp_stats_add(o, "dhcp", p->dhcp);
+    cp_stats_add(o, "reasm", p->reasm_completed);
+    cp_stats_add(o, "reasm_dropped", p->reasm_dropped);
+    cp_stats_add(o, "chan_tx_drops", full);
+    cp_stats_add(o, "chan_backlog", cs.backlog_bytes);
+    cp_stats_add(o, "chan_backlog_peak", cs.backlog_peak);
     uint64_t rej = 0;
     for (int r = 0; r < IPC_REJ_NREASONS; r++)
         rej += cs.rx.rejects[r];
-    counter(o, "chan_rx_rejects", rej);
-    counter(o, "nochan_drops", p->nochan_drops);
-    counter(o, "chan_replaced", p->chan_c_replaced);
-    counter(o, "trigger_tables", p->trig_tables);
-    counter(o, "trigger_acks", p->trig_acks);
-    counter(o, "trigger_rejects", p->trig_rejects);
-    counter(o, "trigger_entries", p->ntrig);
-    counter(o, "exclusions_set", p->excl_set);
-    counter(o, "exclusions_failed", p->excl_failed);
-    counter(o, "events_sent", p->events_sent);
-    counter(o, "events_dropped", p->events_dropped);
-    counter(o, "unexpected", p->b_unexpected + p->c_unexpected);
-    counter(o, "mlog_lines", p->mlog_lines);
-    counter(o, "mlog_entries", p->mlog_entries);
-    counter(o, "mlog_dropped", p->mlog_dropped);
-    counter(o, "mlog_queued", p->mlq_len);
+    cp_stats_add(o, "chan_rx_rejects", rej);
+    cp_stats_add(o, "nochan_drops", p->nochan_drops);
+    cp_stats_add(o, "chan_replaced", p->chan_c_replaced);
+    cp_stats_add(o, "trigger_tables", p->trig_tables);
+    cp_stats_add(o, "trigger_acks", p->trig_acks);
+    cp_stats_add(o, "trigger_rejects", p->trig_rejects);
+    cp_stats_add(o, "trigger_entries", p->ntrig);
+    cp_stats_add(o, "exclusions_set", p->excl_set);
+    cp_stats_add(o, "exclusions_failed", p->excl_failed);
+    cp_stats_add(o, "events_sent", p->events_sent);
+    cp_stats_add(o, "events_dropped", p->events_dropped);
+    cp_stats_add(o, "unexpected", p->b_unexpected + p->c_unexpected);
+    cp_stats_add(o, "mlog_lines", p->mlog_lines);
+    cp_stats_add(o, "mlog_entries", p->mlog_entries);
+    cp_stats_add(o, "mlog_dropped", p->mlog_dropped);
+    cp_stats_add(o, "mlog_queued", p->mlq_len);
     if (p->test_build)
-        counter(o, "sig_digest", p->sig_digest);
+        cp_stats_add(o, "sig_digest", p->sig_digest);
 }
 
 void cp_send_stats(struct cap_proc *p)

@@ -305,11 +305,7 @@ static void begin(const char *source)
 
 static void ctr(const char *name, uint64_t v)
 {
-    struct ipc_stats *s = &srec.u.stats;
-    if (s->ncounters == IPC_COUNTER_MAX)
-        return;
-    snprintf(s->counters[s->ncounters].name, sizeof(s->counters[0].name), "%s", name);
-    s->counters[s->ncounters++].value = v;
+    cp_stats_add(&srec.u.stats, name, v);
 }
 
 void cp_sess_stats(struct cap_proc *p)
