@@ -333,6 +333,8 @@ struct ipc_chan_stats {
 struct ipc_chan *ipc_chan_new(int fd, size_t backlog, ipc_full_fn full_fn, void *full_arg,
                               char *err, size_t errlen);
 void ipc_chan_free(struct ipc_chan *ch);
+/* Frees ch like ipc_chan_free() but leaves its descriptor open; returns it (-1 for NULL). */
+int ipc_chan_release(struct ipc_chan *ch);
 int ipc_chan_fd(const struct ipc_chan *ch);
 
 /*

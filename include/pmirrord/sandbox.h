@@ -73,6 +73,12 @@ int sbx_set_route_fd(int fd);
  * JM_FDS_MAX). */
 #define SBX_DGRAM_FDS_MAX 40
 int sbx_set_datagram_fds(const int *fds, size_t n, char *err, size_t errlen);
+/* Before phase 2: the one descriptor dup3() may copy over another number
+ * (the capture process fills a number it gives up with its monitor
+ * channel); -1 (the default): no dup3().  The output, datagram, send-only
+ * and route descriptors cannot be closed (EPERM) nor replaced by anything
+ * else, so a socket opened later never takes their numbers. */
+int sbx_set_hold_fd(int fd);
 
 /* What the process holds now, read with system calls the allowlist keeps
  * (getresuid, getresgid, getgroups, capget, prctl PR_GET_*), so it works

@@ -197,20 +197,42 @@ static void drop_chan_c(struct cap_proc *p, const char *why)
               "the agent's channel %s: what would be sent to it is dropped and "
               "counted until a new one arrives",
               why);
-    ipc_chan_free(p->chan_c);
+    /* The socket stays at its number, unread: the monitor gives the next
+     * agent the other end of the same socket (docs/process-model.md). */
+    (void)ipc_chan_release(p->chan_c);
     p->chan_c = NULL;
-    hold_fd(CP_FD_AGENT);
 }
+
+/* fd is another descriptor of the socket at CP_FD_AGENT. */
+static int same_socket(int fd)
+{
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && fstat(CP_FD_AGENT, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+static void greet_agent(struct cap_proc *p, struct ipc_chan *ch, int replacing);
 
 static void new_chan_c(struct cap_proc *p, int fd, int replacing)
 {
     char err[256];
-    if (p->chan_c != NULL) {
-        ipc_chan_free(p->chan_c);
-        p->chan_c = NULL;
-        hold_fd(CP_FD_AGENT);
-    }
-    if (fd != CP_FD_AGENT) { /* always at the number the filter lets us write */
+    if (replacing) {
+        /* A new agent on the same chan C: the monitor sent a copy of our own
+         * end.  Never another socket: in the sandbox the channel's number can
+         * be neither closed nor replaced (a capture socket put there could
+         * send frames; docs/sandbox.md). */
+        if (!same_socket(fd)) {
+            log_warnx(CP_TOKEN, "a channel to the agent on another socket refused");
+            close(fd);
+            return;
+        }
+        close(fd);
+        fd = CP_FD_AGENT;
+        if (p->chan_c != NULL) {
+            greet_agent(p, p->chan_c, replacing);
+            return;
+        }
+    } else if (fd != CP_FD_AGENT) { /* always at the number the filter lets us write */
         if (dup3(fd, CP_FD_AGENT, O_CLOEXEC) < 0) {
             log_warn(CP_TOKEN, "a new agent channel refused: dup3");
             close(fd);
@@ -220,14 +242,20 @@ static void new_chan_c(struct cap_proc *p, int fd, int replacing)
         fd = CP_FD_AGENT;
     }
     struct ipc_chan *ch = ipc_chan_new(fd, CP_CHAN_BACKLOG, cp_chan_full, p, err, sizeof(err));
-    if (ch == NULL) {
+    if (ch == NULL) { /* the socket stays at its number for the next agent */
         log_warnx(CP_TOKEN, "a new agent channel refused: %s", err);
-        hold_fd(CP_FD_AGENT);
         return;
     }
     p->chan_c = ch;
-    /* Who we are, first on every channel (the agent shows it; informational:
-     * the monitor's process:capture statistics are what to trust). */
+    greet_agent(p, ch, replacing);
+}
+
+/* Who we are, first to every agent (it shows it; informational: the
+ * monitor's process:capture statistics are what to trust); a new agent then
+ * gets the intercepts again. */
+static void greet_agent(struct cap_proc *p, struct ipc_chan *ch, int replacing)
+{
+    char err[256];
     struct ipc_rec h;
     memset(&h, 0, sizeof(h));
     h.type = IPC_HELLO;
@@ -239,7 +267,7 @@ static void new_chan_c(struct cap_proc *p, int fd, int replacing)
         log_warnx(CP_TOKEN, "cannot queue HELLO for the agent: %s", err);
     if (replacing) {
         p->chan_c_replaced++;
-        log_info(CP_TOKEN, "a new channel to the agent");
+        log_info(CP_TOKEN, "a new agent on the channel");
         cp_sess_reannounce(p); /* a restarted agent's intercept table starts empty */
     }
 }
@@ -619,6 +647,7 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
         sbx_set_datagram_fds(p->jm_fd, p->jm_nfds, err, sizeof(err)) < 0)
         return fail(p, err);
     (void)sbx_set_send_only_fd(syslog_fd); /* glibc's syslog() uses send() alone */
+    (void)sbx_set_hold_fd(CP_FD_MONITOR);  /* hold_fd() */
     if (p->jmr != NULL)                    /* the path MTU's rtnetlink queries (jm_route.h) */
         (void)sbx_set_route_fd(jm_route_fd(p->jmr));
     rc = sbx_apply_seccomp(0, err, sizeof(err));

@@ -236,7 +236,6 @@ static int apply_landlock(char *err, size_t errlen)
 static const int sbx_plain[] = {
     /* descriptors the process holds: sockets, pcap files, stdio */
     SCMP_SYS(read),
-    SCMP_SYS(close),
     SCMP_SYS(lseek),
     SCMP_SYS(fstat),
     SCMP_SYS(newfstatat),
@@ -301,6 +300,13 @@ static int send_only_fd = -1;            /* sbx_set_send_only_fd() */
 static int route_fd = -1;                /* sbx_set_route_fd() */
 static int dgram_fds[SBX_DGRAM_FDS_MAX]; /* sbx_set_datagram_fds() */
 static size_t n_dgram_fds;
+static int hold_src_fd = -1; /* sbx_set_hold_fd() */
+
+int sbx_set_hold_fd(int fd)
+{
+    hold_src_fd = fd;
+    return 0;
+}
 
 int sbx_set_datagram_fds(const int *fds, size_t n, char *err, size_t errlen)
 {
@@ -367,6 +373,34 @@ static int add_output_rules(scmp_filter_ctx ctx)
         if (rc == 0)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmmsg), 1, A32(0, dgram_fds[i]));
     }
+    return rc;
+}
+
+/* The descriptors that may write or name an address can be neither closed
+ * nor replaced: a capture socket (AF_PACKET) that took such a number could
+ * send frames with it.  close() is allowed on any other descriptor and fails
+ * with EPERM on these (it keeps the number taken); dup3() may only copy the
+ * hold descriptor (sbx_set_hold_fd()) over a number.  Without output
+ * descriptors (sbx_set_output_fds() not called) nothing is guarded. */
+static int add_guard_rules(scmp_filter_ctx ctx)
+{
+    int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(close), 1, SCMP_A0_64(SCMP_CMP_GE, 0));
+    int guarded[SBX_OUTPUT_FDS_MAX + SBX_DGRAM_FDS_MAX + 2];
+    size_t n = 0;
+    if (n_out_fds > 0) {
+        for (size_t i = 0; i < n_out_fds; i++)
+            guarded[n++] = out_fds[i];
+        for (size_t i = 0; i < n_dgram_fds; i++)
+            guarded[n++] = dgram_fds[i];
+        if (send_only_fd >= 0)
+            guarded[n++] = send_only_fd;
+        if (route_fd >= 0)
+            guarded[n++] = route_fd;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(close), 1, A32(0, guarded[i]));
+    if (rc == 0 && hold_src_fd >= 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(dup3), 1, A32(0, hold_src_fd));
     return rc;
 }
 
@@ -447,9 +481,10 @@ static int add_rules(scmp_filter_ctx ctx, const char **what)
     if (rc == 0 && route_fd >= 0)
         rc = seccomp_rule_add(ctx, allow, SCMP_SYS(sendto), 2, A32(0, route_fd),
                               SCMP_A4_64(SCMP_CMP_EQ, 0));
-    /* dup3(): the capture process keeps its channel at a fixed number. */
+    /* close() and dup3(): the guarded numbers (add_guard_rules()). */
+    *what = "close/dup3";
     if (rc == 0)
-        rc = seccomp_rule_add(ctx, allow, SCMP_SYS(dup3), 0);
+        rc = add_guard_rules(ctx);
 
     /* connect() fails with EPERM instead of killing: glibc's syslog() tries
      * to reconnect to /dev/log when syslogd restarted, and must not take the

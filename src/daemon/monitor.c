@@ -73,8 +73,7 @@ struct mon_proc {
     struct mon_proc *other;
     struct sv_child *sv;
     struct ipc_chan *ch;   /* our end of its monitor channel (this start's) */
-    int peer_give;         /* this start's chan C end for the other child, until sent */
-    int peer_pending;      /* a chan C end made at the other's start, for our next start */
+    int holds_cc;          /* this start of it holds the current chan C's end */
     int ready;             /* STATUS READY of this start */
     uint64_t priv_next_ms; /* no PRIV_REQ connect before this (monotonic ms) */
     unsigned status_seen;  /* STATUS records of this start */
@@ -105,9 +104,16 @@ struct monitor {
     int sigfd;
     char agentx[PM_PATH_MAX]; /* agentXSocket of the agent's current slice */
     char *envp[8];
-    int ready;    /* daemon_ready() said */
-    int failed;   /* start-up failed: why */
-    int stopping; /* a stop signal came */
+    /* chan C, agent <-> capture (docs/process-model.md "Descriptors"): a pair
+     * is made for each start of the capture process and lives until the next
+     * one; the monitor keeps a copy of both ends, so a restarted agent gets the
+     * same socket back and the sandboxed capture process never has to take a
+     * descriptor of another socket at its channel's number. */
+    int cc[2];       /* [0] the agent's end, [1] the capture process's; -1: none */
+    int cc_cap_took; /* a capture process was started with the current pair */
+    int ready;       /* daemon_ready() said */
+    int failed;      /* start-up failed: why */
+    int stopping;    /* a stop signal came */
     char why[IPC_MLOG_MAX + 64];
     uint64_t start_ms;
 };
@@ -206,8 +212,22 @@ static void discard_start(struct mon_proc *p)
 {
     ipc_chan_free(p->ch);
     p->ch = NULL;
-    close_fd(&p->peer_give);
     sv_child_drop_fds(p->sv);
+}
+
+/* A new chan C pair (the capture process's start, or the first start). */
+static int cc_new(struct monitor *m, char *err, size_t errlen)
+{
+    int pair[2];
+    if (ipc_socketpair(pair, MON_PEER_BUF, err, errlen) < 0)
+        return -1;
+    close_fd(&m->cc[0]);
+    close_fd(&m->cc[1]);
+    m->cc[0] = pair[0];
+    m->cc[1] = pair[1];
+    m->cc_cap_took = 0;
+    m->agent.holds_cc = 0;
+    return 0;
 }
 
 /* Detached and not ready yet: the child's start-up messages reach the
@@ -242,19 +262,17 @@ static int prestart(void *arg, struct sv_child *c, char *err, size_t errlen)
 {
     struct mon_proc *p = arg;
     struct monitor *m = p->m;
-    int mon[2] = {-1, -1}, peer[2] = {-1, -1};
+    int mon[2] = {-1, -1};
     struct pm_conf conf;
     (void)c;
 
     discard_start(p); /* a start that failed after its prestart */
     if (ipc_socketpair(mon, MON_CHAN_BUF, err, errlen) < 0)
         return -1;
-    if (p->peer_pending >= 0) { /* made at the other child's start */
-        peer[0] = p->peer_pending;
-        p->peer_pending = -1;
-    } else if (ipc_socketpair(peer, MON_PEER_BUF, err, errlen) < 0) {
+    /* The capture process gets a fresh pair unless the current one has not
+     * been given to one yet; the agent the current pair, made if none. */
+    if (((p == &m->capture && m->cc_cap_took) || m->cc[0] < 0) && cc_new(m, err, errlen) < 0)
         goto fail;
-    }
     p->ch = ipc_chan_new(mon[0], MON_CHAN_BACKLOG, NULL, NULL, err, errlen);
     mon[0] = -1;
     if (p->ch == NULL)
@@ -279,18 +297,15 @@ static int prestart(void *arg, struct sv_child *c, char *err, size_t errlen)
     if (put_slice_fds(m, p, err, errlen) < 0 || conf_slice_send_end(p->ch, err, errlen) < 0)
         goto fail;
 
-    int fds[2] = {mon[1], peer[0]};
+    /* sv_child_set_fds() duplicates them for the child */
+    int fds[2] = {mon[1], p == &m->agent ? m->cc[0] : m->cc[1]};
     if (sv_child_set_fds(p->sv, fds, 2, err, errlen) < 0)
         goto fail;
     close_fd(&mon[1]);
-    close_fd(&peer[0]);
-    p->peer_give = peer[1];
     return 0;
 fail:
     close_fd(&mon[0]);
     close_fd(&mon[1]);
-    close_fd(&peer[0]);
-    close_fd(&peer[1]);
     ipc_chan_free(p->ch);
     p->ch = NULL;
     return -1;
@@ -308,18 +323,24 @@ static void started(struct monitor *m, struct mon_proc *p)
     p->unexpected_logged = p->unexpected; /* (re)armed: one log line per start */
     log_info("mon", "%s process started (pid %ld, start %u)", p->name, (long)sv_child_pid(p->sv),
              sv_child_starts(p->sv));
-    if (p->peer_give >= 0) {
-        if (o->ch != NULL && sv_child_pid(o->sv) > 0) {
-            if (put_fd(o->ch, IPC_FD_PEER_CHAN, 0, p->name, p->peer_give, err, sizeof(err)) < 0)
-                log_warnx("mon", "cannot send the %s process its new channel to the %s process: %s",
-                          o->name, p->name, err);
-            close_fd(&p->peer_give);
-            flush(o);
-        } else { /* kept for the other's next start */
-            close_fd(&o->peer_pending);
-            o->peer_pending = p->peer_give;
-            p->peer_give = -1;
-        }
+    if (p == &m->capture) {
+        m->cc_cap_took = 1;
+        p->holds_cc = 1;
+    } else {
+        p->holds_cc = 1;
+    }
+    /* The other child, running, learns of the new start with an FD peer-chan:
+     * the agent gets the new pair's end when the capture process started; the
+     * capture process gets a copy of its own end when the agent started (the
+     * same socket: it keeps its channel and greets the new agent). */
+    if (o->ch != NULL && sv_child_pid(o->sv) > 0 && (p == &m->agent ? o->holds_cc : !o->holds_cc)) {
+        int fd = p == &m->agent ? m->cc[1] : m->cc[0];
+        if (put_fd(o->ch, IPC_FD_PEER_CHAN, 0, p->name, fd, err, sizeof(err)) < 0)
+            log_warnx("mon", "cannot send the %s process its channel to the %s process: %s",
+                      o->name, p->name, err);
+        else
+            o->holds_cc = 1;
+        flush(o);
     }
     flush(p);
     send_stats(m, &m->agent);
@@ -353,6 +374,7 @@ static void on_sv_event(void *arg, const struct sv_child *c, enum sv_event ev, c
             ;
         ipc_chan_free(p->ch);
         p->ch = NULL;
+        p->holds_cc = 0;
         p->deaths++;
         if (m->stopping)
             break;
@@ -667,9 +689,9 @@ static void teardown(struct monitor *m)
     for (int i = 0; i < 2; i++) {
         ipc_chan_free(procs[i]->ch);
         procs[i]->ch = NULL;
-        close_fd(&procs[i]->peer_give);
-        close_fd(&procs[i]->peer_pending);
     }
+    close_fd(&m->cc[0]);
+    close_fd(&m->cc[1]);
     sv_set_free(m->set);
     m->set = NULL;
     ctl_listen_close(&m->ctl);
@@ -712,8 +734,7 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
                                    .role = IPC_ROLE_CAPTURE,
                                    .m = m,
                                    .other = &m->agent};
-    m->agent.peer_give = m->agent.peer_pending = -1;
-    m->capture.peer_give = m->capture.peer_pending = -1;
+    m->cc[0] = m->cc[1] = -1;
     make_env(m);
 
     /* The instance lock before anything else that can fail. */

@@ -99,10 +99,11 @@ static void batch_free(struct batch *b)
     free(b);
 }
 
-void ipc_chan_free(struct ipc_chan *ch)
+int ipc_chan_release(struct ipc_chan *ch)
 {
     if (ch == NULL)
-        return;
+        return -1;
+    int fd = ch->fd;
     while (ch->head != NULL) {
         struct batch *b = ch->head;
         ch->head = b->next;
@@ -110,9 +111,16 @@ void ipc_chan_free(struct ipc_chan *ch)
     }
     batch_free(ch->cur);
     batch_free(ch->spare);
-    close(ch->fd);
     OPENSSL_cleanse(ch, sizeof(*ch));
     free(ch);
+    return fd;
+}
+
+void ipc_chan_free(struct ipc_chan *ch)
+{
+    int fd = ipc_chan_release(ch);
+    if (fd >= 0)
+        close(fd);
 }
 
 int ipc_chan_fd(const struct ipc_chan *ch)

@@ -310,6 +310,63 @@ static void test_route_fd(void)
     jm_route_free(route);
 }
 
+/* The guarded numbers (output and datagram descriptors): close() fails with
+ * EPERM and keeps the number; dup3() over one from anything but the hold
+ * descriptor kills; from the hold descriptor it works; a packet socket
+ * opened afterwards never gets a guarded number, and cannot be written. */
+static int guard_out, guard_dgram, guard_hold;
+static int close_guarded(void)
+{
+    if (close(guard_out) == 0 || errno != EPERM || close(guard_dgram) == 0 || errno != EPERM)
+        return 1;
+    if (fcntl(guard_out, F_GETFL) < 0 || fcntl(guard_dgram, F_GETFL) < 0)
+        return 2; /* the numbers are still taken */
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    return fd < 0 || fd == guard_out || fd == guard_dgram || close(fd) != 0 ? 3 : 0;
+}
+static int dup3_over_guarded(void)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    dup3(fd, guard_out, O_CLOEXEC);
+    return 2;
+}
+static int dup3_from_hold(void)
+{
+    return dup3(guard_hold, guard_out, O_CLOEXEC) == guard_out ? 0 : 1;
+}
+static int write_new_socket(void)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    (void)!write(fd, "x", 1);
+    return 2;
+}
+
+static void test_guarded_fds(void)
+{
+    char err[256];
+    int sp[2];
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0);
+    guard_out = sp[0];
+    guard_hold = sp[1];
+    guard_dgram = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CHECK(guard_dgram >= 0);
+    int outs[] = {2, guard_out};
+    CHECK(sbx_set_output_fds(outs, 2, err, sizeof(err)) == 0);
+    CHECK(sbx_set_datagram_fds(&guard_dgram, 1, err, sizeof(err)) == 0);
+    CHECK(in_child(dup3_from_hold, 0) == KILLED); /* no hold descriptor: no dup3 */
+    sbx_set_hold_fd(guard_hold);
+    CHECK(in_child(close_guarded, 0) == 0);
+    CHECK(in_child(dup3_over_guarded, 0) == KILLED);
+    CHECK(in_child(dup3_from_hold, 0) == 0);
+    CHECK(in_child(write_new_socket, 0) == KILLED);
+    sbx_set_hold_fd(-1);
+    CHECK(sbx_set_datagram_fds(NULL, 0, err, sizeof(err)) == 0);
+    CHECK(sbx_set_output_fds(NULL, 0, err, sizeof(err)) == 0);
+    close(guard_dgram);
+    close(sp[0]);
+    close(sp[1]);
+}
+
 static void test_resolve_user(void)
 {
     char err[256];
@@ -442,6 +499,7 @@ int main(void)
     CHECK(in_child(unix_socket, SBX_SECCOMP_LOG) == 0);
     CHECK(in_child(inet_socket_logged, SBX_SECCOMP_LOG) == 0);
     test_route_fd();
+    test_guarded_fds();
 
     unlink(tmpfile_path);
     rmdir(tmpdir);
