@@ -1,0 +1,147 @@
+"""Faults on the SNMP side, with real peers: the AgentX master killed and started
+again ten times under event load, and the inform receiver away for a minute while
+events are raised.
+
+Notifications do not go through the AgentX master (docs/netsnmp-notes.md, section 4:
+each trap host has its own SNMPv3 session), so a master that comes and goes must not
+cost a single notification; an inform receiver that is away costs exactly what its
+queue (queueSize, queueFull) and its timeout/retries say, and every loss is counted
+(docs/mirror-mib.md, section 3.2).
+"""
+import collections
+import re
+import signal
+import time
+import unittest
+
+from pmtest import OID_SYSUPTIME, OID_TRAPENABLE, wait_for
+from test_informs import counter
+from test_notify import NotifyCase, mids
+
+PING = 2            # agentXPingInterval: the subagent tries to reconnect this often
+RESTARTS = 10
+
+
+def raised_total(log):
+    """Events pm_evtestd raised (its line "raised N event(s), M dropped by the queue")."""
+    return sum(int(m.group(1)) for m in re.finditer(r"evtest: raised (\d+) event\(s\)", log))
+
+
+def discards(row):
+    """Every discard counter of a host row of `show snmp trap` (snake_case keys)."""
+    return sum(int(v) for k, v in row.items() if k.endswith("_discards"))
+
+
+class TestMasterKilledUnderLoad(NotifyCase):
+    def registered(self):
+        return "INTEGER" in self.env.snmpget_v3(OID_TRAPENABLE, timeout=0.3).stdout
+
+    def test_master_killed_ten_times_no_notification_lost(self):
+        e = self.env
+        e.start_snmpd()
+        self.trapd()
+        e.start_evtestd("trapEnable true\n" + e.trap_host(), ping=PING)
+        e.wait_registered()
+        # background load for the whole test: 15 notifications a second
+        e.raise_event("trap=5 mid=100000 count=450 rate=15")
+        took, mid = [], 1
+        for i in range(RESTARTS):
+            e.stop("snmpd", signal.SIGKILL)
+            # the master is away: a burst raised now must arrive like the rest
+            e.raise_event("trap=5 mid=%d count=20" % mid)
+            mid += 20
+            wait_for(lambda: not self.registered(), 5, what="the master to be gone")
+            e.start_snmpd(wait=False)
+            wait_for(lambda: "Timeticks" in e.snmpget_v3(OID_SYSUPTIME, timeout=0.2).stdout, 20,
+                     interval=0.02, what="snmpd back (restart %d)" % (i + 1))
+            t0 = time.monotonic()
+            wait_for(self.registered, PING + 10, interval=0.02,
+                     what="registration after restart %d" % (i + 1))
+            took.append(time.monotonic() - t0)
+            self.assertAlive()
+        print("AgentX re-registration after each master restart (s):",
+              " ".join("%.2f" % t for t in took))
+        self.assertLessEqual(max(took), PING + 1.0, "re-registration times %s" % took)
+        # every event raised reaches snmptrapd exactly once
+        log = lambda: e.read_log("pmirrord")
+        wait_for(lambda: log().count("evtest: raised") == RESTARTS + 1, 90, interval=0.5,
+                 what="pm_evtestd to finish the load")
+        self.assertIn("evtest: raised 450 event(s), 0 dropped", log())
+        want = set(range(1, mid)) | set(range(100000, 100450))
+        wait_for(lambda: set(mids(e.trap_lines())) >= want, 30, interval=0.5,
+                 what="every notification at snmptrapd")
+        got = collections.Counter(mids(e.trap_lines()))
+        self.assertEqual(set(got), want)
+        self.assertEqual([m for m, n in got.items() if n != 1], [], "delivered more than once")
+        row = e.ctl_json("show", "snmp", "trap")["counters"][0]
+        self.assertEqual(counter(row, "Sent", "sent"), len(want))
+        for c in ("QueueFullDiscards", "NoResponseDiscards", "BadEncodingDiscards"):
+            self.assertEqual(counter(row, c, re.sub(r"(?<!^)([A-Z])", r"_\1", c).lower()), 0, c)
+        self.assertAlive()
+
+
+class TestInformReceiverAway(NotifyCase):
+    QUEUE = 32
+    WINDOW = 64    # informs awaiting acknowledgement per host (docs/mirror-mib.md, 3.2)
+
+    def row(self):
+        return self.env.ctl_json("show", "snmp", "trap")["counters"][0]
+
+    def test_receiver_down_60s_each_event_delivered_or_counted(self):
+        e = self.env
+        self.trapd()
+        e.start_evtestd("trapEnable true\n" + e.trap_host(
+            extra="inform timeout 5 retries 0 queueSize %d queueFull dropLastIn" % self.QUEUE))
+        e.raise_event("trap=5 mid=1 count=5")
+        wait_for(lambda: counter(self.row(), "Sent", "sent") == 5, 20, interval=0.2,
+                 what="five informs acknowledged")
+        e.stop("snmptrapd")
+        down = time.monotonic()
+        # a burst larger than what the host holds: WINDOW informs awaiting their
+        # acknowledgement and QUEUE waiting; dropLastIn discards the rest as it arrives
+        e.raise_event("trap=5 mid=1000 count=100")
+        wait_for(lambda: raised_total(e.read_log("pmirrord")) == 105, 10, interval=0.1,
+                 what="the burst raised")
+        r = wait_for(lambda: (lambda r: r if counter(r, "Queued", "queued") +
+                              counter(r, "InFlight", "in_flight") +
+                              counter(r, "QueueFullDiscards", "queue_full_discards") == 100 else None)(
+                                  self.row()), 4, interval=0.1, what="the burst queued or discarded")
+        self.assertEqual((counter(r, "InFlight", "in_flight"), counter(r, "Queued", "queued"),
+                          counter(r, "QueueFullDiscards", "queue_full_discards")),
+                         (self.WINDOW, self.QUEUE, 100 - self.WINDOW - self.QUEUE), r)
+        # then a steady trickle for the rest of the minute
+        e.raise_event("trap=5 mid=2000 count=55 rate=1")
+        wait_for(lambda: time.monotonic() - down >= 60, 70, interval=0.5, what="a minute")
+        self.trapd()   # the same persistent directory: engineBoots grows
+        raised = 5 + 100 + 55
+        wait_for(lambda: raised_total(e.read_log("pmirrord")) == raised, 30, interval=0.5,
+                 what="pm_evtestd to finish")
+
+        def settled():
+            r = self.row()
+            done = counter(r, "Sent", "sent") + discards(r)
+            return r if done == raised and counter(r, "Queued", "queued") == 0 and \
+                counter(r, "InFlight", "in_flight") == 0 else None
+        r = wait_for(settled, 60, interval=0.5, what="every inform acknowledged or discarded")
+        sent = counter(r, "Sent", "sent")
+        full = counter(r, "QueueFullDiscards", "queue_full_discards")
+        noresp = counter(r, "NoResponseDiscards", "no_response_discards")
+        print("inform receiver away 60 s: raised %d, sent %d, discards %s" %
+              (raised, sent, {k: v for k, v in r.items() if k.endswith("_discards")}))
+        self.assertEqual(counter(r, "BadEncodingDiscards", "bad_encoding_discards"), 0)
+        got = collections.Counter(mids(e.trap_lines()))
+        self.assertEqual([m for m, n in got.items() if n != 1], [], "delivered more than once")
+        self.assertEqual(len(got), sent, "acknowledged informs and snmptrapd's lines differ")
+        self.assertGreaterEqual(full, 100 - self.WINDOW - self.QUEUE)
+        # every acknowledged inform is an event raised; what was not acknowledged is counted
+        self.assertLessEqual(set(got), set(range(1, 6)) | set(range(1000, 1100)) | set(range(2000, 2055)))
+        self.assertGreater(noresp, 0)
+        # and informs flow again
+        e.raise_event("trap=5 mid=5000 count=3")
+        wait_for(lambda: {5000, 5001, 5002} <= set(mids(e.trap_lines())), 30,
+                 interval=0.2, what="informs after the outage")
+        self.assertAlive()
+
+
+if __name__ == "__main__":
+    unittest.main()
