@@ -142,6 +142,43 @@ class TestInformReceiverAway(NotifyCase):
                  interval=0.2, what="informs after the outage")
         self.assertAlive()
 
+    def burst_while_away(self, method):
+        """A burst of 100 while the receiver is away for less than the inform timeout:
+        WINDOW informs go out, QUEUE wait, and `queueFull METHOD` decides which 4 are
+        discarded; once the receiver is back, exactly the others are acknowledged."""
+        e = self.env
+        self.trapd()
+        e.start_evtestd("trapEnable true\n" + e.trap_host(
+            extra="inform timeout 4 retries 2 queueSize %d queueFull %s" % (self.QUEUE, method)))
+        e.raise_event("trap=5 mid=1")
+        wait_for(lambda: counter(self.row(), "Sent", "sent") == 1, 20, interval=0.2, what="one inform")
+        e.stop("snmptrapd")
+        e.raise_event("trap=5 mid=1000 count=100")
+        r = wait_for(lambda: (lambda r: r if counter(r, "Queued", "queued") == self.QUEUE else None)(
+            self.row()), 3, interval=0.1, what="the queue full")
+        self.assertEqual((counter(r, "InFlight", "in_flight"),
+                          counter(r, "QueueFullDiscards", "queue_full_discards")),
+                         (self.WINDOW, 100 - self.WINDOW - self.QUEUE), r)
+        self.trapd()
+        r = wait_for(lambda: (lambda r: r if counter(r, "Sent", "sent") + discards(r) == 101 and
+                              counter(r, "Queued", "queued") + counter(r, "InFlight", "in_flight") == 0
+                              else None)(self.row()), 40, interval=0.3, what="the burst settled")
+        self.assertEqual(discards(r), 100 - self.WINDOW - self.QUEUE, r)
+        got = collections.Counter(mids(e.trap_lines()))
+        self.assertEqual([m for m, n in got.items() if n != 1], [], "delivered more than once")
+        return set(got) - {1}
+
+    def test_burst_drop_last_in(self):
+        got = self.burst_while_away("dropLastIn")
+        # the newest, arriving at a full queue, were discarded
+        self.assertEqual(got, set(range(1000, 1000 + self.WINDOW + self.QUEUE)))
+
+    def test_burst_drop_first_in(self):
+        got = self.burst_while_away("dropFirstIn")
+        # the oldest waiting (after the WINDOW sent) made room for the newest
+        self.assertEqual(got, set(range(1000, 1000 + self.WINDOW)) |
+                         set(range(1100 - self.QUEUE, 1100)))
+
 
 if __name__ == "__main__":
     unittest.main()
