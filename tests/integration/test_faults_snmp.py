@@ -14,7 +14,7 @@ import signal
 import time
 import unittest
 
-from pmtest import OID_SYSUPTIME, OID_TRAPENABLE, wait_for
+from pmtest import OID_SYSUPTIME, OID_TRAPENABLE, read_text, wait_for
 from test_informs import counter
 from test_notify import NotifyCase, mids
 
@@ -43,7 +43,7 @@ class TestMasterKilledUnderLoad(NotifyCase):
         e.start_evtestd("trapEnable true\n" + e.trap_host(), ping=PING)
         e.wait_registered()
         # background load for the whole test: 15 notifications a second
-        e.raise_event("trap=5 mid=100000 count=450 rate=15")
+        e.raise_event("trap=5 mid=100000 count=600 rate=15")
         took, mid = [], 1
         for i in range(RESTARTS):
             e.stop("snmpd", signal.SIGKILL)
@@ -51,9 +51,17 @@ class TestMasterKilledUnderLoad(NotifyCase):
             e.raise_event("trap=5 mid=%d count=20" % mid)
             mid += 20
             wait_for(lambda: not self.registered(), 5, what="the master to be gone")
+            # away for 0 to 4.5 s: reconnect attempts fail meanwhile, one or several
+            away = time.monotonic() + (i % 4) * 1.5
+            wait_for(lambda: time.monotonic() >= away, 10, what="the master's absence")
             e.start_snmpd(wait=False)
-            wait_for(lambda: "Timeticks" in e.snmpget_v3(OID_SYSUPTIME, timeout=0.2).stdout, 20,
-                     interval=0.02, what="snmpd back (restart %d)" % (i + 1))
+            try:
+                wait_for(lambda: "Timeticks" in e.snmpget_v3(OID_SYSUPTIME, timeout=0.2).stdout, 20,
+                         interval=0.02, what="snmpd back (restart %d)" % (i + 1))
+            except AssertionError as x:
+                raise AssertionError("%s; snmpd %s; its log:\n%s\n%s" % (
+                    x, "runs" if e.daemons["snmpd"].alive() else "exited",
+                    read_text(e.path("logs", "snmpd.log"))[-3000:], e.read_log("snmpd")[-2000:]))
             t0 = time.monotonic()
             wait_for(self.registered, PING + 10, interval=0.02,
                      what="registration after restart %d" % (i + 1))
@@ -66,8 +74,8 @@ class TestMasterKilledUnderLoad(NotifyCase):
         log = lambda: e.read_log("pmirrord")
         wait_for(lambda: log().count("evtest: raised") == RESTARTS + 1, 90, interval=0.5,
                  what="pm_evtestd to finish the load")
-        self.assertIn("evtest: raised 450 event(s), 0 dropped", log())
-        want = set(range(1, mid)) | set(range(100000, 100450))
+        self.assertIn("evtest: raised 600 event(s), 0 dropped", log())
+        want = set(range(1, mid)) | set(range(100000, 100600))
         wait_for(lambda: set(mids(e.trap_lines())) >= want, 30, interval=0.5,
                  what="every notification at snmptrapd")
         got = collections.Counter(mids(e.trap_lines()))
