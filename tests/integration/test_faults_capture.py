@@ -21,7 +21,7 @@ import test_mirror_path as mp
 import test_procmodel as pm
 from pmtest import wait_for
 from test_mirror_path import MirrorPathCase, UnreachableCase
-from test_radius_sessions import ALICE, HANK, RadiusCase, vsas
+from test_radius_sessions import ALICE, ANALYZER, HANK, JACK, JM1, RadiusCase, vsas
 
 DHCP_SERVER, ROGUE, GIADDR = "198.18.1.2", "198.18.1.66", "198.18.100.1"
 PER_KIND = 2200          # 9 kinds: 19,800 datagrams
@@ -219,7 +219,7 @@ class TestFlood(RadiusCase):
 
 
 class TestChildrenKilled(RadiusCase):
-    users = (dict(HANK, vsas=vsas(HANK)),)
+    users = (dict(HANK, vsas=vsas(HANK)), JACK)
 
     def resumed(self, h, tag):
         n = [0]
@@ -276,6 +276,34 @@ class TestChildrenKilled(RadiusCase):
         self.wait_note("SessionEnd", mid)
         self.assertEqual(self.kinds(mid), ["SessionStart", "SessionEnd"])
         self.assertAlive()
+
+    def test_cli_target_after_a_capture_restart_comes_back_with_its_next_accounting(self):
+        """A CLI rule's target: the agent keeps no intercept for it (docs/sessions.md,
+        "Restart"); the new capture process knows the session again from its next
+        Interim-Update (a target first seen mid-life) and mirrors it again."""
+        e, j, mid = self.env, JACK, JACK["mid"]
+        r = e.ctl("mirror", "username", j["user"], "analyzer", "%s:%d" % (ANALYZER, JM1), "id", str(mid),
+                  secret=pm.pmtest.MIRROR_SECRET)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.login(j)
+        start = self.wait_note("SessionStart", mid)
+        sid = int(start["SessionIdentifier"].split()[-1])
+        self.traffic(j, "first")
+        self.wait_mirrored(j, "first", mid, sid)
+        self.restart_capture()
+        before = self.src_lo().get("packets", 0)
+        self.traffic(j, "gap")
+        self.captured_since(before, 6)
+        gap = len(self.jm.marked(b"gap-"))
+        print("CLI target after a capture restart: %d of 6 datagrams mirrored before the next "
+              "Interim-Update" % gap)
+        r = rp.acct(self.ns, "Interim-Update", j["user"], j["asid"], [("Framed-IP-Address", j["ip"])])
+        rp.assert_ok(self, r, "Interim-Update")
+        act = self.wait_note("InterfaceSessionActivated", mid)
+        sid2 = int(act["SessionIdentifier"].split()[-1])
+        self.traffic(j, "back")
+        self.wait_mirrored(j, "back", mid, sid2)
+        self.assertEqual(self.kinds(mid), ["SessionStart", "InterfaceSessionActivated"])
 
 
 class TestCaptureInterfaceRecreated(MirrorPathCase):
