@@ -9,8 +9,10 @@ queue (queueSize, queueFull) and its timeout/retries say, and every loss is coun
 (docs/mirror-mib.md, section 3.2).
 """
 import collections
+import random
 import re
 import signal
+import socket
 import time
 import unittest
 
@@ -32,12 +34,32 @@ def discards(row):
     return sum(int(v) for k, v in row.items() if k.endswith("_discards"))
 
 
+def port_outside_ephemeral_range():
+    """A free UDP port on 127.0.0.1 below the kernel's ephemeral range: while snmpd is away,
+    no other test's socket bound to port 0 can take the port it comes back to."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    rnd = random.Random()
+    for _ in range(200):
+        port = rnd.randrange(10000, max(10001, low))
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise AssertionError("no free UDP port below %d" % low)
+
+
 class TestMasterKilledUnderLoad(NotifyCase):
     def registered(self):
         return "INTEGER" in self.env.snmpget_v3(OID_TRAPENABLE, timeout=0.3).stdout
 
     def test_master_killed_ten_times_no_notification_lost(self):
         e = self.env
+        e.snmp_port = port_outside_ephemeral_range()
         e.start_snmpd()
         self.trapd()
         e.start_evtestd("trapEnable true\n" + e.trap_host(), ping=PING)
