@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "cap_proc_priv.h"
+#include "pmirrord/ip_reasm.h"
 #include "pmirrord/log.h"
 
 /* A burst (a producer call raising thousands, a login storm in a pcap file)
@@ -270,6 +271,19 @@ static void proc_stats(struct cap_proc *p, struct ipc_stats *o)
     counter(o, "dhcp", p->dhcp);
     counter(o, "reasm", p->reasm_completed);
     counter(o, "reasm_dropped", p->reasm_dropped);
+    /* what the table did with the fragments: a fragment flood ends in evictions
+     * and timeouts, which reasm_add() does not return (docs/decoding.md) */
+    struct reasm_stats rs;
+    memset(&rs, 0, sizeof(rs));
+    if (p->reasm != NULL)
+        reasm_stats(p->reasm, &rs);
+    counter(o, "reasm_fragments", rs.fragments);
+    counter(o, "reasm_duplicates", rs.duplicates);
+    counter(o, "reasm_overlaps", rs.overlaps);
+    counter(o, "reasm_dead", rs.dead);
+    counter(o, "reasm_timeouts", rs.timeouts);
+    counter(o, "reasm_evictions", rs.evictions);
+    counter(o, "reasm_in_progress", rs.in_progress);
     counter(o, "chan_tx_drops", full);
     counter(o, "chan_backlog", cs.backlog_bytes);
     counter(o, "chan_backlog_peak", cs.backlog_peak);

@@ -24,7 +24,7 @@ from test_mirror_path import MirrorPathCase, UnreachableCase
 from test_radius_sessions import ALICE, ANALYZER, HANK, JACK, JM1, RadiusCase, vsas
 
 DHCP_SERVER, ROGUE, GIADDR = "198.18.1.2", "198.18.1.66", "198.18.100.1"
-PER_KIND = 2200          # 9 kinds: 19,800 datagrams
+PER_KIND = 1800          # 11 kinds: 19,800 datagrams, 23,400 frames
 # datagrams a second, paced so that the capture ring keeps up (PM_FLOOD_RATE: unpaced runs)
 RATE = int(os.environ.get("PM_FLOOD_RATE", "4000"))
 
@@ -65,6 +65,26 @@ def send(src, sport, dst, dport, data):
         except ConnectionRefusedError:   # an ICMP port unreachable of an earlier datagram
             continue
 
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)   # IP_HDRINCL
+
+def csum(b):
+    b += bytes(len(b) % 2)
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while t >> 16:
+        t = (t & 0xffff) + (t >> 16)
+    return ~t & 0xffff
+
+# A UDP datagram (checksum 0: none, RFC 768) as IPv4 fragments at offset cut (a multiple
+# of 8); without the last one when last is false.
+def fragments(src, dst, ident, sport, dport, payload, cut, last=True):
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    out = []
+    for off, chunk, more in ((0, udp[:cut], 1), (cut, udp[cut:], 0))[:2 if last else 1]:
+        h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(chunk), ident, (more << 13) | (off // 8),
+                        64, 17, 0, socket.inet_aton(src), socket.inet_aton(dst))
+        out.append(h[:10] + struct.pack("!H", csum(h)) + h[12:] + chunk)
+    return out
+
 def bootp(op, msgtype, yiaddr, opts=b"", giaddr="0.0.0.0"):
     b = bytes([op, 1, 6, 1]) + os.urandom(4) + bytes(4) + bytes(4) + socket.inet_aton(yiaddr)
     b += bytes(4) + socket.inet_aton(giaddr) + bytes.fromhex("020000000001") + bytes(10)
@@ -102,6 +122,13 @@ kinds = [
     # from its duplicate cache, so each answered copy after the first completes a
     # recorded exchange again (docs/radius.md, "Freshness")
     ("radius_replayed_accounting", lambda i: (NAS, 40005, SERVER, 21813, acct_replay)),
+    # IPv4 fragments: a first fragment whose datagram never completes (the table evicts
+    # or times it out), and a bad-authenticator Accounting-Request in two fragments
+    ("fragment_incomplete", lambda i: fragments(NAS, SERVER, 0x4000 + i % 0x4000, 40006, 21813,
+                                                acct_body(i) * 4, 64, last=False)),
+    ("fragmented_bad_authenticator", lambda i: fragments(NAS, SERVER, 0x8000 + i % 0x4000, 40007,
+                                                         21813, rad(4, i, os.urandom(16),
+                                                                    acct_body(i)), 32)),
     # DHCP: a BOOTREQUEST cut short in its fixed header
     ("dhcp_malformed", lambda i: (ROGUE, 68, DHCP_SERVER, 67, bootp(1, 3, "0.0.0.0")[:100])),
     # DHCP: the options run past the end of the message (an option length too long)
@@ -111,16 +138,24 @@ kinds = [
     ("dhcp_forged_ack", lambda i: (ROGUE, 67, GIADDR, 67,
                                    bootp(2, 5, "198.18.200.%d" % (i % 250 + 1), opt82, GIADDR))),
 ]
-t0, sent = time.monotonic(), 0
+t0, sent, frames = time.monotonic(), 0, 0
 for i in range(n):
     for name, make in kinds:
-        send(*make(i))
+        what = make(i)
+        if isinstance(what, list):
+            for pkt in what:
+                raw.sendto(pkt, (SERVER, 0))
+                frames += 1
+        else:
+            send(*what)
+            frames += 1
         sent += 1
         ahead = sent / rate - (time.monotonic() - t0)
         if ahead > 0:
             time.sleep(ahead)
 for name, _ in kinds:
     print("sent", name, n, flush=True)
+print("frames", frames, flush=True)
 # the answers FreeRADIUS sent to the replayed Accounting-Request
 s, answers, deadline = socks[(NAS, 40005)], 0, time.monotonic() + 3
 s.settimeout(0.5)
@@ -151,6 +186,7 @@ class TestFlood(RadiusCase):
         mid = a["mid"]
         tree0 = pm.tree(self.tree["monitor"])
         lo0, rad0, dh0 = self.src_lo(), self.counters("radius"), self.counters("dhcp")
+        cap0 = self.counters("capture")
         script = e.path("flood.py")
         with open(script, "w") as f:
             f.write(FLOOD)
@@ -170,27 +206,37 @@ class TestFlood(RadiusCase):
         self.wait_note("SessionEnd", mid, timeout=30)
         self.assertEqual(flood.wait(120), 0, e.read_log("flood"))
         out = e.read_log("flood")
-        self.assertEqual(out.count("sent "), 9, out)
+        self.assertEqual(out.count("sent "), 11, out)
+        frames = int(re.search(r"frames (\d+)", out).group(1))
         answered = int(re.search(r"answered radius_replayed_accounting (\d+)", out).group(1))
         self.assertGreater(answered, 1, out)
         # everything the capture saw is counted: the source's packet count settles
-        settled = lambda: (lambda c: c if c.get("packets", 0) >= lo0.get("packets", 0) + 9 * PER_KIND
+        settled = lambda: (lambda c: c if c.get("packets", 0) >= lo0.get("packets", 0) + frames
                            else None)(self.src_lo())
         wait_for(settled, 30, interval=0.5, what="the flood counted on lo")
         prev = [None]
 
         def stable():
-            c = (self.src_lo().get("packets"), self.counters("radius"), self.counters("dhcp"))
+            c = (self.src_lo().get("packets"), self.counters("radius"), self.counters("dhcp"),
+                 self.counters("capture").get("reasm_in_progress"))
             same = c == prev[0]
             prev[0] = c
             return same
         wait_for(stable, 20, interval=1.2, what="the counters to settle")
+        # incomplete datagrams expire 10 s after their first fragment
+        wait_for(lambda: self.counters("capture").get("reasm_in_progress") == 0, 30, interval=0.5,
+                 what="the fragment table to empty")
         lo, rad, dh = self.src_lo(), self.counters("radius"), self.counters("dhcp")
+        cap = self.counters("capture")
         drops = sum(lo.get(k, 0) - lo0.get(k, 0) for k in ("kernel_drops", "if_drops", "ring_drops"))
         d = lambda now, was, k: now.get(k, 0) - was.get(k, 0)
         got = {
             "radius malformed": (d(rad, rad0, "malformed"), PER_KIND),
-            "radius auth_failed": (d(rad, rad0, "auth_failed"), 2 * PER_KIND),
+            "radius auth_failed": (d(rad, rad0, "auth_failed"), 3 * PER_KIND),
+            "fragments reassembled": (d(cap, cap0, "reasm"), PER_KIND),
+            # in-progress datagrams are evicted by newer ones or expire (10 s)
+            "fragments evicted or timed out": (d(cap, cap0, "reasm_evictions") +
+                                               d(cap, cap0, "reasm_timeouts"), PER_KIND),
             "radius not_peer": (d(rad, rad0, "not_peer"), PER_KIND),
             # a copy sent before the previous copy's answer was seen is a retransmission of
             # the waiting request: its answer then finds no request (unpaired)
@@ -200,7 +246,7 @@ class TestFlood(RadiusCase):
             "dhcp untrusted": (d(dh, dh0, "untrusted"), PER_KIND),
         }
         print("flood: %d datagrams, %d dropped by the kernel/ring; counted %s" %
-              (9 * PER_KIND, drops, dict({k: v[0] for k, v in got.items()},
+              (11 * PER_KIND, drops, dict({k: v[0] for k, v in got.items()},
                                        unpaired=d(rad, rad0, "unpaired"))))
         for k, (n, want) in got.items():
             self.assertLessEqual(n, want, k)
