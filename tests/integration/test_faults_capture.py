@@ -263,6 +263,34 @@ class TestFlood(RadiusCase):
         self.wait_mirrored(a, "after-flood", mid, a["sid"])
         self.assertAlive()
 
+    def test_capture_killed_during_the_flood_comes_back_with_the_intercept(self):
+        """SIGKILL to the capture process in the middle of the flood: the new one starts
+        under load, gets the RADIUS-provisioned intercept back from the agent and mirrors;
+        the agent is not restarted and keeps serving."""
+        e, a = self.env, ALICE
+        mid = a["mid"]
+        self.login(a)
+        self.wait_note("SessionStart", mid, timeout=30)
+        script = e.path("flood.py")
+        with open(script, "w") as f:
+            f.write(FLOOD)
+        flood = self.ns.popen([rp.PY, script, "1000", str(RATE // 2), DHCP_SERVER, ROGUE, GIADDR],
+                              e.path("logs", "flood.out"))
+        self.addCleanup(lambda: flood.poll() is None and rp.stop_pid(flood))
+        wait_for(lambda: self.counters("radius").get("auth_failed", 0) > 500, 20, interval=0.2,
+                 what="the flood under way")
+        agent = self.tree["agent"]
+        self.restart_capture()
+        self.assertIsNone(flood.poll(), "the flood ended before the new capture process ran")
+        self.traffic(a, "after-kill")
+        self.wait_mirrored(a, "after-kill", mid, a["sid"])
+        self.assertEqual(self.tree["agent"], agent)
+        self.assertEqual(flood.wait(120), 0, e.read_log("flood"))
+        self.stop(a)
+        self.wait_note("SessionEnd", mid, timeout=30)
+        self.assertEqual(self.kinds(mid), ["SessionStart", "SessionEnd"])
+        self.assertAlive()
+
 
 class TestChildrenKilled(RadiusCase):
     users = (dict(HANK, vsas=vsas(HANK)), JACK)
