@@ -1,13 +1,15 @@
 """Faults on the capture side, with real peers: a flood of malformed, forged and
 replayed RADIUS and DHCP while a subscriber logs in and out; each child killed in
-turn while a RADIUS-provisioned intercept is up.
+turn while a RADIUS-provisioned intercept is up; the captured interface deleted and
+created again; the analyzer away and back.
 
-The world is test_radius_sessions.RadiusCase's: a network namespace of the test's
+The first two use test_radius_sessions.RadiusCase's world: a network namespace of the test's
 own (radpeer.Netns), FreeRADIUS on 127.0.0.1:21812/21813, the NAS's CoA server on
 127.0.0.2:3799, analyzers on 127.0.0.3, snmptrapd, and pmirrord with `capture lo`.
 Counters are `show mirror statistics` (docs/radius.md, "Counters"; docs/dhcp.md);
 what the kernel dropped is read from the source's kernel_drops, if_drops and
-ring_drops, and every count is asserted within those drops.
+ring_drops, and every count is asserted within those drops.  The last two use
+test_mirror_path's world of three namespaces joined by veths (MirrorPathCase).
 """
 import os
 import re
@@ -228,7 +230,8 @@ class TestFlood(RadiusCase):
                  what="the fragment table to empty")
         lo, rad, dh = self.src_lo(), self.counters("radius"), self.counters("dhcp")
         cap = self.counters("capture")
-        drops = sum(lo.get(k, 0) - lo0.get(k, 0) for k in ("kernel_drops", "if_drops", "ring_drops"))
+        drops = sum(lo.get(k, 0) - lo0.get(k, 0)
+                    for k in ("kernel_drops", "if_drops", "ring_drops"))
         d = lambda now, was, k: now.get(k, 0) - was.get(k, 0)
         got = {
             "radius malformed": (d(rad, rad0, "malformed"), PER_KIND),
@@ -250,7 +253,8 @@ class TestFlood(RadiusCase):
                                        unpaired=d(rad, rad0, "unpaired"))))
         for k, (n, want) in got.items():
             self.assertLessEqual(n, want, k)
-            self.assertGreaterEqual(n, want - drops, "%s: %d of %d with %d dropped" % (k, n, want, drops))
+            self.assertGreaterEqual(n, want - drops,
+                                    "%s: %d of %d with %d dropped" % (k, n, want, drops))
         self.assertEqual(d(dh, dh0, "acks"), 0, "a forged DHCPACK made a binding")
         self.assertEqual(d(rad, rad0, "msgauth_missing"), 0)
         # no crash: the same three processes, serving
@@ -333,8 +337,8 @@ class TestChildrenKilled(RadiusCase):
             t0 = time.monotonic()
             self.restart_capture()
             took = time.monotonic() - t0
-            line = wait_for(lambda: re.search(r"capture process killed by SIGKILL; starting it again in "
-                                              r"(\d+) ms", e.read_log("pmirrord")[offset:]), 10,
+            said = re.compile(r"capture process killed by SIGKILL; starting it again in (\d+) ms")
+            line = wait_for(lambda: said.search(e.read_log("pmirrord")[offset:]), 10,
                             what="the monitor's log of kill %d" % k)
             print("capture restart %d: backoff %s ms, new process up after %.2f s" %
                   (k, line.group(1), took))
@@ -343,8 +347,8 @@ class TestChildrenKilled(RadiusCase):
             self.assertNotEqual(self.tree["capture"], old)
             self.resumed(h, "capture-gone%d-" % k)
         j = pm.mirror_stats(e)
-        self.assertEqual((j["by_process"]["agent"]["restarts"], j["by_process"]["capture"]["restarts"]),
-                         (1, 2))
+        restarts = {m: j["by_process"][m]["restarts"] for m in ("agent", "capture")}
+        self.assertEqual(restarts, {"agent": 1, "capture": 2})
         # notifications flow again: the session's end is seen once, with no second start
         self.stop(h)
         self.wait_note("SessionEnd", mid)
@@ -356,8 +360,8 @@ class TestChildrenKilled(RadiusCase):
         "Restart"); the new capture process knows the session again from its next
         Interim-Update (a target first seen mid-life) and mirrors it again."""
         e, j, mid = self.env, JACK, JACK["mid"]
-        r = e.ctl("mirror", "username", j["user"], "analyzer", "%s:%d" % (ANALYZER, JM1), "id", str(mid),
-                  secret=pm.pmtest.MIRROR_SECRET)
+        r = e.ctl("mirror", "username", j["user"], "analyzer", "%s:%d" % (ANALYZER, JM1),
+                  "id", str(mid), secret=pm.pmtest.MIRROR_SECRET)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.login(j)
         start = self.wait_note("SessionStart", mid)
@@ -371,7 +375,8 @@ class TestChildrenKilled(RadiusCase):
         gap = len(self.jm.marked(b"gap-"))
         print("CLI target after a capture restart: %d of 6 datagrams mirrored before the next "
               "Interim-Update" % gap)
-        r = rp.acct(self.ns, "Interim-Update", j["user"], j["asid"], [("Framed-IP-Address", j["ip"])])
+        r = rp.acct(self.ns, "Interim-Update", j["user"], j["asid"],
+                    [("Framed-IP-Address", j["ip"])])
         rp.assert_ok(self, r, "Interim-Update")
         act = self.wait_note("InterfaceSessionActivated", mid)
         sid2 = int(act["SessionIdentifier"].split()[-1])
@@ -387,7 +392,8 @@ class TestCaptureInterfaceRecreated(MirrorPathCase):
         """The subscribers' link (s0 in S, b0 in B: the captured interface), its addresses
         and static neighbours, as MirrorPathCase.setUp makes it."""
         S, B = self.ns["S"], self.ns["B"]
-        mp.run("ip", "link", "add", "s0", "netns", S, "type", "veth", "peer", "name", "b0", "netns", B)
+        mp.run("ip", "link", "add", "s0", "netns", S, "type", "veth",
+               "peer", "name", "b0", "netns", B)
         for ns, dev, addrs in ((S, "s0", [a + "/24" for a in mp.SUBS.values()]),
                                (B, "b0", [mp.PEER + "/24"])):
             for a in addrs:
@@ -396,7 +402,8 @@ class TestCaptureInterfaceRecreated(MirrorPathCase):
         for ns, dev in ((S, "s0"), (B, "b0")):
             self.mac[dev] = mp.run("ip", "-n", ns, "-o", "link", "show", dev).split(
                 "link/ether ")[1].split()[0]
-        for ns, dev, addrs, peer in ((S, "s0", [mp.PEER], "b0"), (B, "b0", list(mp.SUBS.values()), "s0")):
+        for ns, dev, addrs, peer in ((S, "s0", [mp.PEER], "b0"),
+                                     (B, "b0", list(mp.SUBS.values()), "s0")):
             for a in addrs:
                 mp.run("ip", "-n", ns, "neigh", "replace", a, "lladdr", self.mac[peer], "dev", dev,
                        "nud", "permanent")

@@ -29,6 +29,12 @@ def raised_total(log):
     return sum(int(m.group(1)) for m in re.finditer(r"evtest: raised (\d+) event\(s\)", log))
 
 
+def num(row, name):
+    """A counter of a host row of `show snmp trap` by its heading (QueueFullDiscards) or
+    its JSON key (queue_full_discards)."""
+    return counter(row, name, re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower())
+
+
 def discards(row):
     """Every discard counter of a host row of `show snmp trap` (snake_case keys)."""
     return sum(int(v) for k, v in row.items() if k.endswith("_discards"))
@@ -104,9 +110,8 @@ class TestMasterKilledUnderLoad(NotifyCase):
         self.assertEqual(set(got), want)
         self.assertEqual([m for m, n in got.items() if n != 1], [], "delivered more than once")
         row = e.ctl_json("show", "snmp", "trap")["counters"][0]
-        self.assertEqual(counter(row, "Sent", "sent"), len(want))
-        for c in ("QueueFullDiscards", "NoResponseDiscards", "BadEncodingDiscards"):
-            self.assertEqual(counter(row, c, re.sub(r"(?<!^)([A-Z])", r"_\1", c).lower()), 0, c)
+        self.assertEqual(num(row, "Sent"), len(want))
+        self.assertEqual(discards(row), 0, row)
         self.assertAlive()
 
 
@@ -117,14 +122,18 @@ class TestInformReceiverAway(NotifyCase):
     def row(self):
         return self.env.ctl_json("show", "snmp", "trap")["counters"][0]
 
+    def row_when(self, pred, timeout, what, interval=0.1):
+        """The host's counter row once pred(row) holds."""
+        return wait_for(lambda: (lambda r: r if pred(r) else None)(self.row()), timeout,
+                        interval=interval, what=what)
+
     def test_receiver_down_60s_each_event_delivered_or_counted(self):
         e = self.env
         self.trapd()
         e.start_evtestd("trapEnable true\n" + e.trap_host(
             extra="inform timeout 5 retries 0 queueSize %d queueFull dropLastIn" % self.QUEUE))
         e.raise_event("trap=5 mid=1 count=5")
-        wait_for(lambda: counter(self.row(), "Sent", "sent") == 5, 20, interval=0.2,
-                 what="five informs acknowledged")
+        self.row_when(lambda r: num(r, "Sent") == 5, 20, "five informs acknowledged")
         e.stop("snmptrapd")
         down = time.monotonic()
         # a burst larger than what the host holds: WINDOW informs awaiting their
@@ -132,12 +141,9 @@ class TestInformReceiverAway(NotifyCase):
         e.raise_event("trap=5 mid=1000 count=100")
         wait_for(lambda: raised_total(e.read_log("pmirrord")) == 105, 10, interval=0.1,
                  what="the burst raised")
-        r = wait_for(lambda: (lambda r: r if counter(r, "Queued", "queued") +
-                              counter(r, "InFlight", "in_flight") +
-                              counter(r, "QueueFullDiscards", "queue_full_discards") == 100 else None)(
-                                  self.row()), 4, interval=0.1, what="the burst queued or discarded")
-        self.assertEqual((counter(r, "InFlight", "in_flight"), counter(r, "Queued", "queued"),
-                          counter(r, "QueueFullDiscards", "queue_full_discards")),
+        r = self.row_when(lambda r: num(r, "Queued") + num(r, "InFlight") +
+                          num(r, "QueueFullDiscards") == 100, 4, "the burst queued or discarded")
+        self.assertEqual((num(r, "InFlight"), num(r, "Queued"), num(r, "QueueFullDiscards")),
                          (self.WINDOW, self.QUEUE, 100 - self.WINDOW - self.QUEUE), r)
         # then a steady trickle for the rest of the minute
         e.raise_event("trap=5 mid=2000 count=55 rate=1")
@@ -146,26 +152,21 @@ class TestInformReceiverAway(NotifyCase):
         raised = 5 + 100 + 55
         wait_for(lambda: raised_total(e.read_log("pmirrord")) == raised, 30, interval=0.5,
                  what="pm_evtestd to finish")
-
-        def settled():
-            r = self.row()
-            done = counter(r, "Sent", "sent") + discards(r)
-            return r if done == raised and counter(r, "Queued", "queued") == 0 and \
-                counter(r, "InFlight", "in_flight") == 0 else None
-        r = wait_for(settled, 60, interval=0.5, what="every inform acknowledged or discarded")
-        sent = counter(r, "Sent", "sent")
-        full = counter(r, "QueueFullDiscards", "queue_full_discards")
-        noresp = counter(r, "NoResponseDiscards", "no_response_discards")
+        r = self.row_when(lambda r: num(r, "Sent") + discards(r) == raised and
+                          num(r, "Queued") + num(r, "InFlight") == 0, 60,
+                          "every inform acknowledged or discarded", interval=0.5)
+        sent = num(r, "Sent")
         print("inform receiver away 60 s: raised %d, sent %d, discards %s" %
               (raised, sent, {k: v for k, v in r.items() if k.endswith("_discards")}))
-        self.assertEqual(counter(r, "BadEncodingDiscards", "bad_encoding_discards"), 0)
+        self.assertEqual(num(r, "BadEncodingDiscards"), 0)
         got = collections.Counter(mids(e.trap_lines()))
         self.assertEqual([m for m, n in got.items() if n != 1], [], "delivered more than once")
         self.assertEqual(len(got), sent, "acknowledged informs and snmptrapd's lines differ")
-        self.assertGreaterEqual(full, 100 - self.WINDOW - self.QUEUE)
+        self.assertGreaterEqual(num(r, "QueueFullDiscards"), 100 - self.WINDOW - self.QUEUE)
         # every acknowledged inform is an event raised; what was not acknowledged is counted
-        self.assertLessEqual(set(got), set(range(1, 6)) | set(range(1000, 1100)) | set(range(2000, 2055)))
-        self.assertGreater(noresp, 0)
+        raised_ids = set(range(1, 6)) | set(range(1000, 1100)) | set(range(2000, 2055))
+        self.assertLessEqual(set(got), raised_ids)
+        self.assertGreater(num(r, "NoResponseDiscards"), 0)
         # and informs flow again
         e.raise_event("trap=5 mid=5000 count=3")
         wait_for(lambda: {5000, 5001, 5002} <= set(mids(e.trap_lines())), 30,
@@ -181,18 +182,16 @@ class TestInformReceiverAway(NotifyCase):
         e.start_evtestd("trapEnable true\n" + e.trap_host(
             extra="inform timeout 4 retries 2 queueSize %d queueFull %s" % (self.QUEUE, method)))
         e.raise_event("trap=5 mid=1")
-        wait_for(lambda: counter(self.row(), "Sent", "sent") == 1, 20, interval=0.2, what="one inform")
+        self.row_when(lambda r: num(r, "Sent") == 1, 20, "one inform")
         e.stop("snmptrapd")
         e.raise_event("trap=5 mid=1000 count=100")
-        r = wait_for(lambda: (lambda r: r if counter(r, "Queued", "queued") == self.QUEUE else None)(
-            self.row()), 3, interval=0.1, what="the queue full")
-        self.assertEqual((counter(r, "InFlight", "in_flight"),
-                          counter(r, "QueueFullDiscards", "queue_full_discards")),
+        r = self.row_when(lambda r: num(r, "Queued") == self.QUEUE, 3, "the queue full")
+        self.assertEqual((num(r, "InFlight"), num(r, "QueueFullDiscards")),
                          (self.WINDOW, 100 - self.WINDOW - self.QUEUE), r)
         self.trapd()
-        r = wait_for(lambda: (lambda r: r if counter(r, "Sent", "sent") + discards(r) == 101 and
-                              counter(r, "Queued", "queued") + counter(r, "InFlight", "in_flight") == 0
-                              else None)(self.row()), 40, interval=0.3, what="the burst settled")
+        r = self.row_when(lambda r: num(r, "Sent") + discards(r) == 101 and
+                          num(r, "Queued") + num(r, "InFlight") == 0, 40, "the burst settled",
+                          interval=0.3)
         self.assertEqual(discards(r), 100 - self.WINDOW - self.QUEUE, r)
         got = collections.Counter(mids(e.trap_lines()))
         self.assertEqual([m for m, n in got.items() if n != 1], [], "delivered more than once")
@@ -208,7 +207,6 @@ class TestInformReceiverAway(NotifyCase):
         # the oldest waiting (after the WINDOW sent) made room for the newest
         self.assertEqual(got, set(range(1000, 1000 + self.WINDOW)) |
                          set(range(1100 - self.QUEUE, 1100)))
-
 
 if __name__ == "__main__":
     unittest.main()
