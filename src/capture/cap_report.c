@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "cap_proc_priv.h"
+#include "pmirrord/ip_reasm.h"
 #include "pmirrord/log.h"
 
 /* A burst (a producer call raising thousands, a login storm in a pcap file)
@@ -270,6 +271,19 @@ static void proc_stats(struct cap_proc *p, struct ipc_stats *o)
     cp_stats_add(o, "dhcp", p->dhcp);
     cp_stats_add(o, "reasm", p->reasm_completed);
     cp_stats_add(o, "reasm_dropped", p->reasm_dropped);
+    /* what the table did with the fragments: a fragment flood ends in evictions
+     * and timeouts, which reasm_add() does not return (docs/decoding.md) */
+    struct reasm_stats rs;
+    memset(&rs, 0, sizeof(rs));
+    if (p->reasm != NULL)
+        reasm_stats(p->reasm, &rs);
+    cp_stats_add(o, "reasm_fragments", rs.fragments);
+    cp_stats_add(o, "reasm_duplicates", rs.duplicates);
+    cp_stats_add(o, "reasm_overlaps", rs.overlaps);
+    cp_stats_add(o, "reasm_dead", rs.dead);
+    cp_stats_add(o, "reasm_timeouts", rs.timeouts);
+    cp_stats_add(o, "reasm_evictions", rs.evictions);
+    cp_stats_add(o, "reasm_in_progress", rs.in_progress);
     cp_stats_add(o, "chan_tx_drops", full);
     cp_stats_add(o, "chan_backlog", cs.backlog_bytes);
     cp_stats_add(o, "chan_backlog_peak", cs.backlog_peak);
