@@ -255,6 +255,8 @@ mirrorSecret {secret_hash()}
     # -- Net-SNMP command line tools ------------------------------------------
     def _tool(self, argv, timeout=1.0, retries=0):
         full = [argv[0], "-t", str(timeout), "-r", str(retries), "-On", *argv[1:]]
+        if self.netns:   # the tools ask the daemons where they run
+            full = ["ip", "netns", "exec", self.netns, *full]
         return subprocess.run(full, env=self.tool_env, capture_output=True, text=True, timeout=60)
 
     def v3_admin_args(self, level="authPriv"):
