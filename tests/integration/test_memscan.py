@@ -262,6 +262,58 @@ class TestMemoryScanPlain(TestMemoryScan):
             self.assertIn(b"GLIBC_TUNABLES=glibc.malloc.tcache_count=0", env, p)
 
 
+class TestCapturePathAllocations(MemscanCase):
+    """M_PERTURB and the tcache turned off make free() and malloc() slower; the
+    capture path pays nothing for them only if it does not allocate per packet.
+    gdb counts malloc/calloc/realloc/free in the capture process (the shipped
+    build's allocator is glibc's; breakpoints on its entry points) while 2000
+    datagrams of the target are mirrored."""
+
+    def setUp(self):
+        plain = os.path.join(os.environ.get("PM_PLAIN_BUILD_DIR", pmtest.BUILD), "pmirrord")
+        saved = pmtest.PMIRRORD
+        pmtest.PMIRRORD = plain
+        self.addCleanup(setattr, pmtest, "PMIRRORD", saved)
+        super().setUp()
+
+    def test_no_allocation_per_mirrored_packet(self):
+        import subprocess
+        self.session(end=False)
+        cap = self.procs()["capture"]
+        fns = ("__libc_malloc", "__libc_calloc", "__libc_realloc", "__libc_free")
+        argv = ["gdb", "-p", str(cap), "-batch", "-nx"]
+        for i, fn in enumerate(fns):
+            argv += ["-ex", "break " + fn, "-ex", "ignore %d 100000000" % (i + 1)]
+        argv += ["-ex", "continue", "-ex", "info breakpoints"]
+        gdb = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            # attached once the process runs on (gdb says "Continuing." only after the
+            # breakpoints are in place); give it the time to get there
+            wait_for(lambda: pm.proc_status(cap)["State"][0] in ("S", "R") and
+                     pm.proc_status(cap).get("TracerPid", ["0"])[0] != "0", 60,
+                     what="gdb attached to the capture process")
+            before = self.src_lo().get("packets", 0)
+            n = 1000
+            self.traffic(ZQ, "bench", count=n)
+            self.captured_since(before, 2 * n)
+            wait_for(lambda: len(self.jm.marked(b"bench-", trs.JM1)) >= 2 * n, 30,
+                     what="the bench datagrams at the analyzer")
+        finally:
+            gdb.send_signal(signal.SIGINT)
+            out, _ = gdb.communicate(timeout=120)
+        hits = {fn: 0 for fn in fns}
+        for m in re.finditer(r"^(\d+)\s+breakpoint\s+keep\s+y\s.*\n\s+breakpoint already hit (\d+) time",
+                             out, re.M):
+            hits[fns[int(m.group(1)) - 1]] = int(m.group(2))
+        listed = re.findall(r"^(\d+)\s+breakpoint\s+keep\s+y", out, re.M)
+        print("capture process, %d datagrams mirrored (%d captured): %s" % (2 * n, 2 * n, hits))
+        if os.environ.get("PM_MEMSCAN_DESCRIBE"):
+            print(out[-4000:])
+        self.assertEqual(listed, ["1", "2", "3", "4"], "gdb set no breakpoints:\n" + out[-3000:])
+        self.assertLess(sum(hits.values()), n // 10,
+                        "the capture path allocates per packet: %s\n%s" % (hits, out[-3000:]))
+
+
 class TestKilledLeavesNothing(MemscanCase):
     def secrets_on_disk(self, since):
         """[(path, needle name)] of the strings in files where a dead process could
