@@ -173,6 +173,11 @@ class MemscanCase(trs.RadiusCase):
         # the mirror log holds the session (else clearing it proves nothing)
         wait_for(lambda: any(z["user"] in e or str(mid) in e for e in self.mirror_log()), 10,
                  what="the session in the mirror log")
+        # the other replies that name the subscriber, through the control socket
+        subs = self.env.ctl_json("show", "mirror", "subscribers")
+        self.assertIn(z["user"], str(subs))
+        # and a walk of the Mirror MIB through snmpd (the agent's request PDUs)
+        self.assertEqual(self.env.snmpwalk_v3(pmtest.OID_MIRROR_MIB).returncode, 0)
         if not end:
             return
         self.stop(z)
@@ -239,6 +244,12 @@ class TestMemoryScan(MemscanCase):
             _, skipped = scan_plan(pid)
             rings = [s for s in skipped if "packet" in s[1]]
             self.assertEqual(len(rings), 1 if p == "capture" else 0, "%s: %s" % (p, skipped))
+
+
+class TestMemoryScanInform(TestMemoryScan):
+    """The same with the notifications sent as informs: each PDU is kept until
+    snmptrapd's response, then freed."""
+    trap_extra = "inform timeout 1 retries 1"
 
 
 class TestMemoryScanPlain(TestMemoryScan):

@@ -83,6 +83,7 @@ class RadiusCase(PmTestCase):
     evtestd = False     # TestHarness: pm_evtestd (events from a FIFO), no RADIUS directives
     nas_nak = False     # the NAS answers every CoA and Disconnect with a NAK
     snmpd = False       # an snmpd (AgentX master) in the namespace too
+    trap_extra = ""     # more words of the trapHost line (e.g. "inform")
 
     def setUp(self):
         for exe in (rp.FREERADIUS, rp.RADCLIENT):
@@ -117,7 +118,7 @@ class RadiusCase(PmTestCase):
         self.jm = rp.JmListener(self.ns, e.dir, "%s:%d" % (ANALYZER, JM1), "%s:%d" % (ANALYZER, JM2))
         self.addCleanup(self.jm.stop)
         test_notify.NotifyCase.start_trapd_with_mibs(self, "snmptrapd", e.trap_port)
-        conf = "trapEnable true\n%s\ncapture lo\n" % e.trap_host()
+        conf = "trapEnable true\n%s\ncapture lo\n" % e.trap_host(extra=self.trap_extra)
         if self.snmpd:
             e.start_snmpd()
         if self.evtestd:
