@@ -31,7 +31,6 @@ import time
 import unittest
 
 import pmtest
-import radpeer as rp
 import test_procmodel as pm
 import test_radius_sessions as trs
 from pmtest import wait_for
@@ -118,7 +117,8 @@ def scan_process(pid, needles):
                     i = data.find(n)
                     while i >= 0:
                         ctx = bytes(data[max(0, i - 48):i + len(n) + 48])
-                        hits.append((k, a + i, "%x-%x %s" % (lo, hi, name or "[anon]"), ctx))
+                        hits.append((k, a + i, "%x-%x %s (offset 0x%x)" % (lo, hi, name or "[anon]",
+                                                                         a + i - lo), ctx))
                         i = data.find(n, i + 1)
     finally:
         os.close(fd)
