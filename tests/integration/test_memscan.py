@@ -184,6 +184,11 @@ class MemscanCase(trs.RadiusCase):
         self.wait_note("SessionEnd", mid)
         self.assertEqual(self.kinds(mid), ["SessionStart", "SessionEnd"])
 
+    def end_session(self):
+        """Accounting-Stop: SessionEnd."""
+        self.stop(ZQ)
+        self.wait_note("SessionEnd", ZQ["mid"])
+
     def clear_logs(self):
         conn = pmtest.CtlConn(self.env.path("run", "ctl.sock"))
         try:
@@ -205,8 +210,7 @@ class TestMemoryScan(MemscanCase):
             self.assertGreater(total, 1 << 20, "read too little of the %s" % p)
         self.assertTrue(any(h for h, _ in live.values()), "nothing found while the session lives: "
                         "scan broken?")
-        self.stop(ZQ)
-        self.wait_note("SessionEnd", ZQ["mid"])
+        self.end_session()
         self.clear_logs()
         # more traffic through the same paths after the end (not mirrored)
         before = self.src_lo().get("packets", 0)
@@ -250,6 +254,23 @@ class TestMemoryScanInform(TestMemoryScan):
     """The same with the notifications sent as informs: each PDU is kept until
     snmptrapd's response, then freed."""
     trap_extra = "inform timeout 1 retries 1"
+
+
+class TestMemoryScanCoaDisconnect(TestMemoryScan):
+    """The same ended by the NAS's side instead: a CoA turns the intercept off
+    (its DOWN comes from the CoA path), a Disconnect ends the session."""
+
+    def end_session(self):
+        z, mid = ZQ, ZQ["mid"]
+        off = [("Acct-Session-Id", z["asid"]), ("NAS-IP-Address", trs.NAS), ("ERX-LI-Action", "off")]
+        trs.rp.assert_ok(self, trs.rp.coa(self.ns, off), "CoA off")
+        self.wait_note("InterfaceSessionDeactivated", mid)
+        r = trs.rp.disconnect(self.ns, [("Acct-Session-Id", z["asid"]), ("NAS-IP-Address", trs.NAS)])
+        trs.rp.assert_ok(self, r, "Disconnect")
+        # the session is gone (no intercept left to announce its end): the capture
+        # process's session count (show mirror statistics, source "sessions")
+        wait_for(lambda: pm.mirror_stats(self.env)["by_source"].get("sessions", {}).get("sessions")
+                 == 0, 10, interval=0.2, what="the session to end")
 
 
 class TestMemoryScanPlain(TestMemoryScan):
