@@ -53,4 +53,32 @@ void *pm_secure_alloc(size_t len, const char *what, char *err, size_t errlen);
 /* Zeroises, unlocks and unmaps what pm_secure_alloc() returned; NULL is fine. */
 void pm_secure_free(void *p, size_t len);
 
+/*
+ * Freed heap is overwritten (docs/hygiene.md).  First thing in the entry of each
+ * of the three processes, before any allocation worth keeping:
+ * - glibc's per-thread cache (tcache) keeps freed chunks of up to 1032 bytes as
+ *   they were, and glibc's M_PERTURB does not reach them: unless GLIBC_TUNABLES
+ *   already says glibc.malloc.tcache_count=0, this adds it to the environment and
+ *   executes /proc/self/exe again with argv (same PID); the monitor passes
+ *   GLIBC_TUNABLES on to its children, which so need no second exec;
+ * - mallopt(M_PERTURB, PM_PERTURB_BYTE): free() fills every other freed chunk.
+ * Sanitizer builds (their allocator replaces glibc's) do neither: there
+ * __asan_default_options() (daemon.c) asks AddressSanitizer to fill freed
+ * chunks.  Returns 0, or -1 (err filled) when mallopt() refused; a failed exec
+ * is returned as 1 with err filled (a warning: M_PERTURB is still set).
+ */
+#define PM_PERTURB_BYTE   0xa5
+#define PM_TCACHE_TUNABLE "glibc.malloc.tcache_count=0"
+int pm_heap_hygiene(char *const argv[], char *err, size_t errlen);
+
+/*
+ * Zeroes PM_STACK_SCRUB bytes of the calling thread's stack below its frame:
+ * what returned functions left there (formatting buffers of libc and Net-SNMP,
+ * decoded records, escaped text).  Called by each loop at its top level, after
+ * the work that handled intercept data (docs/hygiene.md).  The threads' stacks
+ * are 256 KiB (thread.h); 64 KiB covers the deepest paths measured.
+ */
+#define PM_STACK_SCRUB (64u * 1024u)
+void pm_stack_scrub(void);
+
 #endif

@@ -38,6 +38,7 @@
 #include "agent_priv.h"
 #include "pmirrord/fsutil.h"
 #include "pmirrord/log.h"
+#include "pmirrord/securemem.h"
 
 static oid pm_mib_oid[] = {1, 3, 6, 1, 4, 1, 4874, 2, 2, 77};
 
@@ -304,6 +305,7 @@ void agent_run(volatile sig_atomic_t *stop)
          * alarms and outstanding requests (snmp_agent.c:770-858, 5.9.3). */
         if (agent_check_and_process(1) < 0 && errno != EINTR)
             log_warn("agentx", "agent_check_and_process");
+        pm_stack_scrub(); /* Net-SNMP's PDUs encoded, notifications built (docs/hygiene.md) */
     }
 }
 

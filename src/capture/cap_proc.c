@@ -37,6 +37,7 @@
 #include "pmirrord/jm_route.h"
 #include "pmirrord/jm_send.h"
 #include "pmirrord/log.h"
+#include "pmirrord/securemem.h"
 #include "pmirrord/pkt_dedupe.h"
 #include "pmirrord/sandbox.h"
 
@@ -504,6 +505,7 @@ static int run_loop(struct cap_proc *p)
         if (mono_ms() >= next_tick) {
             tick(p);
             next_tick = mono_ms() + CP_TICK_MS;
+            pm_stack_scrub(); /* not per packet: once a tick (docs/hygiene.md) */
         }
         cp_mirror_flush(p); /* nothing waits in the batch while the loop sleeps */
         flush_all(p);

@@ -89,6 +89,8 @@ void jm_free(struct jm_sender *s)
     if (s == NULL)
         return;
     jm_sock_close(s);
+    if (s->arena != NULL)
+        explicit_bzero(s->arena, JM_ARENA_BYTES);
     free(s->arena);
     free(s);
 }
@@ -439,6 +441,10 @@ void jm_flush(struct jm_sender *s)
         struct jm_result r = {sl->tag, &sl->an, sl->len, sl->err};
         s->h.result(s->h.arg, &r);
     }
+    /* The batch held the target's packets behind their mirror IDs: they were sent,
+     * and nothing of them stays (docs/hygiene.md).  The octets were just written:
+     * the wipe costs a pass over warm cache, once a batch. */
+    explicit_bzero(s->arena, s->used);
     s->n = 0;
     s->used = 0;
 }

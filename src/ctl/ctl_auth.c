@@ -25,6 +25,7 @@
 #include "pmirrord/ctl_wire.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/secret.h"
+#include "pmirrord/securemem.h"
 #include "pmirrord/thread.h"
 
 #define NTRACK   ((int)CTL_ENABLE_MAX_UIDS + 2)
@@ -111,6 +112,7 @@ static void *worker(void *arg)
         /* The job is ours while J_RUNNING: nobody else touches it. */
         int ok = a->hash != NULL && j->len > 0 && secret_verify(a->hash, j->secret, j->len) == 1;
         OPENSSL_cleanse(j->secret, sizeof j->secret);
+        pm_stack_scrub(); /* what the key derivation left of the secret */
         pthread_mutex_lock(&a->mtx);
         j->ok = ok;
         j->state = J_DONE;

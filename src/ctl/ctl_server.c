@@ -36,6 +36,7 @@
 #include "pmirrord/errbuf.h"
 #include "pmirrord/escape.h"
 #include "pmirrord/secret.h"
+#include "pmirrord/securemem.h"
 #include "pmirrord/thread.h"
 
 /* The reply to anything that does not name a visible command: constant bytes. */
@@ -723,6 +724,7 @@ static void *server_main(void *arg)
     int idx[3 + CTL_MAX_CLIENTS];
 
     for (;;) {
+        pm_stack_scrub(); /* the last pass's commands and replies (docs/hygiene.md) */
         int64_t now = now_ms();
         int64_t next = earliest(ctl_auth_tick(s->auth, now), refused_tick(s, now, 0));
         nfds_t n = 0;

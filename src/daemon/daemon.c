@@ -33,6 +33,7 @@
 #include "pmirrord/conf.h"
 #include "pmirrord/daemon.h"
 #include "pmirrord/log.h"
+#include "pmirrord/securemem.h"
 #include "pmirrord/supervise.h"
 #include "ready.h"
 
@@ -40,6 +41,16 @@
 #define PM_SANITIZED 1 /* the sanitizer's allocator replaces glibc's malloc */
 #else
 #define PM_SANITIZED 0
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+/* AddressSanitizer's allocator replaces glibc's, and M_PERTURB with it: ask it
+ * to fill freed chunks itself (docs/hygiene.md).  ASAN_OPTIONS adds to these. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "max_free_fill_size=2147483647:free_fill_byte=165";
+}
 #endif
 
 static void usage(FILE *out, const struct pm_daemon_hooks *hooks)
@@ -153,6 +164,11 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
     int foreground = 0, check_only = 0, ch, rc;
     char err[1024];
     struct pm_conf conf;
+
+    /* First: freed heap is overwritten in each of the three processes (the
+     * children are exec'd and come here too).  May execute this program again. */
+    if (pm_heap_hygiene(argv, err, sizeof(err)) != 0)
+        fprintf(stderr, "pmirrord: %s\n", err);
 
     /* Before any thread: one malloc arena for every thread.  Each further
      * glibc arena reserves a 64 MiB region (HEAP_MAX_SIZE, 128 MiB while it is

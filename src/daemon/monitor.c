@@ -576,7 +576,9 @@ static void on_signals(struct monitor *m)
     }
 }
 
-static const char *const pass_env[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"};
+/* GLIBC_TUNABLES: the tcache turned off (pm_heap_hygiene(), docs/hygiene.md). */
+static const char *const pass_env[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS",
+                                       "GLIBC_TUNABLES"};
 
 static int make_child(struct monitor *m, struct mon_proc *p, char *err, size_t errlen)
 {

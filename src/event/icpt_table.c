@@ -182,12 +182,63 @@ drop_unlocked:
     return -1;
 }
 
+/* Two keys (key_of()) name the same intercept: the same mirror ID and, field by
+ * field, the same identity wherever both have one.  A session learns identities
+ * after its intercept began (Acct-Session-Id, a framed address at
+ * Accounting-Start), so the DOWN of an intercept often carries more than its UP:
+ * without this the entry, the subscriber's identities with it, would stay until
+ * the agent stops (docs/hygiene.md). */
+static int field(const uint8_t *a, const uint8_t *b, size_t *ia, size_t *ib, size_t la, size_t lb,
+                 size_t al, size_t bl)
+{
+    if (*ia + la > al || *ib + lb > bl)
+        return 0;
+    int a_empty = 1, b_empty = 1;
+    for (size_t i = 0; i < la; i++)
+        a_empty &= a[*ia + i] == 0;
+    for (size_t i = 0; i < lb; i++)
+        b_empty &= b[*ib + i] == 0;
+    int ok = a_empty || b_empty || (la == lb && memcmp(a + *ia, b + *ib, la) == 0);
+    *ia += la;
+    *ib += lb;
+    return ok;
+}
+
+static int same_intercept(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    size_t ia = 4, ib = 4;
+    if (al < 4 || bl < 4 || memcmp(a, b, 4) != 0)
+        return 0;
+    for (int i = 0; i < 8; i++) { /* length-prefixed identities */
+        if (ia >= al || ib >= bl)
+            return 0;
+        size_t la = a[ia++], lb = b[ib++];
+        if (!field(a, b, &ia, &ib, la, lb, al, bl))
+            return 0;
+    }
+    /* nas_ip, has_nas_port + nas_port, framed_ip, has_framed_ip6 + address */
+    static const size_t fixed[] = {4, 5, 4, 17};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (!field(a, b, &ia, &ib, fixed[i], fixed[i], al, bl))
+            return 0;
+    if (ia >= al || ib >= bl) /* the IPv6 prefixes: their count, then 17 octets each */
+        return 0;
+    size_t pa = 17u * a[ia++], pb = 17u * b[ib++];
+    if (!field(a, b, &ia, &ib, pa, pb, al, bl))
+        return 0;
+    return field(a, b, &ia, &ib, 4, 4, al, bl) && field(a, b, &ia, &ib, 7, 7, al, bl) && ia == al &&
+           ib == bl;
+}
+
 int icpt_table_down(struct icpt_table *t, const struct pm_intercept *ic)
 {
     uint8_t k[KEY_MAX];
     size_t kl = key_of(ic, k);
     pthread_mutex_lock(&t->mu);
     size_t at = find(t, k, kl);
+    for (size_t i = 0; at == (size_t)-1 && i < t->n; i++)
+        if (same_intercept(t->v[i]->data, t->v[i]->keylen, k, kl))
+            at = i;
     OPENSSL_cleanse(k, sizeof(k));
     if (at == (size_t)-1) {
         t->c.unknown++;

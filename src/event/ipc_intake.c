@@ -9,6 +9,7 @@
  */
 #include "pmirrord/ipc_intake.h"
 #include "pmirrord/escape.h"
+#include "pmirrord/securemem.h"
 #include "pmirrord/thread.h"
 
 #include <errno.h>
@@ -557,6 +558,7 @@ static void *intake_main(void *arg)
             finish(in, INTAKE_ERROR, errno);
             return NULL;
         }
+        pm_stack_scrub(); /* decoded records, escaped mirror-log text (docs/hygiene.md) */
         chan_stats(in);
     }
 }

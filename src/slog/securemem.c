@@ -5,6 +5,8 @@
 #include "pmirrord/securemem.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
@@ -182,4 +184,54 @@ void pm_secure_free(void *p, size_t len)
     OPENSSL_cleanse(p, len);
     unlock_pages(p, len);
     munmap(p, len);
+}
+
+/* ---- freed heap overwritten (docs/hygiene.md) ------------------------------------ */
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PM_HEAP_SANITIZED 1 /* the sanitizer's allocator replaces glibc's malloc */
+#else
+#define PM_HEAP_SANITIZED 0
+#endif
+
+static int tcache_off_requested(void)
+{
+    const char *t = getenv("GLIBC_TUNABLES");
+    return t != NULL && strstr(t, PM_TCACHE_TUNABLE) != NULL;
+}
+
+int pm_heap_hygiene(char *const argv[], char *err, size_t errlen)
+{
+    if (PM_HEAP_SANITIZED)
+        return 0;
+    if (!tcache_off_requested()) {
+        /* glibc reads its tunables once, at start: only a new image sees them. */
+        const char *old = getenv("GLIBC_TUNABLES");
+        char val[1024];
+        int n = old != NULL && old[0] != '\0'
+                    ? snprintf(val, sizeof(val), "%s:%s", old, PM_TCACHE_TUNABLE)
+                    : snprintf(val, sizeof(val), "%s", PM_TCACHE_TUNABLE);
+        if (n > 0 && (size_t)n < sizeof(val) && setenv("GLIBC_TUNABLES", val, 1) == 0) {
+            execv("/proc/self/exe", argv);
+            snprintf(err, errlen, "execv(/proc/self/exe) for %s: %s", PM_TCACHE_TUNABLE,
+                     strerror(errno));
+        } else {
+            snprintf(err, errlen, "GLIBC_TUNABLES too long for %s", PM_TCACHE_TUNABLE);
+        }
+        if (mallopt(M_PERTURB, PM_PERTURB_BYTE) != 1)
+            return -1;
+        return 1;
+    }
+    if (mallopt(M_PERTURB, PM_PERTURB_BYTE) != 1) {
+        snprintf(err, errlen, "mallopt(M_PERTURB) failed");
+        return -1;
+    }
+    return 0;
+}
+
+__attribute__((noinline)) void pm_stack_scrub(void)
+{
+    unsigned char below[PM_STACK_SCRUB];
+    explicit_bzero(below, sizeof(below));
+    __asm__ volatile("" : : "r"(below) : "memory"); /* the array is used */
 }

@@ -221,6 +221,7 @@ includeFile {vacm}
             self.write_snmpd_conf(extra)
         env = dict(os.environ, MIBS="", SNMPCONFPATH=self.path("master/etc") + ":" + self.path("master/persist"),
                    SNMP_PERSISTENT_DIR=self.path("master/persist"))
+        self.snmpd_netns = self.netns
         d = self._spawn("snmpd", ["/usr/sbin/snmpd", "-f", "-A", "-Lf", self.path("logs", "snmpd.log"),
                                   "-p", self.path("run", "snmpd.pid")], env)
         if wait:
@@ -255,6 +256,9 @@ mirrorSecret {secret_hash()}
     # -- Net-SNMP command line tools ------------------------------------------
     def _tool(self, argv, timeout=1.0, retries=0):
         full = [argv[0], "-t", str(timeout), "-r", str(retries), "-On", *argv[1:]]
+        ns = getattr(self, "snmpd_netns", None)
+        if ns:   # the tools ask snmpd where it runs
+            full = ["ip", "netns", "exec", ns, *full]
         return subprocess.run(full, env=self.tool_env, capture_output=True, text=True, timeout=60)
 
     def v3_admin_args(self, level="authPriv"):

@@ -82,6 +82,8 @@ class RadiusCase(PmTestCase):
     mirror_lines = ""   # `mirror ...` triggers in the configuration
     evtestd = False     # TestHarness: pm_evtestd (events from a FIFO), no RADIUS directives
     nas_nak = False     # the NAS answers every CoA and Disconnect with a NAK
+    snmpd = False       # an snmpd (AgentX master) in the namespace too
+    trap_extra = ""     # more words of the trapHost line (e.g. "inform")
 
     def setUp(self):
         for exe in (rp.FREERADIUS, rp.RADCLIENT):
@@ -116,7 +118,9 @@ class RadiusCase(PmTestCase):
         self.jm = rp.JmListener(self.ns, e.dir, "%s:%d" % (ANALYZER, JM1), "%s:%d" % (ANALYZER, JM2))
         self.addCleanup(self.jm.stop)
         test_notify.NotifyCase.start_trapd_with_mibs(self, "snmptrapd", e.trap_port)
-        conf = "trapEnable true\n%s\ncapture lo\n" % e.trap_host()
+        conf = "trapEnable true\n%s\ncapture lo\n" % e.trap_host(extra=self.trap_extra)
+        if self.snmpd:
+            e.start_snmpd()
         if self.evtestd:
             e.start_evtestd(conf)
         else:
@@ -124,6 +128,8 @@ class RadiusCase(PmTestCase):
                              (rp.SERVER, rp.AUTH_PORT, rp.ACCT_PORT, rp.SECRET, rp.COA_PORT,
                               self.mirror_lines))
         self.assertAlive()
+        if self.snmpd:
+            e.wait_registered()
         self.tree = pm.ready_tree(e)
         wait_for(lambda: self.src_lo().get("state") == pm.SRC_UP, 30, interval=0.2,
                  what="pmirrord capturing lo")

@@ -933,6 +933,35 @@ static void test_icpt_bytes(void)
     icpt_table_free(NULL);
 }
 
+/* A session learns identities after its intercept began (Acct-Session-Id and the
+ * framed address at Accounting-Start): its DOWN carries more than its UP and still
+ * removes the entry; one that differs where both have a value, or another mirror
+ * ID, does not. */
+static void test_icpt_down_learnt(void)
+{
+    struct ipc_rec r;
+    struct icpt_counts c;
+    struct icpt_table *t = icpt_table_new(0, 0);
+    CHECK(t != NULL);
+    icpt_rec(&r, IPC_F_ICPT_UP, 7, "zoe");
+    CHECK(icpt_table_up(t, &r.u.intercept.ic) == 0);
+    icpt_rec(&r, IPC_F_ICPT_DOWN, 7, "zoe");
+    struct sig_ident *id = &r.u.intercept.ic.id;
+    memcpy(id->acct_sid.v, "s-1", 3);
+    id->acct_sid.len = 3;
+    id->framed_ip = 0x61d512c6; /* 198.18.213.97, network order */
+    struct ipc_rec other = r;
+    other.u.intercept.ic.mirror_id = 8; /* another intercept */
+    CHECK(icpt_table_down(t, &other.u.intercept.ic) == -1);
+    other = r;
+    memcpy(other.u.intercept.ic.id.user.v, "zoy", 3); /* another name */
+    CHECK(icpt_table_down(t, &other.u.intercept.ic) == -1);
+    CHECK(icpt_table_down(t, &r.u.intercept.ic) == 0);
+    icpt_table_counts(t, &c);
+    CHECK(c.n == 0 && c.bytes == 0 && c.downs == 1 && c.unknown == 2);
+    icpt_table_free(t);
+}
+
 int main(void)
 {
     alarm(30); /* a thread that ignores its stop would hang the test: fail it instead */
@@ -948,6 +977,7 @@ int main(void)
     test_restore_paced();
     test_push_big_table();
     test_icpt_bytes();
+    test_icpt_down_learnt();
     printf("ok\n");
     return 0;
 }
