@@ -17,17 +17,17 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME "DEB-DEFAULT") # pmirrord_0.1.0_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "secure packet-mirroring agent (Juniper-PACKET-MIRROR-MIB over AgentX)
- pmirrord mirrors targeted subscribers' packets to an analyzer as jmirror
- datagrams and reports every mirroring event as an SNMPv3 authPriv
- notification of Juniper-PACKET-MIRROR-MIB, as JUNOSe's secure packet
- mirroring does.  It learns subscriber sessions from captured RADIUS and
- DHCP, runs as a root monitor, an unprivileged AgentX subagent and a
- sandboxed capture process, and keeps its evidence in locked memory.
- .
- The service is enabled but not started on installation: configure
- /etc/pmirrord/pmirrord.conf first, then `systemctl start pmirrord`.")
+# The long description (CPack puts the summary above it and indents each line).
+set(CPACK_PACKAGE_DESCRIPTION
+    "pmirrord mirrors targeted subscribers' packets to an analyzer as jmirror
+datagrams and reports every mirroring event as an SNMPv3 authPriv
+notification of Juniper-PACKET-MIRROR-MIB, as JUNOSe's secure packet
+mirroring does.  It learns subscriber sessions from captured RADIUS and
+DHCP, runs as a root monitor, an unprivileged AgentX subagent and a
+sandboxed capture process, and keeps its evidence in locked memory.
+
+The service is enabled but not started on installation: configure
+/etc/pmirrord/pmirrord.conf first, then start it with systemctl.")
 # The libraries the binaries link (dpkg-shlibdeps, from dpkg-dev), plus
 # adduser for the maintainer scripts.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
