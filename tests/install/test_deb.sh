@@ -58,6 +58,17 @@ stop_pidfile() { # PIDFILE: TERM the process it names, wait until it is gone
     done
     kill -KILL "$pid" 2>/dev/null || true
 }
+# userdel refuses an account a process runs as: a pmirrord started meanwhile by
+# someone else (outside this ctest run) may have picked the account up.
+deluser_when_free() { # USER
+    local n
+    for n in $(seq 120); do
+        pgrep -u "$1" >/dev/null 2>&1 || { userdel "$1" 2>/dev/null && return 0; }
+        sleep 0.5
+    done
+    echo "test_deb: cannot remove the account $1, in use by: $(ps -o pid=,args= -u "$1")" >&2
+    return 1
+}
 cleanup() {
     local rc=$? u
     set +e
@@ -68,7 +79,7 @@ cleanup() {
     fi
     for u in pmirrord pmirrord-capture; do
         if [[ " ${had_user[*]} " != *" $u "* ]] && getent passwd "$u" >/dev/null; then
-            userdel "$u" || rc=1
+            deluser_when_free "$u" || rc=1
         fi
         if [[ " ${had_user[*]} " != *" group:$u "* ]] && getent group "$u" >/dev/null; then
             groupdel "$u" || rc=1
