@@ -206,7 +206,7 @@ out=$(/usr/bin/pmirrorctl show version 2>&1) || fail "pmirrorctl show version: $
 [[ $out == *"$(dpkg-query -W -f='${Version}' pmirrord)"* ]] || fail "show version said: $out"
 # The Mirror MIB through snmpd: registered over AgentX, granted by the snippet.
 v3=(-v3 -l authPriv -u mirrorAdmin -a SHA-256 -A deb-auth-pass -x AES -X deb-priv-pass -t 1 -r 0)
-for n in $(seq 30); do
+for _ in $(seq 30); do
     got=$(snmpget -m '' -On "${v3[@]}" "127.0.0.1:$port" 1.3.6.1.4.1.4874.2.2.77.2.1.0 2>&1 || true)
     [[ $got == *"INTEGER: 2"* ]] && break
     sleep 0.5
@@ -216,7 +216,13 @@ done
 # ---- Stop by the pidfile, purge ---------------------------------------------
 stop_pidfile "$T/pmirrord.pid"
 ! kill -0 "$mon" 2>/dev/null || fail "pmirrord did not stop on SIGTERM"
-! kill -0 "$agent" 2>/dev/null && ! kill -0 "$cap" 2>/dev/null || fail "a child outlived the monitor"
+for _ in $(seq 50); do
+    kill -0 "$agent" 2>/dev/null || kill -0 "$cap" 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 "$agent" 2>/dev/null || kill -0 "$cap" 2>/dev/null; then
+    fail "a child outlived the monitor by 5 s"
+fi
 [ ! -e "$T/pmirrord.pid" ] || fail "the pidfile is left behind"
 [ -d /var/lib/pmirrord ] || fail "no persistentDir /var/lib/pmirrord"
 dpkg --purge pmirrord >"$T/purge.log" 2>&1 || { cat "$T/purge.log" >&2; fail "dpkg --purge failed"; }
