@@ -184,6 +184,15 @@ setpriv --reuid pmirrord --regid pmirrord --init-groups /usr/bin/python3 -c \
 # ---- The installed daemon, by hand, with the installed configuration ---------
 sed -i "s|^agentXSocket .*|agentXSocket        $T/agentx/master|" /etc/pmirrord/pmirrord.conf
 check /etc/pmirrord/pmirrord.conf "600 root root"
+# Installing it again (the upgrade path of the maintainer scripts) keeps the
+# edited conffile and the accounts as they are.
+uids="$(id -u pmirrord) $(id -u pmirrord-capture)"
+dpkg -i "$deb" >"$T/dpkg2.log" 2>&1 || { cat "$T/dpkg2.log" >&2; fail "dpkg -i again failed"; }
+grep -q "^agentXSocket .*$T/agentx/master" /etc/pmirrord/pmirrord.conf ||
+    fail "installing again replaced the edited /etc/pmirrord/pmirrord.conf"
+check /etc/pmirrord/pmirrord.conf "600 root root"
+[ "$(id -u pmirrord) $(id -u pmirrord-capture)" = "$uids" ] || fail "installing again changed the accounts"
+[ "$(getent passwd | grep -c '^pmirrord')" = 2 ] || fail "installing again added accounts"
 # Without -f it returns once it has started: the pidfile written, the control
 # socket answering (README.md, "Running pmirrord").
 /usr/sbin/pmirrord -p "$T/pmirrord.pid" >"$T/start.log" 2>&1 ||
