@@ -32,6 +32,15 @@ while read -r d; do
     grep -qE "^ +$d( |\$)" "$T/pmirrord.conf.5.txt" || fail "pmirrord.conf(5) has no entry for $d"
 done <"$T/directives"
 
+# ...and each entry says its default (mdoc source: from ".It Cm NAME" to the next .It).
+/usr/bin/python3 - "$man_dir/pmirrord.conf.5" >"$T/nodefault" <<'PY'
+import re, sys
+for block in re.split(r"\n(?=\.It |\.El)", open(sys.argv[1]).read()):
+    if block.startswith(".It Cm") and "efault" not in block:
+        print(block.split("\n")[0])
+PY
+[ ! -s "$T/nodefault" ] || fail "pmirrord.conf(5) entries without a default: $(cat "$T/nodefault")"
+
 # Every option of -h: an entry of the options list (a line that begins with it).
 opts() { "$1" -h 2>&1 | grep -oE '^ +-[A-Za-z]|, +-[A-Za-z]|^ +--[a-z-]+|, +--[a-z-]+|;  +-[A-Za-z]' |
     grep -oE -- '-+[A-Za-z-]+' | sort -u; }
