@@ -109,7 +109,9 @@ for lib in libsnmp40 libpcap0.8 libssl3 libseccomp2 adduser; do
     [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib: $depends"
 done
 [[ $(dpkg-deb -f "$deb" Recommends) == *snmpd* ]] || fail "Recommends lacks snmpd"
-! dpkg-deb -c "$deb" | grep -q 'libasan\|/build' || fail "the package holds build files"
+dpkg-deb -c "$deb" >"$T/contents"
+! grep -q 'libasan\|/build' "$T/contents" || fail "the package holds build files"
+grep -q ' \./usr/share/doc/pmirrord/copyright$' "$T/contents" || fail "no copyright file"
 
 # dpkg waits for nobody: retry while another dpkg or apt holds its lock.
 for n in $(seq 60); do
@@ -137,9 +139,14 @@ check /etc/snmp/snmpd.conf.d/pmirrord.conf "644 root root"
 check /usr/lib/systemd/system/pmirrord.service "644 root root"
 check /usr/lib/tmpfiles.d/pmirrord.conf "644 root root"
 check /usr/share/snmp/mibs/Juniper-PACKET-MIRROR-MIB.txt "644 root root"
-for m in man8/pmirrord.8 man8/pmirrorctl.8 man5/pmirrord.conf.5; do
-    [ -f "/usr/share/man/$m" ] || fail "/usr/share/man/$m not installed"
-done
+# (Unless dpkg is told to leave manual pages out, as slim container images do.)
+if ! grep -qs 'path-exclude.*/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
+    for m in man8/pmirrord.8 man8/pmirrorctl.8 man5/pmirrord.conf.5; do
+        [ -f "/usr/share/man/$m.gz" ] || fail "/usr/share/man/$m.gz not installed"
+    done
+    [ "$(man -w pmirrord.conf)" = /usr/share/man/man5/pmirrord.conf.5.gz ] ||
+        fail "man does not find pmirrord.conf(5)"
+fi
 conffiles=$(dpkg-query -W -f='${Conffiles}' pmirrord)
 for f in /etc/pmirrord/pmirrord.conf /etc/snmp/snmpd.conf.d/pmirrord.conf; do
     [[ $conffiles == *"$f "* ]] || fail "$f is not a conffile: $conffiles"
