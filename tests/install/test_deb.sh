@@ -240,6 +240,7 @@ if kill -0 "$agent" 2>/dev/null || kill -0 "$cap" 2>/dev/null; then
     fail "a child outlived the monitor by 5 s"
 fi
 [ ! -e "$T/pmirrord.pid" ] || fail "the pidfile is left behind"
+[ ! -e /run/pmirrord/pmirrord.sock ] || fail "the control socket is left behind"
 [ -d /var/lib/pmirrord ] || fail "no persistentDir /var/lib/pmirrord"
 dpkg --purge pmirrord >"$T/purge.log" 2>&1 || { cat "$T/purge.log" >&2; fail "dpkg --purge failed"; }
 installed=0
