@@ -59,6 +59,7 @@
 #include "pmirrord/ipc.h"
 #include "pmirrord/log.h"
 #include "pmirrord/sandbox.h"
+#include "pmirrord/sdnotify.h"
 #include "pmirrord/securemem.h"
 #include "pmirrord/supervise.h"
 #include "ready.h"
@@ -402,6 +403,7 @@ static void maybe_ready(struct monitor *m)
              (long)sv_child_pid(m->capture.sv));
     log_info("main", "pmirrord %s started", PM_VERSION);
     daemon_ready();
+    sdn_ready("running: agent and capture process ready");
 }
 
 static void on_rec(struct ipc_rec *rec, void *arg)
@@ -738,6 +740,8 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
                                    .other = &m->agent};
     m->cc[0] = m->cc[1] = -1;
     make_env(m);
+    sdn_init(); /* before any child: they never see NOTIFY_SOCKET */
+    sdn_status("starting");
 
     /* The instance lock before anything else that can fail. */
     if (o->pidfile != NULL && pidfile_write(o->pidfile, err, sizeof(err)) < 0)
@@ -792,6 +796,7 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
     if (!m->ready) /* asked to stop: a clean stop, but the starting parent hears why */
         daemon_failed("stopped by a signal during start-up");
     log_info("mon", "stopping");
+    sdn_stopping();
     goto out;
 
 fail:
