@@ -600,7 +600,9 @@ static void on_signals(struct monitor *m)
     }
 }
 
-static const char *const pass_env[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"};
+/* JOURNAL_STREAM: the children's stderr is the journal's too (log.c). */
+static const char *const pass_env[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS",
+                                       "JOURNAL_STREAM"};
 
 static int make_child(struct monitor *m, struct mon_proc *p, char *err, size_t errlen)
 {
