@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -737,6 +738,13 @@ static int first_starts(struct monitor *m, char *err, size_t errlen)
 
 static void teardown(struct monitor *m)
 {
+    /* Each child stops at the end of its monitor channel, as at SIGTERM: under
+     * the systemd unit the monitor has no CAP_KILL, and root may not signal a
+     * process of another user without it (kill(2); docs/systemd.md). */
+    struct mon_proc *all[2] = {&m->agent, &m->capture};
+    for (int i = 0; i < 2; i++)
+        if (all[i]->ch != NULL)
+            (void)shutdown(ipc_chan_fd(all[i]->ch), SHUT_RDWR);
     if (m->set != NULL) {
         int killed = sv_stop_all(m->set, MON_STOP_MS);
         if (killed > 0)
