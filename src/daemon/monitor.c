@@ -27,8 +27,10 @@
  * that no longer validates delays the restart (logged with FILE:LINE).
  *
  * The monitor then expects on each channel: HELLO (optional), STATUS READY or
- * FAILED; from the agent, PRIV_REQ (agentx) at any time.  READY from both
- * makes the daemon ready; FAILED or a death before that fails the start-up.
+ * FAILED; from the agent, PRIV_REQ (agentx) at any time; from a child that
+ * said READY, answers to its HEARTBEATs (monitor_hb.c: systemd's watchdog).
+ * READY from both makes the daemon ready (sd_notify READY=1, sdnotify.h);
+ * FAILED or a death before that fails the start-up.
  * Every record is untrusted: anything else is counted and ignored.
  */
 #include "monitor.h"
