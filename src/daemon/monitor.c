@@ -868,6 +868,7 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
 fail:
     daemon_failed(err);
     log_error("main", "cannot start: %s", err);
+    sdn_status("cannot start: %s", err); /* FILE:LINE and a sentence, never an identity */
     conf_free(conf);
     OPENSSL_cleanse(conf, sizeof(*conf));
     rc = 1;

@@ -181,6 +181,26 @@ class TestSdNotify(PmTestCase):
         self.assertEqual(stopping[0][1], mon)
         self.assertEqual(d.proc.returncode, 0)
 
+    def test_start_failure_status(self):
+        """A start-up that fails says why in STATUS=, never READY=1."""
+        e = self.env
+        bad = e.path("open")
+        os.mkdir(bad)
+        os.chmod(bad, 0o777)   # the control socket's directory: others could swap the socket
+        path = e.path("pmirrord.conf")
+        with open(path, "w") as f:
+            f.write(e.pmirrord_conf().replace("controlSocket " + e.path("run", "ctl.sock"),
+                                              "controlSocket " + os.path.join(bad, "ctl.sock")))
+        os.chmod(path, 0o600)
+        env = dict(os.environ, NOTIFY_SOCKET=self.n.path, WATCHDOG_USEC=str(WATCHDOG_USEC))
+        d = e._spawn("pmirrord", [pmtest.PMIRRORD, "-f", "-c", path], env)
+        self.assertEqual(d.proc.wait(30), 1)
+        self.n.poll(0.2)
+        status = [kv["STATUS"] for _, _, kv in self.keys("STATUS")]
+        self.assertEqual(status[0], "starting")
+        self.assertRegex(status[-1], r"^cannot start: .*%s" % re.escape(bad))
+        self.assertEqual(self.keys("READY"), [])
+
     def test_child_restart_status(self):
         e = self.env
         self.start()
