@@ -27,8 +27,10 @@
  * that no longer validates delays the restart (logged with FILE:LINE).
  *
  * The monitor then expects on each channel: HELLO (optional), STATUS READY or
- * FAILED; from the agent, PRIV_REQ (agentx) at any time.  READY from both
- * makes the daemon ready; FAILED or a death before that fails the start-up.
+ * FAILED; from the agent, PRIV_REQ (agentx) at any time; from a child that
+ * said READY, answers to its HEARTBEATs (monitor_hb.c: systemd's watchdog).
+ * READY from both makes the daemon ready (sd_notify READY=1, sdnotify.h);
+ * FAILED or a death before that fails the start-up.
  * Every record is untrusted: anything else is counted and ignored.
  */
 #include "monitor.h"
@@ -42,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -84,6 +87,7 @@ struct mon_proc {
     uint64_t unexpected_logged; /* the count at this start: a wrong HELLO logged once */
     uint64_t priv_window_ms;    /* PRIV_REQ rate: the current one-second window */
     unsigned priv_in_window;
+    struct mon_hb hb; /* heartbeats of this start (monitor_hb.c) */
 };
 
 struct pcap_fd {
@@ -117,6 +121,7 @@ struct monitor {
     int stopping;    /* a stop signal came */
     char why[IPC_MLOG_MAX + 64];
     uint64_t start_ms;
+    int64_t live_sources; /* the capture process's last answer said; -1 not yet */
 };
 
 static uint64_t mono_ms(void)
@@ -319,6 +324,7 @@ static void started(struct monitor *m, struct mon_proc *p)
     char err[256];
     sv_child_drop_fds(p->sv); /* only the child holds its ends now */
     p->ready = 0;
+    mon_hb_stop(&p->hb);
     p->eof = 0;
     p->status_seen = 0;
     p->unexpected_logged = p->unexpected; /* (re)armed: one log line per start */
@@ -377,6 +383,7 @@ static void on_sv_event(void *arg, const struct sv_child *c, enum sv_event ev, c
         p->ch = NULL;
         p->holds_cc = 0;
         p->deaths++;
+        mon_hb_stop(&p->hb);
         if (m->stopping)
             break;
         if (!m->ready) {
@@ -385,6 +392,8 @@ static void on_sv_event(void *arg, const struct sv_child *c, enum sv_event ev, c
         }
         log_warnx("mon", "%s process %s; starting it again in %u ms", p->name, detail,
                   sv_child_last_backoff_ms(p->sv));
+        sdn_status("the %s process died; starting it again (restart %u)", p->name,
+                   sv_child_restarts(p->sv) + 1);
         p->ready = 0;
         send_stats(m, p);
         flush(&m->agent);
@@ -394,16 +403,50 @@ static void on_sv_event(void *arg, const struct sv_child *c, enum sv_event ev, c
 
 /* ---- records from the children ------------------------------------------------ */
 
+/* systemd's STATUS= while running: counts only (docs/systemd.md). */
+static void running_status(struct monitor *m, char *buf, size_t len)
+{
+    char src[48] = "";
+    if (m->live_sources >= 0)
+        snprintf(src, sizeof(src), "; %lld live capture source%s", (long long)m->live_sources,
+                 m->live_sources == 1 ? "" : "s");
+    snprintf(buf, len, "running: agent and capture process ready%s; restarts: agent %u, capture %u",
+             src, sv_child_restarts(m->agent.sv), sv_child_restarts(m->capture.sv));
+}
+
 static void maybe_ready(struct monitor *m)
 {
-    if (m->ready || !m->agent.ready || !m->capture.ready)
+    char status[160];
+    if (!m->agent.ready || !m->capture.ready)
         return;
+    running_status(m, status, sizeof(status));
+    if (m->ready) { /* a child restarted and is ready again */
+        sdn_status("%s", status);
+        return;
+    }
     m->ready = 1;
     log_info("mon", "agent pid %ld, capture pid %ld", (long)sv_child_pid(m->agent.sv),
              (long)sv_child_pid(m->capture.sv));
     log_info("main", "pmirrord %s started", PM_VERSION);
     daemon_ready();
-    sdn_ready("running: agent and capture process ready");
+    sdn_ready(status);
+}
+
+/* A child's answer to the monitor's HEARTBEAT. */
+static void on_heartbeat(struct monitor *m, struct mon_proc *p, const struct ipc_heartbeat *hb)
+{
+    char status[160];
+    if (mon_hb_answer(&p->hb, hb, mono_ms()) < 0) {
+        p->unexpected++;
+        return;
+    }
+    if (p != &m->capture || !hb->has_sources || m->live_sources == (int64_t)hb->sources)
+        return;
+    m->live_sources = hb->sources;
+    if (m->ready && m->agent.ready && m->capture.ready) {
+        running_status(m, status, sizeof(status));
+        sdn_status("%s", status);
+    }
 }
 
 static void on_rec(struct ipc_rec *rec, void *arg)
@@ -426,6 +469,7 @@ static void on_rec(struct ipc_rec *rec, void *arg)
             if (!p->ready)
                 log_info("mon", "%s process ready", p->name);
             p->ready = 1;
+            mon_hb_start(&p->hb, mono_ms());
             maybe_ready(m);
         } else if (!m->ready) {
             fail_start(m, "%s process: %s", p->name,
@@ -433,6 +477,9 @@ static void on_rec(struct ipc_rec *rec, void *arg)
         } else {
             log_error("mon", "%s process cannot start: %s", p->name, rec->u.status.text);
         }
+        return;
+    case IPC_HEARTBEAT:
+        on_heartbeat(m, p, &rec->u.heartbeat);
         return;
     case IPC_PRIV_REQ:
         if (p != &m->agent) { /* the capture process asks nothing: counted, unanswered */
@@ -578,9 +625,10 @@ static void on_signals(struct monitor *m)
     }
 }
 
-/* GLIBC_TUNABLES: the tcache turned off (pm_heap_hygiene(), docs/hygiene.md). */
+/* GLIBC_TUNABLES: the tcache turned off (pm_heap_hygiene(), docs/hygiene.md);
+ * JOURNAL_STREAM: the children's stderr is the journal's too (log.c). */
 static const char *const pass_env[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS",
-                                       "GLIBC_TUNABLES"};
+                                       "GLIBC_TUNABLES", "JOURNAL_STREAM"};
 
 static int make_child(struct monitor *m, struct mon_proc *p, char *err, size_t errlen)
 {
@@ -622,6 +670,32 @@ static void make_env(struct monitor *m)
 
 /* ---- the loop ------------------------------------------------------------------- */
 
+/* HEARTBEAT to each ready child when due; the watchdog fed when due and
+ * both are healthy (monitor_hb.c). */
+static void heartbeats(struct monitor *m)
+{
+    uint64_t now = mono_ms();
+    struct mon_proc *procs[2] = {&m->agent, &m->capture};
+    if (mon_hb_due(now))
+        for (int i = 0; i < 2; i++) {
+            struct mon_proc *p = procs[i];
+            if (p->ch == NULL || p->eof || sv_child_pid(p->sv) == 0)
+                continue;
+            if (mon_hb_ask(p->ch, &p->hb) < 0)
+                log_debug("mon", "%s process: a HEARTBEAT not queued", p->name);
+            flush(p);
+        }
+    struct mon_wd_child c[2];
+    for (int i = 0; i < 2; i++)
+        c[i] = (struct mon_wd_child){
+            .name = procs[i]->name,
+            .capture = procs[i] == &m->capture,
+            .ready = procs[i]->ready && sv_child_pid(procs[i]->sv) != 0 && !procs[i]->eof,
+            .hb = &procs[i]->hb,
+        };
+    mon_wd_check(c, 2, m->ready, now);
+}
+
 static void poll_once(struct monitor *m)
 {
     struct pollfd pf[4];
@@ -638,6 +712,9 @@ static void poll_once(struct monitor *m)
                                    .events = POLLIN | (ipc_chan_pending(p->ch) ? POLLOUT : 0)};
     }
     int timeout = sv_next_timeout_ms(m->set);
+    int hb_timeout = mon_wd_timeout_ms(mono_ms());
+    if (timeout < 0 || hb_timeout < timeout)
+        timeout = hb_timeout;
     if (!m->ready) {
         uint64_t now = mono_ms(), end = m->start_ms + MON_START_MS;
         int left = now >= end ? 0 : (int)(end - now);
@@ -663,6 +740,8 @@ static void poll_once(struct monitor *m)
     }
     if (!m->stopping && sv_next_timeout_ms(m->set) == 0)
         sv_restart_due(m->set);
+    if (!m->stopping)
+        heartbeats(m);
     if (!m->ready && mono_ms() >= m->start_ms + MON_START_MS)
         fail_start(m, "%s process: no STATUS within %u s", !m->agent.ready ? "agent" : "capture",
                    MON_START_MS / 1000);
@@ -684,6 +763,13 @@ static int first_starts(struct monitor *m, char *err, size_t errlen)
 
 static void teardown(struct monitor *m)
 {
+    /* Each child stops at the end of its monitor channel, as at SIGTERM: under
+     * the systemd unit the monitor has no CAP_KILL, and root may not signal a
+     * process of another user without it (kill(2); docs/systemd.md). */
+    struct mon_proc *all[2] = {&m->agent, &m->capture};
+    for (int i = 0; i < 2; i++)
+        if (all[i]->ch != NULL)
+            (void)shutdown(ipc_chan_fd(all[i]->ch), SHUT_RDWR);
     if (m->set != NULL) {
         int killed = sv_stop_all(m->set, MON_STOP_MS);
         if (killed > 0)
@@ -740,7 +826,9 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
                                    .other = &m->agent};
     m->cc[0] = m->cc[1] = -1;
     make_env(m);
+    m->live_sources = -1;
     sdn_init(); /* before any child: they never see NOTIFY_SOCKET */
+    mon_wd_init(mono_ms());
     sdn_status("starting");
 
     /* The instance lock before anything else that can fail. */
@@ -802,6 +890,7 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
 fail:
     daemon_failed(err);
     log_error("main", "cannot start: %s", err);
+    sdn_status("cannot start: %s", err); /* FILE:LINE and a sentence, never an identity */
     conf_free(conf);
     OPENSSL_cleanse(conf, sizeof(*conf));
     rc = 1;
