@@ -162,6 +162,27 @@ class TestReload(ReloadCase):
         wait_for(lambda: self.capture_counters().get("reloads") == 20, 10,
                  what="20 reloads in the capture process")
 
+    def test_restarted_child_gets_the_file_and_its_digests(self):
+        """A child killed and restarted reads the whole file as at every start; the
+        monitor records what it sent, so the next reload sends it unchanged lines as
+        digests it holds (no RELOAD_FAILED for an unknown digest)."""
+        e = self.env
+        self.write_conf(self.conf_text(latency=300))   # read at the restart, no SIGHUP
+        old = self.tree["capture"]
+        os.kill(old, signal.SIGKILL)
+        self.tree = pm.ready_tree(e, old={"capture": old})
+        wait_for(lambda: self.log().count("capture process ready") >= 2, 30,
+                 what="the restarted capture process to be ready")
+        added = self.reload()
+        self.assertIn("reload: capture: unchanged", added)   # it runs latency 300 already
+        added = self.reload(self.conf_text(latency=400))
+        m = re.search(r"capture\] info: reload slice: (\d+) line\(s\), (\d+) unchanged", added)
+        self.assertIsNotNone(m, added)
+        self.assertEqual(int(m.group(2)), int(m.group(1)) - 1)
+        self.assertRegex(added, r"reload: capture: (?!unchanged|refused)")
+        self.assertNotIn("refused", added)
+        self.assert_same_children()
+
 
 if __name__ == "__main__":
     unittest.main()
