@@ -151,6 +151,9 @@ int conf_slice_complete(const struct conf_slice *s);
 const char *conf_slice_name(const struct conf_slice *s);
 /* Number of lines held. */
 size_t conf_slice_lines(const struct conf_slice *s);
+/* Line i (0 .. conf_slice_lines() - 1): its number in the file, *text its
+ * text (len octets, not NUL-terminated), or 0 when i is out of range. */
+uint32_t conf_slice_line_at(const struct conf_slice *s, size_t i, const char **text, size_t *len);
 
 /*
  * Parses the slice with conf_load_buffer(name, ...) (name NULL: the BEGIN

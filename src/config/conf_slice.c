@@ -301,6 +301,15 @@ size_t conf_slice_lines(const struct conf_slice *s)
     return s->n;
 }
 
+uint32_t conf_slice_line_at(const struct conf_slice *s, size_t i, const char **text, size_t *len)
+{
+    if (i >= s->n)
+        return 0;
+    *text = s->v[i].text;
+    *len = s->v[i].len;
+    return s->v[i].no;
+}
+
 int conf_slice_load(const struct conf_slice *s, const char *name, struct pm_conf *c, char *err,
                     size_t errlen)
 {
