@@ -29,6 +29,8 @@
  * The monitor then expects on each channel: HELLO (optional), STATUS READY or
  * FAILED; from the agent, PRIV_REQ (agentx) at any time.  READY from both
  * makes the daemon ready; FAILED or a death before that fails the start-up.
+ * SIGHUP reloads (monitor_reload.c, docs/reload.md): a child whose lines
+ * changed gets a reload slice and answers STATUS RELOADED or RELOAD_FAILED.
  * Every record is untrusted: anything else is counted and ignored.
  */
 #include "monitor.h"
