@@ -228,5 +228,60 @@ class TestReload(ReloadCase):
         self.assert_same_children()
 
 
+class TestReloadUnderTheUnit(PmTestCase):
+    """A reload under the unit's confinement (test_sdnotify.TestUnitConfinement's
+    set-up: its capability bounding set, no_new_privs, its system call filter,
+    the plain build), as `systemctl reload` does it: systemd hears RELOADING=1,
+    then READY=1; both children apply their changed lines, nothing is killed by
+    the filter, the PIDs stay."""
+
+    def test_reload_under_the_units_limits(self):
+        import test_sdnotify as sd
+        e = self.env
+        if not os.access(sd.SYSFILTER, os.X_OK):
+            self.fail("missing %s (build the target pm_sysfilter)" % sd.SYSFILTER)
+        n = sd.Notifications(e.path("run", "notify.sock"))
+        self.addCleanup(n.close)
+        bset = ["+" + c[4:].lower() for c in sd.unit_values("CapabilityBoundingSet")[0].split()]
+        limit = ["prlimit", "--memlock=unlimited:unlimited"]
+        if subprocess.run(limit + ["true"], capture_output=True).returncode != 0:
+            limit = []
+            bset.append("+ipc_lock")   # this host only (test_sdnotify says why)
+        with open(e.path("allow.txt"), "w") as f:
+            f.write("\n".join(sorted(sd.unit_allowlist())) + "\n")
+        pcap = e.path("empty.pcap")
+        with open(pcap, "wb") as f:
+            f.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+        path = e.path("pmirrord.conf")
+
+        def write(trap_enable, latency):
+            with open(path + ".new", "w") as f:
+                # a persistentDir the monitor makes (test_sdnotify does the same)
+                f.write(e.pmirrord_conf("trapEnable %s\ncapture pcap:%s\nsignallingLatency %d\n"
+                                        % (trap_enable, pcap, latency)).replace(
+                    "persistentDir " + e.path("agent/persist"), "persistentDir " + e.path("agent/pm")))
+            os.chmod(path + ".new", 0o600)
+            os.rename(path + ".new", path)
+        write("true", 20)
+        argv = [*limit, "setpriv", "--bounding-set", "-all," + ",".join(bset), "--no-new-privs",
+                sd.SYSFILTER, e.path("allow.txt"), "--",
+                os.path.join(sd.PLAIN, "pmirrord"), "-f", "-c", path, "-p", e.path("run", "pmirrord.pid")]
+        e._spawn("pmirrord", argv, dict(os.environ, NOTIFY_SOCKET=n.path))
+        n.wait(lambda kv: kv.get("READY") == "1", 60, "READY=1")
+        t = pm.ready_tree(e)
+        write("false", 30)
+        before = len(n.msgs)
+        os.kill(t["monitor"], signal.SIGHUP)
+        n.wait(lambda kv: kv.get("RELOADING") == "1", 20, "RELOADING=1", since=before)
+        n.wait(lambda kv: kv.get("READY") == "1", 20, "READY=1 after the reload", since=before)
+        log = e.read_log("pmirrord")
+        self.assertIn("reload done", log)
+        self.assertRegex(log, r"reload: agent: (?!unchanged|refused)")
+        self.assertRegex(log, r"reload: capture: (?!unchanged|refused)")
+        self.assertNotRegex(log, r"SIGSYS|refused|no answer")
+        self.assertEqual(pm.ready_tree(e), t, "a child was restarted")
+        self.assertEqual(e.stop("pmirrord"), 0, e.read_log("pmirrord")[-3000:])
+
+
 if __name__ == "__main__":
     unittest.main()
