@@ -1,5 +1,8 @@
 /*
- * agent_chan.c - the agent's reload slices (agent_chan.h, docs/reload.md).
+ * agent_chan.c - the agent's configuration records from the monitor
+ * (agent_chan.h): the start slice, collected as it arrives (conf_slice.h,
+ * docs/process-model.md "Configuration slices"), and the reload slices
+ * (docs/reload.md).
  *
  * After start-up the agent keeps its slice's lines (the running lines; its
  * memory is locked, and they are wiped when freed).  A reload slice (BEGIN
@@ -24,12 +27,79 @@
 #include "pmirrord/log.h"
 
 static struct {
+    struct conf_slice *start; /* the start slice as it arrives */
+    int start_ended, start_bad;
+    char start_why[160];
     struct conf_slice *running; /* the lines the agent runs */
     struct conf_slice *rl;      /* a reload slice being collected */
     int refusing;               /* a record of it was refused: drop the rest until END */
     char why[512];
     struct agent_chan_counts n;
 } ac;
+
+/* ---- the start slice ------------------------------------------------------------------------ */
+
+void agent_chan_start_bad(const char *why)
+{
+    if (!ac.start_bad)
+        snprintf(ac.start_why, sizeof(ac.start_why), "%s", why);
+    ac.start_bad = 1;
+}
+
+void agent_chan_start_rec(const struct ipc_rec *rec)
+{
+    char why[160];
+    if (ac.start_bad || ac.start_ended) {
+        agent_chan_start_bad("a CONFIG record after the slice's END");
+        return;
+    }
+    if (ac.start == NULL) {
+        if ((ac.start = conf_slice_new()) == NULL) {
+            agent_chan_start_bad("out of memory");
+            return;
+        }
+        conf_slice_set_dest(ac.start, CONF_DEST_AGENT); /* never a capture secret */
+    }
+    int r = conf_slice_rec(ac.start, rec, why, sizeof(why));
+    if (r < 0)
+        agent_chan_start_bad(why);
+    else if (r == 1)
+        ac.start_ended = 1;
+}
+
+int agent_chan_start_state(char *why, size_t whylen)
+{
+    if (ac.start_bad) {
+        snprintf(why, whylen, "%s", ac.start_why);
+        return -1;
+    }
+    return ac.start_ended ? 1 : 0;
+}
+
+void agent_chan_start_clear(void)
+{
+    conf_slice_free(ac.start); /* wipes every line */
+    ac.start = NULL;
+}
+
+int agent_chan_start_load(struct pm_conf *conf, char *err, size_t errlen)
+{
+    if (ac.start == NULL || !ac.start_ended) {
+        agent_chan_start_clear();
+        snprintf(err, errlen, "no complete configuration slice");
+        return -1;
+    }
+    if (conf_slice_load(ac.start, NULL, conf, err, errlen) < 0) {
+        agent_chan_start_clear();
+        return -1;
+    }
+    agent_chan_keep(ac.start); /* for the SAME lines of a reload */
+    ac.start = NULL;
+    return 0;
+}
+
+/* ---- reload slices ----------------------------------------------------------------------------
+ */
 
 void agent_chan_keep(struct conf_slice *running)
 {
@@ -39,6 +109,7 @@ void agent_chan_keep(struct conf_slice *running)
 
 void agent_chan_free(void)
 {
+    agent_chan_start_clear();
     conf_slice_free(ac.running);
     conf_slice_free(ac.rl);
     ac.running = ac.rl = NULL;

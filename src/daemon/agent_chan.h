@@ -12,7 +12,22 @@
 
 struct conf_slice;
 struct ipc_rec;
+struct pm_conf;
 
+/* ---- the start slice (before the agent runs) ---- */
+/* A CONFIG record of the start slice. */
+void agent_chan_start_rec(const struct ipc_rec *rec);
+/* The start slice is refused (the first reason is kept). */
+void agent_chan_start_bad(const char *why);
+/* 0 while more is expected, 1 once END came, -1 refused (why). */
+int agent_chan_start_state(char *why, size_t whylen);
+/* Parses the complete start slice (conf_slice_load(): FILE:LINE errors) and
+ * keeps its lines as the running lines.  0, or -1 with err (the slice wiped). */
+int agent_chan_start_load(struct pm_conf *conf, char *err, size_t errlen);
+/* Wipes and frees an unfinished start slice. */
+void agent_chan_start_clear(void);
+
+/* ---- after start-up ---- */
 /* The start slice, kept as the running lines (taken; wiped at agent_chan_free). */
 void agent_chan_keep(struct conf_slice *running);
 /*
