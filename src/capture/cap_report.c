@@ -306,6 +306,9 @@ static void proc_stats(struct cap_proc *p, struct ipc_stats *o)
     cp_stats_add(o, "mlog_entries", p->mlog_entries);
     cp_stats_add(o, "mlog_dropped", p->mlog_dropped);
     cp_stats_add(o, "mlog_queued", p->mlq_len);
+    cp_stats_add(o, "reloads", p->reloads);
+    cp_stats_add(o, "reload_failed", p->reload_failed);
+    cp_stats_add(o, "reload_same_lines", p->reload_same);
     if (p->test_build)
         cp_stats_add(o, "sig_digest", p->sig_digest);
 }

@@ -43,6 +43,7 @@
 #include "agent/notify.h"
 #include "agent_list.h"
 #include "commands.h"
+#include "agent_chan.h"
 #include "memlock.h"
 #include "mirror_stats.h"
 #include "trig_table.h"
@@ -79,18 +80,10 @@ static int sig_pipe[2] = {-1, -1};
 
 enum phase { PH_SLICE, PH_START, PH_RUN };
 
-/* The configuration slice as it arrives (conf_slice.h). */
-struct slice {
-    struct conf_slice *cs;
-    int ended, bad;
-    char bad_why[160];
-};
-
 static struct {
     enum phase phase;
     struct ipc_chan *chan_a;
     int ctl_fd; /* the control socket from the slice, until the server owns it */
-    struct slice slice;
 
     /* records for the loop that arrived while the agent thread waited */
     struct ipc_rec *pending[PENDING_MAX];
@@ -239,42 +232,6 @@ static void send_hello(void)
     (void)ipc_chan_flush(ap.chan_a);
 }
 
-/* ---- the configuration slice ---------------------------------------------------------------- */
-
-static void slice_bad(const char *why)
-{
-    if (!ap.slice.bad)
-        snprintf(ap.slice.bad_why, sizeof(ap.slice.bad_why), "%s", why);
-    ap.slice.bad = 1;
-}
-
-static void slice_clear(void)
-{
-    conf_slice_free(ap.slice.cs); /* wipes every line */
-    ap.slice.cs = NULL;
-}
-
-static void on_config(const struct ipc_rec *rec)
-{
-    char why[160];
-    if (ap.slice.bad || ap.slice.ended) {
-        slice_bad("a CONFIG record after the slice's END");
-        return;
-    }
-    if (ap.slice.cs == NULL) {
-        if ((ap.slice.cs = conf_slice_new()) == NULL) {
-            slice_bad("out of memory");
-            return;
-        }
-        conf_slice_set_dest(ap.slice.cs, CONF_DEST_AGENT); /* never a capture secret */
-    }
-    int r = conf_slice_rec(ap.slice.cs, rec, why, sizeof(why));
-    if (r < 0)
-        slice_bad(why);
-    else if (r == 1)
-        ap.slice.ended = 1;
-}
-
 /* ---- chan A: receiving ---------------------------------------------------------------------- */
 
 static void loop_record(struct ipc_rec *rec);
@@ -305,7 +262,7 @@ static void on_chan_a_rec(struct ipc_rec *rec, void *arg)
 {
     if (ap.phase == PH_SLICE) {
         if (rec->type == IPC_CONFIG) {
-            on_config(rec);
+            agent_chan_start_rec(rec); /* agent_chan.c */
             return;
         }
         if (rec->type == IPC_FD && rec->u.fd.purpose == IPC_FD_START_LOG) {
@@ -315,7 +272,7 @@ static void on_chan_a_rec(struct ipc_rec *rec, void *arg)
         }
         if (rec->type == IPC_FD && rec->u.fd.purpose == IPC_FD_CONTROL_LISTEN) {
             if (ap.ctl_fd >= 0) {
-                slice_bad("two control-socket descriptors");
+                agent_chan_start_bad("two control-socket descriptors");
                 return;
             }
             ap.ctl_fd = rec->u.fd.fd;
@@ -574,6 +531,13 @@ static void loop_record(struct ipc_rec *rec)
             log_debug("main", "a HEARTBEAT answer not sent: the monitor's channel is full");
         (void)ipc_chan_flush(ap.chan_a);
         return;
+    case IPC_CONFIG: { /* a reload slice (agent_chan.c) */
+        uint8_t state;
+        static char text[IPC_MLOG_MAX + 1];
+        if (agent_chan_config(rec, &state, text, sizeof(text)) == 1)
+            send_status(state, text);
+        return;
+    }
     default:
         break;
     }
@@ -735,7 +699,8 @@ static int read_slice(struct pm_conf *conf, char *err, size_t errlen)
 {
     int64_t until = now_ms() + AGENT_PROC_SLICE_MS;
     ap.phase = PH_SLICE;
-    while (!ap.slice.ended && !ap.slice.bad) {
+    char why[256];
+    while (agent_chan_start_state(why, sizeof(why)) == 0) {
         int64_t left = until - now_ms();
         if (stop_requested) {
             snprintf(err, errlen, "stopped while waiting for the configuration");
@@ -756,8 +721,8 @@ static int read_slice(struct pm_conf *conf, char *err, size_t errlen)
             goto fail;
         }
     }
-    if (ap.slice.bad) {
-        snprintf(err, errlen, "configuration slice from the monitor: %s", ap.slice.bad_why);
+    if (agent_chan_start_state(why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "configuration slice from the monitor: %s", why);
         goto fail;
     }
     if (ap.ctl_fd < 0) {
@@ -765,12 +730,10 @@ static int read_slice(struct pm_conf *conf, char *err, size_t errlen)
         goto fail;
     }
     ap.phase = PH_START;
-    int rc = conf_slice_load(ap.slice.cs, NULL, conf, err, errlen);
-    slice_clear();
-    return rc;
+    return agent_chan_start_load(conf, err, errlen); /* its lines kept for reloads */
 fail:
     ap.phase = PH_START;
-    slice_clear();
+    agent_chan_start_clear();
     return -1;
 }
 
@@ -851,6 +814,7 @@ static int start_ctl(const struct pm_conf *c, char *err, size_t errlen)
 
 static void teardown(void)
 {
+    agent_chan_free(); /* the running lines: passphrases */
     if (ap.calls_up) {
         agent_unwatch_fd(pm_agent_call_fd());
         pm_agent_call_shutdown();

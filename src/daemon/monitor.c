@@ -31,6 +31,8 @@
  * said READY, answers to its HEARTBEATs (monitor_hb.c: systemd's watchdog).
  * READY from both makes the daemon ready (sd_notify READY=1, sdnotify.h);
  * FAILED or a death before that fails the start-up.
+ * SIGHUP reloads (monitor_reload.c, docs/reload.md): a child whose lines
+ * changed gets a reload slice and answers STATUS RELOADED or RELOAD_FAILED.
  * Every record is untrusted: anything else is counted and ignored.
  */
 #include "monitor.h"
@@ -53,6 +55,7 @@
 #include <openssl/crypto.h>
 
 #include "memlock.h"
+#include "monitor_reload.h"
 #include "pidfile.h"
 #include "pmirrord/conf.h"
 #include "pmirrord/conf_slice.h"
@@ -87,7 +90,8 @@ struct mon_proc {
     uint64_t unexpected_logged; /* the count at this start: a wrong HELLO logged once */
     uint64_t priv_window_ms;    /* PRIV_REQ rate: the current one-second window */
     unsigned priv_in_window;
-    struct mon_hb hb; /* heartbeats of this start (monitor_hb.c) */
+    struct mon_rl_child rl; /* the digests of the lines it runs (monitor_reload.h) */
+    struct mon_hb hb;       /* heartbeats of this start (monitor_hb.c) */
 };
 
 struct pcap_fd {
@@ -121,6 +125,8 @@ struct monitor {
     int stopping;    /* a stop signal came */
     char why[IPC_MLOG_MAX + 64];
     uint64_t start_ms;
+    struct mon_rl rl;     /* SIGHUP (monitor_reload.c) */
+    int hup_at_ready;     /* a SIGHUP during start-up: a reload once both are ready */
     int64_t live_sources; /* the capture process's last answer said; -1 not yet */
 };
 
@@ -293,9 +299,12 @@ static int prestart(void *arg, struct sv_child *c, char *err, size_t errlen)
     r.u.hello.generation = sv_child_starts(p->sv) + 1;
     if (ipc_chan_put(p->ch, &r, err, errlen) < 0)
         goto fail;
-    /* The file as it is now: a restarted child gets what is on disk. */
-    if (conf_slice_send(p->ch, m->o->conf_path, p->dest, &conf, err, errlen) < 0)
+    /* The file as it is now: a restarted child gets what is on disk, and
+     * the digests of what it got are kept for the next reload. */
+    struct conf_digests dg = {0};
+    if (conf_slice_send_digests(p->ch, m->o->conf_path, p->dest, &conf, &dg, err, errlen) < 0)
         goto fail;
+    mon_rl_started(&m->rl, &p->rl, &dg);
     if (p == &m->agent)
         snprintf(m->agentx, sizeof(m->agentx), "%s", conf.agentx_socket);
     conf_free(&conf);
@@ -357,6 +366,16 @@ static void started(struct monitor *m, struct mon_proc *p)
 
 static void on_rec(struct ipc_rec *rec, void *arg);
 
+/* A child's channel for a reload slice: only while it runs and is ready. */
+static struct ipc_chan *reload_chan(void *arg, struct mon_rl_child *c)
+{
+    struct monitor *m = arg;
+    struct mon_proc *p = c == &m->agent.rl ? &m->agent : &m->capture;
+    if (p->ch == NULL || p->eof || !p->ready || sv_child_pid(p->sv) == 0)
+        return NULL;
+    return p->ch;
+}
+
 static struct mon_proc *proc_of(struct monitor *m, const struct sv_child *c)
 {
     return c == m->agent.sv ? &m->agent : &m->capture;
@@ -383,6 +402,7 @@ static void on_sv_event(void *arg, const struct sv_child *c, enum sv_event ev, c
         p->ch = NULL;
         p->holds_cc = 0;
         p->deaths++;
+        mon_rl_gone(&m->rl, &p->rl);
         mon_hb_stop(&p->hb);
         if (m->stopping)
             break;
@@ -430,6 +450,10 @@ static void maybe_ready(struct monitor *m)
     log_info("main", "pmirrord %s started", PM_VERSION);
     daemon_ready();
     sdn_ready(status);
+    if (m->hup_at_ready) {
+        m->hup_at_ready = 0;
+        mon_rl_sighup(&m->rl);
+    }
 }
 
 /* A child's answer to the monitor's HEARTBEAT. */
@@ -461,6 +485,8 @@ static void on_rec(struct ipc_rec *rec, void *arg)
         }
         return;
     case IPC_STATUS:
+        if (mon_rl_status(&m->rl, &p->rl, &rec->u.status))
+            return;                 /* an answer to a reload slice */
         if (p->status_seen++ > 0) { /* one STATUS per start; more is only counted */
             p->unexpected++;
             return;
@@ -616,7 +642,14 @@ static void on_signals(struct monitor *m)
     struct signalfd_siginfo si;
     while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGHUP) {
-            log_info("mon", "SIGHUP ignored: restart pmirrord to apply a new configuration");
+            if (m->stopping)
+                continue;
+            if (m->ready) {
+                mon_rl_sighup(&m->rl);
+            } else {
+                log_info("mon", "SIGHUP during start-up: a reload once both processes are ready");
+                m->hup_at_ready = 1;
+            }
             continue;
         }
         if (!m->stopping)
@@ -712,6 +745,9 @@ static void poll_once(struct monitor *m)
                                    .events = POLLIN | (ipc_chan_pending(p->ch) ? POLLOUT : 0)};
     }
     int timeout = sv_next_timeout_ms(m->set);
+    int rl_left = mon_rl_timeout_ms(&m->rl);
+    if (rl_left >= 0 && (timeout < 0 || rl_left < timeout))
+        timeout = rl_left;
     int hb_timeout = mon_wd_timeout_ms(mono_ms());
     if (timeout < 0 || hb_timeout < timeout)
         timeout = hb_timeout;
@@ -740,6 +776,7 @@ static void poll_once(struct monitor *m)
     }
     if (!m->stopping && sv_next_timeout_ms(m->set) == 0)
         sv_restart_due(m->set);
+    mon_rl_tick(&m->rl);
     if (!m->stopping)
         heartbeats(m);
     if (!m->ready && mono_ms() >= m->start_ms + MON_START_MS)
@@ -784,6 +821,7 @@ static void teardown(struct monitor *m)
     close_fd(&m->cc[1]);
     sv_set_free(m->set);
     m->set = NULL;
+    mon_rl_free(&m->rl);
     ctl_listen_close(&m->ctl);
     for (size_t i = 0; i < m->npcaps; i++)
         if (m->pcaps[i].fd >= 0)
@@ -824,6 +862,9 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
                                    .role = IPC_ROLE_CAPTURE,
                                    .m = m,
                                    .other = &m->agent};
+    m->agent.rl = (struct mon_rl_child){.name = "agent", .dest = CONF_DEST_AGENT};
+    m->capture.rl = (struct mon_rl_child){.name = "capture", .dest = CONF_DEST_CAPTURE};
+    mon_rl_init(&m->rl, o->conf_path, &m->agent.rl, &m->capture.rl, reload_chan, m);
     m->cc[0] = m->cc[1] = -1;
     make_env(m);
     m->live_sources = -1;
