@@ -44,6 +44,19 @@ class TestAgentX(PmTestCase):
         self.assertIn("= INTEGER: 2", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
         self.assertAlive()
 
+    def test_mirror_admin_writes_nothing_but_trapenable(self):
+        # examples/snmpd-pmirrord.conf (and the package's snmpd snippet): the
+        # write view is juniPacketMirrorTrapEnable, not the whole tree, so the
+        # mirror administrator cannot SET snmpd's own objects (sysContact here;
+        # VACM and USM tables alike).
+        self.start_all()
+        oid_syscontact = "1.3.6.1.2.1.1.4.0"
+        r = self.env.snmpset_v3(oid_syscontact, "s", "pmtest-write")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertRegex(r.stderr, "noAccess|authorizationError")
+        self.assertEqual(self.env.snmpset_v3(OID_TRAPENABLE, "i", "1").returncode, 0)
+        self.assertAlive()
+
     def test_sysortable_entry(self):
         self.start_all()
         r = self.env.snmpwalk_v3(OID_SYSOR_ID)
