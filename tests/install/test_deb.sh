@@ -30,7 +30,7 @@ for d in /var/lib/pmirrord /etc/pmirrord /run/pmirrord; do
 done
 
 T=$(mktemp -d /tmp/pm-deb.XXXXXX)
-chmod 0755 "$T" # the agent's user reaches the AgentX socket below it
+chmod 0755 "$T" # setpriv as pmirrord and Debian-snmp: only the socket's mode may refuse them
 had_user=()
 for u in pmirrord pmirrord-capture; do
     getent passwd "$u" >/dev/null && had_user+=("$u")
@@ -180,13 +180,16 @@ SNMP_PERSISTENT_DIR="$T/snmp" snmpd -C -c "$T/snmp/snmpd.conf" -Lf "$T/snmpd.log
     -m '' -p "$T/snmpd.pid" || fail "snmpd did not start"
 for n in $(seq 100); do [ -S "$T/agentx/master" ] && break; sleep 0.1; done
 [ -S "$T/agentx/master" ] || fail "snmpd made no AgentX socket"
-# agentXPerms of the snippet: the socket is the pmirrord group's, the directory
-# searchable, and the pmirrord user can connect itself.
-[ "$(stat -c '%a %G' "$T/agentx/master")" = "660 pmirrord" ] ||
-    fail "AgentX socket: $(stat -c '%a %U %G' "$T/agentx/master"), want 660 group pmirrord"
-setpriv --reuid pmirrord --regid pmirrord --init-groups /usr/bin/python3 -c \
-    "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])" "$T/agentx/master" ||
-    fail "the pmirrord user cannot connect to the AgentX socket"
+# AgentX has no authentication: the snippet must not open snmpd's socket to
+# anyone but root, neither to the pmirrord account (its root monitor connects
+# for the agent) nor to Debian-snmp (snmptrapd's account too).
+for u in pmirrord Debian-snmp; do
+    getent passwd "$u" >/dev/null || continue
+    ! setpriv --reuid "$u" --regid "$u" --init-groups /usr/bin/python3 -c \
+        "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])" \
+        "$T/agentx/master" 2>/dev/null ||
+        fail "the user $u can connect to the AgentX socket: $(stat -c '%a %U %G' "$T/agentx/master")"
+done
 
 # ---- The installed daemon, by hand, with the installed configuration ---------
 sed -i "s|^agentXSocket .*|agentXSocket        $T/agentx/master|" /etc/pmirrord/pmirrord.conf
@@ -228,6 +231,11 @@ for _ in $(seq 30); do
     sleep 0.5
 done
 [[ $got == *"INTEGER: 2"* ]] || fail "juniPacketMirrorTrapEnable.0 through snmpd: $got"
+# The snippet's write view is juniPacketMirrorTrapEnable alone: not snmpd's own
+# objects (sysContact.0 here; its VACM and USM tables alike).
+! got=$(snmpset -m '' -On "${v3[@]}" "127.0.0.1:$port" 1.3.6.1.2.1.1.4.0 s deb-test 2>&1) ||
+    fail "the mirror administrator may SET sysContact.0: $got"
+[[ $got == *noAccess* || $got == *authorizationError* ]] || fail "SET sysContact.0: $got"
 
 # ---- Stop by the pidfile, purge ---------------------------------------------
 stop_pidfile "$T/pmirrord.pid"
