@@ -28,6 +28,12 @@ esac
 for d in /var/lib/pmirrord /etc/pmirrord /run/pmirrord; do
     [ ! -e "$d" ] || fail "$d exists already (not the package's): the purge would remove it"
 done
+# userdel removes the user's group of the same name with the user (Debian's
+# USERGROUPS_ENAB): an account made here would take such a group with it.
+for u in pmirrord pmirrord-capture; do
+    ! getent group "$u" >/dev/null || getent passwd "$u" >/dev/null ||
+        fail "a group $u exists without the account $u: removing the account made here would remove it"
+done
 
 T=$(mktemp -d /tmp/pm-deb.XXXXXX)
 chmod 0755 "$T" # setpriv as pmirrord and Debian-snmp: only the socket's mode may refuse them
@@ -98,6 +104,12 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
+# bash runs no EXIT trap when a signal kills it: turn them into an exit, so that
+# an interrupted run (CI cancelled, ^C) purges the package and the accounts too.
+# (ctest's TIMEOUT sends SIGKILL, which nothing can catch.)
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # ---- Build and install ------------------------------------------------------
 bash "$PM_SOURCE_DIR/scripts/package" --no-deps "$PM_BUILD_DIR/pkg" >"$T/package.log" 2>&1 ||
@@ -118,7 +130,9 @@ for n in $(seq 60); do
     installed=1
     if dpkg -i "$deb" >"$T/dpkg.log" 2>&1; then break; fi
     installed=0
-    grep -q 'lock' "$T/dpkg.log" || { cat "$T/dpkg.log" >&2; installed=1; fail "dpkg -i failed"; }
+    # Only dpkg's own lock message: any other failure may have unpacked files.
+    grep -q '^dpkg: error: dpkg .*lock.* by another process' "$T/dpkg.log" ||
+        { cat "$T/dpkg.log" >&2; installed=1; fail "dpkg -i failed"; }
     sleep 2
 done
 [ $installed = 1 ] || fail "dpkg's lock stayed taken for 2 minutes"
