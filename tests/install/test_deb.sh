@@ -18,6 +18,13 @@ fail() { echo "test_deb: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "needs root (dpkg -i)"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
+# One run at a time on this machine, whatever the checkout or the ctest run
+# (RUN_SERIAL covers only its own ctest): two runs would each purge the other's
+# package and remove the accounts the other uses.  flock(2) on dpkg's directory
+# leaves no file behind and does not touch dpkg's own (fcntl) locks.
+exec 9</var/lib/dpkg
+flock -w 600 9 || fail "another package test held its lock for 10 minutes"
+
 # Refuse to touch a pmirrord this test did not install, or its state.
 st=$(dpkg-query -W -f='${db:Status-Status}' pmirrord 2>/dev/null || true)
 case "$st" in
@@ -190,7 +197,7 @@ exactEngineID 0x80001f88047064656274657374
 createUser    mirrorAdmin SHA-256 "deb-auth-pass" AES "deb-priv-pass"
 includeFile   /etc/snmp/snmpd.conf.d/pmirrord.conf
 EOF
-SNMP_PERSISTENT_DIR="$T/snmp" snmpd -C -c "$T/snmp/snmpd.conf" -Lf "$T/snmpd.log" -I -smux \
+SNMP_PERSISTENT_DIR="$T/snmp" snmpd -C -c "$T/snmp/snmpd.conf" -Lf "$T/snmpd.log" -I -smux 9<&- \
     -m '' -p "$T/snmpd.pid" || fail "snmpd did not start"
 for n in $(seq 100); do [ -S "$T/agentx/master" ] && break; sleep 0.1; done
 [ -S "$T/agentx/master" ] || fail "snmpd made no AgentX socket"
@@ -219,7 +226,7 @@ check /etc/pmirrord/pmirrord.conf "600 root root"
 [ "$(getent passwd | grep -c '^pmirrord')" = 2 ] || fail "installing again added accounts"
 # Without -f it returns once it has started: the pidfile written, the control
 # socket answering (README.md, "Running pmirrord").
-/usr/sbin/pmirrord -p "$T/pmirrord.pid" >"$T/start.log" 2>&1 ||
+/usr/sbin/pmirrord -p "$T/pmirrord.pid" >"$T/start.log" 2>&1 9<&- ||
     { cat "$T/start.log" >&2; fail "the installed pmirrord did not start"; }
 mon=$(cat "$T/pmirrord.pid")
 uid_of() { awk '/^Uid:/ {print $2}' "/proc/$1/status"; }
