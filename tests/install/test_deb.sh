@@ -18,6 +18,13 @@ fail() { echo "test_deb: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "needs root (dpkg -i)"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
+# One run at a time on this machine, whatever the checkout or the ctest run
+# (RUN_SERIAL covers only its own ctest): two runs would each purge the other's
+# package and remove the accounts the other uses.  flock(2) on dpkg's directory
+# leaves no file behind and does not touch dpkg's own (fcntl) locks.
+exec 9</var/lib/dpkg
+flock -w 600 9 || fail "another package test held its lock for 10 minutes"
+
 # Refuse to touch a pmirrord this test did not install, or its state.
 st=$(dpkg-query -W -f='${db:Status-Status}' pmirrord 2>/dev/null || true)
 case "$st" in
@@ -28,9 +35,15 @@ esac
 for d in /var/lib/pmirrord /etc/pmirrord /run/pmirrord; do
     [ ! -e "$d" ] || fail "$d exists already (not the package's): the purge would remove it"
 done
+# userdel removes the user's group of the same name with the user (Debian's
+# USERGROUPS_ENAB): an account made here would take such a group with it.
+for u in pmirrord pmirrord-capture; do
+    ! getent group "$u" >/dev/null || getent passwd "$u" >/dev/null ||
+        fail "a group $u exists without the account $u: removing the account made here would remove it"
+done
 
 T=$(mktemp -d /tmp/pm-deb.XXXXXX)
-chmod 0755 "$T" # the agent's user reaches the AgentX socket below it
+chmod 0755 "$T" # setpriv as pmirrord and Debian-snmp: only the socket's mode may refuse them
 had_user=()
 for u in pmirrord pmirrord-capture; do
     getent passwd "$u" >/dev/null && had_user+=("$u")
@@ -98,6 +111,12 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
+# bash runs no EXIT trap when a signal kills it: turn them into an exit, so that
+# an interrupted run (CI cancelled, ^C) purges the package and the accounts too.
+# (ctest's TIMEOUT sends SIGKILL, which nothing can catch.)
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # ---- Build and install ------------------------------------------------------
 bash "$PM_SOURCE_DIR/scripts/package" --no-deps "$PM_BUILD_DIR/pkg" >"$T/package.log" 2>&1 ||
@@ -118,7 +137,9 @@ for n in $(seq 60); do
     installed=1
     if dpkg -i "$deb" >"$T/dpkg.log" 2>&1; then break; fi
     installed=0
-    grep -q 'lock' "$T/dpkg.log" || { cat "$T/dpkg.log" >&2; installed=1; fail "dpkg -i failed"; }
+    # Only dpkg's own lock message: any other failure may have unpacked files.
+    grep -q '^dpkg: error: dpkg .*lock.* by another process' "$T/dpkg.log" ||
+        { cat "$T/dpkg.log" >&2; installed=1; fail "dpkg -i failed"; }
     sleep 2
 done
 [ $installed = 1 ] || fail "dpkg's lock stayed taken for 2 minutes"
@@ -176,17 +197,20 @@ exactEngineID 0x80001f88047064656274657374
 createUser    mirrorAdmin SHA-256 "deb-auth-pass" AES "deb-priv-pass"
 includeFile   /etc/snmp/snmpd.conf.d/pmirrord.conf
 EOF
-SNMP_PERSISTENT_DIR="$T/snmp" snmpd -C -c "$T/snmp/snmpd.conf" -Lf "$T/snmpd.log" -I -smux \
+SNMP_PERSISTENT_DIR="$T/snmp" snmpd -C -c "$T/snmp/snmpd.conf" -Lf "$T/snmpd.log" -I -smux 9<&- \
     -m '' -p "$T/snmpd.pid" || fail "snmpd did not start"
 for n in $(seq 100); do [ -S "$T/agentx/master" ] && break; sleep 0.1; done
 [ -S "$T/agentx/master" ] || fail "snmpd made no AgentX socket"
-# agentXPerms of the snippet: the socket is the pmirrord group's, the directory
-# searchable, and the pmirrord user can connect itself.
-[ "$(stat -c '%a %G' "$T/agentx/master")" = "660 pmirrord" ] ||
-    fail "AgentX socket: $(stat -c '%a %U %G' "$T/agentx/master"), want 660 group pmirrord"
-setpriv --reuid pmirrord --regid pmirrord --init-groups /usr/bin/python3 -c \
-    "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])" "$T/agentx/master" ||
-    fail "the pmirrord user cannot connect to the AgentX socket"
+# AgentX has no authentication: the snippet must not open snmpd's socket to
+# anyone but root, neither to the pmirrord account (its root monitor connects
+# for the agent) nor to Debian-snmp (snmptrapd's account too).
+for u in pmirrord Debian-snmp; do
+    getent passwd "$u" >/dev/null || continue
+    ! setpriv --reuid "$u" --regid "$u" --init-groups /usr/bin/python3 -c \
+        "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])" \
+        "$T/agentx/master" 2>/dev/null ||
+        fail "the user $u can connect to the AgentX socket: $(stat -c '%a %U %G' "$T/agentx/master")"
+done
 
 # ---- The installed daemon, by hand, with the installed configuration ---------
 sed -i "s|^agentXSocket .*|agentXSocket        $T/agentx/master|" /etc/pmirrord/pmirrord.conf
@@ -202,7 +226,7 @@ check /etc/pmirrord/pmirrord.conf "600 root root"
 [ "$(getent passwd | grep -c '^pmirrord')" = 2 ] || fail "installing again added accounts"
 # Without -f it returns once it has started: the pidfile written, the control
 # socket answering (README.md, "Running pmirrord").
-/usr/sbin/pmirrord -p "$T/pmirrord.pid" >"$T/start.log" 2>&1 ||
+/usr/sbin/pmirrord -p "$T/pmirrord.pid" >"$T/start.log" 2>&1 9<&- ||
     { cat "$T/start.log" >&2; fail "the installed pmirrord did not start"; }
 mon=$(cat "$T/pmirrord.pid")
 uid_of() { awk '/^Uid:/ {print $2}' "/proc/$1/status"; }
@@ -228,6 +252,11 @@ for _ in $(seq 30); do
     sleep 0.5
 done
 [[ $got == *"INTEGER: 2"* ]] || fail "juniPacketMirrorTrapEnable.0 through snmpd: $got"
+# The snippet's write view is juniPacketMirrorTrapEnable alone: not snmpd's own
+# objects (sysContact.0 here; its VACM and USM tables alike).
+! got=$(snmpset -m '' -On "${v3[@]}" "127.0.0.1:$port" 1.3.6.1.2.1.1.4.0 s deb-test 2>&1) ||
+    fail "the mirror administrator may SET sysContact.0: $got"
+[[ $got == *noAccess* || $got == *authorizationError* ]] || fail "SET sysContact.0: $got"
 
 # ---- Stop by the pidfile, purge ---------------------------------------------
 stop_pidfile "$T/pmirrord.pid"

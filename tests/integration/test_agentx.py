@@ -44,6 +44,36 @@ class TestAgentX(PmTestCase):
         self.assertIn("= INTEGER: 2", self.env.snmpget_v3(OID_TRAPENABLE).stdout)
         self.assertAlive()
 
+    def test_mirror_admin_writes_nothing_but_trapenable(self):
+        # examples/snmpd-pmirrord.conf (and the package's snmpd snippet): the
+        # write view is juniPacketMirrorTrapEnable, not the whole tree, so the
+        # mirror administrator cannot SET snmpd's own objects (sysContact here;
+        # VACM and USM tables alike).
+        self.start_all()
+        oid_syscontact = "1.3.6.1.2.1.1.4.0"
+        r = self.env.snmpset_v3(oid_syscontact, "s", "pmtest-write")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertRegex(r.stderr, "noAccess|authorizationError")
+        self.assertEqual(self.env.snmpset_v3(OID_TRAPENABLE, "i", "1").returncode, 0)
+        self.assertAlive()
+
+    def test_ops_user_reads_no_process_arguments(self):
+        # pmNoMirror leaves out hrSWRunParameters: a process's arguments (a
+        # one-shot pmirrorctl's target identity) are not for an authNoPriv user.
+        self.start_all()
+        marker = "pmtest-target-%d" % os.getpid()
+        p = subprocess.Popen(["python3", "-c", "import sys; sys.stdin.read()", marker],
+                             stdin=subprocess.PIPE)
+        try:
+            r = self.env._tool(["snmpwalk", "-v3", "-l", "authNoPriv", "-u", pmtest.OPS[0], "-a",
+                                pmtest.OPS[1], "-A", pmtest.OPS[2], self.env.target(),
+                                "1.3.6.1.2.1.25.4.2.1"], timeout=5.0)
+            self.assertIn("1.3.6.1.2.1.25.4.2.1.2.", r.stdout, r.stderr)  # hrSWRunName: readable
+            self.assertFalse(marker in r.stdout, "opsUser reads process arguments (hrSWRunParameters)")
+        finally:
+            p.stdin.close()
+            p.wait()
+
     def test_sysortable_entry(self):
         self.start_all()
         r = self.env.snmpwalk_v3(OID_SYSOR_ID)
