@@ -69,7 +69,10 @@ struct cp_source {
     int down;            /* its interface is gone (se_interface_down told) */
     unsigned mtu;        /* live: the interface's, super-packets are cut to it (0 unknown) */
     uint64_t drops_seen; /* kernel + interface + backlog drops already counted (cap_mirror.c) */
+    int removed;         /* a reload removed it: an empty slot (index kept for the sessions) */
 };
+
+#define CP_RWHERE_MAX 8 /* directives whose FILE:LINE a reload reports (restart-only ones) */
 
 /* The configuration the capture process uses (from its slice). */
 struct cp_conf {
@@ -87,6 +90,14 @@ struct cp_conf {
     uint16_t ports[CONF_MIRROR_PORTS_MAX]; /* analyzer ports of the `mirror` rules */
     size_t nports;
     int dry_run; /* bench: datagrams built, not sent (jm_opts.dry_run) */
+    /* FILE:LINE of the restart-only directives (mirrorDscp, mirrorGso,
+     * maxSubscribers, ...), for a reload's summary; file: the slice's */
+    struct {
+        char key[24];
+        char where[CAP_SRC_MAX + 16];
+    } rwhere[CP_RWHERE_MAX];
+    size_t nrwhere;
+    char file[256];
 };
 
 /* A descriptor received with the slice. */
@@ -187,6 +198,11 @@ struct cap_proc {
     uint64_t tnew_gen;
     int tnew_open; /* a BEGIN seen, no END yet */
     int tnew_bad;  /* the table being collected is refused at its END */
+
+    /* reload (cap_reload.c): the running configuration; its rt is always NULL
+     * (the RADIUS secrets live only in the tracker's locked page) */
+    struct cp_conf run;
+    uint64_t reloads, reloads_failed;
 };
 
 /* cap_slice.c */
@@ -196,6 +212,11 @@ int cp_slice_read(struct ipc_chan *chan_b, int timeout_ms, const struct pm_daemo
 void cp_slice_clear(struct cp_slice *sl);
 int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err, size_t errlen);
 
+/* cap_proc.c: s (a free slot) gets spec and where and a source created for
+ * it (not activated); fd: a pcap file's descriptor (taken) or -1. */
+int cp_source_open(struct cap_proc *p, struct cp_source *s, const struct cap_spec *spec,
+                   const char *where, int fd, char *err, size_t errlen);
+
 /* cap_reload.c: a reload slice parsed into next (cp_conf_from_slice) is
  * applied: only what differs from the running configuration.  0 with what
  * changed in summary (counts and directive names, no identity, address or
@@ -203,6 +224,9 @@ int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err
  * taken (the running configuration afterwards) or cleared. */
 int cp_reload_apply(struct cap_proc *p, struct cp_conf *next, char *summary, size_t slen, char *err,
                     size_t errlen);
+/* After start: c (the configuration started with) becomes the running one;
+ * its RADIUS part is wiped (the tracker holds it). */
+void cp_reload_keep(struct cap_proc *p, struct cp_conf *c);
 
 /* cap_frames.c */
 int cp_on_packet(void *arg, struct cap_source *src, const struct cap_packet *pkt);

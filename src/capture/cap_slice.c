@@ -179,6 +179,26 @@ void cp_slice_clear(struct cp_slice *sl)
     OPENSSL_cleanse(sl, sizeof(*sl));
 }
 
+/* FILE:LINE of the directives a reload cannot apply (cap_reload.c reports them). */
+static void note_where(struct cp_conf *out, const char *file, const char *key, uint32_t line)
+{
+    static const char *const keys[] = {"mirrorDscp", "mirrorGso", "maxSubscribers", "mirrorSource",
+                                       "mirrorInterface"};
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        if (strcasecmp(key, keys[k]) != 0)
+            continue;
+        size_t i;
+        for (i = 0; i < out->nrwhere && strcmp(out->rwhere[i].key, keys[k]) != 0; i++)
+            ;
+        if (i == CP_RWHERE_MAX)
+            return;
+        if (i == out->nrwhere)
+            out->nrwhere++;
+        snprintf(out->rwhere[i].key, sizeof(out->rwhere[i].key), "%s", keys[k]);
+        snprintf(out->rwhere[i].where, sizeof(out->rwhere[i].where), "%s:%u", file, line);
+    }
+}
+
 /*
  * The slice's lines parsed by the configuration parser itself (conf_slice.h):
  * the same checks as the monitor's, errors naming FILE:LINE as in the file.
@@ -225,6 +245,9 @@ int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err
         snprintf(out->where[i], sizeof(out->where[0]), "%s", c.captures[i].where);
     }
     out->nspec = c.ncaptures;
+    snprintf(out->file, sizeof(out->file), "%s", sl->file);
+    for (size_t i = 0; i < sl->nlines; i++)
+        note_where(out, sl->file, sl->line[i].key, sl->line[i].line);
     out->latency_ms = c.signalling_latency;
     out->mirror = c.mirror; /* mirrorSource, mirrorDscp, mirrorInterface, analyzerHoldDown */
     rc = cp_sess_conf(&c, out, err, errlen); /* RADIUS, DHCP, sessions */
