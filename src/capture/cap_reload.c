@@ -191,10 +191,8 @@ int cp_reload_apply(struct cap_proc *p, struct cp_conf *next, char *summary, siz
 
     if (slen > 0)
         summary[0] = '\0';
-    p->reloads++;
     if (next->nspec > CAP_PROC_SOURCES_MAX) {
         cp_conf_clear(next);
-        p->reloads_failed++;
         return pm_err(err, errlen, "more than %d capture sources", CAP_PROC_SOURCES_MAX);
     }
 
@@ -223,12 +221,10 @@ int cp_reload_apply(struct cap_proc *p, struct cp_conf *next, char *summary, siz
         empty += p->src[i].removed || matched[i] < 0;
     if (need > empty) {
         cp_conf_clear(next);
-        p->reloads_failed++;
         return pm_err(err, errlen, "more than %d capture sources", CAP_PROC_SOURCES_MAX);
     }
     if (p->rt != NULL && next->rt != NULL && next->rt->npeers > RT_CONF_MAX_PEERS) {
         cp_conf_clear(next);
-        p->reloads_failed++;
         return pm_err(err, errlen, "more than %d RADIUS peers", RT_CONF_MAX_PEERS);
     }
 
@@ -247,7 +243,6 @@ int cp_reload_apply(struct cap_proc *p, struct cp_conf *next, char *summary, siz
             }
             p->latency_ms = run->latency_ms;
             cp_conf_clear(next);
-            p->reloads_failed++;
             /* cp_source_open's text starts with FILE:LINE; activation's does not */
             if (strncmp(e, next->where[j], strlen(next->where[j])) == 0)
                 return pm_err(err, errlen, "%s", e);
