@@ -18,8 +18,10 @@
  *                  applied in place.
  *   restart-only   mirrorSource, mirrorInterface, mirrorGso, mirrorDscp (the
  *                  sockets' IP options cannot be set inside the sandbox), the
- *                  analyzer ports of the mirror rules (sockets opened before
- *                  the sandbox), maxSubscribers (tables sized once): named
+ *                  analyzer ports of the mirror rules (sockets bound before
+ *                  the sandbox: a new port's datagrams leave from the
+ *                  family's fallback socket, docs/jmirror.md), maxSubscribers
+ *                  (tables sized once): named
  *                  with FILE:LINE in the summary, the running value stays.
  *
  * Sessions are never forgotten: the engine is not touched.  A session
@@ -121,7 +123,9 @@ static void restart_only(struct cp_conf *run, struct cp_conf *next, struct rl_su
                 where_of(next, run, "mirrorDscp"));
     if (run->nports != next->nports ||
         memcmp(run->ports, next->ports, run->nports * sizeof(run->ports[0])) != 0)
-        sum_add(sum, "%s: the analyzer ports of the mirror rules change at the next restart",
+        sum_add(sum,
+                "%s: the analyzer ports of the mirror rules change at the next restart (a "
+                "new port's datagrams leave from the fallback socket until then)",
                 next->file[0] != '\0' ? next->file : run->file);
     if (run->max_subscribers != next->max_subscribers)
         sum_add(sum, "%s: maxSubscribers changes at the next restart",
@@ -348,7 +352,7 @@ int cp_reload_apply(struct cap_proc *p, struct cp_conf *next, char *summary, siz
     OPENSSL_cleanse(next, sizeof(*next));
     if (sum.len == 0)
         sum_add(&sum, "no change");
-    log_info(CP_TOKEN, "reload: %s", summary);
+    log_debug(CP_TOKEN, "reload applied: %s", summary); /* the monitor logs it */
     return 0;
 }
 
