@@ -13,8 +13,11 @@ directives with FILE:LINE, no address or secret), `pmirrorctl show mirror
 subscribers` (sessions not forgotten), `show mirror statistics` (the
 unchanged source's packets go on and its handle was never reopened; the
 added source captures, the removed one stops; RADIUS packets checked with
-the new secret fail, with the old one back they pass) and the capture
-process's PID (never restarted).
+the new secret fail, with the old one back they pass; the same for a NAS
+whose secret is in a radiusSecretsFile and only that file changes) and the
+capture process's PID (never restarted).  The restart-only directives
+(mirrorDscp, mirrorGso, mirrorInterface, maxSubscribers, an added pcap file)
+are named with their FILE:LINE and not applied.
 """
 import os
 import re
@@ -83,6 +86,12 @@ class TestReloadCapture(trs.RadiusCase):
     def line_of(self, lines, start):
         return "%s:%d" % (self.env.path("pmirrord.conf"),
                           next(i + 1 for i, ln in enumerate(lines) if ln.startswith(start)))
+
+    def write_secrets(self, path, secret):
+        with open(path + ".new", "w") as f:
+            f.write("radiusClient %s secret %s\n" % (rp.NAS, secret))
+        os.chmod(path + ".new", 0o600)
+        os.rename(path + ".new", path)
 
     # -- what is seen ---------------------------------------------------------------------
     def src(self, name):
@@ -194,6 +203,37 @@ class TestReloadCapture(trs.RadiusCase):
         lo_before = self.src("lo").get("packets", 0)
         wait_for(lambda: self.src("lo").get("packets", 0) > lo_before + 5, 10, what="two more STATS")
         self.assertEqual(self.src(DUMMY).get("packets"), d2, "the removed source still counts")
+
+        # 5. restart-only ones, each named with its FILE:LINE and not applied; a pcap
+        # file added (its descriptor comes from the monitor at start only); a peer
+        # from a radiusSecretsFile added (the NAS's own secret: the same as the server's)
+        pcap = e.path("reload.pcap")
+        with open(pcap, "wb") as f:
+            f.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+        secrets = e.path("radius.secrets")
+        self.write_secrets(secrets, rp.SECRET)
+        more = ("maxSubscribers 5000", "mirrorGso on", "mirrorInterface lo",
+                "radiusSecretsFile " + secrets)
+        summary, lines = self.reload(self.extra(("capture lo", "capture pcap:" + pcap), more=more))
+        self.assertIn("%s: capture (a pcap file, added) changes at the next restart" %
+                      self.line_of(lines, "capture pcap:"), summary)
+        for d in ("maxSubscribers", "mirrorGso", "mirrorInterface"):
+            self.assertIn("%s: %s changes at the next restart" % (self.line_of(lines, d), d),
+                          summary)
+        self.assertIn("radius peers: 1 added, 0 removed, 0 changed, 1 unchanged", summary)
+        self.assertNotIn("capture: ", summary.replace("reload: capture: ", ""))
+        self.assertIsNone(self.src(pcap).get("state"), "the pcap source was opened")
+        # 6. only the secrets file changes: the NAS's packets are checked with its new secret
+        failed0 = self.radius_counter("auth_failed")
+        self.write_secrets(secrets, WRONG_SECRET)
+        summary, _ = self.reload(self.extra(("capture lo", "capture pcap:" + pcap), more=more))
+        self.assertIn("radius peers: 0 added, 0 removed, 1 changed, 1 unchanged", summary)
+        self.assert_clean(summary)
+        wait_for(lambda: self.radius_counter("auth_failed") > failed0, 20,
+                 what="the NAS's packets failing with the secrets file's new secret")
+        self.write_secrets(secrets, rp.SECRET)
+        summary, _ = self.reload(self.extra(("capture lo", "capture pcap:" + pcap), more=more))
+        self.assertIn("radius peers: 0 added, 0 removed, 1 changed, 1 unchanged", summary)
 
         # all along: the sessions, the capture process, lo's handle
         subs = self.subscribers()
