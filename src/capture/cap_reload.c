@@ -84,15 +84,12 @@ static int same_spec(const struct cap_spec *a, const struct cap_spec *b)
            a->snaplen == b->snaplen && a->pace == b->pace && strcmp(a->filter, b->filter) == 0;
 }
 
-/* FILE:LINE of key in c, else in old, else the file's name. */
+/* FILE:LINE of key in c; the file's name when c has no such line (it was removed). */
 static const char *where_of(const struct cp_conf *c, const struct cp_conf *old, const char *key)
 {
     for (size_t i = 0; i < c->nrwhere; i++)
         if (!strcmp(c->rwhere[i].key, key))
             return c->rwhere[i].where;
-    for (size_t i = 0; i < old->nrwhere; i++)
-        if (!strcmp(old->rwhere[i].key, key))
-            return old->rwhere[i].where;
     return c->file[0] != '\0' ? c->file : old->file;
 }
 
@@ -105,17 +102,17 @@ static const char *first_of(const char *a, const char *b, const char *c)
 static void restart_only(struct cp_conf *run, struct cp_conf *next, struct rl_sum *sum)
 {
     struct pm_mirror_conf *o = &run->mirror, *n = &next->mirror;
-    if (o->has_src4 != n->has_src4 || o->has_src6 != n->has_src6 ||
-        (n->has_src4 && memcmp(o->src4, n->src4, 4) != 0) ||
-        (n->has_src6 && memcmp(o->src6, n->src6, 16) != 0)) {
-        const char *w =
-            first_of(n->src4_where, n->src6_where,
-                     first_of(o->src4_where, o->src6_where, where_of(next, run, "mirrorSource")));
-        sum_add(sum, "%s: mirrorSource changes at the next restart", w);
-    }
+    int d4 = o->has_src4 != n->has_src4 || (n->has_src4 && memcmp(o->src4, n->src4, 4) != 0);
+    int d6 = o->has_src6 != n->has_src6 || (n->has_src6 && memcmp(o->src6, n->src6, 16) != 0);
+    if (d4) /* the IPv4 line, or the one removed */
+        sum_add(sum, "%s: mirrorSource changes at the next restart",
+                first_of(n->src4_where, "", where_of(next, run, "mirrorSource")));
+    if (d6)
+        sum_add(sum, "%s: mirrorSource changes at the next restart",
+                first_of(n->src6_where, "", where_of(next, run, "mirrorSource")));
     if (strcmp(o->ifname, n->ifname) != 0)
         sum_add(sum, "%s: mirrorInterface changes at the next restart",
-                first_of(n->ifname_where, o->ifname_where, where_of(next, run, "mirrorInterface")));
+                first_of(n->ifname_where, "", where_of(next, run, "mirrorInterface")));
     if (o->gso != n->gso)
         sum_add(sum, "%s: mirrorGso changes at the next restart", where_of(next, run, "mirrorGso"));
     if (o->dscp != n->dscp)
@@ -138,8 +135,6 @@ static void restart_only(struct cp_conf *run, struct cp_conf *next, struct rl_su
     memcpy(next->ports, run->ports, sizeof(next->ports));
     next->max_subscribers = run->max_subscribers;
     next->dh.max_bindings = run->dh.max_bindings;
-    memcpy(next->rwhere, run->rwhere, sizeof(next->rwhere));
-    next->nrwhere = run->nrwhere;
 }
 
 /* A slot for a new source: one never used, else an empty one. */

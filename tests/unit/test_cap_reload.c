@@ -158,6 +158,24 @@ int main(void)
     CHECK(p.run.mirror.hold_down == 3 && p.run.session_start_timeout == 60);
     CHECK(p.run.rt == NULL && p.run.nspec == 2);
 
+    /* mirrorSource: the line of the family that changed */
+    line(1, "capture", "capture rlw0 role signalling");
+    line(3, "capture", "capture rly0 role both filter \"udp\"");
+    line(4, "radiusServer", "radiusServer 127.0.0.9 secret Sekr1t-two");
+    line(5, "radiusServer", "radiusServer 127.0.0.11 secret Sekr1t-3");
+    line(6, "mirrorSource", "mirrorSource 2001:db8::5");
+    line(7, "dhcpServer", "dhcpServer 127.0.0.12");
+    line(8, "sessionStartTimeout", "sessionStartTimeout 60");
+    line(9, "signallingLatency", "signallingLatency 20");
+    line(10, "analyzerHoldDown", "analyzerHoldDown 3");
+    CHECK(reload(&p, sum, sizeof(sum), err, sizeof(err)) == 0);
+    fprintf(stderr, "summary: %s\n", sum);
+    CHECK(strstr(sum, "/etc/p.conf:6: mirrorSource changes at the next restart") != NULL);
+    /* a restart-only line removed: the file, no line */
+    CHECK(strstr(sum, "; /etc/p.conf: mirrorDscp changes at the next restart") != NULL);
+    CHECK(strstr(sum, "2001:db8") == NULL && !p.run.mirror.has_src6);
+    CHECK(strstr(sum, "capture:") == NULL && strstr(sum, "radius") == NULL);
+
     /* a source added again reuses a slot no sooner than it must */
     line(1, "capture", "capture rlw0 role signalling");
     line(3, "capture", "capture rly0 role both filter \"udp\"");
