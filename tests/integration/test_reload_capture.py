@@ -186,9 +186,10 @@ class TestReloadCapture(trs.RadiusCase):
                                                 more=more))
         self.assertIn("capture: 0 added, 0 removed, 1 changed, 1 unchanged", summary)
         d1 = self.src(DUMMY).get("packets", 0)
-        self.to_dummy("changed")
-        wait_for(lambda: self.src(DUMMY).get("packets", 0) >= 5 and
-                 self.src(DUMMY).get("packets", 0) != d1, 10, what="the changed source capturing")
+        self.to_dummy("changed", 7)
+        # the new handle's count starts again: 7 (UDP only now), not d1 + 7
+        wait_for(lambda: 7 <= self.src(DUMMY).get("packets", 0) < d1 + 7, 10,
+                 what="the changed source capturing with a new handle (before: %d)" % d1)
 
         # 4. removed: it stops; mirrorDscp gone (still restart-only, the running value stays)
         summary, _ = self.reload(self.extra(("capture lo",)))
