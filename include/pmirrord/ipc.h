@@ -189,6 +189,12 @@ struct ipc_trigger_ack {
 struct ipc_heartbeat {
     uint64_t seq;
     uint64_t mono_ms; /* CLOCK_MONOTONIC of the sender, milliseconds */
+    /* The capture process's answer to the monitor (docs/systemd.md): its live
+     * interface sources and the longest time one of them went without a
+     * packet or an idle poll.  Absent elsewhere. */
+    int has_sources;
+    uint32_t sources;
+    uint64_t quiet_ms;
 };
 
 struct ipc_list_req {

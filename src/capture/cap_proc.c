@@ -271,6 +271,10 @@ static void on_chan_b(struct ipc_rec *rec, void *arg)
         cp_reload_rec(p, rec);
         return;
     }
+    if (rec->type == IPC_HEARTBEAT) { /* the monitor asks: the loop answers */
+        cp_health_answer(p, &rec->u.heartbeat);
+        return;
+    }
     p->b_unexpected++;
     log_debug(CP_TOKEN, "an unexpected %s record from the monitor", ipc_type_name(rec->type));
 }
@@ -401,6 +405,7 @@ static int run_loop(struct cap_proc *p)
         if (p->src[i].src != NULL && p->src[i].spec.offline)
             p->hold_offline = 1;
     p->hold_until = mono_ms() + CP_TABLE_WAIT_MS;
+    p->loop_ms = mono_ms();
     sigset_t empty;
     sigemptyset(&empty);
 
@@ -482,9 +487,12 @@ static int run_loop(struct cap_proc *p)
             }
         cap_clock_pass(&p->clock); /* one clock reading for the frames of this pass */
         for (size_t i = 0; i < p->nsrc; i++) {
-            if (p->src[i].src != NULL && !held(p, &p->src[i]) &&
-                cap_source_dispatch(p->src[i].src, err, sizeof(err)) < 0)
+            if (p->src[i].src == NULL || held(p, &p->src[i]))
+                continue;
+            if (cap_source_dispatch(p->src[i].src, err, sizeof(err)) < 0)
                 log_warnx(CP_TOKEN, "%s", err);
+            else
+                cp_health_pass(&p->src[i]);
             cp_mirror_flush(p); /* a pass over a ring block: its datagrams leave now */
         }
         if (test) {

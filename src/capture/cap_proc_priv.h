@@ -73,6 +73,7 @@ struct cp_source {
     int down;            /* its interface is gone (se_interface_down told) */
     unsigned mtu;        /* live: the interface's, super-packets are cut to it (0 unknown) */
     uint64_t drops_seen; /* kernel + interface + backlog drops already counted (cap_mirror.c) */
+    int64_t pass_ms;     /* CLOCK_MONOTONIC ms of its last dispatch without error (cap_health.c) */
     int removed;         /* a reload removed it: an empty slot (index kept for the sessions) */
 };
 
@@ -142,6 +143,7 @@ struct cap_proc {
     int sandboxed;      /* the seccomp filter is in place */
     int hold_offline;   /* pcap sources wait for the first trigger table */
     int64_t hold_until; /* CLOCK_MONOTONIC ms: they wait no longer */
+    int64_t loop_ms;    /* CLOCK_MONOTONIC ms: the poll loop began (cap_health.c) */
     int stop;
 
     /* counters of STATS "capture" */
@@ -325,6 +327,10 @@ int cp_mlog_init(struct cap_proc *p);
 void cp_mlog_free(struct cap_proc *p);
 void cp_send_stats(struct cap_proc *p);
 void cp_send_heartbeat(struct cap_proc *p);
+/* cap_health.c: a dispatch of s went without error (a packet or an idle
+ * poll); the answer to the monitor's HEARTBEAT q, on chan B. */
+void cp_health_pass(struct cp_source *s);
+void cp_health_answer(struct cap_proc *p, const struct ipc_heartbeat *q);
 int cp_event_sink(const struct pm_event *ev, void *arg);
 void cp_chan_full(enum ipc_full_state st, unsigned type, uint64_t dropped, void *arg);
 void cp_on_chan_c(struct ipc_rec *rec, void *arg);

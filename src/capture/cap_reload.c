@@ -167,6 +167,7 @@ static void take_staged(struct cap_proc *p, struct cp_source *s, struct cp_sourc
     s->proc = p;
     s->removed = 0;
     cap_source_set_arg(s->src, s);
+    cp_health_pass(s); /* just opened: not quiet since the loop began (cap_health.c) */
     if (p->se != NULL)
         se_set_source(p->se, (unsigned)(s - p->src), s->spec.src);
     if (was_down && cap_source_state(s->src) == CAP_STATE_UP) {

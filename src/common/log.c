@@ -1,9 +1,14 @@
 /*
  * log.c - subsystem-token logging to stderr or syslog (see log.h).
+ *
+ * stderr connected to systemd's journal (JOURNAL_STREAM names its device and
+ * inode, systemd.exec(5)): each line starts with the syslog priority as
+ * "<N>" (sd-daemon(3)) and has no time stamp, the journal keeps both.
  */
 #include "pmirrord/log.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,7 +35,8 @@ static struct {
     void *sink_arg;
     log_sink_fn echo;
     void *echo_arg;
-} lg = {"pmirrord", LOG_TARGET_STDERR, 0, {{0}}, 0, NULL, NULL, NULL, NULL};
+    int journal; /* stderr is the journal's stream */
+} lg = {"pmirrord", LOG_TARGET_STDERR, 0, {{0}}, 0, NULL, NULL, NULL, NULL, 0};
 
 static pthread_mutex_t lg_mtx = PTHREAD_MUTEX_INITIALIZER;
 
@@ -60,6 +66,14 @@ static void default_sink(int prio, const char *token, const char *msg, void *arg
         syslog(prio, "[%s] %s", token, msg);
         return;
     }
+    if (lg.journal) {
+        pthread_mutex_lock(&lg_mtx);
+        fprintf(stderr, "<%d>%s[%s] %s: %s\n", prio & 7, lg.progname, token, log_prio_name(prio),
+                msg);
+        fflush(stderr);
+        pthread_mutex_unlock(&lg_mtx);
+        return;
+    }
     struct timespec ts;
     struct tm tm;
     char tbuf[32];
@@ -79,6 +93,13 @@ void log_init(const char *progname, enum log_target target)
     lg.target = target;
     if (target == LOG_TARGET_SYSLOG)
         openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    /* "DEV:INODE" of the journal's stream, as systemd sets it */
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    lg.journal = target == LOG_TARGET_STDERR && js != NULL &&
+                 sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+                 (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 void log_close(void)

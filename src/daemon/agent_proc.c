@@ -570,6 +570,11 @@ static void loop_record(struct ipc_rec *rec)
         return;
     case IPC_HELLO:
         return;
+    case IPC_HEARTBEAT: /* the monitor asks (docs/systemd.md): this loop answers */
+        if (ipc_chan_heartbeat(ap.chan_a, rec->u.heartbeat.seq) < 0)
+            log_debug("main", "a HEARTBEAT answer not sent: the monitor's channel is full");
+        (void)ipc_chan_flush(ap.chan_a);
+        return;
     case IPC_CONFIG: { /* a reload slice (agent_chan.c) */
         uint8_t state;
         static char text[IPC_MLOG_MAX + 1];

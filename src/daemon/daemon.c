@@ -3,6 +3,7 @@
  * choice of process (docs/process-model.md).
  *
  *   pmirrord [-f] [-n] [-c FILE] [-D token,...] [-p PIDFILE] | -h | -V
+ *   pmirrord -n [-c FILE] --ip-allow      (the systemd drop-in, ip_allow.h)
  *   pmirrord --child agent|capture [-f] [-D token,...]     (started by the monitor)
  *
  * Without --child this process becomes the monitor (monitor.c) once the
@@ -28,6 +29,7 @@
 
 #include "memlock.h"
 #include "agent_proc.h"
+#include "ip_allow.h"
 #include "monitor.h"
 #include "pmirrord/cap_proc.h"
 #include "pmirrord/conf.h"
@@ -48,6 +50,7 @@ static void usage(FILE *out, const struct pm_daemon_hooks *hooks)
     log_tokens(tokens, sizeof(tokens));
     fprintf(out,
             "usage: pmirrord [-f] [-n] [-c FILE] [-D TOKEN,...] [-p PIDFILE]\n"
+            "       pmirrord -n [-c FILE] --ip-allow\n"
             "       pmirrord -h | --help | -V\n"
             "  -c FILE     configuration file (default " PM_CONF_DEFAULT_PATH ")\n"
             "  -f          stay in the foreground and log to stderr\n"
@@ -55,6 +58,8 @@ static void usage(FILE *out, const struct pm_daemon_hooks *hooks)
             "  -D TOKENS   debug output for these subsystems, comma-separated, or \"all\":\n"
             "              %s\n"
             "  -p PIDFILE  write the process ID to PIDFILE (and hold a lock on it)\n"
+            "  --ip-allow  with -n: print the systemd drop-in with the IPAddressAllow= lines\n"
+            "              for the file's trap hosts and analyzers (docs/systemd.md)\n"
             "  -h, --help  print this help and exit\n"
             "  -V          print the version and exit\n"
             "Without -f pmirrord runs in the background once it has started (logging to\n"
@@ -146,11 +151,12 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
+        {"ip-allow", no_argument, NULL, 'A'},
         {NULL, 0, NULL, 0},
     };
     const char *conf_path = PM_CONF_DEFAULT_PATH, *debug = NULL, *pidfile = NULL;
     char pidpath[PATH_MAX];
-    int foreground = 0, check_only = 0, ch, rc;
+    int foreground = 0, check_only = 0, ip_allow = 0, ch, rc;
     char err[1024];
     struct pm_conf conf;
 
@@ -194,6 +200,9 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
         case 'p':
             pidfile = optarg;
             break;
+        case 'A':
+            ip_allow = 1;
+            break;
         case 'h':
             usage(stdout, hooks);
             return 0;
@@ -204,6 +213,10 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
             usage(stderr, hooks);
             return 2;
         }
+    }
+    if (ip_allow && !check_only) {
+        fprintf(stderr, "pmirrord: --ip-allow goes with -n\n");
+        return 2;
     }
     if (optind != argc) {
         fprintf(stderr, "pmirrord: unexpected argument \"%s\"\n", argv[optind]);
@@ -236,6 +249,11 @@ int pm_daemon_main(int argc, char **argv, const struct pm_daemon_hooks *hooks)
         return 2;
     }
     size_t memlock = pm_memlock_needed(&conf);
+    if (ip_allow) {
+        rc = pm_ip_allow_print(&conf, stdout);
+        conf_free(&conf);
+        return fflush(stdout) == 0 ? rc : 1;
+    }
     if (check_only) {
         printf("%s: configuration OK\nmemlock: %zu bytes needed\n", conf_path, memlock);
         conf_free(&conf);

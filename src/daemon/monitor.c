@@ -87,6 +87,7 @@ struct mon_proc {
     uint64_t priv_window_ms;    /* PRIV_REQ rate: the current one-second window */
     unsigned priv_in_window;
     struct mon_rl_child rl; /* the digests of the lines it runs (monitor_reload.h) */
+    struct mon_hb hb;       /* heartbeats of this start (monitor_hb.c) */
 };
 
 struct pcap_fd {
@@ -113,8 +114,9 @@ struct monitor {
     int stopping; /* a stop signal came */
     char why[IPC_MLOG_MAX + 64];
     uint64_t start_ms;
-    struct mon_rl rl; /* SIGHUP (monitor_reload.c) */
-    int hup_at_ready; /* a SIGHUP during start-up: a reload once both are ready */
+    struct mon_rl rl;     /* SIGHUP (monitor_reload.c) */
+    int hup_at_ready;     /* a SIGHUP during start-up: a reload once both are ready */
+    int64_t live_sources; /* the capture process's last answer said; -1 not yet */
 };
 
 static uint64_t mono_ms(void)
@@ -311,6 +313,7 @@ static void started(struct monitor *m, struct mon_proc *p)
     char err[256];
     sv_child_drop_fds(p->sv); /* only the child holds its ends now */
     p->ready = 0;
+    mon_hb_stop(&p->hb);
     p->eof = 0;
     p->status_seen = 0;
     p->unexpected_logged = p->unexpected; /* (re)armed: one log line per start */
@@ -373,6 +376,7 @@ static void on_sv_event(void *arg, const struct sv_child *c, enum sv_event ev, c
         p->ch = NULL;
         p->deaths++;
         mon_rl_gone(&m->rl, &p->rl);
+        mon_hb_stop(&p->hb);
         if (m->stopping)
             break;
         if (!m->ready) {
@@ -381,6 +385,8 @@ static void on_sv_event(void *arg, const struct sv_child *c, enum sv_event ev, c
         }
         log_warnx("mon", "%s process %s; starting it again in %u ms", p->name, detail,
                   sv_child_last_backoff_ms(p->sv));
+        sdn_status("the %s process died; starting it again (restart %u)", p->name,
+                   sv_child_restarts(p->sv) + 1);
         p->ready = 0;
         send_stats(m, p);
         flush(&m->agent);
@@ -390,19 +396,53 @@ static void on_sv_event(void *arg, const struct sv_child *c, enum sv_event ev, c
 
 /* ---- records from the children ------------------------------------------------ */
 
+/* systemd's STATUS= while running: counts only (docs/systemd.md). */
+static void running_status(struct monitor *m, char *buf, size_t len)
+{
+    char src[48] = "";
+    if (m->live_sources >= 0)
+        snprintf(src, sizeof(src), "; %lld live capture source%s", (long long)m->live_sources,
+                 m->live_sources == 1 ? "" : "s");
+    snprintf(buf, len, "running: agent and capture process ready%s; restarts: agent %u, capture %u",
+             src, sv_child_restarts(m->agent.sv), sv_child_restarts(m->capture.sv));
+}
+
 static void maybe_ready(struct monitor *m)
 {
-    if (m->ready || !m->agent.ready || !m->capture.ready)
+    char status[160];
+    if (!m->agent.ready || !m->capture.ready)
         return;
+    running_status(m, status, sizeof(status));
+    if (m->ready) { /* a child restarted and is ready again */
+        sdn_status("%s", status);
+        return;
+    }
     m->ready = 1;
     log_info("mon", "agent pid %ld, capture pid %ld", (long)sv_child_pid(m->agent.sv),
              (long)sv_child_pid(m->capture.sv));
     log_info("main", "pmirrord %s started", PM_VERSION);
     daemon_ready();
-    sdn_ready("running: agent and capture process ready");
+    sdn_ready(status);
     if (m->hup_at_ready) {
         m->hup_at_ready = 0;
         mon_rl_sighup(&m->rl);
+    }
+}
+
+/* A child's answer to the monitor's HEARTBEAT. */
+static void on_heartbeat(struct monitor *m, struct mon_proc *p, const struct ipc_heartbeat *hb)
+{
+    char status[160];
+    if (mon_hb_answer(&p->hb, hb, mono_ms()) < 0) {
+        p->unexpected++;
+        return;
+    }
+    if (p != &m->capture || !hb->has_sources || m->live_sources == (int64_t)hb->sources)
+        return;
+    m->live_sources = hb->sources;
+    if (m->ready && m->agent.ready && m->capture.ready) {
+        running_status(m, status, sizeof(status));
+        sdn_status("%s", status);
     }
 }
 
@@ -428,6 +468,7 @@ static void on_rec(struct ipc_rec *rec, void *arg)
             if (!p->ready)
                 log_info("mon", "%s process ready", p->name);
             p->ready = 1;
+            mon_hb_start(&p->hb, mono_ms());
             maybe_ready(m);
         } else if (!m->ready) {
             fail_start(m, "%s process: %s", p->name,
@@ -435,6 +476,9 @@ static void on_rec(struct ipc_rec *rec, void *arg)
         } else {
             log_error("mon", "%s process cannot start: %s", p->name, rec->u.status.text);
         }
+        return;
+    case IPC_HEARTBEAT:
+        on_heartbeat(m, p, &rec->u.heartbeat);
         return;
     case IPC_PRIV_REQ:
         if (p != &m->agent) { /* the capture process asks nothing: counted, unanswered */
@@ -587,7 +631,9 @@ static void on_signals(struct monitor *m)
     }
 }
 
-static const char *const pass_env[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"};
+/* JOURNAL_STREAM: the children's stderr is the journal's too (log.c). */
+static const char *const pass_env[] = {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS",
+                                       "JOURNAL_STREAM"};
 
 static int make_child(struct monitor *m, struct mon_proc *p, char *err, size_t errlen)
 {
@@ -629,6 +675,32 @@ static void make_env(struct monitor *m)
 
 /* ---- the loop ------------------------------------------------------------------- */
 
+/* HEARTBEAT to each ready child when due; the watchdog fed when due and
+ * both are healthy (monitor_hb.c). */
+static void heartbeats(struct monitor *m)
+{
+    uint64_t now = mono_ms();
+    struct mon_proc *procs[2] = {&m->agent, &m->capture};
+    if (mon_hb_due(now))
+        for (int i = 0; i < 2; i++) {
+            struct mon_proc *p = procs[i];
+            if (p->ch == NULL || p->eof || sv_child_pid(p->sv) == 0)
+                continue;
+            if (mon_hb_ask(p->ch, &p->hb) < 0)
+                log_debug("mon", "%s process: a HEARTBEAT not queued", p->name);
+            flush(p);
+        }
+    struct mon_wd_child c[2];
+    for (int i = 0; i < 2; i++)
+        c[i] = (struct mon_wd_child){
+            .name = procs[i]->name,
+            .capture = procs[i] == &m->capture,
+            .ready = procs[i]->ready && sv_child_pid(procs[i]->sv) != 0 && !procs[i]->eof,
+            .hb = &procs[i]->hb,
+        };
+    mon_wd_check(c, 2, m->ready, now);
+}
+
 static void poll_once(struct monitor *m)
 {
     struct pollfd pf[4];
@@ -648,6 +720,9 @@ static void poll_once(struct monitor *m)
     int rl_left = mon_rl_timeout_ms(&m->rl);
     if (rl_left >= 0 && (timeout < 0 || rl_left < timeout))
         timeout = rl_left;
+    int hb_timeout = mon_wd_timeout_ms(mono_ms());
+    if (timeout < 0 || hb_timeout < timeout)
+        timeout = hb_timeout;
     if (!m->ready) {
         uint64_t now = mono_ms(), end = m->start_ms + MON_START_MS;
         int left = now >= end ? 0 : (int)(end - now);
@@ -674,6 +749,8 @@ static void poll_once(struct monitor *m)
     if (!m->stopping && sv_next_timeout_ms(m->set) == 0)
         sv_restart_due(m->set);
     mon_rl_tick(&m->rl);
+    if (!m->stopping)
+        heartbeats(m);
     if (!m->ready && mono_ms() >= m->start_ms + MON_START_MS)
         fail_start(m, "%s process: no STATUS within %u s", !m->agent.ready ? "agent" : "capture",
                    MON_START_MS / 1000);
@@ -756,7 +833,9 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
     m->agent.peer_give = m->agent.peer_pending = -1;
     m->capture.peer_give = m->capture.peer_pending = -1;
     make_env(m);
+    m->live_sources = -1;
     sdn_init(); /* before any child: they never see NOTIFY_SOCKET */
+    mon_wd_init(mono_ms());
     sdn_status("starting");
 
     /* The instance lock before anything else that can fail. */

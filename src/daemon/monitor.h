@@ -8,11 +8,13 @@
 #define PMIRRORD_DAEMON_MONITOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct pm_conf;
 struct pm_daemon_hooks;
 struct ipc_chan;
+struct ipc_heartbeat;
 
 #define MON_AGENT_USER   "pmirrord"
 #define MON_CAPTURE_USER "pmirrord-capture"
@@ -23,6 +25,7 @@ struct ipc_chan;
 #define MON_AGENTX_MS    1000          /* connect to the AgentX master for PRIV_REQ */
 #define MON_CHAN_BACKLOG (1024 * 1024) /* bytes a monitor channel may hold unsent */
 #define MON_PRIV_PER_S   4             /* PRIV_REQ answered per second; more get EAGAIN */
+#define MON_HB_MS        2000          /* HEARTBEAT to each ready child (docs/systemd.md) */
 #define PM_STR_(x)       #x
 #define PM_STR(x)        PM_STR_(x)
 
@@ -65,5 +68,40 @@ int pm_monitor_run(struct pm_conf *c, const struct mon_options *o,
 void mon_priv_agentx(struct ipc_chan *ch, unsigned request_id, const char *spec);
 /* A PRIV_FAIL for request_id. */
 void mon_priv_fail(struct ipc_chan *ch, unsigned request_id, int err_no, const char *text);
+
+/* monitor_hb.c: heartbeats to one child (one start of it) and systemd's
+ * watchdog (docs/systemd.md).  Times are CLOCK_MONOTONIC milliseconds. */
+struct mon_hb {
+    int live;              /* asked: the child said READY in this start */
+    uint64_t since_ms;     /* when it said READY */
+    uint64_t asked_seq;    /* the last HEARTBEAT sent */
+    uint64_t answered_seq; /* the last one answered */
+    uint64_t answer_ms;    /* when, 0 not yet */
+    int has_sources;       /* the capture process's answer: */
+    uint32_t sources;      /*   live interface sources */
+    uint64_t quiet_ms;     /*   the longest one went without a packet or an idle poll */
+    uint64_t bad;          /* answers to nothing asked (counted, ignored) */
+};
+struct mon_wd_child {
+    const char *name; /* "agent", "capture" */
+    int capture;      /* its answer says how its sources are */
+    int ready;        /* running and READY in this start */
+    const struct mon_hb *hb;
+};
+/* After sdn_init(): the intervals from WATCHDOG_USEC. */
+void mon_wd_init(uint64_t now_ms);
+/* How long poll() may wait for the next heartbeat or feed. */
+int mon_wd_timeout_ms(uint64_t now_ms);
+/* 1 when heartbeats are due now (then not again before the next interval). */
+int mon_hb_due(uint64_t now_ms);
+void mon_hb_start(struct mon_hb *h, uint64_t now_ms); /* the child said READY */
+void mon_hb_stop(struct mon_hb *h);                   /* it died */
+/* Queues a HEARTBEAT on ch if the child is asked (0), -1 if the channel refused it. */
+int mon_hb_ask(struct ipc_chan *ch, struct mon_hb *h);
+/* The child's HEARTBEAT: 0 taken, -1 answers nothing asked (counted in h->bad). */
+int mon_hb_answer(struct mon_hb *h, const struct ipc_heartbeat *a, uint64_t now_ms);
+/* Feeds WATCHDOG=1 when due and every child is healthy (ready: the daemon
+ * is; before, it feeds unconditionally); logs "sd" once when it stops. */
+void mon_wd_check(const struct mon_wd_child *c, size_t n, int ready, uint64_t now_ms);
 
 #endif

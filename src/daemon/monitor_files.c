@@ -97,6 +97,24 @@ static void parent_of(const char *path, char *out, size_t outlen)
         *slash = '\0';
 }
 
+/*
+ * persistentDir opened for reading or, when root may not read it and it is
+ * already the agent's (0700: the systemd unit leaves the monitor no
+ * CAP_DAC_READ_SEARCH, docs/systemd.md), as a path only (O_PATH, *readable
+ * 0): its owner and mode are what is checked then, not its content.
+ */
+static int open_persistent(const char *dir, int *readable)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    *readable = fd >= 0;
+    if (fd < 0 && errno == EACCES) {
+        fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            errno = EACCES;
+    }
+    return fd;
+}
+
 /* "FILE:LINE: persistentDir DIR" (or without FILE:LINE for the default). */
 static void where_of(const struct pm_conf *c, char *out, size_t outlen)
 {
@@ -178,7 +196,8 @@ int mon_persistent_dir(const struct pm_conf *c, uid_t uid, gid_t gid, char *err,
     where_of(c, where, sizeof(where));
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         return pm_err(err, errlen, "%s: %s", where, strerror(errno));
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int readable;
+    int fd = open_persistent(dir, &readable);
     if (fd < 0)
         return pm_err(err, errlen, "%s: %s", where, strerror(errno));
     struct stat st;
@@ -186,6 +205,11 @@ int mon_persistent_dir(const struct pm_conf *c, uid_t uid, gid_t gid, char *err,
     if (fstat(fd, &st) < 0)
         rc = pm_err(err, errlen, "%s: %s", where, strerror(errno));
     else if (geteuid() != 0) /* no separation: the children run as we do */
+        rc = 0;
+    else if (!readable && (st.st_uid != uid || (st.st_mode & 07777) != 0700))
+        rc = pm_err(err, errlen, "%s: %s (not the agent's own directory, mode 0700)", where,
+                    strerror(EACCES));
+    else if (!readable) /* the agent's already: nothing to give */
         rc = 0;
     else if (dir_can_be_agents(fd, &st, c, uid, gid, err, errlen) < 0)
         rc = -1;
@@ -314,7 +338,8 @@ int pm_monitor_check(const struct pm_conf *c, char *err, size_t errlen)
     if (sbx_resolve_user(MON_AGENT_USER, &uid, &gid, why, sizeof(why)) < 0)
         return 0; /* said at start-up; the agent then runs as we do */
     where_of(c, where, sizeof(where));
-    int fd = open(c->persistent_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int readable;
+    int fd = open_persistent(c->persistent_dir, &readable);
     struct stat st;
     if (fd < 0) {
         if (errno != ENOENT)
@@ -324,7 +349,11 @@ int pm_monitor_check(const struct pm_conf *c, char *err, size_t errlen)
         close(fd);
         return pm_err(err, errlen, "%s: %s", where, strerror(errno));
     }
-    int rc = dir_can_be_agents(fd, &st, c, uid, gid, err, errlen);
+    int rc;
+    if (fd >= 0 && !readable && st.st_uid != uid)
+        rc = pm_err(err, errlen, "%s: %s", where, strerror(EACCES));
+    else
+        rc = dir_can_be_agents(fd >= 0 && readable ? fd : -1, &st, c, uid, gid, err, errlen);
     if (fd >= 0)
         close(fd);
     return rc;

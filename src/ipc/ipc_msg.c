@@ -531,6 +531,9 @@ static void fill(struct ipc_rec *r, const struct view *vw)
     case IPC_HEARTBEAT:
         r->u.heartbeat.seq = g_uint(vw, 1);
         r->u.heartbeat.mono_ms = g_uint(vw, 2);
+        r->u.heartbeat.has_sources = has(vw, 3);
+        r->u.heartbeat.sources = (uint32_t)g_uint(vw, 3);
+        r->u.heartbeat.quiet_ms = g_uint(vw, 4);
         break;
     case IPC_LIST_REQ:
         r->u.list_req.request_id = (uint32_t)g_uint(vw, 1);
@@ -810,6 +813,10 @@ static void encode_body(const struct ipc_rec *r, struct wbuf *w)
     case IPC_HEARTBEAT:
         put_u64(w, 1, r->u.heartbeat.seq, "seq");
         put_u64(w, 2, r->u.heartbeat.mono_ms, "mono_ms");
+        if (r->u.heartbeat.has_sources) {
+            put_u32(w, 3, r->u.heartbeat.sources, "sources");
+            put_u64(w, 4, r->u.heartbeat.quiet_ms, "quiet_ms");
+        }
         break;
     case IPC_LIST_REQ:
         put_u32(w, 1, r->u.list_req.request_id, "request_id");

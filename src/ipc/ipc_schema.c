@@ -117,6 +117,8 @@ static const struct field_def trigger_ack_defs[] = {
 static const struct field_def heartbeat_defs[] = {
     F(1, FT_U64, 1, 0, U64MAX, "seq"),
     F(2, FT_U64, 1, 0, U64MAX, "mono_ms"),
+    F(3, FT_U32, 0, 0, 0xffffffff, "sources"),
+    F(4, FT_U64, 0, 0, U64MAX, "quiet_ms"),
 };
 
 static const struct field_def list_req_defs[] = {

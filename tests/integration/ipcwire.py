@@ -40,7 +40,7 @@ SCHEMA = {
                   8: "u16", 9: "u32", 10: "u8", 12: "bytes", 13: "ip4", 14: "ip6", 15: "u8",
                   16: "i64", 17: "i64"},
     TRIGGER_ACK: {1: "u64", 2: "u32"},
-    HEARTBEAT: {1: "u64", 2: "u64"},
+    HEARTBEAT: {1: "u64", 2: "u64", 3: "u32", 4: "u64"},
     LIST_REQ: {1: "u32", 2: "text", 3: "u32", 4: "u32", 5: "text"},
     LIST_PAGE: {1: "u32", 2: "u32", 3: "text", 4: "u8", 5: "u32", 6: "u32"},
     CONFIG: {1: "text", 2: "text", 3: "u32"},

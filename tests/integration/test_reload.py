@@ -132,7 +132,8 @@ class TestReload(ReloadCase):
         st = subprocess.Popen(["strace", "-p", str(mon), "-e", "trace=sendmsg", "-s", "70000", "-xx",
                                "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            wait_for(lambda: os.path.exists(out) or st.poll() is not None, 10, what="strace to attach")
+            wait_for(lambda: pm.proc_status(mon)["TracerPid"] != ["0"] or st.poll() is not None, 10,
+                     what="strace to attach")
             self.assertIsNone(st.poll(), "strace did not attach")
             # trapEnable changes; the trapHost line (two passphrases) does not
             added = self.reload(self.conf_text(trap_enable="false"))

@@ -431,6 +431,18 @@ static void test_round_trips(void)
     r.u.heartbeat.mono_ms = 123456789012ull;
     b = round_trip(&r);
     CHECK(b->u.heartbeat.seq == UINT64_MAX && b->u.heartbeat.mono_ms == 123456789012ull);
+    CHECK(!b->u.heartbeat.has_sources); /* the agent's, the monitor's: no source fields */
+    /* the capture process's answer to the monitor: its live sources */
+    r.u.heartbeat.has_sources = 1;
+    r.u.heartbeat.sources = 3;
+    r.u.heartbeat.quiet_ms = UINT64_MAX;
+    b = round_trip(&r);
+    CHECK(b->u.heartbeat.has_sources && b->u.heartbeat.sources == 3);
+    CHECK(b->u.heartbeat.quiet_ms == UINT64_MAX && b->u.heartbeat.seq == UINT64_MAX);
+    r.u.heartbeat.sources = 0; /* no live source: still said */
+    r.u.heartbeat.quiet_ms = 0;
+    b = round_trip(&r);
+    CHECK(b->u.heartbeat.has_sources && b->u.heartbeat.sources == 0);
 
     new_rec(&r, IPC_LIST_REQ);
     r.u.list_req.request_id = 11;
@@ -488,7 +500,7 @@ static void test_round_trips(void)
     b = round_trip(&r);
     CHECK(b->u.status.state == IPC_STATUS_FAILED &&
           strcmp(b->u.status.text, "agentXSocket: refused") == 0);
-    r.u.status.state = 3;
+    r.u.status.state = IPC_STATUS_RELOAD_FAILED + 1;
     CHECK(encode_fails(&r));
 
     new_rec(&r, IPC_PRIV_REQ);
