@@ -148,10 +148,16 @@ static struct cp_source *free_slot(struct cap_proc *p)
     return NULL;
 }
 
-/* Closes the source of slot s and leaves the slot empty. */
+/* Closes the source of slot s and leaves the slot empty; the agent drops its
+ * statistics row (a STATS record without counters, docs/ipc-protocol.md). */
 static void close_slot(struct cp_source *s)
 {
+    static struct ipc_rec rec;
     struct cap_proc *p = s->proc;
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_STATS;
+    snprintf(rec.u.stats.source, sizeof(rec.u.stats.source), "%s", s->name);
+    (void)cp_put_c(p, &rec);
     cap_source_free(s->src);
     memset(s, 0, sizeof(*s));
     s->proc = p;
