@@ -182,10 +182,10 @@ class TestReloadCapture(trs.RadiusCase):
         self.assertIn(ALICE["ip"], self.subscribers())
 
         # 3. the added source's filter changed: a new handle in its place
+        d1 = self.src(DUMMY).get("packets", 0)  # the old handle's count: 5 at least
         summary, lines = self.reload(self.extra(("capture lo", 'capture %s filter "udp"' % DUMMY),
                                                 more=more))
         self.assertIn("capture: 0 added, 0 removed, 1 changed, 1 unchanged", summary)
-        d1 = self.src(DUMMY).get("packets", 0)
         self.to_dummy("changed", 7)
         # the new handle's count starts again: 7 (UDP only now), not d1 + 7
         wait_for(lambda: 7 <= self.src(DUMMY).get("packets", 0) < d1 + 7, 10,
