@@ -81,7 +81,8 @@ void conf_digest_hex(const uint8_t d[CONF_DIGEST_LEN], char out[CONF_DIGEST_LEN 
  * conf_load_lines() into a slice that holds every line with its directive
  * and destination (and the analyzer ports of the `mirror` rules); c receives
  * the parsed configuration (the caller conf_free()s it).  NULL with
- * "FILE:LINE: message" in err.  conf_slice_free() it.
+ * "FILE:LINE: message" in err.  conf_slice_free() it.  Warnings (a weak
+ * mirrorSecret...) are logged unless conf_set_quiet(1).
  */
 struct conf_slice *conf_slice_read(const char *path, struct pm_conf *c, char *err, size_t errlen);
 /* The digests, in order, of the lines of all that go to dest (the capture

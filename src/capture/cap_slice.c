@@ -411,6 +411,14 @@ static void reload_apply(struct cap_proc *p)
 void cp_reload_rec(struct cap_proc *p, const struct ipc_rec *rec)
 {
     int end = (rec->flags & IPC_F_END) != 0;
+    if ((rec->flags & IPC_F_BEGIN) && (p->rl != NULL || p->rl_refusing)) {
+        /* a slice the monitor could not finish (its channel was full): it
+         * waits for no answer to it; the new one replaces it */
+        log_warnx(CP_TOKEN, "an unfinished reload slice dropped: a new one begins");
+        conf_slice_free(p->rl);
+        p->rl = NULL;
+        p->rl_refusing = 0;
+    }
     if (p->rl_refusing) { /* the rest of a refused slice */
         if (end)
             reload_refused(p);

@@ -361,10 +361,7 @@ struct conf_slice *conf_slice_read(const char *path, struct pm_conf *c, char *er
         return NULL;
     }
     snprintf(s->name, sizeof(s->name), "%s", path);
-    int q = conf_set_quiet(1); /* validated, and warned about, already */
-    int lrc = conf_load_lines(path, c, collect, s, err, errlen);
-    conf_set_quiet(q);
-    if (lrc < 0) {
+    if (conf_load_lines(path, c, collect, s, err, errlen) < 0) {
         conf_slice_free(s);
         return NULL;
     }
@@ -480,7 +477,9 @@ int conf_slice_send_digests(struct ipc_chan *ch, const char *path, unsigned dest
 {
     struct pm_conf local;
     struct pm_conf *pc = c != NULL ? c : &local;
+    int q = conf_set_quiet(1); /* validated, and warned about, already */
     struct conf_slice *s = conf_slice_read(path, pc, err, errlen);
+    conf_set_quiet(q);
     if (s == NULL)
         return -1;
     if (c == NULL) {

@@ -91,6 +91,14 @@ static int apply(uint8_t *state, char *text, size_t tlen)
 
 int agent_chan_config(const struct ipc_rec *rec, uint8_t *state, char *text, size_t tlen)
 {
+    if ((rec->flags & IPC_F_BEGIN) && (ac.rl != NULL || ac.refusing)) {
+        /* a slice the monitor could not finish (its channel was full): it
+         * waits for no answer to it; the new one replaces it */
+        log_warnx("reload", "an unfinished reload slice dropped: a new one begins");
+        conf_slice_free(ac.rl);
+        ac.rl = NULL;
+        ac.refusing = 0;
+    }
     if (ac.refusing) { /* the rest of a refused slice */
         return (rec->flags & IPC_F_END) ? refused(state, text, tlen) : 0;
     }

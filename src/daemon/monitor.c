@@ -27,8 +27,12 @@
  * that no longer validates delays the restart (logged with FILE:LINE).
  *
  * The monitor then expects on each channel: HELLO (optional), STATUS READY or
- * FAILED; from the agent, PRIV_REQ (agentx) at any time.  READY from both
- * makes the daemon ready; FAILED or a death before that fails the start-up.
+ * FAILED; from the agent, PRIV_REQ (agentx) at any time; from a child that
+ * said READY, answers to its HEARTBEATs (monitor_hb.c: systemd's watchdog).
+ * READY from both makes the daemon ready (sd_notify READY=1, sdnotify.h);
+ * FAILED or a death before that fails the start-up.
+ * SIGHUP reloads (monitor_reload.c, docs/reload.md): a child whose lines
+ * changed gets a reload slice and answers STATUS RELOADED or RELOAD_FAILED.
  * Every record is untrusted: anything else is counted and ignored.
  */
 #include "monitor.h"
@@ -42,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -772,6 +777,13 @@ static int first_starts(struct monitor *m, char *err, size_t errlen)
 
 static void teardown(struct monitor *m)
 {
+    /* Each child stops at the end of its monitor channel, as at SIGTERM: under
+     * the systemd unit the monitor has no CAP_KILL, and root may not signal a
+     * process of another user without it (kill(2); docs/systemd.md). */
+    struct mon_proc *all[2] = {&m->agent, &m->capture};
+    for (int i = 0; i < 2; i++)
+        if (all[i]->ch != NULL)
+            (void)shutdown(ipc_chan_fd(all[i]->ch), SHUT_RDWR);
     if (m->set != NULL) {
         int killed = sv_stop_all(m->set, MON_STOP_MS);
         if (killed > 0)

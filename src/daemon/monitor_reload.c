@@ -108,7 +108,8 @@ static void reload_child(struct mon_rl *r, struct mon_rl_child *c, const struct 
     size_t nsame = 0;
     if (conf_slice_send_reload(ch, all, c->dest, c->known ? &c->dg : NULL, &nsame, err,
                                sizeof(err)) < 0) {
-        log_warnx("mon", "reload: %s: %s", c->name, err);
+        /* what was queued is dropped by the child at the next BEGIN */
+        log_warnx("mon", "reload: %s: %s; it runs what it ran", c->name, err);
         conf_digests_free(&dg);
         return;
     }

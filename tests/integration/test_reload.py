@@ -111,6 +111,8 @@ class TestReload(ReloadCase):
         self.assertIn("reload: agent: unchanged", added)
         self.assertIn("reload: capture: unchanged", added)
         self.assertNotIn("reload slice", added)     # neither child saw a record
+        # validated as at start: its warnings again, with FILE:LINE
+        self.assertRegex(added, r"%s:\d+: mirrorSecret has only" % re.escape(self.env.path("pmirrord.conf")))
         self.assertEqual(self.capture_counters().get("reloads", 0), 0)
         self.assert_same_children()
 

@@ -60,10 +60,11 @@ class Notifications:
             timeout = 0.0
             end = time.monotonic()
 
-    def wait(self, pred, timeout, what):
+    def wait(self, pred, timeout, what, since=0):
+        """The first message from index since on that pred accepts."""
         def probe():
             self.poll(0.1)
-            return next((m for m in self.msgs if pred(m[2])), None)
+            return next((m for m in self.msgs[since:] if pred(m[2])), None)
         return wait_for(probe, timeout, interval=0.0, what=what)
 
     def close(self):
@@ -198,6 +199,143 @@ class TestSdNotify(PmTestCase):
         wait_for(lambda: self.n.poll(0.1) or len(self.feeds_after(t1)) >= 2, 15, interval=0.0,
                  what="WATCHDOG=1 after the agent's restart")
 
+
+# -- the unit's confinement, applied by hand -------------------------------------
+UNIT = os.path.join(pmtest.SRC, "dist", "systemd", "pmirrord.service")
+SYSFILTER = os.path.join(pmtest.BUILD, "pm_sysfilter")
+# The build the unit runs: no sanitizer (LSan's leak check at exit stops the
+# other threads with ptrace, which no service's filter allows).
+PLAIN = os.environ.get("PM_PLAIN_BUILD_DIR", pmtest.BUILD)
+
+
+def unit_values(key):
+    """Every value of KEY= in the unit, in order."""
+    with open(UNIT) as f:
+        return [ln.split("=", 1)[1].strip() for ln in f if ln.startswith(key + "=")]
+
+
+def syscall_groups():
+    """{"@group": [member, ...]} from `systemd-analyze syscall-filter`."""
+    out = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True, text=True,
+                         check=True).stdout
+    groups, cur = {}, None
+    for line in out.splitlines():
+        if line.startswith("@"):
+            cur = groups.setdefault(line.split()[0], [])
+        elif cur is not None and line.strip() and not line.strip().startswith("#"):
+            cur.append(line.strip())
+    return groups
+
+
+def expand(names, groups):
+    out = set()
+    for n in names:
+        out |= expand(groups.get(n, []), groups) if n.startswith("@") else {n}
+    return out
+
+
+def unit_allowlist():
+    """The system calls the unit's SystemCallFilter= lines allow (systemd.exec(5):
+    the first line is an allow list; a later "~" line takes calls out of it, a
+    later plain line puts calls back)."""
+    groups, allow = syscall_groups(), None
+    for v in unit_values("SystemCallFilter"):
+        deny = v.startswith("~")
+        names = expand(v.lstrip("~").split(), groups)
+        if allow is None:
+            assert not deny, "the unit's first SystemCallFilter= is not an allow list"
+            allow = names
+        elif deny:
+            allow -= names
+        else:
+            allow |= names
+    return allow
+
+
+class TestUnitConfinement(PmTestCase):
+    """The daemon runs under what the unit allows: its CapabilityBoundingSet=
+    (setpriv), NoNewPrivileges=, its SystemCallFilter= (pm_sysfilter: any other
+    call kills with SIGSYS) and LimitMEMLOCK=infinity; with a controlGroup, and
+    started twice, the second time over the persistentDir the first gave to the
+    agent.  Where this host's root may not raise RLIMIT_MEMLOCK (a container
+    without CAP_SYS_RESOURCE) CAP_IPC_LOCK is added, as the agent then needs it;
+    under systemd the limit is raised by the unit.  The children stop at the end
+    of their monitor channels: root without CAP_KILL may not signal them."""
+
+    def setUp(self):
+        super().setUp()
+        if not os.access(SYSFILTER, os.X_OK):
+            self.fail("missing %s (build the target pm_sysfilter)" % SYSFILTER)
+        self.ns = "pmsdc-%d-%d" % (os.getpid(), int(time.monotonic() * 1000) % 100000)
+        subprocess.run(["ip", "netns", "add", self.ns], check=True)
+        self.addCleanup(subprocess.run, ["ip", "netns", "del", self.ns], stderr=subprocess.DEVNULL)
+        subprocess.run(["ip", "-n", self.ns, "link", "set", "lo", "up"], check=True)
+        self.n = Notifications(self.env.path("run", "notify.sock"))
+        self.addCleanup(self.n.close)
+
+    def test_runs_under_the_units_limits(self):
+        e = self.env
+        caps = unit_values("CapabilityBoundingSet")
+        self.assertEqual(len(caps), 1)
+        bset = ["+" + c[4:].lower() for c in caps[0].split()]
+        self.assertEqual(unit_values("NoNewPrivileges"), ["yes"])
+        self.assertEqual(unit_values("LimitMEMLOCK"), ["infinity"])
+        limit = ["prlimit", "--memlock=unlimited:unlimited"]
+        if subprocess.run(limit + ["true"], capture_output=True).returncode != 0:
+            limit = []
+            bset.append("+ipc_lock")   # this host only: see the class's text
+        allow = unit_allowlist()
+        for call in ("setresuid", "capset", "seccomp", "landlock_restrict_self", "execve"):
+            self.assertIn(call, allow)
+        for call in ("setrlimit", "mount", "ptrace", "init_module"):
+            self.assertNotIn(call, allow)
+        with open(e.path("allow.txt"), "w") as f:
+            f.write("\n".join(sorted(allow)) + "\n")
+        e.start_snmpd()
+        e.netns = self.ns
+        path = e.path("pmirrord.conf")
+        conf = e.pmirrord_conf("capture lo\ncontrolGroup daemon\n").replace(
+            "persistentDir " + e.path("agent/persist"), "persistentDir " + e.path("agent/pm"))
+        with open(path, "w") as f:
+            f.write(conf)
+        os.chmod(path, 0o600)
+        argv = [*limit, "setpriv", "--bounding-set", "-all," + ",".join(bset), "--no-new-privs",
+                SYSFILTER, e.path("allow.txt"), "--",
+                os.path.join(PLAIN, "pmirrord"), "-f", "-c", path, "-p", e.path("run", "pmirrord.pid")]
+        env = dict(os.environ, NOTIFY_SOCKET=self.n.path, WATCHDOG_USEC=str(WATCHDOG_USEC))
+        for start in (1, 2):
+            before = len(self.n.msgs)
+            d = e._spawn("pmirrord", argv, env)
+            self.n.wait(lambda kv: kv.get("READY") == "1", 60, "READY=1 (start %d)" % start,
+                        since=before)
+            t = ready_tree(e)
+            # both children as they should be: the capture process keeps CAP_NET_RAW alone
+            with open("/proc/%d/status" % t["capture"]) as f:
+                st = dict(ln.split(":", 1) for ln in f.read().splitlines())
+            self.assertEqual(int(st["CapEff"], 16), 1 << 13, "start %d" % start)
+            self.assertEqual(st["NoNewPrivs"].strip(), "1")
+            # the control socket, given to controlGroup
+            sock = e.path("run", "ctl.sock")
+            self.assertEqual(os.stat(sock).st_gid, 1, "control socket not given to controlGroup")
+            r = e.ctl("show", "version")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            e.wait_registered()
+            # the watchdog fed: heartbeats answered under the filter
+            t1 = time.monotonic()
+            wait_for(lambda: self.n.poll(0.1) or len([m for m in self.n.msgs if m[0] >= t1 and
+                                                      m[2].get("WATCHDOG") == "1"]) >= 2, 10,
+                     interval=0.0, what="WATCHDOG=1 (start %d)" % start)
+            self.assertEqual(ready_tree(e), t, "a child was restarted (start %d)" % start)
+            rc = e.stop("pmirrord")
+            self.assertEqual(rc, 0, e.read_log("pmirrord")[-3000:])
+            log = e.read_log("pmirrord")
+            self.assertNotRegex(log, r"SIGSYS|Operation not permitted|Permission denied")
+            # stopped by the end of their channels (no CAP_KILL to signal them)
+            self.assertNotRegex(log, r"needed SIGKILL")
+        # the second start found persistentDir the agent's and left it so
+        st = os.stat(e.path("agent/pm"))
+        self.assertNotEqual(st.st_uid, 0)
+        self.assertEqual(st.st_mode & 0o7777, 0o700)
 
 if __name__ == "__main__":
     unittest.main()

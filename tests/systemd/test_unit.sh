@@ -99,7 +99,7 @@ rm -r "$T/u/pmirrord.service.d"
 check_score "the unit as shipped"
 
 # -- 3. what the daemon relies on ----------------------------------------------------
-for line in 'Type=notify' 'NotifyAccess=main' 'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' \
+for line in 'Type=notify' 'NotifyAccess=main' 'KillMode=mixed' 'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' \
     'NoNewPrivileges=yes' 'ProtectSystem=strict' 'LimitCORE=0' 'UMask=0077' 'LimitMEMLOCK=infinity' \
     'CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_SETPCAP CAP_NET_RAW CAP_CHOWN' \
     'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_PACKET AF_NETLINK' \
