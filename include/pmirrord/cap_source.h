@@ -170,6 +170,8 @@ struct cap_source *cap_source_new(const struct cap_spec *spec, cap_packet_fn on_
                                   cap_event_fn on_event, void *arg, char *err, size_t errlen);
 /* Closes the handle (and the file's descriptor). */
 void cap_source_free(struct cap_source *src);
+/* The callbacks' argument from now on (the owner moved its record). */
+void cap_source_set_arg(struct cap_source *src, void *arg);
 
 /* signallingLatency in ms (1..1000, default 10): the longest a frame of a
  * signalling/both source may wait before the callback sees it. */

@@ -39,6 +39,9 @@ struct dh_stats {
 struct dhcp_track *dh_new(const struct dh_conf *c, sig_fact_fn fact, void *fact_arg, char *err,
                           size_t errlen);
 void dh_free(struct dhcp_track *t);
+/* A reload (docs/reload.md): the trusted servers replaced; the bindings and
+ * max_bindings (sized at start) stay. */
+void dh_set_servers(struct dhcp_track *t, const struct dh_conf *c);
 /* One UDP packet on port 67 or 68 (v decoded; payload = the BOOTP message).
  * Leases that ended before ts_sec expire first.  Facts are handed to the
  * callback from within; v may be anything (non-IPv4 is ignored, a message

@@ -55,6 +55,25 @@ struct radius_track *rt_new(const struct rt_conf *c, sig_fact_fn fact, void *fac
                             size_t errlen);
 void rt_free(struct radius_track *t);
 
+/* What rt_reconfigure() found: peers matched by kind, address, prefix and
+ * ports; "changed" is the same peer with another secret. */
+struct rt_conf_diff {
+    unsigned added, removed, changed, unchanged;
+    int settings; /* requireMessageAuthenticator, radiusPairTimeout, ... differ */
+};
+/*
+ * A reloaded configuration (docs/reload.md): peers and secrets replaced in
+ * place, in the page rt_new() locked (sized for RT_CONF_MAX_PEERS, so no
+ * mlock is needed inside the sandbox); pending requests, the replay windows
+ * and the counters stay.  c NULL: no peers.  d (may be NULL) receives the
+ * difference.  The caller wipes c.  0, or -1 with a sentence in err
+ * (nothing changed).
+ */
+int rt_reconfigure(struct radius_track *t, const struct rt_conf *c, struct rt_conf_diff *d,
+                   char *err, size_t errlen);
+/* The difference rt_reconfigure() would apply, nothing changed. */
+void rt_conf_compare(const struct radius_track *t, const struct rt_conf *c, struct rt_conf_diff *d);
+
 /* Is this UDP packet one the tracker wants: a RADIUS port (1812, 1813, 1645,
  * 1646, 3799 or a configured one) at either end?  rt_input() then counts
  * those not between configured peers as not_peer. */

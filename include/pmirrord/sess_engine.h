@@ -68,6 +68,9 @@ struct sess_engine;
 struct sess_engine *se_new(const struct se_conf *c, const struct se_out *out, char *err,
                            size_t errlen);
 void se_free(struct sess_engine *e); /* zeroises every identity */
+/* A reload (docs/reload.md): sessionStartTimeout for sessions that start
+ * from now on (0: the default); max_subscribers stays (the table is sized once). */
+void se_set_start_timeout(struct sess_engine *e, unsigned seconds);
 
 /* A fact from a tracker (sig_fact_fn: pass e as the argument). */
 void se_on_fact(const struct sig_fact *f, void *e);

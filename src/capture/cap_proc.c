@@ -146,34 +146,49 @@ static void source_name(struct cp_source *s)
     s->name[n] = '\0';
 }
 
+int cp_source_open(struct cap_proc *p, struct cp_source *s, const struct cap_spec *spec,
+                   const char *where, int fd, char *err, size_t errlen)
+{
+    char e[512];
+    memset(s, 0, sizeof(*s));
+    s->proc = p;
+    s->spec = *spec;
+    snprintf(s->where, sizeof(s->where), "%s", where);
+    source_name(s);
+    s->src = cap_source_new(&s->spec, cp_on_packet, on_source_event, s, e, sizeof(e));
+    if (s->src == NULL || cap_source_set_latency(s->src, p->latency_ms, e, sizeof(e)) < 0 ||
+        (fd >= 0 && cap_source_set_fd(s->src, fd, e, sizeof(e)) < 0)) {
+        if (s->src == NULL && fd >= 0)
+            close(fd);
+        cap_source_free(s->src);
+        s->src = NULL;
+        return pm_err(err, errlen, "%s: %s", s->where, e);
+    }
+    return 0;
+}
+
 static int open_sources(struct cap_proc *p, const struct cp_conf *c, struct cp_slice *sl, char *err,
                         size_t errlen)
 {
-    char e[512];
     int live = 0;
     p->latency_ms = c->latency_ms;
     for (size_t i = 0; i < c->nspec; i++) {
         struct cp_source *s = &p->src[p->nsrc++];
-        s->proc = p;
-        s->spec = c->spec[i];
-        snprintf(s->where, sizeof(s->where), "%s", c->where[i]);
-        source_name(s);
-        live += !s->spec.offline;
+        live += !c->spec[i].offline;
         int fd = -1;
-        if (s->spec.offline && (fd = take_pcap_fd(sl, s->spec.src)) < 0) {
+        if (c->spec[i].offline && (fd = take_pcap_fd(sl, c->spec[i].src)) < 0) {
             /* a restarted capture process: the file was read by an earlier one */
+            s->proc = p;
+            s->spec = c->spec[i];
+            snprintf(s->where, sizeof(s->where), "%s", c->where[i]);
+            source_name(s);
             log_info(CP_TOKEN, "source %s: already read (a file is read once per daemon lifetime)",
                      s->name + 4);
             cp_mlog(p, "source %s eof: already read by an earlier capture process", s->name + 4);
             continue;
         }
-        s->src = cap_source_new(&s->spec, cp_on_packet, on_source_event, s, e, sizeof(e));
-        if (s->src == NULL || cap_source_set_latency(s->src, c->latency_ms, e, sizeof(e)) < 0 ||
-            (fd >= 0 && cap_source_set_fd(s->src, fd, e, sizeof(e)) < 0)) {
-            if (s->src == NULL && fd >= 0)
-                close(fd);
-            return pm_err(err, errlen, "%s: %s", s->where, e);
-        }
+        if (cp_source_open(p, s, &c->spec[i], c->where[i], fd, err, errlen) < 0)
+            return -1;
     }
     p->clock.offline_only = live == 0;
     return 0;
@@ -637,7 +652,7 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
         rc = cp_sess_start(p, &conf, err, sizeof(err));
     if (rc == 0) /* its lines, for the SAME lines of a reload */
         rc = cp_slice_keep(p, sl, err, sizeof(err));
-    cp_conf_clear(&conf);
+    cp_reload_keep(p, &conf); /* the running configuration (a reload diffs against it) */
     OPENSSL_cleanse(&conf, sizeof(conf));
     cp_slice_clear(sl); /* closes the descriptors no source took */
     if (rc < 0)

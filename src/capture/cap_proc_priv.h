@@ -74,7 +74,10 @@ struct cp_source {
     unsigned mtu;        /* live: the interface's, super-packets are cut to it (0 unknown) */
     uint64_t drops_seen; /* kernel + interface + backlog drops already counted (cap_mirror.c) */
     int64_t pass_ms;     /* CLOCK_MONOTONIC ms of its last dispatch without error (cap_health.c) */
+    int removed;         /* a reload removed it: an empty slot (index kept for the sessions) */
 };
+
+#define CP_RWHERE_MAX 8 /* directives whose FILE:LINE a reload reports (restart-only ones) */
 
 /* The configuration the capture process uses (from its slice). */
 struct cp_conf {
@@ -92,6 +95,14 @@ struct cp_conf {
     uint16_t ports[CONF_MIRROR_PORTS_MAX]; /* analyzer ports of the `mirror` rules */
     size_t nports;
     int dry_run; /* bench: datagrams built, not sent (jm_opts.dry_run) */
+    /* FILE:LINE of the restart-only directives (mirrorDscp, mirrorGso,
+     * maxSubscribers, ...), for a reload's summary; file: the slice's */
+    struct {
+        char key[24];
+        char where[CAP_SRC_MAX + 16];
+    } rwhere[CP_RWHERE_MAX];
+    size_t nrwhere;
+    char file[256];
 };
 
 /* A descriptor received with the slice. */
@@ -194,6 +205,9 @@ struct cap_proc {
     int tnew_open; /* a BEGIN seen, no END yet */
     int tnew_bad;  /* the table being collected is refused at its END */
 
+    /* reload (cap_reload.c): the running configuration; its rt is always NULL
+     * (the RADIUS secrets live only in the tracker's locked page) */
+    struct cp_conf run;
     /* reload (cap_slice.c, docs/reload.md) */
     struct conf_slice *running; /* the slice's lines it runs (wiped when freed) */
     struct conf_slice *rl;      /* a reload slice being collected */
@@ -220,6 +234,11 @@ void cp_reload_rec(struct cap_proc *p, const struct ipc_rec *rec);
 /* Wipes and frees p->running and p->rl. */
 void cp_reload_free(struct cap_proc *p);
 
+/* cap_proc.c: s (a free slot) gets spec and where and a source created for
+ * it (not activated); fd: a pcap file's descriptor (taken) or -1. */
+int cp_source_open(struct cap_proc *p, struct cp_source *s, const struct cap_spec *spec,
+                   const char *where, int fd, char *err, size_t errlen);
+
 /* cap_reload.c: a reload slice parsed into next (cp_conf_from_slice) is
  * applied: only what differs from the running configuration.  0 with what
  * changed in summary (counts and directive names, no identity, address or
@@ -227,6 +246,9 @@ void cp_reload_free(struct cap_proc *p);
  * taken (the running configuration afterwards) or cleared. */
 int cp_reload_apply(struct cap_proc *p, struct cp_conf *next, char *summary, size_t slen, char *err,
                     size_t errlen);
+/* After start: c (the configuration started with) becomes the running one;
+ * its RADIUS part is wiped (the tracker holds it). */
+void cp_reload_keep(struct cap_proc *p, struct cp_conf *c);
 
 /* cap_frames.c */
 int cp_on_packet(void *arg, struct cap_source *src, const struct cap_packet *pkt);

@@ -317,6 +317,8 @@ void cp_send_stats(struct cap_proc *p)
 {
     static struct ipc_rec rec; /* 9 KiB; one thread */
     for (size_t i = 0; i < p->nsrc; i++) {
+        if (p->src[i].removed)
+            continue; /* a reload removed it */
         memset(&rec, 0, sizeof(rec));
         rec.type = IPC_STATS;
         source_stats(p, &p->src[i], &rec.u.stats);

@@ -180,6 +180,26 @@ void cp_slice_clear(struct cp_slice *sl)
     OPENSSL_cleanse(sl, sizeof(*sl));
 }
 
+/* FILE:LINE of the directives a reload cannot apply (cap_reload.c reports them). */
+static void note_where(struct cp_conf *out, const char *file, const char *key, uint32_t line)
+{
+    static const char *const keys[] = {"mirrorDscp", "mirrorGso", "maxSubscribers", "mirrorSource",
+                                       "mirrorInterface"};
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        if (strcasecmp(key, keys[k]) != 0)
+            continue;
+        size_t i;
+        for (i = 0; i < out->nrwhere && strcmp(out->rwhere[i].key, keys[k]) != 0; i++)
+            ;
+        if (i == CP_RWHERE_MAX)
+            return;
+        if (i == out->nrwhere)
+            out->nrwhere++;
+        snprintf(out->rwhere[i].key, sizeof(out->rwhere[i].key), "%s", keys[k]);
+        snprintf(out->rwhere[i].where, sizeof(out->rwhere[i].where), "%s:%u", file, line);
+    }
+}
+
 /*
  * The slice's lines parsed by the configuration parser itself (conf_slice.h):
  * the same checks as the monitor's, errors naming FILE:LINE as in the file.
@@ -281,6 +301,19 @@ static int conf_from_lines(const struct conf_slice *cs, const char *file, const 
         snprintf(out->where[i], sizeof(out->where[0]), "%s", c.captures[i].where);
     }
     out->nspec = c.ncaptures;
+    snprintf(out->file, sizeof(out->file), "%s", file);
+    for (size_t i = 0; i < conf_slice_lines(cs); i++) {
+        const char *t;
+        size_t len, k = 0;
+        char key[24];
+        uint32_t no = conf_slice_line_at(cs, i, &t, &len);
+        while (k < len && (t[k] == ' ' || t[k] == '\t'))
+            t++, len--;
+        while (k < len && k < sizeof(key) - 1 && t[k] != ' ' && t[k] != '\t')
+            key[k] = t[k], k++;
+        key[k] = '\0';
+        note_where(out, file, key, no);
+    }
     out->latency_ms = c.signalling_latency;
     out->mirror = c.mirror; /* mirrorSource, mirrorDscp, mirrorInterface, analyzerHoldDown */
     rc = cp_sess_conf(&c, out, err, errlen); /* RADIUS, DHCP, sessions */

@@ -171,6 +171,11 @@ static void close_live(struct cap_source *src)
     src->pollfd = -1;
 }
 
+void cap_source_set_arg(struct cap_source *src, void *arg)
+{
+    src->arg = arg;
+}
+
 void cap_source_free(struct cap_source *src)
 {
     if (src == NULL)

@@ -457,6 +457,14 @@ struct dhcp_track *dh_new(const struct dh_conf *c, sig_fact_fn fact, void *fact_
     return t;
 }
 
+void dh_set_servers(struct dhcp_track *t, const struct dh_conf *c)
+{
+    size_t n = c->nservers <= DH_SERVERS_MAX ? c->nservers : DH_SERVERS_MAX;
+    memset(t->conf.server, 0, sizeof(t->conf.server));
+    memcpy(t->conf.server, c->server, n * sizeof(c->server[0]));
+    t->conf.nservers = n;
+}
+
 /* Every binding wiped; no facts (the process is ending or reconfiguring). */
 void dh_free(struct dhcp_track *t)
 {

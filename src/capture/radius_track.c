@@ -70,9 +70,10 @@ struct radius_track *rt_new(const struct rt_conf *c, sig_fact_fn fact, void *fac
     t->fact_arg = fact_arg;
     t->mlog = mlog;
     t->mlog_arg = mlog_arg;
-    if (t->conf.npeers > 0) {
+    {
+        /* room for every peer a reload may bring: no mlock in the sandbox */
         long page = sysconf(_SC_PAGESIZE);
-        size_t need = (size_t)t->conf.npeers * RT_SECRET_MAX;
+        size_t need = (size_t)RT_CONF_MAX_PEERS * RT_SECRET_MAX;
         if (page <= 0)
             page = 4096;
         t->secrets_len = (need + (size_t)page - 1) / (size_t)page * (size_t)page;
@@ -111,6 +112,72 @@ void rt_free(struct radius_track *t)
     pm_secure_free(t->secrets, t->secrets_len);
     OPENSSL_cleanse(t, sizeof(*t));
     free(t);
+}
+
+/* Same peer (the secret aside)? */
+static int same_peer(const struct rt_peer *a, const struct rt_peer *b)
+{
+    return a->kind == b->kind && a->family == b->family && a->plen == b->plen &&
+           !memcmp(a->addr, b->addr, sizeof(a->addr)) && a->ports_given == b->ports_given &&
+           a->auth_port == b->auth_port && a->acct_port == b->acct_port &&
+           a->coa_port == b->coa_port;
+}
+
+void rt_conf_compare(const struct radius_track *t, const struct rt_conf *c, struct rt_conf_diff *d)
+{
+    static struct rt_conf none;
+    const struct rt_conf *o = &t->conf;
+    unsigned matched = 0;
+    if (c == NULL) {
+        rt_conf_init(&none);
+        c = &none;
+    }
+    memset(d, 0, sizeof(*d));
+    for (unsigned i = 0; i < c->npeers; i++) {
+        const struct rt_peer *np = &c->peer[i];
+        unsigned j;
+        for (j = 0; j < o->npeers && !same_peer(np, &o->peer[j]); j++)
+            ;
+        if (j == o->npeers) {
+            d->added++;
+            continue;
+        }
+        matched++;
+        const uint8_t *old = t->secrets + (size_t)j * RT_SECRET_MAX;
+        if (np->secret_len != o->peer[j].secret_len ||
+            CRYPTO_memcmp(np->secret, old, np->secret_len) != 0)
+            d->changed++;
+        else
+            d->unchanged++;
+    }
+    d->removed = o->npeers > matched ? o->npeers - matched : 0;
+    d->settings =
+        c->require_msgauth != o->require_msgauth || c->pair_timeout_s != o->pair_timeout_s ||
+        c->replay_window_s != o->replay_window_s || c->require_event_ts != o->require_event_ts ||
+        strcmp(c->secrets_file, o->secrets_file) != 0;
+}
+
+int rt_reconfigure(struct radius_track *t, const struct rt_conf *c, struct rt_conf_diff *d,
+                   char *err, size_t errlen)
+{
+    struct rt_conf_diff dd;
+    if (c != NULL &&
+        (c->npeers > RT_CONF_MAX_PEERS || (size_t)c->npeers * RT_SECRET_MAX > t->secrets_len)) {
+        snprintf(err, errlen, "RADIUS tracker: more than %d peers", RT_CONF_MAX_PEERS);
+        return -1;
+    }
+    rt_conf_compare(t, c, d != NULL ? d : &dd);
+    OPENSSL_cleanse(t->secrets, t->secrets_len);
+    if (c != NULL)
+        t->conf = *c;
+    else
+        rt_conf_init(&t->conf);
+    for (unsigned i = 0; i < t->conf.npeers; i++) {
+        memcpy(t->secrets + (size_t)i * RT_SECRET_MAX, t->conf.peer[i].secret,
+               t->conf.peer[i].secret_len);
+        OPENSSL_cleanse(t->conf.peer[i].secret, sizeof(t->conf.peer[i].secret));
+    }
+    return 0;
 }
 
 void rt_get_stats(const struct radius_track *t, struct rt_stats *s)

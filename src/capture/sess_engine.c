@@ -49,6 +49,11 @@ static void free_icpts(struct sess_engine *e, struct sess *s)
         se_icpt_unlink(e, s, s->icpt);
 }
 
+void se_set_start_timeout(struct sess_engine *e, unsigned seconds)
+{
+    e->conf.session_start_timeout = seconds != 0 ? seconds : SE_START_TIMEOUT_DEFAULT;
+}
+
 void se_free(struct sess_engine *e)
 {
     if (e == NULL)

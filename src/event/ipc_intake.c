@@ -194,10 +194,31 @@ static struct intake_source *source_find(struct intake *in, const char *name)
     return s;
 }
 
+/* A STATS record without counters: the source is gone (a reload removed it), its row too. */
+static void source_drop(struct intake *in, const char *name)
+{
+    for (size_t i = 0; i < in->nsources; i++) {
+        if (strcmp(in->sources[i]->name, name) != 0)
+            continue;
+        OPENSSL_cleanse(in->sources[i], sizeof(*in->sources[i]));
+        free(in->sources[i]);
+        memmove(&in->sources[i], &in->sources[i + 1],
+                (in->nsources - i - 1) * sizeof(in->sources[0]));
+        in->nsources--;
+        return;
+    }
+}
+
 /* A STATS record is the source's whole set of counters: it replaces the last. */
 static void on_stats(struct intake *in, const struct ipc_stats *st)
 {
     lock(in);
+    if (st->ncounters == 0) {
+        source_drop(in, st->source);
+        in->counts.stats++;
+        unlock(in);
+        return;
+    }
     struct intake_source *s = source_find(in, st->source);
     if (s == NULL) {
         in->counts.stats_sources_full++;

@@ -318,6 +318,19 @@ static void test_stats_bounds(void)
     CHECK(src[0].counters[0].value == 1000);
     CHECK(src[0].counters[INTAKE_COUNTERS_MAX - 1].value == 1000 + INTAKE_COUNTERS_MAX - 1);
     CHECK(strcmp(src[63].name, "src63") == 0 && src[63].counters[0].value == 63);
+    /* a STATS without counters drops its source's row (a reload removed it):
+     * room for another; an unknown name is no row */
+    stats_rec(&r, "src5", 0, 0);
+    put(&f, &r);
+    stats_rec(&r, "never-seen", 0, 0);
+    put(&f, &r);
+    stats_rec(&r, "src64", 1, 64);
+    put(&f, &r);
+    flush(&f);
+    WAIT_FOR(f.in, c, c.stats == INTAKE_SOURCES_MAX + 4);
+    CHECK(intake_stats_snapshot(f.in, src, INTAKE_SOURCES_MAX + 1) == INTAKE_SOURCES_MAX);
+    CHECK(strcmp(src[5].name, "src6") == 0 && strcmp(src[62].name, "src63") == 0);
+    CHECK(strcmp(src[63].name, "src64") == 0 && src[63].counters[0].value == 64);
     free(src);
     teardown(&f);
 }

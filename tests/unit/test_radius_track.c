@@ -1037,6 +1037,69 @@ static void test_wipe(void)
     rt_free(t);
 }
 
+/* A reload (rt_reconfigure): a changed secret checks the next packets, the
+ * counters stay, peers are matched by kind, address and ports. */
+static struct rt_conf *conf_of(const char *const *lines)
+{
+    struct rt_conf *c = rt_conf_new();
+    char err[512];
+    CHECK(c != NULL);
+    for (unsigned i = 0; lines[i] != NULL; i++)
+        CHECK(rt_conf_add_line(c, "test.conf", i + 1, lines[i], err, sizeof(err)) == 0);
+    return c;
+}
+
+static void acct_signed(struct radius_track *t, uint8_t id, const char *secret)
+{
+    struct pb rq;
+    pb_start(&rq, RAD_ACCOUNTING_REQUEST, id);
+    pb_u32(&rq, 40, 3);
+    pb_sign(&rq, NULL, secret);
+    send4(t, NAS, 40003, SRV, 1813, &rq);
+}
+
+static void test_reconfigure(void)
+{
+    static const char *const changed[] = {
+        "radiusServer 198.18.0.1 secret new-secret-9f",
+        "radiusClient 198.18.1.0/24 secret nas-own-secret",
+        "radiusDynamicClient 198.18.0.3 secret dac-secret",
+        "radiusServer [2001:db8::1]:1812,1813 secret v6-secret coaPort 3801",
+        "radiusServer 198.18.0.7 secret seven",
+        NULL,
+    };
+    struct radius_track *t = tracker(base_conf);
+    struct rt_conf_diff d;
+    char err[256];
+    acct_signed(t, 1, SECRET);
+    CHECK(stats(t).auth_failed == 0 && stats(t).parsed == 1);
+    struct rt_conf *c = conf_of(base_conf);
+    rt_conf_compare(t, c, &d);
+    CHECK(d.unchanged == 4 && d.added + d.removed + d.changed == 0 && !d.settings);
+    rt_conf_free(c);
+    c = conf_of(changed);
+    CHECK(rt_reconfigure(t, c, &d, err, sizeof(err)) == 0);
+    rt_conf_free(c);
+    /* the v6 server's coaPort differs: another peer (1 removed, 1 added) */
+    CHECK(d.changed == 1 && d.unchanged == 2 && d.added == 2 && d.removed == 1 && !d.settings);
+    acct_signed(t, 2, SECRET); /* the old secret: refused now */
+    CHECK(stats(t).auth_failed == 1 && stats(t).parsed == 2);
+    acct_signed(t, 3, "new-secret-9f");
+    CHECK(stats(t).auth_failed == 1 && stats(t).parsed == 3);
+    /* the same again: nothing differs (the secrets compared in the locked page) */
+    c = conf_of(changed);
+    rt_conf_compare(t, c, &d);
+    CHECK(d.unchanged == 5 && d.added + d.removed + d.changed == 0);
+    rt_conf_free(c);
+    /* no peers at all: counted, no longer parsed */
+    CHECK(rt_reconfigure(t, NULL, &d, err, sizeof(err)) == 0);
+    CHECK(d.removed == 5 && d.unchanged == 0);
+    uint64_t not_peer = stats(t).not_peer;
+    acct_signed(t, 4, "new-secret-9f");
+    CHECK(stats(t).parsed == 3 && stats(t).not_peer == not_peer + 1);
+    rt_free(t);
+}
+
 int main(void)
 {
     CHECK(rad_crypto_init() == 0);
@@ -1045,6 +1108,7 @@ int main(void)
     test_access();
     test_li_errors();
     test_accounting();
+    test_reconfigure();
     test_accounting_replay();
     test_coa();
     test_msgauth();
