@@ -68,6 +68,9 @@ static void publish(void)
         o->no_memory_discards = c.no_memory_discards;
         o->queued = c.queued;
         o->inflight = c.inflight;
+        snprintf(o->where, sizeof(o->where), "%s", hc->where);
+        o->auth = hc->auth;
+        o->priv = hc->priv;
     }
     pm_trapstats_publish(&nt.st);
 }

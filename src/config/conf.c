@@ -129,6 +129,8 @@ struct conf_ctx {
     size_t errlen;
     conf_line_fn fn; /* conf_load_lines(): told of every directive line */
     void *fn_arg;
+    int more;    /* conf_load_more(): trapHost, mirror and no mirror only */
+    int skipped; /* the directive just read changed nothing (fn not told) */
 };
 
 #define CONF_FAIL(x, ...)                                                                          \
@@ -533,6 +535,10 @@ static int d_no(struct conf_ctx *x, int argc, char **argv)
         kept++;
     }
     OPENSSL_cleanse(&d, sizeof(d));
+    if (kept == n && x->more) { /* runtime.conf: the file may have dropped the rule since */
+        x->skipped = 1;
+        return 0;
+    }
     if (kept == n)
         CONF_FAIL(x, "no mirror: no earlier mirror line matches");
     OPENSSL_cleanse(x->c->triggers + kept, (n - kept) * sizeof(*x->c->triggers));
@@ -596,6 +602,15 @@ static int d_jmirror(struct conf_ctx *x, int argc, char **argv)
     return 0;
 }
 
+static int d_persist_runtime(struct conf_ctx *x, int argc, char **argv)
+{
+    if (parse_bool(x, argc, argv, &x->c->persist_runtime) < 0)
+        return -1;
+    snprintf(x->c->persist_runtime_where, sizeof(x->c->persist_runtime_where), "%s:%d", x->file,
+             x->line);
+    return 0;
+}
+
 #define TO_AGENT   CONF_DEST_AGENT
 #define TO_CAPTURE CONF_DEST_CAPTURE
 
@@ -642,6 +657,7 @@ static const struct {
     {"mirrorInterface", d_jmirror, TO_CAPTURE},
     {"analyzerHoldDown", d_jmirror, TO_CAPTURE},
     {"mirrorGso", d_jmirror, TO_CAPTURE},
+    {"persistRuntimeChanges", d_persist_runtime, TO_AGENT},
 };
 
 unsigned conf_directive_dest(const char *name)
@@ -664,9 +680,14 @@ static int conf_line(struct conf_ctx *x, char *line, const char *raw)
         return 0;
     for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
         if (strcasecmp(argv[0], directives[i].name) == 0) {
+            if (x->more && directives[i].fn != d_traphost && directives[i].fn != d_mirror &&
+                directives[i].fn != d_no)
+                CONF_FAIL(x, "%s: only trapHost, mirror and no mirror lines belong here",
+                          directives[i].name);
+            x->skipped = 0;
             if (directives[i].fn(x, argc, argv) < 0)
                 return -1;
-            if (x->fn != NULL &&
+            if (x->fn != NULL && !x->skipped &&
                 x->fn(x->fn_arg, directives[i].dest, x->line, directives[i].name, raw) != 0)
                 CONF_FAIL(x, "%s: the line cannot be passed on to its process", argv[0]);
             return 0;
@@ -888,7 +909,7 @@ int conf_load_lines(const char *path, struct pm_conf *c, conf_line_fn fn, void *
     /* Our own stdio buffer, so the file's passphrases can be wiped after. */
     static char iobuf[8192];
     setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
-    struct conf_ctx x = {c, path, 0, err, errlen, fn, arg};
+    struct conf_ctx x = {c, path, 0, err, errlen, fn, arg, 0, 0};
     struct line_src src = {f, NULL, 0};
     int rc = conf_lines(&x, &src);
     if (rc == 0 && ferror(f)) {
@@ -911,10 +932,18 @@ int conf_load_buffer(const char *name, const char *buf, size_t len, struct pm_co
 {
     conf_defaults(c);
     snprintf(c->path, sizeof(c->path), "%s", name);
-    struct conf_ctx x = {c, name, 0, err, errlen, NULL, NULL};
+    struct conf_ctx x = {c, name, 0, err, errlen, NULL, NULL, 0, 0};
     struct line_src src = {NULL, buf, len};
     int rc = conf_lines(&x, &src);
     if (rc < 0)
         conf_free(c);
     return rc;
+}
+
+int conf_load_more(const char *name, const char *buf, size_t len, struct pm_conf *c,
+                   conf_line_fn fn, void *arg, char *err, size_t errlen)
+{
+    struct conf_ctx x = {c, name, 0, err, errlen, fn, arg, 1, 0};
+    struct line_src src = {NULL, buf, len};
+    return conf_lines(&x, &src);
 }

@@ -46,6 +46,7 @@
 #include "memlock.h"
 #include "mirror_stats.h"
 #include "trig_table.h"
+#include "rtconf.h"
 #include "pmirrord/agent_call.h"
 #include "pmirrord/audit.h"
 #include "pmirrord/conf.h"
@@ -861,6 +862,7 @@ static void teardown(void)
     unlock();
     icpt_table_free(ap.icpt); /* wiped */
     ap.icpt = NULL;
+    rtconf_stop(); /* before the trigger table it reads */
     if (ap.trig_up)
         trig_table_free(&ap.trig);
     ap.trig_up = 0;
@@ -913,6 +915,9 @@ static int run(struct pm_conf *conf, char *err, size_t errlen)
     if (agent_init(conf, err, errlen) < 0)
         return -1;
     ap.agent_up = 1;
+    /* runtime.conf, in persistentDir (agent_init() made it), before the hosts and triggers */
+    if (rtconf_start(conf, err, errlen) < 0)
+        return -1;
     if (agent_watch_fd(sig_pipe[0], on_sig_pipe, NULL) < 0 ||
         agent_watch_fd(ipc_chan_fd(ap.chan_a), on_chan_a, NULL) < 0 ||
         agent_watch_fd(ap.pending_fd, on_pending, NULL) < 0) {
@@ -933,6 +938,7 @@ static int run(struct pm_conf *conf, char *err, size_t errlen)
     if (trig_table_init(&ap.trig, conf, err, errlen) < 0)
         return -1;
     ap.trig_up = 1;
+    rtconf_set_triggers(&ap.trig);
     if ((ap.icpt = icpt_table_new(0, 0)) == NULL) {
         snprintf(err, errlen, "out of memory for the intercept table");
         return -1;
