@@ -17,6 +17,7 @@
 
 #include <openssl/crypto.h>
 
+#include "config/conf_lex.h"
 #include "pmirrord/ctl_server.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/escape.h"
@@ -493,6 +494,35 @@ void rtconf_trigger_removing(const struct pm_trigger_del *d)
 int rtconf_triggers_changed(char *err, size_t errlen)
 {
     return save(err, errlen);
+}
+
+size_t rtconf_reload_filter(struct pm_conf *next)
+{
+    size_t gone = 0;
+    pthread_mutex_lock(&rt.mu);
+    for (size_t i = 0; rt.enabled && i < rt.ndels; i++) {
+        char copy[RT_LINE_MAX], *argv[CONF_MAX_WORDS], why[300];
+        struct pm_trigger_del d;
+        snprintf(copy, sizeof(copy), "%s", rt.dels[i]);
+        int argc = conf_split(copy, argv, CONF_MAX_WORDS, why, sizeof(why));
+        if (argc > 0 && trig_parse_del(&d, argc, argv, why, sizeof(why)) == 0) {
+            size_t kept = 0, n = next->ntriggers;
+            for (size_t k = 0; k < n; k++) {
+                if (trig_del_matches(&d, &next->triggers[k].rule))
+                    continue;
+                if (kept != k)
+                    next->triggers[kept] = next->triggers[k];
+                kept++;
+            }
+            OPENSSL_cleanse(next->triggers + kept, (n - kept) * sizeof(*next->triggers));
+            next->ntriggers = kept;
+            gone += n - kept;
+        }
+        OPENSSL_cleanse(&d, sizeof(d));
+        OPENSSL_cleanse(copy, sizeof(copy));
+    }
+    pthread_mutex_unlock(&rt.mu);
+    return gone;
 }
 
 /* ---- show mirror running-config -------------------------------------------------------------- */

@@ -60,6 +60,15 @@ int rtconf_host_removed(const char *transport, int *from_file, char *err, size_t
 void rtconf_trigger_removing(const struct pm_trigger_del *d);
 int rtconf_triggers_changed(char *err, size_t errlen);
 
+/*
+ * Reload (agent_reload_apply()), before the file's triggers are compared with
+ * the running ones: removes from next the rules that the kept `no mirror`
+ * lines remove, so that a rule of the file removed at run time stays removed
+ * across a reload as across a restart.  Returns how many were removed.  Then,
+ * once applied, rtconf_note_conf(next) for `show mirror running-config`.
+ */
+size_t rtconf_reload_filter(struct pm_conf *next);
+
 /* `show mirror running-config` (CTL_F_MIRROR). */
 int rtconf_register(struct ctl_server *s, char *err, size_t errlen)
     __attribute__((warn_unused_result));

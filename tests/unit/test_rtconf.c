@@ -224,8 +224,98 @@ static void test_load_more(void)
     CHECK(conf_directive_dest("persistRuntimeChanges") == CONF_DEST_AGENT);
 }
 
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0);
+    CHECK(chmod(path, mode) == 0);
+}
+
+/* rtconf_start() reads DIR/runtime.conf into the configuration; a reload keeps
+ * the file's rules removed at run time removed (rtconf_reload_filter()). */
+static void test_start_and_reload(void)
+{
+    char dir[] = "/tmp/pm_rtconf_XXXXXX", path[PATH_MAX], text[1024], cmd[PATH_MAX + 16];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/runtime.conf", dir);
+    snprintf(text, sizeof(text),
+             "persistentDir %s\npersistRuntimeChanges on\n"
+             "mirror username alice analyzer 127.0.0.5:3000 id 7\n"
+             "mirror username bob analyzer 127.0.0.5:3000 id 8\n",
+             dir);
+    struct pm_conf c;
+
+    /* no file: nothing read */
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) == 0 && c.ntriggers == 2);
+    rtconf_stop();
+    conf_free(&c);
+
+    write_file(path,
+               "no mirror username alice id 7\nmirror username carol analyzer "
+               "127.0.0.5:3000 id 9\n",
+               0600);
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) == 0);
+    CHECK(rtconf_enabled());
+    CHECK(c.ntriggers == 2 && strcmp(c.triggers[0].rule.text, "bob") == 0 &&
+          strcmp(c.triggers[1].rule.text, "carol") == 0);
+    char want[PATH_MAX + 8];
+    snprintf(want, sizeof(want), "%s:2", path);
+    CHECK(strcmp(c.triggers[1].where, want) == 0);
+    conf_free(&c);
+    /* the file read again by a reload: alice stays removed */
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_reload_filter(&c) == 1 && c.ntriggers == 1 &&
+          strcmp(c.triggers[0].rule.text, "bob") == 0);
+    conf_free(&c);
+    rtconf_stop();
+
+    /* off: the file is not read */
+    char off[1024];
+    snprintf(off, sizeof(off),
+             "persistentDir %s\nmirror username alice analyzer 127.0.0.5:3000 "
+             "id 7\n",
+             dir);
+    CHECK(conf_load_buffer("f.conf", off, strlen(off), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) == 0 && !rtconf_enabled() && c.ntriggers == 1);
+    CHECK(rtconf_reload_filter(&c) == 0);
+    rtconf_stop();
+    conf_free(&c);
+
+    /* a file others may read, or with an error, stops the start naming it */
+    write_file(path, "mirror username carol analyzer 127.0.0.5:3000 id 9\n", 0644);
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) < 0 && strstr(err, "mode 0600") != NULL);
+    rtconf_stop();
+    conf_free(&c);
+    write_file(path, "\n\nmirror username carol analyzer 127.0.0.5 id 9\n", 0600);
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) < 0);
+    snprintf(want, sizeof(want), "%s:3: ", path);
+    CHECK(strncmp(err, want, strlen(want)) == 0);
+    rtconf_stop();
+    conf_free(&c);
+    /* a run-time host with a queue larger than budgeted */
+    struct pm_traphost_conf h;
+    char line[1200];
+    CHECK(parse_line(&h, "trapHost 127.0.0.10 user u auth SHA-256 authpass-1 priv AES privpass-1 "
+                         "queueSize 64") == 0);
+    CHECK(rtconf_host_line(&h, line, sizeof(line)) > 0);
+    strcat(line, "\n");
+    write_file(path, line, 0600);
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) < 0 && strstr(err, "queueSize 64") != NULL);
+    rtconf_stop();
+    conf_free(&c);
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
+    test_start_and_reload();
     test_keys();
     test_host_line();
     test_atomic();
