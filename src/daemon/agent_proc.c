@@ -42,6 +42,7 @@
 #include "agent/agent.h"
 #include "agent/notify.h"
 #include "agent_list.h"
+#include "agent_reload.h"
 #include "commands.h"
 #include "memlock.h"
 #include "mirror_stats.h"
@@ -859,6 +860,7 @@ static void teardown(void)
     intake_free(ap.intake); /* before the queue and the ring it writes to */
     ap.intake = NULL;
     unlock();
+    agent_reload_shutdown();
     icpt_table_free(ap.icpt); /* wiped */
     ap.icpt = NULL;
     if (ap.trig_up)
@@ -940,6 +942,9 @@ static int run(struct pm_conf *conf, char *err, size_t errlen)
     if (start_ctl(conf, err, errlen) < 0)
         return -1;
     if (start_intake(FD_CHAN_C, err, errlen) < 0)
+        return -1;
+    struct agent_reload_ctx rctx = {&ap.trig, triggers_changed, NULL, ap.ctl};
+    if (agent_reload_init(conf, &rctx, err, errlen) < 0) /* what a reload compares with */
         return -1;
     /* The configuration holds passphrases: keep it no longer than needed. */
     conf_free(conf);
