@@ -73,6 +73,11 @@ struct pm_conf_trigger {
 };
 struct rt_conf; /* radius_conf.h */
 
+/* The agent directives that change only at a restart (docs/reload.md), in
+ * the order of pm_conf.restart_where[]. */
+#define CONF_RESTART_N 10
+extern const char *const conf_restart_names[CONF_RESTART_N];
+
 struct pm_conf {
     char path[PM_PATH_MAX];
     /* agent */
@@ -117,6 +122,10 @@ struct pm_conf {
     unsigned session_start_timeout; /* sessionStartTimeout, s (1..3600; sess_engine.h) */
     /* jmirror sender: mirrorSource, mirrorDscp, mirrorInterface, analyzerHoldDown */
     struct pm_mirror_conf mirror; /* conf_mirror.h */
+    /* "file:line" of the last line of each directive of conf_restart_names[]
+     * ("" if absent): agent directives a reload reports and does not apply
+     * (docs/reload.md) */
+    char restart_where[CONF_RESTART_N][PM_PATH_MAX + 16];
     /* persistRuntimeChanges (rtconf.h): run-time trap hosts and triggers kept
      * in <persistentDir>/runtime.conf; "file:line" of the directive or "" */
     int persist_runtime;

@@ -71,6 +71,45 @@ struct conf_digests {
 /* SHA-256 of a line's text (len octets). */
 void conf_line_digest(const char *text, size_t len, uint8_t out[CONF_DIGEST_LEN]);
 void conf_digests_free(struct conf_digests *cd);
+/* 1 if a and b hold the same digests in the same order. */
+int conf_digests_equal(const struct conf_digests *a, const struct conf_digests *b);
+/* Lowercase hex, 64 digits and a NUL. */
+void conf_digest_hex(const uint8_t d[CONF_DIGEST_LEN], char out[CONF_DIGEST_LEN * 2 + 1]);
+
+/*
+ * Monitor, reload: the whole file read and validated once with
+ * conf_load_lines() into a slice that holds every line with its directive
+ * and destination (and the analyzer ports of the `mirror` rules); c receives
+ * the parsed configuration (the caller conf_free()s it).  NULL with
+ * "FILE:LINE: message" in err.  conf_slice_free() it.
+ */
+struct conf_slice *conf_slice_read(const char *path, struct pm_conf *c, char *err, size_t errlen);
+/* The digests, in order, of the lines of all that go to dest (the capture
+ * slice's ports line counts as one: "mirror-ports P1 P2 ...").  0, or -1 (out
+ * of memory).  conf_digests_free() it. */
+int conf_slice_digests(const struct conf_slice *all, unsigned dest, struct conf_digests *out);
+/* Queues the reload slice for dest on ch: BEGIN "reload", each line of dest
+ * (SAME with its digest when prev holds that digest, else its text), the
+ * ports line (always as text), END.  nsame (may be NULL): SAME records sent.
+ * 0, or -1 with err. */
+int conf_slice_send_reload(struct ipc_chan *ch, const struct conf_slice *all, unsigned dest,
+                           const struct conf_digests *prev, size_t *nsame, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * Child, reload: with a running slice set, conf_slice_rec() takes a reload
+ * slice (BEGIN key "reload") and resolves each SAME record's text from
+ * running's lines by digest (an unknown digest, or a text that is not a line
+ * of the record's directive and of this process, refuses the slice).  Without
+ * it, BEGIN must be "file" and SAME is refused.  running must outlive s's
+ * conf_slice_rec() calls.
+ */
+void conf_slice_set_running(struct conf_slice *s, const struct conf_slice *running);
+int conf_slice_is_reload(const struct conf_slice *s);
+/* Lines taken from SAME records. */
+size_t conf_slice_same(const struct conf_slice *s);
+/* The CONF_SLICE_KEY_PORTS line's value as received, NULL if none came. */
+const char *conf_slice_ports(const struct conf_slice *s);
 
 struct conf_slice *conf_slice_new(void);
 /* Only directives going to dest (enum conf_dest, conf.h) are accepted by
@@ -122,6 +161,11 @@ int conf_slice_load(const struct conf_slice *s, const char *name, struct pm_conf
  */
 int conf_slice_send(struct ipc_chan *ch, const char *path, unsigned dest, struct pm_conf *c,
                     char *err, size_t errlen) __attribute__((warn_unused_result));
+/* conf_slice_send(), and the digests of the lines sent (dg, may be NULL:
+ * conf_slice_digests(); the monitor keeps them for the next reload). */
+int conf_slice_send_digests(struct ipc_chan *ch, const char *path, unsigned dest, struct pm_conf *c,
+                            struct conf_digests *dg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Queues the END record. */
 int conf_slice_send_end(struct ipc_chan *ch, char *err, size_t errlen)
     __attribute__((warn_unused_result));

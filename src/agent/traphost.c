@@ -323,6 +323,33 @@ const struct pm_traphost_conf *th_host_conf(const struct th_host *h)
     return &h->conf;
 }
 
+int th_host_retune(struct th_host *h, const struct pm_traphost_conf *hc, char *err, size_t errlen)
+{
+    /* The full method first: a lower capacity then discards as the new method says. */
+    if (thq_set_full_method(
+            h->q, hc->queue_full == TH_DROP_FIRST_IN ? THQ_DROP_FIRST_IN : THQ_DROP_LAST_IN, err,
+            errlen) < 0)
+        return -1;
+    if (hc->queue_size != h->conf.queue_size &&
+        thq_set_capacity(h->q, hc->queue_size, err, errlen) < 0)
+        return -1;
+    /* Resetting the bucket only when the rate changes keeps the pace of an unchanged one. */
+    if (hc->drain_rate != h->conf.drain_rate &&
+        thq_set_drain_rate(h->q, hc->drain_rate, drain_burst(hc->drain_rate), err, errlen) < 0)
+        return -1;
+    h->conf.queue_size = hc->queue_size;
+    h->conf.queue_full = hc->queue_full;
+    h->conf.drain_rate = hc->drain_rate;
+    h->conf.severity = hc->severity;
+    h->conf.timeout_s = hc->timeout_s;
+    h->conf.retries = hc->retries;
+    /* for the requests sent from now on (snmp_async_send() copies them) */
+    h->ss->timeout = (long)hc->timeout_s * 1000000L;
+    h->ss->retries = (int)hc->retries;
+    snprintf(h->conf.where, sizeof(h->conf.where), "%s", hc->where);
+    return 0;
+}
+
 void th_host_counters(const struct th_host *h, struct th_counters *out)
 {
     *out = h->c;

@@ -252,6 +252,10 @@ static void on_chan_b(struct ipc_rec *rec, void *arg)
         rec->u.fd.fd = -1; /* taken (closed by new_chan_c on failure) */
         return;
     }
+    if (rec->type == IPC_CONFIG) { /* a reload slice (cap_slice.c) */
+        cp_reload_rec(p, rec);
+        return;
+    }
     p->b_unexpected++;
     log_debug(CP_TOKEN, "an unexpected %s record from the monitor", ipc_type_name(rec->type));
 }
@@ -510,6 +514,7 @@ static void cleanup(struct cap_proc *p)
     cp_trig_free(p);
     cp_sess_free(p);
     cp_mlog_free(p);
+    cp_reload_free(p); /* the running lines: RADIUS secrets */
     if (p->chan_c != NULL)
         ipc_chan_free(p->chan_c);
     if (p->chan_b != NULL)
@@ -592,6 +597,8 @@ static int start(struct cap_proc *p, struct cp_slice *sl)
     /* 2b. Sessions: trackers (RADIUS secrets), engine, jmirror sockets. */
     if (rc == 0)
         rc = cp_sess_start(p, &conf, err, sizeof(err));
+    if (rc == 0) /* its lines, for the SAME lines of a reload */
+        rc = cp_slice_keep(p, sl, err, sizeof(err));
     cp_conf_clear(&conf);
     OPENSSL_cleanse(&conf, sizeof(conf));
     cp_slice_clear(sl); /* closes the descriptors no source took */

@@ -32,6 +32,7 @@ struct jm_route;
 struct mir_stats;
 struct pollfd;
 struct rt_conf;
+struct conf_slice;
 
 #define CP_TOKEN        "capture"
 #define CP_DEDUPE_SLOTS 65536
@@ -187,6 +188,13 @@ struct cap_proc {
     uint64_t tnew_gen;
     int tnew_open; /* a BEGIN seen, no END yet */
     int tnew_bad;  /* the table being collected is refused at its END */
+
+    /* reload (cap_slice.c, docs/reload.md) */
+    struct conf_slice *running; /* the slice's lines it runs (wiped when freed) */
+    struct conf_slice *rl;      /* a reload slice being collected */
+    int rl_refusing;            /* a record of it was refused: the rest is dropped until END */
+    char rl_why[512];
+    uint64_t reloads, reload_failed, reload_same; /* STATS capture */
 };
 
 /* cap_slice.c */
@@ -195,6 +203,15 @@ int cp_slice_read(struct ipc_chan *chan_b, int timeout_ms, const struct pm_daemo
                   const volatile sig_atomic_t *stop, struct cp_slice *sl, char *err, size_t errlen);
 void cp_slice_clear(struct cp_slice *sl);
 int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err, size_t errlen);
+/* After a start: the slice's lines (not the ports line) kept as p->running. */
+int cp_slice_keep(struct cap_proc *p, const struct cp_slice *sl, char *err, size_t errlen);
+/* A CONFIG record from the monitor after start-up: a reload slice collected,
+ * resolved (SAME lines from p->running), parsed by cp_conf_from_slice()'s
+ * parser, applied by cp_reload_apply() and answered (STATUS RELOADED or
+ * RELOAD_FAILED on chan B). */
+void cp_reload_rec(struct cap_proc *p, const struct ipc_rec *rec);
+/* Wipes and frees p->running and p->rl. */
+void cp_reload_free(struct cap_proc *p);
 
 /* cap_reload.c: a reload slice parsed into next (cp_conf_from_slice) is
  * applied: only what differs from the running configuration.  0 with what

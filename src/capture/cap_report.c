@@ -292,6 +292,9 @@ static void proc_stats(struct cap_proc *p, struct ipc_stats *o)
     counter(o, "mlog_entries", p->mlog_entries);
     counter(o, "mlog_dropped", p->mlog_dropped);
     counter(o, "mlog_queued", p->mlq_len);
+    counter(o, "reloads", p->reloads);
+    counter(o, "reload_failed", p->reload_failed);
+    counter(o, "reload_same_lines", p->reload_same);
     if (p->test_build)
         counter(o, "sig_digest", p->sig_digest);
 }

@@ -183,26 +183,18 @@ void cp_slice_clear(struct cp_slice *sl)
  * The slice's lines parsed by the configuration parser itself (conf_slice.h):
  * the same checks as the monitor's, errors naming FILE:LINE as in the file.
  */
-int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err, size_t errlen)
+/* The capture slice's lines (not the ports line) as a conf_slice. */
+static struct conf_slice *lines_of(const struct cp_slice *sl, char *err, size_t errlen)
 {
     struct conf_slice *cs = conf_slice_new();
-    struct pm_conf c;
     int rc = 0;
-
-    memset(out, 0, sizeof(*out));
-    out->latency_ms = CAP_LATENCY_MS_DEFAULT;
-    if (cs == NULL)
-        return pm_err(err, errlen, "configuration slice: out of memory");
+    if (cs == NULL) {
+        pm_err(err, errlen, "configuration slice: out of memory");
+        return NULL;
+    }
     for (size_t i = 0; i < sl->nlines && rc == 0; i++) {
-        if (strcmp(sl->line[i].key, CONF_SLICE_KEY_PORTS) == 0) { /* not a directive */
-            if (conf_mirror_ports_parse(sl->line[i].value, out->ports, CONF_MIRROR_PORTS_MAX,
-                                        &out->nports) < 0)
-                rc = pm_err(err, errlen,
-                            "%s: the analyzer ports of the slice are not a list of "
-                            "ports",
-                            sl->file);
+        if (strcmp(sl->line[i].key, CONF_SLICE_KEY_PORTS) == 0) /* not a directive */
             continue;
-        }
         /* Only the capture process's directives, each under its own key. */
         if (!conf_slice_line_for(CONF_DEST_CAPTURE, sl->line[i].key, sl->line[i].value))
             rc = pm_err(err, errlen, "%s:%u: not a directive of the capture process's slice",
@@ -211,9 +203,38 @@ int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err
             rc = conf_slice_add(cs, sl->line[i].line, sl->line[i].value, strlen(sl->line[i].value),
                                 err, errlen);
     }
-    if (rc == 0)
-        rc = conf_slice_load(cs, sl->file, &c, err, errlen);
-    conf_slice_free(cs); /* wipes its copy of every line */
+    if (rc < 0) {
+        conf_slice_free(cs);
+        return NULL;
+    }
+    return cs;
+}
+
+int cp_slice_keep(struct cap_proc *p, const struct cp_slice *sl, char *err, size_t errlen)
+{
+    struct conf_slice *cs = lines_of(sl, err, errlen);
+    if (cs == NULL)
+        return -1;
+    conf_slice_free(p->running);
+    p->running = cs;
+    return 0;
+}
+
+/* The parse shared by a start and a reload: cs's lines (file for FILE:LINE)
+ * and the analyzer ports line (NULL: none). */
+static int conf_from_lines(const struct conf_slice *cs, const char *file, const char *ports,
+                           struct cp_conf *out, char *err, size_t errlen)
+{
+    struct pm_conf c;
+    int rc = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->latency_ms = CAP_LATENCY_MS_DEFAULT;
+    if (ports != NULL &&
+        conf_mirror_ports_parse(ports, out->ports, CONF_MIRROR_PORTS_MAX, &out->nports) < 0)
+        return pm_err(err, errlen, "%s: the analyzer ports of the slice are not a list of ports",
+                      file);
+    rc = conf_slice_load(cs, file, &c, err, errlen);
     if (rc < 0)
         return -1;
     if (c.ncaptures > CAP_PROC_SOURCES_MAX) {
@@ -230,4 +251,121 @@ int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err
     rc = cp_sess_conf(&c, out, err, errlen); /* RADIUS, DHCP, sessions */
     conf_free(&c);
     return rc;
+}
+
+int cp_conf_from_slice(const struct cp_slice *sl, struct cp_conf *out, char *err, size_t errlen)
+{
+    const char *ports = NULL;
+    for (size_t i = 0; i < sl->nlines; i++)
+        if (strcmp(sl->line[i].key, CONF_SLICE_KEY_PORTS) == 0)
+            ports = sl->line[i].value;
+    struct conf_slice *cs = lines_of(sl, err, errlen);
+    if (cs == NULL) {
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    int rc = conf_from_lines(cs, sl->file, ports, out, err, errlen);
+    conf_slice_free(cs); /* wipes its copy of every line */
+    return rc;
+}
+
+/* ---- reload slices (docs/reload.md) ------------------------------------------------------- */
+
+void cp_reload_free(struct cap_proc *p)
+{
+    conf_slice_free(p->running);
+    conf_slice_free(p->rl);
+    p->running = p->rl = NULL;
+    p->rl_refusing = 0;
+}
+
+static void reload_answer(struct cap_proc *p, uint8_t state, const char *text)
+{
+    static struct ipc_rec rec;
+    char err[256];
+    memset(&rec, 0, sizeof(rec));
+    rec.type = IPC_STATUS;
+    rec.u.status.state = state;
+    snprintf(rec.u.status.text, sizeof(rec.u.status.text), "%s", text);
+    for (char *c = rec.u.status.text; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
+    if (ipc_chan_put(p->chan_b, &rec, err, sizeof(err)) < 0)
+        log_warnx(CP_TOKEN, "reload: STATUS not sent: %s", err);
+    else
+        (void)ipc_chan_flush(p->chan_b); /* a backlog leaves with the loop */
+    OPENSSL_cleanse(&rec, sizeof(rec));
+}
+
+static void reload_refused(struct cap_proc *p)
+{
+    conf_slice_free(p->rl);
+    p->rl = NULL;
+    p->rl_refusing = 0;
+    p->reload_failed++;
+    log_warnx(CP_TOKEN, "reload slice refused: %s", p->rl_why);
+    reload_answer(p, IPC_STATUS_RELOAD_FAILED, p->rl_why);
+}
+
+static void reload_apply(struct cap_proc *p)
+{
+    static struct cp_conf next; /* large: not on the stack */
+    char summary[1024] = "", err[512] = "";
+    size_t same = conf_slice_same(p->rl);
+    p->reload_same += same;
+    log_info(CP_TOKEN, "reload slice: %zu line(s), %zu unchanged (taken by digest)",
+             conf_slice_lines(p->rl), same);
+    if (conf_from_lines(p->rl, conf_slice_name(p->rl), conf_slice_ports(p->rl), &next, p->rl_why,
+                        sizeof(p->rl_why)) < 0) {
+        cp_conf_clear(&next);
+        OPENSSL_cleanse(&next, sizeof(next));
+        return reload_refused(p);
+    }
+    /* next is taken (the running configuration afterwards) or cleared */
+    int rc = cp_reload_apply(p, &next, summary, sizeof(summary), err, sizeof(err));
+    OPENSSL_cleanse(&next, sizeof(next));
+    if (rc < 0) {
+        snprintf(p->rl_why, sizeof(p->rl_why), "%s", err[0] ? err : "not applied");
+        return reload_refused(p);
+    }
+    conf_slice_free(p->running); /* its lines are the running ones now */
+    p->running = p->rl;
+    p->rl = NULL;
+    p->reloads++;
+    reload_answer(p, IPC_STATUS_RELOADED, summary[0] ? summary : "applied");
+}
+
+void cp_reload_rec(struct cap_proc *p, const struct ipc_rec *rec)
+{
+    int end = (rec->flags & IPC_F_END) != 0;
+    if (p->rl_refusing) { /* the rest of a refused slice */
+        if (end)
+            reload_refused(p);
+        return;
+    }
+    if (p->rl == NULL) {
+        if (!(rec->flags & IPC_F_BEGIN)) { /* no slice open: nothing to answer */
+            p->b_unexpected++;
+            log_debug(CP_TOKEN, "a CONFIG record outside a reload slice ignored");
+            return;
+        }
+        if (p->running == NULL || (p->rl = conf_slice_new()) == NULL) {
+            snprintf(p->rl_why, sizeof(p->rl_why), "%s",
+                     p->running == NULL ? "no running configuration lines" : "out of memory");
+            p->rl_refusing = 1;
+            if (end)
+                reload_refused(p);
+            return;
+        }
+        conf_slice_set_dest(p->rl, CONF_DEST_CAPTURE); /* never an agent secret */
+        conf_slice_set_running(p->rl, p->running);
+    }
+    int r = conf_slice_rec(p->rl, rec, p->rl_why, sizeof(p->rl_why));
+    if (r < 0) {
+        p->rl_refusing = 1;
+        if (end)
+            reload_refused(p);
+    } else if (r == 1) {
+        reload_apply(p);
+    }
 }

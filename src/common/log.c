@@ -14,8 +14,8 @@
 
 /* Tokens a user may name with -D; keep in step with the callers. */
 static const char *const known_tokens[] = {
-    "main", "conf", "agentx", "snmp", "mib",     "notify", "traphost",
-    "slog", "ctl",  "event",  "mon",  "capture", NULL,
+    "main", "conf",  "agentx", "snmp",    "mib", "notify", "traphost", "slog",
+    "ctl",  "event", "mon",    "capture", "sd",  "reload", NULL,
 };
 
 #define MAX_DEBUG_TOKENS 16

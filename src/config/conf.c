@@ -668,6 +668,20 @@ unsigned conf_directive_dest(const char *name)
     return 0;
 }
 
+const char *const conf_restart_names[CONF_RESTART_N] = {
+    "agentXSocket",  "agentXPingInterval", "persistentDir", "engineId",     "eventQueueSize",
+    "secureLogSize", "mirrorLogSize",      "controlSocket", "controlGroup", "persistRuntimeChanges",
+};
+
+/* Where a directive that changes only at a restart was written (the last line wins). */
+static void note_restart_where(struct conf_ctx *x, const char *name)
+{
+    for (size_t i = 0; i < CONF_RESTART_N; i++)
+        if (strcmp(name, conf_restart_names[i]) == 0)
+            snprintf(x->c->restart_where[i], sizeof(x->c->restart_where[i]), "%s:%d", x->file,
+                     x->line);
+}
+
 /* raw: the line as written, without its line end (for x->fn). */
 static int conf_line(struct conf_ctx *x, char *line, const char *raw)
 {
@@ -687,6 +701,7 @@ static int conf_line(struct conf_ctx *x, char *line, const char *raw)
             x->skipped = 0;
             if (directives[i].fn(x, argc, argv) < 0)
                 return -1;
+            note_restart_where(x, directives[i].name);
             if (x->fn != NULL && !x->skipped &&
                 x->fn(x->fn_arg, directives[i].dest, x->line, directives[i].name, raw) != 0)
                 CONF_FAIL(x, "%s: the line cannot be passed on to its process", argv[0]);

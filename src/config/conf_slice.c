@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "pmirrord/conf.h"
 #include "pmirrord/conf_mirror.h"
@@ -20,7 +21,9 @@ struct slice_line {
     uint32_t no;
     size_t len;
     char *text;
-    char key[IPC_NAME_MAX + 1]; /* sender: the directive as the table spells it */
+    char key[IPC_NAME_MAX + 1];  /* sender: the directive as the table spells it */
+    unsigned dest;               /* sender: enum conf_dest bits */
+    uint8_t dg[CONF_DIGEST_LEN]; /* SHA-256 of text */
 };
 
 struct conf_slice {
@@ -30,7 +33,78 @@ struct conf_slice {
     size_t n, cap;
     size_t bytes;  /* text held, all lines */
     unsigned dest; /* conf_slice_set_dest(): only these directives (0: any known one) */
+    const struct conf_slice *running; /* conf_slice_set_running(): a reload slice */
+    size_t same;                      /* lines resolved from a SAME record */
+    int has_ports;                    /* the capture slice's CONF_SLICE_KEY_PORTS line */
+    char ports[CONF_MIRROR_PORTS_MAX * 6 + 1];
 };
+
+void conf_line_digest(const char *text, size_t len, uint8_t out[CONF_DIGEST_LEN])
+{
+    SHA256((const unsigned char *)text, len, out);
+}
+
+void conf_digests_free(struct conf_digests *cd)
+{
+    if (cd == NULL)
+        return;
+    free(cd->d); /* digests only: no secret */
+    cd->d = NULL;
+    cd->n = 0;
+}
+
+int conf_digests_equal(const struct conf_digests *a, const struct conf_digests *b)
+{
+    return a->n == b->n && (a->n == 0 || memcmp(a->d, b->d, a->n * CONF_DIGEST_LEN) == 0);
+}
+
+void conf_digest_hex(const uint8_t d[CONF_DIGEST_LEN], char out[CONF_DIGEST_LEN * 2 + 1])
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < CONF_DIGEST_LEN; i++) {
+        out[2 * i] = hx[d[i] >> 4];
+        out[2 * i + 1] = hx[d[i] & 15];
+    }
+    out[CONF_DIGEST_LEN * 2] = '\0';
+}
+
+/* Lowercase hex only, exactly 64 digits.  0, or -1. */
+static int digest_unhex(const char *hex, uint8_t out[CONF_DIGEST_LEN])
+{
+    if (strlen(hex) != CONF_DIGEST_LEN * 2)
+        return -1;
+    for (size_t i = 0; i < CONF_DIGEST_LEN * 2; i++) {
+        char c = hex[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0)
+            return -1;
+        if (i % 2 == 0)
+            out[i / 2] = (uint8_t)(v << 4);
+        else
+            out[i / 2] |= (uint8_t)v;
+    }
+    return 0;
+}
+
+void conf_slice_set_running(struct conf_slice *s, const struct conf_slice *running)
+{
+    s->running = running;
+}
+
+int conf_slice_is_reload(const struct conf_slice *s)
+{
+    return s->running != NULL;
+}
+
+size_t conf_slice_same(const struct conf_slice *s)
+{
+    return s->same;
+}
+
+const char *conf_slice_ports(const struct conf_slice *s)
+{
+    return s->has_ports ? s->ports : NULL;
+}
 
 struct conf_slice *conf_slice_new(void)
 {
@@ -87,7 +161,9 @@ int conf_slice_add(struct conf_slice *s, uint32_t line, const char *text, size_t
         return pm_err(err, errlen, "out of memory");
     memcpy(t, text, len);
     t[len] = '\0';
-    s->v[s->n++] = (struct slice_line){.no = line, .len = len, .text = t};
+    s->v[s->n] = (struct slice_line){.no = line, .len = len, .text = t};
+    conf_line_digest(t, len, s->v[s->n].dg);
+    s->n++;
     s->bytes += len;
     return 0;
 }
@@ -104,6 +180,31 @@ int conf_slice_line_for(unsigned dest, const char *key, const char *text)
     return strncasecmp(v, key, klen) == 0 && (v[klen] == ' ' || v[klen] == '\t');
 }
 
+/* A SAME record: the text of the running line with that digest, under its own
+ * directive, at the record's line number. */
+static int same_line(struct conf_slice *s, const struct ipc_config *cf, char *err, size_t errlen)
+{
+    uint8_t d[CONF_DIGEST_LEN];
+    if (digest_unhex(cf->value, d) < 0)
+        return pm_err(err, errlen, "%s:%u: a CONFIG SAME record without a SHA-256 in hex", s->name,
+                      (unsigned)cf->line);
+    const struct slice_line *hit = NULL;
+    for (size_t i = 0; i < s->running->n && hit == NULL; i++)
+        if (memcmp(s->running->v[i].dg, d, CONF_DIGEST_LEN) == 0)
+            hit = &s->running->v[i];
+    if (hit == NULL)
+        return pm_err(err, errlen,
+                      "%s:%u: an unchanged line (SAME) whose text this process does not hold",
+                      s->name, (unsigned)cf->line);
+    if (!conf_slice_line_for(s->dest, cf->key, hit->text))
+        return pm_err(err, errlen, "%s:%u: a CONFIG SAME record for %s, not that line's directive",
+                      s->name, (unsigned)cf->line, cf->key);
+    if (conf_slice_add(s, cf->line, hit->text, hit->len, err, errlen) < 0)
+        return -1;
+    s->same++;
+    return 0;
+}
+
 int conf_slice_rec(struct conf_slice *s, const struct ipc_rec *rec, char *err, size_t errlen)
 {
     if (rec->type != IPC_CONFIG)
@@ -114,15 +215,28 @@ int conf_slice_rec(struct conf_slice *s, const struct ipc_rec *rec, char *err, s
     if (rec->flags & IPC_F_BEGIN) {
         if (s->begun)
             return pm_err(err, errlen, "a second CONFIG BEGIN record");
-        if (strcmp(cf->key, CONF_SLICE_KEY_FILE) != 0 || cf->value[0] == '\0' ||
+        const char *want = s->running != NULL ? CONF_SLICE_KEY_RELOAD : CONF_SLICE_KEY_FILE;
+        if (strcmp(cf->key, want) != 0 || cf->value[0] == '\0' ||
             strlen(cf->value) >= sizeof(s->name) || strchr(cf->value, '\t') != NULL)
-            return pm_err(err, errlen, "CONFIG BEGIN record without a usable file name");
+            return pm_err(err, errlen,
+                          "CONFIG BEGIN record without key \"%s\" and a usable file name", want);
         memcpy(s->name, cf->value, strlen(cf->value) + 1);
         s->begun = 1;
     } else if (!s->begun) {
         return pm_err(err, errlen, "CONFIG record before BEGIN");
+    } else if ((rec->flags & IPC_F_SAME) && (s->running == NULL || (rec->flags & IPC_F_END))) {
+        return pm_err(err, errlen, "%s:%u: a CONFIG SAME record outside a reload slice", s->name,
+                      (unsigned)cf->line);
     } else if (!(rec->flags & IPC_F_END) && strcmp(cf->key, CONF_SLICE_KEY_PORTS) == 0) {
-        return 0; /* the capture process's (cap_slice.c); nothing to parse here */
+        /* the capture process's analyzer ports (cap_slice.c): kept as they came */
+        if (s->has_ports || (rec->flags & IPC_F_SAME) || strlen(cf->value) >= sizeof(s->ports))
+            return pm_err(err, errlen, "a CONFIG %s record twice, or too long",
+                          CONF_SLICE_KEY_PORTS);
+        memcpy(s->ports, cf->value, strlen(cf->value) + 1);
+        s->has_ports = 1;
+        return 0;
+    } else if (rec->flags & IPC_F_SAME) {
+        return same_line(s, cf, err, errlen);
     } else if (!(rec->flags & IPC_F_END)) {
         unsigned d = conf_directive_dest(cf->key);
         if (d == 0)
@@ -190,20 +304,71 @@ int conf_slice_load(const struct conf_slice *s, const char *name, struct pm_conf
 
 /* ---- sender (the monitor) ------------------------------------------------ */
 
-struct send_ctx {
-    struct conf_slice *s;
-    unsigned dest;
-};
-
 static int collect(void *arg, unsigned dest, int line, const char *directive, const char *text)
 {
-    struct send_ctx *x = arg;
+    struct conf_slice *s = arg;
     char e[128];
-    if ((dest & x->dest) == 0)
-        return 0;
-    if (conf_slice_add(x->s, (uint32_t)line, text, strlen(text), e, sizeof(e)) < 0)
+    if (conf_slice_add(s, (uint32_t)line, text, strlen(text), e, sizeof(e)) < 0)
         return -1;
-    snprintf(x->s->v[x->s->n - 1].key, sizeof(x->s->v[0].key), "%s", directive);
+    snprintf(s->v[s->n - 1].key, sizeof(s->v[0].key), "%s", directive);
+    s->v[s->n - 1].dest = dest;
+    return 0;
+}
+
+struct conf_slice *conf_slice_read(const char *path, struct pm_conf *c, char *err, size_t errlen)
+{
+    struct conf_slice *s = conf_slice_new();
+    if (s == NULL) {
+        pm_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(s->name, sizeof(s->name), "%s", path);
+    int q = conf_set_quiet(1); /* validated, and warned about, already */
+    int lrc = conf_load_lines(path, c, collect, s, err, errlen);
+    conf_set_quiet(q);
+    if (lrc < 0) {
+        conf_slice_free(s);
+        return NULL;
+    }
+    /* the capture process opens a socket per analyzer port of the rules */
+    uint16_t ports[CONF_MIRROR_PORTS_MAX];
+    size_t nports = 0;
+    for (size_t i = 0; i < c->ntriggers; i++)
+        conf_mirror_ports_add(ports, &nports, CONF_MIRROR_PORTS_MAX,
+                              c->triggers[i].rule.analyzer.port);
+    if (nports > 0) {
+        conf_mirror_ports_format(ports, nports, s->ports, sizeof(s->ports));
+        s->has_ports = 1;
+    }
+    return s;
+}
+
+/* The ports line's digest: its key and value (never sent as SAME). */
+static void ports_digest(const struct conf_slice *s, uint8_t out[CONF_DIGEST_LEN])
+{
+    char t[sizeof(s->ports) + sizeof(CONF_SLICE_KEY_PORTS) + 1];
+    snprintf(t, sizeof(t), "%s %s", CONF_SLICE_KEY_PORTS, s->ports);
+    conf_line_digest(t, strlen(t), out);
+}
+
+int conf_slice_digests(const struct conf_slice *all, unsigned dest, struct conf_digests *out)
+{
+    size_t n = 0;
+    out->d = NULL;
+    out->n = 0;
+    for (size_t i = 0; i < all->n; i++)
+        n += (all->v[i].dest & dest) != 0;
+    int ports = (dest & CONF_DEST_CAPTURE) && all->has_ports;
+    if (n + (size_t)ports == 0)
+        return 0;
+    out->d = malloc((n + (size_t)ports) * CONF_DIGEST_LEN);
+    if (out->d == NULL)
+        return -1;
+    for (size_t i = 0; i < all->n; i++)
+        if (all->v[i].dest & dest)
+            memcpy(out->d[out->n++], all->v[i].dg, CONF_DIGEST_LEN);
+    if (ports)
+        ports_digest(all, out->d[out->n++]);
     return 0;
 }
 
@@ -221,64 +386,90 @@ static int put_config(struct ipc_chan *ch, struct ipc_rec *r, uint16_t flags, co
     return rc;
 }
 
-int conf_slice_send(struct ipc_chan *ch, const char *path, unsigned dest, struct pm_conf *c,
-                    char *err, size_t errlen)
+static int known(const struct conf_digests *prev, const uint8_t d[CONF_DIGEST_LEN])
 {
-    struct pm_conf local;
-    struct conf_slice *s = conf_slice_new();
-    if (s == NULL)
-        return pm_err(err, errlen, "out of memory");
-    struct send_ctx x = {s, dest};
-    struct pm_conf *pc = c != NULL ? c : &local;
-    int q = conf_set_quiet(1); /* validated, and warned about, already */
-    int lrc = conf_load_lines(path, pc, collect, &x, err, errlen);
-    conf_set_quiet(q);
-    if (lrc < 0) {
-        conf_slice_free(s);
-        return -1;
-    }
-    /* the capture process opens a socket per analyzer port of the rules */
-    uint16_t ports[CONF_MIRROR_PORTS_MAX];
-    size_t nports = 0;
-    for (size_t i = 0; (dest & CONF_DEST_CAPTURE) && i < pc->ntriggers; i++)
-        conf_mirror_ports_add(ports, &nports, CONF_MIRROR_PORTS_MAX,
-                              pc->triggers[i].rule.analyzer.port);
-    if (c == NULL) {
-        conf_free(&local);
-        OPENSSL_cleanse(&local, sizeof(local)); /* the mirror secret's hash */
-    }
+    for (size_t i = 0; prev != NULL && i < prev->n; i++)
+        if (memcmp(prev->d[i], d, CONF_DIGEST_LEN) == 0)
+            return 1;
+    return 0;
+}
+
+/* BEGIN (key), the lines of dest (SAME for those whose digest prev holds),
+ * the ports line.  nsame (may be NULL) counts the SAME records. */
+static int send_lines(struct ipc_chan *ch, const struct conf_slice *s, const char *begin_key,
+                      unsigned dest, const struct conf_digests *prev, size_t *nsame, char *err,
+                      size_t errlen)
+{
     struct ipc_rec *r = malloc(sizeof(*r));
-    char why[256];
+    char why[256], hex[CONF_DIGEST_LEN * 2 + 1];
     int rc = -1;
-    if (r == NULL) {
-        pm_err(err, errlen, "out of memory");
-        goto out;
-    }
-    if (put_config(ch, r, IPC_F_BEGIN, CONF_SLICE_KEY_FILE, path, 0, why, sizeof(why)) < 0) {
-        pm_err(err, errlen, "%s: cannot send the configuration: %s", path, why);
+    if (nsame != NULL)
+        *nsame = 0;
+    if (r == NULL)
+        return pm_err(err, errlen, "out of memory");
+    if (put_config(ch, r, IPC_F_BEGIN, begin_key, s->name, 0, why, sizeof(why)) < 0) {
+        pm_err(err, errlen, "%s: cannot send the configuration: %s", s->name, why);
         goto out;
     }
     for (size_t i = 0; i < s->n; i++) {
-        if (put_config(ch, r, 0, s->v[i].key, s->v[i].text, s->v[i].no, why, sizeof(why)) < 0) {
-            pm_err(err, errlen, "%s:%u: cannot send the line: %s", path, (unsigned)s->v[i].no, why);
+        const struct slice_line *l = &s->v[i];
+        if ((l->dest & dest) == 0)
+            continue;
+        int same = known(prev, l->dg);
+        if (same)
+            conf_digest_hex(l->dg, hex);
+        if (put_config(ch, r, same ? IPC_F_SAME : 0, l->key, same ? hex : l->text, l->no, why,
+                       sizeof(why)) < 0) {
+            pm_err(err, errlen, "%s:%u: cannot send the line: %s", s->name, (unsigned)l->no, why);
             goto out;
         }
+        if (same && nsame != NULL)
+            (*nsame)++;
     }
-    if (nports > 0) {
-        char v[CONF_MIRROR_PORTS_MAX * 6 + 1];
-        conf_mirror_ports_format(ports, nports, v, sizeof(v));
-        if (put_config(ch, r, 0, CONF_SLICE_KEY_PORTS, v, 0, why, sizeof(why)) < 0) {
-            pm_err(err, errlen, "%s: cannot send the analyzer ports: %s", path, why);
-            goto out;
-        }
+    if ((dest & CONF_DEST_CAPTURE) && s->has_ports &&
+        put_config(ch, r, 0, CONF_SLICE_KEY_PORTS, s->ports, 0, why, sizeof(why)) < 0) {
+        pm_err(err, errlen, "%s: cannot send the analyzer ports: %s", s->name, why);
+        goto out;
     }
     rc = 0;
 out:
     free(r);
+    return rc;
+}
+
+int conf_slice_send_digests(struct ipc_chan *ch, const char *path, unsigned dest, struct pm_conf *c,
+                            struct conf_digests *dg, char *err, size_t errlen)
+{
+    struct pm_conf local;
+    struct pm_conf *pc = c != NULL ? c : &local;
+    struct conf_slice *s = conf_slice_read(path, pc, err, errlen);
+    if (s == NULL)
+        return -1;
+    if (c == NULL) {
+        conf_free(&local);
+        OPENSSL_cleanse(&local, sizeof(local)); /* the mirror secret's hash */
+    }
+    int rc = send_lines(ch, s, CONF_SLICE_KEY_FILE, dest, NULL, NULL, err, errlen);
+    if (rc == 0 && dg != NULL && conf_slice_digests(s, dest, dg) < 0)
+        rc = pm_err(err, errlen, "out of memory");
     conf_slice_free(s);
     if (rc < 0 && c != NULL)
         conf_free(c);
     return rc;
+}
+
+int conf_slice_send(struct ipc_chan *ch, const char *path, unsigned dest, struct pm_conf *c,
+                    char *err, size_t errlen)
+{
+    return conf_slice_send_digests(ch, path, dest, c, NULL, err, errlen);
+}
+
+int conf_slice_send_reload(struct ipc_chan *ch, const struct conf_slice *all, unsigned dest,
+                           const struct conf_digests *prev, size_t *nsame, char *err, size_t errlen)
+{
+    if (send_lines(ch, all, CONF_SLICE_KEY_RELOAD, dest, prev, nsame, err, errlen) < 0)
+        return -1;
+    return conf_slice_send_end(ch, err, errlen);
 }
 
 int conf_slice_send_end(struct ipc_chan *ch, char *err, size_t errlen)

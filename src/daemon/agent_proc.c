@@ -42,7 +42,9 @@
 #include "agent/agent.h"
 #include "agent/notify.h"
 #include "agent_list.h"
+#include "agent_reload.h"
 #include "commands.h"
+#include "agent_chan.h"
 #include "memlock.h"
 #include "mirror_stats.h"
 #include "trig_table.h"
@@ -570,6 +572,13 @@ static void loop_record(struct ipc_rec *rec)
         return;
     case IPC_HELLO:
         return;
+    case IPC_CONFIG: { /* a reload slice (agent_chan.c) */
+        uint8_t state;
+        static char text[IPC_MLOG_MAX + 1];
+        if (agent_chan_config(rec, &state, text, sizeof(text)) == 1)
+            send_status(state, text);
+        return;
+    }
     default:
         break;
     }
@@ -762,6 +771,10 @@ static int read_slice(struct pm_conf *conf, char *err, size_t errlen)
     }
     ap.phase = PH_START;
     int rc = conf_slice_load(ap.slice.cs, NULL, conf, err, errlen);
+    if (rc == 0) { /* its lines, for the SAME lines of a reload (agent_chan.c) */
+        agent_chan_keep(ap.slice.cs);
+        ap.slice.cs = NULL;
+    }
     slice_clear();
     return rc;
 fail:
@@ -847,6 +860,7 @@ static int start_ctl(const struct pm_conf *c, char *err, size_t errlen)
 
 static void teardown(void)
 {
+    agent_chan_free(); /* the running lines: passphrases */
     if (ap.calls_up) {
         agent_unwatch_fd(pm_agent_call_fd());
         pm_agent_call_shutdown();
@@ -860,6 +874,7 @@ static void teardown(void)
     intake_free(ap.intake); /* before the queue and the ring it writes to */
     ap.intake = NULL;
     unlock();
+    agent_reload_shutdown();
     icpt_table_free(ap.icpt); /* wiped */
     ap.icpt = NULL;
     rtconf_stop(); /* before the trigger table it reads */
@@ -946,6 +961,9 @@ static int run(struct pm_conf *conf, char *err, size_t errlen)
     if (start_ctl(conf, err, errlen) < 0)
         return -1;
     if (start_intake(FD_CHAN_C, err, errlen) < 0)
+        return -1;
+    struct agent_reload_ctx rctx = {&ap.trig, triggers_changed, NULL, ap.ctl};
+    if (agent_reload_init(conf, &rctx, err, errlen) < 0) /* what a reload compares with */
         return -1;
     /* The configuration holds passphrases: keep it no longer than needed. */
     conf_free(conf);

@@ -50,6 +50,7 @@
 #include <openssl/crypto.h>
 
 #include "memlock.h"
+#include "monitor_reload.h"
 #include "pidfile.h"
 #include "pmirrord/conf.h"
 #include "pmirrord/conf_slice.h"
@@ -59,6 +60,7 @@
 #include "pmirrord/ipc.h"
 #include "pmirrord/log.h"
 #include "pmirrord/sandbox.h"
+#include "pmirrord/sdnotify.h"
 #include "pmirrord/securemem.h"
 #include "pmirrord/supervise.h"
 #include "ready.h"
@@ -84,6 +86,7 @@ struct mon_proc {
     uint64_t unexpected_logged; /* the count at this start: a wrong HELLO logged once */
     uint64_t priv_window_ms;    /* PRIV_REQ rate: the current one-second window */
     unsigned priv_in_window;
+    struct mon_rl_child rl; /* the digests of the lines it runs (monitor_reload.h) */
 };
 
 struct pcap_fd {
@@ -110,6 +113,8 @@ struct monitor {
     int stopping; /* a stop signal came */
     char why[IPC_MLOG_MAX + 64];
     uint64_t start_ms;
+    struct mon_rl rl; /* SIGHUP (monitor_reload.c) */
+    int hup_at_ready; /* a SIGHUP during start-up: a reload once both are ready */
 };
 
 static uint64_t mono_ms(void)
@@ -269,9 +274,12 @@ static int prestart(void *arg, struct sv_child *c, char *err, size_t errlen)
     r.u.hello.generation = sv_child_starts(p->sv) + 1;
     if (ipc_chan_put(p->ch, &r, err, errlen) < 0)
         goto fail;
-    /* The file as it is now: a restarted child gets what is on disk. */
-    if (conf_slice_send(p->ch, m->o->conf_path, p->dest, &conf, err, errlen) < 0)
+    /* The file as it is now: a restarted child gets what is on disk, and
+     * the digests of what it got are kept for the next reload. */
+    struct conf_digests dg = {0};
+    if (conf_slice_send_digests(p->ch, m->o->conf_path, p->dest, &conf, &dg, err, errlen) < 0)
         goto fail;
+    mon_rl_started(&m->rl, &p->rl, &dg);
     if (p == &m->agent)
         snprintf(m->agentx, sizeof(m->agentx), "%s", conf.agentx_socket);
     conf_free(&conf);
@@ -329,6 +337,16 @@ static void started(struct monitor *m, struct mon_proc *p)
 
 static void on_rec(struct ipc_rec *rec, void *arg);
 
+/* A child's channel for a reload slice: only while it runs and is ready. */
+static struct ipc_chan *reload_chan(void *arg, struct mon_rl_child *c)
+{
+    struct monitor *m = arg;
+    struct mon_proc *p = c == &m->agent.rl ? &m->agent : &m->capture;
+    if (p->ch == NULL || p->eof || !p->ready || sv_child_pid(p->sv) == 0)
+        return NULL;
+    return p->ch;
+}
+
 static struct mon_proc *proc_of(struct monitor *m, const struct sv_child *c)
 {
     return c == m->agent.sv ? &m->agent : &m->capture;
@@ -354,6 +372,7 @@ static void on_sv_event(void *arg, const struct sv_child *c, enum sv_event ev, c
         ipc_chan_free(p->ch);
         p->ch = NULL;
         p->deaths++;
+        mon_rl_gone(&m->rl, &p->rl);
         if (m->stopping)
             break;
         if (!m->ready) {
@@ -380,6 +399,11 @@ static void maybe_ready(struct monitor *m)
              (long)sv_child_pid(m->capture.sv));
     log_info("main", "pmirrord %s started", PM_VERSION);
     daemon_ready();
+    sdn_ready("running: agent and capture process ready");
+    if (m->hup_at_ready) {
+        m->hup_at_ready = 0;
+        mon_rl_sighup(&m->rl);
+    }
 }
 
 static void on_rec(struct ipc_rec *rec, void *arg)
@@ -394,6 +418,8 @@ static void on_rec(struct ipc_rec *rec, void *arg)
         }
         return;
     case IPC_STATUS:
+        if (mon_rl_status(&m->rl, &p->rl, &rec->u.status))
+            return;                 /* an answer to a reload slice */
         if (p->status_seen++ > 0) { /* one STATUS per start; more is only counted */
             p->unexpected++;
             return;
@@ -545,7 +571,14 @@ static void on_signals(struct monitor *m)
     struct signalfd_siginfo si;
     while (read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGHUP) {
-            log_info("mon", "SIGHUP ignored: restart pmirrord to apply a new configuration");
+            if (m->stopping)
+                continue;
+            if (m->ready) {
+                mon_rl_sighup(&m->rl);
+            } else {
+                log_info("mon", "SIGHUP during start-up: a reload once both processes are ready");
+                m->hup_at_ready = 1;
+            }
             continue;
         }
         if (!m->stopping)
@@ -612,6 +645,9 @@ static void poll_once(struct monitor *m)
                                    .events = POLLIN | (ipc_chan_pending(p->ch) ? POLLOUT : 0)};
     }
     int timeout = sv_next_timeout_ms(m->set);
+    int rl_left = mon_rl_timeout_ms(&m->rl);
+    if (rl_left >= 0 && (timeout < 0 || rl_left < timeout))
+        timeout = rl_left;
     if (!m->ready) {
         uint64_t now = mono_ms(), end = m->start_ms + MON_START_MS;
         int left = now >= end ? 0 : (int)(end - now);
@@ -637,6 +673,7 @@ static void poll_once(struct monitor *m)
     }
     if (!m->stopping && sv_next_timeout_ms(m->set) == 0)
         sv_restart_due(m->set);
+    mon_rl_tick(&m->rl);
     if (!m->ready && mono_ms() >= m->start_ms + MON_START_MS)
         fail_start(m, "%s process: no STATUS within %u s", !m->agent.ready ? "agent" : "capture",
                    MON_START_MS / 1000);
@@ -672,6 +709,7 @@ static void teardown(struct monitor *m)
     }
     sv_set_free(m->set);
     m->set = NULL;
+    mon_rl_free(&m->rl);
     ctl_listen_close(&m->ctl);
     for (size_t i = 0; i < m->npcaps; i++)
         if (m->pcaps[i].fd >= 0)
@@ -712,9 +750,14 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
                                    .role = IPC_ROLE_CAPTURE,
                                    .m = m,
                                    .other = &m->agent};
+    m->agent.rl = (struct mon_rl_child){.name = "agent", .dest = CONF_DEST_AGENT};
+    m->capture.rl = (struct mon_rl_child){.name = "capture", .dest = CONF_DEST_CAPTURE};
+    mon_rl_init(&m->rl, o->conf_path, &m->agent.rl, &m->capture.rl, reload_chan, m);
     m->agent.peer_give = m->agent.peer_pending = -1;
     m->capture.peer_give = m->capture.peer_pending = -1;
     make_env(m);
+    sdn_init(); /* before any child: they never see NOTIFY_SOCKET */
+    sdn_status("starting");
 
     /* The instance lock before anything else that can fail. */
     if (o->pidfile != NULL && pidfile_write(o->pidfile, err, sizeof(err)) < 0)
@@ -769,6 +812,7 @@ int pm_monitor_run(struct pm_conf *conf, const struct mon_options *o,
     if (!m->ready) /* asked to stop: a clean stop, but the starting parent hears why */
         daemon_failed("stopped by a signal during start-up");
     log_info("mon", "stopping");
+    sdn_stopping();
     goto out;
 
 fail:

@@ -7,6 +7,7 @@ authPriv notifications at a real snmptrapd), removals rewrite the file, `show
 mirror running-config` shows all of it with where it comes from and secrets as
 <hidden>, and a bad runtime.conf stops the start with runtime.conf:LINE."""
 import os
+import signal
 import stat
 
 import pmtest
@@ -145,6 +146,36 @@ class TestPersistOn(PersistCase):
         self.assertNotIn("bob", text)
         self.assertIn("no mirror username cfguser id 5", text)
         self.assertEqual(stat.S_IMODE(os.stat(self.runtime).st_mode), 0o600)
+        self.assertAlive()
+
+    def test_reload_keeps_run_time_changes(self):
+        """SIGHUP re-reads the file: its new rule comes, the rule removed at run time
+        (kept in runtime.conf) stays removed, the run-time rule and host stay."""
+        self.env.start_snmpd()
+        self.start("persistRuntimeChanges on\n")
+        self.add_host()
+        self.ok("mirror", "username", "alice", "analyzer", "127.0.0.9:30030", "id", "7")
+        self.ok("no", "mirror", "username", "cfguser")
+        self.env.stop("pmirrord")
+        self.start("persistRuntimeChanges on\n")
+        conf = self.env.path("pmirrord.conf")
+        with open(conf, "a") as f:
+            f.write("globalTrapSeverity 6\nmirror username dave analyzer 127.0.0.9:30030 id 8\n")
+        self.env.secrets.add("dave")
+        log = lambda: self.env.read_log("pmirrord")
+        done = log().count("reload done")
+        os.kill(self.env.daemons["pmirrord"].pid(), signal.SIGHUP)
+        wait_for(lambda: log().count("reload done") > done, 20, what="the reload to finish")
+        self.assertIn("1 mirror rule of the file removed at run time stays removed", log())
+        t = self.env.ctl_json("show", "mirror", "triggers")
+        rules = sorted(r["rule"] for r in t["triggers"])
+        self.assertEqual(rules, ["mirror username alice analyzer 127.0.0.9:30030 id 7",
+                                 "mirror username dave analyzer 127.0.0.9:30030 id 8"])
+        self.assertEqual(len(self.env.ctl_json("show", "snmp", "trap")["hosts"]), 1)
+        rows = {r["line"]: r["source"] for r in self.running()["config"]}
+        self.assertEqual(rows["globalTrapSeverity 6"], conf)
+        self.assertTrue(rows["mirror username dave analyzer 127.0.0.9:30030 id 8"].startswith(conf + ":"))
+        self.assertEqual(rows["mirror username alice analyzer 127.0.0.9:30030 id 7"], self.runtime + ":6")
         self.assertAlive()
 
     def test_bad_runtime_conf_stops_the_start_with_its_line(self):

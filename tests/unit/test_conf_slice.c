@@ -307,6 +307,173 @@ static void test_capture_directives(void)
     conf_free(&c);
 }
 
+/* ---- reload slices ------------------------------------------------------- */
+
+static void test_line_digest(void)
+{
+    uint8_t d[CONF_DIGEST_LEN];
+    char hex[CONF_DIGEST_LEN * 2 + 1];
+    conf_line_digest("abc", 3, d); /* FIPS 180-2, appendix B.1 */
+    conf_digest_hex(d, hex);
+    CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+    struct conf_digests a = {0}, b = {0};
+    CHECK(conf_digests_equal(&a, &b));
+    conf_digests_free(&a);
+    conf_digests_free(NULL);
+}
+
+/* What a child saw of a reload slice: every CONFIG record's flags and value. */
+struct rl_rx {
+    struct conf_slice *s;
+    int errors, same, full, secret_seen;
+    char err[256];
+};
+
+static void on_rl_rec(struct ipc_rec *rec, void *arg)
+{
+    struct rl_rx *x = arg;
+    if (rec->type != IPC_CONFIG)
+        return;
+    if (strstr(rec->u.config.value, "sekrit") != NULL)
+        x->secret_seen++;
+    if (rec->flags & IPC_F_SAME) {
+        x->same++;
+        CHECK(strlen(rec->u.config.value) == CONF_DIGEST_LEN * 2);
+    } else if (!(rec->flags & (IPC_F_BEGIN | IPC_F_END))) {
+        x->full++;
+    }
+    if (conf_slice_rec(x->s, rec, x->err, sizeof(x->err)) < 0)
+        x->errors++;
+}
+
+/* A start slice received as a child keeps it (its running lines). */
+static struct conf_slice *start_slice(struct ipc_chan *tx, struct ipc_chan *rxc, unsigned dest,
+                                      struct conf_digests *dg)
+{
+    char err[512];
+    CHECK(conf_slice_send_digests(tx, path, dest, NULL, dg, err, sizeof(err)) == 0);
+    CHECK(conf_slice_send_end(tx, err, sizeof(err)) == 0);
+    CHECK(ipc_chan_flush(tx) == 0);
+    struct rx x = {.s = conf_slice_new(), .fd = -1};
+    conf_slice_set_dest(x.s, dest);
+    receive(rxc, &x);
+    CHECK(x.errors == 0 && conf_slice_complete(x.s));
+    CHECK(conf_slice_lines(x.s) == dg->n);
+    return x.s;
+}
+
+static void test_reload_slice(void)
+{
+    struct ipc_chan *tx, *rxc;
+    struct pm_conf c;
+    struct conf_digests dg0, dg1;
+    char err[512];
+
+    write_conf(conf_text);
+    chans(&tx, &rxc);
+    struct conf_slice *running = start_slice(tx, rxc, CONF_DEST_AGENT, &dg0);
+    CHECK(dg0.n == 3);
+
+    /* a comment and a blank line added, the trapHost line moved: nothing changed */
+    char text[2048];
+    snprintf(text, sizeof(text), "# a comment\n\n%s", conf_text);
+    write_conf(text);
+    struct conf_slice *all = conf_slice_read(path, &c, err, sizeof(err));
+    CHECK(all != NULL);
+    conf_free(&c);
+    CHECK(conf_slice_digests(all, CONF_DEST_AGENT, &dg1) == 0);
+    CHECK(conf_digests_equal(&dg0, &dg1));
+    conf_digests_free(&dg1);
+    conf_slice_free(all);
+
+    /* eventQueueSize changed: only that line in full; the passphrases never again */
+    snprintf(text, sizeof(text), "# a comment\n\n%s", conf_text);
+    char *q = strstr(text, "eventQueueSize 64");
+    CHECK(q != NULL);
+    memcpy(q, "eventQueueSize 99", 17);
+    write_conf(text);
+    all = conf_slice_read(path, &c, err, sizeof(err));
+    CHECK(all != NULL);
+    conf_free(&c);
+    CHECK(conf_slice_digests(all, CONF_DEST_AGENT, &dg1) == 0);
+    CHECK(!conf_digests_equal(&dg0, &dg1) && dg1.n == 3);
+    size_t nsame = 0;
+    free_watch_start("sekrit-passphrase");
+    CHECK(conf_slice_send_reload(tx, all, CONF_DEST_AGENT, &dg0, &nsame, err, sizeof(err)) == 0);
+    CHECK(nsame == 2);
+    CHECK(ipc_chan_flush(tx) == 0);
+    struct rl_rx x = {.s = conf_slice_new()};
+    conf_slice_set_dest(x.s, CONF_DEST_AGENT);
+    conf_slice_set_running(x.s, running);
+    CHECK(conf_slice_is_reload(x.s));
+    int r;
+    while ((r = ipc_chan_recv(rxc, on_rl_rec, &x)) == 1)
+        ;
+    if (x.errors)
+        fprintf(stderr, "%s\n", x.err);
+    CHECK(x.errors == 0 && conf_slice_complete(x.s));
+    CHECK(x.same == 2 && x.full == 1 && x.secret_seen == 0);
+    CHECK(conf_slice_same(x.s) == 2 && conf_slice_lines(x.s) == 3);
+    CHECK(conf_slice_load(x.s, NULL, &c, err, sizeof(err)) == 0);
+    CHECK(c.event_queue_size == 99);
+    CHECK(c.nhosts == 1 && strcmp(c.hosts[0].auth_pass, "sekrit-passphrase-1") == 0);
+    char where[300];
+    snprintf(where, sizeof(where), "%s:7", path);
+    CHECK(strcmp(c.hosts[0].where, where) == 0); /* its new line number */
+    conf_free(&c);
+    conf_slice_free(x.s);
+    conf_slice_free(all);
+    free_watch_stop();
+    CHECK(!free_watch_seen()); /* every copy wiped */
+
+    /* the capture process's lines: none of the agent's, a SAME of its own */
+    conf_digests_free(&dg1);
+    write_conf(conf_text);
+    struct conf_digests cdg;
+    struct conf_slice *crun = start_slice(tx, rxc, CONF_DEST_CAPTURE, &cdg);
+    CHECK(cdg.n == 3);
+    conf_digests_free(&cdg);
+    conf_slice_free(crun);
+
+    /* refused: an unknown digest, a digest under another directive, SAME in a
+     * start slice, BEGIN "file" in a reload */
+    struct ipc_rec rec;
+    char hex[CONF_DIGEST_LEN * 2 + 1];
+    struct conf_slice *s = conf_slice_new();
+    conf_slice_set_dest(s, CONF_DEST_AGENT);
+    conf_slice_set_running(s, running);
+    config_rec(&rec, IPC_F_BEGIN, "file", path, 0);
+    CHECK(conf_slice_rec(s, &rec, err, sizeof(err)) == -1);
+    config_rec(&rec, IPC_F_BEGIN, "reload", path, 0);
+    CHECK(conf_slice_rec(s, &rec, err, sizeof(err)) == 0);
+    uint8_t d[CONF_DIGEST_LEN];
+    conf_line_digest("eventQueueSize 1", 16, d);
+    conf_digest_hex(d, hex);
+    config_rec(&rec, IPC_F_SAME, "eventQueueSize", hex, 3);
+    CHECK(conf_slice_rec(s, &rec, err, sizeof(err)) == -1);
+    CHECK(strstr(err, ":3: an unchanged line (SAME) whose text this process does not hold"));
+    conf_digest_hex(dg0.d[0], hex); /* agentXSocket's */
+    config_rec(&rec, IPC_F_SAME, "eventQueueSize", hex, 3);
+    CHECK(conf_slice_rec(s, &rec, err, sizeof(err)) == -1);
+    config_rec(&rec, IPC_F_SAME, "agentXSocket", "XYZ", 3);
+    CHECK(conf_slice_rec(s, &rec, err, sizeof(err)) == -1);
+    config_rec(&rec, IPC_F_SAME, "agentXSocket", hex, 3);
+    CHECK(conf_slice_rec(s, &rec, err, sizeof(err)) == 0);
+    CHECK(conf_slice_rec(s, &rec, err, sizeof(err)) == -1); /* the same line twice */
+    conf_slice_free(s);
+    s = conf_slice_new();
+    config_rec(&rec, IPC_F_BEGIN, "file", path, 0);
+    CHECK(conf_slice_rec(s, &rec, err, sizeof(err)) == 0);
+    config_rec(&rec, IPC_F_SAME, "agentXSocket", hex, 3);
+    CHECK(conf_slice_rec(s, &rec, err, sizeof(err)) == -1); /* no running lines */
+    conf_slice_free(s);
+
+    conf_digests_free(&dg0);
+    conf_slice_free(running);
+    ipc_chan_free(tx);
+    ipc_chan_free(rxc);
+}
+
 int main(void)
 {
     CHECK(mkdtemp(dir) != NULL);
@@ -318,6 +485,8 @@ int main(void)
     test_child_error_line();
     test_bad_file_sends_nothing();
     test_records_out_of_place();
+    test_line_digest();
+    test_reload_slice();
     unlink(path);
     rmdir(dir);
     printf("test_conf_slice: OK\n");
