@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define CONF_TH_MAX_WORDS 48
@@ -485,6 +486,14 @@ static int c_trap_host_add(struct ctl_reply *r, int argc, char **argv, void *arg
     words[0] = (char *)"trapHost";
     for (int i = 0; i < argc; i++)
         words[i + 1] = argv[i];
+    for (int i = 1; i < argc; i++)
+        if (strcasecmp(argv[i], "authKey") == 0 || strcasecmp(argv[i], "privKey") == 0) {
+            /* Keys are for files (runtime.conf keeps them); an operator gives passphrases. */
+            trail_refused(r, "add", argv[0], "authKey/privKey given");
+            ctl_reply_error(r, "trap-host add takes passphrases (auth PROTO -, priv PROTO -); "
+                               "authKey and privKey belong in the configuration file");
+            goto out;
+        }
     if (conf_parse_traphost(&hc, argc + 1, words, where, err, sizeof(err)) < 0) {
         trail_refused(r, "add", argv[0], without_where(err, where));
         ctl_reply_error(r, "%s", without_where(err, where));

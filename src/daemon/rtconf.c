@@ -552,8 +552,8 @@ static int c_running_config(struct ctl_reply *r, int argc, char **argv, void *ar
     int have_st = pm_trapstats_get(st) == 0;
     pthread_mutex_lock(&rt.mu);
     ctl_reply_kv_bool(r, "persist_runtime_changes|persistRuntimeChanges", rt.enabled, "on", "off");
-    if (rt.enabled)
-        ctl_reply_kv(r, "runtime_file|Run-time changes file", "%s", rt.path);
+    /* where they are kept when on (not read, not written when off) */
+    ctl_reply_kv(r, "runtime_file|Run-time changes file", "%s", rt.path);
     ctl_reply_table(r, "config", "line|Line", "source|Source", (char *)NULL);
     for (size_t i = 0; i < rt.nsettings; i++)
         row(r, rt.settings[i].text, rt.settings[i].where);

@@ -178,6 +178,27 @@ class TestPersistOn(PersistCase):
         self.assertEqual(rows["mirror username alice analyzer 127.0.0.9:30030 id 7"], self.runtime + ":6")
         self.assertAlive()
 
+    def test_keys_are_not_taken_at_run_time(self):
+        """authKey/privKey are for files: pmirrorctl keeps a key off its argv like a
+        passphrase, and the daemon refuses one sent anyway."""
+        self.env.start_snmpd()
+        self.start("persistRuntimeChanges on\n")
+        key = "0x" + "5a" * 32
+        self.env.secrets.add(key)
+        r = self.ctl("trap-host", "add", "127.0.0.1:1162", "user", "k", "authKey", "SHA-256", key, "privKey",
+                     "AES", key)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not taken from the command line", r.stdout + r.stderr)
+        c = pmtest.CtlConn(self.env.path("run", "ctl.sock"))
+        self.addCleanup(c.close)
+        self.assertEqual(c.request("mirror-enable " + MIRROR_SECRET)[0], "OK")
+        st, body = c.request("trap-host add 127.0.0.1:1162 user k authKey SHA-256 %s privKey AES %s" % (key, key))
+        self.assertEqual(st, "ERR", body)
+        self.assertIn("authKey and privKey belong in the configuration file", body)
+        self.assertNotIn(key, body)
+        self.assertEqual(self.env.ctl_json("show", "snmp", "trap")["hosts"], [])
+        self.assertFalse(os.path.exists(self.runtime))
+
     def test_bad_runtime_conf_stops_the_start_with_its_line(self):
         self.env.start_snmpd()
         with open(self.runtime, "w") as f:
