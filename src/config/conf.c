@@ -518,10 +518,36 @@ static int d_mirror(struct conf_ctx *x, int argc, char **argv)
 /* no mirror TYPE VALUE [id MIRROR-ID]: removes every earlier rule it
  * matches; one that matches nothing is an error (a mistyped removal would
  * leave a target mirrored). */
+/* no trapHost ADDRESS[:PORT]: removes the earlier trap host at that address
+ * (runtime.conf keeps a configuration file's host removed at run time so). */
+static int d_no_traphost(struct conf_ctx *x, int argc, char **argv)
+{
+    char transport[sizeof(x->c->hosts[0].transport)], why[300];
+    if (argc != 3)
+        CONF_FAIL(x, "no trapHost takes one address");
+    if (conf_traphost_transport(argv[2], transport, sizeof(transport), why, sizeof(why)) < 0)
+        CONF_FAIL(x, "no trapHost: %s", why);
+    for (size_t i = 0; i < x->c->nhosts; i++) {
+        if (strcmp(x->c->hosts[i].transport, transport) != 0)
+            continue;
+        memmove(&x->c->hosts[i], &x->c->hosts[i + 1],
+                (x->c->nhosts - i - 1) * sizeof(x->c->hosts[0]));
+        OPENSSL_cleanse(&x->c->hosts[--x->c->nhosts], sizeof(x->c->hosts[0]));
+        return 0;
+    }
+    if (x->more) { /* runtime.conf: the file may have dropped the host since */
+        x->skipped = 1;
+        return 0;
+    }
+    CONF_FAIL(x, "no trapHost: no earlier trapHost line has that address");
+}
+
 static int d_no(struct conf_ctx *x, int argc, char **argv)
 {
     struct pm_trigger_del d;
     char why[300];
+    if (argc >= 2 && strcasecmp(argv[1], "trapHost") == 0)
+        return d_no_traphost(x, argc, argv);
     if (trig_parse_del(&d, argc, argv, why, sizeof(why)) < 0) {
         OPENSSL_cleanse(&d, sizeof(d));
         CONF_FAIL(x, "%s", why);

@@ -561,10 +561,7 @@ static int c_trap_host_remove(struct ctl_reply *r, int argc, char **argv, void *
     ctl_reply_printf(r, "trap host %s removed\n", addr);
     int from_file = 0;
     if (rtconf_host_removed(transport, &from_file, err, sizeof(err)) < 0)
-        ctl_reply_printf(r, "warning: %s not rewritten: %s\n", RTCONF_NAME, err);
-    else if (from_file && rtconf_enabled())
-        ctl_reply_printf(r, "note: a host of the configuration file: it is back at the next "
-                            "start\n");
+        ctl_reply_printf(r, "warning: not kept for the next start: %s\n", err);
     return 0;
 }
 

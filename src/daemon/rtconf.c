@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -367,12 +368,14 @@ static int load(struct pm_conf *c, char *err, size_t errlen)
         free(buf);
         return pm_err(err, errlen, "%s: cannot read it", rt.path);
     }
-    size_t hosts_before = c->nhosts;
     int rc = conf_load_more(rt.path, buf, len, c, on_line, NULL, err, errlen);
     OPENSSL_cleanse(buf, len);
     free(buf);
-    for (size_t i = hosts_before; rc == 0 && i < c->nhosts; i++) {
+    /* runtime.conf's hosts, by their where: a `no trapHost` may have moved them */
+    for (size_t i = 0; rc == 0 && i < c->nhosts; i++) {
         const struct pm_traphost_conf *h = &c->hosts[i];
+        if (!from_rtfile(h->where))
+            continue;
         /* locked memory is budgeted for run-time hosts of this size (memlock.h) */
         if (h->queue_size > PM_RUNTIME_QUEUE_MAX)
             rc = pm_err(err, errlen,
@@ -402,7 +405,7 @@ int rtconf_start(struct pm_conf *c, char *err, size_t errlen)
         if (rc == 0)
             log_info("conf",
                      "run-time changes are kept in %s (%zu trap hosts, %zu removals "
-                     "of the configuration's triggers read)",
+                     "of the configuration's objects read)",
                      rt.path, rt.nhosts, rt.ndels);
     } else if (access(rt.path, F_OK) == 0) {
         log_info("conf", "%s is not read: persistRuntimeChanges is off", rt.path);
@@ -454,6 +457,15 @@ int rtconf_host_added(const struct pm_traphost_conf *hc, char *err, size_t errle
     return on ? save(err, errlen) : 0;
 }
 
+/* "no trapHost ADDRESS" of a transport ("udp:A:P" -> "A:P", "udp6:[A]:P" -> "[A]:P"). */
+static void no_host_line(const char *transport, char *buf, size_t cap)
+{
+    const char *a = strncmp(transport, "udp6:", 5) == 0  ? transport + 5
+                    : strncmp(transport, "udp:", 4) == 0 ? transport + 4
+                                                         : transport;
+    snprintf(buf, cap, "no trapHost %s", a);
+}
+
 int rtconf_host_removed(const char *transport, int *from_file, char *err, size_t errlen)
 {
     *from_file = 1;
@@ -466,8 +478,13 @@ int rtconf_host_removed(const char *transport, int *from_file, char *err, size_t
             *from_file = 0;
             break;
         }
+    if (on && *from_file) { /* the configuration file's: kept removed */
+        char line[RT_LINE_MAX];
+        no_host_line(transport, line, sizeof(line));
+        add_del_locked(line);
+    }
     pthread_mutex_unlock(&rt.mu);
-    return on && !*from_file ? save(err, errlen) : 0;
+    return on ? save(err, errlen) : 0;
 }
 
 void rtconf_trigger_removing(const struct pm_trigger_del *d)
@@ -505,7 +522,19 @@ size_t rtconf_reload_filter(struct pm_conf *next)
         struct pm_trigger_del d;
         snprintf(copy, sizeof(copy), "%s", rt.dels[i]);
         int argc = conf_split(copy, argv, CONF_MAX_WORDS, why, sizeof(why));
-        if (argc > 0 && trig_parse_del(&d, argc, argv, why, sizeof(why)) == 0) {
+        char transport[sizeof(next->hosts[0].transport)];
+        memset(&d, 0, sizeof(d));
+        if (argc == 3 && strcasecmp(argv[1], "trapHost") == 0) {
+            if (conf_traphost_transport(argv[2], transport, sizeof(transport), why, sizeof(why)) ==
+                0)
+                for (size_t k = 0; k < next->nhosts; k++)
+                    if (strcmp(next->hosts[k].transport, transport) == 0) {
+                        memmove(&next->hosts[k], &next->hosts[k + 1],
+                                (next->nhosts - k - 1) * sizeof(next->hosts[0]));
+                        OPENSSL_cleanse(&next->hosts[--next->nhosts], sizeof(next->hosts[0]));
+                        break;
+                    }
+        } else if (argc > 0 && trig_parse_del(&d, argc, argv, why, sizeof(why)) == 0) {
             size_t kept = 0, n = next->ntriggers;
             for (size_t k = 0; k < n; k++) {
                 if (trig_del_matches(&d, &next->triggers[k].rule))

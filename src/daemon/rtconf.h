@@ -9,12 +9,11 @@
  * start with "DIR/runtime.conf:LINE: message", as one in the configuration
  * file does.  The file holds:
  *   - `no mirror TYPE VALUE id N` for every rule of the configuration file
- *     removed at run time (first: they remove only the file's rules);
+ *     removed at run time, `no trapHost ADDRESS` for every host of it removed
+ *     (first: they remove only the file's objects);
  *   - `trapHost ... authKey PROTO 0xKU privKey PROTO 0xKU ...` for every trap
  *     host added at run time: the master keys, never the passphrases;
  *   - `mirror ...` for every trigger added at run time.
- * A trap host of the configuration file removed at run time comes back at
- * the next start (there is no `no trapHost`).
  * Off (the default), nothing is read or written.  The agent process only
  * (it owns persistentDir, docs/process-model.md); the control thread calls
  * the change hooks, one mutex guards the state.
@@ -54,17 +53,19 @@ void rtconf_set_triggers(struct trig_table *t);
  */
 int rtconf_host_added(const struct pm_traphost_conf *hc, char *err, size_t errlen);
 /* transport: conf_traphost_transport() of the address removed.  *from_file
- * is set to 1 when the host was not one added at run time. */
+ * is set to 1 when the host was not one added at run time (then kept removed
+ * with a `no trapHost` line). */
 int rtconf_host_removed(const char *transport, int *from_file, char *err, size_t errlen);
 /* Before trig_table_del(t, d): notes the configuration file's rules d removes. */
 void rtconf_trigger_removing(const struct pm_trigger_del *d);
 int rtconf_triggers_changed(char *err, size_t errlen);
 
 /*
- * Reload (agent_reload_apply()), before the file's triggers are compared with
- * the running ones: removes from next the rules that the kept `no mirror`
- * lines remove, so that a rule of the file removed at run time stays removed
- * across a reload as across a restart.  Returns how many were removed.  Then,
+ * Reload (agent_reload_apply()), before the file's objects are compared with
+ * the running ones: removes from next the rules and trap hosts that the kept
+ * `no mirror` and `no trapHost` lines remove, so that what was removed at run
+ * time stays removed across a reload as across a restart.  Returns how many
+ * rules were removed.  Then,
  * once applied, rtconf_note_conf(next) for `show mirror running-config`.
  */
 size_t rtconf_reload_filter(struct pm_conf *next);

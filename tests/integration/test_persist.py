@@ -81,11 +81,15 @@ class TestPersistOn(PersistCase):
     def test_written_read_back_and_rewritten(self):
         self.env.start_snmpd()
         self.env.start_snmptrapd()
-        self.start("persistRuntimeChanges on\n")
+        file_host = "127.0.0.1:%d" % pmtest.free_udp_port()   # nobody listens: only removed
+        start = "persistRuntimeChanges on\n" + self.env.trap_host().replace(
+            "127.0.0.1:%d" % self.env.trap_port, file_host) + "\n"
+        self.start(start)
         self.assertFalse(os.path.exists(self.runtime))
         self.add_host()
         self.ok("mirror", "username", "alice", "analyzer", "127.0.0.9:30030", "id", "7")
         self.ok("no", "mirror", "username", "cfguser")
+        self.ok("trap-host", "remove", file_host)
 
         st = os.stat(self.runtime)
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
@@ -94,6 +98,7 @@ class TestPersistOn(PersistCase):
         self.assertIn(" privKey AES-128 0x", text)
         self.assertIn("mirror username alice analyzer 127.0.0.9:30030 id 7", text)
         self.assertIn("no mirror username cfguser id 5", text)
+        self.assertIn("no trapHost %s\n" % file_host, text)
         # no passphrase anywhere under persistentDir
         for name, t in self.files().items():
             for s in (TRAP_USER[2], TRAP_USER[4]):
@@ -117,15 +122,19 @@ class TestPersistOn(PersistCase):
 
         # restart: stopped by its pidfile, started again
         self.env.stop("pmirrord")
-        self.start("persistRuntimeChanges on\n")
+        self.start(start)
+        self.assertEqual([h["address"] for h in self.env.ctl_json("show", "snmp", "trap")["hosts"]],
+                         ["127.0.0.1:%d" % self.env.trap_port])
         t = self.env.ctl_json("show", "mirror", "triggers")
         srcs = {r["rule"]: r["source"] for r in t["triggers"]}
         self.assertEqual(list(srcs), ["mirror username alice analyzer 127.0.0.9:30030 id 7"])
-        self.assertEqual(srcs["mirror username alice analyzer 127.0.0.9:30030 id 7"], self.runtime + ":6")
+        self.assertEqual(srcs["mirror username alice analyzer 127.0.0.9:30030 id 7"], self.runtime + ":7")
         rows = {r["line"]: r["source"] for r in self.running()["config"]}
         self.assertEqual(rows["no mirror username cfguser id 5"], self.runtime)
+        self.assertEqual(rows["no trapHost " + file_host], self.runtime)
         host = [l for l in rows if l.startswith("trapHost ")]
-        self.assertEqual(rows[host[0]], self.runtime + ":5")
+        self.assertEqual(len(host), 1, rows)
+        self.assertEqual(rows[host[0]], self.runtime + ":6")
         # the host is back with its keys: maxTriggers (2) reached makes a
         # CliTriggerBasedMirroringFailure, received authPriv
         self.ok("mirror", "username", "bob", "analyzer", "127.0.0.9:30030", "id", "8")
@@ -141,7 +150,9 @@ class TestPersistOn(PersistCase):
         self.ok("no", "mirror", "username", "alice")
         self.ok("no", "mirror", "username", "bob")
         text = pmtest.read_text(self.runtime)
-        self.assertNotIn("trapHost", text)
+        self.assertNotIn("trapHost 127.0.0.1:%d" % self.env.trap_port, text)
+        self.assertNotIn("authKey", text)
+        self.assertIn("no trapHost %s\n" % file_host, text)
         self.assertNotIn("alice", text)
         self.assertNotIn("bob", text)
         self.assertIn("no mirror username cfguser id 5", text)

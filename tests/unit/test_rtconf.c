@@ -210,7 +210,24 @@ static void test_load_more(void)
     CHECK(conf_load_more("/d/runtime.conf", bad3, sizeof(bad3) - 1, &c, NULL, NULL, err,
                          sizeof(err)) < 0);
     CHECK(strstr(err, "already defined at f.conf:3") != NULL);
+    /* no trapHost: the file's host at that address (any spelling) goes; none there: skipped */
+    static const char nohost[] = "no trapHost 127.0.0.9:162\nno trapHost 127.0.0.77\n";
+    lines_seen = 0;
+    CHECK(conf_load_more("/d/runtime.conf", nohost, sizeof(nohost) - 1, &c, on_line, NULL, err,
+                         sizeof(err)) == 0);
+    CHECK(lines_seen == 1 && c.nhosts == 1 && strcmp(c.hosts[0].where, "/d/runtime.conf:4") == 0);
+    static const char nohost_bad[] = "no trapHost nowhere\n";
+    CHECK(conf_load_more("/d/runtime.conf", nohost_bad, sizeof(nohost_bad) - 1, &c, NULL, NULL, err,
+                         sizeof(err)) < 0);
+    CHECK(strstr(err, "/d/runtime.conf:1: no trapHost: ") == err);
+
     conf_free(&c);
+
+    /* in the configuration file, a no trapHost that matches nothing is an error */
+    static const char nofile[] = "trapHost 127.0.0.9 user u auth SHA-256 authpass-1 priv AES "
+                                 "privpass-1\nno trapHost 127.0.0.9\nno trapHost 127.0.0.9\n";
+    CHECK(conf_load_buffer("f.conf", nofile, sizeof(nofile) - 1, &c, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "f.conf:3: no trapHost: no earlier trapHost line") == err);
 
     /* persistRuntimeChanges: off by default, on/off parsed */
     static const char on[] = "persistRuntimeChanges on\n";
@@ -241,7 +258,8 @@ static void test_start_and_reload(void)
     snprintf(text, sizeof(text),
              "persistentDir %s\npersistRuntimeChanges on\n"
              "mirror username alice analyzer 127.0.0.5:3000 id 7\n"
-             "mirror username bob analyzer 127.0.0.5:3000 id 8\n",
+             "mirror username bob analyzer 127.0.0.5:3000 id 8\n"
+             "trapHost 127.0.0.9 user u auth SHA-256 authpass-1 priv AES privpass-1\n",
              dir);
     struct pm_conf c;
 
@@ -252,8 +270,8 @@ static void test_start_and_reload(void)
     conf_free(&c);
 
     write_file(path,
-               "no mirror username alice id 7\nmirror username carol analyzer "
-               "127.0.0.5:3000 id 9\n",
+               "no mirror username alice id 7\nno trapHost 127.0.0.9\n"
+               "mirror username carol analyzer 127.0.0.5:3000 id 9\n",
                0600);
     CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
     CHECK(rtconf_start(&c, err, sizeof(err)) == 0);
@@ -261,12 +279,14 @@ static void test_start_and_reload(void)
     CHECK(c.ntriggers == 2 && strcmp(c.triggers[0].rule.text, "bob") == 0 &&
           strcmp(c.triggers[1].rule.text, "carol") == 0);
     char want[PATH_MAX + 8];
-    snprintf(want, sizeof(want), "%s:2", path);
+    CHECK(c.nhosts == 0);
+    snprintf(want, sizeof(want), "%s:3", path);
     CHECK(strcmp(c.triggers[1].where, want) == 0);
     conf_free(&c);
     /* the file read again by a reload: alice stays removed */
     CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
-    CHECK(rtconf_reload_filter(&c) == 1 && c.ntriggers == 1 &&
+    CHECK(c.nhosts == 1);
+    CHECK(rtconf_reload_filter(&c) == 1 && c.nhosts == 0 && c.ntriggers == 1 &&
           strcmp(c.triggers[0].rule.text, "bob") == 0);
     conf_free(&c);
     rtconf_stop();
