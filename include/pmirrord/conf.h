@@ -186,11 +186,12 @@ int conf_traphost_transport(const char *address, char *transport, size_t tlen, c
 void conf_free(struct pm_conf *c);
 /*
  * Adds the lines of another file (runtime.conf, rtconf.h) to an already
- * loaded *c: only trapHost, mirror and `no mirror` lines, numbered and named
- * "NAME:LINE" in errors and in each object's where.  A `no mirror` that
- * matches nothing is skipped (the configuration file may have dropped the
- * rule since).  fn (may be NULL) is called for every line applied.  Returns
- * 0, or -1 with "NAME:LINE: message"; *c is then partly changed: the caller
+ * loaded *c: only trapHost, mirror, `no trapHost` and `no mirror` lines,
+ * numbered and named "NAME:LINE" in errors and in each object's where.  A
+ * `no mirror` or `no trapHost` that matches nothing is skipped (the
+ * configuration file may have dropped it since).  fn (may be NULL) is called
+ * for every line applied.  Returns 0, or -1 with "NAME:LINE: message"; *c is
+ * then partly changed: the caller
  * frees it.
  */
 int conf_load_more(const char *name, const char *buf, size_t len, struct pm_conf *c,

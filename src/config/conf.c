@@ -722,7 +722,8 @@ static int conf_line(struct conf_ctx *x, char *line, const char *raw)
         if (strcasecmp(argv[0], directives[i].name) == 0) {
             if (x->more && directives[i].fn != d_traphost && directives[i].fn != d_mirror &&
                 directives[i].fn != d_no)
-                CONF_FAIL(x, "%s: only trapHost, mirror and no mirror lines belong here",
+                CONF_FAIL(x,
+                          "%s: only trapHost, mirror, no trapHost and no mirror lines belong here",
                           directives[i].name);
             x->skipped = 0;
             if (directives[i].fn(x, argc, argv) < 0)
