@@ -27,7 +27,7 @@
 #include "pmirrord/pm_codec.h"
 #include "pmirrord/trapstats.h"
 
-#define RT_LINE_MAX   1200       /* a trapHost line with two 64-octet keys, a mirror line */
+#define RT_LINE_MAX   RTCONF_LINE_MAX
 #define RT_FILE_MAX   (8u << 20) /* runtime.conf larger than this is refused */
 #define RT_SETTINGS   40         /* settings lines shown */
 #define RT_WHERE_MAX  (PM_PATH_MAX + 16)
@@ -50,7 +50,8 @@ static struct {
     char path[PM_PATH_MAX + 32]; /* DIR/runtime.conf: the name in errors and where */
     struct rt_host hosts[PM_MAX_TRAPHOSTS];
     size_t nhosts;
-    char (*dels)[RT_LINE_MAX]; /* `no mirror` lines, PM_MAX_TRIGGERS_MAX at most */
+    char (*dels)[RT_LINE_MAX]; /* `no mirror` and `no trapHost` lines, dels_cap at most */
+    size_t dels_cap; /* the file's rules (maxTriggers at the start) and hosts: locked memory */
     size_t ndels;
     struct trig_table *triggers;
     struct rt_setting settings[RT_SETTINGS];
@@ -240,7 +241,7 @@ static void add_del_locked(const char *line)
     for (size_t i = 0; i < rt.ndels; i++)
         if (strcmp(rt.dels[i], line) == 0)
             return;
-    if (rt.dels == NULL || rt.ndels == PM_MAX_TRIGGERS_MAX)
+    if (rt.dels == NULL || rt.ndels == rt.dels_cap)
         return;
     snprintf(rt.dels[rt.ndels++], RT_LINE_MAX, "%s", line);
 }
@@ -397,7 +398,11 @@ int rtconf_start(struct pm_conf *c, char *err, size_t errlen)
     snprintf(rt.path, sizeof(rt.path), "%s/%s", c->persistent_dir, RTCONF_NAME);
     int rc = 0;
     if (rt.enabled) {
-        rt.dels = calloc(PM_MAX_TRIGGERS_MAX, sizeof(*rt.dels));
+        /* a file holds at most maxTriggers rules (a reload may not raise it above
+         * the start's, trig_table.h) and PM_MAX_TRAPHOSTS hosts */
+        rt.dels_cap = (c->max_triggers > TRIG_DEFAULT_MAX ? c->max_triggers : TRIG_DEFAULT_MAX) +
+                      PM_MAX_TRAPHOSTS;
+        rt.dels = calloc(rt.dels_cap, sizeof(*rt.dels));
         if (rt.dels == NULL)
             rc = pm_err(err, errlen, "out of memory");
         else
@@ -418,7 +423,7 @@ void rtconf_stop(void)
 {
     pthread_mutex_lock(&rt.mu);
     if (rt.dels != NULL) {
-        OPENSSL_cleanse(rt.dels, PM_MAX_TRIGGERS_MAX * sizeof(*rt.dels));
+        OPENSSL_cleanse(rt.dels, rt.dels_cap * sizeof(*rt.dels));
         free(rt.dels);
     }
     rt.dels = NULL;

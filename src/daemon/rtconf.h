@@ -27,7 +27,8 @@
 #include "pmirrord/trigger.h"
 #include "trig_table.h"
 
-#define RTCONF_NAME "runtime.conf"
+#define RTCONF_NAME     "runtime.conf"
+#define RTCONF_LINE_MAX 1200 /* a trapHost line with two 64-octet keys, a mirror line */
 
 struct ctl_server;
 
