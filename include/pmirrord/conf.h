@@ -50,6 +50,14 @@ struct pm_traphost_conf {
                                    * per-process random key: lets two definitions be
                                    * compared after the passphrases are wiped */
     char where[PM_PATH_MAX + 16]; /* "file:line" of the definition */
+    /* The master keys Ku (RFC 3414 §A.2, RFC 7860 §9.3 for SHA-2: the
+     * passphrase hashed over 1 MiB with the auth protocol's hash, as long as
+     * that hash), from the passphrases or given as `authKey`/`privKey`.  Not
+     * bound to an engine: as secret as the passphrases, wiped with them. */
+    uint8_t auth_ku[64];
+    size_t auth_ku_len;
+    uint8_t priv_ku[64];
+    size_t priv_ku_len;
 };
 
 /* One `capture` directive (cap_source.h). */
@@ -64,6 +72,11 @@ struct pm_conf_trigger {
     char where[PM_PATH_MAX + 16]; /* "file:line" */
 };
 struct rt_conf; /* radius_conf.h */
+
+/* The agent directives that change only at a restart (docs/reload.md), in
+ * the order of pm_conf.restart_where[]. */
+#define CONF_RESTART_N 10
+extern const char *const conf_restart_names[CONF_RESTART_N];
 
 struct pm_conf {
     char path[PM_PATH_MAX];
@@ -109,6 +122,14 @@ struct pm_conf {
     unsigned session_start_timeout; /* sessionStartTimeout, s (1..3600; sess_engine.h) */
     /* jmirror sender: mirrorSource, mirrorDscp, mirrorInterface, analyzerHoldDown */
     struct pm_mirror_conf mirror; /* conf_mirror.h */
+    /* "file:line" of the last line of each directive of conf_restart_names[]
+     * ("" if absent): agent directives a reload reports and does not apply
+     * (docs/reload.md) */
+    char restart_where[CONF_RESTART_N][PM_PATH_MAX + 16];
+    /* persistRuntimeChanges (rtconf.h): run-time trap hosts and triggers kept
+     * in <persistentDir>/runtime.conf; "file:line" of the directive or "" */
+    int persist_runtime;
+    char persist_runtime_where[PM_PATH_MAX + 16];
 };
 
 /* Which process a directive goes to (docs/process-model.md "Configuration
@@ -163,6 +184,21 @@ int conf_traphost_conflict(const struct pm_traphost_conf *o, const struct pm_tra
 int conf_traphost_transport(const char *address, char *transport, size_t tlen, char *err,
                             size_t errlen) __attribute__((warn_unused_result));
 void conf_free(struct pm_conf *c);
+/*
+ * Adds the lines of another file (runtime.conf, rtconf.h) to an already
+ * loaded *c: only trapHost, mirror, `no trapHost` and `no mirror` lines,
+ * numbered and named "NAME:LINE" in errors and in each object's where.  A
+ * `no mirror` or `no trapHost` that matches nothing is skipped (the
+ * configuration file may have dropped it since).  fn (may be NULL) is called
+ * for every line applied.  Returns 0, or -1 with "NAME:LINE: message"; *c is
+ * then partly changed: the caller
+ * frees it.
+ */
+int conf_load_more(const char *name, const char *buf, size_t len, struct pm_conf *c,
+                   conf_line_fn fn, void *arg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* The length of the master key Ku of an auth protocol (its hash's), 0 if unknown. */
+size_t conf_ku_len(enum th_auth a);
 
 /* Parse 0x... into bytes. Returns length or -1. */
 int conf_parse_hex(const char *s, uint8_t *out, size_t outlen);

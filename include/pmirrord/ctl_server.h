@@ -109,6 +109,11 @@ struct ctl_server *ctl_server_new_from_fd(int lfd, const char *path, const char 
  * Runs on the server thread.  The daemon writes these to the secure mirror log.
  */
 void ctl_server_set_event_cb(struct ctl_server *s, ctl_event_fn cb, void *arg);
+/* A new mirror secret hash (a reload; NULL: mirror-enable is refused from
+ * now on), any thread, also while the server runs.  Clients already enabled
+ * stay so.  0, or -1 with err (the old hash stays). */
+int ctl_server_set_secret(struct ctl_server *s, const char *secret_hash, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Close a connection whose queued output makes no progress this long
  * (0 = CTL_SEND_TIMEOUT_MS; tests shorten it). */

@@ -38,4 +38,18 @@ int pm_check_ancestors(const char *path, char *err, size_t errlen)
 int pm_open_parent(const char *path, const char **base, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/*
+ * Replaces dir/name with len octets of buf atomically: a new file in the same
+ * directory (".NAME.tmp.PID.N", created O_EXCL | O_NOFOLLOW with `mode`),
+ * written, fsync()ed, renamed over name, then the directory fsync()ed.  A
+ * crash at any point leaves either the old file or the new one whole (a
+ * stray temporary file at worst).  Returns 0, or -1 with err filled (the
+ * temporary file removed).
+ */
+int pm_write_atomic(const char *dir, const char *name, const void *buf, size_t len, mode_t mode,
+                    char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Tests: 1 makes the next pm_write_atomic() stop after writing its temporary
+ * file, as if the process died there (the file is left, -1 returned). */
+extern int pm_write_atomic_test_crash;
+
 #endif

@@ -25,5 +25,9 @@ void pm_mirrorlog_refusal(uid_t uid, gid_t gid, pid_t pid, const char *why);
  * it never holds a passphrase or a secret.
  */
 void pm_mirrorlog_operator(uid_t uid, gid_t gid, pid_t pid, const char *action);
+/* A change a configuration reload made (docs/reload.md): "reload WHERE:
+ * ACTION", action as for pm_mirrorlog_operator(), where "FILE:LINE" or the
+ * file's name. */
+void pm_mirrorlog_reload(const char *where, const char *action);
 
 #endif

@@ -27,6 +27,8 @@ struct pm_trapstats_host {
     uint64_t send_failed_discards; /* the socket refused the message (sendto) */
     uint64_t no_memory_discards;   /* dropped for want of memory */
     uint64_t queued, inflight;
+    char where[PM_PATH_MAX + 16]; /* "file:line" of the definition (show mirror running-config) */
+    int auth, priv;               /* enum th_auth, enum th_priv */
 };
 
 struct pm_trapstats {

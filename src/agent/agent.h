@@ -48,4 +48,9 @@ void agent_unwatch_fd(int fd);
 void agent_run(volatile sig_atomic_t *stop);
 void agent_shutdown(void);
 
+/* juniPacketMirrorTrapEnable (mib_trapenable.c): the value now (1 true), and
+ * a new one, persisted as an SNMP SET would be (a reload, docs/reload.md). */
+int mib_trapenable_value(void);
+void mib_trapenable_set(int on);
+
 #endif

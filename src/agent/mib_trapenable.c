@@ -256,6 +256,15 @@ int mib_trapenable_register(int conf_default)
     return 0;
 }
 
+void mib_trapenable_set(int on)
+{
+    long v = on ? TV_TRUE : TV_FALSE;
+    if (v == te.value)
+        return;
+    te.value = v;
+    snmp_store_needed(NULL); /* persisted as after a SET */
+}
+
 /* After init_snmp(): has the persistent file overridden the config default? */
 int mib_trapenable_persisted(void)
 {

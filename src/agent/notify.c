@@ -68,6 +68,9 @@ static void publish(void)
         o->no_memory_discards = c.no_memory_discards;
         o->queued = c.queued;
         o->inflight = c.inflight;
+        snprintf(o->where, sizeof(o->where), "%s", hc->where);
+        o->auth = hc->auth;
+        o->priv = hc->priv;
     }
     pm_trapstats_publish(&nt.st);
 }
@@ -281,9 +284,9 @@ static void stats_alarm(unsigned int reg, void *arg)
         publish();
 }
 
-int notify_add_host(void *arg, char *err, size_t errlen)
+/* Adds a host; from (NULL: the control socket) is said in the log line. */
+static int add_host(const struct pm_traphost_conf *hc, const char *from, char *err, size_t errlen)
 {
-    const struct pm_traphost_conf *hc = arg;
     char msg[400];
     for (size_t i = 0; i < nt.nhosts; i++)
         if (conf_traphost_conflict(th_host_conf(nt.hosts[i]), hc, msg, sizeof(msg)))
@@ -305,9 +308,80 @@ int notify_add_host(void *arg, char *err, size_t errlen)
     free(nt.hosts);
     nt.hosts = nh;
     nt.hosts[nt.nhosts++] = h;
-    log_info("notify", "a secure trap host was added from the control socket (%zu now)", nt.nhosts);
+    if (from == NULL)
+        log_info("notify", "a secure trap host was added from the control socket (%zu now)",
+                 nt.nhosts);
     publish();
     return 0;
+}
+
+int notify_add_host(void *arg, char *err, size_t errlen)
+{
+    return add_host(arg, NULL, err, errlen);
+}
+
+/* Removes nt.hosts[i]; from (NULL: the control socket) is said in the log line. */
+static void remove_at(size_t i, const char *from)
+{
+    struct th_host *h = nt.hosts[i];
+    memmove(&nt.hosts[i], &nt.hosts[i + 1], (nt.nhosts - i - 1) * sizeof(nt.hosts[0]));
+    nt.hosts[--nt.nhosts] = NULL;
+    drop_host(h); /* queued notifications are dropped with it */
+    if (from == NULL)
+        log_info("notify", "a secure trap host was removed from the control socket (%zu left)",
+                 nt.nhosts);
+    publish();
+}
+
+static long find_transport(const char *transport)
+{
+    for (size_t i = 0; i < nt.nhosts; i++)
+        if (strcmp(th_host_conf(nt.hosts[i])->transport, transport) == 0)
+            return (long)i;
+    return -1;
+}
+
+size_t notify_host_count(void)
+{
+    return nt.nhosts;
+}
+
+const struct pm_traphost_conf *notify_host_conf(size_t i)
+{
+    return i < nt.nhosts ? th_host_conf(nt.hosts[i]) : NULL;
+}
+
+int notify_reload_add(const struct pm_traphost_conf *hc, char *err, size_t errlen)
+{
+    return add_host(hc, "reload", err, errlen);
+}
+
+int notify_reload_remove(const char *transport)
+{
+    long i = find_transport(transport);
+    if (i < 0)
+        return -1;
+    remove_at((size_t)i, "reload");
+    return 0;
+}
+
+int notify_reload_retune(const struct pm_traphost_conf *hc, char *err, size_t errlen)
+{
+    long i = find_transport(hc->transport);
+    if (i < 0)
+        return pm_err(err, errlen, "%s: no such trap host", hc->where);
+    if (th_host_retune(nt.hosts[i], hc, err, errlen) < 0)
+        return -1;
+    publish();
+    notify_kick(); /* a new drain rate or a larger queue: drain again */
+    return 0;
+}
+
+void notify_reload_severity(int global, const int trap[11])
+{
+    nt.global_severity = global;
+    memcpy(nt.trap_severity, trap, sizeof(nt.trap_severity));
+    publish();
 }
 
 int notify_remove_host(void *arg, char *err, size_t errlen)
@@ -318,19 +392,11 @@ int notify_remove_host(void *arg, char *err, size_t errlen)
      * 127.0.0.1:162, [::1] is [0:0::1]:162 (conf_traphost_transport()). */
     if (conf_traphost_transport(address, transport, sizeof(transport), msg, sizeof(msg)) < 0)
         return pm_err(err, errlen, "no trap host %s: %s", address, msg);
-    for (size_t i = 0; i < nt.nhosts; i++) {
-        if (strcmp(th_host_conf(nt.hosts[i])->transport, transport) != 0)
-            continue;
-        struct th_host *h = nt.hosts[i];
-        memmove(&nt.hosts[i], &nt.hosts[i + 1], (nt.nhosts - i - 1) * sizeof(nt.hosts[0]));
-        nt.hosts[--nt.nhosts] = NULL;
-        drop_host(h); /* queued notifications are dropped with it */
-        log_info("notify", "a secure trap host was removed from the control socket (%zu left)",
-                 nt.nhosts);
-        publish();
-        return 0;
-    }
-    return pm_err(err, errlen, "no trap host %s", address);
+    long i = find_transport(transport);
+    if (i < 0)
+        return pm_err(err, errlen, "no trap host %s", address);
+    remove_at((size_t)i, NULL);
+    return 0;
 }
 
 int notify_init(const struct pm_conf *c, struct pm_evq *q, char *err, size_t errlen)

@@ -25,4 +25,18 @@ void notify_shutdown(void);
 int notify_add_host(void *arg, char *err, size_t errlen);
 int notify_remove_host(void *arg, char *err, size_t errlen);
 
+/* Reload (agent_reload.c, docs/reload.md); agent thread only.  The hosts in
+ * order (pointers valid until the next change). */
+size_t notify_host_count(void);
+const struct pm_traphost_conf *notify_host_conf(size_t i);
+/* A host of the file: added (0, or -1 with err), removed by transport (0, or
+ * -1 if none), changed in place (th_host_retune(): queue and session kept). */
+int notify_reload_add(const struct pm_traphost_conf *hc, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+int notify_reload_remove(const char *transport);
+int notify_reload_retune(const struct pm_traphost_conf *hc, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* globalTrapSeverity and trapSeverity (index 1..10) from now on. */
+void notify_reload_severity(int global, const int trap[11]);
+
 #endif

@@ -204,21 +204,17 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
         th_host_free(h);
         return NULL;
     }
-    /* Ku from the passphrases (1 MiB of hashing each: once per host, at start). */
-    s.securityAuthKeyLen = USM_AUTH_KU_LEN;
-    s.securityPrivKeyLen = USM_PRIV_KU_LEN;
-    if (generate_Ku(s.securityAuthProto, (u_int)s.securityAuthProtoLen, (u_char *)h->conf.auth_pass,
-                    strlen(h->conf.auth_pass), s.securityAuthKey,
-                    &s.securityAuthKeyLen) != SNMPERR_SUCCESS ||
-        generate_Ku(s.securityAuthProto, (u_int)s.securityAuthProtoLen, (u_char *)h->conf.priv_pass,
-                    strlen(h->conf.priv_pass), s.securityPrivKey,
-                    &s.securityPrivKeyLen) != SNMPERR_SUCCESS) {
-        snprintf(err, errlen, "%s: trapHost: cannot derive USM keys", hc->where);
-        OPENSSL_cleanse(s.securityAuthKey, sizeof(s.securityAuthKey)); /* the first one */
-        OPENSSL_cleanse(s.securityPrivKey, sizeof(s.securityPrivKey));
+    /* Ku, derived from the passphrases (or given as keys) by the parse (conf_traphost.c). */
+    if (hc->auth_ku_len == 0 || hc->auth_ku_len > sizeof(s.securityAuthKey) ||
+        hc->priv_ku_len == 0 || hc->priv_ku_len > sizeof(s.securityPrivKey)) {
+        snprintf(err, errlen, "%s: trapHost: no USM keys", hc->where);
         th_host_free(h);
         return NULL;
     }
+    memcpy(s.securityAuthKey, hc->auth_ku, hc->auth_ku_len);
+    s.securityAuthKeyLen = hc->auth_ku_len;
+    memcpy(s.securityPrivKey, hc->priv_ku, hc->priv_ku_len);
+    s.securityPrivKeyLen = hc->priv_ku_len;
     if (!hc->inform) {
         /* TRAP: we are the authoritative engine (RFC 3414 §1.5.1). */
         size_t n = snmpv3_get_engineID(eid, sizeof(eid));
@@ -278,6 +274,8 @@ struct th_host *th_host_new(const struct pm_traphost_conf *hc, char *err, size_t
     /* The passphrases are no longer needed; only the localised keys remain (in USM). */
     OPENSSL_cleanse(h->conf.auth_pass, sizeof(h->conf.auth_pass));
     OPENSSL_cleanse(h->conf.priv_pass, sizeof(h->conf.priv_pass));
+    OPENSSL_cleanse(h->conf.auth_ku, sizeof(h->conf.auth_ku));
+    OPENSSL_cleanse(h->conf.priv_ku, sizeof(h->conf.priv_ku));
     return h;
 }
 
@@ -323,6 +321,33 @@ void th_host_free(struct th_host *h)
 const struct pm_traphost_conf *th_host_conf(const struct th_host *h)
 {
     return &h->conf;
+}
+
+int th_host_retune(struct th_host *h, const struct pm_traphost_conf *hc, char *err, size_t errlen)
+{
+    /* The full method first: a lower capacity then discards as the new method says. */
+    if (thq_set_full_method(
+            h->q, hc->queue_full == TH_DROP_FIRST_IN ? THQ_DROP_FIRST_IN : THQ_DROP_LAST_IN, err,
+            errlen) < 0)
+        return -1;
+    if (hc->queue_size != h->conf.queue_size &&
+        thq_set_capacity(h->q, hc->queue_size, err, errlen) < 0)
+        return -1;
+    /* Resetting the bucket only when the rate changes keeps the pace of an unchanged one. */
+    if (hc->drain_rate != h->conf.drain_rate &&
+        thq_set_drain_rate(h->q, hc->drain_rate, drain_burst(hc->drain_rate), err, errlen) < 0)
+        return -1;
+    h->conf.queue_size = hc->queue_size;
+    h->conf.queue_full = hc->queue_full;
+    h->conf.drain_rate = hc->drain_rate;
+    h->conf.severity = hc->severity;
+    h->conf.timeout_s = hc->timeout_s;
+    h->conf.retries = hc->retries;
+    /* for the requests sent from now on (snmp_async_send() copies them) */
+    h->ss->timeout = (long)hc->timeout_s * 1000000L;
+    h->ss->retries = (int)hc->retries;
+    snprintf(h->conf.where, sizeof(h->conf.where), "%s", hc->where);
+    return 0;
 }
 
 void th_host_counters(const struct th_host *h, struct th_counters *out)

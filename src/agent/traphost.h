@@ -76,6 +76,12 @@ void th_user_release(const uint8_t *eid, size_t len, const char *name);
 /* References held on (eid, name); 0 if none (tests). */
 int th_user_refs(const uint8_t *eid, size_t len, const char *name);
 const struct pm_traphost_conf *th_host_conf(const struct th_host *h);
+/* A reload (docs/reload.md): queue size, discard method, drain rate,
+ * severity filter, timeout and retries, and where, from hc (the same host:
+ * transport, user and credentials, inform and engineId unchanged); the queue
+ * and the session stay.  0, or -1 with err (nothing changed). */
+int th_host_retune(struct th_host *h, const struct pm_traphost_conf *hc, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 void th_host_counters(const struct th_host *h, struct th_counters *out);
 
 /* Severity filter passed?  Counts a filtered notification if not. */

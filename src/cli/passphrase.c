@@ -22,9 +22,25 @@ static const struct {
     const char *kw;
     int nval;
 } th_keywords[] = {
-    {"user", 1},     {"auth", 2},      {"priv", 2},      {"inform", 0},    {"engineId", 1},
-    {"severity", 1}, {"queueSize", 1}, {"drainRate", 1}, {"queueFull", 1}, {"timeout", 1},
-    {"retries", 1},  {"version", 0},   {"community", 0}, {"v1", 0},        {"v2c", 0},
+    {"user", 1},
+    {"auth", 2},
+    {"priv", 2},
+    {"inform", 0},
+    {"engineId", 1},
+    {"severity", 1},
+    {"queueSize", 1},
+    {"drainRate", 1},
+    {"queueFull", 1},
+    {"timeout", 1},
+    {"retries", 1},
+    {"version", 0},
+    {"community", 0},
+    {"v1", 0},
+    {"v2c", 0},
+    /* a master key is as secret as a passphrase: never from argv either (the
+     * daemon refuses keys at run time) */
+    {"authKey", 2},
+    {"privKey", 2},
 };
 
 static int th_keyword(const char *w)
@@ -65,7 +81,7 @@ int cli_th_scan(int argc, char **argv, struct cli_th *th)
         if (th->n == CLI_TH_MAX_PASS || i + 1 >= argc)
             continue; /* again, the server's error says what is missing */
         struct cli_th_slot *s = &th->slot[th->n++];
-        s->what = strcasecmp(argv[i], "auth") == 0 ? "auth" : "priv";
+        s->what = strncasecmp(argv[i], "auth", 4) == 0 ? "auth" : "priv";
         s->proto = i + 1;
         if (i + 2 >= argc || th_keyword(argv[i + 2]) >= 0) {
             s->how = CLI_PASS_OMITTED;

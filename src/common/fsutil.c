@@ -129,3 +129,75 @@ int pm_open_parent(const char *path, const char **base, char *err, size_t errlen
     *base = last;
     return fd;
 }
+
+int pm_write_atomic_test_crash;
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int pm_write_atomic(const char *dir, const char *name, const void *buf, size_t len, mode_t mode,
+                    char *err, size_t errlen)
+{
+    static unsigned seq;
+    char tmp[NAME_MAX + 1];
+    int fd = -1, e;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return pm_err(err, errlen, "%s: %s", dir, strerror(errno));
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        if (snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld.%u", name, (long)getpid(), seq++) >=
+            (int)sizeof(tmp)) {
+            close(dfd);
+            return pm_err(err, errlen, "%s/%s: name too long", dir, name);
+        }
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        e = errno;
+        close(dfd);
+        return pm_err(err, errlen, "cannot create a file in %s: %s", dir, strerror(e));
+    }
+    if (fchmod(fd, mode) < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0)
+        goto fail;
+    if (pm_write_atomic_test_crash) {
+        pm_write_atomic_test_crash = 0;
+        close(fd);
+        close(dfd);
+        return pm_err(err, errlen, "%s/%s: stopped before the rename (test)", dir, name);
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (renameat(dfd, tmp, dfd, name) < 0)
+        goto fail;
+    if (fsync(dfd) < 0) { /* renamed: the new file stands; only its durability is in doubt */
+        e = errno;
+        close(dfd);
+        return pm_err(err, errlen, "%s: fsync: %s", dir, strerror(e));
+    }
+    close(dfd);
+    return 0;
+fail:
+    e = errno;
+    if (fd >= 0)
+        close(fd);
+    unlinkat(dfd, tmp, 0);
+    close(dfd);
+    return pm_err(err, errlen, "%s/%s: %s", dir, name, strerror(e));
+}

@@ -129,6 +129,8 @@ struct conf_ctx {
     size_t errlen;
     conf_line_fn fn; /* conf_load_lines(): told of every directive line */
     void *fn_arg;
+    int more;    /* conf_load_more(): trapHost, mirror and no mirror only */
+    int skipped; /* the directive just read changed nothing (fn not told) */
 };
 
 #define CONF_FAIL(x, ...)                                                                          \
@@ -516,10 +518,36 @@ static int d_mirror(struct conf_ctx *x, int argc, char **argv)
 /* no mirror TYPE VALUE [id MIRROR-ID]: removes every earlier rule it
  * matches; one that matches nothing is an error (a mistyped removal would
  * leave a target mirrored). */
+/* no trapHost ADDRESS[:PORT]: removes the earlier trap host at that address
+ * (runtime.conf keeps a configuration file's host removed at run time so). */
+static int d_no_traphost(struct conf_ctx *x, int argc, char **argv)
+{
+    char transport[sizeof(x->c->hosts[0].transport)], why[300];
+    if (argc != 3)
+        CONF_FAIL(x, "no trapHost takes one address");
+    if (conf_traphost_transport(argv[2], transport, sizeof(transport), why, sizeof(why)) < 0)
+        CONF_FAIL(x, "no trapHost: %s", why);
+    for (size_t i = 0; i < x->c->nhosts; i++) {
+        if (strcmp(x->c->hosts[i].transport, transport) != 0)
+            continue;
+        memmove(&x->c->hosts[i], &x->c->hosts[i + 1],
+                (x->c->nhosts - i - 1) * sizeof(x->c->hosts[0]));
+        OPENSSL_cleanse(&x->c->hosts[--x->c->nhosts], sizeof(x->c->hosts[0]));
+        return 0;
+    }
+    if (x->more) { /* runtime.conf: the file may have dropped the host since */
+        x->skipped = 1;
+        return 0;
+    }
+    CONF_FAIL(x, "no trapHost: no earlier trapHost line has that address");
+}
+
 static int d_no(struct conf_ctx *x, int argc, char **argv)
 {
     struct pm_trigger_del d;
     char why[300];
+    if (argc >= 2 && strcasecmp(argv[1], "trapHost") == 0)
+        return d_no_traphost(x, argc, argv);
     if (trig_parse_del(&d, argc, argv, why, sizeof(why)) < 0) {
         OPENSSL_cleanse(&d, sizeof(d));
         CONF_FAIL(x, "%s", why);
@@ -533,6 +561,10 @@ static int d_no(struct conf_ctx *x, int argc, char **argv)
         kept++;
     }
     OPENSSL_cleanse(&d, sizeof(d));
+    if (kept == n && x->more) { /* runtime.conf: the file may have dropped the rule since */
+        x->skipped = 1;
+        return 0;
+    }
     if (kept == n)
         CONF_FAIL(x, "no mirror: no earlier mirror line matches");
     OPENSSL_cleanse(x->c->triggers + kept, (n - kept) * sizeof(*x->c->triggers));
@@ -596,6 +628,15 @@ static int d_jmirror(struct conf_ctx *x, int argc, char **argv)
     return 0;
 }
 
+static int d_persist_runtime(struct conf_ctx *x, int argc, char **argv)
+{
+    if (parse_bool(x, argc, argv, &x->c->persist_runtime) < 0)
+        return -1;
+    snprintf(x->c->persist_runtime_where, sizeof(x->c->persist_runtime_where), "%s:%d", x->file,
+             x->line);
+    return 0;
+}
+
 #define TO_AGENT   CONF_DEST_AGENT
 #define TO_CAPTURE CONF_DEST_CAPTURE
 
@@ -642,6 +683,7 @@ static const struct {
     {"mirrorInterface", d_jmirror, TO_CAPTURE},
     {"analyzerHoldDown", d_jmirror, TO_CAPTURE},
     {"mirrorGso", d_jmirror, TO_CAPTURE},
+    {"persistRuntimeChanges", d_persist_runtime, TO_AGENT},
 };
 
 unsigned conf_directive_dest(const char *name)
@@ -650,6 +692,20 @@ unsigned conf_directive_dest(const char *name)
         if (strcasecmp(name, directives[i].name) == 0)
             return directives[i].dest;
     return 0;
+}
+
+const char *const conf_restart_names[CONF_RESTART_N] = {
+    "agentXSocket",  "agentXPingInterval", "persistentDir", "engineId",     "eventQueueSize",
+    "secureLogSize", "mirrorLogSize",      "controlSocket", "controlGroup", "persistRuntimeChanges",
+};
+
+/* Where a directive that changes only at a restart was written (the last line wins). */
+static void note_restart_where(struct conf_ctx *x, const char *name)
+{
+    for (size_t i = 0; i < CONF_RESTART_N; i++)
+        if (strcmp(name, conf_restart_names[i]) == 0)
+            snprintf(x->c->restart_where[i], sizeof(x->c->restart_where[i]), "%s:%d", x->file,
+                     x->line);
 }
 
 /* raw: the line as written, without its line end (for x->fn). */
@@ -664,9 +720,16 @@ static int conf_line(struct conf_ctx *x, char *line, const char *raw)
         return 0;
     for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
         if (strcasecmp(argv[0], directives[i].name) == 0) {
+            if (x->more && directives[i].fn != d_traphost && directives[i].fn != d_mirror &&
+                directives[i].fn != d_no)
+                CONF_FAIL(x,
+                          "%s: only trapHost, mirror, no trapHost and no mirror lines belong here",
+                          directives[i].name);
+            x->skipped = 0;
             if (directives[i].fn(x, argc, argv) < 0)
                 return -1;
-            if (x->fn != NULL &&
+            note_restart_where(x, directives[i].name);
+            if (x->fn != NULL && !x->skipped &&
                 x->fn(x->fn_arg, directives[i].dest, x->line, directives[i].name, raw) != 0)
                 CONF_FAIL(x, "%s: the line cannot be passed on to its process", argv[0]);
             return 0;
@@ -888,7 +951,7 @@ int conf_load_lines(const char *path, struct pm_conf *c, conf_line_fn fn, void *
     /* Our own stdio buffer, so the file's passphrases can be wiped after. */
     static char iobuf[8192];
     setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
-    struct conf_ctx x = {c, path, 0, err, errlen, fn, arg};
+    struct conf_ctx x = {c, path, 0, err, errlen, fn, arg, 0, 0};
     struct line_src src = {f, NULL, 0};
     int rc = conf_lines(&x, &src);
     if (rc == 0 && ferror(f)) {
@@ -911,10 +974,18 @@ int conf_load_buffer(const char *name, const char *buf, size_t len, struct pm_co
 {
     conf_defaults(c);
     snprintf(c->path, sizeof(c->path), "%s", name);
-    struct conf_ctx x = {c, name, 0, err, errlen, NULL, NULL};
+    struct conf_ctx x = {c, name, 0, err, errlen, NULL, NULL, 0, 0};
     struct line_src src = {NULL, buf, len};
     int rc = conf_lines(&x, &src);
     if (rc < 0)
         conf_free(c);
     return rc;
+}
+
+int conf_load_more(const char *name, const char *buf, size_t len, struct pm_conf *c,
+                   conf_line_fn fn, void *arg, char *err, size_t errlen)
+{
+    struct conf_ctx x = {c, name, 0, err, errlen, fn, arg, 1, 0};
+    struct line_src src = {NULL, buf, len};
+    return conf_lines(&x, &src);
 }

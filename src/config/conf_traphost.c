@@ -5,6 +5,12 @@
  *            [engineId 0xHEX] [severity 0-7] [queueSize N] [drainRate N]
  *            [queueFull dropLastIn|dropFirstIn] [timeout S] [retries N]
  *
+ * Instead of a passphrase, `authKey PROTO 0xKU` and `privKey PROTO 0xKU` give
+ * the master key Ku derived from it (RFC 3414 §A.2; RFC 7860 §9.3 for SHA-2),
+ * as long as the auth protocol's hash (the priv key too: it is derived with
+ * the auth hash).  runtime.conf stores trap hosts so (rtconf.h): the
+ * passphrase itself is never written.
+ *
  * engineId, timeout and retries are refused without inform.  Error messages
  * never quote a word that may be a passphrase (a protocol left out, an
  * unquoted passphrase with a blank): they give its position instead.
@@ -114,20 +120,65 @@ static void digest_key_init(void)
 
 static int cred_digest(struct pm_traphost_conf *h)
 {
-    size_t la = strlen(h->auth_pass) + 1, lp = strlen(h->priv_pass) + 1, outlen = 0;
-    uint8_t in[2 + sizeof(h->auth_pass) + sizeof(h->priv_pass)];
+    size_t la = h->auth_ku_len, lp = h->priv_ku_len, outlen = 0;
+    uint8_t in[2 + sizeof(h->auth_ku) + sizeof(h->priv_ku)];
     int ok;
 
     if (pthread_once(&digest_once, digest_key_init) != 0 || !digest_key_ok)
         return -1;
     in[0] = (uint8_t)h->auth;
     in[1] = (uint8_t)h->priv;
-    memcpy(in + 2, h->auth_pass, la);
-    memcpy(in + 2 + la, h->priv_pass, lp);
+    memcpy(in + 2, h->auth_ku, la);
+    memcpy(in + 2 + la, h->priv_ku, lp);
     ok = EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, digest_key, sizeof(digest_key), in,
                    2 + la + lp, h->cred_digest, sizeof(h->cred_digest), &outlen) != NULL &&
          outlen == sizeof(h->cred_digest);
     OPENSSL_cleanse(in, sizeof(in));
+    return ok ? 0 : -1;
+}
+
+static const char *ku_hash(enum th_auth a)
+{
+    switch (a) {
+    case TH_AUTH_SHA1:
+        return "SHA1";
+    case TH_AUTH_SHA224:
+        return "SHA224";
+    case TH_AUTH_SHA256:
+        return "SHA256";
+    case TH_AUTH_SHA384:
+        return "SHA384";
+    case TH_AUTH_SHA512:
+        return "SHA512";
+    }
+    return NULL;
+}
+
+size_t conf_ku_len(enum th_auth a)
+{
+    static const size_t len[] = {0, 20, 28, 32, 48, 64};
+    return a >= TH_AUTH_SHA1 && a <= TH_AUTH_SHA512 ? len[a] : 0;
+}
+
+/* RFC 3414 §A.2.1/§A.2.2 (RFC 7860 §9.3 with a SHA-2 hash): Ku is the hash of
+ * 1 MiB made of the passphrase repeated.  ku holds conf_ku_len(a) octets. */
+static int password_to_key(enum th_auth a, const char *pass, uint8_t *ku)
+{
+    size_t plen = strlen(pass), idx = 0;
+    unsigned outlen = 0;
+    uint8_t chunk[64];
+    const char *name = ku_hash(a);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx != NULL && name != NULL && plen > 0 &&
+             EVP_DigestInit_ex(ctx, EVP_get_digestbyname(name), NULL) == 1;
+    for (size_t done = 0; ok && done < 1048576; done += sizeof(chunk)) {
+        for (size_t i = 0; i < sizeof(chunk); i++)
+            chunk[i] = (uint8_t)pass[idx++ % plen];
+        ok = EVP_DigestUpdate(ctx, chunk, sizeof(chunk)) == 1;
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, ku, &outlen) == 1 && outlen == conf_ku_len(a);
+    OPENSSL_cleanse(chunk, sizeof(chunk));
+    EVP_MD_CTX_free(ctx);
     return ok ? 0 : -1;
 }
 
@@ -177,8 +228,11 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
                 TH_FAIL("bad user name");
             snprintf(h->user, sizeof(h->user), "%s", argv[++i]);
             have_user = 1;
-        } else if (!strcasecmp(k, "auth")) {
+        } else if (!strcasecmp(k, "auth") || !strcasecmp(k, "authKey")) {
+            int auth_key = !strcasecmp(k, "authKey");
             NEED(2);
+            if (have_auth)
+                TH_FAIL("auth is given twice");
             const char *p = argv[i + 1];
             if (!strcasecmp(p, "MD5"))
                 TH_FAIL("auth MD5 is refused; use SHA-256 (or SHA-224/384/512)");
@@ -199,15 +253,26 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
                 TH_FAIL("auth: word %d (the address is word 1) is not an auth protocol (SHA-224, "
                         "SHA-256, SHA-384, SHA-512); not shown, as it may be a passphrase",
                         i + 1);
-            if (strlen(argv[i + 2]) < 8 || strlen(argv[i + 2]) >= sizeof(h->auth_pass))
-                TH_FAIL("auth passphrase must be 8 to %zu characters", sizeof(h->auth_pass) - 1);
-            snprintf(h->auth_pass, sizeof(h->auth_pass), "%s", argv[i + 2]);
+            if (!auth_key) {
+                if (strlen(argv[i + 2]) < 8 || strlen(argv[i + 2]) >= sizeof(h->auth_pass))
+                    TH_FAIL("auth passphrase must be 8 to %zu characters",
+                            sizeof(h->auth_pass) - 1);
+                snprintf(h->auth_pass, sizeof(h->auth_pass), "%s", argv[i + 2]);
+            } else {
+                int n = conf_parse_hex(argv[i + 2], h->auth_ku, sizeof(h->auth_ku));
+                if (n <= 0)
+                    TH_FAIL("authKey: word %d is not 0x followed by the key in hex", i + 3);
+                h->auth_ku_len = (size_t)n;
+            }
             i += 2;
             have_auth = 1;
             after_pass = 1;
             continue;
-        } else if (!strcasecmp(k, "priv")) {
+        } else if (!strcasecmp(k, "priv") || !strcasecmp(k, "privKey")) {
+            int priv_key = !strcasecmp(k, "privKey");
             NEED(1);
+            if (have_priv)
+                TH_FAIL("priv is given twice");
             const char *p = argv[i + 1];
             if (!strcasecmp(p, "DES") || !strcasecmp(p, "3DES"))
                 TH_FAIL("priv %s is refused; use AES-128, AES-192 or AES-256", p);
@@ -223,9 +288,17 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
                         i + 1);
             if (left < 2)
                 TH_FAIL("priv %s has no passphrase: the security level is always authPriv", p);
-            if (strlen(argv[i + 2]) < 8 || strlen(argv[i + 2]) >= sizeof(h->priv_pass))
-                TH_FAIL("priv passphrase must be 8 to %zu characters", sizeof(h->priv_pass) - 1);
-            snprintf(h->priv_pass, sizeof(h->priv_pass), "%s", argv[i + 2]);
+            if (!priv_key) {
+                if (strlen(argv[i + 2]) < 8 || strlen(argv[i + 2]) >= sizeof(h->priv_pass))
+                    TH_FAIL("priv passphrase must be 8 to %zu characters",
+                            sizeof(h->priv_pass) - 1);
+                snprintf(h->priv_pass, sizeof(h->priv_pass), "%s", argv[i + 2]);
+            } else {
+                int n = conf_parse_hex(argv[i + 2], h->priv_ku, sizeof(h->priv_ku));
+                if (n <= 0)
+                    TH_FAIL("privKey: word %d is not 0x followed by the key in hex", i + 3);
+                h->priv_ku_len = (size_t)n;
+            }
             i += 2;
             have_priv = 1;
             after_pass = 1;
@@ -303,8 +376,20 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
         TH_FAIL("timeout applies only to inform hosts (add \"inform\" or remove it)");
     if (!h->inform && have_retries)
         TH_FAIL("retries applies only to inform hosts (add \"inform\" or remove it)");
+    /* The master keys: derived from the passphrases, or checked as given. */
+    size_t kl = conf_ku_len(h->auth);
+    if (h->auth_ku_len == 0 && password_to_key(h->auth, h->auth_pass, h->auth_ku) < 0)
+        TH_FAIL("cannot derive the auth key");
+    if (h->priv_ku_len == 0 && password_to_key(h->auth, h->priv_pass, h->priv_ku) < 0)
+        TH_FAIL("cannot derive the priv key");
+    if (h->auth_ku_len != 0 && h->auth_ku_len != kl)
+        TH_FAIL("authKey must be %zu octets for this auth protocol", kl);
+    if (h->priv_ku_len != 0 && h->priv_ku_len != kl)
+        TH_FAIL("privKey must be %zu octets (the auth protocol's hash)", kl);
+    h->auth_ku_len = h->priv_ku_len = kl;
     /* A digest of what makes the USM user, so definitions stay comparable
-     * once the passphrases are wiped (conf_traphost_conflict()). */
+     * once the passphrases are wiped (conf_traphost_conflict()): the keys,
+     * so a host given by its keys equals one given by the same passphrases. */
     if (cred_digest(h) < 0)
         TH_FAIL("cannot compute a digest of the credentials");
     return 0;

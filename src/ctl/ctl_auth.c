@@ -110,9 +110,17 @@ static void *worker(void *arg)
         j->state = J_RUNNING;
         pthread_mutex_unlock(&a->mtx);
         /* The job is ours while J_RUNNING: nobody else touches it. */
-        int ok = a->hash != NULL && j->len > 0 && secret_verify(a->hash, j->secret, j->len) == 1;
+        /* A copy taken under the lock: a reload may replace the hash meanwhile. */
+        pthread_mutex_lock(&a->mtx);
+        char *hash = a->hash != NULL ? strdup(a->hash) : NULL;
+        pthread_mutex_unlock(&a->mtx);
+        int ok = hash != NULL && j->len > 0 && secret_verify(hash, j->secret, j->len) == 1;
         OPENSSL_cleanse(j->secret, sizeof j->secret);
         pm_stack_scrub(); /* what the key derivation left of the secret */
+        if (hash != NULL) {
+            OPENSSL_cleanse(hash, strlen(hash));
+            free(hash);
+        }
         pthread_mutex_lock(&a->mtx);
         j->ok = ok;
         j->state = J_DONE;
@@ -133,6 +141,22 @@ int ctl_auth_start(struct ctl_auth *a, char *err, size_t errlen)
     if (rc != 0)
         return pm_err(err, errlen, "pthread_create: %s", strerror(rc));
     a->started = 1;
+    return 0;
+}
+
+int ctl_auth_set_hash(struct ctl_auth *a, const char *hash)
+{
+    char *h = hash != NULL ? strdup(hash) : NULL;
+    if (hash != NULL && h == NULL)
+        return -1;
+    pthread_mutex_lock(&a->mtx);
+    char *old = a->hash;
+    a->hash = h;
+    pthread_mutex_unlock(&a->mtx);
+    if (old != NULL) {
+        OPENSSL_cleanse(old, strlen(old));
+        free(old);
+    }
     return 0;
 }
 

@@ -24,6 +24,9 @@ struct ctl_auth *ctl_auth_new(const char *hash, char *err, size_t errlen);
 int ctl_auth_start(struct ctl_auth *a, char *err, size_t errlen);
 /* Stops the worker, wipes what it held.  NULL is fine. */
 void ctl_auth_free(struct ctl_auth *a);
+/* A new mirror secret hash (NULL: mirror-enable refused from now on); any
+ * thread.  0, or -1 out of memory (the old one stays). */
+int ctl_auth_set_hash(struct ctl_auth *a, const char *hash);
 
 void ctl_auth_set_backoff(struct ctl_auth *a, unsigned base_ms, unsigned cap_ms);
 void ctl_auth_set_events(struct ctl_auth *a, ctl_event_fn cb, void *arg);

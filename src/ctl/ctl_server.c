@@ -196,6 +196,16 @@ struct ctl_server *ctl_server_new_from_fd(int lfd, const char *path, const char 
     return s;
 }
 
+int ctl_server_set_secret(struct ctl_server *s, const char *secret_hash, char *err, size_t errlen)
+{
+    char e[200];
+    if (secret_hash != NULL && secret_check(secret_hash, e, sizeof e) < 0)
+        return pm_err(err, errlen, "mirrorSecret: %s", e);
+    if (ctl_auth_set_hash(s->auth, secret_hash) < 0)
+        return pm_err(err, errlen, "out of memory");
+    return 0;
+}
+
 void ctl_server_set_event_cb(struct ctl_server *s, ctl_event_fn cb, void *arg)
 {
     s->event_cb = cb;

@@ -42,11 +42,13 @@
 #include "agent/agent.h"
 #include "agent/notify.h"
 #include "agent_list.h"
+#include "agent_reload.h"
 #include "commands.h"
 #include "agent_chan.h"
 #include "memlock.h"
 #include "mirror_stats.h"
 #include "trig_table.h"
+#include "rtconf.h"
 #include "pmirrord/agent_call.h"
 #include "pmirrord/audit.h"
 #include "pmirrord/conf.h"
@@ -828,8 +830,10 @@ static void teardown(void)
     intake_free(ap.intake); /* before the queue and the ring it writes to */
     ap.intake = NULL;
     unlock();
+    agent_reload_shutdown();
     icpt_table_free(ap.icpt); /* wiped */
     ap.icpt = NULL;
+    rtconf_stop(); /* before the trigger table it reads */
     if (ap.trig_up)
         trig_table_free(&ap.trig);
     ap.trig_up = 0;
@@ -882,6 +886,9 @@ static int run(struct pm_conf *conf, char *err, size_t errlen)
     if (agent_init(conf, err, errlen) < 0)
         return -1;
     ap.agent_up = 1;
+    /* runtime.conf, in persistentDir (agent_init() made it), before the hosts and triggers */
+    if (rtconf_start(conf, err, errlen) < 0)
+        return -1;
     if (agent_watch_fd(sig_pipe[0], on_sig_pipe, NULL) < 0 ||
         agent_watch_fd(ipc_chan_fd(ap.chan_a), on_chan_a, NULL) < 0 ||
         agent_watch_fd(ap.pending_fd, on_pending, NULL) < 0) {
@@ -902,6 +909,7 @@ static int run(struct pm_conf *conf, char *err, size_t errlen)
     if (trig_table_init(&ap.trig, conf, err, errlen) < 0)
         return -1;
     ap.trig_up = 1;
+    rtconf_set_triggers(&ap.trig);
     if ((ap.icpt = icpt_table_new(0, 0)) == NULL) {
         snprintf(err, errlen, "out of memory for the intercept table");
         return -1;
@@ -909,6 +917,9 @@ static int run(struct pm_conf *conf, char *err, size_t errlen)
     if (start_ctl(conf, err, errlen) < 0)
         return -1;
     if (start_intake(FD_CHAN_C, err, errlen) < 0)
+        return -1;
+    struct agent_reload_ctx rctx = {&ap.trig, triggers_changed, NULL, ap.ctl};
+    if (agent_reload_init(conf, &rctx, err, errlen) < 0) /* what a reload compares with */
         return -1;
     /* The configuration holds passphrases: keep it no longer than needed. */
     conf_free(conf);

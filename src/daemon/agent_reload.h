@@ -7,6 +7,27 @@
 #include <stddef.h>
 
 struct pm_conf;
+struct trig_table;
+struct ctl_server;
+
+/* What a reload changes besides the trap hosts (notify.h), given once at
+ * the start (agent_reload_init()). */
+struct agent_reload_ctx {
+    struct trig_table *trig;       /* NULL: no trigger table */
+    void (*push_table)(void *arg); /* the trigger table to the capture process */
+    void *push_arg;
+    struct ctl_server *ctl; /* mirrorSecret */
+};
+
+/*
+ * At the start, on the agent thread, with the configuration it started
+ * with (before it is freed): remembers what a reload compares (values, the
+ * mirror secret's digest, never a passphrase) and the locked-memory budget
+ * of the trap host queues.  0, or -1 with err.
+ */
+int agent_reload_init(const struct pm_conf *c, const struct agent_reload_ctx *ctx, char *err,
+                      size_t errlen) __attribute__((warn_unused_result));
+void agent_reload_shutdown(void);
 
 /*
  * Applies a reload slice parsed into next (conf_load_buffer of the rebuilt

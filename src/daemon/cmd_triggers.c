@@ -13,6 +13,7 @@
  * process's page, at most SUBSCRIBERS_WAIT_MS.
  */
 #include "commands.h"
+#include "rtconf.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -160,6 +161,8 @@ static int c_mirror(struct ctl_reply *r, int argc, char **argv, void *arg)
     snprintf(what, sizeof(what), "%s added", esc);
     trail(r, what);
     ctl_reply_printf(r, "trigger added: %s\n", esc);
+    if (rtconf_triggers_changed(err, sizeof(err)) < 0)
+        ctl_reply_printf(r, "warning: not kept for the next start: %s\n", err);
     OPENSSL_cleanse(line, sizeof(line));
     OPENSSL_cleanse(esc, sizeof(esc));
     OPENSSL_cleanse(what, sizeof(what));
@@ -183,6 +186,7 @@ static int c_no_mirror(struct ctl_reply *r, int argc, char **argv, void *arg)
         ctl_reply_error(r, "%s", n < 0 ? "no mirror: too many words" : err);
         return -1;
     }
+    rtconf_trigger_removing(&d); /* the configuration file's rules it removes */
     size_t gone = trig_table_del(tc.triggers, &d);
     OPENSSL_cleanse(&d, sizeof(d));
     if (gone == 0) {
@@ -196,6 +200,8 @@ static int c_no_mirror(struct ctl_reply *r, int argc, char **argv, void *arg)
     snprintf(outcome, sizeof(outcome), "removed %zu", gone);
     trail_words(r, "no", "mirror", argc, argv, outcome);
     ctl_reply_printf(r, "%zu trigger%s removed\n", gone, gone == 1 ? "" : "s");
+    if (rtconf_triggers_changed(err, sizeof(err)) < 0)
+        ctl_reply_printf(r, "warning: not kept for the next start: %s\n", err);
     return 0;
 }
 

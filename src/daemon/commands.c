@@ -9,11 +9,13 @@
  */
 #include "commands.h"
 #include "memlock.h"
+#include "rtconf.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define CONF_TH_MAX_WORDS 48
@@ -484,6 +486,14 @@ static int c_trap_host_add(struct ctl_reply *r, int argc, char **argv, void *arg
     words[0] = (char *)"trapHost";
     for (int i = 0; i < argc; i++)
         words[i + 1] = argv[i];
+    for (int i = 1; i < argc; i++)
+        if (strcasecmp(argv[i], "authKey") == 0 || strcasecmp(argv[i], "privKey") == 0) {
+            /* Keys are for files (runtime.conf keeps them); an operator gives passphrases. */
+            trail_refused(r, "add", argv[0], "authKey/privKey given");
+            ctl_reply_error(r, "trap-host add takes passphrases (auth PROTO -, priv PROTO -); "
+                               "authKey and privKey belong in the configuration file");
+            goto out;
+        }
     if (conf_parse_traphost(&hc, argc + 1, words, where, err, sizeof(err)) < 0) {
         trail_refused(r, "add", argv[0], without_where(err, where));
         ctl_reply_error(r, "%s", without_where(err, where));
@@ -505,8 +515,11 @@ static int c_trap_host_add(struct ctl_reply *r, int argc, char **argv, void *arg
         trail_refused(r, "add", hc.address, without_where(err, where));
         ctl_reply_error(r, "%s", without_where(err, where));
     } else {
+        char why[400];
         trail_add(r, &hc);
         ctl_reply_printf(r, "trap host %s added\n", hc.address);
+        if (rtconf_host_added(&hc, why, sizeof(why)) < 0)
+            ctl_reply_printf(r, "warning: not kept for the next start: %s\n", why);
     }
     OPENSSL_cleanse(&hc, sizeof(hc));
 out:
@@ -518,7 +531,7 @@ out:
 
 static int c_trap_host_remove(struct ctl_reply *r, int argc, char **argv, void *arg)
 {
-    char err[400], transport[160], shown[160];
+    char err[400], transport[160] = "", shown[160];
     if (argc != 1) {
         trail_refused(r, "remove", "", "no address");
         ctl_reply_error(r, "usage: trap-host remove ADDRESS[:PORT] (as shown by show snmp trap)");
@@ -546,6 +559,9 @@ static int c_trap_host_remove(struct ctl_reply *r, int argc, char **argv, void *
     snprintf(what, sizeof(what), "trap-host remove %s", esc);
     trail(r, what);
     ctl_reply_printf(r, "trap host %s removed\n", addr);
+    int from_file = 0;
+    if (rtconf_host_removed(transport, &from_file, err, sizeof(err)) < 0)
+        ctl_reply_printf(r, "warning: not kept for the next start: %s\n", err);
     return 0;
 }
 
@@ -801,5 +817,7 @@ int pm_commands_register(struct ctl_server *s, const struct pm_commands_ctx *ctx
         if (ctl_server_add_command(s, table[i].words, table[i].flags, table[i].help, table[i].fn,
                                    NULL, err, errlen) < 0)
             return -1;
+    if (rtconf_register(s, err, errlen) < 0)
+        return -1;
     return pm_trigger_commands_register(s, ctx, err, errlen);
 }

@@ -7,6 +7,7 @@
  * not: the library images, the heap as it grows, each thread's stack.
  */
 #include "memlock.h"
+#include "rtconf.h"
 #include "trig_table.h"
 
 #include <linux/capability.h>
@@ -106,8 +107,17 @@ size_t pm_memlock_needed(const struct pm_conf *c)
      * `show mirror subscribers`. */
     size_t icpt = ICPT_TABLE_BYTES + (size_t)ICPT_TABLE_MAX * ICPT_ENTRY_OVERHEAD +
                   page_round(sizeof(struct pm_list_out));
+    /* persistRuntimeChanges (rtconf.c): the kept `no ...` lines and run-time
+     * trap host lines, and the file's text while it is written (one line per
+     * trigger, removal and host). */
+    size_t rtc = 0;
+    if (c->persist_runtime) {
+        size_t lines = (mt > TRIG_DEFAULT_MAX ? mt : TRIG_DEFAULT_MAX) + PM_MAX_TRAPHOSTS;
+        rtc = page_round(lines * RTCONF_LINE_MAX) + page_round(PM_MAX_TRAPHOSTS * RTCONF_LINE_MAX) +
+              page_round((lines + mt + PM_MAX_TRAPHOSTS) * (RTCONF_LINE_MAX + 1));
+    }
     return page_round(PM_MEMLOCK_MARGIN + audit + mirror + evq + hosts + stacks + replies +
-                      triggers + icpt);
+                      triggers + icpt + rtc);
 }
 
 int pm_memlock_cap_ipc_lock(void)

@@ -91,3 +91,10 @@ void pm_mirrorlog_operator(uid_t uid, gid_t gid, pid_t pid, const char *action)
     slog_ring_appendf(ml_ring, "operator uid=%ld gid=%ld pid=%ld: %s", (long)uid, (long)gid,
                       (long)pid, action);
 }
+
+void pm_mirrorlog_reload(const char *where, const char *action)
+{
+    if (ml_ring == NULL)
+        return;
+    slog_ring_appendf(ml_ring, "reload %s: %s", where, action);
+}

@@ -63,8 +63,16 @@ static void check_host(const struct pm_traphost_conf *h, const char *where_prefi
     CHECK(terminated(h->user, sizeof(h->user)) && h->user[0] != '\0', "user");
     CHECK(h->auth >= TH_AUTH_SHA1 && h->auth <= TH_AUTH_SHA512, "auth %d", (int)h->auth);
     CHECK(h->priv >= TH_PRIV_AES128 && h->priv <= TH_PRIV_AES256, "priv %d", (int)h->priv);
-    CHECK(terminated(h->auth_pass, sizeof(h->auth_pass)) && strlen(h->auth_pass) >= 8, "auth_pass");
-    CHECK(terminated(h->priv_pass, sizeof(h->priv_pass)) && strlen(h->priv_pass) >= 8, "priv_pass");
+    /* a passphrase of 8 or more, or none when the key was given (authKey, privKey) */
+    CHECK(terminated(h->auth_pass, sizeof(h->auth_pass)) &&
+              (strlen(h->auth_pass) >= 8 || h->auth_pass[0] == '\0'),
+          "auth_pass");
+    CHECK(terminated(h->priv_pass, sizeof(h->priv_pass)) &&
+              (strlen(h->priv_pass) >= 8 || h->priv_pass[0] == '\0'),
+          "priv_pass");
+    /* the master keys always, as long as the auth hash (conf_traphost.c) */
+    CHECK(h->auth_ku_len == conf_ku_len(h->auth) && h->priv_ku_len == h->auth_ku_len,
+          "key lengths %zu %zu", h->auth_ku_len, h->priv_ku_len);
     CHECK(h->engine_id_len == 0 || (h->engine_id_len >= 5 && h->engine_id_len <= 32),
           "engine_id_len %zu", h->engine_id_len);
     CHECK(h->severity >= 0 && h->severity <= 7, "severity %d", h->severity);

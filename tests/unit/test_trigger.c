@@ -409,7 +409,10 @@ static void test_conf(void)
     conf_bad("maxTriggers 0\n", "t.conf:1: maxTriggers");
     conf_bad("maxTriggers 10001\n", "t.conf:1: maxTriggers");
     conf_bad("no mirror username secretval\n", "t.conf:1: no mirror: no earlier mirror line");
-    conf_bad("no trapHost x\n", "t.conf:1: no: word 2");
+    /* `no trapHost ADDRESS` removes a trap host (runtime.conf keeps removals so) */
+    conf_bad("no trapHost x\n", "t.conf:1: no trapHost: \"x\" is not an IPv4 or IPv6 address");
+    conf_bad("no trapHost 127.0.0.1\n", "t.conf:1: no trapHost: no earlier trapHost line");
+    conf_bad("no snmp x\n", "t.conf:1: no: word 2");
     conf_bad("\nmirror username secretval analyzer 127.0.0.9:1\n", "t.conf:2: mirror: word 6");
     CHECK(conf_directive_dest("mirror") == CONF_DEST_AGENT);
     CHECK(conf_directive_dest("NO") == CONF_DEST_AGENT);
