@@ -43,7 +43,13 @@ def notifications(lines):
 
 
 class ReloadAgentCase(PmTestCase):
+    NETNS = True   # the static mirrors need d0; SNMP tools reach snmpd only outside
+
     def setUp(self):
+        if not self.NETNS:
+            super().setUp()
+            self.start_receivers()
+            return
         self.ns = "pmra-" + secrets.token_hex(4)
         r = subprocess.run(["ip", "netns", "add", self.ns], capture_output=True, text=True)
         if r.returncode != 0:
@@ -59,6 +65,9 @@ class ReloadAgentCase(PmTestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
         super().setUp()
         self.env.netns = self.ns
+        self.start_receivers()
+
+    def start_receivers(self):
         # analyzers and mirror IDs of this test: never in the ordinary log
         self.env.secrets.update({"127.0.0.9:3003", TRAP_USER[2], TRAP_USER[4]})
         self.port = {n: free_udp_port() for n in RECEIVERS}
@@ -103,6 +112,10 @@ class ReloadAgentCase(PmTestCase):
         wait_for(lambda: self.log().count("reload done") + self.log().count("reload rejected") > done,
                  20, what="the reload to end")
         return self.log()[len(before):]
+
+    def reload_with(self, lines):
+        self.write_conf(lines)
+        return self.reload()
 
     def got(self, n):
         return notifications(self.env.trap_lines("rx-" + n))
@@ -207,6 +220,35 @@ class TestReloadUnderLoad(ReloadAgentCase):
 
 
 class TestReloadSettings(ReloadAgentCase):
+    NETNS = False
+
+    def test_trap_enable_set_over_snmp_wins_until_the_file_changes_it(self):
+        """juniPacketMirrorTrapEnable SET over SNMP (persisted) stays across a reload that
+        leaves trapEnable alone; a reload whose trapEnable value changed applies it."""
+        self.env.start_snmpd()
+        lines = ["trapEnable true", self.host("keep")]
+        self.start(lines)
+        self.env.wait_registered()
+        r = self.env.snmpset_v3(pmtest.OID_TRAPENABLE, "i", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_for(lambda: self.trap_stats()["trap_enable"] is False, 10, what="the SET to apply")
+        added = self.reload_with(lines + ["globalTrapSeverity 6"])
+        self.assertNotRegex(added, r"reload: agent: .*trapEnable")
+        self.assertIs(self.trap_stats()["trap_enable"], False)
+        self.assertIn("INTEGER: 2", self.env.snmpget_v3(pmtest.OID_TRAPENABLE).stdout)
+        # the file says false now, then true again: each change of the file's value applies
+        added = self.reload_with(["trapEnable false", self.host("keep"), "globalTrapSeverity 6"])
+        self.assertRegex(added, r"reload: agent: .*trapEnable")
+        added = self.reload_with(["trapEnable true", self.host("keep"), "globalTrapSeverity 6"])
+        self.assertRegex(added, r"reload: agent: .*trapEnable")
+        self.assertIs(self.trap_stats()["trap_enable"], True)
+        self.assertIn("INTEGER: 1", self.env.snmpget_v3(pmtest.OID_TRAPENABLE).stdout)
+        self.env.raise_event("trap=5 mid=511")
+        wait_for(lambda: (5, 511) in self.got("keep"), 20, what="an event with trapEnable true")
+        # and the value is persisted as a SET is: a restart keeps it over the file's default
+        pers = self.env.path("agent", "persist", "pmirrord-agent.conf")
+        wait_for(lambda: "pmTrapEnable 1" in pmtest.read_text(pers), 10, what="the value persisted")
+
     def test_severities_trap_enable_secure_log_secret(self):
         lines = ["trapEnable true", self.host("keep")]
         self.start(lines)
