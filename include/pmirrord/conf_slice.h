@@ -105,6 +105,14 @@ int conf_slice_send_reload(struct ipc_chan *ch, const struct conf_slice *all, un
  * conf_slice_rec() calls.
  */
 void conf_slice_set_running(struct conf_slice *s, const struct conf_slice *running);
+/* The lines' text goes into arena (len octets; e.g. pm_secure_alloc()'s
+ * locked memory) instead of the heap: a line that does not fit is refused.
+ * Before the first line only (else -1).  The arena stays the caller's; the
+ * text in it is wiped by conf_slice_free(). */
+int conf_slice_set_arena(struct conf_slice *s, void *arena, size_t len);
+/* Adds src's lines (and its name) to dst.  0, or -1 with err. */
+int conf_slice_copy(struct conf_slice *dst, const struct conf_slice *src, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 int conf_slice_is_reload(const struct conf_slice *s);
 /* Lines taken from SAME records. */
 size_t conf_slice_same(const struct conf_slice *s);

@@ -43,7 +43,10 @@ struct conf_slice;
 #define CP_TRIG_MAX     65536 /* entries in one trigger table */
 #define CP_CHAN_BACKLOG (1u << 20)
 #define CP_SLICE_LINES  4096 /* radiusClient lines of a secrets file included */
-#define CP_JM_TO_MAX    64   /* analyzers remembered as destinations of our own datagrams */
+/* The room for a slice's text kept for reloads (twice, locked): every line
+ * and its NUL, a multiple of the page size. */
+#define CP_RL_ARENA  (CONF_SLICE_BYTES_MAX + CP_SLICE_LINES)
+#define CP_JM_TO_MAX 64 /* analyzers remembered as destinations of our own datagrams */
 /* Mirror-log entries sent to the agent: at most CP_MLOG_BURST at once, then
  * CP_MLOG_PER_S a second, a little under the agent's own budget
  * (INTAKE_MLOG_BURST, INTAKE_MLOG_PER_S), so that it never has to suppress
@@ -192,6 +195,8 @@ struct cap_proc {
     /* reload (cap_slice.c, docs/reload.md) */
     struct conf_slice *running; /* the slice's lines it runs (wiped when freed) */
     struct conf_slice *rl;      /* a reload slice being collected */
+    char *rl_arena[2];          /* locked room for the lines' text: running's, rl's */
+    int rl_cur;                 /* which arena running uses */
     int rl_refusing;            /* a record of it was refused: the rest is dropped until END */
     char rl_why[512];
     uint64_t reloads, reload_failed, reload_same; /* STATS capture */

@@ -30,6 +30,7 @@
 #include "pmirrord/daemon.h"
 #include "pmirrord/errbuf.h"
 #include "pmirrord/log.h"
+#include "pmirrord/securemem.h"
 
 struct slice_ctx {
     struct cp_slice *sl;
@@ -210,13 +211,47 @@ static struct conf_slice *lines_of(const struct cp_slice *sl, char *err, size_t 
     return cs;
 }
 
+/* A new slice whose text goes into arena k (if there is one). */
+static struct conf_slice *slice_in(struct cap_proc *p, int k)
+{
+    struct conf_slice *cs = conf_slice_new();
+    if (cs != NULL && p->rl_arena[k] != NULL)
+        (void)conf_slice_set_arena(cs, p->rl_arena[k], CP_RL_ARENA);
+    return cs;
+}
+
 int cp_slice_keep(struct cap_proc *p, const struct cp_slice *sl, char *err, size_t errlen)
 {
+    /* Before the sandbox (mlock): the running lines hold the RADIUS secrets'
+     * lines, kept out of swap and core dumps like the secrets themselves. */
+    for (int k = 0; k < 2; k++) {
+        char why[256];
+        if (p->rl_arena[k] == NULL &&
+            (p->rl_arena[k] = pm_secure_alloc(CP_RL_ARENA, "reload lines", why, sizeof(why))) ==
+                NULL) {
+            log_warnx(CP_TOKEN, "%s; the configuration lines kept for reloads are not locked", why);
+            break;
+        }
+    }
+    if (p->rl_arena[1] == NULL) { /* both or none */
+        pm_secure_free(p->rl_arena[0], CP_RL_ARENA);
+        p->rl_arena[0] = NULL;
+    }
+    p->rl_cur = 0;
     struct conf_slice *cs = lines_of(sl, err, errlen);
     if (cs == NULL)
         return -1;
+    /* copied into the locked arena: the heap copy wiped */
+    struct conf_slice *kept = slice_in(p, 0);
+    int rc = kept == NULL ? pm_err(err, errlen, "configuration slice: out of memory")
+                          : conf_slice_copy(kept, cs, err, errlen);
+    conf_slice_free(cs);
+    if (rc < 0) {
+        conf_slice_free(kept);
+        return -1;
+    }
     conf_slice_free(p->running);
-    p->running = cs;
+    p->running = kept;
     return 0;
 }
 
@@ -277,6 +312,10 @@ void cp_reload_free(struct cap_proc *p)
     conf_slice_free(p->rl);
     p->running = p->rl = NULL;
     p->rl_refusing = 0;
+    for (int k = 0; k < 2; k++) {
+        pm_secure_free(p->rl_arena[k], CP_RL_ARENA);
+        p->rl_arena[k] = NULL;
+    }
 }
 
 static void reload_answer(struct cap_proc *p, uint8_t state, const char *text)
@@ -331,6 +370,7 @@ static void reload_apply(struct cap_proc *p)
     conf_slice_free(p->running); /* its lines are the running ones now */
     p->running = p->rl;
     p->rl = NULL;
+    p->rl_cur = 1 - p->rl_cur; /* and their arena */
     p->reloads++;
     reload_answer(p, IPC_STATUS_RELOADED, summary[0] ? summary : "applied");
 }
@@ -349,7 +389,7 @@ void cp_reload_rec(struct cap_proc *p, const struct ipc_rec *rec)
             log_debug(CP_TOKEN, "a CONFIG record outside a reload slice ignored");
             return;
         }
-        if (p->running == NULL || (p->rl = conf_slice_new()) == NULL) {
+        if (p->running == NULL || (p->rl = slice_in(p, 1 - p->rl_cur)) == NULL) {
             snprintf(p->rl_why, sizeof(p->rl_why), "%s",
                      p->running == NULL ? "no running configuration lines" : "out of memory");
             p->rl_refusing = 1;

@@ -35,7 +35,9 @@ struct conf_slice {
     unsigned dest; /* conf_slice_set_dest(): only these directives (0: any known one) */
     const struct conf_slice *running; /* conf_slice_set_running(): a reload slice */
     size_t same;                      /* lines resolved from a SAME record */
-    int has_ports;                    /* the capture slice's CONF_SLICE_KEY_PORTS line */
+    char *arena;                      /* conf_slice_set_arena(): the lines' text there */
+    size_t arena_len, arena_used;
+    int has_ports; /* the capture slice's CONF_SLICE_KEY_PORTS line */
     char ports[CONF_MIRROR_PORTS_MAX * 6 + 1];
 };
 
@@ -86,6 +88,16 @@ static int digest_unhex(const char *hex, uint8_t out[CONF_DIGEST_LEN])
     return 0;
 }
 
+int conf_slice_set_arena(struct conf_slice *s, void *arena, size_t len)
+{
+    if (s->n > 0)
+        return -1;
+    s->arena = arena;
+    s->arena_len = len;
+    s->arena_used = 0;
+    return 0;
+}
+
 void conf_slice_set_running(struct conf_slice *s, const struct conf_slice *running)
 {
     s->running = running;
@@ -122,7 +134,8 @@ void conf_slice_free(struct conf_slice *s)
         return;
     for (size_t i = 0; i < s->n; i++) {
         OPENSSL_cleanse(s->v[i].text, s->v[i].len);
-        free(s->v[i].text);
+        if (s->arena == NULL)
+            free(s->v[i].text);
     }
     free(s->v);
     OPENSSL_cleanse(s, sizeof(*s));
@@ -156,15 +169,31 @@ int conf_slice_add(struct conf_slice *s, uint32_t line, const char *text, size_t
         s->v = v;
         s->cap = cap;
     }
-    char *t = malloc(len + 1);
-    if (t == NULL)
+    char *t;
+    if (s->arena != NULL) {
+        if (s->arena_len - s->arena_used < len + 1)
+            return pm_err(err, errlen, "configuration slice longer than the %zu octets kept for it",
+                          s->arena_len);
+        t = s->arena + s->arena_used;
+        s->arena_used += len + 1;
+    } else if ((t = malloc(len + 1)) == NULL) {
         return pm_err(err, errlen, "out of memory");
+    }
     memcpy(t, text, len);
     t[len] = '\0';
     s->v[s->n] = (struct slice_line){.no = line, .len = len, .text = t};
     conf_line_digest(t, len, s->v[s->n].dg);
     s->n++;
     s->bytes += len;
+    return 0;
+}
+
+int conf_slice_copy(struct conf_slice *dst, const struct conf_slice *src, char *err, size_t errlen)
+{
+    snprintf(dst->name, sizeof(dst->name), "%s", src->name);
+    for (size_t i = 0; i < src->n; i++)
+        if (conf_slice_add(dst, src->v[i].no, src->v[i].text, src->v[i].len, err, errlen) < 0)
+            return -1;
     return 0;
 }
 

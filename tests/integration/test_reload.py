@@ -183,6 +183,47 @@ class TestReload(ReloadCase):
         self.assertNotIn("refused", added)
         self.assert_same_children()
 
+    def test_sighup_during_a_reload_is_queued(self):
+        """A stopped agent holds the first reload open; a second SIGHUP meanwhile
+        gives exactly one more reload once the first has ended."""
+        agent, mon = self.tree["agent"], self.tree["monitor"]
+        self.write_conf(self.conf_text(trap_enable="false"))
+        start = len(self.log())
+        os.kill(agent, signal.SIGSTOP)
+        try:
+            os.kill(mon, signal.SIGHUP)
+            wait_for(lambda: "SIGHUP: reloading" in self.log()[start:], 10, what="the first reload")
+            os.kill(mon, signal.SIGHUP)
+            wait_for(lambda: "one more reload after it" in self.log()[start:], 10,
+                     what="the second SIGHUP to be queued")
+        finally:
+            os.kill(agent, signal.SIGCONT)
+        wait_for(lambda: self.log()[start:].count("reload done") == 2, 20, what="two reloads")
+        added = self.log()[start:]
+        first, second = added.split("reload done")[:2]
+        self.assertRegex(first, r"reload: agent: (?!unchanged)")
+        self.assertIn("reload: agent: unchanged", second)   # the first was applied
+        self.assertEqual(added.count("SIGHUP: reloading"), 2)
+        self.assert_same_children()
+
+    def test_child_that_does_not_answer(self):
+        """No answer within 10 s is logged and ends the reload; the child may run
+        either configuration, so the next reload sends it every line in full."""
+        agent = self.tree["agent"]
+        os.kill(agent, signal.SIGSTOP)
+        try:
+            added = self.reload(self.conf_text(trap_enable="false"))
+        finally:
+            os.kill(agent, signal.SIGCONT)
+        self.assertIn("reload: agent: no answer within 10 s", added)
+        wait_for(lambda: "an answer to no reload slice ignored" in self.log(), 10,
+                 what="the late answer")
+        added = self.reload(self.conf_text(trap_enable="true"))
+        m = re.search(r"\[reload\] info: reload slice: (\d+) line\(s\), (\d+) unchanged", added)
+        self.assertIsNotNone(m, added)
+        self.assertEqual(int(m.group(2)), 0)
+        self.assert_same_children()
+
 
 if __name__ == "__main__":
     unittest.main()

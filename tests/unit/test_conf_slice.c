@@ -474,6 +474,28 @@ static void test_reload_slice(void)
     ipc_chan_free(rxc);
 }
 
+/* The lines' text in a caller's arena: refused when it does not fit, wiped when freed. */
+static void test_arena(void)
+{
+    static char arena[64];
+    char err[256];
+    struct conf_slice *s = conf_slice_new();
+    CHECK(conf_slice_set_arena(s, arena, sizeof(arena)) == 0);
+    CHECK(conf_slice_add(s, 1, "trapEnable true", 15, err, sizeof(err)) == 0);
+    CHECK(memcmp(arena, "trapEnable true", 16) == 0);
+    CHECK(conf_slice_set_arena(s, arena, sizeof(arena)) == -1); /* not after a line */
+    char big[80];
+    memset(big, 'x', sizeof(big));
+    CHECK(conf_slice_add(s, 2, big, sizeof(big), err, sizeof(err)) == -1);
+    CHECK(strstr(err, "longer than the 64 octets kept for it") != NULL);
+    struct conf_slice *copy = conf_slice_new();
+    CHECK(conf_slice_copy(copy, s, err, sizeof(err)) == 0 && conf_slice_lines(copy) == 1);
+    conf_slice_free(copy);
+    conf_slice_free(s);
+    for (size_t i = 0; i < sizeof(arena); i++)
+        CHECK(arena[i] == 0);
+}
+
 int main(void)
 {
     CHECK(mkdtemp(dir) != NULL);
@@ -487,6 +509,7 @@ int main(void)
     test_records_out_of_place();
     test_line_digest();
     test_reload_slice();
+    test_arena();
     unlink(path);
     rmdir(dir);
     printf("test_conf_slice: OK\n");
