@@ -312,6 +312,29 @@ class TestReloadSettings(ReloadAgentCase):
         self.assertIn("mirrorSecret changed", r.stdout)
         self.assertIn("trapEnable false", r.stdout)
 
+    def test_new_user_is_a_new_session(self):
+        """Another USM user (or passphrase) at the same address: the host is replaced,
+        its notifications leave under the new user with keys from the new passphrases."""
+        rot = ("rotUser", "SHA-256", "rot-auth-passphrase", "AES", "rot-priv-passphrase")
+        self.env.secrets.update({rot[2], rot[4]})
+        port = free_udp_port()
+        self.env.start_snmptrapd(name="rx-rot", port=port, conf=trapd_conf(port, users=(TRAP_USER, rot)))
+        lines = ["trapEnable true", self.host("keep")]
+        self.start(lines + [self.env.trap_host(port=port)])
+        self.env.raise_event("trap=5 mid=521")
+        wait_for(lambda: len(self.env.trap_lines("rx-rot")) == 1, 20, what="the first event")
+        self.assertIn("user trapUser", self.env.trap_lines("rx-rot")[0])
+        added = self.reload_with(lines + [self.env.trap_host(port=port, user=rot)])
+        self.assertRegex(added, r"reload: agent: trapHost: 1 changed, 1 unchanged")
+        self.env.raise_event("trap=5 mid=522")
+        wait_for(lambda: len(self.env.trap_lines("rx-rot")) == 2, 20, what="the second event")
+        self.assertIn("user rotUser", self.env.trap_lines("rx-rot")[1])
+        self.assertEqual([m for _, m in self.got("keep")], [521, 522])
+        ml = self.ctl("show", "mirror", "log")
+        self.assertIn("trap-host add 127.0.0.1:%d user rotUser" % port, ml)
+        for secret in (rot[2], rot[4], TRAP_USER[2], TRAP_USER[4]):
+            self.assertNotIn(secret, ml)
+
     def test_refused_reload_changes_nothing(self):
         lines = ["trapEnable true", self.host("keep"), "maxTriggers 2"]
         self.start(lines)
