@@ -16,7 +16,8 @@
  *    from the value of the file the agent last read.
  *  - globalTrapSeverity, trapSeverity, mirrorSecret, maxTriggers: applied
  *    when they differ.
- *  - conf_restart_names[]: reported with FILE:LINE, not applied.
+ *  - conf_restart_names[]: reported ("FILE:LINE: controlSocket changes at the
+ *    next restart"), not applied.
  * Every check that can refuse comes first: a refusal changes nothing.
  */
 #include "agent_reload.h"
@@ -507,21 +508,14 @@ int agent_reload_apply(struct pm_conf *next, char *summary, size_t slen, char *e
             sum_add(&s, "mirrorSecret");
         }
     }
-    /* restart-only */
-    size_t nr = 0;
+    /* restart-only: said, not applied (the same words as the capture process's) */
     for (size_t i = 0; i < CONF_RESTART_N; i++) {
         char v[PM_PATH_MAX + 16];
         restart_value(next, i, v, sizeof(v));
-        if (strcmp(v, ar.restart_val[i]) == 0)
-            continue;
-        const char *where = next->restart_where[i][0] ? next->restart_where[i] : next->path;
-        if (nr++ == 0)
-            sum_add(&s, "restart-only: %s %s", where, conf_restart_names[i]);
-        else if (s.len + 1 < s.cap)
-            s.len += (size_t)snprintf(s.buf + s.len, s.cap - s.len, ", %s %s", where,
-                                      conf_restart_names[i]);
-        if (s.len >= s.cap)
-            s.len = s.cap - 1;
+        if (strcmp(v, ar.restart_val[i]) != 0)
+            sum_add(&s, "%s: %s changes at the next restart",
+                    next->restart_where[i][0] ? next->restart_where[i] : next->path,
+                    conf_restart_names[i]);
     }
     if (rt_removed > 0)
         sum_add(&s, "%zu mirror rule%s of the file removed at run time stay%s removed (%s)",

@@ -107,6 +107,16 @@ int main(void)
     CHECK(ctl_auth_tick(a, now_ms() + 3600 * 1000) == -1);
     CHECK(nrepeated == 0);
     CHECK(ctl_auth_may_try(a, 5001, now_ms(), &until) == 1);
+
+    /* a reload's new hash (ctl_auth_set_hash): the old secret fails, none refuses all */
+    attempt(a, 6000, "open sesame", 1);
+    CHECK(ctl_auth_set_hash(a, "$pbkdf2-sha256$1000$Y3RsLXRlc3Qtc2FsdC0xNg==$"
+                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=") == 0);
+    attempt(a, 6001, "open sesame", 0);
+    CHECK(ctl_auth_set_hash(a, hash) == 0);
+    attempt(a, 6002, "open sesame", 1);
+    CHECK(ctl_auth_set_hash(a, NULL) == 0);
+    attempt(a, 6003, "open sesame", 0);
     ctl_auth_free(a);
     printf("test_ctl_auth: ok\n");
     return 0;
