@@ -56,6 +56,8 @@ done
 import re, sys, glob
 root = sys.argv[1]
 for f in glob.glob(root + "/src/daemon/*.c") + [root + "/src/ctl/ctl_registry.c"]:
+    if f.endswith("/daemon.c"):
+        continue  # its getopt long options, not commands
     for spec in re.findall(r'^\s*\{"([a-z][a-z -]*)', open(f).read(), re.M):
         words = spec.split(" [")[0].split(" <")[0].strip()
         print(words)
