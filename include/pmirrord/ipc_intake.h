@@ -41,7 +41,7 @@
 #include "pmirrord/slog_ring.h"
 
 #define INTAKE_SOURCES_MAX  64u /* STATS sources kept; more are counted, not kept */
-#define INTAKE_COUNTERS_MAX 32u /* counters kept per source; more are counted, not kept */
+#define INTAKE_COUNTERS_MAX 64u /* counters kept per source; more are counted, not kept */
 #define INTAKE_MLOG_BURST   64  /* mirror-log entries from the capture process at once, */
 #define INTAKE_MLOG_PER_S   10  /* then per second; more are counted and summed up */
 
