@@ -579,7 +579,7 @@ class TestGsoTrains(MirrorPathCase):
         self.up(sub, [b"g%02d-" % i + bytes(60) for i in range(n)])
         got = self.jmirror(n)
         sent = [ip_packet(f) for f in wait_for(lambda: len(sub_cap.frames()) >= n and sub_cap.frames(),
-                                               10, what="s0's capture")]
+                                               30, what="s0's capture")]
         self.assertEqual(got, [(self.MID, self.SID, p) for p in sent])
         stats = wait_for(lambda: pm.mirror_stats(self.env)["by_source"].get("jmirror", {}).get(
             "gso_segments", 0) > 0 and pm.mirror_stats(self.env)["by_source"]["jmirror"], 10,
