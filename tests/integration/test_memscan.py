@@ -444,5 +444,62 @@ class TestKilledLeavesNothing(MemscanCase):
                          "persistRuntimeChanges is off: no runtime.conf")
 
 
+class TestHeapHygieneExec(unittest.TestCase):
+    """pm_heap_hygiene()'s one exec of /proc/self/exe (the shipped build): it
+    happens at most once, whatever GLIBC_TUNABLES and the start say."""
+
+    def setUp(self):
+        import shutil
+        import tempfile
+        plain = os.path.join(os.environ.get("PM_PLAIN_BUILD_DIR", pmtest.BUILD), "pmirrord")
+        if not os.access(plain, os.X_OK):
+            self.fail("missing %s (build the plain_pmirrord target)" % plain)
+        self.plain = plain
+        self.dir = tempfile.mkdtemp(prefix="pm-memscan-exec-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def execs(self, tunables):
+        """The execve() calls of `pmirrord -V` with GLIBC_TUNABLES=tunables."""
+        import subprocess
+        log = os.path.join(self.dir, "strace")
+        env = {"PATH": "/usr/bin:/bin", "GLIBC_TUNABLES": tunables}
+        r = subprocess.run(["strace", "-f", "-qq", "-v", "-s", "512", "-e", "trace=execve", "-o", log, self.plain, "-V"],
+                           env=env, capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(log) as f:
+            return [l for l in f if "execve(" in l and "= 0" in l]
+
+    def test_a_later_tcache_count_is_not_taken_for_off(self):
+        """glibc applies the tunables in order: "tcache_count=0:tcache_count=7"
+        leaves the tcache on, "tcache_count=07" too; both are executed again."""
+        self.assertEqual(len(self.execs("glibc.malloc.tcache_count=0")), 1)
+        for t in ("glibc.malloc.tcache_count=0:glibc.malloc.tcache_count=7",
+                  "glibc.malloc.tcache_count=07"):
+            ex = self.execs(t)
+            self.assertEqual(len(ex), 2, "%s: %s" % (t, ex))
+            self.assertIn(t + ":glibc.malloc.tcache_count=0", ex[1])
+
+    def test_secure_execution_does_not_loop(self):
+        """Started set-user-ID or with file capabilities (AT_SECURE), the loader
+        erases glibc.malloc.* from GLIBC_TUNABLES: an exec to set it would find it
+        missing again, for ever (same PID, a CPU at 100 %%).  It must warn and run."""
+        import shutil
+        import subprocess
+        if os.geteuid() != 0 or shutil.which("setcap") is None:
+            self.fail("needs root and setcap (libcap2-bin) to give the copy a file capability")
+        copy = os.path.join(self.dir, "pmirrord")
+        shutil.copy(self.plain, copy)
+        subprocess.run(["setcap", "cap_net_raw+ep", copy], check=True)
+        os.chmod(self.dir, 0o755)
+        try:
+            r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                copy, "-V"], env={"PATH": "/usr/bin:/bin"},
+                               capture_output=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            self.fail("pmirrord -V with a file capability did not end: executing itself again and again")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"secure execution", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
