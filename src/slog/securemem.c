@@ -3,6 +3,7 @@
  * non-dumpable process (see securemem.h).
  */
 #include "pmirrord/securemem.h"
+#include "pmirrord/thread.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -251,6 +252,11 @@ int pm_heap_hygiene(char *const argv[], char *err, size_t errlen)
     }
     return 0;
 }
+
+/* The scrub runs at a loop's top level: a quarter of a thread's stack at most, so
+ * that 64 KiB below the frame never passes the guard page (a 4 KiB guard under a
+ * stack this array would jump, writing into whatever is mapped below it). */
+_Static_assert(PM_STACK_SCRUB * 4 <= PM_THREAD_STACK, "pm_stack_scrub() fits a thread's stack");
 
 __attribute__((noinline)) void pm_stack_scrub(void)
 {
