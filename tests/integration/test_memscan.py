@@ -40,9 +40,15 @@ ZQ = dict(user="zq7memscan-alice", pw="zq7-pw", ip="198.18.213.97", asid="zq7-se
           mid=918273645, sid=0x5a5a1234)
 NEEDLES = {"subscriber name": ZQ["user"].encode(), "dotted address": ZQ["ip"].encode(),
            "mirror ID": str(ZQ["mid"]).encode()}
-# Reported, not asserted (the issue asks for text): the mirror ID as it travels in
-# jmirror headers and the INTERCEPT records, four octets big-endian.
-BINARY = {"mirror ID (4 octets, big-endian)": ZQ["mid"].to_bytes(4, "big")}
+# Binary, asserted: the jmirror header, the mirror ID then the session ID, four
+# octets each big-endian (eight octets do not occur by chance in tens of MiB, the
+# mirror ID's four alone might).  The jmirror batch arena held it until wiped.
+BINARY = {"jmirror header (mirror ID, session ID)": ZQ["mid"].to_bytes(4, "big") +
+          ZQ["sid"].to_bytes(4, "big")}
+# Reported, not asserted: the same pair in host order, as the capture process's
+# structures hold it (found after the session ended: not yet fixed).
+HOST_ORDER = {"mirror ID, session ID (host order)": ZQ["mid"].to_bytes(4, "little") +
+              ZQ["sid"].to_bytes(4, "little")}
 
 
 # -- reading a process's memory -------------------------------------------------------
@@ -223,6 +229,7 @@ class TestMemoryScan(MemscanCase):
             read, skipped = scan_plan(pid)
             hits, total = scan_process(pid, NEEDLES)
             bin_hits, _ = scan_process(pid, BINARY)
+            host_hits, _ = scan_process(pid, HOST_ORDER)
             self.assertGreater(total, 1 << 20, "read too little of the %s" % p)
             report.append("%s (pid %d): read %d octets of %d mappings; skipped %s" % (
                 p, pid, total, len(read), [s for s in skipped if "packet" in s[1]] or "no ring"))
@@ -230,8 +237,11 @@ class TestMemoryScan(MemscanCase):
                 failed = True
                 report.append(describe(p, pid, hits))
             if bin_hits:
-                report.append("  (not asserted) %d binary hits:\n%s" % (len(bin_hits),
-                                                                       describe(p, pid, bin_hits[:8])))
+                failed = True
+                report.append("  %d binary hits:\n%s" % (len(bin_hits), describe(p, pid, bin_hits[:8])))
+            if host_hits:
+                report.append("  (not asserted) %d host-order hits:\n%s" % (
+                    len(host_hits), describe(p, pid, host_hits[:8])))
         print("\n".join(report))
         if os.environ.get("PM_MEMSCAN_DESCRIBE"):
             describe_asan(self.env, procs, report)
