@@ -61,6 +61,8 @@ static int live_room(struct sess_engine *e)
     for (size_t i = 0; i < e->live_cap; i++)
         if (e->live[i].count != 0)
             live_put(t, cap, live_hash(e, e->live[i].mid, e->live[i].sid), e->live[i]);
+    if (e->live != NULL)
+        explicit_bzero(e->live, e->live_cap * sizeof(*e->live));
     free(e->live);
     e->live = t;
     e->live_cap = cap;
@@ -95,8 +97,11 @@ static void live_del(struct sess_engine *e, uint32_t mid, uint32_t sid)
     e->live_used--;
     for (;;) {
         j = (j + 1) & mask;
-        if (e->live[j].count == 0)
+        if (e->live[j].count == 0) {
+            /* the slot left empty: its pair named the intercept (docs/hygiene.md) */
+            explicit_bzero(&e->live[i], sizeof(e->live[i]));
             return;
+        }
         uint32_t k = live_hash(e, e->live[j].mid, e->live[j].sid) & mask;
         if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
             e->live[i] = e->live[j];
@@ -122,6 +127,8 @@ void se_icpt_set_announced(struct sess_engine *e, struct se_icpt *ic, int on)
 
 void se_live_free(struct sess_engine *e)
 {
+    if (e->live != NULL)
+        explicit_bzero(e->live, e->live_cap * sizeof(*e->live));
     free(e->live);
     e->live = NULL;
     e->live_cap = 0;

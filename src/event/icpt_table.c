@@ -182,52 +182,61 @@ drop_unlocked:
     return -1;
 }
 
-/* Two keys (key_of()) name the same intercept: the same mirror ID and, field by
- * field, the same identity wherever both have one.  A session learns identities
- * after its intercept began (Acct-Session-Id, a framed address at
- * Accounting-Start), so the DOWN of an intercept often carries more than its UP:
- * without this the entry, the subscriber's identities with it, would stay until
- * the agent stops (docs/hygiene.md). */
-static int field(const uint8_t *a, const uint8_t *b, size_t *ia, size_t *ib, size_t la, size_t lb,
-                 size_t al, size_t bl)
+/* An entry's key e (key_of(), from the UP) names the intercept of a DOWN's key d:
+ * the same mirror ID and, field by field, the same identity wherever the entry
+ * has one.  A session learns identities after its intercept began
+ * (Acct-Session-Id, a framed address at Accounting-Start), so the DOWN of an
+ * intercept often carries more than its UP: without this the entry, the
+ * subscriber's identities with it, would stay until the agent stops
+ * (docs/hygiene.md).  Only the entry's empty fields match anything: a DOWN
+ * that lacks an identity the entry has names another intercept (else a DOWN
+ * holding little more than a mirror ID would end whichever entry of that
+ * mirror ID came first, and a restarted capture process would not get the
+ * intercept back).  Returns -1 (not the same), or how many fields of the entry
+ * had an identity (the most specific entry wins). */
+static int field(const uint8_t *e, const uint8_t *d, size_t *ie, size_t *id, size_t le, size_t ld,
+                 size_t el, size_t dl, int *set)
 {
-    if (*ia + la > al || *ib + lb > bl)
+    if (*ie + le > el || *id + ld > dl)
         return 0;
-    int a_empty = 1, b_empty = 1;
-    for (size_t i = 0; i < la; i++)
-        a_empty &= a[*ia + i] == 0;
-    for (size_t i = 0; i < lb; i++)
-        b_empty &= b[*ib + i] == 0;
-    int ok = a_empty || b_empty || (la == lb && memcmp(a + *ia, b + *ib, la) == 0);
-    *ia += la;
-    *ib += lb;
+    int e_empty = 1;
+    for (size_t i = 0; i < le; i++)
+        e_empty &= e[*ie + i] == 0;
+    int ok = e_empty || (le == ld && memcmp(e + *ie, d + *id, le) == 0);
+    *set += !e_empty;
+    *ie += le;
+    *id += ld;
     return ok;
 }
 
-static int same_intercept(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+static int same_intercept(const uint8_t *e, size_t el, const uint8_t *d, size_t dl)
 {
-    size_t ia = 4, ib = 4;
-    if (al < 4 || bl < 4 || memcmp(a, b, 4) != 0)
-        return 0;
+    size_t ie = 4, id = 4;
+    int set = 0;
+    if (el < 4 || dl < 4 || memcmp(e, d, 4) != 0)
+        return -1;
     for (int i = 0; i < 8; i++) { /* length-prefixed identities */
-        if (ia >= al || ib >= bl)
-            return 0;
-        size_t la = a[ia++], lb = b[ib++];
-        if (!field(a, b, &ia, &ib, la, lb, al, bl))
-            return 0;
+        if (ie >= el || id >= dl)
+            return -1;
+        size_t le = e[ie++], ld = d[id++];
+        if (!field(e, d, &ie, &id, le, ld, el, dl, &set))
+            return -1;
     }
     /* nas_ip, has_nas_port + nas_port, framed_ip, has_framed_ip6 + address */
     static const size_t fixed[] = {4, 5, 4, 17};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        if (!field(a, b, &ia, &ib, fixed[i], fixed[i], al, bl))
-            return 0;
-    if (ia >= al || ib >= bl) /* the IPv6 prefixes: their count, then 17 octets each */
-        return 0;
-    size_t pa = 17u * a[ia++], pb = 17u * b[ib++];
-    if (!field(a, b, &ia, &ib, pa, pb, al, bl))
-        return 0;
-    return field(a, b, &ia, &ib, 4, 4, al, bl) && field(a, b, &ia, &ib, 7, 7, al, bl) && ia == al &&
-           ib == bl;
+        if (!field(e, d, &ie, &id, fixed[i], fixed[i], el, dl, &set))
+            return -1;
+    if (ie >= el || id >= dl) /* the IPv6 prefixes: their count, then 17 octets each */
+        return -1;
+    size_t pe = 17u * e[ie++], pd = 17u * d[id++];
+    if (!field(e, d, &ie, &id, pe, pd, el, dl, &set))
+        return -1;
+    /* peer_ip, has_chaddr + chaddr */
+    if (!field(e, d, &ie, &id, 4, 4, el, dl, &set) || !field(e, d, &ie, &id, 7, 7, el, dl, &set) ||
+        ie != el || id != dl)
+        return -1;
+    return set;
 }
 
 int icpt_table_down(struct icpt_table *t, const struct pm_intercept *ic)
@@ -236,9 +245,16 @@ int icpt_table_down(struct icpt_table *t, const struct pm_intercept *ic)
     size_t kl = key_of(ic, k);
     pthread_mutex_lock(&t->mu);
     size_t at = find(t, k, kl);
-    for (size_t i = 0; at == (size_t)-1 && i < t->n; i++)
-        if (same_intercept(t->v[i]->data, t->v[i]->keylen, k, kl))
-            at = i;
+    if (at == (size_t)-1) {
+        int best = -1;
+        for (size_t i = 0; i < t->n; i++) {
+            int set = same_intercept(t->v[i]->data, t->v[i]->keylen, k, kl);
+            if (set > best) {
+                best = set;
+                at = i;
+            }
+        }
+    }
     OPENSSL_cleanse(k, sizeof(k));
     if (at == (size_t)-1) {
         t->c.unknown++;

@@ -3,10 +3,12 @@
  * non-dumpable process (see securemem.h).
  */
 #include "pmirrord/securemem.h"
+#include "pmirrord/thread.h"
 
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
@@ -194,16 +196,38 @@ void pm_secure_free(void *p, size_t len)
 #define PM_HEAP_SANITIZED 0
 #endif
 
+/* GLIBC_TUNABLES is NAME=VALUE:NAME=VALUE...; glibc applies them in order, the
+ * last of a name wins.  A substring match would take "...tcache_count=07" or a
+ * later "...tcache_count=7" for the tcache turned off. */
 static int tcache_off_requested(void)
 {
     const char *t = getenv("GLIBC_TUNABLES");
-    return t != NULL && strstr(t, PM_TCACHE_TUNABLE) != NULL;
+    const size_t nl = strlen(PM_TCACHE_TUNABLE) - 1; /* "glibc.malloc.tcache_count=" */
+    int off = 0;
+    while (t != NULL && *t != '\0') {
+        const char *end = strchr(t, ':');
+        size_t len = end != NULL ? (size_t)(end - t) : strlen(t);
+        if (len >= nl && memcmp(t, PM_TCACHE_TUNABLE, nl) == 0)
+            off = len == nl + 1 && t[nl] == '0';
+        t = end != NULL ? end + 1 : NULL;
+    }
+    return off;
 }
 
 int pm_heap_hygiene(char *const argv[], char *err, size_t errlen)
 {
     if (PM_HEAP_SANITIZED)
         return 0;
+    if (!tcache_off_requested() && getauxval(AT_SECURE) != 0) {
+        /* A secure-execution start (set-user-ID, file capabilities): the loader
+         * erases glibc.malloc.* from GLIBC_TUNABLES, so each exec would find it
+         * missing again and execute once more, for ever. */
+        snprintf(err, errlen, "secure execution: %s cannot be set (GLIBC_TUNABLES erased)",
+                 PM_TCACHE_TUNABLE);
+        if (mallopt(M_PERTURB, PM_PERTURB_BYTE) != 1)
+            return -1;
+        return 1;
+    }
     if (!tcache_off_requested()) {
         /* glibc reads its tunables once, at start: only a new image sees them. */
         const char *old = getenv("GLIBC_TUNABLES");
@@ -228,6 +252,11 @@ int pm_heap_hygiene(char *const argv[], char *err, size_t errlen)
     }
     return 0;
 }
+
+/* The scrub runs at a loop's top level: a quarter of a thread's stack at most, so
+ * that 64 KiB below the frame never passes the guard page (a 4 KiB guard under a
+ * stack this array would jump, writing into whatever is mapped below it). */
+_Static_assert(PM_STACK_SCRUB * 4 <= PM_THREAD_STACK, "pm_stack_scrub() fits a thread's stack");
 
 __attribute__((noinline)) void pm_stack_scrub(void)
 {

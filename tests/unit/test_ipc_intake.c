@@ -975,6 +975,49 @@ static void test_icpt_down_learnt(void)
     icpt_table_free(t);
 }
 
+/* Only the entry's empty identities match anything: a DOWN without an identity
+ * the entry has (one holding little more than the mirror ID) names another
+ * intercept, and of two entries a DOWN fits, the more specific one ends (not the
+ * first added: the other, still running, would not be restored to a new capture
+ * process). */
+static void test_icpt_down_not_wider(void)
+{
+    struct ipc_rec r, down;
+    struct icpt_counts c;
+    struct pm_intercept got;
+    struct icpt_table *t = icpt_table_new(0, 0);
+    CHECK(t != NULL);
+    icpt_rec(&r, IPC_F_ICPT_UP, 7, "zoe");
+    r.u.intercept.ic.id.framed_ip = 0x61d512c6;
+    CHECK(icpt_table_up(t, &r.u.intercept.ic) == 0);
+    icpt_rec(&down, IPC_F_ICPT_DOWN, 7, "zoe"); /* no framed address */
+    CHECK(icpt_table_down(t, &down.u.intercept.ic) == -1);
+    memset(down.u.intercept.ic.id.user.v, 0, sizeof(down.u.intercept.ic.id.user.v));
+    down.u.intercept.ic.id.user.len = 0; /* the mirror ID alone */
+    CHECK(icpt_table_down(t, &down.u.intercept.ic) == -1);
+    icpt_table_counts(t, &c);
+    CHECK(c.n == 1 && c.unknown == 2);
+    icpt_table_free(t);
+
+    /* a session with the name only, added first; one with its framed address */
+    t = icpt_table_new(0, 0);
+    CHECK(t != NULL);
+    icpt_rec(&r, IPC_F_ICPT_UP, 7, "zoe");
+    CHECK(icpt_table_up(t, &r.u.intercept.ic) == 0);
+    r.u.intercept.ic.id.framed_ip = 0x61d512c6;
+    CHECK(icpt_table_up(t, &r.u.intercept.ic) == 0);
+    icpt_rec(&down, IPC_F_ICPT_DOWN, 7, "zoe"); /* the second one's end, Acct-Session-Id learnt */
+    down.u.intercept.ic.id.framed_ip = 0x61d512c6;
+    memcpy(down.u.intercept.ic.id.acct_sid.v, "s-2", 3);
+    down.u.intercept.ic.id.acct_sid.len = 3;
+    CHECK(icpt_table_down(t, &down.u.intercept.ic) == 0);
+    CHECK(icpt_table_next(t, 0, &got) > 0);
+    CHECK(got.id.framed_ip == 0); /* the first session's entry stays */
+    icpt_table_counts(t, &c);
+    CHECK(c.n == 1 && c.downs == 1);
+    icpt_table_free(t);
+}
+
 int main(void)
 {
     alarm(30); /* a thread that ignores its stop would hang the test: fail it instead */
@@ -991,6 +1034,7 @@ int main(void)
     test_push_big_table();
     test_icpt_bytes();
     test_icpt_down_learnt();
+    test_icpt_down_not_wider();
     printf("ok\n");
     return 0;
 }
