@@ -251,6 +251,19 @@ class TestReloadSettings(ReloadAgentCase):
         pers = self.env.path("agent", "persist", "pmirrord-agent.conf")
         wait_for(lambda: "pmTrapEnable 1" in pmtest.read_text(pers), 10, what="the value persisted")
 
+    def test_larger_queues_keep_room_for_pmirrorctl_hosts(self):
+        """Locked memory counts, besides the file's queues, a run-time queue for every
+        free host slot: a reload may not give those slots' room to the file's queues."""
+        self.start(["trapEnable true", self.host("keep", "queueSize 1000")])
+        # 3000 <= 1000 + 63 * 32, but 63 pmirrorctl hosts could still come on top
+        added = self.reload_with(["trapEnable true", self.host("keep", "queueSize 3000")])
+        self.assertRegex(added, r"reload: agent: refused: .*locked at the start")
+        self.assertEqual([q["queue_size"] for q in self.trap_stats()["queues"]], [1000])
+        # within the budget it applies
+        added = self.reload_with(["trapEnable true", self.host("keep", "queueSize 900")])
+        self.assertRegex(added, r"reload: agent: trapHost: 1 changed")
+        self.assertEqual([q["queue_size"] for q in self.trap_stats()["queues"]], [900])
+
     def test_severities_trap_enable_secure_log_secret(self):
         lines = ["trapEnable true", self.host("keep")]
         self.start(lines)
