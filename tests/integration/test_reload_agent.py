@@ -134,7 +134,7 @@ class TestReloadUnderLoad(ReloadAgentCase):
         self.env.secret_ids.update({11, 12, 13, 14})
         # the mirror log keeps every entry of the load (one per event) and the reload's
         base = ["mirrorLogSize 2000", "trapEnable true", self.host("keep"), self.host("gone"),
-                self.host("tune", "queueSize 100"), "capture d0",
+                self.host("tune", "queueSize 300"), "capture d0",
                 "mirror interface d0 analyzer 127.0.0.9:30031 id 11",
                 "mirror interface d0 analyzer 127.0.0.9:30033 id 13"]
         self.start(base)
