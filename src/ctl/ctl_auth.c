@@ -41,6 +41,7 @@ struct job {
     struct ctl_peer peer;
     int track; /* index into tracked[] */
     int ok;
+    uint64_t gen; /* J_DONE: the hash_gen it was checked against */
     size_t len;
     char secret[CTL_MAX_REQUEST];
 };
@@ -56,7 +57,8 @@ struct tracked {
 };
 
 struct ctl_auth {
-    char *hash;
+    char *hash;        /* under mtx */
+    uint64_t hash_gen; /* under mtx: ctl_auth_set_hash() calls */
     unsigned base_ms, cap_ms;
     ctl_event_fn cb;
     void *cb_arg;
@@ -108,21 +110,30 @@ static void *worker(void *arg)
             continue;
         }
         j->state = J_RUNNING;
-        pthread_mutex_unlock(&a->mtx);
-        /* The job is ours while J_RUNNING: nobody else touches it. */
-        /* A copy taken under the lock: a reload may replace the hash meanwhile. */
-        pthread_mutex_lock(&a->mtx);
-        char *hash = a->hash != NULL ? strdup(a->hash) : NULL;
-        pthread_mutex_unlock(&a->mtx);
-        int ok = hash != NULL && j->len > 0 && secret_verify(hash, j->secret, j->len) == 1;
+        /* The job is ours while J_RUNNING: nobody else touches it.  The hash
+         * is a copy taken under the lock; a reload may replace it while the
+         * secret is checked (ctl_auth_set_hash()): then it is checked again
+         * against the new one, so that once ctl_auth_set_hash() has returned
+         * no attempt succeeds with the old secret. */
+        int ok;
+        uint64_t gen;
+        for (;;) {
+            gen = a->hash_gen;
+            char *hash = a->hash != NULL ? strdup(a->hash) : NULL;
+            pthread_mutex_unlock(&a->mtx);
+            ok = hash != NULL && j->len > 0 && secret_verify(hash, j->secret, j->len) == 1;
+            if (hash != NULL) {
+                OPENSSL_cleanse(hash, strlen(hash));
+                free(hash);
+            }
+            pthread_mutex_lock(&a->mtx);
+            if (a->hash_gen == gen)
+                break;
+        }
         OPENSSL_cleanse(j->secret, sizeof j->secret);
         pm_stack_scrub(); /* what the key derivation left of the secret */
-        if (hash != NULL) {
-            OPENSSL_cleanse(hash, strlen(hash));
-            free(hash);
-        }
-        pthread_mutex_lock(&a->mtx);
         j->ok = ok;
+        j->gen = gen;
         j->state = J_DONE;
         uint64_t one = 1;
         (void)!write(a->efd, &one, sizeof one);
@@ -152,6 +163,7 @@ int ctl_auth_set_hash(struct ctl_auth *a, const char *hash)
     pthread_mutex_lock(&a->mtx);
     char *old = a->hash;
     a->hash = h;
+    a->hash_gen++;
     pthread_mutex_unlock(&a->mtx);
     if (old != NULL) {
         OPENSSL_cleanse(old, strlen(old));
@@ -319,7 +331,8 @@ int ctl_auth_collect(struct ctl_auth *a, int64_t now, uint64_t *ticket, int *ok,
         if (j->state != J_DONE)
             continue;
         *ticket = j->ticket;
-        *ok = j->ok;
+        /* checked against a hash replaced since: not a success */
+        *ok = j->ok && j->gen == a->hash_gen;
         peer = j->peer;
         track = j->track;
         memset(j, 0, sizeof *j); /* J_FREE; the secret was wiped by the worker */

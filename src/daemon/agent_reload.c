@@ -305,11 +305,15 @@ static int plan_hosts(const struct pm_conf *next, struct host_plan *p, char *err
                  total, PM_MAX_TRAPHOSTS);
         return -1;
     }
-    if (slots > ar.queue_budget) {
+    /* Every slot left free may still take a pmirrorctl host of the run-time
+     * size (as pm_memlock_needed() counted it): those queues are budgeted too. */
+    size_t need = slots + (PM_MAX_TRAPHOSTS - total) * (size_t)PM_RUNTIME_QUEUE_MAX;
+    if (need > ar.queue_budget) {
         snprintf(err, errlen,
-                 "the trap host queues would hold %zu notifications, more than the %zu locked at "
-                 "the start; restart pmirrord for larger queues",
-                 slots, ar.queue_budget);
+                 "the trap host queues would hold %zu notifications (with %zu free for hosts "
+                 "added through pmirrorctl), more than the %zu locked at the start; restart "
+                 "pmirrord for larger queues",
+                 slots, need - slots, ar.queue_budget);
         return -1;
     }
     return 0;

@@ -98,11 +98,14 @@ size_t pm_memlock_needed(const struct pm_conf *c)
      * on the control thread; while one is rendered, its items, the text
      * rendering and the growing buffer (old and new copy) exist as well. */
     size_t replies = CTL_MAX_CLIENTS * reply + 3 * reply;
-    /* The trigger table (twice while a reload builds the new one,
-     * trig_table_reload()), and three copies of it at once: the TRIGGER_SET
-     * entries being pushed, the intake's, `show mirror triggers`'. */
+    /* The trigger table; during a reload also the file's rules as parsed
+     * (pm_conf.triggers, and its copy while the parser grows it) and then
+     * the new table trig_table_reload() builds while both still exist: three
+     * at once.  And three copies of it: the TRIGGER_SET entries being
+     * pushed, the intake's, `show mirror triggers`'. */
     size_t mt = c->max_triggers != 0 ? c->max_triggers : TRIG_DEFAULT_MAX;
     size_t triggers = 2 * page_round(mt * sizeof(struct trig_entry)) +
+                      page_round(mt * sizeof(struct pm_conf_trigger)) +
                       3 * page_round(mt * sizeof(struct ipc_trigger));
     /* The RADIUS-provisioned intercepts (icpt_table.h), and one page of
      * `show mirror subscribers`. */

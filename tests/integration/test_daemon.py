@@ -384,6 +384,10 @@ class TestConfigFile(DaemonCase):
         self.assertGreater(figure("eventQueueSize 100000\n"), base + 96000 * 600)
         host = self.env.trap_host(extra="queueSize 50000")
         self.assertGreater(figure(host + "\n"), base + 50000 * 600)
+        # maxTriggers: during a reload the table, the file's rules as parsed and
+        # the new table exist at once (a rule with its source: 1136 bytes), with
+        # three copies of the TRIGGER_SET entries (872 bytes each)
+        self.assertGreater(figure("maxTriggers 10000\n"), base + 9900 * (3 * 1136 + 3 * 872) - 65536)
         # room for every trap host "trap-host add" may add at run time is in the
         # figure already: configuring hosts of the default queue size adds nothing
         hosts = "".join(self.env.trap_host(port=20000 + i) + "\n" for i in range(3))

@@ -134,7 +134,7 @@ class TestReloadUnderLoad(ReloadAgentCase):
         self.env.secret_ids.update({11, 12, 13, 14})
         # the mirror log keeps every entry of the load (one per event) and the reload's
         base = ["mirrorLogSize 2000", "trapEnable true", self.host("keep"), self.host("gone"),
-                self.host("tune", "queueSize 100"), "capture d0",
+                self.host("tune", "queueSize 300"), "capture d0",
                 "mirror interface d0 analyzer 127.0.0.9:30031 id 11",
                 "mirror interface d0 analyzer 127.0.0.9:30033 id 13"]
         self.start(base)
@@ -250,6 +250,19 @@ class TestReloadSettings(ReloadAgentCase):
         # and the value is persisted as a SET is: a restart keeps it over the file's default
         pers = self.env.path("agent", "persist", "pmirrord-agent.conf")
         wait_for(lambda: "pmTrapEnable 1" in pmtest.read_text(pers), 10, what="the value persisted")
+
+    def test_larger_queues_keep_room_for_pmirrorctl_hosts(self):
+        """Locked memory counts, besides the file's queues, a run-time queue for every
+        free host slot: a reload may not give those slots' room to the file's queues."""
+        self.start(["trapEnable true", self.host("keep", "queueSize 1000")])
+        # 3000 <= 1000 + 63 * 32, but 63 pmirrorctl hosts could still come on top
+        added = self.reload_with(["trapEnable true", self.host("keep", "queueSize 3000")])
+        self.assertRegex(added, r"reload: agent: refused: .*locked at the start")
+        self.assertEqual([q["queue_size"] for q in self.trap_stats()["queues"]], [1000])
+        # within the budget it applies
+        added = self.reload_with(["trapEnable true", self.host("keep", "queueSize 900")])
+        self.assertRegex(added, r"reload: agent: trapHost: 1 changed")
+        self.assertEqual([q["queue_size"] for q in self.trap_stats()["queues"]], [900])
 
     def test_severities_trap_enable_secure_log_secret(self):
         lines = ["trapEnable true", self.host("keep")]

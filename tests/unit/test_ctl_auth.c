@@ -9,7 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "check.h"
+#include "pmirrord/secret.h"
 
 /* "open sesame", salt "ctl-test-salt-16", 1000 iterations (Python hashlib) */
 static const char hash[] =
@@ -43,6 +46,15 @@ static uint64_t collect(struct ctl_auth *a, int *ok, int64_t *hold)
     }
     CHECK(!"no attempt finished");
     return 0;
+}
+
+/* CPU time of the other threads (the worker's) */
+static double cpu_s(void)
+{
+    struct timespec p, t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)(p.tv_sec - t.tv_sec) + (double)(p.tv_nsec - t.tv_nsec) / 1e9;
 }
 
 static void attempt(struct ctl_auth *a, uid_t uid, const char *secret, int want_ok)
@@ -117,6 +129,33 @@ int main(void)
     attempt(a, 6002, "open sesame", 1);
     CHECK(ctl_auth_set_hash(a, NULL) == 0);
     attempt(a, 6003, "open sesame", 0);
+
+    /* a new hash while an attempt with the old secret is being checked (a
+     * reload during a slow PBKDF2): once ctl_auth_set_hash() has returned,
+     * the old secret enables nothing */
+    char slow[SECRET_HASH_MAX];
+    CHECK(secret_make("open sesame", 11, 2000000, slow, sizeof slow, err, sizeof err) == 0);
+    CHECK(ctl_auth_set_hash(a, slow) == 0);
+    struct ctl_peer q = {6004, 6004, 7004};
+    CHECK(ctl_auth_may_try(a, 6004, now_ms(), &until) == 1);
+    CHECK(ctl_auth_submit(a, 6004, &q, "open sesame", 11) == 0);
+    /* the worker is checking it once it has spent CPU time */
+    double t0 = cpu_s();
+    for (int i = 0; i < 3000 && cpu_s() - t0 < 0.03; i++)
+        poll(NULL, 0, 2);
+    CHECK(cpu_s() - t0 >= 0.03);
+    CHECK(ctl_auth_set_hash(a, "$pbkdf2-sha256$1000$Y3RsLXRlc3Qtc2FsdC0xNg==$"
+                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=") == 0);
+    uint64_t ticket = 0;
+    int ok = -1;
+    int64_t hold;
+    for (int i = 0; i < 600 && ctl_auth_collect(a, now_ms(), &ticket, &ok, &hold) != 1; i++) {
+        struct pollfd pf = {.fd = ctl_auth_fd(a), .events = POLLIN};
+        poll(&pf, 1, 100);
+    }
+    CHECK(ticket == 6004);
+    CHECK(ok == 0);
+    OPENSSL_cleanse(slow, sizeof slow);
     ctl_auth_free(a);
     printf("test_ctl_auth: ok\n");
     return 0;
