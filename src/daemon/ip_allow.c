@@ -119,6 +119,8 @@ int pm_ip_allow_print(const struct pm_conf *c, FILE *out)
             "#   install -D -m 0600 ip-allow.conf "
             "/etc/systemd/system/pmirrord.service.d/ip-allow.conf\n"
             "#   systemctl daemon-reload && systemctl restart pmirrord\n"
+            "# Loaded, these lines are readable by every local user (systemctl show):\n"
+            "# where analyzers are secret, allow their prefixes instead (docs/systemd.md).\n"
             "# Analyzers given later (pmirrorctl, SNMP, RADIUS lawful-intercept attributes)\n"
             "# are not in the file: add their prefixes as further IPAddressAllow= lines.\n"
             "[Service]\n",
