@@ -385,7 +385,7 @@ static int add_output_rules(scmp_filter_ctx ctx)
 static int add_guard_rules(scmp_filter_ctx ctx)
 {
     int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(close), 1, SCMP_A0_64(SCMP_CMP_GE, 0));
-    int guarded[SBX_OUTPUT_FDS_MAX + SBX_DGRAM_FDS_MAX + 2];
+    int guarded[SBX_OUTPUT_FDS_MAX + SBX_DGRAM_FDS_MAX + 3];
     size_t n = 0;
     if (n_out_fds > 0) {
         for (size_t i = 0; i < n_out_fds; i++)
@@ -397,8 +397,18 @@ static int add_guard_rules(scmp_filter_ctx ctx)
         if (route_fd >= 0)
             guarded[n++] = route_fd;
     }
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(close), 1, A32(0, guarded[i]));
+    /* The hold descriptor too: were it closed, a packet socket could take
+     * its number and dup3() would copy that socket over an output number. */
+    if (hold_src_fd >= 0)
+        guarded[n++] = hold_src_fd;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int dup = 0; /* one rule per number: the hold descriptor may be an output one */
+        for (size_t j = 0; j < i; j++)
+            dup |= guarded[j] == guarded[i];
+        if (!dup)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(close), 1,
+                                  A32(0, guarded[i]));
+    }
     if (rc == 0 && hold_src_fd >= 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(dup3), 1, A32(0, hold_src_fd));
     return rc;

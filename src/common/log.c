@@ -174,6 +174,12 @@ void log_vmsg(int prio, const char *token, const char *fmt, va_list ap)
     if (prio == LOG_DEBUG && !log_debug_enabled(token))
         return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* One line per message: a newline from the data logged (a name, an
+     * error text, a child's record) would start a line of its own, on the
+     * journal's stream with a priority prefix ("<0>") of its choice. */
+    for (char *c = msg; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
     if (lg.sink != NULL)
         lg.sink(prio, token, msg, lg.sink_arg);
     else

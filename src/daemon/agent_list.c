@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -92,6 +94,11 @@ int agent_list_request(agent_list_send_fn send, const char *list, const char *fi
     }
     pthread_once(&cv_once, cv_init);
     pthread_mutex_lock(&mu);
+    /* The first ID is random: chan C outlives an agent, and a page answering
+     * the predecessor's request of the same ID (both counting from 1) would
+     * be taken for this one's (in the socket, or answered after it died). */
+    if (next_id == 0 && getrandom(&next_id, sizeof(next_id), 0) != (ssize_t)sizeof(next_id))
+        next_id = (uint32_t)getpid() << 16 ^ (uint32_t)time(NULL);
     req.request_id = ++next_id != 0 ? next_id : ++next_id;
     waited_id = req.request_id;
     done = 0;

@@ -40,7 +40,9 @@ static int loopback(int family, const uint8_t *addr)
     return family == 4 ? addr[0] == 127 : memcmp(addr, v6lo, 16) == 0;
 }
 
-/* 1 if new (then printed by the caller), 0 if already there or loopback. */
+/* 1 if new (then printed by the caller), 0 if already there or loopback.
+ * Past IPA_MAX addresses a line is printed unchecked (repeated perhaps, which
+ * systemd accepts): left out, its analyzer would be unreachable. */
 static int ipa_add(struct ipa_set *s, int family, const uint8_t *addr, unsigned plen)
 {
     size_t len = family == 4 ? 4 : 16;
@@ -51,7 +53,7 @@ static int ipa_add(struct ipa_set *s, int family, const uint8_t *addr, unsigned 
             memcmp(s->a[i].addr, addr, len) == 0)
             return 0;
     if (s->n >= IPA_MAX)
-        return 0;
+        return 1;
     s->a[s->n].family = family;
     memset(s->a[s->n].addr, 0, sizeof(s->a[s->n].addr));
     memcpy(s->a[s->n].addr, addr, len);
@@ -117,6 +119,8 @@ int pm_ip_allow_print(const struct pm_conf *c, FILE *out)
             "#   install -D -m 0600 ip-allow.conf "
             "/etc/systemd/system/pmirrord.service.d/ip-allow.conf\n"
             "#   systemctl daemon-reload && systemctl restart pmirrord\n"
+            "# Loaded, these lines are readable by every local user (systemctl show):\n"
+            "# where analyzers are secret, allow their prefixes instead (docs/systemd.md).\n"
             "# Analyzers given later (pmirrorctl, SNMP, RADIUS lawful-intercept attributes)\n"
             "# are not in the file: add their prefixes as further IPAddressAllow= lines.\n"
             "[Service]\n",

@@ -79,6 +79,23 @@ out=$(verify)
 sed -i '$d' "$T/u/pmirrord.service.d/ip-allow.conf"
 echo "test_unit: systemd-analyze verify with the --ip-allow drop-in: OK"
 
+# more analyzers than the drop-in's duplicate check holds (512): every one
+# printed (one left out could not be reached under the unit)
+{
+    echo "persistentDir $T/persist/pm"
+    echo "maxTriggers 1000"
+    for i in $(seq 0 599); do
+        echo "mirror ipAddress 198.18.0.$((i % 250 + 1)) analyzer 198.18.$((2 + i / 250)).$((i % 250 + 1)):30030 id $((i + 1))"
+    done
+} >"$T/many.conf"
+chmod 600 "$T/many.conf"
+"$PM_BUILD_DIR/pmirrord" -n -c "$T/many.conf" --ip-allow >"$T/many.out" 2>"$T/ip-allow.err" ||
+    { cat "$T/ip-allow.err" >&2; fail "pmirrord --ip-allow (600 analyzers) failed"; }
+n=$(grep -c '^IPAddressAllow=' "$T/many.out" || true)
+[ "$n" = 600 ] || fail "--ip-allow printed $n of 600 analyzers"
+grep -q '^IPAddressAllow=198\.18\.4\.100$' "$T/many.out" || fail "--ip-allow: the last analyzer missing"
+echo "test_unit: --ip-allow with 600 analyzers: OK"
+
 # -- 2. security -------------------------------------------------------------------
 score() {
     systemd-analyze security --offline=true --no-pager "$T/u/pmirrord.service" >"$T/sec.out" 2>&1 || true

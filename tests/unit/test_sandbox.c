@@ -324,6 +324,25 @@ static int close_guarded(void)
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     return fd < 0 || fd == guard_out || fd == guard_dgram || close(fd) != 0 ? 3 : 0;
 }
+/* The hold descriptor cannot be closed either: a packet socket would take
+ * its number, and dup3() from it would put that socket on an output number. */
+static int swap_hold(void)
+{
+    if (close(guard_hold) == 0 || errno != EPERM)
+        return 1;
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* no CAP_NET_RAW */
+    return fd < 0 || fd == guard_hold ? 2 : 0;
+}
+/* The syslog connection and the route socket are guarded as well. */
+static int guard_send_only, guard_route;
+static int close_send_only_route(void)
+{
+    if (close(guard_send_only) == 0 || errno != EPERM || close(guard_route) == 0 || errno != EPERM)
+        return 1;
+    return 0;
+}
 static int dup3_over_guarded(void)
 {
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -359,6 +378,17 @@ static void test_guarded_fds(void)
     CHECK(in_child(dup3_over_guarded, 0) == KILLED);
     CHECK(in_child(dup3_from_hold, 0) == 0);
     CHECK(in_child(write_new_socket, 0) == KILLED);
+    CHECK(in_child(swap_hold, 0) == 0);
+    guard_send_only = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    guard_route = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CHECK(guard_send_only >= 0 && guard_route >= 0);
+    sbx_set_send_only_fd(guard_send_only);
+    sbx_set_route_fd(guard_route);
+    CHECK(in_child(close_send_only_route, 0) == 0);
+    sbx_set_send_only_fd(-1);
+    sbx_set_route_fd(-1);
+    close(guard_send_only);
+    close(guard_route);
     sbx_set_hold_fd(-1);
     CHECK(sbx_set_datagram_fds(NULL, 0, err, sizeof(err)) == 0);
     CHECK(sbx_set_output_fds(NULL, 0, err, sizeof(err)) == 0);
