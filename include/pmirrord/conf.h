@@ -172,6 +172,13 @@ int conf_load_lines(const char *path, struct pm_conf *c, conf_line_fn fn, void *
 /* Parse one trapHost directive's words (argv[0] = "trapHost"); where = "file:line". */
 int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const char *where,
                         char *err, size_t errlen) __attribute__((warn_unused_result));
+/* The names the trapHost grammar takes for h's protocols ("SHA-256", "AES-128"; "?" for none). */
+const char *conf_traphost_auth_name(int auth);
+const char *conf_traphost_priv_name(int priv);
+/* "trap-host add ADDRESS user NAME auth PROTO priv PROTO[ inform][ engineId 0x..]":
+ * what an added host is in the mirror log, never its passphrases or keys (address
+ * and user escaped, escape.h).  out is always NUL-terminated. */
+void conf_traphost_describe(const struct pm_traphost_conf *h, char *out, size_t outlen);
 /* Would h clash with the already defined host o?  The same transport, or the
  * same USM user name for the same engineID with other credentials (USM keeps
  * one user per engineID and name).  Returns 1 with a sentence in msg, else 0. */

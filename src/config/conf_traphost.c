@@ -21,6 +21,7 @@
  */
 #include "conf_lex.h"
 #include "pmirrord/conf.h"
+#include "pmirrord/escape.h"
 #include "pmirrord/log.h"
 
 #include <arpa/inet.h>
@@ -393,4 +394,30 @@ int conf_parse_traphost(struct pm_traphost_conf *h, int argc, char **argv, const
     if (cred_digest(h) < 0)
         TH_FAIL("cannot compute a digest of the credentials");
     return 0;
+}
+
+static const char *const auth_names[] = {"?", "SHA-1", "SHA-224", "SHA-256", "SHA-384", "SHA-512"};
+static const char *const priv_names[] = {"?", "AES-128", "AES-192", "AES-256"};
+
+const char *conf_traphost_auth_name(int auth)
+{
+    return auth_names[auth >= TH_AUTH_SHA1 && auth <= TH_AUTH_SHA512 ? auth : 0];
+}
+
+const char *conf_traphost_priv_name(int priv)
+{
+    return priv_names[priv >= TH_PRIV_AES128 && priv <= TH_PRIV_AES256 ? priv : 0];
+}
+
+void conf_traphost_describe(const struct pm_traphost_conf *hc, char *what, size_t len)
+{
+    char addr[4 * sizeof(hc->address)], user[4 * sizeof(hc->user)];
+    pm_escape(addr, sizeof(addr), hc->address, strnlen(hc->address, sizeof(hc->address)));
+    pm_escape(user, sizeof(user), hc->user, strnlen(hc->user, sizeof(hc->user)));
+    int n = snprintf(what, len, "trap-host add %s user %s auth %s priv %s%s", addr, user,
+                     conf_traphost_auth_name(hc->auth), conf_traphost_priv_name(hc->priv),
+                     hc->inform ? " inform" : "");
+    for (size_t i = 0; i < hc->engine_id_len && n > 0 && (size_t)n + 8 < len; i++)
+        n += snprintf(what + n, len - (size_t)n, "%s%02x", i ? "" : " engineId 0x",
+                      hc->engine_id[i]);
 }

@@ -184,9 +184,6 @@ static void counts_text(char *buf, size_t cap, const char *const *names, const s
 
 /* ---- trap hosts ------------------------------------------------------------------------------ */
 
-static const char *const auth_names[] = {"?", "SHA-1", "SHA-224", "SHA-256", "SHA-384", "SHA-512"};
-static const char *const priv_names[] = {"?", "AES-128", "AES-192", "AES-256"};
-
 static int is_file_host(const struct pm_traphost_conf *h, const char *file)
 {
     size_t n = strlen(file);
@@ -213,17 +210,8 @@ static int same_tuning(const struct pm_traphost_conf *a, const struct pm_traphos
 /* The mirror log's words for a host added, as `pmirrorctl trap-host add` writes them. */
 static void log_host_add(const struct pm_traphost_conf *hc)
 {
-    char addr[4 * sizeof(hc->address)], user[4 * sizeof(hc->user)], what[800];
-    pm_escape(addr, sizeof(addr), hc->address, strnlen(hc->address, sizeof(hc->address)));
-    pm_escape(user, sizeof(user), hc->user, strnlen(hc->user, sizeof(hc->user)));
-    int n = snprintf(
-        what, sizeof(what), "trap-host add %s user %s auth %s priv %s%s", addr, user,
-        auth_names[hc->auth >= TH_AUTH_SHA1 && hc->auth <= TH_AUTH_SHA512 ? hc->auth : 0],
-        priv_names[hc->priv >= TH_PRIV_AES128 && hc->priv <= TH_PRIV_AES256 ? hc->priv : 0],
-        hc->inform ? " inform" : "");
-    for (size_t i = 0; i < hc->engine_id_len && n > 0 && (size_t)n + 8 < sizeof(what); i++)
-        n += snprintf(what + n, sizeof(what) - (size_t)n, "%s%02x", i ? "" : " engineId 0x",
-                      hc->engine_id[i]);
+    char what[800];
+    conf_traphost_describe(hc, what, sizeof(what));
     pm_mirrorlog_reload(hc->where, what);
 }
 

@@ -424,23 +424,12 @@ static int c_show_snmp_trap(struct ctl_reply *r, int argc, char **argv, void *ar
 
 /* trap-host add ADDRESS[:PORT] user NAME auth PROTO PASS priv PROTO PASS [options]:
  * the trapHost grammar of the configuration file; applied on the agent thread. */
-static const char *const auth_names[] = {"?", "SHA-1", "SHA-224", "SHA-256", "SHA-384", "SHA-512"};
-static const char *const priv_names[] = {"?", "AES-128", "AES-192", "AES-256"};
 
 /* The trail of an added host: what was configured, never the passphrases. */
 static void trail_add(const struct ctl_reply *r, const struct pm_traphost_conf *hc)
 {
-    char addr[4 * sizeof(hc->address)], user[4 * sizeof(hc->user)], what[800];
-    pm_escape(addr, sizeof(addr), hc->address, strnlen(hc->address, sizeof(hc->address)));
-    pm_escape(user, sizeof(user), hc->user, strnlen(hc->user, sizeof(hc->user)));
-    int n = snprintf(
-        what, sizeof(what), "trap-host add %s user %s auth %s priv %s%s", addr, user,
-        auth_names[hc->auth >= TH_AUTH_SHA1 && hc->auth <= TH_AUTH_SHA512 ? hc->auth : 0],
-        priv_names[hc->priv >= TH_PRIV_AES128 && hc->priv <= TH_PRIV_AES256 ? hc->priv : 0],
-        hc->inform ? " inform" : "");
-    for (size_t i = 0; i < hc->engine_id_len && n > 0 && (size_t)n + 8 < sizeof(what); i++)
-        n += snprintf(what + n, sizeof(what) - (size_t)n, "%s%02x", i ? "" : " engineId 0x",
-                      hc->engine_id[i]);
+    char what[800];
+    conf_traphost_describe(hc, what, sizeof(what));
     trail(r, what);
 }
 

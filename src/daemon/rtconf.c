@@ -58,17 +58,14 @@ static struct {
     size_t nsettings;
 } rt = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static const char *const auth_names[] = {"?", "SHA-1", "SHA-224", "SHA-256", "SHA-384", "SHA-512"};
-static const char *const priv_names[] = {"?", "AES-128", "AES-192", "AES-256"};
-
 static const char *auth_name(enum th_auth a)
 {
-    return auth_names[a >= TH_AUTH_SHA1 && a <= TH_AUTH_SHA512 ? a : 0];
+    return conf_traphost_auth_name((int)a);
 }
 
 static const char *priv_name(enum th_priv p)
 {
-    return priv_names[p >= TH_PRIV_AES128 && p <= TH_PRIV_AES256 ? p : 0];
+    return conf_traphost_priv_name((int)p);
 }
 
 static int put(char *buf, size_t cap, size_t *n, const char *fmt, ...) PM_PRINTF(4, 5);
