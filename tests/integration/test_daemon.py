@@ -625,6 +625,10 @@ class TestDaemonMode(DaemonCase):
             self.assertRegex(r.stderr, r"(?m)^pmirrord\[agentx\] warning: AgentX master at .* is absent")
             self.assertRegex(r.stderr, r"(?m)^pmirrord\[main\] info: pmirrord [0-9.]+ started$")
             self.assertEqual(r.stdout, "")
+            # the messages' own quotes as with -f, not backslash-escaped
+            self.assertNotIn('\\"', r.stderr)
+            if "without both accounts" in r.stderr:
+                self.assertIn('(README, "Build and install")', r.stderr)
         finally:
             os.kill(pid, signal.SIGTERM)
             wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20, what="pmirrord to stop")
