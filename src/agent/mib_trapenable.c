@@ -33,7 +33,8 @@ static struct {
     long value;    /* TV_TRUE / TV_FALSE */
     long old;      /* for UNDO */
     int persisted; /* a value was read from the persistent file */
-} te = {TV_FALSE, TV_FALSE, 0};
+    int store;     /* persisted or changed at run time: write it at every store */
+} te = {TV_FALSE, TV_FALSE, 0, 0};
 
 int mib_trapenable_value(void)
 {
@@ -46,6 +47,7 @@ static void persist_parse(const char *token, char *line)
     if (v == TV_TRUE || v == TV_FALSE) {
         te.value = v;
         te.persisted = 1;
+        te.store = 1;
     } else {
         log_warnx("mib", "ignoring bad persisted %s value \"%s\"", token, line);
     }
@@ -54,6 +56,11 @@ static void persist_parse(const char *token, char *line)
 static int persist_store(int major, int minor, void *serverarg, void *clientarg)
 {
     char line[64];
+    /* The configuration's default is not persisted: only a value an SNMP SET
+     * or a reload gave, or one read back, so that a later edit of trapEnable
+     * in the file is not overridden by what the file said before. */
+    if (!te.store)
+        return SNMPERR_SUCCESS;
     snprintf(line, sizeof(line), "%s %ld", PERSIST_TOKEN, te.value);
     read_config_store(netsnmp_ds_get_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_APPTYPE), line);
     return SNMPERR_SUCCESS;
@@ -88,6 +95,7 @@ static int handle_trapenable(netsnmp_mib_handler *handler, netsnmp_handler_regis
             if (te.value != te.old)
                 log_info("mib", "juniPacketMirrorTrapEnable set to %s",
                          te.value == TV_TRUE ? "true" : "false");
+            te.store = 1;
             snmp_store_needed(NULL);
             break;
         default:
@@ -241,6 +249,7 @@ int mib_trapenable_register(int conf_default)
 {
     te.value = conf_default ? TV_TRUE : TV_FALSE;
     te.persisted = 0;
+    te.store = 0;
     /* Persistent token and store callback must exist before init_snmp(). */
     register_app_config_handler(PERSIST_TOKEN, persist_parse, NULL, "1|2");
     snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_STORE_DATA, persist_store, NULL);
@@ -262,6 +271,7 @@ void mib_trapenable_set(int on)
     if (v == te.value)
         return;
     te.value = v;
+    te.store = 1;
     snmp_store_needed(NULL); /* persisted as after a SET */
 }
 

@@ -9,9 +9,10 @@
  *   the AgentX master when agentXSocket is tcp:ADDRESS.
  * RADIUS and DHCP are read from packet sockets (AF_PACKET), which systemd's
  * address filter (cgroup inet hooks) does not see: the RADIUS peers are named
- * in comments only.  Analyzers that arrive later (pmirrorctl, SNMP, RADIUS
- * lawful-intercept attributes) are not in the file: their prefixes must be
- * added by hand.  Loopback addresses are already allowed and not repeated.
+ * in comments only.  Trap hosts and analyzers that arrive later (pmirrorctl,
+ * runtime.conf, RADIUS lawful-intercept attributes; SNMP sets none) are not
+ * in the file: their prefixes must be added by hand.  Loopback addresses
+ * are already allowed and not repeated.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -121,8 +122,9 @@ int pm_ip_allow_print(const struct pm_conf *c, FILE *out)
             "#   systemctl daemon-reload && systemctl restart pmirrord\n"
             "# Loaded, these lines are readable by every local user (systemctl show):\n"
             "# where analyzers are secret, allow their prefixes instead (docs/systemd.md).\n"
-            "# Analyzers given later (pmirrorctl, SNMP, RADIUS lawful-intercept attributes)\n"
-            "# are not in the file: add their prefixes as further IPAddressAllow= lines.\n"
+            "# Trap hosts and analyzers given later (pmirrorctl, runtime.conf, RADIUS\n"
+            "# lawful-intercept attributes) are not in the file: add their prefixes as\n"
+            "# further IPAddressAllow= lines.\n"
             "[Service]\n",
             c->path);
     fprintf(out, "# trap hosts (trapHost)\n");

@@ -113,11 +113,12 @@ void daemon_failed(const char *why)
 }
 
 /* Printed escaped (escape.h): a start-up message may quote what a file or a
- * peer wrote, and must not drive the terminal. */
+ * peer wrote, and must not drive the terminal.  Its own quotes stay as they
+ * are, as with -f (a value it quotes was escaped when the line was made). */
 static void print_escaped(const char *prefix, const char *msg)
 {
     char esc[4 * LINE_MAX_LEN + 1];
-    pm_escape(esc, sizeof(esc), msg, strlen(msg));
+    pm_escape_text(esc, sizeof(esc), msg, strlen(msg));
     fprintf(stderr, "%s%s\n", prefix, esc);
 }
 

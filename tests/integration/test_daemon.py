@@ -395,6 +395,23 @@ class TestConfigFile(DaemonCase):
 
 
 class TestTrapEnable(DaemonCase):
+    def test_configured_value_is_not_persisted(self):
+        """Without an SNMP SET, the file's trapEnable is not persisted at the
+        stop: changing it in the file takes effect at the next start."""
+        e = self.env
+        e.start_snmpd()
+        e.start_pmirrord("trapEnable yes")
+        e.wait_registered()
+        self.assertEqual(e.stop("pmirrord"), 0)
+        pers = e.path("agent", "persist", "pmirrord-agent.conf")
+        self.assertNotIn("pmTrapEnable", pmtest.read_text(pers) if os.path.exists(pers) else "")
+        offset = len(e.read_log("pmirrord"))
+        e.start_pmirrord("trapEnable no")
+        e.wait_registered()
+        wait_for(lambda: "juniPacketMirrorTrapEnable is false" in e.read_log("pmirrord")[offset:],
+                 10, what="the start-up line")
+        self.assertNotIn("overridden", e.read_log("pmirrord")[offset:])
+
     def test_persisted_value_overriding_the_config_is_warned_about(self):
         e = self.env
         e.start_snmpd()
@@ -608,6 +625,10 @@ class TestDaemonMode(DaemonCase):
             self.assertRegex(r.stderr, r"(?m)^pmirrord\[agentx\] warning: AgentX master at .* is absent")
             self.assertRegex(r.stderr, r"(?m)^pmirrord\[main\] info: pmirrord [0-9.]+ started$")
             self.assertEqual(r.stdout, "")
+            # the messages' own quotes as with -f, not backslash-escaped
+            self.assertNotIn('\\"', r.stderr)
+            if "without both accounts" in r.stderr:
+                self.assertIn('(README, "Build and install")', r.stderr)
         finally:
             os.kill(pid, signal.SIGTERM)
             wait_for(lambda: not os.path.exists("/proc/%d" % pid), 20, what="pmirrord to stop")

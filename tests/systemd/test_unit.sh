@@ -69,6 +69,10 @@ $got
 wanted (each address once, loopback left out, no RADIUS peer)
 $want"
 grep -q '^\[Service\]$' "$T/u/pmirrord.service.d/ip-allow.conf" || fail "--ip-allow: no [Service]"
+# SNMP sets no analyzer; pmirrorctl's and runtime.conf's trap hosts need lines too
+! grep -q 'SNMP' "$T/u/pmirrord.service.d/ip-allow.conf" || fail "--ip-allow: SNMP named as a source of analyzers"
+grep -q '^# Trap hosts and analyzers given later (pmirrorctl, runtime.conf' \
+    "$T/u/pmirrord.service.d/ip-allow.conf" || fail "--ip-allow: run-time trap hosts not mentioned"
 ! grep -E "198\.18\.0\.1[012]|passphrase|radius-secret" "$T/u/pmirrord.service.d/ip-allow.conf" ||
     fail "--ip-allow printed a trigger value or a secret"
 out=$(verify)
