@@ -158,6 +158,11 @@ static void close_slot(struct cp_source *s)
     rec.type = IPC_STATS;
     snprintf(rec.u.stats.source, sizeof(rec.u.stats.source), "%s", s->name);
     (void)cp_put_c(p, &rec);
+    /* The engine forgets the interface too: a static mirror of it ends
+     * (IFSESS deactivated) instead of staying active with no traffic, and
+     * a trigger naming it no longer finds the slot. */
+    if (p->se != NULL)
+        se_set_source(p->se, (unsigned)(s - p->src), NULL);
     cap_source_free(s->src);
     memset(s, 0, sizeof(*s));
     s->proc = p;

@@ -441,6 +441,15 @@ void cp_reload_rec(struct cap_proc *p, const struct ipc_rec *rec)
         conf_slice_set_dest(p->rl, CONF_DEST_CAPTURE); /* never an agent secret */
         conf_slice_set_running(p->rl, p->running);
     }
+    if (!(rec->flags & (IPC_F_BEGIN | IPC_F_END)) &&
+        conf_slice_lines(p->rl) + (conf_slice_ports(p->rl) != NULL) >= CP_SLICE_LINES) {
+        /* the start slice's bound (cp_slice_read()): a reload must not take
+         * what a restart of this process would refuse */
+        snprintf(p->rl_why, sizeof(p->rl_why), "%s: more than %d lines in the slice",
+                 conf_slice_name(p->rl), CP_SLICE_LINES);
+        p->rl_refusing = 1;
+        return;
+    }
     int r = conf_slice_rec(p->rl, rec, p->rl_why, sizeof(p->rl_why));
     if (r < 0) {
         p->rl_refusing = 1;

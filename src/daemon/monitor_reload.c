@@ -62,6 +62,7 @@ void mon_rl_started(struct mon_rl *r, struct mon_rl_child *c, struct conf_digest
     conf_digests_free(&c->dg);
     c->dg = *dg;
     c->known = 1;
+    c->late = 0; /* a new process: it owes nothing */
     dg->d = NULL;
     dg->n = 0;
 }
@@ -170,6 +171,14 @@ int mon_rl_status(struct mon_rl *r, struct mon_rl_child *c, const struct ipc_sta
 {
     if (st->state != IPC_STATUS_RELOADED && st->state != IPC_STATUS_RELOAD_FAILED)
         return 0;
+    if (c->late > 0) {
+        /* The channel is in order: the first answers are those of the slices
+         * whose wait timed out, not the one under way (taking one for it
+         * would record digests of lines the child may not run). */
+        c->late--;
+        log_warnx("mon", "reload: %s: a late answer to an earlier reload slice ignored", c->name);
+        return 1;
+    }
     if (!c->waiting) {
         log_warnx("mon", "reload: %s: an answer to no reload slice ignored", c->name);
         return 1;
@@ -195,6 +204,7 @@ int mon_rl_status(struct mon_rl *r, struct mon_rl_child *c, const struct ipc_sta
 
 void mon_rl_gone(struct mon_rl *r, struct mon_rl_child *c)
 {
+    c->late = 0;
     if (!c->waiting)
         return;
     c->waiting = 0;
@@ -224,6 +234,7 @@ void mon_rl_tick(struct mon_rl *r)
             continue;
         c->waiting = 0;
         c->known = 0; /* it may run either: the next reload sends every line in full */
+        c->late++;    /* its answer, if it comes, is not the next reload's */
         conf_digests_free(&c->next);
         r->unanswered++;
         log_warnx("mon", "reload: %s: no answer within %u s", c->name, MON_RELOAD_MS / 1000);

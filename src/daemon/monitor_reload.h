@@ -24,6 +24,7 @@ struct mon_rl_child {
     struct conf_digests next; /* sent in the reload under way, until it answers */
     int known;                /* dg is what it runs (0: an answer never came; all in full) */
     int waiting;              /* a reload slice sent, no answer yet */
+    unsigned late;            /* answers still owed to slices whose wait timed out */
     int skipped;              /* not running (or not ready) at the reload */
 };
 

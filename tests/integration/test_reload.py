@@ -219,7 +219,7 @@ class TestReload(ReloadCase):
         finally:
             os.kill(agent, signal.SIGCONT)
         self.assertIn("reload: agent: no answer within 10 s", added)
-        wait_for(lambda: "an answer to no reload slice ignored" in self.log(), 10,
+        wait_for(lambda: "a late answer to an earlier reload slice ignored" in self.log(), 10,
                  what="the late answer")
         added = self.reload(self.conf_text(trap_enable="true"))
         m = re.search(r"\[reload\] info: reload slice: (\d+) line\(s\), (\d+) unchanged", added)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "capture/cap_proc_priv.h"
+#include "capture/sess_priv.h"
 #include "check.h"
 #include "pmirrord/cap_source.h"
 #include "pmirrord/ip_reasm.h"
@@ -129,6 +130,8 @@ int main(void)
     /* removed, changed (another filter: a new handle in the same slot), pcap
      * added (restart-only), settings applied in place */
     size_t y_slot = (size_t)(find(&p, "rly0") - p.src);
+    size_t x_slot = (size_t)(find(&p, "rlx0") - p.src);
+    CHECK(!strcmp(p.se->ifname[x_slot], "rlx0") && p.se->ifup[x_slot]);
     line(1, "capture", "capture rlw0 role signalling");
     line(3, "capture", "capture rly0 role both filter \"udp\"");
     line(4, "capture", "capture pcap:/nonexistent/x.pcap");
@@ -152,6 +155,8 @@ int main(void)
     CHECK(strstr(sum, "mirrorDscp") == NULL); /* back to the running value */
     CHECK(strstr(sum, "Sekr1t") == NULL && strstr(sum, "127.0.0") == NULL);
     CHECK(find(&p, "rlx0") == NULL && find(&p, "/nonexistent/x.pcap") == NULL);
+    /* the engine forgot the removed interface (a static mirror of it ends) */
+    CHECK(p.se->ifname[x_slot][0] == '\0' && !p.se->ifup[x_slot]);
     CHECK(find(&p, "rly0") == &p.src[y_slot] && !strcmp(p.src[y_slot].spec.filter, "udp"));
     CHECK(find(&p, "rlw0")->src == w0 && !strcmp(find(&p, "rlw0")->where, "/etc/p.conf:1"));
     CHECK(p.run.max_subscribers == 1000 && p.run.latency_ms == 20 && p.latency_ms == 20);
