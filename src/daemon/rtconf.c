@@ -169,7 +169,7 @@ static void setting(const char *where, const char *fmt, ...)
 void rtconf_note_conf(const struct pm_conf *c)
 {
     struct pm_conf d;
-    char hex[2 * 32 + 3];
+    char hex[3 + 2 * sizeof(c->engine_id) + 1]; /* " 0x", the octets, NUL */
     conf_defaults(&d);
     /* Where a setting was read is known for some; for the others: the file if
      * the value is not the default, else "default". */
@@ -184,7 +184,7 @@ void rtconf_note_conf(const struct pm_conf *c)
     if (c->engine_id_len > 0) {
         size_t n = 0;
         hex[0] = '\0';
-        (void)put_hex(hex, sizeof(hex) + 1, &n, c->engine_id, c->engine_id_len);
+        (void)put_hex(hex, sizeof(hex), &n, c->engine_id, c->engine_id_len);
         setting(c->path, "engineId%s", hex);
     }
     setting(c->trap_enable_where[0] ? c->trap_enable_where : "default", "trapEnable %s",

@@ -333,8 +333,24 @@ static void test_start_and_reload(void)
     CHECK(system(cmd) == 0);
 }
 
+/* `show mirror running-config`'s settings: an engineId of 32 octets (the
+ * most) is written in full, not one octet past the buffer (ASan). */
+static void test_note_long_engine_id(void)
+{
+    char text[256] = "engineId 0x";
+    for (int i = 0; i < 32; i++)
+        strcat(text, "ab");
+    strcat(text, "\n");
+    struct pm_conf c;
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(c.engine_id_len == 32);
+    rtconf_note_conf(&c);
+    conf_free(&c);
+}
+
 int main(void)
 {
+    test_note_long_engine_id();
     test_start_and_reload();
     test_keys();
     test_host_line();
