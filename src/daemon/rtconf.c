@@ -305,8 +305,8 @@ static int save_locked(char *err, size_t errlen)
     }
     rc = pm_write_atomic(rt.dir, RTCONF_NAME, buf, n, 0600, err, errlen);
 out:
-    if (buf != NULL) {
-        OPENSSL_cleanse(buf, n);
+    if (buf != NULL) { /* all of it: a trig_format() that failed wrote past n */
+        OPENSSL_cleanse(buf, cap);
         free(buf);
     }
     if (te != NULL) {
@@ -366,6 +366,8 @@ static int load(struct pm_conf *c, char *err, size_t errlen)
     }
     close(fd);
     if (buf == NULL || got != len) {
+        if (buf != NULL) /* what was read of it: trigger values, keys */
+            OPENSSL_cleanse(buf, got);
         free(buf);
         return pm_err(err, errlen, "%s: cannot read it", rt.path);
     }
