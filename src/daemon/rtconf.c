@@ -5,6 +5,7 @@
 #include "rtconf.h"
 #include "memlock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -347,11 +348,13 @@ static int load(struct pm_conf *c, char *err, size_t errlen)
         return 0;
     if (fd < 0)
         return pm_err(err, errlen, "%s: %s", rt.path, strerror(e));
+    /* one name only: a second one would keep the keys after the next rewrite */
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        (st.st_mode & 077) != 0 || st.st_size > (off_t)RT_FILE_MAX) {
+        (st.st_mode & 077) != 0 || st.st_nlink != 1 || st.st_size > (off_t)RT_FILE_MAX) {
         close(fd);
         return pm_err(err, errlen,
-                      "%s: not a regular file of ours, mode 0600, under %u octets; move it away",
+                      "%s: not a regular file of ours with one name, mode 0600, under %u octets; "
+                      "move it away",
                       rt.path, RT_FILE_MAX);
     }
     size_t len = (size_t)st.st_size, got = 0;
@@ -391,6 +394,37 @@ static int load(struct pm_conf *c, char *err, size_t errlen)
     return rc;
 }
 
+/* pm_write_atomic()'s temporary files left by a crash before the rename: they
+ * hold trigger values and keys that nothing would ever read or remove.  Only
+ * regular files of ours. */
+static void remove_stale_tmp(const char *dir)
+{
+    static const char prefix[] = "." RTCONF_NAME ".tmp.";
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd2 = dfd >= 0 ? dup(dfd) : -1;
+    DIR *d = dfd2 >= 0 ? fdopendir(dfd2) : NULL;
+    struct dirent *e;
+    size_t removed = 0;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        struct stat st;
+        if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) != 0 ||
+            fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+            st.st_uid != geteuid())
+            continue;
+        if (unlinkat(dfd, e->d_name, 0) == 0)
+            removed++;
+    }
+    if (d != NULL)
+        closedir(d);
+    else if (dfd2 >= 0)
+        close(dfd2);
+    if (dfd >= 0)
+        close(dfd);
+    if (removed > 0)
+        log_info("conf", "%s: %zu unfinished copies of %s (left by a crash) removed", dir, removed,
+                 RTCONF_NAME);
+}
+
 int rtconf_start(struct pm_conf *c, char *err, size_t errlen)
 {
     rtconf_note_conf(c);
@@ -399,6 +433,7 @@ int rtconf_start(struct pm_conf *c, char *err, size_t errlen)
     snprintf(rt.dir, sizeof(rt.dir), "%s", c->persistent_dir);
     snprintf(rt.path, sizeof(rt.path), "%s/%s", c->persistent_dir, RTCONF_NAME);
     int rc = 0;
+    remove_stale_tmp(rt.dir);
     if (rt.enabled) {
         /* a file holds at most maxTriggers rules (a reload may not raise it above
          * the start's, trig_table.h) and PM_MAX_TRAPHOSTS hosts */

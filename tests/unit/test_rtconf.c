@@ -329,6 +329,27 @@ static void test_start_and_reload(void)
     rtconf_stop();
     conf_free(&c);
 
+    /* a runtime.conf with a second name is refused (the rewrite would leave
+     * the keys under the other one) */
+    char other[PATH_MAX + 16], stale[PATH_MAX + 32];
+    write_file(path, "mirror username carol analyzer 127.0.0.5:3000 id 9\n", 0600);
+    snprintf(other, sizeof(other), "%s/copy", dir);
+    CHECK(link(path, other) == 0);
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) < 0 && strstr(err, "one name") != NULL);
+    rtconf_stop();
+    conf_free(&c);
+    CHECK(unlink(other) == 0);
+
+    /* the temporary copy a crash left before its rename is removed at start */
+    snprintf(stale, sizeof(stale), "%s/.runtime.conf.tmp.99999.0", dir);
+    write_file(stale, "mirror username dave analyzer 127.0.0.5:3000 id 10\n", 0600);
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) == 0);
+    CHECK(access(stale, F_OK) < 0);
+    rtconf_stop();
+    conf_free(&c);
+
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
 }
