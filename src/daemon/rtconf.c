@@ -54,6 +54,7 @@ static struct {
     char (*dels)[RT_LINE_MAX]; /* `no mirror` and `no trapHost` lines, dels_cap at most */
     size_t dels_cap; /* the file's rules (maxTriggers at the start) and hosts: locked memory */
     size_t ndels;
+    int dels_full; /* a removal was not kept: every save says so */
     struct trig_table *triggers;
     struct rt_setting settings[RT_SETTINGS];
     size_t nsettings;
@@ -242,8 +243,10 @@ static void add_del_locked(const char *line)
     for (size_t i = 0; i < rt.ndels; i++)
         if (strcmp(rt.dels[i], line) == 0)
             return;
-    if (rt.dels == NULL || rt.ndels == rt.dels_cap)
+    if (rt.dels == NULL || rt.ndels == rt.dels_cap) {
+        rt.dels_full = 1; /* the removed object would come back at the next start */
         return;
+    }
     snprintf(rt.dels[rt.ndels++], RT_LINE_MAX, "%s", line);
 }
 
@@ -305,6 +308,11 @@ static int save_locked(char *err, size_t errlen)
         buf[n++] = '\n';
     }
     rc = pm_write_atomic(rt.dir, RTCONF_NAME, buf, n, 0600, err, errlen);
+    if (rc == 0 && rt.dels_full)
+        rc = pm_err(err, errlen,
+                    "more removals than %zu: the last ones are not kept in %s (restart to "
+                    "drop the ones a reload made pointless)",
+                    rt.dels_cap, RTCONF_NAME);
 out:
     if (buf != NULL) { /* all of it: a trig_format() that failed wrote past n */
         OPENSSL_cleanse(buf, cap);
@@ -465,6 +473,7 @@ void rtconf_stop(void)
     }
     rt.dels = NULL;
     rt.ndels = 0;
+    rt.dels_full = 0;
     OPENSSL_cleanse(rt.hosts, sizeof(rt.hosts));
     rt.nhosts = 0;
     rt.triggers = NULL;

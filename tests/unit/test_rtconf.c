@@ -350,6 +350,21 @@ static void test_start_and_reload(void)
     rtconf_stop();
     conf_free(&c);
 
+    /* a removal beyond what the file keeps is not silently dropped: the answer
+     * says it is not kept (the object would come back at the next start) */
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(unlink(path) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) == 0);
+    int from_file = 0, failed = 0;
+    for (unsigned port = 1; port <= 1000 && !failed; port++) {
+        char tr[64];
+        snprintf(tr, sizeof(tr), "udp:127.0.0.1:%u", port);
+        failed = rtconf_host_removed(tr, &from_file, err, sizeof(err)) < 0;
+    }
+    CHECK(failed && strstr(err, "not kept") != NULL);
+    rtconf_stop();
+    conf_free(&c);
+
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
 }
