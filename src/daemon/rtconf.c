@@ -382,7 +382,20 @@ static int load(struct pm_conf *c, char *err, size_t errlen)
         free(buf);
         return pm_err(err, errlen, "%s: cannot read it", rt.path);
     }
-    int rc = conf_load_more(rt.path, buf, len, c, on_line, NULL, err, errlen);
+    /* Its lines are kept (`no` lines) in RT_LINE_MAX: a longer one would be
+     * kept cut, and a `no mirror` cut before its `id` removes more rules. */
+    int rc = 0, lineno = 1;
+    for (size_t i = 0, start = 0; rc == 0 && i <= len; i++) {
+        if (i < len && buf[i] != '\n')
+            continue;
+        if (i - start >= RT_LINE_MAX)
+            rc = pm_err(err, errlen, "%s:%d: line longer than %u characters", rt.path, lineno,
+                        RT_LINE_MAX - 1);
+        start = i + 1;
+        lineno++;
+    }
+    if (rc == 0)
+        rc = conf_load_more(rt.path, buf, len, c, on_line, NULL, err, errlen);
     OPENSSL_cleanse(buf, len);
     free(buf);
     /* runtime.conf's hosts, by their where: a `no trapHost` may have moved them */

@@ -350,6 +350,24 @@ static void test_start_and_reload(void)
     rtconf_stop();
     conf_free(&c);
 
+    /* a line longer than what is kept of it: refused, not kept cut (this
+     * `no mirror` cut before its id would remove every rule for alice) */
+    {
+        char longline[RTCONF_LINE_MAX + 64];
+        int k = snprintf(longline, sizeof(longline), "\n%s", "no mirror username alice");
+        memset(longline + k, ' ', RTCONF_LINE_MAX);
+        snprintf(longline + k + RTCONF_LINE_MAX, sizeof(longline) - (size_t)k - RTCONF_LINE_MAX,
+                 "id 7\n");
+        write_file(path, longline, 0600);
+        CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+        CHECK(rtconf_start(&c, err, sizeof(err)) < 0);
+        char want2[PATH_MAX + 32];
+        snprintf(want2, sizeof(want2), "%s:2: line longer", path);
+        CHECK(strncmp(err, want2, strlen(want2)) == 0);
+        rtconf_stop();
+        conf_free(&c);
+    }
+
     /* a removal beyond what the file keeps is not silently dropped: the answer
      * says it is not kept (the object would come back at the next start) */
     CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
