@@ -99,7 +99,12 @@ static int put_hex(char *buf, size_t cap, size_t *n, const uint8_t *v, size_t le
 /* A word as conf_split() reads it back: quoted if it has a blank or a '#'. */
 static int put_word(char *buf, size_t cap, size_t *n, const char *w)
 {
-    int blank = w[0] == '\0' || w[0] == '"' || strpbrk(w, " \t\r\n#") != NULL;
+    /* a control character would end the line (\n, \r) or split the word
+     * (\v, \f, which conf_split() takes as blanks): the next start would fail */
+    for (const unsigned char *c = (const unsigned char *)w; *c != '\0'; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return -1;
+    int blank = w[0] == '\0' || w[0] == '"' || strpbrk(w, " #") != NULL;
     if (blank && strchr(w, '"') != NULL)
         return -1;
     return put(buf, cap, n, blank ? " \"%s\"" : " %s", w);

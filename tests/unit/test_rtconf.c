@@ -402,8 +402,26 @@ static void test_note_long_engine_id(void)
     conf_free(&c);
 }
 
+/* a user name with a control character is not written: \n would end the
+ * line and \v split the word, and the next start would stop on the file */
+static void test_host_line_control(void)
+{
+    static const char *const users[] = {"a\vb", "a\nb", "a\rb", "a\tb"};
+    for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+        char *argv[] = {(char *)"trapHost",   (char *)"127.0.0.9", (char *)"user",
+                        (char *)users[i],     (char *)"auth",      (char *)"SHA-256",
+                        (char *)"authpass-1", (char *)"priv",      (char *)"AES",
+                        (char *)"privpass-1"};
+        struct pm_traphost_conf h;
+        char line[1200];
+        CHECK(conf_parse_traphost(&h, 10, argv, "t.conf:1", err, sizeof(err)) == 0);
+        CHECK(rtconf_host_line(&h, line, sizeof(line)) < 0);
+    }
+}
+
 int main(void)
 {
+    test_host_line_control();
     test_note_long_engine_id();
     test_start_and_reload();
     test_keys();
