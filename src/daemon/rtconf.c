@@ -354,7 +354,8 @@ static int load(struct pm_conf *c, char *err, size_t errlen)
     int dfd = open(rt.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return pm_err(err, errlen, "%s: %s", rt.dir, strerror(errno));
-    int fd = openat(dfd, RTCONF_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO put there would hang the start (refused below) */
+    int fd = openat(dfd, RTCONF_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     int e = errno;
     close(dfd);
     if (fd < 0 && e == ENOENT)

@@ -341,6 +341,15 @@ static void test_start_and_reload(void)
     conf_free(&c);
     CHECK(unlink(other) == 0);
 
+    /* a FIFO in its place is refused, not waited on */
+    CHECK(unlink(path) == 0 && mkfifo(path, 0600) == 0);
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) < 0 && strstr(err, "regular file") != NULL);
+    rtconf_stop();
+    conf_free(&c);
+    CHECK(unlink(path) == 0);
+    write_file(path, "mirror username carol analyzer 127.0.0.5:3000 id 9\n", 0600);
+
     /* the temporary copy a crash left before its rename is removed at start */
     snprintf(stale, sizeof(stale), "%s/.runtime.conf.tmp.99999.0", dir);
     write_file(stale, "mirror username dave analyzer 127.0.0.5:3000 id 10\n", 0600);
