@@ -5,6 +5,7 @@
 #include "rtconf.h"
 #include "memlock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -53,6 +54,7 @@ static struct {
     char (*dels)[RT_LINE_MAX]; /* `no mirror` and `no trapHost` lines, dels_cap at most */
     size_t dels_cap; /* the file's rules (maxTriggers at the start) and hosts: locked memory */
     size_t ndels;
+    int dels_full; /* a removal was not kept: every save says so */
     struct trig_table *triggers;
     struct rt_setting settings[RT_SETTINGS];
     size_t nsettings;
@@ -94,7 +96,12 @@ static int put_hex(char *buf, size_t cap, size_t *n, const uint8_t *v, size_t le
 /* A word as conf_split() reads it back: quoted if it has a blank or a '#'. */
 static int put_word(char *buf, size_t cap, size_t *n, const char *w)
 {
-    int blank = w[0] == '\0' || w[0] == '"' || strpbrk(w, " \t\r\n#") != NULL;
+    /* a control character would end the line (\n, \r) or split the word
+     * (\v, \f, which conf_split() takes as blanks): the next start would fail */
+    for (const unsigned char *c = (const unsigned char *)w; *c != '\0'; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return -1;
+    int blank = w[0] == '\0' || w[0] == '"' || strpbrk(w, " #") != NULL;
     if (blank && strchr(w, '"') != NULL)
         return -1;
     return put(buf, cap, n, blank ? " \"%s\"" : " %s", w);
@@ -166,7 +173,7 @@ static void setting(const char *where, const char *fmt, ...)
 void rtconf_note_conf(const struct pm_conf *c)
 {
     struct pm_conf d;
-    char hex[2 * 32 + 3];
+    char hex[3 + 2 * sizeof(c->engine_id) + 1]; /* " 0x", the octets, NUL */
     conf_defaults(&d);
     /* Where a setting was read is known for some; for the others: the file if
      * the value is not the default, else "default". */
@@ -181,7 +188,7 @@ void rtconf_note_conf(const struct pm_conf *c)
     if (c->engine_id_len > 0) {
         size_t n = 0;
         hex[0] = '\0';
-        (void)put_hex(hex, sizeof(hex) + 1, &n, c->engine_id, c->engine_id_len);
+        (void)put_hex(hex, sizeof(hex), &n, c->engine_id, c->engine_id_len);
         setting(c->path, "engineId%s", hex);
     }
     setting(c->trap_enable_where[0] ? c->trap_enable_where : "default", "trapEnable %s",
@@ -238,8 +245,10 @@ static void add_del_locked(const char *line)
     for (size_t i = 0; i < rt.ndels; i++)
         if (strcmp(rt.dels[i], line) == 0)
             return;
-    if (rt.dels == NULL || rt.ndels == rt.dels_cap)
+    if (rt.dels == NULL || rt.ndels == rt.dels_cap) {
+        rt.dels_full = 1; /* the removed object would come back at the next start */
         return;
+    }
     snprintf(rt.dels[rt.ndels++], RT_LINE_MAX, "%s", line);
 }
 
@@ -301,9 +310,14 @@ static int save_locked(char *err, size_t errlen)
         buf[n++] = '\n';
     }
     rc = pm_write_atomic(rt.dir, RTCONF_NAME, buf, n, 0600, err, errlen);
+    if (rc == 0 && rt.dels_full)
+        rc = pm_err(err, errlen,
+                    "more removals than %zu: the last ones are not kept in %s (restart to "
+                    "drop the ones a reload made pointless)",
+                    rt.dels_cap, RTCONF_NAME);
 out:
-    if (buf != NULL) {
-        OPENSSL_cleanse(buf, n);
+    if (buf != NULL) { /* all of it: a trig_format() that failed wrote past n */
+        OPENSSL_cleanse(buf, cap);
         free(buf);
     }
     if (te != NULL) {
@@ -337,18 +351,21 @@ static int load(struct pm_conf *c, char *err, size_t errlen)
     int dfd = open(rt.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return pm_err(err, errlen, "%s: %s", rt.dir, strerror(errno));
-    int fd = openat(dfd, RTCONF_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO put there would hang the start (refused below) */
+    int fd = openat(dfd, RTCONF_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     int e = errno;
     close(dfd);
     if (fd < 0 && e == ENOENT)
         return 0;
     if (fd < 0)
         return pm_err(err, errlen, "%s: %s", rt.path, strerror(e));
+    /* one name only: a second one would keep the keys after the next rewrite */
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        (st.st_mode & 077) != 0 || st.st_size > (off_t)RT_FILE_MAX) {
+        (st.st_mode & 077) != 0 || st.st_nlink != 1 || st.st_size > (off_t)RT_FILE_MAX) {
         close(fd);
         return pm_err(err, errlen,
-                      "%s: not a regular file of ours, mode 0600, under %u octets; move it away",
+                      "%s: not a regular file of ours with one name, mode 0600, under %u octets; "
+                      "move it away",
                       rt.path, RT_FILE_MAX);
     }
     size_t len = (size_t)st.st_size, got = 0;
@@ -363,10 +380,25 @@ static int load(struct pm_conf *c, char *err, size_t errlen)
     }
     close(fd);
     if (buf == NULL || got != len) {
+        if (buf != NULL) /* what was read of it: trigger values, keys */
+            OPENSSL_cleanse(buf, got);
         free(buf);
         return pm_err(err, errlen, "%s: cannot read it", rt.path);
     }
-    int rc = conf_load_more(rt.path, buf, len, c, on_line, NULL, err, errlen);
+    /* Its lines are kept (`no` lines) in RT_LINE_MAX: a longer one would be
+     * kept cut, and a `no mirror` cut before its `id` removes more rules. */
+    int rc = 0, lineno = 1;
+    for (size_t i = 0, start = 0; rc == 0 && i <= len; i++) {
+        if (i < len && buf[i] != '\n')
+            continue;
+        if (i - start >= RT_LINE_MAX)
+            rc = pm_err(err, errlen, "%s:%d: line longer than %u characters", rt.path, lineno,
+                        RT_LINE_MAX - 1);
+        start = i + 1;
+        lineno++;
+    }
+    if (rc == 0)
+        rc = conf_load_more(rt.path, buf, len, c, on_line, NULL, err, errlen);
     OPENSSL_cleanse(buf, len);
     free(buf);
     /* runtime.conf's hosts, by their where: a `no trapHost` may have moved them */
@@ -386,6 +418,37 @@ static int load(struct pm_conf *c, char *err, size_t errlen)
     return rc;
 }
 
+/* pm_write_atomic()'s temporary files left by a crash before the rename: they
+ * hold trigger values and keys that nothing would ever read or remove.  Only
+ * regular files of ours. */
+static void remove_stale_tmp(const char *dir)
+{
+    static const char prefix[] = "." RTCONF_NAME ".tmp.";
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd2 = dfd >= 0 ? dup(dfd) : -1;
+    DIR *d = dfd2 >= 0 ? fdopendir(dfd2) : NULL;
+    struct dirent *e;
+    size_t removed = 0;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        struct stat st;
+        if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) != 0 ||
+            fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+            st.st_uid != geteuid())
+            continue;
+        if (unlinkat(dfd, e->d_name, 0) == 0)
+            removed++;
+    }
+    if (d != NULL)
+        closedir(d);
+    else if (dfd2 >= 0)
+        close(dfd2);
+    if (dfd >= 0)
+        close(dfd);
+    if (removed > 0)
+        log_info("conf", "%s: %zu unfinished copies of %s (left by a crash) removed", dir, removed,
+                 RTCONF_NAME);
+}
+
 int rtconf_start(struct pm_conf *c, char *err, size_t errlen)
 {
     rtconf_note_conf(c);
@@ -394,6 +457,7 @@ int rtconf_start(struct pm_conf *c, char *err, size_t errlen)
     snprintf(rt.dir, sizeof(rt.dir), "%s", c->persistent_dir);
     snprintf(rt.path, sizeof(rt.path), "%s/%s", c->persistent_dir, RTCONF_NAME);
     int rc = 0;
+    remove_stale_tmp(rt.dir);
     if (rt.enabled) {
         /* a file holds at most maxTriggers rules (a reload may not raise it above
          * the start's, trig_table.h) and PM_MAX_TRAPHOSTS hosts */
@@ -425,6 +489,7 @@ void rtconf_stop(void)
     }
     rt.dels = NULL;
     rt.ndels = 0;
+    rt.dels_full = 0;
     OPENSSL_cleanse(rt.hosts, sizeof(rt.hosts));
     rt.nhosts = 0;
     rt.triggers = NULL;

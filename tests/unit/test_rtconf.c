@@ -329,12 +329,109 @@ static void test_start_and_reload(void)
     rtconf_stop();
     conf_free(&c);
 
+    /* a runtime.conf with a second name is refused (the rewrite would leave
+     * the keys under the other one) */
+    char other[PATH_MAX + 16], stale[PATH_MAX + 32];
+    write_file(path, "mirror username carol analyzer 127.0.0.5:3000 id 9\n", 0600);
+    snprintf(other, sizeof(other), "%s/copy", dir);
+    CHECK(link(path, other) == 0);
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) < 0 && strstr(err, "one name") != NULL);
+    rtconf_stop();
+    conf_free(&c);
+    CHECK(unlink(other) == 0);
+
+    /* a FIFO in its place is refused, not waited on */
+    CHECK(unlink(path) == 0 && mkfifo(path, 0600) == 0);
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) < 0 && strstr(err, "regular file") != NULL);
+    rtconf_stop();
+    conf_free(&c);
+    CHECK(unlink(path) == 0);
+    write_file(path, "mirror username carol analyzer 127.0.0.5:3000 id 9\n", 0600);
+
+    /* the temporary copy a crash left before its rename is removed at start */
+    snprintf(stale, sizeof(stale), "%s/.runtime.conf.tmp.99999.0", dir);
+    write_file(stale, "mirror username dave analyzer 127.0.0.5:3000 id 10\n", 0600);
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) == 0);
+    CHECK(access(stale, F_OK) < 0);
+    rtconf_stop();
+    conf_free(&c);
+
+    /* a line longer than what is kept of it: refused, not kept cut (this
+     * `no mirror` cut before its id would remove every rule for alice) */
+    {
+        char longline[RTCONF_LINE_MAX + 64];
+        int k = snprintf(longline, sizeof(longline), "\n%s", "no mirror username alice");
+        memset(longline + k, ' ', RTCONF_LINE_MAX);
+        snprintf(longline + k + RTCONF_LINE_MAX, sizeof(longline) - (size_t)k - RTCONF_LINE_MAX,
+                 "id 7\n");
+        write_file(path, longline, 0600);
+        CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+        CHECK(rtconf_start(&c, err, sizeof(err)) < 0);
+        char want2[PATH_MAX + 32];
+        snprintf(want2, sizeof(want2), "%s:2: line longer", path);
+        CHECK(strncmp(err, want2, strlen(want2)) == 0);
+        rtconf_stop();
+        conf_free(&c);
+    }
+
+    /* a removal beyond what the file keeps is not silently dropped: the answer
+     * says it is not kept (the object would come back at the next start) */
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(unlink(path) == 0);
+    CHECK(rtconf_start(&c, err, sizeof(err)) == 0);
+    int from_file = 0, failed = 0;
+    for (unsigned port = 1; port <= 1000 && !failed; port++) {
+        char tr[64];
+        snprintf(tr, sizeof(tr), "udp:127.0.0.1:%u", port);
+        failed = rtconf_host_removed(tr, &from_file, err, sizeof(err)) < 0;
+    }
+    CHECK(failed && strstr(err, "not kept") != NULL);
+    rtconf_stop();
+    conf_free(&c);
+
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
 }
 
+/* `show mirror running-config`'s settings: an engineId of 32 octets (the
+ * most) is written in full, not one octet past the buffer (ASan). */
+static void test_note_long_engine_id(void)
+{
+    char text[256] = "engineId 0x";
+    for (int i = 0; i < 32; i++)
+        strcat(text, "ab");
+    strcat(text, "\n");
+    struct pm_conf c;
+    CHECK(conf_load_buffer("f.conf", text, strlen(text), &c, err, sizeof(err)) == 0);
+    CHECK(c.engine_id_len == 32);
+    rtconf_note_conf(&c);
+    conf_free(&c);
+}
+
+/* a user name with a control character is not written: \n would end the
+ * line and \v split the word, and the next start would stop on the file */
+static void test_host_line_control(void)
+{
+    static const char *const users[] = {"a\vb", "a\nb", "a\rb", "a\tb"};
+    for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+        char *argv[] = {(char *)"trapHost",   (char *)"127.0.0.9", (char *)"user",
+                        (char *)users[i],     (char *)"auth",      (char *)"SHA-256",
+                        (char *)"authpass-1", (char *)"priv",      (char *)"AES",
+                        (char *)"privpass-1"};
+        struct pm_traphost_conf h;
+        char line[1200];
+        CHECK(conf_parse_traphost(&h, 10, argv, "t.conf:1", err, sizeof(err)) == 0);
+        CHECK(rtconf_host_line(&h, line, sizeof(line)) < 0);
+    }
+}
+
 int main(void)
 {
+    test_host_line_control();
+    test_note_long_engine_id();
     test_start_and_reload();
     test_keys();
     test_host_line();
